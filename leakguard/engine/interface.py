@@ -1,0 +1,54 @@
+"""Types shared by the engine and its validators.
+
+A validator is a plain function registered by name in :mod:`leakguard.engine.validators`. It
+gets a :class:`Candidate` (the extracted secret and the chunk around it) plus the rule's
+parameters, and returns a :class:`Verdict`. Validators are offline: no network, no state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from leakguard.model import Extras, Severity, ValidationStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    rule_id: str
+    secret: bytes  # the extracted secret (named group ``secret`` or the whole match)
+    start: int  # offset of the secret in ``data``
+    end: int
+    data: bytes  # the whole chunk, read-only context (pairing, claims in nearby text)
+    groups: Mapping[str, bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a validator decided.
+
+    ``accept=False`` drops the candidate (not a credential). On acceptance a validator may raise
+    or lower the severity, attach attributes (account id, project ref, JWT role...), and replace
+    the fingerprinted secret (``secret``) and its redacted preview (``redacted``) when the
+    credential is more than the matched text (an AWS key id paired with its secret key).
+    ``rule_id`` lets a generic rule re-classify (a JWT that is a Supabase service_role key).
+    """
+
+    accept: bool
+    status: ValidationStatus = ValidationStatus.PASSED
+    detail: str = ""
+    severity: Severity | None = None
+    attributes: Extras = ()
+    secret: bytes | None = None
+    redacted: str | None = None
+    rule_id: str | None = None
+    title: str | None = None
+    provider: str | None = None
+
+    @classmethod
+    def reject(cls, detail: str) -> Verdict:
+        return cls(accept=False, detail=detail)
+
+
+Validator = Callable[[Candidate, Mapping[str, Any]], Verdict]

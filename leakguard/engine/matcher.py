@@ -1,0 +1,262 @@
+"""Keyword prefilter + regex-on-windows matching.
+
+Every rule names literal keywords. One pass over a chunk finds every occurrence of every keyword
+(Hyperscan when it loads; a ``bytes.find`` fallback otherwise, forced with
+``LEAKGUARD_ENGINE=re``). Both report the same set of (keyword, end offset) hits, so both build
+the same windows and give identical findings. Python ``re`` then runs each hit rule's pattern
+only on the merged windows around its hits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from leakguard.engine.decoders import decoded_chunks
+from leakguard.engine.filters import is_placeholder, shannon_entropy
+from leakguard.engine.interface import Candidate, Verdict
+from leakguard.engine.rules import Rule, RuleSet
+from leakguard.errors import EngineError, UsageError
+from leakguard.model import Chunk, Finding, Location, Severity, Validation, ValidationStatus
+from leakguard.redact import fingerprint, redact
+
+ALLOW_MARKER = b"leakguard:allow"
+
+# (keyword index, end offset) pairs
+KeywordScanner = Callable[[bytes], Iterable[tuple[int, int]]]
+
+
+def _hyperscan_scanner(keywords: list[bytes]) -> KeywordScanner:
+    import hyperscan  # noqa: PLC0415 - optional native dependency
+
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    escaped = [b"".join(b"\\x%02x" % c for c in kw) for kw in keywords]
+    db.compile(
+        expressions=escaped,
+        ids=list(range(len(keywords))),
+        elements=len(keywords),
+        flags=[hyperscan.HS_FLAG_CASELESS] * len(keywords),
+    )
+
+    def scan(data: bytes) -> list[tuple[int, int]]:
+        hits: list[tuple[int, int]] = []
+        append = hits.append
+
+        def on_match(kw: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            append((kw, to))
+
+        db.scan(data, match_event_handler=on_match)
+        return hits
+
+    return scan
+
+
+def _find_scanner(keywords: list[bytes]) -> KeywordScanner:
+    def scan(data: bytes) -> list[tuple[int, int]]:
+        lowered = data.lower()
+        hits: list[tuple[int, int]] = []
+        for index, kw in enumerate(keywords):
+            pos = lowered.find(kw)
+            while pos != -1:
+                hits.append((index, pos + len(kw)))
+                pos = lowered.find(kw, pos + 1)
+        return hits
+
+    return scan
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    rule: Rule
+    start: int
+    end: int
+    secret: bytes
+    verdict: Verdict
+
+
+class Engine:
+    """Compiled rules. Not thread-safe (Hyperscan scratch space): one per thread or process."""
+
+    def __init__(self, ruleset: RuleSet, kind: str = "auto", *, show_secrets: bool = False) -> None:
+        from leakguard.engine.validators import VALIDATORS  # noqa: PLC0415 - avoid import cycle
+
+        self.ruleset = ruleset
+        self.show_secrets = show_secrets
+        self._validators = VALIDATORS
+        self._keywords: list[bytes] = []
+        self._keyword_rules: list[list[Rule]] = []
+        index: dict[bytes, int] = {}
+        for rule in ruleset.rules:
+            for kw in rule.keywords:
+                if kw not in index:
+                    index[kw] = len(self._keywords)
+                    self._keywords.append(kw)
+                    self._keyword_rules.append([])
+                self._keyword_rules[index[kw]].append(rule)
+        self._order = {rule.id: i for i, rule in enumerate(ruleset.rules)}
+        self.kind = self._choose_kind(kind)
+        if not self._keywords:
+            self._scan_keywords: KeywordScanner = lambda data: ()
+        elif self.kind == "hyperscan":
+            self._scan_keywords = _hyperscan_scanner(self._keywords)
+        else:
+            self._scan_keywords = _find_scanner(self._keywords)
+
+    @staticmethod
+    def _choose_kind(kind: str) -> str:
+        kind = os.environ.get("LEAKGUARD_ENGINE", "") or kind
+        if kind not in ("auto", "hyperscan", "re"):
+            raise UsageError(f"unknown engine {kind!r}", hint="use auto, hyperscan or re")
+        if kind == "re":
+            return "re"
+        try:
+            import hyperscan  # noqa: F401, PLC0415
+        except ImportError as exc:
+            if kind == "hyperscan":
+                raise EngineError(
+                    f"the hyperscan engine is not available: {exc}",
+                    hint="install the 'hyperscan' package, or use LEAKGUARD_ENGINE=re",
+                ) from None
+            return "re"
+        return "hyperscan"
+
+    # -- matching ------------------------------------------------------------------------
+
+    def scan(self, chunk: Chunk, decode_depth: int = 0) -> list[Finding]:
+        """Match ``chunk``; then, up to ``decode_depth`` layers deep, match what its encoded
+        runs (base64, percent-encoding, JSON escapes) decode to."""
+        findings = [self._finding(chunk, acc) for acc in self._accepted(chunk.data, chunk)]
+        if chunk.depth < decode_depth:
+            for decoded in decoded_chunks(chunk):
+                findings.extend(self.scan(decoded, decode_depth))
+        return findings
+
+    def _accepted(self, data: bytes, chunk: Chunk) -> Iterator[_Accepted]:
+        windows: dict[str, list[tuple[int, int]]] = {}
+        rules: dict[str, Rule] = {}
+        size = len(data)
+        for kw_index, end in self._scan_keywords(data):
+            kw_len = len(self._keywords[kw_index])
+            for rule in self._keyword_rules[kw_index]:
+                start = max(0, end - kw_len - rule.before)
+                stop = min(size, end + rule.max_length)
+                windows.setdefault(rule.id, []).append((start, stop))
+                rules[rule.id] = rule
+        if not windows:
+            return
+        candidates: list[_Accepted] = []
+        lo = chunk.report_from
+        hi = size if chunk.report_until is None else chunk.report_until
+        for rule_id, spans in windows.items():
+            rule = rules[rule_id]
+            seen: set[tuple[int, int]] = set()
+            for w_start, w_stop in _merge(spans):
+                for m in rule.pattern.finditer(data, w_start, w_stop):
+                    if "secret" in rule.pattern.groupindex and m.group("secret") is not None:
+                        s_start, s_end = m.span("secret")
+                    else:
+                        s_start, s_end = m.span()
+                    if s_start < lo or s_start >= hi or (s_start, s_end) in seen:
+                        continue
+                    seen.add((s_start, s_end))
+                    accepted = self._check(rule, data, m.groupdict(), s_start, s_end)
+                    if accepted is not None:
+                        candidates.append(accepted)
+        yield from self._resolve_overlaps(candidates, data)
+
+    def _check(
+        self, rule: Rule, data: bytes, groups: dict[str, bytes | None], start: int, end: int
+    ) -> _Accepted | None:
+        secret = data[start:end]
+        prefix = len(rule.keywords[0]) if secret.lower().startswith(rule.keywords[0]) else 0
+        if is_placeholder(secret, prefix):
+            return None
+        if rule.entropy is not None and shannon_entropy(secret[prefix:]) < rule.entropy:
+            return None
+        if rule.validator is None:
+            verdict = Verdict(accept=True, status=ValidationStatus.NOT_CHECKED)
+        else:
+            candidate = Candidate(rule.id, secret, start, end, data, groups)
+            verdict = self._validators[rule.validator](candidate, rule.validator_params)
+            if not verdict.accept:
+                return None
+        return _Accepted(rule, start, end, secret, verdict)
+
+    def _resolve_overlaps(self, found: list[_Accepted], data: bytes) -> Iterator[_Accepted]:
+        """A secret inside a longer secret at the same place is the same credential; a secret
+        on a line marked ``leakguard:allow`` is suppressed."""
+        found.sort(key=lambda a: (a.start, -(a.end - a.start), self._order[a.rule.id]))
+        last_end = -1
+        for acc in found:
+            if acc.end <= last_end:
+                continue
+            last_end = max(last_end, acc.end)
+            if _line_has_marker(data, acc.start, acc.end):
+                continue
+            yield acc
+
+    def _finding(self, chunk: Chunk, acc: _Accepted) -> Finding:
+        verdict, rule = acc.verdict, acc.rule
+        secret = verdict.secret if verdict.secret is not None else acc.secret
+        location = chunk.location if chunk.position_fixed else _locate(chunk, acc.start)
+        return Finding(
+            rule_id=verdict.rule_id or rule.id,
+            provider=verdict.provider or rule.provider,
+            title=verdict.title or rule.title,
+            severity=verdict.severity if verdict.severity is not None else rule.severity,
+            fingerprint=fingerprint(secret),
+            redacted=verdict.redacted or redact(secret),
+            source_kind=str(chunk.source_kind),
+            location=location,
+            validation=Validation(
+                status=verdict.status, validator=rule.validator, detail=verdict.detail
+            ),
+            attributes=verdict.attributes,
+            rotation=rule.rotation,
+            secret=secret.decode("utf-8", "replace") if self.show_secrets else None,
+        )
+
+    def scan_text(self, text: str, path: str = "<example>") -> list[Finding]:
+        """Scan a string as one chunk (rule examples, tests)."""
+        return self.scan(Chunk(text.encode("utf-8"), Location(path, 1, 1)))
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    spans.sort()
+    merged = [spans[0]]
+    for start, stop in spans[1:]:
+        last_start, last_stop = merged[-1]
+        if start <= last_stop:
+            merged[-1] = (last_start, max(last_stop, stop))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
+def _line_has_marker(data: bytes, start: int, end: int) -> bool:
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line_end = data.find(b"\n", end)
+    if line_end == -1:
+        line_end = len(data)
+    return data.find(ALLOW_MARKER, line_start, line_end) != -1
+
+
+def _locate(chunk: Chunk, offset: int) -> Location:
+    base = chunk.location
+    newlines = chunk.data.count(b"\n", 0, offset)
+    if newlines == 0:
+        column = (base.column or 1) + offset
+    else:
+        column = offset - chunk.data.rfind(b"\n", 0, offset)
+    return Location(
+        path=base.path,
+        line=(base.line or 1) + newlines,
+        column=column,
+        commit=base.commit,
+        extras=base.extras,
+    )
+
+
+def min_severity_filter(findings: Iterable[Finding], floor: Severity) -> list[Finding]:
+    return [f for f in findings if f.severity >= floor]

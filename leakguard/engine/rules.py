@@ -1,0 +1,227 @@
+"""Load and check detector rule files (``detectors/*.yaml`` plus ``--rules DIR``).
+
+A rule file holds one provider::
+
+    provider: stripe
+    rules:
+      - id: stripe-live-secret-key          # stable forever: baselines depend on it
+        title: Stripe live secret key
+        severity: critical                   # critical | high | medium | low | info
+        keywords: [sk_live_]                 # literals that must occur (case-insensitive)
+        pattern: '(?P<secret>sk_live_[0-9A-Za-z]{24,247})'
+        validator: {name: entropy_tail, params: {...}}   # or just the name; optional
+        entropy: 3.0                         # optional Shannon entropy floor (bits/char)
+        max_length: 256                      # optional; bytes scanned after a keyword hit
+        rotation: stripe-key                 # playbook id
+        examples: ['key = "sk_live_..."']
+        negative_examples: ['sk_live_xxxxxxxxxxxxxxxxxxxxxxxx']
+
+Patterns are Python regular expressions applied to bytes; a named group ``secret`` marks the
+credential inside a larger match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leakguard.errors import RuleError
+from leakguard.model import Severity
+from leakguard.resources import detectors_dir
+from leakguard.yamlfile import line_of, load_yaml
+
+RULE_KEYS = {
+    "id",
+    "title",
+    "severity",
+    "keywords",
+    "pattern",
+    "validator",
+    "entropy",
+    "max_length",
+    "before",
+    "rotation",
+    "examples",
+    "negative_examples",
+    "description",
+    "references",
+}
+REQUIRED_KEYS = ("id", "title", "severity", "keywords", "pattern", "examples")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    provider: str
+    title: str
+    severity: Severity
+    pattern: re.Pattern[bytes]
+    keywords: tuple[bytes, ...]
+    validator: str | None = None
+    validator_params: Mapping[str, Any] = field(default_factory=dict)
+    entropy: float | None = None
+    max_length: int = 256
+    before: int = 64
+    rotation: str | None = None
+    examples: tuple[str, ...] = ()
+    negative_examples: tuple[str, ...] = ()
+    description: str = ""
+    source: str = ""  # file:line, for errors and `rules list`
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    version: str  # sha256 over the rule files' contents: changes when any rule changes
+
+    def by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+    @classmethod
+    def load(cls, extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> RuleSet:
+        dirs = ([detectors_dir()] if builtin else []) + list(extra_dirs)
+        files: list[Path] = []
+        for d in dirs:
+            if not d.exists():
+                raise RuleError(f"rules directory not found: {d}")
+            if d.is_file():
+                files.append(d)
+                continue
+            files.extend(sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml")))
+        return cls.from_files(files)
+
+    @classmethod
+    def from_files(cls, files: Sequence[Path]) -> RuleSet:
+        rules: list[Rule] = []
+        seen: dict[str, str] = {}
+        digest = hashlib.sha256()
+        for path in files:
+            text = _read(path)
+            digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
+            for rule in parse_rule_file(path, text):
+                if rule.id in seen:
+                    raise RuleError(
+                        f"{rule.source}: rule id {rule.id!r} is already defined at {seen[rule.id]}",
+                        hint="rule ids are unique; give your rule its own id",
+                    )
+                seen[rule.id] = rule.source
+                rules.append(rule)
+        return cls(tuple(rules), digest.hexdigest()[:16])
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RuleError(f"rule file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"cannot read rule file {path}: {exc}") from None
+
+
+def parse_rule_file(path: Path, text: str | None = None) -> list[Rule]:
+    doc = load_yaml(path, RuleError, text=text, what="rule file")
+    if not isinstance(doc, dict) or "rules" not in doc or "provider" not in doc:
+        raise RuleError(
+            f"{path}:1: a rule file needs 'provider' and a 'rules' list",
+            hint="see README.md, 'Rule format'",
+        )
+    provider = doc["provider"]
+    if not isinstance(provider, str) or not provider:
+        raise RuleError(f"{path}:{line_of(doc, 'provider')}: 'provider' must be a non-empty string")
+    entries = doc["rules"]
+    if not isinstance(entries, list):
+        raise RuleError(f"{path}:{line_of(doc, 'rules')}: 'rules' must be a list")
+    return [_parse_rule(path, provider, entry) for entry in entries]
+
+
+def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
+    where = f"{path}:{line_of(raw)}"
+    if not isinstance(raw, dict):
+        raise RuleError(f"{where}: each rule must be a mapping")
+
+    def fail(key: str, message: str) -> RuleError:
+        return RuleError(f"{path}:{line_of(raw, key)}: rule {raw.get('id', '?')!r}: {message}")
+
+    unknown = sorted(set(raw) - RULE_KEYS)
+    if unknown:
+        raise fail(unknown[0], f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(RULE_KEYS))})")
+    for key in REQUIRED_KEYS:
+        if key not in raw:
+            raise RuleError(f"{where}: rule {raw.get('id', '?')!r}: missing required key {key!r}")
+
+    rule_id = raw["id"]
+    if not isinstance(rule_id, str) or not _ID.match(rule_id):
+        raise fail("id", "id must be lowercase letters, digits and dashes")
+    try:
+        severity = Severity.parse(raw["severity"])
+    except Exception:
+        raise fail("severity", f"unknown severity {raw['severity']!r}") from None
+
+    keywords = raw["keywords"]
+    if (
+        not isinstance(keywords, list)
+        or not keywords
+        or not all(isinstance(k, str) and len(k) >= 2 for k in keywords)
+    ):
+        raise fail("keywords", "keywords must be a non-empty list of strings of 2+ characters")
+
+    pattern_text = raw["pattern"]
+    if not isinstance(pattern_text, str):
+        raise fail("pattern", "pattern must be a string")
+    try:
+        pattern = re.compile(pattern_text.encode("utf-8"))
+    except re.error as exc:
+        raise fail("pattern", f"invalid pattern: {exc}") from None
+
+    validator = raw.get("validator")
+    params: dict[str, Any] = {}
+    if isinstance(validator, dict):
+        params = dict(validator.get("params") or {})
+        validator = validator.get("name")
+    if validator is not None and not isinstance(validator, str):
+        raise fail("validator", "validator must be a name or {name: ..., params: {...}}")
+    if validator is not None:
+        from leakguard.engine.validators import VALIDATORS
+
+        if validator not in VALIDATORS:
+            raise fail("validator", f"unknown validator {validator!r} (known: {', '.join(sorted(VALIDATORS))})")
+
+    def examples(key: str) -> tuple[str, ...]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(key, f"{key} must be a list of strings")
+        return tuple(value)
+
+    positives = examples("examples")
+    if not positives:
+        raise fail("examples", "every rule needs at least one example")
+
+    def number(key: str, default: Any, kind: type) -> Any:
+        value = raw.get(key, default)
+        if value is not None and not isinstance(value, (int, float) if kind is float else int):
+            raise fail(key, f"{key} must be a number")
+        return value
+
+    return Rule(
+        id=rule_id,
+        provider=provider,
+        title=str(raw["title"]),
+        severity=severity,
+        pattern=pattern,
+        keywords=tuple(k.lower().encode("utf-8") for k in keywords),
+        validator=validator,
+        validator_params=params,
+        entropy=number("entropy", None, float),
+        max_length=number("max_length", 256, int),
+        before=number("before", 64, int),
+        rotation=raw.get("rotation"),
+        examples=positives,
+        negative_examples=examples("negative_examples"),
+        description=str(raw.get("description", "")),
+        source=where,
+    )

@@ -1,0 +1,260 @@
+"""The typed values that flow between stages: sources -> engine -> findings -> store/graph.
+
+Everything here is a frozen dataclass except the :class:`ScanStats` accumulator. A secret value
+lives only inside an engine pass; a :class:`Finding` carries its fingerprint and a redacted
+preview, and the plaintext only when the user asked for it (``--show-secrets``), hidden from repr.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from leakguard.errors import UsageError
+
+Scalar = str | int | float | bool | None
+Extras = tuple[tuple[str, Scalar], ...]
+
+
+def extras(mapping: Mapping[str, Scalar] | None = None, **kwargs: Scalar) -> Extras:
+    """Build a hashable, ordered extras tuple from keyword arguments (None values dropped)."""
+    merged = dict(mapping or {}, **kwargs)
+    return tuple((k, v) for k, v in merged.items() if v is not None)
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str | Severity) -> Severity:
+        if isinstance(value, Severity):
+            return value
+        try:
+            return cls[str(value).strip().upper()]
+        except KeyError:
+            names = ", ".join(s.label for s in cls)
+            raise UsageError(f"unknown severity {value!r}", hint=f"use one of: {names}") from None
+
+
+class SourceKind(enum.StrEnum):
+    FILE = "file"
+    STDIN = "stdin"
+    GIT = "git"
+    ARCHIVE = "archive"
+    LOG = "log"
+    WEB = "web"
+    URL = "url"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a secret sits.
+
+    ``path`` is relative to the scanned directory (or the file as given); a member inside a
+    container is written ``outer!inner``. ``line`` and ``column`` are 1-based (0 = unknown).
+    Source-specific facts (original source-map position, URL, encoding layer, author...) go into
+    ``extras`` and are flattened into the JSON ``location`` object.
+    """
+
+    path: str
+    line: int = 0
+    column: int = 0
+    commit: str | None = None
+    extras: Extras = ()
+
+    def get(self, key: str, default: Scalar = None) -> Scalar:
+        for k, v in self.extras:
+            if k == key:
+                return v
+        return default
+
+    def to_dict(self) -> dict[str, Scalar]:
+        out: dict[str, Scalar] = {"path": self.path, "line": self.line, "column": self.column}
+        if self.commit is not None:
+            out["commit"] = self.commit
+        out.update(self.extras)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Bytes to scan and where they came from.
+
+    ``location`` names the object (path, commit...) with ``line`` = the line number of
+    ``data[0]`` (1 for the start of a file) and ``column`` = the column of ``data[0]`` (1 for the
+    start of a line). The engine reports only matches that *start* inside
+    ``[report_from, report_until)``: a streaming source overlaps consecutive chunks by at least
+    the longest secret and gives each chunk an owned range, so a secret straddling a read
+    boundary is found exactly once. When ``position_fixed`` is set (decoded data such as base64),
+    the engine does not compute line/column from offsets and reports ``location`` as-is.
+    """
+
+    data: bytes
+    location: Location
+    source_kind: str = SourceKind.FILE
+    report_from: int = 0
+    report_until: int | None = None
+    position_fixed: bool = False
+    depth: int = 0
+
+
+class ValidationStatus(enum.StrEnum):
+    PASSED = "passed"  # an offline check (checksum, claims, pairing) confirmed the format
+    NOT_CHECKED = "not-checked"  # the rule has no validator
+    UNVERIFIABLE = "unverifiable"  # a validator ran but the format carries nothing to check
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    status: ValidationStatus = ValidationStatus.NOT_CHECKED
+    validator: str | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Scalar]:
+        return {"status": str(self.status), "validator": self.validator, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One credential at one place. ``occurrences`` lists further places of the same secret
+    inside the same object family (for git: other commits/paths holding the same blob)."""
+
+    rule_id: str
+    provider: str
+    title: str
+    severity: Severity
+    fingerprint: str
+    redacted: str
+    source_kind: str
+    location: Location
+    validation: Validation = Validation()
+    attributes: Extras = ()
+    rotation: str | None = None
+    occurrences: tuple[Location, ...] = ()
+    secret: str | None = field(default=None, repr=False, compare=False)
+
+    def attribute(self, key: str, default: Scalar = None) -> Scalar:
+        for k, v in self.attributes:
+            if k == key:
+                return v
+        return default
+
+    @property
+    def identity(self) -> tuple[str, str, str, int, int, str | None]:
+        """What makes two findings 'the same secret at the same place'."""
+        loc = self.location
+        return (self.fingerprint, self.rule_id, loc.path, loc.line, loc.column, loc.commit)
+
+    def to_dict(self, *, show_secrets: bool = False) -> dict[str, object]:
+        out: dict[str, object] = {
+            "rule_id": self.rule_id,
+            "provider": self.provider,
+            "title": self.title,
+            "severity": self.severity.label,
+            "fingerprint": self.fingerprint,
+            "redacted": self.redacted,
+            "source_kind": self.source_kind,
+            "location": self.location.to_dict(),
+            "validation": self.validation.to_dict(),
+            "attributes": dict(self.attributes),
+            "rotation": self.rotation,
+        }
+        if self.occurrences:
+            out["occurrences"] = [o.to_dict() for o in self.occurrences]
+        if show_secrets and self.secret is not None:
+            out["secret"] = self.secret
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """One secret (by fingerprint) and every finding of it."""
+
+    fingerprint: str
+    rule_id: str
+    provider: str
+    severity: Severity
+    redacted: str
+    findings: tuple[Finding, ...]
+
+    @classmethod
+    def group(cls, findings: Iterable[Finding]) -> list[Credential]:
+        by_fp: dict[str, list[Finding]] = {}
+        for f in findings:
+            by_fp.setdefault(f.fingerprint, []).append(f)
+        out = []
+        for fp, group in by_fp.items():
+            top = max(group, key=lambda f: f.severity)
+            out.append(cls(fp, top.rule_id, top.provider, top.severity, top.redacted, tuple(group)))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "reason": self.reason}
+
+
+@dataclass
+class ScanStats:
+    """Mutable accumulator; each worker fills its own and the pipeline merges them."""
+
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, path: str, reason: str) -> None:
+        self.skipped.append(Skipped(path, reason))
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    def merge(self, other: ScanStats) -> None:
+        self.files += other.files
+        self.bytes += other.bytes
+        self.skipped.extend(other.skipped)
+        self.warnings.extend(other.warnings)
+        for k, v in other.counters.items():
+            self.count(k, v)
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "files": self.files,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "skipped": [s.to_dict() for s in self.skipped],
+        }
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        if self.counters:
+            out["counters"] = dict(sorted(self.counters.items()))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    findings: tuple[Finding, ...]
+    stats: ScanStats
+    targets: tuple[str, ...] = ()
+
+    @property
+    def credentials(self) -> list[Credential]:
+        return Credential.group(self.findings)

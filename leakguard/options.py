@@ -1,0 +1,54 @@
+"""Frozen option objects passed explicitly from the CLI into the core (no global settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leakguard.model import Severity
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveLimits:
+    max_depth: int = 4
+    max_total_bytes: int = 1024 * MiB
+    max_member_bytes: int = 256 * MiB
+    max_ratio: float = 200.0
+    max_entries: int = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class GitOptions:
+    history: bool = True
+    include_unreachable: bool = False
+    refs: tuple[str, ...] = ()
+    incremental: bool = False
+    max_blob_bytes: int = 50 * MiB
+
+
+@dataclass(frozen=True, slots=True)
+class WebOptions:
+    same_origin: bool = True
+    max_requests: int = 100
+    max_bytes: int = 50 * MiB
+    timeout_seconds: float = 30.0
+    user_agent: str = "LeakGuard/0.1 (+secret scanner)"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    max_file_bytes: int = 100 * MiB
+    show_secrets: bool = False
+    min_severity: Severity = Severity.INFO
+    jobs: int = 0  # 0 = one worker per core
+    engine: str = "auto"  # auto | hyperscan | re
+    rules_dirs: tuple[Path, ...] = ()
+    baseline: Path | None = None
+    decode_depth: int = 2
+    cache_dir: Path | None = None  # remote mirrors; default under the XDG cache dir
+    state_dir: Path | None = None  # incremental state; default under the XDG state dir
+    git: GitOptions = field(default_factory=GitOptions)
+    archives: ArchiveLimits = field(default_factory=ArchiveLimits)
+    web: WebOptions = field(default_factory=WebOptions)

@@ -1,0 +1,122 @@
+"""The scan core: targets -> sources -> engine -> deduplicated, filtered findings.
+
+It knows only interfaces: :func:`resolve_target` for sources, :class:`Engine` for matching.
+Splittable pieces run on a process pool (one engine per worker); the rest run here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Protocol
+
+from leakguard.baseline import Baseline
+from leakguard.engine.matcher import Engine
+from leakguard.engine.rules import RuleSet
+from leakguard.model import Finding, ScanResult, ScanStats
+from leakguard.options import ScanOptions
+from leakguard.sources.interface import EnrichingSource, Source
+from leakguard.sources.resolve import resolve_target
+
+
+class Progress(Protocol):
+    def start(self, total: int) -> None: ...
+
+    def advance(self, done: int = 1) -> None: ...
+
+
+def scan_source(source: Source, engine: Engine, options: ScanOptions) -> tuple[list[Finding], ScanStats]:
+    stats = ScanStats()
+    findings: list[Finding] = []
+    for chunk in source.iter_chunks(options, stats):
+        findings.extend(engine.scan(chunk, options.decode_depth))
+    if isinstance(source, EnrichingSource):
+        findings = source.enrich(findings, stats)
+    return findings, stats
+
+
+_worker_engine: Engine | None = None
+_worker_options: ScanOptions | None = None
+
+
+def _init_worker(ruleset: RuleSet, options: ScanOptions) -> None:
+    global _worker_engine, _worker_options  # noqa: PLW0603 - one engine per worker process
+    _worker_engine = Engine(ruleset, options.engine, show_secrets=options.show_secrets)
+    _worker_options = options
+
+
+def _scan_in_worker(source: Source) -> tuple[list[Finding], ScanStats]:
+    assert _worker_engine is not None and _worker_options is not None
+    return scan_source(source, _worker_engine, _worker_options)
+
+
+def worker_count(options: ScanOptions) -> int:
+    return options.jobs if options.jobs > 0 else (os.cpu_count() or 1)
+
+
+def run_scan(
+    targets: Sequence[str],
+    options: ScanOptions,
+    *,
+    ruleset: RuleSet | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    started = time.perf_counter()
+    ruleset = ruleset or RuleSet.load(options.rules_dirs)
+    engine = Engine(ruleset, options.engine, show_secrets=options.show_secrets)
+    sources = [resolve_target(t, options) for t in targets]
+    pieces = [piece for source in sources for piece in source.split(options)]
+    parallel = [p for p in pieces if getattr(p, "parallel_safe", False)]
+    local = [p for p in pieces if not getattr(p, "parallel_safe", False)]
+    jobs = worker_count(options)
+    if jobs < 2 or len(parallel) < 2:
+        local, parallel = local + parallel, []
+    if progress is not None:
+        progress.start(len(pieces))
+
+    results: list[tuple[list[Finding], ScanStats]] = []
+    if parallel:
+        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(ruleset, options)) as pool:
+            futures: list[Future[tuple[list[Finding], ScanStats]]] = [
+                pool.submit(_scan_in_worker, p) for p in parallel
+            ]
+            results.extend(_run_local(local, engine, options, progress))
+            for future in futures:
+                results.append(future.result())
+                if progress is not None:
+                    progress.advance()
+    else:
+        results.extend(_run_local(local, engine, options, progress))
+
+    stats = ScanStats()
+    findings: list[Finding] = []
+    for piece_findings, piece_stats in results:
+        findings.extend(piece_findings)
+        stats.merge(piece_stats)
+    final = finalize(findings, options)
+    stats.seconds = time.perf_counter() - started
+    return ScanResult(tuple(final), stats, tuple(targets))
+
+
+def _run_local(
+    pieces: Iterable[Source], engine: Engine, options: ScanOptions, progress: Progress | None
+) -> list[tuple[list[Finding], ScanStats]]:
+    out = []
+    for piece in pieces:
+        out.append(scan_source(piece, engine, options))
+        if progress is not None:
+            progress.advance()
+    return out
+
+
+def finalize(findings: Iterable[Finding], options: ScanOptions) -> list[Finding]:
+    """Drop duplicates (same secret, same place), baselined credentials, and low severities."""
+    baseline = Baseline.load(options.baseline) if options.baseline else None
+    unique: dict[tuple[object, ...], Finding] = {}
+    for f in findings:
+        if f.severity < options.min_severity or (baseline and baseline.suppresses(f)):
+            continue
+        unique.setdefault(f.identity, f)
+    return sorted(unique.values(), key=lambda f: (f.location.path, f.location.commit or "", f.location.line, f.location.column, f.rule_id))

@@ -1,0 +1,1 @@
+"""Sources turn targets (paths, repositories, bundles, URLs, stdin) into chunks of bytes."""

@@ -1,0 +1,139 @@
+"""Files, directories (recursive) and standard input."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from leakguard.model import Chunk, Location, ScanStats, SourceKind
+from leakguard.options import ScanOptions
+from leakguard.sources.interface import Source
+from leakguard.sources.readers import file_chunks
+from leakguard.sources.streaming import stream_chunks
+
+SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+BATCH_FILES = 256
+BATCH_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """One file as given on the command line; findings name it as given."""
+
+    path: Path
+    label: str
+    parallel_safe = True
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        yield from file_chunks(self.path, self.label, options, stats)
+
+
+@dataclass(frozen=True)
+class FileBatch:
+    """Some files of a directory, scanned by one worker. Paths are relative to ``root``."""
+
+    root: Path
+    relpaths: tuple[str, ...]
+    label: str
+    parallel_safe = True
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        for rel in self.relpaths:
+            yield from file_chunks(self.root / rel, rel, options, stats)
+
+
+@dataclass(frozen=True)
+class DirectorySource:
+    root: Path
+    label: str
+    parallel_safe = True
+
+    def walk(self, stats: ScanStats) -> Iterator[tuple[str, int]]:
+        """(relative path, size) of every regular file, skipping VCS internals and links."""
+
+        def on_error(exc: OSError) -> None:
+            stats.skip(os.path.relpath(exc.filename or str(self.root), self.root), "unreadable directory")
+
+        for dirpath, dirnames, filenames in os.walk(self.root, onerror=on_error):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            for name in sorted(filenames):
+                full = os.path.join(dirpath, name)
+                rel = os.path.relpath(full, self.root)
+                try:
+                    st = os.lstat(full)
+                except OSError:
+                    stats.skip(rel, "unreadable")
+                    continue
+                if not _is_regular(st.st_mode):
+                    if os.path.islink(full):
+                        stats.count("symlinks_skipped")
+                    continue
+                yield rel, st.st_size
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        stats = ScanStats()
+        batches: list[Source] = []
+        current: list[str] = []
+        size = 0
+        for rel, file_size in self.walk(stats):
+            current.append(rel)
+            size += file_size
+            if len(current) >= BATCH_FILES or size >= BATCH_BYTES:
+                batches.append(FileBatch(self.root, tuple(current), self.label))
+                current, size = [], 0
+        if current:
+            batches.append(FileBatch(self.root, tuple(current), self.label))
+        if stats.skipped:
+            batches.append(_Notices(tuple(stats.skipped), self.label))
+        return batches
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        for rel, _size in self.walk(stats):
+            yield from file_chunks(self.root / rel, rel, options, stats)
+
+
+@dataclass(frozen=True)
+class _Notices:
+    """Carries what the directory walk could not read into the scan's stats."""
+
+    skipped: tuple[object, ...]
+    label: str
+    parallel_safe = False
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        for item in self.skipped:
+            stats.skipped.append(item)  # type: ignore[arg-type]
+        return iter(())
+
+
+@dataclass(frozen=True)
+class StdinSource:
+    label: str = "-"
+    parallel_safe = False
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        stats.files += 1
+        for chunk in stream_chunks(sys.stdin.buffer, Location("-", 1, 1), SourceKind.STDIN):
+            stats.bytes += len(chunk.data) if chunk.report_until is None else chunk.report_until
+            yield chunk
+
+
+def _is_regular(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)

@@ -1,0 +1,40 @@
+"""Turn what the user typed (a path, a URL, ``-``) into sources."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from leakguard.errors import InputError
+from leakguard.options import ScanOptions
+from leakguard.sources import bundle, git, remote, site
+from leakguard.sources.filesystem import DirectorySource, FileSource, StdinSource
+from leakguard.sources.interface import Source
+
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//)")
+
+
+def resolve_target(target: str, options: ScanOptions) -> Source:
+    if target == "-":
+        return StdinSource()
+    lowered = target.lower()
+    if lowered.startswith(("ssh://", "git://", "file://")) or _SCP_LIKE.match(target):
+        return remote.remote_source(target, options)
+    if lowered.startswith(("http://", "https://")):
+        if remote.looks_like_git_url(target):
+            return remote.remote_source(target, options)
+        return site.site_source(target, options)
+    path = Path(target)
+    if not path.exists():
+        if path.is_symlink():
+            raise InputError(f"{target}: broken symbolic link")
+        raise InputError(
+            f"{target}: no such file or directory",
+            hint="give a file, a directory, a git repository, a .bundle file, a URL, or - for stdin",
+        )
+    if path.is_dir():
+        repo = git.git_source_for(path, target, options)
+        return repo if repo is not None else DirectorySource(path, target)
+    if bundle.is_bundle(path):
+        return bundle.bundle_source(path, target, options)
+    return FileSource(path, target)

@@ -1,0 +1,1 @@
+"""The findings store (SQLite): credentials, occurrences, scans, cursors, graph, run journals."""

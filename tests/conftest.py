@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import Moto, OpenBao, moto_server, openbao_server
+
+
+@pytest.fixture(scope="session")
+def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:
+    """One OpenBao dev server (with a file audit device) shared by a test session.
+    Tests use their own unique KV paths."""
+    with openbao_server(tmp_path_factory.mktemp("openbao"), audit=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
+    """One moto server shared by a test session; tests use unique resource names."""
+    with moto_server(tmp_path_factory.mktemp("moto")) as server:
+        yield server
+
+
+@pytest.fixture()
+def fresh_moto(tmp_path: Path) -> Iterator[Moto]:
+    """A private moto server for tests that need a clean account."""
+    with moto_server(tmp_path / "moto") as server:
+        yield server
