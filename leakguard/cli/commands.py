@@ -6,8 +6,14 @@ from collections.abc import Callable
 
 import typer
 
-from leakguard.cli import scan
+from leakguard.cli import audit, findings, graph, playbook, rules, scan, sweep
 
 REGISTRARS: list[Callable[[typer.Typer], None]] = [
     scan.register,
+    rules.register,
+    findings.register,
+    sweep.register,
+    graph.register,
+    playbook.register,
+    audit.register,
 ]

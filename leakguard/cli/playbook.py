@@ -1,0 +1,9 @@
+"""`leakguard playbook` commands."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Adds the `playbook` command group (not yet implemented: registers nothing)."""

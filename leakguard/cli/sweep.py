@@ -1,0 +1,9 @@
+"""`leakguard sweep` commands."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Adds the `sweep` command group (not yet implemented: registers nothing)."""
