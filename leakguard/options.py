@@ -49,6 +49,7 @@ class ScanOptions:
     decode_depth: int = 2
     cache_dir: Path | None = None  # remote mirrors; default under the XDG cache dir
     state_dir: Path | None = None  # incremental state; default under the XDG state dir
+    db: Path | None = None  # findings store; when set, git cursors live there (not a state file)
     git: GitOptions = field(default_factory=GitOptions)
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)
     web: WebOptions = field(default_factory=WebOptions)
