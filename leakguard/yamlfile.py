@@ -64,7 +64,7 @@ def load_yaml(
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read {what} {path}: {exc}") from None
     try:
-        return yaml.load(source, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(source, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+
 import click
 import typer
 from typer.core import TyperGroup
 
 from leakguard import __version__
 from leakguard.errors import LeakguardError
+
 
 class _GuardedGroup(TyperGroup):
     """Turns a LeakguardError from any command into its diagnostic and exit code."""
@@ -55,14 +57,14 @@ def _root(
 
 
 def _register() -> None:
-    from leakguard.cli import commands  # noqa: PLC0415
+    from leakguard.cli import commands
 
     for register in commands.REGISTRARS:
         register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
-    global _verbose  # noqa: PLW0603 - set once per process from argv
+    global _verbose
     args = list(sys.argv[1:] if argv is None else argv)
     _verbose = "-v" in args or "--verbose" in args
     _register()

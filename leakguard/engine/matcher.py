@@ -28,7 +28,7 @@ KeywordScanner = Callable[[bytes], Iterable[tuple[int, int]]]
 
 
 def _hyperscan_scanner(keywords: list[bytes]) -> KeywordScanner:
-    import hyperscan  # noqa: PLC0415 - optional native dependency
+    import hyperscan
 
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     escaped = [b"".join(b"\\x%02x" % c for c in kw) for kw in keywords]
@@ -79,7 +79,7 @@ class Engine:
     """Compiled rules. Not thread-safe (Hyperscan scratch space): one per thread or process."""
 
     def __init__(self, ruleset: RuleSet, kind: str = "auto", *, show_secrets: bool = False) -> None:
-        from leakguard.engine.validators import VALIDATORS  # noqa: PLC0415 - avoid import cycle
+        from leakguard.engine.validators import VALIDATORS
 
         self.ruleset = ruleset
         self.show_secrets = show_secrets
@@ -111,7 +111,7 @@ class Engine:
         if kind == "re":
             return "re"
         try:
-            import hyperscan  # noqa: F401, PLC0415
+            import hyperscan  # noqa: F401
         except ImportError as exc:
             if kind == "hyperscan":
                 raise EngineError(

@@ -149,7 +149,9 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
 
     unknown = sorted(set(raw) - RULE_KEYS)
     if unknown:
-        raise fail(unknown[0], f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(RULE_KEYS))})")
+        raise fail(
+            unknown[0], f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(RULE_KEYS))})"
+        )
     for key in REQUIRED_KEYS:
         if key not in raw:
             raise RuleError(f"{where}: rule {raw.get('id', '?')!r}: missing required key {key!r}")
@@ -189,7 +191,10 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
         from leakguard.engine.validators import VALIDATORS
 
         if validator not in VALIDATORS:
-            raise fail("validator", f"unknown validator {validator!r} (known: {', '.join(sorted(VALIDATORS))})")
+            raise fail(
+                "validator",
+                f"unknown validator {validator!r} (known: {', '.join(sorted(VALIDATORS))})",
+            )
 
     def examples(key: str) -> tuple[str, ...]:
         value = raw.get(key, [])

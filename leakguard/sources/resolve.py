@@ -30,7 +30,7 @@ def resolve_target(target: str, options: ScanOptions) -> Source:
             raise InputError(f"{target}: broken symbolic link")
         raise InputError(
             f"{target}: no such file or directory",
-            hint="give a file, a directory, a git repository, a .bundle file, a URL, or - for stdin",
+            hint="give a file, directory, git repository, .bundle file, URL, or - for stdin",
         )
     if path.is_dir():
         repo = git.git_source_for(path, target, options)

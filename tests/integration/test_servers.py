@@ -11,7 +11,9 @@ from tests.support.servers import Moto, OpenBao
 def test_openbao_kv2_round_trip_and_audit(openbao: OpenBao) -> None:
     client = hvac.Client(url=openbao.url, token=openbao.token)
     client.secrets.kv.v2.create_or_update_secret(path="selftest/a", secret={"k": "v1"})
-    read = client.secrets.kv.v2.read_secret_version(path="selftest/a", raise_on_deleted_version=True)
+    read = client.secrets.kv.v2.read_secret_version(
+        path="selftest/a", raise_on_deleted_version=True
+    )
     assert read["data"]["data"] == {"k": "v1"}
     assert openbao.audit_log is not None
     assert "selftest/a" in openbao.audit_log.read_text()

@@ -92,7 +92,7 @@ def openbao_server(workdir: Path, *, audit: bool = False) -> Iterator[OpenBao]:
         audit_log = workdir / "audit.log"
         config = workdir / "audit.hcl"
         config.write_text(
-            'audit "file" "file" {\n  options { file_path = "%s" }\n}\n' % audit_log
+            f'audit "file" "file" {{\n  options {{ file_path = "{audit_log}" }}\n}}\n'
         )
         cmd.append(f"-config={config}")
     log = workdir / "openbao.log"
