@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -15,7 +15,7 @@ from leakguard.errors import LeakguardError
 class _GuardedGroup(TyperGroup):
     """Turns a LeakguardError from any command into its diagnostic and exit code."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except LeakguardError as exc:
