@@ -31,7 +31,7 @@ def make_client(
     region = region or session.region_name or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     return session.client(
-        service,  # type: ignore[call-overload]
+        service,
         region_name=region,
         endpoint_url=endpoint_url,
         config=client_config(timeout),

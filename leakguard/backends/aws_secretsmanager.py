@@ -177,7 +177,8 @@ class SecretsManagerStore:
         dangling = _pending_id(stages)
         if dangling is not None:
             raise BackendError(
-                f"secret {name} already has a pending version {dangling} (AWSPENDING) from another run",
+                f"secret {name} already has a pending version {dangling} (AWSPENDING) "
+                "from another run",
                 hint="promote it or discard it (store.discard_pending) before staging a new one",
             )
 

@@ -117,10 +117,10 @@ class VaultKV2Store:
             if status == 400 and "check-and-set" in detail:
                 status = 412
             if not status:
-                return _raise(BackendError(f"{operation} failed: unexpected Vault response"))
-            return _raise(from_http_status(status, operation, detail))
+                raise BackendError(f"{operation} failed: unexpected Vault response") from None
+            raise from_http_status(status, operation, detail) from None
         except (requests.RequestException, OSError) as exc:
-            return _raise(from_transport(exc, operation))
+            raise from_transport(exc, operation) from None
 
     def _kv(self) -> Any:
         return self._client.secrets.kv.v2
@@ -417,7 +417,3 @@ def _json(value: object) -> str:
     import json
 
     return json.dumps(value, sort_keys=True)
-
-
-def _raise(exc: BackendError) -> Any:
-    raise exc

@@ -86,7 +86,8 @@ def test_stage_promote_keeps_previous_readable(backend: Backend) -> None:
     assert staged.fingerprint == data_fingerprint({"password": "new-value-2"})
     # staging does not move "current"
     assert store.read_current(name)[1] == {"password": "old-value-1"}
-    assert store.pending(name) == staged or store.pending(name).version_id == staged.version_id  # type: ignore[union-attr]
+    found = store.pending(name)
+    assert found is not None and found.version_id == staged.version_id
 
     promoted = store.promote(name, staged.version_id, "run1:promote")
     assert promoted.is_current and not promoted.is_pending
@@ -108,7 +109,8 @@ def test_rerun_with_same_token_writes_nothing(backend: Backend) -> None:
     store.promote(name, first.version_id, "run2:promote")
     store.promote(name, first.version_id, "run2:promote")
     # a re-run of the stage step after promotion still finds its version
-    assert store.put_pending(name, {"value": "plain-new"}, "run2:stage").version_id == first.version_id
+    rerun = store.put_pending(name, {"value": "plain-new"}, "run2:stage")
+    assert rerun.version_id == first.version_id
     assert backend.count_versions(name) == 2
     with pytest.raises(BackendError, match="different data"):
         store.put_pending(name, {"value": "something-else"}, "run2:stage")
