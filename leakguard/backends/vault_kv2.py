@@ -23,7 +23,9 @@ destroys a version; it soft-deletes only a discarded pending version that is no 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import hvac
@@ -186,11 +188,7 @@ class VaultKV2Store:
     @staticmethod
     def _live(meta: Mapping[str, Any]) -> list[int]:
         versions = meta.get("versions") or {}
-        return sorted(
-            int(v)
-            for v, info in versions.items()
-            if not info.get("destroyed") and not info.get("deletion_time")
-        )
+        return sorted(int(v) for v, info in versions.items() if not _gone(info))
 
     def _current(self, meta: Mapping[str, Any]) -> int:
         custom = self._custom(meta)
@@ -222,6 +220,8 @@ class VaultKV2Store:
         extra = {"mount": self.mount}
         if info.get("deletion_time"):
             extra["deletion_time"] = str(info["deletion_time"])
+            if _gone(info):
+                extra["deleted"] = "true"
         if info.get("destroyed"):
             extra["destroyed"] = "true"
         return StoredVersion(
@@ -404,6 +404,24 @@ class VaultKV2Store:
                     path=name, versions=[version], mount_point=self.mount
                 ),
             )
+
+
+def _gone(info: Mapping[str, Any]) -> bool:
+    """Destroyed, or deleted: a deletion_time in the past (delete_version_after sets future
+    ones on every version)."""
+    if info.get("destroyed"):
+        return True
+    stamp = str(info.get("deletion_time") or "")
+    if not stamp:
+        return False
+    # RFC 3339 with up to nanoseconds; Python parses microseconds
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", stamp)
+    if match is None:
+        return True
+    head, fraction, zone = match.groups()
+    fraction = (fraction or ".0")[:7]
+    moment = datetime.fromisoformat(head + fraction + ("+00:00" if zone == "Z" else zone))
+    return moment <= datetime.now(UTC)
 
 
 def _int(version_id: str, name: str) -> int:
