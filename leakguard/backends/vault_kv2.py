@@ -389,14 +389,14 @@ class VaultKV2Store:
         if current == version:
             raise BackendError(f"version {version} of {self.mount}/{name} is current, not pending")
         latest = int(meta.get("current_version") or 0)
-        if version == latest and version in self._live(meta):
+        token = f"leakguard:discard:{version}"
+        resumed = custom.get(WRITE_TOKEN) == _token_record(token)
+        if resumed or (version == latest and version in self._live(meta)):
             data = self._read(name, current)
-            token = f"discard:{version}:{custom.get(WRITE_TOKEN, '')}"
             copied, meta = self._write_forward(name, data, token, meta)
             custom = self._custom(meta)
             custom.update({CURRENT: str(copied), WRITE_VERSION: str(copied)})
-        custom[PENDING] = ""
-        self._write_metadata(name, meta, custom)
+            self._write_metadata(name, meta, custom)
         if version in self._live(meta or {}):
             self._call(
                 f"delete pending version {version} of {name}",
@@ -404,6 +404,8 @@ class VaultKV2Store:
                     path=name, versions=[version], mount_point=self.mount
                 ),
             )
+        custom[PENDING] = ""
+        self._write_metadata(name, meta, custom)
 
 
 def _gone(info: Mapping[str, Any]) -> bool:
