@@ -154,8 +154,10 @@ class SecretsManagerStore:
             version_id = str(v["VersionId"])
             try:
                 data: SecretData | None = self._get(name, version_id)[1]
-            except BackendError:
-                data = None  # deprecated versions AWS already removed
+            except BackendError as exc:
+                if exc.transient:
+                    raise
+                data = None  # a deprecated version AWS already removed
             out.append(
                 self._version(
                     version_id, tuple(v.get("VersionStages") or ()), data, v.get("CreatedDate")

@@ -72,7 +72,8 @@ class SecretStore(Protocol):
     def put_pending(self, name: str, data: SecretData, token: str) -> StoredVersion:
         """Stage ``data`` as a new, not yet current version. Idempotent per ``token``: a re-run
         returns the same version and never writes twice; the same token with different data
-        raises :class:`BackendError`."""
+        raises :class:`BackendError`. Refuses while another token's pending version exists
+        (find it with :meth:`pending`; promote or discard it first)."""
         ...
 
     def pending(self, name: str) -> StoredVersion | None:
