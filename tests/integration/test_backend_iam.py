@@ -28,6 +28,7 @@ SETUP_CALLS = 3  # create admin, allow it everything, give it a key; then auth i
 @dataclass
 class Aws:
     url: str
+    session: boto3.session.Session  # signed by the admin key
     admin: Any  # an IAM client signed by the admin key
     issuer: IamKeyIssuer
 
@@ -72,7 +73,8 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aws]:
             region_name="us-east-1",
         )
         admin = session.client("iam", endpoint_url=server.url)
-        yield Aws(server.url, admin, IamKeyIssuer(session, endpoint_url=server.url, timeout=5))
+        issuer = IamKeyIssuer(session, endpoint_url=server.url, timeout=5)
+        yield Aws(server.url, session, admin, issuer)
 
 
 def test_auth_is_enforced(aws: Aws) -> None:
@@ -172,3 +174,29 @@ def test_containment_denies_high_risk_actions_only(aws: Aws) -> None:
     assert aws.issuer.contained(user) == []
     created = app_iam.create_access_key(UserName=user)["AccessKey"]
     assert created["UserName"] == user
+
+
+def test_rotation_through_secrets_manager(aws: Aws) -> None:
+    """The backend calls an IAM key playbook makes, in order, with the key kept in Secrets
+    Manager: issue, stage, test, promote, deactivate, prove dead, delete."""
+    from leakguard.backends.aws_secretsmanager import SecretsManagerStore
+
+    user, (old,) = aws.user(keys=1)
+    issuer, session = aws.issuer, aws.session
+    store = SecretsManagerStore(session, endpoint_url=aws.url, timeout=5)
+    name = f"lg-iam/{user}"
+    session.client("secretsmanager", endpoint_url=aws.url).create_secret(
+        Name=name, SecretString=json.dumps(old)
+    )
+    new = issuer.issue(user, "run:issue")
+    staged = store.put_pending(name, new.secret, "run:stage")
+    assert issuer.works(store.read_version(name, staged.version_id))
+    store.promote(name, staged.version_id, "run:promote")
+    current, data = store.read_current(name)
+    assert data == new.secret and current.fingerprint == new.fingerprint
+    issuer.deactivate(user, old[ACCESS_KEY_ID])
+    deactivated_at = datetime.now(UTC)
+    assert issuer.proven_dead(user, old[ACCESS_KEY_ID], deactivated_at).dead
+    issuer.delete(user, old[ACCESS_KEY_ID])
+    assert not issuer.works(old)
+    assert store.read_version(name, store.list_versions(name)[0].version_id) == old
