@@ -11,6 +11,8 @@ KV v2 has versions but no labels, so LeakGuard keeps its stages in the secret's
   record of the last write, stored *before* writing. A re-run with the same token finds the
   version it wrote (or, after a crash between the write and the record, the version right after
   ``write_base`` with the same fingerprint) instead of writing again.
+* ``leakguard_writes``: the last completed writes (token hash -> version), so a step re-run
+  after later steps still finds its version.
 * ``leakguard_run``: the token of the last LeakGuard operation on this secret.
 
 Every data write uses check-and-set against the latest version, so a concurrent writer makes
@@ -22,6 +24,7 @@ destroys a version; it soft-deletes only a discarded pending version that is no 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -50,6 +53,8 @@ WRITE_TOKEN = "leakguard_write_token"
 WRITE_BASE = "leakguard_write_base"
 WRITE_VERSION = "leakguard_write_version"
 RUN = "leakguard_run"
+WRITES = "leakguard_writes"
+WRITES_KEPT = 16
 LATEST_STAGE = "latest"
 
 _STATUS_OF: dict[type[Exception], int] = {
@@ -73,6 +78,30 @@ def _token_record(token: str) -> str:
     if len(token.encode()) <= 500:
         return token
     return data_fingerprint({"token": token})
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def _writes(custom: Mapping[str, str]) -> dict[str, int]:
+    """The last :data:`WRITES_KEPT` writes as token hash -> version."""
+    out: dict[str, int] = {}
+    for item in custom.get(WRITES, "").split(","):
+        digest, _, version = item.partition(":")
+        if digest and version.isdigit():
+            out[digest] = int(version)
+    return out
+
+
+def _record_write(custom: dict[str, str], token: str, version: int) -> dict[str, str]:
+    writes = _writes(custom)
+    writes.pop(_token_hash(token), None)
+    writes[_token_hash(token)] = version
+    kept = list(writes.items())[-WRITES_KEPT:]
+    custom[WRITES] = ",".join(f"{d}:{v}" for d, v in kept)
+    custom[WRITE_VERSION] = str(version)
+    return custom
 
 
 class VaultKV2Store:
@@ -241,6 +270,10 @@ class VaultKV2Store:
         latest = int((meta or {}).get("current_version") or 0)
         wanted = data_fingerprint(data)
         record = _token_record(token)
+        done = _writes(custom).get(_token_hash(token))
+        if done is not None:
+            self._same_data(name, done, wanted, token)
+            return done, meta or {}
         if custom.get(WRITE_TOKEN) == record:
             if custom.get(WRITE_VERSION):
                 version = int(custom[WRITE_VERSION])
@@ -293,6 +326,11 @@ class VaultKV2Store:
         meta = self._read_metadata(name)
         custom = self._custom(meta)
         record = _token_record(token)
+        done = _writes(custom).get(_token_hash(token))
+        if meta is not None and done is not None:
+            # this step already completed; later steps may have moved the stages since
+            self._same_data(name, done, data_fingerprint(data), token)
+            return self._version(meta, done, data)
         dangling = custom.get(PENDING)
         if dangling and custom.get(WRITE_TOKEN) != record:
             raise BackendError(
@@ -306,7 +344,7 @@ class VaultKV2Store:
             meta = self._read_metadata(name)
         version, meta = self._write_forward(name, data, token, meta)
         custom = self._custom(meta)
-        wanted = dict(custom, **{WRITE_VERSION: str(version)})
+        wanted = _record_write(dict(custom), token, version)
         if custom.get(CURRENT) != str(version):
             wanted[PENDING] = str(version)
         if wanted != custom:
@@ -354,22 +392,15 @@ class VaultKV2Store:
         meta = self._require_metadata(name)
         record = _token_record(token)
         custom = self._custom(meta)
-        if custom.get(WRITE_TOKEN) == record and custom.get(WRITE_VERSION):
-            version = int(custom[WRITE_VERSION])
-            return self._version(meta, version, self._read(name, version))
+        done = _writes(custom).get(_token_hash(token))
+        if done is not None:
+            return self._version(meta, done, self._read(name, done))
         data = self._read(name, target)
         current = self._current(meta)
         pending = custom.get(PENDING)
         version, meta = self._write_forward(name, data, token, meta)
-        custom = self._custom(meta)
-        custom.update(
-            {
-                CURRENT: str(version),
-                PREVIOUS: str(current),
-                WRITE_VERSION: str(version),
-                RUN: record,
-            }
-        )
+        custom = _record_write(self._custom(meta), token, version)
+        custom.update({CURRENT: str(version), PREVIOUS: str(current), RUN: record})
         if pending:
             custom[PENDING] = ""
         self._write_metadata(name, meta, custom)
@@ -394,8 +425,8 @@ class VaultKV2Store:
         if resumed or (version == latest and version in self._live(meta)):
             data = self._read(name, current)
             copied, meta = self._write_forward(name, data, token, meta)
-            custom = self._custom(meta)
-            custom.update({CURRENT: str(copied), WRITE_VERSION: str(copied)})
+            custom = _record_write(self._custom(meta), token, copied)
+            custom[CURRENT] = str(copied)
             self._write_metadata(name, meta, custom)
         if version in self._live(meta or {}):
             self._call(

@@ -81,6 +81,12 @@ def check_rollback_copies_previous_forward(backend: Backend) -> None:
     again = store.rollback(name, old.version_id, "run3:rollback")
     assert again.version_id == back.version_id
     assert backend.count_versions(name) == count
+    # every step of the run stays idempotent after later steps ran
+    rerun = store.put_pending(name, {"user": "app", "password": "v2-secret"}, "run3:stage")
+    assert rerun.version_id == staged.version_id
+    assert not rerun.is_current and not rerun.is_pending
+    assert store.rollback(name, old.version_id, "run3:rollback").version_id == back.version_id
+    assert backend.count_versions(name) == count
     # nothing was destroyed: the rotated-away version is still readable
     assert store.read_version(name, staged.version_id)["password"] == "v2-secret"
 
