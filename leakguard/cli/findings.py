@@ -1,9 +1,178 @@
-"""`leakguard findings` commands."""
+"""`leakguard findings`: list, show, triage and export what the findings store holds."""
 
 from __future__ import annotations
 
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from leakguard.errors import UsageError
+from leakguard.model import Severity
+from leakguard.store.db import resolve_db_path
+from leakguard.store.findings import (
+    STATUSES,
+    CredentialFilter,
+    FindingsStore,
+    StoredCredential,
+    check_status,
+)
+
+findings_app = typer.Typer(
+    name="findings",
+    help="Triage the credentials in the findings store (filled by `leakguard sweep`).",
+    no_args_is_help=True,
+)
+
+_DB_HELP = "Findings store (default: $LEAKGUARD_DB or the XDG state dir)."
+Db = Annotated[Path | None, typer.Option("--db", help=_DB_HELP)]
+Format = Annotated[str, typer.Option("--format", "-f", help="text or json.")]
+Providers = Annotated[list[str] | None, typer.Option("--provider", help="Only this provider.")]
+Severities = Annotated[list[str] | None, typer.Option("--severity", help="Only this severity.")]
+Statuses = Annotated[list[str] | None, typer.Option("--status", help="Only this triage status.")]
+Repositories = Annotated[
+    list[str] | None,
+    typer.Option("--repository", "--repo", help="Only credentials seen in this target."),
+]
+Fingerprint = Annotated[str, typer.Argument(help="A fingerprint or a unique prefix of it.")]
+
+
+def _open(db: Path | None) -> FindingsStore:
+    path = resolve_db_path(db)
+    if not path.exists():
+        raise UsageError(
+            f"no findings store at {path}",
+            hint="run `leakguard sweep CONFIG` first, or pass --db PATH",
+        )
+    return FindingsStore.open(path)
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in ("text", "json"):
+        raise UsageError(f"unknown format {fmt!r}", hint="use text or json")
+    return fmt
+
+
+def _filter(
+    provider: list[str] | None,
+    severity: list[str] | None,
+    status: list[str] | None,
+    repository: list[str] | None,
+) -> CredentialFilter:
+    return CredentialFilter(
+        providers=tuple(provider or ()),
+        severities=tuple(Severity.parse(s) for s in severity or ()),
+        statuses=tuple(check_status(s) for s in status or ()),
+        repositories=tuple(repository or ()),
+    )
+
+
+def _line(c: StoredCredential) -> str:
+    exposure = "present" if c.present else "removed"
+    repos = ", ".join(c.targets)
+    return (
+        f"{c.fingerprint[:19]}  {c.severity.label:<8} {c.provider:<10} {c.redacted:<24} "
+        f"{c.status:<14} {exposure:<8} {repos}"
+    )
+
+
+def list_findings(
+    provider: Providers = None,
+    severity: Severities = None,
+    status: Statuses = None,
+    repository: Repositories = None,
+    output_format: Format = "text",
+    db: Db = None,
+) -> None:
+    """List credentials, most severe first."""
+    fmt = _check_format(output_format)
+    with _open(db) as store:
+        creds = store.credentials(_filter(provider, severity, status, repository))
+    if fmt == "json":
+        typer.echo(
+            json.dumps({"version": 1, "credentials": [c.to_dict() for c in creds]}, indent=2)
+        )
+        return
+    for c in creds:
+        typer.echo(_line(c))
+    typer.echo(f"{len(creds)} credential(s)")
+
+
+def show(
+    fingerprint: Fingerprint,
+    output_format: Format = "text",
+    db: Db = None,
+) -> None:
+    """Show one credential: every occurrence with provenance, and its triage history."""
+    fmt = _check_format(output_format)
+    with _open(db) as store:
+        c = store.credential(fingerprint)
+    if fmt == "json":
+        typer.echo(json.dumps(c.to_dict(detail=True), indent=2))
+        return
+    typer.echo(f"{c.fingerprint}\n  {c.title} ({c.rule_id}), {c.severity.label}, {c.redacted}")
+    typer.echo(f"  status: {c.status}; first seen {c.first_seen}; last seen {c.last_seen}")
+    for o in c.occurrences:
+        loc = o.location
+        where = f"{loc.get('path')}:{loc.get('line')}"
+        if loc.get("commit"):
+            where += f" @ {str(loc['commit'])[:12]}"
+        state = "present" if o.present else f"removed {o.removed_at}"
+        prov = ", ".join(f"{k}={v}" for k, v in sorted(o.provenance.items()))
+        typer.echo(
+            f"  - {o.target}: {where} [{o.source_kind}] {state}" + (f" ({prov})" if prov else "")
+        )
+    for h in c.history:
+        typer.echo(
+            f"  * {h.at} {h.by}: {h.previous} -> {h.status}" + (f": {h.reason}" if h.reason else "")
+        )
+
+
+def set_status(
+    fingerprint: Fingerprint,
+    status: Annotated[str, typer.Argument(help=" | ".join(STATUSES))],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the history).")] = "",
+    by: Annotated[str | None, typer.Option("--by", help="Who (default: current user).")] = None,
+    db: Db = None,
+) -> None:
+    """Change a credential's triage status; who, when and why are recorded."""
+    check_status(status)
+    who = by or getpass.getuser()
+    with _open(db) as store:
+        change = store.set_status(fingerprint, status, by=who, reason=reason)
+    typer.echo(f"{change.fingerprint[:19]}: {change.previous} -> {change.status} by {change.by}")
+
+
+def export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    provider: Providers = None,
+    severity: Severities = None,
+    status: Statuses = None,
+    repository: Repositories = None,
+    db: Db = None,
+) -> None:
+    """Export credentials with occurrences, provenance and history as JSON (redacted)."""
+    with _open(db) as store:
+        creds = store.credentials(_filter(provider, severity, status, repository), detail=True)
+    text = (
+        json.dumps({"version": 1, "credentials": [c.to_dict(detail=True) for c in creds]}, indent=2)
+        + "\n"
+    )
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+findings_app.command("list")(list_findings)
+findings_app.command("show")(show)
+findings_app.command("set-status")(set_status)
+findings_app.command("export")(export)
 
 
 def register(app: typer.Typer) -> None:
-    """Adds the `findings` command group (not yet implemented: registers nothing)."""
+    app.add_typer(findings_app, name="findings")

@@ -1,0 +1,216 @@
+"""The sweep configuration file: which targets, with which options, and where to run them.
+
+```yaml
+dask: tcp://scheduler:8786        # optional: run targets on a Dask cluster
+jobs: 4                           # optional: process pool size (default: one per core)
+webhook: https://hooks.example/x  # optional: POST a redacted summary
+targets:
+  - path: /srv/git/payments       # work tree, bare repository, directory or log directory
+    include_unreachable: true
+  - glob: /srv/git/*.git          # every match is one target
+  - url: https://git.example.com/org/api.git
+    refs: [main]
+    max_file_size: 10MB
+```
+
+Every error names the file and line.
+"""
+
+from __future__ import annotations
+
+import glob as globbing
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leakguard.errors import UsageError
+from leakguard.options import GitOptions, MiB, ScanOptions
+from leakguard.yamlfile import LineDict, line_of, load_yaml
+
+_KINDS = ("path", "glob", "url")
+_TARGET_OPTIONS = {"include_unreachable", "refs", "max_file_size", "history"}
+_TOP_KEYS = {"targets", "dask", "jobs", "webhook"}
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    """One entry of ``targets:``; a ``glob`` expands to many :class:`Target`."""
+
+    kind: str  # path | glob | url
+    value: str
+    line: int
+    include_unreachable: bool = False
+    refs: tuple[str, ...] = ()
+    max_file_size: int | None = None
+    history: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A concrete thing to scan (one repository, directory or URL) and its options."""
+
+    label: str
+    spec: TargetSpec
+
+    def scan_options(self, db: Path, *, rules_dirs: tuple[Path, ...] = ()) -> ScanOptions:
+        spec = self.spec
+        base = ScanOptions()
+        return ScanOptions(
+            jobs=1,
+            db=db,
+            rules_dirs=rules_dirs,
+            max_file_bytes=spec.max_file_size or base.max_file_bytes,
+            git=GitOptions(
+                history=spec.history,
+                include_unreachable=spec.include_unreachable,
+                refs=spec.refs,
+                incremental=True,
+                max_blob_bytes=spec.max_file_size or base.git.max_blob_bytes,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SweepConfig:
+    path: Path
+    specs: tuple[TargetSpec, ...]
+    dask: str | None = None
+    jobs: int = 0
+    webhook: str | None = None
+
+    def targets(self) -> tuple[list[Target], list[tuple[str, str]]]:
+        """Expand globs. Returns the targets and (label, error) for specs that give none."""
+        targets: list[Target] = []
+        errors: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for spec in self.specs:
+            if spec.kind != "glob":
+                labels = [spec.value]
+            else:
+                labels = sorted(globbing.glob(spec.value))
+                if not labels:
+                    errors.append((spec.value, f"{self.path}:{spec.line}: glob matched nothing"))
+            for label in labels:
+                if label not in seen:
+                    seen.add(label)
+                    targets.append(Target(label, spec))
+        return targets, errors
+
+
+def parse_size(value: object, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise UsageError(
+            f"{where}: invalid size {value!r}", hint="write e.g. 1048576, 512KB or 10MB"
+        )
+    unit = (m.group(2) or "b").lower()[0]
+    return int(m.group(1)) * {"b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}[unit]
+
+
+def load_config(path: Path) -> SweepConfig:
+    doc = load_yaml(path, UsageError, what="sweep configuration")
+    if not isinstance(doc, LineDict):
+        raise UsageError(
+            f"{path}:1: a sweep configuration is a mapping with a `targets:` list",
+            hint="see docs/sweep.md",
+        )
+    for key in doc:
+        if key not in _TOP_KEYS:
+            raise UsageError(
+                f"{path}:{doc.line_of(key)}: unknown key {key!r}",
+                hint=f"known keys: {', '.join(sorted(_TOP_KEYS))}",
+            )
+    raw_targets = doc.get("targets")
+    if not isinstance(raw_targets, list) or not raw_targets:
+        raise UsageError(f"{path}:{doc.line_of('targets')}: `targets:` must be a non-empty list")
+    specs = [_spec(path, entry, line_of(raw_targets)) for entry in raw_targets]
+    jobs = doc.get("jobs", 0)
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 0:
+        raise UsageError(f"{path}:{doc.line_of('jobs')}: `jobs:` must be a whole number >= 0")
+    dask = _optional_str(path, doc, "dask")
+    if dask is not None and not dask.startswith(("tcp://", "tls://", "inproc://")):
+        raise UsageError(
+            f"{path}:{doc.line_of('dask')}: `dask:` must be a scheduler address",
+            hint="e.g. tcp://scheduler:8786",
+        )
+    return SweepConfig(
+        path=path,
+        specs=tuple(specs),
+        dask=dask,
+        jobs=jobs,
+        webhook=_optional_str(path, doc, "webhook"),
+    )
+
+
+def _optional_str(path: Path, doc: LineDict, key: str) -> str | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{path}:{doc.line_of(key)}: `{key}:` must be a string")
+    return value.strip()
+
+
+def _spec(path: Path, entry: Any, list_line: int) -> TargetSpec:
+    line = line_of(entry) or list_line
+    where = f"{path}:{line}"
+    if isinstance(entry, str):
+        entry_dict: dict[str, Any] = {"path": entry}
+    elif isinstance(entry, LineDict):
+        entry_dict = entry
+    else:
+        raise UsageError(f"{where}: a target is a mapping with one of: {', '.join(_KINDS)}")
+    kinds = [k for k in _KINDS if k in entry_dict]
+    if len(kinds) != 1:
+        raise UsageError(
+            f"{where}: a target needs exactly one of {', '.join(_KINDS)}",
+            hint="e.g. `- path: /srv/git/payments`",
+        )
+    kind = kinds[0]
+    for key in entry_dict:
+        if key not in _TARGET_OPTIONS and key not in _KINDS:
+            key_line = line_of(entry, key) or line
+            raise UsageError(
+                f"{path}:{key_line}: unknown target option {key!r}",
+                hint=f"known options: {', '.join(sorted(_TARGET_OPTIONS))}",
+            )
+    value = entry_dict[kind]
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{where}: `{kind}:` must be a non-empty string")
+    refs = entry_dict.get("refs", ())
+    if isinstance(refs, str):
+        refs = (refs,)
+    if not isinstance(refs, list | tuple) or not all(isinstance(r, str) for r in refs):
+        raise UsageError(f"{path}:{line_of(entry, 'refs') or line}: `refs:` must be a list of refs")
+    flags: dict[str, bool] = {}
+    for flag, default in (("include_unreachable", False), ("history", True)):
+        v = entry_dict.get(flag, default)
+        if not isinstance(v, bool):
+            raise UsageError(
+                f"{path}:{line_of(entry, flag) or line}: `{flag}:` must be true or false"
+            )
+        flags[flag] = v
+    size = entry_dict.get("max_file_size")
+    max_size = (
+        parse_size(size, f"{path}:{line_of(entry, 'max_file_size') or line}")
+        if size is not None
+        else None
+    )
+    value = value.strip()
+    if kind in ("path", "glob"):
+        value = str(Path(value).expanduser())
+        if not Path(value).is_absolute():
+            value = str(path.resolve().parent / value)
+    return TargetSpec(
+        kind=kind,
+        value=value,
+        line=line,
+        include_unreachable=flags["include_unreachable"],
+        refs=tuple(refs),
+        max_file_size=max_size,
+        history=flags["history"],
+    )

@@ -1,0 +1,226 @@
+"""Run a sweep: scan each target in a worker (process pool or Dask), store results as they come.
+
+Workers only scan (``run_scan`` on one target with ``jobs=1``) and hand back the
+:class:`TargetOutcome`; the parent alone writes to the store, one transaction per target, as
+results complete. A target that fails becomes a failed scan row, never a stopped sweep.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leakguard.engine.rules import RuleSet
+from leakguard.errors import LeakguardError, UsageError
+from leakguard.model import ScanResult
+from leakguard.options import ScanOptions
+from leakguard.scanner import run_scan, worker_count
+from leakguard.store.cursors import CursorDelta, deferred_cursors
+from leakguard.store.findings import FindingsStore, now_iso
+from leakguard.sweep.config import SweepConfig, Target
+from leakguard.sweep.outcome import SweepReport, TargetReport
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOutcome:
+    label: str
+    started_at: str
+    result: ScanResult | None = None
+    error: str | None = None
+    cursor_delta: CursorDelta = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSettings:
+    db: Path
+    jobs: int = 0
+    dask: str | None = None
+    rules_dirs: tuple[Path, ...] = ()
+
+
+OnResult = Callable[[TargetOutcome], None]
+
+
+def scan_target(
+    target: Target, db: Path, ruleset: RuleSet, rules_dirs: tuple[Path, ...] = ()
+) -> TargetOutcome:
+    """Scan one target (runs inside a worker). Any failure is returned, not raised."""
+    started = now_iso()
+    try:
+        with deferred_cursors() as delta:
+            result = run_scan(
+                [target.label], target.scan_options(db, rules_dirs=rules_dirs), ruleset=ruleset
+            )
+        return TargetOutcome(target.label, started, result=result, cursor_delta=delta)
+    except LeakguardError as exc:
+        return TargetOutcome(target.label, started, error=exc.message)
+    except OSError as exc:
+        return TargetOutcome(target.label, started, error=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug in one source must not stop the sweep
+        return TargetOutcome(target.label, started, error=f"internal error: {type(exc).__name__}")
+
+
+_worker_ruleset: RuleSet | None = None
+
+
+def _init_worker(ruleset: RuleSet) -> None:
+    global _worker_ruleset  # one rule set per worker process
+    _worker_ruleset = ruleset
+
+
+def _scan_in_worker(target: Target, db: Path, rules_dirs: tuple[Path, ...]) -> TargetOutcome:
+    assert _worker_ruleset is not None
+    return scan_target(target, db, _worker_ruleset, rules_dirs)
+
+
+def _in_process(
+    targets: list[Target], settings: SweepSettings, ruleset: RuleSet
+) -> Iterator[TargetOutcome]:
+    for t in targets:
+        yield scan_target(t, settings.db, ruleset, settings.rules_dirs)
+
+
+def _process_pool(
+    targets: list[Target], settings: SweepSettings, ruleset: RuleSet, jobs: int
+) -> Iterator[TargetOutcome]:
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(ruleset,)) as pool:
+        futures: dict[Future[TargetOutcome], Target] = {
+            pool.submit(_scan_in_worker, t, settings.db, settings.rules_dirs): t for t in targets
+        }
+        for future in as_completed(futures):
+            yield _outcome_of(future, futures[future])
+
+
+def _outcome_of(future: Any, target: Target) -> TargetOutcome:
+    try:
+        outcome: TargetOutcome = future.result()
+        return outcome
+    except Exception as exc:  # a dead worker fails its target only
+        return TargetOutcome(target.label, now_iso(), error=f"worker failed: {type(exc).__name__}")
+
+
+def _dask(
+    targets: list[Target], settings: SweepSettings, ruleset: RuleSet
+) -> Iterator[TargetOutcome]:
+    address = settings.dask or ""
+    try:
+        from dask.distributed import Client  # optional extra
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        raise UsageError(
+            "--dask needs the optional Dask extra, which is not installed",
+            hint="pip install 'leakguard[dask]'",
+        ) from None
+    try:
+        client = Client(  # type: ignore[no-untyped-call]
+            address, timeout=10, set_as_default=False
+        )
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(
+            f"cannot reach the Dask scheduler at {address}: {type(exc).__name__}: {exc}",
+            hint="start it with `dask scheduler` or check the address (tcp://HOST:8786)",
+        ) from None
+    try:
+        shared = client.scatter(  # type: ignore[no-untyped-call]
+            ruleset, broadcast=True
+        )
+        futures = {
+            client.submit(scan_target, t, settings.db, shared, settings.rules_dirs, pure=False): t
+            for t in targets
+        }
+        for future in dask_completed(list(futures)):  # type: ignore[no-untyped-call]
+            yield _outcome_of(future, futures[future])
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
+
+
+def run_sweep(
+    config: SweepConfig,
+    settings: SweepSettings,
+    *,
+    on_result: OnResult | None = None,
+) -> SweepReport:
+    started = time.perf_counter()
+    ruleset = RuleSet.load(settings.rules_dirs)
+    targets, expansion_errors = config.targets()
+    with FindingsStore.open(settings.db) as store:
+        sweep_id = store.begin_sweep(str(config.path))
+        started_at = now_iso()
+        for label, error in expansion_errors:
+            store.record_scan(
+                label, None, error=error, sweep_id=sweep_id, ruleset_version=ruleset.version
+            )
+        for outcome in _outcomes(targets, settings, ruleset):
+            store.record_scan(
+                outcome.label,
+                outcome.result,
+                ruleset_version=ruleset.version,
+                sweep_id=sweep_id,
+                error=outcome.error,
+                started_at=outcome.started_at,
+                cursor_delta=outcome.cursor_delta,
+            )
+            if on_result is not None:
+                on_result(outcome)
+        store.finish_sweep(sweep_id)
+        return _report(store, sweep_id, config, started_at, time.perf_counter() - started, ruleset)
+
+
+def _outcomes(
+    targets: list[Target], settings: SweepSettings, ruleset: RuleSet
+) -> Iterable[TargetOutcome]:
+    if settings.dask:
+        return _dask(targets, settings, ruleset)
+    jobs = min(worker_count(ScanOptions(jobs=settings.jobs)), max(len(targets), 1))
+    if jobs < 2:
+        return _in_process(targets, settings, ruleset)
+    return _process_pool(targets, settings, ruleset, jobs)
+
+
+def _report(
+    store: FindingsStore,
+    sweep_id: int,
+    config: SweepConfig,
+    started_at: str,
+    seconds: float,
+    ruleset: RuleSet,
+) -> SweepReport:
+    scans = store.scans(sweep_id)
+    new = store.new_in_sweep(sweep_id)
+    labels = [str(s["target"]) for s in scans]
+    credentials = store.for_targets(labels)
+    new_fps = {c.fingerprint for c in new}
+    targets = []
+    for s in scans:
+        label = str(s["target"])
+        held = [c for c in credentials if label in c.targets]
+        stats = s["stats"] if isinstance(s["stats"], dict) else {}
+        targets.append(
+            TargetReport(
+                target=label,
+                status=str(s["status"]),
+                error=s["error"] if isinstance(s["error"], str) else None,
+                findings=sum(
+                    1 for c in held for o in c.occurrences if o.target == label and o.present
+                ),
+                new_credentials=sum(1 for c in held if c.fingerprint in new_fps),
+                stats=stats,
+            )
+        )
+    return SweepReport(
+        sweep_id=sweep_id,
+        config=str(config.path),
+        db=str(store.path),
+        started_at=started_at,
+        finished_at=now_iso(),
+        seconds=round(seconds, 3),
+        ruleset_version=ruleset.version,
+        targets=tuple(targets),
+        credentials=tuple(credentials),
+        new=tuple(c for c in credentials if c.fingerprint in new_fps)
+        + tuple(c for c in new if c.fingerprint not in {x.fingerprint for x in credentials}),
+    )
