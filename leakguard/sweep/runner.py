@@ -40,6 +40,7 @@ class SweepSettings:
     jobs: int = 0
     dask: str | None = None
     rules_dirs: tuple[Path, ...] = ()
+    dask_connect_timeout: float = 10.0
 
 
 OnResult = Callable[[TargetOutcome], None]
@@ -117,7 +118,7 @@ def _dask(
         ) from None
     try:
         client = Client(  # type: ignore[no-untyped-call]
-            address, timeout=10, set_as_default=False
+            address, timeout=settings.dask_connect_timeout, set_as_default=False
         )
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(
@@ -132,7 +133,8 @@ def _dask(
             client.submit(scan_target, t, settings.db, shared, settings.rules_dirs, pure=False): t
             for t in targets
         }
-        for future in dask_completed(list(futures)):  # type: ignore[no-untyped-call]
+        completed = dask_completed(list(futures), loop=client.loop)  # type: ignore[no-untyped-call]
+        for future in completed:
             yield _outcome_of(future, futures[future])
     finally:
         client.close()  # type: ignore[no-untyped-call]
