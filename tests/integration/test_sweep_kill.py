@@ -1,0 +1,102 @@
+"""A sweep killed mid-way (SIGKILL) leaves a consistent store; the next sweep completes the work."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from leakguard.redact import fingerprint
+from tests.integration.sweep_repos import make_repo, stripe_key
+
+pytestmark = pytest.mark.integration
+
+
+def _sweep(config: Path, db: Path, *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from leakguard.cli.app import main; main()",
+         "sweep", str(config), "--db", str(db), "--jobs", "1", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _ok_scans(db: Path) -> int:
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(db, timeout=5)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM scans WHERE status = 'ok'").fetchone()[0])
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+    finally:
+        conn.close()
+
+
+def test_killed_sweep_then_rerun(tmp_path: Path) -> None:
+    keys = {f"r{i:02d}": stripe_key(f"kill-{i}") for i in range(12)}
+    for name, key in keys.items():
+        make_repo(tmp_path / name, [key], filler_files=1)
+    # Targets run in order with --jobs 1; the FIFO blocks the reader forever, which holds the
+    # sweep mid-way at a known point: the first six targets written, the rest not.
+    blocker = tmp_path / "blocker"
+    os.mkfifo(blocker)
+    names = sorted(keys)
+    config = tmp_path / "sweep.yaml"
+    config.write_text(
+        "targets:\n"
+        + "".join(f"  - path: {n}\n" for n in names[:6])
+        + "  - path: blocker\n"
+        + "".join(f"  - path: {n}\n" for n in names[6:])
+    )
+    db = tmp_path / "lg.db"
+    proc = _sweep(config, db)
+    try:
+        deadline = time.monotonic() + 30
+        while _ok_scans(db) < 6 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert proc.poll() is None, proc.communicate()
+        assert _ok_scans(db) == 6
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT COUNT(*) FROM sweeps WHERE finished_at IS NULL").fetchone()[0] == 1
+    stored = {r[0] for r in conn.execute("SELECT fingerprint FROM credentials")}
+    assert stored == {fingerprint(keys[n]) for n in names[:6]}
+    # every stored credential has its occurrence: no half-written target
+    orphans = conn.execute(
+        "SELECT COUNT(*) FROM credentials c WHERE NOT EXISTS"
+        " (SELECT 1 FROM occurrences o WHERE o.fingerprint = c.fingerprint)"
+    ).fetchone()[0]
+    assert orphans == 0
+    conn.close()
+
+    # rerun with the blocker gone: every credential is reported, including the ones the
+    # killed sweep stored but never reported
+    blocker.unlink()
+    blocker.write_text(f"late = '{stripe_key('blocker')}'\n")
+    report = tmp_path / "rerun.json"
+    proc = _sweep(config, db, "--format", "json", "-o", str(report))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err.decode()
+    doc = json.loads(report.read_text())
+    expected = {fingerprint(k) for k in keys.values()} | {fingerprint(stripe_key("blocker"))}
+    assert {f["fingerprint"] for f in doc["new"]} == expected
+    assert all(t["status"] == "ok" for t in doc["targets"])
+
+    # and the sweep after that has nothing new
+    proc = _sweep(config, db)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert b"no new credentials" in out
