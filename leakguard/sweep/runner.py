@@ -191,7 +191,7 @@ def _report(
     seconds: float,
     ruleset: RuleSet,
 ) -> SweepReport:
-    scans = store.scans(sweep_id)
+    scans = sorted(store.scans(sweep_id), key=lambda s: str(s["target"]))
     new = store.new_in_sweep(sweep_id)
     labels = [str(s["target"]) for s in scans]
     credentials = store.for_targets(labels)
