@@ -25,9 +25,17 @@ def _dump_dom(page: Path, profile: Path) -> str:
     assert CHROMIUM is not None
     proc = subprocess.run(
         [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", f"--user-data-dir={profile}", "--dump-dom", page.as_uri(),
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            page.as_uri(),
         ],
         capture_output=True,
         timeout=90,
@@ -41,7 +49,9 @@ def _text(dom: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
 def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     old = {n: stripe_key("html-" + n) for n in ("alpha", "beta")}
     for n, k in old.items():
@@ -72,12 +82,18 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     dom = _dump_dom(page, tmp_path / "profile")
     assert 'data-rendered="yes"' in dom  # the script ran to the end
     cards = dict(re.findall(r'id="card-([a-z]+)"><b>(\d+)</b>', dom))
-    assert cards == {"new": "1", "known": "2", "present": "2", "removed": "1", "targets": "3",
-                     "failed": "1"}
+    assert cards == {
+        "new": "1",
+        "known": "2",
+        "present": "2",
+        "removed": "1",
+        "targets": "3",
+        "failed": "1",
+    }
     text_dom = _text(dom)
     assert "critical 3 1" in text_dom  # by severity: 3 critical credentials, 1 new
     assert "stripe 3" in text_dom  # by provider
-    new_table = dom[dom.index('id="new"'):dom.index('id="known"')]
+    new_table = dom[dom.index('id="new"') : dom.index('id="known"')]
     assert redact(fresh) in new_table
     assert "acknowledged" in dom and "still present" in dom and "removed" in dom
     assert "no such file or directory" in dom

@@ -36,7 +36,7 @@ class _Hook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 hook.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
                 self.send_response(503 if len(hook.bodies) == 1 else 204)
                 self.end_headers()
@@ -83,8 +83,22 @@ def test_second_sweep_reports_only_what_was_committed_in_between(
     root, keys = fleet
     db, out = tmp_path / "lg.db", tmp_path / "first.json"
     config = str(root / "sweep.yaml")
-    code, output = _cli(["sweep", config, "--db", str(db), "--jobs", "2", "--format", "json",
-                         "-o", str(out), "--webhook", hook.url])
+    code, output = _cli(
+        [
+            "sweep",
+            config,
+            "--db",
+            str(db),
+            "--jobs",
+            "2",
+            "--format",
+            "json",
+            "-o",
+            str(out),
+            "--webhook",
+            hook.url,
+        ]
+    )
     assert code == 1, output  # new critical credentials
     first = json.loads(out.read_text())
     assert {f["fingerprint"] for f in first["new"]} == {fingerprint(k) for k in keys.values()}
@@ -113,8 +127,9 @@ def test_second_sweep_reports_only_what_was_committed_in_between(
         commit_secret(root / "repos" / name, "late.py", added[name])
     try:
         out2 = tmp_path / "second.json"
-        code, output = _cli(["sweep", config, "--db", str(db), "--jobs", "2", "--format", "json",
-                             "-o", str(out2)])
+        code, output = _cli(
+            ["sweep", config, "--db", str(db), "--jobs", "2", "--format", "json", "-o", str(out2)]
+        )
         assert code == 1, output
         second = json.loads(out2.read_text())
         assert {f["fingerprint"] for f in second["new"]} == {fingerprint(k) for k in added.values()}
@@ -132,25 +147,43 @@ def test_second_sweep_reports_only_what_was_committed_in_between(
 
     # triage through the CLI persists in the store
     fp = fingerprint(added["svc11"])
-    code, output = _cli(["findings", "set-status", fp[:24], "rotating", "--reason", "INC-7",
-                         "--by", "carol", "--db", str(db)])
+    code, output = _cli(
+        [
+            "findings",
+            "set-status",
+            fp[:24],
+            "rotating",
+            "--reason",
+            "INC-7",
+            "--by",
+            "carol",
+            "--db",
+            str(db),
+        ]
+    )
     assert code == 0, output
     code, output = _cli(["findings", "show", fp[:24], "--format", "json", "--db", str(db)])
     shown = json.loads(output)
     assert shown["status"] == "rotating"
     assert shown["history"][0] | {"at": None} == {
-        "status": "rotating", "previous": "open", "by": "carol", "at": None, "reason": "INC-7"
+        "status": "rotating",
+        "previous": "open",
+        "by": "carol",
+        "at": None,
+        "reason": "INC-7",
     }
-    code, output = _cli(["findings", "list", "--status", "rotating", "--format", "json",
-                         "--db", str(db)])
+    code, output = _cli(
+        ["findings", "list", "--status", "rotating", "--format", "json", "--db", str(db)]
+    )
     assert [c["fingerprint"] for c in json.loads(output)["credentials"]] == [fp]
     code, output = _cli(["findings", "list", "--repo", "svc03", "--db", str(db)])
     assert code == 0 and "2 credential(s)" in output
     code, output = _cli(["findings", "list", "--severity", "bogus", "--db", str(db)])
     assert code == 2 and "unknown severity" in output
     export = tmp_path / "export.json"
-    code, _ = _cli(["findings", "export", "-o", str(export), "--provider", "stripe",
-                    "--db", str(db)])
+    code, _ = _cli(
+        ["findings", "export", "-o", str(export), "--provider", "stripe", "--db", str(db)]
+    )
     exported = export.read_text()
     assert code == 0 and len(json.loads(exported)["credentials"]) == 23
     assert not any(k in exported for k in [*keys.values(), *added.values()])

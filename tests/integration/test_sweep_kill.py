@@ -21,8 +21,18 @@ pytestmark = pytest.mark.integration
 
 def _sweep(config: Path, db: Path, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from leakguard.cli.app import main; main()",
-         "sweep", str(config), "--db", str(db), "--jobs", "1", *extra],
+        [
+            sys.executable,
+            "-c",
+            "from leakguard.cli.app import main; main()",
+            "sweep",
+            str(config),
+            "--db",
+            str(db),
+            "--jobs",
+            "1",
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -18,8 +18,15 @@ from leakguard.store.findings import CredentialFilter, FindingsStore
 SECRET = "sk_live_" + "Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF"
 
 
-def _finding(secret: str, path: str, *, provider: str = "stripe", sev: Severity = Severity.CRITICAL,
-             kind: str = "file", commit: str | None = None) -> Finding:
+def _finding(
+    secret: str,
+    path: str,
+    *,
+    provider: str = "stripe",
+    sev: Severity = Severity.CRITICAL,
+    kind: str = "file",
+    commit: str | None = None,
+) -> Finding:
     return Finding(
         rule_id=f"{provider}-rule",
         provider=provider,
@@ -86,8 +93,9 @@ def test_triage_persists_with_history_and_filters(tmp_path: Path) -> None:
     other = "ghp_" + "a" * 36
     with FindingsStore.open(db) as store:
         store.record_scan("/srv/git/pay", _result(_finding(SECRET, "a.py")))
-        store.record_scan("/srv/git/web", _result(_finding(other, "b.py", provider="github",
-                                                           sev=Severity.HIGH)))
+        store.record_scan(
+            "/srv/git/web", _result(_finding(other, "b.py", provider="github", sev=Severity.HIGH))
+        )
         store.set_status(SECRET and fingerprint(SECRET), "acknowledged", by="alice", reason="seen")
         store.set_status(fingerprint(SECRET), "rotating", by="bob", reason="INC-1")
         with pytest.raises(UsageError, match="unknown status"):

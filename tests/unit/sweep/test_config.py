@@ -56,12 +56,18 @@ def test_a_glob_matching_nothing_is_a_target_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("targets:\n  - path: x\n    colour: red\n", "sweep.yaml:3: unknown target option 'colour'"),
+        (
+            "targets:\n  - path: x\n    colour: red\n",
+            "sweep.yaml:3: unknown target option 'colour'",
+        ),
         ("targets:\n  - path: x\n    url: y\n", "sweep.yaml:2: a target needs exactly one of"),
         ("targets:\n  - path: x\nretries: 3\n", "sweep.yaml:3: unknown key 'retries'"),
         ("targets: []\n", "sweep.yaml:1: `targets:` must be a non-empty list"),
         ("targets:\n  - path: x\n    max_file_size: lots\n", "sweep.yaml:3: invalid size"),
-        ("targets:\n  - path: x\n    include_unreachable: maybe\n", "sweep.yaml:3: `include_unreachable:`"),
+        (
+            "targets:\n  - path: x\n    include_unreachable: maybe\n",
+            "sweep.yaml:3: `include_unreachable:`",
+        ),
         ("jobs: -1\ntargets:\n  - path: x\n", "sweep.yaml:1: `jobs:`"),
         ("dask: localhost\ntargets:\n  - path: x\n", "sweep.yaml:1: `dask:` must be"),
         ("targets:\n  - path: [x\n", "sweep.yaml:3: invalid YAML"),

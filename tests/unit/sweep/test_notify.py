@@ -17,7 +17,7 @@ class _Hook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 hook.bodies.append(json.loads(self.rfile.read(length)))
                 status = hook.statuses.pop(0) if hook.statuses else 200
@@ -53,7 +53,9 @@ def hook_factory() -> Iterator[type[_Hook]]:
 def test_retries_transient_failures_with_backoff(hook_factory: type[_Hook]) -> None:
     hook = hook_factory([503, 429])
     waits: list[float] = []
-    attempts = post_json(hook.url, {"new": []}, RetryPolicy(attempts=4, backoff_seconds=0.5), sleep=waits.append)
+    attempts = post_json(
+        hook.url, {"new": []}, RetryPolicy(attempts=4, backoff_seconds=0.5), sleep=waits.append
+    )
     assert attempts == 3
     assert waits == [0.5, 1.0]
     assert hook.bodies == [{"new": []}] * 3
@@ -69,4 +71,9 @@ def test_client_errors_are_not_retried_and_url_path_stays_hidden(hook_factory: t
 
 def test_unreachable_receiver_gives_up_after_all_attempts() -> None:
     with pytest.raises(WebhookError, match="after 2 attempt"):
-        post_json("http://127.0.0.1:9/x", {}, RetryPolicy(attempts=2, timeout_seconds=1), sleep=lambda _: None)
+        post_json(
+            "http://127.0.0.1:9/x",
+            {},
+            RetryPolicy(attempts=2, timeout_seconds=1),
+            sleep=lambda _: None,
+        )
