@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import threading
 from collections.abc import Iterator
@@ -222,3 +223,27 @@ def test_bad_config_is_exit_2_with_file_and_line(tmp_path: Path) -> None:
     code, output = _cli(["sweep", str(cfg), "--db", str(tmp_path / "lg.db")])
     assert code == 2
     assert "bad.yaml:2" in output
+
+
+def test_sarif_per_repository_or_a_clear_error_until_the_renderer_exists(
+    fleet: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    root, keys = fleet
+    sarif_dir = tmp_path / "sarif"
+    code, output = _cli(
+        [
+            "sweep",
+            str(root / "sweep.yaml"),
+            "--db",
+            str(tmp_path / "lg.db"),
+            "--sarif-dir",
+            str(sarif_dir),
+        ]
+    )
+    if importlib.util.find_spec("leakguard.reports.sarif") is None:
+        assert code == 2 and "SARIF output is not available" in output
+        return
+    assert code == 1, output
+    files = sorted(p.name for p in sarif_dir.glob("*.sarif"))
+    assert len(files) >= len(keys)
+    assert all(json.loads(p.read_text())["version"] == "2.1.0" for p in sarif_dir.glob("*.sarif"))
