@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from leakguard.engine.decoders import decoded_chunks
+from leakguard.engine.exposure import exposure_attributes
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, Verdict
 from leakguard.engine.rules import Rule, RuleSet
@@ -212,7 +213,7 @@ class Engine:
             validation=Validation(
                 status=verdict.status, validator=rule.validator, detail=verdict.detail
             ),
-            attributes=verdict.attributes,
+            attributes=verdict.attributes + exposure_attributes(chunk.data, acc.start, acc.end),
             rotation=rule.rotation,
             secret=secret.decode("utf-8", "replace") if self.show_secrets else None,
         )
