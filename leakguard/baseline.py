@@ -1,17 +1,27 @@
-"""Baselines: a file of credential fingerprints to stop reporting (never the secrets)."""
+"""Baselines: a file of credential fingerprints to stop reporting (never the secrets).
+
+The file is JSON, versioned, and keyed by the secret's fingerprint only, so a baselined
+credential stays suppressed when its line moves, its file is renamed or its commit is rebased::
+
+    {"version": 1, "tool": "leakguard 0.1.0",
+     "credentials": [{"fingerprint": "sha256:…", "rule_id": "stripe-live-secret-key"}]}
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from leakguard import __version__
 from leakguard.errors import InputError
 from leakguard.model import Finding
 
 BASELINE_VERSION = 1
+_FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,26 +30,54 @@ class Baseline:
 
     @classmethod
     def load(cls, path: Path) -> Baseline:
+        hint = "create one with `leakguard baseline create TARGET -o FILE`"
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise InputError(f"baseline not found: {path}", hint="create one with `leakguard baseline create`") from None
+            raise InputError(f"baseline not found: {path}", hint=hint) from None
+        except IsADirectoryError:
+            raise InputError(f"baseline {path} is a directory", hint=hint) from None
+        except PermissionError:
+            raise InputError(f"baseline {path}: permission denied") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"baseline {path} is not readable JSON: {exc}") from None
+            raise InputError(f"baseline {path} is not readable JSON: {exc}", hint=hint) from None
         if not isinstance(doc, dict) or doc.get("version") != BASELINE_VERSION:
-            raise InputError(f"baseline {path}: unsupported format (expected version {BASELINE_VERSION})")
+            found = doc.get("version") if isinstance(doc, dict) else None
+            raise InputError(
+                f"baseline {path}: unsupported format version {found!r} "
+                f"(this LeakGuard reads version {BASELINE_VERSION})",
+                hint=hint,
+            )
         entries = doc.get("credentials", [])
         if not isinstance(entries, list):
-            raise InputError(f"baseline {path}: 'credentials' must be a list")
-        return cls(frozenset(e["fingerprint"] for e in entries if isinstance(e, dict) and "fingerprint" in e))
+            raise InputError(f"baseline {path}: 'credentials' must be a list", hint=hint)
+        fingerprints = set()
+        for i, entry in enumerate(entries):
+            value = entry.get("fingerprint") if isinstance(entry, dict) else None
+            if not isinstance(value, str) or not _FINGERPRINT.match(value):
+                raise InputError(
+                    f"baseline {path}: credential #{i + 1} has no valid 'sha256:' fingerprint",
+                    hint=hint,
+                )
+            fingerprints.add(value)
+        return cls(frozenset(fingerprints))
 
     @staticmethod
     def write(path: Path, findings: Iterable[Finding]) -> int:
+        """Write the fingerprints of ``findings`` to ``path`` (mode 0600); return how many."""
         entries: dict[str, dict[str, str]] = {}
         for f in findings:
             entries.setdefault(f.fingerprint, {"fingerprint": f.fingerprint, "rule_id": f.rule_id})
-        doc = {"version": BASELINE_VERSION, "credentials": sorted(entries.values(), key=lambda e: e["fingerprint"])}
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        doc = {
+            "version": BASELINE_VERSION,
+            "tool": f"leakguard {__version__}",
+            "credentials": sorted(entries.values(), key=lambda e: e["fingerprint"]),
+        }
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise InputError(f"cannot write baseline {path}: {exc.strerror or exc}") from None
+        os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=2)
             fh.write("\n")

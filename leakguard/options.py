@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leakguard.errors import UsageError
 from leakguard.model import Severity
 
 MiB = 1024 * 1024
@@ -53,3 +54,23 @@ class ScanOptions:
     git: GitOptions = field(default_factory=GitOptions)
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)
     web: WebOptions = field(default_factory=WebOptions)
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": MiB, "mb": MiB, "mib": MiB}
+_SIZE_UNITS |= {"g": 1024 * MiB, "gb": 1024 * MiB, "gib": 1024 * MiB}
+
+
+def parse_size(text: str) -> int:
+    """``"100MB"``, ``"512k"``, ``"1048576"`` -> bytes (units are powers of 1024)."""
+    raw = text.strip().lower().replace(" ", "")
+    digits = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = raw[len(digits) :]
+    try:
+        value = float(digits)
+    except ValueError:
+        value = -1.0
+    if value <= 0 or unit not in _SIZE_UNITS:
+        raise UsageError(
+            f"invalid size {text!r}", hint="write a positive size such as 5MB, 512KB or 100000"
+        )
+    return int(value * _SIZE_UNITS[unit])

@@ -1,7 +1,8 @@
 """The scan core: targets -> sources -> engine -> deduplicated, filtered findings.
 
 It knows only interfaces: :func:`resolve_target` for sources, :class:`Engine` for matching.
-Splittable pieces run on a process pool (one engine per worker); the rest run here.
+Splittable pieces run on a process pool (one engine per worker); the rest run here. Everything
+that can be wrong with the inputs (rules, baseline, targets) is checked before any byte is read.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Protocol
 
 from leakguard.baseline import Baseline
@@ -20,18 +21,23 @@ from leakguard.options import ScanOptions
 from leakguard.sources.interface import EnrichingSource, Source
 from leakguard.sources.resolve import resolve_target
 
+PieceResult = tuple[list[Finding], ScanStats]
+
 
 class Progress(Protocol):
+    """What the core tells a front end about a long scan (the CLI draws a bar from it)."""
+
     def start(self, total: int) -> None: ...
 
     def advance(self, done: int = 1) -> None: ...
 
 
-def scan_source(source: Source, engine: Engine, options: ScanOptions) -> tuple[list[Finding], ScanStats]:
+def scan_source(source: Source, engine: Engine, options: ScanOptions) -> PieceResult:
     stats = ScanStats()
     findings: list[Finding] = []
+    depth = options.decode_depth
     for chunk in source.iter_chunks(options, stats):
-        findings.extend(engine.scan(chunk, options.decode_depth))
+        findings.extend(engine.scan(chunk, depth))
     if isinstance(source, EnrichingSource):
         findings = source.enrich(findings, stats)
     return findings, stats
@@ -42,12 +48,12 @@ _worker_options: ScanOptions | None = None
 
 
 def _init_worker(ruleset: RuleSet, options: ScanOptions) -> None:
-    global _worker_engine, _worker_options  # noqa: PLW0603 - one engine per worker process
+    global _worker_engine, _worker_options
     _worker_engine = Engine(ruleset, options.engine, show_secrets=options.show_secrets)
     _worker_options = options
 
 
-def _scan_in_worker(source: Source) -> tuple[list[Finding], ScanStats]:
+def _scan_in_worker(source: Source) -> PieceResult:
     assert _worker_engine is not None and _worker_options is not None
     return scan_source(source, _worker_engine, _worker_options)
 
@@ -65,8 +71,9 @@ def run_scan(
 ) -> ScanResult:
     started = time.perf_counter()
     ruleset = ruleset or RuleSet.load(options.rules_dirs)
-    engine = Engine(ruleset, options.engine, show_secrets=options.show_secrets)
+    baseline = Baseline.load(options.baseline) if options.baseline else None
     sources = [resolve_target(t, options) for t in targets]
+    engine = Engine(ruleset, options.engine, show_secrets=options.show_secrets)
     pieces = [piece for source in sources for piece in source.split(options)]
     parallel = [p for p in pieces if getattr(p, "parallel_safe", False)]
     local = [p for p in pieces if not getattr(p, "parallel_safe", False)]
@@ -76,17 +83,21 @@ def run_scan(
     if progress is not None:
         progress.start(len(pieces))
 
-    results: list[tuple[list[Finding], ScanStats]] = []
+    results: list[PieceResult] = []
     if parallel:
-        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(ruleset, options)) as pool:
-            futures: list[Future[tuple[list[Finding], ScanStats]]] = [
-                pool.submit(_scan_in_worker, p) for p in parallel
-            ]
+        workers = min(jobs, len(parallel))
+        initargs = (ruleset, options)
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=initargs) as pool:
+            futures: dict[Future[PieceResult], int] = {
+                pool.submit(_scan_in_worker, p): i for i, p in enumerate(parallel)
+            }
             results.extend(_run_local(local, engine, options, progress))
-            for future in futures:
-                results.append(future.result())
+            ordered: list[PieceResult | None] = [None] * len(parallel)
+            for future in as_completed(futures):
+                ordered[futures[future]] = future.result()
                 if progress is not None:
                     progress.advance()
+            results.extend(r for r in ordered if r is not None)
     else:
         results.extend(_run_local(local, engine, options, progress))
 
@@ -95,14 +106,14 @@ def run_scan(
     for piece_findings, piece_stats in results:
         findings.extend(piece_findings)
         stats.merge(piece_stats)
-    final = finalize(findings, options)
+    final = finalize(findings, options, baseline)
     stats.seconds = time.perf_counter() - started
     return ScanResult(tuple(final), stats, tuple(targets))
 
 
 def _run_local(
     pieces: Iterable[Source], engine: Engine, options: ScanOptions, progress: Progress | None
-) -> list[tuple[list[Finding], ScanStats]]:
+) -> list[PieceResult]:
     out = []
     for piece in pieces:
         out.append(scan_source(piece, engine, options))
@@ -111,12 +122,20 @@ def _run_local(
     return out
 
 
-def finalize(findings: Iterable[Finding], options: ScanOptions) -> list[Finding]:
+def finalize(
+    findings: Iterable[Finding], options: ScanOptions, baseline: Baseline | None = None
+) -> list[Finding]:
     """Drop duplicates (same secret, same place), baselined credentials, and low severities."""
-    baseline = Baseline.load(options.baseline) if options.baseline else None
+    if baseline is None and options.baseline:
+        baseline = Baseline.load(options.baseline)
     unique: dict[tuple[object, ...], Finding] = {}
     for f in findings:
         if f.severity < options.min_severity or (baseline and baseline.suppresses(f)):
             continue
         unique.setdefault(f.identity, f)
-    return sorted(unique.values(), key=lambda f: (f.location.path, f.location.commit or "", f.location.line, f.location.column, f.rule_id))
+    return sorted(unique.values(), key=_order)
+
+
+def _order(f: Finding) -> tuple[str, str, int, int, str]:
+    loc = f.location
+    return (loc.path, loc.commit or "", loc.line, loc.column, f.rule_id)

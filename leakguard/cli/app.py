@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from typing import Any
 
 import typer
@@ -11,17 +12,39 @@ from typer.core import TyperGroup
 from leakguard import __version__
 from leakguard.errors import LeakguardError
 
+_VERBOSE = "leakguard.verbose"
+
+
+def _wants_verbose(args: list[str]) -> bool:
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg in ("-v", "--verbose"):
+            return True
+    return False
+
+
+def report_error(exc: LeakguardError, *, verbose: bool) -> None:
+    """One line (plus its hint) on stderr; with ``-v`` the traceback first. Locals are never
+    shown, and error messages never hold secret values."""
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    typer.echo(f"leakguard: error: {exc.diagnostics()}", err=True)
+
 
 class _GuardedGroup(TyperGroup):
     """Turns a LeakguardError from any command into its diagnostic and exit code."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta[_VERBOSE] = _verbose or _wants_verbose(args)
+        result: list[str] = super().parse_args(ctx, args)
+        return result
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except LeakguardError as exc:
-            if _verbose:
-                raise
-            typer.echo(f"leakguard: error: {exc.diagnostics()}", err=True)
+            report_error(exc, verbose=bool(ctx.meta.get(_VERBOSE)))
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -66,14 +89,12 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> None:
     global _verbose
     args = list(sys.argv[1:] if argv is None else argv)
-    _verbose = "-v" in args or "--verbose" in args
+    _verbose = _wants_verbose(args)
     _register()
     try:
         app(args=args, prog_name="leakguard")
     except LeakguardError as exc:
-        if _verbose:
-            raise
-        typer.echo(f"leakguard: error: {exc.diagnostics()}", err=True)
+        report_error(exc, verbose=_verbose)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 import typer
 
-from leakguard.cli import audit, findings, graph, playbook, rules, scan, sweep
+from leakguard.cli import audit, baseline, findings, graph, playbook, rules, scan, sweep
 
 REGISTRARS: list[Callable[[typer.Typer], None]] = [
     scan.register,
+    baseline.register,
     rules.register,
     findings.register,
     sweep.register,

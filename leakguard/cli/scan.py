@@ -2,43 +2,255 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from leakguard.errors import EXIT_FINDINGS, EXIT_OK
-from leakguard.model import Severity
-from leakguard.options import ScanOptions
-from leakguard.reports import render
-from leakguard.scanner import run_scan
+from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from leakguard.model import ScanResult, Severity
+from leakguard.options import GitOptions, ScanOptions, parse_size
+from leakguard.reports import check_format, render, write_private
+from leakguard.reports.text import summary
+from leakguard.scanner import Progress, run_scan
+
+SCAN_HELP = """Scan files, directories, git repositories and standard input for leaked credentials.
+
+A directory is scanned recursively (VCS internals, links and binary files are skipped; files
+over --max-file-size are skipped with a notice). A git repository is scanned with its full
+history unless --no-history. `-` reads standard input.
+
+**Examples**
+
+* `leakguard scan .`
+
+* `leakguard scan src/ config/.env -f json -o report.json`
+
+* `cat deploy.log | leakguard scan -`
+
+* `leakguard scan repo.git --include-unreachable -f sarif -o leakguard.sarif`
+
+* `leakguard scan . --baseline .leakguard-baseline.json --min-severity high`
+
+**Exit codes:** 0 nothing found, 1 credentials found, 2 usage or input error (one line on
+stderr; -v adds the traceback).
+
+Secret values are shown only with --show-secrets; reports carry redacted forms and SHA-256
+fingerprints.
+"""
+
+Targets = Annotated[
+    list[str],
+    typer.Argument(
+        help="Files, directories, git repositories, bundles, URLs, or - for standard input.",
+        show_default=False,
+    ),
+]
+Rules = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", metavar="DIR", help="Also load the rule files in DIR (repeatable)."),
+]
+Jobs = Annotated[
+    int, typer.Option("--jobs", "-j", metavar="N", help="Worker processes (0: one per core).")
+]
+NoHistory = Annotated[
+    bool, typer.Option("--no-history", help="Git: scan the work tree only, not the history.")
+]
+Unreachable = Annotated[
+    bool,
+    typer.Option("--include-unreachable", help="Git: also scan unreachable (dangling) objects."),
+]
+Refs = Annotated[
+    list[str] | None,
+    typer.Option("--ref", metavar="REF", help="Git: scan only the history of REF (repeatable)."),
+]
+Incremental = Annotated[
+    bool,
+    typer.Option("--incremental", help="Git: skip commits already scanned by a previous run."),
+]
+Db = Annotated[
+    Path | None,
+    typer.Option("--db", metavar="PATH", help="Findings store holding incremental cursors."),
+]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", metavar="DIR", help="Where remote repositories are mirrored."),
+]
+MaxFileSize = Annotated[
+    str,
+    typer.Option(
+        "--max-file-size", metavar="SIZE", help="Skip larger files, with a notice (e.g. 5MB)."
+    ),
+]
 
 
-def scan(
-    targets: list[str] = typer.Argument(..., help="Files, directories, repositories, bundles, URLs, or - for stdin."),
-    output_format: str = typer.Option("text", "--format", "-f", help="text, json, jsonl or sarif."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
-    show_secrets: bool = typer.Option(False, "--show-secrets", help="Include secret values in the report."),
-    baseline: Path | None = typer.Option(None, "--baseline", help="Report only credentials not in this baseline."),
-    min_severity: str = typer.Option("info", "--min-severity", help="critical, high, medium, low or info."),
-    rules: list[Path] = typer.Option([], "--rules", help="A directory of extra rule files (repeatable)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0: one per core)."),
-) -> None:
-    """Scan targets for leaked credentials."""
-    options = ScanOptions(
+def build_options(
+    *,
+    rules: list[Path] | None = None,
+    jobs: int = 0,
+    no_history: bool = False,
+    include_unreachable: bool = False,
+    refs: list[str] | None = None,
+    incremental: bool = False,
+    db: Path | None = None,
+    cache_dir: Path | None = None,
+    max_file_size: str = "100MB",
+    show_secrets: bool = False,
+    baseline: Path | None = None,
+    min_severity: str = "info",
+) -> ScanOptions:
+    """Map command-line values onto the frozen option objects, rejecting bad ones early."""
+    if jobs < 0:
+        raise UsageError(f"--jobs must be 0 or more, not {jobs}")
+    return ScanOptions(
+        max_file_bytes=parse_size(max_file_size),
         show_secrets=show_secrets,
-        baseline=baseline,
         min_severity=Severity.parse(min_severity),
-        rules_dirs=tuple(rules),
         jobs=jobs,
+        rules_dirs=tuple(rules or ()),
+        baseline=baseline,
+        cache_dir=cache_dir,
+        db=db,
+        git=GitOptions(
+            history=not no_history,
+            include_unreachable=include_unreachable,
+            refs=tuple(refs or ()),
+            incremental=incremental,
+        ),
     )
-    result = run_scan(targets, options)
-    text = render(result, output_format, show_secrets=show_secrets)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Progress | None]:
+    """A transient bar on stderr, only when stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    bar = Bar(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+    class _Adapter:
+        task = bar.add_task("scanning", total=None)
+
+        def start(self, total: int) -> None:
+            bar.update(self.task, total=total)
+
+        def advance(self, done: int = 1) -> None:
+            bar.advance(self.task, done)
+
+    with bar:
+        yield _Adapter()
+
+
+def emit(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_private(output, text)
+
+
+def scan(
+    targets: Targets,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="text, json, jsonl or sarif.")
+    ] = "text",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (0600)."),
+    ] = None,
+    show_secrets: Annotated[
+        bool, typer.Option("--show-secrets", help="Put secret values in the report (careful).")
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline", metavar="FILE", help="Report only credentials not in this baseline."
+        ),
+    ] = None,
+    min_severity: Annotated[
+        str,
+        typer.Option(
+            "--min-severity",
+            metavar="LEVEL",
+            help="Report LEVEL and above: critical, high, medium, low, info.",
+        ),
+    ] = "info",
+    rules: Rules = None,
+    jobs: Jobs = 0,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Text: only the summary line, nothing when clean."),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Every place, skipped file and warning; tracebacks."),
+    ] = False,
+    no_history: NoHistory = False,
+    include_unreachable: Unreachable = False,
+    ref: Refs = None,
+    incremental: Incremental = False,
+    db: Db = None,
+    cache_dir: CacheDir = None,
+    max_file_size: MaxFileSize = "100MB",
+) -> None:
+    check_format(output_format)
+    if baseline is not None and not baseline.is_file():
+        raise UsageError(
+            f"baseline not found: {baseline}", hint="create one with `leakguard baseline create`"
+        )
+    options = build_options(
+        rules=rules,
+        jobs=jobs,
+        no_history=no_history,
+        include_unreachable=include_unreachable,
+        refs=ref,
+        incremental=incremental,
+        db=db,
+        cache_dir=cache_dir,
+        max_file_size=max_file_size,
+        show_secrets=show_secrets,
+        baseline=baseline,
+        min_severity=min_severity,
+    )
+    with progress_bar(not quiet) as progress:
+        result = run_scan(targets, options, progress=progress)
+    _report(result, output_format, output, show_secrets=show_secrets, quiet=quiet, verbose=verbose)
     raise typer.Exit(EXIT_FINDINGS if result.findings else EXIT_OK)
 
 
+def _report(
+    result: ScanResult,
+    fmt: str,
+    output: Path | None,
+    *,
+    show_secrets: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    if fmt == "text" and quiet:
+        if result.findings:
+            emit(summary(result) + "\n", output)
+        return
+    emit(render(result, fmt, show_secrets=show_secrets, verbose=verbose), output)
+    if (output is not None or fmt != "text") and not quiet:
+        typer.echo(summary(result), err=True)
+
+
+scan.__doc__ = SCAN_HELP
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(scan)
+    app.command(no_args_is_help=True)(scan)

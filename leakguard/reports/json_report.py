@@ -22,6 +22,4 @@ def render(result: ScanResult, *, show_secrets: bool = False) -> str:
 
 
 def render_lines(result: ScanResult, *, show_secrets: bool = False) -> str:
-    return "".join(
-        json.dumps(f.to_dict(show_secrets=show_secrets)) + "\n" for f in result.findings
-    )
+    return "".join(json.dumps(f.to_dict(show_secrets=show_secrets)) + "\n" for f in result.findings)

@@ -1,21 +1,118 @@
-"""A plain table of redacted findings and a summary line."""
+"""A plain table of redacted findings, one row per credential, and a summary line.
+
+Rows are sorted by severity (most severe first), then by where the credential was first seen.
+A credential found in several places shows its first place and how many more there are;
+``verbose`` lists every place, the validation result, and every skipped file.
+"""
 
 from __future__ import annotations
 
-from leakguard.model import ScanResult
+from leakguard.model import Credential, Finding, Location, ScanResult
+
+_HEADERS = ("SEVERITY", "RULE", "CREDENTIAL", "LOCATION", "SEEN")
 
 
-def render(result: ScanResult, *, show_secrets: bool = False) -> str:
-    lines = []
-    for f in result.findings:
-        loc = f.location
-        where = f"{loc.path}:{loc.line}:{loc.column}"
-        shown = f.secret if show_secrets and f.secret else f.redacted
-        lines.append(f"{f.severity.label:<8} {f.rule_id:<32} {shown:<24} {where}")
-    creds = len(result.credentials)
+def where(loc: Location) -> str:
+    """``path:line:column`` plus the short commit id when the place is in git history."""
+    text = loc.path
+    if loc.line:
+        text += f":{loc.line}"
+        if loc.column:
+            text += f":{loc.column}"
+    if loc.commit:
+        text += f" @{loc.commit[:10]}"
+    return text
+
+
+def places(credential: Credential) -> list[Location]:
+    out: list[Location] = []
+    for f in credential.findings:
+        out.append(f.location)
+        out.extend(f.occurrences)
+    return out
+
+
+def shown(finding: Finding, show_secrets: bool) -> str:
+    return finding.secret if show_secrets and finding.secret is not None else finding.redacted
+
+
+def summary(result: ScanResult) -> str:
     s = result.stats
-    lines.append(
-        f"{len(result.findings)} finding(s), {creds} credential(s) in {s.files} file(s), "
-        f"{s.bytes} bytes, {s.seconds:.2f}s; {len(s.skipped)} skipped"
+    creds = len(result.credentials)
+    found = (
+        f"{creds} credential(s) in {len(result.findings)} finding(s)"
+        if creds
+        else "no credentials found"
     )
+    line = f"{found}; scanned {s.files} file(s), {_size(s.bytes)} in {s.seconds:.2f}s"
+    if s.skipped:
+        line += f"; {len(s.skipped)} skipped"
+    return line
+
+
+def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = False) -> str:
+    credentials = sorted(
+        result.credentials,
+        key=lambda c: (-c.severity, _first(c).path, _first(c).commit or "", _first(c).line),
+    )
+    rows: list[tuple[str, ...]] = []
+    details: dict[int, list[str]] = {}
+    for c in credentials:
+        locations = places(c)
+        top = c.findings[0]
+        rows.append(
+            (
+                c.severity.label,
+                c.rule_id,
+                shown(top, show_secrets),
+                where(locations[0]),
+                f"{len(locations)}x" if len(locations) > 1 else "",
+            )
+        )
+        if verbose:
+            extra = [f"    also at {where(loc)}" for loc in locations[1:]]
+            v = top.validation
+            extra.append(
+                f"    {top.title}; validation: {v.status}{' - ' + v.detail if v.detail else ''}"
+            )
+            if top.rotation:
+                extra.append(f"    rotate with playbook {top.rotation}")
+            details[len(rows) - 1] = extra
+
+    lines: list[str] = []
+    if rows:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
+        lines.append(_row(_HEADERS, widths))
+        for i, row in enumerate(rows):
+            lines.append(_row(row, widths))
+            lines.extend(details.get(i, []))
+        lines.append("")
+    if verbose:
+        for skipped in result.stats.skipped:
+            lines.append(f"skipped {skipped.path}: {skipped.reason}")
+        for warning in result.stats.warnings:
+            lines.append(f"warning: {warning}")
+    elif result.stats.skipped:
+        reasons = sorted({s.reason.split(" (")[0] for s in result.stats.skipped})
+        lines.append(
+            f"skipped {len(result.stats.skipped)} file(s) ({', '.join(reasons)}); -v lists them"
+        )
+    lines.append(summary(result))
     return "\n".join(lines) + "\n"
+
+
+def _first(c: Credential) -> Location:
+    return c.findings[0].location
+
+
+def _row(cells: tuple[str, ...], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
