@@ -52,3 +52,20 @@ class Verdict:
 
 
 Validator = Callable[[Candidate, Mapping[str, Any]], Verdict]
+ParamsCheck = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatorSpec:
+    """A registered validator: the check, a one-line summary, and its parameters.
+
+    ``params`` maps each accepted parameter to a short description. ``prepare`` checks the
+    parameters a rule gives (raising ``ValueError`` with a message for a person) and returns
+    them ready to use (regexes compiled, severities parsed); it runs when rules are loaded, so a
+    bad parameter is reported with the rule file and line, never in the middle of a scan.
+    """
+
+    check: Validator
+    summary: str
+    params: Mapping[str, str]
+    prepare: ParamsCheck | None = None

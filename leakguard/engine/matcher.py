@@ -10,13 +10,13 @@ only on the merged windows around its hits.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from leakguard.engine.decoders import decoded_chunks
 from leakguard.engine.exposure import exposure_attributes
 from leakguard.engine.filters import is_placeholder, shannon_entropy
-from leakguard.engine.interface import Candidate, Verdict
+from leakguard.engine.interface import Candidate, Validator, Verdict
 from leakguard.engine.rules import Rule, RuleSet
 from leakguard.errors import EngineError, UsageError
 from leakguard.model import Chunk, Finding, Location, Severity, Validation, ValidationStatus
@@ -28,16 +28,16 @@ ALLOW_MARKER = b"leakguard:allow"
 KeywordScanner = Callable[[bytes], Iterable[tuple[int, int]]]
 
 
-def _hyperscan_scanner(keywords: list[bytes]) -> KeywordScanner:
+def _hyperscan_scanner(keywords: list[tuple[bytes, bool]]) -> KeywordScanner:
     import hyperscan
 
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    escaped = [b"".join(b"\\x%02x" % c for c in kw) for kw in keywords]
+    escaped = [b"".join(b"\\x%02x" % c for c in kw) for kw, _ in keywords]
     db.compile(
         expressions=escaped,
         ids=list(range(len(keywords))),
         elements=len(keywords),
-        flags=[hyperscan.HS_FLAG_CASELESS] * len(keywords),
+        flags=[0 if exact else hyperscan.HS_FLAG_CASELESS for _, exact in keywords],
     )
 
     def scan(data: bytes) -> list[tuple[int, int]]:
@@ -53,15 +53,18 @@ def _hyperscan_scanner(keywords: list[bytes]) -> KeywordScanner:
     return scan
 
 
-def _find_scanner(keywords: list[bytes]) -> KeywordScanner:
+def _find_scanner(keywords: list[tuple[bytes, bool]]) -> KeywordScanner:
+    any_caseless = not all(exact for _, exact in keywords)
+
     def scan(data: bytes) -> list[tuple[int, int]]:
-        lowered = data.lower()
+        lowered = data.lower() if any_caseless else data
         hits: list[tuple[int, int]] = []
-        for index, kw in enumerate(keywords):
-            pos = lowered.find(kw)
+        for index, (kw, exact) in enumerate(keywords):
+            haystack = data if exact else lowered
+            pos = haystack.find(kw)
             while pos != -1:
                 hits.append((index, pos + len(kw)))
-                pos = lowered.find(kw, pos + 1)
+                pos = haystack.find(kw, pos + 1)
         return hits
 
     return scan
@@ -79,22 +82,30 @@ class _Accepted:
 class Engine:
     """Compiled rules. Not thread-safe (Hyperscan scratch space): one per thread or process."""
 
-    def __init__(self, ruleset: RuleSet, kind: str = "auto", *, show_secrets: bool = False) -> None:
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        kind: str = "auto",
+        *,
+        show_secrets: bool = False,
+        validators: Mapping[str, Validator] | None = None,
+    ) -> None:
         from leakguard.engine.validators import VALIDATORS
 
         self.ruleset = ruleset
         self.show_secrets = show_secrets
-        self._validators = VALIDATORS
-        self._keywords: list[bytes] = []
+        self._validators = VALIDATORS if validators is None else validators
+        self._keywords: list[tuple[bytes, bool]] = []
         self._keyword_rules: list[list[Rule]] = []
-        index: dict[bytes, int] = {}
+        index: dict[tuple[bytes, bool], int] = {}
         for rule in ruleset.rules:
             for kw in rule.keywords:
-                if kw not in index:
-                    index[kw] = len(self._keywords)
-                    self._keywords.append(kw)
+                key = (kw, rule.case_sensitive)
+                if key not in index:
+                    index[key] = len(self._keywords)
+                    self._keywords.append(key)
                     self._keyword_rules.append([])
-                self._keyword_rules[index[kw]].append(rule)
+                self._keyword_rules[index[key]].append(rule)
         self._order = {rule.id: i for i, rule in enumerate(ruleset.rules)}
         self.kind = self._choose_kind(kind)
         if not self._keywords:
@@ -131,14 +142,14 @@ class Engine:
         if chunk.depth < decode_depth:
             for decoded in decoded_chunks(chunk):
                 findings.extend(self.scan(decoded, decode_depth))
-        return findings
+        return _unique(findings)
 
     def _accepted(self, data: bytes, chunk: Chunk) -> Iterator[_Accepted]:
         windows: dict[str, list[tuple[int, int]]] = {}
         rules: dict[str, Rule] = {}
         size = len(data)
         for kw_index, end in self._scan_keywords(data):
-            kw_len = len(self._keywords[kw_index])
+            kw_len = len(self._keywords[kw_index][0])
             for rule in self._keyword_rules[kw_index]:
                 start = max(0, end - kw_len - rule.before)
                 stop = min(size, end + rule.max_length)
@@ -170,8 +181,11 @@ class Engine:
         self, rule: Rule, data: bytes, groups: dict[str, bytes | None], start: int, end: int
     ) -> _Accepted | None:
         secret = data[start:end]
-        prefix = len(rule.keywords[0]) if secret.lower().startswith(rule.keywords[0]) else 0
-        if is_placeholder(secret, prefix):
+        if not secret:
+            return None
+        first = rule.keywords[0].lower()
+        prefix = len(first) if secret[: len(first)].lower() == first else 0
+        if rule.placeholder_filter and is_placeholder(secret, prefix):
             return None
         if rule.entropy is not None and shannon_entropy(secret[prefix:]) < rule.entropy:
             return None
@@ -179,15 +193,33 @@ class Engine:
             verdict = Verdict(accept=True, status=ValidationStatus.NOT_CHECKED)
         else:
             candidate = Candidate(rule.id, secret, start, end, data, groups)
-            verdict = self._validators[rule.validator](candidate, rule.validator_params)
+            verdict = self._validate(rule, rule.validator, candidate)
             if not verdict.accept:
                 return None
         return _Accepted(rule, start, end, secret, verdict)
 
+    def _validate(self, rule: Rule, name: str, candidate: Candidate) -> Verdict:
+        """Run a validator; a crash becomes an :class:`EngineError` that names the rule and the
+        offset but carries neither the secret nor the original exception (whose message or
+        traceback locals could hold it)."""
+        failure = ""
+        try:
+            return self._validators[name](candidate, rule.validator_params)
+        except Exception as exc:  # re-raised below without the secret
+            failure = type(exc).__name__
+        raise EngineError(
+            f"validator {name!r} of rule {rule.id!r} failed ({failure}) on a match at offset "
+            f"{candidate.start}",
+            hint="this is a bug in the validator; scan with LEAKGUARD_ENGINE=re to compare, "
+            "or remove the rule with a --rules copy",
+        )
+
     def _resolve_overlaps(self, found: list[_Accepted], data: bytes) -> Iterator[_Accepted]:
         """A secret inside a longer secret at the same place is the same credential; a secret
         on a line marked ``leakguard:allow`` is suppressed."""
-        found.sort(key=lambda a: (a.start, -(a.end - a.start), self._order[a.rule.id]))
+        found.sort(
+            key=lambda a: (a.start, -(a.end - a.start), -a.rule.priority, self._order[a.rule.id])
+        )
         last_end = -1
         for acc in found:
             if acc.end <= last_end:
@@ -221,6 +253,17 @@ class Engine:
     def scan_text(self, text: str, path: str = "<example>") -> list[Finding]:
         """Scan a string as one chunk (rule examples, tests)."""
         return self.scan(Chunk(text.encode("utf-8"), Location(path, 1, 1)))
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    """One finding per secret per place (a decoded layer may show the same secret again)."""
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for f in findings:
+        if f.identity not in seen:
+            seen.add(f.identity)
+            out.append(f)
+    return out
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

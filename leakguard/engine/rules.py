@@ -8,10 +8,14 @@ A rule file holds one provider::
         title: Stripe live secret key
         severity: critical                   # critical | high | medium | low | info
         keywords: [sk_live_]                 # literals that must occur (case-insensitive)
+        case_sensitive: false                # optional; true = keywords match exactly
         pattern: '(?P<secret>sk_live_[0-9A-Za-z]{24,247})'
         validator: {name: entropy_tail, params: {...}}   # or just the name; optional
         entropy: 3.0                         # optional Shannon entropy floor (bits/char)
         max_length: 256                      # optional; bytes scanned after a keyword hit
+        before: 64                           # optional; bytes scanned before a keyword hit
+        priority: 0                          # optional; wins over rules matching the same text
+        placeholder_filter: true             # optional; false when the validator judges
         rotation: stripe-key                 # playbook id
         examples: ['key = "sk_live_..."']
         negative_examples: ['sk_live_xxxxxxxxxxxxxxxxxxxxxxxx']
@@ -49,6 +53,9 @@ RULE_KEYS = {
     "negative_examples",
     "description",
     "references",
+    "priority",
+    "case_sensitive",
+    "placeholder_filter",
 }
 REQUIRED_KEYS = ("id", "title", "severity", "keywords", "pattern", "examples")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
@@ -67,6 +74,9 @@ class Rule:
     entropy: float | None = None
     max_length: int = 256
     before: int = 64
+    priority: int = 0
+    case_sensitive: bool = False
+    placeholder_filter: bool = True
     rotation: str | None = None
     examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
@@ -181,20 +191,26 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
         raise fail("pattern", f"invalid pattern: {exc}") from None
 
     validator = raw.get("validator")
-    params: dict[str, Any] = {}
+    params: Mapping[str, Any] = {}
     if isinstance(validator, dict):
-        params = dict(validator.get("params") or {})
+        params = validator.get("params") or {}
         validator = validator.get("name")
+        if not isinstance(params, dict):
+            raise fail("validator", "validator params must be a mapping")
     if validator is not None and not isinstance(validator, str):
         raise fail("validator", "validator must be a name or {name: ..., params: {...}}")
     if validator is not None:
-        from leakguard.engine.validators import VALIDATORS
+        from leakguard.engine.validators import SPECS, prepare_params
 
-        if validator not in VALIDATORS:
+        if validator not in SPECS:
             raise fail(
                 "validator",
-                f"unknown validator {validator!r} (known: {', '.join(sorted(VALIDATORS))})",
+                f"unknown validator {validator!r} (known: {', '.join(sorted(SPECS))})",
             )
+        try:
+            params = prepare_params(validator, params)
+        except ValueError as exc:
+            raise fail("validator", f"validator {validator!r}: {exc}") from None
 
     def examples(key: str) -> tuple[str, ...]:
         value = raw.get(key, [])
@@ -212,19 +228,37 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
             raise fail(key, f"{key} must be a number")
         return value
 
+    def boolean(key: str, default: bool) -> bool:
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            raise fail(key, f"{key} must be true or false")
+        return value
+
+    case_sensitive = boolean("case_sensitive", False)
+    rotation = raw.get("rotation")
+    if rotation is not None and (not isinstance(rotation, str) or not _ID.match(rotation)):
+        raise fail("rotation", "rotation must be a playbook id (lowercase letters, digits, dashes)")
+    for key, low in (("max_length", 1), ("before", 0)):
+        value = number(key, low, int)
+        if value is None or value < low:
+            raise fail(key, f"{key} must be at least {low}")
+
     return Rule(
         id=rule_id,
         provider=provider,
         title=str(raw["title"]),
         severity=severity,
         pattern=pattern,
-        keywords=tuple(k.lower().encode("utf-8") for k in keywords),
+        keywords=tuple((k if case_sensitive else k.lower()).encode("utf-8") for k in keywords),
         validator=validator,
         validator_params=params,
         entropy=number("entropy", None, float),
         max_length=number("max_length", 256, int),
         before=number("before", 64, int),
-        rotation=raw.get("rotation"),
+        priority=number("priority", 0, int),
+        case_sensitive=case_sensitive,
+        placeholder_filter=boolean("placeholder_filter", True),
+        rotation=rotation,
         examples=positives,
         negative_examples=examples("negative_examples"),
         description=str(raw.get("description", "")),
