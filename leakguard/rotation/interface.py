@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from leakguard.backends.interface import Containment, KeyIssuer, SecretData, SecretStore
+from leakguard.errors import BackendError
 from leakguard.graph.interface import GraphQueries
 
 
@@ -106,3 +107,13 @@ class Action:
     spec: ActionSpec
     run: ActionFn
     describe: Callable[[Mapping[str, Any]], str] | None = None  # plan-mode line; None: generic
+
+
+class NotYet(BackendError):
+    """A check that may pass later (consumers not moved yet, a new key not yet usable): the
+    runner retries it like any transient error, and ``wait_until`` polls it until its timeout.
+    ``details`` is a JSON value naming what is still missing (never a secret)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, details: Any = None) -> None:
+        super().__init__(message, hint=hint, transient=True)
+        self.details = details

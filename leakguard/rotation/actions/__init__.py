@@ -1,0 +1,14 @@
+"""Every action a playbook step may ``use``, by name (see docs/actions.md)."""
+
+from __future__ import annotations
+
+from leakguard.rotation.actions import aws_iam, flow, graph, issuer, store, verify
+from leakguard.rotation.interface import Action
+
+REGISTRY: dict[str, Action] = {
+    action.spec.name: action
+    for module in (store, aws_iam, issuer, graph, flow, verify)
+    for action in module.ACTIONS
+}
+
+__all__ = ["REGISTRY"]
