@@ -1,0 +1,94 @@
+"""Command-line values mapped onto the frozen option objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakguard.cli.app import _wants_verbose
+from leakguard.cli.scan import build_options, progress_bar
+from leakguard.errors import UsageError
+from leakguard.model import Severity
+from leakguard.options import MiB, parse_size
+
+
+def test_every_option_lands_in_scan_options(tmp_path: Path) -> None:
+    opts = build_options(
+        rules=[tmp_path / "r1", tmp_path / "r2"],
+        jobs=2,
+        no_history=True,
+        include_unreachable=True,
+        refs=["main", "v1.0"],
+        incremental=True,
+        db=tmp_path / "lg.db",
+        cache_dir=tmp_path / "cache",
+        max_file_size="5MB",
+        show_secrets=True,
+        baseline=tmp_path / "b.json",
+        min_severity="HIGH",
+    )
+    assert opts.rules_dirs == (tmp_path / "r1", tmp_path / "r2")
+    assert opts.jobs == 2 and opts.max_file_bytes == 5 * MiB
+    assert opts.git.history is False and opts.git.include_unreachable is True
+    assert opts.git.refs == ("main", "v1.0") and opts.git.incremental is True
+    assert opts.db == tmp_path / "lg.db" and opts.cache_dir == tmp_path / "cache"
+    assert opts.show_secrets and opts.baseline == tmp_path / "b.json"
+    assert opts.min_severity is Severity.HIGH
+
+
+def test_defaults() -> None:
+    opts = build_options()
+    assert opts.git.history and not opts.show_secrets and opts.min_severity is Severity.INFO
+    assert opts.max_file_bytes == 100 * MiB
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("100", 100), ("512k", 512 * 1024), ("5MB", 5 * MiB), ("1.5 GiB", 1536 * MiB)],
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "big", "-5MB", "0", "5XB"])
+def test_bad_sizes(text: str) -> None:
+    with pytest.raises(UsageError, match="invalid size"):
+        parse_size(text)
+
+
+def test_negative_jobs() -> None:
+    with pytest.raises(UsageError, match="--jobs"):
+        build_options(jobs=-1)
+
+
+def test_verbose_flag_detection() -> None:
+    assert _wants_verbose(["scan", ".", "-v"])
+    assert _wants_verbose(["scan", "--verbose", "."])
+    assert not _wants_verbose(["scan", ".", "--", "-v"])
+    assert not _wants_verbose(["scan", "."])
+
+
+def test_no_progress_bar_off_a_terminal() -> None:
+    with progress_bar(True) as bar:  # pytest captures stderr: not a terminal
+        assert bar is None
+    with progress_bar(False) as bar:
+        assert bar is None
+
+
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import sys
+
+    main_fd, tty_fd = os.openpty()
+    with os.fdopen(tty_fd, "w") as tty:
+        monkeypatch.setattr(sys, "stderr", tty)
+        with progress_bar(True) as bar:
+            assert bar is not None
+            bar.start(3)
+            bar.advance()
+            bar.advance(2)
+        tty.flush()
+    drawn = os.read(main_fd, 65536)
+    os.close(main_fd)
+    assert b"scanning" in drawn

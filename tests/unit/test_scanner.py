@@ -1,0 +1,75 @@
+"""The scan core: progress reporting, early input checks, dedup and filters, parallel pieces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakguard.errors import InputError, RuleError
+from leakguard.model import Finding, Location, Severity
+from leakguard.options import ScanOptions
+from leakguard.redact import fingerprint, redact
+from leakguard.scanner import finalize, run_scan, worker_count
+
+KEY = "sk_live_Zq8RmT4vWx2Yb6Nc1Pd9Lf3Hj7Kg5Ss0"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.total = -1
+        self.done = 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, done: int = 1) -> None:
+        self.done += done
+
+
+def _finding(path: str, line: int, severity: Severity = Severity.CRITICAL) -> Finding:
+    return Finding(
+        "r", "p", "t", severity, fingerprint(KEY), redact(KEY), "file", Location(path, line, 1)
+    )
+
+
+def test_progress_counts_every_piece(tmp_path: Path) -> None:
+    for i in range(3):
+        (tmp_path / f"f{i}.env").write_text(f"K={KEY}\n")
+    progress = Recorder()
+    result = run_scan(
+        [str(tmp_path), str(tmp_path / "f0.env")], ScanOptions(jobs=1), progress=progress
+    )
+    assert progress.total >= 2 and progress.done == progress.total
+    assert len(result.findings) == 4  # three in the directory, one in the file as given
+
+
+def test_targets_and_baseline_are_checked_before_scanning(tmp_path: Path) -> None:
+    (tmp_path / "a.env").write_text(f"K={KEY}\n")
+    progress = Recorder()
+    with pytest.raises(InputError, match="no such file"):
+        run_scan([str(tmp_path), str(tmp_path / "missing")], ScanOptions(), progress=progress)
+    with pytest.raises(InputError, match="baseline not found"):
+        run_scan([str(tmp_path)], ScanOptions(baseline=tmp_path / "b.json"), progress=progress)
+    assert progress.total == -1  # nothing started
+
+
+def test_a_missing_rules_directory_is_a_rule_error(tmp_path: Path) -> None:
+    with pytest.raises(RuleError, match="rules directory not found"):
+        run_scan([str(tmp_path)], ScanOptions(rules_dirs=(tmp_path / "none",)))
+
+
+def test_finalize_dedups_filters_and_sorts() -> None:
+    findings = [
+        _finding("b", 1),
+        _finding("a", 5),
+        _finding("a", 5),
+        _finding("c", 1, Severity.LOW),
+    ]
+    out = finalize(findings, ScanOptions(min_severity=Severity.MEDIUM))
+    assert [(f.location.path, f.location.line) for f in out] == [("a", 5), ("b", 1)]
+
+
+def test_worker_count() -> None:
+    assert worker_count(ScanOptions(jobs=3)) == 3
+    assert worker_count(ScanOptions(jobs=0)) >= 1
