@@ -126,6 +126,28 @@ class SecretsManagerStore:
             created=created.isoformat() if hasattr(created, "isoformat") else created,
         )
 
+    # -- SecretLister (read-only) -------------------------------------------------------------
+
+    def list_names(self, prefix: str = "") -> list[str]:
+        """The names of every secret (not scheduled for deletion) starting with ``prefix``."""
+
+        def list_all() -> list[str]:
+            names: list[str] = []
+            token: str | None = None
+            while True:
+                kwargs: dict[str, Any] = {"MaxResults": 100}
+                if token:
+                    kwargs["NextToken"] = token
+                page = self._client.list_secrets(**kwargs)
+                for entry in page.get("SecretList") or []:
+                    if not entry.get("DeletedDate"):
+                        names.append(str(entry["Name"]))
+                token = page.get("NextToken")
+                if not token:
+                    return names
+
+        return sorted(n for n in self._call("list secrets", list_all) if n.startswith(prefix))
+
     # -- SecretStore ------------------------------------------------------------------------
 
     def read_current(self, name: str) -> tuple[StoredVersion, SecretData]:

@@ -93,6 +93,13 @@ class SecretStore(Protocol):
         ...
 
 
+@runtime_checkable
+class SecretLister(Protocol):
+    """Read-only enumeration of a store's secrets (the dependency graph's store builder)."""
+
+    def list_names(self, prefix: str = "") -> list[str]: ...
+
+
 @dataclass(frozen=True)
 class IssuedKey:
     key_id: str

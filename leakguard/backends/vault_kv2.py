@@ -303,6 +303,31 @@ class VaultKV2Store:
                 "discard the pending version",
             )
 
+    # -- SecretLister (read-only) -------------------------------------------------------------
+
+    def list_names(self, prefix: str = "") -> list[str]:
+        """Every secret path under the folder ``prefix`` of the mount (KV v2 LIST on metadata,
+        recursively); an unknown folder lists nothing."""
+        found: list[str] = []
+        folders = [prefix.strip("/")]
+        while folders:
+            folder = folders.pop()
+
+            def list_keys(folder: str = folder) -> list[str]:
+                try:
+                    response = self._kv().list_secrets(path=folder, mount_point=self.mount)
+                except hvac.exceptions.InvalidPath:
+                    return []
+                return [str(k) for k in (response.get("data") or {}).get("keys") or []]
+
+            for key in self._call(f"list {self.mount}/{folder}", list_keys):
+                full = f"{folder}/{key}" if folder else key
+                if key.endswith("/"):
+                    folders.append(full.rstrip("/"))
+                else:
+                    found.append(full)
+        return sorted(found)
+
     # -- SecretStore ------------------------------------------------------------------------
 
     def read_current(self, name: str) -> tuple[StoredVersion, SecretData]:

@@ -1,0 +1,151 @@
+"""Builder (a): credentials and where they leaked, from a scan.
+
+Three inputs give the same nodes: a :class:`ScanResult`, a ``leakguard scan -f json`` report,
+or the findings store. A credential node carries its fingerprint, provider, rule, severity and
+redacted preview (plus non-secret attributes such as an AWS key id or a Supabase project ref);
+each place it was seen becomes a ``leak`` node with a ``leaked_at`` edge.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from leakguard.errors import GraphError
+from leakguard.graph import ids
+from leakguard.graph.interface import EdgeKind, Evidence, NodeKind
+from leakguard.graph.model import now
+from leakguard.graph.queries import Graph
+from leakguard.model import Finding, ScanResult
+from leakguard.store.findings import FindingsStore
+
+# attribute names that identify a credential's owner without revealing it
+IDENTITY_ATTRIBUTES = (
+    "account",
+    "account_id",
+    "key_id",
+    "access_key_id",
+    "project_ref",
+    "project",
+    "user",
+    "username",
+    "client_id",
+    "app_id",
+    "org",
+    "region",
+)
+
+
+def _add(
+    graph: Graph,
+    finding: Mapping[str, Any],
+    target: str,
+    evidence: Evidence,
+) -> None:
+    fp = finding.get("fingerprint")
+    if not isinstance(fp, str) or not fp.startswith("sha256:"):
+        return
+    attributes = finding.get("attributes") or {}
+    identity = (
+        {
+            k: v
+            for k, v in attributes.items()
+            if k in IDENTITY_ATTRIBUTES and isinstance(v, str | int)
+        }
+        if isinstance(attributes, Mapping)
+        else {}
+    )
+    cred = graph.add_credential(
+        fp,
+        provider=finding.get("provider"),
+        rule_id=finding.get("rule_id"),
+        title=finding.get("title"),
+        severity=finding.get("severity"),
+        redacted=finding.get("redacted"),
+        rotation=finding.get("rotation"),
+        **{f"id_{k}": v for k, v in identity.items()},
+    )
+    locations = [finding.get("location") or {}]
+    locations += list(finding.get("occurrences") or [])
+    for loc in locations:
+        if not isinstance(loc, Mapping):
+            continue
+        path = str(loc.get("path", ""))
+        line = int(loc.get("line") or 0)
+        commit = loc.get("commit")
+        leak = graph.add_node(
+            ids.leak(target, path, line, str(commit) if commit else None),
+            NodeKind.LEAK,
+            target=target,
+            path=path,
+            line=line,
+            commit=commit,
+            source_kind=finding.get("source_kind"),
+            url=loc.get("url"),
+        )
+        graph.add_edge(cred, leak, EdgeKind.LEAKED_AT, evidence)
+
+
+def add_findings(
+    graph: Graph, findings: Iterable[Finding | Mapping[str, Any]], *, target: str, source: str
+) -> int:
+    """Add findings (typed or as JSON-contract dicts) seen in ``target``; returns how many."""
+    evidence = Evidence(source, now())
+    n = 0
+    for f in findings:
+        _add(graph, f.to_dict() if isinstance(f, Finding) else f, target, evidence)
+        n += 1
+    return n
+
+
+def add_scan_result(graph: Graph, result: ScanResult, *, target: str | None = None) -> int:
+    target = target or (result.targets[0] if len(result.targets) == 1 else ",".join(result.targets))
+    return add_findings(graph, result.findings, target=target, source=f"scan:{target}")
+
+
+def add_scan_report(graph: Graph, path: Path, *, target: str | None = None) -> int:
+    """A ``leakguard scan -f json`` report (or ``-f jsonl``: one finding per line)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphError(f"cannot read scan report {path}: {exc}") from None
+    try:
+        doc = json.loads(text)
+        findings = doc.get("findings") if isinstance(doc, dict) else None
+    except ValueError:
+        try:
+            findings = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except ValueError:
+            findings = None
+    if not isinstance(findings, list):
+        raise GraphError(
+            f"{path} is not a LeakGuard JSON report",
+            hint="write one with `leakguard scan PATH -f json -o report.json`",
+        )
+    name = target or path.stem
+    return add_findings(graph, findings, target=name, source=f"scan-report:{path}")
+
+
+def add_findings_store(graph: Graph, store: FindingsStore) -> int:
+    """Every credential in the findings store with each of its occurrences."""
+    n = 0
+    for cred in store.credentials(detail=False):
+        for occ in cred.occurrences:
+            finding = dict(occ.finding)
+            evidence = Evidence(f"findings-store:{occ.target}", occ.last_seen)
+            _add(graph, finding, occ.target, evidence)
+            n += 1
+        if not cred.occurrences:
+            graph.add_credential(
+                cred.fingerprint,
+                provider=cred.provider,
+                rule_id=cred.rule_id,
+                redacted=cred.redacted,
+                severity=cred.severity.label,
+            )
+        node = ids.credential(cred.fingerprint)
+        if graph.has_node(node):
+            graph.add_node(node, NodeKind.CREDENTIAL, status=cred.status)
+    return n

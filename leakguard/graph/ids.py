@@ -1,0 +1,76 @@
+"""Stable node ids: ``<kind prefix>:<natural key>``, so evidence from any builder lands on the
+same node (see the identity-string scheme in :mod:`leakguard.graph.interface`)."""
+
+from __future__ import annotations
+
+import re
+
+from leakguard.graph.interface import StoreRef
+
+CREDENTIAL = "credential:"
+CONSUMER = "consumer:"
+IDENTITY = "identity:"
+ENVIRONMENT = "env:"
+LEAK = "leak:"
+STORE = "store:"
+
+_ASSUMED_ROLE = re.compile(r"^arn:(aws[\w-]*):sts::(\d+):assumed-role/([^/]+)/.+$")
+
+
+def credential(fingerprint: str) -> str:
+    return CREDENTIAL + fingerprint
+
+
+def fingerprint_of(node_id: str) -> str:
+    return node_id.removeprefix(CREDENTIAL)
+
+
+def consumer(name: str) -> str:
+    return CONSUMER + name
+
+
+def identity(schemed: str) -> str:
+    return IDENTITY + schemed
+
+
+def environment(name: str) -> str:
+    return ENVIRONMENT + name
+
+
+def store(ref: StoreRef) -> str:
+    return ref.id
+
+
+def leak(target: str, path: str, line: int = 0, commit: str | None = None) -> str:
+    where = f"{target}@{commit}" if commit else target
+    return f"{LEAK}{where}:{path}:{line}"
+
+
+def aws_identity(arn: str) -> str:
+    """``aws:<arn>``, an assumed-role session normalised to its role ARN."""
+    m = _ASSUMED_ROLE.match(arn)
+    if m:
+        partition, account, role = m.groups()
+        arn = f"arn:{partition}:iam::{account}:role/{role}"
+    return f"aws:{arn}"
+
+
+def store_ref_of(node_id: str, attrs: dict[str, object]) -> StoreRef:
+    mount = attrs.get("mount")
+    return StoreRef(
+        backend=str(attrs.get("backend", "")),
+        path=str(attrs.get("path", "")),
+        mount=str(mount) if mount else None,
+    )
+
+
+_SM_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+def secretsmanager_name(secret_id: str) -> str:
+    """A Secrets Manager secret as named in a StoreRef: an ARN becomes the secret's name
+    (AWS appends ``-`` and six random characters to the name in the ARN)."""
+    if secret_id.startswith("arn:") and ":secret:" in secret_id:
+        name = secret_id.split(":secret:", 1)[1]
+        return _SM_SUFFIX.sub("", name)
+    return secret_id

@@ -1,0 +1,250 @@
+"""Builder (b): what teams declare in ``leakguard.yaml`` or ``inventory/*.yaml``.
+
+```yaml
+services:
+  - name: payments-api
+    kind: service                  # service | job | ci | function | third-party
+    environment: prod
+    identities: [vault-approle:payments, "aws:arn:aws:iam::123456789012:role/payments"]
+    reload: {restart: systemctl restart payments-api}   # or {webhook: URL}, or none
+    reads:
+      - vault: secret/payments/stripe        # <mount>/<path>
+      - {vault: payments/db, mount: kv}      # explicit mount
+      - aws: prod/payments/stripe            # Secrets Manager name or ARN
+    uses: [sha256:3f…]                       # credentials it holds directly (fingerprints)
+    paths: [services/payments/**]            # its files, for configuration references
+```
+
+Every error names the file and line.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leakguard.errors import GraphError
+from leakguard.graph import ids
+from leakguard.graph.interface import ConsumerInfo, EdgeKind, Evidence, Reload, StoreRef
+from leakguard.graph.model import now
+from leakguard.graph.queries import Graph
+from leakguard.yamlfile import line_of, load_yaml
+
+KINDS = ("service", "job", "ci", "function", "third-party")
+IDENTITY_SCHEMES = ("vault-approle:", "vault-entity:", "vault-token:", "aws:")
+SERVICE_KEYS = {
+    "name",
+    "kind",
+    "environment",
+    "identities",
+    "reload",
+    "reads",
+    "uses",
+    "paths",
+    "description",
+    "owner",
+}
+STORE_KEYS = {
+    "vault": "vault-kv2",
+    "vault-kv2": "vault-kv2",
+    "aws": "aws-secretsmanager",
+    "aws-secretsmanager": "aws-secretsmanager",
+}
+
+
+class InventoryError(GraphError):
+    """The inventory file is malformed (the message names file and line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    info: ConsumerInfo
+    reads: tuple[StoreRef, ...]
+    uses: tuple[str, ...]
+    paths: tuple[str, ...]
+    file: str
+    line: int
+
+    def owns(self, relpath: str) -> bool:
+        return any(
+            fnmatch.fnmatch(relpath, p) or relpath.startswith(p.rstrip("*/") + "/")
+            for p in self.paths
+        )
+
+
+def inventory_files(path: Path) -> list[Path]:
+    """``leakguard.yaml`` as given, or every ``*.yaml``/``*.yml`` under an ``inventory/``
+    directory."""
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        if not files:
+            raise InventoryError(f"no inventory files (*.yaml) under {path}")
+        return files
+    if not path.exists():
+        raise InventoryError(
+            f"inventory not found: {path}", hint="pass leakguard.yaml or an inventory/ directory"
+        )
+    return [path]
+
+
+def _fail(path: Path, node: Any, key: str | None, message: str) -> InventoryError:
+    line = line_of(node, key)
+    where = f"{path}:{line}" if line else str(path)
+    return InventoryError(f"{where}: {message}", hint="see docs/graph.md#inventory")
+
+
+def _str_list(path: Path, svc: Any, key: str) -> tuple[str, ...]:
+    value = svc.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(path, svc, key, f"{key} must be a list of strings")
+    return tuple(value)
+
+
+def _reload(path: Path, svc: Any) -> Reload:
+    value = svc.get("reload")
+    if value is None or value == "none":
+        return Reload()
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, target),) = value.items()
+        if kind in ("restart", "command") and isinstance(target, str) and target:
+            return Reload("command", target)
+        if (
+            kind == "webhook"
+            and isinstance(target, str)
+            and target.startswith(("http://", "https://"))
+        ):
+            return Reload("webhook", target)
+    raise _fail(
+        path, svc, "reload", "reload must be none, {restart: COMMAND} or {webhook: http(s)://URL}"
+    )
+
+
+def _store(path: Path, entry: Any, parent: Any) -> StoreRef:
+    if isinstance(entry, dict):
+        keys = [k for k in entry if k in STORE_KEYS]
+        extra = set(entry) - set(STORE_KEYS) - {"mount"}
+        if len(keys) == 1 and not extra:
+            backend = STORE_KEYS[keys[0]]
+            where = entry[keys[0]]
+            mount = entry.get("mount")
+            if isinstance(where, str) and where.strip("/"):
+                where = where.strip("/")
+                if backend == "aws-secretsmanager":
+                    if mount is not None:
+                        raise _fail(path, entry, "mount", "an aws entry takes no mount")
+                    return StoreRef(backend, ids.secretsmanager_name(where))
+                if mount is None:
+                    if "/" not in where:
+                        raise _fail(
+                            path, entry, keys[0], "a vault entry is <mount>/<path>, or give mount:"
+                        )
+                    mount, where = where.split("/", 1)
+                if not isinstance(mount, str) or not mount.strip("/"):
+                    raise _fail(path, entry, "mount", "mount must be a non-empty string")
+                return StoreRef(backend, where, mount.strip("/"))
+    raise _fail(
+        path,
+        entry if isinstance(entry, dict) else parent,
+        None if isinstance(entry, dict) else "reads",
+        "each reads entry is {vault: MOUNT/PATH} or {aws: SECRET_NAME}",
+    )
+
+
+def _service(path: Path, svc: Any, parent: Any) -> Service:
+    if not isinstance(svc, dict):
+        raise _fail(path, parent, "services", "each service is a mapping with a name")
+    unknown = sorted(set(svc) - SERVICE_KEYS)
+    if unknown:
+        raise _fail(
+            path,
+            svc,
+            unknown[0],
+            f"unknown key {unknown[0]!r} (known: {', '.join(sorted(SERVICE_KEYS))})",
+        )
+    name = svc.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise _fail(path, svc, "name", "a service needs a name")
+    kind = svc.get("kind", "service")
+    if kind not in KINDS:
+        raise _fail(path, svc, "kind", f"kind must be one of: {', '.join(KINDS)}")
+    env = svc.get("environment")
+    if env is not None and (not isinstance(env, str) or not env):
+        raise _fail(path, svc, "environment", "environment must be a string")
+    identities = _str_list(path, svc, "identities")
+    for identity in identities:
+        if not identity.startswith(IDENTITY_SCHEMES) or identity.endswith(":"):
+            raise _fail(
+                path,
+                svc,
+                "identities",
+                f"identity {identity!r} needs a scheme: {', '.join(IDENTITY_SCHEMES)}",
+            )
+    identities = tuple(ids.aws_identity(i[4:]) if i.startswith("aws:") else i for i in identities)
+    reads_raw = svc.get("reads") or []
+    if not isinstance(reads_raw, list):
+        raise _fail(path, svc, "reads", "reads must be a list")
+    reads = tuple(_store(path, entry, reads_raw) for entry in reads_raw)
+    uses = _str_list(path, svc, "uses")
+    for fp in uses:
+        if not fp.startswith("sha256:"):
+            raise _fail(path, svc, "uses", f"uses takes fingerprints (sha256:…), not {fp[:12]!r}")
+    info = ConsumerInfo(
+        ids.consumer(name.strip()), name.strip(), kind, _reload(path, svc), identities, env
+    )
+    return Service(info, reads, uses, _str_list(path, svc, "paths"), str(path), line_of(svc))
+
+
+def load_inventory(path: Path) -> list[Service]:
+    """Parse and validate every inventory file under ``path``."""
+    services: list[Service] = []
+    seen: dict[str, str] = {}
+    for file in inventory_files(path):
+        doc = load_yaml(file, InventoryError, what="inventory file")
+        if doc is None:
+            continue
+        if not isinstance(doc, dict) or "services" not in doc:
+            raise _fail(file, doc, None, "an inventory file holds a services: list")
+        items = doc["services"]
+        if not isinstance(items, list):
+            raise _fail(file, doc, "services", "services must be a list")
+        for svc in items:
+            service = _service(file, svc, items)
+            if service.info.name in seen:
+                raise _fail(
+                    file,
+                    svc,
+                    "name",
+                    f"service {service.info.name!r} is already declared at "
+                    f"{seen[service.info.name]}",
+                )
+            seen[service.info.name] = f"{file}:{service.line}"
+            services.append(service)
+    return services
+
+
+def add_inventory(graph: Graph, services: Iterable[Service]) -> int:
+    stamp = now()
+    n = 0
+    for service in services:
+        evidence = Evidence(f"inventory:{service.file}", stamp, f"line {service.line}")
+        node = graph.add_consumer(service.info, evidence)
+        for ref in service.reads:
+            graph.add_edge(node, graph.add_store(ref), EdgeKind.READS, evidence)
+        for fp in service.uses:
+            graph.add_edge(node, graph.add_credential(fp), EdgeKind.USES, evidence)
+        n += 1
+    return n
+
+
+def owner_of(services: Sequence[Service], relpath: str) -> Service | None:
+    for service in services:
+        if service.owns(relpath):
+            return service
+    return None
