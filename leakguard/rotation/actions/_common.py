@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -10,24 +9,16 @@ from typing import Any
 from leakguard.backends.interface import SecretData, SecretStore
 from leakguard.errors import PlaybookError
 from leakguard.graph.interface import StoreRef
+from leakguard.rotation.expr import parse_duration
 from leakguard.rotation.interface import ActionContext
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
 def seconds(value: Any, what: str = "duration") -> float:
     """``30s``, ``15m``, ``1h``, ``2d``, ``250ms`` or a number of seconds."""
-    if isinstance(value, bool):
-        raise PlaybookError(f"{what} must be a duration, not {value!r}", hint="e.g. 30s, 15m, 1h")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise PlaybookError(f"{what} must not be negative")
-        return float(value)
-    match = _DURATION.match(str(value))
-    if match is None:
-        raise PlaybookError(f"{what} {value!r} is not a duration", hint="e.g. 30s, 15m, 1h, 2d")
-    return float(match.group(1)) * _UNIT[match.group(2)]
+    try:
+        return parse_duration(value)
+    except PlaybookError as exc:
+        raise PlaybookError(f"{what}: {exc.message}", hint=exc.hint) from None
 
 
 def text(params: Mapping[str, Any], key: str, default: str | None = None) -> str:
@@ -58,7 +49,7 @@ def strings(params: Mapping[str, Any], key: str) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, str):
-        return [value]
+        return [part.strip() for part in value.split(",") if part.strip()]
     if isinstance(value, Sequence):
         return [str(v) for v in value if v is not None and v != ""]
     raise PlaybookError(f"parameter {key!r} must be a list of strings")

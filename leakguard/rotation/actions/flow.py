@@ -272,7 +272,7 @@ ACTIONS = (
         ActionSpec(
             "approval",
             "Hold the run until an operator approves (prompt, playbook approve, or --yes)",
-            mutating=True,
+            mutating=False,
             params={"message": Param("string", False, "what the operator approves")},
         ),
         approval,

@@ -150,18 +150,32 @@ def consumers_moved(
     }
 
 
-def _credential(ctx: ActionContext, params: Mapping[str, Any]) -> SecretData:
-    if params.get("secret"):
-        return secret(ctx, params.get("secret"), "secret")
-    store = ctx.store(text(params, "store"))
-    name = text(params, "name")
-    version = optional(params, "version")
-    return store.read_version(name, version) if version else store.read_current(name)[1]
+def _staged_holds(staged: SecretData, issued: SecretData, field: str | None) -> bool:
+    if field:
+        return len(issued) == 1 and staged.get(field) == next(iter(issued.values()))
+    return all(staged.get(k) == v for k, v in issued.items())
 
 
 def new_credential_works(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
+    """With ``secret``: that credential; with ``store``/``name`` (and ``version``): the staged
+    or current version. With both, the stored version must hold the issued value (testSecret)."""
     issuer = ctx.issuer(text(params, "backend"))
-    if not issuer.works(_credential(ctx, params)):
+    issued = secret(ctx, params.get("secret"), "secret") if params.get("secret") else None
+    stored: SecretData | None = None
+    if params.get("store"):
+        store = ctx.store(text(params, "store"))
+        name = text(params, "name")
+        version = optional(params, "version")
+        stored = store.read_version(name, version) if version else store.read_current(name)[1]
+        if issued is not None and not _staged_holds(stored, issued, optional(params, "field")):
+            raise BackendError(
+                f"the stored version of {name} does not hold the new credential",
+                hint="the secret changed under LeakGuard; inspect it, then resume",
+            )
+    credential = issued if issued is not None else stored
+    if credential is None:
+        raise PlaybookError("verify.new_credential_works needs secret:, or store: and name:")
+    if not issuer.works(credential):
         raise NotYet(
             f"the new credential does not work yet ({issuer.kind})",
             hint="new keys can take seconds to propagate; if it persists, check the issuer",
@@ -248,6 +262,7 @@ ACTIONS = (
                 "store": Param("string", False, "a store backend, with name"),
                 "name": Param("string", False),
                 "version": Param("string", False, "a staged version (testSecret)"),
+                "field": Param("string", False, "the store field holding a one-field secret"),
             },
         ),
         new_credential_works,
