@@ -1,0 +1,117 @@
+"""The audit trail of a run: an append-only JSON-lines file, each entry chained to the one before.
+
+Every entry carries ``prev``, the SHA-256 of the previous line's bytes (64 zeros for the first),
+and ``n``, its 1-based position. Changing an entry breaks the next entry's ``prev``; removing one
+breaks ``n`` (and the chain); removing entries at the end is caught by comparing with the count
+and head the run journal keeps (:func:`verify` with ``expected``). Entries hold the same facts as
+the journal (step ids, states, handles, fingerprints, error messages): never a secret value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leakguard.errors import PlaybookError
+
+GENESIS = "0" * 64
+
+
+def line_hash(line: bytes) -> str:
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditHead:
+    count: int
+    head: str  # the SHA-256 of the last line (GENESIS when empty)
+
+
+class AuditLog:
+    """Appends chained entries to ``path`` (created 0600, its folder 0700)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._head = self._read_head()
+
+    def _read_head(self) -> AuditHead:
+        if not self.path.exists():
+            return AuditHead(0, GENESIS)
+        count, head = 0, GENESIS
+        with self.path.open("rb") as handle:
+            for raw in handle:
+                if raw.strip():
+                    count += 1
+                    head = line_hash(raw)
+        return AuditHead(count, head)
+
+    @property
+    def head(self) -> AuditHead:
+        return self._head
+
+    def append(self, entry: Mapping[str, Any]) -> AuditHead:
+        record = {"n": self._head.count + 1, **entry, "prev": self._head.head}
+        line = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        data = line.encode("utf-8") + b"\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._head = AuditHead(record["n"], line_hash(data))
+        return self._head
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    ok: bool
+    entries: int
+    problems: tuple[str, ...]
+    head: str
+
+
+def verify(path: Path, expected: AuditHead | None = None) -> Verification:
+    """Check the chain of ``path``; with ``expected`` (from the journal) also its length."""
+    try:
+        raw_lines = path.read_bytes().splitlines()
+    except OSError as exc:
+        raise PlaybookError(f"cannot read audit trail {path}: {exc.strerror}") from None
+    problems: list[str] = []
+    prev = GENESIS
+    count = 0
+    for number, raw in enumerate(raw_lines, start=1):
+        if not raw.strip():
+            continue
+        count += 1
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            problems.append(f"line {number}: not a JSON entry")
+            prev = line_hash(raw)
+            continue
+        if not isinstance(entry, dict):
+            problems.append(f"line {number}: not a JSON object")
+        elif entry.get("prev") != prev:
+            problems.append(
+                f"line {number}: entry {entry.get('n')} does not follow the entry before it "
+                "(changed, removed or reordered entries)"
+            )
+        elif entry.get("n") != count:
+            problems.append(f"line {number}: entry number {entry.get('n')}, expected {count}")
+        prev = line_hash(raw)
+    if expected is not None:
+        if count < expected.count:
+            problems.append(
+                f"the journal recorded {expected.count} entries, the file has {count} "
+                "(entries removed at the end)"
+            )
+        elif count == expected.count and prev != expected.head:
+            problems.append("the last entry differs from the one the journal recorded")
+    return Verification(not problems, count, tuple(problems), prev)

@@ -1,0 +1,300 @@
+"""Plan and rehearse: the two ways to see a playbook's effect before running it for real.
+
+``plan`` runs the read-only steps for real (against backends wrapped so a write cannot get
+through) and only describes the mutating ones; it creates no run and writes nothing anywhere.
+``rehearse`` runs the whole playbook as a journaled run against a sandbox (a local OpenBao dev
+server and moto, see :mod:`leakguard.rotation.sandbox`) with waits compressed by ``time_scale``,
+then reports each step's timing and what would break.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from leakguard.errors import LeakguardError, PlaybookError
+from leakguard.rotation import expr
+from leakguard.rotation.context import Backends, SecretHandleStore, StepContext
+from leakguard.rotation.engine import EngineOptions, _json_outputs, start_run
+from leakguard.rotation.interface import Action, Mode
+from leakguard.rotation.journal import Journal, RunState, RunView, StepState
+from leakguard.rotation.schema import APPROVAL, Playbook, Step, resolve_inputs, spec_for
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    step_id: str
+    stage: str
+    uses: str
+    kind: str  # read | write | approval | skip | blocked | error
+    text: str
+    irreversible: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    playbook_id: str
+    inputs: Mapping[str, Any]
+    lines: tuple[PlanLine, ...]
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for line in self.lines if line.kind == "write")
+
+
+def _short(params: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in params.items():
+        if value is None or value == "" or value == {}:
+            continue
+        shown = value if isinstance(value, str | int | float | bool) else "…"
+        parts.append(f"{key}={shown}")
+    return ", ".join(parts)
+
+
+def _describe(action: Action | None, uses: str, params: Mapping[str, Any]) -> str:
+    if action is not None and action.describe is not None:
+        try:
+            return action.describe(params)
+        except (LeakguardError, KeyError, TypeError, ValueError):
+            pass
+    return f"would run {uses}({_short(params)})"
+
+
+def plan_playbook(playbook: Playbook, inputs: Mapping[str, Any], options: EngineOptions) -> Plan:
+    """The plan of a run: read-only steps run for real, mutating ones described."""
+    registry = options.registry_or_default()
+    resolved = resolve_inputs(playbook, inputs)
+    backends = Backends(playbook.backends, options.backend_overrides, read_only=True, operator=None)
+    handles = SecretHandleStore()
+    steps_scope: dict[str, Any] = {
+        s.id: {"status": StepState.PENDING, "outputs": {}} for s in playbook.steps
+    }
+    run = {"id": "plan", "mode": str(Mode.PLAN)}
+    lines: list[PlanLine] = []
+    unknown: set[str] = set()  # steps whose outputs a plan cannot know
+
+    def scope() -> expr.Scope:
+        return expr.Scope(inputs=resolved, steps=steps_scope, run=run)
+
+    for step in playbook.steps:
+        spec = spec_for(step.uses, registry)
+        assert spec is not None  # validated at load
+        irreversible = step.irreversible or spec.irreversible
+        items: list[tuple[str, expr.Scope]] = [(step.id, scope())]
+        if step.for_each is not None:
+            try:
+                value = expr.parse_template(step.for_each).render(scope())
+            except expr.ExprError as exc:
+                lines.append(
+                    PlanLine(
+                        step.id,
+                        step.stage,
+                        step.uses,
+                        "blocked",
+                        f"for each item of a list not known before the run ({exc.message})",
+                    )
+                )
+                unknown.add(step.id)
+                continue
+            if not isinstance(value, list):
+                value = []
+            items = [(f"{step.id}[{i}]", scope().with_item(v)) for i, v in enumerate(value)]
+            if not items:
+                lines.append(PlanLine(step.id, step.stage, step.uses, "skip", "no items"))
+        outputs_all: list[Any] = []
+        for sid, item_scope in items:
+            line, outputs = _plan_one(
+                step,
+                sid,
+                item_scope,
+                spec.mutating,
+                irreversible,
+                registry,
+                backends,
+                handles,
+                options,
+            )
+            lines.append(line)
+            outputs_all.append(outputs)
+            if outputs is None:
+                unknown.add(step.id)
+        if step.id not in unknown:
+            status = StepState.SUCCEEDED
+            if step.for_each is not None:
+                steps_scope[step.id] = {
+                    "status": status,
+                    "outputs": {"results": outputs_all, "count": len(items)},
+                }
+            else:
+                steps_scope[step.id] = {
+                    "status": status,
+                    "outputs": outputs_all[0] if outputs_all else {},
+                }
+    return Plan(playbook.id, resolved, tuple(lines))
+
+
+def _plan_one(
+    step: Step,
+    sid: str,
+    scope: expr.Scope,
+    mutating: bool,
+    irreversible: bool,
+    registry: Mapping[str, Action],
+    backends: Backends,
+    handles: SecretHandleStore,
+    options: EngineOptions,
+) -> tuple[PlanLine, dict[str, Any] | None]:
+    def line(kind: str, text: str) -> PlanLine:
+        return PlanLine(sid, step.stage, step.uses, kind, text, irreversible)
+
+    if step.when is not None:
+        try:
+            if not expr.parse_template(step.when).render(scope):
+                return line("skip", "skipped: its condition is false"), {}
+        except expr.ExprError:
+            pass  # decided during the run; describe the step anyway
+    try:
+        params = expr.render_value(dict(step.with_), scope)
+    except expr.ExprError as exc:
+        return line(
+            "write" if mutating else "blocked",
+            f"{step.uses}: needs values known only during the run ({exc.message})",
+        ), None
+    action = registry.get(step.uses)
+    if step.uses == APPROVAL:
+        message = params.get("message") or "continue?"
+        return line("approval", f"waits for approval: {message}"), {"approved": True}
+    if mutating:
+        return line("write", _describe(action, step.uses, params)), None
+    if action is None:
+        return line("read", step.uses), {}
+    ctx = StepContext(
+        run_id="plan",
+        step_id=sid,
+        attempt=1,
+        mode=Mode.PLAN,
+        graph=options.graph,
+        secrets=handles,
+        time_scale=options.time_scale,
+        backends=backends,
+        clock=options.clock,
+        log_line=lambda message: None,
+    )
+    try:
+        outputs = _json_outputs(step.uses, action.run(ctx, params))
+    except LeakguardError as exc:
+        return line("error", f"{step.uses}: {exc.message}"), None
+    return line("read", f"{step.uses}: {_summarise(outputs)}"), outputs
+
+
+def _summarise(outputs: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in outputs.items():
+        if isinstance(value, list):
+            parts.append(f"{key}: {len(value)} item(s)")
+        elif isinstance(value, dict):
+            parts.append(f"{key}: {{…}}")
+        else:
+            parts.append(f"{key}={value}")
+    return ", ".join(parts[:6]) or "ok"
+
+
+# --- rehearse --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    step_id: str
+    state: str
+    seconds: float | None
+    retries: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    run: RunView
+    timings: tuple[StepTiming, ...]
+    would_break: tuple[str, ...]
+    time_scale: float
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.run.state == RunState.COMPLETED and not self.would_break
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
+    return (datetime.strptime(end, fmt) - datetime.strptime(start, fmt)).total_seconds()
+
+
+def rehearsal_report(run: RunView, time_scale: float, graph_gaps: list[str]) -> Rehearsal:
+    timings = tuple(
+        StepTiming(
+            sid,
+            run.steps[sid].state,
+            _seconds(run.steps[sid].started_at, run.steps[sid].finished_at),
+            run.steps[sid].retries,
+            run.steps[sid].error,
+        )
+        for sid in run.order
+    )
+    breaks = list(graph_gaps)
+    for timing in timings:
+        if timing.state == StepState.FAILED and timing.error:
+            breaks.append(f"step {timing.step_id}: {timing.error}")
+    if (
+        run.state not in {RunState.COMPLETED}
+        and run.diagnostic
+        and run.diagnostic not in " ".join(breaks)
+    ):
+        breaks.append(run.diagnostic)
+    return Rehearsal(run, timings, tuple(breaks), time_scale)
+
+
+@contextlib.contextmanager
+def _default_sandbox(
+    playbook: Playbook, inputs: Mapping[str, Any], options: EngineOptions
+) -> Iterator[Mapping[str, Mapping[str, Any]]]:
+    try:
+        from leakguard.rotation import sandbox  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        raise PlaybookError(
+            "rehearse needs leakguard.rotation.sandbox, which is not installed"
+        ) from None
+    with sandbox.start(playbook, inputs, graph=options.graph) as box:
+        yield box.overrides
+
+
+def rehearse_playbook(
+    journal: Journal,
+    playbook: Playbook,
+    inputs: Mapping[str, Any],
+    options: EngineOptions,
+    *,
+    sandbox: Any = None,
+) -> Rehearsal:
+    """Run the whole playbook against a sandbox (``sandbox(playbook, inputs, options)`` is a
+    context manager yielding backend overrides; default: the OpenBao dev + moto sandbox)."""
+    factory = sandbox or _default_sandbox
+    resolved = resolve_inputs(playbook, inputs)
+    gaps: list[str] = []
+    if options.graph is not None:
+        for name, spec in playbook.inputs.items():
+            if spec.type == "credential" and resolved.get(name):
+                radius = options.graph.blast_radius(str(resolved[name]))
+                if radius.unknown_consumers:
+                    gaps.append(
+                        f"no consumer of {resolved[name]} is known: close the gap before rotating"
+                    )
+    with factory(playbook, resolved, options) as overrides:
+        options.backend_overrides = dict(overrides)
+        run = start_run(journal, playbook, resolved, options, mode=Mode.REHEARSE)
+    return rehearsal_report(run, options.time_scale, gaps)
