@@ -1,20 +1,74 @@
 """Pick how to read one file by its content and yield its chunks.
 
-The directory, file and git sources call :func:`file_chunks` for each file; readers for
-archives, compressed files, logs, web bundles and source maps plug in here.
+The directory, file and git sources call :func:`file_chunks` (a path) or
+:func:`stream_chunks_for` (an open stream) for each file. The first bytes decide the reader, not
+the name: zip family, tar, gzip, bzip2, xz, source map, text (logs, bundles, configuration), or
+binary (skipped). Containers hand each member back here, so nesting works to
+``ArchiveLimits.max_depth`` and a member is named ``outer!inner``. A text file that ends with a
+``sourceMappingURL`` comment has its map scanned too: an inline ``data:`` map at once, a sibling
+file by :func:`file_chunks`.
 """
 
 from __future__ import annotations
 
+import enum
+import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from leakguard.model import Chunk, Location, ScanStats, SourceKind
 from leakguard.options import ScanOptions
-from leakguard.sources.streaming import stream_chunks
+from leakguard.sources import archive, sourcemap
+from leakguard.sources.compressed import DecompressingReader, PrefetchReader
+from leakguard.sources.limits import (
+    Budget,
+    CountingReader,
+    LimitedReader,
+    LimitExceeded,
+    Readable,
+)
+from leakguard.sources.streaming import CHUNK_BYTES, stream_chunks
 
 SNIFF_BYTES = 8192
+
+
+class Kind(enum.StrEnum):
+    ZIP = "zip"
+    TAR = "tar"
+    GZIP = "gzip"
+    BZIP2 = "bzip2"
+    XZ = "xz"
+    SOURCE_MAP = "source-map"
+    TEXT = "text"
+    BINARY = "binary"
+
+
+CONTAINERS = frozenset({Kind.ZIP, Kind.TAR, Kind.GZIP, Kind.BZIP2, Kind.XZ})
+
+
+def sniff(head: bytes) -> Kind:
+    """What a file is, from its first bytes (at least 512 of them for tar)."""
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return Kind.ZIP
+    if head.startswith(b"\x1f\x8b"):
+        return Kind.GZIP
+    if (
+        head.startswith(b"BZh")
+        and head[3:4].isdigit()
+        and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90")
+    ):
+        return Kind.BZIP2
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return Kind.XZ
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return Kind.TAR
+    if looks_binary(head):
+        return Kind.BINARY
+    if sourcemap.looks_like_source_map(head):
+        return Kind.SOURCE_MAP
+    return Kind.TEXT
 
 
 def looks_binary(head: bytes) -> bool:
@@ -22,18 +76,26 @@ def looks_binary(head: bytes) -> bool:
 
 
 def file_chunks(
-    path: Path, display: str, options: ScanOptions, stats: ScanStats
+    path: Path,
+    display: str,
+    options: ScanOptions,
+    stats: ScanStats,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> Iterator[Chunk]:
     try:
         size = path.stat().st_size
-        if size > options.max_file_bytes:
+        if size > options.max_file_bytes and not _compressed_log(path):
             stats.skip(display, f"over the size limit ({size} > {options.max_file_bytes} bytes)")
             return
+        reader = _Reader(options, stats, chunk_bytes=chunk_bytes)
         with path.open("rb") as fh:
             head = fh.read(SNIFF_BYTES)
             stats.files += 1
             stats.bytes += size
-            yield from stream_chunks_for(fh, head, display, options, stats)
+            yield from reader.read(fh, head, display, 0)
+        if reader.mapping_url is not None:
+            yield from _sibling_map(path, display, reader.mapping_url, options, stats)
     except PermissionError:
         stats.skip(display, "permission denied")
     except FileNotFoundError:
@@ -45,10 +107,214 @@ def file_chunks(
 
 
 def stream_chunks_for(
-    stream: BinaryIO, head: bytes, display: str, options: ScanOptions, stats: ScanStats
+    stream: BinaryIO,
+    head: bytes,
+    display: str,
+    options: ScanOptions,
+    stats: ScanStats,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
+    commit: str | None = None,
+    source_kind: str = SourceKind.FILE,
 ) -> Iterator[Chunk]:
-    """Chunks of an open stream whose first bytes (``head``) were already read."""
-    if looks_binary(head):
-        stats.skip(display, "binary")
+    """Chunks of an open stream whose first bytes (``head``) were already read.
+
+    ``commit`` is carried into every location (git blobs); ``source_kind`` labels the chunks of
+    the object itself (members of containers are ``archive``)."""
+    reader = _Reader(
+        options, stats, chunk_bytes=chunk_bytes, commit=commit, source_kind=source_kind
+    )
+    yield from reader.read(stream, head, display, 0)
+
+
+def _compressed_log(path: Path) -> bool:
+    """Rotated, compressed logs may be far larger than ``max_file_bytes`` once decompressed and
+    are streamed; their compressed size is not a reason to skip them."""
+    return path.name.endswith((".gz", ".bz2", ".xz")) and ".log" in path.name
+
+
+class _Reader:
+    """Dispatch for one top-level object: one budget for everything nested inside it."""
+
+    def __init__(
+        self,
+        options: ScanOptions,
+        stats: ScanStats,
+        *,
+        chunk_bytes: int = CHUNK_BYTES,
+        commit: str | None = None,
+        source_kind: str = SourceKind.FILE,
+    ) -> None:
+        self.options = options
+        self.stats = stats
+        self.budget = Budget(options.archives)
+        self.chunk_bytes = chunk_bytes
+        self.commit = commit
+        self.source_kind = source_kind
+        #: the top-level text's ``sourceMappingURL`` when it names another file
+        self.mapping_url: str | None = None
+
+    def read(self, stream: Readable, head: bytes, display: str, depth: int) -> Iterator[Chunk]:
+        kind = sniff(head)
+        if kind in CONTAINERS and depth >= self.options.archives.max_depth:
+            archive._skip(
+                self.stats, display, f"nested deeper than {self.options.archives.max_depth}"
+            )
+            return
+        if kind is Kind.ZIP:
+            yield from archive.zip_chunks(
+                stream, head, display, depth + 1, self.budget, self.stats, self.read
+            )
+        elif kind is Kind.TAR:
+            yield from archive.tar_chunks(
+                _Prepended(head, stream), display, depth + 1, self.budget, self.stats, self.read
+            )
+        elif kind in (Kind.GZIP, Kind.BZIP2, Kind.XZ):
+            yield from self._decompressed(stream, head, display, depth, str(kind))
+        elif kind is Kind.SOURCE_MAP:
+            yield from self._source_map(stream, head, display, depth)
+        elif kind is Kind.BINARY:
+            if depth == 0:
+                self.stats.skip(display, "binary")
+            else:
+                self.stats.count("binary_members_skipped")
+        else:
+            yield from self._text(stream, head, display, depth)
+
+    def _kind(self, depth: int) -> str:
+        return self.source_kind if depth == 0 else SourceKind.ARCHIVE
+
+    def _decompressed(
+        self, stream: Readable, head: bytes, display: str, depth: int, fmt: str
+    ) -> Iterator[Chunk]:
+        counter = CountingReader(_Prepended(head, stream))
+        decompressor = DecompressingReader(counter, fmt)
+        limited = LimitedReader(
+            decompressor,
+            self.budget,
+            compressed_counter=counter,
+            enforce_size=depth > 0,
+        )
+        source: Readable = limited
+        prefetch = PrefetchReader(source) if depth == 0 else None
+        if prefetch is not None:
+            source = prefetch
+        try:
+            inner_head = source.read(SNIFF_BYTES)
+            # a decompressed tar names its members; a decompressed log keeps the file's name
+            yield from self.read(source, inner_head, display, depth + 1)
+        except LimitExceeded as exc:
+            archive._skip(self.stats, display, exc.reason)
+            if exc.stop_container and depth > 0:
+                raise
+        finally:
+            if prefetch is not None:
+                prefetch.close()
+        if decompressor.truncated:
+            self.stats.warn(f"{display}: truncated {fmt} stream; scanned the readable part")
+            self.stats.count("truncated_streams")
+        elif decompressor.error is not None:
+            self.stats.warn(
+                f"{display}: corrupt {fmt} stream ({decompressor.error}); scanned the readable part"
+            )
+
+    def _source_map(
+        self, stream: Readable, head: bytes, display: str, depth: int
+    ) -> Iterator[Chunk]:
+        limit = self.options.max_file_bytes
+        data = head + stream.read(limit + 1 - len(head))
+        if len(data) > limit:
+            self.stats.skip(display, f"source map over the size limit ({limit} bytes)")
+            return
+        chunks = list(
+            sourcemap.map_chunks(
+                data, display, self.stats, source_kind=SourceKind.WEB, commit=self.commit
+            )
+        )
+        if chunks:
+            yield from chunks
+        else:  # not a map after all (or no sourcesContent): its text is still worth a look
+            yield from self._text(io.BytesIO(data[len(head) :]), head, display, depth)
+
+    def _text(self, stream: Readable, head: bytes, display: str, depth: int) -> Iterator[Chunk]:
+        last: Chunk | None = None
+        start = Location(display, 1, 1, self.commit)
+        for chunk in stream_chunks(
+            stream, start, self._kind(depth), chunk_bytes=self.chunk_bytes, first=head
+        ):
+            last = chunk
+            yield chunk
+        if last is None:
+            return
+        found = sourcemap.source_mapping_url(last.data)
+        if found is None:
+            return
+        url, offset = found
+        inline = sourcemap.decode_data_url(url)
+        if inline is None:
+            if depth == 0:
+                self.mapping_url = url
+            return
+        self.stats.count("inline_source_maps")
+        anchor = _offset_location(last, offset)
+        yield from sourcemap.map_chunks(
+            inline,
+            display,
+            self.stats,
+            source_kind=SourceKind.WEB,
+            anchor=anchor,
+            commit=self.commit,
+        )
+
+
+def _offset_location(chunk: Chunk, offset: int) -> Location:
+    base = chunk.location
+    newlines = chunk.data.count(b"\n", 0, offset)
+    if newlines:
+        column = offset - chunk.data.rfind(b"\n", 0, offset)
+    else:
+        column = (base.column or 1) + offset
+    return Location(base.path, (base.line or 1) + newlines, column, base.commit, base.extras)
+
+
+def _sibling_map(
+    path: Path, display: str, url: str, options: ScanOptions, stats: ScanStats
+) -> Iterator[Chunk]:
+    """The map a bundle names, when it is a plain relative file next to it."""
+    if "://" in url or url.startswith("/") or "?" in url or "#" in url:
         return
-    yield from stream_chunks(stream, Location(display, 1, 1), SourceKind.FILE, first=head)
+    target = (path.parent / url).resolve()
+    if not target.is_file() or target == path.resolve():
+        return
+    shown = os.path.normpath(os.path.join(os.path.dirname(display), url)).replace(os.sep, "/")
+    try:
+        size = target.stat().st_size
+        if size > options.max_file_bytes:
+            stats.skip(shown, f"over the size limit ({size} > {options.max_file_bytes} bytes)")
+            return
+        data = target.read_bytes()
+    except OSError as exc:
+        stats.skip(shown, f"unreadable source map: {exc.strerror or exc}")
+        return
+    stats.count("followed_source_maps")
+    yield from sourcemap.map_chunks(data, shown, stats, source_kind=SourceKind.WEB)
+
+
+class _Prepended:
+    """A stream with bytes already read from it put back in front."""
+
+    def __init__(self, head: bytes, inner: Readable) -> None:
+        self._head = head
+        self._inner = inner
+
+    def read(self, n: int = -1) -> bytes:
+        if not self._head:
+            return self._inner.read(n)
+        if n is None or n < 0:
+            data, self._head = self._head + self._inner.read(), b""
+            return data
+        if n <= len(self._head):
+            data, self._head = self._head[:n], self._head[n:]
+            return data
+        data, self._head = self._head, b""
+        return data + self._inner.read(n - len(data))

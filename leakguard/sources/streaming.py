@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from leakguard.model import Chunk, Location
+from leakguard.sources.limits import Readable
 
 CHUNK_BYTES = 8 * 1024 * 1024
 OVERLAP_BYTES = 8 * 1024  # longer than any secret a rule extracts (PEM keys included)
 
 
 def stream_chunks(
-    stream: BinaryIO,
+    stream: Readable,
     location: Location,
     source_kind: str,
     *,

@@ -1,0 +1,167 @@
+"""Members of zip-family archives (zip, jar, war, apk, aab, ipa, whl) and tar streams.
+
+Each member is read as a stream (never extracted) behind a :class:`LimitedReader` and handed back
+to the reader dispatch, so a member is sniffed by content like any file and nested containers
+work to ``ArchiveLimits.max_depth``. Findings name the member ``outer!inner``. A member that hits
+a limit or has an unsafe name is skipped with a warning; the rest of the archive is still read.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import IO, cast
+
+from leakguard.model import Chunk, ScanStats
+from leakguard.sources.limits import (
+    Budget,
+    LimitedReader,
+    LimitExceeded,
+    Readable,
+    unsafe_member_name,
+)
+
+#: a zip nested in another container must be opened from memory (zip needs seeking); cap it
+NESTED_ZIP_BYTES = 64 * 1024 * 1024
+
+SNIFF_BYTES = 8192
+
+# (stream, head, display, depth) -> chunks; the reader dispatch, passed in to avoid a cycle
+Recurse = Callable[[Readable, bytes, str, int], Iterator[Chunk]]
+
+
+def _skip(stats: ScanStats, display: str, reason: str) -> None:
+    stats.warn(f"{display}: {reason}; skipped")
+    stats.skip(display, reason)
+
+
+def member_chunks(
+    reader: Readable, display: str, depth: int, stats: ScanStats, recurse: Recurse
+) -> Iterator[Chunk]:
+    """Sniff and scan one member; a limit hit inside it skips the rest of the member only,
+    unless it exhausts the whole container's budget (re-raised to stop the container)."""
+    try:
+        head = reader.read(SNIFF_BYTES)
+        stats.count("archive_members")
+        yield from recurse(reader, head, display, depth)
+    except LimitExceeded as exc:
+        _skip(stats, display, exc.reason)
+        if exc.stop_container:
+            raise
+
+
+def open_zip(
+    stream: Readable, head: bytes, display: str, budget: Budget, stats: ScanStats
+) -> zipfile.ZipFile | None:
+    """A ``ZipFile`` over ``stream`` (``head`` already read from it); a stream that cannot seek
+    (a member of another container) is read into memory, bounded."""
+    seekable = getattr(stream, "seekable", None)
+    if not (callable(seekable) and seekable()):
+        cap = min(NESTED_ZIP_BYTES, budget.limits.max_member_bytes)
+        data = head + stream.read(cap + 1 - len(head))
+        if len(data) > cap:
+            _skip(
+                stats, display, f"nested zip over {cap} bytes cannot be opened without extracting"
+            )
+            return None
+        stream = io.BytesIO(data)
+    try:
+        return zipfile.ZipFile(cast(IO[bytes], stream))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        stats.warn(f"{display}: not a readable zip archive ({exc}); skipped")
+        stats.skip(display, "corrupt zip archive")
+        return None
+
+
+def zip_chunks(
+    stream: Readable,
+    head: bytes,
+    display: str,
+    depth: int,
+    budget: Budget,
+    stats: ScanStats,
+    recurse: Recurse,
+) -> Iterator[Chunk]:
+    archive = open_zip(stream, head, display, budget, stats)
+    if archive is None:
+        return
+    limits = budget.limits
+    with archive:
+        try:
+            for info in archive.infolist():
+                if info.is_dir():
+                    continue
+                budget.take_entry()
+                name = f"{display}!{info.filename}"
+                reason = _zip_member_problem(info, limits.max_member_bytes, limits.max_ratio)
+                if reason is not None:
+                    _skip(stats, name, reason)
+                    continue
+                try:
+                    member = archive.open(info)
+                except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
+                    _skip(stats, name, f"unreadable member ({exc})")
+                    continue
+                with member:
+                    limited = LimitedReader(
+                        member,
+                        budget,
+                        compressed_size=info.compress_size,
+                    )
+                    try:
+                        yield from member_chunks(
+                            limited,
+                            name,
+                            depth,
+                            stats,
+                            recurse,
+                        )
+                    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                        _skip(stats, name, f"corrupt member ({exc})")
+        except LimitExceeded as exc:
+            stats.warn(f"{display}: {exc.reason}; the rest of the archive is skipped")
+
+
+def _zip_member_problem(info: zipfile.ZipInfo, max_member: int, max_ratio: float) -> str | None:
+    unsafe = unsafe_member_name(info.filename)
+    if unsafe is not None:
+        return unsafe
+    if info.flag_bits & 0x1:
+        return "encrypted member"
+    if info.file_size > max_member:
+        return f"member over the size limit ({info.file_size} > {max_member} bytes)"
+    if info.file_size > 1024 * 1024 and info.file_size > max_ratio * max(info.compress_size, 1):
+        return f"compression ratio over {max_ratio:g} (zip bomb?)"
+    return None
+
+
+def tar_chunks(
+    stream: Readable, display: str, depth: int, budget: Budget, stats: ScanStats, recurse: Recurse
+) -> Iterator[Chunk]:
+    """Members of a tar stream, in order, without seeking (works behind a decompressor)."""
+    limits = budget.limits
+    try:
+        with tarfile.open(fileobj=cast(IO[bytes], stream), mode="r|") as archive:
+            for info in archive:
+                if not info.isfile():
+                    continue
+                budget.take_entry()
+                name = f"{display}!{info.name}"
+                unsafe = unsafe_member_name(info.name)
+                if unsafe is not None:
+                    _skip(stats, name, unsafe)
+                    continue
+                if info.size > limits.max_member_bytes:
+                    _skip(stats, name, f"member over the size limit ({info.size} bytes)")
+                    continue
+                member = archive.extractfile(info)
+                if member is None:
+                    continue
+                limited = LimitedReader(member, budget)
+                yield from member_chunks(limited, name, depth, stats, recurse)
+    except LimitExceeded as exc:
+        stats.warn(f"{display}: {exc.reason}; the rest of the archive is skipped")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        stats.warn(f"{display}: damaged tar archive ({exc}); scanned what was readable")

@@ -1,0 +1,191 @@
+"""Single-stream compressors (.gz, .bz2, .xz) read as a stream of decompressed bytes.
+
+Decompression is driven by hand (not ``gzip.GzipFile``) so that a truncated stream ends with a
+flag instead of an exception that would lose what was already decompressed, output is bounded
+per call (a bomb never inflates in memory), and concatenated members (``cat a.gz b.gz``) are
+read through. For big inputs a reader thread decompresses ahead of the matcher (zlib, bz2 and
+lzma release the GIL), so decompression and matching overlap.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import queue
+import threading
+import zlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from leakguard.sources.limits import Readable
+
+IN_BYTES = 256 * 1024
+OUT_BYTES = 1024 * 1024
+MAX_READ = 64 * 1024 * 1024
+
+
+class _Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int = ...) -> bytes: ...
+
+
+def _gzip() -> _Decompressor:
+    return _ZlibAdapter(zlib.decompressobj(wbits=31))
+
+
+def _bzip2() -> _Decompressor:
+    return bz2.BZ2Decompressor()
+
+
+def _xz() -> _Decompressor:
+    return lzma.LZMADecompressor()
+
+
+FORMATS: dict[str, Callable[[], _Decompressor]] = {"gzip": _gzip, "bzip2": _bzip2, "xz": _xz}
+
+_MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00"}
+
+
+class _ZlibAdapter:
+    """zlib keeps input it could not use in ``unconsumed_tail``; give it the bz2/lzma shape."""
+
+    def __init__(self, obj: Any) -> None:
+        self._obj = obj
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._obj.eof)
+
+    @property
+    def unused_data(self) -> bytes:
+        return bytes(self._obj.unused_data)
+
+    @property
+    def needs_input(self) -> bool:
+        return not self._obj.unconsumed_tail
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        data = self._obj.unconsumed_tail + data
+        return bytes(self._obj.decompress(data, max(0, max_length)))
+
+
+class DecompressingReader:
+    """``read(n)`` of the decompressed bytes. At the end, ``truncated`` says whether the input
+    stopped before the compressor's end-of-stream marker."""
+
+    def __init__(self, raw: Readable, fmt: str) -> None:
+        self._raw = raw
+        self._fmt = fmt
+        self._factory = FORMATS[fmt]
+        self._obj = self._factory()
+        self._buffer = bytearray()
+        self._done = False
+        self.truncated = False
+        self.error: str | None = None
+
+    def _fill(self, want: int) -> None:
+        while len(self._buffer) < want and not self._done:
+            obj = self._obj
+            needs_input = getattr(obj, "needs_input", True)
+            chunk = self._raw.read(IN_BYTES) if needs_input else b""
+            if needs_input and not chunk:
+                if not obj.eof:
+                    self.truncated = True
+                self._done = True
+                return
+            try:
+                out = obj.decompress(chunk, OUT_BYTES)
+            except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+                self.error = str(exc) or type(exc).__name__
+                self._done = True
+                return
+            self._buffer += out
+            if obj.eof:
+                self._next_member(obj.unused_data)
+
+    def _next_member(self, rest: bytes) -> None:
+        """After one member ends, continue with a concatenated one (or stop at garbage)."""
+        if not rest:
+            rest = self._raw.read(IN_BYTES)
+            if not rest:
+                self._done = True
+                return
+        if not rest.startswith(_MAGIC[self._fmt][:2]):
+            self._done = True  # trailing padding or garbage, as gzip(1) tolerates
+            return
+        self._obj = self._factory()
+        self._buffer += self._obj.decompress(rest, OUT_BYTES)
+        if self._obj.eof:
+            self._next_member(self._obj.unused_data)
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = 1 << 62
+        self._fill(min(n, MAX_READ))
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return data
+
+
+class PrefetchReader:
+    """Reads ``inner`` in a background thread, a bounded queue of blocks ahead of the consumer,
+    so decompression runs on one core while matching runs on another. Errors (limits) raised by
+    ``inner.read`` are re-raised in the consumer."""
+
+    def __init__(self, inner: Readable, *, block: int = 4 * 1024 * 1024, depth: int = 4) -> None:
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(depth)
+        self._buffer = bytearray()
+        self._eof = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(inner, block), daemon=True)
+        self._thread.start()
+
+    def _run(self, inner: Readable, block: int) -> None:
+        try:
+            while not self._stop.is_set():
+                data = inner.read(block)
+                self._put(data)
+                if not data:
+                    return
+        except BaseException as exc:  # handed to the consumer thread
+            self._put(exc)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = 1 << 62
+        while len(self._buffer) < n and not self._eof:
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._eof = True
+                raise item
+            if not item:
+                self._eof = True
+                break
+            if not self._buffer and len(item) == n:
+                return item
+            self._buffer += item
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return data
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join(timeout=5)
