@@ -568,11 +568,28 @@ def start_run(
     return Runner(journal, playbook, run_id, mode, options).drive()
 
 
+def open_graph(db: Path | None) -> GraphQueries | None:
+    """The dependency graph kept in the store at ``db`` (None when the graph cannot load)."""
+    try:
+        from leakguard.graph.build import load
+    except ImportError:
+        return None
+    try:
+        graph: GraphQueries = load(db)
+    except LeakguardError:
+        return None
+    return graph
+
+
+def playbook_of(view: RunView, registry: Mapping[str, Action] | None = None) -> Playbook:
+    """The playbook a run was started with (its text is kept in the journal)."""
+    registry = default_registry() if registry is None else registry
+    return load_playbook(Path(view.playbook_path), registry, text=view.playbook_text)
+
+
 def _reopen(journal: Journal, run_id: str, options: EngineOptions) -> Runner:
     view = journal.view(run_id)
-    playbook = load_playbook(
-        Path(view.playbook_path), options.registry_or_default(), text=view.playbook_text
-    )
+    playbook = playbook_of(view, options.registry_or_default())
     if not options.backend_overrides and view.options.get("backend_overrides"):
         options.backend_overrides = view.options["backend_overrides"]
     if options.time_scale == 1.0 and view.options.get("time_scale"):
