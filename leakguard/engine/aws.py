@@ -91,6 +91,7 @@ def aws_pairing(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
             detail="key id without a secret access key nearby",
             severity=params.get("unpaired_severity"),
             attributes=extras(account_id=account, paired=False),
+            redacted=f"{key_id[:4]}…{key_id[-4:]}",
         )
     value = secret.group()
     return Verdict(

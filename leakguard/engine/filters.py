@@ -30,6 +30,16 @@ _PLACEHOLDER_MARKERS = (
 )
 _SAME_CHAR_RUN = re.compile(rb"(.)\1{7,}")
 
+# Values published in providers' documentation, copied into countless READMEs and tests.
+DOCUMENTATION_VALUES = frozenset(
+    {
+        b"sk_test_4eC39HqLyjWDarjtT1zdp7dc",  # Stripe API reference
+        b"pk_test_TYooMQauvdEDq54NiTphI7jx",  # Stripe API reference
+        b"AKIAIOSFODNN7EXAMPLE",  # AWS documentation
+        b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  # AWS documentation
+    }
+)
+
 
 def shannon_entropy(value: bytes) -> float:
     if not value:
@@ -41,6 +51,8 @@ def shannon_entropy(value: bytes) -> float:
 
 def is_placeholder(secret: bytes, prefix_len: int = 0) -> bool:
     """True when ``secret`` (after an optional vendor prefix) is obviously not real."""
+    if secret in DOCUMENTATION_VALUES:
+        return True
     body = secret[prefix_len:].lower()
     if not body:
         return True

@@ -113,4 +113,5 @@ def jwt_claims(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
         detail=f"JWT decoded: {kind}, alg {token.alg or '?'}",
         severity=severity,
         attributes=extras(copied, jwt_class=kind, jwt_alg=token.alg, jwt_expired=expired),
+        redacted="eyJ…" + candidate.secret[-4:].decode("ascii", "replace"),
     )
