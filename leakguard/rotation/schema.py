@@ -321,7 +321,7 @@ class _Loader:
                 ) and not approved:
                     raise self.fail(
                         step.line,
-                        f"step {step.id} ({step.uses}) is irreversible; no approval step precedes it",
+                        f"step {step.id} ({step.uses}) is irreversible; no approval step before it",
                         "add a step `uses: approval` before it (--yes approves it in automation)",
                     )
                 known[step.id] = step
