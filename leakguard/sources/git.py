@@ -1,13 +1,509 @@
-"""Git repositories: work tree and full history (see issue: git history)."""
+"""Git repositories: the work tree and every blob of history, with exact provenance.
+
+How a scan runs (one repository, three processes overlapping on two cores):
+
+* the work tree's uncommitted and untracked files are read like a directory's;
+* ``git log --raw`` over every ref (or ``--ref`` values) runs in the background and writes the
+  blob introductions to a temporary file (:mod:`git_provenance`);
+* meanwhile one ``git cat-file`` process streams each object once (:mod:`git_objects`) and each
+  blob's chunks go to the engine, named by the blob id;
+* :meth:`GitSource.enrich` then reads the log once: every finding gets the commit that
+  introduced its blob (author, date, path), the other (commit, path) pairs as occurrences, the
+  branches whose tip still holds it, and ``unreachable`` for objects no ref reaches.
+
+Targeted scans (``--ref``, ``--incremental`` after the first scan) read the log first and ask
+cat-file for exactly the blobs it lists.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import os
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from leakguard.errors import InputError
+from leakguard.model import Chunk, Finding, Location, Scalar, ScanStats, SourceKind
 from leakguard.options import ScanOptions
+from leakguard.sources.git_objects import (
+    GitObject,
+    GitProcessDied,
+    all_objects,
+    git_env,
+    list_objects,
+    objects_by_id,
+)
+from leakguard.sources.git_provenance import (
+    GITLINK,
+    Commit,
+    Introduction,
+    LogPass,
+    is_deletion,
+    start_log,
+)
+from leakguard.sources.git_repo import (
+    Ref,
+    Repository,
+    discover,
+    list_refs,
+    resolve_refs,
+    stash_entries,
+    work_tree_changes,
+    work_tree_files,
+)
+from leakguard.sources.git_state import CommitCursor, cursor_for
 from leakguard.sources.interface import Source
+from leakguard.sources.readers import SNIFF_BYTES, file_chunks, stream_chunks_for
+
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+NAMED_PER_REASON = 100  # stats name this many objects per problem, then only count them
+BLOB_KEY = "blob"
 
 
 def git_source_for(path: Path, label: str, options: ScanOptions) -> Source | None:
-    """A source for ``path`` if it is a git work tree or bare repository, else None."""
-    return None
+    """A source for ``path`` if it is a git work tree or bare repository, else None.
+
+    A plain directory is scanned as a directory, unless git-only options were asked for.
+    """
+    repo = discover(path)
+    if repo is None:
+        if options.git.include_unreachable or options.git.refs:
+            raise InputError(
+                f"{label}: not a git repository",
+                hint="--include-unreachable and --ref need a work tree or bare repository",
+            )
+        return None
+    return GitSource(repo, label)
+
+
+class _Problems:
+    """Counts problems per kind and names the first few of each in the stats."""
+
+    def __init__(self, stats: ScanStats) -> None:
+        self.stats = stats
+        self.named: dict[str, int] = {}
+
+    def __call__(self, counter: str, name: str, reason: str) -> None:
+        self.stats.count(counter)
+        shown = self.named.get(counter, 0)
+        if shown < NAMED_PER_REASON:
+            self.stats.skip(name, reason)
+        self.named[counter] = shown + 1
+
+
+def display_path(raw: bytes, problems: _Problems | None = None) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        shown = raw.decode("utf-8", "backslashreplace")
+        if problems is not None:
+            problems("git_non_utf8_paths", shown, "path is not UTF-8 (shown with \\x escapes)")
+        return shown
+
+
+class GitSource:
+    """One repository. Not split across processes: it overlaps git and matching itself."""
+
+    parallel_safe = False
+
+    def __init__(self, repo: Repository, label: str, *, note: str | None = None) -> None:
+        self.repo = repo
+        self.label = label
+        self.note = note
+        self._log: LogPass | None = None
+        self._full = False
+        self._scanned: set[str] = set()
+        self._bad: set[str] = set()
+        self._commits_in_store: set[str] = set()
+        self._refs: list[Ref] = []
+        self._seen: set[str] = set()
+        self._record = False
+        self._cursor: CommitCursor | None = None
+        self._include_unreachable = False
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    # -- chunks ------------------------------------------------------------------------------
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        problems = _Problems(stats)
+        if self.note:
+            stats.warn(f"{self.label}: {self.note}")
+        if self.repo.work_tree is not None:
+            yield from self._work_tree(options, stats, problems)
+        if options.git.history:
+            yield from self._history(options, stats, problems)
+
+    def _work_tree(
+        self, options: ScanOptions, stats: ScanStats, problems: _Problems
+    ) -> Iterator[Chunk]:
+        assert self.repo.work_tree is not None
+        try:
+            entries = (
+                work_tree_changes(self.repo) if options.git.history else work_tree_files(self.repo)
+            )
+        except InputError as exc:
+            stats.warn(f"{self.label}: work tree not scanned: {exc.message}")
+            return
+        root = self.repo.work_tree
+        for raw, state in entries:
+            rel = display_path(raw, problems)
+            full = root / os.fsdecode(raw)
+            if full.is_symlink():
+                stats.count("symlinks_skipped")
+                continue
+            if full.is_dir():
+                problems("git_submodules", rel, "submodule work tree (scan it separately)")
+                continue
+            for chunk in file_chunks(full, rel, options, stats):
+                loc = chunk.location
+                extras = (*loc.extras, ("worktree", state))
+                yield dataclasses.replace(chunk, location=dataclasses.replace(loc, extras=extras))
+
+    def _history(
+        self, options: ScanOptions, stats: ScanStats, problems: _Problems
+    ) -> Iterator[Chunk]:
+        self._refs = list_refs(self.repo)
+        tips = self._tips(options)
+        if not tips and not options.git.include_unreachable:
+            if not self._refs:
+                stats.count("git_empty_repositories")
+                stats.warn(f"{self.label}: the repository has no commits yet")
+            return
+        self._cursor = cursor = cursor_for(options)
+        self._include_unreachable = options.git.include_unreachable
+        # unreachable objects carry no commit to remember: that scan always covers everything
+        incremental = options.git.incremental and not options.git.include_unreachable
+        self._seen = cursor.seen(self.repo.key) if incremental else set()
+        self._record = True
+        if self._seen and set(tips) <= self._seen and not options.git.include_unreachable:
+            stats.count("git_unchanged_repositories")
+            self._record = False
+            return
+        self._full = options.git.include_unreachable or (not options.git.refs and not self._seen)
+        self._log = start_log(self.repo.git_dir, tips, sorted(self._seen))
+        limit = min(options.git.max_blob_bytes, options.max_file_bytes)
+        if self._full:
+            objects = self._all_objects(limit, problems)
+        else:
+            objects = objects_by_id(self.repo.git_dir, self._targets(problems), limit)
+        for obj in objects:
+            yield from self._blob_chunks(obj, options, stats, problems)
+
+    def _tips(self, options: ScanOptions) -> list[str]:
+        if options.git.refs:
+            return [r.oid for r in resolve_refs(self.repo, options.git.refs)]
+        commits = [r.oid for r in self._refs if r.kind == "commit"]
+        commits += stash_entries(self.repo, self._refs)
+        return list(dict.fromkeys(commits))
+
+    def _targets(self, problems: _Problems) -> Iterator[str]:
+        """Blob ids the log lists, for a targeted scan (the log must finish first)."""
+        assert self._log is not None
+        if self._log.wait() != 0:
+            problems("git_log_errors", self.label, f"git log: {self._log.error_text()}")
+        seen: set[str] = set()
+        for rec in self._log.records():
+            if (
+                isinstance(rec, Introduction)
+                and rec.mode != GITLINK
+                and not is_deletion(rec.blob)
+                and rec.blob not in seen
+            ):
+                seen.add(rec.blob)
+                yield rec.blob
+
+    def _all_objects(self, limit: int, problems: _Problems) -> Iterator[GitObject]:
+        """Every object once; if git dies on a corrupt object, the rest one by one."""
+        done: set[str] = set()
+        try:
+            for obj in all_objects(self.repo.git_dir, limit):
+                done.add(obj.oid)
+                if obj.kind == "commit":
+                    self._commits_in_store.add(obj.oid)
+                yield obj
+            return
+        except GitProcessDied as exc:
+            if exc.oid is not None:
+                done.add(exc.oid)
+                yield GitObject(exc.oid, "corrupt", 0)
+        rest = []
+        for oid, kind in list_objects(self.repo.git_dir):
+            if kind == "commit":
+                self._commits_in_store.add(oid)
+            elif kind == "blob" and oid not in done:
+                rest.append(oid)
+        yield from objects_by_id(self.repo.git_dir, rest, limit)
+
+    def _blob_chunks(
+        self, obj: GitObject, options: ScanOptions, stats: ScanStats, problems: _Problems
+    ) -> Iterator[Chunk]:
+        if obj.kind in ("missing", "corrupt"):
+            self._bad.add(obj.oid)
+            if obj.kind == "corrupt":
+                problems("git_corrupt_objects", obj.oid, "corrupt object (git could not read it)")
+            elif not self._full:
+                problems("git_missing_blobs", obj.oid, "missing blob (not in the object store)")
+            return
+        if obj.kind != "blob":
+            return
+        self._scanned.add(obj.oid)
+        stats.count("git_blobs")
+        if obj.data is None:
+            limit = min(options.git.max_blob_bytes, options.max_file_bytes)
+            problems(
+                "git_oversized_blobs", obj.oid, f"over the size limit ({obj.size} > {limit} bytes)"
+            )
+            return
+        data = obj.data
+        if data.startswith(LFS_POINTER) and len(data) < 1024:
+            problems("git_lfs_pointers", obj.oid, "Git LFS pointer (the content is not in git)")
+            return
+        stats.files += 1
+        stats.bytes += len(data)
+        scratch = ScanStats()
+        stream = io.BytesIO(data)
+        head = stream.read(SNIFF_BYTES)
+        extra = ((BLOB_KEY, obj.oid),)
+        for chunk in stream_chunks_for(stream, head, obj.oid, options, scratch):
+            loc = chunk.location
+            yield dataclasses.replace(
+                chunk,
+                source_kind=SourceKind.GIT,
+                location=dataclasses.replace(loc, extras=(*loc.extras, *extra)),
+            )
+        for skipped in scratch.skipped:
+            if skipped.reason == "binary":
+                problems("git_binary_blobs", skipped.path, "binary")
+            else:
+                stats.skipped.append(skipped)
+        stats.warnings.extend(scratch.warnings)
+        for name, n in scratch.counters.items():
+            stats.count(name, n)
+
+    # -- provenance --------------------------------------------------------------------------
+
+    def enrich(self, findings: Sequence[Finding], stats: ScanStats) -> list[Finding]:
+        problems = _Problems(stats)
+        problems.named = {}
+        log = self._log
+        if log is None:
+            return list(findings)
+        try:
+            git_findings = [f for f in findings if f.location.get(BLOB_KEY) is not None]
+            others = [f for f in findings if f.location.get(BLOB_KEY) is None]
+            wanted = {str(f.location.get(BLOB_KEY)) for f in git_findings}
+            intros, commits = self._read_log(log, wanted, stats, problems)
+            unexplained = wanted - intros.keys()
+            unreachable: dict[str, list[_Intro]] = {}
+            if unexplained and self._include_unreachable and self._commits_in_store:
+                unreachable = self._unreachable_intros(unexplained, stats)
+            enriched = self._merge(git_findings, intros, unreachable, stats)
+            if self._record and self._cursor is not None:
+                self._cursor.record(self.repo.key, commits)
+            return others + enriched
+        finally:
+            log.close()
+            self._log = None
+
+    def _read_log(
+        self, log: LogPass, wanted: set[str], stats: ScanStats, problems: _Problems
+    ) -> tuple[dict[str, list[_Intro]], list[str]]:
+        if log.wait() != 0:
+            problems("git_log_errors", self.label, f"git log: {log.error_text()}")
+        intros: dict[str, list[_Intro]] = {}
+        commits: list[str] = []
+        missing: set[str] = set()
+        for rec in log.records():
+            if isinstance(rec, Commit):
+                commits.append(rec.oid)
+                continue
+            if is_deletion(rec.blob):
+                continue
+            if rec.mode == GITLINK:
+                problems(
+                    "git_submodules",
+                    f"{display_path(rec.path)}@{rec.commit.oid[:12]}",
+                    f"submodule commit {rec.blob[:12]} (scan the submodule separately)",
+                )
+                continue
+            if rec.blob in wanted:
+                intros.setdefault(rec.blob, []).append(_Intro(rec, False))
+            if self._full and rec.blob not in self._scanned and rec.blob not in missing:
+                missing.add(rec.blob)
+                where = f"{display_path(rec.path, problems)}@{rec.commit.oid[:12]}"
+                if rec.blob in self._bad:
+                    problems("git_corrupt_objects", where, f"corrupt blob {rec.blob}")
+                else:
+                    problems("git_missing_blobs", where, f"missing blob {rec.blob}")
+        stats.count("git_commits", len(commits))
+        return intros, commits
+
+    def _unreachable_intros(self, blobs: set[str], stats: ScanStats) -> dict[str, list[_Intro]]:
+        """Provenance for blobs no ref reaches, from the commits no ref reaches."""
+        all_tips = [r.oid for r in self._refs if r.kind == "commit"]
+        all_tips += stash_entries(self.repo, self._refs)
+        found: dict[str, list[_Intro]] = {}
+        log = start_log(self.repo.git_dir, sorted(self._commits_in_store), all_tips)
+        try:
+            for rec in log.records():
+                if isinstance(rec, Introduction) and rec.blob in blobs:
+                    found.setdefault(rec.blob, []).append(_Intro(rec, True))
+        finally:
+            log.close()
+        stats.count("git_unreachable_blobs_with_findings", len(blobs))
+        return found
+
+    def _merge(
+        self,
+        findings: list[Finding],
+        intros: dict[str, list[_Intro]],
+        unreachable: dict[str, list[_Intro]],
+        stats: ScanStats,
+    ) -> list[Finding]:
+        """One finding per secret: located where it first entered, other places as
+        occurrences."""
+        groups: dict[tuple[str, str], list[tuple[Finding, _Place]]] = {}
+        for f in findings:
+            blob = str(f.location.get(BLOB_KEY))
+            places = [_Place(i, f) for i in intros.get(blob, [])]
+            if not places and self._include_unreachable:
+                places = [_Place(i, f) for i in unreachable.get(blob, [])]
+                if not places:
+                    places = [_Place(None, f)]  # a dangling blob: no commit holds it
+            for place in places:
+                groups.setdefault((f.fingerprint, f.rule_id), []).append((f, place))
+        exposure = self._exposure({key: [p for _, p in members] for key, members in groups.items()})
+        out = []
+        for key, members in groups.items():
+            members.sort(key=lambda m: m[1].order)
+            first, primary = members[0]
+            present_at = exposure.get(key, [])
+            extras: dict[str, Scalar] = dict(primary.extras())
+            extras["still_exposed"] = bool(present_at)
+            extras["present_at"] = " ".join(present_at)
+            extras["unreachable"] = all(p.unreachable for _, p in members)
+            location = Location(
+                primary.path,
+                first.location.line,
+                first.location.column,
+                primary.commit,
+                tuple(extras.items()),
+            )
+            primary_location = primary.location()
+            occurrences = tuple(
+                loc
+                for loc in dict.fromkeys(p.location() for _, p in members[1:])
+                if loc != primary_location
+            )
+            out.append(dataclasses.replace(first, location=location, occurrences=occurrences))
+        return out
+
+    def _exposure(
+        self, groups: dict[tuple[str, str], list[_Place]]
+    ) -> dict[tuple[str, str], list[str]]:
+        """Which branch tips still hold each secret: one ``cat-file --batch-check`` asks
+        ``<tip>:<path>`` for every branch and every path the secret was introduced at."""
+        branches = [r for r in self._refs if r.is_branch and r.kind == "commit"]
+        queries: dict[tuple[str, bytes], str | None] = {}
+        for places in groups.values():
+            for p in places:
+                if p.intro is not None and b"\n" not in p.intro.raw_path:
+                    for b in branches:
+                        queries[(b.oid, p.intro.raw_path)] = None
+        if not queries:
+            return {}
+        keys = list(queries)
+        payload = b"".join(oid.encode() + b":" + path + b"\n" for oid, path in keys)
+        proc = subprocess.run(
+            [
+                "git",
+                f"--git-dir={self.repo.git_dir}",
+                "cat-file",
+                "--batch-check=%(objectname)",
+            ],
+            input=payload,
+            capture_output=True,
+            env=git_env(),
+            check=False,
+        )
+        answers = proc.stdout.split(b"\n")
+        for i, key in enumerate(keys):
+            line = answers[i] if i < len(answers) else b""
+            queries[key] = None if line.endswith(b"missing") or not line else line.decode()
+        out: dict[tuple[str, str], list[str]] = {}
+        for gkey, places in groups.items():
+            blobs = {p.blob for p in places}
+            paths = {p.intro.raw_path for p in places if p.intro is not None}
+            names = sorted(
+                b.name.removeprefix("refs/heads/")
+                for b in branches
+                if any(queries.get((b.oid, path)) in blobs for path in paths)
+            )
+            out[gkey] = names
+        return out
+
+
+class _Intro:
+    """A blob introduction and whether only unreachable commits hold it."""
+
+    __slots__ = ("commit", "raw_path", "unreachable")
+
+    def __init__(self, rec: Introduction, unreachable: bool) -> None:
+        self.commit: Commit = rec.commit
+        self.raw_path = rec.path
+        self.unreachable = unreachable
+
+
+class _Place:
+    """One (commit, path) where a finding's blob sits."""
+
+    __slots__ = ("blob", "finding", "intro", "suffix")
+
+    def __init__(self, intro: _Intro | None, finding: Finding) -> None:
+        self.intro = intro
+        self.finding = finding
+        self.blob = str(finding.location.get(BLOB_KEY))
+        # an archive member inside the blob is named "<blob>!<member>"
+        self.suffix = finding.location.path[len(self.blob) :]
+
+    @property
+    def unreachable(self) -> bool:
+        return self.intro is None or self.intro.unreachable
+
+    @property
+    def path(self) -> str:
+        if self.intro is None:
+            return self.blob + self.suffix
+        return display_path(self.intro.raw_path) + self.suffix
+
+    @property
+    def commit(self) -> str | None:
+        return None if self.intro is None else self.intro.commit.oid
+
+    @property
+    def order(self) -> tuple[int, int, str, str, int]:
+        if self.intro is None:
+            return (1, 0, "", self.path, self.finding.location.line)
+        c = self.intro.commit
+        return (0, c.author_time, c.oid, self.path, self.finding.location.line)
+
+    def extras(self) -> Iterable[tuple[str, Scalar]]:
+        if self.intro is not None:
+            c = self.intro.commit
+            yield "author_name", c.author_name
+            yield "author_email", c.author_email
+            yield "author_date", c.author_date
+        yield BLOB_KEY, self.blob
+
+    def location(self) -> Location:
+        extras: tuple[tuple[str, Scalar], ...] = ((BLOB_KEY, self.blob),)
+        if self.intro is not None:
+            extras = (("author_date", self.intro.commit.author_date), *extras)
+        if self.unreachable:
+            extras = (*extras, ("unreachable", True))
+        loc = self.finding.location
+        return Location(self.path, loc.line, loc.column, self.commit, extras)

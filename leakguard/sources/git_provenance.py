@@ -1,0 +1,175 @@
+"""Where each blob entered history, from one ``git log --raw`` pass.
+
+Every blob in the tree of a commit is either inherited from a parent at the same path or shown
+by that commit's raw diff (against the empty tree for a root commit; combined diff ``-c`` for a
+merge, which lists exactly the paths that differ from every parent). So one
+``git log --raw -c --root --no-renames`` over the starting commits lists every reachable blob
+with each (commit, path) that introduced it, without reading a single blob.
+
+The log is written to a temporary file while the objects are being scanned (git runs on the
+other core), then parsed twice at most: once for the list of blobs when the scan is targeted
+(``--ref``, ``--incremental``), once for the provenance of the blobs that held findings.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from leakguard.sources.git_objects import git_env
+
+LOG_FORMAT = "--format=%x01%H %P%x00%an%x00%ae%x00%at%x00%aI"
+READ_BYTES = 1024 * 1024
+GITLINK = b"160000"
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    oid: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    author_time: int
+    author_date: str  # ISO 8601 with the author's offset
+
+
+@dataclass(frozen=True, slots=True)
+class Introduction:
+    """``blob`` appeared at ``path`` in ``commit`` (the path as raw bytes from git)."""
+
+    commit: Commit
+    path: bytes
+    blob: str
+    mode: bytes
+
+
+@dataclass
+class LogPass:
+    """A running ``git log`` whose output goes to a temporary file."""
+
+    proc: subprocess.Popen[bytes]
+    output: IO[bytes]
+    errors: IO[bytes]
+    _finished: bool = field(default=False)
+    returncode: int = 0
+
+    def wait(self) -> int:
+        if not self._finished:
+            self.returncode = self.proc.wait()
+            self._finished = True
+        return self.returncode
+
+    def error_text(self) -> str:
+        self.errors.seek(0)
+        text = self.errors.read().decode("utf-8", "replace").strip()
+        return text.splitlines()[-1] if text else f"git log exited with {self.returncode}"
+
+    def records(self) -> Iterator[Commit | Introduction]:
+        self.wait()
+        self.output.seek(0)
+        return parse_log(self.output)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.output.close()
+        self.errors.close()
+
+
+def start_log(
+    git_dir: Path, tips: Iterable[str], exclude: Iterable[str] = (), tmp_dir: Path | None = None
+) -> LogPass:
+    """Start ``git log`` over ``tips`` minus everything reachable from ``exclude``."""
+    output = tempfile.TemporaryFile(dir=tmp_dir)  # noqa: SIM115 - closed by LogPass.close
+    errors = tempfile.TemporaryFile(dir=tmp_dir)  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            "git",
+            f"--git-dir={git_dir}",
+            "-c",
+            "core.quotePath=false",
+            "log",
+            "--stdin",
+            "--ignore-missing",
+            "--raw",
+            "--root",
+            "--no-renames",
+            "--no-abbrev",
+            "--no-textconv",
+            "--no-ext-diff",
+            "--diff-merges=combined",
+            "-z",
+            LOG_FORMAT,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=output,
+        stderr=errors,
+        env=git_env(),
+    )
+    assert proc.stdin is not None
+    lines = [f"{t}\n" for t in tips]
+    excluded = [f"^{e}\n" for e in exclude]
+    try:
+        proc.stdin.write("".join(lines).encode())
+        if excluded:
+            proc.stdin.write("".join(excluded).encode())
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass
+    return LogPass(proc, output, errors)
+
+
+def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
+    rest = b""
+    while True:
+        block = stream.read(READ_BYTES)
+        if not block:
+            break
+        parts = (rest + block).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def parse_log(stream: IO[bytes]) -> Iterator[Commit | Introduction]:
+    """Commits, each followed by the blobs it introduced (deletions and gitlinks included:
+    a deletion has an all-zero blob id, a submodule the mode ``160000``)."""
+    tokens = _tokens(stream)
+    commit: Commit | None = None
+    for raw in tokens:
+        token = raw.lstrip(b"\n")
+        if token.startswith(b"\x01"):
+            head = token[1:].decode("ascii", "replace").split()
+            name = next(tokens, b"").decode("utf-8", "replace")
+            email = next(tokens, b"").decode("utf-8", "replace")
+            when = next(tokens, b"0").decode("ascii", "replace")
+            date = next(tokens, b"").decode("ascii", "replace")
+            commit = Commit(
+                head[0] if head else "",
+                tuple(head[1:]),
+                name,
+                email,
+                int(when) if when.isdigit() else 0,
+                date,
+            )
+            yield commit
+        elif token.startswith(b":") and commit is not None:
+            path = next(tokens, b"")
+            colons = len(token) - len(token.lstrip(b":"))
+            fields = token[colons:].split()
+            # colons+1 modes, colons+1 ids, then the status letters
+            if len(fields) < 2 * (colons + 1):
+                continue
+            mode = fields[colons]
+            blob = fields[2 * colons + 1].decode("ascii", "replace")
+            yield Introduction(commit, path, blob, mode)
+
+
+def is_deletion(blob: str) -> bool:
+    return not blob.strip("0")

@@ -1,0 +1,84 @@
+"""Which commits of a repository were already scanned: the incremental state.
+
+A :class:`CommitCursor` answers ``seen(repo_key)`` and takes ``record(repo_key, commits)``.
+Without a findings store it is a small file per repository under the state directory
+(``--state-dir``, default ``$XDG_STATE_HOME/leakguard``), created 0600 and appended to; with
+``--db`` it is :class:`leakguard.store.cursors.StoreCommitCursor`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
+
+from leakguard.errors import InputError
+from leakguard.options import ScanOptions
+
+HEADER = b"# leakguard git commits v1 "
+
+
+class CommitCursor(Protocol):
+    def seen(self, repo_key: str) -> set[str]: ...
+
+    def record(self, repo_key: str, commits: Iterable[str]) -> None: ...
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return Path(base) / "leakguard"
+
+
+class FileCommitCursor:
+    """One append-only file of commit ids per repository: ``<state_dir>/git/<key hash>``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = Path(state_dir) / "git"
+
+    def path_for(self, repo_key: str) -> Path:
+        return self.dir / (hashlib.sha256(repo_key.encode()).hexdigest()[:32] + ".commits")
+
+    def seen(self, repo_key: str) -> set[str]:
+        try:
+            data = self.path_for(repo_key).read_bytes()
+        except FileNotFoundError:
+            return set()
+        except OSError as exc:
+            raise InputError(
+                f"cannot read the incremental state {self.path_for(repo_key)}: {exc.strerror}",
+                hint="check the permissions of --state-dir, or delete the file for a full scan",
+            ) from None
+        lines = data.split(b"\n")
+        if not lines or not lines[0].startswith(HEADER):
+            return set()
+        return {line.decode("ascii") for line in lines[1:] if line and not line.startswith(b"#")}
+
+    def record(self, repo_key: str, commits: Iterable[str]) -> None:
+        body = "".join(f"{c}\n" for c in commits).encode("ascii")
+        path = self.path_for(repo_key)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                if os.fstat(fd).st_size == 0:
+                    os.write(fd, HEADER + repo_key.encode("utf-8", "replace") + b"\n")
+                os.write(fd, body)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise InputError(
+                f"cannot write the incremental state {path}: {exc.strerror}",
+                hint="check the permissions of --state-dir",
+            ) from None
+
+
+def cursor_for(options: ScanOptions) -> CommitCursor:
+    if options.db is not None:
+        from leakguard.store.cursors import StoreCommitCursor
+
+        return StoreCommitCursor(options.db)
+    return FileCommitCursor(options.state_dir or default_state_dir())
