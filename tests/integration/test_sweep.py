@@ -17,7 +17,7 @@ from leakguard.errors import UsageError
 from leakguard.redact import fingerprint
 from leakguard.sweep.config import load_config
 from leakguard.sweep.runner import SweepSettings, run_sweep
-from tests.integration.sweep_repos import commit_secret, corrupt_repo, make_repo, stripe_key
+from tests.integration.sweep_repos import commit_secret, corrupt_repo, git, make_repo, stripe_key
 
 pytestmark = pytest.mark.integration
 
@@ -145,6 +145,8 @@ def test_second_sweep_reports_only_what_was_committed_in_between(
     finally:
         for name in added:
             (root / "repos" / name / "late.py").unlink()
+            # drop the commit too: the history scan would still find it in later tests
+            git(root / "repos" / name, "reset", "-q", "--hard", "HEAD~1")
 
     # triage through the CLI persists in the store
     fp = fingerprint(added["svc11"])
