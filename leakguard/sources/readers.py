@@ -29,7 +29,7 @@ from leakguard.sources.limits import (
     LimitExceeded,
     Readable,
 )
-from leakguard.sources.streaming import CHUNK_BYTES, stream_chunks
+from leakguard.sources.streaming import CHUNK_BYTES, OVERLAP_BYTES, stream_chunks
 
 SNIFF_BYTES = 8192
 
@@ -240,7 +240,12 @@ class _Reader:
         last: Chunk | None = None
         start = Location(display, 1, 1, self.commit)
         for chunk in stream_chunks(
-            stream, start, self._kind(depth), chunk_bytes=self.chunk_bytes, first=head
+            stream,
+            start,
+            self._kind(depth),
+            chunk_bytes=self.chunk_bytes,
+            overlap=min(OVERLAP_BYTES, self.chunk_bytes // 2),
+            first=head,
         ):
             last = chunk
             yield chunk

@@ -1,0 +1,54 @@
+"""Shared helpers for the source reader tests: deterministic keys and a one-file scan."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from leakguard.engine.matcher import Engine
+from leakguard.engine.rules import RuleSet
+from leakguard.model import Finding, ScanStats
+from leakguard.options import ScanOptions
+from leakguard.sources.readers import file_chunks
+from leakguard.sources.streaming import CHUNK_BYTES
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def stripe_key(seed: int) -> str:
+    """A Stripe-format live key, the same for the same seed (never a real key)."""
+    rng = random.Random(seed)
+    return "sk_live_" + "".join(rng.choice(_ALPHABET) for _ in range(32))
+
+
+_ENGINE: Engine | None = None
+
+
+def engine() -> Engine:
+    global _ENGINE  # noqa: PLW0603 - compiled once per test process
+    if _ENGINE is None:
+        _ENGINE = Engine(RuleSet.load(), show_secrets=True)
+    return _ENGINE
+
+
+def scan_file(
+    path: Path,
+    display: str | None = None,
+    options: ScanOptions | None = None,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> tuple[list[Finding], ScanStats]:
+    options = options or ScanOptions()
+    stats = ScanStats()
+    findings = [
+        finding
+        for chunk in file_chunks(
+            path, display or path.name, options, stats, chunk_bytes=chunk_bytes
+        )
+        for finding in engine().scan(chunk, options.decode_depth)
+    ]
+    return findings, stats
+
+
+def secrets(findings: list[Finding]) -> list[str | None]:
+    return sorted(f.secret for f in findings)
