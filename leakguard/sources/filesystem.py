@@ -15,11 +15,19 @@ from leakguard.sources.readers import file_chunks
 from leakguard.sources.streaming import stream_chunks
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
-BATCH_FILES = 256
-BATCH_BYTES = 32 * 1024 * 1024
+BATCH_FILES = 2048
+MIN_BATCH_BYTES = 1024 * 1024
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+BATCHES_PER_WORKER = 6  # enough pieces to even out the workers' loads, few enough to be cheap
 
 
-@dataclass(frozen=True)
+def batch_bytes(total: int, options: ScanOptions) -> int:
+    """Bytes per batch: the tree cut into a few pieces per worker, within sane bounds."""
+    workers = options.jobs if options.jobs > 0 else (os.cpu_count() or 1)
+    return max(MIN_BATCH_BYTES, min(MAX_BATCH_BYTES, total // (workers * BATCHES_PER_WORKER)))
+
+
+@dataclass
 class FileSource:
     """One file as given on the command line; findings name it as given."""
 
@@ -34,7 +42,7 @@ class FileSource:
         yield from file_chunks(self.path, self.label, options, stats)
 
 
-@dataclass(frozen=True)
+@dataclass
 class FileBatch:
     """Some files of a directory, scanned by one worker. Paths are relative to ``root``."""
 
@@ -51,7 +59,7 @@ class FileBatch:
             yield from file_chunks(self.root / rel, rel, options, stats)
 
 
-@dataclass(frozen=True)
+@dataclass
 class DirectorySource:
     root: Path
     label: str
@@ -61,7 +69,8 @@ class DirectorySource:
         """(relative path, size) of every regular file, skipping VCS internals and links."""
 
         def on_error(exc: OSError) -> None:
-            stats.skip(os.path.relpath(exc.filename or str(self.root), self.root), "unreadable directory")
+            where = os.path.relpath(exc.filename or str(self.root), self.root)
+            stats.skip(where, "unreadable directory")
 
         for dirpath, dirnames, filenames in os.walk(self.root, onerror=on_error):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
@@ -80,28 +89,33 @@ class DirectorySource:
                 yield rel, st.st_size
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
+        """Batches of files, largest first so no worker is left with a big one at the end."""
         stats = ScanStats()
-        batches: list[Source] = []
+        files = list(self.walk(stats))
+        limit = batch_bytes(sum(size for _, size in files), options)
+        batches: list[tuple[int, FileBatch]] = []
         current: list[str] = []
         size = 0
-        for rel, file_size in self.walk(stats):
+        for rel, file_size in files:
             current.append(rel)
             size += file_size
-            if len(current) >= BATCH_FILES or size >= BATCH_BYTES:
-                batches.append(FileBatch(self.root, tuple(current), self.label))
+            if len(current) >= BATCH_FILES or size >= limit:
+                batches.append((size, FileBatch(self.root, tuple(current), self.label)))
                 current, size = [], 0
         if current:
-            batches.append(FileBatch(self.root, tuple(current), self.label))
+            batches.append((size, FileBatch(self.root, tuple(current), self.label)))
+        batches.sort(key=lambda b: -b[0])
+        pieces: list[Source] = [batch for _, batch in batches]
         if stats.skipped:
-            batches.append(_Notices(tuple(stats.skipped), self.label))
-        return batches
+            pieces.append(_Notices(tuple(stats.skipped), self.label))
+        return pieces
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
         for rel, _size in self.walk(stats):
             yield from file_chunks(self.root / rel, rel, options, stats)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Notices:
     """Carries what the directory walk could not read into the scan's stats."""
 
@@ -118,7 +132,7 @@ class _Notices:
         return iter(())
 
 
-@dataclass(frozen=True)
+@dataclass
 class StdinSource:
     label: str = "-"
     parallel_safe = False
