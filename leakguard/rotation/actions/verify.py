@@ -78,6 +78,14 @@ def read_events(
     return events
 
 
+def _at_least(read: str | None, wanted: str) -> bool:
+    """A read of ``wanted`` or a later version (KV v2 numbers; a rollback copies forward).
+    A read without a version, or of AWSCURRENT, happened after the promotion: it is new."""
+    if read is None or read in ("", "AWSCURRENT") or read == wanted:
+        return True
+    return read.isdigit() and wanted.isdigit() and int(read) >= int(wanted)
+
+
 def moved_since(
     ref: StoreRef, events: Iterable[ReadEvent], since: datetime, version: str | None
 ) -> set[str]:
@@ -91,11 +99,7 @@ def moved_since(
             continue
         if event.version in _OTHER_STAGES:
             continue
-        if (
-            version is not None
-            and event.version not in (None, "AWSCURRENT")
-            and event.version != version
-        ):
+        if version is not None and not _at_least(event.version, version):
             continue
         seen.add(event.identity)
     return seen
