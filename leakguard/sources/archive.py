@@ -38,18 +38,17 @@ def _skip(stats: ScanStats, display: str, reason: str) -> None:
 
 
 def member_chunks(
-    reader: Readable, display: str, depth: int, stats: ScanStats, recurse: Recurse
+    reader: LimitedReader, display: str, depth: int, stats: ScanStats, recurse: Recurse
 ) -> Iterator[Chunk]:
-    """Sniff and scan one member; a limit hit inside it skips the rest of the member only,
-    unless it exhausts the whole container's budget (re-raised to stop the container)."""
-    try:
-        head = reader.read(SNIFF_BYTES)
-        stats.count("archive_members")
-        yield from recurse(reader, head, display, depth)
-    except LimitExceeded as exc:
-        _skip(stats, display, exc.reason)
-        if exc.stop_container:
-            raise
+    """Sniff and scan one member. A limit hit inside it skips the rest of the member only,
+    unless it exhausts the whole container's budget (raised to stop the container)."""
+    head = reader.read(SNIFF_BYTES)
+    stats.count("archive_members")
+    yield from recurse(reader, head, display, depth)
+    if reader.stopped is not None:
+        _skip(stats, display, reader.stopped.reason)
+        if reader.stopped.stop_container:
+            raise reader.stopped
 
 
 def open_zip(

@@ -1,8 +1,9 @@
 """Bounds on what a container may make us read: total bytes, ratio, entries, depth, names.
 
 One :class:`Budget` is shared by everything read out of one top-level file, however deeply
-nested. Exceeding a limit raises :class:`LimitExceeded`; the reader that owns the member turns it
-into a warning and skips that member. Nothing is ever written to disk.
+nested. A stream that exceeds a limit ends early (what was already read is still scanned) and
+records a :class:`LimitExceeded`; the reader that owns the member turns it into a warning and
+skips the rest of that member. Entry counts raise at once. Nothing is ever written to disk.
 """
 
 from __future__ import annotations
@@ -89,8 +90,12 @@ class LimitedReader:
         self._counter = compressed_counter
         self._enforce_size = enforce_size
         self.read_bytes = 0
+        #: the limit that ended the stream early, if any
+        self.stopped: LimitExceeded | None = None
 
     def read(self, n: int = -1) -> bytes:
+        if self.stopped is not None:
+            return b""
         limits = self._budget.limits
         if n is None or n < 0:
             n = limits.max_member_bytes + 1
@@ -98,15 +103,23 @@ class LimitedReader:
         if not data:
             return data
         self.read_bytes += len(data)
+        try:
+            self._check(len(data))
+        except LimitExceeded as exc:
+            # what was read is still scanned; the stream ends here and the owner warns
+            self.stopped = exc
+        return data
+
+    def _check(self, n: int) -> None:
+        limits = self._budget.limits
         if self._enforce_size:
             if self.read_bytes > limits.max_member_bytes:
                 raise LimitExceeded(f"member over the size limit ({limits.max_member_bytes} bytes)")
-            self._budget.take_bytes(len(data))
+            self._budget.take_bytes(n)
         if self.read_bytes > RATIO_FLOOR:
             compressed = self._counter.count if self._counter is not None else self._compressed_size
             if compressed is not None and self.read_bytes > limits.max_ratio * max(compressed, 1):
                 raise LimitExceeded(f"compression ratio over {limits.max_ratio:g} (zip bomb?)")
-        return data
 
 
 class CountingReader:

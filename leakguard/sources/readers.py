@@ -26,7 +26,6 @@ from leakguard.sources.limits import (
     Budget,
     CountingReader,
     LimitedReader,
-    LimitExceeded,
     Readable,
 )
 from leakguard.sources.streaming import CHUNK_BYTES, OVERLAP_BYTES, stream_chunks
@@ -203,13 +202,13 @@ class _Reader:
             inner_head = source.read(SNIFF_BYTES)
             # a decompressed tar names its members; a decompressed log keeps the file's name
             yield from self.read(source, inner_head, display, depth + 1)
-        except LimitExceeded as exc:
-            archive._skip(self.stats, display, exc.reason)
-            if exc.stop_container and depth > 0:
-                raise
         finally:
             if prefetch is not None:
                 prefetch.close()
+        if limited.stopped is not None:
+            archive._skip(self.stats, display, limited.stopped.reason)
+            if limited.stopped.stop_container and depth > 0:
+                raise limited.stopped
         if decompressor.truncated:
             self.stats.warn(f"{display}: truncated {fmt} stream; scanned the readable part")
             self.stats.count("truncated_streams")

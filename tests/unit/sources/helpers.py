@@ -25,7 +25,7 @@ _ENGINE: Engine | None = None
 
 
 def engine() -> Engine:
-    global _ENGINE  # noqa: PLW0603 - compiled once per test process
+    global _ENGINE
     if _ENGINE is None:
         _ENGINE = Engine(RuleSet.load(), show_secrets=True)
     return _ENGINE
