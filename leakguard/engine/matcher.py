@@ -10,6 +10,7 @@ only on the merged windows around its hits.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -71,6 +72,14 @@ def _find_scanner(keywords: list[tuple[bytes, bool]]) -> KeywordScanner:
 
 
 @dataclass(frozen=True, slots=True)
+class _Group:
+    pattern: re.Pattern[bytes]
+    before: int
+    max_length: int
+    rules: list[Rule]
+
+
+@dataclass(frozen=True, slots=True)
 class _Accepted:
     rule: Rule
     start: int
@@ -107,6 +116,20 @@ class Engine:
                     self._keyword_rules.append([])
                 self._keyword_rules[index[key]].append(rule)
         self._order = {rule.id: i for i, rule in enumerate(ruleset.rules)}
+        # Rules sharing a pattern and window (the JWT rules) are matched once per window.
+        self._groups: list[_Group] = []
+        group_index: dict[tuple[bytes, int, int, int], int] = {}
+        rule_group: dict[str, int] = {}
+        for rule in ruleset.rules:
+            shape = (rule.pattern.pattern, rule.pattern.flags, rule.before, rule.max_length)
+            if shape not in group_index:
+                group_index[shape] = len(self._groups)
+                self._groups.append(_Group(rule.pattern, rule.before, rule.max_length, []))
+            self._groups[group_index[shape]].rules.append(rule)
+            rule_group[rule.id] = group_index[shape]
+        self._keyword_groups = [
+            sorted({rule_group[rule.id] for rule in rules}) for rules in self._keyword_rules
+        ]
         self.kind = self._choose_kind(kind)
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
@@ -138,43 +161,48 @@ class Engine:
     def scan(self, chunk: Chunk, decode_depth: int = 0) -> list[Finding]:
         """Match ``chunk``; then, up to ``decode_depth`` layers deep, match what its encoded
         runs (base64, percent-encoding, JSON escapes) decode to."""
-        findings = [self._finding(chunk, acc) for acc in self._accepted(chunk.data, chunk)]
+        lines = _LineCounter(chunk.data)
+        findings = [self._finding(chunk, acc, lines) for acc in self._accepted(chunk.data, chunk)]
         if chunk.depth < decode_depth:
             for decoded in decoded_chunks(chunk):
                 findings.extend(self.scan(decoded, decode_depth))
         return _unique(findings)
 
     def _accepted(self, data: bytes, chunk: Chunk) -> Iterator[_Accepted]:
-        windows: dict[str, list[tuple[int, int]]] = {}
-        rules: dict[str, Rule] = {}
+        windows: dict[int, list[tuple[int, int]]] = {}
         size = len(data)
+        keywords, keyword_groups, groups = self._keywords, self._keyword_groups, self._groups
         for kw_index, end in self._scan_keywords(data):
-            kw_len = len(self._keywords[kw_index][0])
-            for rule in self._keyword_rules[kw_index]:
-                start = max(0, end - kw_len - rule.before)
-                stop = min(size, end + rule.max_length)
-                windows.setdefault(rule.id, []).append((start, stop))
-                rules[rule.id] = rule
+            kw_len = len(keywords[kw_index][0])
+            for g in keyword_groups[kw_index]:
+                group = groups[g]
+                windows.setdefault(g, []).append(
+                    (max(0, end - kw_len - group.before), min(size, end + group.max_length))
+                )
         if not windows:
             return
         candidates: list[_Accepted] = []
         lo = chunk.report_from
         hi = size if chunk.report_until is None else chunk.report_until
-        for rule_id, spans in windows.items():
-            rule = rules[rule_id]
+        for g, spans in windows.items():
+            group = groups[g]
+            pattern = group.pattern
+            has_secret = "secret" in pattern.groupindex
             seen: set[tuple[int, int]] = set()
             for w_start, w_stop in _merge(spans):
-                for m in rule.pattern.finditer(data, w_start, w_stop):
-                    if "secret" in rule.pattern.groupindex and m.group("secret") is not None:
+                for m in pattern.finditer(data, w_start, w_stop):
+                    if has_secret and m.group("secret") is not None:
                         s_start, s_end = m.span("secret")
                     else:
                         s_start, s_end = m.span()
                     if s_start < lo or s_start >= hi or (s_start, s_end) in seen:
                         continue
                     seen.add((s_start, s_end))
-                    accepted = self._check(rule, data, m.groupdict(), s_start, s_end)
-                    if accepted is not None:
-                        candidates.append(accepted)
+                    match_groups = m.groupdict()
+                    for rule in group.rules:
+                        accepted = self._check(rule, data, match_groups, s_start, s_end)
+                        if accepted is not None:
+                            candidates.append(accepted)
         yield from self._resolve_overlaps(candidates, data)
 
     def _check(
@@ -229,10 +257,10 @@ class Engine:
                 continue
             yield acc
 
-    def _finding(self, chunk: Chunk, acc: _Accepted) -> Finding:
+    def _finding(self, chunk: Chunk, acc: _Accepted, lines: _LineCounter) -> Finding:
         verdict, rule = acc.verdict, acc.rule
         secret = verdict.secret if verdict.secret is not None else acc.secret
-        location = chunk.location if chunk.position_fixed else _locate(chunk, acc.start)
+        location = chunk.location if chunk.position_fixed else _locate(chunk, acc.start, lines)
         return Finding(
             rule_id=verdict.rule_id or rule.id,
             provider=verdict.provider or rule.provider,
@@ -286,9 +314,25 @@ def _line_has_marker(data: bytes, start: int, end: int) -> bool:
     return data.find(ALLOW_MARKER, line_start, line_end) != -1
 
 
-def _locate(chunk: Chunk, offset: int) -> Location:
+class _LineCounter:
+    """Newlines before an offset, counted incrementally (findings arrive in offset order)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.offset = 0
+        self.newlines = 0
+
+    def before(self, offset: int) -> int:
+        if offset < self.offset:
+            self.offset, self.newlines = 0, 0
+        self.newlines += self.data.count(b"\n", self.offset, offset)
+        self.offset = offset
+        return self.newlines
+
+
+def _locate(chunk: Chunk, offset: int, lines: _LineCounter) -> Location:
     base = chunk.location
-    newlines = chunk.data.count(b"\n", 0, offset)
+    newlines = lines.before(offset)
     if newlines == 0:
         column = (base.column or 1) + offset
     else:
