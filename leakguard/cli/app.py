@@ -70,19 +70,24 @@ def verbose() -> bool:
     return _verbose
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
 ) -> None:
     if version:
         typer.echo(f"leakguard {__version__}")
         raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
 
 
-def _register() -> None:
+def _register(args: list[str] | None = None) -> None:
+    """Register the command ``args`` names (a faster start), or all commands."""
     from leakguard.cli import commands
 
-    for register in commands.REGISTRARS:
+    for register in commands.registrars(args):
         register(app)
 
 
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     global _verbose
     args = list(sys.argv[1:] if argv is None else argv)
     _verbose = _wants_verbose(args)
-    _register()
+    _register(args)
     try:
         app(args=args, prog_name="leakguard")
     except LeakguardError as exc:
