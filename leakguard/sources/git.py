@@ -317,6 +317,7 @@ class GitSource:
         intros: dict[str, list[_Intro]] = {}
         commits: list[str] = []
         missing: set[str] = set()
+        odd_paths: set[bytes] = set()
         for rec in log.records():
             if isinstance(rec, Commit):
                 commits.append(rec.oid)
@@ -330,11 +331,14 @@ class GitSource:
                     f"submodule commit {rec.blob[:12]} (scan the submodule separately)",
                 )
                 continue
+            if not rec.path.isascii() and rec.path not in odd_paths:
+                odd_paths.add(rec.path)
+                display_path(rec.path, problems)
             if rec.blob in wanted:
                 intros.setdefault(rec.blob, []).append(_Intro(rec, False))
             if self._full and rec.blob not in self._scanned and rec.blob not in missing:
                 missing.add(rec.blob)
-                where = f"{display_path(rec.path, problems)}@{rec.commit.oid[:12]}"
+                where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
                 if rec.blob in self._bad:
                     problems("git_corrupt_objects", where, f"corrupt blob {rec.blob}")
                 else:

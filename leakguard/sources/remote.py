@@ -1,15 +1,85 @@
-"""Remote git repositories, mirrored into a cache directory (see issue: git history)."""
+"""Remote git repositories (https, ssh, git, file://), mirrored into a cache directory.
+
+The first scan of a URL runs ``git clone --mirror`` into ``<cache>/git/<hash>-<name>.git``
+(``--cache-dir``, default ``$XDG_CACHE_HOME/leakguard``); every later scan runs ``git fetch
+--prune`` there, which transfers only new objects, then scans the mirror like a bare repository.
+Its incremental state is keyed by the URL (without credentials). Git never prompts: a URL that
+needs credentials must get them from a credential helper or an SSH agent.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
 from leakguard.errors import InputError
 from leakguard.options import ScanOptions
+from leakguard.sources.git import GitSource
+from leakguard.sources.git_objects import git_env
+from leakguard.sources.git_repo import Repository
 from leakguard.sources.interface import Source
+
+_USERINFO = re.compile(r"(?<=://)[^/@]*@")
 
 
 def looks_like_git_url(url: str) -> bool:
     return url.lower().rstrip("/").endswith(".git")
 
 
+def public_url(url: str) -> str:
+    """The URL without a user name or password (for keys, labels and messages)."""
+    return _USERINFO.sub("", url)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "leakguard"
+
+
+def mirror_path(url: str, options: ScanOptions) -> Path:
+    shown = public_url(url)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", shown.rstrip("/").rsplit("/", 1)[-1])[:60]
+    digest = hashlib.sha256(shown.encode()).hexdigest()[:16]
+    cache = options.cache_dir or default_cache_dir()
+    return cache / "git" / f"{digest}-{name.removesuffix('.git') or 'repo'}.git"
+
+
 def remote_source(url: str, options: ScanOptions) -> Source:
-    raise InputError(f"{url}: scanning remote repositories is not supported yet")
+    mirror = mirror_path(url, options)
+    shown = public_url(url)
+    if (mirror / "HEAD").is_file():
+        _git(["--git-dir", str(mirror), "fetch", "--prune", "--quiet", "origin"], shown, "fetch")
+    else:
+        mirror.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        staging = Path(tempfile.mkdtemp(prefix=".clone-", dir=mirror.parent))
+        try:
+            _git(
+                ["clone", "--mirror", "--quiet", "--", url, str(staging / "m.git")], shown, "clone"
+            )
+            try:
+                os.rename(staging / "m.git", mirror)
+            except OSError:
+                if not (mirror / "HEAD").is_file():  # not a concurrent scan that won the race
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return GitSource(Repository(mirror, None, shown), shown)
+
+
+def _git(args: list[str], shown: str, what: str) -> None:
+    env = git_env()
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    proc = subprocess.run(["git", *args], capture_output=True, env=env, check=False)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = public_url(lines[-1]) if lines else f"git exited with {proc.returncode}"
+        raise InputError(
+            f"{shown}: git {what} failed: {detail}",
+            hint="check the URL and your access (a credential helper or SSH agent; git never"
+            " prompts)",
+        )

@@ -1,0 +1,249 @@
+"""Bundles, remote mirrors, incremental scans and damaged repositories, built with the git CLI."""
+
+from __future__ import annotations
+
+import os
+import stat
+import zlib
+from pathlib import Path
+
+import pytest
+
+from leakguard.errors import InputError
+from leakguard.model import Finding, ScanResult
+from leakguard.options import GitOptions, ScanOptions
+from leakguard.redact import fingerprint
+from leakguard.scanner import run_scan
+from leakguard.sources.remote import mirror_path
+from tests.integration.git_repos import Builder, key, loose_object
+
+pytestmark = pytest.mark.integration
+
+
+def _options(tmp_path: Path, **git: object) -> ScanOptions:
+    return ScanOptions(
+        jobs=1,
+        state_dir=tmp_path / "state",
+        cache_dir=tmp_path / "cache",
+        git=GitOptions(**git),  # type: ignore[arg-type]
+    )
+
+
+def _scan(target: str | Path, options: ScanOptions) -> ScanResult:
+    return run_scan([str(target)], options)
+
+
+def _find(result: ScanResult, name: str) -> Finding | None:
+    matches = [f for f in result.findings if f.fingerprint == fingerprint(key(name))]
+    assert len(matches) <= 1
+    return matches[0] if matches else None
+
+
+def _two_commits(path: Path) -> tuple[Builder, str, str]:
+    b = Builder(path)
+    b.write("app.py", f"A = '{key('first')}'\n")
+    first = b.commit("first", "app.py")
+    b.write("lib/b.py", f"\nB = '{key('second')}'\n")
+    second = b.commit("second", "lib/b.py")
+    return b, first, second
+
+
+# -- bundles ---------------------------------------------------------------------------------
+
+
+def test_full_bundle_has_the_same_provenance_as_the_repository(tmp_path: Path) -> None:
+    b, first, second = _two_commits(tmp_path / "src")
+    b.git("checkout", "-q", "-b", "side")
+    b.write("side.py", f"S = '{key('bundle-side')}'\n")
+    side = b.commit("side", "side.py")
+    bundle = tmp_path / "all.bundle"
+    b.git("bundle", "create", str(bundle), "--all")
+    result = _scan(bundle, _options(tmp_path))
+    found = {n: _find(result, n) for n in ("first", "second", "bundle-side")}
+    assert {
+        n: (f.location.commit, f.location.path, f.location.line) for n, f in found.items() if f
+    } == {
+        "first": (first, "app.py", 1),
+        "second": (second, "lib/b.py", 2),
+        "bundle-side": (side, "side.py", 1),
+    }
+    assert all(f is not None and f.source_kind == "git" for f in found.values())
+    side_finding = found["bundle-side"]
+    assert side_finding is not None and side_finding.location.get("present_at") == "side"
+    assert side_finding.location.get("unreachable") is False
+    assert not result.stats.warnings
+
+
+def test_incremental_bundle_without_its_prerequisites_is_scanned_with_a_note(
+    tmp_path: Path,
+) -> None:
+    b, _first, second = _two_commits(tmp_path / "src")
+    b.write("lib/c.py", f"C = '{key('third')}'\n")
+    third = b.commit("third", "lib/c.py")
+    bundle = tmp_path / "inc.bundle"
+    b.git("bundle", "create", str(bundle), f"{second}..main")
+    result = _scan(bundle, _options(tmp_path))
+    assert _find(result, "first") is None and _find(result, "second") is None
+    found = _find(result, "third")
+    assert found is not None
+    assert (found.location.commit, found.location.path) == (third, "lib/c.py")
+    assert any("prerequisite" in w for w in result.stats.warnings)
+    assert result.stats.counters["git_bundle_missing_prerequisites"] == 1
+
+
+def test_a_damaged_bundle_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.bundle"
+    bad.write_bytes(b"# v2 git bundle\n" + b"0" * 40 + b" refs/heads/main\n\nPACKgarbage")
+    with pytest.raises(InputError, match="bundle"):
+        _scan(bad, _options(tmp_path))
+
+
+# -- remotes ---------------------------------------------------------------------------------
+
+
+def test_remote_file_url_is_mirrored_then_fetched_incrementally(tmp_path: Path) -> None:
+    b, first, _second = _two_commits(tmp_path / "origin")
+    url = f"file://{b.path}"
+    options = _options(tmp_path, incremental=True)
+    result = _scan(url, options)
+    found = _find(result, "first")
+    assert found is not None and (found.location.commit, found.location.path) == (first, "app.py")
+    mirror = mirror_path(url, options)
+    assert (mirror / "HEAD").is_file() and mirror.parent.parent == tmp_path / "cache"
+
+    b.write("late.py", f"L = '{key('late-remote')}'\n")
+    late = b.commit("late", "late.py")
+    again = _scan(url, options)
+    assert [(f.fingerprint, f.location.commit) for f in again.findings] == [
+        (fingerprint(key("late-remote")), late)
+    ]
+    assert _scan(url, options).findings == ()
+
+
+def test_unreachable_remote_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="git clone failed"):
+        _scan(f"file://{tmp_path}/nothing.git", _options(tmp_path))
+
+
+# -- incremental -----------------------------------------------------------------------------
+
+
+def test_incremental_repeat_scan_reports_only_new_commits(tmp_path: Path) -> None:
+    b, _first, _second = _two_commits(tmp_path / "repo")
+    options = _options(tmp_path, incremental=True)
+    assert len(_scan(b.path, options).findings) == 2
+    state_files = list((tmp_path / "state" / "git").iterdir())
+    assert len(state_files) == 1 and stat.S_IMODE(state_files[0].stat().st_mode) == 0o600
+
+    unchanged = _scan(b.path, options)
+    assert unchanged.findings == () and unchanged.stats.counters["git_unchanged_repositories"] == 1
+
+    b.write("new.py", f"N = '{key('incremental')}'\n")
+    new = b.commit("new", "new.py")
+    b.git("checkout", "-q", "-b", "other", "HEAD~2")
+    b.write("o.py", f"O = '{key('incremental-other')}'\n")
+    other = b.commit("other", "o.py")
+    result = _scan(b.path, options)
+    assert sorted((f.location.commit or "", f.location.path) for f in result.findings) == sorted(
+        [(new, "new.py"), (other, "o.py")]
+    )
+    # without --incremental everything is reported again
+    assert len(_scan(b.path, _options(tmp_path)).findings) == 4
+
+
+# -- damaged and unusual repositories --------------------------------------------------------
+
+
+def test_missing_blob_is_counted_and_named_and_the_scan_goes_on(tmp_path: Path) -> None:
+    b, _first, second = _two_commits(tmp_path / "repo")
+    gone = b.git("rev-parse", "HEAD:app.py")
+    obj = loose_object(b.path / ".git", gone)
+    obj.chmod(0o644)
+    obj.unlink()
+    for options in (_options(tmp_path), _options(tmp_path, refs=("main",))):
+        result = _scan(b.path, options)
+        found = _find(result, "second")
+        assert found is not None and found.location.commit == second
+        assert _find(result, "first") is None
+        assert result.stats.counters["git_missing_blobs"] == 1
+        assert any(gone in s.path or gone in s.reason for s in result.stats.skipped)
+
+
+def test_corrupt_object_is_counted_and_the_scan_goes_on(tmp_path: Path) -> None:
+    b, _first, second = _two_commits(tmp_path / "repo")
+    bad = b.git("rev-parse", "HEAD:app.py")
+    obj = loose_object(b.path / ".git", bad)
+    obj.chmod(0o644)
+    # a valid header, then a truncated stream: git dies while streaming it
+    obj.write_bytes(zlib.compress(b"blob 5000\0" + b"x" * 100)[:-6])
+    for options in (_options(tmp_path), _options(tmp_path, refs=("main",))):
+        result = _scan(b.path, options)
+        found = _find(result, "second")
+        assert found is not None and found.location.commit == second
+        assert result.stats.counters["git_corrupt_objects"] >= 1
+        assert any(bad in s.path or bad in s.reason for s in result.stats.skipped)
+
+
+def test_empty_repository_is_not_an_error(tmp_path: Path) -> None:
+    b = Builder(tmp_path / "empty")
+    result = _scan(b.path, _options(tmp_path))
+    assert result.findings == () and result.stats.counters["git_empty_repositories"] == 1
+    bare = Builder(tmp_path / "bare.git", bare=True)
+    assert _scan(bare.path, _options(tmp_path, include_unreachable=True)).findings == ()
+
+
+def test_unusual_blobs_are_counted_and_text_is_still_scanned(tmp_path: Path) -> None:
+    b = Builder(tmp_path / "odd")
+    name = b"caf\xe9.py"
+    b.write(name, f"K = '{key('latin1-path')}'\n")
+    b.write("bin.dat", b"\0\x01\x02" + key("binary").encode() + b"\0")
+    b.write("big.txt", "x" * 5000 + key("oversized") + "\n")
+    b.write(
+        "model.bin",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 12\n",
+    )
+    b.commit("odd files", name, "bin.dat", "big.txt", "model.bin")
+    sub = b.git("rev-parse", "HEAD")
+    b.git("update-index", "--add", "--cacheinfo", f"160000,{sub},vendor/lib")
+    b.commit("add a submodule")
+    result = _scan(b.path, _options(tmp_path, max_blob_bytes=4096))
+    found = _find(result, "latin1-path")
+    assert found is not None and found.location.path == "caf\\xe9.py"
+    assert _find(result, "binary") is None and _find(result, "oversized") is None
+    counters = result.stats.counters
+    assert counters["git_non_utf8_paths"] >= 1
+    assert counters["git_binary_blobs"] == 1
+    assert counters["git_oversized_blobs"] == 1
+    assert counters["git_lfs_pointers"] == 1
+    assert counters["git_submodules"] == 1
+    reasons = {s.reason.split(" (")[0] for s in result.stats.skipped}
+    assert {"binary", "over the size limit", "Git LFS pointer"} <= reasons
+
+
+def test_plain_directory_is_a_directory_unless_git_options_were_asked_for(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "x.env").write_text(f"K={key('plain')}\n")
+    result = _scan(plain, _options(tmp_path))
+    assert [f.source_kind for f in result.findings] == ["file"]
+    for git in ({"include_unreachable": True}, {"refs": ("main",)}):
+        with pytest.raises(InputError, match="not a git repository"):
+            _scan(plain, _options(tmp_path, **git))
+
+
+def test_unknown_ref_is_a_clear_error(tmp_path: Path) -> None:
+    b, _first, _second = _two_commits(tmp_path / "repo")
+    with pytest.raises(InputError, match="unknown ref 'nope'"):
+        _scan(b.path, _options(tmp_path, refs=("nope",)))
+
+
+def test_not_readable_as_git_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    b, _first, _second = _two_commits(tmp_path / "repo")
+    (b.path / ".git" / "HEAD").write_text("not a ref\n")
+    try:
+        result = _scan(b.path, _options(tmp_path))
+    except InputError as exc:
+        assert str(b.path) in exc.message or "git" in exc.message
+    else:  # git itself does not see a repository here: it is scanned as a directory
+        assert all(f.source_kind == "file" for f in result.findings)
+    assert os.path.isdir(b.path)
