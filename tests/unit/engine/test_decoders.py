@@ -1,0 +1,123 @@
+"""Decoding layers: base64 (Kubernetes Secrets, Basic auth), percent-encoding, JSON escapes.
+Findings point at the encoded text and name the layer."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from urllib.parse import quote
+
+import pytest
+
+from leakguard.engine.decoders import decoded_chunks
+from leakguard.engine.matcher import Engine
+from leakguard.engine.rules import RuleSet
+from leakguard.model import Chunk, Finding, Location
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def _key(seed: int) -> str:
+    rng = random.Random(seed)
+    return "sk_live_" + "".join(rng.choice(_ALPHABET) for _ in range(32))
+
+
+KEY = _key(21)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(RuleSet.load(), show_secrets=True)
+
+
+def _scan(engine: Engine, text: str, depth: int = 2) -> list[Finding]:
+    return engine.scan(Chunk(text.encode(), Location("f", 1, 1)), depth)
+
+
+def _where(f: Finding) -> tuple[int, int, object]:
+    return (f.location.line, f.location.column, f.location.get("encoding"))
+
+
+def test_kubernetes_secret_yaml(engine: Engine) -> None:
+    encoded = base64.b64encode(KEY.encode()).decode()
+    manifest = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: payments\ntype: Opaque\ndata:\n"
+        f"  USER: {base64.b64encode(b'svc-payments').decode()}\n"
+        f"  API_KEY: {encoded}\n"
+    )
+    [finding] = _scan(engine, manifest)
+    assert finding.secret == KEY
+    assert _where(finding) == (8, 12, "base64")
+
+
+def test_kubernetes_secret_json_and_env_file_value(engine: Engine) -> None:
+    env_file = f"# payments\nSTRIPE_KEY={KEY}\nDEBUG=0\n"
+    doc = {"kind": "Secret", "data": {".env": base64.b64encode(env_file.encode()).decode()}}
+    text = json.dumps(doc)
+    [finding] = _scan(engine, text)
+    assert finding.secret == KEY
+    assert _where(finding) == (1, text.index('"', text.index(".env") + 6) + 2, "base64")
+
+
+def test_basic_authorization_header(engine: Engine) -> None:
+    token = base64.b64encode(f"billing:{KEY}".encode()).decode()
+    log = f'10.0.0.1 - - [01/Jan/2026] "GET / HTTP/1.1" 200 "Authorization: Basic {token}"\n'
+    [finding] = _scan(engine, "first\n" + log)
+    assert finding.secret == KEY
+    assert _where(finding) == (2, log.index(token) + 1, "base64")
+
+
+def test_percent_encoded_value(engine: Engine) -> None:
+    encoded = quote(KEY, safe="").replace("_", "%5F")
+    line = f"GET /v1/charges?limit=3&api_key={encoded}&x=1 HTTP/1.1\n"
+    [finding] = _scan(engine, "x\n" + line)
+    assert finding.secret == KEY
+    assert _where(finding) == (2, line.index(encoded) + 1, "percent")
+
+
+def test_json_escapes_in_a_json_log_line(engine: Engine) -> None:
+    escaped = "".join(f"\\u{ord(c):04x}" if c == "_" else c for c in KEY)
+    line = '{"ts":"2026-01-01","url":"https:\\/\\/api.example.com\\/v1","auth":"' + escaped + '"}'
+    text = "{}\n" + line + "\n"
+    [finding] = _scan(engine, text)
+    assert finding.secret == KEY
+    assert _where(finding) == (2, line.index(escaped) + 1, "json-escape")
+
+
+def test_plain_secret_next_to_encoded_text_is_reported_once(engine: Engine) -> None:
+    line = '{"url":"https:\\/\\/x.example\\/a%2Fb%2Fc%2Fd","key":"' + KEY + '"}\n'
+    findings = _scan(engine, line)
+    assert [(f.secret, f.location.get("encoding")) for f in findings] == [(KEY, None)]
+
+
+def test_layers_nest_and_are_bounded_by_depth(engine: Engine) -> None:
+    inner = quote(KEY, safe="").replace("_", "%5F")
+    token = base64.b64encode(f"u:{inner}".encode()).decode()
+    text = f"Authorization: Basic {token}\n"
+    [finding] = _scan(engine, text, depth=2)
+    assert finding.location.get("encoding") == "base64+percent"
+    assert _scan(engine, text, depth=1) == []
+    assert _scan(engine, text, depth=0) == []
+
+
+def test_text_without_markers_is_not_decoded() -> None:
+    chunk = Chunk(b"2026-01-01 INFO user=42 action=login ok\n" * 1000, Location("f", 1, 1))
+    assert list(decoded_chunks(chunk)) == []
+
+
+def test_binary_base64_is_not_scanned() -> None:
+    blob = base64.b64encode(bytes(range(256))).decode()
+    chunk = Chunk(f"kind: Secret\ndata:\n  cert: {blob}\n".encode(), Location("f", 1, 1))
+    assert list(decoded_chunks(chunk)) == []
+
+
+def test_in_place_layer_keeps_lines_and_ownership() -> None:
+    data = b"a\nurl=https%3A%2F%2Fexample.com%2Fpath\nb\n"
+    chunk = Chunk(data, Location("f", 5, 1), report_until=30)
+    [decoded] = list(decoded_chunks(chunk))
+    assert len(decoded.data) == len(data)
+    assert decoded.data.count(b"\n") == data.count(b"\n")
+    assert decoded.report_until == 30 and decoded.depth == 1
+    assert b"https://example.com/path" in decoded.data
+    assert decoded.data.index(b"https://") == data.index(b"https%3A")

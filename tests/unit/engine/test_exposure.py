@@ -1,0 +1,46 @@
+"""Values frameworks inline into client code are marked publicly exposed."""
+
+from __future__ import annotations
+
+import pytest
+
+from leakguard.engine.exposure import exposure_attributes
+
+SECRET = b"sk_live_4eC39HqLyjWDarjtT1zdp7dc9f2cAbCd"
+
+
+def _attrs(before: bytes, after: bytes = b"") -> dict[str, object]:
+    data = before + SECRET + after
+    return dict(exposure_attributes(data, len(before), len(before) + len(SECRET)))
+
+
+@pytest.mark.parametrize(
+    ("before", "prefix"),
+    [
+        (b"NEXT_PUBLIC_STRIPE_KEY=", "NEXT_PUBLIC_"),
+        (b'const env = {"NEXT_PUBLIC_STRIPE_KEY":"', "NEXT_PUBLIC_"),
+        (b"VITE_STRIPE_SECRET: '", "VITE_"),
+        (b'export REACT_APP_PAYMENTS_KEY="', "REACT_APP_"),
+        (b'a.b;process.env.NEXT_PUBLIC_PAY = "', "NEXT_PUBLIC_"),
+    ],
+)
+def test_public_prefixes(before: bytes, prefix: str) -> None:
+    assert _attrs(before, b'"') == {"exposure": "public", "exposed_by": prefix}
+
+
+def test_next_data_script() -> None:
+    before = b'<html><script id="__NEXT_DATA__" type="application/json">{"props":{"key":"'
+    assert _attrs(before, b'"}}</script>') == {"exposure": "public", "exposed_by": "__NEXT_DATA__"}
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        b"STRIPE_SECRET_KEY=",
+        b"NEXT_PUBLIC_URL=https://x\nSTRIPE_KEY=",  # the public name is on another line
+        b"// VITE_ docs mention\nconst k = ",
+        b'<script id="__NEXT_DATA__">{}</script><script>var k="',
+    ],
+)
+def test_not_public(before: bytes) -> None:
+    assert _attrs(before) == {}

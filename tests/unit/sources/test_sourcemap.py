@@ -1,0 +1,106 @@
+"""Source maps lead a finding back to the original file and line."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from leakguard.model import ScanStats
+from leakguard.sources.sourcemap import decode_data_url, map_chunks, source_mapping_url
+from tests.unit.sources.helpers import scan_file, stripe_key
+
+KEY = stripe_key(11)
+ORIGINAL = (
+    "import Stripe from 'stripe';\n"
+    "\n"
+    "// the server key, shipped by mistake\n"
+    "export const client = new Stripe('" + KEY + "', {\n"
+    "  apiVersion: '2024-06-20',\n"
+    "});\n"
+)
+
+
+def _map(**extra: object) -> dict[str, object]:
+    return {
+        "version": 3,
+        "file": "app.js",
+        "sources": ["webpack://shop/./src/lib/stripe.ts", "webpack://shop/./src/index.ts"],
+        "sourcesContent": ["export {};\n", ORIGINAL],
+        "names": [],
+        "mappings": "AAAA;AACA",
+        **extra,
+    }
+
+
+def test_sibling_map_gives_original_path_and_line(tmp_path: Path) -> None:
+    doc = _map()
+    doc["sources"] = ["webpack://shop/./src/index.ts", "webpack://shop/./src/lib/stripe.ts"]
+    (tmp_path / "app.js").write_text(
+        '(()=>{console.log("hi")})();\n//# sourceMappingURL=app.js.map\n'
+    )
+    raw = json.dumps(doc)
+    (tmp_path / "app.js.map").write_text(raw)
+    findings, stats = scan_file(tmp_path / "app.js", "dist/app.js")
+    [finding] = findings
+    loc = finding.location
+    assert loc.path == "dist/app.js.map"
+    assert loc.get("original_path") == "src/lib/stripe.ts"
+    assert loc.get("original_line") == 4
+    assert (loc.line, loc.column) == (1, raw.index(KEY) + 1)  # where it sits in the map file
+    assert stats.counters["followed_source_maps"] == 1
+
+
+def test_map_scanned_on_its_own_gives_the_same_finding(tmp_path: Path) -> None:
+    path = tmp_path / "app.js.map"
+    path.write_text(json.dumps(_map(), indent=2))
+    [finding] = scan_file(path, "dist/app.js.map")[0]
+    assert finding.location.get("original_path") == "src/index.ts"  # second source
+    assert finding.location.get("original_line") == 4
+
+
+def test_inline_data_map_points_at_the_bundle(tmp_path: Path) -> None:
+    encoded = base64.b64encode(json.dumps(_map()).encode()).decode()
+    path = tmp_path / "bundle.js"
+    path.write_text(
+        f"var x=1;\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,{encoded}\n"
+    )
+    [finding] = scan_file(path)[0]
+    loc = finding.location
+    assert (loc.path, loc.line, loc.column) == ("bundle.js", 2, 22)
+    assert loc.get("original_path") == "src/index.ts"
+    assert loc.get("original_line") == 4
+    assert loc.get("encoding") == "data-url"
+
+
+def test_index_map_sections_and_escaped_content() -> None:
+    section = {
+        "version": 3,
+        "sources": ["lib/a.js"],
+        "sourcesContent": ['const q = "x";\nconst k = "' + KEY + '";\n'],
+        "mappings": "",
+    }
+    doc = {"version": 3, "sections": [{"offset": {"line": 0, "column": 0}, "map": section}]}
+    stats = ScanStats()
+    chunks = list(map_chunks(json.dumps(doc).encode(), "i.map", stats))
+    assert [c.location.get("original_line") for c in chunks] == [1, 2]
+    assert {c.location.get("original_path") for c in chunks} == {"lib/a.js"}
+    assert KEY.encode() in chunks[1].data
+
+
+def test_not_json_falls_back_to_text(tmp_path: Path) -> None:
+    path = tmp_path / "weird.map"
+    path.write_text('{"version": 3, "sources": [], "mappings": "", broken ' + KEY + "\n")
+    findings, stats = scan_file(path)
+    assert [f.secret for f in findings] == [KEY]
+    assert any("not valid JSON" in w for w in stats.warnings)
+
+
+def test_mapping_url_helpers() -> None:
+    data = b"code\n//# sourceMappingURL=old.map\nmore\n//# sourceMappingURL=app.js.map\n"
+    assert source_mapping_url(data) == ("app.js.map", data.rindex(b"app.js.map"))
+    assert source_mapping_url(b"/*# sourceMappingURL=style.css.map */") == ("style.css.map", 21)
+    assert source_mapping_url(b"no map here") is None
+    assert decode_data_url("data:application/json;base64,eyJhIjoxfQ==") == b'{"a":1}'
+    assert decode_data_url("data:application/json,%7B%7D") == b"{}"
+    assert decode_data_url("app.js.map") is None

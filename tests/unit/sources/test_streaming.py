@@ -1,0 +1,54 @@
+"""Chunking keeps line and column right (200 KB minified lines) and finds a secret on a read
+boundary exactly once, in plain and gzipped files."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import pytest
+
+from leakguard.model import Location
+from leakguard.sources.streaming import stream_chunks
+from tests.unit.sources.helpers import engine, scan_file, stripe_key
+
+KEY = stripe_key(7)
+
+
+def test_minified_200kb_line_reports_the_column(tmp_path: Path) -> None:
+    prefix = "var a=1;" * 25_000  # 200,000 bytes on one line
+    path = tmp_path / "app.min.js"
+    path.write_text(f"/* bundle */\n{prefix}const k='{KEY}';{prefix}\n")
+    for chunk_bytes in (8 * 1024 * 1024, 4096, 777):
+        [finding] = scan_file(path, chunk_bytes=chunk_bytes)[0]
+        assert (finding.location.line, finding.location.column) == (2, 200_000 + 10), chunk_bytes
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_secret_straddling_every_boundary_is_found_once(tmp_path: Path, gzipped: bool) -> None:
+    chunk = 512
+    lines = []
+    for i in range(60):  # keys placed at shifting offsets, many crossing a chunk boundary
+        lines.append("x" * (i * 13 % 97) + f" key={stripe_key(i)} tail")
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / ("straddle.log.gz" if gzipped else "straddle.log")
+    path.write_bytes(gzip.compress(text.encode()) if gzipped else text.encode())
+    findings, _ = scan_file(path, chunk_bytes=chunk)
+    assert sorted(f.secret or "" for f in findings) == sorted(stripe_key(i) for i in range(60))
+    for i, finding in enumerate(sorted(findings, key=lambda f: f.location.line)):
+        assert finding.location.line == i + 1
+        assert finding.location.column == i * 13 % 97 + 6
+
+
+def test_one_boundary_exactly_inside_the_key() -> None:
+    body = b"a" * 1000 + KEY.encode() + b"\n"
+    for cut in range(980, 1040, 3):
+        chunks = list(
+            stream_chunks(
+                io.BytesIO(body), Location("f", 1, 1), "file", chunk_bytes=cut, overlap=100
+            )
+        )
+        assert len(chunks) >= 2
+        found = [f for c in chunks for f in engine().scan(c)]
+        assert [(f.location.line, f.location.column) for f in found] == [(1, 1001)], cut
