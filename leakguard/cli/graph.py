@@ -1,9 +1,308 @@
-"""`leakguard graph` commands."""
+"""`leakguard graph`: build the credential dependency graph, show it, query it, export it."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from leakguard.errors import UsageError
+from leakguard.graph import export
+from leakguard.graph.build import BuildInputs, aws_source, build, load, vault_source
+from leakguard.graph.interface import BlastRadius, ConsumerInfo, EdgeKind, NodeKind
+from leakguard.graph.inventory import parse_store
+from leakguard.graph.queries import Graph
+from leakguard.store.db import resolve_db_path
+
+graph_app = typer.Typer(
+    name="graph",
+    help="Map where each leaked credential lives and who uses it (see docs/graph.md).",
+    no_args_is_help=True,
+)
+
+Db = Annotated[
+    Path | None,
+    typer.Option("--db", help="Findings store holding the graph (default: $LEAKGUARD_DB)."),
+]
+Format = Annotated[str, typer.Option("--format", "-f", help="text or json.")]
+Paths = list[Path] | None
+
+
+def _fmt(fmt: str, allowed: tuple[str, ...] = ("text", "json")) -> str:
+    if fmt not in allowed:
+        raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(allowed)}")
+    return fmt
+
+
+def _existing(db: Path | None) -> Graph:
+    path = resolve_db_path(db)
+    if not path.exists():
+        raise UsageError(
+            f"no findings store at {path}",
+            hint="build the graph first: `leakguard graph build --db PATH ...`",
+        )
+    return load(path)
+
+
+def _json(value: object) -> None:
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+@graph_app.command("build")
+def build_cmd(
+    db: Db = None,
+    inventory: Annotated[
+        Paths, typer.Option("--inventory", help="leakguard.yaml or an inventory/ directory.")
+    ] = None,
+    scan_report: Annotated[
+        Paths, typer.Option("--scan-report", help="A `leakguard scan -f json` report.")
+    ] = None,
+    config_dir: Annotated[
+        Paths,
+        typer.Option("--config-dir", help="Directory of manifests, CI files, Terraform, code."),
+    ] = None,
+    vault: Annotated[
+        str | None,
+        typer.Option("--vault", help="Vault/OpenBao URL to list (token from --vault-token-env)."),
+    ] = None,
+    vault_token_env: Annotated[
+        str, typer.Option("--vault-token-env", help="Variable holding a read-only token.")
+    ] = "VAULT_TOKEN",
+    vault_mount: Annotated[
+        list[str] | None,
+        typer.Option("--vault-mount", help="KV v2 mount(s) to list (default: secret)."),
+    ] = None,
+    vault_prefix: Annotated[
+        str, typer.Option("--vault-prefix", help="Only list under this folder.")
+    ] = "",
+    aws_secrets: Annotated[
+        bool, typer.Option("--aws-secrets", help="List AWS Secrets Manager.")
+    ] = False,
+    aws_endpoint: Annotated[
+        str | None, typer.Option("--aws-endpoint", help="Endpoint URL (e.g. a local test server).")
+    ] = None,
+    aws_region: Annotated[str | None, typer.Option("--aws-region", help="AWS region.")] = None,
+    aws_prefix: Annotated[
+        str, typer.Option("--aws-prefix", help="Only secrets whose name starts so.")
+    ] = "",
+    vault_audit: Annotated[
+        Paths, typer.Option("--vault-audit", help="Vault/OpenBao file audit log (or directory).")
+    ] = None,
+    cloudtrail: Annotated[
+        Paths, typer.Option("--cloudtrail", help="CloudTrail JSON file, .json.gz, or directory.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only access evidence from this ISO time on.")
+    ] = None,
+    no_findings: Annotated[
+        bool, typer.Option("--no-findings", help="Do not read credentials from the findings store.")
+    ] = False,
+    fmt: Format = "text",
+) -> None:
+    """Add evidence to the graph kept in the findings store (incremental: nothing is rebuilt)."""
+    _fmt(fmt)
+    stores = []
+    if vault:
+        for mount in vault_mount or ["secret"]:
+            stores.append(
+                vault_source(vault, token_env=vault_token_env, mount=mount, prefix=vault_prefix)
+            )
+    if aws_secrets:
+        stores.append(aws_source(endpoint=aws_endpoint, region=aws_region, prefix=aws_prefix))
+    inputs = BuildInputs(
+        inventory=tuple(inventory or ()),
+        scan_reports=tuple(scan_report or ()),
+        config_dirs=tuple(config_dir or ()),
+        stores=tuple(stores),
+        vault_audit=tuple(vault_audit or ()),
+        cloudtrail=tuple(cloudtrail or ()),
+        findings_store=not no_findings,
+        since=since,
+    )
+    summary = build(resolve_db_path(db), inputs)
+    if fmt == "json":
+        _json(summary.to_dict())
+        return
+    for source, n in summary.added.items():
+        typer.echo(f"{source:<18} {n}")
+    typer.echo(f"written: {summary.written_nodes} nodes, {summary.written_edges} edges changed")
+    typer.echo(_counts_line(summary.counts))
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def _counts_line(counts: dict[str, int]) -> str:
+    kinds = ", ".join(f"{counts.get(str(k), 0)} {k}" for k in NodeKind)
+    edges = sum(v for k, v in counts.items() if k.startswith("edges:"))
+    return f"graph: {kinds}; {edges} edges"
+
+
+def _consumer_line(c: ConsumerInfo) -> str:
+    reload = c.reload.kind if c.reload.target is None else f"{c.reload.kind} {c.reload.target}"
+    parts = [f"{c.name} ({c.kind})", f"reload: {reload}"]
+    if c.environment:
+        parts.append(f"env: {c.environment}")
+    if c.identities:
+        parts.append("as " + ", ".join(c.identities))
+    return "  ".join(parts)
+
+
+@graph_app.command("show")
+def show_cmd(db: Db = None, fmt: Format = "text") -> None:
+    """Summarise the graph: each credential with its leaks, stores and consumers."""
+    _fmt(fmt)
+    graph = _existing(db)
+    rows = []
+    for node in sorted(graph.nodes_of(NodeKind.CREDENTIAL)):
+        data = graph.node(node)
+        radius = graph.blast_radius(node)
+        rows.append(
+            {
+                "fingerprint": data["fingerprint"],
+                "provider": data.get("provider"),
+                "redacted": data.get("redacted"),
+                "leaks": len(radius.leaks),
+                "stores": [s.id for s in radius.stores],
+                "consumers": [c.name for c in radius.consumers],
+            }
+        )
+    if fmt == "json":
+        _json(
+            {
+                "counts": graph.counts(),
+                "credentials": rows,
+                "unknown_consumers": graph.unknown_consumers(),
+            }
+        )
+        return
+    typer.echo(_counts_line(graph.counts()))
+    for r in rows:
+        consumers = ", ".join(r["consumers"]) or "UNKNOWN: close this gap before rotating"
+        typer.echo(
+            f"{str(r['fingerprint'])[:19]}  {r['provider'] or '?':<10} {r['redacted'] or '':<22} "
+            f"leaks {r['leaks']:<3} stores {len(r['stores']):<2} consumers: {consumers}"
+        )
+
+
+def _radius_dict(graph: Graph, radius: BlastRadius) -> dict[str, object]:
+    out = dataclasses.asdict(radius)
+    cred = graph.resolve_credential(radius.credential)
+    reads = {}
+    for c in radius.consumers:
+        for store in radius.stores:
+            edge = graph.edge(c.id, store.id, EdgeKind.READS)
+            if edge and edge.get("last_read"):
+                reads[f"{c.name} -> {store.id}"] = {
+                    "last_read": edge["last_read"],
+                    "versions": edge.get("versions", {}),
+                }
+    out["reads"] = reads
+    out["redacted"] = graph.node(cred).get("redacted")
+    out["provider"] = graph.node(cred).get("provider")
+    return out
+
+
+@graph_app.command("blast-radius")
+def blast_radius_cmd(
+    credential: Annotated[str, typer.Argument(help="A fingerprint or a unique prefix of it.")],
+    db: Db = None,
+    fmt: Format = "text",
+) -> None:
+    """Everything that depends on a credential: consumers, stores, identities, environments."""
+    _fmt(fmt)
+    graph = _existing(db)
+    radius = graph.blast_radius(credential)
+    info = _radius_dict(graph, radius)
+    if fmt == "json":
+        _json(info)
+        return
+    typer.echo(f"credential {radius.credential}  {info['provider']} {info['redacted']}")
+    typer.echo(f"leaked at ({len(radius.leaks)}):")
+    for leak in radius.leaks:
+        typer.echo(f"  {leak.removeprefix('leak:')}")
+    typer.echo(f"stored in ({len(radius.stores)}):")
+    for store in radius.stores:
+        typer.echo(f"  {store.id.removeprefix('store:')}")
+    typer.echo(f"consumers ({len(radius.consumers)}):")
+    for c in radius.consumers:
+        typer.echo(f"  {_consumer_line(c)}")
+    for key, read in dict(info["reads"]).items():  # type: ignore[call-overload]
+        typer.echo(f"  last read {key}: {read['last_read']} versions {sorted(read['versions'])}")
+    typer.echo("identities: " + (", ".join(radius.identities) or "-"))
+    typer.echo("environments: " + (", ".join(radius.environments) or "-"))
+    if radius.unknown_consumers:
+        typer.echo("WARNING: no known consumer: find who uses this key before rotating it")
+
+
+@graph_app.command("stale")
+def stale_cmd(
+    store: Annotated[str, typer.Argument(help="vault:MOUNT/PATH or aws:SECRET_NAME")],
+    since: Annotated[str, typer.Option("--since", help="ISO 8601 time, e.g. the promotion.")],
+    version: Annotated[
+        str | None, typer.Option("--version", help="The version they must read.")
+    ] = None,
+    db: Db = None,
+    fmt: Format = "text",
+) -> None:
+    """Consumers of a store entry that have not read it (that version) since a time."""
+    _fmt(fmt)
+    stale = _existing(db).stale_consumers(parse_store(store), since, version)
+    if fmt == "json":
+        _json([dataclasses.asdict(c) for c in stale])
+        return
+    for c in stale:
+        typer.echo(_consumer_line(c))
+    if not stale:
+        typer.echo("every known consumer has read it since then")
+
+
+@graph_app.command("rotation-order")
+def rotation_order_cmd(
+    credentials: Annotated[list[str], typer.Argument(help="Fingerprints (or prefixes).")],
+    db: Db = None,
+    fmt: Format = "text",
+) -> None:
+    """A safe order: stores before the consumers that reload from them; shared keys grouped."""
+    _fmt(fmt)
+    order = _existing(db).rotation_order(credentials)
+    if fmt == "json":
+        _json(dataclasses.asdict(order))
+        return
+    for i, group in enumerate(order.groups, 1):
+        typer.echo(f"group {i}: {', '.join(fp[:19] for fp in group)}")
+    for i, step in enumerate(order.steps, 1):
+        typer.echo(f"{i:>3}. {step}")
+    for cycle in order.cycles:
+        typer.echo("CYCLE: " + " -> ".join(cycle) + " (break it by hand: see docs/graph.md)")
+
+
+@graph_app.command("export")
+def export_cmd(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="json (node-link), dot, mermaid or html.")
+    ] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")
+    ] = None,
+    credential: Annotated[
+        str | None, typer.Option("--credential", help="Only this credential's blast radius.")
+    ] = None,
+    db: Db = None,
+) -> None:
+    """Export the graph (or one credential's neighbourhood)."""
+    _fmt(fmt, export.FORMATS)
+    graph = _existing(db)
+    text = export.render(graph, fmt, export.neighbourhood(graph, credential))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Adds the `graph` command group (not yet implemented: registers nothing)."""
+    """Adds the `graph` command group."""
+    app.add_typer(graph_app)

@@ -248,3 +248,20 @@ def owner_of(services: Sequence[Service], relpath: str) -> Service | None:
         if service.owns(relpath):
             return service
     return None
+
+
+def parse_store(spec: str) -> StoreRef:
+    """``vault:MOUNT/PATH`` or ``aws:NAME`` (as on the command line) -> StoreRef."""
+    scheme, sep, where = spec.partition(":")
+    where = where.strip("/")
+    if sep and scheme in STORE_KEYS and where:
+        backend = STORE_KEYS[scheme]
+        if backend == "aws-secretsmanager":
+            return StoreRef(backend, ids.secretsmanager_name(where))
+        if "/" in where:
+            mount, path = where.split("/", 1)
+            return StoreRef(backend, path, mount)
+    raise GraphError(
+        f"cannot read the store entry {spec!r}",
+        hint="write vault:MOUNT/PATH (e.g. vault:secret/payments/stripe) or aws:SECRET_NAME",
+    )

@@ -655,6 +655,14 @@ def _files(root: Path) -> Iterator[Path]:
                 continue
 
 
+def _has_compose(folder: Path) -> bool:
+    return any(
+        (folder / f"{stem}.{ext}").is_file()
+        for stem in ("docker-compose", "compose")
+        for ext in ("yml", "yaml")
+    )
+
+
 def _default_consumer(scan: _Scan, path: Path) -> str:
     parts = path.relative_to(scan.root).parts
     return parts[0] if len(parts) > 1 else scan.root.name
@@ -679,6 +687,8 @@ def scan_references(
         before = len(scan.refs)
         name = path.name
         if name == ".env" or name.startswith(".env.") or name.endswith(".env"):
+            if name == ".env" and _has_compose(path.parent):
+                continue  # read through the compose file's services instead
             consumer = owner.info.name if owner else _default_consumer(scan, path)
             for key, value, line in _dotenv(text):
                 scan.refs.append(

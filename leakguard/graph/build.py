@@ -1,0 +1,161 @@
+"""One core call behind ``leakguard graph build``: load the stored graph, run the builders the
+caller asked for, save what changed.
+
+Builders run in dependency order (findings, inventory, configuration references, stores, access
+evidence), but any order gives the same graph: reads observed before a service is declared are
+adopted by that service when it is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leakguard.errors import GraphError
+from leakguard.graph import evidence as access
+from leakguard.graph.findings import add_findings_store, add_scan_report
+from leakguard.graph.inventory import Service, add_inventory, load_inventory
+from leakguard.graph.persist import GraphStore
+from leakguard.graph.queries import Graph
+from leakguard.graph.references import add_references, scan_references
+from leakguard.graph.stores import ListableStore, add_store
+from leakguard.store.findings import COMPONENT as FINDINGS_COMPONENT
+from leakguard.store.findings import FindingsStore
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSource:
+    """A secret store to list, with the prefix to list under and a label for evidence."""
+
+    store: ListableStore
+    label: str
+    prefix: str = ""
+    mount: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    inventory: tuple[Path, ...] = ()
+    scan_reports: tuple[Path, ...] = ()
+    config_dirs: tuple[Path, ...] = ()
+    stores: tuple[StoreSource, ...] = ()
+    vault_audit: tuple[Path, ...] = ()
+    cloudtrail: tuple[Path, ...] = ()
+    findings_store: bool = True  # read credentials from the findings store in the same db
+    since: str | None = None  # only access evidence at or after this time
+
+
+@dataclass
+class BuildSummary:
+    added: dict[str, int] = field(default_factory=dict)
+    written_nodes: int = 0
+    written_edges: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "added": dict(self.added),
+            "written": {"nodes": self.written_nodes, "edges": self.written_edges},
+            "graph": dict(self.counts),
+            "warnings": list(self.warnings),
+        }
+
+
+def apply(
+    graph: Graph, inputs: BuildInputs, summary: BuildSummary, findings: FindingsStore | None = None
+) -> None:
+    """Run the builders on an in-memory graph."""
+    added = summary.added
+    if findings is not None:
+        added["findings-store"] = add_findings_store(graph, findings)
+    for report in inputs.scan_reports:
+        added["scan-report"] = added.get("scan-report", 0) + add_scan_report(graph, report)
+    services: list[Service] = []
+    for inv in inputs.inventory:
+        services.extend(load_inventory(inv))
+    if services:
+        added["inventory"] = add_inventory(graph, services)
+    for root in inputs.config_dirs:
+        refs, warnings = scan_references(root, services)
+        summary.warnings.extend(warnings)
+        added["config"] = added.get("config", 0) + add_references(graph, refs, root=root)
+    for source in inputs.stores:
+        scanned = add_store(
+            graph, source.store, prefix=source.prefix, source=source.label, mount=source.mount
+        )
+        added["store-entries"] = added.get("store-entries", 0) + scanned.entries
+        added["store-matches"] = added.get("store-matches", 0) + scanned.matches
+    for log in access.expand(inputs.vault_audit, ("*.log", "*.log.gz", "*.json", "*.jsonl")):
+        added["vault-reads"] = added.get("vault-reads", 0) + graph.add_reads(
+            access.vault_audit_reads(log, since=inputs.since)
+        )
+    trails = access.expand(inputs.cloudtrail, ("*.json", "*.json.gz"))
+    if trails:
+        added["cloudtrail-reads"] = graph.add_reads(
+            access.cloudtrail_reads(trails, since=inputs.since)
+        )
+
+
+def build(db: Path | None, inputs: BuildInputs) -> BuildSummary:
+    """Load the graph kept in the store at ``db``, add ``inputs``, save the changes."""
+    summary = BuildSummary()
+    with GraphStore.open(db) as gstore:
+        graph = gstore.load()
+        findings = None
+        if inputs.findings_store and gstore.db.schema_version(FINDINGS_COMPONENT) > 0:
+            findings = FindingsStore(gstore.db)
+        apply(graph, inputs, summary, findings)
+        summary.written_nodes, summary.written_edges = gstore.save(graph)
+        summary.counts = graph.counts()
+    return summary
+
+
+def load(db: Path | None) -> Graph:
+    with GraphStore.open(db) as gstore:
+        return gstore.load()
+
+
+def record_reads(
+    db: Path | None,
+    vault_audit: Sequence[Path] = (),
+    cloudtrail: Sequence[Path] = (),
+    since: str | None = None,
+) -> BuildSummary:
+    """Only new access evidence: the incremental path the verify stage may use."""
+    return build(
+        db,
+        BuildInputs(
+            vault_audit=tuple(vault_audit),
+            cloudtrail=tuple(cloudtrail),
+            findings_store=False,
+            since=since,
+        ),
+    )
+
+
+def vault_source(url: str, *, token_env: str, mount: str, prefix: str = "") -> StoreSource:
+    """A Vault/OpenBao KV v2 mount to list, with the token read from ``token_env``."""
+    from leakguard.backends.vault_kv2 import VaultKV2Store
+
+    token = os.environ.get(token_env) or (
+        os.environ.get("BAO_TOKEN") if token_env == "VAULT_TOKEN" else None
+    )
+    if not token:
+        raise GraphError(
+            f"no Vault token in ${token_env}",
+            hint=f"export {token_env} with a read-only token (list and read on the mount)",
+        )
+    store = VaultKV2Store(url, token, mount)
+    return StoreSource(store, f"vault:{url}/{mount}", prefix, mount)
+
+
+def aws_source(*, endpoint: str | None, region: str | None, prefix: str = "") -> StoreSource:
+    """AWS Secrets Manager through the default credential chain (a read-only role)."""
+    from leakguard.backends.aws_secretsmanager import SecretsManagerStore
+
+    store = SecretsManagerStore(endpoint_url=endpoint, region=region)
+    where = endpoint or region or "default"
+    return StoreSource(store, f"aws-secretsmanager:{where}", prefix)
