@@ -1,0 +1,149 @@
+"""`leakguard scan http://...` against a built page served on 127.0.0.1: page, scripts, source
+maps, same-origin bounds, User-Agent. No external network."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from leakguard.cli import app as app_module
+from leakguard.errors import InputError
+from leakguard.options import ScanOptions, WebOptions
+from leakguard.scanner import run_scan
+
+pytestmark = pytest.mark.integration
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def key(seed: int) -> str:
+    rng = random.Random(seed)
+    return "sk_live_" + "".join(rng.choice(_ALPHABET) for _ in range(32))
+
+
+class _Server:
+    def __init__(self, root: Path) -> None:
+        self.agents: list[tuple[str, str]] = []
+        server = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.agents.append((self.path, self.headers.get("User-Agent", "")))
+                super().do_GET()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def other_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
+    root = tmp_path_factory.mktemp("cdn")
+    (root / "lib.js").write_text(f"var cdnKey='{key(99)}';\n")
+    with _Server(root) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, other_site: _Server) -> Iterator[_Server]:
+    root = tmp_path_factory.mktemp("site")
+    static = root / "_next" / "static"
+    static.mkdir(parents=True)
+    original = f"import Stripe from 'stripe';\n\nexport const stripe = new Stripe('{key(1)}');\n"
+    source_map = {
+        "version": 3,
+        "file": "main.js",
+        "sources": ["webpack://shop/./src/lib/stripe.ts"],
+        "sourcesContent": [original],
+        "mappings": "AAAA",
+    }
+    minified = "var a=1;" * 30_000 + f'var e={{NEXT_PUBLIC_STRIPE_KEY:"{key(2)}"}};'
+    (static / "main.js").write_text(minified + "\n//# sourceMappingURL=main.js.map\n")
+    (static / "main.js.map").write_text(json.dumps(source_map))
+    (static / "app.css").write_text(f"/* build {key(3)} */ body{{margin:0}}\n")
+    page = (
+        "<!doctype html><html><head>"
+        '<link rel="stylesheet" href="/_next/static/app.css">'
+        f'<script src="{other_site.url}/lib.js"></script>'
+        "</head><body><div id=root></div>"
+        '<script id="__NEXT_DATA__" type="application/json">'
+        f'{{"props":{{"pageProps":{{"k":"{key(4)}"}}}}}}</script>'
+        '<script src="/_next/static/main.js" defer></script>'
+        '<script src="/_next/static/missing.js"></script>'
+        "</body></html>"
+    )
+    (root / "index.html").write_text(page)
+    with _Server(root) as server:
+        yield server
+
+
+def test_site_scan_finds_page_script_map_and_exposure(site: _Server, other_site: _Server) -> None:
+    result = run_scan([site.url + "/"], ScanOptions(jobs=1, show_secrets=True))
+    found = {f.secret: f for f in result.findings}
+    assert set(found) == {key(1), key(2), key(3), key(4)}
+    mapped = found[key(1)].location
+    assert mapped.path == f"{site.url}/_next/static/main.js.map"
+    assert (mapped.get("original_path"), mapped.get("original_line")) == ("src/lib/stripe.ts", 3)
+    inlined = found[key(2)]
+    assert inlined.location.path == f"{site.url}/_next/static/main.js"
+    assert (inlined.location.line, inlined.location.column) == (
+        1,
+        240_000 + len('var e={NEXT_PUBLIC_STRIPE_KEY:"') + 1,
+    )
+    assert inlined.attribute("exposed_by") == "NEXT_PUBLIC_"
+    assert found[key(4)].attribute("exposed_by") == "__NEXT_DATA__"
+    assert all(f.source_kind == "web" for f in result.findings)
+    assert all(agent.startswith("LeakGuard/") for _, agent in site.agents)
+    assert other_site.agents == []  # another origin is not fetched by default
+    skipped = {s.path: s.reason for s in result.stats.skipped}
+    assert skipped[f"{site.url}/_next/static/missing.js"] == "HTTP 404"
+    assert "other origin" in skipped[f"{other_site.url}/lib.js"]
+
+
+def test_other_origins_when_allowed_and_request_limit(site: _Server, other_site: _Server) -> None:
+    wide = ScanOptions(jobs=1, show_secrets=True, web=WebOptions(same_origin=False))
+    secrets = {f.secret for f in run_scan([site.url + "/"], wide).findings}
+    assert key(99) in secrets
+    tight = ScanOptions(jobs=1, show_secrets=True, web=WebOptions(max_requests=2))
+    result = run_scan([site.url + "/"], tight)
+    assert (
+        len(result.stats.files) if isinstance(result.stats.files, list) else result.stats.files == 2
+    )
+    assert any("request limit" in s.reason for s in result.stats.skipped)
+
+
+def test_unreachable_site_is_an_input_error(tmp_path: Path) -> None:
+    with _Server(tmp_path) as server:
+        url = server.url
+    with pytest.raises(InputError):
+        run_scan([url + "/"], ScanOptions(jobs=1, web=WebOptions(timeout_seconds=5)))
+
+
+def test_cli_scan_of_a_url(site: _Server) -> None:
+    if not app_module.app.registered_commands:
+        app_module._register()
+    result = CliRunner().invoke(app_module.app, ["scan", site.url + "/", "-f", "json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    paths = {f["location"]["path"] for f in report["findings"]}
+    assert f"{site.url}/_next/static/main.js.map" in paths
+    assert key(1) not in result.output  # redacted unless --show-secrets
