@@ -230,7 +230,8 @@ def blast_radius_cmd(
     for c in radius.consumers:
         typer.echo(f"  {_consumer_line(c)}")
     for key, read in dict(info["reads"]).items():  # type: ignore[call-overload]
-        typer.echo(f"  last read {key}: {read['last_read']} versions {sorted(read['versions'])}")
+        versions = ", ".join(sorted(v or "?" for v in read["versions"]))
+        typer.echo(f"  last read {key}: {read['last_read']} (versions {versions})")
     typer.echo("identities: " + (", ".join(radius.identities) or "-"))
     typer.echo("environments: " + (", ".join(radius.environments) or "-"))
     if radius.unknown_consumers:

@@ -753,7 +753,9 @@ def add_references(graph: Graph, refs: Sequence[Reference], *, root: Path) -> in
         if ref.value_fp is not None and ref.value_fp not in known:
             continue  # a value that is no leaked credential: forget it
         consumer = None
-        if ref.consumer is not None:
+        if ref.consumer is not None and graph.has_node(ids.consumer(ref.consumer)):
+            consumer = ids.consumer(ref.consumer)  # declared elsewhere: keep its kind and reload
+        elif ref.consumer is not None:
             consumer = graph.add_consumer(
                 ConsumerInfo(ids.consumer(ref.consumer), ref.consumer, ref.consumer_kind),
                 evidence,
