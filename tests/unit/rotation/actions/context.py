@@ -4,6 +4,7 @@ handles, a fake clock that ``sleep`` advances, collected log lines and scripted 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,7 @@ class Ctx:
     logs: list[str] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)
     slept: list[float] = field(default_factory=list)
+    real_time: bool = False  # integration tests: now() is the wall clock, sleep really sleeps
 
     @property
     def token(self) -> str:
@@ -71,11 +73,14 @@ class Ctx:
         return found
 
     def now(self) -> datetime:
-        return self.clock
+        return datetime.now(UTC) if self.real_time else self.clock
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
-        self.clock += timedelta(seconds=seconds)
+        if self.real_time:
+            time.sleep(seconds)
+        else:
+            self.clock += timedelta(seconds=seconds)
 
     def log(self, message: str) -> None:
         self.logs.append(message)
