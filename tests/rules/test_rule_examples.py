@@ -74,9 +74,7 @@ def test_issue_coverage_is_shipped() -> None:
 
 def _identities(engine: Engine, data: bytes) -> list[tuple[object, ...]]:
     found = engine.scan(Chunk(data, Location("corpus", 1, 1)))
-    return sorted(
-        (f.identity, f.severity, f.redacted, f.validation, f.attributes) for f in found
-    )
+    return sorted((f.identity, f.severity, f.redacted, f.validation, f.attributes) for f in found)
 
 
 def test_both_engines_agree_on_every_example(engines: dict[str, Engine]) -> None:
