@@ -41,6 +41,16 @@ class SecretHandleStore:
     def get(self, handle: str) -> SecretData:
         return dict(self._values[handle])
 
+    def has(self, handle: str) -> bool:
+        return handle in self._values
+
+    def fields(self, handle: str) -> list[str]:
+        """The field names behind a handle (journaled so a lost secret can be read back)."""
+        return sorted(self._values[handle])
+
+    def restore(self, handle: str, value: SecretData) -> None:
+        self._values[handle] = dict(value)
+
     def __len__(self) -> int:
         return len(self._values)
 

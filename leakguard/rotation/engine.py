@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leakguard.backends.interface import SecretStore
 from leakguard.errors import BackendError, LeakguardError, PlaybookError
 from leakguard.graph.interface import GraphQueries
 from leakguard.rotation import expr
@@ -52,7 +53,7 @@ from leakguard.rotation.schema import (
     Playbook,
     Step,
     default_registry,
-    iter_step_references,
+    iter_step_paths,
     load_playbook,
     resolve_inputs,
     spec_for,
@@ -113,7 +114,6 @@ class Runner:
         self.options = options
         self.registry = options.registry_or_default()
         self.secrets = SecretHandleStore()
-        self.live: set[str] = set()  # produces_secret steps run by this process
         self.backends = Backends(
             playbook.backends, options.backend_overrides, operator=options.operator
         )
@@ -195,32 +195,108 @@ class Runner:
         sv = self.view.steps.get(step_id)
         return sv is not None and sv.state in StepState.DONE
 
-    def ensure_handles(self, step: Step) -> None:
-        """Run again the secret-producing steps whose handles this step needs and this process
-        does not hold (they were lost with a crashed process)."""
-        for ref in dict.fromkeys(iter_step_references(step)):
-            if ref in self.live or ref == step.id:
+    def lost_handles(self, step: Step) -> dict[str, list[str]]:
+        """Secret handles this step reads from earlier steps' outputs that this process does
+        not hold (they died with a crashed process), by producing step."""
+        lost: dict[str, list[str]] = {}
+        for path in iter_step_paths(step):
+            if len(path) < 4 or path[0] != "steps" or path[2] != "outputs" or path[1] == step.id:
                 continue
-            producer = self.playbook.step(ref)
-            if not self.spec(producer.uses).produces_secret:
+            sv = self.view.steps.get(path[1])
+            if sv is None or sv.state != StepState.SUCCEEDED:
                 continue
+            for handle in _handles(_dig(sv.outputs, path[3:])):
+                if not self.secrets.has(handle) and handle not in lost.get(path[1], []):
+                    lost.setdefault(path[1], []).append(handle)
+        return lost
+
+    def recover_from_store(self, handle: str, producer: str) -> bool:
+        """A handle a ``store.put_pending`` step already staged is read back from the store:
+        issuing a new secret now would diverge from the one consumers are given. A staging step
+        interrupted before its result is read back from the store's pending version, if any (an
+        earlier step of the playbook discards a dangling one, so a pending version is this
+        run's); with none, nothing was staged and the secret may be issued again."""
+        fields = self.view.steps[producer].secret_fields.get(handle)
+        if not fields:
+            return False
+        for sid in self.view.order:
+            sv = self.view.steps[sid]
+            step = self.playbook.step(_base_id(sid))
             if (
-                self.view.steps.get(ref) is None
-                or self.view.steps[ref].state != StepState.SUCCEEDED
+                sv.state not in {StepState.SUCCEEDED, StepState.STARTED}
+                or step.uses != STAGE_ACTION
+                or sv.params.get("value") != handle
             ):
                 continue
+            name = str(sv.params["name"])
+            try:
+                store = self.backends.store(str(sv.params["backend"]))
+
+                def read(
+                    _attempt: int, store: SecretStore = store, sv: StepView = sv, name: str = name
+                ) -> Any:
+                    version = sv.outputs.get("version_id")
+                    if sv.state == StepState.STARTED:
+                        pending = store.pending(name)
+                        version = pending.version_id if pending is not None else None
+                    return None if version is None else store.read_version(name, str(version))
+
+                data = call_with_retry(
+                    read,
+                    Backoff(step.retry, self.options.max_retry_wait),
+                    sleep=self.options.clock.sleep,
+                    rng=self.options.rng,
+                )
+            except LeakguardError as exc:
+                self.pause(
+                    RunState.PAUSED,
+                    f"reading back the secret staged by step {sid} failed: {exc.message}",
+                    f"fix the cause, then `leakguard playbook resume {self.run_id}`",
+                )
+            if data is None:
+                continue
+            field = sv.params.get("field")
+            if field and len(fields) == 1 and str(field) in data:
+                self.secrets.restore(handle, {fields[0]: data[str(field)]})
+                return True
+            if all(f in data for f in fields):
+                self.secrets.restore(handle, {f: data[f] for f in fields})
+                return True
+        return False
+
+    def ensure_handles(self, step: Step) -> None:
+        """Bring back the secret handles this step needs: read back from the store when a step
+        already staged the secret there, else run the producing step again (same token)."""
+        for producer, handles in self.lost_handles(step).items():
+            missing = [h for h in handles if not self.recover_from_store(h, producer)]
+            if not missing:
+                self.emit("log", producer, f"{producer}: its secret was read back from the store")
+                continue
+            used_by = [
+                sid
+                for sid in self.view.order
+                if _base_id(sid) != producer
+                and self.view.steps[sid].state == StepState.SUCCEEDED
+                and self.spec(self.playbook.step(_base_id(sid)).uses).mutating
+                and set(_handles(self.view.steps[sid].params)) & set(missing)
+            ]
+            if used_by:
+                self.pause(
+                    RunState.PAUSED,
+                    f"the secret from step {producer} was lost with the last process after step "
+                    f"{used_by[0]} used it; issuing another would diverge from it",
+                    f"roll the run back with `leakguard playbook rollback {self.run_id}`, "
+                    "then start a new run",
+                )
             self.emit(
-                "log", ref, f"{ref}: running again, its secret was lost with the last process"
+                "log",
+                producer,
+                f"{producer}: running again, its secret was lost with the last process",
             )
-            self.run_step(producer, again=True)
+            self.run_step(self.playbook.step(producer), again=True)
 
     def run_step(self, step: Step, *, again: bool = False) -> None:
         if self.done(step.id) and not again:
-            if (
-                self.spec(step.uses).produces_secret
-                and self.view.steps[step.id].state == StepState.SUCCEEDED
-            ):
-                pass  # re-run lazily, only when a later step needs the handle
             return
         self.ensure_handles(step)
         scope = self.scope()
@@ -311,8 +387,6 @@ class Runner:
             Kind.RESULT, step_id=sid, attempt=attempt, state=StepState.SUCCEEDED,
             data={"outputs": outputs},
         )  # fmt: skip
-        if spec.produces_secret:
-            self.live.add(_base_id(sid))
         self.emit("done", sid, f"{sid}: done")
 
     def call(
@@ -506,6 +580,35 @@ class Runner:
             f"undoing step {sid} failed: {message}",
             f"{hint}; then {todo}" if hint else todo,
         )
+
+
+STAGE_ACTION = "store.put_pending"
+HANDLE_PREFIX = "secret:"
+
+
+def _handles(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value.startswith(HANDLE_PREFIX) else []
+    if isinstance(value, list):
+        return [h for v in value for h in _handles(v)]
+    if isinstance(value, dict):
+        return [h for v in value.values() for h in _handles(v)]
+    return []
+
+
+def _dig(value: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif (
+            isinstance(value, list)
+            and part.lstrip("-").isdigit()
+            and -len(value) <= int(part) < len(value)
+        ):
+            value = value[int(part)]
+        else:
+            return value
+    return value
 
 
 def _json_outputs(uses: str, outputs: Any) -> dict[str, Any]:

@@ -129,6 +129,7 @@ class StepView:
     approved_by: str | None = None
     compensation_error: str | None = None
     retries: int = 0
+    secret_fields: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -185,6 +186,7 @@ class RunView:
         elif rec.kind == Kind.RESULT:
             step.state = rec.state or StepState.FAILED
             step.outputs = data.get("outputs", {})
+            step.secret_fields = dict(data.get("secret_fields", {}))
             step.error = data.get("error")
             step.hint = data.get("hint")
             step.finished_at = rec.at

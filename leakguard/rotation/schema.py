@@ -664,11 +664,9 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any]) -> dict[str, An
     return out
 
 
-def iter_step_references(step: Step) -> Iterator[str]:
-    """The ids of earlier steps this step's when/for_each/with read."""
+def iter_step_paths(step: Step) -> Iterator[tuple[str, ...]]:
+    """The name paths this step's when/for_each/with read, e.g. ``("steps", "a", "outputs")``."""
     for value in (step.when, step.for_each, step.with_):
         for template in expr.templates_in(value):
             for node in template.nodes():
-                for ref in expr.references(node):
-                    if ref[0] == "steps" and len(ref) > 1:
-                        yield ref[1]
+                yield from expr.references(node)

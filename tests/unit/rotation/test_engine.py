@@ -395,3 +395,31 @@ def test_two_processes_cannot_drive_one_run(tmp_path: Path, world: World, journa
         t.start()
         t.join()
     assert errors and "another process" in errors[0].message
+
+
+def test_a_lost_secret_already_used_by_a_write_pauses_instead_of_diverging(
+    tmp_path: Path, world: World, journal: Journal
+) -> None:
+    text = ROTATE.replace(
+        "    - id: reload\n",
+        "    - id: show\n      uses: t.say\n"
+        '      with: {message: "${steps.new-value.outputs.secret}"}\n'
+        "    - id: reload\n",
+    )
+    pb = _playbook(tmp_path, world, text)
+    real = journal.append
+
+    def append(run_id: str, kind: str, **kw: Any) -> Any:
+        rec = real(run_id, kind, **kw)
+        if kind == Kind.RESULT and kw.get("step_id") == "promote":
+            raise KeyboardInterrupt
+        return rec
+
+    journal.append = append  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        engine.start_run(journal, pb, {"credential": "x"}, _options(world, yes=True), run_id="r")
+    journal.append = real  # type: ignore[method-assign]
+    view = engine.resume_run(journal, "r", _options(world, yes=True))
+    assert view.state == RunState.PAUSED
+    assert "would diverge" in (view.diagnostic or "")
+    assert world.issued == 1  # no second secret was issued
