@@ -40,8 +40,16 @@ _BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
 _CONTROL = bytes(0x20 if (b < 0x20 or b == 0x7F) else b for b in range(256))
 
 _SAFE = rb"A-Za-z0-9_+=.~\-"
-_JSON_RUN = re.compile(rb"[" + _SAFE + rb"/]*(?:\\(?:u[0-9A-Fa-f]{4}|/)[" + _SAFE + rb"/]*)+")
-_PERCENT_RUN = re.compile(rb"[" + _SAFE + rb"/]*(?:%[0-9A-Fa-f]{2}[" + _SAFE + rb"/]*)+")
+# A run starts only where the previous byte cannot extend it (same matches as without the
+# lookbehind, since a leftmost match never starts inside a run); it keeps finditer linear.
+_RUN_START = rb"(?<![" + _SAFE + rb"/])"
+_JSON_RUN = re.compile(
+    _RUN_START + rb"[" + _SAFE + rb"/]*(?:\\(?:u[0-9A-Fa-f]{4}|/)[" + _SAFE + rb"/]*)+"
+)
+_PERCENT_RUN = re.compile(
+    _RUN_START + rb"[" + _SAFE + rb"/]*(?:%[0-9A-Fa-f]{2}[" + _SAFE + rb"/]*)+"
+)
+_PERCENT_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
 _JSON_ESCAPE = re.compile(rb"\\u([0-9A-Fa-f]{4})(?:\\u([0-9A-Fa-f]{4}))?|\\/")
 _BASIC = re.compile(rb"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 _K8S_SECRET = (b"kind: Secret", b'"kind":"Secret"', b'"kind": "Secret"', b"kind: 'Secret'")
@@ -55,7 +63,7 @@ def decoded_chunks(chunk: Chunk) -> Iterator[Chunk]:
     data = chunk.data
     if b"\\u" in data or b"\\/" in data:
         yield from _in_place(chunk, "json-escape", (b"\\u", b"\\/"), _JSON_RUN, _json_unescape)
-    if b"%" in data:
+    if b"%" in data and _PERCENT_ESCAPE.search(data):  # "%s" and "%d" decode to nothing
         yield from _in_place(chunk, "percent", (b"%",), _PERCENT_RUN, unquote_to_bytes)
     yield from _base64_runs(chunk)
 
