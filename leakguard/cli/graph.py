@@ -97,6 +97,13 @@ def build_cmd(
     since: Annotated[
         str | None, typer.Option("--since", help="Only access evidence from this ISO time on.")
     ] = None,
+    ignore_identity: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore-identity",
+            help="Drop reads by this identity (e.g. the token LeakGuard lists the store with).",
+        ),
+    ] = None,
     no_findings: Annotated[
         bool, typer.Option("--no-findings", help="Do not read credentials from the findings store.")
     ] = False,
@@ -121,6 +128,7 @@ def build_cmd(
         cloudtrail=tuple(cloudtrail or ()),
         findings_store=not no_findings,
         since=since,
+        ignore_identities=tuple(ignore_identity or ()),
     )
     summary = build(resolve_db_path(db), inputs)
     if fmt == "json":

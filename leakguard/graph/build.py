@@ -45,6 +45,7 @@ class BuildInputs:
     cloudtrail: tuple[Path, ...] = ()
     findings_store: bool = True  # read credentials from the findings store in the same db
     since: str | None = None  # only access evidence at or after this time
+    ignore_identities: tuple[str, ...] = ()  # e.g. LeakGuard's own read-only reader
 
 
 @dataclass
@@ -90,12 +91,16 @@ def apply(
         added["store-matches"] = added.get("store-matches", 0) + scanned.matches
     for log in access.expand(inputs.vault_audit, ("*.log", "*.log.gz", "*.json", "*.jsonl")):
         added["vault-reads"] = added.get("vault-reads", 0) + graph.add_reads(
-            access.vault_audit_reads(log, since=inputs.since)
+            e
+            for e in access.vault_audit_reads(log, since=inputs.since)
+            if e.identity not in inputs.ignore_identities
         )
     trails = access.expand(inputs.cloudtrail, ("*.json", "*.json.gz"))
     if trails:
         added["cloudtrail-reads"] = graph.add_reads(
-            access.cloudtrail_reads(trails, since=inputs.since)
+            e
+            for e in access.cloudtrail_reads(trails, since=inputs.since)
+            if e.identity not in inputs.ignore_identities
         )
 
 
