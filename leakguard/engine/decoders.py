@@ -61,7 +61,8 @@ _K8S_JSON_VALUE = re.compile(rb'"[\w.\-]+"[ \t]*:[ \t]*"([A-Za-z0-9+/]{8,}={0,2}
 
 def decoded_chunks(chunk: Chunk) -> Iterator[Chunk]:
     data = chunk.data
-    if b"\\u" in data or b"\\/" in data:
+    # one memchr for the rare backslash before the slower two-byte searches
+    if b"\\" in data and (b"\\u" in data or b"\\/" in data):
         yield from _in_place(chunk, "json-escape", (b"\\u", b"\\/"), _JSON_RUN, _json_unescape)
     if b"%" in data and _PERCENT_ESCAPE.search(data):  # "%s" and "%d" decode to nothing
         yield from _in_place(chunk, "percent", (b"%",), _PERCENT_RUN, unquote_to_bytes)
@@ -166,7 +167,7 @@ def _base64_runs(chunk: Chunk) -> Iterator[Chunk]:
     if lowered_has_basic:
         for line_start, line_end in _marked_lines(data, (b"Basic", b"basic", b"BASIC")):
             spans.extend(m.span(1) for m in _BASIC.finditer(data, line_start, line_end))
-    if any(marker in data for marker in _K8S_SECRET):
+    if b"Secret" in data and any(marker in data for marker in _K8S_SECRET):
         spans.extend(m.span(1) for m in _K8S_YAML_VALUE.finditer(data))
         spans.extend(m.span(1) for m in _K8S_JSON_VALUE.finditer(data))
     produced = 0
