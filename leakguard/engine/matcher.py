@@ -127,9 +127,14 @@ class Engine:
                 self._groups.append(_Group(rule.pattern, rule.before, rule.max_length, []))
             self._groups[group_index[shape]].rules.append(rule)
             rule_group[rule.id] = group_index[shape]
-        self._keyword_groups = [
-            sorted({rule_group[rule.id] for rule in rules}) for rules in self._keyword_rules
-        ]
+        # Per keyword: (group, bytes before the keyword's end, bytes after) of each window.
+        self._keyword_reach: list[list[tuple[int, int, int]]] = []
+        for (keyword, _), rules in zip(self._keywords, self._keyword_rules, strict=True):
+            reach = []
+            for g in sorted({rule_group[rule.id] for rule in rules}):
+                group = self._groups[g]
+                reach.append((g, len(keyword) + group.before, group.max_length))
+            self._keyword_reach.append(reach)
         self.kind = self._choose_kind(kind)
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
@@ -171,26 +176,27 @@ class Engine:
     def _accepted(self, data: bytes, chunk: Chunk) -> Iterator[_Accepted]:
         windows: dict[int, list[tuple[int, int]]] = {}
         size = len(data)
-        keywords, keyword_groups, groups = self._keywords, self._keyword_groups, self._groups
+        reach = self._keyword_reach
         for kw_index, end in self._scan_keywords(data):
-            kw_len = len(keywords[kw_index][0])
-            for g in keyword_groups[kw_index]:
-                group = groups[g]
-                windows.setdefault(g, []).append(
-                    (max(0, end - kw_len - group.before), min(size, end + group.max_length))
-                )
+            for g, back, ahead in reach[kw_index]:
+                spans = windows.get(g)
+                if spans is None:
+                    windows[g] = [(end - back, end + ahead)]
+                else:
+                    spans.append((end - back, end + ahead))
         if not windows:
             return
         candidates: list[_Accepted] = []
         lo = chunk.report_from
         hi = size if chunk.report_until is None else chunk.report_until
+        groups = self._groups
         for g, spans in windows.items():
             group = groups[g]
             pattern = group.pattern
             has_secret = "secret" in pattern.groupindex
             seen: set[tuple[int, int]] = set()
             for w_start, w_stop in _merge(spans):
-                for m in pattern.finditer(data, w_start, w_stop):
+                for m in pattern.finditer(data, max(0, w_start), min(size, w_stop)):
                     if has_secret and m.group("secret") is not None:
                         s_start, s_end = m.span("secret")
                     else:
