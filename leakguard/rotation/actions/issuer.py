@@ -20,29 +20,30 @@ from leakguard.rotation.interface import Action, ActionContext, ActionSpec, Outp
 CONFIRM_WORDS = frozenset({"y", "yes", "done", "revoked"})
 
 
-def _manual(ctx: ActionContext, issuer: ManualIssuer, params: Mapping[str, Any]) -> ManualIssuer:
+def _manual(ctx: ActionContext, issuer: Any, params: Mapping[str, Any]) -> ManualIssuer:
     """The same provider and field, reading from this step's value file or the operator."""
     value_file = optional(params, "value_file")
+    provider, field = str(issuer.provider), str(issuer.field)
 
     def prompt(instructions: str) -> str:
-        return ctx.ask(f"{instructions}\nNew {issuer.provider} key", secret=True)
+        return ctx.ask(f"{instructions}\nNew {provider} key", secret=True)
 
     def confirm(instructions: str) -> bool:
         answer = ctx.ask(f"{instructions}\nType 'yes' once this is done")
         return answer.strip().lower() in CONFIRM_WORDS
 
     return ManualIssuer(
-        issuer.provider,
+        provider,
         prompt=prompt,
         confirm=confirm,
         value_file=Path(value_file) if value_file else None,
-        field=issuer.field,
+        field=field,
     )
 
 
 def _issuer(ctx: ActionContext, params: Mapping[str, Any]) -> KeyIssuer:
     issuer = ctx.issuer(text(params, "backend"))
-    if isinstance(issuer, ManualIssuer):
+    if issuer.kind == "manual" and hasattr(issuer, "provider"):  # also behind a plan-mode proxy
         return _manual(ctx, issuer, params)
     return issuer
 
