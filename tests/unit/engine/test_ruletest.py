@@ -82,3 +82,12 @@ def test_validator_summaries_list_parameters() -> None:
         summaries
     )
     assert "unpaired_severity" in summaries["aws_pairing"][1]
+
+
+def test_the_example_rule_in_the_docs_passes(tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[3] / "docs" / "rules.md").read_text()
+    block = doc.split("# my-rules/acme.yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "acme.yaml"
+    path.write_text("\n".join(line[3:] for line in block.splitlines()))
+    report = check_rule_file(path, engines=ENGINES)
+    assert report.rules == 1 and len(report.results) == 3 * len(ENGINES) and report.ok
