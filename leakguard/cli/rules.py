@@ -1,15 +1,17 @@
-"""`leakguard rules list` and `leakguard rules test FILE`."""
+"""`leakguard rules list` and `leakguard rules test FILE`: thin wrappers over
+:mod:`leakguard.engine.ruletest`."""
 
 from __future__ import annotations
 
-import importlib
 import json
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from leakguard.engine.rules import Rule, RuleSet
+from leakguard.engine.rules import RuleSet
+from leakguard.engine.ruletest import RuleInfo, RuleTestReport, list_rules, run_examples
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 rules_app = typer.Typer(
@@ -19,44 +21,37 @@ rules_app = typer.Typer(
 )
 
 _LIST_FORMATS = ("text", "json")
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks on error.")]
 
 
-def rule_row(rule: Rule) -> dict[str, object]:
-    return {
-        "id": rule.id,
-        "provider": rule.provider,
-        "title": rule.title,
-        "severity": rule.severity.label,
-        "keywords": [k.decode("utf-8", "replace") for k in rule.keywords],
-        "validator": rule.validator,
-        "rotation": rule.rotation,
-        "source": rule.source,
-    }
-
-
-def render_list(rows: list[dict[str, object]]) -> str:
+def render_list(rules: list[RuleInfo]) -> str:
     headers = ("ID", "PROVIDER", "SEVERITY", "KEYWORDS", "ROTATION")
-    table = [
-        (
-            str(r["id"]),
-            str(r["provider"]),
-            str(r["severity"]),
-            ",".join(str(k) for k in r["keywords"]),  # type: ignore[attr-defined]
-            str(r["rotation"] or "-"),
-        )
-        for r in rows
-    ]
-    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(headers)]
+    rows = [(r.id, r.provider, r.severity, ",".join(r.keywords), r.rotation or "-") for r in rules]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
     lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in [headers, *table]
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [headers, *rows]
     ]
-    lines.append(f"{len(rows)} rule(s)")
+    lines.append(f"{len(rules)} rule(s)")
+    return "\n".join(lines) + "\n"
+
+
+def render_test(report: RuleTestReport) -> str:
+    lines = []
+    for r in report.failures:
+        want = "should be found" if r.expected else "should not be found"
+        got = f"found: {', '.join(r.found)}" if r.found else "nothing found"
+        lines.append(f"FAIL {r.rule_id} [{r.engine}] {want}: {r.example!r} ({got})")
+    verdict = "all pass" if report.ok else f"{len(report.failures)} failed"
+    lines.append(
+        f"{report.rules} rule(s), {len(report.results)} example check(s) on "
+        f"{', '.join(report.engines)}: {verdict}"
+    )
     return "\n".join(lines) + "\n"
 
 
 @rules_app.command("list")
-def list_rules(
+def list_command(
     rules: Annotated[
         list[Path] | None,
         typer.Option("--rules", metavar="DIR", help="Also load the rule files in DIR."),
@@ -64,7 +59,7 @@ def list_rules(
     output_format: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help="text or json.")
     ] = "text",
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks on error.")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """List every rule: id, provider, severity, prefilter keywords and rotation playbook.
 
@@ -74,26 +69,28 @@ def list_rules(
         raise UsageError(
             f"unknown format {output_format!r}", hint=f"use one of: {', '.join(_LIST_FORMATS)}"
         )
-    rows = [rule_row(r) for r in RuleSet.load(tuple(rules or ())).rules]
+    infos = list_rules(RuleSet.load(tuple(rules or ())))
     if output_format == "json":
-        typer.echo(json.dumps({"rules": rows}, indent=2))
+        typer.echo(json.dumps({"rules": [asdict(i) for i in infos]}, indent=2))
     else:
-        typer.echo(render_list(rows), nl=False)
+        typer.echo(render_list(infos), nl=False)
 
 
 @rules_app.command("test", no_args_is_help=True)
-def test_rules(
-    file: Annotated[Path, typer.Argument(help="A rule file (YAML) or a directory of them.")],
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks on error.")] = False,
+def test_command(
+    file: Annotated[Path, typer.Argument(help="A rule file (YAML), or a directory of them.")],
+    verbose: Verbose = False,
 ) -> None:
-    """Check a rule file: it must load, every `examples` entry must be found and no
-    `negative_examples` entry may be.
+    """Check a rule file on its own: it must load, every `examples` entry must be found by its
+    rule and no `negative_examples` entry may be, on every matching engine.
 
-    **Exit codes:** 0 all examples behave, 1 an example fails, 2 the file is malformed.
+    **Example:** `leakguard rules test my-rules/acme.yaml`
+
+    **Exit codes:** 0 every example behaves, 1 an example fails, 2 the file is malformed (the
+    error names the file and line).
     """
-    ruletest: Any = importlib.import_module("leakguard.engine.ruletest")
-    report = ruletest.test_rule_file(file)
-    typer.echo(report.render(), nl=False)
+    report = run_examples(RuleSet.load([file], builtin=False))
+    typer.echo(render_test(report), nl=False)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
 
 

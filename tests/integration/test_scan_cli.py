@@ -382,3 +382,37 @@ def test_rules_list_with_a_user_directory(tmp_path: Path) -> None:
     doc = json.loads(_cli(["rules", "list", "--rules", str(tmp_path), "-f", "json"]).stdout)
     assert "acme-key" in {r["id"] for r in doc["rules"]}
     assert _cli(["rules", "list", "--rules", str(tmp_path / "none")]).exit_code == 2
+
+
+_ACME = (
+    "provider: acme\nrules:\n  - id: acme-key\n    title: Acme key\n    severity: high\n"
+    "    keywords: [acme_]\n    pattern: '(?P<secret>acme_[a-z]{{8}})'\n"
+    "    examples: ['{example}']\n    negative_examples: ['{negative}']\n"
+)
+
+
+def test_rules_test_passes_fails_and_rejects(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(_ACME.format(example="key=acme_abcdefgh", negative="acme_ABC"))
+    res = _cli(["rules", "test", str(good)])
+    assert res.exit_code == 0, res.output
+    assert "1 rule(s)" in res.stdout and "all pass" in res.stdout
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(_ACME.format(example="key=acme_ABCDEFGH", negative="acme_qwkvbnrt"))
+    res = _cli(["rules", "test", str(bad)])
+    assert res.exit_code == 1
+    assert "FAIL acme-key" in res.stdout and "should be found" in res.stdout
+    assert "should not be found" in res.stdout
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("provider: acme\nrules:\n  - id: acme-key\n    severity: [\n")
+    res = _cli(["rules", "test", str(broken)])
+    assert res.exit_code == 2 and f"{broken}:" in res.stderr and "Traceback" not in res.output
+
+
+def test_rules_test_runs_the_shipped_detectors() -> None:
+    from leakguard.resources import detectors_dir
+
+    res = _cli(["rules", "test", str(detectors_dir() / "stripe.yaml")])
+    assert res.exit_code == 0, res.output
