@@ -3,8 +3,11 @@
 Every rule names literal keywords. One pass over a chunk finds every occurrence of every keyword
 (Hyperscan when it loads; a ``bytes.find`` fallback otherwise, forced with
 ``LEAKGUARD_ENGINE=re``). Both report the same set of (keyword, end offset) hits, so both build
-the same windows and give identical findings. Python ``re`` then runs each hit rule's pattern
-only on the merged windows around its hits.
+the same windows and give identical findings. Keywords are case-insensitive unless their rule
+says ``case_sensitive``. Python ``re`` then runs each hit rule's pattern only on the merged
+windows around its hits (rules sharing a pattern and window run it once); placeholders, the
+entropy floor and the rule's validator decide what is a credential, and overlapping matches are
+resolved to one finding per secret per place (longest match, then highest ``priority``).
 """
 
 from __future__ import annotations
