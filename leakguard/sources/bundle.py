@@ -150,7 +150,7 @@ class BundleSource:
                 )
                 if unpacked.returncode != 0:
                     stats.warn(f"{self.label}: {_last_line(unpacked.stderr)}")
-        present = {oid: kind for oid, kind in list_objects(git_dir)}
+        present = {oid: kind for oid, kind, _size in list_objects(git_dir)}
         updates = "".join(
             f"create {name} {oid}\n"
             for oid, name in header.refs

@@ -58,6 +58,7 @@ from leakguard.sources.interface import Source
 from leakguard.sources.readers import SNIFF_BYTES, file_chunks, stream_chunks_for
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+RANGES_PER_WORKER = 4
 NAMED_PER_REASON = 100  # stats name this many objects per problem, then only count them
 BLOB_KEY = "blob"
 
@@ -122,9 +123,29 @@ class GitSource:
         self._record = False
         self._cursor: CommitCursor | None = None
         self._include_unreachable = False
+        self._plan_stats: ScanStats | None = None
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
-        return [self]
+        """With two or more workers: the work tree and ranges of blobs become pool pieces,
+        each with its own cat-file process, and :meth:`enrich` gets all their findings."""
+        jobs = options.jobs if options.jobs > 0 else (os.cpu_count() or 1)
+        if jobs < 2 or not options.git.history:
+            return [self]
+        stats = self._plan_stats = ScanStats()
+        problems = _Problems(stats)
+        if self.note:
+            stats.warn(f"{self.label}: {self.note}")
+        pieces: list[Source] = []
+        if self.repo.work_tree is not None:
+            pieces.append(GitWorkTree(self.repo, self.label))
+        if self._plan(options, stats):
+            limit = blob_limit(options)
+            blobs = (
+                self._listed_blobs() if self._full else [(o, 0) for o in self._targets(problems)]
+            )
+            for oids in _ranges(blobs, jobs * RANGES_PER_WORKER):
+                pieces.append(GitBlobs(self.repo.git_dir, oids, self.label, limit))
+        return pieces
 
     # -- chunks ------------------------------------------------------------------------------
 
@@ -133,46 +154,31 @@ class GitSource:
         if self.note:
             stats.warn(f"{self.label}: {self.note}")
         if self.repo.work_tree is not None:
-            yield from self._work_tree(options, stats, problems)
-        if options.git.history:
-            yield from self._history(options, stats, problems)
+            yield from work_tree_chunks(self.repo, self.label, options, stats, problems)
+        if options.git.history and self._plan(options, stats):
+            limit = blob_limit(options)
+            if self._full:
+                objects = self._all_objects(limit)
+            else:
+                objects = objects_by_id(self.repo.git_dir, self._targets(problems), limit)
+            for obj in objects:
+                if obj.kind in ("missing", "corrupt"):
+                    self._bad.add(obj.oid)
+                    if self._full and obj.kind == "missing":
+                        continue  # named with its path and commit by enrich
+                elif obj.kind == "blob":
+                    self._scanned.add(obj.oid)
+                yield from blob_chunks(obj, options, stats, problems)
 
-    def _work_tree(
-        self, options: ScanOptions, stats: ScanStats, problems: _Problems
-    ) -> Iterator[Chunk]:
-        assert self.repo.work_tree is not None
-        try:
-            entries = (
-                work_tree_changes(self.repo) if options.git.history else work_tree_files(self.repo)
-            )
-        except InputError as exc:
-            stats.warn(f"{self.label}: work tree not scanned: {exc.message}")
-            return
-        root = self.repo.work_tree
-        for raw, state in entries:
-            rel = display_path(raw, problems)
-            full = root / os.fsdecode(raw)
-            if full.is_symlink():
-                stats.count("symlinks_skipped")
-                continue
-            if full.is_dir():
-                problems("git_submodules", rel, "submodule work tree (scan it separately)")
-                continue
-            for chunk in file_chunks(full, rel, options, stats):
-                loc = chunk.location
-                extras = (*loc.extras, ("worktree", state))
-                yield dataclasses.replace(chunk, location=dataclasses.replace(loc, extras=extras))
-
-    def _history(
-        self, options: ScanOptions, stats: ScanStats, problems: _Problems
-    ) -> Iterator[Chunk]:
+    def _plan(self, options: ScanOptions, stats: ScanStats) -> bool:
+        """Decide what history to read and start the log pass; False when there is none."""
         self._refs = list_refs(self.repo)
         tips = self._tips(options)
         if not tips and not options.git.include_unreachable:
             if not self._refs:
                 stats.count("git_empty_repositories")
                 stats.warn(f"{self.label}: the repository has no commits yet")
-            return
+            return False
         self._cursor = cursor = cursor_for(options)
         self._include_unreachable = options.git.include_unreachable
         # unreachable objects carry no commit to remember: that scan always covers everything
@@ -182,16 +188,21 @@ class GitSource:
         if self._seen and set(tips) <= self._seen and not options.git.include_unreachable:
             stats.count("git_unchanged_repositories")
             self._record = False
-            return
+            return False
         self._full = options.git.include_unreachable or (not options.git.refs and not self._seen)
         self._log = start_log(self.repo.git_dir, tips, sorted(self._seen))
-        limit = min(options.git.max_blob_bytes, options.max_file_bytes)
-        if self._full:
-            objects = self._all_objects(limit, problems)
-        else:
-            objects = objects_by_id(self.repo.git_dir, self._targets(problems), limit)
-        for obj in objects:
-            yield from self._blob_chunks(obj, options, stats, problems)
+        return True
+
+    def _listed_blobs(self) -> list[tuple[str, int]]:
+        """Every blob in the object store with its size, in pack order (full scans)."""
+        blobs = []
+        for oid, kind, size in list_objects(self.repo.git_dir):
+            if kind == "blob":
+                blobs.append((oid, size))
+                self._scanned.add(oid)
+            elif kind == "commit":
+                self._commits_in_store.add(oid)
+        return blobs
 
     def _tips(self, options: ScanOptions) -> list[str]:
         if options.git.refs:
@@ -216,7 +227,7 @@ class GitSource:
                 seen.add(rec.blob)
                 yield rec.blob
 
-    def _all_objects(self, limit: int, problems: _Problems) -> Iterator[GitObject]:
+    def _all_objects(self, limit: int) -> Iterator[GitObject]:
         """Every object once; if git dies on a corrupt object, the rest one by one."""
         done: set[str] = set()
         try:
@@ -231,64 +242,20 @@ class GitSource:
                 done.add(exc.oid)
                 yield GitObject(exc.oid, "corrupt", 0)
         rest = []
-        for oid, kind in list_objects(self.repo.git_dir):
+        for oid, kind, _size in list_objects(self.repo.git_dir):
             if kind == "commit":
                 self._commits_in_store.add(oid)
             elif kind == "blob" and oid not in done:
                 rest.append(oid)
         yield from objects_by_id(self.repo.git_dir, rest, limit)
 
-    def _blob_chunks(
-        self, obj: GitObject, options: ScanOptions, stats: ScanStats, problems: _Problems
-    ) -> Iterator[Chunk]:
-        if obj.kind in ("missing", "corrupt"):
-            self._bad.add(obj.oid)
-            if obj.kind == "corrupt":
-                problems("git_corrupt_objects", obj.oid, "corrupt object (git could not read it)")
-            elif not self._full:
-                problems("git_missing_blobs", obj.oid, "missing blob (not in the object store)")
-            return
-        if obj.kind != "blob":
-            return
-        self._scanned.add(obj.oid)
-        stats.count("git_blobs")
-        if obj.data is None:
-            limit = min(options.git.max_blob_bytes, options.max_file_bytes)
-            problems(
-                "git_oversized_blobs", obj.oid, f"over the size limit ({obj.size} > {limit} bytes)"
-            )
-            return
-        data = obj.data
-        if data.startswith(LFS_POINTER) and len(data) < 1024:
-            problems("git_lfs_pointers", obj.oid, "Git LFS pointer (the content is not in git)")
-            return
-        stats.files += 1
-        stats.bytes += len(data)
-        scratch = ScanStats()
-        stream = io.BytesIO(data)
-        head = stream.read(SNIFF_BYTES)
-        extra = ((BLOB_KEY, obj.oid),)
-        for chunk in stream_chunks_for(stream, head, obj.oid, options, scratch):
-            loc = chunk.location
-            yield dataclasses.replace(
-                chunk,
-                source_kind=SourceKind.GIT,
-                location=dataclasses.replace(loc, extras=(*loc.extras, *extra)),
-            )
-        for skipped in scratch.skipped:
-            if skipped.reason == "binary":
-                problems("git_binary_blobs", skipped.path, "binary")
-            else:
-                stats.skipped.append(skipped)
-        stats.warnings.extend(scratch.warnings)
-        for name, n in scratch.counters.items():
-            stats.count(name, n)
-
     # -- provenance --------------------------------------------------------------------------
 
     def enrich(self, findings: Sequence[Finding], stats: ScanStats) -> list[Finding]:
+        if self._plan_stats is not None:
+            stats.merge(self._plan_stats)
+            self._plan_stats = None
         problems = _Problems(stats)
-        problems.named = {}
         log = self._log
         if log is None:
             return list(findings)
@@ -449,6 +416,138 @@ class GitSource:
             )
             out[gkey] = names
         return out
+
+
+def blob_limit(options: ScanOptions) -> int:
+    return min(options.git.max_blob_bytes, options.max_file_bytes)
+
+
+def _ranges(blobs: list[tuple[str, int]], count: int) -> list[tuple[str, ...]]:
+    """Cut the blob list into about ``count`` consecutive ranges of similar byte size
+    (consecutive in pack order keeps delta chains inside one cat-file process)."""
+    if not blobs:
+        return []
+    total = sum(size for _, size in blobs) or len(blobs)
+    target = max(1, total // count)
+    out: list[tuple[str, ...]] = []
+    current: list[str] = []
+    acc = 0
+    for oid, size in blobs:
+        current.append(oid)
+        acc += size or 1
+        if acc >= target:
+            out.append(tuple(current))
+            current, acc = [], 0
+    if current:
+        out.append(tuple(current))
+    return out
+
+
+def work_tree_chunks(
+    repo: Repository, label: str, options: ScanOptions, stats: ScanStats, problems: _Problems
+) -> Iterator[Chunk]:
+    """Uncommitted and untracked files (every file with ``--no-history``), as files."""
+    assert repo.work_tree is not None
+    try:
+        entries = work_tree_changes(repo) if options.git.history else work_tree_files(repo)
+    except InputError as exc:
+        stats.warn(f"{label}: work tree not scanned: {exc.message}")
+        return
+    root = repo.work_tree
+    for raw, state in entries:
+        rel = display_path(raw, problems)
+        full = root / os.fsdecode(raw)
+        if full.is_symlink():
+            stats.count("symlinks_skipped")
+            continue
+        if full.is_dir():
+            problems("git_submodules", rel, "submodule work tree (scan it separately)")
+            continue
+        for chunk in file_chunks(full, rel, options, stats):
+            loc = chunk.location
+            extras = (*loc.extras, ("worktree", state))
+            yield dataclasses.replace(chunk, location=dataclasses.replace(loc, extras=extras))
+
+
+def blob_chunks(
+    obj: GitObject, options: ScanOptions, stats: ScanStats, problems: _Problems
+) -> Iterator[Chunk]:
+    """The chunks of one blob, named by its id (``enrich`` replaces it with path and commit);
+    missing, corrupt, oversized, binary blobs and LFS pointers are counted and named."""
+    if obj.kind == "corrupt":
+        problems("git_corrupt_objects", obj.oid, "corrupt object (git could not read it)")
+        return
+    if obj.kind == "missing":
+        problems("git_missing_blobs", obj.oid, "missing blob (not in the object store)")
+        return
+    if obj.kind != "blob":
+        return
+    stats.count("git_blobs")
+    if obj.data is None:
+        limit = blob_limit(options)
+        problems(
+            "git_oversized_blobs", obj.oid, f"over the size limit ({obj.size} > {limit} bytes)"
+        )
+        return
+    data = obj.data
+    if data.startswith(LFS_POINTER) and len(data) < 1024:
+        problems("git_lfs_pointers", obj.oid, "Git LFS pointer (the content is not in git)")
+        return
+    stats.files += 1
+    stats.bytes += len(data)
+    scratch = ScanStats()
+    stream = io.BytesIO(data)
+    head = stream.read(SNIFF_BYTES)
+    extra = ((BLOB_KEY, obj.oid),)
+    for chunk in stream_chunks_for(stream, head, obj.oid, options, scratch):
+        loc = chunk.location
+        yield dataclasses.replace(
+            chunk,
+            source_kind=SourceKind.GIT,
+            location=dataclasses.replace(loc, extras=(*loc.extras, *extra)),
+        )
+    for skipped in scratch.skipped:
+        if skipped.reason == "binary":
+            problems("git_binary_blobs", skipped.path, "binary")
+        else:
+            stats.skipped.append(skipped)
+    stats.warnings.extend(scratch.warnings)
+    for name, n in scratch.counters.items():
+        stats.count(name, n)
+
+
+@dataclasses.dataclass
+class GitWorkTree:
+    """The work tree of a repository as one pool piece."""
+
+    repo: Repository
+    label: str
+    parallel_safe = True
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        yield from work_tree_chunks(self.repo, self.label, options, stats, _Problems(stats))
+
+
+@dataclasses.dataclass
+class GitBlobs:
+    """A range of blob ids, read by this piece's own ``cat-file --batch`` process."""
+
+    git_dir: Path
+    oids: tuple[str, ...]
+    label: str
+    limit: int
+    parallel_safe = True
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        problems = _Problems(stats)
+        for obj in objects_by_id(self.git_dir, self.oids, self.limit):
+            yield from blob_chunks(obj, options, stats, problems)
 
 
 class _Intro:

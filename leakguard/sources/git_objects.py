@@ -138,19 +138,24 @@ def all_objects(git_dir: Path, max_bytes: int) -> Iterator[GitObject]:
         _stop(proc)
 
 
-def list_objects(git_dir: Path) -> Iterator[tuple[str, str]]:
-    """(oid, type) of every object, without reading contents (headers only)."""
+def list_objects(git_dir: Path) -> Iterator[tuple[str, str, int]]:
+    """(oid, type, size) of every object in pack order, from object headers only."""
     proc = _popen(
         git_dir,
-        ["cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)"],
+        [
+            "cat-file",
+            "--batch-all-objects",
+            "--unordered",
+            "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+        ],
         False,
     )
     assert proc.stdout is not None
     try:
         for line in proc.stdout:
             parts = line.split()
-            if len(parts) == 2:
-                yield parts[0].decode("ascii"), parts[1].decode("ascii")
+            if len(parts) == 3:
+                yield parts[0].decode("ascii"), parts[1].decode("ascii"), int(parts[2])
     finally:
         _stop(proc)
 

@@ -95,8 +95,26 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     return History(b.path, b, c, t)
 
 
+@pytest.fixture(params=[1, 2], ids=["sequential", "pool"])
+def jobs(request: pytest.FixtureRequest) -> int:
+    """One process (cat-file stream in the scanning process) or a pool of blob ranges."""
+    return int(request.param)
+
+
+_JOBS = {"n": 1}
+
+
+@pytest.fixture(autouse=True)
+def _use_jobs(jobs: int) -> None:
+    _JOBS["n"] = jobs
+
+
 def _scan(path: Path, tmp_path: Path, **git: object) -> ScanResult:
-    options = ScanOptions(jobs=1, state_dir=tmp_path / "state", git=GitOptions(**git))  # type: ignore[arg-type]
+    options = ScanOptions(
+        jobs=_JOBS["n"],
+        state_dir=tmp_path / "state",
+        git=GitOptions(**git),  # type: ignore[arg-type]
+    )
     return run_scan([str(path)], options)
 
 

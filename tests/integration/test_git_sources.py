@@ -20,9 +20,19 @@ from tests.integration.git_repos import Builder, key, loose_object
 pytestmark = pytest.mark.integration
 
 
+_JOBS = {"n": 1}
+
+
+@pytest.fixture(params=[1, 2], ids=["sequential", "pool"], autouse=True)
+def jobs(request: pytest.FixtureRequest) -> int:
+    """One process (cat-file stream in the scanning process) or a pool of blob ranges."""
+    _JOBS["n"] = int(request.param)
+    return _JOBS["n"]
+
+
 def _options(tmp_path: Path, **git: object) -> ScanOptions:
     return ScanOptions(
-        jobs=1,
+        jobs=_JOBS["n"],
         state_dir=tmp_path / "state",
         cache_dir=tmp_path / "cache",
         git=GitOptions(**git),  # type: ignore[arg-type]
