@@ -74,7 +74,8 @@ def run_scan(
     baseline = Baseline.load(options.baseline) if options.baseline else None
     sources = [resolve_target(t, options) for t in targets]
     engine = Engine(ruleset, options.engine, show_secrets=options.show_secrets)
-    pieces = [piece for source in sources for piece in source.split(options)]
+    plan = [(source, list(source.split(options))) for source in sources]
+    pieces = [piece for _, source_pieces in plan for piece in source_pieces]
     parallel = [p for p in pieces if getattr(p, "parallel_safe", False)]
     local = [p for p in pieces if not getattr(p, "parallel_safe", False)]
     jobs = worker_count(options)
@@ -84,6 +85,7 @@ def run_scan(
         progress.start(len(pieces))
 
     results: list[PieceResult] = []
+    ran: list[Source] = list(local)
     if parallel:
         workers = min(jobs, len(parallel))
         initargs = (ruleset, options)
@@ -98,17 +100,31 @@ def run_scan(
                 if progress is not None:
                     progress.advance()
             results.extend(r for r in ordered if r is not None)
+            ran.extend(p for p, r in zip(parallel, ordered, strict=True) if r is not None)
     else:
         results.extend(_run_local(local, engine, options, progress))
 
     stats = ScanStats()
-    findings: list[Finding] = []
-    for piece_findings, piece_stats in results:
-        findings.extend(piece_findings)
+    for _piece_findings, piece_stats in results:
         stats.merge(piece_stats)
+    findings = _enrich_split_sources(plan, dict(zip(map(id, ran), results, strict=True)), stats)
     final = finalize(findings, options, baseline)
     stats.seconds = time.perf_counter() - started
     return ScanResult(tuple(final), stats, tuple(targets))
+
+
+def _enrich_split_sources(
+    plan: list[tuple[Source, list[Source]]], results: dict[int, PieceResult], stats: ScanStats
+) -> list[Finding]:
+    """A source split into other pieces (git: blob ranges on the pool) enriches the findings
+    of all its pieces at once, after they are all done."""
+    findings: list[Finding] = []
+    for source, source_pieces in plan:
+        mine = [f for p in source_pieces for f in results[id(p)][0]]
+        if isinstance(source, EnrichingSource) and all(p is not source for p in source_pieces):
+            mine = source.enrich(mine, stats)
+        findings.extend(mine)
+    return findings
 
 
 def _run_local(
