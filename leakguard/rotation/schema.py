@@ -645,7 +645,7 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any]) -> dict[str, An
                 hint=f"inputs: {', '.join(sorted(playbook.inputs)) or 'none'}",
             )
     for name, spec in playbook.inputs.items():
-        if name in given:
+        if name in given and given[name] is not None:  # None: an optional input left unset
             try:
                 out[name] = coerce_input(spec.type, given[name])
             except PlaybookError as exc:
