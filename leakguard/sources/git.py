@@ -260,9 +260,10 @@ class GitSource:
         if log is None:
             return list(findings)
         try:
-            git_findings = [f for f in findings if f.location.get(BLOB_KEY) is not None]
-            others = [f for f in findings if f.location.get(BLOB_KEY) is None]
-            wanted = {str(f.location.get(BLOB_KEY)) for f in git_findings}
+            # a blob's chunks carry the blob id where the commit goes (see blob_chunks)
+            git_findings = [f for f in findings if f.location.commit is not None]
+            others = [f for f in findings if f.location.commit is None]
+            wanted = {str(f.location.commit) for f in git_findings}
             intros, commits = self._read_log(log, wanted, stats, problems)
             unexplained = wanted - intros.keys()
             unreachable: dict[str, list[_Intro]] = {}
@@ -339,7 +340,7 @@ class GitSource:
         occurrences."""
         groups: dict[tuple[str, str], list[tuple[Finding, _Place]]] = {}
         for f in findings:
-            blob = str(f.location.get(BLOB_KEY))
+            blob = str(f.location.commit)
             places = [_Place(i, f) for i in intros.get(blob, [])]
             if not places and self._include_unreachable:
                 places = [_Place(i, f) for i in unreachable.get(blob, [])]
@@ -353,7 +354,8 @@ class GitSource:
             members.sort(key=lambda m: m[1].order)
             first, primary = members[0]
             present_at = exposure.get(key, [])
-            extras: dict[str, Scalar] = dict(primary.extras())
+            extras: dict[str, Scalar] = dict(first.location.extras)
+            extras.update(primary.extras())
             extras["still_exposed"] = bool(present_at)
             extras["present_at"] = " ".join(present_at)
             extras["unreachable"] = all(p.unreachable for _, p in members)
@@ -495,25 +497,17 @@ def blob_chunks(
         return
     stats.files += 1
     stats.bytes += len(data)
-    scratch = ScanStats()
     stream = io.BytesIO(data)
     head = stream.read(SNIFF_BYTES)
-    extra = ((BLOB_KEY, obj.oid),)
-    for chunk in stream_chunks_for(stream, head, obj.oid, options, scratch):
-        loc = chunk.location
-        yield dataclasses.replace(
-            chunk,
-            source_kind=SourceKind.GIT,
-            location=dataclasses.replace(loc, extras=(*loc.extras, *extra)),
-        )
-    for skipped in scratch.skipped:
-        if skipped.reason == "binary":
-            problems("git_binary_blobs", skipped.path, "binary")
-        else:
-            stats.skipped.append(skipped)
-    stats.warnings.extend(scratch.warnings)
-    for name, n in scratch.counters.items():
-        stats.count(name, n)
+    before = len(stats.skipped)
+    # Until enrich knows the commit, the blob id stands in its place: every reader carries
+    # ``commit`` into the locations of nested members too, and no chunk needs copying.
+    yield from stream_chunks_for(
+        stream, head, obj.oid, options, stats, commit=obj.oid, source_kind=SourceKind.GIT
+    )
+    if len(stats.skipped) > before and stats.skipped[-1].reason == "binary":
+        stats.skipped.pop()
+        problems("git_binary_blobs", obj.oid, "binary")
 
 
 @dataclasses.dataclass
@@ -569,7 +563,7 @@ class _Place:
     def __init__(self, intro: _Intro | None, finding: Finding) -> None:
         self.intro = intro
         self.finding = finding
-        self.blob = str(finding.location.get(BLOB_KEY))
+        self.blob = str(finding.location.commit)
         # an archive member inside the blob is named "<blob>!<member>"
         self.suffix = finding.location.path[len(self.blob) :]
 
@@ -609,4 +603,4 @@ class _Place:
         if self.unreachable:
             extras = (*extras, ("unreachable", True))
         loc = self.finding.location
-        return Location(self.path, loc.line, loc.column, self.commit, extras)
+        return Location(self.path, loc.line, loc.column, self.commit, (*loc.extras, *extras))
