@@ -437,9 +437,9 @@ def _ranges(blobs: list[tuple[str, int]], count: int) -> list[tuple[str, ...]]:
     for oid, size in blobs:
         current.append(oid)
         acc += size or 1
-        if acc >= target:
+        if acc >= (len(out) + 1) * target:  # boundaries on the running total: no drift
             out.append(tuple(current))
-            current, acc = [], 0
+            current = []
     if current:
         out.append(tuple(current))
     return out

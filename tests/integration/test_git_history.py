@@ -256,3 +256,30 @@ def test_json_contract_for_a_git_finding(history: History, tmp_path: Path) -> No
         "author_date",
     } <= set(loc)
     assert key("side") not in repr(out)
+
+
+def test_cli_json_report_and_git_only_options(history: History, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from leakguard.cli import app as app_module
+
+    if not app_module.app.registered_commands:
+        app_module._register()
+    out = tmp_path / "report.json"
+    args = ["scan", str(history.path), "--ref", "feature", "-f", "json", "-o", str(out)]
+    result = CliRunner(env={"XDG_STATE_HOME": str(tmp_path)}).invoke(app_module.app, args)
+    assert result.exit_code == 1, result.output
+    report = json.loads(out.read_text())
+    side = [f for f in report["findings"] if f["fingerprint"] == fingerprint(key("side"))]
+    assert len(side) == 1 and side[0]["source_kind"] == "git"
+    loc = side[0]["location"]
+    assert (loc["commit"], loc["path"], loc["line"]) == (history.commits["side"], "side.py", 3)
+    assert loc["present_at"] == "feature" and loc["still_exposed"] is True
+    assert key("side") not in out.read_text()
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    result = CliRunner().invoke(app_module.app, ["scan", str(plain), "--include-unreachable"])
+    assert result.exit_code == 2 and "not a git repository" in result.output

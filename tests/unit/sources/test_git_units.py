@@ -1,0 +1,166 @@
+"""Pure pieces of the git source: log parsing, object stream parsing, state, ranges, URLs."""
+
+from __future__ import annotations
+
+import io
+import stat
+from pathlib import Path
+
+import pytest
+
+from leakguard.errors import InputError
+from leakguard.options import ScanOptions
+from leakguard.sources.bundle import is_bundle, read_header
+from leakguard.sources.git import _ranges, display_path
+from leakguard.sources.git_objects import GitProcessDied, _read_objects
+from leakguard.sources.git_provenance import Commit, Introduction, is_deletion, parse_log
+from leakguard.sources.git_state import FileCommitCursor, cursor_for
+from leakguard.sources.remote import mirror_path, public_url
+from leakguard.store.cursors import StoreCommitCursor
+
+A = "a" * 40
+B = "b" * 40
+Z = "0" * 40
+BLOB1 = "1" * 40
+BLOB2 = "2" * 40
+
+
+def _header(oid: str, parents: str, name: str = "Ann") -> bytes:
+    return f"\x01{oid} {parents}\0{name}\0ann@example.com\0{1700000000}\0".encode() + (
+        b"2023-11-14T22:13:20+00:00\0"
+    )
+
+
+def test_parse_log_reads_commits_plain_and_combined_entries_and_odd_paths() -> None:
+    stream = (
+        _header(A, B)
+        + b"\n:100644 100644 "
+        + f"{Z} {BLOB1} M".encode()
+        + b"\0dir/caf\xe9 name.py\0"
+        + f":100644 000000 {BLOB1} {Z} D".encode()
+        + b"\0gone.py\0"
+        + _header(B, f"{A} {A}")
+        + b"\n::000000 000000 160000 "
+        + f"{Z} {Z} {BLOB2} AA".encode()
+        + b"\0vendor/lib\0"
+    )
+    records = list(parse_log(io.BytesIO(stream)))
+    assert [type(r).__name__ for r in records] == [
+        "Commit",
+        "Introduction",
+        "Introduction",
+        "Commit",
+        "Introduction",
+    ]
+    first = records[0]
+    assert isinstance(first, Commit)
+    assert (first.oid, first.parents, first.author_name, first.author_time) == (
+        A,
+        (B,),
+        "Ann",
+        1700000000,
+    )
+    added = records[1]
+    assert isinstance(added, Introduction)
+    assert (added.blob, added.path, added.mode, added.commit.oid) == (
+        BLOB1,
+        b"dir/caf\xe9 name.py",
+        b"100644",
+        A,
+    )
+    deleted = records[2]
+    assert isinstance(deleted, Introduction) and is_deletion(deleted.blob)
+    merge_entry = records[4]
+    assert isinstance(merge_entry, Introduction)
+    assert (merge_entry.blob, merge_entry.mode, merge_entry.commit.oid) == (BLOB2, b"160000", B)
+
+
+def test_read_objects_parses_missing_drained_and_kept_objects() -> None:
+    out = (
+        f"{BLOB1} blob 5\nhello\n".encode()
+        + f"{A} missing\n".encode()
+        + f"{BLOB2} blob 12\n".encode()
+        + b"x" * 12
+        + b"\n"
+        + f"{B} tree 3\nabc\n".encode()
+    )
+    objs = list(_read_objects(io.BytesIO(out), 10, lambda _o, kind: kind == "blob"))
+    assert [(o.oid, o.kind, o.size, o.data) for o in objs] == [
+        (BLOB1, "blob", 5, b"hello"),
+        (A, "missing", 0, None),
+        (BLOB2, "blob", 12, None),  # over the limit: drained
+        (B, "tree", 3, None),
+    ]
+    assert objs[2].oversized and not objs[0].oversized
+
+
+def test_read_objects_reports_the_object_git_died_on() -> None:
+    with pytest.raises(GitProcessDied) as died:
+        list(_read_objects(io.BytesIO(f"{BLOB1} blob 50\nshort".encode()), 100, lambda *_: True))
+    assert died.value.oid == BLOB1
+
+
+def test_file_cursor_is_0600_appends_and_survives_a_foreign_file(tmp_path: Path) -> None:
+    cursor = FileCommitCursor(tmp_path / "state")
+    assert cursor.seen("/repo") == set()
+    cursor.record("/repo", [A])
+    cursor.record("/repo", [B, A])
+    assert cursor.seen("/repo") == {A, B}
+    assert cursor.seen("/other") == set()
+    path = cursor.path_for("/repo")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.write_text("something else\n")
+    assert cursor.seen("/repo") == set()  # not our format: scan everything
+
+
+def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(InputError, match="incremental state"):
+        FileCommitCursor(blocker).record("/repo", [A])
+
+
+def test_cursor_for_picks_the_store_when_a_db_is_given(tmp_path: Path) -> None:
+    assert isinstance(cursor_for(ScanOptions(db=tmp_path / "x.db")), StoreCommitCursor)
+    assert isinstance(cursor_for(ScanOptions(state_dir=tmp_path)), FileCommitCursor)
+
+
+def test_ranges_cut_by_size_in_order_and_cover_everything() -> None:
+    blobs = [(f"{i:040d}", size) for i, size in enumerate([10, 10, 10, 70, 5, 5, 90])]
+    ranges = _ranges(blobs, 4)
+    assert [oid for r in ranges for oid in r] == [oid for oid, _ in blobs]
+    assert [len(r) for r in ranges] == [4, 1, 2]  # cut where the running total passes 50, 100, 150
+    assert _ranges([], 4) == []
+    assert len(_ranges([(A, 0), (B, 0)], 8)) == 2
+
+
+def test_display_path_escapes_bytes_that_are_not_utf8() -> None:
+    assert display_path("naïve.py".encode()) == "naïve.py"
+    assert display_path(b"caf\xe9.py") == "caf\\xe9.py"
+
+
+def test_bundle_header_and_signature(tmp_path: Path) -> None:
+    bundle = tmp_path / "x.bundle"
+    bundle.write_bytes(
+        b"# v3 git bundle\n@object-format=sha1\n"
+        + f"-{A} prerequisite commit\n{B} refs/heads/main\n\nPACK".encode()
+    )
+    assert is_bundle(bundle)
+    header = read_header(bundle, "x.bundle")
+    assert header.prerequisites == (A,) and header.refs == ((B, "refs/heads/main"),)
+    assert bundle.read_bytes()[header.pack_offset :] == b"PACK"
+    other = tmp_path / "y.bundle"
+    other.write_text("hello")
+    assert not is_bundle(other)
+    with pytest.raises(InputError, match="not a git bundle"):
+        read_header(other, "y.bundle")
+
+
+def test_remote_urls_lose_their_credentials_and_map_to_a_stable_mirror(tmp_path: Path) -> None:
+    url = "https://user:tok3n@git.example.com/org/api.git"
+    assert public_url(url) == "https://git.example.com/org/api.git"
+    options = ScanOptions(cache_dir=tmp_path)
+    path = mirror_path(url, options)
+    assert path == mirror_path("https://git.example.com/org/api.git", options)
+    assert path.parent == tmp_path / "git" and path.name.endswith("-api.git")
+    assert "tok3n" not in str(path)
