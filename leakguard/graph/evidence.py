@@ -123,8 +123,8 @@ def vault_audit_reads(path: Path, *, since: str | None = None) -> Iterator[ReadE
     with _open(path) as stream:
         try:
             for line in stream:
-                if not line.strip():
-                    continue
+                if b'"read"' not in line or b'"response"' not in line:
+                    continue  # every KV read response holds both strings: skip the rest unparsed
                 try:
                     entry = json.loads(line)
                 except ValueError:

@@ -20,11 +20,15 @@ Every error names the file and line.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from leakguard.errors import GraphError
 from leakguard.graph import ids
@@ -201,30 +205,67 @@ def _service(path: Path, svc: Any, parent: Any) -> Service:
     return Service(info, reads, uses, _str_list(path, svc, "paths"), str(path), line_of(svc))
 
 
+_PLAIN_LOADER = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+_NAME_LINE = re.compile(r"""(?m)^[ \t]*-[ \t]+name:[ \t]*["']?([^"'\s#]+)""")
+
+
+def _services_of(file: Path, doc: Any, lines: dict[str, int]) -> list[Service]:
+    if doc is None:
+        return []
+    if not isinstance(doc, dict) or "services" not in doc:
+        raise _fail(file, doc, None, "an inventory file holds a services: list")
+    items = doc["services"]
+    if not isinstance(items, list):
+        raise _fail(file, doc, "services", "services must be a list")
+    out = []
+    for svc in items:
+        service = _service(file, svc, items)
+        if not service.line and service.info.name in lines:
+            service = dataclasses.replace(service, line=lines[service.info.name])
+        out.append(service)
+    return out
+
+
+def _load_services(file: Path) -> list[Service]:
+    """Fast path: libyaml without line numbers (an estate's inventory is large), lines of
+    services found by a pattern. On any error, the line-keeping loader names the exact line."""
+    try:
+        text = file.read_text(encoding="utf-8")
+        doc = yaml.load(text, Loader=_PLAIN_LOADER)
+        lines: dict[str, int] = {}
+        line, pos = 1, 0
+        for m in _NAME_LINE.finditer(text):
+            line += text.count("\n", pos, m.start())
+            pos = m.start()
+            lines.setdefault(m.group(1), line)
+        return _services_of(file, doc, lines)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, InventoryError):
+        doc = load_yaml(file, InventoryError, what="inventory file")
+        return _services_of(file, doc, {})
+
+
 def load_inventory(path: Path) -> list[Service]:
     """Parse and validate every inventory file under ``path``."""
     services: list[Service] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[Path, str]] = {}
     for file in inventory_files(path):
-        doc = load_yaml(file, InventoryError, what="inventory file")
-        if doc is None:
-            continue
-        if not isinstance(doc, dict) or "services" not in doc:
-            raise _fail(file, doc, None, "an inventory file holds a services: list")
-        items = doc["services"]
-        if not isinstance(items, list):
-            raise _fail(file, doc, "services", "services must be a list")
-        for svc in items:
-            service = _service(file, svc, items)
+        for service in _load_services(file):
             if service.info.name in seen:
+                first_file, where = seen[service.info.name]
+                doc = load_yaml(file, InventoryError, what="inventory file")
+                same = [
+                    s
+                    for s in doc["services"]
+                    if isinstance(s, dict) and str(s.get("name", "")).strip() == service.info.name
+                ]
+                duplicate = same[1] if file == first_file and len(same) > 1 else same[0]
                 raise _fail(
                     file,
-                    svc,
+                    duplicate,
                     "name",
-                    f"service {service.info.name!r} is already declared at "
-                    f"{seen[service.info.name]}",
+                    f"service {service.info.name!r} is already declared at {where}",
                 )
-            seen[service.info.name] = f"{file}:{service.line}"
+            seen[service.info.name] = (file, f"{file}:{service.line}")
             services.append(service)
     return services
 

@@ -11,6 +11,7 @@ what changed: evidence arrives incrementally, without a full rebuild.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -149,18 +150,28 @@ class DependencyGraph:
         """Fold one read into the consumer->store ``reads`` edge; True when it told us
         something new (a later read, or a version not seen before)."""
         evidence = Evidence(event.source or "reads", event.at, _read_detail(event))
-        existing = self.edge(consumer, store, EdgeKind.READS)
-        versions: dict[str, str] = dict(existing.get("versions") or {}) if existing else {}
         slot = event.version or ""
+        existing = self.edge(consumer, store, EdgeKind.READS)
+        if existing is None:
+            self.add_edge(
+                consumer,
+                store,
+                EdgeKind.READS,
+                evidence,
+                versions={slot: event.at},
+                last_read=event.at,
+            )
+            return True
+        versions: dict[str, str] = existing.setdefault("versions", {})
         new = slot not in versions or versions[slot] < event.at
         if new:
             versions[slot] = event.at
-        last = existing.get("last_read") if existing else None
-        last_read = event.at if last is None or event.at > last else last
-        changed = self.add_edge(
-            consumer, store, EdgeKind.READS, evidence, versions=versions, last_read=last_read
-        )
-        return new and changed
+            last = existing.get("last_read")
+            if last is None or event.at > last:
+                existing["last_read"] = event.at
+        if _merge_evidence(existing["evidence"], evidence) or new:
+            self.dirty_edges.add((consumer, store, str(EdgeKind.READS)))
+        return new
 
     # --- bookkeeping ---------------------------------------------------------------------
 
@@ -219,9 +230,15 @@ def _read_detail(event: ReadEvent) -> str:
     return " ".join(parts)
 
 
+_UTC_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z")
+
+
 def canonical_time(value: str) -> str:
     """Any ISO 8601 time -> ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC, so times compare as
     strings (a naive time is taken as UTC). Raises ValueError on anything else."""
+    fast = _UTC_TIME.fullmatch(value)
+    if fast is not None:  # already UTC (audit logs, CloudTrail): only the fraction changes
+        return f"{fast.group(1)}.{(fast.group(2) or '')[:6]:0<6}Z"
     parsed = datetime.fromisoformat(value.strip())
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)

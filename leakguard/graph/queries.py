@@ -82,24 +82,33 @@ class Graph(DependencyGraph):
 
     def add_reads(self, events: Iterable[ReadEvent]) -> int:
         new = 0
+        stores: dict[StoreRef, str] = {}
+        readers: dict[str, list[str]] = {}  # identity -> consumer nodes, for this batch
         for event in events:
-            event = dataclasses.replace(event, at=parse_time(event.at, "read time"))
-            store = self.add_store(event.store)
-            ident = self.identity_node(event.identity)
-            consumers = [
-                c
-                for c in self.in_edges(ident, EdgeKind.AUTHENTICATES_AS)
-                if self.kind_of(c) == NodeKind.CONSUMER
-            ]
-            if not consumers:
-                evidence = Evidence(event.source or "reads", event.at, "identity seen reading")
-                observed = ConsumerInfo(
-                    ids.consumer(event.identity),
-                    event.identity,
-                    kind="observed",
-                    identities=(event.identity,),
-                )
-                consumers = [self.add_consumer(observed, evidence, observed=True)]
+            at = parse_time(event.at, "read time")
+            if at != event.at:
+                event = dataclasses.replace(event, at=at)
+            store = stores.get(event.store)
+            if store is None:
+                store = stores[event.store] = self.add_store(event.store)
+            consumers = readers.get(event.identity)
+            if consumers is None:
+                ident = self.identity_node(event.identity)
+                consumers = [
+                    c
+                    for c in self.in_edges(ident, EdgeKind.AUTHENTICATES_AS)
+                    if self.kind_of(c) == NodeKind.CONSUMER
+                ]
+                if not consumers:
+                    evidence = Evidence(event.source or "reads", event.at, "identity seen reading")
+                    observed = ConsumerInfo(
+                        ids.consumer(event.identity),
+                        event.identity,
+                        kind="observed",
+                        identities=(event.identity,),
+                    )
+                    consumers = [self.add_consumer(observed, evidence, observed=True)]
+                readers[event.identity] = consumers
             fresh = False
             for consumer in consumers:
                 fresh = self.record_read(consumer, store, event) or fresh
