@@ -144,9 +144,12 @@ def work_tree_changes(repo: Repository) -> list[tuple[bytes, str]]:
 
 def work_tree_files(repo: Repository) -> list[tuple[bytes, str]]:
     """(path, state) of every tracked and untracked (not ignored) file."""
-    out = run_git(
-        repo,
-        ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"],
-        what="git ls-files",
+    tracked = run_git(repo, ["ls-files", "-z", "--cached"], what="git ls-files")
+    others = run_git(
+        repo, ["ls-files", "-z", "--others", "--exclude-standard"], what="git ls-files"
     )
-    return [(p, "tracked") for p in dict.fromkeys(out.split(b"\0")) if p]
+    files = {p: "tracked" for p in tracked.split(b"\0") if p}
+    for p in others.split(b"\0"):
+        if p:
+            files.setdefault(p, "untracked")
+    return list(files.items())

@@ -230,11 +230,11 @@ def test_ref_limits_history_and_no_history_scans_only_the_work_tree(
 
     tree_only = _scan(h.path, tmp_path, history=False)
     assert {f.source_kind for f in tree_only.findings} == {"file"}
-    assert {f.location.path for f in tree_only.findings} == {
-        "notes.txt",
-        "main.py",
-        "new.py",
-        "merged.py",
+    assert {(f.location.path, f.location.get("worktree")) for f in tree_only.findings} == {
+        ("notes.txt", "untracked"),
+        ("main.py", "tracked"),
+        ("new.py", "tracked"),
+        ("merged.py", "tracked"),
     }
 
 
