@@ -298,3 +298,25 @@ def test_unit_candidate_interface() -> None:
     assert verdict.accept and verdict.status == ValidationStatus.PASSED
     verdict = checksums.crc32_token(candidate("ghp_short"), {})
     assert not verdict.accept
+
+
+def test_entropy_validator_and_its_parameters() -> None:
+    from leakguard.engine.validators import SPECS, prepare_params
+
+    params = prepare_params("entropy", {"min": 3.5, "skip": 4})
+    check = SPECS["entropy"].check
+    assert check(candidate("tok_Q8mZ2vT4nR7kW1xB5cJ9"), params).accept
+    assert not check(candidate("tok_abababababababab"), params).accept
+    with pytest.raises(ValueError, match="min must be a number"):
+        prepare_params("entropy", {"min": "high"})
+
+
+def test_pairing_can_require_its_partner() -> None:
+    from leakguard.engine.validators import SPECS, prepare_params
+
+    params = prepare_params("pairing", {"partner": "ID-[0-9]{6}", "lines": 1, "required": True})
+    check = SPECS["pairing"].check
+    near = check(candidate("s3cr3tV4lue", "id: ID-482913\nkey: s3cr3tV4lue\n"), params)
+    assert near.accept and near.secret == b"ID-482913:s3cr3tV4lue"
+    far = check(candidate("s3cr3tV4lue", "id: ID-482913\n\n\nkey: s3cr3tV4lue\n"), params)
+    assert not far.accept
