@@ -142,3 +142,14 @@ def test_a_crashing_validator_never_carries_the_secret(tmp_path: Path) -> None:
     assert secret not in error.diagnostics() and "dmo_Ab3" not in str(error)
     assert "demo-token" in error.message and "ValueError" in error.message
     assert error.__cause__ is None and error.__context__ is None
+
+
+def test_shipped_rules_survive_pickling_for_worker_processes() -> None:
+    import pickle
+
+    rules = RuleSet.load()
+    copy = pickle.loads(pickle.dumps(rules))
+    text = "\n\n\n\n\n\n".join(ex for rule in rules.rules for ex in rule.examples)
+    before = [(f.identity, f.attributes) for f in Engine(rules, "re").scan_text(text)]
+    after = [(f.identity, f.attributes) for f in Engine(copy, "re").scan_text(text)]
+    assert before == after and len(before) >= len(rules.rules)
