@@ -160,6 +160,8 @@ class Graph(DependencyGraph):
         return ids.store_ref_of(node, dict(self.node(node)))
 
     def _store_node(self, store: StoreRef) -> str | None:
+        if store.backend == "aws-secretsmanager":  # an ARN names the same node as the name
+            store = StoreRef(store.backend, ids.secretsmanager_name(store.path), store.mount)
         return store.id if store.id in self.g else None
 
     def _consumer_nodes_of_store(self, store_node: str) -> list[str]:
@@ -314,19 +316,24 @@ def _share_groups(creds: list[str], consumers: dict[str, set[str]]) -> list[tupl
     return sorted((tuple(sorted(g)) for g in groups.values()), key=lambda g: g[0])
 
 
+_CURRENT_LABELS = ("", "AWSCURRENT")  # no version shown, or "the current one": after since
+_OTHER_LABELS = ("AWSPENDING", "AWSPREVIOUS")
+
+
 def _newer_or_equal(read: str, wanted: str) -> bool:
-    if read.isdigit() and wanted.isdigit():
-        return int(read) >= int(wanted)
-    return read == wanted
+    if read in _CURRENT_LABELS or read == wanted:
+        return True
+    return read.isdigit() and wanted.isdigit() and int(read) >= int(wanted)
 
 
 def _read_since(versions: dict[str, str], since: str, version: str | None) -> bool:
     """Was there a read at or after ``since`` (of ``version`` or newer, when the evidence
-    carries versions)?"""
+    carries versions; a read of AWSCURRENT, or without a version, counts as current; a read
+    of AWSPENDING or AWSPREVIOUS does not)?"""
     for read_version, at in versions.items():
-        if at < since:
+        if at < since or read_version in _OTHER_LABELS:
             continue
-        if version is None or not read_version or _newer_or_equal(read_version, version):
+        if version is None or _newer_or_equal(read_version, version):
             return True
     return False
 

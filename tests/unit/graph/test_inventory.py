@@ -107,6 +107,9 @@ def test_missing_inventory_and_store_specs(tmp_path: Path) -> None:
 def test_duplicate_within_one_file_names_the_second(tmp_path: Path) -> None:
     inv = tmp_path / "leakguard.yaml"
     inv.write_text("services:\n  - name: a\n  - name: b\n  - name: a\n")
-    with pytest.raises(InventoryError, match=r"leakguard\.yaml:4: service 'a' is already declared"
-                       r" at .*leakguard\.yaml:2"):
+    with pytest.raises(
+        InventoryError,
+        match=r"leakguard\.yaml:4: service 'a' is already declared"
+        r" at .*leakguard\.yaml:2",
+    ):
         load_inventory(inv)

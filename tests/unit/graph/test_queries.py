@@ -149,3 +149,18 @@ def test_evidence_is_one_per_source_and_keeps_the_latest() -> None:
     ]
     with pytest.raises(KeyError):
         g.add_edge(a, "consumer:nobody", EdgeKind.USES, Evidence("x", "y"))
+
+
+def test_secretsmanager_labels_and_arns_in_staleness() -> None:
+    g = Graph()
+    store = g.add_store(DB)
+    api = g.add_consumer(consumer("api", "aws:arn:aws:iam::1:role/api"), Evidence("t", "x"))
+    g.add_edge(api, store, EdgeKind.READS, Evidence("t", "x"))
+    arn = StoreRef("aws-secretsmanager", "arn:aws:secretsmanager:us-east-1:1:secret:prod/db-AbCdEf")
+    since = "2026-01-01T00:00:00Z"
+    g.add_reads([read("aws:arn:aws:iam::1:role/api", "2026-01-02T00:00:00Z", "AWSPREVIOUS", DB)])
+    assert [c.name for c in g.stale_consumers(arn, since, "v-new")] == ["api"]
+    assert [c.name for c in g.stale_consumers(arn, since)] == ["api"]  # an old-version read
+    g.add_reads([read("aws:arn:aws:iam::1:role/api", "2026-01-03T00:00:00Z", "AWSCURRENT", DB)])
+    assert g.stale_consumers(arn, since, "v-new") == []
+    assert [c.name for c in g.consumers_of_store(arn)] == ["api"]
