@@ -383,10 +383,14 @@ class Runner:
                 f"{Path(where.filename).name}:{where.lineno}",
                 "rerun with -v to see the traceback; report it; then resume or roll back",
             )
+        fields = {h: self.secrets.fields(h) for h in _handles(outputs) if self.secrets.has(h)}
         self.record(
-            Kind.RESULT, step_id=sid, attempt=attempt, state=StepState.SUCCEEDED,
-            data={"outputs": outputs},
-        )  # fmt: skip
+            Kind.RESULT,
+            step_id=sid,
+            attempt=attempt,
+            state=StepState.SUCCEEDED,
+            data={"outputs": outputs, "secret_fields": fields},
+        )
         self.emit("done", sid, f"{sid}: done")
 
     def call(

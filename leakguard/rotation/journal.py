@@ -28,6 +28,9 @@ from leakguard.store.db import Database
 COMPONENT = "journal"
 KILL_ENV = "LEAKGUARD_TEST_KILL_AFTER_RECORD"
 """Tests only: SIGKILL this process right after its Nth journal record is committed."""
+KILL_ONCE_ENV = "LEAKGUARD_TEST_KILL_ONCE_FILE"
+"""Tests only: SIGKILL this process right after a record at a boundary (kind, step, state) not
+yet listed in this file, listing it first: a chain of resumes dies once at every boundary."""
 
 MIGRATIONS: Sequence[str] = [
     """
@@ -215,6 +218,8 @@ class Journal:
         self._audits: dict[str, AuditLog] = {}
         kill = os.environ.get(KILL_ENV, "")
         self._kill_after = int(kill) if kill.isdigit() else 0
+        once = os.environ.get(KILL_ONCE_ENV)
+        self._kill_once = Path(once) if once else None
 
     @classmethod
     def open(cls, path: Path | None = None) -> Journal:
@@ -294,7 +299,20 @@ class Journal:
         self._appended += 1
         if self._kill_after and self._appended == self._kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
+        if self._kill_once is not None:
+            self._maybe_kill_once(f"{kind}:{step_id or ''}:{state or ''}")
         return record
+
+    def _maybe_kill_once(self, boundary: str) -> None:
+        assert self._kill_once is not None
+        seen = self._kill_once.read_text().splitlines() if self._kill_once.exists() else []
+        if boundary in seen:
+            return
+        with self._kill_once.open("a") as handle:
+            handle.write(boundary + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.kill(os.getpid(), signal.SIGKILL)
 
     def _audit(self, run_id: str) -> tuple[AuditLog, int]:
         row = self.db.conn.execute(

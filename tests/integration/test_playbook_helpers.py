@@ -1,0 +1,192 @@
+"""Shared setup for the playbook end-to-end tests: AppRole consumers on the OpenBao dev server,
+a dependency graph naming them, and a driver that runs the engine in a subprocess (so it can be
+SIGKILLed at any journal record and resumed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hvac
+
+from leakguard.graph.interface import ConsumerInfo, EdgeKind, Evidence, Reload, StoreRef
+from leakguard.graph.persist import GraphStore
+from leakguard.graph.queries import Graph
+from leakguard.redact import fingerprint
+from tests.support.servers import Moto, OpenBao
+
+SEEN = Evidence("inventory:test", "2026-01-01T00:00:00+00:00")
+
+CONSUMER_SCRIPT = """
+import sys, hvac
+url, role_id, secret_id, path, out = sys.argv[1:6]
+client = hvac.Client(url=url)
+client.auth.approle.login(role_id=role_id, secret_id=secret_id)
+data = client.secrets.kv.v2.read_secret_version(path=path, raise_on_deleted_version=True)
+with open(out, "a") as handle:
+    handle.write(str(data["data"]["metadata"]["version"]) + "\\n")
+"""
+
+
+@dataclass(frozen=True)
+class AppRole:
+    name: str
+    role_id: str
+    secret_id: str
+
+    def read(self, url: str, path: str, version: int | None = None) -> dict[str, Any]:
+        client = hvac.Client(url=url)
+        client.auth.approle.login(role_id=self.role_id, secret_id=self.secret_id)
+        got = client.secrets.kv.v2.read_secret_version(
+            path=path, version=version, raise_on_deleted_version=True
+        )
+        return dict(got["data"]["data"])
+
+
+def approle(openbao: OpenBao, name: str, path: str) -> AppRole:
+    root = hvac.Client(url=openbao.url, token=openbao.token)
+    if "approle/" not in root.sys.list_auth_methods():
+        root.sys.enable_auth_method("approle")
+    policy = f'path "secret/data/{path}" {{ capabilities = ["read"] }}'
+    root.sys.create_or_update_policy(name=f"read-{name}", policy=policy)
+    root.auth.approle.create_or_update_approle(name, token_policies=[f"read-{name}"])
+    role_id = root.auth.approle.read_role_id(name)["data"]["role_id"]
+    secret_id = root.auth.approle.generate_secret_id(name)["data"]["secret_id"]
+    return AppRole(name, role_id, secret_id)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def save_graph(
+    db: Path, credential_value: str, store: StoreRef, consumers: list[ConsumerInfo]
+) -> str:
+    """Build and persist the graph: the credential, its store entry, and who reads it."""
+    graph = Graph()
+    fp = fingerprint(credential_value)
+    cred = graph.add_credential(fp)
+    store_node = graph.add_store(store)
+    graph.add_edge(cred, store_node, EdgeKind.STORED_IN, SEEN)
+    for consumer in consumers:
+        node = graph.add_consumer(consumer, SEEN)
+        graph.add_edge(node, store_node, EdgeKind.READS, SEEN)
+    with GraphStore.open(db) as gstore:
+        gstore.save(graph)
+    return fp
+
+
+def reload_command(tmp: Path, openbao: OpenBao, role: AppRole, path: str, out: Path) -> Reload:
+    script = tmp / "consumer.py"
+    if not script.exists():
+        script.write_text(textwrap.dedent(CONSUMER_SCRIPT))
+    argv = [sys.executable, str(script), openbao.url, role.role_id, role.secret_id, path, str(out)]
+    return Reload("command", " ".join(argv))
+
+
+def consumer(role: AppRole, reload: Reload | None = None) -> ConsumerInfo:
+    return ConsumerInfo(
+        f"consumer:{role.name}",
+        role.name,
+        reload=reload or Reload(),
+        identities=(f"vault-approle:{role.name}",),
+    )
+
+
+DRIVER = """
+import json, os, sys
+from pathlib import Path
+from leakguard.rotation import engine
+from leakguard.rotation.journal import Journal
+from leakguard.rotation.schema import find_playbook, load_playbook
+
+spec = json.loads(Path(sys.argv[1]).read_text())
+db = Path(spec["db"])
+options = engine.EngineOptions(
+    yes=True,
+    time_scale=spec["time_scale"],
+    graph=engine.open_graph(db),
+    backend_overrides=spec["overrides"],
+    approval_timeout=0,
+)
+with Journal.open(db) as journal:
+    if spec["action"] == "start":
+        playbook = load_playbook(find_playbook(spec["playbook"]))
+        view = engine.start_run(journal, playbook, spec["inputs"], options, run_id=spec["run_id"])
+    else:
+        view = journal.view(spec["run_id"])
+        if view.state not in ("completed", "rolled-back"):  # killed after its last record
+            view = engine.resume_run(journal, spec["run_id"], options)
+print(json.dumps({"state": view.state, "diagnostic": view.diagnostic, "outputs": view.outputs}))
+"""
+
+
+@dataclass
+class Driver:
+    """Runs the engine in a child process; ``kill_after`` SIGKILLs it after that many journal
+    records (leakguard.rotation.journal.KILL_ENV)."""
+
+    tmp: Path
+    db: Path
+    playbook: str
+    inputs: Mapping[str, Any]
+    overrides: Mapping[str, Mapping[str, Any]]
+    env: Mapping[str, str]
+    time_scale: float = 0.01
+
+    def call(
+        self,
+        action: str,
+        run_id: str,
+        kill_after: int | None = None,
+        kill_once: Path | None = None,
+    ) -> dict[str, Any] | None:
+        script = self.tmp / "driver.py"
+        if not script.exists():
+            script.write_text(textwrap.dedent(DRIVER))
+        spec = self.tmp / f"spec-{run_id}-{action}.json"
+        spec.write_text(
+            json.dumps(
+                {
+                    "db": str(self.db),
+                    "playbook": self.playbook,
+                    "inputs": dict(self.inputs),
+                    "overrides": {k: dict(v) for k, v in self.overrides.items()},
+                    "time_scale": self.time_scale,
+                    "action": action,
+                    "run_id": run_id,
+                }
+            )
+        )
+        env = {**os.environ, **self.env}
+        env.pop("LEAKGUARD_TEST_KILL_AFTER_RECORD", None)
+        env.pop("LEAKGUARD_TEST_KILL_ONCE_FILE", None)
+        if kill_after is not None:
+            env["LEAKGUARD_TEST_KILL_AFTER_RECORD"] = str(kill_after)
+        if kill_once is not None:
+            env["LEAKGUARD_TEST_KILL_ONCE_FILE"] = str(kill_once)
+        proc = subprocess.run(
+            [sys.executable, str(script), str(spec)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        if proc.returncode == -9:
+            return None
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        return result
+
+
+def moto_env(moto: Moto) -> dict[str, str]:
+    return moto.env()
