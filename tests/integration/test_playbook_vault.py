@@ -6,7 +6,6 @@ import random
 from pathlib import Path
 
 import hvac
-import pytest
 
 from leakguard.graph.interface import StoreRef
 from leakguard.rotation import engine
