@@ -416,3 +416,48 @@ def test_rules_test_runs_the_shipped_detectors() -> None:
 
     res = _cli(["rules", "test", str(detectors_dir() / "stripe.yaml")])
     assert res.exit_code == 0, res.output
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_detectors_and_playbooks(tmp_path: Path) -> None:
+    """Rules and playbooks are found through importlib.resources in an installed wheel."""
+    import subprocess
+    import sys
+    import sysconfig
+    import zipfile
+
+    repo = Path(__file__).resolve().parents[2]
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(repo)],
+        capture_output=True,
+        text=True,
+    )
+    if built.returncode != 0:
+        pytest.skip(f"cannot build a wheel here: {built.stderr.strip()[-300:]}")
+    wheel = next(tmp_path.glob("leakguard-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "leakguard/_data/detectors/stripe.yaml" in names
+    assert any(n.startswith("leakguard/_data/playbooks/") and n.endswith(".yaml") for n in names)
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = (
+        "from leakguard.resources import detectors_dir, playbooks_dir\n"
+        "from leakguard.engine.rules import RuleSet\n"
+        "print(detectors_dir()); print(playbooks_dir())\n"
+        "print(len(RuleSet.load().rules) > 0)\n"
+    )
+    # -S: no .pth files, so the editable install of this checkout cannot shadow the wheel
+    deps = sysconfig.get_paths()["purelib"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), deps])}
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    detectors, playbooks, loaded = out.stdout.splitlines()
+    assert detectors == str(site / "leakguard" / "_data" / "detectors")
+    assert playbooks == str(site / "leakguard" / "_data" / "playbooks")
+    assert loaded == "True"
