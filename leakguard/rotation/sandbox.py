@@ -63,6 +63,9 @@ class SeedPlan:
     secretsmanager: dict[str, SecretData] = field(default_factory=dict)
     iam_users: list[str] = field(default_factory=list)
     approles: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # role -> entries
+    #: user -> the entries that hold that user's access key: ("vault", mount, path) or
+    #: ("sm", "", name); default: with IAM users, every entry holds the first user's key
+    key_entries: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
 
 def _render(value: Any, scope: expr.Scope) -> Any:
@@ -111,6 +114,10 @@ def plan_seed(
             plan.vault.setdefault((mounts[name], name), {}).update(data)
         else:
             plan.secretsmanager.setdefault(name, {}).update(data)
+    if users:
+        plan.key_entries[users[0]] = [("vault", m, p) for m, p in plan.vault] + [
+            ("sm", "", n) for n in plan.secretsmanager
+        ]
     if graph is not None:
         _plan_consumers(plan, graph, playbook, inputs)
     return plan
@@ -340,13 +347,15 @@ def _seed(box: Sandbox, vault: _Vault, plan: SeedPlan) -> None:
     aws = AwsSeeder(box.aws_endpoint, box.region, box.admin)
     keys: dict[str, SecretData] = {user: aws.user_with_key(user) for user in plan.iam_users}
     box.iam_keys = {user: key[IAM_FIELDS[0]] for user, key in keys.items()}
-    first_key = next(iter(keys.values()), None)  # a playbook that stores IAM keys stores this one
+    holds: dict[tuple[str, str, str], SecretData] = {
+        entry: keys[user] for user, entries in plan.key_entries.items() for entry in entries
+    }
     for mount in sorted({m for m, _ in plan.vault}):
         vault.mount_kv2(mount)
     for (mount, path), data in plan.vault.items():
-        vault.put(mount, path, {**data, **(first_key or {})})
+        vault.put(mount, path, {**data, **holds.get(("vault", mount, path), {})})
     for name, data in plan.secretsmanager.items():
-        aws.secret(name, {**data, **(first_key or {})} if first_key else data)
+        aws.secret(name, {**data, **holds.get(("sm", "", name), {})})
     for role, entries in plan.approles.items():
         box.consumers[role] = vault.approle(role, entries)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shlex
@@ -12,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leakguard.errors import BackendError, PlaybookError
 from leakguard.rotation.actions._common import optional, seconds, secret, text
@@ -25,6 +26,9 @@ from leakguard.rotation.interface import (
     Outputs,
     Param,
 )
+
+if TYPE_CHECKING:
+    from leakguard.engine.matcher import Engine
 
 MIN_POLL = 0.05
 OUTPUT_TAIL = 4000
@@ -184,14 +188,20 @@ def command(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
     return outputs
 
 
-def redact_text(message: str) -> str:
-    """Replace anything a detector rule recognises with its redacted form."""
+@functools.lru_cache(maxsize=1)
+def _detector() -> Engine:
+    """The shipped rules, compiled once per process (they do not change while it runs)."""
     from leakguard.engine.matcher import Engine
     from leakguard.engine.rules import RuleSet
+
+    return Engine(RuleSet.load(), "re", show_secrets=True)
+
+
+def redact_text(message: str) -> str:
+    """Replace anything a detector rule recognises with its redacted form."""
     from leakguard.redact import redact
 
-    engine = Engine(RuleSet.load(), "re", show_secrets=True)
-    for finding in engine.scan_text(message, path="<notify>"):
+    for finding in _detector().scan_text(message, path="<notify>"):
         if finding.secret:
             message = message.replace(finding.secret, redact(finding.secret))
     return message
