@@ -23,6 +23,7 @@ PARAMS = {
     "attribute": "finding attribute that receives the partner value (for identifiers only)",
     "required": "reject the match when no partner is found (default false)",
     "unpaired_severity": "severity when no partner is found (default: the rule's)",
+    "partner_first": "the credential reads partner:match (default true; false for match:partner)",
 }
 
 
@@ -37,6 +38,7 @@ def prepare(params: Mapping[str, Any]) -> Mapping[str, Any]:
         "attribute": attribute,
         "required": p.flag(params, "required", False),
         "unpaired_severity": p.severity(params, "unpaired_severity"),
+        "partner_first": p.flag(params, "partner_first", True),
     }
 
 
@@ -108,12 +110,16 @@ def pairing(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
         )
     value = _value(partner)
     attribute = params.get("attribute")
+    attributes = extras(
+        {attribute: value.decode("utf-8", "replace")} if attribute else None, paired=True
+    )
+    halves = [value, candidate.secret]
+    if not params.get("partner_first", True):
+        halves.reverse()
     return Verdict(
         accept=True,
         detail="paired with its partner value",
-        attributes=extras(
-            {attribute: value.decode("utf-8", "replace")} if attribute else None, paired=True
-        ),
-        secret=value + b":" + candidate.secret,
-        redacted=f"{redact(value)}:{redact(candidate.secret)}",
+        attributes=attributes,
+        secret=b":".join(halves),
+        redacted=":".join(redact(half) for half in halves),
     )
