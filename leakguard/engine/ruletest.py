@@ -63,6 +63,7 @@ class RuleInfo:
     examples: int
     negative_examples: int
     source: str
+    description: str = ""
 
 
 def available_engines() -> tuple[str, ...]:
@@ -116,6 +117,7 @@ def list_rules(ruleset: RuleSet) -> list[RuleInfo]:
             examples=len(r.examples),
             negative_examples=len(r.negative_examples),
             source=r.source,
+            description=r.description,
         )
         for r in sorted(ruleset.rules, key=lambda r: (r.provider, r.id))
     ]
