@@ -214,24 +214,30 @@ def ensure_peers() -> Path:
 class Measure:
     name: str
     seconds: float
+    cpu: float
     rss_mb: float
     found: int | None
     note: str = ""
 
 
-def timed(name: str, cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
+def timed(
+    name: str, cmd: list[str], env: dict[str, str] | None = None
+) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds (user+sys of the whole process tree), peak RSS (MB) of the
+    largest process, exit code."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%e %M", "-o", tf.name, *cmd],
+            ["/usr/bin/time", "-f", "%e %U %S %M", "-o", tf.name, *cmd],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             check=False,
         )
         text = tf.read().split()
-    if len(text) < 2:
+    if len(text) < 4:
         raise SystemExit(f"{name}: could not measure: {proc.stderr.decode()[-500:]}")
-    return float(text[-2]), int(text[-1]) / 1024, proc.returncode
+    wall, user, system, rss = text[-4:]
+    return float(wall), float(user) + float(system), int(rss) / 1024, proc.returncode
 
 
 def run(size: Size, skip_peers: bool) -> list[Measure]:
@@ -240,36 +246,36 @@ def run(size: Size, skip_peers: bool) -> list[Measure]:
     tmp = Path(tempfile.mkdtemp(prefix="lg-bench-"))
     results: list[Measure] = []
     try:
-        sec, rss, _ = timed(
+        sec, cpu, rss, _ = timed(
             "floor",
             ["sh", "-c", f"git --git-dir='{repo}' cat-file --batch-all-objects --batch >/dev/null"],
         )
-        results.append(Measure("git cat-file (floor)", sec, rss, None))
+        results.append(Measure("git cat-file (floor)", sec, cpu, rss, None))
 
         env = {**os.environ, "XDG_STATE_HOME": str(tmp / "state")}
         leakguard = str(Path(sys.executable).parent / "leakguard")
         report = tmp / "lg.json"
-        sec, rss, code = timed(
+        sec, cpu, rss, code = timed(
             "leakguard", [leakguard, "scan", str(repo), "-f", "json", "-o", str(report)], env
         )
         found = _lg_found(report, planted)
-        results.append(Measure("leakguard", sec, rss, found, f"exit {code}"))
+        results.append(Measure("leakguard", sec, cpu, rss, found, f"exit {code}"))
 
         report2 = tmp / "lg2.json"
-        sec, rss, code = timed(
+        sec, cpu, rss, code = timed(
             "no-change",
             [leakguard, "scan", str(repo), "--incremental", "-f", "json", "-o", str(report2)],
             env,
         )
         again = len(json.loads(report2.read_text())["findings"]) if report2.exists() else -1
         results.append(
-            Measure("leakguard --incremental, no change", sec, rss, None, f"{again} findings")
+            Measure("leakguard --incremental, no change", sec, cpu, rss, None, f"{again} findings")
         )
 
         if not skip_peers:
             python = ensure_peers()
             gl_report = tmp / "gitleaks.json"
-            sec, rss, _ = timed(
+            sec, cpu, rss, _ = timed(
                 "gitleaks",
                 [
                     str(PEERS / "bin" / "gitleaks"),
@@ -287,14 +293,16 @@ def run(size: Size, skip_peers: bool) -> list[Measure]:
                 ],
             )
             secrets = {f["Secret"] for f in json.loads(gl_report.read_text() or "[]")}
-            results.append(Measure("gitleaks git", sec, rss, _count(secrets, planted)))
+            results.append(Measure("gitleaks git", sec, cpu, rss, _count(secrets, planted)))
 
             kf_report = tmp / "kingfisher.json"
-            sec, rss, _ = timed(
+            sec, cpu, rss, _ = timed(
                 "kingfisher", [str(python), "-c", KINGFISHER_DRIVER, str(repo), str(kf_report)]
             )
             secrets = set(json.loads(kf_report.read_text())) if kf_report.exists() else set()
-            results.append(Measure("kingfisher git_history", sec, rss, _count(secrets, planted)))
+            results.append(
+                Measure("kingfisher git_history", sec, cpu, rss, _count(secrets, planted))
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     _print(size, repo, len(planted), results)
@@ -333,11 +341,13 @@ def _print(size: Size, repo: Path, planted: int, results: list[Measure]) -> None
         f" content, {planted} planted keys ({repo})"
     )
     floor = results[0].seconds or 1e-9
-    print(f"{'tool':38} {'seconds':>9} {'x floor':>8} {'peak RSS MB':>12} {'recall':>9}")
+    print(
+        f"{'tool':38} {'seconds':>9} {'x floor':>8} {'cpu s':>7} {'peak RSS MB':>12} {'recall':>9}"
+    )
     for m in results:
         recall = "" if m.found is None else f"{m.found}/{planted}"
         print(
-            f"{m.name:38} {m.seconds:9.2f} {m.seconds / floor:8.2f} {m.rss_mb:12.0f}"
+            f"{m.name:38} {m.seconds:9.2f} {m.seconds / floor:8.2f} {m.cpu:7.2f} {m.rss_mb:12.0f}"
             f" {recall:>9}  {m.note}"
         )
 

@@ -27,8 +27,16 @@ from leakguard.sources.interface import Source
 _USERINFO = re.compile(r"(?<=://)[^/@]*@")
 
 
+_FORGE = re.compile(
+    r"^https?://(?:[^/@]*@)?(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org)"
+    r"/[\w.-]+/[\w.-]+/?$",
+    re.IGNORECASE,
+)
+
+
 def looks_like_git_url(url: str) -> bool:
-    return url.lower().rstrip("/").endswith(".git")
+    """``….git`` URLs, and ``https://github.com/OWNER/REPO``-style repository pages."""
+    return url.lower().rstrip("/").endswith(".git") or bool(_FORGE.match(url))
 
 
 def public_url(url: str) -> str:

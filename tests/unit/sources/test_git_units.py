@@ -15,7 +15,7 @@ from leakguard.sources.git import _ranges, display_path
 from leakguard.sources.git_objects import GitProcessDied, _read_objects
 from leakguard.sources.git_provenance import Commit, Introduction, is_deletion, parse_log
 from leakguard.sources.git_state import FileCommitCursor, cursor_for
-from leakguard.sources.remote import mirror_path, public_url
+from leakguard.sources.remote import looks_like_git_url, mirror_path, public_url
 from leakguard.store.cursors import StoreCommitCursor
 
 A = "a" * 40
@@ -164,3 +164,17 @@ def test_remote_urls_lose_their_credentials_and_map_to_a_stable_mirror(tmp_path:
     assert path == mirror_path("https://git.example.com/org/api.git", options)
     assert path.parent == tmp_path / "git" and path.name.endswith("-api.git")
     assert "tok3n" not in str(path)
+
+
+@pytest.mark.parametrize(
+    ("url", "git"),
+    [
+        ("https://git.example.com/org/api.git", True),
+        ("https://github.com/org/api", True),
+        ("https://gitlab.com/org/api/", True),
+        ("https://github.com/org/api/blob/main/x.py", False),
+        ("https://example.com/app.js", False),
+    ],
+)
+def test_which_http_urls_are_repositories(url: str, git: bool) -> None:
+    assert looks_like_git_url(url) is git
