@@ -42,8 +42,9 @@ def label(graph: Graph, node: str) -> str:
         )
         return f"{data.get('backend')}: {where}{version}"
     if kind == NodeKind.LEAK:
-        commit = f"@{str(data['commit'])[:10]}" if data.get("commit") else ""
-        return f"{data.get('target')}{commit}:{data.get('path')}:{data.get('line')}"
+        if data.get("commit"):  # shorten the commit; everything else as in the id
+            return node.removeprefix("leak:").replace(str(data["commit"]), str(data["commit"])[:10])
+        return node.removeprefix("leak:")
     return str(data.get("name", node.split(":", 1)[-1]))
 
 
