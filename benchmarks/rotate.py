@@ -73,8 +73,14 @@ def _jobs(prefix: str, vault: int, iam: int, graph: Graph) -> tuple[list[Job], s
         plan.secretsmanager[name] = {"region": "us-east-1"}
         plan.key_entries[user] = [("sm", "", name)]
         cred = _credential(graph, f"iam-{prefix}-{i}", StoreRef("aws-secretsmanager", name))
-        inputs = {"credential": cred, "user": user, "secret": name, "store": "sm",
-                  "overlap": "0s", "soak": "0s"}  # fmt: skip
+        inputs = {
+            "credential": cred,
+            "user": user,
+            "secret": name,
+            "store": "sm",
+            "overlap": "0s",
+            "soak": "0s",
+        }
         jobs.append(Job("iam", iam_pb, inputs))
     return jobs, plan
 
@@ -135,7 +141,8 @@ def _check(box: sandbox.Sandbox, jobs: list[Job]) -> list[str]:
 
 def _table(title: str, seconds: float, results: list[Result]) -> None:
     print(f"\n{title}: {len(results)} rotations in {seconds:.2f} s")
-    print(f"  {'kind':<8} {'runs':>5} {'done':>5} {'mean s':>8} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
+    head = ("kind", "runs", "done", "mean s", "p50 s", "p95 s", "max s")
+    print("  {:<8} {:>5} {:>5} {:>8} {:>7} {:>7} {:>7}".format(*head))
     for kind in ("vault", "iam"):
         rows = [r for r in results if r.kind == kind]
         if not rows:
@@ -176,12 +183,15 @@ def main() -> int:
         return EngineOptions(yes=True, graph=graph, backend_overrides=overrides)
 
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="leakguard-rotate-") as tmp, sandbox.start(
-        plan=plan, workdir=Path(tmp) / "sandbox"
-    ) as box:
+    with (
+        tempfile.TemporaryDirectory(prefix="leakguard-rotate-") as tmp,
+        sandbox.start(plan=plan, workdir=Path(tmp) / "sandbox") as box,
+    ):
         overrides = box.overrides
-        print(f"sandbox started and seeded in {time.perf_counter() - t0:.1f} s "
-              f"({len(plan.vault)} Vault secrets, {len(plan.iam_users)} IAM users)")  # fmt: skip
+        print(
+            f"sandbox started and seeded in {time.perf_counter() - t0:.1f} s "
+            f"({len(plan.vault)} Vault secrets, {len(plan.iam_users)} IAM users)"
+        )
         measured: list[tuple[str, float, list[str]]] = []
         for title, prefix, workers in campaigns:
             jobs = work[prefix][0]
@@ -195,8 +205,10 @@ def main() -> int:
         print(f"{title:<28} {seconds:>8.2f} {ratio:>12} {'yes' if not problems else 'NO':>9}")
         for problem in problems[:5]:
             print(f"  ! {problem}")
-    print(f"\ntarget: {args.vault} Vault + {args.iam} IAM rotations in under 60 s "
-          f"-> {'met' if measured[0][1] < 60 else 'missed'} ({measured[0][1]:.1f} s)")  # fmt: skip
+    print(
+        f"\ntarget: {args.vault} Vault + {args.iam} IAM rotations in under 60 s "
+        f"-> {'met' if measured[0][1] < 60 else 'missed'} ({measured[0][1]:.1f} s)"
+    )
     return 0 if all(not p for _, _, p in measured) else 1
 
 
