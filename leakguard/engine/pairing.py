@@ -42,8 +42,14 @@ def prepare(params: Mapping[str, Any]) -> Mapping[str, Any]:
     }
 
 
-def line_span(data: bytes, start: int, end: int, lines: int) -> tuple[int, int]:
-    """Offsets covering ``lines`` whole lines before and after ``data[start:end]``."""
+REACH_BYTES = 2048  # a minified bundle is one long line: never search more than this
+
+
+def line_span(
+    data: bytes, start: int, end: int, lines: int, reach: int = REACH_BYTES
+) -> tuple[int, int]:
+    """Offsets covering ``lines`` whole lines before and after ``data[start:end]``, but no more
+    than ``reach`` bytes either side."""
     lo = start
     for _ in range(lines + 1):
         lo = data.rfind(b"\n", 0, lo)
@@ -56,7 +62,7 @@ def line_span(data: bytes, start: int, end: int, lines: int) -> tuple[int, int]:
         if hi == -1:
             hi = len(data)
             break
-    return lo, hi
+    return max(lo, start - reach), min(hi, end + reach)
 
 
 def nearest(

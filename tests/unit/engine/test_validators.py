@@ -320,3 +320,12 @@ def test_pairing_can_require_its_partner() -> None:
     assert near.accept and near.secret == b"ID-482913:s3cr3tV4lue"
     far = check(candidate("s3cr3tV4lue", "id: ID-482913\n\n\nkey: s3cr3tV4lue\n"), params)
     assert not far.accept
+
+
+def test_pairing_reach_is_bounded_on_long_lines(engine: Engine) -> None:
+    kid = key_id(123412341234)
+    near = f"var a='{kid}',b='{SECRET}';"
+    far = f"var a='{kid}';" + "x=1;" * 1000 + f"var b='{SECRET}';"  # one 4 KB minified line
+    [paired] = engine.scan_text(near)
+    [alone] = engine.scan_text(far)
+    assert paired.attribute("paired") is True and alone.attribute("paired") is False
