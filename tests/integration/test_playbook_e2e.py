@@ -178,6 +178,7 @@ def test_secrets_manager_backed_playbooks(
     view = _run(playbook_id, inputs, db, _overrides(openbao, aws_env))
     assert view.state == RunState.COMPLETED, view.diagnostic
     current, version = _sm_current(sm, name)
+    assert version != old_version
     assert json.loads(current)["value"] != old
     if new is not None:
         assert json.loads(current)["value"] == new
