@@ -52,6 +52,7 @@ def test_plan_seed_follows_the_playbook_inputs() -> None:
     assert plan.secretsmanager == {}
     assert plan.iam_users == ["billing"]
     assert plan.approles == {"billing-api": {("secret", "billing/aws")}}
+    assert plan.key_entries == {"billing": [("vault", "secret", "billing/aws")]}
     other = sandbox.plan_seed(playbook, {**inputs, "store": "sm"})
     assert list(other.secretsmanager) == ["billing/aws"] and other.vault == {}
 

@@ -27,7 +27,13 @@ def consumer_json(consumer: ConsumerInfo) -> dict[str, Any]:
     return out
 
 
+NO_GRAPH = "no dependency graph is loaded: no consumer is known (build it: leakguard graph build)"
+
+
 def consumers(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
+    if ctx.graph is None and not flag(params, "require", False):
+        ctx.log(NO_GRAPH)
+        return {"consumers": [], "count": 0}
     graph = graph_of(ctx)
     backend, name = optional(params, "backend"), optional(params, "name")
     found: dict[str, ConsumerInfo] = {}

@@ -110,16 +110,20 @@ def consumers_moved(
     params: Mapping[str, Any],
     readers: Mapping[str, EvidenceReader] | None = None,
 ) -> Outputs:
-    graph = graph_of(ctx)
     store = ctx.store(text(params, "backend"))
     name = text(params, "name")
     ref = store_ref(store, name)
     since = parse_time(text(params, "since"), "since")
     version = optional(params, "version") or store.read_current(name)[0].version_id
     events = read_events(params, since, readers)
-    if events:
-        graph.add_reads(events)
-    consumers = graph.consumers_of_store(ref)
+    if ctx.graph is None and not flag(params, "require_consumers"):
+        ctx.log("no dependency graph is loaded: no consumer can be checked")
+        consumers = []
+    else:
+        graph = graph_of(ctx)
+        if events:
+            graph.add_reads(events)
+        consumers = graph.consumers_of_store(ref)
     if not consumers:
         if flag(params, "require_consumers"):
             raise PlaybookError(

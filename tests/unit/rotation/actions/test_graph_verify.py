@@ -74,9 +74,18 @@ def test_graph_consumers_lists_consumers_as_json() -> None:
     assert api["identities"] == ["aws:arn:aws:iam::123456789012:role/api"]
 
 
-def test_graph_actions_need_a_graph() -> None:
+def test_graph_actions_without_a_graph() -> None:
+    ctx = _ctx(None)
+    out = ctx.run(REGISTRY["graph.consumers"], {"credential": "sha256:ab"})
+    assert out == {"consumers": [], "count": 0} and "no dependency graph" in ctx.logs[0]
     with pytest.raises(PlaybookError, match="dependency graph"):
-        _ctx(None).run(REGISTRY["graph.consumers"], {"credential": "sha256:ab"})
+        ctx.run(REGISTRY["graph.consumers"], {"credential": "sha256:ab", "require": True})
+    with pytest.raises(PlaybookError, match="dependency graph"):
+        ctx.run(REGISTRY["graph.blast_radius"], {"credential": "sha256:ab"})
+    params = {"backend": "sm", "name": "prod/api", "since": "2026-05-01T12:00:00Z"}
+    assert ctx.run(REGISTRY["verify.consumers_moved"], params)["unknown_consumers"] is True
+    with pytest.raises(PlaybookError, match="dependency graph"):
+        ctx.run(REGISTRY["verify.consumers_moved"], {**params, "require_consumers": True})
 
 
 def test_consumers_moved_blocks_on_a_consumer_without_evidence(tmp_path: Path) -> None:
