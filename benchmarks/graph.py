@@ -187,9 +187,9 @@ def main() -> int:
         )
         graph = Graph()
         summary = BuildSummary()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         apply(graph, inputs, summary)
-        build_s = time.perf_counter() - t0
+        build_s, build_cpu = time.perf_counter() - t0, time.process_time() - c0
         base_s, base_g = baseline_build(raw)
         nodes, edges = len(graph), graph.g.number_of_edges()
 
@@ -239,6 +239,7 @@ def main() -> int:
             f"{'build from files (s) [target < 10]':<44} {build_s:>12.2f} {base_s:>12.2f} "
             f"{build_s / base_s:>7.1f}x"
         )
+        print(f"{'  of which CPU time (s), the figure under load':<44} {build_cpu:>12.2f}")
         print(
             f"{'blast radius median (ms) [target < 50]':<44} {ours_med:>12.3f} {base_med:>12.3f} "
             f"{ours_med / base_med:>7.2f}x"

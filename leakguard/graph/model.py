@@ -39,7 +39,6 @@ class DependencyGraph:
 
     def add_node(self, node_id: str, kind: NodeKind | str, **attrs: Any) -> str:
         """Add or enrich a node; ``None`` attributes never overwrite known ones."""
-        kind = NodeKind(kind)
         clean = {k: v for k, v in attrs.items() if v is not None and v != ""}
         if node_id in self.g:
             data = self.g.nodes[node_id]
@@ -51,7 +50,7 @@ class DependencyGraph:
                 data.update(changed)
                 self.dirty_nodes.add(node_id)
             return node_id
-        self.g.add_node(node_id, kind=kind, **clean)
+        self.g.add_node(node_id, kind=NodeKind(kind), **clean)
         self.dirty_nodes.add(node_id)
         self.removed_nodes.discard(node_id)
         return node_id
@@ -112,14 +111,11 @@ class DependencyGraph:
         return list(data["evidence"]) if data else []
 
     def out_edges(self, node: str, kind: EdgeKind) -> Iterator[str]:
-        for _, dst, key in self.g.out_edges(node, keys=True):
-            if key == kind:
-                yield dst
+        # the adjacency maps (neighbour -> {edge key: data}) are far cheaper than edge views
+        return (dst for dst, keys in self.g.succ[node].items() if kind in keys)
 
     def in_edges(self, node: str, kind: EdgeKind) -> Iterator[str]:
-        for src, _, key in self.g.in_edges(node, keys=True):
-            if key == kind:
-                yield src
+        return (src for src, keys in self.g.pred[node].items() if kind in keys)
 
     def edges(self) -> Iterator[tuple[str, str, EdgeKind, Attrs]]:
         for src, dst, key, data in self.g.edges(keys=True, data=True):

@@ -30,20 +30,22 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX graph_nodes_kind ON graph_nodes(kind);
     CREATE TABLE graph_edges (
-      id INTEGER PRIMARY KEY,
       src TEXT NOT NULL REFERENCES graph_nodes(id) ON DELETE CASCADE,
       dst TEXT NOT NULL REFERENCES graph_nodes(id) ON DELETE CASCADE,
       kind TEXT NOT NULL,
       attrs TEXT NOT NULL DEFAULT '{}',
-      UNIQUE (src, dst, kind)
+      PRIMARY KEY (src, dst, kind)
     );
     CREATE INDEX graph_edges_dst ON graph_edges(dst);
     CREATE TABLE graph_evidence (
-      edge_id INTEGER NOT NULL REFERENCES graph_edges(id) ON DELETE CASCADE,
+      src TEXT NOT NULL,
+      dst TEXT NOT NULL,
+      kind TEXT NOT NULL,
       source TEXT NOT NULL,
       observed_at TEXT NOT NULL,
       detail TEXT NOT NULL DEFAULT '',
-      PRIMARY KEY (edge_id, source)
+      PRIMARY KEY (src, dst, kind, source),
+      FOREIGN KEY (src, dst, kind) REFERENCES graph_edges(src, dst, kind) ON DELETE CASCADE
     )
     """,
 ]
@@ -89,25 +91,18 @@ class GraphStore:
     def load(self) -> Graph:
         graph = Graph()
         conn = self.db.conn
-        for row in conn.execute("SELECT id, kind, attrs FROM graph_nodes"):
-            graph.g.add_node(row["id"], kind=row["kind"], **json.loads(row["attrs"]))
-        evidence: dict[int, list[Evidence]] = {}
-        for row in conn.execute(
-            "SELECT edge_id, source, observed_at, detail FROM graph_evidence"
-            " ORDER BY edge_id, observed_at"
+        add_node = graph.g.add_node
+        for node, kind, attrs in conn.execute("SELECT id, kind, attrs FROM graph_nodes"):
+            add_node(node, kind=kind, **json.loads(attrs))
+        evidence: dict[tuple[str, str, str], list[Evidence]] = {}
+        for src, dst, kind, source, at, detail in conn.execute(
+            "SELECT src, dst, kind, source, observed_at, detail FROM graph_evidence"
         ):
-            evidence.setdefault(row["edge_id"], []).append(
-                Evidence(row["source"], row["observed_at"], row["detail"])
-            )
-        for row in conn.execute("SELECT id, src, dst, kind, attrs FROM graph_edges"):
-            graph.g.add_edge(
-                row["src"],
-                row["dst"],
-                key=row["kind"],
-                kind=row["kind"],
-                evidence=evidence.get(row["id"], []),
-                **json.loads(row["attrs"]),
-            )
+            evidence.setdefault((src, dst, kind), []).append(Evidence(source, at, detail))
+        add = graph.g.add_edge
+        for src, dst, kind, attrs in conn.execute("SELECT src, dst, kind, attrs FROM graph_edges"):
+            extra = json.loads(attrs) if attrs != "{}" else {}
+            add(src, dst, key=kind, kind=kind, evidence=evidence.get((src, dst, kind), []), **extra)
         graph.clear_dirty()
         return graph
 
@@ -132,23 +127,34 @@ class GraphStore:
                         if n in graph.g
                     ),
                 )
-                for src, dst, kind in graph.dirty_edges:
-                    if not graph.g.has_edge(src, dst, key=kind):
-                        continue
-                    data = graph.g.edges[src, dst, kind]
-                    attrs = {k: v for k, v in data.items() if k not in ("kind", "evidence")}
-                    edge_id = conn.execute(
-                        "INSERT INTO graph_edges (src, dst, kind, attrs) VALUES (?, ?, ?, ?)"
-                        " ON CONFLICT (src, dst, kind) DO UPDATE SET attrs = excluded.attrs"
-                        " RETURNING id",
-                        (src, dst, kind, _dump(attrs)),
-                    ).fetchone()[0]
-                    conn.executemany(
-                        "INSERT INTO graph_evidence (edge_id, source, observed_at, detail)"
-                        " VALUES (?, ?, ?, ?) ON CONFLICT (edge_id, source) DO UPDATE SET"
-                        " observed_at = excluded.observed_at, detail = excluded.detail",
-                        ((edge_id, e.source, e.observed_at, e.detail) for e in data["evidence"]),
-                    )
+                changed = [
+                    (src, dst, kind, graph.g.edges[src, dst, kind])
+                    for src, dst, kind in graph.dirty_edges
+                    if graph.g.has_edge(src, dst, key=kind)
+                ]
+                conn.executemany(
+                    "INSERT INTO graph_edges (src, dst, kind, attrs) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (src, dst, kind) DO UPDATE SET attrs = excluded.attrs",
+                    (
+                        (
+                            src,
+                            dst,
+                            kind,
+                            _dump({k: v for k, v in data.items() if k not in ("kind", "evidence")}),
+                        )
+                        for src, dst, kind, data in changed
+                    ),
+                )
+                conn.executemany(
+                    "INSERT INTO graph_evidence (src, dst, kind, source, observed_at, detail)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (src, dst, kind, source) DO UPDATE"
+                    " SET observed_at = excluded.observed_at, detail = excluded.detail",
+                    (
+                        (src, dst, kind, e.source, e.observed_at, e.detail)
+                        for src, dst, kind, data in changed
+                        for e in data["evidence"]
+                    ),
+                )
         except sqlite3.Error as exc:
             raise GraphError(f"saving the graph to {self.db.path} failed: {exc}") from None
         graph.clear_dirty()
