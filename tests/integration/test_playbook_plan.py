@@ -27,9 +27,12 @@ def _vault_writes(audit_log: Path, since: int, path: str) -> list[str]:
     for raw in lines:
         entry = json.loads(raw)
         request = entry.get("request") or {}
-        if entry.get("type") == "request" and request.get("operation") in WRITES:
-            if path in str(request.get("path", "")):
-                out.append(f"{request['operation']} {request['path']}")
+        if (
+            entry.get("type") == "request"
+            and request.get("operation") in WRITES
+            and path in str(request.get("path", ""))
+        ):
+            out.append(f"{request['operation']} {request['path']}")
     return out
 
 
@@ -63,7 +66,7 @@ def test_plan_makes_zero_writes_to_vault(openbao: OpenBao, tmp_path: Path) -> No
     assert kinds["discard-dangling"] == "skip"  # nothing pending: a real read decided it
     assert kinds["approve-revoke"] == "approval"
     assert plan.writes >= 3
-    reads = [line for line in plan.lines if line.step_id == "current"][0]
+    reads = next(line for line in plan.lines if line.step_id == "current")
     assert "version_id=1" in reads.text and old not in reads.text
     assert _vault_state(root, path) == before
     assert _vault_writes(openbao.audit_log, start, path) == []
