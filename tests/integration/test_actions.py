@@ -335,3 +335,27 @@ def test_consumers_moved_on_cloudtrail_evidence(
         REGISTRY["verify.consumers_moved"], {**params, "cloudtrail": [str(trail), str(later)]}
     )
     assert out["moved"] == ["payments-api", "worker"]
+
+
+def test_manual_key_is_checked_before_it_reaches_the_store(
+    openbao: OpenBao, vault: VaultKV2Store
+) -> None:
+    from leakguard.backends.manual import ManualIssuer
+
+    path = _unique("payments/stripe")
+    _seed_vault(openbao, path, "sk_live_" + "Q1w2E3r4T5y6U7i8O9p0A1s2")
+    bad, good = "sk_live_xxxxxxxxxxxxxxxxxxxxxxxxxxxx", "sk_live_4eC39HqLyjWDarjtT1zdp7dc9f2c"
+    ctx = Ctx(
+        stores={"vault": vault},
+        issuers={"stripe": ManualIssuer("stripe")},
+        answers=[bad, good],
+        real_time=True,
+    )
+    with pytest.raises(BackendError, match="not a complete stripe key"):
+        _run(ctx, "issuer.issue", "new-value", backend="stripe", subject=path)
+    assert vault.pending(path) is None and len(vault.list_versions(path)) == 1
+    new = _run(ctx, "issuer.issue", "new-value", backend="stripe", subject=path)
+    staged = _run(
+        ctx, "store.put_pending", "stage", backend="vault", name=path, value=new["secret"]
+    )
+    assert vault.read_version(path, staged["version_id"]) == {"value": good}
