@@ -23,18 +23,17 @@ from leakguard.store.findings import FindingsStore
 
 # attribute names that identify a credential's owner without revealing it
 IDENTITY_ATTRIBUTES = (
-    "account",
-    "account_id",
-    "key_id",
-    "access_key_id",
-    "project_ref",
-    "project",
+    "account_id",  # AWS access keys
+    "project_ref",  # Supabase
+    "role",
+    "issuer",  # JWTs
+    "client_email",  # Google service accounts
+    "project_id",
+    "private_key_id",
+    "account_sid",  # Twilio
+    "host",  # connection URLs
     "user",
-    "username",
-    "client_id",
-    "app_id",
-    "org",
-    "region",
+    "key_id",
 )
 
 

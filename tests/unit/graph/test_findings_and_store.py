@@ -136,3 +136,30 @@ def test_the_graph_tables_hold_no_secret(scanned: tuple[Path, object], tmp_path:
             [str(f) for f in files if f.exists()] + [str(strings)], ScanOptions(jobs=1)
         )
         assert found.findings == ()
+
+
+def test_identity_attributes_are_copied_and_nothing_else() -> None:
+    from leakguard.graph.findings import add_findings
+
+    g = Graph()
+    finding = {
+        "fingerprint": "sha256:" + "e" * 64,
+        "provider": "aws",
+        "rule_id": "aws-access-key",
+        "redacted": "AKIA…WXYZ",
+        "source_kind": "file",
+        "location": {"path": "a.env", "line": 3},
+        "attributes": {"account_id": "123456789012", "paired": True, "jwt_alg": "HS256"},
+        "occurrences": [{"path": "b.env", "line": 9}],
+    }
+    assert (
+        add_findings(g, [finding, {"fingerprint": "not-a-fingerprint"}], target="t", source="s")
+        == 2
+    )
+    data = g.node("credential:sha256:" + "e" * 64)
+    assert data["id_account_id"] == "123456789012"
+    assert not any(k in data for k in ("id_paired", "id_jwt_alg", "paired"))
+    assert sorted(g.out_edges("credential:sha256:" + "e" * 64, EdgeKind.LEAKED_AT)) == [
+        "leak:t:a.env:3",
+        "leak:t:b.env:9",
+    ]
