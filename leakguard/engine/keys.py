@@ -14,7 +14,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from leakguard.engine import params as p
 from leakguard.engine.interface import Candidate, Verdict
@@ -96,6 +96,10 @@ def private_key(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
     )
 
 
+def _printable(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and value.isprintable() and len(value) <= 256
+
+
 def gcp_service_account(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
     try:
         doc = json.loads(candidate.secret)
@@ -104,14 +108,14 @@ def gcp_service_account(candidate: Candidate, params: Mapping[str, Any]) -> Verd
     if not isinstance(doc, dict) or doc.get("type") != "service_account":
         return Verdict.reject("not a service-account key file")
     key, email = doc.get("private_key"), doc.get("client_email")
-    if not isinstance(key, str) or not isinstance(email, str) or "@" not in email:
+    if not isinstance(key, str) or not _printable(email) or "@" not in email:
         return Verdict.reject("no private_key and client_email")
-    found = inspect_block(key.encode("utf-8"))
+    found = inspect_block(key.encode("utf-8", "surrogatepass"))
     if found is None:
         return Verdict.reject("private_key is not a well-formed key")
     _, _, canonical, body = found
-    project = doc.get("project_id") if isinstance(doc.get("project_id"), str) else None
-    key_id = doc.get("private_key_id") if isinstance(doc.get("private_key_id"), str) else None
+    project = doc.get("project_id") if _printable(doc.get("project_id")) else None
+    key_id = doc.get("private_key_id") if _printable(doc.get("private_key_id")) else None
     return Verdict(
         accept=True,
         detail="service-account key: private key structure checked",

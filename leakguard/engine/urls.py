@@ -33,7 +33,11 @@ def _group(candidate: Candidate, name: str) -> str:
 
 def connection_url(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
     password = candidate.secret
-    if password[0] in _TEMPLATE_START or password.lower() in params.get("placeholders", ()):
+    if (
+        not password
+        or password[0] in _TEMPLATE_START
+        or password.lower() in params.get("placeholders", ())
+    ):
         return Verdict.reject("password is a template")
     scheme, user, host = (_group(candidate, n) for n in ("scheme", "user", "host"))
     local = host.lower() in _LOCAL_HOSTS

@@ -329,3 +329,31 @@ def test_pairing_reach_is_bounded_on_long_lines(engine: Engine) -> None:
     [paired] = engine.scan_text(near)
     [alone] = engine.scan_text(far)
     assert paired.attribute("paired") is True and alone.attribute("paired") is False
+
+
+def test_every_validator_survives_hostile_candidates() -> None:
+    from leakguard.engine.validators import SPECS
+
+    hostile = [
+        b"",
+        b"_",
+        b"\xff\xfe\x00" * 20,
+        b"eyJ.eyJ.",
+        b"eyJhbGciOiJub25lIn0.W1tbW1tbW1td.",  # claims are a list
+        b'{"type": "service_account", "private_key": "\\ud800", "client_email": "\\ud800@x"}',
+        b'{"type": "service_account", "private_key": 5, "client_email": []}',
+        b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEA/////w==\n"
+        b"-----END OPENSSH PRIVATE KEY-----",
+        b"-----BEGIN RSA PRIVATE KEY-----\n\xff\n-----END RSA PRIVATE KEY-----",
+    ]
+    params_of = {r.validator: r.validator_params for r in ALL.rules if r.validator}
+    rng = random.Random(5)
+    hostile += [rng.randbytes(rng.randrange(1, 300)) for _ in range(200)]
+    for name, spec in SPECS.items():
+        params = params_of.get(name) or (spec.prepare({}) if spec.prepare else {})
+        if name == "pairing" and "partner" not in params:
+            continue
+        for value in hostile:
+            data = b"x = " + value + b"\n"
+            verdict = spec.check(Candidate("t", value, 4, 4 + len(value), data, {}), params)
+            assert isinstance(verdict.accept, bool)
