@@ -18,6 +18,7 @@ from leakguard.cli.scan import (
     Targets,
     Unreachable,
     build_options,
+    check_output,
     progress_bar,
 )
 from leakguard.reports.text import summary
@@ -58,6 +59,7 @@ def create(
 
     **Exit codes:** 0 written, 2 usage or input error.
     """
+    check_output(output)
     options = build_options(
         rules=rules,
         jobs=jobs,

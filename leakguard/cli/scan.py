@@ -155,6 +155,13 @@ def progress_bar(enabled: bool) -> Iterator[Progress | None]:
         yield _Adapter()
 
 
+def check_output(output: Path | None) -> None:
+    """Refuse an -o path that cannot be written before spending time on the scan."""
+    if output is not None and (output.is_dir() or not output.parent.is_dir()):
+        reason = "is a directory" if output.is_dir() else "its directory does not exist"
+        raise UsageError(f"cannot write the report to {output}: {reason}")
+
+
 def emit(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
@@ -207,10 +214,7 @@ def scan(
     max_file_size: MaxFileSize = "100MB",
 ) -> None:
     check_format(output_format)
-    if baseline is not None and not baseline.is_file():
-        raise UsageError(
-            f"baseline not found: {baseline}", hint="create one with `leakguard baseline create`"
-        )
+    check_output(output)
     options = build_options(
         rules=rules,
         jobs=jobs,

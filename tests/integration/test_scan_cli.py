@@ -461,3 +461,14 @@ def test_the_wheel_ships_detectors_and_playbooks(tmp_path: Path) -> None:
     assert detectors == str(site / "leakguard" / "_data" / "detectors")
     assert playbooks == str(site / "leakguard" / "_data" / "playbooks")
     assert loaded == "True"
+
+
+@pytest.mark.parametrize("command", [["scan"], ["baseline", "create"]])
+def test_an_unwritable_output_is_refused_before_scanning(
+    project: Path, tmp_path: Path, command: list[str]
+) -> None:
+    res = _cli([*command, str(project), "-o", str(tmp_path / "no" / "such" / "dir.json")])
+    assert res.exit_code == 2
+    assert "its directory does not exist" in res.stderr
+    res = _cli([*command, str(project), "-o", str(tmp_path)])
+    assert res.exit_code == 2 and "is a directory" in res.stderr
