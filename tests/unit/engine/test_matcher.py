@@ -50,3 +50,61 @@ def test_allow_marker_suppresses_only_its_line(ruleset: RuleSet) -> None:
     text = "a = dmo_Ab3dE5gH7jK9mN1pQ3sT  # leakguard:allow\nb = dmo_Zb3dE5gH7jK9mN1pQ3sT\n"
     [f] = engine.scan_text(text)
     assert f.location.line == 2
+
+
+OVERLAP_RULES = """
+provider: demo
+rules:
+  - id: demo-generic
+    title: Any demo token
+    severity: low
+    keywords: [dmo_]
+    pattern: '(?P<secret>dmo_[0-9A-Za-z]{20,40})(?![0-9A-Za-z])'
+    examples: ['t = dmo_Ab3dE5gH7jK9mN1pQ3sT']
+  - id: demo-special
+    title: Special demo token
+    severity: critical
+    priority: 5
+    keywords: [dmo_]
+    pattern: '(?P<secret>dmo_S[0-9A-Za-z]{19,39})(?![0-9A-Za-z])'
+    examples: ['t = dmo_Sb3dE5gH7jK9mN1pQ3sT']
+  - id: demo-inner
+    title: Inner part
+    severity: high
+    keywords: [kx7]
+    pattern: '(?P<secret>kx7[0-9]{6})'
+    examples: ['kx7482913']
+"""
+
+
+@pytest.fixture()
+def overlapping(tmp_path: Path) -> RuleSet:
+    (tmp_path / "demo.yaml").write_text(OVERLAP_RULES)
+    return RuleSet.load([tmp_path], builtin=False)
+
+
+@pytest.mark.parametrize("kind", ["hyperscan", "re"])
+def test_priority_decides_between_rules_on_the_same_text(overlapping: RuleSet, kind: str) -> None:
+    engine = Engine(overlapping, kind)
+    [special] = engine.scan_text("t = dmo_Sb3dE5gH7jK9mN1pQ3sT")
+    assert special.rule_id == "demo-special"
+    [generic] = engine.scan_text("t = dmo_Ab3dE5gH7jK9mN1pQ3sT")
+    assert generic.rule_id == "demo-generic"
+
+
+@pytest.mark.parametrize("kind", ["hyperscan", "re"])
+def test_a_secret_inside_a_longer_one_is_not_reported_again(
+    overlapping: RuleSet, kind: str
+) -> None:
+    engine = Engine(overlapping, kind)
+    [outer] = engine.scan_text("x = 'dmo_Ab3dE5gHkx74829137jK9mN1p'")  # contains kx7482913
+    assert outer.rule_id == "demo-generic"
+    assert [f.rule_id for f in engine.scan_text("kx7482913")] == ["demo-inner"]
+
+
+@pytest.mark.parametrize("kind", ["hyperscan", "re"])
+def test_keywords_are_case_insensitive_by_default(overlapping: RuleSet, kind: str) -> None:
+    engine = Engine(overlapping, kind)
+    # the keyword hits in any case; the pattern (case-sensitive) still decides
+    assert engine.scan_text("t = DMO_Ab3dE5gH7jK9mN1pQ3sT") == []
+    assert len(engine.scan_text("DMO_ dmo_Ab3dE5gH7jK9mN1pQ3sT")) == 1
