@@ -123,3 +123,18 @@ def test_specs_mark_compensations() -> None:
     assert REGISTRY["store.promote"].spec.compensation == "store.rollback"
     assert not REGISTRY["store.read_current"].spec.mutating
     assert REGISTRY["store.read_current"].spec.produces_secret
+
+
+def test_a_reused_token_with_another_value_never_overwrites_the_staged_version() -> None:
+    """AWS refuses a repeated ClientRequestToken with new data (moto overwrites): the action
+    must surface that as an error, whatever the store underneath does."""
+    ctx = _ctx()
+    first = _stage(ctx)
+    other = ctx.secrets.put({"value": "another-value-cccccccccccccccc"})
+    with pytest.raises(BackendError, match="different data"):
+        ctx.run(
+            REGISTRY["store.put_pending"],
+            {"backend": "s", "name": "app/db", "value": other},
+            "stage",
+        )
+    assert ctx.stores["s"].read_version("app/db", first["version_id"])["value"] == NEW
