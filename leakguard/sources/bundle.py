@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -81,11 +82,22 @@ class BundleSource:
         self.label = label
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._inner: GitSource | None = None
+        self._stats: ScanStats | None = None
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
-        return [self]
+        """With a process pool, the indexed bundle is split like a repository."""
+        jobs = options.jobs if options.jobs > 0 else (os.cpu_count() or 1)
+        if jobs < 2:
+            return [self]
+        self._stats = ScanStats()
+        inner = self._open(self._stats)
+        return inner.split(self._options(options))
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        inner = self._open(stats)
+        yield from inner.iter_chunks(self._options(options), stats)
+
+    def _open(self, stats: ScanStats) -> GitSource:
         header = read_header(self.path, self.label)
         self._tmp = tempfile.TemporaryDirectory(prefix="leakguard-bundle-")
         git_dir = Path(self._tmp.name) / "repo.git"
@@ -93,10 +105,18 @@ class BundleSource:
         note = self._index(git_dir, header, stats)
         key = "bundle:" + _digest(self.path)
         self._inner = GitSource(Repository(git_dir, None, key), self.label, note=note)
+        return self._inner
+
+    @staticmethod
+    def _options(options: ScanOptions) -> ScanOptions:
+        """Every object of a bundle, nothing remembered (a bundle is a snapshot)."""
         git = dataclasses.replace(options.git, include_unreachable=True, incremental=False, refs=())
-        yield from self._inner.iter_chunks(dataclasses.replace(options, git=git), stats)
+        return dataclasses.replace(options, git=git)
 
     def enrich(self, findings: Sequence[Finding], stats: ScanStats) -> list[Finding]:
+        if self._stats is not None:
+            stats.merge(self._stats)
+            self._stats = None
         try:
             if self._inner is None:
                 return list(findings)
