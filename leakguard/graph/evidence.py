@@ -84,29 +84,30 @@ def vault_read(entry: Mapping[str, Any], source: str) -> ReadEvent | None:
     """One audit entry -> a ReadEvent when it is a successful KV v2 data read."""
     if entry.get("type") != "response" or entry.get("error"):
         return None
-    request = entry.get("request") or {}
-    if request.get("operation") != "read":
+    request = entry.get("request")
+    if not isinstance(request, dict) or request.get("operation") != "read":
         return None
     path = request.get("path")
-    mount = str(request.get("mount_point") or "")
-    if not isinstance(path, str) or not mount or not path.startswith(mount + "data/"):
+    mount = request.get("mount_point")
+    if not isinstance(path, str) or not isinstance(mount, str) or not mount:
         return None
-    if request.get("mount_type") not in (None, "kv"):
+    prefix = mount + "data/"
+    if not path.startswith(prefix) or request.get("mount_type", "kv") != "kv":
         return None
-    response = entry.get("response") or {}
-    data = response.get("data") or {}
-    if not isinstance(data, Mapping) or "data" not in data:
+    response = entry.get("response")
+    data = response.get("data") if isinstance(response, dict) else None
+    if not isinstance(data, dict) or "data" not in data:
         return None  # a read of a missing or deleted version
-    auth = entry.get("auth") or {}
-    identity = vault_identity(auth) if isinstance(auth, Mapping) else None
+    auth = entry.get("auth")
+    identity = vault_identity(auth) if isinstance(auth, dict) else None
     at = _time(entry.get("time"))
     if identity is None or at is None:
         return None
-    metadata = data.get("metadata") or {}
-    version = metadata.get("version") if isinstance(metadata, Mapping) else None
+    metadata = data.get("metadata")
+    version = metadata.get("version") if isinstance(metadata, dict) else None
     remote = request.get("remote_address")
     return ReadEvent(
-        store=StoreRef(VAULT_BACKEND, path[len(mount) + len("data/") :], mount.rstrip("/")),
+        store=StoreRef(VAULT_BACKEND, path[len(prefix) :], mount.rstrip("/")),
         identity=identity,
         at=at,
         version=str(version) if isinstance(version, int) else None,

@@ -145,10 +145,11 @@ class DependencyGraph:
     def record_read(self, consumer: str, store: str, event: ReadEvent) -> bool:
         """Fold one read into the consumer->store ``reads`` edge; True when it told us
         something new (a later read, or a version not seen before)."""
-        evidence = Evidence(event.source or "reads", event.at, _read_detail(event))
+        source = event.source or "reads"
         slot = event.version or ""
         existing = self.edge(consumer, store, EdgeKind.READS)
         if existing is None:
+            evidence = Evidence(source, event.at, _read_detail(event))
             self.add_edge(
                 consumer,
                 store,
@@ -165,7 +166,18 @@ class DependencyGraph:
             last = existing.get("last_read")
             if last is None or event.at > last:
                 existing["last_read"] = event.at
-        if _merge_evidence(existing["evidence"], evidence) or new:
+        items: list[Evidence] = existing["evidence"]
+        changed = new
+        for i, old in enumerate(items):
+            if old.source == source:
+                if event.at > old.observed_at:  # build the detail only for a later read
+                    items[i] = Evidence(source, event.at, _read_detail(event))
+                    changed = True
+                break
+        else:
+            items.append(Evidence(source, event.at, _read_detail(event)))
+            changed = True
+        if changed:
             self.dirty_edges.add((consumer, store, str(EdgeKind.READS)))
         return new
 
