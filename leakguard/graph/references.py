@@ -156,8 +156,9 @@ def _line_at(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def _yaml_docs(path: Path, text: str) -> Iterator[Any]:
-    """Each document of a multi-document YAML file, keeping true line numbers."""
+def _yaml_docs(path: Path, text: str, warnings: list[str]) -> Iterator[Any]:
+    """Each document of a multi-document YAML file, keeping true line numbers; a document
+    that does not parse (a Helm template, say) is skipped with a warning."""
     starts = [0] + [m.end() for m in re.finditer(r"(?m)^---[^\n]*\n", text)]
     for i, start in enumerate(starts):
         end = text.find("\n---", start) if i + 1 < len(starts) else len(text)
@@ -165,7 +166,8 @@ def _yaml_docs(path: Path, text: str) -> Iterator[Any]:
         padded = "\n" * text.count("\n", 0, start) + chunk
         try:
             doc = load_yaml(path, ReferenceError, text=padded)
-        except ReferenceError:
+        except ReferenceError as exc:
+            warnings.append(f"{exc.message}; document skipped")
             continue
         if doc is not None:
             yield doc
@@ -708,11 +710,11 @@ def scan_references(
             if ".github/workflows/" in "/" + rel:
                 _github(scan, path, text)
             elif name.endswith(".gitlab-ci.yml") or name == ".gitlab-ci.yml":
-                docs = list(_yaml_docs(path, text))
+                docs = list(_yaml_docs(path, text, scan.warnings))
                 if docs and isinstance(docs[0], Mapping):
                     _gitlab(scan, path, docs[0])
             else:
-                docs = list(_yaml_docs(path, text))
+                docs = list(_yaml_docs(path, text, scan.warnings))
                 if any(isinstance(d, Mapping) and "apiVersion" in d and "kind" in d for d in docs):
                     _kubernetes(scan, path, docs)
                 elif (

@@ -102,3 +102,16 @@ def test_inventory_paths_name_the_consumer(repo: Path, tmp_path: Path) -> None:
 def test_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(ReferenceError, match="not found"):
         scan_references(tmp_path / "nope")
+
+
+def test_unparsable_yaml_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    chart = tmp_path / "chart" / "templates"
+    chart.mkdir(parents=True)
+    (chart / "deploy.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: {{ .Values.name }}\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec:\n  containers:\n"
+        "    - name: c\n      envFrom: [{secretRef: {name: app-secret}}]\n"
+    )
+    refs, warnings = scan_references(tmp_path)
+    assert [r.store.id for r in refs if r.store] == ["store:kubernetes:default/app-secret"]
+    assert len(warnings) == 1 and "deploy.yaml:3" in warnings[0]
