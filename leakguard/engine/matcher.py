@@ -178,15 +178,26 @@ class Engine:
 
     def _accepted(self, data: bytes, chunk: Chunk) -> Iterator[_Accepted]:
         windows: dict[int, list[tuple[int, int]]] = {}
+        current: dict[int, list[int]] = {}  # per group: the window still growing
         size = len(data)
         reach = self._keyword_reach
-        for kw_index, end in self._scan_keywords(data):
+        # By end offset (Hyperscan reports in that order already), so a group's windows arrive
+        # with non-decreasing stops and merge as they come.
+        for kw_index, end in sorted(self._scan_keywords(data), key=_end_offset):
             for g, back, ahead in reach[kw_index]:
-                spans = windows.get(g)
-                if spans is None:
-                    windows[g] = [(end - back, end + ahead)]
+                start, stop = end - back, end + ahead
+                window = current.get(g)
+                if window is None:
+                    current[g] = [start, stop]
+                    windows[g] = []
+                elif start <= window[1]:
+                    window[0] = min(window[0], start)
+                    window[1] = stop
                 else:
-                    spans.append((end - back, end + ahead))
+                    windows[g].append((window[0], window[1]))
+                    window[0], window[1] = start, stop
+        for g, window in current.items():
+            windows[g].append((window[0], window[1]))
         if not windows:
             return
         candidates: list[_Accepted] = []
@@ -290,6 +301,10 @@ class Engine:
     def scan_text(self, text: str, path: str = "<example>") -> list[Finding]:
         """Scan a string as one chunk (rule examples, tests)."""
         return self.scan(Chunk(text.encode("utf-8"), Location(path, 1, 1)))
+
+
+def _end_offset(hit: tuple[int, int]) -> int:
+    return hit[1]
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
