@@ -75,6 +75,9 @@ def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = Fa
             extra.append(
                 f"    {top.title}; validation: {v.status}{' - ' + v.detail if v.detail else ''}"
             )
+            if top.attributes:
+                facts = ", ".join(f"{k}={v}" for k, v in top.attributes)
+                extra.append(f"    {facts}")
             if top.rotation:
                 extra.append(f"    rotate with playbook {top.rotation}")
             details[len(rows) - 1] = extra

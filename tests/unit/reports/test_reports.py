@@ -92,6 +92,13 @@ def test_text_verbose_lists_every_place_and_skipped_file(result: ScanResult) -> 
     assert "rotate with playbook stripe-key" in text
 
 
+def test_text_verbose_shows_attributes() -> None:
+    f = _finding(SECRET, Location("a.env", 1, 1), attributes=extras(account_id="123456789012"))
+    text = render(ScanResult((f,), ScanStats()), "text", verbose=True)
+    assert "account_id=123456789012" in text
+    assert "account_id" not in render(ScanResult((f,), ScanStats()), "text")
+
+
 def test_text_when_clean() -> None:
     text = render(ScanResult((), ScanStats(files=2, bytes=10)), "text")
     assert text.startswith("no credentials found; scanned 2 file(s), 10 B")
