@@ -51,8 +51,9 @@ class DependencyGraph:
                 self.dirty_nodes.add(node_id)
             return node_id
         self.g.add_node(node_id, kind=NodeKind(kind), **clean)
+        # a node removed and added again stays in removed_nodes: its stored edges are
+        # deleted first, and the ones it has now (all dirty) written after
         self.dirty_nodes.add(node_id)
-        self.removed_nodes.discard(node_id)
         return node_id
 
     def remove_node(self, node_id: str) -> None:

@@ -163,3 +163,20 @@ def test_identity_attributes_are_copied_and_nothing_else() -> None:
         "leak:t:a.env:3",
         "leak:t:b.env:9",
     ]
+
+
+def test_a_node_removed_and_added_again_keeps_only_its_new_edges(tmp_path: Path) -> None:
+    g = sample()
+    with GraphStore.open(tmp_path / "lg.db") as store:
+        store.save(g)
+        g = store.load()
+        api = ids.consumer("payments-api")
+        g.remove_node(api)
+        g.add_node(api, NodeKind.CONSUMER, name="payments-api")
+        g.add_edge(api, ids.credential(FP_A), EdgeKind.USES, Evidence("again", "2026-06-01"))
+        store.save(g)
+        loaded = store.load()
+    assert [(d, k) for _, d, k in loaded.g.out_edges(api, keys=True)] == [
+        (ids.credential(FP_A), "uses")
+    ]
+    assert not list(loaded.in_edges(api, EdgeKind.READS))
