@@ -271,10 +271,10 @@ def leakguard_bin() -> str:
     return found
 
 
-def run_leakguard(root: Path, out: Path, jobs: int) -> list[str]:
+def run_leakguard(root: Path, out: Path, jobs: int, timeout: float) -> list[str]:
     cmd = [leakguard_bin(), "scan", str(root), "-f", "jsonl", "--show-secrets", "-q"]
     cmd += ["-o", str(out), "--jobs", str(jobs), "--no-history"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode not in (0, 1):
         sys.exit(f"leakguard failed ({proc.returncode}): {proc.stderr.strip()}")
     secrets = []
@@ -285,24 +285,24 @@ def run_leakguard(root: Path, out: Path, jobs: int) -> list[str]:
     return secrets
 
 
-def run_gitleaks(root: Path, out: Path, jobs: int) -> list[str]:
+def run_gitleaks(root: Path, out: Path, jobs: int, timeout: float) -> list[str]:
     cmd = [str(PEERS / "bin" / "gitleaks"), "dir", str(root), "--no-banner", "-l", "error"]
     cmd += ["--report-format", "json", "--report-path", str(out), "--exit-code", "0"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         sys.exit(f"gitleaks failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
     return [f.get("Secret", "") for f in json.loads(out.read_text() or "[]")]
 
 
-def run_kingfisher(root: Path, out: Path, jobs: int) -> list[str]:
+def run_kingfisher(root: Path, out: Path, jobs: int, timeout: float) -> list[str]:
     cmd = [str(PEERS / "bin" / "python"), "-c", _KINGFISHER, str(root), str(out), str(jobs)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         sys.exit(f"kingfisher failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
     return [f["secret"] for f in json.loads(out.read_text())]
 
 
-TOOLS: dict[str, Callable[[Path, Path, int], list[str]]] = {
+TOOLS: dict[str, Callable[[Path, Path, int, float], list[str]]] = {
     "leakguard": run_leakguard,
     "gitleaks": run_gitleaks,
     "kingfisher": run_kingfisher,
@@ -336,6 +336,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="workers per tool")
     parser.add_argument("--tools", default="leakguard,gitleaks,kingfisher", help="comma list")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool (best is kept)")
+    parser.add_argument(
+        "--timeout", type=float, default=900, help="seconds before giving up on one tool run"
+    )
     args = parser.parse_args()
 
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -349,18 +352,25 @@ def main() -> None:
     print(f"corpus: {root} ({size / MB:.0f} MB, {files} files, {len(planted)} planted keys)")
     warm(root)
     rows: dict[str, tuple[float, dict[str, tuple[int, int]]]] = {}
+    timed_out: set[str] = set()
     with tempfile.TemporaryDirectory() as tmp:
         warmup = Path(tmp) / "warmup"
         warmup.mkdir()
         (warmup / "a.txt").write_text("nothing\n")
         for tool in tools:
-            TOOLS[tool](warmup, Path(tmp) / f"{tool}-warmup.json", args.jobs)  # caches, rule DBs
+            run = TOOLS[tool]
+            run(warmup, Path(tmp) / f"{tool}-warmup.json", args.jobs, args.timeout)  # rule caches
             best = float("inf")
             secrets: list[str] = []
-            for _ in range(args.repeat):
-                started = time.perf_counter()
-                secrets = TOOLS[tool](root, Path(tmp) / f"{tool}.json", args.jobs)
-                best = min(best, time.perf_counter() - started)
+            try:
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    secrets = run(root, Path(tmp) / f"{tool}.json", args.jobs, args.timeout)
+                    best = min(best, time.perf_counter() - started)
+            except subprocess.TimeoutExpired:
+                print(f"  {tool}: gave up after {args.timeout:.0f}s", file=sys.stderr)
+                timed_out.add(tool)
+                continue
             rows[tool] = (best, recalled(planted, secrets))
             print(f"  {tool}: {best:.2f}s", file=sys.stderr)
 
@@ -376,6 +386,8 @@ def main() -> None:
             f"{tool:<11} {seconds:>8.2f} {size / MB / seconds:>8.1f} {ratio:>15} "
             f"{found:>5}/{len(planted):<4} {found / max(1, len(planted)):>4.0%}"
         )
+    for tool in sorted(timed_out):
+        print(f"{tool:<11} did not finish within {args.timeout:.0f}s")
     print()
     print("recall per provider (found/planted)")
     print(f"{'tool':<11} " + " ".join(f"{p:>9}" for p in providers))
