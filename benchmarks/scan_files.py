@@ -277,12 +277,7 @@ def run_leakguard(root: Path, out: Path, jobs: int, timeout: float) -> list[str]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode not in (0, 1):
         sys.exit(f"leakguard failed ({proc.returncode}): {proc.stderr.strip()}")
-    secrets = []
-    for line in out.read_text().splitlines():
-        f = json.loads(line)
-        secrets.append(f.get("secret") or "")
-        secrets.extend(str(v) for v in f.get("attributes", {}).values())
-    return secrets
+    return [json.loads(line).get("secret") or "" for line in out.read_text().splitlines()]
 
 
 def run_gitleaks(root: Path, out: Path, jobs: int, timeout: float) -> list[str]:
@@ -310,12 +305,17 @@ TOOLS: dict[str, Callable[[Path, Path, int, float], list[str]]] = {
 
 
 def recalled(planted: list[dict[str, str]], secrets: list[str]) -> dict[str, tuple[int, int]]:
-    """Per provider: (found, planted). A key counts when a reported value contains it."""
+    """Per provider: (found, planted). A key counts when a reported value contains it (an AWS
+    pair reported as one credential contains its key id). The "" provider counts the reported
+    values that hold no planted key: the corpus has no other credential, so these are noise."""
     blob = "\n".join(secrets)
     out: dict[str, tuple[int, int]] = {}
     for p in planted:
         found, total = out.get(p["provider"], (0, 0))
         out[p["provider"]] = (found + (p["key"] in blob), total + 1)
+    keys = [p["key"] for p in planted]
+    noise = sum(1 for s in set(secrets) if not any(k in s for k in keys))
+    out[""] = (noise, 0)
     return out
 
 
@@ -378,13 +378,15 @@ def main() -> None:
     fastest_peer = min(peers) if peers else None
     providers = sorted({p["provider"] for p in planted})
     print()
-    print(f"{'tool':<11} {'seconds':>8} {'MB/s':>8} {'vs faster peer':>15} {'recall':>13}")
+    head = f"{'tool':<11} {'seconds':>8} {'MB/s':>8} {'vs faster peer':>15} {'recall':>13}"
+    print(head + f" {'other':>6}")
     for tool, (seconds, recall) in rows.items():
-        found = sum(f for f, _ in recall.values())
+        found = sum(f for p, (f, _) in recall.items() if p)
         ratio = f"{fastest_peer / seconds:.2f}x" if fastest_peer else "-"
         print(
             f"{tool:<11} {seconds:>8.2f} {size / MB / seconds:>8.1f} {ratio:>15} "
-            f"{found:>5}/{len(planted):<4} {found / max(1, len(planted)):>4.0%}"
+            f"{found:>5}/{len(planted):<4} {found / max(1, len(planted)):>4.0%} "
+            f"{recall[''][0]:>6}"
         )
     for tool in sorted(timed_out):
         print(f"{tool:<11} did not finish within {args.timeout:.0f}s")
@@ -396,6 +398,7 @@ def main() -> None:
         print(f"{tool:<11} " + " ".join(f"{c:>9}" for c in cells))
     print(
         f"\n'vs faster peer' is the faster peer's time divided by the tool's (>1: faster); "
+        f"'other' counts distinct reported values holding no planted key; "
         f"--jobs {args.jobs} (kingfisher: a thread pool of that size over its SDK)."
     )
 
