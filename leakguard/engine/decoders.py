@@ -107,7 +107,9 @@ def _in_place(
     # a run is the stretch of credential characters and escapes around an escape; its ends
     # are found with translate + find (C loops), so the work stays linear in the chunk
     classes = data.translate(run_class)
-    out = bytearray(data.translate(_BLANK))
+    pieces: list[bytes] = []  # blank text and decoded runs, in order
+    blank = data.translate(_BLANK)
+    done = 0
     produced = 0
     while m is not None and produced <= MAX_DECODED_BYTES:
         start = classes.rfind(b" ", 0, m.start()) + 1
@@ -117,14 +119,17 @@ def _in_place(
         if end - start <= MAX_RUN_BYTES:
             decoded = decode(data[start:end])
             if len(decoded) >= MIN_DECODED:
-                decoded = decoded.translate(_CONTROL)
-                out[start : start + len(decoded)] = decoded  # never longer than the run
+                # the decoded run starts where the encoded run does: same line and column
+                pieces.append(blank[done:start])
+                pieces.append(decoded.translate(_CONTROL))
+                done = start + len(decoded)  # never longer than the run it replaces
                 produced += len(decoded)
         m = search(data, end)
     if not produced:
         return
+    pieces.append(blank[done:])
     yield Chunk(
-        bytes(out),
+        b"".join(pieces),
         _layered(chunk.location, layer),
         chunk.source_kind,
         report_from=chunk.report_from,
