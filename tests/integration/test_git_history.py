@@ -80,6 +80,10 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     t["stash"] = b.tick
     c["stash"] = b.git("rev-parse", "stash@{0}")
     c["stash_old"] = b.git("rev-parse", "stash@{1}")
+    # a git note on the root commit (refs/notes/commits)
+    b.tick += 1
+    b.git("notes", "add", "-m", f"deploy with {key('note')}", c["root"])
+    c["note"], t["note"] = b.git("rev-parse", "refs/notes/commits"), b.tick
     # a commit reset away (reachable only from the reflog)
     b.write("oops.py", f"OOPS = '{key('reset')}'\n")
     commit("reset", "oops", "oops.py")
@@ -178,6 +182,9 @@ def test_every_ref_with_exact_provenance(history: History, tmp_path: Path) -> No
         found = _find(result, name.replace("_", "-"))
         _assert_intro(h, found, name, "README.md", line)
 
+    note = _find(result, "note")
+    _assert_intro(h, note, "note", h.commits["root"], 1)  # notes are stored by annotated commit
+
     # reset-away commits and dangling blobs need --include-unreachable
     assert _find(result, "reset") is None and _find(result, "dangling") is None
 
@@ -189,7 +196,7 @@ def test_every_ref_with_exact_provenance(history: History, tmp_path: Path) -> No
     assert (modified.location.path, modified.location.line) == ("main.py", 2)
     assert modified.location.get("worktree") == "modified"
 
-    assert len(result.findings) == 9
+    assert len(result.findings) == 10
     json_loc = side.to_dict()["location"]
     assert isinstance(json_loc, dict) and json_loc["commit"] == h.commits["side"]
 
@@ -213,7 +220,7 @@ def test_include_unreachable_finds_reset_away_commits_and_dangling_blobs(
 
     side = _find(result, "side")
     assert side is not None and side.location.get("unreachable") is False
-    assert len(result.findings) == 11
+    assert len(result.findings) == 12
 
 
 def test_ref_limits_history_and_no_history_scans_only_the_work_tree(
