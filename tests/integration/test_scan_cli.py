@@ -472,3 +472,41 @@ def test_an_unwritable_output_is_refused_before_scanning(
     assert "its directory does not exist" in res.stderr
     res = _cli([*command, str(project), "-o", str(tmp_path)])
     assert res.exit_code == 2 and "is a directory" in res.stderr
+
+
+def test_a_baseline_survives_a_rebase(tmp_path: Path) -> None:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, env=env, capture_output=True)
+
+    repo.mkdir()
+    git("init", "-q", "-b", "main")
+    (repo / "settings.py").write_text(f"KEY = '{KEY}'\n")
+    git("add", ".")
+    git("commit", "-qm", "add settings")
+    baseline = tmp_path / "b.json"
+    assert _cli(["baseline", "create", str(repo), "-o", str(baseline)]).exit_code == 0
+    before = json.loads(_cli(["scan", str(repo), "-f", "json"]).stdout)["findings"]
+    assert before and all(f["location"].get("commit") for f in before)
+
+    # rewrite history: every commit id changes, the line moves
+    (repo / "README.md").write_text("docs\n")
+    (repo / "settings.py").write_text(f"# moved\n\nKEY = '{KEY}'\n")
+    git("add", ".")
+    git("commit", "-q", "--amend", "-m", "settings, reworded")
+    after = json.loads(_cli(["scan", str(repo), "-f", "json"]).stdout)["findings"]
+    assert {f["location"]["commit"] for f in after}.isdisjoint(
+        {f["location"]["commit"] for f in before}
+    )
+    assert _cli(["scan", str(repo), "--baseline", str(baseline)]).exit_code == 0
