@@ -138,6 +138,7 @@ def test_output_file_is_0600_and_stdout_stays_empty(project: Path, tmp_path: Pat
     assert "1 credential(s)" in res.stderr  # the summary goes to stderr
     assert out.stat().st_mode & 0o777 == 0o600
     check_sarif(json.loads(out.read_text()))
+    _no_secret(out.read_text(), res.output)
 
 
 def test_quiet(project: Path, clean: Path) -> None:
