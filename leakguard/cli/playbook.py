@@ -208,7 +208,7 @@ def rehearse_cmd(
     db: Db = None,
     time_scale: Annotated[
         float, typer.Option("--time-scale", help="Multiply waits and overlap windows by this.")
-    ] = 0.001,
+    ] = 0.0001,
     fmt: Format = "text",
 ) -> None:
     """Run the whole playbook against a local OpenBao dev server and moto started for it."""

@@ -262,15 +262,13 @@ def rehearsal_report(run: RunView, time_scale: float, graph_gaps: list[str]) -> 
 @contextlib.contextmanager
 def _default_sandbox(
     playbook: Playbook, inputs: Mapping[str, Any], options: EngineOptions
-) -> Iterator[Mapping[str, Mapping[str, Any]]]:
+) -> Iterator[Any]:
     try:
-        from leakguard.rotation import sandbox  # type: ignore[attr-defined,unused-ignore]
+        from leakguard.rotation import sandbox
     except ImportError:
-        raise PlaybookError(
-            "rehearse needs leakguard.rotation.sandbox, which is not installed"
-        ) from None
+        raise PlaybookError("rehearse needs leakguard.rotation.sandbox") from None
     with sandbox.start(playbook, inputs, graph=options.graph) as box:
-        yield box.overrides
+        yield box
 
 
 def rehearse_playbook(
@@ -281,20 +279,29 @@ def rehearse_playbook(
     *,
     sandbox: Any = None,
 ) -> Rehearsal:
-    """Run the whole playbook against a sandbox (``sandbox(playbook, inputs, options)`` is a
-    context manager yielding backend overrides; default: the OpenBao dev + moto sandbox)."""
+    """Run the whole playbook against a sandbox: ``sandbox(playbook, inputs, options)`` is a
+    context manager yielding an object with ``overrides`` (backend parameters) and optionally
+    ``audit_log`` (the sandbox's OpenBao audit log, given to an ``audit_log`` input left
+    empty). Default: the OpenBao dev + moto sandbox of :mod:`leakguard.rotation.sandbox`."""
     factory = sandbox or _default_sandbox
-    resolved = resolve_inputs(playbook, inputs)
+    resolved = dict(resolve_inputs(playbook, inputs))
     gaps: list[str] = []
     if options.graph is not None:
         for name, spec in playbook.inputs.items():
             if spec.type == "credential" and resolved.get(name):
-                radius = options.graph.blast_radius(str(resolved[name]))
+                try:
+                    radius = options.graph.blast_radius(str(resolved[name]))
+                except LeakguardError as exc:
+                    gaps.append(exc.message)
+                    continue
                 if radius.unknown_consumers:
                     gaps.append(
                         f"no consumer of {resolved[name]} is known: close the gap before rotating"
                     )
-    with factory(playbook, resolved, options) as overrides:
-        options.backend_overrides = dict(overrides)
+    with factory(playbook, resolved, options) as box:
+        options.backend_overrides = dict(box.overrides)
+        audit_log = getattr(box, "audit_log", None)
+        if "audit_log" in playbook.inputs and not resolved.get("audit_log") and audit_log:
+            resolved["audit_log"] = str(audit_log)
         run = start_run(journal, playbook, resolved, options, mode=Mode.REHEARSE)
     return rehearsal_report(run, options.time_scale, gaps)

@@ -1,0 +1,56 @@
+"""Rehearse: the whole playbook against a sandbox LeakGuard starts itself (OpenBao dev + moto),
+seeded from the graph and inputs, with waits compressed; per-step timing and what would break."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakguard.graph.interface import ConsumerInfo, StoreRef
+from leakguard.rotation import engine
+from leakguard.rotation.journal import Journal, RunState
+from leakguard.rotation.planner import rehearse_playbook
+from leakguard.rotation.schema import find_playbook, load_playbook
+from tests.integration.test_playbook_helpers import save_graph
+
+
+@pytest.mark.slow
+def test_rehearsal_reports_timing_and_the_consumer_that_would_not_move(tmp_path: Path) -> None:
+    db = tmp_path / "lg.db"
+    web = ConsumerInfo("consumer:web", "web", identities=("vault-approle:web",))
+    fp = save_graph(db, "old-value-" + "r" * 20, StoreRef("vault-kv2", "app/db", "secret"), [web])
+    options = engine.EngineOptions(graph=engine.open_graph(db), time_scale=0.0005, yes=True)
+    with Journal.open(db) as journal:
+        report = rehearse_playbook(
+            journal,
+            load_playbook(find_playbook("vault-kv-secret")),
+            {"credential": fp, "secret": "app/db", "move_timeout": "30m"},
+            options,
+        )
+    assert report.run.mode == "rehearse"
+    assert report.run.state == RunState.PAUSED
+    assert not report.ok
+    assert any("web" in problem for problem in report.would_break)
+    timings = {t.step_id: t for t in report.timings}
+    assert timings["promote"].state == "succeeded" and timings["promote"].seconds is not None
+    assert timings["consumers-moved"].state == "failed"
+    assert "revoke-old" not in timings  # nothing irreversible happens while a consumer lags
+
+
+@pytest.mark.slow
+def test_rehearsal_of_an_iam_rotation_completes_in_the_sandbox(tmp_path: Path) -> None:
+    db = tmp_path / "lg.db"
+    fp = save_graph(db, "leaked-" + "i" * 30, StoreRef("aws-secretsmanager", "app/aws"), [])
+    options = engine.EngineOptions(graph=engine.open_graph(db), time_scale=0.0005, yes=True)
+    with Journal.open(db) as journal:
+        report = rehearse_playbook(
+            journal,
+            load_playbook(find_playbook("aws-iam-access-key")),
+            {"credential": fp, "user": "app", "secret": "app/aws", "store": "sm", "soak": "1h"},
+            options,
+        )
+    assert report.run.state == RunState.COMPLETED, report.run.diagnostic
+    assert [t.state for t in report.timings if t.step_id == "delete-old"] == ["succeeded"]
+    # the gap in the graph is what would break for real
+    assert any("no consumer" in problem for problem in report.would_break)
