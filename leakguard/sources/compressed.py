@@ -3,8 +3,9 @@
 Decompression is driven by hand (not ``gzip.GzipFile``) so that a truncated stream ends with a
 flag instead of an exception that would lose what was already decompressed, output is bounded
 per call (a bomb never inflates in memory), and concatenated members (``cat a.gz b.gz``) are
-read through. For big inputs a reader thread decompresses ahead of the matcher (zlib, bz2 and
-lzma release the GIL), so decompression and matching overlap.
+read through. Gzip is inflated by ISA-L (``isal``, several times faster than zlib and zcat)
+where it is installed, else by zlib. For big inputs a reader thread decompresses ahead of the
+matcher (the decompressors release the GIL), so decompression and matching overlap.
 """
 
 from __future__ import annotations
@@ -15,9 +16,19 @@ import queue
 import threading
 import zlib
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from leakguard.sources.limits import Readable
+
+isal_zlib: Any
+try:
+    from isal import isal_zlib
+except ImportError:  # not on every platform: zlib is the fallback
+    isal_zlib = None
+
+_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, lzma.LZMAError)
+if isal_zlib is not None:
+    _ERRORS = (*_ERRORS, cast(type[BaseException], isal_zlib.error))
 
 IN_BYTES = 256 * 1024
 OUT_BYTES = 1024 * 1024
@@ -35,7 +46,9 @@ class _Decompressor(Protocol):
 
 
 def _gzip() -> _Decompressor:
-    return _ZlibAdapter(zlib.decompressobj(wbits=31))
+    # ISA-L's inflate is several times faster than zlib's (and than zcat); same stream format
+    module: Any = isal_zlib if isal_zlib is not None else zlib
+    return _ZlibAdapter(module.decompressobj(wbits=31))
 
 
 def _bzip2() -> _Decompressor:
@@ -100,7 +113,7 @@ class DecompressingReader:
                 return
             try:
                 out = obj.decompress(chunk, OUT_BYTES)
-            except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+            except _ERRORS as exc:
                 self.error = str(exc) or type(exc).__name__
                 self._done = True
                 return
