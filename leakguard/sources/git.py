@@ -105,7 +105,8 @@ def display_path(raw: bytes, problems: _Problems | None = None) -> str:
 
 
 class GitSource:
-    """One repository. Not split across processes: it overlaps git and matching itself."""
+    """One repository: scanned here (one worker), or split into pool pieces (see split);
+    either way git decompresses, the engine matches and the history pass runs at once."""
 
     parallel_safe = False
 

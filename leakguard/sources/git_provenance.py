@@ -51,7 +51,7 @@ class Introduction:
 class LogPass:
     """A running ``git log`` whose output goes to a temporary file."""
 
-    proc: subprocess.Popen[bytes]
+    proc: subprocess.Popen[bytes] | None  # None: nothing to walk (no starting commit)
     output: IO[bytes]
     errors: IO[bytes]
     _finished: bool = field(default=False)
@@ -59,7 +59,7 @@ class LogPass:
 
     def wait(self) -> int:
         if not self._finished:
-            self.returncode = self.proc.wait()
+            self.returncode = self.proc.wait() if self.proc is not None else 0
             self._finished = True
         return self.returncode
 
@@ -74,7 +74,7 @@ class LogPass:
         return parse_log(self.output)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
         self.output.close()
@@ -87,6 +87,9 @@ def start_log(
     """Start ``git log`` over ``tips`` minus everything reachable from ``exclude``."""
     output = tempfile.TemporaryFile(dir=tmp_dir)  # noqa: SIM115 - closed by LogPass.close
     errors = tempfile.TemporaryFile(dir=tmp_dir)  # noqa: SIM115
+    lines = [f"{t}\n" for t in tips]
+    if not lines:  # git log would fall back to HEAD
+        return LogPass(None, output, errors)
     proc = subprocess.Popen(
         [
             "git",
@@ -112,7 +115,6 @@ def start_log(
         env=git_env(),
     )
     assert proc.stdin is not None
-    lines = [f"{t}\n" for t in tips]
     excluded = [f"^{e}\n" for e in exclude]
     try:
         proc.stdin.write("".join(lines).encode())

@@ -199,7 +199,8 @@ def test_empty_repository_is_not_an_error(tmp_path: Path) -> None:
     result = _scan(b.path, _options(tmp_path))
     assert result.findings == () and result.stats.counters["git_empty_repositories"] == 1
     bare = Builder(tmp_path / "bare.git", bare=True)
-    assert _scan(bare.path, _options(tmp_path, include_unreachable=True)).findings == ()
+    unreachable = _scan(bare.path, _options(tmp_path, include_unreachable=True))
+    assert unreachable.findings == () and "git_log_errors" not in unreachable.stats.counters
 
 
 def test_unusual_blobs_are_counted_and_text_is_still_scanned(tmp_path: Path) -> None:
