@@ -244,9 +244,8 @@ def _report(
     quiet: bool,
     verbose: bool,
 ) -> None:
-    if fmt == "text" and quiet:
-        if result.findings:
-            emit(summary(result) + "\n", output)
+    if fmt == "text" and quiet:  # an -o file is still written (empty when clean)
+        emit(summary(result) + "\n" if result.findings else "", output)
         return
     emit(render(result, fmt, show_secrets=show_secrets, verbose=verbose), output)
     if (output is not None or fmt != "text") and not quiet:

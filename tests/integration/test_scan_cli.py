@@ -149,6 +149,13 @@ def test_quiet(project: Path, clean: Path) -> None:
     assert silent.exit_code == 0 and silent.output == ""
 
 
+def test_quiet_still_writes_the_report_file(clean: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.txt"
+    res = _cli(["scan", str(clean), "-q", "-o", str(out)])
+    assert res.exit_code == 0 and res.output == ""
+    assert out.read_text() == "" and out.stat().st_mode & 0o777 == 0o600
+
+
 def test_stdin(project: Path) -> None:
     res = _cli(["scan", "-", "-f", "json"], stdin=f"log line\nAuthorization: {KEY}\n")
     assert res.exit_code == 1, res.output
