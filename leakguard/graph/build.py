@@ -17,6 +17,7 @@ from leakguard.errors import GraphError
 from leakguard.graph import evidence as access
 from leakguard.graph.findings import add_findings_store, add_scan_report
 from leakguard.graph.inventory import Service, add_inventory, load_inventory
+from leakguard.graph.model import bulk
 from leakguard.graph.persist import GraphStore
 from leakguard.graph.queries import Graph
 from leakguard.graph.references import add_references, scan_references
@@ -69,6 +70,16 @@ def apply(
     graph: Graph, inputs: BuildInputs, summary: BuildSummary, findings: FindingsStore | None = None
 ) -> None:
     """Run the builders on an in-memory graph."""
+    with bulk():
+        _apply(graph, inputs, summary, findings)
+
+
+def _apply(
+    graph: Graph,
+    inputs: BuildInputs,
+    summary: BuildSummary,
+    findings: FindingsStore | None,
+) -> None:
     added = summary.added
     if findings is not None:
         added["findings-store"] = add_findings_store(graph, findings)

@@ -11,6 +11,8 @@ what changed: evidence arrives incrementally, without a full rebuild.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -256,3 +258,17 @@ def canonical_time(value: str) -> str:
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@contextlib.contextmanager
+def bulk() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large graph is built or loaded: every object
+    made is kept, so its repeated full passes over a growing heap only cost time (a third of a
+    100,000-node build). Reference counting still frees what is dropped."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -16,6 +16,7 @@ from typing import Any
 
 from leakguard.errors import GraphError
 from leakguard.graph.interface import Evidence
+from leakguard.graph.model import bulk
 from leakguard.graph.queries import Graph
 from leakguard.store.db import Database
 
@@ -89,6 +90,10 @@ class GraphStore:
         self.close()
 
     def load(self) -> Graph:
+        with bulk():
+            return self._load()
+
+    def _load(self) -> Graph:
         graph = Graph()
         conn = self.db.conn
         add_node = graph.g.add_node
