@@ -1,0 +1,88 @@
+"""The hand-driven decompressor: both gzip backends, truncation, concatenation, bounded output,
+and the prefetching reader thread."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+
+import pytest
+
+from leakguard.sources import compressed
+from leakguard.sources.compressed import DecompressingReader, PrefetchReader
+
+TEXT = b"".join(b"line %d %s\n" % (i, os.urandom(8).hex().encode()) for i in range(50_000))
+COMPRESS = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress}
+
+
+def _read_all(reader: DecompressingReader | PrefetchReader, size: int = 65536) -> bytes:
+    parts = []
+    while block := reader.read(size):
+        parts.append(block)
+    return b"".join(parts)
+
+
+@pytest.fixture(params=["isal", "zlib"])
+def gzip_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "zlib":
+        monkeypatch.setattr(compressed, "isal_zlib", None)
+    elif compressed.isal_zlib is None:
+        pytest.skip("isal is not installed")
+    return str(request.param)
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "bzip2", "xz"])
+def test_round_trip_and_truncation(fmt: str, gzip_backend: str) -> None:
+    data = COMPRESS[fmt](TEXT)
+    whole = DecompressingReader(io.BytesIO(data), fmt)
+    assert _read_all(whole) == TEXT
+    assert not whole.truncated and whole.error is None
+    keep = len(data) * 9 // 10 if fmt == "bzip2" else len(data) // 2  # bzip2: 900 KB blocks
+    cut = DecompressingReader(io.BytesIO(data[:keep]), fmt)
+    part = _read_all(cut)
+    assert cut.truncated
+    assert 0 < len(part) < len(TEXT) and TEXT.startswith(part)
+
+
+def test_concatenated_members_and_trailing_garbage(gzip_backend: str) -> None:
+    data = gzip.compress(b"first\n") + gzip.compress(b"second\n") + b"\0\0\0\0"
+    reader = DecompressingReader(io.BytesIO(data), "gzip")
+    assert _read_all(reader) == b"first\nsecond\n"
+    assert not reader.truncated
+
+
+def test_output_per_read_is_bounded() -> None:
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024))
+    reader = DecompressingReader(io.BytesIO(bomb), "gzip")
+    assert len(reader.read(10)) == 10
+    assert len(reader.read(1 << 40)) <= compressed.MAX_READ
+
+
+def test_prefetch_reader_delivers_in_order_and_reraises() -> None:
+    reader = PrefetchReader(io.BytesIO(TEXT), block=4096, depth=2)  # type: ignore[arg-type]
+    assert _read_all(reader, 10_000) == TEXT
+    reader.close()
+
+    class Failing:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def read(self, n: int = -1) -> bytes:
+            self.calls += 1
+            if self.calls > 3:
+                raise ValueError("boom")
+            return b"x" * n
+
+    failing = PrefetchReader(Failing(), block=100, depth=1)
+    with pytest.raises(ValueError, match="boom"):
+        _read_all(failing, 50)
+    failing.close()
+
+
+def test_prefetch_reader_closes_early_without_hanging() -> None:
+    reader = PrefetchReader(io.BytesIO(TEXT), block=1024, depth=1)  # type: ignore[arg-type]
+    assert reader.read(10) == TEXT[:10]
+    reader.close()
