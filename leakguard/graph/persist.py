@@ -56,12 +56,11 @@ def migrate(db: Database) -> None:
     db.migrate(COMPONENT, MIGRATIONS)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
+
+
 def _dump(attrs: dict[str, Any]) -> str:
-    return json.dumps(
-        {k: (str(v) if k == "kind" else v) for k, v in attrs.items()},
-        sort_keys=True,
-        separators=(",", ":"),
-    )
+    return "{}" if not attrs else _ENCODER.encode(attrs)
 
 
 class GraphStore:
