@@ -110,13 +110,13 @@ def test_concatenated_gzip_members_are_read_through(tmp_path: Path) -> None:
 
 def test_truncated_gzip_warns_and_scans_the_readable_part(tmp_path: Path) -> None:
     head = "".join(f"line {i} ok\n" for i in range(2000))
-    tail = "".join(f"{stripe_key(100 + i)}\n" for i in range(20000))
+    tail = "".join(f"{stripe_key(100 + i)}\n" for i in range(3000))
     data = gzip.compress(f"{head}early {KEY_A}\n{tail}".encode())
     path = tmp_path / "app.log.3.gz"
     path.write_bytes(data[: len(data) // 2])
     findings, stats = scan_file(path)
     assert KEY_A in secrets(findings)
-    assert 1 < len(findings) < 20001
+    assert 1 < len(findings) < 3001
     assert any("truncated gzip" in w for w in stats.warnings)
 
 
