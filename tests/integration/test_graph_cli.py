@@ -271,3 +271,22 @@ def test_html_export_renders_offline_in_headless_chromium(built: Path, tmp_path:
     assert dom.count('class="node') == len(doc["nodes"])
     # the deep link opened the credential's panel with its edges and their evidence
     assert "stored_in" in dom and "config:shop/infra/main.tf" in dom
+
+
+def test_build_reads_the_findings_store_in_the_same_db(tmp_path: Path) -> None:
+    from leakguard.store.findings import FindingsStore
+
+    app = tmp_path / "svc"
+    app.mkdir()
+    (app / "config.py").write_text(f"KEY = '{SECRET}'\n")
+    db = tmp_path / "sweep.db"
+    with FindingsStore.open(db) as store:
+        store.record_scan("git@example.com:shop/svc.git", run_scan([str(app)], ScanOptions(jobs=1)))
+    code, out = _cli(["graph", "build", "--db", str(db), "-f", "json"])
+    assert code == 0, out
+    assert json.loads(out)["added"]["findings-store"] == 1
+    code, out = _cli(["graph", "blast-radius", FP[:24], "--db", str(db), "-f", "json"])
+    assert json.loads(out)["leaks"] == ["leak:git@example.com:shop/svc.git:config.py:1"]
+    assert json.loads(out)["unknown_consumers"] is True
+    code, out = _cli(["graph", "build", "--db", str(db), "--no-findings", "-f", "json"])
+    assert "findings-store" not in json.loads(out)["added"]
