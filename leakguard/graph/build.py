@@ -100,6 +100,7 @@ def _apply(
         )
         added["store-entries"] = added.get("store-entries", 0) + scanned.entries
         added["store-matches"] = added.get("store-matches", 0) + scanned.matches
+        summary.warnings.extend(f"{source.label}: skipped {s}" for s in scanned.skipped)
     for log in access.expand(inputs.vault_audit, ("*.log", "*.log.gz", "*.json", "*.jsonl")):
         added["vault-reads"] = added.get("vault-reads", 0) + graph.add_reads(
             e

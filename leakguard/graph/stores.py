@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from leakguard.backends.interface import SecretData, SecretLister, StoredVersion, data_fingerprint
+from leakguard.errors import BackendError
 from leakguard.graph.interface import EdgeKind, Evidence, NodeKind, StoreRef
 from leakguard.graph.model import now
 from leakguard.graph.queries import Graph
@@ -34,6 +35,7 @@ class ListableStore(SecretLister, Protocol):
 class StoreScan:
     entries: int
     matches: int
+    skipped: tuple[str, ...] = ()  # entries that could not be read (permission, binary...)
 
 
 def value_fingerprints(data: Mapping[str, str]) -> dict[str, str]:
@@ -57,8 +59,15 @@ def add_store(
     known = {graph.node(n)["fingerprint"] for n in graph.nodes_of(NodeKind.CREDENTIAL)}
     stamp = now()
     entries = matches = 0
+    skipped: list[str] = []
     for name in store.list_names(prefix):
-        version, data = store.read_current(name)
+        try:
+            version, data = store.read_current(name)
+        except BackendError as exc:
+            if exc.transient:
+                raise
+            skipped.append(f"{name}: {exc.message}")
+            continue
         hashes = value_fingerprints(data)
         del data
         ref = StoreRef(store.kind, name, mount)
@@ -82,4 +91,4 @@ def add_store(
                     version=version.version_id,
                 )
                 matches += 1
-    return StoreScan(entries, matches)
+    return StoreScan(entries, matches, tuple(skipped))

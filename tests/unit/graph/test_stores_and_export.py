@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from leakguard.backends.interface import SecretData, SecretLister, StoredVersion
+from leakguard.errors import BackendError
 from leakguard.graph import export, ids
 from leakguard.graph.interface import EdgeKind, StoreRef
 from leakguard.graph.queries import Graph
@@ -27,6 +30,10 @@ class _Lister:
 
     def read_current(self, name: str) -> tuple[StoredVersion, SecretData]:
         self.reads.append(name)
+        if name.endswith("forbidden"):
+            raise BackendError(f"read secret {name} failed: permission denied")
+        if name.endswith("flaky"):
+            raise BackendError("read failed: timed out", transient=True)
         return StoredVersion("v-1", ("AWSCURRENT",), "sha256:x"), dict(self.secrets[name])
 
 
@@ -87,3 +94,14 @@ def test_neighbourhood_export_keeps_only_the_blast_radius() -> None:
     assert ids.credential("sha256:" + "b" * 64) not in keep
     html = export.to_html(g, keep)
     assert "</script>" in html and "__DATA__" not in html and "<script src" not in html
+
+
+def test_unreadable_entries_are_skipped_and_transient_errors_stop() -> None:
+    g = Graph()
+    g.add_credential(fingerprint(KEY))
+    store = _Lister({"a/ok": {"value": KEY}, "a/forbidden": {"value": "x"}})
+    scan = add_store(g, store, prefix="a/", source="t")
+    assert (scan.entries, scan.matches) == (1, 1)
+    assert scan.skipped == ("a/forbidden: read secret a/forbidden failed: permission denied",)
+    with pytest.raises(BackendError, match="timed out"):
+        add_store(g, _Lister({"b/flaky": {"value": "x"}}), prefix="b/", source="t")
