@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import signal
 import sys
 import textwrap
+import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from leakguard.graph.interface import ConsumerInfo, EdgeKind, Evidence, Reload, 
 from leakguard.graph.persist import GraphStore
 from leakguard.graph.queries import Graph
 from leakguard.redact import fingerprint
+from leakguard.rotation.journal import KILL_ENV, KILL_ONCE_ENV
 from tests.support.servers import Moto, OpenBao
 
 SEEN = Evidence("inventory:test", "2026-01-01T00:00:00+00:00")
@@ -101,38 +103,36 @@ def consumer(role: AppRole, reload: Reload | None = None) -> ConsumerInfo:
     )
 
 
-DRIVER = """
-import json, os, sys
-from pathlib import Path
-from leakguard.rotation import engine
-from leakguard.rotation.journal import Journal
-from leakguard.rotation.schema import find_playbook, load_playbook
+def _drive(spec: Mapping[str, Any]) -> dict[str, Any]:
+    from leakguard.rotation import engine
+    from leakguard.rotation.journal import Journal
+    from leakguard.rotation.schema import find_playbook, load_playbook
 
-spec = json.loads(Path(sys.argv[1]).read_text())
-db = Path(spec["db"])
-options = engine.EngineOptions(
-    yes=True,
-    time_scale=spec["time_scale"],
-    graph=engine.open_graph(db),
-    backend_overrides=spec["overrides"],
-    approval_timeout=0,
-)
-with Journal.open(db) as journal:
-    if spec["action"] == "start":
-        playbook = load_playbook(find_playbook(spec["playbook"]))
-        view = engine.start_run(journal, playbook, spec["inputs"], options, run_id=spec["run_id"])
-    else:
-        view = journal.view(spec["run_id"])
-        if view.state not in ("completed", "rolled-back"):  # killed after its last record
-            view = engine.resume_run(journal, spec["run_id"], options)
-print(json.dumps({"state": view.state, "diagnostic": view.diagnostic, "outputs": view.outputs}))
-"""
+    db = Path(spec["db"])
+    options = engine.EngineOptions(
+        yes=True,
+        time_scale=spec["time_scale"],
+        graph=engine.open_graph(db),
+        backend_overrides=spec["overrides"],
+        approval_timeout=0,
+    )
+    with Journal.open(db) as journal:
+        if spec["action"] == "start":
+            playbook = load_playbook(find_playbook(spec["playbook"]))
+            view = engine.start_run(
+                journal, playbook, spec["inputs"], options, run_id=spec["run_id"]
+            )
+        else:
+            view = journal.view(spec["run_id"])
+            if view.state not in ("completed", "rolled-back"):  # killed after its last record
+                view = engine.resume_run(journal, spec["run_id"], options)
+    return {"state": view.state, "diagnostic": view.diagnostic, "outputs": dict(view.outputs)}
 
 
 @dataclass
 class Driver:
-    """Runs the engine in a child process; ``kill_after`` SIGKILLs it after that many journal
-    records (leakguard.rotation.journal.KILL_ENV)."""
+    """Runs the engine in a forked child process (a real process, so SIGKILL is real);
+    ``kill_after``/``kill_once`` arm the journal's test hooks (leakguard.rotation.journal)."""
 
     tmp: Path
     db: Path
@@ -149,42 +149,40 @@ class Driver:
         kill_after: int | None = None,
         kill_once: Path | None = None,
     ) -> dict[str, Any] | None:
-        script = self.tmp / "driver.py"
-        if not script.exists():
-            script.write_text(textwrap.dedent(DRIVER))
-        spec = self.tmp / f"spec-{run_id}-{action}.json"
-        spec.write_text(
-            json.dumps(
-                {
-                    "db": str(self.db),
-                    "playbook": self.playbook,
-                    "inputs": dict(self.inputs),
-                    "overrides": {k: dict(v) for k, v in self.overrides.items()},
-                    "time_scale": self.time_scale,
-                    "action": action,
-                    "run_id": run_id,
-                }
-            )
-        )
-        env = {**os.environ, **self.env}
-        env.pop("LEAKGUARD_TEST_KILL_AFTER_RECORD", None)
-        env.pop("LEAKGUARD_TEST_KILL_ONCE_FILE", None)
-        if kill_after is not None:
-            env["LEAKGUARD_TEST_KILL_AFTER_RECORD"] = str(kill_after)
-        if kill_once is not None:
-            env["LEAKGUARD_TEST_KILL_ONCE_FILE"] = str(kill_once)
-        proc = subprocess.run(
-            [sys.executable, str(script), str(spec)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-            cwd=Path(__file__).resolve().parents[2],
-        )
-        if proc.returncode == -9:
+        spec = {
+            "db": str(self.db),
+            "playbook": self.playbook,
+            "inputs": dict(self.inputs),
+            "overrides": {k: dict(v) for k, v in self.overrides.items()},
+            "time_scale": self.time_scale,
+            "action": action,
+            "run_id": run_id,
+        }
+        out, err = self.tmp / "driver.out", self.tmp / "driver.err"
+        out.unlink(missing_ok=True)
+        pid = os.fork()
+        if pid == 0:  # the child: run, write the result, exit without pytest's cleanup
+            code = 1
+            try:
+                os.environ.update(self.env)
+                os.environ.pop(KILL_ENV, None)
+                os.environ.pop(KILL_ONCE_ENV, None)
+                if kill_after is not None:
+                    os.environ[KILL_ENV] = str(kill_after)
+                if kill_once is not None:
+                    os.environ[KILL_ONCE_ENV] = str(kill_once)
+                out.write_text(json.dumps(_drive(spec)))
+                code = 0
+            except BaseException:
+                err.write_text(traceback.format_exc())
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            assert os.WTERMSIG(status) == signal.SIGKILL
             return None
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert os.waitstatus_to_exitcode(status) == 0, err.read_text()[-3000:]
+        result: dict[str, Any] = json.loads(out.read_text())
         return result
 
 

@@ -4,12 +4,15 @@ never revoked before the new one was verified."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import hvac
 import pytest
 
+from leakguard.backends.aws_sandbox import BOOTSTRAP_CALLS, bootstrap
 from leakguard.graph.interface import StoreRef
 from leakguard.rotation.audit import verify
 from leakguard.rotation.journal import Journal, Kind, RunState
@@ -21,7 +24,7 @@ from tests.integration.test_playbook_helpers import (
     save_graph,
     unique,
 )
-from tests.support.servers import OpenBao
+from tests.support.servers import Moto, OpenBao, moto_server
 
 
 def _vault_setup(openbao: OpenBao, tmp: Path, db: Path) -> tuple[Driver, str, Any]:
@@ -125,5 +128,92 @@ def test_vault_playbook_survives_sigkill_at_every_record(openbao: OpenBao, tmp_p
         ]
         assert results.count("stage") == 1 and results.count("promote") == 1
         assert intents.count("revoke-old") >= 1
+        audit_path, head = journal.audit_head("k")
+        assert verify(audit_path, head).ok
+
+
+@pytest.fixture()
+def auth_moto(tmp_path: Path) -> Iterator[Moto]:
+    with moto_server(tmp_path / "moto", no_auth_actions=BOOTSTRAP_CALLS) as server:
+        yield server
+
+
+def _iam_setup(moto: Moto, seeder: Any, tmp: Path, user: str) -> Driver:
+    leaked = seeder.user_with_key(user)
+    name = unique(f"lg-kill/{user}")
+    seeder.secret(name, leaked)
+    db = tmp / "lg.db"
+    fp = save_graph(db, leaked["aws_secret_access_key"], StoreRef("aws-secretsmanager", name), [])
+    aws = {"endpoint_url": moto.url, "region": moto.region}
+    return Driver(
+        tmp,
+        db,
+        "aws-iam-access-key",
+        {
+            "credential": fp,
+            "user": user,
+            "secret": name,
+            "store": "sm",
+            "overlap": "1s",
+            "soak": "1s",
+            "move_timeout": "1m",
+        },
+        {"kind:aws-iam": aws, "kind:aws-secretsmanager": aws},
+        {
+            "AWS_ENDPOINT_URL": moto.url,
+            "AWS_DEFAULT_REGION": moto.region,
+            "AWS_ACCESS_KEY_ID": seeder.admin["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": seeder.admin["aws_secret_access_key"],
+        },
+        time_scale=0.01,
+    )
+
+
+def _iam_state(seeder: Any, driver: Driver) -> dict[str, Any]:
+    iam, sm = seeder._client("iam"), seeder._client("secretsmanager")
+    user, name = driver.inputs["user"], driver.inputs["secret"]
+    keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    current = json.loads(
+        sm.get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]
+    )
+    stages = sorted(
+        tuple(sorted(s)) for s in sm.describe_secret(SecretId=name)["VersionIdsToStages"].values()
+    )
+    return {
+        "keys": [(k["AccessKeyId"] == current["aws_access_key_id"], k["Status"]) for k in keys],
+        "policies": iam.list_user_policies(UserName=user)["PolicyNames"],
+        "stages": stages,
+    }
+
+
+@pytest.mark.slow
+def test_iam_playbook_survives_sigkill_at_every_record(auth_moto: Moto, tmp_path: Path) -> None:
+    seeder = bootstrap(auth_moto.url, auth_moto.region)
+    ref_dir, kill_dir = tmp_path / "ref", tmp_path / "kill"
+    ref_dir.mkdir()
+    kill_dir.mkdir()
+    ref = _iam_setup(auth_moto, seeder, ref_dir, "app-ref")
+    done = ref.call("start", "ref")
+    assert done is not None and done["state"] == RunState.COMPLETED, done
+    with Journal.open(ref.db) as journal:
+        total = len(journal.records("ref"))
+    expected = _iam_state(seeder, ref)
+    assert expected["keys"] == [(True, "Active")]  # one key left: the new one, stored
+
+    driver = _iam_setup(auth_moto, seeder, kill_dir, "app-kill")
+    kills = _kill_at_every_boundary(driver, total)
+    assert kills >= total - 3
+    assert _iam_state(seeder, driver) == expected
+    with Journal.open(driver.db) as journal:
+        _order_ok(
+            journal, "k", "deactivate-old", ["test-new", "promote", "new-works", "consumers-moved"]
+        )
+        _order_ok(journal, "k", "delete-old", ["old-dead", "deactivate-old"])
+        results = [
+            r.step_id
+            for r in journal.records("k")
+            if r.kind == Kind.RESULT and r.state == "succeeded"
+        ]
+        assert results.count("promote") == 1 and results.count("delete-old") == 1
         audit_path, head = journal.audit_head("k")
         assert verify(audit_path, head).ok
