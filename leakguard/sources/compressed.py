@@ -11,6 +11,7 @@ matcher (the decompressors release the GIL), so decompression and matching overl
 from __future__ import annotations
 
 import bz2
+import collections
 import lzma
 import queue
 import threading
@@ -31,7 +32,7 @@ if isal_zlib is not None:
     _ERRORS = (*_ERRORS, cast(type[BaseException], isal_zlib.error))
 
 IN_BYTES = 256 * 1024
-OUT_BYTES = 1024 * 1024
+OUT_BYTES = 4 * 1024 * 1024
 MAX_READ = 64 * 1024 * 1024
 
 
@@ -96,7 +97,7 @@ class DecompressingReader:
         self._fmt = fmt
         self._factory = FORMATS[fmt]
         self._obj = self._factory()
-        self._buffer = bytearray()
+        self._buffer = _Pieces()
         self._done = False
         self.truncated = False
         self.error: str | None = None
@@ -117,7 +118,7 @@ class DecompressingReader:
                 self.error = str(exc) or type(exc).__name__
                 self._done = True
                 return
-            self._buffer += out
+            self._buffer.append(out)
             if obj.eof:
                 self._next_member(obj.unused_data)
 
@@ -132,7 +133,7 @@ class DecompressingReader:
             self._done = True  # trailing padding or garbage, as gzip(1) tolerates
             return
         self._obj = self._factory()
-        self._buffer += self._obj.decompress(rest, OUT_BYTES)
+        self._buffer.append(self._obj.decompress(rest, OUT_BYTES))
         if self._obj.eof:
             self._next_member(self._obj.unused_data)
 
@@ -140,9 +141,48 @@ class DecompressingReader:
         if n is None or n < 0:
             n = 1 << 62
         self._fill(min(n, MAX_READ))
-        data = bytes(self._buffer[:n])
-        del self._buffer[:n]
-        return data
+        return self._buffer.take(n)
+
+
+class _Pieces:
+    """Bytes in arrival order; ``take(n)`` copies once (or not at all when a piece fits)."""
+
+    def __init__(self) -> None:
+        self._parts: collections.deque[bytes] = collections.deque()
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, data: bytes) -> None:
+        if data:
+            self._parts.append(data)
+            self._size += len(data)
+
+    def take(self, n: int) -> bytes:
+        parts = self._parts
+        if not parts:
+            return b""
+        first = parts[0]
+        if len(first) >= n:
+            if len(first) == n:
+                parts.popleft()
+            else:
+                parts[0] = first[n:]
+                first = first[:n]
+            self._size -= len(first)
+            return first
+        out = []
+        need = n
+        while need and parts:
+            piece = parts.popleft()
+            if len(piece) > need:
+                parts.appendleft(piece[need:])
+                piece = piece[:need]
+            out.append(piece)
+            need -= len(piece)
+        self._size -= n - need
+        return b"".join(out)
 
 
 class PrefetchReader:
@@ -150,9 +190,9 @@ class PrefetchReader:
     so decompression runs on one core while matching runs on another. Errors (limits) raised by
     ``inner.read`` are re-raised in the consumer."""
 
-    def __init__(self, inner: Readable, *, block: int = 4 * 1024 * 1024, depth: int = 4) -> None:
+    def __init__(self, inner: Readable, *, block: int = 8 * 1024 * 1024, depth: int = 3) -> None:
         self._queue: queue.Queue[bytes | BaseException] = queue.Queue(depth)
-        self._buffer = bytearray()
+        self._buffer = _Pieces()
         self._eof = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(inner, block), daemon=True)
@@ -187,12 +227,8 @@ class PrefetchReader:
             if not item:
                 self._eof = True
                 break
-            if not self._buffer and len(item) == n:
-                return item
-            self._buffer += item
-        data = bytes(self._buffer[:n])
-        del self._buffer[:n]
-        return data
+            self._buffer.append(item)
+        return self._buffer.take(n)
 
     def close(self) -> None:
         self._stop.set()
