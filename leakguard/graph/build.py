@@ -16,7 +16,7 @@ from pathlib import Path
 from leakguard.errors import GraphError
 from leakguard.graph import evidence as access
 from leakguard.graph.findings import add_findings_store, add_scan_report
-from leakguard.graph.inventory import Service, add_inventory, load_inventory
+from leakguard.graph.inventory import CredentialDecl, Service, add_inventory, read_inventory
 from leakguard.graph.model import bulk
 from leakguard.graph.persist import GraphStore
 from leakguard.graph.queries import Graph
@@ -86,10 +86,13 @@ def _apply(
     for report in inputs.scan_reports:
         added["scan-report"] = added.get("scan-report", 0) + add_scan_report(graph, report)
     services: list[Service] = []
+    declared: list[CredentialDecl] = []
     for inv in inputs.inventory:
-        services.extend(load_inventory(inv))
-    if services:
-        added["inventory"] = add_inventory(graph, services)
+        inventory = read_inventory(inv)
+        services.extend(inventory.services)
+        declared.extend(inventory.credentials)
+    if services or declared:
+        added["inventory"] = add_inventory(graph, services, declared)
     for root in inputs.config_dirs:
         refs, warnings = scan_references(root, services)
         summary.warnings.extend(warnings)

@@ -181,16 +181,7 @@ def _service(path: Path, svc: Any, parent: Any) -> Service:
     env = svc.get("environment")
     if env is not None and (not isinstance(env, str) or not env):
         raise _fail(path, svc, "environment", "environment must be a string")
-    identities = _str_list(path, svc, "identities")
-    for identity in identities:
-        if not identity.startswith(IDENTITY_SCHEMES) or identity.endswith(":"):
-            raise _fail(
-                path,
-                svc,
-                "identities",
-                f"identity {identity!r} needs a scheme: {', '.join(IDENTITY_SCHEMES)}",
-            )
-    identities = tuple(ids.aws_identity(i[4:]) if i.startswith("aws:") else i for i in identities)
+    identities = _identities(path, svc)
     reads_raw = svc.get("reads") or []
     if not isinstance(reads_raw, list):
         raise _fail(path, svc, "reads", "reads must be a list")
@@ -206,27 +197,77 @@ def _service(path: Path, svc: Any, parent: Any) -> Service:
 
 
 _PLAIN_LOADER = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
-_NAME_LINE = re.compile(r"""(?m)^[ \t]*-[ \t]+name:[ \t]*["']?([^"'\s#]+)""")
+_NAME_LINE = re.compile(r"""(?m)^[ \t]*-[ \t]+(?:name|fingerprint):[ \t]*["']?([^"'\s#]+)""")
 
 
-def _services_of(file: Path, doc: Any, lines: dict[str, int]) -> list[Service]:
+@dataclass(frozen=True, slots=True)
+class CredentialDecl:
+    """A credential's identities, declared: ``credentials: [{fingerprint, identities}]``."""
+
+    fingerprint: str
+    identities: tuple[str, ...]
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    services: tuple[Service, ...] = ()
+    credentials: tuple[CredentialDecl, ...] = ()
+
+
+def _identities(path: Path, node: Any) -> tuple[str, ...]:
+    identities = _str_list(path, node, "identities")
+    for identity in identities:
+        if not identity.startswith(IDENTITY_SCHEMES) or identity.endswith(":"):
+            raise _fail(
+                path,
+                node,
+                "identities",
+                f"identity {identity!r} needs a scheme: {', '.join(IDENTITY_SCHEMES)}",
+            )
+    return tuple(ids.aws_identity(i[4:]) if i.startswith("aws:") else i for i in identities)
+
+
+def _credential(path: Path, item: Any, parent: Any) -> CredentialDecl:
+    if not isinstance(item, dict):
+        raise _fail(path, parent, "credentials", "each credential is a mapping with a fingerprint")
+    unknown = sorted(set(item) - {"fingerprint", "identities", "description"})
+    if unknown:
+        raise _fail(path, item, unknown[0], f"unknown key {unknown[0]!r} in a credential")
+    fp = item.get("fingerprint")
+    if not isinstance(fp, str) or not fp.startswith("sha256:") or len(fp) < 15:
+        raise _fail(path, item, "fingerprint", "fingerprint must be sha256:… (from a scan)")
+    return CredentialDecl(fp, _identities(path, item), str(path), line_of(item))
+
+
+def _parse(file: Path, doc: Any, lines: dict[str, int]) -> Inventory:
     if doc is None:
-        return []
-    if not isinstance(doc, dict) or "services" not in doc:
+        return Inventory()
+    if not isinstance(doc, dict) or not ({"services", "credentials"} & set(doc)):
         raise _fail(file, doc, None, "an inventory file holds a services: list")
-    items = doc["services"]
+    items = doc.get("services") or []
     if not isinstance(items, list):
         raise _fail(file, doc, "services", "services must be a list")
-    out = []
+    creds = doc.get("credentials") or []
+    if not isinstance(creds, list):
+        raise _fail(file, doc, "credentials", "credentials must be a list")
+    services = []
     for svc in items:
         service = _service(file, svc, items)
         if not service.line and service.info.name in lines:
             service = dataclasses.replace(service, line=lines[service.info.name])
-        out.append(service)
-    return out
+        services.append(service)
+    declared = []
+    for item in creds:
+        cred = _credential(file, item, creds)
+        if not cred.line and cred.fingerprint in lines:
+            cred = dataclasses.replace(cred, line=lines[cred.fingerprint])
+        declared.append(cred)
+    return Inventory(tuple(services), tuple(declared))
 
 
-def _load_services(file: Path) -> list[Service]:
+def _load_file(file: Path) -> Inventory:
     """Fast path: libyaml without line numbers (an estate's inventory is large), lines of
     services found by a pattern. On any error, the line-keeping loader names the exact line."""
     try:
@@ -238,18 +279,26 @@ def _load_services(file: Path) -> list[Service]:
             line += text.count("\n", pos, m.start())
             pos = m.start()
             lines.setdefault(m.group(1), line)
-        return _services_of(file, doc, lines)
+        return _parse(file, doc, lines)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, InventoryError):
         doc = load_yaml(file, InventoryError, what="inventory file")
-        return _services_of(file, doc, {})
+        return _parse(file, doc, {})
 
 
 def load_inventory(path: Path) -> list[Service]:
+    """The services of every inventory file under ``path`` (see :func:`read_inventory`)."""
+    return list(read_inventory(path).services)
+
+
+def read_inventory(path: Path) -> Inventory:
     """Parse and validate every inventory file under ``path``."""
     services: list[Service] = []
+    credentials: list[CredentialDecl] = []
     seen: dict[str, tuple[Path, str]] = {}
     for file in inventory_files(path):
-        for service in _load_services(file):
+        parsed = _load_file(file)
+        credentials.extend(parsed.credentials)
+        for service in parsed.services:
             if service.info.name in seen:
                 first_file, where = seen[service.info.name]
                 doc = load_yaml(file, InventoryError, what="inventory file")
@@ -267,12 +316,20 @@ def load_inventory(path: Path) -> list[Service]:
                 )
             seen[service.info.name] = (file, f"{file}:{service.line}")
             services.append(service)
-    return services
+    return Inventory(tuple(services), tuple(credentials))
 
 
-def add_inventory(graph: Graph, services: Iterable[Service]) -> int:
+def add_inventory(
+    graph: Graph, services: Iterable[Service], credentials: Iterable[CredentialDecl] = ()
+) -> int:
     stamp = now()
     n = 0
+    for cred in credentials:
+        evidence = Evidence(f"inventory:{cred.file}", stamp, f"line {cred.line}")
+        node = graph.add_credential(cred.fingerprint)
+        for identity in cred.identities:
+            graph.add_edge(node, graph.identity_node(identity), EdgeKind.AUTHENTICATES_AS, evidence)
+        n += 1
     for service in services:
         evidence = Evidence(f"inventory:{service.file}", stamp, f"line {service.line}")
         node = graph.add_consumer(service.info, evidence)

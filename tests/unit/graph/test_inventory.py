@@ -113,3 +113,30 @@ def test_duplicate_within_one_file_names_the_second(tmp_path: Path) -> None:
         r" at .*leakguard\.yaml:2",
     ):
         load_inventory(inv)
+
+
+def test_inventory_declares_a_credentials_identities(tmp_path: Path) -> None:
+    from leakguard.graph.inventory import read_inventory
+
+    fp = "sha256:" + "f" * 64
+    inv = tmp_path / "leakguard.yaml"
+    inv.write_text(
+        'services:\n  - name: deployer\n    identities: ["aws:arn:aws:iam::1:user/deploy"]\n'
+        "credentials:\n"
+        f"  - fingerprint: {fp}\n"
+        '    identities: ["aws:arn:aws:iam::1:user/deploy"]\n'
+    )
+    inventory = read_inventory(inv)
+    (cred,) = inventory.credentials
+    assert cred.identities == ("aws:arn:aws:iam::1:user/deploy",) and cred.line == 5
+    g = Graph()
+    assert add_inventory(g, inventory.services, inventory.credentials) == 2
+    ident = ids.identity("aws:arn:aws:iam::1:user/deploy")
+    assert list(g.out_edges(ids.credential(fp), EdgeKind.AUTHENTICATES_AS)) == [ident]
+    assert g.blast_radius(fp).identities == ("aws:arn:aws:iam::1:user/deploy",)
+    inv.write_text("credentials:\n  - fingerprint: AKIA1234\n")
+    with pytest.raises(InventoryError, match=r":2: fingerprint must be sha256"):
+        read_inventory(inv)
+    inv.write_text(f"credentials:\n  - fingerprint: {fp}\n    owner: x\n")
+    with pytest.raises(InventoryError, match=r":3: unknown key 'owner'"):
+        read_inventory(inv)
