@@ -38,8 +38,13 @@ def discover(path: Path) -> Repository | None:
     """The repository whose top level (or bare directory) is ``path``; None otherwise."""
     if not (path / ".git").exists() and not (path / "HEAD").is_file():
         return None
-    import git  # GitPython: repository discovery
-
+    try:
+        import git  # GitPython: repository discovery
+    except ImportError as exc:  # GitPython refuses to load without a git executable
+        raise InputError(
+            f"{path}: looks like a git repository, but git cannot be run: {exc}",
+            hint="install git (2.31 or later) or put it on PATH",
+        ) from None
     try:
         repo = git.Repo(path, search_parent_directories=False)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError, OSError, ValueError):
@@ -47,7 +52,9 @@ def discover(path: Path) -> Repository | None:
     git_dir = Path(repo.git_dir).resolve()
     work_tree = None if repo.bare or repo.working_tree_dir is None else Path(repo.working_tree_dir)
     if work_tree is not None and work_tree.resolve() != path.resolve():
-        return None
+        if git_dir != path.resolve():
+            return None
+        work_tree = None  # the .git directory itself: its history, not the files beside it
     return Repository(git_dir, work_tree, str(git_dir))
 
 

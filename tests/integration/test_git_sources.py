@@ -258,3 +258,12 @@ def test_not_readable_as_git_is_an_error_not_a_crash(tmp_path: Path) -> None:
     else:  # git itself does not see a repository here: it is scanned as a directory
         assert all(f.source_kind == "file" for f in result.findings)
     assert os.path.isdir(b.path)
+
+
+def test_a_dot_git_directory_is_scanned_as_its_repository_history(tmp_path: Path) -> None:
+    b, first, _second = _two_commits(tmp_path / "repo")
+    b.write("untracked.txt", f"U = '{key('beside')}'\n")
+    result = _scan(b.path / ".git", _options(tmp_path))
+    found = _find(result, "first")
+    assert found is not None and found.location.commit == first
+    assert _find(result, "beside") is None
