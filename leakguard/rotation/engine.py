@@ -361,6 +361,14 @@ class Runner:
         spec = self.spec(step.uses)
         if step.uses == APPROVAL:
             self.await_approval(step, sid, params)
+        elif (step.irreversible or spec.irreversible) and not self.approved_before(step):
+            self.pause(
+                RunState.PAUSED,
+                f"step {sid} is irreversible and no approval step before it was approved "
+                "in this run (its condition skipped it)",
+                f"approve it with `leakguard playbook resume {self.run_id} --yes`, "
+                f"or undo the run with `leakguard playbook rollback {self.run_id}`",
+            )
         previous = self.view.steps.get(sid)
         attempt = (previous.attempt if previous else 0) + 1
         self.record(
@@ -392,6 +400,18 @@ class Runner:
             data={"outputs": outputs, "secret_fields": fields},
         )
         self.emit("done", sid, f"{sid}: done")
+
+    def approved_before(self, step: Step) -> bool:
+        """An irreversible step runs only after an approval step before it was approved."""
+        if self.options.yes:
+            return True
+        for earlier in self.playbook.steps:
+            if earlier.id == step.id:
+                return False
+            sv = self.view.steps.get(earlier.id)
+            if earlier.uses == APPROVAL and sv is not None and sv.state == StepState.SUCCEEDED:
+                return True
+        return False
 
     def call(
         self,

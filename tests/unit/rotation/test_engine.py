@@ -423,3 +423,18 @@ def test_a_lost_secret_already_used_by_a_write_pauses_instead_of_diverging(
     assert view.state == RunState.PAUSED
     assert "would diverge" in (view.diagnostic or "")
     assert world.issued == 1  # no second secret was issued
+
+
+def test_an_irreversible_step_whose_approval_was_skipped_does_not_run(
+    tmp_path: Path, world: World, journal: Journal
+) -> None:
+    text = ROTATE.replace(
+        "      uses: approval\n", "      uses: approval\n      when: \"${inputs.name == 'x'}\"\n"
+    )
+    pb = _playbook(tmp_path, world, text)
+    view = engine.start_run(journal, pb, {"credential": "x"}, _options(world), run_id="r")
+    assert view.steps["approve-revoke"].state == StepState.SKIPPED
+    assert view.state == RunState.PAUSED and "irreversible" in (view.diagnostic or "")
+    assert world.revoked == []
+    view = engine.resume_run(journal, "r", _options(world, yes=True))
+    assert view.state == RunState.COMPLETED and world.revoked == ["v1"]
