@@ -68,6 +68,13 @@ _MARKERS: tuple[tuple[bytes, re.Pattern[bytes] | None], ...] = (
     (b"asic ", None),  # "Basic <token>", as clients write the scheme
     *((marker, None) for marker in _K8S_SECRET),
 )
+# the same triggers as plain literals, (marker index, literal), for one Hyperscan literal pass
+_LITERALS: tuple[tuple[int, bytes], ...] = (
+    (_JSON, b"\\/"),
+    (_JSON, b"\\u"),
+    *((_PERCENT, b"%%%02X" % c) for c in sorted(set(_SAFE) - {ord("%")})),
+    *((index, literal) for index, (literal, pattern) in enumerate(_MARKERS) if pattern is None),
+)
 _K8S_YAML_VALUE = re.compile(
     rb"^[ \t]+[\w.\-]+:[ \t]*[\"']?([A-Za-z0-9+/]{8,}={0,2})[\"']?[ \t]*\r?$", re.MULTILINE
 )
@@ -257,16 +264,15 @@ def _marker_scanner() -> Callable[[bytes], set[int]]:
         import hyperscan
     except ImportError:
         return fallback
-    expressions = [
-        pattern.pattern if pattern is not None else b"".join(b"\\x%02x" % c for c in literal)
-        for literal, pattern in _MARKERS
-    ]
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     db.compile(
-        expressions=expressions,
-        ids=list(range(len(_MARKERS))),
-        elements=len(_MARKERS),
-        flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(_MARKERS),
+        expressions=[b"".join(b"\\x%02x" % c for c in lit) for _, lit in _LITERALS],
+        ids=[index for index, _ in _LITERALS],
+        elements=len(_LITERALS),
+        flags=[
+            hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if lit[:1] == b"%" else 0)
+            for _, lit in _LITERALS
+        ],
     )
 
     def scan(data: bytes) -> set[int]:
