@@ -138,6 +138,12 @@ def load(db: Path | None) -> Graph:
         return gstore.load()
 
 
+def save(db: Path | None, graph: Graph) -> tuple[int, int]:
+    """Write what changed in a graph :func:`load` gave (e.g. reads the verify stage added)."""
+    with GraphStore.open(db) as gstore:
+        return gstore.save(graph)
+
+
 def record_reads(
     db: Path | None,
     vault_audit: Sequence[Path] = (),

@@ -180,3 +180,14 @@ def test_a_node_removed_and_added_again_keeps_only_its_new_edges(tmp_path: Path)
         (ids.credential(FP_A), "uses")
     ]
     assert not list(loaded.in_edges(api, EdgeKind.READS))
+
+
+def test_load_add_reads_save_round_trip(tmp_path: Path) -> None:
+    from leakguard.graph.build import load, save
+
+    db = tmp_path / "lg.db"
+    assert save(db, sample()) != (0, 0)
+    graph = load(db)
+    graph.add_reads([read("vault-approle:billing", "2026-07-01T00:00:00Z", "5")])
+    assert save(db, graph) == (0, 1)
+    assert load(db).stale_consumers(STRIPE, "2026-06-01T00:00:00Z", "5")[0].name == "payments-api"
