@@ -381,7 +381,7 @@ def test_two_processes_cannot_drive_one_run(tmp_path: Path, world: World, journa
     world.broken = True
     engine.start_run(journal, pb, {"credential": "x"}, _options(world, yes=True), run_id="r")
     world.broken = False
-    errors: list[Exception] = []
+    errors: list[PlaybookError] = []
     with engine._run_lock(journal, "r"):
 
         def other() -> None:
