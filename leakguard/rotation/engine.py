@@ -133,7 +133,7 @@ class Runner:
         if self.view.state == state and not extra and not reason:
             return
         self.record(Kind.RUN, state=state, data={"reason": reason, **extra})
-        self.emit("state", None, f"run {state}" + (f": {reason}" if reason else ""))
+        self.emit("state", None, f"run {self.run_id}: {state}" + (f": {reason}" if reason else ""))
 
     def pause(self, state: str, diagnostic: str, hint: str | None) -> None:
         self.set_state(state, diagnostic, diagnostic=diagnostic, hint=hint)
