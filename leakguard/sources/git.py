@@ -29,8 +29,6 @@ from leakguard.model import Chunk, Finding, Location, Scalar, ScanStats, SourceK
 from leakguard.options import ScanOptions
 from leakguard.sources.git_objects import (
     GitObject,
-    GitProcessDied,
-    all_objects,
     git_env,
     list_objects,
     objects_by_id,
@@ -116,8 +114,7 @@ class GitSource:
         self.note = note
         self._log: LogPass | None = None
         self._full = False
-        self._scanned: set[str] = set()
-        self._bad: set[str] = set()
+        self._listed: set[str] = set()  # blobs the object store holds (full scans)
         self._commits_in_store: set[str] = set()
         self._refs: list[Ref] = []
         self._seen: set[str] = set()
@@ -157,18 +154,11 @@ class GitSource:
         if self.repo.work_tree is not None:
             yield from work_tree_chunks(self.repo, self.label, options, stats, problems)
         if options.git.history and self._plan(options, stats):
-            limit = blob_limit(options)
             if self._full:
-                objects = self._all_objects(limit)
+                oids: Iterable[str] = (oid for oid, _size in self._listed_blobs())
             else:
-                objects = objects_by_id(self.repo.git_dir, self._targets(problems), limit)
-            for obj in objects:
-                if obj.kind in ("missing", "corrupt"):
-                    self._bad.add(obj.oid)
-                    if self._full and obj.kind == "missing":
-                        continue  # named with its path and commit by enrich
-                elif obj.kind == "blob":
-                    self._scanned.add(obj.oid)
+                oids = self._targets(problems)
+            for obj in objects_by_id(self.repo.git_dir, oids, blob_limit(options)):
                 yield from blob_chunks(obj, options, stats, problems)
 
     def _plan(self, options: ScanOptions, stats: ScanStats) -> bool:
@@ -200,7 +190,7 @@ class GitSource:
         for oid, kind, size in list_objects(self.repo.git_dir):
             if kind == "blob":
                 blobs.append((oid, size))
-                self._scanned.add(oid)
+                self._listed.add(oid)
             elif kind == "commit":
                 self._commits_in_store.add(oid)
         return blobs
@@ -227,28 +217,6 @@ class GitSource:
             ):
                 seen.add(rec.blob)
                 yield rec.blob
-
-    def _all_objects(self, limit: int) -> Iterator[GitObject]:
-        """Every object once; if git dies on a corrupt object, the rest one by one."""
-        done: set[str] = set()
-        try:
-            for obj in all_objects(self.repo.git_dir, limit):
-                done.add(obj.oid)
-                if obj.kind == "commit":
-                    self._commits_in_store.add(obj.oid)
-                yield obj
-            return
-        except GitProcessDied as exc:
-            if exc.oid is not None:
-                done.add(exc.oid)
-                yield GitObject(exc.oid, "corrupt", 0)
-        rest = []
-        for oid, kind, _size in list_objects(self.repo.git_dir):
-            if kind == "commit":
-                self._commits_in_store.add(oid)
-            elif kind == "blob" and oid not in done:
-                rest.append(oid)
-        yield from objects_by_id(self.repo.git_dir, rest, limit)
 
     # -- provenance --------------------------------------------------------------------------
 
@@ -305,13 +273,10 @@ class GitSource:
                 display_path(rec.path, problems)
             if rec.blob in wanted:
                 intros.setdefault(rec.blob, []).append(_Intro(rec, False))
-            if self._full and rec.blob not in self._scanned and rec.blob not in missing:
+            if self._full and rec.blob not in self._listed and rec.blob not in missing:
                 missing.add(rec.blob)
                 where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
-                if rec.blob in self._bad:
-                    problems("git_corrupt_objects", where, f"corrupt blob {rec.blob}")
-                else:
-                    problems("git_missing_blobs", where, f"missing blob {rec.blob}")
+                problems("git_missing_blobs", where, f"missing blob {rec.blob}")
         stats.count("git_commits", len(commits))
         return intros, commits
 

@@ -1,11 +1,10 @@
 """Object contents from one long-lived ``git cat-file`` process.
 
-Two readers, both yielding :class:`GitObject` in the order git answers:
-
-* :func:`all_objects` streams every object in the repository (``--batch-all-objects
-  --unordered``: pack order, the fastest order git can decompress in);
-* :func:`objects_by_id` answers a list of object ids (``--batch``, ids written by a feeder
-  thread so git never waits for us to read and we never wait for it to write).
+* :func:`list_objects` lists every object with its type and size from the object headers
+  (``--batch-all-objects --unordered --batch-check``: pack order, without inflating contents);
+* :func:`objects_by_id` answers a list of object ids (``--batch``; the ids are written by a
+  feeder thread so git never waits for us to read and we never wait for it to write). Given in
+  pack order, blobs come out as fast as git can inflate them, with its delta-base cache warm.
 
 A missing or unreadable object is reported as a ``GitObject`` with ``kind`` ``missing`` (git
 prints ``<id> missing`` for both) or ``corrupt`` (git died while streaming it: the reader starts
@@ -116,26 +115,6 @@ def _read_objects(
                 raise GitProcessDied(oid)
             left -= got
         yield GitObject(oid, kind, size)
-
-
-def _blobs_only(oid: str, kind: str) -> bool:
-    return kind == "blob"
-
-
-def all_objects(git_dir: Path, max_bytes: int) -> Iterator[GitObject]:
-    """Every object in the object database once; blob contents up to ``max_bytes``.
-
-    Raises :class:`GitProcessDied` when git stops on a corrupt object; the caller falls back
-    to :func:`objects_by_id` for what it has not seen yet.
-    """
-    proc = _popen(git_dir, ["cat-file", "--batch-all-objects", "--batch", "--unordered"], False)
-    assert proc.stdout is not None
-    try:
-        yield from _read_objects(proc.stdout, max_bytes, _blobs_only)
-        if proc.wait() != 0:
-            raise GitProcessDied(None)
-    finally:
-        _stop(proc)
 
 
 def list_objects(git_dir: Path) -> Iterator[tuple[str, str, int]]:
