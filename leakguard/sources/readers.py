@@ -197,7 +197,9 @@ class _Reader:
             enforce_size=depth > 0,
         )
         source: Readable = limited
-        prefetch = PrefetchReader(source) if depth == 0 else None
+        prefetch = (
+            PrefetchReader(source, block=max(self.chunk_bytes, 64 * 1024)) if depth == 0 else None
+        )
         if prefetch is not None:
             source = prefetch
         try:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from leakguard.model import Chunk, Location
 from leakguard.sources.limits import Readable
 
-CHUNK_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 2 * 1024 * 1024  # small enough that per-finding line counting stays cheap
 OVERLAP_BYTES = 8 * 1024  # longer than any secret a rule extracts (PEM keys included)
 
 
