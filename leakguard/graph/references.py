@@ -586,6 +586,11 @@ _BOTO = re.compile(
 _VAULT_CLI = re.compile(
     r"""\b(?:vault|bao)\s+kv\s+get\s+((?:-[\w-]+(?:=\S+)?\s+)*)["']?([\w./-]+)"""
 )
+# `vault read secret/data/x` and the HTTP API (`curl $VAULT_ADDR/v1/secret/data/x`)
+_VAULT_DATA = re.compile(
+    r"""(?:\b(?:vault|bao)\s+read\s+(?:-[\w-]+(?:=\S+)?\s+)*["']?|/v1/)"""
+    r"""([\w-]+/data/[\w./-]+)"""
+)
 _AWS_CLI = re.compile(
     r"""\baws\s+secretsmanager\s+get-secret-value\b[^\n]*?--secret-id[= ]["']?([\w./:+=@-]+)"""
 )
@@ -628,6 +633,13 @@ def _code(scan: _Scan, path: Path, text: str, consumer: str) -> None:
                 Reference(
                     rel, _line_at(text, m.start()), consumer, "service", ref, detail="vault kv get"
                 )
+            )
+    for m in _VAULT_DATA.finditer(text):
+        ref = _vault_ref(m.group(1))
+        if ref:
+            how = "Vault HTTP API" if m.group(0).startswith("/v1/") else "vault read"
+            scan.refs.append(
+                Reference(rel, _line_at(text, m.start()), consumer, "service", ref, detail=how)
             )
     for m in _AWS_CLI.finditer(text):
         scan.refs.append(

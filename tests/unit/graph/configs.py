@@ -154,6 +154,8 @@ vault kv get -mount=secret -field=api_key payments/stripe
 bao kv get kv/team/api
 aws secretsmanager get-secret-value --secret-id prod/payments/stripe --query SecretString
 aws secretsmanager get-secret-value --secret-id "$NAME"
+vault read -format=json secret/data/billing/token
+curl -H "X-Vault-Token: $T" "$VAULT_ADDR/v1/kv/data/team/hook"
 """
 
 

@@ -54,6 +54,8 @@ def test_every_reference_kind_is_found(repo: Path) -> None:
         "store:vault-kv2:secret/payments/stripe",
         "store:vault-kv2:kv/team/api",
         "store:aws-secretsmanager:prod/payments/stripe",
+        "store:vault-kv2:secret/billing/token",
+        "store:vault-kv2:kv/team/hook",
     }
     assert not any("ignored" in (r.store.path if r.store else "") for r in refs)
     fp = fingerprint(KEY)
