@@ -6,7 +6,9 @@ import random
 from pathlib import Path
 
 import hvac
+import pytest
 
+from leakguard.errors import PlaybookError
 from leakguard.graph.interface import StoreRef
 from leakguard.rotation import engine
 from leakguard.rotation.journal import Journal, RunState
@@ -114,3 +116,39 @@ def test_a_consumer_that_never_moves_blocks_verify(openbao: OpenBao, tmp_path: P
         assert stuck.read(openbao.url, path)["value"] != old
         view = engine.resume_run(journal, view.run_id, _options(openbao, db))
     assert view.state == RunState.COMPLETED, view.diagnostic
+
+
+def test_rollback_after_a_stuck_consumer_restores_the_old_value(
+    openbao: OpenBao, tmp_path: Path
+) -> None:
+    assert openbao.audit_log is not None
+    root = hvac.Client(url=openbao.url, token=openbao.token)
+    path = unique("lg-e2e/rollback")
+    old = "old-" + "z" * 30
+    root.secrets.kv.v2.create_or_update_secret(path=path, secret={"value": old})
+    stuck = approle(openbao, unique("stuck"), path)
+    db = tmp_path / "lg.db"
+    fp = save_graph(db, old, StoreRef("vault-kv2", path, "secret"), [consumer(stuck)])
+    playbook = load_playbook(find_playbook("vault-kv-secret"))
+    inputs = {
+        "credential": fp,
+        "secret": path,
+        "overlap": "1s",
+        "move_timeout": "5m",
+        "audit_log": str(openbao.audit_log),
+    }
+    with Journal.open(db) as journal:
+        view = engine.start_run(journal, playbook, inputs, _options(openbao, db), run_id="rb")
+        assert view.state == RunState.PAUSED
+        new = stuck.read(openbao.url, path)["value"]
+        assert new != old
+        view = engine.rollback_run(journal, "rb", _options(openbao, db))
+        assert view.state == RunState.ROLLED_BACK, view.diagnostic
+        assert view.steps["promote"].state == "compensated"
+        with pytest.raises(PlaybookError, match="already rolled back"):  # nothing undone twice
+            engine.rollback_run(journal, "rb", _options(openbao, db))
+    # the old value is current again, copied forward; no version was destroyed
+    assert stuck.read(openbao.url, path)["value"] == old
+    meta = root.secrets.kv.v2.read_secret_metadata(path=path)["data"]
+    assert meta["current_version"] == 3
+    assert not any(v["destroyed"] for v in meta["versions"].values())

@@ -438,3 +438,26 @@ def test_an_irreversible_step_whose_approval_was_skipped_does_not_run(
     assert world.revoked == []
     view = engine.resume_run(journal, "r", _options(world, yes=True))
     assert view.state == RunState.COMPLETED and world.revoked == ["v1"]
+
+
+def test_an_interrupted_rollback_finishes_without_undoing_twice(tmp_path: Path) -> None:
+    for n in range(1, 10):  # every record the rollback writes but its last
+        world = World()
+        pb = _playbook(tmp_path, world)
+        world.broken = True
+        with Journal.open(tmp_path / f"rb{n}.sqlite") as journal:
+            engine.start_run(
+                journal, pb, {"credential": "x"}, _options(world, yes=True), run_id="r"
+            )
+            before = len(world.effects)
+            _crash_after(journal, n)
+            try:
+                view = engine.rollback_run(journal, "r", _options(world))
+            except KeyboardInterrupt:
+                journal.append = Journal.append.__get__(journal)  # type: ignore[method-assign]
+                view = engine.resume_run(journal, "r", _options(world))
+                if view.state != RunState.ROLLED_BACK:
+                    view = engine.rollback_run(journal, "r", _options(world))
+            assert view.state == RunState.ROLLED_BACK, (n, view.state, view.diagnostic)
+            undo = world.effects[before:]
+            assert undo == ["untouch:reload-3", "untouch:reload-1", "rollback:v1", "untouch:deny"]
