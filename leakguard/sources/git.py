@@ -378,7 +378,7 @@ class GitSource:
             blobs = {p.blob for p in places}
             paths = {p.intro.raw_path for p in places if p.intro is not None}
             names = sorted(
-                b.name.removeprefix("refs/heads/")
+                b.short_name
                 for b in branches
                 if any(queries.get((b.oid, path)) in blobs for path in paths)
             )

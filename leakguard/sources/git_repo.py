@@ -30,6 +30,14 @@ class Ref:
     kind: str  # the peeled object's type: commit | tree | blob
 
     @property
+    def short_name(self) -> str:
+        """``main`` for refs/heads/main, ``origin/main`` for refs/remotes/origin/main."""
+        for prefix in BRANCH_PREFIXES:
+            if self.name.startswith(prefix):
+                return self.name[len(prefix) :]
+        return self.name
+
+    @property
     def is_branch(self) -> bool:
         return self.name.startswith(BRANCH_PREFIXES) and not self.name.endswith("/HEAD")
 

@@ -111,6 +111,16 @@ def test_a_damaged_bundle_is_a_clear_error(tmp_path: Path) -> None:
 # -- remotes ---------------------------------------------------------------------------------
 
 
+def test_clone_reports_remote_tracking_branches_by_short_name(tmp_path: Path) -> None:
+    b, first, _second = _two_commits(tmp_path / "origin")
+    clone = tmp_path / "clone"
+    b.git("clone", "-q", str(b.path), str(clone))
+    result = _scan(clone, _options(tmp_path))
+    found = _find(result, "first")
+    assert found is not None and found.location.commit == first
+    assert found.location.get("present_at") == "main origin/main"
+
+
 def test_remote_file_url_is_mirrored_then_fetched_incrementally(tmp_path: Path) -> None:
     b, first, _second = _two_commits(tmp_path / "origin")
     url = f"file://{b.path}"
