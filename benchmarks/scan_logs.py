@@ -23,6 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -40,7 +41,7 @@ scanner = Scanner()
 path = sys.argv[1]
 if path.endswith(".gz"):
     found = []
-    for item in expand_archives([ScanInput.from_file(path)]):
+    for item in expand_archives([ScanInput.from_file(path)], max_bytes=1 << 40):
         found += scanner.scan_input(item)
 else:
     found = scanner.scan_file(path)
@@ -66,7 +67,8 @@ def _plain_line(rng: random.Random, i: int) -> str:
         path += f"?id={rng.getrandbits(64):016x}"
     status = rng.choice([200, 200, 200, 201, 204, 301, 404, 500])
     return (
-        f'{ip} - - [01/Jan/2026:00:{i % 60:02d}:{rng.randrange(60):02d} +0000] "GET {path} HTTP/1.1"'
+        f"{ip} - - [01/Jan/2026:00:{i % 60:02d}:{rng.randrange(60):02d} +0000]"
+        f' "GET {path} HTTP/1.1"'
         f' {status} {rng.randrange(100000)} "-" "Mozilla/5.0 (X11; Linux x86_64)"'
         f" rt={rng.random():.3f} req_id={rng.getrandbits(96):024x}"
     )
@@ -112,6 +114,12 @@ def _key_line(kind: str, secret: str) -> bytes:
     return f"2026-01-01T00:00:00Z ERROR payment client configured with key={secret}\n".encode()
 
 
+def _open_for_write(path: Path, compress: bool) -> BinaryIO:
+    if compress:
+        return gzip.open(path, "wb", compresslevel=6)
+    return path.open("wb")
+
+
 def generate(kind: str, path: Path, size_mb: int, seed_base: int) -> list[str]:
     """Write about ``size_mb`` MB of ``kind`` logs; returns the planted keys."""
     planted: list[str] = []
@@ -122,12 +130,7 @@ def generate(kind: str, path: Path, size_mb: int, seed_base: int) -> list[str]:
             return list(meta["planted"])
     blocks = _blocks(kind)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    opener = (
-        (lambda p: gzip.open(p, "wb", compresslevel=6))
-        if kind == "gzip"
-        else (lambda p: open(p, "wb"))
-    )
-    with opener(tmp) as out:
+    with _open_for_write(tmp, kind == "gzip") as out:
         for mb in range(size_mb):
             block = blocks[mb % len(blocks)]
             if mb % KEY_EVERY_MB == KEY_EVERY_MB // 2:
@@ -285,14 +288,16 @@ def run_floor(cmd: str, path: Path, dataset: str) -> Run:
 def table(runs: list[Run], sizes: dict[str, float], planted: dict[str, int]) -> str:
     """Ratios compare throughput (MB/s), so a peer measured on a sample still compares fairly."""
     rows = [
-        "| dataset | tool | MB | seconds | MB/s | LeakGuard speed-up vs this | vs floor | peak RSS MB | planted found | once |",
+        "| dataset | tool | MB | seconds | MB/s | LeakGuard speed-up vs this | vs floor "
+        "| peak RSS MB | planted found | once |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
+
+    def rate(r: Run) -> float:
+        return (r.megabytes or sizes[r.dataset]) / r.seconds if r.seconds else 0.0
+
     for dataset in sizes:
         mine = [r for r in runs if r.dataset == dataset]
-
-        def rate(r: Run) -> float:
-            return (r.megabytes or sizes[dataset]) / r.seconds if r.seconds else 0.0
 
         ours = next((rate(r) for r in mine if r.tool == "leakguard"), None)
         floor = next((rate(r) for r in mine if r.tool in ("cat", "zcat")), None)
@@ -306,8 +311,8 @@ def table(runs: list[Run], sizes: dict[str, float], planted: dict[str, int]) -> 
             )
             once = "" if r.once is None else ("yes" if r.once else "NO")
             rows.append(
-                f"| {dataset} | {r.tool} {r.note} | {r.megabytes or sizes[dataset]:.0f} | {r.seconds:.2f} "
-                f"| {rate(r):.0f} | {speedup} | {vs_floor} | {r.rss_mb:.0f} | {found} | {once} |"
+                f"| {dataset} | {r.tool} {r.note} | {r.megabytes or sizes[dataset]:.0f} "
+                f"| {r.seconds:.2f} | {rate(r):.0f} | {speedup} | {vs_floor} | {r.rss_mb:.0f} | {found} | {once} |"
             )
     return "\n".join(rows)
 
@@ -351,10 +356,8 @@ def main() -> int:
             sample_mb = min(size, args.gitleaks_mb)
             sample = path.with_name(f"sample-{sample_mb}mb-{path.name}")
             samples[name] = (sample, sample_mb, generate(name, sample, sample_mb, seed))
-    print(
-        f"generated {sum(s for _, s, _ in datasets.values())} MB in {time.perf_counter() - started:.1f}s",
-        file=sys.stderr,
-    )
+    total_mb = sum(s for _, s, _ in datasets.values())
+    print(f"generated {total_mb} MB in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
     sizes = {name: float(size) for name, (_, size, _) in datasets.items()}
     runs: list[Run] = []
