@@ -312,7 +312,8 @@ def table(runs: list[Run], sizes: dict[str, float], planted: dict[str, int]) -> 
             once = "" if r.once is None else ("yes" if r.once else "NO")
             rows.append(
                 f"| {dataset} | {r.tool} {r.note} | {r.megabytes or sizes[dataset]:.0f} "
-                f"| {r.seconds:.2f} | {rate(r):.0f} | {speedup} | {vs_floor} | {r.rss_mb:.0f} | {found} | {once} |"
+                f"| {r.seconds:.2f} | {rate(r):.0f} | {speedup} | {vs_floor} "
+                f"| {r.rss_mb:.0f} | {found} | {once} |"
             )
     return "\n".join(rows)
 
