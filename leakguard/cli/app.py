@@ -74,6 +74,9 @@ def verbose() -> bool:
 def _root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Show the traceback of an error (any command)."
+    ),
 ) -> None:
     if version:
         typer.echo(f"leakguard {__version__}")

@@ -270,11 +270,14 @@ def test_missing_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in res.output
 
 
-def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
-    res = _cli(["scan", str(tmp_path / "nope"), "-v"])
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_verbose_shows_the_traceback(tmp_path: Path, where: str) -> None:
+    args = ["scan", str(tmp_path / "nope")]
+    res = _cli([*args, "-v"] if where == "after" else ["-v", *args])
     assert res.exit_code == 2
     assert "Traceback (most recent call last)" in res.stderr
     assert "InputError" in res.stderr
+    assert res.stderr.rstrip().splitlines()[-2].startswith("leakguard: error:")
 
 
 @pytest.mark.parametrize(
