@@ -54,3 +54,28 @@ def test_rehearsal_of_an_iam_rotation_completes_in_the_sandbox(tmp_path: Path) -
     assert [t.state for t in report.timings if t.step_id == "delete-old"] == ["succeeded"]
     # the gap in the graph is what would break for real
     assert any("no consumer" in problem for problem in report.would_break)
+
+
+@pytest.mark.slow
+def test_rehearse_from_the_command_line(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    import leakguard.cli.app as app_module
+
+    db = tmp_path / "lg.db"
+    fp = save_graph(db, "leaked-" + "c" * 30, StoreRef("aws-secretsmanager", "app/cli"), [])
+    if not app_module.app.registered_commands:
+        app_module._register()
+    result = CliRunner().invoke(
+        app_module.app,
+        ["playbook", "rehearse", "aws-iam-access-key", "--db", str(db), "--format", "json",
+         "-i", f"credential={fp}", "-i", "user=cli", "-i", "secret=app/cli", "-i", "store=sm",
+         "-i", "soak=1h"],
+    )  # fmt: skip
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    assert report["state"] == "completed"
+    assert result.exit_code == 1  # ...but the graph knows no consumer: that would break
+    assert any("no consumer" in p for p in report["would_break"])
+    assert {s["step_id"] for s in report["steps"]} >= {"new-key", "promote", "delete-old"}
