@@ -59,7 +59,7 @@ def open_zip(
     seekable = getattr(stream, "seekable", None)
     if not (callable(seekable) and seekable()):
         cap = min(NESTED_ZIP_BYTES, budget.limits.max_member_bytes)
-        data = head + stream.read(cap + 1 - len(head))
+        data = head + stream.read(max(0, cap + 1 - len(head)))
         if len(data) > cap:
             _skip(
                 stats, display, f"nested zip over {cap} bytes cannot be opened without extracting"

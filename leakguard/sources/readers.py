@@ -225,9 +225,10 @@ class _Reader:
         self, stream: Readable, head: bytes, display: str, depth: int
     ) -> Iterator[Chunk]:
         limit = self.options.max_file_bytes
-        data = head + stream.read(limit + 1 - len(head))
-        if len(data) > limit:
-            self.stats.skip(display, f"source map over the size limit ({limit} bytes)")
+        data = head + stream.read(max(0, limit + 1 - len(head)))
+        if len(data) > limit:  # too big to parse as one document: stream it as text
+            self.stats.warn(f"{display}: source map over {limit} bytes; scanned as text")
+            yield from self._text(_Prepended(data[len(head) :], stream), head, display, depth)
             return
         chunks = list(
             sourcemap.map_chunks(

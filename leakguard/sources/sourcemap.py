@@ -27,6 +27,7 @@ from leakguard.model import Chunk, Location, ScanStats, SourceKind
 MIN_LINE = 8
 
 _scanstring = cast(Callable[[str, int], tuple[str, int]], json.decoder.scanstring)  # type: ignore[attr-defined]
+_VERSION_3 = re.compile(rb'\{\s*"version"\s*:\s*3\s*[,}]')
 _CONTENT_KEY = re.compile(r'"sourcesContent"\s*:\s*\[')
 _ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _NEWLINE_ESCAPES = frozenset({"\\n", "\\u000a", "\\u000A"})
@@ -35,16 +36,16 @@ _BUNDLER_PREFIX = re.compile(r"^(?:webpack|vite|rollup|turbopack)://[^/]*/")
 
 
 def looks_like_source_map(head: bytes) -> bool:
+    """A JSON object that starts like a map: ``"version": 3`` first (what bundlers write), or
+    both ``"sources"`` and ``"mappings"`` among its first bytes."""
     text = head.lstrip()
     if text.startswith(b")]}'"):  # XSSI guard some servers prepend
         text = text[4:].lstrip()
     if not text.startswith(b"{"):
         return False
-    return (
-        b'"mappings"' in head
-        or b'"sourcesContent"' in head
-        or (b'"version"' in head and b'"sources"' in head)
-    )
+    if _VERSION_3.match(text):
+        return True
+    return b'"mappings"' in head and b'"sources"' in head
 
 
 def source_mapping_url(data: bytes) -> tuple[str, int] | None:

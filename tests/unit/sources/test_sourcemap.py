@@ -104,3 +104,29 @@ def test_mapping_url_helpers() -> None:
     assert decode_data_url("data:application/json;base64,eyJhIjoxfQ==") == b'{"a":1}'
     assert decode_data_url("data:application/json,%7B%7D") == b"{}"
     assert decode_data_url("app.js.map") is None
+
+
+def test_map_over_the_size_limit_is_streamed_as_text(tmp_path: Path) -> None:
+    from leakguard.options import ScanOptions
+
+    path = tmp_path / "big.js.map"
+    raw = json.dumps(_map(names=["x" * 5000]))
+    path.write_text(raw)
+    findings, stats = scan_file(path, options=ScanOptions(max_file_bytes=len(raw) + 10))
+    assert [f.location.get("original_path") for f in findings] == ["src/index.ts"]
+    findings, stats = scan_file(path, options=ScanOptions(max_file_bytes=4096), chunk_bytes=1024)
+    assert [f.secret for f in findings] == []  # over max_file_bytes and not a log: skipped
+    log = tmp_path / "search.log"
+    log.write_text(raw)
+    findings, stats = scan_file(log, options=ScanOptions(max_file_bytes=4096))
+    assert [f.secret for f in findings] == [KEY]  # a log is never skipped for size
+    assert findings[0].location.get("original_path") is None
+    assert any("scanned as text" in w for w in stats.warnings)
+
+
+def test_json_that_only_mentions_mappings_is_not_a_map(tmp_path: Path) -> None:
+    path = tmp_path / "index-template.json"
+    path.write_text(json.dumps({"mappings": {"properties": {"k": KEY}}}))
+    findings, stats = scan_file(path)
+    assert [f.secret for f in findings] == [KEY]
+    assert "source_maps" not in stats.counters
