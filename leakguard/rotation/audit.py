@@ -9,10 +9,12 @@ the journal (step ids, states, handles, fingerprints, error messages): never a s
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,30 +34,65 @@ class AuditHead:
     head: str  # the SHA-256 of the last line (GENESIS when empty)
 
 
+def last_entry(path: Path) -> tuple[bytes, dict[str, Any]] | None:
+    """The last line of a trail and its parsed entry (None when empty or missing)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            chunk = 65536
+            while True:
+                start = max(0, size - chunk)
+                handle.seek(start)
+                lines = [line for line in handle.read().splitlines() if line.strip()]
+                if not lines:
+                    return None
+                if len(lines) > 1 or start == 0:
+                    break
+                chunk *= 4  # one line longer than the chunk: read more
+    except FileNotFoundError:
+        return None
+    raw = lines[-1]
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        entry = {}
+    return raw, entry if isinstance(entry, dict) else {}
+
+
 class AuditLog:
-    """Appends chained entries to ``path`` (created 0600, its folder 0700)."""
+    """Appends chained entries to ``path`` (created 0600, its folder 0700).
+
+    Writers in several processes (a run, and ``playbook approve`` from another terminal) are
+    serialised by :meth:`locked`; each append reads the current last entry, so the chain holds
+    whoever wrote it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._head = self._read_head()
-
-    def _read_head(self) -> AuditHead:
-        if not self.path.exists():
-            return AuditHead(0, GENESIS)
-        count, head = 0, GENESIS
-        with self.path.open("rb") as handle:
-            for raw in handle:
-                if raw.strip():
-                    count += 1
-                    head = line_hash(raw)
-        return AuditHead(count, head)
 
     @property
     def head(self) -> AuditHead:
-        return self._head
+        last = last_entry(self.path)
+        if last is None:
+            return AuditHead(0, GENESIS)
+        raw, entry = last
+        return AuditHead(int(entry.get("n", 0)), line_hash(raw))
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def append(self, entry: Mapping[str, Any]) -> AuditHead:
-        record = {"n": self._head.count + 1, **entry, "prev": self._head.head}
+        """Append one entry (call it inside :meth:`locked` when others may write)."""
+        head = self.head
+        record = {"n": head.count + 1, **entry, "prev": head.head}
         line = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         data = line.encode("utf-8") + b"\n"
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -65,8 +102,7 @@ class AuditLog:
             os.fsync(fd)
         finally:
             os.close(fd)
-        self._head = AuditHead(record["n"], line_hash(data))
-        return self._head
+        return AuditHead(record["n"], line_hash(data))
 
 
 @dataclass(frozen=True, slots=True)

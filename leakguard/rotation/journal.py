@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from leakguard.errors import PlaybookError
-from leakguard.rotation.audit import AuditHead, AuditLog
+from leakguard.rotation.audit import AuditHead, AuditLog, last_entry
 from leakguard.store.db import Database
 
 COMPONENT = "journal"
@@ -215,7 +215,6 @@ class Journal:
         self.db = db
         db.migrate(COMPONENT, MIGRATIONS)
         self._appended = 0
-        self._audits: dict[str, AuditLog] = {}
         kill = os.environ.get(KILL_ENV, "")
         self._kill_after = int(kill) if kill.isdigit() else 0
         once = os.environ.get(KILL_ONCE_ENV)
@@ -314,47 +313,44 @@ class Journal:
             os.fsync(handle.fileno())
         os.kill(os.getpid(), signal.SIGKILL)
 
-    def _audit(self, run_id: str) -> tuple[AuditLog, int]:
+    def sync_audit(self, run_id: str) -> None:
+        """Copy journal records the audit trail does not hold yet (normally just the one
+        appended; more after a crash between the two, or when another process wrote some)."""
         row = self.db.conn.execute(
-            "SELECT audit_path, audit_seq FROM runs WHERE run_id = ?", (run_id,)
+            "SELECT audit_path FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
         if row is None:
             raise PlaybookError(f"no run {run_id}")
-        log = self._audits.get(run_id)
-        if log is None:
-            log = self._audits[run_id] = AuditLog(Path(row["audit_path"]))
-        return log, int(row["audit_seq"])
-
-    def sync_audit(self, run_id: str) -> None:
-        """Copy journal records the audit trail does not hold yet (all of them normally one)."""
-        log, audited = self._audit(run_id)
-        last = _last_audited_seq(log.path)
-        if last > audited:  # killed after writing the trail, before recording it
-            audited = last
-        rows = self.db.conn.execute(
-            "SELECT * FROM run_records WHERE run_id = ? AND seq > ? ORDER BY seq",
-            (run_id, audited),
-        ).fetchall()
-        for row in rows:
-            rec = _record(row)
-            entry = {
-                "record": rec.seq,
-                "at": rec.at,
-                "run_id": rec.run_id,
-                "kind": rec.kind,
-                "step_id": rec.step_id,
-                "attempt": rec.attempt,
-                "state": rec.state,
-                "data": rec.data,
-            }
-            log.append(entry)
-            audited = rec.seq
-        head = log.head
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE runs SET audit_seq = ?, audit_count = ?, audit_head = ? WHERE run_id = ?",
-                (audited, head.count, head.head, run_id),
-            )
+        log = AuditLog(Path(row["audit_path"]))
+        with log.locked():
+            last = last_entry(log.path)
+            audited = int(last[1].get("record", 0)) if last is not None else 0
+            rows = self.db.conn.execute(
+                "SELECT * FROM run_records WHERE run_id = ? AND seq > ? ORDER BY seq",
+                (run_id, audited),
+            ).fetchall()
+            head = log.head
+            for found in rows:
+                rec = _record(found)
+                head = log.append(
+                    {
+                        "record": rec.seq,
+                        "at": rec.at,
+                        "run_id": rec.run_id,
+                        "kind": rec.kind,
+                        "step_id": rec.step_id,
+                        "attempt": rec.attempt,
+                        "state": rec.state,
+                        "data": rec.data,
+                    }
+                )
+                audited = rec.seq
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "UPDATE runs SET audit_seq = ?, audit_count = ?, audit_head = ?"
+                    " WHERE run_id = ?",
+                    (audited, head.count, head.head, run_id),
+                )
 
     def audit_head(self, run_id: str) -> tuple[Path, AuditHead]:
         row = self.db.conn.execute(
@@ -408,22 +404,6 @@ class Journal:
             "SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
         ).fetchall()
         return [str(r["run_id"]) for r in rows]
-
-
-def _last_audited_seq(path: Path) -> int:
-    if not path.exists():
-        return 0
-    last = b""
-    with path.open("rb") as handle:
-        for raw in handle:
-            if raw.strip():
-                last = raw
-    if not last:
-        return 0
-    try:
-        return int(json.loads(last).get("record", 0))
-    except (ValueError, AttributeError):
-        return 0
 
 
 def _record(row: Any) -> Record:

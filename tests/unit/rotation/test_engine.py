@@ -240,6 +240,10 @@ def test_a_waiting_run_picks_up_an_approval_from_another_connection(
     view = engine.start_run(journal, pb, {"credential": "x"}, opts, run_id="r")
     assert view.state == RunState.COMPLETED
     assert view.steps["approve-revoke"].approved_by == "bob"
+    # two processes wrote the audit trail; the chain holds and matches the journal
+    trail, head = journal.audit_head("r")
+    assert verify(trail, head).ok
+    assert head.count == len(journal.records("r"))
 
 
 def test_an_interactive_operator_approves_or_declines(
