@@ -3,8 +3,9 @@
 The first scan of a URL runs ``git clone --mirror`` into ``<cache>/git/<hash>-<name>.git``
 (``--cache-dir``, default ``$XDG_CACHE_HOME/leakguard``); every later scan runs ``git fetch
 --prune`` there, which transfers only new objects, then scans the mirror like a bare repository.
-Its incremental state is keyed by the URL (without credentials). Git never prompts: a URL that
-needs credentials must get them from a credential helper or an SSH agent.
+Its incremental state is keyed by the URL without credentials, and the mirror's configuration
+never holds them either (each fetch is given the URL as typed). Git never prompts: credentials
+come from the URL, a credential helper or an SSH agent.
 """
 
 from __future__ import annotations
@@ -61,14 +62,16 @@ def remote_source(url: str, options: ScanOptions) -> Source:
     mirror = mirror_path(url, options)
     shown = public_url(url)
     if (mirror / "HEAD").is_file():
-        _git(["--git-dir", str(mirror), "fetch", "--prune", "--quiet", "origin"], shown, "fetch")
+        # the URL as given each time: credentials in it are never written to the mirror
+        fetch = ["fetch", "--prune", "--quiet", "--", url, "+refs/*:refs/*"]
+        _git(["--git-dir", str(mirror), *fetch], shown, "fetch")
     else:
         mirror.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         staging = Path(tempfile.mkdtemp(prefix=".clone-", dir=mirror.parent))
         try:
-            _git(
-                ["clone", "--mirror", "--quiet", "--", url, str(staging / "m.git")], shown, "clone"
-            )
+            clone = staging / "m.git"
+            _git(["clone", "--mirror", "--quiet", "--", url, str(clone)], shown, "clone")
+            _git(["--git-dir", str(clone), "config", "remote.origin.url", shown], shown, "config")
             try:
                 os.rename(staging / "m.git", mirror)
             except OSError:

@@ -140,6 +140,18 @@ def test_remote_file_url_is_mirrored_then_fetched_incrementally(tmp_path: Path) 
     assert _scan(url, options).findings == ()
 
 
+def test_credentials_in_a_remote_url_are_not_stored_in_the_mirror(tmp_path: Path) -> None:
+    b, first, _second = _two_commits(tmp_path / "origin")
+    url = f"file://user:s3cr3t-token@{b.path}"  # git ignores userinfo in file:// URLs
+    options = _options(tmp_path)
+    for _ in range(2):  # the clone, then a fetch
+        found = _find(_scan(url, options), "first")
+        assert found is not None and found.location.commit == first
+    mirror = mirror_path(url, options)
+    stored = b"".join(p.read_bytes() for p in mirror.rglob("*") if p.is_file())
+    assert b"s3cr3t-token" not in stored
+
+
 def test_unreachable_remote_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="git clone failed"):
         _scan(f"file://{tmp_path}/nothing.git", _options(tmp_path))
