@@ -48,8 +48,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "src" / "pay.py").write_text(f'import stripe\nstripe.api_key = "{KEY}"\n')
     (root / "src" / "ok.py").write_text("print('hello')\n")
     (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0" + KEY2.encode())
-    (root / ".git").mkdir()
-    (root / ".git" / "config").write_text(f"token={KEY3}\n")
+    # VCS internals are never scanned (nested, so the tree itself is not a repository)
+    (root / "vendor" / ".git").mkdir(parents=True)
+    (root / "vendor" / ".git" / "config").write_text(f"token={KEY3}\n")
     return root
 
 
