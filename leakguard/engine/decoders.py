@@ -54,7 +54,12 @@ _PERCENT_RUN_CLASS = _class_table(_SAFE + b"%")
 # escapes that decode to a character credentials are made of (``%20`` or ``%3A`` cannot start
 # a credential run on their own); each starts with a literal, which ``re`` searches fast
 _PERCENT_TRIGGER = re.compile(rb"%(?:2[BbDdEeFf]|3[0-9Dd]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]|7[Ee])")
-_JSON_TRIGGER = re.compile(rb"\\(?:/|u[0-9A-Fa-f]{4})")
+# ``\/`` matters inside a credential (base64 keys, webhook paths), whose segments are long:
+# an escaped slash starts the layer only beside 8 credential characters (``com\/v1\/orders``
+# in a URL does not); any ``\uXXXX`` does
+_JSON_TRIGGER = re.compile(
+    rb"\\(?:u[0-9A-Fa-f]{4}|(?<=[A-Za-z0-9+=_\-]{8}\\)/|/(?=[A-Za-z0-9+=_\-]{8}))"
+)
 _JSON_ESCAPE = re.compile(rb"\\u([0-9A-Fa-f]{4})(?:\\u([0-9A-Fa-f]{4}))?|\\/")
 _BASIC = re.compile(rb"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 _BASIC_TRIGGER = re.compile(rb"[Bb]asic [A-Za-z0-9+/]")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -121,3 +122,30 @@ def test_in_place_layer_keeps_lines_and_ownership() -> None:
     assert decoded.report_until == 30 and decoded.depth == 1
     assert b"https://example.com/path" in decoded.data
     assert decoded.data.index(b"https://") == data.index(b"https%3A")
+
+
+SLASH_RULES = """
+provider: demo
+rules:
+  - id: demo-slash-token
+    title: Demo token with slashes
+    severity: high
+    keywords: [tok_]
+    pattern: '(?P<secret>tok_[A-Za-z0-9/+]{20,60})(?![A-Za-z0-9/+])'
+    examples: ['t = tok_Ab3dE5gH7jK9m/N1pQ3sTuV5wX7yZ9aB1cD3']
+"""
+
+
+def test_escaped_slash_inside_a_credential(tmp_path: Path) -> None:
+    (tmp_path / "demo.yaml").write_text(SLASH_RULES)
+    engine = Engine(RuleSet.load([tmp_path], builtin=False), show_secrets=True)
+    token = "tok_Ab3dE5gH7jK9mN1pQ3s/TuV5wX7yZ9aB1cD3eF"
+    line = '{"url":"https:\\/\\/api.example.com\\/v1","token":"' + token.replace("/", "\\/") + '"}'
+    [finding] = engine.scan(Chunk(f"{line}\n".encode(), Location("f", 1, 1)), 2)
+    assert finding.secret == token
+    assert _where(finding) == (1, line.index("tok_") + 1, "json-escape")
+
+
+def test_escaped_slashes_of_a_plain_url_are_not_decoded() -> None:
+    line = b'{"url":"https:\\/\\/api.example.com\\/v1\\/orders\\/42","level":"info"}\n'
+    assert list(decoded_chunks(Chunk(line * 1000, Location("f", 1, 1)))) == []
