@@ -20,12 +20,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from leakguard.errors import InputError
-from leakguard.model import Chunk, Finding, Location, Scalar, ScanStats, SourceKind
+from leakguard.model import Chunk, Finding, Location, Scalar, ScanStats, Skipped, SourceKind
 from leakguard.options import ScanOptions
 from leakguard.sources.git_objects import (
     GitObject,
@@ -59,6 +60,7 @@ LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 RANGES_PER_WORKER = 4
 NAMED_PER_REASON = 100  # stats name this many objects per problem, then only count them
 BLOB_KEY = "blob"
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def git_source_for(path: Path, label: str, options: ScanOptions) -> Source | None:
@@ -255,6 +257,8 @@ class GitSource:
         commits: list[str] = []
         missing: set[str] = set()
         odd_paths: set[bytes] = set()
+        # blobs the readers could only name by id (binary, oversized...) get a path and commit
+        by_id = {s.path: i for i, s in enumerate(stats.skipped) if _OBJECT_ID.fullmatch(s.path)}
         for rec in log.records():
             if isinstance(rec, Commit):
                 commits.append(rec.oid)
@@ -273,6 +277,10 @@ class GitSource:
                 display_path(rec.path, problems)
             if rec.blob in wanted:
                 intros.setdefault(rec.blob, []).append(_Intro(rec, False))
+            if by_id and (index := by_id.pop(rec.blob, None)) is not None:
+                where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
+                reason = f"{stats.skipped[index].reason} (blob {rec.blob})"
+                stats.skipped[index] = Skipped(where, reason)
             if self._full and rec.blob not in self._listed and rec.blob not in missing:
                 missing.add(rec.blob)
                 where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"

@@ -249,8 +249,10 @@ def test_unusual_blobs_are_counted_and_text_is_still_scanned(tmp_path: Path) -> 
     assert counters["git_oversized_blobs"] == 1
     assert counters["git_lfs_pointers"] == 1
     assert counters["git_submodules"] == 1
-    reasons = {s.reason.split(" (")[0] for s in result.stats.skipped}
-    assert {"binary", "over the size limit", "Git LFS pointer"} <= reasons
+    named = {s.path.split("@")[0]: s.reason.split(" (")[0] for s in result.stats.skipped}
+    assert named["bin.dat"] == "binary"
+    assert named["big.txt"] == "over the size limit"
+    assert named["model.bin"] == "Git LFS pointer"
 
 
 def test_plain_directory_is_a_directory_unless_git_options_were_asked_for(tmp_path: Path) -> None:
