@@ -9,8 +9,10 @@ a limit or has an unsafe name is skipped with a warning; the rest of the archive
 from __future__ import annotations
 
 import io
+import lzma
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, cast
 
@@ -27,6 +29,9 @@ from leakguard.sources.limits import (
 NESTED_ZIP_BYTES = 64 * 1024 * 1024
 
 SNIFF_BYTES = 8192
+
+# what reading a damaged member can raise (zipfile passes decompressor errors through)
+_MEMBER_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError)
 
 # (stream, head, display, depth) -> chunks; the reader dispatch, passed in to avoid a cycle
 Recurse = Callable[[Readable, bytes, str, int], Iterator[Chunk]]
@@ -117,7 +122,7 @@ def zip_chunks(
                             stats,
                             recurse,
                         )
-                    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                    except _MEMBER_ERRORS as exc:
                         _skip(stats, name, f"corrupt member ({exc})")
         except LimitExceeded as exc:
             stats.warn(f"{display}: {exc.reason}; the rest of the archive is skipped")

@@ -216,3 +216,15 @@ def test_sniff_by_magic_bytes() -> None:
     assert sniff(b'{"version":3,"sources":["a.ts"],"mappings":"AAAA"}') is Kind.SOURCE_MAP
     assert sniff(b"\x7fELF\0\0") is Kind.BINARY
     assert sniff(b"plain text\n") is Kind.TEXT
+
+
+def test_damaged_member_is_skipped_and_the_next_one_read(tmp_path: Path) -> None:
+    data = bytearray(
+        _zip({"a.txt": f"hello {KEY_A}\n".encode() * 2000, "b.txt": f"k={KEY_B}\n".encode()})
+    )
+    data[200:260] = b"\xff" * 60  # inside a.txt's deflate stream
+    path = tmp_path / "damaged.zip"
+    path.write_bytes(bytes(data))
+    findings, stats = scan_file(path)
+    assert KEY_B in secrets(findings)
+    assert any(w.startswith("damaged.zip!a.txt: ") for w in stats.warnings)
