@@ -635,6 +635,19 @@ def _dig(value: Any, path: tuple[str, ...]) -> Any:
     return value
 
 
+_SECRET_PARAM = ("token", "secret", "password", "key")
+
+
+def _public_overrides(
+    overrides: Mapping[str, Mapping[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Backend overrides without credentials (a Vault token): what the journal may keep."""
+    return {
+        name: {k: v for k, v in params.items() if not any(w in k.lower() for w in _SECRET_PARAM)}
+        for name, params in overrides.items()
+    }
+
+
 def _json_outputs(uses: str, outputs: Any) -> dict[str, Any]:
     if not isinstance(outputs, dict):
         raise PlaybookError(f"action {uses} returned {type(outputs).__name__}, not a mapping")
@@ -689,7 +702,10 @@ def start_run(
         playbook_sha256=playbook.sha256,
         mode=str(mode),
         inputs=resolved,
-        options={"time_scale": options.time_scale, "backend_overrides": options.backend_overrides},
+        options={
+            "time_scale": options.time_scale,
+            "backend_overrides": _public_overrides(options.backend_overrides),
+        },
         audit_path=audit_path,
     )
     return Runner(journal, playbook, run_id, mode, options).drive()
