@@ -124,6 +124,7 @@ class GitSource:
         self._cursor: CommitCursor | None = None
         self._include_unreachable = False
         self._plan_stats: ScanStats | None = None
+        self._log_failed = False
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
         """With two or more workers: the work tree and ranges of blobs become pool pieces,
@@ -252,6 +253,7 @@ class GitSource:
         self, log: LogPass, wanted: set[str], stats: ScanStats, problems: _Problems
     ) -> tuple[dict[str, list[_Intro]], list[str]]:
         if log.wait() != 0:
+            self._log_failed = True
             problems("git_log_errors", self.label, f"git log: {log.error_text()}")
         intros: dict[str, list[_Intro]] = {}
         commits: list[str] = []
@@ -318,8 +320,10 @@ class GitSource:
             places = [_Place(i, f) for i in intros.get(blob, [])]
             if not places and self._include_unreachable:
                 places = [_Place(i, f) for i in unreachable.get(blob, [])]
-                if not places:
-                    places = [_Place(None, f)]  # a dangling blob: no commit holds it
+            if not places and self._log_failed:
+                places = [_Place(None, f, unknown=True)]  # kept: only its commit is unknown
+            elif not places and self._include_unreachable:
+                places = [_Place(None, f)]  # a dangling blob: no commit holds it
             for place in places:
                 groups.setdefault((f.fingerprint, f.rule_id), []).append((f, place))
         exposure = self._exposure({key: [p for _, p in members] for key, members in groups.items()})
@@ -532,10 +536,11 @@ class _Intro:
 class _Place:
     """One (commit, path) where a finding's blob sits."""
 
-    __slots__ = ("blob", "finding", "intro", "suffix")
+    __slots__ = ("blob", "finding", "intro", "suffix", "unknown")
 
-    def __init__(self, intro: _Intro | None, finding: Finding) -> None:
+    def __init__(self, intro: _Intro | None, finding: Finding, *, unknown: bool = False) -> None:
         self.intro = intro
+        self.unknown = unknown  # the history walk failed before reaching this blob
         self.finding = finding
         self.blob = str(finding.location.commit)
         # an archive member inside the blob is named "<blob>!<member>"
@@ -543,7 +548,7 @@ class _Place:
 
     @property
     def unreachable(self) -> bool:
-        return self.intro is None or self.intro.unreachable
+        return self.intro.unreachable if self.intro is not None else not self.unknown
 
     @property
     def path(self) -> str:
@@ -568,6 +573,8 @@ class _Place:
             yield "author_name", c.author_name
             yield "author_email", c.author_email
             yield "author_date", c.author_date
+        elif self.unknown:
+            yield "provenance", "unknown: the history walk stopped early"
         yield BLOB_KEY, self.blob
 
     def location(self) -> Location:

@@ -291,3 +291,18 @@ def test_a_dot_git_directory_is_scanned_as_its_repository_history(tmp_path: Path
     found = _find(result, "first")
     assert found is not None and found.location.commit == first
     assert _find(result, "beside") is None
+
+
+def test_a_history_walk_that_fails_keeps_the_findings_without_a_commit(tmp_path: Path) -> None:
+    b, _first, _second = _two_commits(tmp_path / "repo")
+    tree = b.git("rev-parse", "HEAD:lib")
+    obj = loose_object(b.path / ".git", tree)
+    obj.chmod(0o644)
+    obj.unlink()  # git log --raw dies on the commit that needs this tree
+    result = _scan(b.path, _options(tmp_path))
+    assert result.stats.counters["git_log_errors"] == 1
+    for name in ("first", "second"):
+        found = _find(result, name)
+        assert found is not None and found.location.commit is None
+        assert str(found.location.get("provenance")).startswith("unknown")
+        assert found.location.get("unreachable") is False
