@@ -206,10 +206,12 @@ class GitSource:
         return list(dict.fromkeys(commits))
 
     def _targets(self, problems: _Problems) -> Iterator[str]:
-        """Blob ids the log lists, for a targeted scan (the log must finish first)."""
+        """Blob ids the log lists, for a targeted scan (the log must finish first; a failure
+        is counted by enrich). In a partial clone, blobs that were never fetched are counted
+        as missing here: asking cat-file for them would fetch them from the promisor remote."""
         assert self._log is not None
-        if self._log.wait() != 0:
-            problems("git_log_errors", self.label, f"git log: {self._log.error_text()}")
+        self._log.wait()
+        local = self._local_blobs()
         seen: set[str] = set()
         for rec in self._log.records():
             if (
@@ -219,7 +221,16 @@ class GitSource:
                 and rec.blob not in seen
             ):
                 seen.add(rec.blob)
-                yield rec.blob
+                if local is None or rec.blob in local:
+                    yield rec.blob
+                else:
+                    problems("git_missing_blobs", rec.blob, "missing blob (partial clone)")
+
+    def _local_blobs(self) -> set[str] | None:
+        """The blobs present locally when this is a partial clone (else None: all are)."""
+        if not any((self.repo.git_dir / "objects" / "pack").glob("*.promisor")):
+            return None
+        return {oid for oid, kind, _size in list_objects(self.repo.git_dir) if kind == "blob"}
 
     # -- provenance --------------------------------------------------------------------------
 

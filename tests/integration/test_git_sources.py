@@ -306,3 +306,18 @@ def test_a_history_walk_that_fails_keeps_the_findings_without_a_commit(tmp_path:
         assert found is not None and found.location.commit is None
         assert str(found.location.get("provenance")).startswith("unknown")
         assert found.location.get("unreachable") is False
+
+
+def test_a_partial_clone_is_never_fetched_from(tmp_path: Path) -> None:
+    b, _first, second = _two_commits(tmp_path / "origin")
+    b.git("config", "uploadpack.allowFilter", "true")
+    clone = tmp_path / "partial.git"
+    b.git("clone", "-q", "--bare", "--filter=blob:none", f"file://{b.path}", str(clone))
+    for git in ({}, {"refs": ("main",)}):
+        result = _scan(clone, _options(tmp_path, **git))
+        assert result.findings == ()  # the blobs stay on the server
+        assert result.stats.counters["git_missing_blobs"] == 2
+        named = {s.path for s in result.stats.skipped}
+        assert f"lib/b.py@{second[:12]}" in named
+    listed = b.git("--git-dir", str(clone), "cat-file", "--batch-all-objects", "--batch-check")
+    assert " blob " not in listed
