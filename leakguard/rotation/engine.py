@@ -401,6 +401,11 @@ class Runner:
         )
         self.emit("done", sid, f"{sid}: done")
 
+    def log_line(self, sid: str, line: str) -> None:
+        """An action's progress line: shown, and kept in the journal and audit trail."""
+        self.record(Kind.LOG, step_id=sid, data={"message": line})
+        self.emit("log", sid, f"{sid}: {line}")
+
     def approved_before(self, step: Step) -> bool:
         """An irreversible step runs only after an approval step before it was approved."""
         if self.options.yes:
@@ -437,7 +442,7 @@ class Runner:
                 time_scale=self.options.time_scale,
                 backends=self.backends,
                 clock=self.options.clock,
-                log_line=lambda line: self.emit("log", sid, f"{sid}: {line}"),
+                log_line=lambda line: self.log_line(sid, line),
                 operator=self.options.operator,
                 deadline=deadline,
                 token_suffix=suffix,

@@ -94,6 +94,7 @@ class Kind:
     APPROVAL = "approval"  # data: by, how
     COMPENSATE_INTENT = "compensate-intent"
     COMPENSATE_RESULT = "compensate-result"  # state compensated|failed
+    LOG = "log"  # an action's progress line (ctx.log); data: message
 
 
 def now_iso() -> str:
@@ -174,7 +175,8 @@ class RunView:
             if "outputs" in data:
                 self.outputs = data["outputs"]
             return
-        assert rec.step_id is not None
+        if rec.kind == Kind.LOG or rec.step_id is None:
+            return
         step = self.step(rec.step_id)
         if rec.step_id not in self.order:
             self.order.append(rec.step_id)

@@ -483,3 +483,20 @@ def test_backend_credentials_in_overrides_are_not_journaled(
     assert view.options["backend_overrides"] == {"kind:vault-kv2": {"url": "http://x"}}
     assert b"s3cr3t-t0ken" not in _store_bytes(journal)
     assert "s3cr3t-t0ken" not in Path(view.audit_path).read_text()
+
+
+def test_action_log_lines_reach_the_journal_and_audit_trail(
+    tmp_path: Path, world: World, journal: Journal
+) -> None:
+    text = ROTATE.replace(
+        "  map:\n",
+        "  map:\n    - id: hello\n      uses: t.say\n"
+        '      with: {message: "mapping ${inputs.name}"}\n',
+    )
+    pb = _playbook(tmp_path, world, text)
+    opts = _options(world, yes=True)
+    view = engine.start_run(journal, pb, {"credential": "x"}, opts, run_id="r")
+    logs = [(r.step_id, r.data["message"]) for r in journal.records("r") if r.kind == Kind.LOG]
+    assert logs == [("hello", "mapping app")]
+    assert '"message":"mapping app"' in Path(view.audit_path).read_text()
+    assert any(e.message == "hello: mapping app" for e in opts.events)  # type: ignore[attr-defined]
