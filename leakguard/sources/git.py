@@ -18,7 +18,6 @@ cat-file for exactly the blobs it lists.
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import re
 import subprocess
@@ -26,13 +25,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from leakguard.errors import InputError
-from leakguard.model import Chunk, Finding, Location, Scalar, ScanStats, Skipped, SourceKind
+from leakguard.model import Chunk, Finding, Location, Scalar, ScanStats, Skipped
 from leakguard.options import ScanOptions
 from leakguard.sources.git_objects import (
-    GitObject,
     git_env,
     list_objects,
     objects_by_id,
+)
+from leakguard.sources.git_pieces import (
+    GitBlobs,
+    GitWorkTree,
+    Problems,
+    blob_chunks,
+    blob_limit,
+    display_path,
+    ranges_by_size,
+    work_tree_chunks,
 )
 from leakguard.sources.git_provenance import (
     GITLINK,
@@ -49,16 +57,11 @@ from leakguard.sources.git_repo import (
     list_refs,
     resolve_refs,
     stash_entries,
-    work_tree_changes,
-    work_tree_files,
 )
 from leakguard.sources.git_state import CommitCursor, cursor_for
 from leakguard.sources.interface import Source
-from leakguard.sources.readers import SNIFF_BYTES, file_chunks, stream_chunks_for
 
-LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 RANGES_PER_WORKER = 4
-NAMED_PER_REASON = 100  # stats name this many objects per problem, then only count them
 BLOB_KEY = "blob"
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
@@ -77,31 +80,6 @@ def git_source_for(path: Path, label: str, options: ScanOptions) -> Source | Non
             )
         return None
     return GitSource(repo, label)
-
-
-class _Problems:
-    """Counts problems per kind and names the first few of each in the stats."""
-
-    def __init__(self, stats: ScanStats) -> None:
-        self.stats = stats
-        self.named: dict[str, int] = {}
-
-    def __call__(self, counter: str, name: str, reason: str) -> None:
-        self.stats.count(counter)
-        shown = self.named.get(counter, 0)
-        if shown < NAMED_PER_REASON:
-            self.stats.skip(name, reason)
-        self.named[counter] = shown + 1
-
-
-def display_path(raw: bytes, problems: _Problems | None = None) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        shown = raw.decode("utf-8", "backslashreplace")
-        if problems is not None:
-            problems("git_non_utf8_paths", shown, "path is not UTF-8 (shown with \\x escapes)")
-        return shown
 
 
 class GitSource:
@@ -133,7 +111,7 @@ class GitSource:
         if jobs < 2 or not options.git.history:
             return [self]
         stats = self._plan_stats = ScanStats()
-        problems = _Problems(stats)
+        problems = Problems(stats)
         if self.note:
             stats.warn(f"{self.label}: {self.note}")
         pieces: list[Source] = []
@@ -144,14 +122,14 @@ class GitSource:
             blobs = (
                 self._listed_blobs() if self._full else [(o, 0) for o in self._targets(problems)]
             )
-            for oids in _ranges(blobs, jobs * RANGES_PER_WORKER):
+            for oids in ranges_by_size(blobs, jobs * RANGES_PER_WORKER):
                 pieces.append(GitBlobs(self.repo.git_dir, oids, self.label, limit))
         return pieces
 
     # -- chunks ------------------------------------------------------------------------------
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
-        problems = _Problems(stats)
+        problems = Problems(stats)
         if self.note:
             stats.warn(f"{self.label}: {self.note}")
         if self.repo.work_tree is not None:
@@ -205,7 +183,7 @@ class GitSource:
         commits += stash_entries(self.repo, self._refs)
         return list(dict.fromkeys(commits))
 
-    def _targets(self, problems: _Problems) -> Iterator[str]:
+    def _targets(self, problems: Problems) -> Iterator[str]:
         """Blob ids the log lists, for a targeted scan (the log must finish first; a failure
         is counted by enrich). In a partial clone, blobs that were never fetched are counted
         as missing here: asking cat-file for them would fetch them from the promisor remote."""
@@ -238,7 +216,7 @@ class GitSource:
         if self._plan_stats is not None:
             stats.merge(self._plan_stats)
             self._plan_stats = None
-        problems = _Problems(stats)
+        problems = Problems(stats)
         log = self._log
         if log is None:
             return list(findings)
@@ -261,7 +239,7 @@ class GitSource:
             self._log = None
 
     def _read_log(
-        self, log: LogPass, wanted: set[str], stats: ScanStats, problems: _Problems
+        self, log: LogPass, wanted: set[str], stats: ScanStats, problems: Problems
     ) -> tuple[dict[str, list[_Intro]], list[str]]:
         if log.wait() != 0:
             self._log_failed = True
@@ -407,130 +385,6 @@ class GitSource:
             )
             out[gkey] = names
         return out
-
-
-def blob_limit(options: ScanOptions) -> int:
-    return min(options.git.max_blob_bytes, options.max_file_bytes)
-
-
-def _ranges(blobs: list[tuple[str, int]], count: int) -> list[tuple[str, ...]]:
-    """Cut the blob list into about ``count`` consecutive ranges of similar byte size
-    (consecutive in pack order keeps delta chains inside one cat-file process)."""
-    if not blobs:
-        return []
-    total = sum(size for _, size in blobs) or len(blobs)
-    target = max(1, total // count)
-    out: list[tuple[str, ...]] = []
-    current: list[str] = []
-    acc = 0
-    for oid, size in blobs:
-        current.append(oid)
-        acc += size or 1
-        if acc >= (len(out) + 1) * target:  # boundaries on the running total: no drift
-            out.append(tuple(current))
-            current = []
-    if current:
-        out.append(tuple(current))
-    return out
-
-
-def work_tree_chunks(
-    repo: Repository, label: str, options: ScanOptions, stats: ScanStats, problems: _Problems
-) -> Iterator[Chunk]:
-    """Uncommitted and untracked files (every file with ``--no-history``), as files."""
-    assert repo.work_tree is not None
-    try:
-        entries = work_tree_changes(repo) if options.git.history else work_tree_files(repo)
-    except InputError as exc:
-        stats.warn(f"{label}: work tree not scanned: {exc.message}")
-        return
-    root = repo.work_tree
-    for raw, state in entries:
-        rel = display_path(raw, problems)
-        full = root / os.fsdecode(raw)
-        if full.is_symlink():
-            stats.count("symlinks_skipped")
-            continue
-        if full.is_dir():
-            problems("git_submodules", rel, "submodule work tree (scan it separately)")
-            continue
-        for chunk in file_chunks(full, rel, options, stats):
-            loc = chunk.location
-            extras = (*loc.extras, ("worktree", state))
-            yield dataclasses.replace(chunk, location=dataclasses.replace(loc, extras=extras))
-
-
-def blob_chunks(
-    obj: GitObject, options: ScanOptions, stats: ScanStats, problems: _Problems
-) -> Iterator[Chunk]:
-    """The chunks of one blob, named by its id (``enrich`` replaces it with path and commit);
-    missing, corrupt, oversized, binary blobs and LFS pointers are counted and named."""
-    if obj.kind == "corrupt":
-        problems("git_corrupt_objects", obj.oid, "corrupt object (git could not read it)")
-        return
-    if obj.kind == "missing":
-        problems("git_missing_blobs", obj.oid, "missing blob (not in the object store)")
-        return
-    if obj.kind != "blob":
-        return
-    stats.count("git_blobs")
-    if obj.data is None:
-        limit = blob_limit(options)
-        problems(
-            "git_oversized_blobs", obj.oid, f"over the size limit ({obj.size} > {limit} bytes)"
-        )
-        return
-    data = obj.data
-    if data.startswith(LFS_POINTER) and len(data) < 1024:
-        problems("git_lfs_pointers", obj.oid, "Git LFS pointer (the content is not in git)")
-        return
-    stats.files += 1
-    stats.bytes += len(data)
-    stream = io.BytesIO(data)
-    head = stream.read(SNIFF_BYTES)
-    before = len(stats.skipped)
-    # Until enrich knows the commit, the blob id stands in its place: every reader carries
-    # ``commit`` into the locations of nested members too, and no chunk needs copying.
-    yield from stream_chunks_for(
-        stream, head, obj.oid, options, stats, commit=obj.oid, source_kind=SourceKind.GIT
-    )
-    if len(stats.skipped) > before and stats.skipped[-1].reason == "binary":
-        stats.skipped.pop()
-        problems("git_binary_blobs", obj.oid, "binary")
-
-
-@dataclasses.dataclass
-class GitWorkTree:
-    """The work tree of a repository as one pool piece."""
-
-    repo: Repository
-    label: str
-    parallel_safe = True
-
-    def split(self, options: ScanOptions) -> Sequence[Source]:
-        return [self]
-
-    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
-        yield from work_tree_chunks(self.repo, self.label, options, stats, _Problems(stats))
-
-
-@dataclasses.dataclass
-class GitBlobs:
-    """A range of blob ids, read by this piece's own ``cat-file --batch`` process."""
-
-    git_dir: Path
-    oids: tuple[str, ...]
-    label: str
-    limit: int
-    parallel_safe = True
-
-    def split(self, options: ScanOptions) -> Sequence[Source]:
-        return [self]
-
-    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
-        problems = _Problems(stats)
-        for obj in objects_by_id(self.git_dir, self.oids, self.limit):
-            yield from blob_chunks(obj, options, stats, problems)
 
 
 class _Intro:

@@ -11,8 +11,8 @@ import pytest
 from leakguard.errors import InputError
 from leakguard.options import ScanOptions
 from leakguard.sources.bundle import is_bundle, read_header
-from leakguard.sources.git import _ranges, display_path
 from leakguard.sources.git_objects import GitProcessDied, _read_objects
+from leakguard.sources.git_pieces import display_path, ranges_by_size
 from leakguard.sources.git_provenance import Commit, Introduction, is_deletion, parse_log
 from leakguard.sources.git_state import FileCommitCursor, cursor_for
 from leakguard.sources.remote import looks_like_git_url, mirror_path, public_url
@@ -127,11 +127,11 @@ def test_cursor_for_picks_the_store_when_a_db_is_given(tmp_path: Path) -> None:
 
 def test_ranges_cut_by_size_in_order_and_cover_everything() -> None:
     blobs = [(f"{i:040d}", size) for i, size in enumerate([10, 10, 10, 70, 5, 5, 90])]
-    ranges = _ranges(blobs, 4)
+    ranges = ranges_by_size(blobs, 4)
     assert [oid for r in ranges for oid in r] == [oid for oid, _ in blobs]
     assert [len(r) for r in ranges] == [4, 1, 2]  # cut where the running total passes 50, 100, 150
-    assert _ranges([], 4) == []
-    assert len(_ranges([(A, 0), (B, 0)], 8)) == 2
+    assert ranges_by_size([], 4) == []
+    assert len(ranges_by_size([(A, 0), (B, 0)], 8)) == 2
 
 
 def test_display_path_escapes_bytes_that_are_not_utf8() -> None:

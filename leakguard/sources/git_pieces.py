@@ -1,0 +1,174 @@
+"""The pieces a git scan is made of: the work tree, blobs by id, and how problems are named.
+
+:class:`GitWorkTree` and :class:`GitBlobs` are picklable pool pieces (the scanner spreads them
+over worker processes); :func:`blob_chunks` and :func:`work_tree_chunks` also serve the
+single-process scan in :mod:`leakguard.sources.git`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from leakguard.errors import InputError
+from leakguard.model import Chunk, ScanStats, SourceKind
+from leakguard.options import ScanOptions
+from leakguard.sources.git_objects import GitObject, objects_by_id
+from leakguard.sources.git_repo import Repository, work_tree_changes, work_tree_files
+from leakguard.sources.interface import Source
+from leakguard.sources.readers import SNIFF_BYTES, file_chunks, stream_chunks_for
+
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+NAMED_PER_REASON = 100  # stats name this many objects per problem, then only count them
+
+
+class Problems:
+    """Counts problems per kind and names the first few of each in the stats."""
+
+    def __init__(self, stats: ScanStats) -> None:
+        self.stats = stats
+        self.named: dict[str, int] = {}
+
+    def __call__(self, counter: str, name: str, reason: str) -> None:
+        self.stats.count(counter)
+        shown = self.named.get(counter, 0)
+        if shown < NAMED_PER_REASON:
+            self.stats.skip(name, reason)
+        self.named[counter] = shown + 1
+
+
+def display_path(raw: bytes, problems: Problems | None = None) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        shown = raw.decode("utf-8", "backslashreplace")
+        if problems is not None:
+            problems("git_non_utf8_paths", shown, "path is not UTF-8 (shown with \\x escapes)")
+        return shown
+
+
+def blob_limit(options: ScanOptions) -> int:
+    return min(options.git.max_blob_bytes, options.max_file_bytes)
+
+
+def ranges_by_size(blobs: list[tuple[str, int]], count: int) -> list[tuple[str, ...]]:
+    """Cut the blob list into about ``count`` consecutive ranges of similar byte size
+    (consecutive in pack order keeps delta chains inside one cat-file process)."""
+    if not blobs:
+        return []
+    total = sum(size for _, size in blobs) or len(blobs)
+    target = max(1, total // count)
+    out: list[tuple[str, ...]] = []
+    current: list[str] = []
+    acc = 0
+    for oid, size in blobs:
+        current.append(oid)
+        acc += size or 1
+        if acc >= (len(out) + 1) * target:  # boundaries on the running total: no drift
+            out.append(tuple(current))
+            current = []
+    if current:
+        out.append(tuple(current))
+    return out
+
+
+def work_tree_chunks(
+    repo: Repository, label: str, options: ScanOptions, stats: ScanStats, problems: Problems
+) -> Iterator[Chunk]:
+    """Uncommitted and untracked files (every file with ``--no-history``), as files."""
+    assert repo.work_tree is not None
+    try:
+        entries = work_tree_changes(repo) if options.git.history else work_tree_files(repo)
+    except InputError as exc:
+        stats.warn(f"{label}: work tree not scanned: {exc.message}")
+        return
+    root = repo.work_tree
+    for raw, state in entries:
+        rel = display_path(raw, problems)
+        full = root / os.fsdecode(raw)
+        if full.is_symlink():
+            stats.count("symlinks_skipped")
+            continue
+        if full.is_dir():
+            problems("git_submodules", rel, "submodule work tree (scan it separately)")
+            continue
+        for chunk in file_chunks(full, rel, options, stats):
+            loc = chunk.location
+            extras = (*loc.extras, ("worktree", state))
+            yield dataclasses.replace(chunk, location=dataclasses.replace(loc, extras=extras))
+
+
+def blob_chunks(
+    obj: GitObject, options: ScanOptions, stats: ScanStats, problems: Problems
+) -> Iterator[Chunk]:
+    """The chunks of one blob, named by its id (``enrich`` replaces it with path and commit);
+    missing, corrupt, oversized, binary blobs and LFS pointers are counted and named."""
+    if obj.kind == "corrupt":
+        problems("git_corrupt_objects", obj.oid, "corrupt object (git could not read it)")
+        return
+    if obj.kind == "missing":
+        problems("git_missing_blobs", obj.oid, "missing blob (not in the object store)")
+        return
+    if obj.kind != "blob":
+        return
+    stats.count("git_blobs")
+    if obj.data is None:
+        limit = blob_limit(options)
+        problems(
+            "git_oversized_blobs", obj.oid, f"over the size limit ({obj.size} > {limit} bytes)"
+        )
+        return
+    data = obj.data
+    if data.startswith(LFS_POINTER) and len(data) < 1024:
+        problems("git_lfs_pointers", obj.oid, "Git LFS pointer (the content is not in git)")
+        return
+    stats.files += 1
+    stats.bytes += len(data)
+    stream = io.BytesIO(data)
+    head = stream.read(SNIFF_BYTES)
+    before = len(stats.skipped)
+    # Until enrich knows the commit, the blob id stands in its place: every reader carries
+    # ``commit`` into the locations of nested members too, and no chunk needs copying.
+    yield from stream_chunks_for(
+        stream, head, obj.oid, options, stats, commit=obj.oid, source_kind=SourceKind.GIT
+    )
+    if len(stats.skipped) > before and stats.skipped[-1].reason == "binary":
+        stats.skipped.pop()
+        problems("git_binary_blobs", obj.oid, "binary")
+
+
+@dataclasses.dataclass
+class GitWorkTree:
+    """The work tree of a repository as one pool piece."""
+
+    repo: Repository
+    label: str
+    parallel_safe = True
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        yield from work_tree_chunks(self.repo, self.label, options, stats, Problems(stats))
+
+
+@dataclasses.dataclass
+class GitBlobs:
+    """A range of blob ids, read by this piece's own ``cat-file --batch`` process."""
+
+    git_dir: Path
+    oids: tuple[str, ...]
+    label: str
+    limit: int
+    parallel_safe = True
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        problems = Problems(stats)
+        for obj in objects_by_id(self.git_dir, self.oids, self.limit):
+            yield from blob_chunks(obj, options, stats, problems)
