@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from leakguard.errors import LeakguardError, PlaybookError
@@ -62,6 +62,22 @@ def _describe(action: Action | None, uses: str, params: Mapping[str, Any]) -> st
         except (LeakguardError, KeyError, TypeError, ValueError):
             pass
     return f"would run {uses}({_short(params)})"
+
+
+class _VirtualClock:
+    """Plan mode never waits: sleeping only moves this clock forward (so a ``wait_until``
+    check that does not pass yet reaches its timeout at once instead of polling)."""
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        moment: datetime = self.base.now()
+        return moment + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
 
 
 def plan_playbook(playbook: Playbook, inputs: Mapping[str, Any], options: EngineOptions) -> Plan:
@@ -181,7 +197,7 @@ def _plan_one(
         secrets=handles,
         time_scale=options.time_scale,
         backends=backends,
-        clock=options.clock,
+        clock=_VirtualClock(options.clock),
         log_line=lambda message: None,
     )
     try:

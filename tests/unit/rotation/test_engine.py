@@ -500,3 +500,29 @@ def test_action_log_lines_reach_the_journal_and_audit_trail(
     assert logs == [("hello", "mapping app")]
     assert '"message":"mapping app"' in Path(view.audit_path).read_text()
     assert any(e.message == "hello: mapping app" for e in opts.events)  # type: ignore[attr-defined]
+
+
+def test_plan_never_waits_for_a_check_that_does_not_pass(tmp_path: Path, world: World) -> None:
+    from leakguard.rotation.actions import REGISTRY, flow
+    from leakguard.rotation.interface import Action, ActionSpec, NotYet
+
+    def not_yet(ctx: Any, params: Any) -> dict[str, Any]:
+        raise NotYet("consumers have not moved")
+
+    registry = build_registry(world)
+    registry["t.notyet"] = Action(ActionSpec("t.notyet", "never passes", False), not_yet)
+    registry["wait_until"] = Action(
+        REGISTRY["wait_until"].spec,
+        lambda ctx, params: flow.wait_until(ctx, params, registry=registry),
+    )
+    text = ROTATE.replace(
+        "      uses: t.check\n",
+        "      uses: wait_until\n      with: {check: t.notyet, interval: 10s, timeout: 2h}\n",
+    )
+    pb = load_playbook(write(tmp_path, text), registry)
+    opts = _options(world)
+    opts.registry = registry
+    plan = plan_playbook(pb, {"credential": "x"}, opts)
+    line = next(line for line in plan.lines if line.step_id == "works")
+    assert line.kind == "error" and "gave up" in line.text
+    assert opts.clock.slept == []  # type: ignore[attr-defined]  # the real clock never slept
