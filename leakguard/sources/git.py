@@ -134,6 +134,8 @@ class GitSource:
             stats.warn(f"{self.label}: {self.note}")
         if self.repo.work_tree is not None:
             yield from work_tree_chunks(self.repo, self.label, options, stats, problems)
+        elif not options.git.history:
+            stats.warn(f"{self.label}: a bare repository has no work tree; --no-history skips it")
         if options.git.history and self._plan(options, stats):
             if self._full:
                 oids: Iterable[str] = (oid for oid, _size in self._listed_blobs())
