@@ -583,7 +583,11 @@ class Runner:
                 )
         else:
             merged = {**dict(sv.params), **dict(sv.outputs)}
-            params = {k: merged[k] for k in spec.params if k in merged}
+            params = {
+                k: merged[k] if k in merged else merged[f"{k}_id"]
+                for k in spec.params
+                if k in merged or f"{k}_id" in merged
+            }
         self.record(Kind.COMPENSATE_INTENT, step_id=sid, data={"uses": comp.uses, "params": params})
         self.emit("compensate", sid, f"{sid}: undoing with {comp.uses}")
         try:
