@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import io
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -158,6 +156,9 @@ def _origin(url: str) -> str:
 
 def _fetch(url: str, budget: _Budget) -> tuple[str, bytes, dict[str, str]] | str:
     """(final URL, body, lower-cased headers), or why it could not be fetched."""
+    import urllib.error  # imported here: urllib.request costs every scan start-up otherwise
+    import urllib.request
+
     web = budget.web
     if budget.requests >= web.max_requests:
         return f"request limit reached ({web.max_requests})"
