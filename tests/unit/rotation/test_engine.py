@@ -526,3 +526,16 @@ def test_plan_never_waits_for_a_check_that_does_not_pass(tmp_path: Path, world: 
     line = next(line for line in plan.lines if line.step_id == "works")
     assert line.kind == "error" and "gave up" in line.text
     assert opts.clock.slept == []  # type: ignore[attr-defined]  # the real clock never slept
+
+
+def test_a_default_compensation_takes_parameters_from_the_steps_params_and_outputs(
+    tmp_path: Path, world: World, journal: Journal
+) -> None:
+    text = ROTATE.replace(
+        "  map:\n", "  map:\n    - id: fence\n      uses: t.contain\n      with: {user: bob}\n"
+    )
+    pb = _playbook(tmp_path, world, text)
+    world.broken = True
+    engine.start_run(journal, pb, {"credential": "x"}, _options(world, yes=True), run_id="r")
+    engine.rollback_run(journal, "r", _options(world))
+    assert "release:bob:deny-bob" in world.effects  # containment <- containment_id

@@ -108,6 +108,14 @@ def build_registry(world: World) -> dict[str, Action]:
         world.log.append(str(params.get("message", "")))
         return {"said": params.get("message")}
 
+    def contain(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
+        world.effects.append(f"contain:{params['user']}")
+        return {"containment_id": f"deny-{params['user']}"}
+
+    def release(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
+        world.effects.append(f"release:{params['user']}:{params['containment']}")
+        return {}
+
     def crash(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
         raise RuntimeError("secret-value-that-must-not-leak")
 
@@ -137,6 +145,10 @@ def build_registry(world: World) -> dict[str, Action]:
         "t.revoke": Action(spec("t.revoke", True, {"key": s}, irreversible=True), revoke),
         "t.say": Action(spec("t.say", False, {"message": a}), say),
         "t.crash": Action(spec("t.crash", True, {}), crash),
+        "t.contain": Action(
+            spec("t.contain", True, {"user": s}, compensation="t.release"), contain
+        ),
+        "t.release": Action(spec("t.release", True, {"user": s, "containment": s}), release),
         "t.asks": Action(spec("t.asks", False, {}), asks),
     }
 
