@@ -65,7 +65,8 @@ class FileCommitCursor:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 if os.fstat(fd).st_size == 0:
-                    os.write(fd, HEADER + repo_key.encode("utf-8", "replace") + b"\n")
+                    label = repo_key.replace("\n", " ").encode("utf-8", "replace")
+                    os.write(fd, HEADER + label + b"\n")
                 os.write(fd, body)
             finally:
                 os.close(fd)
