@@ -131,6 +131,17 @@ def test_other_origins_when_allowed_and_request_limit(site: _Server, other_site:
     assert any("request limit" in s.reason for s in result.stats.skipped)
 
 
+def test_download_and_time_limits(site: _Server) -> None:
+    small = ScanOptions(jobs=1, show_secrets=True, web=WebOptions(max_bytes=4096))
+    result = run_scan([site.url + "/"], small)
+    found = {f.secret for f in result.findings}
+    assert key(4) in found and key(2) not in found  # the page, not the 240 KB bundle
+    assert any("download limit" in s.reason for s in result.stats.skipped)
+    instant = ScanOptions(jobs=1, web=WebOptions(timeout_seconds=0))
+    with pytest.raises(InputError, match="time limit"):
+        run_scan([site.url + "/"], instant)
+
+
 def test_unreachable_site_is_an_input_error(tmp_path: Path) -> None:
     with _Server(tmp_path) as server:
         url = server.url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from pathlib import Path
 
@@ -21,14 +22,10 @@ def stripe_key(seed: int) -> str:
     return "sk_live_" + "".join(rng.choice(_ALPHABET) for _ in range(32))
 
 
-_ENGINE: Engine | None = None
-
-
+@functools.cache
 def engine() -> Engine:
-    global _ENGINE
-    if _ENGINE is None:
-        _ENGINE = Engine(RuleSet.load(), show_secrets=True)
-    return _ENGINE
+    """The built-in rules, compiled once per test process."""
+    return Engine(RuleSet.load(), show_secrets=True)
 
 
 def scan_file(
