@@ -217,3 +217,64 @@ def test_iam_playbook_survives_sigkill_at_every_record(auth_moto: Moto, tmp_path
         assert results.count("promote") == 1 and results.count("delete-old") == 1
         audit_path, head = journal.audit_head("k")
         assert verify(audit_path, head).ok
+
+
+@pytest.mark.slow
+def test_kill_dash_nine_of_the_cli_mid_overlap_then_resume(
+    openbao: OpenBao, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator's view: `leakguard playbook run` killed with SIGKILL from outside while it
+    holds the overlap window open; `leakguard playbook resume` finishes the rotation."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from typer.testing import CliRunner
+
+    import leakguard.cli.app as app_module
+
+    assert openbao.audit_log is not None
+    root = hvac.Client(url=openbao.url, token=openbao.token)
+    path = unique("lg-kill/cli")
+    old = "old-" + "c" * 30
+    root.secrets.kv.v2.create_or_update_secret(path=path, secret={"value": old})
+    db = tmp_path / "lg.db"
+    fp = save_graph(db, old, StoreRef("vault-kv2", path, "secret"), [])
+    env = {**os.environ, "VAULT_ADDR": openbao.url, "VAULT_TOKEN": openbao.token}
+    cli = str(Path(sys.executable).parent / "leakguard")
+    args = ["playbook", "run", "vault-kv-secret", "--db", str(db), "--run-id", "cli-kill",
+            "-i", f"credential={fp}", "-i", f"secret={path}", "-i", "overlap=2s",
+            "--yes"]  # fmt: skip
+    proc = subprocess.Popen(
+        [cli, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(600):  # until the run sits in its overlap window (or 60 s)
+            time.sleep(0.1)
+            with Journal.open(db) as journal:
+                if any(
+                    r.kind == Kind.INTENT and r.step_id == "overlap"
+                    for r in journal.records("cli-kill")
+                ):
+                    break
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    with Journal.open(db) as journal:
+        assert journal.view("cli-kill").state == RunState.RUNNING  # killed, not finished
+
+    if not app_module.app.registered_commands:
+        app_module._register()
+    monkeypatch.setenv("VAULT_ADDR", openbao.url)
+    monkeypatch.setenv("VAULT_TOKEN", openbao.token)
+    result = CliRunner().invoke(
+        app_module.app, ["playbook", "resume", "cli-kill", "--db", str(db), "--yes"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "run cli-kill: completed" in result.output
+    meta = root.secrets.kv.v2.read_secret_metadata(path=path)["data"]
+    assert sorted(meta["versions"]) == ["1", "2"]
+    assert meta["custom_metadata"]["leakguard_current_version"] == "2"
