@@ -15,11 +15,11 @@ import io
 import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 
 from leakguard.errors import InputError
-from leakguard.model import Chunk, ScanStats, SourceKind
+from leakguard.model import Chunk, Finding, Location, ScanStats, SourceKind
 from leakguard.options import ScanOptions, WebOptions
 from leakguard.sources import sourcemap
 from leakguard.sources.interface import Source
@@ -70,9 +70,14 @@ class _AssetLinks(HTMLParser):
 
 @dataclass
 class SiteSource:
+    """A deployed site. After matching, :meth:`enrich` maps findings in a bundle back through its
+    source map's ``mappings`` to the original file, line and column."""
+
     url: str
     label: str
     parallel_safe = False
+    #: bundle URL -> its decoded mappings, filled while fetching
+    maps: dict[str, sourcemap.Mappings] = field(default_factory=dict, repr=False, compare=False)
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
         return [self]
@@ -132,8 +137,12 @@ class SiteSource:
         map_ref = headers.get("sourcemap") or headers.get("x-sourcemap")
         if map_ref is None:
             found = sourcemap.source_mapping_url(body[-(1024 * 1024) :])
-            if found is None or found[0].startswith("data:"):
-                return  # inline maps were decoded with the script
+            if found is None:
+                return
+            inline = sourcemap.decode_data_url(found[0])
+            if inline is not None:  # its sources were scanned with the script
+                self._remember(url, inline)
+                return
             map_ref = found[0]
         map_url = urllib.parse.urljoin(url, map_ref)
         if map_url in seen or not self._allowed(map_url, origin, options.web, stats):
@@ -146,7 +155,37 @@ class SiteSource:
         stats.files += 1
         stats.bytes += len(got[1])
         stats.count("followed_source_maps")
+        self._remember(url, got[1])
         yield from sourcemap.map_chunks(got[1], map_url, stats, source_kind=SourceKind.WEB)
+
+    def _remember(self, bundle_url: str, map_data: bytes) -> None:
+        mappings = sourcemap.Mappings.from_map(map_data)
+        if mappings is not None and mappings.lines:
+            self.maps[bundle_url] = mappings
+
+    def enrich(self, findings: Sequence[Finding], stats: ScanStats) -> list[Finding]:
+        """Add ``original_path``/``original_line``/``original_column`` to findings in bundles."""
+        out = []
+        for finding in findings:
+            loc = finding.location
+            mappings = self.maps.get(loc.path)
+            original = None
+            if mappings is not None and loc.get("original_path") is None:
+                original = mappings.original(loc.line, loc.column)
+            if original is None:
+                out.append(finding)
+                continue
+            path, line, column = original
+            extras = (
+                *loc.extras,
+                ("original_path", path),
+                ("original_line", line),
+                ("original_column", column),
+            )
+            located = Location(loc.path, loc.line, loc.column, loc.commit, extras)
+            out.append(replace(finding, location=located))
+            stats.count("findings_mapped_to_original")
+        return out
 
 
 def _origin(url: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 import re
 import urllib.parse
@@ -161,6 +162,84 @@ def map_chunks(
             if pos < len(text) and text[pos] == ",":
                 pos += 1
             entry += 1
+
+
+class Mappings:
+    """A decoded ``mappings`` string: generated (line, column) -> original (path, line, column).
+
+    Lines and columns are 0-based here, as in the format; :meth:`original` takes and gives
+    1-based ones, like locations."""
+
+    def __init__(self, mappings: str, sources: list[str]) -> None:
+        self.sources = sources
+        #: per generated line, sorted (generated column, source index, original line, column)
+        self.lines: list[list[tuple[int, int, int, int]]] = []
+        source = line = column = 0
+        for text in mappings.split(";"):
+            segments: list[tuple[int, int, int, int]] = []
+            generated = 0
+            for field in text.split(","):
+                if not field:
+                    continue
+                values = _vlq(field)
+                if not values:
+                    break  # malformed: keep what was decoded so far
+                generated += values[0]
+                if len(values) >= 4:
+                    source += values[1]
+                    line += values[2]
+                    column += values[3]
+                    segments.append((generated, source, line, column))
+            self.lines.append(segments)
+
+    @classmethod
+    def from_map(cls, data: bytes) -> Mappings | None:
+        """The mappings of a (non-index) map, or None when there are none."""
+        text = data.decode("utf-8", "replace")
+        if text.startswith(")]}'"):
+            text = text[4:]
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(doc, dict) or not isinstance(doc.get("mappings"), str):
+            return None
+        return cls(doc["mappings"], _sources(doc) or [])
+
+    def original(self, line: int, column: int) -> tuple[str, int, int] | None:
+        """(original path, line, column), all 1-based, of generated ``line``:``column``."""
+        if not 1 <= line <= len(self.lines):
+            return None
+        segments = self.lines[line - 1]
+        index = bisect.bisect_right(segments, (column - 1, 1 << 62, 0, 0)) - 1
+        if index < 0:
+            return None
+        _, source, orig_line, orig_column = segments[index]
+        if not 0 <= source < len(self.sources):
+            return None
+        return self.sources[source], orig_line + 1, orig_column + 1
+
+
+_B64 = {
+    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+}
+
+
+def _vlq(field: str) -> list[int]:
+    """Base64 VLQ values of one segment (empty if malformed)."""
+    values: list[int] = []
+    value = shift = 0
+    for char in field:
+        digit = _B64.get(char)
+        if digit is None:
+            return []
+        value += (digit & 31) << shift
+        if digit & 32:
+            shift += 5
+            continue
+        values.append(-(value >> 1) if value & 1 else value >> 1)
+        value = shift = 0
+    return values
 
 
 def _sources(doc: object) -> list[str] | None:

@@ -29,6 +29,22 @@ def key(seed: int) -> str:
     return "sk_live_" + "".join(rng.choice(_ALPHABET) for _ in range(32))
 
 
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _vlq(*values: int) -> str:
+    """Base64 VLQ, as source maps write segments."""
+    out = []
+    for value in values:
+        rest = (-value << 1) | 1 if value < 0 else value << 1
+        while True:
+            digit, rest = rest & 31, rest >> 5
+            out.append(_B64[digit | (32 if rest else 0)])
+            if not rest:
+                break
+    return "".join(out)
+
+
 class _Server:
     def __init__(self, root: Path) -> None:
         self.agents: list[tuple[str, str]] = []
@@ -73,14 +89,16 @@ def site(tmp_path_factory: pytest.TempPathFactory, other_site: _Server) -> Itera
     static = root / "_next" / "static"
     static.mkdir(parents=True)
     original = f"import Stripe from 'stripe';\n\nexport const stripe = new Stripe('{key(1)}');\n"
+    minified = "var a=1;" * 30_000 + f'var e={{NEXT_PUBLIC_STRIPE_KEY:"{key(2)}"}};'
+    inlined_at = minified.index(key(2))  # 0-based generated column of the inlined value
     source_map = {
         "version": 3,
         "file": "main.js",
-        "sources": ["webpack://shop/./src/lib/stripe.ts"],
-        "sourcesContent": [original],
-        "mappings": "AAAA",
+        "sources": ["webpack://shop/./src/lib/stripe.ts", "webpack://shop/./src/config.ts"],
+        "sourcesContent": [original, None],
+        # line 1: column 0 -> stripe.ts 1:1; the inlined value -> config.ts line 7, column 31
+        "mappings": "AAAA," + _vlq(inlined_at, 1, 6, 30),
     }
-    minified = "var a=1;" * 30_000 + f'var e={{NEXT_PUBLIC_STRIPE_KEY:"{key(2)}"}};'
     (static / "main.js").write_text(minified + "\n//# sourceMappingURL=main.js.map\n")
     (static / "main.js.map").write_text(json.dumps(source_map))
     (static / "app.css").write_text(f"/* build {key(3)} */ body{{margin:0}}\n")
@@ -114,6 +132,13 @@ def test_site_scan_finds_page_script_map_and_exposure(site: _Server, other_site:
         240_000 + len('var e={NEXT_PUBLIC_STRIPE_KEY:"') + 1,
     )
     assert inlined.attribute("exposed_by") == "NEXT_PUBLIC_"
+    # mapped back through the map's mappings to where it was written
+    assert inlined.location.get("original_path") == "src/config.ts"
+    assert (inlined.location.get("original_line"), inlined.location.get("original_column")) == (
+        7,
+        31,
+    )
+    assert result.stats.counters["findings_mapped_to_original"] == 1
     assert found[key(4)].attribute("exposed_by") == "__NEXT_DATA__"
     assert all(f.source_kind == "web" for f in result.findings)
     assert all(agent.startswith("LeakGuard/") for _, agent in site.agents)

@@ -130,3 +130,20 @@ def test_json_that_only_mentions_mappings_is_not_a_map(tmp_path: Path) -> None:
     findings, stats = scan_file(path)
     assert [f.secret for f in findings] == [KEY]
     assert "source_maps" not in stats.counters
+
+
+def test_mappings_decode_and_lookup() -> None:
+    from leakguard.sources.sourcemap import Mappings
+
+    # line 1: col 0 -> a.ts 1:1, col 4 -> a.ts 1:5; line 2: col 0 -> b.ts 2:5, col 10 -> b.ts 2:15
+    mappings = Mappings("AAAA,IAAI;ACCA,UAAU", ["a.ts", "b.ts"])
+    assert mappings.original(1, 1) == ("a.ts", 1, 1)
+    assert mappings.original(1, 3) == ("a.ts", 1, 1)  # inside the first segment
+    assert mappings.original(1, 9) == ("a.ts", 1, 5)
+    assert mappings.original(2, 11) == ("b.ts", 2, 15)
+    assert mappings.original(3, 1) is None
+    assert Mappings("AAAA,!!!;AACA", ["a.ts"]).original(2, 1) == ("a.ts", 2, 1)  # bad segment
+    doc = json.dumps({"version": 3, "sources": ["webpack://x/./s.ts"], "mappings": "AAAA"})
+    loaded = Mappings.from_map(doc.encode())
+    assert loaded is not None and loaded.original(1, 1) == ("s.ts", 1, 1)
+    assert Mappings.from_map(b"not json") is None
