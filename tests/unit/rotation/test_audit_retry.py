@@ -112,3 +112,13 @@ def test_only_transient_errors_are_retried_and_attempts_are_bounded() -> None:
     with pytest.raises(BackendError):
         call_with_retry(down, short, sleep=lambda s: None, rng=rng)
     assert len(calls) <= 7
+
+
+def test_a_changed_last_entry_is_caught_by_the_journals_head(tmp_path: Path) -> None:
+    path, head = _trail(tmp_path)
+    lines = path.read_text().splitlines()
+    lines[-1] = lines[-1].replace('"i":4', '"i":9')
+    path.write_text("\n".join(lines) + "\n")
+    assert verify(path).ok  # nothing follows the last entry to notice...
+    result = verify(path, head)
+    assert not result.ok and "last entry differs" in result.problems[0]
