@@ -103,6 +103,7 @@ class GitSource:
         self._include_unreachable = False
         self._plan_stats: ScanStats | None = None
         self._log_failed = False
+        self._replaced: set[str] = set()  # blobs new commits replaced (incremental scans)
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
         """With two or more workers: the work tree and ranges of blobs become pool pieces,
@@ -181,9 +182,7 @@ class GitSource:
     def _tips(self, options: ScanOptions) -> list[str]:
         if options.git.refs:
             return [r.oid for r in resolve_refs(self.repo, options.git.refs)]
-        commits = [r.oid for r in self._refs if r.kind == "commit"]
-        commits += stash_entries(self.repo, self._refs)
-        return list(dict.fromkeys(commits))
+        return self._tips_all()
 
     def _targets(self, problems: Problems) -> Iterator[str]:
         """Blob ids the log lists, for a targeted scan (the log must finish first; a failure
@@ -194,17 +193,22 @@ class GitSource:
         local = self._local_blobs()
         seen: set[str] = set()
         for rec in self._log.records():
-            if (
-                isinstance(rec, Introduction)
-                and rec.mode != GITLINK
-                and not is_deletion(rec.blob)
-                and rec.blob not in seen
-            ):
-                seen.add(rec.blob)
-                if local is None or rec.blob in local:
-                    yield rec.blob
+            if not isinstance(rec, Introduction) or rec.mode == GITLINK:
+                continue
+            blobs = [] if is_deletion(rec.blob) else [rec.blob]
+            if self._seen:
+                # what the new commits replaced or deleted is read again, so a secret that left
+                # a branch tip is reported with its exposure updated (still_exposed: false)
+                self._replaced.update(b for b in rec.replaced if b not in seen)
+                blobs += rec.replaced
+            for blob in blobs:
+                if blob in seen:
+                    continue
+                seen.add(blob)
+                if local is None or blob in local:
+                    yield blob
                 else:
-                    problems("git_missing_blobs", rec.blob, "missing blob (partial clone)")
+                    problems("git_missing_blobs", blob, "missing blob (partial clone)")
 
     def _local_blobs(self) -> set[str] | None:
         """The blobs present locally when this is a partial clone (else None: all are)."""
@@ -229,6 +233,9 @@ class GitSource:
             wanted = {str(f.location.commit) for f in git_findings}
             intros, commits = self._read_log(log, wanted, stats, problems)
             unexplained = wanted - intros.keys()
+            if unexplained & self._replaced:
+                intros.update(self._earlier_intros(unexplained & self._replaced))
+                unexplained = wanted - intros.keys()
             unreachable: dict[str, list[_Intro]] = {}
             if unexplained and self._include_unreachable and self._commits_in_store:
                 unreachable = self._unreachable_intros(unexplained, stats)
@@ -281,12 +288,28 @@ class GitSource:
         stats.count("git_commits", len(commits))
         return intros, commits
 
+    def _earlier_intros(self, blobs: set[str]) -> dict[str, list[_Intro]]:
+        """Where blobs that new commits replaced were introduced: one more history pass over
+        every ref, run only when such a blob held a secret."""
+        found: dict[str, list[_Intro]] = {}
+        log = start_log(self.repo.git_dir, self._tips_all())
+        try:
+            for rec in log.records():
+                if isinstance(rec, Introduction) and rec.blob in blobs:
+                    found.setdefault(rec.blob, []).append(_Intro(rec, False))
+        finally:
+            log.close()
+        return found
+
+    def _tips_all(self) -> list[str]:
+        tips = [r.oid for r in self._refs if r.kind == "commit"]
+        tips += stash_entries(self.repo, self._refs)
+        return list(dict.fromkeys(tips))
+
     def _unreachable_intros(self, blobs: set[str], stats: ScanStats) -> dict[str, list[_Intro]]:
         """Provenance for blobs no ref reaches, from the commits no ref reaches."""
-        all_tips = [r.oid for r in self._refs if r.kind == "commit"]
-        all_tips += stash_entries(self.repo, self._refs)
         found: dict[str, list[_Intro]] = {}
-        log = start_log(self.repo.git_dir, sorted(self._commits_in_store), all_tips)
+        log = start_log(self.repo.git_dir, sorted(self._commits_in_store), self._tips_all())
         try:
             for rec in log.records():
                 if isinstance(rec, Introduction) and rec.blob in blobs:

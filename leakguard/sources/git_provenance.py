@@ -45,6 +45,7 @@ class Introduction:
     path: bytes
     blob: str
     mode: bytes
+    replaced: tuple[str, ...] = ()  # the blobs at this path in the parents (none when added)
 
 
 @dataclass
@@ -170,7 +171,9 @@ def parse_log(stream: IO[bytes]) -> Iterator[Commit | Introduction]:
                 continue
             mode = fields[colons]
             blob = fields[2 * colons + 1].decode("ascii", "replace")
-            yield Introduction(commit, path, blob, mode)
+            parents = fields[colons + 1 : 2 * colons + 1]
+            replaced = tuple(p.decode("ascii", "replace") for p in parents if p.strip(b"0"))
+            yield Introduction(commit, path, blob, mode, replaced)
 
 
 def is_deletion(blob: str) -> bool:

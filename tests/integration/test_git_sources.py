@@ -161,7 +161,7 @@ def test_unreachable_remote_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_incremental_repeat_scan_reports_only_new_commits(tmp_path: Path) -> None:
-    b, _first, _second = _two_commits(tmp_path / "repo")
+    b, first, _second = _two_commits(tmp_path / "repo")
     options = _options(tmp_path, incremental=True)
     assert len(_scan(b.path, options).findings) == 2
     state_files = list((tmp_path / "state" / "git").iterdir())
@@ -181,6 +181,22 @@ def test_incremental_repeat_scan_reports_only_new_commits(tmp_path: Path) -> Non
     )
     # without --incremental everything is reported again
     assert len(_scan(b.path, _options(tmp_path)).findings) == 4
+
+    # deleting a file re-reports what it held, from where it entered, with its new exposure
+    b.git("rm", "-q", "app.py")
+    b.commit("remove app.py from other")
+    removed = _scan(b.path, options)
+    assert [
+        (f.fingerprint, f.location.commit, f.location.path, f.location.get("present_at"))
+        for f in removed.findings
+    ] == [(fingerprint(key("first")), first, "app.py", "main")]
+    b.git("checkout", "-q", "main")
+    b.git("rm", "-q", "app.py")
+    b.commit("remove app.py from main")
+    gone = _scan(b.path, options)
+    assert [(f.location.commit, f.location.get("still_exposed")) for f in gone.findings] == [
+        (first, False)
+    ]
 
 
 # -- damaged and unusual repositories --------------------------------------------------------
