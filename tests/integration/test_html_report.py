@@ -14,7 +14,7 @@ from leakguard.reports import html
 from leakguard.store.findings import FindingsStore
 from leakguard.sweep.config import load_config
 from leakguard.sweep.runner import SweepSettings, run_sweep
-from tests.integration.sweep_repos import commit_secret, make_repo, stripe_key
+from tests.integration.sweep_repos import commit_secret, git, make_repo, stripe_key
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +65,9 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     # between sweeps: one new key, one key removed from the tree, one credential triaged
     fresh = stripe_key("html-fresh")
     commit_secret(tmp_path / "alpha", "new.py", fresh)
-    (tmp_path / "beta" / "settings.py").unlink()
+    # committed: a git history scan still holds a key that is only deleted on disk
+    git(tmp_path / "beta", "rm", "-q", "settings.py")
+    git(tmp_path / "beta", "commit", "-q", "-m", "remove the key")
     with FindingsStore.open(db) as store:
         alpha = next(c for c in store.credentials() if "alpha" in c.targets[0])
         store.set_status(alpha.fingerprint, "acknowledged", by="dana", reason="ticket")
