@@ -129,15 +129,17 @@ class Runner:
         rec = self.journal.append(self.run_id, kind, **kwargs)
         self.view.apply(rec)
 
-    def set_state(self, state: str, reason: str = "", **extra: Any) -> None:
+    def set_state(self, state: str, reason: str = "", *, quiet: bool = False, **extra: Any) -> None:
         if self.view.state == state and not extra and not reason:
             return
         self.record(Kind.RUN, state=state, data={"reason": reason, **extra})
-        self.emit("state", None, f"run {self.run_id}: {state}" + (f": {reason}" if reason else ""))
+        if not quiet:
+            line = f"run {self.run_id}: {state}" + (f": {reason}" if reason else "")
+            self.emit("state", None, line)
 
     def pause(self, state: str, diagnostic: str, hint: str | None) -> None:
-        self.set_state(state, diagnostic, diagnostic=diagnostic, hint=hint)
-        self.emit("pause", None, diagnostic + (f"\n  hint: {hint}" if hint else ""))
+        self.set_state(state, diagnostic, quiet=True, diagnostic=diagnostic, hint=hint)
+        self.emit("pause", None, f"run {self.run_id}: {state}: {diagnostic}")
         raise _Pause
 
     # --- scope -----------------------------------------------------------------------------
@@ -477,14 +479,13 @@ class Runner:
             self.emit("log", None, "the playbook rolls back on failure")
             self.rollback(reason=f"step {sid} failed: {message}")
             raise _Pause
-        what_to_do = (
-            f"fix the cause, then `leakguard playbook resume {self.run_id}`; "
-            f"or undo the run with `leakguard playbook rollback {self.run_id}`"
-        )
+        resume = f"`leakguard playbook resume {self.run_id}`"
+        first = hint or "fix the cause"
+        first = f"{first} ({resume})" if "resume" in first else f"{first}, then {resume}"
         self.pause(
             RunState.PAUSED,
             f"step {sid} ({step.uses}) failed: {message}",
-            f"{hint}; then {what_to_do}" if hint else what_to_do,
+            f"{first}; or undo the run with `leakguard playbook rollback {self.run_id}`",
         )
 
     # --- approvals -------------------------------------------------------------------------

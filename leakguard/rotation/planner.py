@@ -266,12 +266,9 @@ def rehearsal_report(run: RunView, time_scale: float, graph_gaps: list[str]) -> 
     for timing in timings:
         if timing.state == StepState.FAILED and timing.error:
             breaks.append(f"step {timing.step_id}: {timing.error}")
-    if (
-        run.state not in {RunState.COMPLETED}
-        and run.diagnostic
-        and run.diagnostic not in " ".join(breaks)
-    ):
-        breaks.append(run.diagnostic)
+    failed = any(t.state == StepState.FAILED for t in timings)
+    if run.state != RunState.COMPLETED and run.diagnostic and not failed:
+        breaks.append(run.diagnostic)  # a pause that is not a step's failure
     return Rehearsal(run, timings, tuple(breaks), time_scale)
 
 
