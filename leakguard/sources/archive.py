@@ -67,7 +67,9 @@ def open_zip(
         data = head + stream.read(max(0, cap + 1 - len(head)))
         if len(data) > cap:
             _skip(
-                stats, display, f"nested zip over {cap} bytes cannot be opened without extracting"
+                stats,
+                display,
+                f"zip over {cap} bytes in a stream that cannot seek (nothing is extracted to disk)",
             )
             return None
         stream = io.BytesIO(data)

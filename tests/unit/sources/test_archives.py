@@ -228,3 +228,29 @@ def test_damaged_member_is_skipped_and_the_next_one_read(tmp_path: Path) -> None
     findings, stats = scan_file(path)
     assert KEY_B in secrets(findings)
     assert any(w.startswith("damaged.zip!a.txt: ") for w in stats.warnings)
+
+
+def test_zip_from_a_stream_that_cannot_seek() -> None:
+    from leakguard.model import ScanStats
+    from leakguard.sources.readers import stream_chunks_for
+    from tests.unit.sources.helpers import engine
+
+    class Pipe:
+        def __init__(self, data: bytes) -> None:
+            self._inner = io.BytesIO(data)
+
+        def read(self, n: int = -1) -> bytes:
+            return self._inner.read(n)
+
+    data = _zip({"conf/.env": f"K={KEY_A}\n".encode()})
+    stats = ScanStats()
+    pipe = Pipe(data)
+    head = pipe.read(8192)
+    chunks = list(stream_chunks_for(pipe, head, "-", ScanOptions(), stats))  # type: ignore[arg-type]
+    found = [f for c in chunks for f in engine().scan(c)]
+    assert [(f.location.path, f.secret) for f in found] == [("-!conf/.env", KEY_A)]
+    small = ScanOptions(archives=ArchiveLimits(max_member_bytes=10))
+    stats = ScanStats()
+    pipe = Pipe(data)
+    assert list(stream_chunks_for(pipe, pipe.read(8192), "-", small, stats)) == []  # type: ignore[arg-type]
+    assert any("cannot seek" in w for w in stats.warnings)
