@@ -1,7 +1,9 @@
 """Context around a match that says a credential is exposed to the public.
 
 Front-end frameworks inline some variables into client code (``NEXT_PUBLIC_*``, ``VITE_*``,
-``REACT_APP_*``, ``__NEXT_DATA__``): a secret assigned to one is shipped to every browser. The
+``REACT_APP_*``, ``EXPO_PUBLIC_*``, ``NUXT_PUBLIC_*``, ``GATSBY_*``, SvelteKit's ``PUBLIC_*``,
+and Next.js page props in ``__NEXT_DATA__``): a secret assigned to one is shipped to every
+browser. The
 engine calls :func:`exposure_attributes` for every accepted match and adds what it returns to the
 finding's attributes.
 """
@@ -17,8 +19,10 @@ _LOOKBACK = 256
 #: how far back a ``__NEXT_DATA__`` script may open before the secret
 _NEXT_DATA_LOOKBACK = 256 * 1024
 
+# Next.js, Vite, Create React App, Expo, Nuxt, Gatsby, SvelteKit (``$env/static/public``)
 _PUBLIC_NAME = re.compile(
-    rb"(NEXT_PUBLIC_|VITE_|REACT_APP_)[A-Za-z0-9_]*[\"'`]?\s*(?:\]\s*)?[:=]{1,3}>?\s*[\"'`]?$"
+    rb"(?<![A-Za-z0-9_])(NEXT_PUBLIC_|VITE_|REACT_APP_|EXPO_PUBLIC_|NUXT_PUBLIC_|GATSBY_|PUBLIC_)"
+    rb"[A-Za-z0-9_]*[\"'`]?\s*(?:\]\s*)?[:=]{1,3}>?\s*[\"'`]?$"
 )
 
 

@@ -22,6 +22,10 @@ def _attrs(before: bytes, after: bytes = b"") -> dict[str, object]:
         (b"VITE_STRIPE_SECRET: '", "VITE_"),
         (b'export REACT_APP_PAYMENTS_KEY="', "REACT_APP_"),
         (b'a.b;process.env.NEXT_PUBLIC_PAY = "', "NEXT_PUBLIC_"),
+        (b"EXPO_PUBLIC_STRIPE_KEY=", "EXPO_PUBLIC_"),
+        (b"NUXT_PUBLIC_PAYMENTS=", "NUXT_PUBLIC_"),
+        (b"GATSBY_STRIPE_KEY=", "GATSBY_"),
+        (b"PUBLIC_STRIPE_KEY=", "PUBLIC_"),
     ],
 )
 def test_public_prefixes(before: bytes, prefix: str) -> None:
@@ -37,6 +41,8 @@ def test_next_data_script() -> None:
     "before",
     [
         b"STRIPE_SECRET_KEY=",
+        b"MY_PUBLIC_KEY=",  # not a framework prefix
+        b"INVITE_CODE=",  # VITE_ inside another name
         b"NEXT_PUBLIC_URL=https://x\nSTRIPE_KEY=",  # the public name is on another line
         b"// VITE_ docs mention\nconst k = ",
         b'<script id="__NEXT_DATA__">{}</script><script>var k="',
