@@ -129,3 +129,38 @@ def test_big_log_with_small_chunks_finds_each_key_once(tmp_path: Path) -> None:
     findings, warnings = _scan(path)
     assert sorted(f.secret or "" for f in findings) == sorted(planted)
     assert warnings == []
+
+
+def test_cli_access_log_with_a_test_rule_for_bearer_tokens(tmp_path: Path) -> None:
+    """`leakguard scan access.log --rules DIR`: a rule passed on the command line sees bearer
+    tokens in headers, next to the built-in rules on Basic and api_key values."""
+    from typer.testing import CliRunner
+
+    from leakguard.cli import app as app_module
+
+    rng = random.Random(3)
+    token = "tok." + "".join(rng.choice(_ALPHABET) for _ in range(40))
+    basic = base64.b64encode(f"ops:{key(21)}".encode()).decode()
+    log = tmp_path / "access.log"
+    log.write_text(
+        f'1.2.3.4 - - [01/Jan/2026] "GET /a HTTP/1.1" 200 "Authorization: Bearer {token}"\n'
+        f'1.2.3.5 - - [01/Jan/2026] "GET /b HTTP/1.1" 200 "Authorization: Basic {basic}"\n'
+        f'1.2.3.6 - - [01/Jan/2026] "GET /c?api_key={key(22)} HTTP/1.1" 200\n'
+    )
+    rules = Path(__file__).parent / "data" / "rules"
+    if not app_module.app.registered_commands:
+        app_module._register()
+    result = CliRunner().invoke(
+        app_module.app, ["scan", str(log), "--rules", str(rules), "-f", "json"]
+    )
+    assert result.exit_code == 1, result.output
+    findings = json.loads(result.stdout)["findings"]
+    got = sorted(
+        (f["rule_id"], f["location"]["line"], f["location"].get("encoding")) for f in findings
+    )
+    assert got == [
+        ("stripe-live-secret-key", 2, "base64"),
+        ("stripe-live-secret-key", 3, None),
+        ("test-authorization-bearer", 1, None),
+    ]
+    assert token not in result.output and key(21) not in result.output
