@@ -182,8 +182,9 @@ class _Reader:
         else:
             yield from self._text(stream, head, display, depth)
 
-    def _kind(self, depth: int) -> str:
-        return self.source_kind if depth == 0 else SourceKind.ARCHIVE
+    def _kind(self, display: str) -> str:
+        """Members of archives are ``archive``; a decompressed file keeps its own kind."""
+        return SourceKind.ARCHIVE if "!" in display else self.source_kind
 
     def _decompressed(
         self, stream: Readable, head: bytes, display: str, depth: int, fmt: str
@@ -230,14 +231,13 @@ class _Reader:
             self.stats.warn(f"{display}: source map over {limit} bytes; scanned as text")
             yield from self._text(_Prepended(data[len(head) :], stream), head, display, depth)
             return
-        chunks = list(
-            sourcemap.map_chunks(
-                data, display, self.stats, source_kind=SourceKind.WEB, commit=self.commit
-            )
-        )
-        if chunks:
-            yield from chunks
-        else:  # not a map after all (or no sourcesContent): its text is still worth a look
+        produced = 0
+        for chunk in sourcemap.map_chunks(
+            data, display, self.stats, source_kind=SourceKind.WEB, commit=self.commit
+        ):
+            produced += 1
+            yield chunk
+        if not produced:  # not a map after all, or no sourcesContent: its text is worth a look
             yield from self._text(io.BytesIO(data[len(head) :]), head, display, depth)
 
     def _text(self, stream: Readable, head: bytes, display: str, depth: int) -> Iterator[Chunk]:
@@ -246,7 +246,7 @@ class _Reader:
         for chunk in stream_chunks(
             stream,
             start,
-            self._kind(depth),
+            self._kind(display),
             chunk_bytes=self.chunk_bytes,
             overlap=min(OVERLAP_BYTES, self.chunk_bytes // 2),
             first=head,
