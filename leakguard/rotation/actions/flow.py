@@ -173,6 +173,10 @@ def command(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
     argv = _argv(params.get("run"))
     timeout = seconds(params.get("timeout", "60s"), "timeout")
     expect = int(params.get("expect_exit", 0))
+    if ctx.mode is Mode.REHEARSE:
+        # A reload command acts on a real consumer, outside the sandbox: never run it here.
+        ctx.log(f"rehearsal: would run {argv[0]} (not run: it reaches outside the sandbox)")
+        return {"exit_code": None, "seconds": 0.0, "output_lines": 0, "rehearsed": True}
     started = time.monotonic()
     code, output = run_command(argv, _env(ctx, params), timeout, optional(params, "cwd"))
     outputs: Outputs = {
@@ -232,6 +236,9 @@ def notify(ctx: ActionContext, params: Mapping[str, Any], post: Post = _post) ->
     url = optional(params, "webhook")
     if not url:
         return {"sent": False, "status": None}
+    if ctx.mode is Mode.REHEARSE:
+        ctx.log("rehearsal: webhook not called (it reaches outside the sandbox)")
+        return {"sent": False, "status": None, "rehearsed": True}
     if not url.startswith(("http://", "https://")):
         raise PlaybookError(f"notify: webhook {url!r} is not an http(s) URL")
     body = json.dumps(

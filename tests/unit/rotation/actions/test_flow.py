@@ -156,3 +156,28 @@ def test_approval_is_a_marker() -> None:
     ctx = Ctx()
     out = ctx.run(REGISTRY["approval"], {"message": "delete the old key?"})
     assert out["approved"] is True and not REGISTRY["approval"].spec.mutating
+
+
+def test_a_rehearsal_never_runs_commands_or_calls_webhooks(tmp_path: Path) -> None:
+    """Reload commands and webhooks act on real systems, outside the rehearsal's sandbox."""
+    marker = tmp_path / "reloaded"
+    ctx = Ctx(mode=Mode.REHEARSE)
+    out = ctx.run(REGISTRY["command"], {"run": [PY, "-c", f"open({str(marker)!r}, 'w')"]})
+    assert out["rehearsed"] is True and out["exit_code"] is None
+    assert not marker.exists()
+    assert any("would run" in line for line in ctx.logs)
+
+    posted: list[str] = []
+
+    def post(url: str, body: bytes, timeout: float) -> int:
+        posted.append(url)
+        return 204
+
+    out = notify(ctx, {"message": "rotated", "webhook": "http://127.0.0.1:9/hook"}, post)
+    assert out == {"sent": False, "status": None, "rehearsed": True} and posted == []
+    # the same steps in a real run do act
+    real = Ctx()
+    real.run(REGISTRY["command"], {"run": [PY, "-c", f"open({str(marker)!r}, 'w')"]})
+    assert marker.exists()
+    assert notify(real, {"message": "rotated", "webhook": "http://127.0.0.1:9/hook"}, post)["sent"]
+    assert posted == ["http://127.0.0.1:9/hook"]
