@@ -91,11 +91,9 @@ def test_single_compressed_files_keep_their_name(tmp_path: Path) -> None:
         path = tmp_path / name
         path.write_bytes(data)
         [finding] = scan_file(path)[0]
-        assert (finding.location.path, finding.location.line, finding.location.column) == (
-            name,
-            2,
-            5,
-        )
+        loc = finding.location
+        assert (loc.path, loc.line, loc.column) == (name, 2, 5)
+        assert finding.source_kind == "file"  # a compressed file is not an archive member
 
 
 def test_concatenated_gzip_members_are_read_through(tmp_path: Path) -> None:
