@@ -52,3 +52,30 @@ def test_one_boundary_exactly_inside_the_key() -> None:
         assert len(chunks) >= 2
         found = [f for c in chunks for f in engine().scan(c)]
         assert [(f.location.line, f.location.column) for f in found] == [(1, 1001)], cut
+
+
+def test_encoded_secrets_on_read_boundaries_are_found_once(tmp_path: Path) -> None:
+    import base64
+    from urllib.parse import quote
+
+    lines, planted = [], []
+    for i in range(45):
+        secret = stripe_key(500 + i)
+        planted.append(secret)
+        pad = "x" * (i * 17 % 113)
+        if i % 3 == 0:
+            token = base64.b64encode(f"user:{secret}".encode()).decode()
+            lines.append(f"{pad} Authorization: Basic {token} end")
+        elif i % 3 == 1:
+            lines.append(f"{pad} GET /?api_key={quote(secret).replace('_', '%5F')} end")
+        else:
+            escaped = secret.replace("_", "\\u005f")
+            lines.append(f'{pad} {{"k":"{escaped}"}} end')
+    path = tmp_path / "encoded.log"
+    path.write_text("\n".join(lines) + "\n")
+    for chunk_bytes in (512, 700, 1 << 20):
+        findings, _ = scan_file(path, chunk_bytes=chunk_bytes)
+        assert sorted(f.secret or "" for f in findings) == sorted(planted), chunk_bytes
+        assert [f.location.line for f in sorted(findings, key=lambda f: f.location.line)] == list(
+            range(1, 46)
+        )
