@@ -27,6 +27,7 @@ from leakguard.sources.limits import (
     Budget,
     CountingReader,
     LimitedReader,
+    LimitExceeded,
     Readable,
 )
 from leakguard.sources.streaming import CHUNK_BYTES, OVERLAP_BYTES, stream_chunks
@@ -94,7 +95,7 @@ def file_chunks(
             head = fh.read(SNIFF_BYTES)
             stats.files += 1
             stats.bytes += size
-            yield from reader.read(fh, head, display, 0)
+            yield from reader.read_guarded(fh, head, display)
         if reader.mapping_url is not None:
             yield from _sibling_map(path, display, reader.mapping_url, options, stats)
     except PermissionError:
@@ -125,7 +126,7 @@ def stream_chunks_for(
     reader = _Reader(
         options, stats, chunk_bytes=chunk_bytes, commit=commit, source_kind=source_kind
     )
-    yield from reader.read(stream, head, display, 0)
+    yield from reader.read_guarded(stream, head, display)
 
 
 def _streamed_log(path: Path) -> bool:
@@ -154,6 +155,22 @@ class _Reader:
         self.source_kind = source_kind
         #: the top-level text's ``sourceMappingURL`` when it names another file
         self.mapping_url: str | None = None
+
+    def read_guarded(self, stream: Readable, head: bytes, display: str) -> Iterator[Chunk]:
+        """:meth:`read` for a top-level object: damaged or hostile content (a malformed archive
+        header, a map nested too deep for the JSON parser) ends in a warning, never a crash;
+        what was read before is still scanned."""
+        try:
+            yield from self.read(stream, head, display, 0)
+        except LimitExceeded as exc:
+            archive._skip(self.stats, display, exc.reason)
+        except OSError:
+            raise  # unreadable file: the caller reports it
+        except Exception as exc:  # untrusted input must not stop the scan
+            self.stats.warn(
+                f"{display}: unreadable content ({type(exc).__name__}); skipped the rest"
+            )
+            self.stats.count("unreadable_content")
 
     def read(self, stream: Readable, head: bytes, display: str, depth: int) -> Iterator[Chunk]:
         kind = sniff(head)

@@ -195,7 +195,8 @@ def _origin(url: str) -> str:
 
 def _fetch(url: str, budget: _Budget) -> tuple[str, bytes, dict[str, str]] | str:
     """(final URL, body, lower-cased headers), or why it could not be fetched."""
-    import urllib.error  # imported here: urllib.request costs every scan start-up otherwise
+    import http.client  # imported here: urllib.request costs every scan start-up otherwise
+    import urllib.error
     import urllib.request
 
     web = budget.web
@@ -216,7 +217,7 @@ def _fetch(url: str, budget: _Budget) -> tuple[str, bytes, dict[str, str]] | str
             headers = {k.lower(): v for k, v in response.headers.items()}
     except urllib.error.HTTPError as exc:
         return f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         return f"unreachable: {reason}"
     if len(body) > left:

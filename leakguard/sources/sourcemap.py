@@ -104,7 +104,7 @@ def map_chunks(
         text = text[4:]
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         stats.warn(f"{display}: source map is not valid JSON; scanned as text")
         return
     if not isinstance(doc, dict):
@@ -200,7 +200,7 @@ class Mappings:
             text = text[4:]
         try:
             doc = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(doc, dict) or not isinstance(doc.get("mappings"), str):
             return None

@@ -10,6 +10,8 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from leakguard.options import ArchiveLimits, ScanOptions
 from leakguard.sources.readers import Kind, sniff
 from tests.unit.sources.helpers import scan_file, secrets, stripe_key
@@ -252,3 +254,19 @@ def test_zip_from_a_stream_that_cannot_seek() -> None:
     pipe = Pipe(data)
     assert list(stream_chunks_for(pipe, pipe.read(8192), "-", small, stats)) == []  # type: ignore[arg-type]
     assert any("cannot seek" in w for w in stats.warnings)
+
+
+def test_unexpected_error_in_a_container_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import struct
+
+    def broken(self: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+        raise struct.error("unpack requires a buffer of 46 bytes")  # a mangled central directory
+
+    monkeypatch.setattr(zipfile.ZipFile, "infolist", broken)
+    path = tmp_path / "mangled.zip"
+    path.write_bytes(_zip({"a.env": f"K={KEY_A}\n".encode()}))
+    findings, stats = scan_file(path)
+    assert findings == []
+    assert stats.warnings == ["mangled.zip: unreadable content (error); skipped the rest"]

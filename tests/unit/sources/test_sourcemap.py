@@ -147,3 +147,19 @@ def test_mappings_decode_and_lookup() -> None:
     loaded = Mappings.from_map(doc.encode())
     assert loaded is not None and loaded.original(1, 1) == ("s.ts", 1, 1)
     assert Mappings.from_map(b"not json") is None
+
+
+def test_map_nested_too_deep_for_the_parser_is_scanned_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "deep.js.map"
+    depth = 200_000
+    path.write_text(
+        '{"version": 3, "sources": [], "mappings": "", "k": "'
+        + KEY
+        + '", "x": '
+        + "[" * depth
+        + "]" * depth
+        + "}"
+    )
+    findings, stats = scan_file(path)
+    assert [f.secret for f in findings] == [KEY]
+    assert any("not valid JSON" in w for w in stats.warnings)
