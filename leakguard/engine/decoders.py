@@ -1,10 +1,12 @@
 """Decoding layers: find encoded runs in a chunk and yield what they decode to.
 
-Three layers, each started only by a cheap marker found with ``bytes.find`` so that text which
-holds nothing encoded costs almost nothing:
+Three layers, each started only by markers found in one pass over the chunk (a Hyperscan
+literal set when it loads, else ``in`` tests), so that text which holds nothing encoded costs
+one scan:
 
-* ``json-escape`` (``\\/``, ``\\uXXXX`` inside JSON strings: JSON-lines logs, CloudTrail) and
-  ``percent`` (``%2F`` in URLs and access logs) decode to text on the same line. They yield one
+* ``json-escape`` (``\\uXXXX``, and ``\\/`` beside a credential-length segment: JSON-lines logs,
+  CloudTrail) and ``percent`` (``%2B``, ``%2F``, ``%5F``... in URLs and access logs; ``%20``
+  alone never starts it) decode to text on the same line. They yield one
   *in-place* chunk per layer: every byte blanked except newlines, each decoded run written where
   its encoded run starts. Line and column then come from offsets as usual and point at the
   encoded text; text outside the runs cannot match twice.
