@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from leakguard.model import Chunk, Location, ScanStats, SourceKind
 from leakguard.options import ScanOptions
-from leakguard.sources import archive, sourcemap
+from leakguard.sources import archive, sourcemap, webbundle
 from leakguard.sources.compressed import DecompressingReader, PrefetchReader
 from leakguard.sources.limits import (
     Budget,
@@ -95,6 +95,8 @@ def file_chunks(
             head = fh.read(SNIFF_BYTES)
             stats.files += 1
             stats.bytes += size
+            if size <= webbundle.BUNDLE_LIMIT and sniff(head) is Kind.TEXT:
+                yield from _mapped_bundle(fh, head, path, display, size, options, stats)
             yield from reader.read_guarded(fh, head, display)
         if reader.mapping_url is not None:
             yield from _sibling_map(path, display, reader.mapping_url, options, stats)
@@ -303,14 +305,22 @@ def _offset_location(chunk: Chunk, offset: int) -> Location:
     return Location(base.path, (base.line or 1) + newlines, column, base.commit, base.extras)
 
 
+def _sibling_target(path: Path, url: str) -> Path | None:
+    """The file a ``sourceMappingURL`` names when it is a plain relative file next to ``path``."""
+    if "://" in url or url.startswith(("/", "data:")) or "?" in url or "#" in url:
+        return None
+    target = (path.parent / url).resolve()
+    if not target.is_file() or target == path.resolve():
+        return None
+    return target
+
+
 def _sibling_map(
     path: Path, display: str, url: str, options: ScanOptions, stats: ScanStats
 ) -> Iterator[Chunk]:
     """The map a bundle names, when it is a plain relative file next to it."""
-    if "://" in url or url.startswith("/") or "?" in url or "#" in url:
-        return
-    target = (path.parent / url).resolve()
-    if not target.is_file() or target == path.resolve():
+    target = _sibling_target(path, url)
+    if target is None:
         return
     shown = os.path.normpath(os.path.join(os.path.dirname(display), url)).replace(os.sep, "/")
     try:
@@ -324,6 +334,36 @@ def _sibling_map(
         return
     stats.count("followed_source_maps")
     yield from sourcemap.map_chunks(data, shown, stats, source_kind=SourceKind.WEB)
+
+
+def _mapped_bundle(
+    fh: BinaryIO,
+    head: bytes,
+    path: Path,
+    display: str,
+    size: int,
+    options: ScanOptions,
+    stats: ScanStats,
+) -> Iterator[Chunk]:
+    """For a bundle whose sibling map has ``mappings``, its string literals located with their
+    original position (see :mod:`leakguard.sources.webbundle`); leaves ``fh`` after ``head``."""
+    try:
+        fh.seek(max(0, size - 4096))
+        found = sourcemap.source_mapping_url(fh.read())
+        target = _sibling_target(path, found[0]) if found is not None else None
+        if target is None or target.stat().st_size > options.max_file_bytes:
+            return
+        mappings = sourcemap.Mappings.from_map(target.read_bytes())
+        if mappings is None or not any(mappings.lines):
+            return
+        fh.seek(0)
+        data = fh.read(size)
+    except OSError:
+        return  # the ordinary read reports an unreadable bundle; a map is optional
+    finally:
+        fh.seek(len(head))
+    stats.count("bundles_mapped_to_original")
+    yield from webbundle.mapped_literal_chunks(data, display, mappings)
 
 
 class _Prepended:

@@ -26,6 +26,21 @@ def key(seed: int) -> str:
     return "sk_live_" + "".join(rng.choice(_ALPHABET) for _ in range(32))
 
 
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _vlq(*values: int) -> str:
+    out = []
+    for value in values:
+        rest = (-value << 1) | 1 if value < 0 else value << 1
+        while True:
+            digit, rest = rest & 31, rest >> 5
+            out.append(_B64[digit | (32 if rest else 0)])
+            if not rest:
+                break
+    return "".join(out)
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -40,15 +55,15 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assets = root / "dist" / "assets"
     assets.mkdir(parents=True)
     original = f"export const key = '{key(1)}';\n"
+    bundle = "const a=1;" * 20_000 + f'const c={{VITE_PAY_KEY:"{key(6)}"}};'
     source_map = {
         "version": 3,
-        "sources": ["../../src/pay.ts"],
-        "sourcesContent": [original],
-        "mappings": "AAAA",
+        "sources": ["../../src/pay.ts", "../../src/config.ts"],
+        "sourcesContent": [original, None],
+        # the literal holding key(6) was written at config.ts line 3, column 15
+        "mappings": "AAAA," + _vlq(bundle.index(key(6)) - 1, 1, 2, 14),
     }
-    (assets / "index-3f2a.js").write_text(
-        "const a=1;" * 20_000 + "\n//# sourceMappingURL=index-3f2a.js.map\n"
-    )
+    (assets / "index-3f2a.js").write_text(bundle + "\n//# sourceMappingURL=index-3f2a.js.map\n")
     (assets / "index-3f2a.js.map").write_text(json.dumps(source_map))
     (root / ".env.production").write_text(f"VITE_STRIPE_KEY={key(2)}\n")
     k8s = root / "deploy"
@@ -75,20 +90,20 @@ def test_build_directory(build: Path, jobs: int) -> None:
     by_secret: dict[str, list[tuple[object, ...]]] = {}
     for f in result.findings:
         loc = f.location
-        by_secret.setdefault(f.secret or "", []).append(
-            (
-                loc.path,
-                loc.line,
-                loc.get("original_path"),
-                loc.get("encoding"),
-                f.attribute("exposed_by"),
-            )
-        )
+        where = (loc.path, loc.line, loc.get("original_path"), loc.get("encoding"))
+        by_secret.setdefault(f.secret or "", []).append((*where, f.attribute("exposed_by")))
     assert by_secret == {
         key(1): [("dist/assets/index-3f2a.js.map", 1, "../../src/pay.ts", None, None)],
         key(2): [(".env.production", 1, None, None, "VITE_")],
         key(3): [("deploy/secret.yaml", 6, None, "base64", None)],
         key(4): [("app.war!WEB-INF/lib/pay.jar!application.properties", 1, None, None, None)],
         key(5): [("release.tgz!release/config.env", 1, None, None, None)],
+        key(6): [("dist/assets/index-3f2a.js", 1, "../../src/config.ts", None, "VITE_")],
     }
+    [inlined] = [f for f in result.findings if f.secret == key(6)]
+    assert inlined.location.column == 200_000 + len('const c={VITE_PAY_KEY:"') + 1
+    assert (inlined.location.get("original_line"), inlined.location.get("original_column")) == (
+        3,
+        15,
+    )
     assert result.stats.warnings == []
