@@ -33,6 +33,9 @@ from leakguard.sources.limits import (
 from leakguard.sources.streaming import CHUNK_BYTES, OVERLAP_BYTES, stream_chunks
 
 SNIFF_BYTES = 8192
+# where a sibling map's ``mappings`` are worth reading before the file (an enrichment only: maps
+# are still followed from any text whose content names one)
+_BUNDLE_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".css"})
 _LOG_NAME = re.compile(r"\.(?:log|jsonl|ndjson)(?:$|[.\-_])|^(?:syslog|messages)(?:$|[.\-])", re.I)
 
 
@@ -95,7 +98,7 @@ def file_chunks(
             head = fh.read(SNIFF_BYTES)
             stats.files += 1
             stats.bytes += size
-            if size <= webbundle.BUNDLE_LIMIT and sniff(head) is Kind.TEXT:
+            if path.suffix.lower() in _BUNDLE_SUFFIXES and size <= webbundle.BUNDLE_LIMIT:
                 yield from _mapped_bundle(fh, head, path, display, size, options, stats)
             yield from reader.read_guarded(fh, head, display)
         if reader.mapping_url is not None:
@@ -347,9 +350,12 @@ def _mapped_bundle(
 ) -> Iterator[Chunk]:
     """For a bundle whose sibling map has ``mappings``, its string literals located with their
     original position (see :mod:`leakguard.sources.webbundle`); leaves ``fh`` after ``head``."""
+    if sniff(head) is not Kind.TEXT:
+        return
     try:
-        fh.seek(max(0, size - 4096))
-        found = sourcemap.source_mapping_url(fh.read())
+        if size > len(head):
+            fh.seek(max(0, size - 4096))
+        found = sourcemap.source_mapping_url(fh.read() if size > len(head) else head)
         target = _sibling_target(path, found[0]) if found is not None else None
         if target is None or target.stat().st_size > options.max_file_bytes:
             return
