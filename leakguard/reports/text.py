@@ -10,6 +10,7 @@ from __future__ import annotations
 from leakguard.model import Credential, Finding, Location, ScanResult
 
 _HEADERS = ("SEVERITY", "RULE", "CREDENTIAL", "LOCATION", "SEEN")
+_WARNINGS_SHOWN = 5  # warnings (a truncated gzip, a limit hit) show without -v, up to this many
 
 
 def where(loc: Location) -> str:
@@ -90,11 +91,16 @@ def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = Fa
             lines.append(_row(row, widths))
             lines.extend(details.get(i, []))
         lines.append("")
+    warnings = result.stats.warnings
+    shown_warnings = warnings if verbose else warnings[:_WARNINGS_SHOWN]
+    lines.extend(f"warning: {w}" for w in shown_warnings)
+    if len(warnings) > len(shown_warnings):
+        lines.append(
+            f"... and {len(warnings) - len(shown_warnings)} more warning(s); -v lists them"
+        )
     if verbose:
         for skipped in result.stats.skipped:
             lines.append(f"skipped {skipped.path}: {skipped.reason}")
-        for warning in result.stats.warnings:
-            lines.append(f"warning: {warning}")
     elif result.stats.skipped:
         reasons = sorted({s.reason.split(" (")[0] for s in result.stats.skipped})
         lines.append(

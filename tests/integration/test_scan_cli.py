@@ -522,3 +522,20 @@ def test_a_baseline_survives_a_rebase(tmp_path: Path) -> None:
         {f["location"]["commit"] for f in before}
     )
     assert _cli(["scan", str(repo), "--baseline", str(baseline)]).exit_code == 0
+
+
+def test_stdin_is_sniffed_like_a_file_and_warnings_show_without_v() -> None:
+    """`cat app.log.2.gz | leakguard scan -`: a gzip on stdin is decompressed; a truncated one
+    still gives what it held and a warning line in the text report."""
+    import gzip
+
+    filler = "".join(random.Random(7).choices(string.ascii_letters, k=200_000)).encode()
+    packed = gzip.compress(f"GET /pay?x=1\nAuthorization: {KEY}\n".encode() + filler)
+    res = _cli(["scan", "-", "-f", "json"], stdin=packed)
+    assert res.exit_code == 1, res.output
+    f = json.loads(res.stdout)["findings"][0]
+    assert f["fingerprint"] == fingerprint(KEY) and f["location"]["line"] == 2
+    truncated = _cli(["scan", "-"], stdin=packed[: len(packed) // 2])
+    assert truncated.exit_code == 1, truncated.output
+    assert "warning:" in truncated.output and "gzip" in truncated.output.lower()
+    _no_secret(res.stdout, truncated.output)
