@@ -18,14 +18,11 @@ from leakguard.backends.aws_secretsmanager import SecretsManagerStore, encode
 from leakguard.errors import BackendError
 from leakguard.rotation.actions import REGISTRY
 from leakguard.rotation.interface import NotYet
+from tests.support.aws import ADMIN_SETUP_CALLS, ALLOW_ALL, admin_session
 from tests.support.servers import moto_server
 from tests.unit.rotation.actions.context import Ctx
 
 pytestmark = pytest.mark.integration
-ALLOW_ALL = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-)
-SETUP_CALLS = 3
 
 
 @dataclass
@@ -63,22 +60,8 @@ class Aws:
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aws]:
     workdir: Path = tmp_path_factory.mktemp("moto-actions")
-    with moto_server(workdir, no_auth_actions=SETUP_CALLS) as server:
-        boot = boto3.client(
-            "iam",
-            endpoint_url=server.url,
-            region_name="us-east-1",
-            aws_access_key_id="bootstrap",
-            aws_secret_access_key="bootstrap",
-        )
-        boot.create_user(UserName="leakguard-admin")
-        boot.put_user_policy(UserName="leakguard-admin", PolicyName="all", PolicyDocument=ALLOW_ALL)
-        key = boot.create_access_key(UserName="leakguard-admin")["AccessKey"]
-        session = boto3.session.Session(
-            aws_access_key_id=key["AccessKeyId"],
-            aws_secret_access_key=key["SecretAccessKey"],
-            region_name="us-east-1",
-        )
+    with moto_server(workdir, no_auth_actions=ADMIN_SETUP_CALLS) as server:
+        session = admin_session(server)
         issuer = IamKeyIssuer(session, endpoint_url=server.url, timeout=5)
         store = SecretsManagerStore(session, endpoint_url=server.url, timeout=5)
         ctx = Ctx(stores={"sm": store}, issuers={"iam": issuer}, real_time=True)
