@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.integration.sweep_repos import stripe_key
+from tests.support.keys import stripe_key
 
 AUTHOR = ("Ada Lovelace", "ada@example.com")
 BASE_TIME = 1_700_000_000

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import random
-import string
 import subprocess
 from pathlib import Path
 
-_ALNUM = string.ascii_letters + string.digits
 _GIT_ENV = {
     "GIT_AUTHOR_NAME": "Sweep Test",
     "GIT_AUTHOR_EMAIL": "sweep@example.com",
@@ -17,13 +14,6 @@ _GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "HOME": "/nonexistent",
 }
-
-
-def stripe_key(seed: str) -> str:
-    """A deterministic live-format Stripe secret key (sk_live_ + 32 mixed-case alphanumerics)."""
-    rng = random.Random(seed)
-    body = "".join(rng.choice(_ALNUM) for _ in range(32))
-    return "sk_live_" + body
 
 
 def git(repo: Path, *args: str) -> None:

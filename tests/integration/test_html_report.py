@@ -14,7 +14,8 @@ from leakguard.reports import html
 from leakguard.store.findings import FindingsStore
 from leakguard.sweep.config import load_config
 from leakguard.sweep.runner import SweepSettings, run_sweep
-from tests.integration.sweep_repos import commit_secret, git, make_repo, stripe_key
+from tests.integration.sweep_repos import commit_secret, git, make_repo
+from tests.support.keys import stripe_key
 
 pytestmark = pytest.mark.integration
 

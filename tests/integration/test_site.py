@@ -4,7 +4,6 @@ maps, same-origin bounds, User-Agent. No external network."""
 from __future__ import annotations
 
 import json
-import random
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -18,31 +17,10 @@ from leakguard.cli import app as app_module
 from leakguard.errors import InputError
 from leakguard.options import ScanOptions, WebOptions
 from leakguard.scanner import run_scan
+from tests.support.keys import stripe_key as key
+from tests.support.sourcemaps import vlq
 
 pytestmark = pytest.mark.integration
-
-_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-
-def key(seed: int) -> str:
-    rng = random.Random(seed)
-    return "sk_live_" + "".join(rng.choice(_ALPHABET) for _ in range(32))
-
-
-_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-
-def _vlq(*values: int) -> str:
-    """Base64 VLQ, as source maps write segments."""
-    out = []
-    for value in values:
-        rest = (-value << 1) | 1 if value < 0 else value << 1
-        while True:
-            digit, rest = rest & 31, rest >> 5
-            out.append(_B64[digit | (32 if rest else 0)])
-            if not rest:
-                break
-    return "".join(out)
 
 
 class _Server:
@@ -97,7 +75,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, other_site: _Server) -> Itera
         "sources": ["webpack://shop/./src/lib/stripe.ts", "webpack://shop/./src/config.ts"],
         "sourcesContent": [original, None],
         # line 1: column 0 -> stripe.ts 1:1; the inlined value -> config.ts line 7, column 31
-        "mappings": "AAAA," + _vlq(inlined_at, 1, 6, 30),
+        "mappings": "AAAA," + vlq(inlined_at, 1, 6, 30),
     }
     (static / "main.js").write_text(minified + "\n//# sourceMappingURL=main.js.map\n")
     (static / "main.js.map").write_text(json.dumps(source_map))

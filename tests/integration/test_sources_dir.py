@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import random
 import tarfile
 import zipfile
 from pathlib import Path
@@ -15,30 +14,10 @@ import pytest
 
 from leakguard.options import ScanOptions
 from leakguard.scanner import run_scan
+from tests.support.keys import stripe_key as key
+from tests.support.sourcemaps import vlq
 
 pytestmark = pytest.mark.integration
-
-_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-
-def key(seed: int) -> str:
-    rng = random.Random(seed)
-    return "sk_live_" + "".join(rng.choice(_ALPHABET) for _ in range(32))
-
-
-_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-
-def _vlq(*values: int) -> str:
-    out = []
-    for value in values:
-        rest = (-value << 1) | 1 if value < 0 else value << 1
-        while True:
-            digit, rest = rest & 31, rest >> 5
-            out.append(_B64[digit | (32 if rest else 0)])
-            if not rest:
-                break
-    return "".join(out)
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -61,7 +40,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "sources": ["../../src/pay.ts", "../../src/config.ts"],
         "sourcesContent": [original, None],
         # the literal holding key(6) was written at config.ts line 3, column 15
-        "mappings": "AAAA," + _vlq(bundle.index(key(6)) - 1, 1, 2, 14),
+        "mappings": "AAAA," + vlq(bundle.index(key(6)) - 1, 1, 2, 14),
     }
     (assets / "index-3f2a.js").write_text(bundle + "\n//# sourceMappingURL=index-3f2a.js.map\n")
     (assets / "index-3f2a.js.map").write_text(json.dumps(source_map))

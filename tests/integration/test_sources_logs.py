@@ -17,15 +17,11 @@ import pytest
 from leakguard.model import Finding
 from leakguard.options import ScanOptions
 from leakguard.scanner import run_scan
+from tests.support.keys import stripe_key as key
 
 pytestmark = pytest.mark.integration
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-
-def key(seed: int) -> str:
-    rng = random.Random(seed)
-    return "sk_live_" + "".join(rng.choice(_ALPHABET) for _ in range(32))
 
 
 def _scan(*targets: Path) -> tuple[list[Finding], list[str]]:

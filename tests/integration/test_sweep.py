@@ -17,7 +17,8 @@ from leakguard.errors import UsageError
 from leakguard.redact import fingerprint
 from leakguard.sweep.config import load_config
 from leakguard.sweep.runner import SweepSettings, run_sweep
-from tests.integration.sweep_repos import commit_secret, corrupt_repo, git, make_repo, stripe_key
+from tests.integration.sweep_repos import commit_secret, corrupt_repo, git, make_repo
+from tests.support.keys import stripe_key
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from leakguard.redact import fingerprint
-from tests.integration.sweep_repos import make_repo, stripe_key
+from tests.integration.sweep_repos import make_repo
+from tests.support.keys import stripe_key
 
 pytestmark = pytest.mark.integration
 

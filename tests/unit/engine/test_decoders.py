@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,16 +14,9 @@ from leakguard.engine.decoders import decoded_chunks
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
 from leakguard.model import Chunk, Finding, Location
+from tests.support.keys import stripe_key
 
-_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-
-def _key(seed: int) -> str:
-    rng = random.Random(seed)
-    return "sk_live_" + "".join(rng.choice(_ALPHABET) for _ in range(32))
-
-
-KEY = _key(21)
+KEY = stripe_key(21)
 
 
 @pytest.fixture(scope="module")

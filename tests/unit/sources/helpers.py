@@ -1,9 +1,8 @@
-"""Shared helpers for the source reader tests: deterministic keys and a one-file scan."""
+"""Shared helpers for the source reader tests: a one-file scan with the built-in rules."""
 
 from __future__ import annotations
 
 import functools
-import random
 from pathlib import Path
 
 from leakguard.engine.matcher import Engine
@@ -12,14 +11,6 @@ from leakguard.model import Finding, ScanStats
 from leakguard.options import ScanOptions
 from leakguard.sources.readers import file_chunks
 from leakguard.sources.streaming import CHUNK_BYTES
-
-_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-
-def stripe_key(seed: int) -> str:
-    """A Stripe-format live key, the same for the same seed (never a real key)."""
-    rng = random.Random(seed)
-    return "sk_live_" + "".join(rng.choice(_ALPHABET) for _ in range(32))
 
 
 @functools.cache

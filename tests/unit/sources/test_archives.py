@@ -14,7 +14,8 @@ import pytest
 
 from leakguard.options import ArchiveLimits, ScanOptions
 from leakguard.sources.readers import Kind, sniff
-from tests.unit.sources.helpers import scan_file, secrets, stripe_key
+from tests.support.keys import stripe_key
+from tests.unit.sources.helpers import scan_file, secrets
 
 KEY_A, KEY_B, KEY_C = stripe_key(1), stripe_key(2), stripe_key(3)
 

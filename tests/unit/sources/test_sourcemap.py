@@ -8,7 +8,8 @@ from pathlib import Path
 
 from leakguard.model import ScanStats
 from leakguard.sources.sourcemap import decode_data_url, map_chunks, source_mapping_url
-from tests.unit.sources.helpers import scan_file, stripe_key
+from tests.support.keys import stripe_key
+from tests.unit.sources.helpers import scan_file
 
 KEY = stripe_key(11)
 ORIGINAL = (

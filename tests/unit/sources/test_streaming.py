@@ -11,7 +11,8 @@ import pytest
 
 from leakguard.model import Location
 from leakguard.sources.streaming import stream_chunks
-from tests.unit.sources.helpers import engine, scan_file, stripe_key
+from tests.support.keys import stripe_key
+from tests.unit.sources.helpers import engine, scan_file
 
 KEY = stripe_key(7)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from leakguard.sources.sourcemap import Mappings
 from leakguard.sources.webbundle import mapped_literal_chunks
-from tests.unit.sources.helpers import engine, stripe_key
+from tests.support.keys import stripe_key
+from tests.unit.sources.helpers import engine
 
 KEY = stripe_key(41)
 
