@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,13 +15,13 @@ from leakguard.options import ScanOptions
 from leakguard.redact import fingerprint
 from leakguard.reports.json_report import render
 from leakguard.scanner import run_scan
+from tests.support.browser import CHROMIUM, dump_dom
 from tests.unit.graph.configs import write_configs
 
 pytestmark = pytest.mark.integration
 
 SECRET = "sk_live_" + "7hQ2LyjWDarjtT1zdp7dc9f2cAb"
 FP = fingerprint(SECRET)
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DATA = Path(__file__).parents[1] / "unit" / "graph" / "data"
 
 INVENTORY = """\
@@ -246,27 +244,7 @@ def test_html_export_renders_offline_in_headless_chromium(built: Path, tmp_path:
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)  # nothing fetched
     assert SECRET not in html
     doc = json.loads(_cli(["graph", "export", "--db", str(built)])[1])
-    assert CHROMIUM is not None
-    proc = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            page.as_uri() + "#select=" + f"credential:{FP}",
-        ],
-        capture_output=True,
-        timeout=90,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
-    dom = proc.stdout.decode()
+    dom = dump_dom(page.as_uri() + "#select=" + f"credential:{FP}", tmp_path / "profile")
     assert f"{len(doc['nodes'])} nodes, {len(doc['links'])} edges" in dom
     assert dom.count('class="node') == len(doc["nodes"])
     # the deep link opened the credential's panel with its edges and their evidence

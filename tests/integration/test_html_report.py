@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,35 +13,10 @@ from leakguard.store.findings import FindingsStore
 from leakguard.sweep.config import load_config
 from leakguard.sweep.runner import SweepSettings, run_sweep
 from tests.integration.sweep_repos import commit_secret, git, make_repo
+from tests.support.browser import CHROMIUM, dump_dom
 from tests.support.keys import stripe_key
 
 pytestmark = pytest.mark.integration
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _dump_dom(page: Path, profile: Path) -> str:
-    assert CHROMIUM is not None
-    proc = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        timeout=90,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
-    return proc.stdout.decode()
 
 
 def _text(dom: str) -> str:
@@ -82,7 +55,7 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert "<link" not in text
     assert not any(k in text for k in [*old.values(), fresh])
 
-    dom = _dump_dom(page, tmp_path / "profile")
+    dom = dump_dom(page.as_uri(), tmp_path / "profile")
     assert 'data-rendered="yes"' in dom  # the script ran to the end
     cards = dict(re.findall(r'id="card-([a-z]+)"><b>(\d+)</b>', dom))
     assert cards == {
