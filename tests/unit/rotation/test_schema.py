@@ -6,6 +6,7 @@ import pytest
 
 from leakguard.errors import PlaybookError
 from leakguard.rotation.schema import load_playbook, resolve_inputs, shipped_playbooks
+from tests.support.playbooks import SHIPPED_PLAYBOOK_IDS
 from tests.unit.rotation.world import ROTATE, World, build_registry, write
 
 
@@ -145,15 +146,7 @@ def test_inputs_are_checked_and_coerced(tmp_path: Path) -> None:
 
 def test_every_shipped_playbook_validates_against_the_real_registry() -> None:
     paths = shipped_playbooks()
-    assert {p.stem for p in paths} >= {
-        "aws-iam-access-key",
-        "vault-kv-secret",
-        "aws-secretsmanager-secret",
-        "stripe-key",
-        "github-token",
-        "supabase-service-role",
-        "generic-app-secret",
-    }
+    assert {p.stem for p in paths} >= SHIPPED_PLAYBOOK_IDS
     for path in paths:
         pb = load_playbook(path)
         assert pb.stages["verify"], path
