@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import hvac
 import pytest
 from botocore.exceptions import ClientError
 
@@ -25,6 +24,7 @@ from tests.integration.test_playbook_helpers import (
     consumer,
     reload_command,
     save_graph,
+    seed_kv_secret,
     unique,
 )
 from tests.support.servers import Moto, OpenBao, moto_server
@@ -108,9 +108,7 @@ def test_vault_backed_playbooks(
     openbao: OpenBao, tmp_path: Path, playbook_id: str, old: str, new: str | None
 ) -> None:
     assert openbao.audit_log is not None
-    root = hvac.Client(url=openbao.url, token=openbao.token)
-    path = unique(f"lg-e2e/{playbook_id}")
-    root.secrets.kv.v2.create_or_update_secret(path=path, secret={"value": old})
+    _, path = seed_kv_secret(openbao, f"lg-e2e/{playbook_id}", {"value": old})
     role = approle(openbao, unique("svc"), path)
     db = tmp_path / "lg.db"
     reads = tmp_path / "reads.log"

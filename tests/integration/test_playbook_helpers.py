@@ -69,6 +69,16 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def seed_kv_secret(
+    openbao: OpenBao, prefix: str, secret: Mapping[str, str]
+) -> tuple[hvac.Client, str]:
+    """Write ``secret`` at a fresh KV v2 path under ``prefix``; the root client and that path."""
+    root = hvac.Client(url=openbao.url, token=openbao.token)
+    path = unique(prefix)
+    root.secrets.kv.v2.create_or_update_secret(path=path, secret=secret)
+    return root, path
+
+
 def save_graph(
     db: Path, credential_value: str, store: StoreRef, consumers: list[ConsumerInfo]
 ) -> str:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import hvac
 import pytest
 
 from leakguard.backends.aws_sandbox import BOOTSTRAP_CALLS, bootstrap
@@ -22,6 +21,7 @@ from tests.integration.test_playbook_helpers import (
     consumer,
     reload_command,
     save_graph,
+    seed_kv_secret,
     unique,
 )
 from tests.support.servers import Moto, OpenBao, moto_server
@@ -29,10 +29,8 @@ from tests.support.servers import Moto, OpenBao, moto_server
 
 def _vault_setup(openbao: OpenBao, tmp: Path, db: Path) -> tuple[Driver, str, Any]:
     assert openbao.audit_log is not None
-    root = hvac.Client(url=openbao.url, token=openbao.token)
-    path = unique("lg-kill/app")
     old = "old-" + "k" * 30
-    root.secrets.kv.v2.create_or_update_secret(path=path, secret={"value": old})
+    root, path = seed_kv_secret(openbao, "lg-kill/app", {"value": old})
     role = approle(openbao, unique("killed-app"), path)
     fp = save_graph(
         db,
@@ -236,10 +234,8 @@ def test_kill_dash_nine_of_the_cli_mid_overlap_then_resume(
     import leakguard.cli.app as app_module
 
     assert openbao.audit_log is not None
-    root = hvac.Client(url=openbao.url, token=openbao.token)
-    path = unique("lg-kill/cli")
     old = "old-" + "c" * 30
-    root.secrets.kv.v2.create_or_update_secret(path=path, secret={"value": old})
+    root, path = seed_kv_secret(openbao, "lg-kill/cli", {"value": old})
     db = tmp_path / "lg.db"
     fp = save_graph(db, old, StoreRef("vault-kv2", path, "secret"), [])
     env = {**os.environ, "VAULT_ADDR": openbao.url, "VAULT_TOKEN": openbao.token}

@@ -15,7 +15,7 @@ from leakguard.graph.interface import StoreRef
 from leakguard.rotation import engine
 from leakguard.rotation.planner import plan_playbook
 from leakguard.rotation.schema import find_playbook, load_playbook
-from tests.integration.test_playbook_helpers import save_graph, unique
+from tests.integration.test_playbook_helpers import save_graph, seed_kv_secret, unique
 from tests.support.servers import Moto, OpenBao
 
 WRITES = {"create", "update", "delete", "patch"}
@@ -43,10 +43,8 @@ def _vault_state(root: hvac.Client, path: str) -> Any:
 
 def test_plan_makes_zero_writes_to_vault(openbao: OpenBao, tmp_path: Path) -> None:
     assert openbao.audit_log is not None
-    root = hvac.Client(url=openbao.url, token=openbao.token)
-    path = unique("lg-plan/app")
     old = "old-" + "p" * 30
-    root.secrets.kv.v2.create_or_update_secret(path=path, secret={"value": old})
+    root, path = seed_kv_secret(openbao, "lg-plan/app", {"value": old})
     db = tmp_path / "lg.db"
     fp = save_graph(db, old, StoreRef("vault-kv2", path, "secret"), [])
     before = _vault_state(root, path)

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import hvac
 import pytest
 
 from leakguard.graph.interface import StoreRef
@@ -17,7 +16,7 @@ from leakguard.rotation import engine
 from leakguard.rotation.journal import Journal, Kind, RunState
 from leakguard.rotation.schema import find_playbook, load_playbook
 from tests.integration.test_backend_transient import Proxy
-from tests.integration.test_playbook_helpers import save_graph, unique
+from tests.integration.test_playbook_helpers import save_graph, seed_kv_secret
 from tests.support.servers import OpenBao
 
 
@@ -47,10 +46,8 @@ def proxy(openbao: OpenBao) -> Iterator[Proxy]:
 def test_backend_outage_mid_run_retries_then_pauses_then_resumes(
     openbao: OpenBao, proxy: Proxy, tmp_path: Path, failure: str
 ) -> None:
-    root = hvac.Client(url=openbao.url, token=openbao.token)
-    path = unique("lg-outage/app")
     old = "old-" + "o" * 30
-    root.secrets.kv.v2.create_or_update_secret(path=path, secret={"value": old})
+    root, path = seed_kv_secret(openbao, "lg-outage/app", {"value": old})
     db = tmp_path / "lg.db"
     fp = save_graph(db, old, StoreRef("vault-kv2", path, "secret"), [])
     playbook = load_playbook(find_playbook("vault-kv-secret"))

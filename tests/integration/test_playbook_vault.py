@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import hvac
 import pytest
 
 from leakguard.errors import PlaybookError
@@ -18,6 +17,7 @@ from tests.integration.test_playbook_helpers import (
     consumer,
     reload_command,
     save_graph,
+    seed_kv_secret,
     unique,
 )
 from tests.support.servers import OpenBao
@@ -37,10 +37,8 @@ def _options(openbao: OpenBao, db: Path, **kw: object) -> engine.EngineOptions:
 
 def test_vault_secret_rotates_and_approle_consumers_move(openbao: OpenBao, tmp_path: Path) -> None:
     assert openbao.audit_log is not None
-    root = hvac.Client(url=openbao.url, token=openbao.token)
-    path = unique("lg-e2e/app")
     old = "old-" + "x" * 30
-    root.secrets.kv.v2.create_or_update_secret(path=path, secret={"value": old, "user": "app"})
+    _, path = seed_kv_secret(openbao, "lg-e2e/app", {"value": old, "user": "app"})
     a = approle(openbao, unique("app-a"), path)
     b = approle(openbao, unique("app-b"), path)
     assert a.read(openbao.url, path)["value"] == old  # both read the old version first
@@ -79,10 +77,8 @@ def test_vault_secret_rotates_and_approle_consumers_move(openbao: OpenBao, tmp_p
 
 def test_a_consumer_that_never_moves_blocks_verify(openbao: OpenBao, tmp_path: Path) -> None:
     assert openbao.audit_log is not None
-    root = hvac.Client(url=openbao.url, token=openbao.token)
-    path = unique("lg-e2e/stuck")
     old = "old-" + "y" * 30
-    root.secrets.kv.v2.create_or_update_secret(path=path, secret={"value": old})
+    _, path = seed_kv_secret(openbao, "lg-e2e/stuck", {"value": old})
     moving = approle(openbao, unique("mover"), path)
     stuck = approle(openbao, unique("stuck"), path)
     db = tmp_path / "lg.db"
@@ -122,10 +118,8 @@ def test_rollback_after_a_stuck_consumer_restores_the_old_value(
     openbao: OpenBao, tmp_path: Path
 ) -> None:
     assert openbao.audit_log is not None
-    root = hvac.Client(url=openbao.url, token=openbao.token)
-    path = unique("lg-e2e/rollback")
     old = "old-" + "z" * 30
-    root.secrets.kv.v2.create_or_update_secret(path=path, secret={"value": old})
+    root, path = seed_kv_secret(openbao, "lg-e2e/rollback", {"value": old})
     stuck = approle(openbao, unique("stuck"), path)
     db = tmp_path / "lg.db"
     fp = save_graph(db, old, StoreRef("vault-kv2", path, "secret"), [consumer(stuck)])
