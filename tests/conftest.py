@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from leakguard.backends.aws_sandbox import BOOTSTRAP_CALLS
 from tests.support.servers import Moto, OpenBao, moto_server, openbao_server
 
 
@@ -27,4 +28,12 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
 def fresh_moto(tmp_path: Path) -> Iterator[Moto]:
     """A private moto server for tests that need a clean account."""
     with moto_server(tmp_path / "moto") as server:
+        yield server
+
+
+@pytest.fixture()
+def auth_moto(tmp_path: Path) -> Iterator[Moto]:
+    """A private moto that enforces authentication once the sandbox administrator exists
+    (:func:`leakguard.backends.aws_sandbox.bootstrap`), so STS rejects unknown and deleted keys."""
+    with moto_server(tmp_path / "moto", no_auth_actions=BOOTSTRAP_CALLS) as server:
         yield server

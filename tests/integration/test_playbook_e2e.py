@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from leakguard.backends.aws_sandbox import BOOTSTRAP_CALLS, bootstrap
+from leakguard.backends.aws_sandbox import bootstrap
 from leakguard.graph.interface import StoreRef
 from leakguard.rotation import engine
 from leakguard.rotation.journal import Journal, RunState
@@ -27,7 +26,7 @@ from tests.integration.test_playbook_helpers import (
     seed_kv_secret,
     unique,
 )
-from tests.support.servers import Moto, OpenBao, moto_server
+from tests.support.servers import Moto, OpenBao
 
 STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc9f2cQ"
 GITHUB = "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"
@@ -184,14 +183,6 @@ def test_secrets_manager_backed_playbooks(
     assert previous["VersionId"] == old_version
     stages = sm.describe_secret(SecretId=name)["VersionIdsToStages"]
     assert not any("AWSPENDING" in s for s in stages.values())
-
-
-@pytest.fixture()
-def auth_moto(tmp_path: Path) -> Iterator[Moto]:
-    """A private moto that enforces authentication once the administrator exists (STS rejects
-    unknown and deleted keys)."""
-    with moto_server(tmp_path / "moto", no_auth_actions=BOOTSTRAP_CALLS) as server:
-        yield server
 
 
 def test_aws_iam_access_key_end_to_end(

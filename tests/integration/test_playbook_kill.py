@@ -5,13 +5,12 @@ never revoked before the new one was verified."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from leakguard.backends.aws_sandbox import BOOTSTRAP_CALLS, bootstrap
+from leakguard.backends.aws_sandbox import bootstrap
 from leakguard.graph.interface import StoreRef
 from leakguard.rotation.audit import verify
 from leakguard.rotation.journal import Journal, Kind, RunState
@@ -24,7 +23,7 @@ from tests.integration.test_playbook_helpers import (
     seed_kv_secret,
     unique,
 )
-from tests.support.servers import Moto, OpenBao, moto_server
+from tests.support.servers import Moto, OpenBao
 
 
 def _vault_setup(openbao: OpenBao, tmp: Path, db: Path) -> tuple[Driver, str, Any]:
@@ -128,12 +127,6 @@ def test_vault_playbook_survives_sigkill_at_every_record(openbao: OpenBao, tmp_p
         assert intents.count("revoke-old") >= 1
         audit_path, head = journal.audit_head("k")
         assert verify(audit_path, head).ok
-
-
-@pytest.fixture()
-def auth_moto(tmp_path: Path) -> Iterator[Moto]:
-    with moto_server(tmp_path / "moto", no_auth_actions=BOOTSTRAP_CALLS) as server:
-        yield server
 
 
 def _iam_setup(moto: Moto, seeder: Any, tmp: Path, user: str) -> Driver:
