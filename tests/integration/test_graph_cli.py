@@ -8,14 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from leakguard.cli import app as app_module
 from leakguard.options import ScanOptions
 from leakguard.redact import fingerprint
 from leakguard.reports.json_report import render
 from leakguard.scanner import run_scan
 from tests.support.browser import CHROMIUM, dump_dom
+from tests.support.cli import run_cli
 from tests.unit.graph.configs import write_configs
 
 pytestmark = pytest.mark.integration
@@ -38,13 +37,6 @@ services:
     reads:
       - aws: prod/payments/stripe
 """
-
-
-def _cli(args: list[str]) -> tuple[int, str]:
-    if not app_module.app.registered_commands:
-        app_module._register()
-    result = CliRunner().invoke(app_module.app, args)
-    return result.exit_code, result.output
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +68,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     )
     db = root / "lg.db"
-    code, out = _cli(
+    code, out = run_cli(
         [
             "graph",
             "build",
@@ -98,7 +90,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_build_is_incremental_and_json(built: Path) -> None:
-    code, out = _cli(
+    code, out = run_cli(
         [
             "graph",
             "build",
@@ -114,7 +106,7 @@ def test_build_is_incremental_and_json(built: Path) -> None:
     doc = json.loads(out)
     assert doc["added"]["vault-reads"] == 1
     assert doc["written"]["nodes"] == 0 and doc["written"]["edges"] == 1  # one reads edge
-    code, out = _cli(
+    code, out = run_cli(
         [
             "graph",
             "build",
@@ -130,12 +122,12 @@ def test_build_is_incremental_and_json(built: Path) -> None:
 
 
 def test_blast_radius_text_and_json(built: Path) -> None:
-    code, out = _cli(["graph", "blast-radius", FP[:20], "--db", str(built)])
+    code, out = run_cli(["graph", "blast-radius", FP[:20], "--db", str(built)])
     assert code == 0, out
     assert "payments-api" in out and "ledger" in out and "report:settings.py:1" in out
     assert "vault-kv2:secret/payments/stripe" not in out  # not proven stored there (no store)
     assert SECRET not in out
-    code, out = _cli(["graph", "blast-radius", FP, "--db", str(built), "-f", "json"])
+    code, out = run_cli(["graph", "blast-radius", FP, "--db", str(built), "-f", "json"])
     doc = json.loads(out)
     names = {c["name"] for c in doc["consumers"]}
     # Terraform holds the key in prod/payments/stripe; ledger reads it (inventory + CloudTrail)
@@ -151,11 +143,11 @@ def test_blast_radius_text_and_json(built: Path) -> None:
 
 
 def test_show_stale_rotation_order(built: Path) -> None:
-    code, out = _cli(["graph", "show", "--db", str(built)])
+    code, out = run_cli(["graph", "show", "--db", str(built)])
     assert code == 0 and FP[:19] in out and "ledger" in out
-    code, out = _cli(["graph", "show", "--db", str(built), "-f", "json"])
+    code, out = run_cli(["graph", "show", "--db", str(built), "-f", "json"])
     assert json.loads(out)["credentials"][0]["fingerprint"] == FP
-    code, out = _cli(
+    code, out = run_cli(
         [
             "graph",
             "stale",
@@ -171,7 +163,7 @@ def test_show_stale_rotation_order(built: Path) -> None:
     assert code == 0, out
     # ledger read it on 2026-06-01; scripts/fetch.sh names it, but no read of it is on record
     assert [c["name"] for c in json.loads(out)] == ["scripts"]
-    code, out = _cli(
+    code, out = run_cli(
         [
             "graph",
             "stale",
@@ -183,7 +175,7 @@ def test_show_stale_rotation_order(built: Path) -> None:
         ]
     )
     assert "ledger" in out
-    code, out = _cli(["graph", "rotation-order", FP[:16], "--db", str(built), "-f", "json"])
+    code, out = run_cli(["graph", "rotation-order", FP[:16], "--db", str(built), "-f", "json"])
     steps = json.loads(out)["steps"]
     assert steps.index("store:aws-secretsmanager:prod/payments/stripe") < steps.index(
         "consumer:ledger"
@@ -191,17 +183,17 @@ def test_show_stale_rotation_order(built: Path) -> None:
 
 
 def test_user_errors_exit_2_with_one_line(built: Path, tmp_path: Path) -> None:
-    code, out = _cli(["graph", "blast-radius", "sha256:ffff", "--db", str(built)])
+    code, out = run_cli(["graph", "blast-radius", "sha256:ffff", "--db", str(built)])
     assert code == 2 and "no credential" in out and "Traceback" not in out
     bad = tmp_path / "leakguard.yaml"
     bad.write_text("services:\n  - name: a\n    kind: robot\n")
-    code, out = _cli(["graph", "build", "--db", str(built), "--inventory", str(bad)])
+    code, out = run_cli(["graph", "build", "--db", str(built), "--inventory", str(bad)])
     assert code == 2 and f"{bad}:3: kind must be one of" in out
-    code, out = _cli(["graph", "show", "--db", str(tmp_path / "none.db")])
+    code, out = run_cli(["graph", "show", "--db", str(tmp_path / "none.db")])
     assert code == 2 and "no findings store" in out
-    code, out = _cli(["graph", "export", "--db", str(built), "-f", "png"])
+    code, out = run_cli(["graph", "export", "--db", str(built), "-f", "png"])
     assert code == 2 and "unknown format" in out
-    code, out = _cli(
+    code, out = run_cli(
         [
             "graph",
             "build",
@@ -217,15 +209,15 @@ def test_user_errors_exit_2_with_one_line(built: Path, tmp_path: Path) -> None:
 
 
 def test_exports(built: Path, tmp_path: Path) -> None:
-    code, out = _cli(["graph", "export", "--db", str(built), "-f", "json"])
+    code, out = run_cli(["graph", "export", "--db", str(built), "-f", "json"])
     doc = json.loads(out)
     ids = {n["id"] for n in doc["nodes"]}
     assert f"credential:{FP}" in ids
     assert all(link["evidence"] for link in doc["links"])
-    code, out = _cli(["graph", "export", "--db", str(built), "-f", "dot"])
+    code, out = run_cli(["graph", "export", "--db", str(built), "-f", "dot"])
     assert out.startswith("digraph leakguard {") and f'"credential:{FP}"' in out
     assert out.count("->") == len(doc["links"])
-    code, out = _cli(
+    code, out = run_cli(
         ["graph", "export", "--db", str(built), "-f", "mermaid", "--credential", FP[:20]]
     )
     assert code == 0, out
@@ -238,12 +230,12 @@ def test_exports(built: Path, tmp_path: Path) -> None:
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 def test_html_export_renders_offline_in_headless_chromium(built: Path, tmp_path: Path) -> None:
     page = tmp_path / "graph.html"
-    code, _ = _cli(["graph", "export", "--db", str(built), "-f", "html", "-o", str(page)])
+    code, _ = run_cli(["graph", "export", "--db", str(built), "-f", "html", "-o", str(page)])
     assert code == 0
     html = page.read_text()
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)  # nothing fetched
     assert SECRET not in html
-    doc = json.loads(_cli(["graph", "export", "--db", str(built)])[1])
+    doc = json.loads(run_cli(["graph", "export", "--db", str(built)])[1])
     dom = dump_dom(page.as_uri() + "#select=" + f"credential:{FP}", tmp_path / "profile")
     assert f"{len(doc['nodes'])} nodes, {len(doc['links'])} edges" in dom
     assert dom.count('class="node') == len(doc["nodes"])
@@ -260,11 +252,11 @@ def test_build_reads_the_findings_store_in_the_same_db(tmp_path: Path) -> None:
     db = tmp_path / "sweep.db"
     with FindingsStore.open(db) as store:
         store.record_scan("git@example.com:shop/svc.git", run_scan([str(app)], ScanOptions(jobs=1)))
-    code, out = _cli(["graph", "build", "--db", str(db), "-f", "json"])
+    code, out = run_cli(["graph", "build", "--db", str(db), "-f", "json"])
     assert code == 0, out
     assert json.loads(out)["added"]["findings-store"] == 1
-    code, out = _cli(["graph", "blast-radius", FP[:24], "--db", str(db), "-f", "json"])
+    code, out = run_cli(["graph", "blast-radius", FP[:24], "--db", str(db), "-f", "json"])
     assert json.loads(out)["leaks"] == ["leak:git@example.com:shop/svc.git:config.py:1"]
     assert json.loads(out)["unknown_consumers"] is True
-    code, out = _cli(["graph", "build", "--db", str(db), "--no-findings", "-f", "json"])
+    code, out = run_cli(["graph", "build", "--db", str(db), "--no-findings", "-f", "json"])
     assert "findings-store" not in json.loads(out)["added"]

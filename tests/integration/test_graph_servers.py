@@ -14,12 +14,10 @@ from typing import Any
 import boto3
 import hvac
 import pytest
-from typer.testing import CliRunner
 
 from leakguard.backends.aws_secretsmanager import SecretsManagerStore
 from leakguard.backends.interface import SecretLister
 from leakguard.backends.vault_kv2 import VaultKV2Store
-from leakguard.cli import app as app_module
 from leakguard.graph import ids
 from leakguard.graph.build import load
 from leakguard.graph.interface import EdgeKind, StoreRef
@@ -28,16 +26,10 @@ from leakguard.options import ScanOptions
 from leakguard.redact import fingerprint
 from leakguard.reports.json_report import render
 from leakguard.scanner import run_scan
+from tests.support.cli import run_cli
 from tests.support.servers import Moto, OpenBao
 
 pytestmark = pytest.mark.integration
-
-
-def _cli(args: list[str]) -> tuple[int, str]:
-    if not app_module.app.registered_commands:
-        app_module._register()
-    result = CliRunner().invoke(app_module.app, args)
-    return result.exit_code, result.output
 
 
 def _stripe_key(tag: str) -> str:
@@ -165,7 +157,7 @@ def test_leaked_key_links_to_its_vault_entry_and_both_approle_readers(
     db = root / "lg.db"
     monkeypatch.setenv("LG_GRAPH_TOKEN", bao_world["reader"])
     assert openbao.audit_log is not None
-    code, out = _cli(
+    code, out = run_cli(
         [
             "graph",
             "build",
@@ -230,7 +222,7 @@ def test_leaked_key_links_to_its_vault_entry_and_both_approle_readers(
         mount_point="secret",
     )
     assert bao.read(bao_world["consumers"]["payments"], bao_world["stripe"])["account"]
-    code, out = _cli(
+    code, out = run_cli(
         [
             "graph",
             "build",
@@ -251,7 +243,7 @@ def test_leaked_key_links_to_its_vault_entry_and_both_approle_readers(
     stale = graph.stale_consumers(stripe, rotated_at, "2")
     assert [c.name for c in stale] == [f"vault-approle:billing-{bao.uid}"]
     assert graph.stale_consumers(stripe, bao_world["start"], "1") == []
-    code, out = _cli(
+    code, out = run_cli(
         [
             "graph",
             "stale",
@@ -369,7 +361,7 @@ def test_leaked_key_links_to_its_secret_and_both_cloudtrail_readers(
         "    reload: {webhook: https://payments.internal/reload}\n"
     )
     db = root / "lg.db"
-    code, out = _cli(
+    code, out = run_cli(
         [
             "graph",
             "build",
@@ -392,7 +384,7 @@ def test_leaked_key_links_to_its_secret_and_both_cloudtrail_readers(
     )
     assert code == 0, out
     # inventory afterwards: the observed reader is adopted by the declared service
-    code, out = _cli(["graph", "build", "--db", str(db), "--inventory", str(inventory)])
+    code, out = run_cli(["graph", "build", "--db", str(db), "--inventory", str(inventory)])
     assert code == 0, out
     graph = load(db)
     secret = StoreRef("aws-secretsmanager", sm_world["name"])

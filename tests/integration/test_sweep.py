@@ -10,24 +10,16 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from leakguard.cli import app as app_module
 from leakguard.errors import UsageError
 from leakguard.redact import fingerprint
 from leakguard.sweep.config import load_config
 from leakguard.sweep.runner import SweepSettings, run_sweep
 from tests.integration.sweep_repos import commit_secret, corrupt_repo, git, make_repo
+from tests.support.cli import run_cli
 from tests.support.keys import stripe_key
 
 pytestmark = pytest.mark.integration
-
-
-def _cli(args: list[str]) -> tuple[int, str]:
-    if not app_module.app.registered_commands:
-        app_module._register()
-    result = CliRunner().invoke(app_module.app, args)
-    return result.exit_code, result.output
 
 
 class _Hook:
@@ -85,7 +77,7 @@ def test_second_sweep_reports_only_what_was_committed_in_between(
     root, keys = fleet
     db, out = tmp_path / "lg.db", tmp_path / "first.json"
     config = str(root / "sweep.yaml")
-    code, output = _cli(
+    code, output = run_cli(
         [
             "sweep",
             config,
@@ -129,7 +121,7 @@ def test_second_sweep_reports_only_what_was_committed_in_between(
         commit_secret(root / "repos" / name, "late.py", added[name])
     try:
         out2 = tmp_path / "second.json"
-        code, output = _cli(
+        code, output = run_cli(
             ["sweep", config, "--db", str(db), "--jobs", "2", "--format", "json", "-o", str(out2)]
         )
         assert code == 1, output
@@ -139,7 +131,7 @@ def test_second_sweep_reports_only_what_was_committed_in_between(
         assert len(second["findings"]) == 23
 
         # a third sweep with nothing new: nothing to report, exit 0
-        code, output = _cli(["sweep", config, "--db", str(db), "--jobs", "1"])
+        code, output = run_cli(["sweep", config, "--db", str(db), "--jobs", "1"])
         assert code == 0, output
         assert "no new credentials since the last sweep" in output
         assert "FAILED" in output and "missing" in output
@@ -151,7 +143,7 @@ def test_second_sweep_reports_only_what_was_committed_in_between(
 
     # triage through the CLI persists in the store
     fp = fingerprint(added["svc11"])
-    code, output = _cli(
+    code, output = run_cli(
         [
             "findings",
             "set-status",
@@ -166,7 +158,7 @@ def test_second_sweep_reports_only_what_was_committed_in_between(
         ]
     )
     assert code == 0, output
-    code, output = _cli(["findings", "show", fp[:24], "--format", "json", "--db", str(db)])
+    code, output = run_cli(["findings", "show", fp[:24], "--format", "json", "--db", str(db)])
     shown = json.loads(output)
     assert shown["status"] == "rotating"
     assert shown["history"][0] | {"at": None} == {
@@ -176,16 +168,16 @@ def test_second_sweep_reports_only_what_was_committed_in_between(
         "at": None,
         "reason": "INC-7",
     }
-    code, output = _cli(
+    code, output = run_cli(
         ["findings", "list", "--status", "rotating", "--format", "json", "--db", str(db)]
     )
     assert [c["fingerprint"] for c in json.loads(output)["credentials"]] == [fp]
-    code, output = _cli(["findings", "list", "--repo", "svc03", "--db", str(db)])
+    code, output = run_cli(["findings", "list", "--repo", "svc03", "--db", str(db)])
     assert code == 0 and "2 credential(s)" in output
-    code, output = _cli(["findings", "list", "--severity", "bogus", "--db", str(db)])
+    code, output = run_cli(["findings", "list", "--severity", "bogus", "--db", str(db)])
     assert code == 2 and "unknown severity" in output
     export = tmp_path / "export.json"
-    code, _ = _cli(
+    code, _ = run_cli(
         ["findings", "export", "-o", str(export), "--provider", "stripe", "--db", str(db)]
     )
     exported = export.read_text()
@@ -223,7 +215,7 @@ def test_unreachable_dask_scheduler_is_a_clear_usage_error(
 def test_bad_config_is_exit_2_with_file_and_line(tmp_path: Path) -> None:
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("targets:\n  - pth: /srv\n")
-    code, output = _cli(["sweep", str(cfg), "--db", str(tmp_path / "lg.db")])
+    code, output = run_cli(["sweep", str(cfg), "--db", str(tmp_path / "lg.db")])
     assert code == 2
     assert "bad.yaml:2" in output
 
@@ -233,7 +225,7 @@ def test_sarif_per_repository_or_a_clear_error_until_the_renderer_exists(
 ) -> None:
     root, keys = fleet
     sarif_dir = tmp_path / "sarif"
-    code, output = _cli(
+    code, output = run_cli(
         [
             "sweep",
             str(root / "sweep.yaml"),

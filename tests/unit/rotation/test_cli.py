@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-import leakguard.cli.app as app_module
+from tests.support.cli import run_cli
 
 PLAYBOOK = """\
 apiVersion: leakguard/v1
@@ -41,13 +40,6 @@ outputs:
 """
 
 
-def _cli(args: list[str]) -> tuple[int, str]:
-    if not app_module.app.registered_commands:
-        app_module._register()
-    result = CliRunner().invoke(app_module.app, args)
-    return result.exit_code, result.output
-
-
 @pytest.fixture()
 def playbook(tmp_path: Path) -> Path:
     path = tmp_path / "cli-demo.yaml"
@@ -56,22 +48,22 @@ def playbook(tmp_path: Path) -> Path:
 
 
 def test_list_show_validate(playbook: Path) -> None:
-    code, out = _cli(["playbook", "list"])
+    code, out = run_cli(["playbook", "list"])
     assert code == 0 and "aws-iam-access-key" in out and "vault-kv-secret" in out
-    code, out = _cli(["playbook", "show", "vault-kv-secret"])
+    code, out = run_cli(["playbook", "show", "vault-kv-secret"])
     assert code == 0 and "promote" in out and "[irreversible]" in out
-    code, out = _cli(["playbook", "validate", str(playbook)])
+    code, out = run_cli(["playbook", "validate", str(playbook)])
     assert code == 0 and "ok (cli-demo, 4 steps)" in out
 
 
 def test_validate_errors_exit_2_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "cli-demo.yaml"
     bad.write_text(PLAYBOOK.replace("uses: approval", "uses: notify"))
-    code, out = _cli(["playbook", "validate", str(bad)])
+    code, out = run_cli(["playbook", "validate", str(bad)])
     assert code == 2
     assert f"{bad}:" in out and "irreversible" in out and "Traceback" not in out
     bad.write_text(PLAYBOOK.replace("  verify:", "  later:"))
-    code, out = _cli(["playbook", "validate", str(bad)])
+    code, out = run_cli(["playbook", "validate", str(bad)])
     assert code == 2 and "unknown stage 'later'" in out
 
 
@@ -79,39 +71,39 @@ def test_run_without_approval_waits_then_approve_and_resume(playbook: Path, tmp_
     db = tmp_path / "lg.db"
     marker = tmp_path / "touched"
     base = ["--db", str(db)]
-    code, out = _cli(
+    code, out = run_cli(
         ["playbook", "run", str(playbook), "-i", "credential=sha256:ab", "-i", f"marker={marker}",
          "--run-id", "demo", "--approval-timeout", "0s", *base]
     )  # fmt: skip
     assert code == 1, out
     assert "awaiting-approval" in out and "playbook approve demo approve-finish" in out
     assert marker.exists()  # the steps before the approval ran
-    code, out = _cli(["playbook", "status", "demo", "--format", "json", *base])
+    code, out = run_cli(["playbook", "status", "demo", "--format", "json", *base])
     status = json.loads(out)
     assert code == 1 and status["state"] == "awaiting-approval" and status["stage"] == "verify"
     assert {s["id"]: s["state"] for s in status["steps"]}["finish"] == "pending"
-    code, out = _cli(["playbook", "approve", "demo", "finish", *base])
+    code, out = run_cli(["playbook", "approve", "demo", "finish", *base])
     assert code == 2 and "not an approval step" in out
-    code, out = _cli(["playbook", "approve", "demo", "approve-finish", "--by", "carol", *base])
+    code, out = run_cli(["playbook", "approve", "demo", "approve-finish", "--by", "carol", *base])
     assert code == 0 and "carol" in out
-    code, out = _cli(["playbook", "resume", "demo", *base])
+    code, out = run_cli(["playbook", "resume", "demo", *base])
     assert code == 0 and "run demo: completed" in out and f"marker: {marker}" in out
-    code, out = _cli(["playbook", "status", "demo", *base])
+    code, out = run_cli(["playbook", "status", "demo", *base])
     assert code == 0 and "approved by carol" in out
-    code, out = _cli(["playbook", "runs", *base])
+    code, out = run_cli(["playbook", "runs", *base])
     assert "demo" in out and "completed" in out
 
 
 def test_run_yes_and_audit_verify_detects_tampering(playbook: Path, tmp_path: Path) -> None:
     db = tmp_path / "lg.db"
-    code, out = _cli(
+    code, out = run_cli(
         ["playbook", "run", str(playbook), "-i", "credential=sha256:cd",
          "-i", f"marker={tmp_path / 'm'}", "--yes", "--run-id", "r2", "--db", str(db)]
     )  # fmt: skip
     assert code == 0, out
     trail = tmp_path / "audit" / "r2.jsonl"
     assert oct(trail.stat().st_mode & 0o777) == "0o600"
-    code, out = _cli(["audit", "verify", str(trail), "--db", str(db)])
+    code, out = run_cli(["audit", "verify", str(trail), "--db", str(db)])
     assert code == 0 and "ok" in out
     lines = trail.read_text().splitlines()
 
@@ -120,34 +112,36 @@ def test_run_yes_and_audit_verify_detects_tampering(playbook: Path, tmp_path: Pa
         changed[3].replace('"attempt":', '"attempt": ', 1).replace('"run_id":"r2"', '"run_id":"r3"')
     )
     trail.write_text("\n".join(changed) + "\n")
-    code, out = _cli(["audit", "verify", str(trail)])
+    code, out = run_cli(["audit", "verify", str(trail)])
     assert code == 1 and "line 5" in out
 
     trail.write_text("\n".join(lines[:2] + lines[3:]) + "\n")  # an entry removed
-    code, out = _cli(["audit", "verify", str(trail)])
+    code, out = run_cli(["audit", "verify", str(trail)])
     assert code == 1
 
     trail.write_text("\n".join(lines[:-1]) + "\n")  # the last entry removed
-    code, out = _cli(["audit", "verify", str(trail)])
+    code, out = run_cli(["audit", "verify", str(trail)])
     assert code == 0  # the chain alone cannot tell...
-    code, out = _cli(["audit", "verify", str(trail), "--db", str(db)])
+    code, out = run_cli(["audit", "verify", str(trail), "--db", str(db)])
     assert code == 1 and "removed at the end" in out  # ...the journal can
 
 
 def test_usage_errors_exit_2(playbook: Path, tmp_path: Path) -> None:
-    code, out = _cli(["playbook", "run", str(playbook), "-i", "oops", "--db", str(tmp_path / "d")])
+    code, out = run_cli(
+        ["playbook", "run", str(playbook), "-i", "oops", "--db", str(tmp_path / "d")]
+    )
     assert code == 2 and "NAME=VALUE" in out
-    code, out = _cli(["playbook", "run", str(playbook), "--db", str(tmp_path / "d")])
+    code, out = run_cli(["playbook", "run", str(playbook), "--db", str(tmp_path / "d")])
     assert code == 2 and "needs input 'credential'" in out
-    code, out = _cli(["playbook", "status", "nope", "--db", str(tmp_path / "d")])
+    code, out = run_cli(["playbook", "status", "nope", "--db", str(tmp_path / "d")])
     assert code == 2 and "no run nope" in out
-    code, out = _cli(["playbook", "show", "no-such-playbook"])
+    code, out = run_cli(["playbook", "show", "no-such-playbook"])
     assert code == 2 and "shipped playbooks" in out
 
 
 def test_plan_prints_the_writes(playbook: Path, tmp_path: Path) -> None:
     marker = tmp_path / "never"
-    code, out = _cli(
+    code, out = run_cli(
         ["playbook", "plan", str(playbook), "-i", "credential=x", "-i", f"marker={marker}"]
     )
     assert code == 0, out
