@@ -18,7 +18,7 @@ from leakguard.backends.aws_secretsmanager import SecretsManagerStore, encode
 from leakguard.errors import BackendError
 from leakguard.rotation.actions import REGISTRY
 from leakguard.rotation.interface import NotYet
-from tests.support.aws import ADMIN_SETUP_CALLS, ALLOW_ALL, admin_session
+from tests.support.aws import ADMIN_SETUP_CALLS, admin_session, key_client, new_user
 from tests.support.servers import moto_server
 from tests.unit.rotation.actions.context import Ctx
 
@@ -33,23 +33,10 @@ class Aws:
     ctx: Ctx
 
     def user(self, keys: int = 1) -> tuple[str, list[dict[str, str]]]:
-        name = f"app-{uuid.uuid4().hex[:8]}"
-        self.admin.create_user(UserName=name)
-        self.admin.put_user_policy(UserName=name, PolicyName="app", PolicyDocument=ALLOW_ALL)
-        made = []
-        for _ in range(keys):
-            k = self.admin.create_access_key(UserName=name)["AccessKey"]
-            made.append({ACCESS_KEY_ID: k["AccessKeyId"], SECRET_ACCESS_KEY: k["SecretAccessKey"]})
-        return name, made
+        return new_user(self.admin, keys=keys, allow_all=True)
 
     def sts_ok(self, key: dict[str, str]) -> bool:
-        sts = boto3.client(
-            "sts",
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id=key[ACCESS_KEY_ID],
-            aws_secret_access_key=key[SECRET_ACCESS_KEY],
-        )
+        sts = key_client(self.url, "sts", key)
         try:
             sts.get_caller_identity()
         except Exception:

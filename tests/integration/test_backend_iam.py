@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ import pytest
 
 from leakguard.backends.aws_iam import ACCESS_KEY_ID, SECRET_ACCESS_KEY, IamKeyIssuer
 from leakguard.errors import BackendError
-from tests.support.aws import ADMIN_SETUP_CALLS, ALLOW_ALL, admin_session
+from tests.support.aws import ADMIN_SETUP_CALLS, admin_session, key_client, new_user
 from tests.support.servers import moto_server
 
 
@@ -29,24 +28,10 @@ class Aws:
     issuer: IamKeyIssuer
 
     def client(self, service: str, key: dict[str, str]) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id=key[ACCESS_KEY_ID],
-            aws_secret_access_key=key[SECRET_ACCESS_KEY],
-        )
+        return key_client(self.url, service, key)
 
     def user(self, *, keys: int = 1, allow_all: bool = False) -> tuple[str, list[dict[str, str]]]:
-        name = f"app-{uuid.uuid4().hex[:8]}"
-        self.admin.create_user(UserName=name)
-        if allow_all:
-            self.admin.put_user_policy(UserName=name, PolicyName="app", PolicyDocument=ALLOW_ALL)
-        made = []
-        for _ in range(keys):
-            k = self.admin.create_access_key(UserName=name)["AccessKey"]
-            made.append({ACCESS_KEY_ID: k["AccessKeyId"], SECRET_ACCESS_KEY: k["SecretAccessKey"]})
-        return name, made
+        return new_user(self.admin, keys=keys, allow_all=allow_all)
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,13 @@ checks every request's signature and policies (STS rejects unknown and deleted k
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import boto3
 
+from leakguard.backends.aws_iam import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from tests.support.servers import Moto
 
 ADMIN_USER = "leakguard-admin"
@@ -36,4 +40,31 @@ def admin_session(server: Moto) -> boto3.session.Session:
         aws_access_key_id=key["AccessKeyId"],
         aws_secret_access_key=key["SecretAccessKey"],
         region_name=server.region,
+    )
+
+
+def new_user(
+    admin: Any, *, keys: int = 1, allow_all: bool = False
+) -> tuple[str, list[dict[str, str]]]:
+    """A fresh IAM user made through the ``admin`` IAM client, with ``keys`` access keys; with
+    ``allow_all`` the user may do anything (so STS accepts its keys)."""
+    name = f"app-{uuid.uuid4().hex[:8]}"
+    admin.create_user(UserName=name)
+    if allow_all:
+        admin.put_user_policy(UserName=name, PolicyName="app", PolicyDocument=ALLOW_ALL)
+    made = []
+    for _ in range(keys):
+        k = admin.create_access_key(UserName=name)["AccessKey"]
+        made.append({ACCESS_KEY_ID: k["AccessKeyId"], SECRET_ACCESS_KEY: k["SecretAccessKey"]})
+    return name, made
+
+
+def key_client(url: str, service: str, key: Mapping[str, str]) -> Any:
+    """A boto3 client for ``service`` on the moto server at ``url``, signed by ``key``."""
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=key[ACCESS_KEY_ID],
+        aws_secret_access_key=key[SECRET_ACCESS_KEY],
     )
