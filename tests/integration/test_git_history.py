@@ -270,13 +270,11 @@ def test_cli_json_report_and_git_only_options(history: History, tmp_path: Path) 
 
     from typer.testing import CliRunner
 
-    from leakguard.cli import app as app_module
+    from tests.support.cli import leakguard_app
 
-    if not app_module.app.registered_commands:
-        app_module._register()
     out = tmp_path / "report.json"
     args = ["scan", str(history.path), "--ref", "feature", "-f", "json", "-o", str(out)]
-    result = CliRunner(env={"XDG_STATE_HOME": str(tmp_path)}).invoke(app_module.app, args)
+    result = CliRunner(env={"XDG_STATE_HOME": str(tmp_path)}).invoke(leakguard_app(), args)
     assert result.exit_code == 1, result.output
     report = json.loads(out.read_text())
     side = [f for f in report["findings"] if f["fingerprint"] == fingerprint(key("side"))]
@@ -288,5 +286,5 @@ def test_cli_json_report_and_git_only_options(history: History, tmp_path: Path) 
 
     plain = tmp_path / "plain"
     plain.mkdir()
-    result = CliRunner().invoke(app_module.app, ["scan", str(plain), "--include-unreachable"])
+    result = CliRunner().invoke(leakguard_app(), ["scan", str(plain), "--include-unreachable"])
     assert result.exit_code == 2 and "not a git repository" in result.output

@@ -224,7 +224,7 @@ def test_kill_dash_nine_of_the_cli_mid_overlap_then_resume(
 
     from typer.testing import CliRunner
 
-    import leakguard.cli.app as app_module
+    from tests.support.cli import leakguard_app
 
     assert openbao.audit_log is not None
     old = "old-" + "c" * 30
@@ -255,12 +255,10 @@ def test_kill_dash_nine_of_the_cli_mid_overlap_then_resume(
     with Journal.open(db) as journal:
         assert journal.view("cli-kill").state == RunState.RUNNING  # killed, not finished
 
-    if not app_module.app.registered_commands:
-        app_module._register()
     monkeypatch.setenv("VAULT_ADDR", openbao.url)
     monkeypatch.setenv("VAULT_TOKEN", openbao.token)
     result = CliRunner().invoke(
-        app_module.app, ["playbook", "resume", "cli-kill", "--db", str(db), "--yes"]
+        leakguard_app(), ["playbook", "resume", "cli-kill", "--db", str(db), "--yes"]
     )
     assert result.exit_code == 0, result.output
     assert "run cli-kill: completed" in result.output

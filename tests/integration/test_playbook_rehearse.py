@@ -62,14 +62,12 @@ def test_rehearse_from_the_command_line(tmp_path: Path) -> None:
 
     from typer.testing import CliRunner
 
-    import leakguard.cli.app as app_module
+    from tests.support.cli import leakguard_app
 
     db = tmp_path / "lg.db"
     fp = save_graph(db, "leaked-" + "c" * 30, StoreRef("aws-secretsmanager", "app/cli"), [])
-    if not app_module.app.registered_commands:
-        app_module._register()
     result = CliRunner().invoke(
-        app_module.app,
+        leakguard_app(),
         ["playbook", "rehearse", "aws-iam-access-key", "--db", str(db), "--format", "json",
          "-i", f"credential={fp}", "-i", "user=cli", "-i", "secret=app/cli", "-i", "store=sm",
          "-i", "soak=1h"],

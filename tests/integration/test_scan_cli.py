@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from leakguard.cli import app as app_module
 from leakguard.redact import fingerprint, redact
+from tests.support.cli import leakguard_app
 from tests.unit.reports.sarif_schema import check as check_sarif
 
 
@@ -27,9 +27,7 @@ KEY3 = _key(3)
 
 
 def _cli(args: list[str], stdin: str | bytes | None = None) -> Result:
-    if not app_module.app.registered_commands:
-        app_module._register()
-    return CliRunner().invoke(app_module.app, args, input=stdin)
+    return CliRunner().invoke(leakguard_app(), args, input=stdin)
 
 
 def _no_secret(*outputs: str, secrets: tuple[str, ...] = (KEY, KEY2, KEY3)) -> None:

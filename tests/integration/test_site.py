@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakguard.cli import app as app_module
 from leakguard.errors import InputError
 from leakguard.options import ScanOptions, WebOptions
 from leakguard.scanner import run_scan
+from tests.support.cli import leakguard_app
 from tests.support.keys import stripe_key as key
 from tests.support.sourcemaps import vlq
 
@@ -157,9 +157,7 @@ def test_unreachable_site_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_cli_scan_of_a_url(site: _Server) -> None:
-    if not app_module.app.registered_commands:
-        app_module._register()
-    result = CliRunner().invoke(app_module.app, ["scan", site.url + "/", "-f", "json"])
+    result = CliRunner().invoke(leakguard_app(), ["scan", site.url + "/", "-f", "json"])
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
     paths = {f["location"]["path"] for f in report["findings"]}

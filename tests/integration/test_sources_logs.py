@@ -132,7 +132,7 @@ def test_cli_access_log_with_a_test_rule_for_bearer_tokens(tmp_path: Path) -> No
     tokens in headers, next to the built-in rules on Basic and api_key values."""
     from typer.testing import CliRunner
 
-    from leakguard.cli import app as app_module
+    from tests.support.cli import leakguard_app
 
     rng = random.Random(3)
     token = "tok." + "".join(rng.choice(_ALPHABET) for _ in range(40))
@@ -144,10 +144,8 @@ def test_cli_access_log_with_a_test_rule_for_bearer_tokens(tmp_path: Path) -> No
         f'1.2.3.6 - - [01/Jan/2026] "GET /c?api_key={key(22)} HTTP/1.1" 200\n'
     )
     rules = Path(__file__).parent / "data" / "rules"
-    if not app_module.app.registered_commands:
-        app_module._register()
     result = CliRunner().invoke(
-        app_module.app, ["scan", str(log), "--rules", str(rules), "-f", "json"]
+        leakguard_app(), ["scan", str(log), "--rules", str(rules), "-f", "json"]
     )
     assert result.exit_code == 1, result.output
     findings = json.loads(result.stdout)["findings"]

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import typer
 from typer.testing import CliRunner
 
 from leakguard.cli import app as app_module
 
 
-def run_cli(args: list[str]) -> tuple[int, str]:
-    """Run ``leakguard ARGS`` in-process; its exit code and output."""
+def leakguard_app() -> typer.Typer:
+    """The ``leakguard`` typer app with its commands registered."""
     if not app_module.app.registered_commands:
         app_module._register()
-    result = CliRunner().invoke(app_module.app, args)
+    return app_module.app
+
+
+def run_cli(args: list[str]) -> tuple[int, str]:
+    """Run ``leakguard ARGS`` in-process; its exit code and output."""
+    result = CliRunner().invoke(leakguard_app(), args)
     return result.exit_code, result.output
