@@ -12,7 +12,7 @@ import pytest
 from leakguard.errors import PlaybookError
 from leakguard.rotation import engine
 from leakguard.rotation.audit import verify
-from leakguard.rotation.journal import Journal, Kind, RunState, StepState
+from leakguard.rotation.journal import Journal, Kind, RunState, RunView, StepState
 from leakguard.rotation.planner import plan_playbook
 from leakguard.rotation.schema import Playbook, load_playbook
 from leakguard.rotation.status import run_status
@@ -292,6 +292,25 @@ def _crash_after(journal: Journal, n: int) -> None:
     journal.append = append  # type: ignore[method-assign]
 
 
+def _killed_after_result_then_resumed(
+    journal: Journal, pb: Playbook, world: World, step_id: str
+) -> RunView:
+    """Start run "r", kill it right after ``step_id``'s result record, then resume it."""
+    real = journal.append
+
+    def append(run_id: str, kind: str, **kw: Any) -> Any:
+        rec = real(run_id, kind, **kw)
+        if kind == Kind.RESULT and kw.get("step_id") == step_id:
+            raise KeyboardInterrupt
+        return rec
+
+    journal.append = append  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        engine.start_run(journal, pb, {"credential": "x"}, _options(world, yes=True), run_id="r")
+    journal.append = real  # type: ignore[method-assign]
+    return engine.resume_run(journal, "r", _options(world, yes=True))
+
+
 def test_resume_after_a_crash_at_every_record_does_nothing_twice(tmp_path: Path) -> None:
     reference_world = World()
     pb = _playbook(tmp_path, reference_world)
@@ -325,19 +344,7 @@ def test_a_lost_secret_handle_makes_its_producer_run_again(
 ) -> None:
     pb = _playbook(tmp_path, world)
     # crash right after new-value's result: the handle it produced dies with the process
-    real = journal.append
-
-    def append(run_id: str, kind: str, **kw: Any) -> Any:
-        rec = real(run_id, kind, **kw)
-        if kind == Kind.RESULT and kw.get("step_id") == "new-value":
-            raise KeyboardInterrupt
-        return rec
-
-    journal.append = append  # type: ignore[method-assign]
-    with pytest.raises(KeyboardInterrupt):
-        engine.start_run(journal, pb, {"credential": "x"}, _options(world, yes=True), run_id="r")
-    journal.append = real  # type: ignore[method-assign]
-    view = engine.resume_run(journal, "r", _options(world, yes=True))
+    view = _killed_after_result_then_resumed(journal, pb, world, "new-value")
     assert view.state == RunState.COMPLETED
     assert view.steps["new-value"].attempt == 2
     assert world.effects.count("issue:r:new-value") == 1  # same token: the backend gave it back
@@ -417,19 +424,7 @@ def test_a_lost_secret_already_used_by_a_write_pauses_instead_of_diverging(
         "    - id: reload\n",
     )
     pb = _playbook(tmp_path, world, text)
-    real = journal.append
-
-    def append(run_id: str, kind: str, **kw: Any) -> Any:
-        rec = real(run_id, kind, **kw)
-        if kind == Kind.RESULT and kw.get("step_id") == "promote":
-            raise KeyboardInterrupt
-        return rec
-
-    journal.append = append  # type: ignore[method-assign]
-    with pytest.raises(KeyboardInterrupt):
-        engine.start_run(journal, pb, {"credential": "x"}, _options(world, yes=True), run_id="r")
-    journal.append = real  # type: ignore[method-assign]
-    view = engine.resume_run(journal, "r", _options(world, yes=True))
+    view = _killed_after_result_then_resumed(journal, pb, world, "promote")
     assert view.state == RunState.PAUSED
     assert "would diverge" in (view.diagnostic or "")
     assert world.issued == 1  # no second secret was issued
