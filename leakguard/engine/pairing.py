@@ -50,19 +50,20 @@ def line_span(
 ) -> tuple[int, int]:
     """Offsets covering ``lines`` whole lines before and after ``data[start:end]``, but no more
     than ``reach`` bytes either side."""
+    floor, ceiling = max(0, start - reach), min(len(data), end + reach)
     lo = start
-    for _ in range(lines + 1):
-        lo = data.rfind(b"\n", 0, lo)
+    for _ in range(lines + 1):  # never look for a line break further away than ``reach``
+        lo = data.rfind(b"\n", floor, lo)
         if lo == -1:
-            lo = 0
+            lo = floor
             break
     hi = end
     for _ in range(lines + 1):
-        hi = data.find(b"\n", hi + 1)
+        hi = data.find(b"\n", hi + 1, ceiling)
         if hi == -1:
-            hi = len(data)
+            hi = ceiling
             break
-    return max(lo, start - reach), min(hi, end + reach)
+    return lo, hi
 
 
 def nearest(
