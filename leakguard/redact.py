@@ -25,3 +25,14 @@ def redact(secret: bytes | str) -> str:
     cut = max(head.rfind(c) for c in _PREFIX_SEPARATORS)
     prefix = head[: cut + 1] if cut >= 1 else head[:2]
     return f"{prefix}…{text[-4:]}"
+
+
+def redact_bare(secret: bytes | str) -> str:
+    """A value with no vendor marker (a password): no leading characters, and at most the last
+    four of a long value (two of a shorter one, none of a very short one): ``…rd9x``."""
+    text = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+    if len(text) >= 16:
+        return "…" + text[-4:]
+    if len(text) >= 8:
+        return "…" + text[-2:]
+    return "…"

@@ -8,7 +8,7 @@ from typing import Any
 from leakguard.engine import params as p
 from leakguard.engine.interface import Candidate, Verdict
 from leakguard.model import extras
-from leakguard.redact import redact
+from leakguard.redact import redact_bare
 
 PARAMS = {
     "placeholders": "passwords that are templates, compared case-insensitively",
@@ -46,5 +46,5 @@ def connection_url(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
         detail="password embedded in a connection URL",
         severity=params.get("local_severity") if local else None,
         attributes=extras(scheme=scheme, host=host, user=user or None),
-        redacted=f"{scheme}://{user}:{redact(password)}@{host}",
+        redacted=f"{scheme}://{user}:{redact_bare(password)}@{host}",
     )
