@@ -36,6 +36,18 @@ _MAPPING_URL = re.compile(rb"[#@][ \t]*sourceMappingURL=([^\s'\"*]+)")
 _BUNDLER_PREFIX = re.compile(r"^(?:webpack|vite|rollup|turbopack)://[^/]*/")
 
 
+def parse_map(data: bytes) -> tuple[str, object]:
+    """A source map's text (after the optional ``)]}'`` XSSI guard) and its JSON document
+    (None when it is not valid JSON)."""
+    text = data.decode("utf-8", "replace")
+    if text.startswith(")]}'"):
+        text = text[4:]
+    try:
+        return text, json.loads(text)
+    except (ValueError, RecursionError):
+        return text, None
+
+
 def looks_like_source_map(head: bytes) -> bool:
     """A JSON object that starts like a map: ``"version": 3`` first (what bundlers write), or
     both ``"sources"`` and ``"mappings"`` among its first bytes."""
@@ -99,12 +111,8 @@ def map_chunks(
 
     With ``anchor`` (an inline map), every chunk is reported at the anchor, with the original
     position in extras."""
-    text = data.decode("utf-8", "replace")
-    if text.startswith(")]}'"):
-        text = text[4:]
-    try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError):
+    text, doc = parse_map(data)
+    if doc is None:
         stats.warn(f"{display}: source map is not valid JSON; scanned as text")
         return
     if not isinstance(doc, dict):
@@ -195,13 +203,7 @@ class Mappings:
     @classmethod
     def from_map(cls, data: bytes) -> Mappings | None:
         """The mappings of a (non-index) map, or None when there are none."""
-        text = data.decode("utf-8", "replace")
-        if text.startswith(")]}'"):
-            text = text[4:]
-        try:
-            doc = json.loads(text)
-        except (ValueError, RecursionError):
-            return None
+        _text, doc = parse_map(data)
         if not isinstance(doc, dict) or not isinstance(doc.get("mappings"), str):
             return None
         return cls(doc["mappings"], _sources(doc) or [])
