@@ -1,6 +1,8 @@
 """Which commits of a repository were already scanned: the incremental state.
 
-A :class:`CommitCursor` answers ``seen(repo_key)`` and takes ``record(repo_key, commits)``.
+A :class:`CommitCursor` answers ``seen(repo_key)`` and takes ``record(repo_key, commits)``; it
+also keeps each repository's state signature (:mod:`leakguard.sources.git_signature`), which
+lets an incremental scan skip a repository where nothing changed.
 Without a findings store it is a small file per repository under the state directory
 (``--state-dir``, default ``$XDG_STATE_HOME/leakguard``), created 0600 and appended to; with
 ``--db`` it is :class:`leakguard.store.cursors.StoreCommitCursor`.
@@ -25,6 +27,10 @@ class CommitCursor(Protocol):
 
     def record(self, repo_key: str, commits: Iterable[str]) -> None: ...
 
+    def signature(self, repo_key: str) -> str | None: ...
+
+    def record_signature(self, repo_key: str, signature: str) -> None: ...
+
 
 def default_state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(
@@ -39,8 +45,33 @@ class FileCommitCursor:
     def __init__(self, state_dir: Path) -> None:
         self.dir = Path(state_dir) / "git"
 
-    def path_for(self, repo_key: str) -> Path:
-        return self.dir / (hashlib.sha256(repo_key.encode()).hexdigest()[:32] + ".commits")
+    def path_for(self, repo_key: str, suffix: str = ".commits") -> Path:
+        return self.dir / (hashlib.sha256(repo_key.encode()).hexdigest()[:32] + suffix)
+
+    def signature(self, repo_key: str) -> str | None:
+        try:
+            text = self.path_for(repo_key, ".signature").read_text("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None  # absent or unreadable: scan
+        return text or None
+
+    def record_signature(self, repo_key: str, signature: str) -> None:
+        """Replace the signature atomically (a crash leaves the old one or the new one)."""
+        path = self.path_for(repo_key, ".signature")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, signature.encode("ascii") + b"\n")
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise InputError(
+                f"cannot write the incremental state {path}: {exc.strerror}",
+                hint="check the permissions of --state-dir",
+            ) from None
 
     def seen(self, repo_key: str) -> set[str]:
         try:

@@ -6,6 +6,9 @@
 :func:`deferred_cursors`: ``record`` then only buffers, and the sweep's parent writes those
 commits in the same transaction as the target's findings, so a sweep killed between the two can
 never mark commits as scanned whose findings were not stored.
+
+The same goes for each repository's state signature (``repo_signatures``, see
+:mod:`leakguard.sources.git_signature`): deferred in a sweep, written with the findings.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakguard.store.db import Database
@@ -24,25 +28,45 @@ MIGRATIONS: list[str] = [
     " repo_key TEXT NOT NULL, commit_id TEXT NOT NULL,"
     " recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
     " PRIMARY KEY (repo_key, commit_id)) WITHOUT ROWID",
+    "CREATE TABLE repo_signatures ("
+    " repo_key TEXT PRIMARY KEY, signature TEXT NOT NULL,"
+    " recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
 ]
 
 CursorDelta = dict[str, set[str]]
+SignatureDelta = dict[str, str]
+
+
+@dataclass(slots=True)
+class DeferredState:
+    """What a deferred scan recorded: repo_key -> commits, and repo_key -> state signature."""
+
+    commits: CursorDelta = field(default_factory=dict)
+    signatures: SignatureDelta = field(default_factory=dict)
+
 
 # The deferral is per thread: a Dask worker may run several targets at once in one process.
 _deferral = threading.local()
 
 
 @contextmanager
-def deferred_cursors() -> Iterator[CursorDelta]:
-    """Within this block, cursors created on this thread buffer ``record`` into the yielded
-    mapping (repo_key -> commits) instead of writing it."""
-    delta: CursorDelta = {}
-    previous = getattr(_deferral, "delta", None)
-    _deferral.delta = delta
+def deferred_state() -> Iterator[DeferredState]:
+    """Within this block, cursors created on this thread buffer ``record`` and
+    ``record_signature`` into the yielded state instead of writing them."""
+    state = DeferredState()
+    previous = getattr(_deferral, "state", None)
+    _deferral.state = state
     try:
-        yield delta
+        yield state
     finally:
-        _deferral.delta = previous
+        _deferral.state = previous
+
+
+@contextmanager
+def deferred_cursors() -> Iterator[CursorDelta]:
+    """:func:`deferred_state`, yielding only the commits (repo_key -> commits)."""
+    with deferred_state() as state:
+        yield state.commits
 
 
 def migrate(db: Database) -> None:
@@ -61,26 +85,61 @@ def write_commits(conn: sqlite3.Connection, repo_key: str, commits: Iterable[str
     return len(rows)
 
 
+def stored_signature(conn: sqlite3.Connection, repo_key: str) -> str | None:
+    row = conn.execute(
+        "SELECT signature FROM repo_signatures WHERE repo_key = ?", (repo_key,)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def write_signature(conn: sqlite3.Connection, repo_key: str, signature: str) -> None:
+    """Replace the repository's signature (caller owns the transaction)."""
+    conn.execute(
+        "INSERT INTO repo_signatures (repo_key, signature) VALUES (?, ?)"
+        " ON CONFLICT (repo_key) DO UPDATE SET signature = excluded.signature,"
+        " recorded_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')",
+        (repo_key, signature),
+    )
+
+
 class StoreCommitCursor:
     """Commits already scanned, per repository, in the SQLite findings store at ``db_path``."""
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
-        self._delta: CursorDelta | None = getattr(_deferral, "delta", None)
+        self._deferred: DeferredState | None = getattr(_deferral, "state", None)
 
     def seen(self, repo_key: str) -> set[str]:
         with Database.open(self.db_path) as db:
             migrate(db)
             commits = seen_commits(db.conn, repo_key)
-        if self._delta is not None:
-            commits |= self._delta.get(repo_key, set())
+        if self._deferred is not None:
+            commits |= self._deferred.commits.get(repo_key, set())
         return commits
 
     def record(self, repo_key: str, commits: Iterable[str]) -> None:
-        if self._delta is not None:
-            self._delta.setdefault(repo_key, set()).update(commits)
+        if self._deferred is not None:
+            self._deferred.commits.setdefault(repo_key, set()).update(commits)
             return
         with Database.open(self.db_path) as db:
             migrate(db)
             with db.transaction() as conn:
                 write_commits(conn, repo_key, commits)
+
+    def signature(self, repo_key: str) -> str | None:
+        if self._deferred is not None and repo_key in self._deferred.signatures:
+            return self._deferred.signatures[repo_key]
+        if not self.db_path.exists():
+            return None
+        with Database.open(self.db_path) as db:
+            migrate(db)
+            return stored_signature(db.conn, repo_key)
+
+    def record_signature(self, repo_key: str, signature: str) -> None:
+        if self._deferred is not None:
+            self._deferred.signatures[repo_key] = signature
+            return
+        with Database.open(self.db_path) as db:
+            migrate(db)
+            with db.transaction() as conn:
+                write_signature(conn, repo_key, signature)
