@@ -254,6 +254,8 @@ class ScanResult:
     findings: tuple[Finding, ...]
     stats: ScanStats
     targets: tuple[str, ...] = ()
+    # sources skipped because nothing changed since their last recorded scan (incremental git)
+    unchanged: tuple[str, ...] = ()
 
     @property
     def credentials(self) -> list[Credential]:

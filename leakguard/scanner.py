@@ -3,6 +3,8 @@
 It knows only interfaces: :func:`resolve_target` for sources, :class:`Engine` for matching.
 Splittable pieces run on a process pool (one engine per worker); the rest run here. Everything
 that can be wrong with the inputs (rules, baseline, targets) is checked before any byte is read.
+A source that says it is unchanged since its last recorded scan (:class:`StatefulSource`) is
+not scanned at all: the result lists it in ``unchanged`` and counts ``unchanged_targets``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
 from leakguard.model import Finding, ScanResult, ScanStats
 from leakguard.options import ScanOptions
-from leakguard.sources.interface import EnrichingSource, Source
+from leakguard.sources.interface import EnrichingSource, Source, StatefulSource
 from leakguard.sources.resolve import resolve_target
 
 PieceResult = tuple[list[Finding], ScanStats]
@@ -67,13 +69,23 @@ def run_scan(
     options: ScanOptions,
     *,
     ruleset: RuleSet | None = None,
+    engine: Engine | None = None,
     progress: Progress | None = None,
 ) -> ScanResult:
+    """Scan ``targets``. ``engine``, when given, must be built from ``ruleset`` (or be the only
+    one given) with ``options.engine`` and ``options.show_secrets``; a caller scanning many
+    targets passes one so the rules are compiled once (one engine per thread)."""
     started = time.perf_counter()
+    ruleset = ruleset or (engine.ruleset if engine is not None else None)
     ruleset = ruleset or RuleSet.load(options.rules_dirs)
     baseline = Baseline.load(options.baseline) if options.baseline else None
-    sources = [resolve_target(t, options) for t in targets]
-    engine = Engine(ruleset, options.engine, show_secrets=options.show_secrets)
+    resolved = [resolve_target(t, options) for t in targets]
+    stateful = [s for s in resolved if isinstance(s, StatefulSource)]
+    skipped = {id(s) for s in stateful if s.unchanged(options, ruleset.version)}
+    sources = [s for s in resolved if id(s) not in skipped]
+    if not sources:
+        return _unchanged_result(resolved, targets, started)
+    engine = engine or Engine(ruleset, options.engine, show_secrets=options.show_secrets)
     plan = [(source, list(source.split(options))) for source in sources]
     pieces = [piece for _, source_pieces in plan for piece in source_pieces]
     parallel = [p for p in pieces if getattr(p, "parallel_safe", False)]
@@ -109,8 +121,23 @@ def run_scan(
         stats.merge(piece_stats)
     findings = _enrich_split_sources(plan, dict(zip(map(id, ran), results, strict=True)), stats)
     final = finalize(findings, options, baseline)
+    for source in stateful:
+        if id(source) not in skipped:
+            source.record_state()  # only now: the state is never recorded without the scan
+    unchanged = tuple(s.label for s in resolved if id(s) in skipped)
+    if unchanged:
+        stats.count("unchanged_targets", len(unchanged))
     stats.seconds = time.perf_counter() - started
-    return ScanResult(tuple(final), stats, tuple(targets))
+    return ScanResult(tuple(final), stats, tuple(targets), unchanged=unchanged)
+
+
+def _unchanged_result(
+    sources: Sequence[Source], targets: Sequence[str], started: float
+) -> ScanResult:
+    stats = ScanStats()
+    stats.count("unchanged_targets", len(sources))
+    stats.seconds = time.perf_counter() - started
+    return ScanResult((), stats, tuple(targets), unchanged=tuple(s.label for s in sources))
 
 
 def _enrich_split_sources(

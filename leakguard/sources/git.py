@@ -58,6 +58,7 @@ from leakguard.sources.git_repo import (
     resolve_refs,
     stash_entries,
 )
+from leakguard.sources.git_signature import fast_path_applies, state_signature
 from leakguard.sources.git_state import CommitCursor, cursor_for
 from leakguard.sources.interface import Source
 
@@ -104,6 +105,30 @@ class GitSource:
         self._plan_stats: ScanStats | None = None
         self._log_failed = False
         self._replaced: set[str] = set()  # blobs new commits replaced (incremental scans)
+        self._state: tuple[CommitCursor, str] | None = None  # (where, signature) to record
+
+    # -- unchanged repositories --------------------------------------------------------------
+
+    def unchanged(self, options: ScanOptions, ruleset_version: str) -> bool:
+        """Incremental scans: True when the repository's state signature (refs, index, work
+        tree, rules, options; no git process) equals the one recorded after the last scan."""
+        self._state = None
+        if not fast_path_applies(options):
+            return False
+        signature = state_signature(self.repo, options, ruleset_version)
+        if signature is None:
+            return False
+        cursor = cursor_for(options)
+        if cursor.signature(self.repo.key) == signature:
+            return True
+        self._state = (cursor, signature)
+        return False
+
+    def record_state(self) -> None:
+        if self._state is not None:
+            cursor, signature = self._state
+            cursor.record_signature(self.repo.key, signature)
+            self._state = None
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
         """With two or more workers: the work tree and ranges of blobs become pool pieces,

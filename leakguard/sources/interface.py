@@ -8,6 +8,10 @@ over worker processes; a source that parallelises itself (git) returns ``[self]`
 A source that knows more about a finding than the chunk location (git provenance: the commit
 that introduced a blob, other commits holding it, exposure at branch tips) implements
 ``enrich``, which receives all findings of that source once matching is done.
+
+A source that can tell, cheaply and without reading, that nothing changed since its last
+recorded scan (a git repository under ``--incremental``) implements ``unchanged`` and
+``record_state``; the pipeline then skips it entirely.
 """
 
 from __future__ import annotations
@@ -37,4 +41,16 @@ class Source(Protocol):
 class EnrichingSource(Source, Protocol):
     def enrich(self, findings: Sequence[Finding], stats: ScanStats) -> list[Finding]:
         """Attach provenance the chunks did not carry; may merge or drop duplicates."""
+        ...
+
+
+@runtime_checkable
+class StatefulSource(Source, Protocol):
+    def unchanged(self, options: ScanOptions, ruleset_version: str) -> bool:
+        """True when nothing a scan could read changed since the recorded state (then the
+        source is not scanned at all); remembers the current state for ``record_state``."""
+        ...
+
+    def record_state(self) -> None:
+        """Record the state ``unchanged`` saw, once a scan of this source has completed."""
         ...

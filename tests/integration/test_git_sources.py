@@ -165,10 +165,19 @@ def test_incremental_repeat_scan_reports_only_new_commits(tmp_path: Path) -> Non
     options = _options(tmp_path, incremental=True)
     assert len(_scan(b.path, options).findings) == 2
     state_files = list((tmp_path / "state" / "git").iterdir())
-    assert len(state_files) == 1 and stat.S_IMODE(state_files[0].stat().st_mode) == 0o600
+    assert sorted(p.suffix for p in state_files) == [".commits", ".signature"]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in state_files)
 
+    # nothing changed: the repository is not scanned at all
     unchanged = _scan(b.path, options)
-    assert unchanged.findings == () and unchanged.stats.counters["git_unchanged_repositories"] == 1
+    assert unchanged.findings == () and unchanged.stats.counters == {"unchanged_targets": 1}
+    assert unchanged.unchanged == (str(b.path),)
+    # the work tree changed, no ref moved: the work tree is scanned, no history is read
+    b.write("notes.txt", "nothing secret\n")
+    no_new_commit = _scan(b.path, options)
+    assert no_new_commit.findings == ()
+    assert no_new_commit.stats.counters["git_unchanged_repositories"] == 1
+    (b.path / "notes.txt").unlink()
 
     b.write("new.py", f"N = '{key('incremental')}'\n")
     new = b.commit("new", "new.py")
