@@ -297,10 +297,13 @@ class FindingsStore:
         error: str | None = None,
         started_at: str | None = None,
         cursor_delta: Mapping[str, Iterable[str]] | None = None,
+        signatures: Mapping[str, str] | None = None,
     ) -> ScanRecord:
         """Write one target's outcome in one transaction: the scan row, its credentials and
-        occurrences, the commits its git history scan covered. Occurrences of a non-git kind
-        that this target held before and this scan no longer saw are marked removed."""
+        occurrences, the commits its git history scan covered and its repositories' state
+        signatures. Occurrences of a non-git kind that this target held before and this scan
+        no longer saw are marked removed, unless the scan skipped an unchanged source (then
+        it saw nothing, and everything it held is still there)."""
         stamp = now_iso()
         stats = result.stats.to_dict() if result is not None else {}
         status = "ok" if error is None else "failed"
@@ -326,7 +329,7 @@ class FindingsStore:
                 for f in findings:
                     if self._upsert(conn, target, f, scan_id, sweep_id, stamp):
                         new.append(f.fingerprint)
-                if result is not None and error is None:
+                if result is not None and error is None and not result.unchanged:
                     conn.execute(
                         "UPDATE occurrences SET present = 0, removed_at = ? WHERE target = ?"
                         " AND present = 1 AND source_kind != 'git'"
@@ -335,6 +338,9 @@ class FindingsStore:
                     )
                 for repo_key, commits in (cursor_delta or {}).items():
                     cursors.write_commits(conn, repo_key, commits)
+                if error is None:
+                    for repo_key, signature in (signatures or {}).items():
+                        cursors.write_signature(conn, repo_key, signature)
         except sqlite3.Error as exc:
             raise StoreError(
                 f"writing the results of {target} to {self.path} failed: {exc}"

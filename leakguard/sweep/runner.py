@@ -3,10 +3,17 @@
 Workers only scan (``run_scan`` on one target with ``jobs=1``) and hand back the
 :class:`TargetOutcome`; the parent alone writes to the store, one transaction per target, as
 results complete. A target that fails becomes a failed scan row, never a stopped sweep.
+
+Before dispatching, the parent checks each local git repository's state signature against the
+store: an unchanged repository is recorded as unchanged without being sent to a worker, so a
+sweep where nothing changed never starts the pool. Each worker process (each thread, under Dask)
+compiles the rules into one :class:`Engine` and reuses it for every target it scans.
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -14,12 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
 from leakguard.errors import LeakguardError, UsageError
-from leakguard.model import ScanResult
+from leakguard.model import ScanResult, ScanStats
 from leakguard.options import ScanOptions
 from leakguard.scanner import run_scan, worker_count
-from leakguard.store.cursors import CursorDelta, deferred_cursors
+from leakguard.sources.git import git_source_for
+from leakguard.sources.interface import StatefulSource
+from leakguard.store.cursors import CursorDelta, SignatureDelta, deferred_state
 from leakguard.store.findings import FindingsStore, now_iso
 from leakguard.sweep.config import SweepConfig, Target
 from leakguard.sweep.outcome import SweepReport, TargetReport
@@ -32,6 +42,7 @@ class TargetOutcome:
     result: ScanResult | None = None
     error: str | None = None
     cursor_delta: CursorDelta = field(default_factory=dict)
+    signatures: SignatureDelta = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +57,48 @@ class SweepSettings:
 OnResult = Callable[[TargetOutcome], None]
 
 
+class Engines:
+    """One matching engine per thread, compiled on first use: the explicit per-worker holder
+    (Hyperscan scratch space is not thread-safe). Pickles as its rule set alone."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self._local = threading.local()
+
+    def get(self) -> Engine:
+        engine: Engine | None = getattr(self._local, "engine", None)
+        if engine is None:
+            engine = self._local.engine = Engine(self.ruleset)  # sweep targets: default engine
+        return engine
+
+    def __getstate__(self) -> RuleSet:
+        return self.ruleset
+
+    def __setstate__(self, ruleset: RuleSet) -> None:
+        self.__init__(ruleset)  # type: ignore[misc]
+
+
 def scan_target(
-    target: Target, db: Path, ruleset: RuleSet, rules_dirs: tuple[Path, ...] = ()
+    target: Target,
+    db: Path,
+    ruleset: RuleSet,
+    rules_dirs: tuple[Path, ...] = (),
+    engines: Engines | None = None,
 ) -> TargetOutcome:
     """Scan one target (runs inside a worker). Any failure is returned, not raised."""
     started = now_iso()
     try:
-        with deferred_cursors() as delta:
-            result = run_scan(
-                [target.label], target.scan_options(db, rules_dirs=rules_dirs), ruleset=ruleset
-            )
-        return TargetOutcome(target.label, started, result=result, cursor_delta=delta)
+        options = target.scan_options(db, rules_dirs=rules_dirs)
+        engine = engines.get() if engines is not None else None
+        with deferred_state() as state:
+            result = run_scan([target.label], options, ruleset=ruleset, engine=engine)
+        return TargetOutcome(
+            target.label,
+            started,
+            result=result,
+            cursor_delta=state.commits,
+            signatures=state.signatures,
+        )
     except LeakguardError as exc:
         return TargetOutcome(target.label, started, error=exc.message)
     except OSError as exc:
@@ -65,24 +107,25 @@ def scan_target(
         return TargetOutcome(target.label, started, error=f"internal error: {type(exc).__name__}")
 
 
-_worker_ruleset: RuleSet | None = None
+_worker_engines: Engines | None = None
 
 
 def _init_worker(ruleset: RuleSet) -> None:
-    global _worker_ruleset  # one rule set per worker process
-    _worker_ruleset = ruleset
+    global _worker_engines  # one rule set and engine per worker process
+    _worker_engines = Engines(ruleset)
 
 
 def _scan_in_worker(target: Target, db: Path, rules_dirs: tuple[Path, ...]) -> TargetOutcome:
-    assert _worker_ruleset is not None
-    return scan_target(target, db, _worker_ruleset, rules_dirs)
+    assert _worker_engines is not None
+    return scan_target(target, db, _worker_engines.ruleset, rules_dirs, _worker_engines)
 
 
 def _in_process(
     targets: list[Target], settings: SweepSettings, ruleset: RuleSet
 ) -> Iterator[TargetOutcome]:
+    engines = Engines(ruleset)
     for t in targets:
-        yield scan_target(t, settings.db, ruleset, settings.rules_dirs)
+        yield scan_target(t, settings.db, ruleset, settings.rules_dirs, engines)
 
 
 def _process_pool(
@@ -126,11 +169,14 @@ def _dask(
             hint="start it with `dask scheduler` or check the address (tcp://HOST:8786)",
         ) from None
     try:
+        # one holder per Dask worker process, one engine per worker thread
         shared = client.scatter(  # type: ignore[no-untyped-call]
-            ruleset, broadcast=True
+            [ruleset, Engines(ruleset)], broadcast=True
         )
         futures = {
-            client.submit(scan_target, t, settings.db, shared, settings.rules_dirs, pure=False): t
+            client.submit(
+                scan_target, t, settings.db, shared[0], settings.rules_dirs, shared[1], pure=False
+            ): t
             for t in targets
         }
         completed = dask_completed(list(futures), loop=client.loop)  # type: ignore[no-untyped-call]
@@ -156,7 +202,8 @@ def run_sweep(
             store.record_scan(
                 label, None, error=error, sweep_id=sweep_id, ruleset_version=ruleset.version
             )
-        for outcome in _outcomes(targets, settings, ruleset):
+        changed, unchanged = _split_unchanged(targets, settings, ruleset, store)
+        for outcome in itertools.chain(unchanged, _outcomes(changed, settings, ruleset)):
             store.record_scan(
                 outcome.label,
                 outcome.result,
@@ -165,6 +212,7 @@ def run_sweep(
                 error=outcome.error,
                 started_at=outcome.started_at,
                 cursor_delta=outcome.cursor_delta,
+                signatures=outcome.signatures,
             )
             if on_result is not None:
                 on_result(outcome)
@@ -172,9 +220,43 @@ def run_sweep(
         return _report(store, sweep_id, config, started_at, time.perf_counter() - started, ruleset)
 
 
+def _split_unchanged(
+    targets: list[Target], settings: SweepSettings, ruleset: RuleSet, store: FindingsStore
+) -> tuple[list[Target], list[TargetOutcome]]:
+    """Local git repositories whose state signature matches the store's are not dispatched:
+    their outcome says ``unchanged`` at once. Anything else (or any doubt) goes to a worker,
+    which checks again and scans."""
+    changed: list[Target] = []
+    unchanged: list[TargetOutcome] = []
+    for target in targets:
+        started = now_iso()
+        if _unchanged_here(target, settings, ruleset):
+            stats = ScanStats()
+            stats.count("unchanged_targets")
+            result = ScanResult((), stats, (target.label,), unchanged=(target.label,))
+            unchanged.append(TargetOutcome(target.label, started, result=result))
+        else:
+            changed.append(target)
+    return changed, unchanged
+
+
+def _unchanged_here(target: Target, settings: SweepSettings, ruleset: RuleSet) -> bool:
+    path = Path(target.label)
+    if target.spec.kind == "url" or not path.is_dir():
+        return False  # a remote must be fetched first: its worker checks after the fetch
+    options = target.scan_options(settings.db, rules_dirs=settings.rules_dirs)
+    try:
+        source = git_source_for(path, target.label, options)
+        return isinstance(source, StatefulSource) and source.unchanged(options, ruleset.version)
+    except (LeakguardError, OSError):
+        return False  # the worker will meet it again and record the error
+
+
 def _outcomes(
     targets: list[Target], settings: SweepSettings, ruleset: RuleSet
 ) -> Iterable[TargetOutcome]:
+    if not targets:
+        return []
     if settings.dask:
         return _dask(targets, settings, ruleset)
     jobs = min(worker_count(ScanOptions(jobs=settings.jobs)), max(len(targets), 1))
