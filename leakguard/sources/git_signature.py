@@ -6,8 +6,11 @@ index's size and modification time, every work-tree file's (path, size, mtime, c
 and the rule set and options that change results. When it equals the signature stored after the
 previous scan, nothing a scan could read has changed and the scan is skipped.
 
-It errs on the side of scanning: ignored files are walked too, and any unreadable part makes a
-different signature (see :func:`state_signature`).
+It errs on the side of scanning: ignored files are walked too, an unreadable part gives no
+signature, and so does a work-tree file (or the index) modified in the last two seconds: a file
+rewritten with the same size within one tick of the file-system clock keeps its timestamps, so
+a fresh timestamp proves nothing (git's "racy" entries). Such a repository is scanned, and its
+next scan can use the fast path.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from pathlib import Path
 
 from leakguard.options import ScanOptions
 from leakguard.sources.git_repo import Repository
 
 VERSION = b"leakguard git state v1\n"
+RACY_NS = 2_000_000_000
 # files directly in the git directory whose content names what history holds
 _GIT_FILES = ("HEAD", "packed-refs", "shallow", "logs/refs/stash")
 
@@ -32,24 +37,29 @@ def fast_path_applies(options: ScanOptions) -> bool:
 
 
 def state_signature(repo: Repository, options: ScanOptions, ruleset_version: str) -> str | None:
-    """The signature, or None when part of the repository cannot be read (then: scan)."""
+    """The signature, or None when part of the repository cannot be read or was modified too
+    recently to be trusted (then: scan, and record nothing)."""
+    started = time.time_ns()
     try:
-        return _signature(repo, options, ruleset_version)
+        signature, newest = _signature(repo, options, ruleset_version)
     except OSError:
         return None
+    return None if newest >= started - RACY_NS else signature
 
 
-def _signature(repo: Repository, options: ScanOptions, ruleset_version: str) -> str:
+def _signature(repo: Repository, options: ScanOptions, ruleset_version: str) -> tuple[str, int]:
+    """The signature and the newest modification time (ns) of a file it took by its stat."""
     h = hashlib.sha256(VERSION)
+    newest = [0]
     _field(h, b"rules", ruleset_version.encode())
     _field(h, b"options", _options_text(options).encode())
     for name in _GIT_FILES:
         _field(h, name.encode(), _read(repo.git_dir / name))
     _refs(h, repo.git_dir / "refs")
     if repo.work_tree is not None:
-        _field(h, b"index", _stat_text(repo.git_dir / "index").encode())
-        _work_tree(h, repo.work_tree)
-    return "sha256:" + h.hexdigest()
+        _field(h, b"index", _stat_text(repo.git_dir / "index", newest).encode())
+        _work_tree(h, repo.work_tree, newest)
+    return "sha256:" + h.hexdigest(), newest[0]
 
 
 def _options_text(options: ScanOptions) -> str:
@@ -83,17 +93,19 @@ def _read(path: Path) -> bytes:
         return b"error\0" + str(exc.errno).encode() + os.urandom(16)
 
 
-def _stat_text(path: Path) -> str:
+def _stat_text(path: Path, newest: list[int]) -> str:
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return "absent"
     except OSError as exc:
         return f"error {exc.errno} {os.urandom(8).hex()}"
+    newest[0] = max(newest[0], st.st_mtime_ns)
     text = f"{st.st_mode} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
     if stat.S_ISLNK(st.st_mode):  # what it points to, and that file's own state
         try:
             target = os.stat(path)
+            newest[0] = max(newest[0], target.st_mtime_ns)
             text += f" -> {os.readlink(path)!r} {target.st_size} {target.st_mtime_ns}"
             text += f" {target.st_ctime_ns} {target.st_ino}"
         except OSError:
@@ -109,7 +121,7 @@ def _refs(h: hashlib._Hash, root: Path) -> None:
             _field(h, os.fsencode(path.relative_to(root)), _read(path))
 
 
-def _work_tree(h: hashlib._Hash, top: Path) -> None:
+def _work_tree(h: hashlib._Hash, top: Path, newest: list[int]) -> None:
     for dirpath, dirnames, filenames in os.walk(top, onerror=_raise):
         dirnames[:] = sorted(d for d in dirnames if d != ".git")
         for name in dirnames:
@@ -120,7 +132,7 @@ def _work_tree(h: hashlib._Hash, top: Path) -> None:
             if name == ".git":  # a linked work tree's or submodule's pointer file
                 continue
             path = Path(dirpath, name)
-            _field(h, os.fsencode(path.relative_to(top)), _stat_text(path).encode())
+            _field(h, os.fsencode(path.relative_to(top)), _stat_text(path, newest).encode())
 
 
 def _raise(exc: OSError) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 import zlib
 from pathlib import Path
 
@@ -47,6 +48,14 @@ def _find(result: ScanResult, name: str) -> Finding | None:
     matches = [f for f in result.findings if f.fingerprint == fingerprint(key(name))]
     assert len(matches) <= 1
     return matches[0] if matches else None
+
+
+def _backdate(top: Path, seconds: int = 60) -> None:
+    """Age every file of a work tree (and its index): fresh timestamps disable the fast path."""
+    when = time.time() - seconds
+    for path in [top / ".git" / "index", *(p for p in top.rglob("*") if ".git" not in p.parts)]:
+        if path.is_file():
+            os.utime(path, (when, when))
 
 
 def _two_commits(path: Path) -> tuple[Builder, str, str]:
@@ -164,6 +173,10 @@ def test_incremental_repeat_scan_reports_only_new_commits(tmp_path: Path) -> Non
     b, first, _second = _two_commits(tmp_path / "repo")
     options = _options(tmp_path, incremental=True)
     assert len(_scan(b.path, options).findings) == 2
+    # files modified in the last seconds prove nothing by their timestamps: no signature yet
+    assert [p.suffix for p in (tmp_path / "state" / "git").iterdir()] == [".commits"]
+    _backdate(b.path)
+    assert _scan(b.path, options).unchanged == ()  # this scan records the signature
     state_files = list((tmp_path / "state" / "git").iterdir())
     assert sorted(p.suffix for p in state_files) == [".commits", ".signature"]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in state_files)
