@@ -69,7 +69,10 @@ Refs = Annotated[
 ]
 Incremental = Annotated[
     bool,
-    typer.Option("--incremental", help="Git: skip commits already scanned by a previous run."),
+    typer.Option(
+        "--incremental",
+        help="Git: skip commits already scanned by a previous run (and an unchanged repository).",
+    ),
 ]
 Db = Annotated[
     Path | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from leakguard.options import GitOptions, ScanOptions
 from leakguard.scanner import run_scan
 from leakguard.sources import git_signature
 from tests.integration.git_repos import Builder, key
+from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -210,3 +212,19 @@ def test_a_fresh_timestamp_disables_the_fast_path(
     backdate(repo.path)
     assert _scan(repo, _options(tmp_path)).unchanged == ()  # old enough: recorded
     assert _scan(repo, _options(tmp_path)).unchanged == (str(repo.path),)
+
+
+def test_cli_repeat_incremental_scan_with_a_store(repo: Builder, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    args = ["scan", str(repo.path), "--incremental", "--db", str(tmp_path / "lg.db")]
+    args += ["-f", "json", "-o", str(out)]
+    code, _ = run_cli(args)
+    assert code == 1 and json.loads(out.read_text())["findings"]
+    code, _ = run_cli(args)
+    report = json.loads(out.read_text())
+    assert code == 0 and report["findings"] == []
+    assert report["stats"]["counters"] == {"unchanged_targets": 1}
+    repo.write("more.env", f"C = '{key('more')}'\n")
+    code, _ = run_cli(args)
+    found = json.loads(out.read_text())["findings"]
+    assert code == 1 and sorted(f["location"]["path"] for f in found) == ["local.env", "more.env"]
