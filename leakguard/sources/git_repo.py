@@ -66,6 +66,24 @@ def discover(path: Path) -> Repository | None:
     return Repository(git_dir, work_tree, str(git_dir))
 
 
+def discover_plain(path: Path) -> Repository | None:
+    """Without GitPython or git: the repository at ``path`` when it has the plain layout (a
+    ``.git`` directory, or a bare repository), with the key :func:`discover` gives it; None
+    for anything else (linked work trees, ``.git`` files, not a repository). Only a hint: a
+    repository found here may still be one git refuses."""
+    dot_git = path / ".git"
+    if dot_git.is_dir() and not dot_git.is_symlink():
+        git_dir, work_tree = dot_git, path
+    elif (path / "HEAD").is_file() and (path / "objects").is_dir():
+        git_dir, work_tree = path, None
+    else:
+        return None
+    if not (git_dir / "HEAD").is_file():
+        return None
+    resolved = git_dir.resolve()
+    return Repository(resolved, work_tree, str(resolved))
+
+
 def run_git(repo: Repository, args: Sequence[str], *, what: str) -> bytes:
     """Run git in ``repo`` and return stdout; a failure is an :class:`InputError`."""
     cmd = ["git", f"--git-dir={repo.git_dir}"]

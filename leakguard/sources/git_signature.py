@@ -19,6 +19,7 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from leakguard.options import ScanOptions
@@ -54,10 +55,10 @@ def _signature(repo: Repository, options: ScanOptions, ruleset_version: str) -> 
     _field(h, b"rules", ruleset_version.encode())
     _field(h, b"options", _options_text(options).encode())
     for name in _GIT_FILES:
-        _field(h, name.encode(), _read(repo.git_dir / name))
+        _field(h, name.encode(), _read(os.fsencode(repo.git_dir / name)))
     _refs(h, repo.git_dir / "refs")
     if repo.work_tree is not None:
-        _field(h, b"index", _stat_text(repo.git_dir / "index", newest).encode())
+        _field(h, b"index", _stat_text(os.fsencode(repo.git_dir / "index"), newest).encode())
         _work_tree(h, repo.work_tree, newest)
     return "sha256:" + h.hexdigest(), newest[0]
 
@@ -84,22 +85,27 @@ def _field(h: hashlib._Hash, name: bytes, value: bytes) -> None:
     h.update(value)
 
 
-def _read(path: Path) -> bytes:
+def _read(path: bytes) -> bytes:
     try:
-        return b"file\0" + path.read_bytes()
+        with open(path, "rb") as f:
+            return b"file\0" + f.read()
     except FileNotFoundError:
         return b"absent"
     except OSError as exc:  # unreadable: a value no readable state can produce
         return b"error\0" + str(exc.errno).encode() + os.urandom(16)
 
 
-def _stat_text(path: Path, newest: list[int]) -> str:
+def _stat_text(path: bytes, newest: list[int]) -> str:
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return "absent"
     except OSError as exc:
         return f"error {exc.errno} {os.urandom(8).hex()}"
+    return _entry_text(path, st, newest)
+
+
+def _entry_text(path: bytes, st: os.stat_result, newest: list[int]) -> str:
     newest[0] = max(newest[0], st.st_mtime_ns)
     text = f"{st.st_mode} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
     if stat.S_ISLNK(st.st_mode):  # what it points to, and that file's own state
@@ -114,26 +120,30 @@ def _stat_text(path: Path, newest: list[int]) -> str:
 
 
 def _refs(h: hashlib._Hash, root: Path) -> None:
-    for dirpath, dirnames, filenames in os.walk(root, onerror=_raise):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath, name)
-            _field(h, os.fsencode(path.relative_to(root)), _read(path))
+    """Every loose ref by name and content (directories sorted, so the order is stable)."""
+    for rel, entry in _walk(os.fsencode(root), b""):
+        if entry.is_file(follow_symlinks=False) or entry.is_symlink():
+            _field(h, rel, _read(entry.path))
 
 
 def _work_tree(h: hashlib._Hash, top: Path, newest: list[int]) -> None:
-    for dirpath, dirnames, filenames in os.walk(top, onerror=_raise):
-        dirnames[:] = sorted(d for d in dirnames if d != ".git")
-        for name in dirnames:
-            path = Path(dirpath, name)
-            if path.is_symlink():  # os.walk does not follow it: its target counts
-                _field(h, os.fsencode(path.relative_to(top)), os.fsencode(os.readlink(path)))
-        for name in sorted(filenames):
-            if name == ".git":  # a linked work tree's or submodule's pointer file
-                continue
-            path = Path(dirpath, name)
-            _field(h, os.fsencode(path.relative_to(top)), _stat_text(path, newest).encode())
+    """Every entry but ``.git`` (the repository, or a linked work tree's pointer file): its
+    path and (mode, size, mtime, ctime, inode); directories are listed, not described."""
+    for rel, entry in _walk(os.fsencode(top), b""):
+        if entry.is_dir(follow_symlinks=False):
+            continue
+        _field(h, rel, _entry_text(entry.path, entry.stat(follow_symlinks=False), newest).encode())
 
 
-def _raise(exc: OSError) -> None:
-    raise exc
+def _walk(top: bytes, prefix: bytes) -> Iterator[tuple[bytes, os.DirEntry[bytes]]]:
+    """(relative path, entry) of everything under ``top``, depth first, sorted by name; a
+    directory that cannot be listed raises (no signature then)."""
+    with os.scandir(top) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for entry in entries:
+        if entry.name == b".git":
+            continue
+        rel = prefix + entry.name
+        yield rel, entry
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(entry.path, rel + b"/")

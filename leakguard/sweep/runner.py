@@ -27,8 +27,9 @@ from leakguard.errors import LeakguardError, UsageError
 from leakguard.model import ScanResult, ScanStats
 from leakguard.options import ScanOptions
 from leakguard.scanner import run_scan, worker_count
-from leakguard.sources.git import git_source_for
-from leakguard.sources.interface import StatefulSource
+from leakguard.sources.git_repo import discover_plain
+from leakguard.sources.git_signature import fast_path_applies, state_signature
+from leakguard.store import cursors
 from leakguard.store.cursors import CursorDelta, SignatureDelta, deferred_state
 from leakguard.store.findings import FindingsStore, now_iso
 from leakguard.sweep.config import SweepConfig, Target
@@ -225,12 +226,12 @@ def _split_unchanged(
 ) -> tuple[list[Target], list[TargetOutcome]]:
     """Local git repositories whose state signature matches the store's are not dispatched:
     their outcome says ``unchanged`` at once. Anything else (or any doubt) goes to a worker,
-    which checks again and scans."""
+    which checks again (after fetching, for a remote) and scans."""
     changed: list[Target] = []
     unchanged: list[TargetOutcome] = []
     for target in targets:
         started = now_iso()
-        if _unchanged_here(target, settings, ruleset):
+        if _unchanged_here(target, settings, ruleset, store):
             stats = ScanStats()
             stats.count("unchanged_targets")
             result = ScanResult((), stats, (target.label,), unchanged=(target.label,))
@@ -240,16 +241,19 @@ def _split_unchanged(
     return changed, unchanged
 
 
-def _unchanged_here(target: Target, settings: SweepSettings, ruleset: RuleSet) -> bool:
-    path = Path(target.label)
-    if target.spec.kind == "url" or not path.is_dir():
-        return False  # a remote must be fetched first: its worker checks after the fetch
+def _unchanged_here(
+    target: Target, settings: SweepSettings, ruleset: RuleSet, store: FindingsStore
+) -> bool:
+    if target.spec.kind == "url":
+        return False
     options = target.scan_options(settings.db, rules_dirs=settings.rules_dirs)
-    try:
-        source = git_source_for(path, target.label, options)
-        return isinstance(source, StatefulSource) and source.unchanged(options, ruleset.version)
-    except (LeakguardError, OSError):
-        return False  # the worker will meet it again and record the error
+    if not fast_path_applies(options):
+        return False
+    repo = discover_plain(Path(target.label))
+    if repo is None:
+        return False  # not a repository, or an unusual one: its worker decides
+    stored = cursors.stored_signature(store.db.conn, repo.key)
+    return stored is not None and stored == state_signature(repo, options, ruleset.version)
 
 
 def _outcomes(

@@ -15,6 +15,7 @@ from leakguard.model import ScanResult
 from leakguard.options import GitOptions, ScanOptions
 from leakguard.scanner import run_scan
 from leakguard.sources import git_signature
+from leakguard.sources.git_repo import discover, discover_plain
 from tests.integration.git_repos import Builder, key
 from tests.support.cli import run_cli
 
@@ -64,7 +65,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Builder:
     (tmp_path / "rules" / "acme.yaml").write_text(RULE.format(title="Acme token"))
     b = Builder(tmp_path / "repo")
     b.write("app.py", f"A = '{key('committed')}'\n")
-    b.commit("first", "app.py")
+    b.write("lib/deep/util.py", "U = 1\n")
+    b.commit("first", "app.py", "lib/deep/util.py")
     b.write("local.env", f"B = '{key('untracked')}'\n")
     first = _scan(b, _options(tmp_path))  # records the signature
     assert first.unchanged == () and len(first.findings) == 2
@@ -133,6 +135,10 @@ def _edited_same_size_old_timestamp(b: Builder, tmp_path: Path) -> None:
     os.utime(b.path / "app.py", ns=(before.st_atime_ns, before.st_mtime_ns))  # ctime moves
 
 
+def _edited_file_in_a_subdirectory(b: Builder, tmp_path: Path) -> None:
+    b.write("lib/deep/util.py", "U = 22\n")
+
+
 def _new_untracked_file(b: Builder, tmp_path: Path) -> None:
     b.write("other.txt", "hello\n")
 
@@ -160,6 +166,7 @@ CHANGES = {
     "packed ref moved": _packed_ref_moved,
     "edited tracked file": _edited_tracked_file,
     "edited, same size, old timestamp": _edited_same_size_old_timestamp,
+    "edited file in a subdirectory": _edited_file_in_a_subdirectory,
     "new untracked file": _new_untracked_file,
     "deleted file": _deleted_file,
     "staged file": _staged_file,
@@ -228,3 +235,13 @@ def test_cli_repeat_incremental_scan_with_a_store(repo: Builder, tmp_path: Path)
     code, _ = run_cli(args)
     found = json.loads(out.read_text())["findings"]
     assert code == 1 and sorted(f["location"]["path"] for f in found) == ["local.env", "more.env"]
+
+
+def test_the_sweeps_quick_discovery_names_repositories_as_git_does(tmp_path: Path) -> None:
+    work = Builder(tmp_path / "work")
+    bare = Builder(tmp_path / "bare.git", bare=True)
+    for path in (work.path, bare.path, work.path / ".git"):
+        quick, full = discover_plain(path), discover(path)
+        assert quick is not None and quick == full
+    (tmp_path / "plain").mkdir()
+    assert discover_plain(tmp_path / "plain") is None
