@@ -5,6 +5,7 @@ Everything here is one git process per question, never one per object or commit.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,16 +72,17 @@ def discover_plain(path: Path) -> Repository | None:
     ``.git`` directory, or a bare repository), with the key :func:`discover` gives it; None
     for anything else (linked work trees, ``.git`` files, not a repository). Only a hint: a
     repository found here may still be one git refuses."""
-    dot_git = path / ".git"
-    if dot_git.is_dir() and not dot_git.is_symlink():
+    top = os.fspath(path)
+    dot_git = os.path.join(top, ".git")
+    if os.path.isdir(dot_git) and not os.path.islink(dot_git):
         git_dir, work_tree = dot_git, path
-    elif (path / "HEAD").is_file() and (path / "objects").is_dir():
-        git_dir, work_tree = path, None
+    elif os.path.isfile(os.path.join(top, "HEAD")) and os.path.isdir(os.path.join(top, "objects")):
+        git_dir, work_tree = top, None
     else:
         return None
-    if not (git_dir / "HEAD").is_file():
+    if not os.path.isfile(os.path.join(git_dir, "HEAD")):
         return None
-    resolved = git_dir.resolve()
+    resolved = Path(os.path.realpath(git_dir))
     return Repository(resolved, work_tree, str(resolved))
 
 

@@ -20,7 +20,6 @@ import os
 import stat
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from leakguard.options import ScanOptions
 from leakguard.sources.git_repo import Repository
@@ -28,7 +27,7 @@ from leakguard.sources.git_repo import Repository
 VERSION = b"leakguard git state v1\n"
 RACY_NS = 2_000_000_000
 # files directly in the git directory whose content names what history holds
-_GIT_FILES = ("HEAD", "packed-refs", "shallow", "logs/refs/stash")
+_GIT_FILES = (b"HEAD", b"packed-refs", b"shallow", b"logs/refs/stash")
 
 
 def fast_path_applies(options: ScanOptions) -> bool:
@@ -54,12 +53,13 @@ def _signature(repo: Repository, options: ScanOptions, ruleset_version: str) -> 
     newest = [0]
     _field(h, b"rules", ruleset_version.encode())
     _field(h, b"options", _options_text(options).encode())
+    git_dir = os.fsencode(repo.git_dir) + b"/"
     for name in _GIT_FILES:
-        _field(h, name.encode(), _read(os.fsencode(repo.git_dir / name)))
-    _refs(h, repo.git_dir / "refs")
+        _field(h, name, _read(git_dir + name))
+    _refs(h, git_dir + b"refs")
     if repo.work_tree is not None:
-        _field(h, b"index", _stat_text(os.fsencode(repo.git_dir / "index"), newest).encode())
-        _work_tree(h, repo.work_tree, newest)
+        _field(h, b"index", _stat_text(git_dir + b"index", newest).encode())
+        _work_tree(h, os.fsencode(repo.work_tree), newest)
     return "sha256:" + h.hexdigest(), newest[0]
 
 
@@ -119,17 +119,17 @@ def _entry_text(path: bytes, st: os.stat_result, newest: list[int]) -> str:
     return text
 
 
-def _refs(h: hashlib._Hash, root: Path) -> None:
+def _refs(h: hashlib._Hash, root: bytes) -> None:
     """Every loose ref by name and content (directories sorted, so the order is stable)."""
-    for rel, entry in _walk(os.fsencode(root), b""):
+    for rel, entry in _walk(root, b""):
         if entry.is_file(follow_symlinks=False) or entry.is_symlink():
             _field(h, rel, _read(entry.path))
 
 
-def _work_tree(h: hashlib._Hash, top: Path, newest: list[int]) -> None:
+def _work_tree(h: hashlib._Hash, top: bytes, newest: list[int]) -> None:
     """Every entry but ``.git`` (the repository, or a linked work tree's pointer file): its
     path and (mode, size, mtime, ctime, inode); directories are listed, not described."""
-    for rel, entry in _walk(os.fsencode(top), b""):
+    for rel, entry in _walk(top, b""):
         if entry.is_dir(follow_symlinks=False):
             continue
         _field(h, rel, _entry_text(entry.path, entry.stat(follow_symlinks=False), newest).encode())
