@@ -2,9 +2,11 @@
 
 Computed from files alone, without running git: ``HEAD``, ``packed-refs``, every loose ref
 (names and contents: branches, tags, remotes, notes, ``refs/stash``), the stash reflog, the
-index's size and modification time, every work-tree file's (path, size, mtime, ctime, inode)
-and the rule set and options that change results. When it equals the signature stored after the
-previous scan, nothing a scan could read has changed and the scan is skipped.
+repository's configuration and ignore rules (``config``, ``info/exclude``, the user's
+``~/.gitconfig`` and ``~/.config/git/ignore``), the index's stat, every work-tree file's
+(path, mode, size, mtime, ctime, inode) and the rule set and options that change results.
+When it equals the signature stored after the previous scan, nothing a scan could read has
+changed and the scan is skipped.
 
 It errs on the side of scanning: ignored files are walked too, an unreadable part gives no
 signature, and so does a work-tree file (or the index) modified in the last two seconds: a file
@@ -27,7 +29,18 @@ from leakguard.sources.git_repo import Repository
 VERSION = b"leakguard git state v1\n"
 RACY_NS = 2_000_000_000
 # files directly in the git directory whose content names what history holds
-_GIT_FILES = (b"HEAD", b"packed-refs", b"shallow", b"logs/refs/stash")
+# files in the git directory whose content changes what history holds or which work-tree
+# files git status lists (ignore rules, configuration)
+_GIT_FILES = (
+    b"HEAD",
+    b"packed-refs",
+    b"shallow",
+    b"logs/refs/stash",
+    b"config",
+    b"info/exclude",
+    b"info/grafts",
+    b"info/sparse-checkout",
+)
 
 
 def fast_path_applies(options: ScanOptions) -> bool:
@@ -54,13 +67,27 @@ def _signature(repo: Repository, options: ScanOptions, ruleset_version: str) -> 
     _field(h, b"rules", ruleset_version.encode())
     _field(h, b"options", _options_text(options).encode())
     git_dir = os.fsencode(repo.git_dir) + b"/"
+    if os.path.exists(git_dir + b"commondir"):  # a linked work tree: its refs live elsewhere
+        raise FileNotFoundError("linked work tree")
     for name in _GIT_FILES:
         _field(h, name, _read(git_dir + name))
     _refs(h, git_dir + b"refs")
     if repo.work_tree is not None:
         _field(h, b"index", _stat_text(git_dir + b"index", newest).encode())
+        for path in _global_git_files():
+            _field(h, path, _read(path))
         _work_tree(h, os.fsencode(repo.work_tree), newest)
     return "sha256:" + h.hexdigest(), newest[0]
+
+
+def _global_git_files() -> list[bytes]:
+    """The user's git configuration and ignore file at their default places (which untracked
+    files git status lists depends on them)."""
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    paths = [os.path.join(home, ".gitconfig"), os.path.join(xdg, "git", "config")]
+    paths.append(os.path.join(xdg, "git", "ignore"))
+    return [os.fsencode(p) for p in paths]
 
 
 def _options_text(options: ScanOptions) -> str:

@@ -151,6 +151,11 @@ def _staged_file(b: Builder, tmp_path: Path) -> None:
     b.git("add", "local.env")
 
 
+def _exclude_rule_added(b: Builder, tmp_path: Path) -> None:
+    exclude = b.path / ".git" / "info" / "exclude"
+    exclude.write_text(exclude.read_text() + "*.log\n")
+
+
 def _rules_changed(b: Builder, tmp_path: Path) -> None:
     (tmp_path / "rules" / "acme.yaml").write_text(RULE.format(title="Acme API token"))
 
@@ -170,6 +175,7 @@ CHANGES = {
     "new untracked file": _new_untracked_file,
     "deleted file": _deleted_file,
     "staged file": _staged_file,
+    "exclude rules changed": _exclude_rule_added,
     "rules changed": _rules_changed,
 }
 
@@ -235,6 +241,19 @@ def test_cli_repeat_incremental_scan_with_a_store(repo: Builder, tmp_path: Path)
     code, _ = run_cli(args)
     found = json.loads(out.read_text())["findings"]
     assert code == 1 and sorted(f["location"]["path"] for f in found) == ["local.env", "more.env"]
+
+
+def test_a_linked_work_tree_is_always_scanned(repo: Builder, tmp_path: Path) -> None:
+    """Its branches live in the main repository's git directory, which its signature would not
+    read: a commit there must not go unseen."""
+    repo.git("worktree", "add", "-q", str(tmp_path / "linked"))
+    (repo.path / ".git" / "worktrees" / "linked" / "refs" / "bisect").mkdir(parents=True)
+    linked = Builder.__new__(Builder)
+    linked.path = tmp_path / "linked"
+    assert _scan(linked, _options(tmp_path)).unchanged == ()
+    _commit(repo, tmp_path)
+    result = _scan(linked, _options(tmp_path))
+    assert result.unchanged == () and result.stats.counters.get("git_commits") == 1
 
 
 def test_the_sweeps_quick_discovery_names_repositories_as_git_does(tmp_path: Path) -> None:
