@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Protocol
 
@@ -20,8 +20,10 @@ from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
 from leakguard.model import Finding, ScanResult, ScanStats
 from leakguard.options import ScanOptions
+from leakguard.sources.git_state import write_deferred
 from leakguard.sources.interface import EnrichingSource, Source, StatefulSource
 from leakguard.sources.resolve import resolve_target
+from leakguard.store.cursors import deferred_state
 
 PieceResult = tuple[list[Finding], ScanStats]
 
@@ -129,6 +131,24 @@ def run_scan(
         stats.count("unchanged_targets", len(unchanged))
     stats.seconds = time.perf_counter() - started
     return ScanResult(tuple(final), stats, tuple(targets), unchanged=unchanged)
+
+
+def scan_then_record(
+    targets: Sequence[str],
+    options: ScanOptions,
+    deliver: Callable[[ScanResult], None],
+    *,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Scan, hand the result to ``deliver`` (write the report), and only then record the
+    incremental state (commits scanned, repository signatures). A scan whose report was never
+    delivered (a full disk, an interrupt) leaves the state as it was, so the next incremental
+    scan reports the same findings again instead of losing them."""
+    with deferred_state() as pending:
+        result = run_scan(targets, options, progress=progress)
+    deliver(result)
+    write_deferred(pending, options)
+    return result
 
 
 def _unchanged_result(

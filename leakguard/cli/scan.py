@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,7 +15,7 @@ from leakguard.model import ScanResult, Severity
 from leakguard.options import GitOptions, ScanOptions, parse_size
 from leakguard.reports import check_format, render, write_private
 from leakguard.reports.text import summary
-from leakguard.scanner import Progress, run_scan
+from leakguard.scanner import scan_then_record
 
 SCAN_HELP = """Scan files, directories, git repositories and standard input for leaked credentials.
 
@@ -126,8 +126,26 @@ def build_options(
     )
 
 
+class _BarProgress:
+    """The scan core's Progress protocol over a rich progress bar."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self.task = bar.add_task("scanning", total=None)
+
+    def start(self, total: int) -> None:
+        self.bar.update(self.task, total=total)
+
+    def advance(self, done: int = 1) -> None:
+        self.bar.advance(self.task, done)
+
+    def stop(self) -> None:
+        """Clear the bar before the report is printed (idempotent)."""
+        self.bar.stop()
+
+
 @contextmanager
-def progress_bar(enabled: bool) -> Iterator[Progress | None]:
+def progress_bar(enabled: bool) -> Iterator[_BarProgress | None]:
     """A transient bar on stderr, only when stderr is a terminal."""
     if not enabled or not sys.stderr.isatty():
         yield None
@@ -144,18 +162,8 @@ def progress_bar(enabled: bool) -> Iterator[Progress | None]:
         console=Console(stderr=True),
         transient=True,
     )
-
-    class _Adapter:
-        task = bar.add_task("scanning", total=None)
-
-        def start(self, total: int) -> None:
-            bar.update(self.task, total=total)
-
-        def advance(self, done: int = 1) -> None:
-            bar.advance(self.task, done)
-
     with bar:
-        yield _Adapter()
+        yield _BarProgress(bar)
 
 
 def check_output(output: Path | None) -> None:
@@ -233,8 +241,21 @@ def scan(
         min_severity=min_severity,
     )
     with progress_bar(not quiet) as progress:
-        result = run_scan(targets, options, progress=progress)
-    _report(result, output_format, output, show_secrets=show_secrets, quiet=quiet, verbose=verbose)
+
+        def deliver(result: ScanResult) -> None:
+            if progress is not None:
+                progress.stop()
+            _report(
+                result,
+                output_format,
+                output,
+                show_secrets=show_secrets,
+                quiet=quiet,
+                verbose=verbose,
+            )
+
+        # the incremental state is recorded only once the report is out (nothing is lost)
+        result = scan_then_record(targets, options, deliver, progress=progress)
     raise typer.Exit(EXIT_FINDINGS if result.findings else EXIT_OK)
 
 

@@ -14,10 +14,13 @@ import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from leakguard.errors import InputError
 from leakguard.options import ScanOptions
+
+if TYPE_CHECKING:
+    from leakguard.store.cursors import DeferredState
 
 HEADER = b"# leakguard git commits v1 "
 
@@ -43,12 +46,17 @@ class FileCommitCursor:
     """One append-only file of commit ids per repository: ``<state_dir>/git/<key hash>``."""
 
     def __init__(self, state_dir: Path) -> None:
+        from leakguard.store.cursors import current_deferral
+
         self.dir = Path(state_dir) / "git"
+        self._deferred = current_deferral()
 
     def path_for(self, repo_key: str, suffix: str = ".commits") -> Path:
         return self.dir / (hashlib.sha256(repo_key.encode()).hexdigest()[:32] + suffix)
 
     def signature(self, repo_key: str) -> str | None:
+        if self._deferred is not None and repo_key in self._deferred.signatures:
+            return self._deferred.signatures[repo_key]
         try:
             text = self.path_for(repo_key, ".signature").read_text("ascii").strip()
         except (OSError, UnicodeDecodeError):
@@ -57,6 +65,9 @@ class FileCommitCursor:
 
     def record_signature(self, repo_key: str, signature: str) -> None:
         """Replace the signature atomically (a crash leaves the old one or the new one)."""
+        if self._deferred is not None:
+            self._deferred.signatures[repo_key] = signature
+            return
         path = self.path_for(repo_key, ".signature")
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
@@ -74,6 +85,10 @@ class FileCommitCursor:
             ) from None
 
     def seen(self, repo_key: str) -> set[str]:
+        deferred = self._deferred.commits.get(repo_key, set()) if self._deferred else set()
+        return self._recorded(repo_key) | deferred
+
+    def _recorded(self, repo_key: str) -> set[str]:
         try:
             data = self.path_for(repo_key).read_bytes()
         except FileNotFoundError:
@@ -89,6 +104,9 @@ class FileCommitCursor:
         return {line.decode("ascii") for line in lines[1:] if line and not line.startswith(b"#")}
 
     def record(self, repo_key: str, commits: Iterable[str]) -> None:
+        if self._deferred is not None:
+            self._deferred.commits.setdefault(repo_key, set()).update(commits)
+            return
         body = "".join(f"{c}\n" for c in commits).encode("ascii")
         path = self.path_for(repo_key)
         try:
@@ -114,3 +132,12 @@ def cursor_for(options: ScanOptions) -> CommitCursor:
 
         return StoreCommitCursor(options.db)
     return FileCommitCursor(options.state_dir or default_state_dir())
+
+
+def write_deferred(state: DeferredState, options: ScanOptions) -> None:
+    """Write what a deferred scan recorded (commits first: a signature promises them)."""
+    cursor = cursor_for(options)  # made outside the deferral: it writes through
+    for repo_key, commits in state.commits.items():
+        cursor.record(repo_key, sorted(commits))
+    for repo_key, signature in state.signatures.items():
+        cursor.record_signature(repo_key, signature)

@@ -69,6 +69,12 @@ def deferred_cursors() -> Iterator[CursorDelta]:
         yield state.commits
 
 
+def current_deferral() -> DeferredState | None:
+    """The deferral active on this thread (see :func:`deferred_state`), if any."""
+    state: DeferredState | None = getattr(_deferral, "state", None)
+    return state
+
+
 def migrate(db: Database) -> None:
     db.migrate(COMPONENT, MIGRATIONS)
 
