@@ -264,7 +264,7 @@ def rehearsal_report(run: RunView, time_scale: float, graph_gaps: list[str]) -> 
     )
     breaks = list(graph_gaps)
     for timing in timings:
-        if timing.state == StepState.FAILED and timing.error:
+        if timing.state == StepState.FAILED and timing.error and timing.error not in graph_gaps:
             breaks.append(f"step {timing.step_id}: {timing.error}")
     failed = any(t.state == StepState.FAILED for t in timings)
     if run.state != RunState.COMPLETED and run.diagnostic and not failed:

@@ -534,3 +534,24 @@ def test_a_default_compensation_takes_parameters_from_the_steps_params_and_outpu
     engine.start_run(journal, pb, {"credential": "x"}, _options(world, yes=True), run_id="r")
     engine.rollback_run(journal, "r", _options(world))
     assert "release:bob:deny-bob" in world.effects  # containment <- containment_id
+
+
+def test_an_output_naming_a_skipped_step_is_null_without_a_complaint(
+    tmp_path: Path, world: World, journal: Journal
+) -> None:
+    text = ROTATE.replace(
+        '  new_version: "${steps.stage.outputs.version_id}"\n',
+        '  new_version: "${steps.stage.outputs.version_id}"\n'
+        '  denied: "${steps.deny.outputs.tag}"\n'
+        '  typo: "${steps.stage.outputs.no_such_field}"\n',
+    )
+    pb = _playbook(tmp_path, world, text)
+    opts = _options(world, yes=True)
+    view = engine.start_run(
+        journal, pb, {"credential": "sha256:ab", "contain": False}, opts, run_id="r-out"
+    )
+    assert view.state == RunState.COMPLETED
+    assert view.outputs["denied"] is None and view.outputs["typo"] is None
+    logs = [e.message for e in opts.events if e.kind == "log"]  # type: ignore[attr-defined]
+    assert not any("output denied" in m for m in logs)  # deny was skipped: nothing to say
+    assert any("output typo" in m for m in logs)  # a real mistake is still reported
