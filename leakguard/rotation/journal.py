@@ -97,8 +97,12 @@ class Kind:
     LOG = "log"  # an action's progress line (ctx.log); data: message
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+"""How the journal writes a moment (:func:`now_iso`)."""
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime(TIME_FORMAT)
 
 
 def new_run_id(playbook_id: str) -> str:
@@ -134,6 +138,14 @@ class StepView:
     compensation_error: str | None = None
     retries: int = 0
     secret_fields: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float | None:
+        """How long the step ran, once it has finished."""
+        if not self.started_at or not self.finished_at:
+            return None
+        start = datetime.strptime(self.started_at, TIME_FORMAT)
+        return (datetime.strptime(self.finished_at, TIME_FORMAT) - start).total_seconds()
 
 
 @dataclass

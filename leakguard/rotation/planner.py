@@ -244,19 +244,12 @@ class Rehearsal:
         return self.run.state == RunState.COMPLETED and not self.would_break
 
 
-def _seconds(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
-        return None
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
-    return (datetime.strptime(end, fmt) - datetime.strptime(start, fmt)).total_seconds()
-
-
 def rehearsal_report(run: RunView, time_scale: float, graph_gaps: list[str]) -> Rehearsal:
     timings = tuple(
         StepTiming(
             sid,
             run.steps[sid].state,
-            _seconds(run.steps[sid].started_at, run.steps[sid].finished_at),
+            run.steps[sid].seconds,
             run.steps[sid].retries,
             run.steps[sid].error,
         )

@@ -6,21 +6,10 @@ rendering reads the same value.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from leakguard.rotation.journal import RunState, RunView, StepState, StepView
 from leakguard.rotation.schema import STAGES, Playbook
-
-_FMT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def _seconds(sv: StepView) -> float | None:
-    if not sv.started_at or not sv.finished_at:
-        return None
-    start = datetime.strptime(sv.started_at, _FMT)
-    end = datetime.strptime(sv.finished_at, _FMT)
-    return round((end - start).total_seconds(), 3)
 
 
 def _step(step_id: str, stage: str, uses: str, sv: StepView | None) -> dict[str, Any]:
@@ -35,7 +24,7 @@ def _step(step_id: str, stage: str, uses: str, sv: StepView | None) -> dict[str,
         "retries": sv.retries,
         "started_at": sv.started_at,
         "finished_at": sv.finished_at,
-        "seconds": _seconds(sv),
+        "seconds": None if sv.seconds is None else round(sv.seconds, 3),
     }
     for key in ("error", "hint", "approved_by", "compensation_error"):
         value = getattr(sv, key)
