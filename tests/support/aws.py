@@ -1,13 +1,13 @@
 """An administrator on a moto server that enforces authentication.
 
 Started with ``moto_server(..., no_auth_actions=ADMIN_SETUP_CALLS)``, moto lets the first calls
-through unsigned; :func:`admin_session` spends them creating an administrator, after which moto
-checks every request's signature and policies (STS rejects unknown and deleted keys).
+through unsigned; :func:`admin_session` spends them creating an administrator (the sandbox's own
+:func:`leakguard.backends.aws_sandbox.bootstrap`), after which moto checks every request's
+signature and policies (STS rejects unknown and deleted keys).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -15,30 +15,18 @@ from typing import Any
 import boto3
 
 from leakguard.backends.aws_iam import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from leakguard.backends.aws_sandbox import ALLOW_ALL, BOOTSTRAP_CALLS, bootstrap
 from tests.support.servers import Moto
 
-ADMIN_USER = "leakguard-admin"
-ALLOW_ALL = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-)
-ADMIN_SETUP_CALLS = 3  # create admin, allow it everything, give it a key; then auth is enforced
+ADMIN_SETUP_CALLS = BOOTSTRAP_CALLS
 
 
 def admin_session(server: Moto) -> boto3.session.Session:
     """Create the administrator with the unauthenticated calls; a session signed by its key."""
-    boot = boto3.client(
-        "iam",
-        endpoint_url=server.url,
-        region_name=server.region,
-        aws_access_key_id="bootstrap",
-        aws_secret_access_key="bootstrap",
-    )
-    boot.create_user(UserName=ADMIN_USER)
-    boot.put_user_policy(UserName=ADMIN_USER, PolicyName="all", PolicyDocument=ALLOW_ALL)
-    key = boot.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+    admin = bootstrap(server.url, server.region).admin
     return boto3.session.Session(
-        aws_access_key_id=key["AccessKeyId"],
-        aws_secret_access_key=key["SecretAccessKey"],
+        aws_access_key_id=admin[ACCESS_KEY_ID],
+        aws_secret_access_key=admin[SECRET_ACCESS_KEY],
         region_name=server.region,
     )
 
