@@ -80,19 +80,16 @@ class Engines:
 
 
 def scan_target(
-    target: Target,
-    db: Path,
-    ruleset: RuleSet,
-    rules_dirs: tuple[Path, ...] = (),
-    engines: Engines | None = None,
+    target: Target, db: Path, engines: Engines, rules_dirs: tuple[Path, ...] = ()
 ) -> TargetOutcome:
-    """Scan one target (runs inside a worker). Any failure is returned, not raised."""
+    """Scan one target (runs inside a worker) with this thread's engine. Any failure is
+    returned, not raised."""
     started = now_iso()
     try:
         options = target.scan_options(db, rules_dirs=rules_dirs)
-        engine = engines.get() if engines is not None else None
+        engine = engines.get()
         with deferred_state() as state:
-            result = run_scan([target.label], options, ruleset=ruleset, engine=engine)
+            result = run_scan([target.label], options, ruleset=engines.ruleset, engine=engine)
         return TargetOutcome(
             target.label,
             started,
@@ -118,7 +115,7 @@ def _init_worker(ruleset: RuleSet) -> None:
 
 def _scan_in_worker(target: Target, db: Path, rules_dirs: tuple[Path, ...]) -> TargetOutcome:
     assert _worker_engines is not None
-    return scan_target(target, db, _worker_engines.ruleset, rules_dirs, _worker_engines)
+    return scan_target(target, db, _worker_engines, rules_dirs)
 
 
 def _in_process(
@@ -126,7 +123,7 @@ def _in_process(
 ) -> Iterator[TargetOutcome]:
     engines = Engines(ruleset)
     for t in targets:
-        yield scan_target(t, settings.db, ruleset, settings.rules_dirs, engines)
+        yield scan_target(t, settings.db, engines, settings.rules_dirs)
 
 
 def _process_pool(
@@ -170,14 +167,13 @@ def _dask(
             hint="start it with `dask scheduler` or check the address (tcp://HOST:8786)",
         ) from None
     try:
-        # one holder per Dask worker process, one engine per worker thread
+        # one holder per Dask worker process (the rule set travels once, inside it), one
+        # engine per worker thread
         shared = client.scatter(  # type: ignore[no-untyped-call]
-            [ruleset, Engines(ruleset)], broadcast=True
+            Engines(ruleset), broadcast=True
         )
         futures = {
-            client.submit(
-                scan_target, t, settings.db, shared[0], settings.rules_dirs, shared[1], pure=False
-            ): t
+            client.submit(scan_target, t, settings.db, shared, settings.rules_dirs, pure=False): t
             for t in targets
         }
         completed = dask_completed(list(futures), loop=client.loop)  # type: ignore[no-untyped-call]
