@@ -1,5 +1,6 @@
-"""A small :class:`ActionContext` of our own for action tests: named backends, in-memory secret
-handles, a fake clock that ``sleep`` advances, collected log lines and scripted answers."""
+"""A small :class:`ActionContext` of our own for action tests: named backends, the engine's
+in-memory secret handles, a fake clock that ``sleep`` advances, collected log lines and scripted
+answers."""
 
 from __future__ import annotations
 
@@ -22,21 +23,8 @@ from leakguard.backends.interface import (
 )
 from leakguard.errors import BackendError, PlaybookError
 from leakguard.graph.interface import GraphQueries
+from leakguard.rotation.context import SecretHandleStore
 from leakguard.rotation.interface import Action, Mode, Outputs
-
-
-class Handles:
-    def __init__(self) -> None:
-        self.values: dict[str, SecretData] = {}
-        self._ids = itertools.count(1)
-
-    def put(self, value: SecretData) -> str:
-        handle = f"handle:{next(self._ids)}"
-        self.values[handle] = dict(value)
-        return handle
-
-    def get(self, handle: str) -> SecretData:
-        return self.values[handle]
 
 
 @dataclass
@@ -51,7 +39,7 @@ class Ctx:
     attempt: int = 1
     answers: list[str] = field(default_factory=list)
     clock: datetime = field(default_factory=lambda: datetime(2026, 5, 1, 12, 0, tzinfo=UTC))
-    secrets: Handles = field(default_factory=Handles)
+    secrets: SecretHandleStore = field(default_factory=SecretHandleStore)
     logs: list[str] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)
     slept: list[float] = field(default_factory=list)
