@@ -598,59 +598,39 @@ _AWS_CLI = re.compile(
 
 def _code(scan: _Scan, path: Path, text: str, consumer: str) -> None:
     rel = scan.rel(path)
-    for m in _HVAC.finditer(text):
-        p, mt = _KW_PATH.search(m.group(1)), _KW_MOUNT.search(m.group(1))
-        if p:
-            ref = _vault_ref(p.group(1), mt.group(1) if mt else "secret")
-            if ref:
-                scan.refs.append(
-                    Reference(
-                        rel,
-                        _line_at(text, m.start()),
-                        consumer,
-                        "service",
-                        ref,
-                        detail="hvac read_secret_version",
-                    )
-                )
-    for m in _BOTO.finditer(text):
-        if _literal(m.group(1)):
-            scan.refs.append(
-                Reference(
-                    rel,
-                    _line_at(text, m.start()),
-                    consumer,
-                    "service",
-                    StoreRef("aws-secretsmanager", ids.secretsmanager_name(m.group(1))),
-                    detail="GetSecretValue",
-                )
-            )
-    for m in _VAULT_CLI.finditer(text):
-        mount = re.search(r"-mount=([\w/-]+)", m.group(1))
-        ref = _vault_ref(m.group(2), mount.group(1) if mount else None)
-        if ref:
-            scan.refs.append(
-                Reference(
-                    rel, _line_at(text, m.start()), consumer, "service", ref, detail="vault kv get"
-                )
-            )
-    for m in _VAULT_DATA.finditer(text):
-        ref = _vault_ref(m.group(1))
-        if ref:
-            how = "Vault HTTP API" if m.group(0).startswith("/v1/") else "vault read"
+
+    def read(m: re.Match[str], ref: StoreRef | None, how: str) -> None:
+        if ref is not None:
             scan.refs.append(
                 Reference(rel, _line_at(text, m.start()), consumer, "service", ref, detail=how)
             )
-    for m in _AWS_CLI.finditer(text):
-        scan.refs.append(
-            Reference(
-                rel,
-                _line_at(text, m.start()),
-                consumer,
-                "service",
-                StoreRef("aws-secretsmanager", ids.secretsmanager_name(m.group(1))),
-                detail="aws secretsmanager get-secret-value",
+
+    for m in _HVAC.finditer(text):
+        p, mt = _KW_PATH.search(m.group(1)), _KW_MOUNT.search(m.group(1))
+        if p:
+            read(
+                m,
+                _vault_ref(p.group(1), mt.group(1) if mt else "secret"),
+                "hvac read_secret_version",
             )
+    for m in _BOTO.finditer(text):
+        if _literal(m.group(1)):
+            read(
+                m,
+                StoreRef("aws-secretsmanager", ids.secretsmanager_name(m.group(1))),
+                "GetSecretValue",
+            )
+    for m in _VAULT_CLI.finditer(text):
+        mount = re.search(r"-mount=([\w/-]+)", m.group(1))
+        read(m, _vault_ref(m.group(2), mount.group(1) if mount else None), "vault kv get")
+    for m in _VAULT_DATA.finditer(text):
+        how = "Vault HTTP API" if m.group(0).startswith("/v1/") else "vault read"
+        read(m, _vault_ref(m.group(1)), how)
+    for m in _AWS_CLI.finditer(text):
+        read(
+            m,
+            StoreRef("aws-secretsmanager", ids.secretsmanager_name(m.group(1))),
+            "aws secretsmanager get-secret-value",
         )
 
 
