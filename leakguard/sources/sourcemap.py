@@ -63,6 +63,10 @@ def looks_like_source_map(head: bytes) -> bool:
 
 def source_mapping_url(data: bytes) -> tuple[str, int] | None:
     """The last ``sourceMappingURL`` comment in ``data``: (URL, offset of the URL)."""
+    # every text file's last chunk comes here: a forward ``in`` is several times faster than
+    # ``rfind`` over the (usual) text that holds no comment
+    if b"sourceMappingURL=" not in data:
+        return None
     pos = data.rfind(b"sourceMappingURL=")
     if pos == -1:
         return None
