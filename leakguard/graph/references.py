@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -720,16 +720,9 @@ def scan_references(
             _code(scan, path, text, consumer)
         if owner is not None:
             scan.refs[before:] = [
-                Reference(
-                    r.file,
-                    r.line,
-                    owner.info.name if r.consumer else None,
-                    owner.info.kind if r.consumer else r.consumer_kind,
-                    r.store,
-                    r.value_fp,
-                    r.detail,
-                    r.stored_value,
-                )
+                replace(r, consumer=owner.info.name, consumer_kind=owner.info.kind)
+                if r.consumer
+                else r
                 for r in scan.refs[before:]
             ]
     return scan.refs, scan.warnings
