@@ -25,6 +25,7 @@ from leakguard.errors import GraphError
 from leakguard.graph import ids
 from leakguard.graph.interface import ReadEvent, StoreRef
 from leakguard.graph.model import canonical_time
+from leakguard.graph.queries import parse_time
 
 VAULT_BACKEND = "vault-kv2"
 AWS_BACKEND = "aws-secretsmanager"
@@ -55,14 +56,7 @@ def _time(value: object) -> str | None:
 
 
 def _since(since: str | None) -> str | None:
-    if since is None:
-        return None
-    try:
-        return canonical_time(since)
-    except ValueError:
-        raise GraphError(
-            f"--since {since!r} is not an ISO 8601 time", hint="e.g. 2026-05-01T12:00:00Z"
-        ) from None
+    return None if since is None else parse_time(since, "--since")
 
 
 def vault_identity(auth: Mapping[str, Any]) -> str | None:
