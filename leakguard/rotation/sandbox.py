@@ -224,13 +224,13 @@ def _openbao(workdir: Path, token: str) -> tuple[_Server, Path]:
         *_command("bao"),
         "server",
         "-dev",
-        f"-dev-root-token-id={token}",
         f"-dev-listen-address=127.0.0.1:{port}",
         f"-config={config}",
     ]
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, HOME=str(workdir), BAO_ADDR=url)
-    for var in ("BAO_TOKEN", "VAULT_TOKEN"):
+    # the root token goes in the environment: any local user can read a process's argv
+    env = dict(os.environ, HOME=str(workdir), BAO_ADDR=url, BAO_DEV_ROOT_TOKEN_ID=token)
+    for var in ("BAO_TOKEN", "VAULT_TOKEN", "VAULT_DEV_ROOT_TOKEN_ID"):
         env.pop(var, None)
     return _launch("openbao", argv, workdir, env, url, "/v1/sys/health"), audit_log
 
