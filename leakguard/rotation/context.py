@@ -27,14 +27,17 @@ ISSUER_WRITES = frozenset(
 )
 
 
+HANDLE_PREFIX = "secret:"
+
+
 class SecretHandleStore:
-    """Secret values by opaque handle, in this process's memory only."""
+    """Secret values by opaque handle (``secret:`` + hex), in this process's memory only."""
 
     def __init__(self) -> None:
         self._values: dict[str, SecretData] = {}
 
     def put(self, value: SecretData) -> str:
-        handle = "secret:" + secrets.token_hex(8)
+        handle = HANDLE_PREFIX + secrets.token_hex(8)
         self._values[handle] = dict(value)
         return handle
 

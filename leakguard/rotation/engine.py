@@ -30,6 +30,7 @@ from leakguard.errors import BackendError, LeakguardError, PlaybookError
 from leakguard.graph.interface import GraphQueries
 from leakguard.rotation import expr
 from leakguard.rotation.context import (
+    HANDLE_PREFIX,
     Backends,
     Clock,
     Operator,
@@ -620,7 +621,6 @@ class Runner:
 
 
 STAGE_ACTION = "store.put_pending"
-HANDLE_PREFIX = "secret:"
 
 
 def _handles(value: Any) -> list[str]:
