@@ -12,7 +12,7 @@ import typer
 from leakguard.errors import UsageError
 from leakguard.graph import export
 from leakguard.graph.build import BuildInputs, aws_source, build, load, vault_source
-from leakguard.graph.interface import BlastRadius, ConsumerInfo, EdgeKind, NodeKind
+from leakguard.graph.interface import ConsumerInfo, NodeKind
 from leakguard.graph.inventory import parse_store
 from leakguard.graph.queries import Graph
 from leakguard.store.db import resolve_db_path
@@ -162,55 +162,17 @@ def _consumer_line(c: ConsumerInfo) -> str:
 def show_cmd(db: Db = None, fmt: Format = "text") -> None:
     """Summarise the graph: each credential with its leaks, stores and consumers."""
     _fmt(fmt)
-    graph = _existing(db)
-    rows = []
-    for node in sorted(graph.nodes_of(NodeKind.CREDENTIAL)):
-        data = graph.node(node)
-        radius = graph.blast_radius(node)
-        rows.append(
-            {
-                "fingerprint": data["fingerprint"],
-                "provider": data.get("provider"),
-                "redacted": data.get("redacted"),
-                "leaks": len(radius.leaks),
-                "stores": [s.id for s in radius.stores],
-                "consumers": [c.name for c in radius.consumers],
-            }
-        )
+    summary = export.summary(_existing(db))
     if fmt == "json":
-        _json(
-            {
-                "counts": graph.counts(),
-                "credentials": rows,
-                "unknown_consumers": graph.unknown_consumers(),
-            }
-        )
+        _json(summary)
         return
-    typer.echo(_counts_line(graph.counts()))
-    for r in rows:
+    typer.echo(_counts_line(summary["counts"]))
+    for r in summary["credentials"]:
         consumers = ", ".join(r["consumers"]) or "UNKNOWN: close this gap before rotating"
         typer.echo(
             f"{str(r['fingerprint'])[:19]}  {r['provider'] or '?':<10} {r['redacted'] or '':<22} "
             f"leaks {r['leaks']:<3} stores {len(r['stores']):<2} consumers: {consumers}"
         )
-
-
-def _radius_dict(graph: Graph, radius: BlastRadius) -> dict[str, object]:
-    out = dataclasses.asdict(radius)
-    cred = graph.resolve_credential(radius.credential)
-    reads = {}
-    for c in radius.consumers:
-        for store in radius.stores:
-            edge = graph.edge(c.id, store.id, EdgeKind.READS)
-            if edge and edge.get("last_read"):
-                reads[f"{c.name} -> {store.id}"] = {
-                    "last_read": edge["last_read"],
-                    "versions": edge.get("versions", {}),
-                }
-    out["reads"] = reads
-    out["redacted"] = graph.node(cred).get("redacted")
-    out["provider"] = graph.node(cred).get("provider")
-    return out
 
 
 @graph_app.command("blast-radius")
@@ -223,7 +185,7 @@ def blast_radius_cmd(
     _fmt(fmt)
     graph = _existing(db)
     radius = graph.blast_radius(credential)
-    info = _radius_dict(graph, radius)
+    info = export.radius_dict(graph, radius)
     if fmt == "json":
         _json(info)
         return
@@ -237,7 +199,7 @@ def blast_radius_cmd(
     typer.echo(f"consumers ({len(radius.consumers)}):")
     for c in radius.consumers:
         typer.echo(f"  {_consumer_line(c)}")
-    for key, read in dict(info["reads"]).items():  # type: ignore[call-overload]
+    for key, read in info["reads"].items():
         versions = ", ".join(sorted(v or "?" for v in read["versions"]))
         typer.echo(f"  last read {key}: {read['last_read']} (versions {versions})")
     typer.echo("identities: " + (", ".join(radius.identities) or "-"))

@@ -6,12 +6,13 @@ Every export can be limited to the neighbourhood of one credential (its blast ra
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from importlib import resources
 from typing import Any
 
-from leakguard.graph.interface import EdgeKind, NodeKind
+from leakguard.graph.interface import BlastRadius, EdgeKind, NodeKind
 from leakguard.graph.queries import Graph
 
 FORMATS = ("json", "dot", "mermaid", "html")
@@ -60,6 +61,48 @@ def neighbourhood(graph: Graph, credential: str | None) -> set[str]:
         keep.update(graph.out_edges(c.id, EdgeKind.RUNS_IN))
     keep.update(graph.out_edges(cred, EdgeKind.AUTHENTICATES_AS))
     return keep
+
+
+def summary(graph: Graph) -> dict[str, Any]:
+    """What ``graph show`` prints: the counts, each credential with its leaks, stores and
+    consumers, and the credentials without a known consumer."""
+    rows: list[dict[str, Any]] = []
+    unknown: list[str] = []
+    for node in sorted(graph.nodes_of(NodeKind.CREDENTIAL)):
+        data = graph.node(node)
+        radius = graph.blast_radius(node)
+        rows.append(
+            {
+                "fingerprint": data["fingerprint"],
+                "provider": data.get("provider"),
+                "redacted": data.get("redacted"),
+                "leaks": len(radius.leaks),
+                "stores": [s.id for s in radius.stores],
+                "consumers": [c.name for c in radius.consumers],
+            }
+        )
+        if radius.unknown_consumers:
+            unknown.append(radius.credential)
+    return {"counts": graph.counts(), "credentials": rows, "unknown_consumers": unknown}
+
+
+def radius_dict(graph: Graph, radius: BlastRadius) -> dict[str, Any]:
+    """A blast radius as JSON, with each consumer's last read of each of its stores."""
+    out = dataclasses.asdict(radius)
+    cred = graph.resolve_credential(radius.credential)
+    reads = {}
+    for c in radius.consumers:
+        for store in radius.stores:
+            edge = graph.edge(c.id, store.id, EdgeKind.READS)
+            if edge and edge.get("last_read"):
+                reads[f"{c.name} -> {store.id}"] = {
+                    "last_read": edge["last_read"],
+                    "versions": edge.get("versions", {}),
+                }
+    out["reads"] = reads
+    out["redacted"] = graph.node(cred).get("redacted")
+    out["provider"] = graph.node(cred).get("provider")
+    return out
 
 
 def _jsonable(value: Any) -> Any:
