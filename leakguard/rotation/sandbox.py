@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from leakguard.backends.interface import SecretData
-from leakguard.errors import PlaybookError
+from leakguard.errors import GraphError, PlaybookError
 from leakguard.graph.interface import GraphQueries, StoreRef
 from leakguard.rotation import expr
 from leakguard.rotation.schema import Playbook
@@ -131,7 +131,7 @@ def _plan_consumers(
         consumers.extend(graph.consumers_of_store(StoreRef("vault-kv2", path, mount)))
     for name, spec in playbook.inputs.items():
         if spec.type == "credential" and inputs.get(name):
-            with contextlib.suppress(Exception):  # an unknown credential has no consumers
+            with contextlib.suppress(GraphError):  # an unknown credential has no consumers
                 consumers.extend(graph.consumers_of(str(inputs[name])))
     for consumer in consumers:
         for identity in consumer.identities:
