@@ -15,6 +15,7 @@ from leakguard.graph.build import BuildInputs, aws_source, build, load, vault_so
 from leakguard.graph.interface import ConsumerInfo, NodeKind
 from leakguard.graph.inventory import parse_store
 from leakguard.graph.queries import Graph
+from leakguard.reports import write_private
 from leakguard.store.db import resolve_db_path
 
 graph_app = typer.Typer(
@@ -270,7 +271,7 @@ def export_cmd(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_private(output, text)  # a one-line error when it cannot be written
         typer.echo(f"wrote {output}", err=True)
 
 

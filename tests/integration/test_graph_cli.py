@@ -193,6 +193,8 @@ def test_user_errors_exit_2_with_one_line(built: Path, tmp_path: Path) -> None:
     assert code == 2 and "no findings store" in out
     code, out = run_cli(["graph", "export", "--db", str(built), "-f", "png"])
     assert code == 2 and "unknown format" in out
+    code, out = run_cli(["graph", "export", "--db", str(built), "-o", str(tmp_path / "no" / "x")])
+    assert code == 2 and "cannot write" in out and "Traceback" not in out
     code, out = run_cli(
         [
             "graph",
