@@ -78,7 +78,9 @@ def scan(engine: Engine, pieces: list[bytes]) -> tuple[float, list[Finding]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mb", type=float, default=32.0, help="size of each corpus in MB")
+    parser.add_argument(
+        "--mb", type=float, default=32.0, help="size of each corpus in MB (default 32)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     parser.add_argument("--tree", type=Path, help="also scan real text files from this directory")
     args = parser.parse_args()

@@ -165,8 +165,12 @@ def main() -> int:
         default=13000,
         help="services (nodes ~ 8x this; default 13000 -> ~104,000 nodes)",
     )
-    parser.add_argument("--reads", type=int, default=100000, help="audit-log read events")
-    parser.add_argument("--queries", type=int, default=1000, help="blast-radius queries")
+    parser.add_argument(
+        "--reads", type=int, default=100000, help="audit-log read events (default 100000)"
+    )
+    parser.add_argument(
+        "--queries", type=int, default=1000, help="blast-radius queries (default 1000)"
+    )
     parser.add_argument("--keep", type=Path, help="generate into this directory and keep it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -161,9 +161,11 @@ def _table(title: str, seconds: float, results: list[Result]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--vault", type=int, default=200, help="Vault secrets to rotate (200)")
-    parser.add_argument("--iam", type=int, default=50, help="IAM keys to rotate (50)")
-    parser.add_argument("--workers", type=int, default=8, help="concurrent runs (8)")
+    parser.add_argument(
+        "--vault", type=int, default=200, help="Vault secrets to rotate (default 200)"
+    )
+    parser.add_argument("--iam", type=int, default=50, help="IAM keys to rotate (default 50)")
+    parser.add_argument("--workers", type=int, default=8, help="concurrent runs (default 8)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the sequential run")
     args = parser.parse_args()
 

@@ -107,9 +107,15 @@ def _counters(stats: dict[str, object]) -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repos", "--scale", type=int, default=200, help="repositories (200)")
-    parser.add_argument("--files", type=int, default=5, help="source files per repository (5)")
-    parser.add_argument("--commits", type=int, default=20, help="commits per repository (20)")
+    parser.add_argument(
+        "--repos", "--scale", type=int, default=200, help="repositories (default 200)"
+    )
+    parser.add_argument(
+        "--files", type=int, default=5, help="source files per repository (default 5)"
+    )
+    parser.add_argument(
+        "--commits", type=int, default=20, help="commits per repository (default 20)"
+    )
     parser.add_argument("--keep", type=Path, help="generate into (and keep) this directory")
     args = parser.parse_args()
 
