@@ -54,6 +54,22 @@ def parse_duration(value: object) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+_TRUE = frozenset({"true", "yes", "1", "on"})
+_FALSE = frozenset({"false", "no", "0", "off"})
+
+
+def parse_bool(value: object) -> bool:
+    """``true``/``yes``/``1``/``on`` or ``false``/``no``/``0``/``off`` (any case) -> bool."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ExprError(f"expected true or false, got {value!r}")
+
+
 # --- tokens ---------------------------------------------------------------------------------
 
 _TOKEN = re.compile(

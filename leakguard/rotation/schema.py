@@ -587,14 +587,7 @@ def coerce_input(kind: str, value: Any) -> Any:
         except (TypeError, ValueError):
             raise PlaybookError(f"expected an integer, got {value!r}") from None
     if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).lower()
-        if text in {"true", "yes", "1", "on"}:
-            return True
-        if text in {"false", "no", "0", "off"}:
-            return False
-        raise PlaybookError(f"expected true or false, got {value!r}")
+        return expr.parse_bool(value)
     expr.parse_duration(value)
     return value
 

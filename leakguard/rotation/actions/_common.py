@@ -9,7 +9,7 @@ from typing import Any
 from leakguard.backends.interface import SecretData, SecretStore
 from leakguard.errors import PlaybookError
 from leakguard.graph.interface import StoreRef
-from leakguard.rotation.expr import parse_duration
+from leakguard.rotation.expr import parse_bool, parse_duration
 from leakguard.rotation.interface import ActionContext
 
 
@@ -36,12 +36,10 @@ def optional(params: Mapping[str, Any], key: str) -> str | None:
 
 
 def flag(params: Mapping[str, Any], key: str, default: bool = False) -> bool:
-    value = params.get(key, default)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false", "yes", "no"}:
-        return value.lower() in {"true", "yes"}
-    raise PlaybookError(f"parameter {key!r} must be true or false")
+    try:
+        return parse_bool(params.get(key, default))
+    except PlaybookError:
+        raise PlaybookError(f"parameter {key!r} must be true or false") from None
 
 
 def strings(params: Mapping[str, Any], key: str) -> list[str]:

@@ -125,6 +125,19 @@ def test_durations(value: Any, seconds: float) -> None:
     assert parse_duration(value) == seconds
 
 
+@pytest.mark.parametrize(
+    ("value", "meant"),
+    [(True, True), ("yes", True), ("On", True), ("1", True), (False, False), ("NO", False)],
+)
+def test_booleans(value: Any, meant: bool) -> None:
+    assert expr.parse_bool(value) is meant
+
+
+def test_a_boolean_that_is_neither_is_an_error() -> None:
+    with pytest.raises(ExprError, match="expected true or false, got 'maybe'"):
+        expr.parse_bool("maybe")
+
+
 def test_render_value_walks_nested_parameters() -> None:
     out = expr.render_value({"a": ["${inputs.n}", {"b": "${inputs.on}"}], "c": 1}, _scope())
     assert out == {"a": [3, {"b": True}], "c": 1}
