@@ -3,7 +3,7 @@
 :class:`StoreCommitCursor` implements the git source's ``CommitCursor`` protocol
 (``seen(repo_key)`` / ``record(repo_key, commits)``). Used by a plain ``leakguard scan --db``,
 ``record`` writes through at once. Inside a sweep, the worker scans a target within
-:func:`deferred_cursors`: ``record`` then only buffers, and the sweep's parent writes those
+:func:`deferred_state`: ``record`` then only buffers, and the sweep's parent writes those
 commits in the same transaction as the target's findings, so a sweep killed between the two can
 never mark commits as scanned whose findings were not stored.
 
@@ -60,13 +60,6 @@ def deferred_state() -> Iterator[DeferredState]:
         yield state
     finally:
         _deferral.state = previous
-
-
-@contextmanager
-def deferred_cursors() -> Iterator[CursorDelta]:
-    """:func:`deferred_state`, yielding only the commits (repo_key -> commits)."""
-    with deferred_state() as state:
-        yield state.commits
 
 
 def current_deferral() -> DeferredState | None:

@@ -12,7 +12,7 @@ from leakguard.model import Finding, Location, ScanResult, ScanStats, Severity
 from leakguard.options import ScanOptions
 from leakguard.redact import fingerprint, redact
 from leakguard.scanner import run_scan
-from leakguard.store.cursors import StoreCommitCursor, deferred_cursors
+from leakguard.store.cursors import StoreCommitCursor, deferred_state
 from leakguard.store.findings import CredentialFilter, FindingsStore
 
 SECRET = "sk_live_" + "Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF"
@@ -140,7 +140,8 @@ def test_commit_cursor_write_through_and_deferred(tmp_path: Path) -> None:
     assert cursor.seen("repo") == set()
     cursor.record("repo", ["a", "b"])
     assert StoreCommitCursor(db).seen("repo") == {"a", "b"}
-    with deferred_cursors() as delta:
+    with deferred_state() as state:
+        delta = state.commits
         deferred = StoreCommitCursor(db)
         deferred.record("repo", ["c"])
         assert deferred.seen("repo") == {"a", "b", "c"}
