@@ -89,6 +89,11 @@ def _options(
     )
 
 
+def _exit_code(view: RunView) -> int:
+    """0 for a run that completed or was rolled back, 1 for one that stopped short."""
+    return EXIT_OK if view.state in {RunState.COMPLETED, RunState.ROLLED_BACK} else EXIT_FINDINGS
+
+
 def _finish(view: RunView) -> None:
     typer.echo(f"run {view.run_id}: {view.state}")
     if view.state in {RunState.PAUSED, RunState.AWAITING_APPROVAL, RunState.FAILED}:
@@ -99,8 +104,7 @@ def _finish(view: RunView) -> None:
     for key, value in view.outputs.items():
         typer.echo(f"  {key}: {value}")
     typer.echo(f"  audit trail: {view.audit_path}")
-    code = EXIT_OK if view.state in {RunState.COMPLETED, RunState.ROLLED_BACK} else EXIT_FINDINGS
-    raise typer.Exit(code)
+    raise typer.Exit(_exit_code(view))
 
 
 @playbook_app.command("list")
@@ -281,8 +285,7 @@ def status_cmd(run: RunId, db: Db = None, fmt: Format = "text") -> None:
         typer.echo(json.dumps(status, indent=2))
     else:
         _render_status(status)
-    code = EXIT_OK if view.state in {RunState.COMPLETED, RunState.ROLLED_BACK} else EXIT_FINDINGS
-    raise typer.Exit(code)
+    raise typer.Exit(_exit_code(view))
 
 
 def _render_status(status: dict[str, Any]) -> None:
