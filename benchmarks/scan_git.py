@@ -36,10 +36,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from _peers import GITLEAKS, PEER_PYTHON, ensure_peers, leakguard_bin, timed
 
+from leakguard.redact import fingerprint
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 WORK = HERE / ".work"
 _ALNUM = string.ascii_letters + string.digits
 
@@ -68,13 +71,6 @@ class Size:
     def tag(self) -> str:
         raw = f"{self.commits}-{self.blobs_per_commit}-{self.blob_kb}-{self.keys}-{self.paths}-v1"
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
-
-
-def _fingerprint(secret: str) -> str:
-    sys.path.insert(0, str(ROOT))
-    from leakguard.redact import fingerprint
-
-    return fingerprint(secret)
 
 
 def _corpus(rng: random.Random, size: int) -> bytes:
@@ -205,7 +201,7 @@ class Measure:
 
 def run(size: Size, skip_peers: bool) -> list[Measure]:
     repo, keys = prepare(size)
-    planted = {_fingerprint(k) for k in keys}
+    planted = {fingerprint(k) for k in keys}
     tmp = Path(tempfile.mkdtemp(prefix="lg-bench-"))
     results: list[Measure] = []
     try:
@@ -277,7 +273,7 @@ def run(size: Size, skip_peers: bool) -> list[Measure]:
 
 
 def _count(secrets: set[str], planted: set[str]) -> int:
-    return len({_fingerprint(s) for s in secrets} & planted)
+    return len({fingerprint(s) for s in secrets} & planted)
 
 
 def _lg_found(report: Path, planted: set[str]) -> int:

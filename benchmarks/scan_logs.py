@@ -24,10 +24,13 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from _peers import GITLEAKS, PEER_PYTHON, ensure_peers, leakguard_bin, timed
 
+from leakguard.redact import fingerprint
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 WORK = HERE / ".work" / "scan_logs"
 MB = 1024 * 1024
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -178,9 +181,6 @@ def recall(found: list[str], planted: list[str]) -> tuple[int, bool]:
 
 
 def run_leakguard(path: Path, dataset: str, planted: list[str]) -> Run:
-    sys.path.insert(0, str(ROOT))
-    from leakguard.redact import fingerprint
-
     report = WORK / f"leakguard-{dataset}.json"
     seconds, rss, _, _ = measure(
         [leakguard_bin(), "scan", str(path), "-f", "json", "-o", str(report)]
