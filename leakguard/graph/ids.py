@@ -4,6 +4,7 @@ same node (see the identity-string scheme in :mod:`leakguard.graph.interface`)."
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from leakguard.graph.interface import StoreRef
 
@@ -55,7 +56,8 @@ def aws_identity(arn: str) -> str:
     return f"aws:{arn}"
 
 
-def store_ref_of(node_id: str, attrs: dict[str, object]) -> StoreRef:
+def store_ref_of(attrs: Mapping[str, object]) -> StoreRef:
+    """The StoreRef a store-entry node's attributes describe."""
     mount = attrs.get("mount")
     return StoreRef(
         backend=str(attrs.get("backend", "")),

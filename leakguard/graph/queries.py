@@ -157,7 +157,7 @@ class Graph(DependencyGraph):
         )
 
     def store_ref(self, node: str) -> StoreRef:
-        return ids.store_ref_of(node, dict(self.node(node)))
+        return ids.store_ref_of(self.node(node))
 
     def _store_node(self, store: StoreRef) -> str | None:
         if store.backend == "aws-secretsmanager":  # an ARN names the same node as the name
