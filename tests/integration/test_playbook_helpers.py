@@ -23,7 +23,7 @@ from leakguard.graph.persist import GraphStore
 from leakguard.graph.queries import Graph
 from leakguard.redact import fingerprint
 from leakguard.rotation.journal import KILL_ENV, KILL_ONCE_ENV
-from tests.support.servers import Moto, OpenBao
+from tests.support.servers import OpenBao
 
 SEEN = Evidence("inventory:test", "2026-01-01T00:00:00+00:00")
 
@@ -194,7 +194,3 @@ class Driver:
         assert os.waitstatus_to_exitcode(status) == 0, err.read_text()[-3000:]
         result: dict[str, Any] = json.loads(out.read_text())
         return result
-
-
-def moto_env(moto: Moto) -> dict[str, str]:
-    return moto.env()
