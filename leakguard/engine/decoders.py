@@ -75,10 +75,14 @@ _MARKERS: tuple[tuple[bytes, re.Pattern[bytes] | None], ...] = (
     (b"asic ", None),  # "Basic <token>", as clients write the scheme
     *((marker, None) for marker in _K8S_SECRET),
 )
-# the same triggers as plain literals, (marker index, literal), for one Hyperscan literal pass
-_LITERALS: tuple[tuple[int, bytes], ...] = (
-    (_JSON, b"\\/"),
-    (_JSON, b"\\u"),
+# the same triggers, (marker index, Hyperscan expression), for one Hyperscan pass: the JSON
+# trigger without its lookarounds (Hyperscan has none) and the percent escapes as literals, so
+# a marker found means its trigger matches (no ``re`` pass over a chunk that holds none)
+_CREDENTIAL_RUN = rb"[A-Za-z0-9+=_\-]{8}"
+_EXPRESSIONS: tuple[tuple[int, bytes], ...] = (
+    (_JSON, rb"\\u[0-9A-Fa-f]{4}"),
+    (_JSON, _CREDENTIAL_RUN + rb"\\/"),
+    (_JSON, rb"\\/" + _CREDENTIAL_RUN),
     *((_PERCENT, b"%%%02X" % c) for c in sorted(set(_SAFE) - {ord("%")})),
     *((index, literal) for index, (literal, pattern) in enumerate(_MARKERS) if pattern is None),
 )
@@ -273,12 +277,15 @@ def _marker_scanner() -> Callable[[bytes], set[int]]:
         return fallback
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     db.compile(
-        expressions=[b"".join(b"\\x%02x" % c for c in lit) for _, lit in _LITERALS],
-        ids=[index for index, _ in _LITERALS],
-        elements=len(_LITERALS),
+        expressions=[
+            expr if index == _JSON else b"".join(b"\\x%02x" % c for c in expr)
+            for index, expr in _EXPRESSIONS
+        ],
+        ids=[index for index, _ in _EXPRESSIONS],
+        elements=len(_EXPRESSIONS),
         flags=[
-            hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if lit[:1] == b"%" else 0)
-            for _, lit in _LITERALS
+            hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if expr[:1] == b"%" else 0)
+            for _, expr in _EXPRESSIONS
         ],
     )
 

@@ -141,3 +141,28 @@ def test_escaped_slash_inside_a_credential(tmp_path: Path) -> None:
 def test_escaped_slashes_of_a_plain_url_are_not_decoded() -> None:
     line = b'{"url":"https:\\/\\/api.example.com\\/v1\\/orders\\/42","level":"info"}\n'
     assert list(decoded_chunks(Chunk(line * 1000, Location("f", 1, 1)))) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"url":"https:\\/\\/api.example.com\\/v1\\/orders\\/42"}',  # no trigger
+        b'{"key":"abcdEFGH12\\/rest"}',  # credential run before an escaped slash
+        b'{"key":"x\\/abcdEFGH12"}',  # credential run after it
+        b'{"msg":"caf\\u00e9"}',
+        b"GET /?api_key=sk%5Flive%5F1234 HTTP/1.1",
+        b"GET /?q=a%20b%3Ac HTTP/1.1",  # escapes no credential is made of
+        b"Authorization: Basic dXNlcjpwYXNz\nkind: Secret\n",
+        b"plain text, nothing encoded",
+    ],
+)
+def test_hyperscan_markers_agree_with_the_re_triggers(
+    text: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leakguard.engine.decoders import _marker_scanner
+
+    pytest.importorskip("hyperscan")
+    monkeypatch.delenv("LEAKGUARD_ENGINE", raising=False)
+    fast = _marker_scanner()
+    monkeypatch.setenv("LEAKGUARD_ENGINE", "re")
+    assert fast(text) == _marker_scanner()(text)
