@@ -106,6 +106,18 @@ class Chunk:
     position_fixed: bool = False
     depth: int = 0
 
+    def location_at(self, offset: int, newlines: int | None = None) -> Location:
+        """The location of ``data[offset]`` (``newlines``: the count of newlines before it,
+        when the caller already knows it)."""
+        base = self.location
+        if newlines is None:
+            newlines = self.data.count(b"\n", 0, offset)
+        if newlines:
+            column = offset - self.data.rfind(b"\n", 0, offset)
+        else:
+            column = (base.column or 1) + offset
+        return Location(base.path, (base.line or 1) + newlines, column, base.commit, base.extras)
+
 
 class ValidationStatus(enum.StrEnum):
     PASSED = "passed"  # an offline check (checksum, claims, pairing) confirmed the format

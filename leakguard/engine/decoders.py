@@ -223,7 +223,7 @@ def _base64_runs(chunk: Chunk, present: set[int]) -> Iterator[Chunk]:
         produced += len(decoded)
         if produced > MAX_DECODED_BYTES:
             return
-        location = chunk.location if chunk.position_fixed else _locate(chunk, start)
+        location = chunk.location if chunk.position_fixed else chunk.location_at(start)
         yield Chunk(
             decoded,
             _layered(location, "base64"),
@@ -302,15 +302,6 @@ def _marker_scanner() -> Callable[[bytes], set[int]]:
 
 
 # -- locations -----------------------------------------------------------------------------
-
-
-def _locate(chunk: Chunk, offset: int) -> Location:
-    base = chunk.location
-    data = chunk.data
-    newlines = data.count(b"\n", 0, offset)
-    last_newline = data.rfind(b"\n", 0, offset)
-    column = offset - last_newline if newlines else (base.column or 1) + offset
-    return Location(base.path, (base.line or 1) + newlines, column, base.commit, base.extras)
 
 
 def _layered(location: Location, layer: str) -> Location:

@@ -280,7 +280,11 @@ class Engine:
     def _finding(self, chunk: Chunk, acc: _Accepted, lines: _LineCounter) -> Finding:
         verdict, rule = acc.verdict, acc.rule
         secret = verdict.secret if verdict.secret is not None else acc.secret
-        location = chunk.location if chunk.position_fixed else _locate(chunk, acc.start, lines)
+        location = (
+            chunk.location
+            if chunk.position_fixed
+            else chunk.location_at(acc.start, lines.before(acc.start))
+        )
         return Finding(
             rule_id=verdict.rule_id or rule.id,
             provider=verdict.provider or rule.provider,
@@ -352,22 +356,6 @@ class _LineCounter:
         self.newlines += self.data.count(b"\n", self.offset, offset)
         self.offset = offset
         return self.newlines
-
-
-def _locate(chunk: Chunk, offset: int, lines: _LineCounter) -> Location:
-    base = chunk.location
-    newlines = lines.before(offset)
-    if newlines == 0:
-        column = (base.column or 1) + offset
-    else:
-        column = offset - chunk.data.rfind(b"\n", 0, offset)
-    return Location(
-        path=base.path,
-        line=(base.line or 1) + newlines,
-        column=column,
-        commit=base.commit,
-        extras=base.extras,
-    )
 
 
 def min_severity_filter(findings: Iterable[Finding], floor: Severity) -> list[Finding]:

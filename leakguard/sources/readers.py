@@ -287,7 +287,7 @@ class _Reader:
                 self.mapping_url = url
             return
         self.stats.count("inline_source_maps")
-        anchor = _offset_location(last, offset)
+        anchor = last.location_at(offset)
         yield from sourcemap.map_chunks(
             inline,
             display,
@@ -296,16 +296,6 @@ class _Reader:
             anchor=anchor,
             commit=self.commit,
         )
-
-
-def _offset_location(chunk: Chunk, offset: int) -> Location:
-    base = chunk.location
-    newlines = chunk.data.count(b"\n", 0, offset)
-    if newlines:
-        column = offset - chunk.data.rfind(b"\n", 0, offset)
-    else:
-        column = (base.column or 1) + offset
-    return Location(base.path, (base.line or 1) + newlines, column, base.commit, base.extras)
 
 
 def _sibling_target(path: Path, url: str) -> Path | None:
