@@ -508,6 +508,7 @@ def _gitlab(scan: _Scan, path: Path, doc: Mapping[str, Any]) -> None:
 
 _TF_BLOCK = re.compile(r'(?m)^\s*(resource|data)\s+"([\w-]+)"\s+"([\w-]+)"\s*\{')
 _TF_ATTR = re.compile(r'(?m)^\s*(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"\s*$')
+_TF_SECRET_ID = re.compile(r"secret_id\s*=\s*aws_secretsmanager_secret\.([\w-]+)\.(?:id|arn)")
 
 
 def _tf_body(text: str, start: int) -> str:
@@ -532,8 +533,8 @@ def _terraform(scan: _Scan, path: Path, text: str) -> None:
     for m in _TF_BLOCK.finditer(text):
         body = _tf_body(text, m.end() - 1)
         attrs = {a.group(1): a.group(2) for a in _TF_ATTR.finditer(body)}
-        blocks.append((m.group(1), m.group(2), m.group(3), attrs, _line_at(text, m.start())))
-    for block, rtype, rname, attrs, line in blocks:
+        blocks.append((m.group(1), m.group(2), m.group(3), attrs, body, _line_at(text, m.start())))
+    for block, rtype, rname, attrs, _body, line in blocks:
         ref: StoreRef | None = None
         if rtype == "aws_secretsmanager_secret" and _literal(attrs.get("name")):
             ref = StoreRef("aws-secretsmanager", attrs["name"])
@@ -548,15 +549,12 @@ def _terraform(scan: _Scan, path: Path, text: str) -> None:
             scan.refs.append(Reference(rel, line, consumer, "job", ref, detail=f"data.{rtype}"))
         else:
             scan.refs.append(Reference(rel, line, None, store=ref, detail=f"resource {rtype}"))
-    for block, rtype, rname, attrs, line in blocks:
+    for block, rtype, rname, attrs, body, line in blocks:
         if block != "resource" or rtype != "aws_secretsmanager_secret_version":
             continue
         value = attrs.get("secret_string")
         target = names.get(f"{rtype}.{rname}")
-        sid = re.search(
-            r"secret_id\s*=\s*aws_secretsmanager_secret\.([\w-]+)\.(?:id|arn)",
-            text[text.find(rname) :],
-        )
+        sid = _TF_SECRET_ID.search(body)  # this block's own secret_id, not the file's first
         if target is None and sid:
             target = names.get(f"aws_secretsmanager_secret.{sid.group(1)}")
         if target is not None and value and _literal(value):

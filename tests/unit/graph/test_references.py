@@ -117,3 +117,20 @@ def test_unparsable_yaml_is_skipped_with_a_warning(tmp_path: Path) -> None:
     refs, warnings = scan_references(tmp_path)
     assert [r.store.id for r in refs if r.store] == ["store:kubernetes:default/app-secret"]
     assert len(warnings) == 1 and "deploy.yaml:3" in warnings[0]
+
+
+def test_a_terraform_secret_version_names_its_own_secret(tmp_path: Path) -> None:
+    # the second version's name ("api") appears before the first version block in the file
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_secretsmanager_secret" "db" {\n  name = "prod/api-db"\n}\n'
+        'resource "aws_secretsmanager_secret" "api" {\n  name = "prod/api"\n}\n'
+        'resource "aws_secretsmanager_secret_version" "db" {\n'
+        "  secret_id     = aws_secretsmanager_secret.db.id\n"
+        '  secret_string = "db-value"\n}\n'
+        'resource "aws_secretsmanager_secret_version" "api" {\n'
+        "  secret_id     = aws_secretsmanager_secret.api.arn\n"
+        '  secret_string = "api-value"\n}\n'
+    )
+    refs, _ = scan_references(tmp_path)
+    held = {r.value_fp: r.store.path for r in refs if r.stored_value and r.store is not None}
+    assert held == {fingerprint("db-value"): "prod/api-db", fingerprint("api-value"): "prod/api"}
