@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.support.keys import stripe_key
@@ -59,11 +60,7 @@ class Builder:
 
     def date(self, tick: int) -> str:
         """The ISO author date of the commit made at ``tick``."""
-        from datetime import UTC, datetime
-
-        return datetime.fromtimestamp(BASE_TIME + 3600 * tick, UTC).strftime(
-            "%Y-%m-%dT%H:%M:%S+00:00"
-        )
+        return datetime.fromtimestamp(BASE_TIME + 3600 * tick, UTC).isoformat()
 
 
 def key(name: str) -> str:
