@@ -54,6 +54,7 @@ from leakguard.rotation.schema import (
     Playbook,
     Step,
     default_registry,
+    is_credential_param,
     iter_step_paths,
     load_playbook,
     resolve_inputs,
@@ -648,15 +649,12 @@ def _dig(value: Any, path: tuple[str, ...]) -> Any:
     return value
 
 
-_SECRET_PARAM = ("token", "secret", "password", "key")
-
-
 def _public_overrides(
     overrides: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, dict[str, Any]]:
     """Backend overrides without credentials (a Vault token): what the journal may keep."""
     return {
-        name: {k: v for k, v in params.items() if not any(w in k.lower() for w in _SECRET_PARAM)}
+        name: {k: v for k, v in params.items() if not is_credential_param(k)}
         for name, params in overrides.items()
     }
 

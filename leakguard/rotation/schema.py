@@ -276,6 +276,14 @@ class _Loader:
                     f"kinds: {', '.join(kinds)}",
                 )
             params = self.mapping(spec.get("params"), spec.line_of("params"), "params")
+            for key in params:
+                if is_credential_param(str(key)):
+                    raise self.fail(
+                        params.line_of(key),
+                        f"backend {name}: a credential ({key}) does not belong in a playbook",
+                        "a playbook is kept in the run journal: give it through the environment "
+                        "(VAULT_TOKEN, AWS_PROFILE)",
+                    )
             out[str(name)] = BackendSpec(str(name), str(kind), dict(params))
         return out
 
@@ -573,6 +581,14 @@ def _type_ok(kind: str, value: Any) -> bool:
             return False
         return True
     return False
+
+
+_CREDENTIAL_WORDS = ("token", "secret", "password", "key")
+
+
+def is_credential_param(name: str) -> bool:
+    """A backend parameter that holds a credential (a Vault token): never journaled."""
+    return any(word in name.lower() for word in _CREDENTIAL_WORDS)
 
 
 def coerce_input(kind: str, value: Any) -> Any:

@@ -121,6 +121,8 @@ def test_unknown_backend_named_by_a_step(tmp_path: Path) -> None:
     bad = text.replace("kind: vault-kv2", "kind: vault")
     with pytest.raises(PlaybookError, match="unknown kind 'vault'"):
         _load(tmp_path, bad)
+    with pytest.raises(PlaybookError, match=r":5: backend vault: a credential \(token\)"):
+        _load(tmp_path, text.replace("{kind: vault-kv2}", "{kind: vault-kv2, params: {token: x}}"))
 
 
 def test_the_id_must_match_the_file_name(tmp_path: Path) -> None:
