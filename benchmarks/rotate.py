@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from leakguard.backends.registry import make_issuer, make_store
 from leakguard.graph.interface import EdgeKind, Evidence, StoreRef
 from leakguard.graph.queries import Graph
+from leakguard.redact import fingerprint
 from leakguard.rotation import sandbox
 from leakguard.rotation.engine import EngineOptions, start_run
 from leakguard.rotation.journal import Journal, RunState
@@ -86,10 +87,10 @@ def _jobs(prefix: str, vault: int, iam: int, graph: Graph) -> tuple[list[Job], s
 
 
 def _credential(graph: Graph, seed: str, ref: StoreRef) -> str:
-    fingerprint = "sha256:" + f"{abs(hash(seed)):x}".rjust(64, "0")[:64]
-    node = graph.add_credential(fingerprint)
+    fp = fingerprint(seed)
+    node = graph.add_credential(fp)
     graph.add_edge(node, graph.add_store(ref), EdgeKind.STORED_IN, SEEN)
-    return fingerprint
+    return fp
 
 
 def _campaign(
