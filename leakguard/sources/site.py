@@ -32,6 +32,12 @@ def site_source(url: str, options: ScanOptions) -> Source:
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise InputError(f"{url}: not an http(s) URL", hint="write it as https://host/path")
+    if "@" in parsed.netloc:  # never echoed: the password would reach the terminal and reports
+        shown = urllib.parse.urlunsplit(parsed._replace(netloc=parsed.netloc.rpartition("@")[2]))
+        raise InputError(
+            f"{shown}: a site URL cannot carry a user name or password",
+            hint="scan the page without credentials (sites are fetched anonymously)",
+        )
     return SiteSource(url, url)
 
 

@@ -156,6 +156,16 @@ def test_unreachable_site_is_an_input_error(tmp_path: Path) -> None:
         run_scan([url + "/"], ScanOptions(jobs=1, web=WebOptions(timeout_seconds=5)))
 
 
+def test_a_site_url_with_credentials_is_refused_without_echoing_them() -> None:
+    url = "https://admin:hunter2-not-shown@127.0.0.1:9/app"
+    result = CliRunner().invoke(leakguard_app(), ["scan", url])
+    assert result.exit_code == 2, result.output
+    assert "https://127.0.0.1:9/app: a site URL cannot carry a user name or password" in (
+        result.output
+    )
+    assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
 def test_cli_scan_of_a_url(site: _Server) -> None:
     result = CliRunner().invoke(leakguard_app(), ["scan", site.url + "/", "-f", "json"])
     assert result.exit_code == 1, result.output
