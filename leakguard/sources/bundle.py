@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 from leakguard.errors import InputError
 from leakguard.model import Chunk, Finding, ScanStats
@@ -142,13 +143,7 @@ class BundleSource:
             )
         with self.path.open("rb") as fh:
             fh.seek(header.pack_offset)
-            indexed = subprocess.run(
-                ["git", f"--git-dir={git_dir}", "index-pack", "--stdin", "--fix-thin"],
-                stdin=fh,
-                capture_output=True,
-                env=git_env(),
-                check=False,
-            )
+            indexed = _run(git_dir, ["index-pack", "--stdin", "--fix-thin"], stdin=fh)
             if indexed.returncode != 0 and not header.prerequisites:
                 raise InputError(
                     f"{self.label}: the bundle's pack is damaged: {_last_line(indexed.stderr)}",
@@ -156,13 +151,7 @@ class BundleSource:
                 )
             if indexed.returncode != 0:
                 fh.seek(header.pack_offset)
-                unpacked = subprocess.run(
-                    ["git", f"--git-dir={git_dir}", "unpack-objects", "-r", "-q"],
-                    stdin=fh,
-                    capture_output=True,
-                    env=git_env(),
-                    check=False,
-                )
+                unpacked = _run(git_dir, ["unpack-objects", "-r", "-q"], stdin=fh)
                 stats.count("git_bundle_partial_packs")
                 stats.warn(
                     f"{self.label}: some objects could not be rebuilt (delta bases outside the"
@@ -207,11 +196,13 @@ def _digest(path: Path) -> str:
 
 
 def _run(
-    git_dir: Path, args: list[str], data: bytes | None = None
+    git_dir: Path, args: list[str], data: bytes | None = None, *, stdin: IO[bytes] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
+    """git on ``git_dir`` with ``data`` (or the open file ``stdin``) as its input."""
     return subprocess.run(
         ["git", f"--git-dir={git_dir}", *args],
         input=data,
+        stdin=stdin,
         capture_output=True,
         env=git_env(),
         check=False,
