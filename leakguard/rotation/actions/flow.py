@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -224,8 +225,9 @@ def _post(url: str, body: bytes, timeout: float) -> int:
     except urllib.error.HTTPError as exc:
         return int(exc.code)
     except OSError as exc:
+        host = urllib.parse.urlsplit(url).hostname  # a webhook's path often holds a token
         raise BackendError(
-            f"webhook {url} unreachable ({type(exc).__name__})", transient=True
+            f"webhook at {host} unreachable ({type(exc).__name__})", transient=True
         ) from None
 
 
@@ -240,7 +242,7 @@ def notify(ctx: ActionContext, params: Mapping[str, Any], post: Post = _post) ->
         ctx.log("rehearsal: webhook not called (it reaches outside the sandbox)")
         return {"sent": False, "status": None, "rehearsed": True}
     if not url.startswith(("http://", "https://")):
-        raise PlaybookError(f"notify: webhook {url!r} is not an http(s) URL")
+        raise PlaybookError("notify: the webhook is not an http(s) URL")
     body = json.dumps(
         {
             "run_id": ctx.run_id,

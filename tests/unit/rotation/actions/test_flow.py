@@ -152,6 +152,15 @@ def test_notify_errors() -> None:
         notify(ctx, {"message": "hi", "webhook": "file:///etc/passwd"})
 
 
+def test_an_unreachable_webhook_is_named_by_its_host_only() -> None:
+    """A webhook's path often holds a token (Slack): the error names the host alone."""
+    ctx = Ctx()
+    with pytest.raises(BackendError) as caught:
+        notify(ctx, {"message": "hi", "webhook": "http://127.0.0.1:9/services/T0/SeCrEt"})
+    assert caught.value.transient and "127.0.0.1" in caught.value.message
+    assert "SeCrEt" not in caught.value.message
+
+
 def test_approval_is_a_marker() -> None:
     ctx = Ctx()
     out = ctx.run(REGISTRY["approval"], {"message": "delete the old key?"})
