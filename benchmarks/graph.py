@@ -25,7 +25,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -36,6 +38,7 @@ from leakguard.graph.interface import NodeKind, StoreRef
 from leakguard.graph.persist import GraphStore
 from leakguard.graph.queries import Graph
 
+T = TypeVar("T")
 ENVIRONMENTS = ("prod", "staging", "dev", "eu-prod", "us-prod", "batch", "ci", "sandbox")
 
 
@@ -43,8 +46,10 @@ def _fp(i: int) -> str:
     return "sha256:" + f"{i:064x}"
 
 
-def generate(root: Path, services: int, reads: int, seed: int = 7) -> dict[str, object]:
-    """Write the estate; return the raw tuples the baseline inserts directly."""
+def generate(
+    root: Path, services: int, reads: int, seed: int = 7
+) -> tuple[list[tuple[str, str, str]], int]:
+    """Write the estate; return the edges the baseline inserts directly and the store count."""
     rng = random.Random(seed)
     stores = services * 2
     per_team = 250
@@ -136,18 +141,20 @@ def generate(root: Path, services: int, reads: int, seed: int = 7) -> dict[str, 
         for i in range(max(1, reads // 20))
     ]
     trail.write_text(json.dumps({"Records": records}))
-    return {"edges": edges, "stores": stores}
+    return edges, stores
 
 
-def baseline_build(raw: dict[str, object]) -> tuple[float, nx.MultiDiGraph]:  # type: ignore[type-arg]
+def baseline_build(
+    edges: list[tuple[str, str, str]],
+) -> tuple[float, nx.MultiDiGraph]:
     t0 = time.perf_counter()
-    g: nx.MultiDiGraph = nx.MultiDiGraph()  # type: ignore[type-arg]
-    for src, dst, kind in raw["edges"]:  # type: ignore[attr-defined]
+    g: nx.MultiDiGraph = nx.MultiDiGraph()
+    for src, dst, kind in edges:
         g.add_edge(src, dst, key=kind)
     return time.perf_counter() - t0, g
 
 
-def _latency(fn, args: list[object]) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def _latency(fn: Callable[[T], object], args: Sequence[T]) -> tuple[float, float]:
     times = []
     for a in args:
         t0 = time.perf_counter()
@@ -176,7 +183,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         t0 = time.perf_counter()
-        raw = generate(root, args.services, args.reads)
+        raw_edges, stores = generate(root, args.services, args.reads)
         print(
             f"generated {args.services} services and {args.reads} reads in "
             f"{time.perf_counter() - t0:.1f} s"
@@ -194,7 +201,7 @@ def main() -> int:
         t0, c0 = time.perf_counter(), time.process_time()
         apply(graph, inputs, summary)
         build_s, build_cpu = time.perf_counter() - t0, time.process_time() - c0
-        base_s, base_g = baseline_build(raw)
+        base_s, base_g = baseline_build(raw_edges)
         nodes, edges = len(graph), graph.g.number_of_edges()
 
         db = root / "graph.db"
@@ -202,8 +209,7 @@ def main() -> int:
             t0 = time.perf_counter()
             store.save(graph)
             save_s = time.perf_counter() - t0
-            graph.add_reads([])  # nothing new
-            fresh = Path(root / "more.log")
+            fresh = root / "more.log"
             fresh.write_text(
                 (root / "audit.log").read_text().splitlines()[0].replace("2026-01-01", "2027-01-01")
                 + "\n"
@@ -218,7 +224,7 @@ def main() -> int:
             load_s = time.perf_counter() - t0
 
         rng = random.Random(1)
-        creds = [_fp(rng.randrange(int(raw["stores"]))) for _ in range(args.queries)]  # type: ignore[call-overload]
+        creds = [_fp(rng.randrange(stores)) for _ in range(args.queries)]
         ours_med, ours_p99 = _latency(graph.blast_radius, creds)
         undirected = base_g.to_undirected(as_view=True)
         base_med, base_p99 = _latency(
@@ -226,7 +232,7 @@ def main() -> int:
             creds[: max(1, args.queries // 10)],
         )
         store_refs = [
-            StoreRef("vault-kv2", f"app/s{rng.randrange(int(raw['stores']))}", "secret")  # type: ignore[call-overload]
+            StoreRef("vault-kv2", f"app/s{rng.randrange(stores)}", "secret")
             for _ in range(args.queries)
         ]
         stale_med, stale_p99 = _latency(
