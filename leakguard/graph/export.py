@@ -123,18 +123,19 @@ def node_link(graph: Graph, nodes: set[str] | None = None) -> dict[str, Any]:
         data["kind"] = str(data["kind"])
         out_nodes.append({"id": node, "label": label(graph, node), **data})
     links = []
-    for src, dst, kind, data in sorted(graph.edges(), key=lambda e: (e[0], e[1], e[2])):
-        if src not in keep or dst not in keep:
-            continue
-        link: dict[str, Any] = {"source": src, "target": dst, "kind": str(kind)}
-        for k, v in data.items():
-            if k not in ("kind", "evidence"):
-                link[k] = _jsonable(v)
-        link["evidence"] = [
-            {"source": e.source, "observed_at": e.observed_at, "detail": e.detail}
-            for e in data["evidence"]
-        ]
-        links.append(link)
+    succ = graph.g.succ  # only the kept nodes' edges: a neighbourhood never sorts the whole graph
+    for src in sorted(keep):
+        for dst in sorted(d for d in succ[src] if d in keep):
+            for kind, data in sorted(succ[src][dst].items()):
+                link: dict[str, Any] = {"source": src, "target": dst, "kind": str(kind)}
+                for k, v in data.items():
+                    if k not in ("kind", "evidence"):
+                        link[k] = _jsonable(v)
+                link["evidence"] = [
+                    {"source": e.source, "observed_at": e.observed_at, "detail": e.detail}
+                    for e in data["evidence"]
+                ]
+                links.append(link)
     return {
         "directed": True,
         "multigraph": True,
