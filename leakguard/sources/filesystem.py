@@ -7,11 +7,11 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast
 
 from leakguard.model import Chunk, ScanStats, SourceKind
 from leakguard.options import ScanOptions
 from leakguard.sources.interface import Source
+from leakguard.sources.limits import CountingReader
 from leakguard.sources.readers import SNIFF_BYTES, file_chunks, stream_chunks_for
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
@@ -142,32 +142,13 @@ class StdinSource:
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
         # Sniffed like a file, so `zcat`-less pipes of archives and gzipped logs work too.
-        stream = _Counting(sys.stdin.buffer)
+        stream = CountingReader(sys.stdin.buffer)
         head = stream.read(SNIFF_BYTES)
         stats.files += 1
         yield from stream_chunks_for(
-            cast(BinaryIO, stream), head, self.label, options, stats, source_kind=SourceKind.STDIN
+            stream, head, self.label, options, stats, source_kind=SourceKind.STDIN
         )
         stats.bytes += stream.count
-
-
-class _Counting:
-    """A read-only stream wrapper that counts the bytes read (stdin has no size)."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self.count = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self.count += len(data)
-        return data
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
 
 
 def _is_regular(mode: int) -> bool:

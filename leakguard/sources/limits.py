@@ -123,7 +123,7 @@ class LimitedReader:
 
 
 class CountingReader:
-    """Counts the compressed bytes a decompressor has pulled from its input."""
+    """Counts the bytes read through it (what a decompressor pulled from its input; stdin)."""
 
     def __init__(self, inner: Readable) -> None:
         self._inner = inner

@@ -114,7 +114,7 @@ def file_chunks(
 
 
 def stream_chunks_for(
-    stream: BinaryIO,
+    stream: Readable,
     head: bytes,
     display: str,
     options: ScanOptions,
