@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -641,10 +642,11 @@ def _files(root: Path) -> Iterator[Path]:
         for name in sorted(filenames):
             path = Path(dirpath) / name
             try:
-                if path.is_file() and path.stat().st_size <= MAX_FILE_BYTES:
-                    yield path
+                info = path.stat()  # one stat: a regular file (or a link to one), not too large
             except OSError:
                 continue
+            if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_FILE_BYTES:
+                yield path
 
 
 def _has_compose(folder: Path) -> bool:
