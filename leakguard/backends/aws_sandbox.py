@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-
+from leakguard.backends._aws import make_client
 from leakguard.backends.aws_iam import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from leakguard.backends.aws_secretsmanager import encode
 from leakguard.backends.errors import from_botocore
@@ -24,6 +23,14 @@ BOOTSTRAP_CALLS = 3
 """Unauthenticated calls moto must allow (INITIAL_NO_AUTH_ACTION_COUNT) for :func:`bootstrap`."""
 
 
+def _client(service: str, endpoint_url: str, region: str, key: SecretData) -> Any:
+    credentials = {
+        "aws_access_key_id": key[ACCESS_KEY_ID],
+        "aws_secret_access_key": key[SECRET_ACCESS_KEY],
+    }
+    return make_client(service, endpoint_url=endpoint_url, region=region, credentials=credentials)
+
+
 @dataclass(frozen=True)
 class AwsSeeder:
     endpoint_url: str
@@ -31,13 +38,7 @@ class AwsSeeder:
     admin: SecretData  # the sandbox's own administrator key (not a user secret)
 
     def _client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id=self.admin[ACCESS_KEY_ID],
-            aws_secret_access_key=self.admin[SECRET_ACCESS_KEY],
-        )
+        return _client(service, self.endpoint_url, self.region, self.admin)
 
     def user_with_key(self, user: str) -> SecretData:
         """An IAM user allowed everything (so STS works for its keys) with one access key."""
@@ -63,12 +64,8 @@ class AwsSeeder:
 def bootstrap(endpoint_url: str, region: str) -> AwsSeeder:
     """Create the administrator with moto's first unauthenticated calls; afterwards moto
     checks every request's signature and policies, as AWS does."""
-    boot = boto3.client(
-        "iam",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id="bootstrap",
-        aws_secret_access_key="bootstrap",
+    boot = _client(
+        "iam", endpoint_url, region, {ACCESS_KEY_ID: "bootstrap", SECRET_ACCESS_KEY: "bootstrap"}
     )
     try:
         boot.create_user(UserName=ADMIN_USER)
