@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+
 import typer
 from typer.testing import CliRunner
 
 from leakguard.cli import app as app_module
 
 
+@functools.cache
 def leakguard_app() -> typer.Typer:
-    """The ``leakguard`` typer app with its commands registered."""
-    if not app_module.app.registered_commands:
-        app_module._register()
+    """The ``leakguard`` typer app with every command registered (once per test process)."""
+    app_module._register()
     return app_module.app
 
 
