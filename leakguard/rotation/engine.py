@@ -724,10 +724,8 @@ def start_run(
 
 def open_graph(db: Path | None) -> GraphQueries | None:
     """The dependency graph kept in the store at ``db`` (None when the graph cannot load)."""
-    try:
-        from leakguard.graph.build import load
-    except ImportError:
-        return None
+    from leakguard.graph.build import load
+
     try:
         graph: GraphQueries = load(db)
     except LeakguardError:

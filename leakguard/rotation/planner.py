@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from leakguard.errors import LeakguardError, PlaybookError
+from leakguard.errors import LeakguardError
 from leakguard.rotation import expr
 from leakguard.rotation.context import Backends, SecretHandleStore, StepContext
 from leakguard.rotation.engine import EngineOptions, _json_outputs, start_run
@@ -269,10 +269,8 @@ def rehearsal_report(run: RunView, time_scale: float, graph_gaps: list[str]) -> 
 def _default_sandbox(
     playbook: Playbook, inputs: Mapping[str, Any], options: EngineOptions
 ) -> Iterator[Any]:
-    try:
-        from leakguard.rotation import sandbox
-    except ImportError:
-        raise PlaybookError("rehearse needs leakguard.rotation.sandbox") from None
+    from leakguard.rotation import sandbox
+
     with sandbox.start(playbook, inputs, graph=options.graph) as box:
         yield box
 

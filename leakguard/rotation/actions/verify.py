@@ -69,12 +69,7 @@ def read_events(
                 raise PlaybookError(
                     f"evidence file {path} does not exist", hint=f"check the {key}: parameter"
                 )
-            try:
-                events.extend(reader(path, since))
-            except ImportError:
-                raise PlaybookError(
-                    "the evidence parsers (leakguard.graph.evidence) are not available"
-                ) from None
+            events.extend(reader(path, since))
     return events
 
 
