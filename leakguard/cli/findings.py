@@ -11,6 +11,7 @@ import typer
 
 from leakguard.errors import UsageError
 from leakguard.model import Severity
+from leakguard.reports import write_private
 from leakguard.store.db import resolve_db_path
 from leakguard.store.findings import (
     STATUSES,
@@ -165,7 +166,7 @@ def export(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_private(output, text)
 
 
 findings_app.command("list")(list_findings)

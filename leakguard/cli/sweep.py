@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Annotated
 import typer
 
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from leakguard.reports import html, sweep_json
+from leakguard.reports import html, sarif, sweep_json, write_private
 from leakguard.store.db import resolve_db_path
 from leakguard.sweep.config import load_config
 from leakguard.sweep.notify import WebhookError, post_json
@@ -43,26 +42,17 @@ def render_text(report: SweepReport) -> str:
 
 
 def _sarif_writer(directory: Path) -> OnResult:
-    """Write one SARIF file per target, with the SARIF renderer of ``leakguard.reports.sarif``."""
+    """Write one SARIF file (0600) per target into ``directory``."""
     try:
-        sarif = importlib.import_module("leakguard.reports.sarif")
-    except ImportError:
-        sarif = None
-    render = getattr(sarif, "render", None)
-    if render is None:
-        raise UsageError(
-            "SARIF output is not available in this build",
-            hint="use --format json or html for now",
-        )
-    directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {directory}: {exc.strerror or exc}") from None
 
     def write(outcome: TargetOutcome) -> None:
         if outcome.result is None:
             return
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", outcome.label).strip("_") or "target"
-        (directory / f"{name}.sarif").write_text(
-            render(outcome.result, show_secrets=False), encoding="utf-8"
-        )
+        write_private(directory / f"{name}.sarif", sarif.render(outcome.result))
 
     return write
 
@@ -113,7 +103,7 @@ def sweep(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_private(output, text)
         if output_format != "text":
             typer.echo(render_text(report), nl=False, err=True)
     url = webhook or cfg.webhook

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 from collections.abc import Iterator
@@ -220,7 +219,7 @@ def test_bad_config_is_exit_2_with_file_and_line(tmp_path: Path) -> None:
     assert "bad.yaml:2" in output
 
 
-def test_sarif_per_repository_or_a_clear_error_until_the_renderer_exists(
+def test_sarif_per_repository(
     fleet: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
     root, keys = fleet
@@ -235,10 +234,16 @@ def test_sarif_per_repository_or_a_clear_error_until_the_renderer_exists(
             str(sarif_dir),
         ]
     )
-    if importlib.util.find_spec("leakguard.reports.sarif") is None:
-        assert code == 2 and "SARIF output is not available" in output
-        return
     assert code == 1, output
     files = sorted(p.name for p in sarif_dir.glob("*.sarif"))
     assert len(files) >= len(keys)
     assert all(json.loads(p.read_text())["version"] == "2.1.0" for p in sarif_dir.glob("*.sarif"))
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in sarif_dir.glob("*.sarif"))
+    # a report path that cannot be written is one line, exit 2, not a traceback
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for args in (["--sarif-dir", str(blocker / "sub")], ["-f", "json", "-o", str(blocker / "x")]):
+        code, output = run_cli(
+            ["sweep", str(root / "sweep.yaml"), "--db", str(tmp_path / "lg2.db"), *args]
+        )
+        assert code == 2 and "Traceback" not in output and "cannot" in output, output
