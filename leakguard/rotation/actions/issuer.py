@@ -14,7 +14,7 @@ from typing import Any
 
 from leakguard.backends.interface import IssuedKey, KeyIssuer
 from leakguard.backends.manual import ManualIssuer
-from leakguard.rotation.actions._common import optional, text
+from leakguard.rotation.actions._common import flag, optional, text
 from leakguard.rotation.interface import Action, ActionContext, ActionSpec, Outputs, Param
 
 CONFIRM_WORDS = frozenset({"y", "yes", "done", "revoked"})
@@ -66,7 +66,7 @@ def revoke(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
     issuer = _issuer(ctx, params)
     subject = text(params, "subject")
     key_id = optional(params, "key_id") or "the old key"
-    if params.get("delete", False):
+    if flag(params, "delete"):
         issuer.delete(subject, key_id)
     else:
         issuer.deactivate(subject, key_id)

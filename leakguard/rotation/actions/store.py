@@ -14,7 +14,7 @@ from typing import Any
 
 from leakguard.backends.interface import SecretData, SecretStore, StoredVersion
 from leakguard.errors import BackendError, PlaybookError
-from leakguard.rotation.actions._common import iso, secret, text
+from leakguard.rotation.actions._common import flag, iso, secret, text
 from leakguard.rotation.interface import Action, ActionContext, ActionSpec, Outputs, Param
 
 _KEY_ID_FIELDS = ("aws_access_key_id", "AccessKeyId", "AWS_ACCESS_KEY_ID")
@@ -57,7 +57,7 @@ def put_pending(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
                 "field: needs a single-field secret", hint="drop field: to merge all fields"
             )
         staged = {**data, str(field): next(iter(new.values()))}
-    elif params.get("merge", True):
+    elif flag(params, "merge", True):
         staged = {**data, **new}
     else:
         staged = dict(new)
