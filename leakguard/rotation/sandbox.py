@@ -317,10 +317,9 @@ class Sandbox:
             "kind:aws-iam": dict(aws),
         }
 
-    def env(self) -> dict[str, str]:
+    def aws_env(self) -> dict[str, str]:
+        """The AWS variables that point SDK clients at the sandbox's administrator."""
         return {
-            "VAULT_ADDR": self.vault_url,
-            "VAULT_TOKEN": self.vault_token,
             "AWS_ENDPOINT_URL": self.aws_endpoint,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ACCESS_KEY_ID": self.admin[IAM_FIELDS[0]],
@@ -412,7 +411,7 @@ def start(
             plan=plan,
             pids=(bao.proc.pid, moto.proc.pid),
         )
-        with _aws_environment({k: v for k, v in box.env().items() if k.startswith("AWS_")}):
+        with _aws_environment(box.aws_env()):
             _seed(box, _Vault(bao.url, token), plan)
             yield box
     finally:
