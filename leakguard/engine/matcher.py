@@ -23,7 +23,7 @@ from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, Verdict
 from leakguard.engine.rules import Rule, RuleSet
 from leakguard.errors import EngineError, UsageError
-from leakguard.model import Chunk, Finding, Location, Severity, Validation, ValidationStatus
+from leakguard.model import Chunk, Finding, Location, Validation, ValidationStatus
 from leakguard.redact import fingerprint, redact
 
 ALLOW_MARKER = b"leakguard:allow"
@@ -356,7 +356,3 @@ class _LineCounter:
         self.newlines += self.data.count(b"\n", self.offset, offset)
         self.offset = offset
         return self.newlines
-
-
-def min_severity_filter(findings: Iterable[Finding], floor: Severity) -> list[Finding]:
-    return [f for f in findings if f.severity >= floor]
