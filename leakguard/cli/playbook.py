@@ -211,7 +211,8 @@ def rehearse_cmd(
     inputs: Inputs = None,
     db: Db = None,
     time_scale: Annotated[
-        float, typer.Option("--time-scale", help="Multiply waits and overlap windows by this.")
+        float,
+        typer.Option("--time-scale", min=0.0, help="Multiply waits and overlap windows by this."),
     ] = 0.0001,
     fmt: Format = "text",
 ) -> None:

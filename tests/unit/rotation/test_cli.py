@@ -137,6 +137,8 @@ def test_usage_errors_exit_2(playbook: Path, tmp_path: Path) -> None:
     assert code == 2 and "no run nope" in out
     code, out = run_cli(["playbook", "show", "no-such-playbook"])
     assert code == 2 and "shipped playbooks" in out
+    code, out = run_cli(["playbook", "rehearse", str(playbook), "--time-scale", "-1"])
+    assert code == 2 and "--time-scale" in out
 
 
 def test_plan_prints_the_writes(playbook: Path, tmp_path: Path) -> None:
