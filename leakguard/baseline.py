@@ -10,7 +10,6 @@ credential stays suppressed when its line moves, its file is renamed or its comm
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from leakguard import __version__
 from leakguard.errors import InputError
 from leakguard.model import Finding
+from leakguard.reports import write_private
 
 BASELINE_VERSION = 1
 _FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -73,14 +73,7 @@ class Baseline:
             "tool": f"leakguard {__version__}",
             "credentials": sorted(entries.values(), key=lambda e: e["fingerprint"]),
         }
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        except OSError as exc:
-            raise InputError(f"cannot write baseline {path}: {exc.strerror or exc}") from None
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2)
-            fh.write("\n")
+        write_private(path, json.dumps(doc, indent=2) + "\n")
         return len(entries)
 
     def suppresses(self, finding: Finding) -> bool:
