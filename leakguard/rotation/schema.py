@@ -613,7 +613,12 @@ def load_playbook(
 ) -> Playbook:
     """Read and validate ``path`` (or ``text`` attributed to it)."""
     registry = default_registry() if registry is None else registry
-    source = path.read_text(encoding="utf-8") if text is None else text
+    try:
+        source = path.read_text(encoding="utf-8") if text is None else text
+    except FileNotFoundError:
+        raise PlaybookError(f"playbook not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:  # as load_yaml words it
+        raise PlaybookError(f"cannot read playbook {path}: {exc}") from None
     doc = load_yaml(path, PlaybookError, text=source, what="playbook")
     playbook = _Loader(path, registry).load(doc, source)
     if text is None and path.suffix in {".yaml", ".yml"} and playbook.id != path.stem:

@@ -56,6 +56,18 @@ def test_list_show_validate(playbook: Path) -> None:
     assert code == 0 and "ok (cli-demo, 4 steps)" in out
 
 
+def test_validate_an_unreadable_file_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe")
+    for path, message in [
+        (tmp_path / "missing.yaml", "playbook not found"),
+        (tmp_path, "cannot read playbook"),
+        (binary, "cannot read playbook"),
+    ]:
+        code, out = run_cli(["playbook", "validate", str(path)])
+        assert code == 2 and message in out and "Traceback" not in out
+
+
 def test_validate_errors_exit_2_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "cli-demo.yaml"
     bad.write_text(PLAYBOOK.replace("uses: approval", "uses: notify"))
