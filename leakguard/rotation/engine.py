@@ -18,6 +18,7 @@ import fcntl
 import json
 import os
 import random
+import re
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -690,6 +691,10 @@ def _run_lock(journal: Journal, run_id: str) -> Iterator[None]:
 # --- public entry points ---------------------------------------------------------------------
 
 
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+"""A run id names the run's audit trail and lock files: no path separators."""
+
+
 def start_run(
     journal: Journal,
     playbook: Playbook,
@@ -703,6 +708,11 @@ def start_run(
     """Create a run in the journal and drive it as far as it goes."""
     if mode is Mode.PLAN:
         raise PlaybookError("plan mode does not create a run", hint="use plan_playbook()")
+    if run_id is not None and not _RUN_ID.match(run_id):
+        raise PlaybookError(
+            f"run id {run_id!r} is not a plain name",
+            hint="use letters, digits, '.', '_' and '-' (it names the run's audit trail file)",
+        )
     resolved = resolve_inputs(playbook, inputs)
     run_id = run_id or new_run_id(playbook.id)
     journal.create_run(

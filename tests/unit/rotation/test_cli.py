@@ -149,6 +149,10 @@ def test_usage_errors_exit_2(playbook: Path, tmp_path: Path) -> None:
     assert code == 2 and "no run nope" in out
     code, out = run_cli(["playbook", "show", "no-such-playbook"])
     assert code == 2 and "shipped playbooks" in out
+    code, out = run_cli(
+        ["playbook", "run", str(playbook), "--run-id", "../x", "--db", str(tmp_path / "d")]
+    )
+    assert code == 2 and "not a plain name" in out
     code, out = run_cli(["playbook", "rehearse", str(playbook), "--time-scale", "-1"])
     assert code == 2 and "--time-scale" in out
 
