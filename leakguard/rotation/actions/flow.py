@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from leakguard.engine.matcher import Engine
 
 MIN_POLL = 0.05
-OUTPUT_TAIL = 4000
 
 
 def wait(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
