@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from leakguard.engine.rules import RuleSet
-from leakguard.engine.ruletest import RuleInfo, RuleTestReport, list_rules, run_examples
+from leakguard.engine.ruletest import RuleInfo, RuleTestReport, check_rule_file, list_rules
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 rules_app = typer.Typer(
@@ -89,7 +89,7 @@ def test_command(
     **Exit codes:** 0 every example behaves, 1 an example fails, 2 the file is malformed (the
     error names the file and line).
     """
-    report = run_examples(RuleSet.load([file], builtin=False))
+    report = check_rule_file(file)
     typer.echo(render_test(report), nl=False)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
 

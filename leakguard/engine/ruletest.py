@@ -98,9 +98,10 @@ def _check_rule(engine: Engine, rule: Rule, kind: str) -> Iterable[ExampleResult
 
 
 def check_rule_file(path: Path, engines: Sequence[str] | None = None) -> RuleTestReport:
-    """``leakguard rules test FILE``: load one rule file on its own (malformed files raise
-    :class:`~leakguard.errors.RuleError` naming the file and line) and run its examples."""
-    return run_examples(RuleSet.from_files([path]), engines=engines)
+    """``leakguard rules test FILE``: load one rule file (or a directory of them) on its own,
+    without the shipped rules (malformed files raise :class:`~leakguard.errors.RuleError` naming
+    the file and line), and run its examples."""
+    return run_examples(RuleSet.load([path], builtin=False), engines=engines)
 
 
 def list_rules(ruleset: RuleSet) -> list[RuleInfo]:
