@@ -29,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _peers import GITLEAKS, PEER_PYTHON, ensure_peers, leakguard_bin, timed
 
 from leakguard.redact import fingerprint
+from tests.support.keys import stripe_key
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "scan_logs"
 MB = 1024 * 1024
-ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 BLOCK = 1 * MB
 KEY_EVERY_MB = 4  # one planted key per this many MB
 
@@ -50,11 +50,6 @@ else:
     found = scanner.scan_file(path)
 print(json.dumps([f.secret for f in found]))
 """
-
-
-def key(seed: int) -> str:
-    rng = random.Random(seed)
-    return "sk_live_" + "".join(rng.choice(ALPHABET) for _ in range(32))
 
 
 # -- generation ------------------------------------------------------------------------------
@@ -137,7 +132,7 @@ def generate(kind: str, path: Path, size_mb: int, seed_base: int) -> list[str]:
         for mb in range(size_mb):
             block = blocks[mb % len(blocks)]
             if mb % KEY_EVERY_MB == KEY_EVERY_MB // 2:
-                secret = key(seed_base + mb)
+                secret = stripe_key(seed_base + mb)
                 planted.append(secret)
                 cut = block.index(b"\n", len(block) // 2) + 1  # planted mid-block, on its own line
                 out.write(block[:cut] + _key_line(kind, secret) + block[cut:])
