@@ -36,7 +36,7 @@ class _GuardedGroup(TyperGroup):
     """Turns a LeakguardError from any command into its diagnostic and exit code."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        ctx.meta[_VERBOSE] = _verbose or _wants_verbose(args)
+        ctx.meta[_VERBOSE] = _wants_verbose(args)
         result: list[str] = super().parse_args(ctx, args)
         return result
 
@@ -62,12 +62,6 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="markdown",
 )
-
-_verbose = False
-
-
-def verbose() -> bool:
-    return _verbose
 
 
 @app.callback(invoke_without_command=True)
@@ -95,14 +89,13 @@ def _register(args: list[str] | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    global _verbose
     args = list(sys.argv[1:] if argv is None else argv)
-    _verbose = _wants_verbose(args)
+    verbose = _wants_verbose(args)
     _register(args)
     try:
         app(args=args, prog_name="leakguard")
     except LeakguardError as exc:
-        report_error(exc, verbose=_verbose)
+        report_error(exc, verbose=verbose)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
