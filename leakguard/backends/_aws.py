@@ -11,6 +11,8 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
+from leakguard.errors import BackendError
+
 _MODELS = botocore.loaders.create_loader()
 """Service models are parsed once per process and shared by every new session (parsing them
 again made each new client cost ~0.4 s); credentials are still resolved per session."""
@@ -42,10 +44,17 @@ def make_client(
     session = session or _new_session()
     region = region or session.region_name or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-    return session.client(
-        service,
-        region_name=region,
-        endpoint_url=endpoint_url,
-        config=client_config(timeout),
-        **(credentials or {}),
-    )
+    try:
+        return session.client(
+            service,
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=client_config(timeout),
+            **(credentials or {}),
+        )
+    except ValueError:  # botocore: "Invalid endpoint: URL" (a URL may embed credentials)
+        raise BackendError(
+            f"cannot make an AWS {service} client: the endpoint URL or the region ({region}) "
+            "is not valid",
+            hint="check --aws-endpoint / AWS_ENDPOINT_URL (http(s)://host:port) and the region",
+        ) from None

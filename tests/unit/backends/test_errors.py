@@ -5,6 +5,7 @@ import pytest
 import requests
 
 from leakguard.backends.errors import from_botocore, from_http_status, from_transport
+from leakguard.errors import BackendError
 
 
 def _client_error(code: str, status: int) -> botocore.exceptions.ClientError:
@@ -81,3 +82,11 @@ def test_transport_errors_name_timeouts() -> None:
 def test_no_credentials_is_permanent_with_a_hint() -> None:
     error = from_botocore(botocore.exceptions.NoCredentialsError(), "op")
     assert not error.transient and error.hint and "AWS" in error.hint
+
+
+def test_a_malformed_endpoint_is_a_backend_error_that_does_not_echo_the_url() -> None:
+    from leakguard.backends._aws import make_client
+
+    with pytest.raises(BackendError, match="endpoint URL or the region") as info:
+        make_client("secretsmanager", endpoint_url="not a url:pw-in-here@x", region="us-east-1")
+    assert "pw-in-here" not in info.value.diagnostics()
