@@ -36,3 +36,17 @@ def redact_bare(secret: bytes | str) -> str:
     if len(text) >= 8:
         return "…" + text[-2:]
     return "…"
+
+
+def redact_url(url: str) -> str:
+    """A URL without credentials, path or query (``https://hooks.example.com/…``): a webhook's
+    path or query often holds its token."""
+    import urllib.parse
+
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "…"
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}{port}/…" if parts.scheme else "…"

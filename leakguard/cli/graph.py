@@ -150,7 +150,8 @@ def _counts_line(counts: dict[str, int]) -> str:
 
 
 def _consumer_line(c: ConsumerInfo) -> str:
-    reload = c.reload.kind if c.reload.target is None else f"{c.reload.kind} {c.reload.target}"
+    target = export.shown_reload(c.reload)
+    reload = c.reload.kind if target is None else f"{c.reload.kind} {target}"
     parts = [f"{c.name} ({c.kind})", f"reload: {reload}"]
     if c.environment:
         parts.append(f"env: {c.environment}")
@@ -223,7 +224,7 @@ def stale_cmd(
     _fmt(fmt)
     stale = _existing(db).stale_consumers(parse_store(store), since, version)
     if fmt == "json":
-        _json([dataclasses.asdict(c) for c in stale])
+        _json([export.consumer_dict(c) for c in stale])
         return
     for c in stale:
         typer.echo(_consumer_line(c))

@@ -12,8 +12,9 @@ import json
 from importlib import resources
 from typing import Any
 
-from leakguard.graph.interface import BlastRadius, EdgeKind, NodeKind
+from leakguard.graph.interface import BlastRadius, ConsumerInfo, EdgeKind, NodeKind, Reload
 from leakguard.graph.queries import Graph
+from leakguard.redact import redact_url
 
 FORMATS = ("json", "dot", "mermaid", "html")
 
@@ -86,9 +87,24 @@ def summary(graph: Graph) -> dict[str, Any]:
     return {"counts": graph.counts(), "credentials": rows, "unknown_consumers": unknown}
 
 
+def shown_reload(reload: Reload) -> str | None:
+    """A consumer's reload target as displayed: a webhook URL without its path (it often holds
+    a token); the full URL stays in the store for the playbooks that call it."""
+    if reload.kind == "webhook" and reload.target:
+        return redact_url(reload.target)
+    return reload.target
+
+
+def consumer_dict(consumer: ConsumerInfo) -> dict[str, Any]:
+    out = dataclasses.asdict(consumer)
+    out["reload"]["target"] = shown_reload(consumer.reload)
+    return out
+
+
 def radius_dict(graph: Graph, radius: BlastRadius) -> dict[str, Any]:
     """A blast radius as JSON, with each consumer's last read of each of its stores."""
     out = dataclasses.asdict(radius)
+    out["consumers"] = [consumer_dict(c) for c in radius.consumers]
     cred = graph.resolve_credential(radius.credential)
     reads = {}
     for c in radius.consumers:
@@ -121,6 +137,8 @@ def node_link(graph: Graph, nodes: set[str] | None = None) -> dict[str, Any]:
     for node in sorted(keep):
         data = {k: _jsonable(v) for k, v in graph.node(node).items()}
         data["kind"] = str(data["kind"])
+        if data.get("reload_kind") == "webhook" and data.get("reload_target"):
+            data["reload_target"] = redact_url(str(data["reload_target"]))
         out_nodes.append({"id": node, "label": label(graph, node), **data})
     links = []
     succ = graph.g.succ  # only the kept nodes' edges: a neighbourhood never sorts the whole graph

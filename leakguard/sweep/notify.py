@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from leakguard.errors import LeakguardError
+from leakguard.redact import redact_url
 
 USER_AGENT = "LeakGuard/0.1 (sweep webhook)"
 
@@ -26,14 +26,6 @@ class RetryPolicy:
     timeout_seconds: float = 10.0
 
 
-def _where(url: str) -> str:
-    """The URL without path, query or credentials: webhook paths often embed a token."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or "?"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}/…"
-
-
 def _transient(status: int) -> bool:
     return status == 429 or status >= 500
 
@@ -47,7 +39,7 @@ def post_json(
 ) -> int:
     """Deliver ``payload``; returns the number of attempts. 4xx (but 429) is not retried."""
     if not url.lower().startswith(("http://", "https://")):
-        raise WebhookError(f"webhook URL must be http(s): {_where(url)}")
+        raise WebhookError(f"webhook URL must be http(s): {redact_url(url)}")
     body = json.dumps(payload).encode("utf-8")
     delay = policy.backoff_seconds
     last = ""
@@ -73,6 +65,6 @@ def post_json(
             sleep(delay)
             delay *= 2
     raise WebhookError(
-        f"webhook {_where(url)} failed after {attempt} attempt(s): {last}",
+        f"webhook {redact_url(url)} failed after {attempt} attempt(s): {last}",
         hint="check the URL and that the receiver accepts JSON POSTs",
     )

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from leakguard.errors import BackendError, PlaybookError
+from leakguard.redact import redact, redact_url
 from leakguard.rotation.actions._common import optional, seconds, secret, text
 from leakguard.rotation.interface import (
     Action,
@@ -203,7 +204,6 @@ def _detector() -> Engine:
 
 def redact_text(message: str) -> str:
     """Replace anything a detector rule recognises with its redacted form."""
-    from leakguard.redact import redact
 
     for finding in _detector().scan_text(message, path="<notify>"):
         if finding.secret:
@@ -224,9 +224,8 @@ def _post(url: str, body: bytes, timeout: float) -> int:
     except urllib.error.HTTPError as exc:
         return int(exc.code)
     except OSError as exc:
-        host = urllib.parse.urlsplit(url).hostname  # a webhook's path often holds a token
         raise BackendError(
-            f"webhook at {host} unreachable ({type(exc).__name__})", transient=True
+            f"webhook {redact_url(url)} unreachable ({type(exc).__name__})", transient=True
         ) from None
 
 

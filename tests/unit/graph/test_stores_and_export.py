@@ -12,6 +12,7 @@ from leakguard.graph.queries import Graph
 from leakguard.graph.stores import WHOLE, add_store, value_fingerprints
 from leakguard.redact import fingerprint
 from tests.unit.graph.helpers import EV, FP_A, consumer, sample
+from tests.unit.graph.helpers import STRIPE as STRIPE_REF
 
 KEY = "sk_live_" + "9" * 10 + "AbCdEfGhIjKlMn"
 
@@ -105,3 +106,25 @@ def test_unreadable_entries_are_skipped_and_transient_errors_stop() -> None:
     assert scan.skipped == ("a/forbidden: read secret a/forbidden failed: permission denied",)
     with pytest.raises(BackendError, match="timed out"):
         add_store(g, _Lister({"b/flaky": {"value": "x"}}), prefix="b/", source="t")
+
+
+def test_webhook_reload_urls_are_shown_without_their_token() -> None:
+    """The graph keeps the full URL (a playbook calls it); every display drops path and query."""
+    from leakguard.graph.interface import ConsumerInfo, Reload
+
+    g = sample()
+    hook = "https://hooks.slack.test/services/T00/B00/XyZsEcReTtOkEn?key=QqQq"
+    info = ConsumerInfo(ids.consumer("ledger"), "ledger", "job", Reload("webhook", hook))
+    node = g.add_consumer(info, EV)
+    g.add_edge(node, g.add_store(STRIPE_REF), EdgeKind.READS, EV)
+    assert g.node(node)["reload_target"] == hook  # kept for the playbooks
+    shown = [
+        json.dumps(export.node_link(g)),
+        export.to_html(g),
+        json.dumps(export.radius_dict(g, g.blast_radius(FP_A))),
+        json.dumps([export.consumer_dict(c) for c in g.consumers_of(FP_A)]),
+    ]
+    for text in shown:
+        assert "hooks.slack.test" in text
+        assert "XyZsEcReTtOkEn" not in text and "QqQq" not in text
+    assert export.shown_reload(Reload("command", "systemctl restart x")) == "systemctl restart x"
