@@ -66,8 +66,14 @@ def remote_source(url: str, options: ScanOptions) -> Source:
         fetch = ["fetch", "--prune", "--quiet", "--", url, "+refs/*:refs/*"]
         _git(["--git-dir", str(mirror), *fetch], shown, "fetch")
     else:
-        mirror.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        staging = Path(tempfile.mkdtemp(prefix=".clone-", dir=mirror.parent))
+        try:
+            mirror.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            staging = Path(tempfile.mkdtemp(prefix=".clone-", dir=mirror.parent))
+        except OSError as exc:
+            raise InputError(
+                f"cannot use the cache directory {mirror.parent.parent}: {exc.strerror or exc}",
+                hint="pass --cache-dir DIR, a directory LeakGuard can write to",
+            ) from None
         try:
             clone = staging / "m.git"
             _git(["clone", "--mirror", "--quiet", "--", url, str(clone)], shown, "clone")

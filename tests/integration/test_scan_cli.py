@@ -260,6 +260,15 @@ def test_bad_baseline_is_exit_2_before_scanning(
 # -- errors --------------------------------------------------------------------------------
 
 
+def test_a_cache_dir_that_is_a_file_is_exit_2(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "cache"
+    not_a_dir.write_text("x")
+    res = _cli(["scan", "file:///nowhere/repo.git", "--cache-dir", str(not_a_dir)])
+    assert res.exit_code == 2, res.output
+    assert f"cannot use the cache directory {not_a_dir}" in res.output
+    assert "Traceback" not in res.output
+
+
 def test_missing_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
     res = _cli(["scan", str(tmp_path / "nope")])
     assert res.exit_code == 2
