@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from leakguard.errors import PlaybookError
+from leakguard.redact import fingerprint
 from leakguard.rotation import expr
 from leakguard.rotation.interface import Action, ActionSpec, Param
 from leakguard.yamlfile import LineDict, line_of, load_yaml
@@ -591,11 +592,27 @@ def is_credential_param(name: str) -> bool:
     return any(word in name.lower() for word in _CREDENTIAL_WORDS)
 
 
+def _is_a_secret(value: str) -> bool:
+    """Does a detector rule recognise ``value`` (a credential input that is the key itself)?"""
+    if value.startswith("sha256:"):
+        return False
+    from leakguard.engine.matcher import Engine
+    from leakguard.engine.rules import RuleSet
+
+    return bool(Engine(RuleSet.load(), "re").scan_text(value, path="<input>"))
+
+
 def coerce_input(kind: str, value: Any) -> Any:
     """A value given on the command line (a string) or as a default, as its input type."""
     if kind in {"string", "credential"}:
         if not isinstance(value, str) or (kind == "credential" and not value):
-            raise PlaybookError(f"expected a {kind}, got {value!r}")
+            raise PlaybookError(f"expected a {kind}, got a {type(value).__name__}")
+        if kind == "credential" and _is_a_secret(value):
+            # inputs are journaled and echoed: the key itself must never be one
+            raise PlaybookError(
+                "this is the leaked key itself, not its fingerprint",
+                hint=f"pass its fingerprint instead: {fingerprint(value)}",
+            )
         return value
     if kind == "int":
         try:
@@ -664,7 +681,7 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any]) -> dict[str, An
                 out[name] = coerce_input(spec.type, given[name])
             except PlaybookError as exc:
                 raise PlaybookError(
-                    f"input {name}: {exc.message}", hint=spec.help or None
+                    f"input {name}: {exc.message}", hint=exc.hint or spec.help or None
                 ) from None
         elif spec.default is not None:
             out[name] = spec.default

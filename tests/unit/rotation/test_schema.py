@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.errors import PlaybookError
+from leakguard.redact import fingerprint
 from leakguard.rotation.schema import load_playbook, resolve_inputs, shipped_playbooks
 from tests.support.playbooks import SHIPPED_PLAYBOOK_IDS
 from tests.unit.rotation.world import ROTATE, World, build_registry, write
@@ -144,6 +145,17 @@ def test_inputs_are_checked_and_coerced(tmp_path: Path) -> None:
         resolve_inputs(pb, {"credential": "x", "nmae": "y"})
     with pytest.raises(PlaybookError, match="true or false"):
         resolve_inputs(pb, {"credential": "x", "contain": "maybe"})
+
+
+def test_a_credential_input_is_never_the_key_itself(tmp_path: Path) -> None:
+    """Inputs are journaled and echoed: the key pasted where its fingerprint belongs is
+    refused, and the error offers the fingerprint without repeating the key."""
+    pb = load_playbook(write(tmp_path, ROTATE), build_registry(World()))
+    key = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc" + "Q7xY2bZ1"  # a detector recognises it
+    with pytest.raises(PlaybookError, match="not its fingerprint") as caught:
+        resolve_inputs(pb, {"credential": key})
+    assert fingerprint(key) in caught.value.diagnostics()
+    assert key[8:] not in caught.value.diagnostics()
 
 
 def test_every_shipped_playbook_validates_against_the_real_registry() -> None:
