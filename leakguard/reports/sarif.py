@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from leakguard import __version__
 from leakguard.model import Finding, Location, ScanResult, Severity
+from leakguard.reports.text import shown
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/leakguard/leakguard"
@@ -87,8 +88,7 @@ def _rule(finding: Finding) -> dict[str, object]:
 
 def _result(finding: Finding, index: int, show_secrets: bool) -> dict[str, object]:
     loc = finding.location
-    shown = finding.secret if show_secrets and finding.secret is not None else finding.redacted
-    text = f"{finding.title} {shown}"
+    text = f"{finding.title} {shown(finding, show_secrets)}"
     if loc.commit:
         text += f" in commit {loc.commit[:12]}"
     properties: dict[str, object] = {
