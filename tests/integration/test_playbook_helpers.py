@@ -18,14 +18,9 @@ from typing import Any
 
 import hvac
 
-from leakguard.graph.interface import ConsumerInfo, EdgeKind, Evidence, Reload, StoreRef
-from leakguard.graph.persist import GraphStore
-from leakguard.graph.queries import Graph
-from leakguard.redact import fingerprint
+from leakguard.graph.interface import ConsumerInfo, Reload
 from leakguard.rotation.journal import KILL_ENV, KILL_ONCE_ENV
 from tests.support.servers import OpenBao
-
-SEEN = Evidence("inventory:test", "2026-01-01T00:00:00+00:00")
 
 CONSUMER_SCRIPT = """
 import sys, hvac
@@ -77,23 +72,6 @@ def seed_kv_secret(
     path = unique(prefix)
     root.secrets.kv.v2.create_or_update_secret(path=path, secret=secret)
     return root, path
-
-
-def save_graph(
-    db: Path, credential_value: str, store: StoreRef, consumers: list[ConsumerInfo]
-) -> str:
-    """Build and persist the graph: the credential, its store entry, and who reads it."""
-    graph = Graph()
-    fp = fingerprint(credential_value)
-    cred = graph.add_credential(fp)
-    store_node = graph.add_store(store)
-    graph.add_edge(cred, store_node, EdgeKind.STORED_IN, SEEN)
-    for consumer in consumers:
-        node = graph.add_consumer(consumer, SEEN)
-        graph.add_edge(node, store_node, EdgeKind.READS, SEEN)
-    with GraphStore.open(db) as gstore:
-        gstore.save(graph)
-    return fp
 
 
 def reload_command(tmp: Path, openbao: OpenBao, role: AppRole, path: str, out: Path) -> Reload:

@@ -15,7 +15,8 @@ from leakguard.graph.interface import StoreRef
 from leakguard.rotation import engine
 from leakguard.rotation.planner import plan_playbook
 from leakguard.rotation.schema import find_playbook, load_playbook
-from tests.integration.test_playbook_helpers import save_graph, seed_kv_secret, unique
+from tests.integration.test_playbook_helpers import seed_kv_secret, unique
+from tests.support.graphs import save_graph
 from tests.support.servers import Moto, OpenBao
 
 WRITES = {"create", "update", "delete", "patch"}

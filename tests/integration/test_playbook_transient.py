@@ -16,7 +16,8 @@ from leakguard.rotation import engine
 from leakguard.rotation.journal import Journal, Kind, RunState
 from leakguard.rotation.schema import find_playbook, load_playbook
 from tests.integration.test_backend_transient import Proxy
-from tests.integration.test_playbook_helpers import save_graph, seed_kv_secret
+from tests.integration.test_playbook_helpers import seed_kv_secret
+from tests.support.graphs import save_graph
 from tests.support.servers import OpenBao
 
 

@@ -16,10 +16,10 @@ from tests.integration.test_playbook_helpers import (
     approle,
     consumer,
     reload_command,
-    save_graph,
     seed_kv_secret,
     unique,
 )
+from tests.support.graphs import save_graph
 from tests.support.servers import OpenBao
 
 

@@ -12,7 +12,7 @@ from leakguard.rotation import engine
 from leakguard.rotation.journal import Journal, RunState
 from leakguard.rotation.planner import rehearse_playbook
 from leakguard.rotation.schema import find_playbook, load_playbook
-from tests.integration.test_playbook_helpers import save_graph
+from tests.support.graphs import save_graph
 
 
 class _NoSandbox:
