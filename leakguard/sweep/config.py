@@ -19,19 +19,18 @@ Every error names the file and line.
 from __future__ import annotations
 
 import glob as globbing
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from leakguard.errors import UsageError
-from leakguard.options import GitOptions, MiB, ScanOptions
+from leakguard.options import GitOptions, ScanOptions
+from leakguard.options import parse_size as parse_size_text
 from leakguard.yamlfile import LineDict, line_of, load_yaml
 
 _KINDS = ("path", "glob", "url")
 _TARGET_OPTIONS = {"include_unreachable", "refs", "max_file_size", "history"}
 _TOP_KEYS = {"targets", "dask", "jobs", "webhook"}
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +99,13 @@ class SweepConfig:
 
 
 def parse_size(value: object, where: str) -> int:
+    """A size from the configuration (an integer, or text such as 10MB), errors at ``where``."""
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
-    m = _SIZE.match(str(value))
-    if not m:
-        raise UsageError(
-            f"{where}: invalid size {value!r}", hint="write e.g. 1048576, 512KB or 10MB"
-        )
-    unit = (m.group(2) or "b").lower()[0]
-    return int(m.group(1)) * {"b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}[unit]
+    try:
+        return parse_size_text(str(value))
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc.message}", hint=exc.hint) from None
 
 
 def load_config(path: Path) -> SweepConfig:
