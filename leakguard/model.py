@@ -269,6 +269,15 @@ class ScanResult:
     # sources skipped because nothing changed since their last recorded scan (incremental git)
     unchanged: tuple[str, ...] = ()
 
+    @classmethod
+    def nothing_changed(
+        cls, labels: tuple[str, ...], targets: tuple[str, ...], seconds: float = 0.0
+    ) -> ScanResult:
+        """The result of targets skipped because nothing changed since their last scan."""
+        stats = ScanStats(seconds=seconds)
+        stats.count("unchanged_targets", len(labels))
+        return cls((), stats, targets, unchanged=labels)
+
     @property
     def credentials(self) -> list[Credential]:
         return Credential.group(self.findings)

@@ -86,7 +86,8 @@ def run_scan(
     skipped = {id(s) for s in stateful if s.unchanged(options, ruleset.version)}
     sources = [s for s in resolved if id(s) not in skipped]
     if not sources:
-        return _unchanged_result(resolved, targets, started)
+        labels = tuple(s.label for s in resolved)
+        return ScanResult.nothing_changed(labels, tuple(targets), time.perf_counter() - started)
     engine = engine or Engine(ruleset, options.engine, show_secrets=options.show_secrets)
     plan = [(source, list(source.split(options))) for source in sources]
     pieces = [piece for _, source_pieces in plan for piece in source_pieces]
@@ -149,15 +150,6 @@ def scan_then_record(
     deliver(result)
     write_deferred(pending, options)
     return result
-
-
-def _unchanged_result(
-    sources: Sequence[Source], targets: Sequence[str], started: float
-) -> ScanResult:
-    stats = ScanStats()
-    stats.count("unchanged_targets", len(sources))
-    stats.seconds = time.perf_counter() - started
-    return ScanResult((), stats, tuple(targets), unchanged=tuple(s.label for s in sources))
 
 
 def _enrich_split_sources(

@@ -24,7 +24,7 @@ from typing import Any
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
 from leakguard.errors import LeakguardError, UsageError
-from leakguard.model import ScanResult, ScanStats
+from leakguard.model import ScanResult
 from leakguard.options import ScanOptions
 from leakguard.scanner import run_scan, worker_count
 from leakguard.sources.git_repo import discover_plain
@@ -228,9 +228,7 @@ def _split_unchanged(
     for target in targets:
         started = now_iso()
         if _unchanged_here(target, settings, ruleset, store):
-            stats = ScanStats()
-            stats.count("unchanged_targets")
-            result = ScanResult((), stats, (target.label,), unchanged=(target.label,))
+            result = ScanResult.nothing_changed((target.label,), (target.label,))
             unchanged.append(TargetOutcome(target.label, started, result=result))
         else:
             changed.append(target)
