@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from leakguard.errors import InputError
 from leakguard.options import ScanOptions
+from leakguard.store.db import default_state_dir
 
 if TYPE_CHECKING:
     from leakguard.store.cursors import DeferredState
@@ -33,13 +34,6 @@ class CommitCursor(Protocol):
     def signature(self, repo_key: str) -> str | None: ...
 
     def record_signature(self, repo_key: str, signature: str) -> None: ...
-
-
-def default_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "state"
-    )
-    return Path(base) / "leakguard"
 
 
 class FileCommitCursor:

@@ -21,13 +21,18 @@ Migration = str | Callable[[sqlite3.Connection], None]
 DB_ENV = "LEAKGUARD_DB"
 
 
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/leakguard`` (``~/.local/state/leakguard``): LeakGuard's state."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return Path(state) / "leakguard"
+
+
 def default_db_path() -> Path:
     """``--db`` wins, then ``LEAKGUARD_DB``, then ``$XDG_STATE_HOME/leakguard/leakguard.db``."""
     env = os.environ.get(DB_ENV)
     if env:
         return Path(env)
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
-    return Path(state) / "leakguard" / "leakguard.db"
+    return default_state_dir() / "leakguard.db"
 
 
 def resolve_db_path(explicit: Path | None) -> Path:
