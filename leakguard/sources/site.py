@@ -31,14 +31,16 @@ _LINK_RELS = frozenset({"stylesheet", "modulepreload", "preload", "prefetch"})
 def site_source(url: str, options: ScanOptions) -> Source:
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise InputError(f"{url}: not an http(s) URL", hint="write it as https://host/path")
+        raise InputError(
+            f"{shown_url(url)}: not an http(s) URL", hint="write it as https://host/path"
+        )
     if "@" in parsed.netloc:  # never echoed: the password would reach the terminal and reports
         shown = urllib.parse.urlunsplit(parsed._replace(netloc=parsed.netloc.rpartition("@")[2]))
         raise InputError(
             f"{shown}: a site URL cannot carry a user name or password",
             hint="scan the page without credentials (sites are fetched anonymously)",
         )
-    return SiteSource(url, url)
+    return SiteSource(url, shown_url(url))
 
 
 class _Budget:
@@ -93,7 +95,7 @@ class SiteSource:
         fetched = _fetch(self.url, budget)
         if isinstance(fetched, str):
             raise InputError(
-                f"{self.url}: cannot fetch the page ({fetched})",
+                f"{shown_url(self.url)}: cannot fetch the page ({fetched})",
                 hint="check the URL and that the site is reachable",
             )
         page_url, body, headers = fetched
@@ -104,7 +106,7 @@ class SiteSource:
         try:
             parser.feed(body.decode("utf-8", "replace"))
         except Exception as exc:  # html.parser is lenient; be safe on odd markup
-            stats.warn(f"{page_url}: page only partly parsed ({type(exc).__name__})")
+            stats.warn(f"{shown_url(page_url)}: page only partly parsed ({type(exc).__name__})")
         for ref in parser.urls:
             asset = urllib.parse.urljoin(page_url, ref)
             if asset in seen or not self._allowed(asset, origin, options.web, stats):
@@ -112,7 +114,7 @@ class SiteSource:
             seen.add(asset)
             got = _fetch(asset, budget)
             if isinstance(got, str):
-                stats.skip(asset, got)
+                stats.skip(shown_url(asset), got)
                 continue
             yield from self._resource(asset, *got[1:], options, stats, budget, origin, seen)
 
@@ -120,7 +122,7 @@ class SiteSource:
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             return False
         if web.same_origin and _origin(url) != origin:
-            stats.skip(url, "other origin (same-origin scanning)")
+            stats.skip(shown_url(url), "other origin (same-origin scanning)")
             return False
         return True
 
@@ -139,7 +141,10 @@ class SiteSource:
         stats.bytes += len(body)
         head = body[:SNIFF_BYTES]
         stream = io.BytesIO(body[len(head) :])
-        yield from stream_chunks_for(stream, head, url, options, stats, source_kind=SourceKind.WEB)
+        shown = shown_url(url)
+        yield from stream_chunks_for(
+            stream, head, shown, options, stats, source_kind=SourceKind.WEB
+        )
         map_ref = headers.get("sourcemap") or headers.get("x-sourcemap")
         if map_ref is None:
             found = sourcemap.source_mapping_url(body[-(1024 * 1024) :])
@@ -147,7 +152,7 @@ class SiteSource:
                 return
             inline = sourcemap.decode_data_url(found[0])
             if inline is not None:  # its sources were scanned with the script
-                self._remember(url, inline)
+                self._remember(shown, inline)
                 return
             map_ref = found[0]
         map_url = urllib.parse.urljoin(url, map_ref)
@@ -156,13 +161,15 @@ class SiteSource:
         seen.add(map_url)
         got = _fetch(map_url, budget)
         if isinstance(got, str):
-            stats.skip(map_url, got)
+            stats.skip(shown_url(map_url), got)
             return
         stats.files += 1
         stats.bytes += len(got[1])
         stats.count("followed_source_maps")
-        self._remember(url, got[1])
-        yield from sourcemap.map_chunks(got[1], map_url, stats, source_kind=SourceKind.WEB)
+        self._remember(shown, got[1])
+        yield from sourcemap.map_chunks(
+            got[1], shown_url(map_url), stats, source_kind=SourceKind.WEB
+        )
 
     def _remember(self, bundle_url: str, map_data: bytes) -> None:
         mappings = sourcemap.Mappings.from_map(map_data)
@@ -192,6 +199,17 @@ class SiteSource:
             out.append(replace(finding, location=located))
             stats.count("findings_mapped_to_original")
         return out
+
+
+def shown_url(url: str) -> str:
+    """A URL as reports show it: query values elided (a signed or tokenised URL holds a
+    credential there), the fragment dropped."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.query:
+        return urllib.parse.urlunsplit(parts._replace(fragment=""))
+    keys = [k for k, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)]
+    query = "&".join(f"{k}=…" for k in keys) or "…"
+    return urllib.parse.urlunsplit(parts._replace(query=query, fragment=""))
 
 
 def _origin(url: str) -> str:

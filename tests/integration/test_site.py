@@ -173,3 +173,19 @@ def test_cli_scan_of_a_url(site: _Server) -> None:
     paths = {f["location"]["path"] for f in report["findings"]}
     assert f"{site.url}/_next/static/main.js.map" in paths
     assert key(1) not in result.output  # redacted unless --show-secrets
+
+
+def test_query_values_in_site_urls_never_reach_the_report(tmp_path: Path) -> None:
+    """A signed asset URL or a tokenised page URL holds a credential in its query."""
+    (tmp_path / "app.js").write_text(f"var k='{key(5)}';\n")
+    (tmp_path / "index.html").write_text(
+        '<html><script src="/app.js?X-Amz-Signature=SiGnAtUrE0123&v=2"></script></html>'
+    )
+    with _Server(tmp_path) as server:
+        result = CliRunner().invoke(
+            leakguard_app(), ["scan", f"{server.url}/?token=PaGeToKeN42", "-f", "json", "-v"]
+        )
+    assert result.exit_code == 1, result.output
+    assert "SiGnAtUrE0123" not in result.output and "PaGeToKeN42" not in result.output
+    paths = {f["location"]["path"] for f in json.loads(result.stdout)["findings"]}
+    assert paths == {f"{server.url}/app.js?X-Amz-Signature=…&v=…"}
