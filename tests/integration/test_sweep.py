@@ -219,9 +219,7 @@ def test_bad_config_is_exit_2_with_file_and_line(tmp_path: Path) -> None:
     assert "bad.yaml:2" in output
 
 
-def test_sarif_per_repository(
-    fleet: tuple[Path, dict[str, str]], tmp_path: Path
-) -> None:
+def test_sarif_per_repository(fleet: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     root, keys = fleet
     sarif_dir = tmp_path / "sarif"
     code, output = run_cli(
