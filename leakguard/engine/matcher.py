@@ -148,7 +148,8 @@ class Engine:
 
     @staticmethod
     def _choose_kind(kind: str) -> str:
-        kind = os.environ.get("LEAKGUARD_ENGINE", "") or kind
+        if kind == "auto":  # the environment sets a default; an explicit choice wins
+            kind = os.environ.get("LEAKGUARD_ENGINE", "") or kind
         if kind not in ("auto", "hyperscan", "re"):
             raise UsageError(f"unknown engine {kind!r}", hint="use auto, hyperscan or re")
         if kind == "re":
