@@ -135,6 +135,7 @@ class _BarProgress:
 
     def start(self, total: int) -> None:
         self.bar.update(self.task, total=total)
+        self.bar.refresh()  # drawn now, not whenever the refresh thread next gets the CPU
 
     def advance(self, done: int = 1) -> None:
         self.bar.advance(self.task, done)
