@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from leakguard.engine.matcher import Engine
-from leakguard.engine.ruletest import available_engines
 from leakguard.engine.rules import RuleSet
+from leakguard.engine.ruletest import available_engines
 from leakguard.model import Chunk, Location
 
 RULES = """

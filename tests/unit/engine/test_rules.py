@@ -8,8 +8,8 @@ import pytest
 
 from leakguard.engine.interface import Candidate, Verdict
 from leakguard.engine.matcher import Engine
-from leakguard.engine.ruletest import available_engines
 from leakguard.engine.rules import RuleSet
+from leakguard.engine.ruletest import available_engines
 from leakguard.errors import EngineError, RuleError
 
 GOOD = """\

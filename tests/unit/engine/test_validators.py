@@ -14,8 +14,8 @@ import pytest
 from leakguard.engine import aws, checksums, jwt
 from leakguard.engine.interface import Candidate
 from leakguard.engine.matcher import Engine
-from leakguard.engine.ruletest import available_engines
 from leakguard.engine.rules import RuleSet
+from leakguard.engine.ruletest import available_engines
 from leakguard.model import Severity, ValidationStatus
 from leakguard.redact import fingerprint
 
