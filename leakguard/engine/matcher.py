@@ -27,6 +27,10 @@ from leakguard.model import Chunk, Finding, Location, Validation, ValidationStat
 from leakguard.redact import fingerprint, redact
 
 ALLOW_MARKER = b"leakguard:allow"
+# Inline markers of other scanners, honoured so a team moving to LeakGuard keeps its annotations:
+# gitleaks, trufflehog and detect-secrets (same line), and detect-secrets' marker for the next line.
+ALLOW_MARKERS = (ALLOW_MARKER, b"gitleaks:allow", b"trufflehog:ignore", b"pragma: allowlist secret")
+NEXT_LINE_MARKER = b"pragma: allowlist nextline secret"
 
 # (keyword index, end offset) pairs
 KeywordScanner = Callable[[bytes], Iterable[tuple[int, int]]]
@@ -340,7 +344,12 @@ def _line_has_marker(data: bytes, start: int, end: int) -> bool:
     line_end = data.find(b"\n", end)
     if line_end == -1:
         line_end = len(data)
-    return data.find(ALLOW_MARKER, line_start, line_end) != -1
+    if any(data.find(marker, line_start, line_end) != -1 for marker in ALLOW_MARKERS):
+        return True
+    if line_start == 0:
+        return False
+    previous = data.rfind(b"\n", 0, line_start - 1) + 1
+    return data.find(NEXT_LINE_MARKER, previous, line_start) != -1
 
 
 class _LineCounter:
