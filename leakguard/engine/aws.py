@@ -3,8 +3,9 @@
 A key id (``AKIA…``, ``ASIA…``) alone cannot sign requests; with its 40-character secret it is a
 working credential. The pair is one credential: its fingerprint covers ``id:secret`` and its
 preview shows the end of both; each half is also a part (``aws_access_key_id``,
-``aws_secret_access_key``), since stores, configs and CloudTrail hold the halves separately. An id with no secret nearby is still reported, at the severity the
-rule gives for that case. Documentation values (``…EXAMPLE``, ``…EXAMPLEKEY``) never pair.
+``aws_secret_access_key``), since stores, configs and CloudTrail hold the halves separately.
+An id with no secret nearby is still reported, at the severity the rule gives for that case.
+Documentation values (``…EXAMPLE``, ``…EXAMPLEKEY``) never pair.
 """
 
 from __future__ import annotations
