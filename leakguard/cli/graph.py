@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from leakguard.errors import UsageError
+from leakguard.errors import GraphError, UsageError
 from leakguard.graph import export
-from leakguard.graph.build import BuildInputs, aws_source, build, load, vault_source
+from leakguard.graph.build import BuildInputs, StoreSource, build, load
 from leakguard.graph.interface import ConsumerInfo, NodeKind
 from leakguard.graph.inventory import parse_store
 from leakguard.graph.queries import Graph
@@ -46,6 +47,31 @@ def _existing(db: Path | None) -> Graph:
             hint="build the graph first: `leakguard graph build --db PATH ...`",
         )
     return load(path)
+
+
+def vault_source(url: str, *, token_env: str, mount: str, prefix: str = "") -> StoreSource:
+    """A Vault/OpenBao KV v2 mount to list, with the token read from ``token_env``."""
+    from leakguard.backends.vault_kv2 import VaultKV2Store
+
+    token = os.environ.get(token_env) or (
+        os.environ.get("BAO_TOKEN") if token_env == "VAULT_TOKEN" else None
+    )
+    if not token:
+        raise GraphError(
+            f"no Vault token in ${token_env}",
+            hint=f"export {token_env} with a read-only token (list and read on the mount)",
+        )
+    store = VaultKV2Store(url, token, mount)
+    return StoreSource(store, f"vault:{url}/{mount}", prefix, mount)
+
+
+def aws_source(*, endpoint: str | None, region: str | None, prefix: str = "") -> StoreSource:
+    """AWS Secrets Manager through the default credential chain (a read-only role)."""
+    from leakguard.backends.aws_secretsmanager import SecretsManagerStore
+
+    store = SecretsManagerStore(endpoint_url=endpoint, region=region)
+    where = endpoint or region or "default"
+    return StoreSource(store, f"aws-secretsmanager:{where}", prefix)
 
 
 def _json(value: object) -> None:
@@ -250,6 +276,8 @@ def rotation_order_cmd(
         typer.echo(f"{i:>3}. {step}")
     for cycle in order.cycles:
         typer.echo("CYCLE: " + " -> ".join(cycle) + " (break it by hand: see docs/graph.md)")
+    for warning in order.warnings:
+        typer.echo(f"WARNING: {warning}", err=True)
 
 
 @graph_app.command("export")

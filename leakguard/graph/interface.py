@@ -93,6 +93,21 @@ class ReadEvent:
     version: str | None = None  # the version read, when the evidence shows it
     source: str = ""
     remote_address: str | None = None
+    display_name: str | None = None  # the audit entry's auth.display_name, shown with an entity
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUse:
+    """A request signed with an AWS access key (CloudTrail ``userIdentity.accessKeyId``): the
+    key id's fingerprint (never the id), and the IAM identity and account AWS names for it."""
+
+    key_id: str  # fingerprint of the access key id: matches a credential's aws_access_key_id part
+    at: str  # ISO 8601, UTC
+    identity: str | None = None  # aws:<arn>, an assumed-role session as its role
+    account: str | None = None
+    user: str | None = None  # the IAM user name, when the key is a user's
+    event: str = ""  # e.g. s3:ListBuckets
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +129,9 @@ class RotationOrder:
     groups: tuple[tuple[str, ...], ...] = ()
     steps: tuple[str, ...] = ()  # node ids in a safe order
     cycles: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+    # one line per credential with no known store or no known consumer: rotating it blind
+    # leaves copies unrotated or consumers broken
+    warnings: tuple[str, ...] = ()
 
 
 @runtime_checkable

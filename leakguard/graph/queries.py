@@ -11,7 +11,7 @@ declaration (inventory) adopts.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
@@ -23,6 +23,7 @@ from leakguard.graph.interface import (
     ConsumerInfo,
     EdgeKind,
     Evidence,
+    KeyUse,
     NodeKind,
     ReadEvent,
     Reload,
@@ -31,14 +32,43 @@ from leakguard.graph.interface import (
 )
 from leakguard.graph.model import DependencyGraph, canonical_time
 
+# the part of a credential that is an AWS access key id (an unpaired key id is its own whole)
+KEY_ID_PARTS = frozenset({None, "aws_access_key_id"})
+
+# parts that name an account rather than prove a credential (a URL's user): a value equal to
+# one links nothing on its own
+IDENTIFIER_PARTS = frozenset({"user"})
+
 
 class Graph(DependencyGraph):
     # --- typed additions used by the builders --------------------------------------------
 
-    def add_credential(self, fingerprint: str, **attrs: Any) -> str:
-        return self.add_node(
-            ids.credential(fingerprint), NodeKind.CREDENTIAL, fingerprint=fingerprint, **attrs
-        )
+    def add_credential(
+        self, fingerprint: str, *, parts: Mapping[str, str] | None = None, **attrs: Any
+    ) -> str:
+        """Add or enrich a credential; ``parts`` (part name -> fingerprint) are merged with
+        those it has."""
+        node = ids.credential(fingerprint)
+        if parts and self.has_node(node):
+            known = dict(self.node(node).get("parts") or {})
+            if not parts.items() <= known.items():
+                attrs["parts"] = {**known, **parts}
+        elif parts:
+            attrs["parts"] = dict(parts)
+        return self.add_node(node, NodeKind.CREDENTIAL, fingerprint=fingerprint, **attrs)
+
+    def fingerprint_index(self) -> dict[str, list[tuple[str, str | None]]]:
+        """fingerprint -> [(credential node, part name, or None for the whole)] for every
+        credential and every part of one: what a value found elsewhere may be."""
+        index: dict[str, list[tuple[str, str | None]]] = {}
+        for node in self.nodes_of(NodeKind.CREDENTIAL):
+            data = self.node(node)
+            index.setdefault(str(data["fingerprint"]), []).append((node, None))
+            for name, fp in (data.get("parts") or {}).items():
+                entries = index.setdefault(str(fp), [])
+                if (node, name) not in entries:
+                    entries.append((node, str(name)))
+        return index
 
     def add_store(self, ref: StoreRef, **attrs: Any) -> str:
         return self.add_node(
@@ -103,7 +133,7 @@ class Graph(DependencyGraph):
                     evidence = Evidence(event.source or "reads", event.at, "identity seen reading")
                     observed = ConsumerInfo(
                         ids.consumer(event.identity),
-                        event.identity,
+                        _observed_name(event),
                         kind="observed",
                         identities=(event.identity,),
                     )
@@ -114,6 +144,42 @@ class Graph(DependencyGraph):
                 fresh = self.record_read(consumer, store, event) or fresh
             new += fresh
         return new
+
+    def add_key_uses(self, uses: Iterable[KeyUse]) -> int:
+        """Record who AWS says signed requests with a credential's access key id (CloudTrail
+        ``userIdentity.accessKeyId``, matched by fingerprint to the ``aws_access_key_id`` part):
+        an ``authenticates_as`` edge to the IAM identity, and the user, account and last use
+        on the credential. Returns how many uses matched a known credential."""
+        index = self.fingerprint_index()
+        matched = 0
+        for use in uses:
+            creds = sorted(
+                {cred for cred, part in index.get(use.key_id, ()) if part in KEY_ID_PARTS}
+            )
+            if not creds:
+                continue
+            at = parse_time(use.at, "event time")
+            matched += 1
+            for cred in creds:
+                data = self.node(cred)
+                last = data.get("key_last_used")
+                self.add_node(
+                    cred,
+                    NodeKind.CREDENTIAL,
+                    iam_user=use.user,
+                    iam_account=use.account,
+                    iam_identity=use.identity,
+                    key_last_used=at if last is None or at > str(last) else None,
+                )
+                if use.identity is not None:
+                    detail = f"{use.event} signed with this access key" if use.event else ""
+                    self.add_edge(
+                        cred,
+                        self.identity_node(use.identity),
+                        EdgeKind.AUTHENTICATES_AS,
+                        Evidence(use.source or "cloudtrail", at, detail),
+                    )
+        return matched
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -253,7 +319,24 @@ class Graph(DependencyGraph):
             groups=tuple(tuple(ids.fingerprint_of(c) for c in g) for g in groups),
             steps=tuple(steps),
             cycles=tuple(cycles),
+            warnings=tuple(self._blind_spots(creds, consumers)),
         )
+
+    def _blind_spots(self, creds: Sequence[str], consumers: dict[str, set[str]]) -> list[str]:
+        warnings = []
+        for cred in creds:
+            fp = ids.fingerprint_of(cred)
+            if not any(True for _ in self.out_edges(cred, EdgeKind.STORED_IN)):
+                warnings.append(
+                    f"{fp}: no known store holds it: rotating it leaves any copy unchanged "
+                    "(list the stores: graph build --vault/--aws-secrets)"
+                )
+            if not consumers[cred]:
+                warnings.append(
+                    f"{fp}: no known consumer: find who uses it before rotating it "
+                    "(inventory, --config-dir, --vault-audit, --cloudtrail)"
+                )
+        return warnings
 
     def _order_graph(self, creds: Sequence[str]) -> nx.DiGraph[str]:
         """X -> Y means X must change before Y: a credential before the stores holding it,
@@ -284,6 +367,14 @@ class Graph(DependencyGraph):
             for c in self.nodes_of(NodeKind.CREDENTIAL)
             if not self._consumer_nodes(c)
         )
+
+
+def _observed_name(event: ReadEvent) -> str:
+    """An observed reader's name: a Vault entity's display name with its id, since a bare
+    entity UUID tells a responder nothing."""
+    if event.identity.startswith("vault-entity:") and event.display_name:
+        return f"{event.display_name} ({event.identity})"
+    return event.identity
 
 
 _RANK = {NodeKind.CREDENTIAL: 0, NodeKind.STORE_ENTRY: 1, NodeKind.CONSUMER: 2}

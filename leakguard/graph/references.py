@@ -39,7 +39,7 @@ from leakguard.graph import ids
 from leakguard.graph.interface import ConsumerInfo, EdgeKind, Evidence, NodeKind, StoreRef
 from leakguard.graph.inventory import Service, owner_of
 from leakguard.graph.model import now
-from leakguard.graph.queries import Graph
+from leakguard.graph.queries import IDENTIFIER_PARTS, Graph
 from leakguard.redact import fingerprint
 from leakguard.yamlfile import line_of, load_yaml
 
@@ -731,14 +731,15 @@ def scan_references(
 def add_references(graph: Graph, refs: Sequence[Reference], *, root: Path) -> int:
     """Add references as edges; a value is kept only when it is a known credential's."""
     stamp = now()
-    known = {graph.node(n)["fingerprint"] for n in graph.nodes_of(NodeKind.CREDENTIAL)}
+    known = graph.fingerprint_index()
     added = 0
     for ref in refs:
         evidence = Evidence(
             f"config:{root.name}/{ref.file}", stamp, f"line {ref.line}: {ref.detail}"
         )
-        if ref.value_fp is not None and ref.value_fp not in known:
-            continue  # a value that is no leaked credential: forget it
+        creds = _credentials_holding(known, ref.value_fp)
+        if ref.value_fp is not None and not creds:
+            continue  # a value that is no leaked credential (or part of one): forget it
         consumer = None
         if ref.consumer is not None and graph.has_node(ids.consumer(ref.consumer)):
             consumer = ids.consumer(ref.consumer)  # declared elsewhere: keep its kind and reload
@@ -750,13 +751,22 @@ def add_references(graph: Graph, refs: Sequence[Reference], *, root: Path) -> in
         store = graph.add_store(ref.store) if ref.store is not None else None
         if store is not None and ref.consumer is None and ref.value_fp is None:
             graph.add_node(store, NodeKind.STORE_ENTRY, declared_at=f"{ref.file}:{ref.line}")
-        if ref.value_fp is not None:
-            cred = ids.credential(ref.value_fp)
+        for cred in creds:
             if ref.stored_value and store is not None:
                 graph.add_edge(cred, store, EdgeKind.STORED_IN, evidence)
             elif consumer is not None:
                 graph.add_edge(consumer, cred, EdgeKind.USES, evidence)
-        elif consumer is not None and store is not None:
+        if ref.value_fp is None and consumer is not None and store is not None:
             graph.add_edge(consumer, store, EdgeKind.READS, evidence)
         added += 1
     return added
+
+
+def _credentials_holding(
+    known: Mapping[str, list[tuple[str, str | None]]], value_fp: str | None
+) -> list[str]:
+    """The credential nodes a configuration value is, or is a part of (never by a part that
+    only names an account)."""
+    if value_fp is None:
+        return []
+    return sorted({cred for cred, part in known.get(value_fp, ()) if part not in IDENTIFIER_PARTS})
