@@ -10,11 +10,14 @@ import dataclasses
 import html
 import json
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leakguard.graph.interface import BlastRadius, ConsumerInfo, EdgeKind, NodeKind, Reload
-from leakguard.graph.queries import Graph
+from leakguard.graph.traverse import Queries
 from leakguard.redact import redact_url
+
+if TYPE_CHECKING:
+    from leakguard.graph.queries import Graph
 
 FORMATS = ("json", "dot", "mermaid", "html")
 
@@ -64,7 +67,7 @@ def neighbourhood(graph: Graph, credential: str | None) -> set[str]:
     return keep
 
 
-def summary(graph: Graph) -> dict[str, Any]:
+def summary(graph: Queries) -> dict[str, Any]:
     """What ``graph show`` prints: the counts, each credential with its leaks, stores and
     consumers, and the credentials without a known consumer."""
     rows: list[dict[str, Any]] = []
@@ -101,7 +104,7 @@ def consumer_dict(consumer: ConsumerInfo) -> dict[str, Any]:
     return out
 
 
-def radius_dict(graph: Graph, radius: BlastRadius) -> dict[str, Any]:
+def radius_dict(graph: Queries, radius: BlastRadius) -> dict[str, Any]:
     """A blast radius as JSON, with each consumer's last read of each of its stores."""
     out = dataclasses.asdict(radius)
     out["consumers"] = [consumer_dict(c) for c in radius.consumers]

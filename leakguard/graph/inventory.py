@@ -32,6 +32,7 @@ import yaml
 
 from leakguard.errors import GraphError
 from leakguard.graph import ids
+from leakguard.graph.ids import STORE_KEYS, parse_store
 from leakguard.graph.interface import (
     ConsumerInfo,
     EdgeKind,
@@ -43,6 +44,8 @@ from leakguard.graph.interface import (
 from leakguard.graph.model import now
 from leakguard.graph.queries import Graph
 from leakguard.yamlfile import line_of, load_yaml
+
+__all__ = ["STORE_KEYS", "parse_store"]  # at home in ids (the CLI's queries import no YAML)
 
 KINDS = ("service", "job", "ci", "function", "third-party")
 IDENTITY_SCHEMES = ("vault-approle:", "vault-entity:", "vault-token:", "aws:")
@@ -57,12 +60,6 @@ SERVICE_KEYS = {
     "paths",
     "description",
     "owner",
-}
-STORE_KEYS = {
-    "vault": "vault-kv2",
-    "vault-kv2": "vault-kv2",
-    "aws": "aws-secretsmanager",
-    "aws-secretsmanager": "aws-secretsmanager",
 }
 
 
@@ -385,20 +382,3 @@ def owner_of(services: Sequence[Service], relpath: str) -> Service | None:
         if service.owns(relpath):
             return service
     return None
-
-
-def parse_store(spec: str) -> StoreRef:
-    """``vault:MOUNT/PATH`` or ``aws:NAME`` (as on the command line) -> StoreRef."""
-    scheme, sep, where = spec.partition(":")
-    where = where.strip("/")
-    if sep and scheme in STORE_KEYS and where:
-        backend = STORE_KEYS[scheme]
-        if backend == "aws-secretsmanager":
-            return StoreRef(backend, ids.secretsmanager_name(where))
-        if "/" in where:
-            mount, path = where.split("/", 1)
-            return StoreRef(backend, path, mount)
-    raise GraphError(
-        f"cannot read the store entry {spec!r}",
-        hint="write vault:MOUNT/PATH (e.g. vault:secret/payments/stripe) or aws:SECRET_NAME",
-    )

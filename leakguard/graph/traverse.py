@@ -60,6 +60,10 @@ class Queries:
         """Credential node ids starting with ``prefix`` (a node id prefix)."""
         raise NotImplementedError
 
+    def counts(self) -> dict[str, int]:
+        """Nodes per kind and edges per kind (``edges:<kind>``)."""
+        raise NotImplementedError
+
     # --- lookups -------------------------------------------------------------------------
 
     def resolve_credential(self, credential: str) -> str:
