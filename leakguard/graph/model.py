@@ -106,9 +106,9 @@ class DependencyGraph:
         return changed
 
     def edge(self, src: str, dst: str, kind: EdgeKind) -> Attrs | None:
-        if self.g.has_edge(src, dst, key=str(kind)):
-            return self.g.edges[src, dst, str(kind)]  # type: ignore[no-any-return]
-        return None
+        # the adjacency dicts directly: edge views cost more than the lookup itself
+        keys = self.g.succ[src].get(dst) if src in self.g else None
+        return keys.get(str(kind)) if keys else None
 
     def evidence(self, src: str, dst: str, kind: EdgeKind) -> list[Evidence]:
         data = self.edge(src, dst, kind)

@@ -208,7 +208,7 @@ class GraphStore:
             data = g.edges[src, dst, kind]
             attrs = _dump({k: v for k, v in data.items() if k not in ("kind", "evidence")})
             evidence = _EVIDENCE.encode(
-                sorted([e.source, e.observed_at, e.detail] for e in data["evidence"])
+                [[e.source, e.observed_at, e.detail] for e in data["evidence"]]
             )
             edge_rows.append((src, kind, dst, attrs, evidence))
         try:
