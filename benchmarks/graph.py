@@ -179,20 +179,30 @@ def _cli() -> list[str]:
     return [sys.executable, "-c", "from leakguard.cli.app import main; main()"]
 
 
+_TIME = Path("/usr/bin/time")
+
+
 def run(cmd: list[str], cwd: Path) -> tuple[float, float, float, str]:
-    """Run a process to its end: (wall s, CPU s, peak RSS MiB, stdout)."""
+    """Run a process to its end: (wall s, CPU s, peak RSS MiB, stdout). The peak is read by
+    /usr/bin/time when there is one: a child's own ru_maxrss also counts the pages of this
+    (large) process it was forked from."""
+    peak_file = cwd / ".peak-rss"
+    wrapped = [str(_TIME), "-f", "%M", "-o", str(peak_file), *cmd] if _TIME.exists() else cmd
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        wrapped, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd[:3])}... exited {proc.returncode}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd[:3])}... exited {code}")
+    peak_kib = usage.ru_maxrss
+    if _TIME.exists():
+        peak_kib = int(peak_file.read_text().split()[-1])
+    return wall, usage.ru_utime + usage.ru_stime, peak_kib / 1024, out
 
 
 def _latency(fn: Callable[[T], object], args: Sequence[T]) -> tuple[float, float]:

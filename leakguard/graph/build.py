@@ -133,9 +133,10 @@ def build(db: Path | None, inputs: BuildInputs) -> BuildSummary:
         findings = None
         if inputs.findings_store and gstore.db.schema_version(FINDINGS_COMPONENT) > 0:
             findings = FindingsStore(gstore.db)
-        apply(graph, inputs, summary, findings)
-        summary.written_nodes, summary.written_edges = gstore.save(graph)
-        summary.counts = graph.counts()
+        with bulk():  # the collector would walk the whole graph again and again
+            _apply(graph, inputs, summary, findings)
+            summary.written_nodes, summary.written_edges = gstore.save(graph)
+            summary.counts = graph.counts()
     return summary
 
 

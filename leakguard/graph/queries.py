@@ -11,6 +11,7 @@ declaration (inventory) adopts.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,6 +29,8 @@ from leakguard.graph.model import DependencyGraph
 from leakguard.graph.traverse import Queries, parse_time
 
 __all__ = ["IDENTIFIER_PARTS", "KEY_ID_PARTS", "Graph", "parse_time"]
+
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 # the part of a credential that is an AWS access key id (an unpaired key id is its own whole)
 KEY_ID_PARTS = frozenset({None, "aws_access_key_id"})
@@ -117,7 +120,8 @@ class Graph(DependencyGraph, Queries):
         stores: dict[StoreRef, str] = {}
         readers: dict[str, list[str]] = {}  # identity -> consumer nodes, for this batch
         for event in events:
-            at = parse_time(event.at, "read time")
+            # the evidence readers give canonical times already; anything else is parsed
+            at = event.at if _CANONICAL.fullmatch(event.at) else parse_time(event.at, "read time")
             if at != event.at:
                 event = dataclasses.replace(event, at=at)
             store = stores.get(event.store)

@@ -162,6 +162,26 @@ class Queries:
         cred = self.resolve_credential(credential)
         return [self.store_ref(s) for s in sorted(self.out_edges(cred, EdgeKind.STORED_IN))]
 
+    def fields_holding(self, credential: str, store: StoreRef) -> dict[str, str]:
+        """The fields of a store entry that held the credential or a part of it when the store
+        was last listed: field -> part name (``""`` for the whole credential). Empty when the
+        entry is not known to hold it, or the evidence names no field (Terraform)."""
+        cred = self.resolve_credential(credential)
+        node = self._store_node(store)
+        data = self.edge(cred, node, EdgeKind.STORED_IN) if node is not None else None
+        if data is None:
+            return {}
+        fields = data.get("fields")
+        if isinstance(fields, dict):
+            return {str(k): str(v) for k, v in fields.items()}
+        field = data.get("field")
+        return {str(field): ""} if field else {}
+
+    def parts_of(self, credential: str) -> dict[str, str]:
+        """The credential's parts: part name -> fingerprint (empty for a one-part secret)."""
+        parts = self.node(self.resolve_credential(credential)).get("parts") or {}
+        return {str(k): str(v) for k, v in parts.items()}
+
     def stale_consumers(
         self, store: StoreRef, since: str, version: str | None = None
     ) -> list[ConsumerInfo]:

@@ -58,7 +58,15 @@ def generated_graph(services: int, *, seed: int = 3) -> Graph:
         leak = graph.add_node(f"leak:repo:f{i}.env:{i % 40}", "leak", path=f"f{i}.env")
         graph.add_edge(cred, leak, EdgeKind.LEAKED_AT, SEEN)
         if i % 4:
-            graph.add_edge(cred, graph.add_store(rng.choice(stores)), EdgeKind.STORED_IN, SEEN)
+            fields = {"api_key": "", "key_id": "aws_access_key_id"} if i % 8 == 1 else None
+            graph.add_edge(
+                cred,
+                graph.add_store(rng.choice(stores)),
+                EdgeKind.STORED_IN,
+                SEEN,
+                field="api_key" if i % 2 else None,
+                fields=fields,
+            )
         if i % 7 == 0:
             ident = graph.identity_node(f"aws:arn:aws:iam::1:user/u{i % 50}")
             graph.add_edge(cred, ident, EdgeKind.AUTHENTICATES_AS, SEEN)

@@ -91,6 +91,10 @@ def test_a_store_holding_the_halves_in_two_fields_holds_the_pair() -> None:
     }
     (evidence,) = g.evidence(cred, deployer, EdgeKind.STORED_IN)
     assert "AWS_SECRET_ACCESS_KEY (aws_secret_access_key)" in evidence.detail
+    ref = StoreRef("aws-secretsmanager", "prod/ci-deployer")
+    assert g.fields_holding(WHOLE, ref) == edge["fields"]
+    assert g.fields_holding(WHOLE, StoreRef("aws-secretsmanager", "prod/unrelated")) == {}
+    assert g.parts_of(WHOLE)["aws_secret_access_key"] == fingerprint(SECRET)
     assert SECRET not in repr(list(g.g.edges(data=True)))
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from leakguard.errors import GraphError
 from leakguard.graph import export, ids
-from leakguard.graph.interface import GraphQueries, NodeKind
+from leakguard.graph.interface import EdgeKind, GraphQueries, NodeKind
 from leakguard.graph.persist import MIGRATIONS, GraphStore
 from leakguard.graph.queries import Graph
 from leakguard.graph.stored import StoredGraph
@@ -43,6 +43,8 @@ def _assert_same(memory: Graph, stored: StoredGraph) -> None:
     for node in sorted(memory.nodes_of(NodeKind.STORE_ENTRY))[::2]:
         ref = memory.store_ref(node)
         assert stored.consumers_of_store(ref) == memory.consumers_of_store(ref)
+        for cred in memory.in_edges(node, EdgeKind.STORED_IN):
+            assert stored.fields_holding(cred, ref) == memory.fields_holding(cred, ref)
         for since, version in (("2026-03-01T00:00:00Z", None), ("2026-02-01T00:00:00Z", "2")):
             assert stored.stale_consumers(ref, since, version) == memory.stale_consumers(
                 ref, since, version
