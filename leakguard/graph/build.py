@@ -21,6 +21,7 @@ from leakguard.graph.model import bulk
 from leakguard.graph.persist import GraphStore
 from leakguard.graph.queries import Graph
 from leakguard.graph.references import add_references, scan_references
+from leakguard.graph.stored import StoredGraph
 from leakguard.graph.stores import ListableStore, add_store
 from leakguard.store.findings import COMPONENT as FINDINGS_COMPONENT
 from leakguard.store.findings import FindingsStore
@@ -136,7 +137,7 @@ def build(db: Path | None, inputs: BuildInputs) -> BuildSummary:
         with bulk():  # the collector would walk the whole graph again and again
             _apply(graph, inputs, summary, findings)
             summary.written_nodes, summary.written_edges = gstore.save(graph)
-            summary.counts = graph.counts()
+        summary.counts = StoredGraph(gstore.db).counts()  # by SQL: no walk over the graph
     return summary
 
 
