@@ -110,7 +110,8 @@ class DependencyGraph:
 
     def edge(self, src: str, dst: str, kind: EdgeKind) -> Attrs | None:
         # the adjacency dicts directly: edge views cost more than the lookup itself
-        keys = self.g.succ[src].get(dst) if src in self.g else None
+        out = self.g._succ.get(src)
+        keys = out.get(dst) if out is not None else None
         return keys.get(str(kind)) if keys else None
 
     def evidence(self, src: str, dst: str, kind: EdgeKind) -> list[Evidence]:
