@@ -106,13 +106,13 @@ def _apply(
         added["store-matches"] = added.get("store-matches", 0) + scanned.matches
         summary.warnings.extend(f"{source.label}: skipped {s}" for s in scanned.skipped)
     unread = access.EvidenceReport()
-    for log in access.expand(inputs.vault_audit, access.VAULT_LOG_NAMES):
+    for log in access.expand(inputs.vault_audit, access.VAULT_LOG_NAMES, unread):
         added["vault-reads"] = added.get("vault-reads", 0) + graph.add_reads(
             e
             for e in access.vault_audit_reads(log, since=inputs.since, report=unread)
             if e.identity not in inputs.ignore_identities
         )
-    trails = access.expand(inputs.cloudtrail, access.CLOUDTRAIL_NAMES)
+    trails = access.expand(inputs.cloudtrail, access.CLOUDTRAIL_NAMES, unread)
     if trails:
         reads: list[ReadEvent] = []
         uses: list[KeyUse] = []

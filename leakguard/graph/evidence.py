@@ -48,6 +48,8 @@ class EvidenceReport:
 
     skipped_files: list[str] = field(default_factory=list)
     bad_lines: dict[str, int] = field(default_factory=dict)
+    bad_records: dict[str, int] = field(default_factory=dict)
+    empty_dirs: list[str] = field(default_factory=list)
 
     def skip(self, path: Path, reason: str) -> None:
         self.skipped_files.append(f"{path}: {reason}")
@@ -55,12 +57,20 @@ class EvidenceReport:
     def bad_line(self, path: Path) -> None:
         self.bad_lines[str(path)] = self.bad_lines.get(str(path), 0) + 1
 
+    def bad_record(self, path: Path) -> None:
+        self.bad_records[str(path)] = self.bad_records.get(str(path), 0) + 1
+
     def warnings(self) -> list[str]:
         out = [f"skipped evidence file {s}" for s in self.skipped_files]
         out += [
             f"{path}: skipped {n} line{'s' if n > 1 else ''} that are not JSON (torn or corrupt)"
             for path, n in sorted(self.bad_lines.items())
         ]
+        out += [
+            f"{path}: skipped {n} record{'s' if n > 1 else ''} that are not JSON objects"
+            for path, n in sorted(self.bad_records.items())
+        ]
+        out += [f"no evidence files found under {d}" for d in self.empty_dirs]
         return out
 
 
@@ -197,6 +207,8 @@ def vault_audit_reads(
                         report.bad_line(path)
                     continue  # a torn last line while the server writes
                 if not isinstance(entry, dict):
+                    if report is not None:
+                        report.bad_record(path)
                     continue
                 event = vault_read(entry, source)
                 if event is not None and (floor is None or event.at >= floor):
@@ -297,6 +309,8 @@ def cloudtrail_evidence(
             continue
         for record in records:
             if not isinstance(record, Mapping):
+                if report is not None:
+                    report.bad_record(path)
                 continue
             read = cloudtrail_read(record, source)
             if read is not None and (floor is None or read.at >= floor):
@@ -320,13 +334,24 @@ VAULT_LOG_NAMES = re.compile(r".*\.(?:log|json|jsonl)(?:[.-]\d+)?(?:\.gz)?")
 CLOUDTRAIL_NAMES = re.compile(r".*\.json(?:\.gz)?")
 
 
-def expand(paths: Iterable[Path], names: re.Pattern[str]) -> list[Path]:
-    """Files as given, and files whose name matches ``names`` under directories given."""
+def expand(
+    paths: Iterable[Path], names: re.Pattern[str], report: EvidenceReport | None = None
+) -> list[Path]:
+    """Files as given, and files whose name matches ``names`` under directories given. A path
+    that does not exist is an error (a typo must not read as "no evidence"); a directory with
+    no matching file is noted in ``report``."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
             found = {p for p in path.rglob("*") if names.fullmatch(p.name) and p.is_file()}
+            if not found and report is not None:
+                report.empty_dirs.append(str(path))
             out.extend(sorted(found))
-        else:
+        elif path.exists():
             out.append(path)
+        else:
+            raise GraphError(
+                f"evidence path {path} does not exist",
+                hint="check the path given to --vault-audit / --cloudtrail",
+            )
     return out

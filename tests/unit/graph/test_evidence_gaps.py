@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from leakguard.errors import GraphError
 from leakguard.graph import ids
 from leakguard.graph.build import BuildInputs, BuildSummary, apply
 from leakguard.graph.evidence import EvidenceReport, cloudtrail_reads, vault_audit_reads
@@ -105,8 +106,26 @@ def test_a_truncated_cloudtrail_file_is_skipped_with_a_warning(tmp_path: Path) -
     skipped = [w for w in summary.warnings if w.startswith("skipped evidence file")]
     assert len(skipped) == 2
     assert str(trails / "b.json.gz") in skipped[0] and str(trails / "c.json") in skipped[1]
-    with pytest.raises(Exception, match="not a CloudTrail"):  # without a report: an error
+    with pytest.raises(GraphError, match="not a CloudTrail"):  # without a report: an error
         list(cloudtrail_reads([trails / "c.json"]))
+
+
+def test_odd_records_empty_directories_and_missing_paths_are_never_silent(tmp_path: Path) -> None:
+    trail = tmp_path / "trail.json"
+    trail.write_text(json.dumps({"Records": ["not an event", 7]}))
+    empty = tmp_path / "no-logs"
+    empty.mkdir()
+    (empty / "README.txt").write_text("rotated elsewhere")
+    summary = BuildSummary()
+    inputs = BuildInputs(cloudtrail=(trail,), vault_audit=(empty,), findings_store=False)
+    apply(Graph(), inputs, summary)
+    assert summary.warnings == [
+        f"{trail}: skipped 2 records that are not JSON objects",
+        f"no evidence files found under {empty}",
+    ]
+    missing = BuildInputs(vault_audit=(tmp_path / "audit.lgo",), findings_store=False)
+    with pytest.raises(GraphError, match=r"audit\.lgo does not exist"):
+        apply(Graph(), missing, BuildSummary())
 
 
 def test_observed_entity_readers_show_their_display_name(tmp_path: Path) -> None:
