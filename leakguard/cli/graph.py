@@ -323,8 +323,13 @@ def export_cmd(
 ) -> None:
     """Export the graph (or one credential's neighbourhood)."""
     _fmt(fmt, export.FORMATS)
-    graph = _existing(db)
-    text = export.render(graph, fmt, export.neighbourhood(graph, credential))
+    if credential is None:
+        graph = _existing(db)
+        text = export.render(graph, fmt, export.neighbourhood(graph, None))
+    else:
+        with _view(db) as view:  # only the credential's neighbourhood is read
+            keep = export.radius_nodes(view, credential)
+            text = export.render(view.subgraph(keep), fmt, keep)
     if output is None:
         typer.echo(text, nl=False)
     else:

@@ -142,9 +142,10 @@ class GraphStore:
         succ, pred = graph.g._succ, graph.g._pred
         loads = json.loads
         for node, kind, attrs in conn.execute("SELECT id, kind, attrs FROM graph_nodes"):
-            data = loads(attrs) if attrs != "{}" else {}
-            data["kind"] = NodeKind(kind)
-            nodes[node] = data
+            node_data: dict[str, Any] = {"kind": NodeKind(kind)}
+            if attrs != "{}":
+                node_data.update(loads(attrs))
+            nodes[node] = node_data
             succ[node] = {}
             pred[node] = {}
         for src, kind, dst, attrs, evidence in conn.execute(

@@ -15,13 +15,16 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leakguard.errors import GraphError
 from leakguard.graph import ids
 from leakguard.graph.interface import EdgeKind, Evidence, NodeKind, ReadEvent
 from leakguard.graph.traverse import Queries
 from leakguard.store.db import Database
+
+if TYPE_CHECKING:
+    from leakguard.graph.queries import Graph
 
 GRAPH_COMPONENT = "graph"
 _SCHEMA = 2  # the adjacency layout this view reads
@@ -131,6 +134,13 @@ class StoredGraph(Queries):
             (prefix, upper, str(NodeKind.CREDENTIAL)),
         )
         return [r[0] for r in rows]
+
+    def subgraph(self, nodes: Iterable[str]) -> Graph:
+        """The ``nodes`` and the edges among them, loaded in memory (an export of one
+        credential's neighbourhood)."""
+        from leakguard.graph.persist import GraphStore
+
+        return GraphStore(self.db).load_nodes(nodes)
 
     # --- whole-graph figures, without loading it ------------------------------------------
 

@@ -162,3 +162,14 @@ def test_a_query_from_the_command_line_imports_neither_networkx_nor_yaml(tmp_pat
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "payments-api" in out.stdout
     assert "HEAVY []" in out.stdout
+
+
+def test_a_neighbourhood_export_from_the_store_equals_the_one_from_memory(tmp_path: Path) -> None:
+    memory = generated_graph(40, seed=9)
+    with _saved(memory, tmp_path / "lg.db") as stored:
+        for cred in sorted(memory.nodes_of(NodeKind.CREDENTIAL))[::5]:
+            keep = export.neighbourhood(memory, cred)
+            assert export.radius_nodes(stored, cred) == keep
+            for fmt in export.FORMATS:
+                from_store = export.render(stored.subgraph(keep), fmt, keep)
+                assert from_store == export.render(memory, fmt, keep)
