@@ -165,3 +165,19 @@ class GraphQueries(Protocol):
         """Record read evidence (reads edges with last read time and version); returns how
         many events were new."""
         ...
+
+
+@runtime_checkable
+class PartsQueries(Protocol):
+    """What the graph knows about a credential with parts, and which fields of a store entry
+    hold it: both graph implementations (in memory, and the stored view) provide it. Kept apart
+    from :class:`GraphQueries` so that existing implementations and fakes stay valid."""
+
+    def fields_holding(self, credential: str, store: StoreRef) -> dict[str, str]:
+        """field -> part name (``""`` for the whole credential) of the fields of ``store``
+        that held the credential or a part of it when the store was last listed."""
+        ...
+
+    def parts_of(self, credential: str) -> dict[str, str]:
+        """part name -> fingerprint of the credential's parts (empty for a one-part secret)."""
+        ...

@@ -12,7 +12,7 @@ import pytest
 
 from leakguard.errors import GraphError
 from leakguard.graph import export, ids
-from leakguard.graph.interface import EdgeKind, GraphQueries, NodeKind
+from leakguard.graph.interface import EdgeKind, GraphQueries, NodeKind, PartsQueries
 from leakguard.graph.persist import MIGRATIONS, GraphStore
 from leakguard.graph.queries import Graph
 from leakguard.graph.stored import StoredGraph
@@ -56,7 +56,8 @@ def _assert_same(memory: Graph, stored: StoredGraph) -> None:
 
 def test_the_stored_view_satisfies_the_protocol(tmp_path: Path) -> None:
     with _saved(sample(), tmp_path / "lg.db") as stored:
-        assert isinstance(stored, GraphQueries)
+        assert isinstance(stored, GraphQueries) and isinstance(stored, PartsQueries)
+    assert isinstance(Graph(), PartsQueries)
 
 
 def test_stored_queries_equal_in_memory_queries_on_the_sample(tmp_path: Path) -> None:
