@@ -167,3 +167,19 @@ def test_inventory_fingerprint_prefixes_must_resolve_uniquely(tmp_path: Path) ->
     with pytest.raises(InventoryError, match="matches no credential"):
         add_inventory(g, inventory.services)
     assert len(g) == count  # no phantom credential
+
+
+def test_a_cut_gzip_audit_log_keeps_the_reads_before_the_cut(tmp_path: Path) -> None:
+    logs = tmp_path / "bao"
+    logs.mkdir()
+    lines = "".join(
+        _read("secret/data/payments/stripe", f"2026-01-01T10:{m:02d}:00Z", entity_id=f"e{m}")
+        for m in range(60)
+    )
+    (logs / "audit.log.3.gz").write_bytes(gzip.compress(lines.encode())[:-200])
+    summary = BuildSummary()
+    graph = Graph()
+    apply(graph, BuildInputs(vault_audit=(logs,), findings_store=False), summary)
+    assert 0 < summary.added["vault-reads"] < 60
+    [warning] = summary.warnings
+    assert warning.startswith(f"skipped evidence file {logs / 'audit.log.3.gz'}: unreadable")
