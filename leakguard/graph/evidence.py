@@ -63,11 +63,13 @@ class EvidenceReport:
     def warnings(self) -> list[str]:
         out = [f"skipped evidence file {s}" for s in self.skipped_files]
         out += [
-            f"{path}: skipped {n} line{'s' if n > 1 else ''} that are not JSON (torn or corrupt)"
+            f"{path}: skipped {n} {'lines that are' if n > 1 else 'line that is'} not JSON"
+            " (torn or corrupt)"
             for path, n in sorted(self.bad_lines.items())
         ]
         out += [
-            f"{path}: skipped {n} record{'s' if n > 1 else ''} that are not JSON objects"
+            f"{path}: skipped {n} {'records that are' if n > 1 else 'record that is'} not a"
+            " JSON object"
             for path, n in sorted(self.bad_records.items())
         ]
         out += [f"no evidence files found under {d}" for d in self.empty_dirs]

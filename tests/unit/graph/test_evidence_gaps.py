@@ -120,7 +120,7 @@ def test_odd_records_empty_directories_and_missing_paths_are_never_silent(tmp_pa
     inputs = BuildInputs(cloudtrail=(trail,), vault_audit=(empty,), findings_store=False)
     apply(Graph(), inputs, summary)
     assert summary.warnings == [
-        f"{trail}: skipped 2 records that are not JSON objects",
+        f"{trail}: skipped 2 records that are not a JSON object",
         f"no evidence files found under {empty}",
     ]
     missing = BuildInputs(vault_audit=(tmp_path / "audit.lgo",), findings_store=False)
