@@ -15,6 +15,9 @@ from leakguard.errors import UsageError
 
 Scalar = str | int | float | bool | None
 Extras = tuple[tuple[str, Scalar], ...]
+# (part name, fingerprint) of each part of a credential with parts: an AWS key id and its
+# secret access key, a Twilio SID and its token, a URL's user and password. Never values.
+Parts = tuple[tuple[str, str], ...]
 
 
 def extras(mapping: Mapping[str, Scalar] | None = None, **kwargs: Scalar) -> Extras:
@@ -153,6 +156,7 @@ class Finding:
     rotation: str | None = None
     occurrences: tuple[Location, ...] = ()
     secret: str | None = field(default=None, repr=False, compare=False)
+    parts: Parts = ()
 
     def attribute(self, key: str, default: Scalar = None) -> Scalar:
         for k, v in self.attributes:
@@ -182,6 +186,8 @@ class Finding:
         }
         if self.occurrences:
             out["occurrences"] = [o.to_dict() for o in self.occurrences]
+        if self.parts:
+            out["parts"] = dict(self.parts)
         if show_secrets and self.secret is not None:
             out["secret"] = self.secret
         return out
@@ -197,6 +203,7 @@ class Credential:
     severity: Severity
     redacted: str
     findings: tuple[Finding, ...]
+    parts: Parts = ()  # every part fingerprint its findings carry
 
     @classmethod
     def group(cls, findings: Iterable[Finding]) -> list[Credential]:
@@ -206,7 +213,10 @@ class Credential:
         out = []
         for fp, group in by_fp.items():
             top = max(group, key=lambda f: f.severity)
-            out.append(cls(fp, top.rule_id, top.provider, top.severity, top.redacted, tuple(group)))
+            parts = tuple(sorted({part for f in group for part in f.parts}))
+            out.append(
+                cls(fp, top.rule_id, top.provider, top.severity, top.redacted, tuple(group), parts)
+            )
         return out
 
 

@@ -305,11 +305,17 @@ class Engine:
             attributes=verdict.attributes + exposure_attributes(chunk.data, acc.start, acc.end),
             rotation=rule.rotation,
             secret=secret.decode("utf-8", "replace") if self.show_secrets else None,
+            parts=_part_fingerprints(verdict),
         )
 
     def scan_text(self, text: str, path: str = "<example>") -> list[Finding]:
         """Scan a string as one chunk (rule examples, tests)."""
         return self.scan(Chunk(text.encode("utf-8"), Location(path, 1, 1)))
+
+
+def _part_fingerprints(verdict: Verdict) -> tuple[tuple[str, str], ...]:
+    """Each named part of a credential, fingerprinted (the values stay in this pass)."""
+    return tuple(sorted((name, fingerprint(value)) for name, value in verdict.parts if value))
 
 
 def _end_offset(hit: tuple[int, int]) -> int:

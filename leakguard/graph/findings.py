@@ -9,6 +9,7 @@ each place it was seen becomes a ``leak`` node with a ``leaked_at`` edge.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from leakguard.graph.model import now
 from leakguard.graph.queries import Graph
 from leakguard.model import Finding, ScanResult
 from leakguard.store.findings import FindingsStore
+
+FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
 
 # attribute names that identify a credential's owner without revealing it
 IDENTITY_ATTRIBUTES = (
@@ -58,6 +61,7 @@ def _add(
     )
     cred = graph.add_credential(
         fp,
+        parts=_parts(finding.get("parts")),
         provider=finding.get("provider"),
         rule_id=finding.get("rule_id"),
         title=finding.get("title"),
@@ -85,6 +89,19 @@ def _add(
             url=loc.get("url"),
         )
         graph.add_edge(cred, leak, EdgeKind.LEAKED_AT, evidence)
+
+
+def _parts(value: object) -> dict[str, str] | None:
+    """The ``parts`` of a finding (name -> fingerprint); anything that is not a fingerprint is
+    dropped, so a hand-edited report can never put a value into the graph."""
+    if not isinstance(value, Mapping):
+        return None
+    parts = {
+        str(name): fp
+        for name, fp in value.items()
+        if isinstance(fp, str) and FINGERPRINT.fullmatch(fp)
+    }
+    return parts or None
 
 
 def add_findings(
@@ -139,6 +156,7 @@ def add_findings_store(graph: Graph, store: FindingsStore) -> int:
         if not cred.occurrences:
             graph.add_credential(
                 cred.fingerprint,
+                parts=dict(cred.parts) or None,
                 provider=cred.provider,
                 rule_id=cred.rule_id,
                 redacted=cred.redacted,
@@ -146,5 +164,6 @@ def add_findings_store(graph: Graph, store: FindingsStore) -> int:
             )
         node = ids.credential(cred.fingerprint)
         if graph.has_node(node):
+            graph.add_credential(cred.fingerprint, parts=dict(cred.parts) or None)
             graph.add_node(node, NodeKind.CREDENTIAL, status=cred.status)
     return n
