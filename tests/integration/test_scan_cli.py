@@ -456,7 +456,7 @@ def test_the_wheel_ships_detectors_and_playbooks(tmp_path: Path) -> None:
     )
     if built.returncode != 0:
         pytest.skip(f"cannot build a wheel here: {built.stderr.strip()[-300:]}")
-    wheel = next(tmp_path.glob("leakguard-*.whl"))
+    wheel = next(tmp_path.glob("leakguard_cli-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "leakguard/_data/detectors/stripe.yaml" in names
     assert any(n.startswith("leakguard/_data/playbooks/") and n.endswith(".yaml") for n in names)
