@@ -63,9 +63,11 @@ Connector = Callable[[int, tuple[object, ...], float], socket.socket]
 class FetchError(Exception):
     """A fetch failed; ``reason`` is for a person and never holds a credential or query value."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, status: int | None = None, refused: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.status = status  # the HTTP status when the server answered with an error
+        self.refused = refused  # the policy refused the URL or address: retrying cannot help
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,14 +182,16 @@ class HttpClient:
             location = response.headers.get("location")
             if response.status not in _REDIRECTS or location is None:
                 if response.status >= 400:
-                    raise FetchError(f"HTTP {response.status}")
+                    raise FetchError(f"HTTP {response.status}", status=response.status)
                 return response
             if not self.follow_redirects or method != "GET":
-                raise FetchError(f"HTTP {response.status} (redirects are not followed)")
+                raise FetchError(
+                    f"HTTP {response.status} (redirects are not followed)", status=response.status
+                )
             target = urllib.parse.urljoin(url, location.strip())
             reason = check_url(target) or self.allow_url(target)
             if reason is not None:
-                raise FetchError(f"redirect to {shown_url(target)} refused: {reason}")
+                raise FetchError(f"redirect to {shown_url(target)} refused: {reason}", refused=True)
             url = target
         raise FetchError(f"more than {limits.max_redirects} redirects")
 
@@ -204,7 +208,7 @@ class HttpClient:
 
         reason = check_url(url) or self.allow_url(url)
         if reason is not None:
-            raise FetchError(f"{shown_url(url)} refused: {reason}")
+            raise FetchError(f"{shown_url(url)} refused: {reason}", refused=True)
         parts = urllib.parse.urlsplit(url)
         https = parts.scheme == "https"
         host = parts.hostname or ""
@@ -271,7 +275,7 @@ class HttpClient:
             else:
                 refused = why
         if not allowed:
-            raise FetchError(f"refused: the host resolves to {refused or 'nothing'}")
+            raise FetchError(f"refused: the host resolves to {refused or 'nothing'}", refused=True)
         last: BaseException | None = None
         for family, sockaddr in allowed:
             remaining = deadline - time.monotonic()
