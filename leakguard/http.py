@@ -241,9 +241,11 @@ class HttpClient:
             conn.endheaders(body)
             response = conn.getresponse()
             got = {k.lower(): v for k, v in response.getheaders()}
-            if response.status in _REDIRECTS or response.status >= 400:
-                return Response(url, response.status, got, b"")
-            data = _read_body(response, got, cap)
+            data = b""
+            if response.status not in _REDIRECTS and response.status < 400:
+                data = _read_body(response, got, cap)
+            if watchdog.fired:  # the cut connection may have looked like a short, whole answer
+                raise FetchError(f"time limit reached ({self.limits.total_seconds:g}s)")
             return Response(url, response.status, got, data)
         except FetchError:
             raise

@@ -106,7 +106,8 @@ class Routes:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 routes.requested.append(self.path)
-                status, headers, body = routes.table.get(self.path, (404, {}, b"not found"))
+                route = self.path.split("?", 1)[0]
+                status, headers, body = routes.table.get(route, (404, {}, b"not found"))
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
