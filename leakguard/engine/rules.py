@@ -36,7 +36,7 @@ from typing import Any
 from leakguard.errors import RuleError
 from leakguard.model import Severity
 from leakguard.resources import detectors_dir
-from leakguard.yamlfile import line_of, load_yaml
+from leakguard.yamlfile import line_of, load_yaml, read_config_text
 
 RULE_KEYS = {
     "id",
@@ -99,7 +99,7 @@ class RuleSet:
         for d in dirs:
             if not d.exists():
                 raise RuleError(f"rules directory not found: {d}")
-            if d.is_file():
+            if not d.is_dir():  # a rule file, or something that is not one (refused on read)
                 files.append(d)
                 continue
             files.extend(sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml")))
@@ -125,12 +125,7 @@ class RuleSet:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RuleError(f"rule file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"cannot read rule file {path}: {exc}") from None
+    return read_config_text(path, RuleError, what="rule file")
 
 
 def parse_rule_file(path: Path, text: str | None = None) -> list[Rule]:

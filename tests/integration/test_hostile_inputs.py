@@ -209,3 +209,29 @@ def test_a_same_origin_script_redirecting_elsewhere_is_not_followed() -> None:
     skipped = {s["path"]: s["reason"] for s in json.loads(run.out)["stats"]["skipped"]}
     assert skipped[f"{site.url}/app.js"].startswith(f"redirect to {other.url}/lib.js refused")
     assert "refused" in skipped[f"{site.url}/meta.js"]
+
+
+# -- configuration-like inputs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+@pytest.mark.parametrize("where", ["--baseline", "--rules", "sweep"])
+def test_a_device_or_fifo_given_as_a_config_file_is_refused(
+    specials: Path, special: str, where: str
+) -> None:
+    path = special if special.startswith("/") else str(specials / special)
+    target = str(specials / "ok.env")
+    args = ["sweep", path] if where == "sweep" else ["scan", target, where, path]
+    run = leakguard(*args)
+    clean(run, key(1), code=2, within=30)  # hung forever before
+    assert f"{path} is not a regular file (a pipe or device is not read)" in run.err
+
+
+def test_a_fifo_named_like_a_rule_file_in_a_rules_dir_is_refused(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    os.mkfifo(rules / "custom.yaml")
+    (tmp_path / "a.txt").write_text(f"{key(8)}\n")
+    run = leakguard("scan", str(tmp_path / "a.txt"), "--rules", str(rules))
+    clean(run, key(8), code=2, within=30)
+    assert "custom.yaml is not a regular file" in run.err
