@@ -235,3 +235,43 @@ def test_a_fifo_named_like_a_rule_file_in_a_rules_dir_is_refused(tmp_path: Path)
     run = leakguard("scan", str(tmp_path / "a.txt"), "--rules", str(rules))
     clean(run, key(8), code=2, within=30)
     assert "custom.yaml is not a regular file" in run.err
+
+
+# -- user rules: a matching budget ---------------------------------------------------------------
+
+_CUSTOM_RULE = """\
+provider: custom
+rules:
+  - id: custom-runaway
+    title: Runaway
+    severity: high
+    keywords: [aa]
+    pattern: '{pattern}'
+    examples: ['aab']
+"""
+
+
+def _rules_dir(tmp_path: Path, pattern: str) -> Path:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "custom.yaml").write_text(_CUSTOM_RULE.format(pattern=pattern))
+    target = tmp_path / "line.txt"
+    target.write_text("a" * 100_000 + f"\nSTRIPE={key(9)}\n")
+    return rules
+
+
+def test_a_catastrophic_user_rule_is_rejected_at_load(tmp_path: Path) -> None:
+    rules = _rules_dir(tmp_path, "(a+)+b")
+    run = leakguard("scan", str(tmp_path / "line.txt"), "--rules", str(rules))
+    clean(run, key(9), code=2, within=30)  # hung past 180 s before
+    assert f"{rules / 'custom.yaml'}:7: rule 'custom-runaway': pattern has a repetition" in run.err
+
+
+@pytest.mark.slow
+def test_a_backtracking_user_rule_the_check_misses_runs_out_of_time(tmp_path: Path) -> None:
+    rules = _rules_dir(tmp_path, "(?:a|aa)+b")
+    run = leakguard("scan", str(tmp_path / "line.txt"), "--rules", str(rules), "-f", "json")
+    clean(run, key(9), code=1, within=90)
+    assert run.fingerprints() == {fingerprint(key(9))}
+    (warning,) = json.loads(run.out)["stats"]["warnings"]
+    assert warning.startswith(f"rule 'custom-runaway' ({rules / 'custom.yaml'}:3) took over 5s")
