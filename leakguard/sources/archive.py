@@ -146,14 +146,19 @@ def _zip_member_problem(info: zipfile.ZipInfo, max_member: int, max_ratio: float
 def tar_chunks(
     stream: Readable, display: str, depth: int, budget: Budget, stats: ScanStats, recurse: Recurse
 ) -> Iterator[Chunk]:
-    """Members of a tar stream, in order, without seeking (works behind a decompressor)."""
+    """Members of a tar stream, in order, without seeking (works behind a decompressor).
+
+    Every header counts against ``max_entries`` (directories too: a tar of millions of
+    directory entries is cut off, not read for minutes), and headers are not kept. A member
+    cut short by the end of the stream yields every byte before the cut, with a warning."""
     limits = budget.limits
     try:
         with tarfile.open(fileobj=cast(IO[bytes], stream), mode="r|") as archive:
-            for info in archive:
+            while (info := archive.next()) is not None:
+                archive.members.clear()  # type: ignore[attr-defined]  # else it keeps every header
+                budget.take_entry()
                 if not info.isfile():
                     continue
-                budget.take_entry()
                 name = f"{display}!{info.name}"
                 unsafe = unsafe_member_name(info.name)
                 if unsafe is not None:
@@ -162,12 +167,48 @@ def tar_chunks(
                 if info.size > limits.max_member_bytes:
                     _skip(stats, name, f"member over the size limit ({info.size} bytes)")
                     continue
-                member = archive.extractfile(info)
-                if member is None:
-                    continue
+                member = _TarMember(archive, info)
                 limited = LimitedReader(member, budget)
                 yield from member_chunks(limited, name, depth, stats, recurse)
+                if member.truncated:
+                    stats.warn(f"{name}: truncated tar member; scanned the readable part")
+                    stats.count("truncated_streams")
+                    return
     except LimitExceeded as exc:
         stats.warn(f"{display}: {exc.reason}; the rest of the archive is skipped")
     except (tarfile.TarError, EOFError, OSError) as exc:
         stats.warn(f"{display}: damaged tar archive ({exc}); scanned what was readable")
+
+
+class _TarMember:
+    """A member's bytes read straight from the tar stream: at a premature end it returns what
+    there was (``tarfile``'s own reader raises and drops the partial read) and sets
+    ``truncated``. Sparse members go through ``tarfile``."""
+
+    def __init__(self, archive: tarfile.TarFile, info: tarfile.TarInfo) -> None:
+        self._archive = archive
+        self._inner: IO[bytes] | None = None
+        self._raw = archive.fileobj
+        self._left = info.size
+        self._start: int | None = info.offset_data
+        self.truncated = False
+        if info.sparse is not None:
+            self._inner = archive.extractfile(info)
+
+    def read(self, n: int = -1) -> bytes:
+        if self._inner is not None:
+            return self._inner.read(n)
+        if self._left <= 0:
+            return b""
+        if self._start is not None:
+            assert self._raw is not None
+            self._raw.seek(self._start)  # forward only: skips what the previous member left
+            self._start = None
+        want = self._left if n is None or n < 0 else min(n, self._left)
+        assert self._raw is not None
+        data = self._raw.read(want)
+        self._left -= len(data)
+        if len(data) < want:
+            self.truncated = True
+            self._left = 0
+        return data

@@ -269,6 +269,8 @@ class _Reader:
             self.stats.warn(
                 f"{display}: corrupt {fmt} stream ({decompressor.error}); scanned the readable part"
             )
+        elif decompressor.trailing_garbage:
+            self.stats.warn(f"{display}: data after the last {fmt} member is not {fmt}; ignored")
 
     def _source_map(
         self, stream: Readable, head: bytes, display: str, depth: int
