@@ -9,13 +9,20 @@ key was lost, that it is found (by fingerprint: the report never holds the key i
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
 import json
+import lzma
 import os
 import shlex
 import socket
 import subprocess
 import sys
+import tarfile
 import time
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,3 +282,124 @@ def test_a_backtracking_user_rule_the_check_misses_runs_out_of_time(tmp_path: Pa
     assert run.fingerprints() == {fingerprint(key(9))}
     (warning,) = json.loads(run.out)["stats"]["warnings"]
     assert warning.startswith(f"rule 'custom-runaway' ({rules / 'custom.yaml'}:3) took over 5s")
+
+
+# -- nothing lost at a boundary: truncated and padded containers --------------------------------
+
+_FILLER_SEED = 15
+
+
+def _filler(size: int, seed: int = _FILLER_SEED) -> bytes:
+    """Incompressible text (hex of random bytes), so a cut falls where the test puts it."""
+    import random
+
+    rng = random.Random(seed)
+    return rng.randbytes(size // 2).hex().encode()
+
+
+def _shortest_prefix(compressed: bytes, want: bytes, decompress: object) -> int:
+    """The shortest prefix of ``compressed`` from which a streaming decompressor already
+    yields ``want``: a cut there leaves the key just before it."""
+    lo, hi = 1, len(compressed)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        obj = decompress()  # type: ignore[operator]
+        try:
+            out = obj.decompress(compressed[:mid])
+        except Exception:
+            out = b""
+        if want in out:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _planted(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def _assert_found_with_warning(path: Path, secret: str, warning: str) -> None:
+    run = leakguard("scan", str(path), "-f", "json")
+    clean(run, secret, code=1)
+    assert fingerprint(secret) in run.fingerprints()
+    warnings = json.loads(run.out)["stats"].get("warnings", [])
+    assert any(warning in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize(
+    ("fmt", "compress", "decompressor"),
+    [
+        ("gz", lambda d: gzip.compress(d, 6), lambda: zlib.decompressobj(31)),
+        ("xz", lzma.compress, lzma.LZMADecompressor),
+    ],
+)
+def test_a_truncated_stream_yields_the_key_just_before_the_cut(
+    tmp_path: Path, fmt: str, compress: object, decompressor: object
+) -> None:
+    line = f"\nSTRIPE={key(10)}\n".encode()
+    data = _filler(300_000) + line + _filler(300_000, seed=2)
+    packed = compress(data)  # type: ignore[operator]
+    cut = _shortest_prefix(packed, line, decompressor)
+    assert cut < len(packed) - 1000  # the cut is well inside the stream
+    path = _planted(tmp_path, f"app.log.{fmt}", packed[:cut])
+    name = {"gz": "gzip", "xz": "xz"}[fmt]
+    _assert_found_with_warning(path, key(10), f"truncated {name} stream")
+
+
+def test_a_truncated_bzip2_yields_every_whole_block_before_the_cut(tmp_path: Path) -> None:
+    """bzip2 decodes whole blocks (100 KB at level 1): the key in the last block before the
+    one the cut falls in is found."""
+    data = _filler(60_000) + f"\nSTRIPE={key(11)}\n".encode() + _filler(300_000, seed=3)
+    packed = bz2.compress(data, 1)
+    first_block_out = _shortest_prefix(packed, key(11).encode(), bz2.BZ2Decompressor)
+    assert first_block_out < len(packed) // 2
+    path = _planted(tmp_path, "dump.sql.bz2", packed[: len(packed) * 2 // 3])
+    _assert_found_with_warning(path, key(11), "truncated bzip2 stream")
+
+
+def _tar(members: list[tuple[str, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_a_tar_cut_inside_a_member_yields_the_key_just_before_the_cut(tmp_path: Path) -> None:
+    head = _filler(20_000) + f"\nSTRIPE={key(12)}\n".encode()
+    raw = _tar([("first.txt", b"hello\n"), ("config/app.env", head + _filler(50_000))])
+    cut = raw.index(key(12).encode()) + len(key(12)) + 1
+    path = _planted(tmp_path, "backup.tar", raw[:cut])
+    _assert_found_with_warning(path, key(12), "app.env: truncated tar member")
+    gz = _planted(tmp_path, "backup.tgz", gzip.compress(raw[:cut]))
+    _assert_found_with_warning(gz, key(12), "app.env: truncated tar member")
+
+
+def test_gzip_members_across_nul_padding_are_all_read(tmp_path: Path) -> None:
+    """A member, 4 KiB of NUL padding (tape blocks), a second member: the second was lost."""
+    first = gzip.compress(f"A={key(13)}\n".encode())
+    second = gzip.compress(f"B={key(14)}\n".encode())
+    path = _planted(tmp_path, "rotated.log.gz", first + b"\0" * 4096 + second)
+    run = leakguard("scan", str(path), "-f", "json")
+    clean(run, key(13), key(14), code=1)
+    assert run.fingerprints() == {fingerprint(key(13)), fingerprint(key(14))}
+    assert json.loads(run.out)["stats"].get("warnings", []) == []
+
+
+def test_a_truncated_zip_yields_the_key_just_before_the_cut(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    line = f"\nSTRIPE={key(15)}\n".encode()
+    member = _filler(40_000) + line + _filler(40_000, seed=4)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("README.md", "hello\n")
+        archive.writestr("conf/prod.env", member)
+    raw = buf.getvalue()
+    start = raw.index(b"conf/prod.env") + len("conf/prod.env")  # the member's data follows
+    cut = start + _shortest_prefix(raw[start:], line, lambda: zlib.decompressobj(-15))
+    path = _planted(tmp_path, "site.zip", raw[:cut])
+    _assert_found_with_warning(path, key(15), "prod.env: truncated zip member")
