@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.options import ScanOptions, WebOptions
+from leakguard.options import ArchiveLimits, ScanOptions, WebOptions
 from leakguard.redact import fingerprint
 from leakguard.scanner import run_scan
 from tests.support.hostile_http import Routes, raw_server, response, silent, trickle
@@ -403,3 +403,90 @@ def test_a_truncated_zip_yields_the_key_just_before_the_cut(tmp_path: Path) -> N
     cut = start + _shortest_prefix(raw[start:], line, lambda: zlib.decompressobj(-15))
     path = _planted(tmp_path, "site.zip", raw[:cut])
     _assert_found_with_warning(path, key(15), "prod.env: truncated zip member")
+
+
+# -- bounded memory and time for containers -----------------------------------------------------
+
+
+def _dir_entries_tar_gz(count: int, then: bytes = b"") -> bytes:
+    """A tar.gz of ``count`` directory headers (then, optionally, a member holding ``then``)."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1) as gz:
+        for i in range(count):
+            info = tarfile.TarInfo(f"d{i}/")
+            info.type = tarfile.DIRTYPE
+            gz.write(info.tobuf())
+        if then:
+            info = tarfile.TarInfo("late.env")
+            info.size = len(then)
+            gz.write(info.tobuf() + then + b"\0" * (-len(then) % 512))
+        gz.write(b"\0" * 1024)
+    return out.getvalue()
+
+
+def _limited(max_entries: int) -> ScanOptions:
+    return ScanOptions(jobs=1, archives=ArchiveLimits(max_entries=max_entries))
+
+
+def test_directory_entries_count_against_the_entry_limit(tmp_path: Path) -> None:
+    path = _planted(tmp_path, "dirs.tar.gz", _dir_entries_tar_gz(500, f"K={key(16)}\n".encode()))
+    result = run_scan([str(path)], _limited(100))
+    assert result.findings == ()
+    assert f"{path}: more than 100 archive entries; the rest of the archive is skipped" in (
+        result.stats.warnings
+    )
+    found = run_scan([str(path)], _limited(1000))  # within the limit the late member is read
+    assert {f.fingerprint for f in found.findings} == {fingerprint(key(16))}
+
+
+_RSS_PROBE = """
+import resource, sys
+from leakguard.options import ScanOptions
+from leakguard.scanner import run_scan
+result = run_scan([sys.argv[1]], ScanOptions(jobs=1))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, len(result.stats.warnings))
+"""
+
+
+@pytest.mark.slow
+def test_a_tar_gz_of_many_directory_entries_stays_small(tmp_path: Path) -> None:
+    """3M directory entries took 1.4 GB: headers were all kept and directories not counted.
+    With the default limit (100,000 entries) 150,000 stop early, in bounded memory."""
+    path = _planted(tmp_path, "dirs.tar.gz", _dir_entries_tar_gz(150_000))
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _RSS_PROBE, str(path)], capture_output=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    rss_mib, warnings = map(int, done.stdout.split())
+    assert time.monotonic() - started < 120
+    assert warnings == 1
+    assert rss_mib < 300  # about 70 MiB; 100,000 kept headers alone were over 50 MiB more
+
+
+def _zip_of(count: int, secret_at: int) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
+        for i in range(count):
+            body = f"K={key(17)}\n" if i == secret_at else "x\n"
+            archive.writestr(f"f{i}.txt", body)
+    return buf.getvalue()
+
+
+def test_a_zip_listing_more_entries_than_the_limit_is_read_in_order_up_to_it(
+    tmp_path: Path,
+) -> None:
+    """zipfile parses the whole central directory (2M entries) into memory before reading a
+    member: over the limit, members are read from their local headers, up to the limit."""
+    early = _planted(tmp_path, "early.zip", _zip_of(400, secret_at=10))
+    result = run_scan([str(early)], _limited(100))
+    assert {f.fingerprint for f in result.findings} == {fingerprint(key(17))}
+    assert result.stats.counters["archive_members"] == 100
+    assert any(
+        "the central directory lists 400 entries (over 100)" in w for w in (result.stats.warnings)
+    )
+    late = _planted(tmp_path, "late.zip", _zip_of(400, secret_at=300))
+    assert run_scan([str(late)], _limited(100)).findings == ()
+    assert {f.fingerprint for f in run_scan([str(late)], _limited(1000)).findings} == {
+        fingerprint(key(17))
+    }
