@@ -490,3 +490,23 @@ def test_a_zip_listing_more_entries_than_the_limit_is_read_in_order_up_to_it(
     assert {f.fingerprint for f in run_scan([str(late)], _limited(1000)).findings} == {
         fingerprint(key(17))
     }
+
+
+def test_one_long_line_gives_the_same_keys_with_one_or_two_workers(tmp_path: Path) -> None:
+    """Keys astride every 2 MiB read boundary of a single 5 MiB line, and in other files: the
+    pool finds exactly what one process finds."""
+    from leakguard.sources.streaming import CHUNK_BYTES
+
+    line = bytearray(b"x" * (5 * 1024 * 1024))
+    planted = [key(30 + i) for i in range(4)]
+    for boundary, secret in zip((1, 2), planted[:2], strict=True):
+        at = boundary * CHUNK_BYTES - 20  # the key crosses the boundary
+        line[at - 1 : at + len(secret) + 1] = f" {secret} ".encode()
+    (tmp_path / "one-line.txt").write_bytes(bytes(line))
+    for i, secret in enumerate(planted[2:]):
+        (tmp_path / f"other{i}.env").write_text(f"K={secret}\n" + "y\n" * 300_000)
+    expected = {fingerprint(s) for s in planted}
+    for jobs in ("1", "2"):
+        run = leakguard("scan", str(tmp_path), "-j", jobs, "-f", "json", "--max-file-size", "1GB")
+        clean(run, *planted, code=1)
+        assert run.fingerprints() == expected
