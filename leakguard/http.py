@@ -208,7 +208,7 @@ class HttpClient:
 
         reason = check_url(url) or self.allow_url(url)
         if reason is not None:
-            raise FetchError(f"{shown_url(url)} refused: {reason}", refused=True)
+            raise FetchError(f"refused: {reason}", refused=True)  # the caller knows the URL
         parts = urllib.parse.urlsplit(url)
         https = parts.scheme == "https"
         host = parts.hostname or ""
