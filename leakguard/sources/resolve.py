@@ -35,7 +35,11 @@ def resolve_target(target: str, options: ScanOptions) -> Source:
             return remote.remote_source(target, options)
         return site.site_source(target, options)
     path = Path(target)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name too long, a loop of links: one line, not a traceback
+        raise InputError(f"{target}: {exc.strerror or exc}") from None
+    if not exists:
         if path.is_symlink():
             raise InputError(f"{target}: broken symbolic link")
         raise InputError(

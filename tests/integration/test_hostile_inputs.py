@@ -589,3 +589,9 @@ def test_allow_origin_takes_origins_only_and_never_echoes_credentials() -> None:
     run = leakguard("scan", "http://127.0.0.1:9/", "--allow-origin", "https://u:SeCrEt@cdn.x/")
     clean(run, "SeCrEt", code=2, within=30)
     assert "--allow-origin https://cdn.x/: not an origin" in run.err
+
+
+def test_a_path_component_too_long_is_one_line(tmp_path: Path) -> None:
+    run = leakguard("scan", str(tmp_path / ("a" * 300) / "x"))
+    clean(run, code=2, within=30)
+    assert run.err.rstrip().endswith("File name too long")
