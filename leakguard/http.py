@@ -32,6 +32,10 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # ssl and http.client are imported when a request is made, not at start-up
+    import ssl
 
 MiB = 1024 * 1024
 
@@ -152,6 +156,8 @@ class HttpClient:
     follow_redirects: bool = True
     resolver: Resolver = _system_resolver
     connector: Connector = _system_connector
+    #: certificate verification for https (None: the system's trust store, hostname checked)
+    tls: ssl.SSLContext | None = None
 
     def get(
         self, url: str, *, deadline: float | None = None, max_bytes: int | None = None
@@ -224,7 +230,8 @@ class HttpClient:
             if https:
                 import ssl
 
-                stream = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+                tls = self.tls or ssl.create_default_context()
+                stream = tls.wrap_socket(sock, server_hostname=host)
                 watchdog.sock = stream  # the TLS socket now owns the connection
             conn_type = http.client.HTTPSConnection if https else http.client.HTTPConnection
             conn = conn_type(host, port, timeout=self.limits.idle_seconds)
