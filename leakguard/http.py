@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # ssl and http.client are imported when a request is made, not at start-up
+    import http.client
     import ssl
 
 MiB = 1024 * 1024
@@ -67,11 +68,19 @@ Connector = Callable[[int, tuple[object, ...], float], socket.socket]
 class FetchError(Exception):
     """A fetch failed; ``reason`` is for a person and never holds a credential or query value."""
 
-    def __init__(self, reason: str, *, status: int | None = None, refused: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        status: int | None = None,
+        refused: bool = False,
+        too_large: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status  # the HTTP status when the server answered with an error
         self.refused = refused  # the policy refused the URL or address: retrying cannot help
+        self.too_large = too_large  # the body was over the cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,21 +317,20 @@ def _ip_of(sockaddr: tuple[object, ...]) -> IPAddress | None:
         return None
 
 
-def _read_body(response: object, headers: dict[str, str], cap: int) -> bytes:
+def _read_body(response: http.client.HTTPResponse, headers: dict[str, str], cap: int) -> bytes:
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
-        raise FetchError(f"download limit reached ({cap} bytes)")
+        raise FetchError(f"download limit reached ({cap} bytes)", too_large=True)
     parts: list[bytes] = []
     size = 0
-    read = response.read  # type: ignore[attr-defined]
     while True:
-        block = read(min(_READ_BLOCK, cap + 1 - size))
+        block = response.read(min(_READ_BLOCK, cap + 1 - size))
         if not block:
             return b"".join(parts)
         parts.append(block)
         size += len(block)
         if size > cap:
-            raise FetchError(f"download limit reached ({cap} bytes)")
+            raise FetchError(f"download limit reached ({cap} bytes)", too_large=True)
 
 
 class _Watchdog:

@@ -260,7 +260,7 @@ def _fetch(url: str, budget: _Budget) -> tuple[str, bytes, dict[str, str]] | str
     try:
         response = budget.client.get(url, deadline=budget.deadline, max_bytes=left)
     except http.FetchError as exc:
-        if "download limit" in exc.reason and left < web.max_response_bytes:
+        if exc.too_large and left < web.max_response_bytes:  # the site's budget ran out
             budget.bytes = web.max_bytes
             return f"download limit reached ({web.max_bytes} bytes)"
         return exc.reason
