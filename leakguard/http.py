@@ -236,14 +236,18 @@ class HttpClient:
         stream: socket.socket = sock
         try:
             sock.settimeout(self.limits.idle_seconds)
+            conn: http.client.HTTPConnection
             if https:
                 import ssl
 
                 tls = self.tls or ssl.create_default_context()
                 stream = tls.wrap_socket(sock, server_hostname=host)
                 watchdog.sock = stream  # the TLS socket now owns the connection
-            conn_type = http.client.HTTPSConnection if https else http.client.HTTPConnection
-            conn = conn_type(host, port, timeout=self.limits.idle_seconds)
+                conn = http.client.HTTPSConnection(
+                    host, port, timeout=self.limits.idle_seconds, context=tls
+                )
+            else:
+                conn = http.client.HTTPConnection(host, port, timeout=self.limits.idle_seconds)
             conn.sock = stream  # connected to a checked address: http.client never resolves
             path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
             conn.putrequest(method, path, skip_accept_encoding=True)
