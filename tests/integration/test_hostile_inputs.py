@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from leakguard.errors import InputError
 from leakguard.options import ArchiveLimits, ScanOptions, WebOptions
 from leakguard.redact import fingerprint
 from leakguard.scanner import run_scan
@@ -146,7 +147,7 @@ def test_a_page_trickled_one_byte_a_second_ends_at_its_deadline() -> None:
     body = f"<html><!-- {key(3)} -->".encode() + b" " * 100_000
     with raw_server(trickle(response(body), every=1.0)) as url:
         started = time.monotonic()
-        with pytest.raises(Exception, match=r"cannot fetch the page \(time limit reached"):
+        with pytest.raises(InputError, match=r"cannot fetch the page \(time limit reached"):
             run_scan([url + "/"], _fast_web())
     assert time.monotonic() - started < 60
 
@@ -177,7 +178,7 @@ def test_a_server_that_accepts_and_never_answers_ends_at_the_read_timeout() -> N
     options = ScanOptions(jobs=1, web=WebOptions(read_timeout_seconds=1))
     with raw_server(silent) as url:
         started = time.monotonic()
-        with pytest.raises(Exception, match=r"no data for 1s"):
+        with pytest.raises(InputError, match=r"no data for 1s"):
             run_scan([url + "/"], options)
     assert time.monotonic() - started < 60
 
