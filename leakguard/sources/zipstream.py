@@ -21,6 +21,7 @@ LOCAL_HEADER = b"PK\x03\x04"
 _DESCRIPTOR = b"PK\x07\x08"
 _HEADER = struct.Struct("<4sHHHHHIIIHH")  # signature .. extra length: 30 bytes
 _IN_BYTES = 64 * 1024
+_DRAIN_BYTES = 64 * 1024 * 1024  # inflated to find the end of a member no one read in full
 _ZIP64_EXTRA = 0x0001
 
 
@@ -71,8 +72,8 @@ class MemberReader:
         if n is None or n < 0:
             n = 1 << 20
         inflate = self._inflate
-        if inflate is None:
-            return self._raw(n)
+        if inflate is None:  # stored: only with a known size (else its end is unknown)
+            return self._raw(n) if self._left is not None else b""
         out = b""
         while not out and not inflate.eof and not self.corrupt:
             chunk, self._pending = self._pending, b""
@@ -92,13 +93,22 @@ class MemberReader:
         return out
 
     def finish(self) -> bool:
-        """Move past the member's data; False when its end cannot be found without inflating
-        the rest (a data descriptor and an unfinished read: the archive stops there)."""
+        """Move past the member's data; False when its end cannot be found (a member with a
+        data descriptor is inflated to its end, but at most ``_DRAIN_BYTES``: the archive
+        stops there rather than inflate a bomb to throw it away)."""
         if self._left is not None:
             while self._left > 0 and not self.truncated:
                 self._raw(_IN_BYTES)
             return not self.truncated
-        return self._inflate is not None and self._inflate.eof
+        if self._inflate is None:
+            return False
+        drained = 0
+        while not self._inflate.eof and drained <= _DRAIN_BYTES:
+            block = self.read(_IN_BYTES)
+            if not block and (self.truncated or self.corrupt):
+                return False
+            drained += len(block)
+        return bool(self._inflate.eof)
 
 
 @dataclass
@@ -139,8 +149,11 @@ class LocalZipReader:
             if zip64 is not None and csize == 0xFFFFFFFF:
                 csize = zip64
             descriptor = bool(flags & 0x08)
-            known = None if descriptor and csize == 0 else csize
             name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+            # sizes are 0 in the header when a descriptor follows, but a stored directory
+            # entry has no data at all
+            unknown = descriptor and csize == 0 and not (method == 0 and name.endswith("/"))
+            known = None if unknown else csize
             problem = None
             if flags & 0x1:
                 problem = "encrypted member"
