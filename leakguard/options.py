@@ -31,11 +31,20 @@ class GitOptions:
 
 @dataclass(frozen=True, slots=True)
 class WebOptions:
+    """Bounds of a site scan. ``timeout_seconds`` and ``max_bytes`` cover the whole site; the
+    ``*_timeout_seconds`` and ``max_response_bytes`` each request (see :mod:`leakguard.http`)."""
+
     same_origin: bool = True
     max_requests: int = 100
     max_bytes: int = 50 * MiB
     timeout_seconds: float = 30.0
     user_agent: str = "LeakGuard/0.1 (+secret scanner)"
+    #: origins (``https://cdn.example.com``) fetched besides the target's own
+    allow_origins: frozenset[str] = frozenset()
+    connect_timeout_seconds: float = 10.0
+    read_timeout_seconds: float = 15.0  # longest wait for the next bytes
+    request_timeout_seconds: float = 30.0  # one request, redirects included
+    max_response_bytes: int = 50 * MiB
 
 
 @dataclass(frozen=True, slots=True)

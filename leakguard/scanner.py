@@ -42,6 +42,7 @@ def scan_source(source: Source, engine: Engine, options: ScanOptions) -> PieceRe
     depth = options.decode_depth
     for chunk in source.iter_chunks(options, stats):
         findings.extend(engine.scan(chunk, depth))
+    stats.warnings.extend(engine.take_notices())  # a user rule skipped over its time budget
     if isinstance(source, EnrichingSource):
         findings = source.enrich(findings, stats)
     return findings, stats

@@ -12,7 +12,7 @@ import typer
 
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from leakguard.model import ScanResult, Severity
-from leakguard.options import GitOptions, ScanOptions, parse_size
+from leakguard.options import GitOptions, ScanOptions, WebOptions, parse_size
 from leakguard.reports import check_format, render, write_private
 from leakguard.reports.text import summary
 from leakguard.scanner import scan_then_record
@@ -82,6 +82,15 @@ CacheDir = Annotated[
     Path | None,
     typer.Option("--cache-dir", metavar="DIR", help="Where remote repositories are mirrored."),
 ]
+AllowOrigin = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-origin",
+        metavar="ORIGIN",
+        help="Sites: also fetch scripts, maps and redirects from ORIGIN, e.g. "
+        "https://cdn.example.com (repeatable; default: the target's origin only).",
+    ),
+]
 MaxFileSize = Annotated[
     str,
     typer.Option(
@@ -104,10 +113,12 @@ def build_options(
     show_secrets: bool = False,
     baseline: Path | None = None,
     min_severity: str = "info",
+    allow_origins: list[str] | None = None,
 ) -> ScanOptions:
     """Map command-line values onto the frozen option objects, rejecting bad ones early."""
     if jobs < 0:
         raise UsageError(f"--jobs must be 0 or more, not {jobs}")
+    web = WebOptions(allow_origins=_origins(allow_origins or []))
     return ScanOptions(
         max_file_bytes=parse_size(max_file_size),
         show_secrets=show_secrets,
@@ -123,7 +134,20 @@ def build_options(
             refs=tuple(refs or ()),
             incremental=incremental,
         ),
+        web=web,
     )
+
+
+def _origins(values: list[str]) -> frozenset[str]:
+    from leakguard import http
+
+    try:
+        return http.parse_origins(values)
+    except ValueError as exc:
+        raise UsageError(
+            f"--allow-origin {http.shown_url(str(exc))}: not an origin",
+            hint="write scheme://host[:port], e.g. https://cdn.example.com",
+        ) from None
 
 
 class _BarProgress:
@@ -224,6 +248,7 @@ def scan(
     db: Db = None,
     cache_dir: CacheDir = None,
     max_file_size: MaxFileSize = "100MB",
+    allow_origin: AllowOrigin = None,
 ) -> None:
     check_format(output_format)
     check_output(output)
@@ -240,6 +265,7 @@ def scan(
         show_secrets=show_secrets,
         baseline=baseline,
         min_severity=min_severity,
+        allow_origins=allow_origin,
     )
     with progress_bar(not quiet) as progress:
 

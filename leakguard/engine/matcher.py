@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from leakguard.engine.decoders import decoded_chunks
@@ -27,6 +30,8 @@ from leakguard.model import Chunk, Finding, Location, Validation, ValidationStat
 from leakguard.redact import fingerprint, redact
 
 ALLOW_MARKER = b"leakguard:allow"
+#: how long a user-supplied rule (``--rules``) may run on one chunk before it is skipped
+USER_RULE_BUDGET_SECONDS = 5.0
 
 # (keyword index, end offset) pairs
 KeywordScanner = Callable[[bytes], Iterable[tuple[int, int]]]
@@ -101,10 +106,14 @@ class Engine:
         *,
         show_secrets: bool = False,
         validators: Mapping[str, Validator] | None = None,
+        rule_budget_seconds: float = USER_RULE_BUDGET_SECONDS,
     ) -> None:
         from leakguard.engine.validators import VALIDATORS
 
         self.ruleset = ruleset
+        self.rule_budget_seconds = rule_budget_seconds
+        self._over_budget: set[int] = set()  # groups of user rules that ran out of time
+        self._notices: list[str] = []
         self.show_secrets = show_secrets
         self._validators = VALIDATORS if validators is None else validators
         self._keywords: list[tuple[bytes, bool]] = []
@@ -207,24 +216,56 @@ class Engine:
         groups = self._groups
         for g, spans in windows.items():
             group = groups[g]
-            pattern = group.pattern
-            has_secret = "secret" in pattern.groupindex
-            seen: set[tuple[int, int]] = set()
-            for w_start, w_stop in _merge(spans):
-                for m in pattern.finditer(data, max(0, w_start), min(size, w_stop)):
-                    if has_secret and m.group("secret") is not None:
-                        s_start, s_end = m.span("secret")
-                    else:
-                        s_start, s_end = m.span()
-                    if s_start < lo or s_start >= hi or (s_start, s_end) in seen:
-                        continue
-                    seen.add((s_start, s_end))
-                    match_groups = m.groupdict()
-                    for rule in group.rules:
-                        accepted = self._check(rule, data, match_groups, s_start, s_end)
-                        if accepted is not None:
-                            candidates.append(accepted)
+            if g in self._over_budget:
+                continue
+            if not any(rule.user_supplied for rule in group.rules):
+                self._match_group(group, spans, data, lo, hi, candidates)
+                continue
+            try:
+                with time_budget(self.rule_budget_seconds):
+                    self._match_group(group, spans, data, lo, hi, candidates)
+            except RuleTimeout:
+                self._over_budget.add(g)
+                for rule in group.rules:
+                    self._notices.append(
+                        f"rule {rule.id!r} ({rule.source}) took over "
+                        f"{self.rule_budget_seconds:g}s on {chunk.location.path}; "
+                        "skipped for the rest of the scan (a pattern that backtracks?)"
+                    )
         yield from self._resolve_overlaps(candidates, data)
+
+    def _match_group(
+        self,
+        group: _Group,
+        spans: list[tuple[int, int]],
+        data: bytes,
+        lo: int,
+        hi: int,
+        candidates: list[_Accepted],
+    ) -> None:
+        pattern = group.pattern
+        size = len(data)
+        has_secret = "secret" in pattern.groupindex
+        seen: set[tuple[int, int]] = set()
+        for w_start, w_stop in _merge(spans):
+            for m in pattern.finditer(data, max(0, w_start), min(size, w_stop)):
+                if has_secret and m.group("secret") is not None:
+                    s_start, s_end = m.span("secret")
+                else:
+                    s_start, s_end = m.span()
+                if s_start < lo or s_start >= hi or (s_start, s_end) in seen:
+                    continue
+                seen.add((s_start, s_end))
+                match_groups = m.groupdict()
+                for rule in group.rules:
+                    accepted = self._check(rule, data, match_groups, s_start, s_end)
+                    if accepted is not None:
+                        candidates.append(accepted)
+
+    def take_notices(self) -> list[str]:
+        """Warnings for the scan's stats (a user rule over its time budget), once each."""
+        notices, self._notices = self._notices, []
+        return notices
 
     def _check(
         self, rule: Rule, data: bytes, groups: dict[str, bytes | None], start: int, end: int
@@ -306,6 +347,31 @@ class Engine:
     def scan_text(self, text: str, path: str = "<example>") -> list[Finding]:
         """Scan a string as one chunk (rule examples, tests)."""
         return self.scan(Chunk(text.encode("utf-8"), Location(path, 1, 1)))
+
+
+class RuleTimeout(Exception):
+    """A user rule ran past its budget (raised from the SIGALRM handler inside ``re``)."""
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise RuleTimeout()
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise :class:`RuleTimeout` in the block after ``seconds``. ``re`` checks for signals
+    while it backtracks, so this interrupts a runaway pattern. Only the main thread can take
+    signals; elsewhere (a sweep's threads) the load-time pattern check is the guard."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _end_offset(hit: tuple[int, int]) -> int:

@@ -77,3 +77,11 @@ def test_unreachable_receiver_gives_up_after_all_attempts() -> None:
             RetryPolicy(attempts=2, timeout_seconds=1),
             sleep=lambda _: None,
         )
+
+
+def test_a_webhook_at_the_metadata_address_is_refused_at_once() -> None:
+    """Through the one HTTP client: never a cloud metadata address, and no retry of a refusal."""
+    waits: list[float] = []
+    with pytest.raises(WebhookError, match=r"after 1 attempt.*metadata address"):
+        post_json("http://169.254.169.254/latest/x", {}, sleep=waits.append)
+    assert waits == []
