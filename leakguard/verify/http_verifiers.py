@@ -176,8 +176,8 @@ def _datadog(reply: Reply) -> tuple[Status, dict[str, str], str]:
     doc = _json(reply)
     if reply.status == 200 and isinstance(doc, dict) and doc.get("valid") is True:
         return Status.LIVE, {}, "validate: valid"
-    if reply.status == 403:
-        return Status.REVOKED, {}, "Forbidden"
+    if reply.status == 403:  # invalid here; a key of another Datadog site also gets 403 here
+        return Status.UNKNOWN, {}, "not valid on the US1 site (revoked, or another site's key)"
     return Status.UNKNOWN, {}, f"HTTP {reply.status}"
 
 

@@ -107,7 +107,8 @@ def test_live_then_revoked(
     assert live.http_status in (200, 400, 403)
     fake.live.discard(secret)
     dead = _verify(fake, name, found, secret)
-    assert dead.status == Status.REVOKED, dead
+    # Datadog answers 403 on its US1 host for another site's valid key too: never "revoked"
+    assert dead.status == (Status.UNKNOWN if name == "datadog" else Status.REVOKED), dead
     for answer in (live, dead):
         assert secret not in json.dumps(answer.to_dict())
         assert secret not in answer.endpoint
