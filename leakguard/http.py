@@ -163,6 +163,7 @@ class HttpClient:
     addresses: AddressPolicy = field(default_factory=AddressPolicy)
     allow_url: Callable[[str], str | None] = lambda url: None
     follow_redirects: bool = True
+    raise_for_status: bool = True  # False: a 4xx/5xx answer comes back as a Response
     resolver: Resolver = _system_resolver
     connector: Connector = _system_connector
     #: certificate verification for https (None: the system's trust store, hostname checked)
@@ -196,7 +197,7 @@ class HttpClient:
             response = self._once(method, url, body, headers or {}, deadline, cap)
             location = response.headers.get("location")
             if response.status not in _REDIRECTS or location is None:
-                if response.status >= 400:
+                if response.status >= 400 and self.raise_for_status:
                     raise FetchError(f"HTTP {response.status}", status=response.status)
                 return response
             if not self.follow_redirects or method != "GET":
@@ -262,7 +263,9 @@ class HttpClient:
             response = conn.getresponse()
             got = {k.lower(): v for k, v in response.getheaders()}
             data = b""
-            if response.status not in _REDIRECTS and response.status < 400:
+            if response.status not in _REDIRECTS and (
+                response.status < 400 or not self.raise_for_status
+            ):
                 data = _read_body(response, got, cap)
             if watchdog.fired:  # the cut connection may have looked like a short, whole answer
                 raise FetchError(f"time limit reached ({self.limits.total_seconds:g}s)")

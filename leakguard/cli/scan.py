@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +17,9 @@ from leakguard.options import GitOptions, ScanOptions, WebOptions, parse_size
 from leakguard.reports import check_format, render, write_private
 from leakguard.reports.text import summary
 from leakguard.scanner import scan_then_record
+
+if TYPE_CHECKING:
+    from leakguard.verify.runner import VerifyOptions
 
 SCAN_HELP = """Scan files, directories, git repositories and standard input for leaked credentials.
 
@@ -97,6 +101,47 @@ MaxFileSize = Annotated[
         "--max-file-size", metavar="SIZE", help="Skip larger files, with a notice (e.g. 5MB)."
     ),
 ]
+
+
+Verify = Annotated[
+    bool,
+    typer.Option(
+        "--verify",
+        help="Ask each credential's provider (its official host, read-only identity call) "
+        "whether it is live, revoked or unknown; off by default (docs/verify.md).",
+    ),
+]
+VerifyDryRun = Annotated[
+    bool,
+    typer.Option("--verify-dry-run", help="List what --verify would call, and call nothing."),
+]
+VerifyEndpoint = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--verify-endpoint",
+        metavar="NAME=URL",
+        help="Tests and sandboxes only: send verifier NAME's calls to URL instead of its "
+        "official host (default: $LEAKGUARD_VERIFY_ENDPOINTS).",
+    ),
+]
+VaultAddr = Annotated[
+    str | None,
+    typer.Option(
+        "--vault-addr",
+        metavar="URL",
+        help="Vault/OpenBao server that --verify asks about leaked Vault tokens "
+        "(default: $VAULT_ADDR, then $BAO_ADDR).",
+    ),
+]
+
+
+def build_verify_options(endpoints: list[str] | None, vault_addr: str | None) -> VerifyOptions:
+    from leakguard.verify.runner import VerifyOptions, parse_endpoints
+
+    env = os.environ.get("LEAKGUARD_VERIFY_ENDPOINTS")
+    chosen = endpoints if endpoints else ([env] if env else [])
+    address = vault_addr or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or None
+    return VerifyOptions(endpoints=parse_endpoints(chosen), vault_addr=address)
 
 
 def build_options(
@@ -249,9 +294,15 @@ def scan(
     cache_dir: CacheDir = None,
     max_file_size: MaxFileSize = "100MB",
     allow_origin: AllowOrigin = None,
+    verify: Verify = False,
+    verify_dry_run: VerifyDryRun = False,
+    verify_endpoint: VerifyEndpoint = None,
+    vault_addr: VaultAddr = None,
 ) -> None:
     check_format(output_format)
     check_output(output)
+    checking = verify and not verify_dry_run
+    verify_options = build_verify_options(verify_endpoint, vault_addr) if verify else None
     options = build_options(
         rules=rules,
         jobs=jobs,
@@ -262,7 +313,7 @@ def scan(
         db=db,
         cache_dir=cache_dir,
         max_file_size=max_file_size,
-        show_secrets=show_secrets,
+        show_secrets=show_secrets or checking,  # values stay in memory to ask the provider
         baseline=baseline,
         min_severity=min_severity,
         allow_origins=allow_origin,
@@ -272,6 +323,10 @@ def scan(
         def deliver(result: ScanResult) -> None:
             if progress is not None:
                 progress.stop()
+            if verify_options is not None and verify_dry_run:
+                _print_verify_plan(result, verify_options)
+            elif verify_options is not None:
+                result = _verified(result, verify_options, db, keep_secrets=show_secrets)
             _report(
                 result,
                 output_format,
@@ -284,6 +339,28 @@ def scan(
         # the incremental state is recorded only once the report is out (nothing is lost)
         result = scan_then_record(targets, options, deliver, progress=progress)
     raise typer.Exit(EXIT_FINDINGS if result.findings else EXIT_OK)
+
+
+def _verified(
+    result: ScanResult, options: VerifyOptions, db: Path | None, *, keep_secrets: bool
+) -> ScanResult:
+    from leakguard.store.db import DB_ENV, Database
+    from leakguard.store.verifications import VerificationCache
+    from leakguard.verify.runner import verify_result
+
+    if db is None and not os.environ.get(DB_ENV):
+        return verify_result(result, options, keep_secrets=keep_secrets)
+    with Database.open(db) as store:
+        cache = VerificationCache(store)
+        return verify_result(result, options, keep_secrets=keep_secrets, cache=cache)
+
+
+def _print_verify_plan(result: ScanResult, options: VerifyOptions) -> None:
+    from leakguard.verify.runner import plan
+
+    for finding, probe in plan(result.findings, options):
+        what = probe.endpoint if probe is not None else "nothing (no verifier for this format)"
+        typer.echo(f"verify: {finding.rule_id} {finding.redacted}: would call {what}", err=True)
 
 
 def _report(
