@@ -50,8 +50,11 @@ def scram_verifier(
     """PostgreSQL's stored form: ``SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>``."""
     salt = os.urandom(16) if salt is None else salt
     _, stored, server = scram_keys(password, salt, iterations)
-    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored)}:{b64(server)}"
+    return f"SCRAM-SHA-256${iterations}:{_b64(salt)}${_b64(stored)}:{_b64(server)}"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
 
 
 @dataclass(frozen=True, slots=True)
