@@ -121,6 +121,17 @@ class Allowlist:
             own is not None and own.allows(secret, path)
         )
 
+    def allows_value(self, rule_id: str, secret: str) -> bool:
+        """By value alone (the engine pass, where the value is at hand)."""
+        return self.allows(rule_id, secret, None)
+
+    def allows_path(self, rule_id: str, path: str) -> bool:
+        """By place alone (after the scan, where only fingerprints remain)."""
+        own = self.by_rule.get(rule_id)
+        if self.everywhere.paths.excluded(path):
+            return True
+        return own is not None and own.paths.excluded(path)
+
     def __bool__(self) -> bool:
         return bool(self.everywhere) or any(self.by_rule.values())
 

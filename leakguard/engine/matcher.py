@@ -37,6 +37,9 @@ NEXT_LINE_MARKER = b"pragma: allowlist nextline secret"
 #: how long a user-supplied rule (``--rules``) may run on one chunk before it is skipped
 USER_RULE_BUDGET_SECONDS = 5.0
 
+# (rule id, secret) -> True when the project allows it (never reported)
+AllowCheck = Callable[[str, str], bool]
+
 # (keyword index, end offset) pairs
 KeywordScanner = Callable[[bytes], Iterable[tuple[int, int]]]
 
@@ -180,14 +183,20 @@ class Engine:
 
     # -- matching ------------------------------------------------------------------------
 
-    def scan(self, chunk: Chunk, decode_depth: int = 0) -> list[Finding]:
+    def scan(
+        self, chunk: Chunk, decode_depth: int = 0, allow: AllowCheck | None = None
+    ) -> list[Finding]:
         """Match ``chunk``; then, up to ``decode_depth`` layers deep, match what its encoded
-        runs (base64, percent-encoding, JSON escapes) decode to."""
+        runs (base64, percent-encoding, JSON escapes) decode to. ``allow(rule_id, secret)``
+        (a project's allowlist) drops a match while its value is still at hand."""
         lines = _LineCounter(chunk.data)
-        findings = [self._finding(chunk, acc, lines) for acc in self._accepted(chunk.data, chunk)]
+        accepted = self._accepted(chunk.data, chunk)
+        if allow is not None:
+            accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))
+        findings = [self._finding(chunk, acc, lines) for acc in accepted]
         if chunk.depth < decode_depth:
             for decoded in decoded_chunks(chunk):
-                findings.extend(self.scan(decoded, decode_depth))
+                findings.extend(self.scan(decoded, decode_depth, allow))
         return _unique(findings)
 
     def _accepted(self, data: bytes, chunk: Chunk) -> Iterator[_Accepted]:
@@ -409,6 +418,11 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, stop))
     return merged
+
+
+def _secret_text(acc: _Accepted) -> str:
+    secret = acc.verdict.secret if acc.verdict.secret is not None else acc.secret
+    return secret.decode("utf-8", "replace")
 
 
 def _line_has_marker(data: bytes, start: int, end: int) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from leakguard.model import Chunk, ScanStats, SourceKind
 from leakguard.options import ScanOptions
+from leakguard.pathfilter import PathFilter
 from leakguard.sources.interface import Source
 from leakguard.sources.limits import CountingReader
 from leakguard.sources.readers import SNIFF_BYTES, file_chunks, stream_chunks_for
@@ -69,7 +70,9 @@ class DirectorySource:
     label: str
     parallel_safe = True
 
-    def walk(self, stats: ScanStats) -> Iterator[tuple[str, int]]:
+    def walk(
+        self, stats: ScanStats, excludes: PathFilter | None = None
+    ) -> Iterator[tuple[str, int]]:
         """(relative path, size) of every regular file, skipping VCS internals and links."""
 
         def on_error(exc: OSError) -> None:
@@ -77,10 +80,22 @@ class DirectorySource:
             stats.skip(where, "unreadable directory")
 
         for dirpath, dirnames, filenames in os.walk(self.root, onerror=on_error):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            here = os.path.relpath(dirpath, self.root)
+            kept = []
+            for d in sorted(dirnames):
+                if d in SKIP_DIRS:
+                    continue
+                if excludes and excludes.excluded(os.path.join(here, d), is_dir=True):
+                    stats.count("excluded_dirs")
+                    continue
+                kept.append(d)
+            dirnames[:] = kept
             for name in sorted(filenames):
                 full = os.path.join(dirpath, name)
                 rel = os.path.relpath(full, self.root)
+                if excludes and excludes.excluded(rel):
+                    stats.count("excluded_files")
+                    continue
                 try:
                     st = os.lstat(full)
                 except OSError:
@@ -99,7 +114,7 @@ class DirectorySource:
     def split(self, options: ScanOptions) -> Sequence[Source]:
         """Batches of files, largest first so no worker is left with a big one at the end."""
         stats = ScanStats()
-        files = list(self.walk(stats))
+        files = list(self.walk(stats, options.excludes))
         limit = batch_bytes(sum(size for _, size in files), options)
         batches: list[tuple[int, FileBatch]] = []
         current: list[str] = []
@@ -119,7 +134,7 @@ class DirectorySource:
         return pieces
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
-        for rel, _size in self.walk(stats):
+        for rel, _size in self.walk(stats, options.excludes):
             yield from file_chunks(self.root / rel, rel, options, stats)
 
 
