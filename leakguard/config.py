@@ -1,7 +1,6 @@
 """The project configuration, ``.leakguard.yaml``: what a repository tells every scan of it.
 
-Found at the scan root (the first target that is a directory, or the repository it is in) or
-given with ``--config FILE``. One model definition, :data:`SCHEMA` (a JSON Schema), validates
+Found at the scan root (a target that is a directory) or given with ``--config FILE``. One model definition, :data:`SCHEMA` (a JSON Schema), validates
 the file, is published for editors (``schemas/leakguard-config.schema.json``) and is documented
 in docs/config.md. Errors name the file and line. Values meant to be allowed are hashed when the
 file loads: the loaded configuration holds fingerprints, never those values.
@@ -150,17 +149,10 @@ class ProjectConfig:
 
 
 def discover(root: Path) -> Path | None:
-    """``.leakguard.yaml`` at ``root`` (a directory, or a file's directory), else at the top of
-    the git work tree ``root`` is in (found by walking up to ``.git``; no git command runs)."""
-    start = root if root.is_dir() else root.parent
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        candidate = folder / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-        if (folder / ".git").exists():
-            return None
-    return None
+    """``.leakguard.yaml`` at the scan root (a directory target), or None. Never a parent's:
+    scanning ``examples/app`` inside a repository is not scanning that repository."""
+    candidate = root / CONFIG_NAME
+    return candidate if root.is_dir() and candidate.is_file() else None
 
 
 def load(path: Path) -> ProjectConfig:

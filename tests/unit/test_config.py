@@ -88,16 +88,12 @@ def test_a_regex_that_does_not_compile_is_named(tmp_path: Path) -> None:
         load(write(tmp_path, "allow: {regexes: ['(']}\n"))
 
 
-def test_discovery_stops_at_the_repository_top(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    (repo / ".git").mkdir(parents=True)
-    (repo / "src").mkdir()
-    assert discover(repo / "src") is None
-    write(repo, "version: 1\n")
-    assert discover(repo / "src") == (repo / CONFIG_NAME).resolve()
-    write(tmp_path, "version: 1\n")  # above the repository: not this project's
-    (repo / CONFIG_NAME).unlink()
-    assert discover(repo / "src") is None
+def test_discovery_is_at_the_scan_root_only(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    write(tmp_path, "version: 1\n")
+    assert discover(tmp_path) == tmp_path / CONFIG_NAME
+    assert discover(tmp_path / "src") is None  # a parent's file is another project's
+    assert discover(tmp_path / CONFIG_NAME) is None  # a file target has no root of its own
 
 
 def test_the_published_schema_is_the_model() -> None:
