@@ -1,9 +1,10 @@
 """The project configuration, ``.leakguard.yaml``: what a repository tells every scan of it.
 
-Found at the scan root (a target that is a directory) or given with ``--config FILE``. One model definition, :data:`SCHEMA` (a JSON Schema), validates
-the file, is published for editors (``schemas/leakguard-config.schema.json``) and is documented
-in docs/config.md. Errors name the file and line. Values meant to be allowed are hashed when the
-file loads: the loaded configuration holds fingerprints, never those values.
+Found at the scan root (a target that is a directory) or given with ``--config FILE``. One
+model definition, :data:`SCHEMA` (a JSON Schema), validates the file, is published for editors
+(``schemas/leakguard-config.schema.json``) and is documented in docs/config.md. Errors name the
+file and line. Values meant to be allowed are hashed when the file loads: the loaded
+configuration holds fingerprints, never those values.
 """
 
 from __future__ import annotations
