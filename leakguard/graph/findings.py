@@ -70,6 +70,7 @@ def _add(
         rotation=finding.get("rotation"),
         **{f"id_{k}": v for k, v in identity.items()},
     )
+    _add_verified_identity(graph, cred, finding.get("verification"))
     locations = [finding.get("location") or {}]
     locations += list(finding.get("occurrences") or [])
     for loc in locations:
@@ -89,6 +90,51 @@ def _add(
             url=loc.get("url"),
         )
         graph.add_edge(cred, leak, EdgeKind.LEAKED_AT, evidence)
+
+
+# (verifier, identity field) -> identity scheme: who a live credential belongs to, as its
+# provider said (scan --verify); the first field present names the identity
+_VERIFIED_IDENTITY = {
+    "aws": ("arn", "aws"),
+    "github": ("login", "github"),
+    "gitlab": ("user_id", "gitlab-user"),
+    "slack": ("user_id", "slack-user"),
+    "stripe": ("id", "stripe-account"),
+    "openai": ("openai-organization", "openai-org"),
+    "anthropic": ("anthropic-organization-id", "anthropic-org"),
+    "twilio": ("sid", "twilio-account"),
+    "npm": ("username", "npm-user"),
+    "huggingface": ("name", "huggingface-user"),
+    "telegram": ("username", "telegram-bot"),
+    "discord": ("id", "discord-user"),
+    "vault": ("display_name", "vault-token"),
+}
+
+
+def _add_verified_identity(graph: Graph, cred: str, check: object) -> None:
+    """A credential its provider verified ``live``: the owner it named becomes an identity node
+    the credential ``authenticates_as`` (the IAM user behind an AWS key, a token's login)."""
+    if not isinstance(check, Mapping) or check.get("status") != "live":
+        return
+    verifier, identity = check.get("verifier"), check.get("identity")
+    if not isinstance(identity, Mapping) or verifier not in _VERIFIED_IDENTITY:
+        return
+    key, scheme = _VERIFIED_IDENTITY[str(verifier)]
+    value = identity.get(key)
+    if not isinstance(value, str | int) or value == "":
+        return
+    node = ids.aws_identity(str(value)) if scheme == "aws" else ids.identity(f"{scheme}:{value}")
+    graph.add_node(
+        node,
+        NodeKind.IDENTITY,
+        name=node.removeprefix("identity:"),
+        verified_at=check.get("checked_at"),
+        **{f"verified_{k}": str(v) for k, v in identity.items() if isinstance(v, str | int)},
+    )
+    detail = f"{check.get('endpoint')} -> {check.get('http_status')}"
+    graph.add_edge(
+        cred, node, EdgeKind.AUTHENTICATES_AS, Evidence(f"verify:{verifier}", now(), detail)
+    )
 
 
 def _parts(value: object) -> dict[str, str] | None:
