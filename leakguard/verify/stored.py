@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from leakguard.model import LiveCheck, LiveStatus
+from leakguard.model import Finding, LiveCheck, LiveStatus
 from leakguard.options import ScanOptions
 from leakguard.scanner import run_scan
 from leakguard.store.findings import StoredCredential
@@ -27,7 +27,7 @@ def verify_stored(
 ) -> list[tuple[StoredCredential, LiveCheck]]:
     wanted = {c.fingerprint for c in credentials}
     targets = sorted({t for c in credentials for t in c.targets})
-    found = {}
+    found: dict[str, Finding] = {}
     if targets:
         rescan = replace(options, show_secrets=True, baseline=None)
         for finding in run_scan(targets, rescan).findings:
