@@ -43,6 +43,8 @@ def write_private(path: Path, text: str) -> None:
     place and never replaced; a symbolic link to a regular file is refused (it would be replaced
     by a file of ours, or let a planted link redirect the write)."""
     data = text.encode("utf-8", "backslashreplace")
+    st: os.stat_result | None
+    target: os.stat_result | None
     try:
         st = os.lstat(path)
         target = os.stat(path) if stat.S_ISLNK(st.st_mode) else st
