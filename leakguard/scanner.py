@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
 
@@ -57,6 +57,7 @@ _worker_options: ScanOptions | None = None
 
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _WATCH_SECONDS = 1.0
 
 
@@ -67,6 +68,7 @@ def bind_to_parent(parent: int) -> None:
     and SIGTERM are the parent's to handle: it stops the pool."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by spawning_workers
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
@@ -77,6 +79,22 @@ def bind_to_parent(parent: int) -> None:
     threading.Thread(
         target=_watch_parent, args=(watched,), name="leakguard-parent-watch", daemon=True
     ).start()
+
+
+@contextlib.contextmanager
+def spawning_workers() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while pool workers are forked (they are submitted here): a
+    signal landing in a child before its initializer ran would print a traceback there. The
+    parent gets any held signal as soon as the block ends."""
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    except (AttributeError, OSError, ValueError):  # no POSIX signal masks
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _alive(pid: int) -> bool:
@@ -165,9 +183,10 @@ def run_scan(
         initargs = (os.getpid(), ruleset, options)
         with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=initargs) as pool:
             try:
-                futures: dict[Future[PieceResult], int] = {
-                    pool.submit(_scan_in_worker, p): i for i, p in enumerate(parallel)
-                }
+                with spawning_workers():
+                    futures: dict[Future[PieceResult], int] = {
+                        pool.submit(_scan_in_worker, p): i for i, p in enumerate(parallel)
+                    }
                 results.extend(_run_local(local, engine, options, progress))
                 ordered: list[PieceResult | None] = [None] * len(parallel)
                 for future in as_completed(futures):

@@ -128,8 +128,9 @@ def show(
 ) -> None:
     """Show one credential: every occurrence with provenance, and its triage history."""
     fmt = _check_format(output_format)
+    wanted = _check_fingerprint(fingerprint)
     with _open(db) as store:
-        c = store.credential(_check_fingerprint(fingerprint))
+        c = store.credential(wanted)
     if fmt == "json":
         typer.echo(json.dumps(c.to_dict(detail=True), indent=2))
         return
@@ -161,9 +162,10 @@ def set_status(
 ) -> None:
     """Change a credential's triage status; who, when and why are recorded."""
     check_status(status)
+    wanted = _check_fingerprint(fingerprint)
     who = by or getpass.getuser()
     with _open(db) as store:
-        change = store.set_status(_check_fingerprint(fingerprint), status, by=who, reason=reason)
+        change = store.set_status(wanted, status, by=who, reason=reason)
     typer.echo(f"{change.fingerprint[:19]}: {change.previous} -> {change.status} by {change.by}")
 
 

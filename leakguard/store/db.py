@@ -23,9 +23,15 @@ DB_ENV = "LEAKGUARD_DB"
 
 
 def default_state_dir() -> Path:
-    """``$XDG_STATE_HOME/leakguard`` (``~/.local/state/leakguard``): LeakGuard's state."""
+    """``$XDG_STATE_HOME/leakguard`` (``~/.local/state/leakguard``): LeakGuard's state. It is
+    made private (0700) here, whoever writes into it next (the findings store, the git
+    cursors): created so when missing, tightened when an older version left it open."""
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
-    return Path(state) / "leakguard"
+    directory = Path(state) / "leakguard"
+    with contextlib.suppress(OSError, StoreError):
+        _make_parents(directory)  # a failure here is reported by whatever writes there
+        _tighten(directory, 0o700)
+    return directory
 
 
 def default_db_path() -> Path:
@@ -64,8 +70,6 @@ def _make_parents(directory: Path) -> None:
     for folder in reversed(missing):
         with contextlib.suppress(FileExistsError):
             os.mkdir(folder, 0o700)
-    if directory == default_state_dir():
-        _tighten(directory, 0o700)
 
 
 def _tighten(path: Path, mode: int) -> None:
@@ -119,11 +123,11 @@ def _claim(path: Path) -> bool:
         return False
 
 
-def _has_migrations(conn: sqlite3.Connection) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-    ).fetchone()
-    return row is not None
+def _is_leakguard(conn: sqlite3.Connection) -> bool:
+    """A LeakGuard store has ``schema_migrations``; a database without any table (a store whose
+    first run was interrupted) holds nothing to protect."""
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not names or "schema_migrations" in names
 
 
 class Database:
@@ -147,7 +151,7 @@ class Database:
                 hint="pass --db PATH or set LEAKGUARD_DB to a writable location",
             ) from None
         try:
-            if not new and not _has_migrations(conn):
+            if not new and not _is_leakguard(conn):
                 raise _refuse(path, "it is an SQLite database, but not a LeakGuard store")
             if not new:
                 _tighten(path, 0o600)

@@ -27,7 +27,13 @@ from leakguard.engine.rules import RuleSet
 from leakguard.errors import LeakguardError, UsageError
 from leakguard.model import ScanResult
 from leakguard.options import ScanOptions
-from leakguard.scanner import bind_to_parent, run_scan, stop_pool, worker_count
+from leakguard.scanner import (
+    bind_to_parent,
+    run_scan,
+    spawning_workers,
+    stop_pool,
+    worker_count,
+)
 from leakguard.sources.git_repo import discover_plain
 from leakguard.sources.git_signature import fast_path_applies, state_signature
 from leakguard.store import cursors
@@ -134,10 +140,11 @@ def _process_pool(
     initargs = (os.getpid(), ruleset)
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=initargs) as pool:
         try:
-            futures: dict[Future[TargetOutcome], Target] = {
-                pool.submit(_scan_in_worker, t, settings.db, settings.rules_dirs): t
-                for t in targets
-            }
+            with spawning_workers():
+                futures: dict[Future[TargetOutcome], Target] = {
+                    pool.submit(_scan_in_worker, t, settings.db, settings.rules_dirs): t
+                    for t in targets
+                }
             for future in as_completed(futures):
                 yield _outcome_of(future, futures[future])
         except BaseException:  # Ctrl-C, SIGTERM, or the consumer gave up (GeneratorExit)
