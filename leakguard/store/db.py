@@ -46,7 +46,6 @@ def resolve_db_path(explicit: Path | None) -> Path:
     return explicit if explicit is not None else default_db_path()
 
 
-_SQLITE_HEADER = b"SQLite format 3\x00"
 _NOT_OURS_HINT = "pass --db PATH naming a new file or an existing LeakGuard store"
 
 
@@ -86,11 +85,6 @@ def _tighten(path: Path, mode: int) -> None:
         pass
 
 
-def _is_sqlite(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
-
-
 def _claim(path: Path) -> bool:
     """Check that ``path`` may hold the store; create it (0600) when missing. True when the
     file is new or empty (nothing to verify), False for an existing store to verify. Never
@@ -118,8 +112,8 @@ def _claim(path: Path) -> bool:
         if target.st_size == 0 and not stat.S_ISLNK(st.st_mode):
             _tighten(path, 0o600)  # an empty file of ours (mktemp, touch): nothing to protect
             return True
-        if not _is_sqlite(path):
-            raise _refuse(path, "it is not a LeakGuard findings store (not an SQLite file)")
+        # whether it is SQLite at all is asked of SQLite itself: opening the file here and
+        # closing it would drop the POSIX locks of this process's open connections to it
         return False
 
 
@@ -153,6 +147,15 @@ class Database:
         try:
             if not new and not _is_leakguard(conn):
                 raise _refuse(path, "it is an SQLite database, but not a LeakGuard store")
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise _refuse(
+                path, "it is not a LeakGuard findings store (not an SQLite file)"
+            ) from None
+        except StoreError:
+            conn.close()
+            raise
+        try:
             if not new:
                 _tighten(path, 0o600)
             conn.row_factory = sqlite3.Row
@@ -165,9 +168,6 @@ class Database:
                 " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
                 " PRIMARY KEY (component, version))"
             )
-        except StoreError:
-            conn.close()
-            raise
         except sqlite3.Error as exc:
             conn.close()
             raise StoreError(
