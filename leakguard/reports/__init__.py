@@ -46,8 +46,9 @@ def write_private(path: Path, text: str) -> None:
     st: os.stat_result | None
     target: os.stat_result | None
     try:
-        st = os.lstat(path)
-        target = os.stat(path) if stat.S_ISLNK(st.st_mode) else st
+        st = target = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            target = os.stat(path) if path.exists() else None
     except FileNotFoundError:
         st = target = None
     except OSError as exc:
