@@ -394,6 +394,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+@pytest.mark.slow
 def test_a_full_disk_leaves_the_previous_report_intact(tmp_path: Path, small_disk: Path) -> None:
     # 1,000 distinct keys make every report larger than the 64 KiB disk
     (tmp_path / "many").mkdir()
