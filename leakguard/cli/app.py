@@ -140,6 +140,9 @@ class _GuardedGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except typer.TyperException as exc:  # a usage error quotes the value it rejects
+            exc.message = terminal_safe(scrub_credentials(exc.message, ctx.meta.get(_ARGS, ())))
+            raise
         except _PASS_THROUGH:
             raise
         except BaseException as exc:
