@@ -580,3 +580,23 @@ def test_a_pasted_key_is_never_echoed(tmp_path: Path, repo: Path) -> None:
     assert code == 2
     assert fingerprint(KEY) in one_error_line(err)
     clean(out, err)
+
+
+def test_sweep_and_findings_output_escape_hostile_names(tmp_path: Path) -> None:
+    target = tmp_path / "repo\x1b[8m"  # "conceal" from here on, on a terminal that obeys
+    target.mkdir()
+    (target / "k\x07\r.env").write_text(f"k={KEY}\n")
+    config = tmp_path / "sweep.yaml"
+    config.write_text(f'targets:\n  - path: "{tmp_path}/repo\\e[8m"\n')
+    db = tmp_path / "lg.db"
+    outputs = [run(["sweep", config, "--db", db, "-j", "1"])]
+    assert outputs[0][0] == 1, outputs[0][2]
+    outputs.append(run(["findings", "list", "--db", db]))
+    outputs.append(run(["findings", "show", fingerprint(KEY), "--db", db]))
+    for code, _out, err in outputs[1:]:
+        assert code == 0, err
+    shown = outputs[2][1]
+    assert "repo\\x1b[8m" in shown and "k\\x07\\x0d.env" in shown
+    for _code, out, err in outputs:
+        assert not {"\x1b", "\x07", "\r"} & set(out + err)
+        clean(out, err)
