@@ -188,7 +188,7 @@ def _validate(raw: Any, path: Path) -> None:
     if error is None:
         return
     steps = list(error.absolute_path)
-    where = ".".join(str(p) for p in steps) or "the document"
+    where = "".join(f"{p}: " for p in [".".join(str(p) for p in steps)] if p)
     message = error.message
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = error.schema.get("properties", {})
@@ -197,7 +197,7 @@ def _validate(raw: Any, path: Path) -> None:
         message = f"unknown key(s): {', '.join(extra)}"
     line = _line(raw, steps)
     raise UsageError(
-        f"{path}:{line}: {where}: {message}",
+        f"{path}:{line}: {where}{message}",
         hint="see docs/config.md (editors validate with schemas/leakguard-config.schema.json)",
     )
 

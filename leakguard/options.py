@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from leakguard.config import Allowlist, ProjectConfig
+from leakguard.config import Allowlist, ProjectConfig, discover, load
 from leakguard.errors import UsageError
 from leakguard.model import Severity
 from leakguard.pathfilter import PathFilter
@@ -119,3 +119,31 @@ def with_project(
         generic=project.generic_enabled,
         generic_severity=project.generic_severity,
     )
+
+
+def with_project_config(
+    options: ScanOptions,
+    targets: tuple[str, ...] | list[str],
+    *,
+    config: Path | None = None,
+    use_config: bool = True,
+    excludes: tuple[str, ...] = (),
+    severity_given: bool = False,
+    baseline_given: bool = False,
+) -> tuple[ScanOptions, Path | None]:
+    """Apply ``config`` (``--config``), else the ``.leakguard.yaml`` at the first directory
+    target's root, unless ``use_config`` is off; returns the options and the file applied.
+    ``excludes`` apply even without a file (over the shipped defaults)."""
+    path = config
+    if path is None and use_config:
+        roots = [Path(t) for t in targets if t != "-" and Path(t).is_dir()]
+        path = discover(roots[0]) if roots else None
+    project = load(path) if path is not None else ProjectConfig()
+    merged = with_project(
+        options,
+        project,
+        excludes=excludes,
+        severity_given=severity_given,
+        baseline_given=baseline_given,
+    )
+    return merged, path

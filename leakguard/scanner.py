@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from leakguard.baseline import Baseline
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
-from leakguard.model import Finding, ScanResult, ScanStats
+from leakguard.model import Finding, Location, ScanResult, ScanStats
 from leakguard.options import ScanOptions
 from leakguard.sources.git_state import write_deferred
 from leakguard.sources.interface import EnrichingSource, Source, StatefulSource
@@ -273,8 +273,14 @@ def finalize(
     for f in findings:
         if f.severity < options.min_severity or (baseline and baseline.suppresses(f)):
             continue
-        if f.rule_id in options.disabled_rules or _excluded_place(f, options):
+        if f.rule_id in options.disabled_rules:
             continue
+        if options.excludes or options.allowlist:
+            kept = _places_kept(f, options)
+            if f.location not in kept[:1]:
+                if not kept:
+                    continue
+                f = replace(f, location=kept[0], occurrences=tuple(kept[1:]))
         if f.provider == GENERIC_PROVIDER:
             if not options.generic:
                 continue
@@ -284,13 +290,19 @@ def finalize(
     return sorted(unique.values(), key=_order)
 
 
-def _excluded_place(f: Finding, options: ScanOptions) -> bool:
-    """A finding in a path the project excludes (git history is read blob by blob, so its
-    paths are checked here) or allows for its rule."""
-    path = f.location.path.split("!", 1)[0]
-    if options.excludes and options.excludes.excluded(path):
-        return True
-    return bool(options.allowlist) and options.allowlist.allows_path(f.rule_id, path)
+def _places_kept(f: Finding, options: ScanOptions) -> list[Location]:
+    """The finding's places outside the paths the project excludes (git history is read blob
+    by blob, so its paths are checked here) or allows for its rule. A secret excluded in one
+    place and present in another is still reported, at the other place."""
+
+    def kept(location: Location) -> bool:
+        path = location.path.split("!", 1)[0]
+        if options.excludes and options.excludes.excluded(path):
+            return False
+        return not (options.allowlist and options.allowlist.allows_path(f.rule_id, path))
+
+    places = [f.location, *f.occurrences]
+    return places if all(map(kept, places)) else [p for p in places if kept(p)]
 
 
 def _order(f: Finding) -> tuple[str, str, int, int, str]:

@@ -13,7 +13,13 @@ import typer
 
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
 from leakguard.model import ScanResult, Severity
-from leakguard.options import GitOptions, ScanOptions, WebOptions, parse_size
+from leakguard.options import (
+    GitOptions,
+    ScanOptions,
+    WebOptions,
+    parse_size,
+    with_project_config,
+)
 from leakguard.redact import fingerprint, looks_like_credential
 from leakguard.reports import check_format, render, write_private
 from leakguard.reports.text import summary
@@ -133,6 +139,29 @@ VaultAddr = Annotated[
         metavar="URL",
         help="Vault/OpenBao server that --verify asks about leaked Vault tokens "
         "(default: $VAULT_ADDR, then $BAO_ADDR).",
+    ),
+]
+
+
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="Project configuration to apply (default: .leakguard.yaml at the scan root; "
+        "docs/config.md).",
+    ),
+]
+NoConfig = Annotated[
+    bool, typer.Option("--no-config", help="Ignore the scan root's .leakguard.yaml.")
+]
+Exclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        metavar="PATTERN",
+        help="Skip paths matching PATTERN (gitignore syntax, relative to the scan root; "
+        "repeatable; added to the configuration's).",
     ),
 ]
 
@@ -290,13 +319,14 @@ def scan(
         ),
     ] = None,
     min_severity: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--min-severity",
             metavar="LEVEL",
-            help="Report LEVEL and above: critical, high, medium, low, info.",
+            help="Report LEVEL and above: critical, high, medium, low, info (default info, or "
+            "the project's .leakguard.yaml).",
         ),
-    ] = "info",
+    ] = None,
     rules: Rules = None,
     jobs: Jobs = 0,
     quiet: Annotated[
@@ -319,6 +349,9 @@ def scan(
     verify_dry_run: VerifyDryRun = False,
     verify_endpoint: VerifyEndpoint = None,
     vault_addr: VaultAddr = None,
+    config: ConfigFile = None,
+    no_config: NoConfig = False,
+    exclude: Exclude = None,
 ) -> None:
     check_format(output_format)
     check_output(output)
@@ -337,8 +370,17 @@ def scan(
         max_file_size=max_file_size,
         show_secrets=show_secrets or checking,  # values stay in memory to ask the provider
         baseline=baseline,
-        min_severity=min_severity,
+        min_severity=min_severity or "info",
         allow_origins=allow_origin,
+    )
+    options, _ = with_project_config(
+        options,
+        targets,
+        config=config,
+        use_config=not no_config,
+        excludes=tuple(exclude or ()),
+        severity_given=min_severity is not None,
+        baseline_given=baseline is not None,
     )
     with progress_bar(not quiet) as progress:
 

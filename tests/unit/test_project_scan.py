@@ -88,3 +88,16 @@ def test_excluded_paths_in_git_history_are_not_reported(tmp_path: Path) -> None:
     found = _scan(repo, "exclude: [tests/fixtures/]\n")
     assert {p for p, _ in found} == {"src/app.py"}
     assert fingerprint(OTHER) not in str(found)
+
+
+def test_a_secret_excluded_in_one_place_is_reported_in_another(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    _tree(repo, {"tests/fixtures/k.txt": f"{OTHER}\n", "docs/setup.md": f"key: {OTHER}\n"})
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "."],
+        ["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "x"],
+    ):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+    found = _scan(repo, "exclude: [tests/fixtures/]\n")
+    assert {p for p, _ in found} == {"docs/setup.md"}
