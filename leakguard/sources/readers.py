@@ -33,8 +33,8 @@ from leakguard.sources.limits import (
 from leakguard.sources.streaming import CHUNK_BYTES, OVERLAP_BYTES, stream_chunks
 
 SNIFF_BYTES = 8192
-# where a sibling map's ``mappings`` are worth reading before the file (an enrichment only: maps
-# are still followed from any text whose content names one)
+# where a sibling map's ``mappings`` locate findings where they were written (an enrichment only:
+# maps are still followed from any text whose content names one)
 _BUNDLE_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".css"})
 _LOG_NAME = re.compile(r"\.(?:log|jsonl|ndjson)(?:$|[.\-_])|^(?:syslog|messages)(?:$|[.\-])", re.I)
 
@@ -98,9 +98,12 @@ def file_chunks(
             head = fh.read(SNIFF_BYTES)
             stats.files += 1
             stats.bytes += size
-            if path.suffix.lower() in _BUNDLE_SUFFIXES and size <= webbundle.BUNDLE_LIMIT:
-                yield from _mapped_bundle(fh, head, path, display, size, options, stats)
-            yield from reader.read_guarded(fh, head, display)
+            chunks = reader.read_guarded(fh, head, display)
+            if path.suffix.lower() in _BUNDLE_SUFFIXES:
+                mapping = _bundle_map(fh, head, path, size, options, stats)
+                if mapping is not None:
+                    chunks = webbundle.mapped_chunks(chunks, mapping)
+            yield from chunks
         if reader.mapping_url is not None:
             yield from _sibling_map(path, display, reader.mapping_url, options, stats)
     except PermissionError:
@@ -329,37 +332,25 @@ def _sibling_map(
     yield from sourcemap.map_chunks(data, shown, stats, source_kind=SourceKind.WEB)
 
 
-def _mapped_bundle(
-    fh: BinaryIO,
-    head: bytes,
-    path: Path,
-    display: str,
-    size: int,
-    options: ScanOptions,
-    stats: ScanStats,
-) -> Iterator[Chunk]:
-    """For a bundle whose sibling map has ``mappings``, its string literals located with their
-    original position (see :mod:`leakguard.sources.webbundle`); leaves ``fh`` after ``head``."""
+def _bundle_map(
+    fh: BinaryIO, head: bytes, path: Path, size: int, options: ScanOptions, stats: ScanStats
+) -> webbundle.SiblingMap | None:
+    """The sibling map a bundle names (read only when a finding asks, see
+    :mod:`leakguard.sources.webbundle`); leaves ``fh`` after ``head``."""
     if sniff(head) is not Kind.TEXT:
-        return
+        return None
     try:
         if size > len(head):
             fh.seek(max(0, size - 4096))
         found = sourcemap.source_mapping_url(fh.read() if size > len(head) else head)
         target = _sibling_target(path, found[0]) if found is not None else None
-        if target is None or target.stat().st_size > options.max_file_bytes:
-            return
-        mappings = sourcemap.Mappings.from_map(target.read_bytes())
-        if mappings is None or not any(mappings.lines):
-            return
-        fh.seek(0)
-        data = fh.read(size)
     except OSError:
-        return  # the ordinary read reports an unreadable bundle; a map is optional
+        return None  # the ordinary read reports an unreadable bundle; a map is optional
     finally:
         fh.seek(len(head))
-    stats.count("bundles_mapped_to_original")
-    yield from webbundle.mapped_literal_chunks(data, display, mappings)
+    if target is None:
+        return None
+    return webbundle.SiblingMap(target, options.max_file_bytes, stats)
 
 
 class _Prepended:

@@ -1,14 +1,21 @@
 """Source maps: scan the original sources they carry (``sourcesContent``) and say where each
-finding was written (``original_path``, ``original_line``) besides where it sits in the map.
+finding was written (``original_path``, ``original_line``, ``original_column``) besides where it
+sits in the map.
 
-Each original line becomes its own chunk whose location is the map file, at the line and column
-where that original line starts inside the JSON string, so the column of a finding is its column
-in the map (exact unless a JSON escape precedes it on the same original line). A map decoded from
-an inline ``data:`` URL has no file of its own: its findings point at the URL in the bundle.
+Each original source is one chunk (:class:`SourceTextChunk`): its decoded text, so a secret
+spread over lines (a PEM key) is matched like in the original file. A finding is located in the
+map, at the line and column of the secret inside the JSON string (escapes before it counted),
+and in the original source. A map decoded from an inline ``data:`` URL has no file of its own:
+its findings point at the URL in the bundle.
+
+:class:`Mappings` answers "where was generated line:column written" without decoding the whole
+``mappings`` string: it decodes only up to the asked position, in blocks, remembering where it
+got to, and never holds a Python object per segment.
 
 Bundles name their map in a trailing ``//# sourceMappingURL=...`` comment
 (:func:`source_mapping_url`); the file reader follows it to a sibling file and the site reader to
-a URL.
+a URL. A map is hostile input like any other: one holding millions of tiny JSON values (which
+would cost gigabytes as Python objects) is scanned as text instead, with a warning.
 """
 
 from __future__ import annotations
@@ -19,33 +26,63 @@ import bisect
 import json
 import re
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import accumulate
+from operator import itemgetter
 from typing import cast
 
-from leakguard.model import Chunk, Location, ScanStats, SourceKind
+from leakguard.model import Chunk, Extras, Location, ScanStats, SourceKind
 
-#: an original line shorter than this (stripped) cannot hold a credential
-MIN_LINE = 8
+#: an original source shorter than this (stripped) cannot hold a credential
+MIN_SOURCE = 8
+#: JSON values (containers, strings, numbers) a map may hold before it is scanned as text: as
+#: Python objects each costs ~60 bytes, so this bounds parsing to ~120 MB beyond the text
+MAX_JSON_VALUES = 2_000_000
+#: maps up to this size cannot reach MAX_JSON_VALUES' memory and are parsed without counting
+_COUNT_ABOVE = 4 * 1024 * 1024
 
 _scanstring = cast(Callable[[str, int], tuple[str, int]], json.decoder.scanstring)  # type: ignore[attr-defined]
 _VERSION_3 = re.compile(rb'\{\s*"version"\s*:\s*3\s*[,}]')
 _CONTENT_KEY = re.compile(r'"sourcesContent"\s*:\s*\[')
 _ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)", re.DOTALL)
-_NEWLINE_ESCAPES = frozenset({"\\n", "\\u000a", "\\u000A"})
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _MAPPING_URL = re.compile(rb"[#@][ \t]*sourceMappingURL=([^\s'\"*]+)")
 _BUNDLER_PREFIX = re.compile(r"^(?:webpack|vite|rollup|turbopack)://[^/]*/")
 
 
-def parse_map(data: bytes) -> tuple[str, object]:
-    """A source map's text (after the optional ``)]}'`` XSSI guard) and its JSON document
-    (None when it is not valid JSON)."""
+@dataclass(frozen=True, slots=True)
+class ParsedMap:
+    text: str
+    doc: object  # the JSON document, None when there is none to use
+    problem: str = ""  # why ``doc`` is None, for a warning
+
+
+def parse_map(data: bytes) -> ParsedMap:
+    """A source map's text (after the optional ``)]}'`` XSSI guard) and its JSON document.
+
+    A large map is parsed only if it holds at most :data:`MAX_JSON_VALUES` values: a 90 MB map
+    of empty lists would otherwise take gigabytes."""
     text = data.decode("utf-8", "replace")
     if text.startswith(")]}'"):
         text = text[4:]
+    if len(text) > _COUNT_ABOVE and _json_values(text) > MAX_JSON_VALUES:
+        return ParsedMap(text, None, f"holds more than {MAX_JSON_VALUES} JSON values")
     try:
-        return text, json.loads(text)
+        return ParsedMap(text, json.loads(text))
     except (ValueError, RecursionError):
-        return text, None
+        return ParsedMap(text, None, "is not valid JSON")
+
+
+def _json_values(text: str) -> int:
+    """An upper bound of the JSON values in ``text``; exact (strings' contents left out) when a
+    quick count over everything says it may be too many."""
+    quick = text.count(",") + text.count("[") + text.count("{")
+    if quick <= MAX_JSON_VALUES:
+        return quick
+    structure = _JSON_STRING.sub("", text)
+    return structure.count(",") + structure.count("[") + structure.count("{")
 
 
 def looks_like_source_map(head: bytes) -> bool:
@@ -102,6 +139,68 @@ def original_name(source: str, root: str) -> str:
     return name
 
 
+# -- sourcesContent -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTextChunk(Chunk):
+    """One original source of a map, decoded. ``location`` is where its JSON string starts in
+    the map (or, for an inline map, the ``data:`` URL in the bundle); a finding is located by
+    :meth:`location_at` in both the map and the original source."""
+
+    original_path: str = ""
+    #: the map's text and the span of this source's JSON string in it (escapes included)
+    map_text: str = field(default="", repr=False, compare=False)
+    raw_start: int = 0
+    raw_end: int = 0
+    inline: bool = False
+
+    def location_at(self, offset: int, newlines: int | None = None) -> Location:
+        data = self.data
+        if newlines is None:
+            newlines = data.count(b"\n", 0, offset)
+        line_start = data.rfind(b"\n", 0, offset) + 1
+        origin: Extras = (
+            ("original_path", self.original_path),
+            ("original_line", newlines + 1),
+            ("original_column", _chars(data[line_start:offset]) + 1),
+        )
+        base = self.location
+        extras = _with_origin(base.extras, origin)
+        if self.inline:
+            return Location(base.path, base.line, base.column, base.commit, extras)
+        raw = _raw_offset(self.map_text, self.raw_start, self.raw_end, _chars(data[:offset]))
+        column = (base.column or 1) + raw - self.raw_start
+        return Location(base.path, base.line, column, base.commit, extras)
+
+
+def _chars(data: bytes) -> int:
+    return len(data) if data.isascii() else len(data.decode("utf-8", "replace"))
+
+
+def _with_origin(extras: Extras, origin: Extras) -> Extras:
+    """``origin`` added before an ``encoding`` entry (kept last, as decoding layers add it)."""
+    kept = tuple(item for item in extras if item[0] not in ("original_path", "original_line"))
+    plain = tuple(item for item in kept if item[0] != "encoding")
+    return plain + origin + tuple(item for item in kept if item[0] == "encoding")
+
+
+def _raw_offset(text: str, start: int, end: int, chars: int) -> int:
+    """The offset in ``text`` of the ``chars``-th decoded character of the JSON string body
+    ``text[start:end]``."""
+    pos = start
+    decoded = 0
+    for esc in _ESCAPE.finditer(text, start, end):
+        plain = esc.start() - pos
+        if decoded + plain >= chars:
+            break
+        decoded += plain + 1
+        pos = esc.end()
+        if decoded > chars:
+            return esc.start()
+    return min(end, pos + chars - decoded)
+
+
 def map_chunks(
     data: bytes,
     display: str,
@@ -111,13 +210,15 @@ def map_chunks(
     anchor: Location | None = None,
     commit: str | None = None,
 ) -> Iterator[Chunk]:
-    """Chunks of every original line in a map's ``sourcesContent``; nothing if it is not a map.
+    """One chunk per original source in a map's ``sourcesContent``; nothing if it is not a map
+    (or one too hostile to parse: then a warning, and the caller scans it as text).
 
-    With ``anchor`` (an inline map), every chunk is reported at the anchor, with the original
+    With ``anchor`` (an inline map), every finding is reported at the anchor, with the original
     position in extras."""
-    text, doc = parse_map(data)
+    parsed = parse_map(data)
+    doc, text = parsed.doc, parsed.text
     if doc is None:
-        stats.warn(f"{display}: source map is not valid JSON; scanned as text")
+        stats.warn(f"{display}: source map {parsed.problem}; scanned as text")
         return
     if not isinstance(doc, dict):
         return
@@ -127,6 +228,9 @@ def map_chunks(
         candidates += [_sources(s.get("map", {})) for s in sections if isinstance(s, dict)]
     source_lists = [s for s in candidates if s is not None]
     stats.count("source_maps")
+    if anchor is not None:
+        base_extras = (*anchor.extras, ("encoding", "data-url"))
+        located = Location(anchor.path, anchor.line, anchor.column, anchor.commit, base_extras)
     line_base, col_base, last = 1, 1, 0
     for index, m in enumerate(_CONTENT_KEY.finditer(text)):
         names = source_lists[index] if index < len(source_lists) else []
@@ -150,18 +254,19 @@ def map_chunks(
                 else:
                     col_base += pos + 1 - last
                 last = pos + 1
-                yield from _entry_chunks(
-                    text,
-                    pos + 1,
-                    end - 1,
-                    content,
-                    name,
-                    display,
-                    (line_base, col_base),
-                    source_kind,
-                    anchor,
-                    commit,
-                )
+                if len(content) >= MIN_SOURCE and not content.isspace():
+                    if anchor is None:
+                        located = Location(display, line_base, col_base, commit)
+                    yield SourceTextChunk(
+                        content.encode("utf-8", "replace"),
+                        located,
+                        source_kind,
+                        original_path=name,
+                        map_text=text,
+                        raw_start=pos + 1,
+                        raw_end=end - 1,
+                        inline=anchor is not None,
+                    )
                 pos = end
             else:  # null or another value: skip to the next comma
                 nxt = text.find(",", pos)
@@ -174,78 +279,6 @@ def map_chunks(
             if pos < len(text) and text[pos] == ",":
                 pos += 1
             entry += 1
-
-
-class Mappings:
-    """A decoded ``mappings`` string: generated (line, column) -> original (path, line, column).
-
-    Lines and columns are 0-based here, as in the format; :meth:`original` takes and gives
-    1-based ones, like locations."""
-
-    def __init__(self, mappings: str, sources: list[str]) -> None:
-        self.sources = sources
-        #: per generated line, sorted (generated column, source index, original line, column)
-        self.lines: list[list[tuple[int, int, int, int]]] = []
-        source = line = column = 0
-        for text in mappings.split(";"):
-            segments: list[tuple[int, int, int, int]] = []
-            generated = 0
-            for field in text.split(","):
-                if not field:
-                    continue
-                values = _vlq(field)
-                if not values:
-                    break  # malformed: keep what was decoded so far
-                generated += values[0]
-                if len(values) >= 4:
-                    source += values[1]
-                    line += values[2]
-                    column += values[3]
-                    segments.append((generated, source, line, column))
-            self.lines.append(segments)
-
-    @classmethod
-    def from_map(cls, data: bytes) -> Mappings | None:
-        """The mappings of a (non-index) map, or None when there are none."""
-        _text, doc = parse_map(data)
-        if not isinstance(doc, dict) or not isinstance(doc.get("mappings"), str):
-            return None
-        return cls(doc["mappings"], _sources(doc) or [])
-
-    def original(self, line: int, column: int) -> tuple[str, int, int] | None:
-        """(original path, line, column), all 1-based, of generated ``line``:``column``."""
-        if not 1 <= line <= len(self.lines):
-            return None
-        segments = self.lines[line - 1]
-        index = bisect.bisect_right(segments, (column - 1, 1 << 62, 0, 0)) - 1
-        if index < 0:
-            return None
-        _, source, orig_line, orig_column = segments[index]
-        if not 0 <= source < len(self.sources):
-            return None
-        return self.sources[source], orig_line + 1, orig_column + 1
-
-
-_B64 = {
-    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-}
-
-
-def _vlq(field: str) -> list[int]:
-    """Base64 VLQ values of one segment (empty if malformed)."""
-    values: list[int] = []
-    value = shift = 0
-    for char in field:
-        digit = _B64.get(char)
-        if digit is None:
-            return []
-        value += (digit & 31) << shift
-        if digit & 32:
-            shift += 5
-            continue
-        values.append(-(value >> 1) if value & 1 else value >> 1)
-        value = shift = 0
-    return values
 
 
 def _sources(doc: object) -> list[str] | None:
@@ -264,39 +297,179 @@ def _skip_blank(text: str, pos: int) -> int:
     return pos
 
 
-def _entry_chunks(
-    text: str,
-    raw_start: int,
-    raw_end: int,
-    content: str,
-    name: str,
-    display: str,
-    start: tuple[int, int],
-    source_kind: str,
-    anchor: Location | None,
-    commit: str | None,
-) -> Iterator[Chunk]:
-    # raw offsets (in the map) where each original line starts
-    starts = [raw_start]
-    for esc in _ESCAPE.finditer(text, raw_start, raw_end):
-        if esc.group() in _NEWLINE_ESCAPES:
-            starts.append(esc.end())
-    map_line, map_col = start
-    for number, line in enumerate(content.split("\n"), 1):
-        if len(line.strip()) < MIN_LINE:
+# -- mappings -----------------------------------------------------------------------------
+
+#: mapping text decoded per step; what a lookup holds at once is a list of this many segments
+_BLOCK = 64 * 1024
+#: a segment longer than this is malformed (five 32-bit VLQ values take at most 35)
+_MAX_SEGMENT = 64
+#: distinct segments remembered per map (real maps repeat a few thousand)
+_CACHE_LIMIT = 1 << 16
+#: resume points remembered per map
+_MARK_LIMIT = 4096
+
+#: (generated column delta, source delta, original line delta, original column delta, mapped)
+_Delta = tuple[int, int, int, int, int]
+_NOTHING: _Delta = (0, 0, 0, 0, 0)
+#: a resume point: (generated line, generated column, offset in the mappings text, source,
+#: original line, original column, whether a mapped segment was seen on the line)
+_Mark = tuple[int, int, int, int, int, int, int]
+
+_B64 = {
+    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+}
+
+
+class _Segments(dict[str, _Delta]):
+    """Decoded segments by their text; a bounded cache (each miss is decoded in Python)."""
+
+    def __missing__(self, segment: str) -> _Delta:
+        delta = _decode_segment(segment)
+        if len(self) < _CACHE_LIMIT:
+            self[segment] = delta
+        return delta
+
+
+def _decode_segment(segment: str) -> _Delta:
+    """A segment's deltas; a malformed one (bad character, too long) counts as nothing."""
+    if not segment or len(segment) > _MAX_SEGMENT:
+        return _NOTHING
+    values: list[int] = []
+    value = shift = 0
+    for char in segment:
+        digit = _B64.get(char)
+        if digit is None:
+            return _NOTHING
+        value += (digit & 31) << shift
+        if digit & 32:
+            shift += 5
             continue
-        origin = (("original_path", name), ("original_line", number))
-        raw = starts[number - 1] if number - 1 < len(starts) else raw_start
-        if anchor is not None:
-            location = Location(
-                anchor.path,
-                anchor.line,
-                anchor.column,
-                anchor.commit,
-                anchor.extras + origin + (("encoding", "data-url"),),
-            )
-            fixed = True
-        else:
-            location = Location(display, map_line, map_col + raw - raw_start, commit, origin)
-            fixed = False
-        yield Chunk(line.encode("utf-8", "replace"), location, source_kind, position_fixed=fixed)
+        values.append(-(value >> 1) if value & 1 else value >> 1)
+        value = shift = 0
+    if len(values) >= 4:
+        return (values[0], values[1], values[2], values[3], 1)
+    return (values[0], 0, 0, 0, 0) if values else _NOTHING
+
+
+_GENERATED, _SOURCE, _LINE, _COLUMN, _MAPPED = (itemgetter(i) for i in range(5))
+
+
+class Mappings:
+    """A ``mappings`` string: generated (line, column) -> original (path, line, column).
+
+    Nothing is decoded up front. A lookup decodes from the nearest remembered point before it
+    (the start, or where an earlier lookup got to) up to the segment it needs, a block of
+    segments at a time: sources, original lines and columns are deltas that run across
+    generated lines, so every segment before the asked one counts, but those of earlier lines
+    are only summed (C-level counting of repeated segment texts), never kept. Lines and columns
+    are 0-based in the format; :meth:`original` takes and gives 1-based ones, like locations.
+    A malformed segment counts as nothing."""
+
+    def __init__(self, mappings: str, sources: list[str]) -> None:
+        self.sources = sources
+        self._text = mappings
+        self._segments = _Segments()
+        self._marks: list[_Mark] = [(0, 0, 0, 0, 0, 0, 0)]
+
+    @classmethod
+    def from_map(cls, data: bytes) -> Mappings | None:
+        """The mappings of a (non-index) map, or None when there are none."""
+        doc = parse_map(data).doc
+        if not isinstance(doc, dict) or not isinstance(doc.get("mappings"), str):
+            return None
+        if not doc["mappings"].strip(";,"):
+            return None
+        return cls(doc["mappings"], _sources(doc) or [])
+
+    @property
+    def lines(self) -> int:
+        """The number of generated lines."""
+        return self._text.count(";") + 1 if self._text else 0
+
+    def original(self, line: int, column: int) -> tuple[str, int, int] | None:
+        """(original path, line, column), all 1-based, of generated ``line``:``column``."""
+        if line < 1 or column < 1:
+            return None
+        found = self._lookup(line - 1, column - 1)
+        if found is None:
+            return None
+        source, orig_line, orig_column = found
+        if not 0 <= source < len(self.sources) or orig_line < 0 or orig_column < 0:
+            return None
+        return self.sources[source], orig_line + 1, orig_column + 1
+
+    def _lookup(self, line: int, column: int) -> tuple[int, int, int] | None:
+        index = bisect.bisect_right(self._marks, (line, column, 1 << 62)) - 1
+        at_line, generated, pos, source, orig_line, orig_column, seen = self._marks[index]
+        if at_line < line:
+            start = self._line_start(at_line, pos, line, (source, orig_line, orig_column))
+            if start is None:
+                return None
+            pos, (source, orig_line, orig_column) = start
+            generated, seen = 0, 0
+        text, segments = self._text, self._segments
+        end = text.find(";", pos)
+        if end == -1:
+            end = len(text)
+        while pos < end:
+            stop = min(end, pos + _BLOCK)
+            if stop < end:  # cut at a segment boundary
+                comma = text.find(",", stop, end)
+                stop = end if comma == -1 else comma
+            decoded = list(map(segments.__getitem__, text[pos:stop].split(",")))
+            columns = list(accumulate(map(_GENERATED, decoded), initial=generated))
+            count = bisect.bisect_right(columns, column, 1) - 1  # segments at or before column
+            if count < len(decoded):
+                decoded = decoded[:count]
+            source += sum(map(_SOURCE, decoded))
+            orig_line += sum(map(_LINE, decoded))
+            orig_column += sum(map(_COLUMN, decoded))
+            seen = seen or any(map(_MAPPED, decoded))
+            if count < len(columns) - 1:  # the asked column lies in this block
+                break
+            generated = columns[-1]
+            pos = stop + 1
+            if pos < end:
+                self._mark((line, generated, pos, source, orig_line, orig_column, seen))
+        return (source, orig_line, orig_column) if seen else None
+
+    def _line_start(
+        self, line: int, pos: int, target: int, state: tuple[int, int, int]
+    ) -> tuple[int, tuple[int, int, int]] | None:
+        """Where generated line ``target`` starts and the state there, summing every segment
+        from ``pos`` (on ``line``) on; None if the mappings end before it."""
+        text, segments = self._text, self._segments
+        source, orig_line, orig_column = state
+        while line < target:
+            if pos >= len(text):
+                return None
+            stop = min(len(text), pos + _BLOCK)
+            newlines = text.count(";", pos, stop)
+            if line + newlines >= target:  # the target line starts in this block
+                stop = pos - 1
+                for _ in range(target - line):
+                    stop = text.find(";", stop + 1)
+                stop += 1
+                newlines = target - line
+            elif newlines:
+                stop = text.rfind(";", pos, stop) + 1
+            elif stop < len(text):
+                comma = text.find(",", stop)
+                semicolon = text.find(";", stop)
+                cuts = [c for c in (comma, semicolon) if c != -1]
+                stop = min(cuts) if cuts else len(text)
+            for segment, times in Counter(text[pos:stop].replace(";", ",").split(",")).items():
+                delta = segments[segment]
+                if delta[4]:
+                    source += delta[1] * times
+                    orig_line += delta[2] * times
+                    orig_column += delta[3] * times
+            line += newlines
+            pos = stop
+            if newlines:
+                self._mark((line, 0, pos, source, orig_line, orig_column, 0))
+        return pos, (source, orig_line, orig_column)
+
+    def _mark(self, mark: _Mark) -> None:
+        if len(self._marks) < _MARK_LIMIT:
+            bisect.insort(self._marks, mark)
