@@ -56,7 +56,7 @@ class FileBatch:
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
         for rel in self.relpaths:
-            yield from file_chunks(self.root / rel, rel, options, stats)
+            yield from file_chunks(self.root / rel, rel, options, stats, walked=self.root)
 
 
 @dataclass
@@ -112,7 +112,7 @@ class DirectorySource:
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
         for rel, _size in self.walk(stats):
-            yield from file_chunks(self.root / rel, rel, options, stats)
+            yield from file_chunks(self.root / rel, rel, options, stats, walked=self.root)
 
 
 @dataclass

@@ -87,7 +87,10 @@ def file_chunks(
     stats: ScanStats,
     *,
     chunk_bytes: int = CHUNK_BYTES,
+    walked: Path | None = None,
 ) -> Iterator[Chunk]:
+    """Chunks of the file at ``path``, then of the map it names. ``walked``: the root of the
+    directory walk the file is part of; a map the walk reaches itself is not followed too."""
     try:
         size = path.stat().st_size
         if size > options.max_file_bytes and not _streamed_log(path):
@@ -104,8 +107,9 @@ def file_chunks(
                 if mapping is not None:
                     chunks = webbundle.mapped_chunks(chunks, mapping)
             yield from chunks
-        if reader.mapping_url is not None:
-            yield from _sibling_map(path, display, reader.mapping_url, options, stats)
+        url = reader.mapping_url
+        if url is not None and not (walked is not None and _walked_to(path, url, walked)):
+            yield from _sibling_map(path, display, url, options, stats)
     except PermissionError:
         stats.skip(display, "permission denied")
     except FileNotFoundError:
@@ -309,6 +313,22 @@ def _sibling_target(path: Path, url: str) -> Path | None:
     if not target.is_file() or target == path.resolve():
         return None
     return target
+
+
+def _walked_to(path: Path, url: str, root: Path) -> bool:
+    """Whether a walk of ``root`` (which skips symbolic links and VCS directories) reaches the
+    file ``url`` names next to ``path``."""
+    if "://" in url or url.startswith(("/", "data:")) or "?" in url or "#" in url:
+        return False
+    from leakguard.sources.filesystem import SKIP_DIRS
+
+    target = os.path.normpath(os.path.join(os.path.abspath(path.parent), url))
+    top = os.path.abspath(root)
+    rel = os.path.relpath(target, top)
+    if rel.startswith(os.pardir) or any(part in SKIP_DIRS for part in Path(rel).parts):
+        return False
+    real = os.path.join(os.path.realpath(top), rel)
+    return os.path.realpath(target) == real and os.path.isfile(target)
 
 
 def _sibling_map(

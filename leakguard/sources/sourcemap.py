@@ -23,6 +23,8 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import contextlib
+import functools
 import json
 import re
 import urllib.parse
@@ -30,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
-from operator import itemgetter
+from operator import itemgetter, mul
 from typing import cast
 
 from leakguard.model import Chunk, Extras, Location, ScanStats, SourceKind
@@ -40,6 +42,8 @@ MIN_SOURCE = 8
 #: JSON values (containers, strings, numbers) a map may hold before it is scanned as text: as
 #: Python objects each costs ~60 bytes, so this bounds parsing to ~120 MB beyond the text
 MAX_JSON_VALUES = 2_000_000
+#: source names read to locate bundle findings (a hostile map may name millions)
+MAX_SOURCES = 1_000_000
 #: maps up to this size cannot reach MAX_JSON_VALUES' memory and are parsed without counting
 _COUNT_ABOVE = 4 * 1024 * 1024
 
@@ -49,6 +53,10 @@ _CONTENT_KEY = re.compile(r'"sourcesContent"\s*:\s*\[')
 _ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _MAPPING_URL = re.compile(rb"[#@][ \t]*sourceMappingURL=([^\s'\"*]+)")
+_MAPPINGS_KEY = re.compile(r'"mappings"\s*:\s*"')
+_SOURCES_KEY = re.compile(r'"sources"\s*:\s*\[')
+_ROOT_KEY = re.compile(r'"sourceRoot"\s*:\s*"')
+_SECTIONS_KEY = re.compile(r'"sections"\s*:\s*\[')
 _BUNDLER_PREFIX = re.compile(r"^(?:webpack|vite|rollup|turbopack)://[^/]*/")
 
 
@@ -142,18 +150,60 @@ def original_name(source: str, root: str) -> str:
 # -- sourcesContent -----------------------------------------------------------------------
 
 
+class RawSources:
+    """Where each ``sourcesContent`` string sits in a map's text (escapes included), found on
+    the first finding that asks: scanning a map needs only its parsed document."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._spans: list[list[tuple[int, int] | None]] | None = None
+
+    def span(self, group: int, entry: int) -> tuple[int, int] | None:
+        """(start, end) in the text of the body of string ``entry`` in the ``group``-th
+        ``sourcesContent`` array."""
+        if self._spans is None:
+            self._spans = [self._entries(m.end()) for m in _CONTENT_KEY.finditer(self.text)]
+        if group >= len(self._spans) or entry >= len(self._spans[group]):
+            return None
+        return self._spans[group][entry]
+
+    def _entries(self, pos: int) -> list[tuple[int, int] | None]:
+        text = self.text
+        spans: list[tuple[int, int] | None] = []
+        while pos < len(text):
+            pos = _skip_blank(text, pos)
+            if pos >= len(text) or text[pos] == "]":
+                break
+            if text[pos] == '"':
+                try:
+                    end = _scanstring(text, pos + 1)[1]
+                except ValueError:
+                    break
+                spans.append((pos + 1, end - 1))
+                pos = end
+            else:  # null or another value: skip to the next comma
+                spans.append(None)
+                nxt = text.find(",", pos)
+                close = text.find("]", pos)
+                if nxt == -1 or (close != -1 and close < nxt):
+                    break
+                pos = nxt
+            pos = _skip_blank(text, pos)
+            if pos < len(text) and text[pos] == ",":
+                pos += 1
+        return spans
+
+
 @dataclass(frozen=True, slots=True)
 class SourceTextChunk(Chunk):
-    """One original source of a map, decoded. ``location`` is where its JSON string starts in
-    the map (or, for an inline map, the ``data:`` URL in the bundle); a finding is located by
-    :meth:`location_at` in both the map and the original source."""
+    """One original source of a map, decoded. :meth:`location_at` locates a finding in the
+    original source and in the map: at the secret inside its JSON string, or, for an inline map
+    (``raw`` None), at the ``data:`` URL in the bundle that ``location`` names."""
 
     original_path: str = ""
-    #: the map's text and the span of this source's JSON string in it (escapes included)
-    map_text: str = field(default="", repr=False, compare=False)
-    raw_start: int = 0
-    raw_end: int = 0
-    inline: bool = False
+    raw: RawSources | None = field(default=None, repr=False, compare=False)
+    group: int = 0
+    entry: int = 0
 
     def location_at(self, offset: int, newlines: int | None = None) -> Location:
         data = self.data
@@ -167,11 +217,13 @@ class SourceTextChunk(Chunk):
         )
         base = self.location
         extras = _with_origin(base.extras, origin)
-        if self.inline:
+        span = None if self.raw is None else self.raw.span(self.group, self.entry)
+        if span is None:
             return Location(base.path, base.line, base.column, base.commit, extras)
-        raw = _raw_offset(self.map_text, self.raw_start, self.raw_end, _chars(data[:offset]))
-        column = (base.column or 1) + raw - self.raw_start
-        return Location(base.path, base.line, column, base.commit, extras)
+        text = self.raw.text  # type: ignore[union-attr]
+        raw = _raw_offset(text, span[0], span[1], _chars(data[:offset]))
+        line = text.count("\n", 0, raw) + 1
+        return Location(base.path, line, raw - text.rfind("\n", 0, raw), base.commit, extras)
 
 
 def _chars(data: bytes) -> int:
@@ -216,69 +268,68 @@ def map_chunks(
     With ``anchor`` (an inline map), every finding is reported at the anchor, with the original
     position in extras."""
     parsed = parse_map(data)
-    doc, text = parsed.doc, parsed.text
+    doc = parsed.doc
     if doc is None:
         stats.warn(f"{display}: source map {parsed.problem}; scanned as text")
         return
     if not isinstance(doc, dict):
         return
-    candidates = [_sources(doc)]
+    stats.count("source_maps")
+    groups: list[object] = [doc]
     sections = doc.get("sections")
     if isinstance(sections, list):
-        candidates += [_sources(s.get("map", {})) for s in sections if isinstance(s, dict)]
-    source_lists = [s for s in candidates if s is not None]
-    stats.count("source_maps")
-    if anchor is not None:
-        base_extras = (*anchor.extras, ("encoding", "data-url"))
-        located = Location(anchor.path, anchor.line, anchor.column, anchor.commit, base_extras)
-    line_base, col_base, last = 1, 1, 0
-    for index, m in enumerate(_CONTENT_KEY.finditer(text)):
-        names = source_lists[index] if index < len(source_lists) else []
-        pos = m.end()
-        entry = 0
-        while pos < len(text):
-            pos = _skip_blank(text, pos)
-            if pos >= len(text) or text[pos] == "]":
+        groups += [s.get("map") for s in sections if isinstance(s, dict)]
+    # a map's sources in the order their ``sourcesContent`` arrays appear in its text
+    contents = [
+        (_sources(g) or [], g["sourcesContent"])
+        for g in groups
+        if isinstance(g, dict) and isinstance(g.get("sourcesContent"), list)
+    ]
+    if anchor is None:
+        raw: RawSources | None = RawSources(parsed.text)
+        located = Location(display, 1, 1, commit)
+    else:
+        raw = None
+        extras = (*anchor.extras, ("encoding", "data-url"))
+        located = Location(anchor.path, anchor.line, anchor.column, anchor.commit, extras)
+    for group, (names, texts) in enumerate(contents):
+        for entry, content in enumerate(texts):
+            if not isinstance(content, str) or len(content) < MIN_SOURCE or content.isspace():
+                continue
+            yield SourceTextChunk(
+                content.encode("utf-8", "replace"),
+                located,
+                source_kind,
+                original_path=names[entry] if entry < len(names) else f"<source {entry}>",
+                raw=raw,
+                group=group,
+                entry=entry,
+            )
+
+
+def _string_list(text: str, pos: int, limit: int) -> list[str]:
+    """The strings of the JSON array whose first element starts at ``pos`` (``null`` and other
+    values as ""); at most ``limit`` of them, and none after a value it cannot skip."""
+    out: list[str] = []
+    while len(out) < limit:
+        pos = _skip_blank(text, pos)
+        if pos >= len(text) or text[pos] == "]":
+            break
+        if text[pos] == '"':
+            try:
+                value, pos = _scanstring(text, pos + 1)
+            except ValueError:
                 break
-            if text[pos] == '"':
-                try:
-                    content, end = _scanstring(text, pos + 1)
-                except ValueError:
-                    break
-                name = names[entry] if entry < len(names) else f"<source {entry}>"
-                # line/column in the map of the string start, counted incrementally
-                newlines = text.count("\n", last, pos + 1)
-                if newlines:
-                    line_base += newlines
-                    col_base = pos + 1 - text.rfind("\n", 0, pos + 1)
-                else:
-                    col_base += pos + 1 - last
-                last = pos + 1
-                if len(content) >= MIN_SOURCE and not content.isspace():
-                    if anchor is None:
-                        located = Location(display, line_base, col_base, commit)
-                    yield SourceTextChunk(
-                        content.encode("utf-8", "replace"),
-                        located,
-                        source_kind,
-                        original_path=name,
-                        map_text=text,
-                        raw_start=pos + 1,
-                        raw_end=end - 1,
-                        inline=anchor is not None,
-                    )
-                pos = end
-            else:  # null or another value: skip to the next comma
-                nxt = text.find(",", pos)
-                close = text.find("]", pos)
-                if nxt == -1 or (close != -1 and close < nxt):
-                    pos = close if close != -1 else len(text)
-                    continue
-                pos = nxt
-            pos = _skip_blank(text, pos)
-            if pos < len(text) and text[pos] == ",":
-                pos += 1
-            entry += 1
+            out.append(value)
+        elif text.startswith("null", pos):
+            out.append("")
+            pos += 4
+        else:
+            break
+        pos = _skip_blank(text, pos)
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+    return out
 
 
 def _sources(doc: object) -> list[str] | None:
@@ -299,12 +350,11 @@ def _skip_blank(text: str, pos: int) -> int:
 
 # -- mappings -----------------------------------------------------------------------------
 
-#: mapping text decoded per step; what a lookup holds at once is a list of this many segments
-_BLOCK = 64 * 1024
+#: mapping text summed per step (C-level counting of repeated segment texts); the step that
+#: holds the asked column is then walked segment by segment
+_BLOCK = 16 * 1024
 #: a segment longer than this is malformed (five 32-bit VLQ values take at most 35)
 _MAX_SEGMENT = 64
-#: distinct segments remembered per map (real maps repeat a few thousand)
-_CACHE_LIMIT = 1 << 16
 #: resume points remembered per map
 _MARK_LIMIT = 4096
 
@@ -320,18 +370,13 @@ _B64 = {
 }
 
 
-class _Segments(dict[str, _Delta]):
-    """Decoded segments by their text; a bounded cache (each miss is decoded in Python)."""
-
-    def __missing__(self, segment: str) -> _Delta:
-        delta = _decode_segment(segment)
-        if len(self) < _CACHE_LIMIT:
-            self[segment] = delta
-        return delta
+_GENERATED, _SOURCE, _LINE, _COLUMN, _MAPPED = (itemgetter(i) for i in range(5))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _decode_segment(segment: str) -> _Delta:
-    """A segment's deltas; a malformed one (bad character, too long) counts as nothing."""
+    """A segment's deltas; a malformed one (bad character, too long) counts as nothing. Memoised:
+    real maps repeat a few thousand distinct segments, across maps too."""
     if not segment or len(segment) > _MAX_SEGMENT:
         return _NOTHING
     values: list[int] = []
@@ -351,35 +396,65 @@ def _decode_segment(segment: str) -> _Delta:
     return (values[0], 0, 0, 0, 0) if values else _NOTHING
 
 
-_GENERATED, _SOURCE, _LINE, _COLUMN, _MAPPED = (itemgetter(i) for i in range(5))
+def _sums(text: str) -> _Delta:
+    """The deltas of every segment in ``text`` (``,``/``;``-separated) added up; ``mapped`` is
+    1 if any segment is mapped. Each distinct segment text is decoded once."""
+    counts = Counter(text.replace(";", ",").split(","))
+    deltas = list(map(_decode_segment, counts))
+    times = list(counts.values())
+    return (
+        sum(map(mul, map(_GENERATED, deltas), times)),
+        sum(map(mul, map(_SOURCE, deltas), times)),
+        sum(map(mul, map(_LINE, deltas), times)),
+        sum(map(mul, map(_COLUMN, deltas), times)),
+        int(any(map(_MAPPED, deltas))),
+    )
 
 
 class Mappings:
     """A ``mappings`` string: generated (line, column) -> original (path, line, column).
 
-    Nothing is decoded up front. A lookup decodes from the nearest remembered point before it
-    (the start, or where an earlier lookup got to) up to the segment it needs, a block of
-    segments at a time: sources, original lines and columns are deltas that run across
-    generated lines, so every segment before the asked one counts, but those of earlier lines
-    are only summed (C-level counting of repeated segment texts), never kept. Lines and columns
+    Nothing is decoded up front. A lookup starts from the nearest remembered point before it
+    (the start, or where an earlier lookup got to) and goes forward a block of mapping text at
+    a time: sources, original lines and columns are deltas that run across generated lines, so
+    every segment before the asked one counts, but a block is only summed (distinct segment
+    texts counted at C speed, each decoded once), never held as a Python object per segment;
+    only the block holding the asked column is walked segment by segment. Lines and columns
     are 0-based in the format; :meth:`original` takes and gives 1-based ones, like locations.
     A malformed segment counts as nothing."""
 
     def __init__(self, mappings: str, sources: list[str]) -> None:
         self.sources = sources
         self._text = mappings
-        self._segments = _Segments()
         self._marks: list[_Mark] = [(0, 0, 0, 0, 0, 0, 0)]
 
     @classmethod
     def from_map(cls, data: bytes) -> Mappings | None:
-        """The mappings of a (non-index) map, or None when there are none."""
-        doc = parse_map(data).doc
-        if not isinstance(doc, dict) or not isinstance(doc.get("mappings"), str):
+        """The mappings of a (non-index) map, or None when there are none.
+
+        Only ``mappings``, ``sources`` and ``sourceRoot`` are read (the JSON strings after
+        those keys), not the whole document: a lookup for one finding should not cost
+        decoding every original source in ``sourcesContent``."""
+        text = data.decode("utf-8", "replace")
+        if text.startswith(")]}'"):
+            text = text[4:]
+        found = _MAPPINGS_KEY.search(text)
+        if found is None or _SECTIONS_KEY.search(text) is not None:
             return None
-        if not doc["mappings"].strip(";,"):
+        try:
+            mappings = _scanstring(text, found.end())[0]
+        except ValueError:
             return None
-        return cls(doc["mappings"], _sources(doc) or [])
+        if not mappings.strip(";,"):
+            return None
+        root = ""
+        found = _ROOT_KEY.search(text)
+        if found is not None:
+            with contextlib.suppress(ValueError):
+                root = _scanstring(text, found.end())[0]
+        found = _SOURCES_KEY.search(text)
+        names = [] if found is None else _string_list(text, found.end(), MAX_SOURCES)
+        return cls(mappings, [original_name(name, root) for name in names])
 
     @property
     def lines(self) -> int:
@@ -407,30 +482,35 @@ class Mappings:
                 return None
             pos, (source, orig_line, orig_column) = start
             generated, seen = 0, 0
-        text, segments = self._text, self._segments
+        text = self._text
         end = text.find(";", pos)
         if end == -1:
             end = len(text)
         while pos < end:
-            stop = min(end, pos + _BLOCK)
-            if stop < end:  # cut at a segment boundary
-                comma = text.find(",", stop, end)
-                stop = end if comma == -1 else comma
-            decoded = list(map(segments.__getitem__, text[pos:stop].split(",")))
+            stop = _cut(text, pos, end, _BLOCK)
+            block = text[pos:stop]
+            step = _sums(block)
+            if generated + step[0] <= column:  # the whole block is at or before the column
+                generated += step[0]
+                source, orig_line, orig_column = (
+                    source + step[1],
+                    orig_line + step[2],
+                    orig_column + step[3],
+                )
+                seen = seen or step[4]
+                pos = stop + 1
+                if pos < end:
+                    self._mark((line, generated, pos, source, orig_line, orig_column, seen))
+                continue
+            decoded = list(map(_decode_segment, block.split(",")))
             columns = list(accumulate(map(_GENERATED, decoded), initial=generated))
-            count = bisect.bisect_right(columns, column, 1) - 1  # segments at or before column
-            if count < len(decoded):
-                decoded = decoded[:count]
+            count = bisect.bisect_right(columns, column, 1) - 1  # segments at or before it
+            decoded = decoded[:count]
             source += sum(map(_SOURCE, decoded))
             orig_line += sum(map(_LINE, decoded))
             orig_column += sum(map(_COLUMN, decoded))
             seen = seen or any(map(_MAPPED, decoded))
-            if count < len(columns) - 1:  # the asked column lies in this block
-                break
-            generated = columns[-1]
-            pos = stop + 1
-            if pos < end:
-                self._mark((line, generated, pos, source, orig_line, orig_column, seen))
+            break
         return (source, orig_line, orig_column) if seen else None
 
     def _line_start(
@@ -438,7 +518,7 @@ class Mappings:
     ) -> tuple[int, tuple[int, int, int]] | None:
         """Where generated line ``target`` starts and the state there, summing every segment
         from ``pos`` (on ``line``) on; None if the mappings end before it."""
-        text, segments = self._text, self._segments
+        text = self._text
         source, orig_line, orig_column = state
         while line < target:
             if pos >= len(text):
@@ -453,17 +533,14 @@ class Mappings:
                 newlines = target - line
             elif newlines:
                 stop = text.rfind(";", pos, stop) + 1
-            elif stop < len(text):
-                comma = text.find(",", stop)
-                semicolon = text.find(";", stop)
-                cuts = [c for c in (comma, semicolon) if c != -1]
-                stop = min(cuts) if cuts else len(text)
-            for segment, times in Counter(text[pos:stop].replace(";", ",").split(",")).items():
-                delta = segments[segment]
-                if delta[4]:
-                    source += delta[1] * times
-                    orig_line += delta[2] * times
-                    orig_column += delta[3] * times
+            else:
+                stop = _cut(text, pos, len(text), _BLOCK)
+            step = _sums(text[pos:stop])
+            source, orig_line, orig_column = (
+                source + step[1],
+                orig_line + step[2],
+                orig_column + step[3],
+            )
             line += newlines
             pos = stop
             if newlines:
@@ -473,3 +550,15 @@ class Mappings:
     def _mark(self, mark: _Mark) -> None:
         if len(self._marks) < _MARK_LIMIT:
             bisect.insort(self._marks, mark)
+
+
+def _cut(text: str, pos: int, end: int, size: int) -> int:
+    """The end of a block of about ``size`` characters from ``pos``, at a segment boundary
+    (a ``,`` or ``;``) or ``end``."""
+    stop = pos + size
+    if stop >= end:
+        return end
+    comma = text.find(",", stop, end)
+    semicolon = text.find(";", stop, end)
+    cuts = [c for c in (comma, semicolon) if c != -1]
+    return min(cuts) if cuts else end
