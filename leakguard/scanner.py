@@ -12,18 +12,19 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from leakguard.baseline import Baseline
 from leakguard.engine.matcher import Engine
+from leakguard.engine.rulecache import RuleCache, default_cache_dir
 from leakguard.engine.rules import RuleSet
 from leakguard.model import Finding, ScanResult, ScanStats
 from leakguard.options import ScanOptions
-from leakguard.sources.git_state import write_deferred
 from leakguard.sources.interface import EnrichingSource, Source, StatefulSource
 from leakguard.sources.resolve import resolve_target
-from leakguard.store.cursors import deferred_state
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 PieceResult = tuple[list[Finding], ScanStats]
 
@@ -53,8 +54,15 @@ _worker_options: ScanOptions | None = None
 
 def _init_worker(ruleset: RuleSet, options: ScanOptions) -> None:
     global _worker_engine, _worker_options
-    _worker_engine = Engine(ruleset, options.engine, show_secrets=options.show_secrets)
+    _worker_engine = engine_for(ruleset, options)
     _worker_options = options
+
+
+def engine_for(ruleset: RuleSet, options: ScanOptions) -> Engine:
+    """An engine for ``options``, its compiled keyword database kept under the cache
+    directory (``options.cache_dir``, else ``$XDG_CACHE_HOME/leakguard``) between runs."""
+    cache = RuleCache(options.cache_dir or default_cache_dir())
+    return Engine(ruleset, options.engine, show_secrets=options.show_secrets, rule_cache=cache)
 
 
 def _scan_in_worker(source: Source) -> PieceResult:
@@ -88,7 +96,7 @@ def run_scan(
     if not sources:
         labels = tuple(s.label for s in resolved)
         return ScanResult.nothing_changed(labels, tuple(targets), time.perf_counter() - started)
-    engine = engine or Engine(ruleset, options.engine, show_secrets=options.show_secrets)
+    engine = engine or engine_for(ruleset, options)
     plan = [(source, list(source.split(options))) for source in sources]
     pieces = [piece for _, source_pieces in plan for piece in source_pieces]
     parallel = [p for p in pieces if getattr(p, "parallel_safe", False)]
@@ -104,6 +112,9 @@ def run_scan(
     if parallel:
         workers = min(jobs, len(parallel))
         initargs = (ruleset, options)
+        # imported here: a small scan (a pre-commit hook's) never starts a pool
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
         with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=initargs) as pool:
             futures: dict[Future[PieceResult], int] = {
                 pool.submit(_scan_in_worker, p): i for i, p in enumerate(parallel)
@@ -145,6 +156,9 @@ def scan_then_record(
     incremental state (commits scanned, repository signatures). A scan whose report was never
     delivered (a full disk, an interrupt) leaves the state as it was, so the next incremental
     scan reports the same findings again instead of losing them."""
+    from leakguard.sources.git_state import write_deferred
+    from leakguard.store.cursors import deferred_state
+
     with deferred_state() as pending:
         result = run_scan(targets, options, progress=progress)
     deliver(result)
