@@ -19,7 +19,7 @@ of the literal's start) and in its map with the exact original path, line and co
 
     python benchmarks/scan_web.py --pairs 20            # a small run while developing
     python benchmarks/scan_web.py                       # 176 pairs, ~218 MB
-    python benchmarks/scan_web.py --tools leakguard --leakguard /tmp/main/.venv/bin/leakguard
+    python benchmarks/scan_web.py --compare /tmp/main/.venv/bin/leakguard   # before/after
 """
 
 from __future__ import annotations
@@ -479,11 +479,18 @@ def main() -> None:
     parser.add_argument(
         "--leakguard", default="", help="the leakguard command to time (default: this venv's)"
     )
+    parser.add_argument(
+        "--compare",
+        default="",
+        help="another leakguard command (an older version) timed in the same run, as 'before'",
+    )
     args = parser.parse_args()
     size_mb = args.size_mb or round(args.pairs * 1.17)
     keys = args.keys or max(1, args.pairs // 2)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    if set(tools) - set(TOOLS):
+    if args.compare:
+        tools.insert(tools.index("leakguard") if "leakguard" in tools else len(tools), "before")
+    if set(tools) - set(TOOLS) - {"before"}:
         parser.error(f"unknown tool(s): {', '.join(sorted(set(tools) - set(TOOLS)))}")
     if {"kingfisher", "gitleaks"} & set(tools):
         ensure_peers()
@@ -497,11 +504,14 @@ def main() -> None:
             out = Path(tmp) / f"{tool}.out"
             best: Run | None = None
             for _ in range(args.repeat):
-                run = TOOLS[tool](root, out, args.jobs, leakguard)
+                if tool == "before":
+                    run = run_leakguard(root, out, args.jobs, args.compare)
+                else:
+                    run = TOOLS[tool](root, out, args.jobs, leakguard)
                 if best is None or run.timing.seconds < best.timing.seconds:
                     best = run
             assert best is not None
-            results[tool] = (best, recall(tool, out, planted))
+            results[tool] = (best, recall("leakguard" if tool == "before" else tool, out, planted))
             print(f"  {tool}: {best.timing.seconds:.2f}s", file=sys.stderr)
     floor = results["floor"][0].timing.seconds if "floor" in results else None
     peers = [r.timing.seconds for t, (r, _) in results.items() if t in ("kingfisher", "gitleaks")]

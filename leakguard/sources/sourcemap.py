@@ -167,6 +167,19 @@ class RawSources:
             return None
         return self._spans[group][entry]
 
+    def entry_at(self, offset: int) -> tuple[int, int] | None:
+        """(entry, start of its string body) of the first ``sourcesContent`` string holding
+        ``offset``, or None."""
+        if self._spans is None:
+            self.span(0, 0)
+        assert self._spans is not None
+        if not self._spans:
+            return None
+        for entry, span in enumerate(self._spans[0]):
+            if span is not None and span[0] <= offset < span[1]:
+                return entry, span[0]
+        return None
+
     def _entries(self, pos: int) -> list[tuple[int, int] | None]:
         text = self.text
         spans: list[tuple[int, int] | None] = []
@@ -348,6 +361,77 @@ def _skip_blank(text: str, pos: int) -> int:
     return pos
 
 
+# -- locating bundle findings ---------------------------------------------------------------
+
+
+def map_text(data: bytes) -> str:
+    """A map's bytes as text, without the ``)]}'`` XSSI guard some servers prepend."""
+    text = data.decode("utf-8", "replace")
+    return text[4:] if text.startswith(")]}'") else text
+
+
+class MapText:
+    """A (non-index) map read only as far as locating bundle findings needs: the JSON strings
+    after ``mappings``, ``sources`` and ``sourceRoot``, and ``sourcesContent`` strings only
+    where a secret's text sits; never the whole document (a lookup for one finding should not
+    cost decoding every original source)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._raw = RawSources(text)
+        self._names: list[str] | None = None
+        self._mappings: Mappings | None = None
+        self._read = False
+        self.index_map = _SECTIONS_KEY.search(text) is not None
+
+    def names(self) -> list[str]:
+        """``sources``, with ``sourceRoot`` applied and bundler prefixes dropped."""
+        if self._names is None:
+            text = self.text
+            root = ""
+            found = _ROOT_KEY.search(text)
+            if found is not None:
+                with contextlib.suppress(ValueError):
+                    root = _scanstring(text, found.end())[0]
+            found = _SOURCES_KEY.search(text)
+            names = [] if found is None else _string_list(text, found.end(), MAX_SOURCES)
+            self._names = [original_name(name, root) for name in names]
+        return self._names
+
+    def mappings(self) -> Mappings | None:
+        if not self._read:
+            self._read = True
+            found = _MAPPINGS_KEY.search(self.text)
+            if found is None or self.index_map:
+                return None
+            try:
+                mappings = _scanstring(self.text, found.end())[0]
+            except ValueError:
+                return None
+            if mappings.strip(";,"):
+                self._mappings = Mappings(mappings, self.names())
+        return self._mappings
+
+    def written_once(self, literal: str) -> tuple[str, int, int] | None:
+        """(original path, line, column) where ``literal`` is written, when the map's text holds
+        it exactly once, inside an original source of ``sourcesContent``; else None."""
+        text = self.text
+        at = text.find(literal)
+        if at == -1 or self.index_map or text.find(literal, at + 1) != -1:
+            return None
+        found = self._raw.entry_at(at)
+        if found is None:
+            return None
+        entry, start = found
+        try:
+            before = _scanstring(text[start:at] + '"', 0)[0]
+        except ValueError:
+            return None
+        names = self.names()
+        name = names[entry] if entry < len(names) else f"<source {entry}>"
+        return name, before.count("\n") + 1, len(before) - before.rfind("\n")
+
+
 # -- mappings -----------------------------------------------------------------------------
 
 #: mapping text summed per step (C-level counting of repeated segment texts); the step that
@@ -430,39 +514,19 @@ class Mappings:
 
     @classmethod
     def from_map(cls, data: bytes) -> Mappings | None:
-        """The mappings of a (non-index) map, or None when there are none.
-
-        Only ``mappings``, ``sources`` and ``sourceRoot`` are read (the JSON strings after
-        those keys), not the whole document: a lookup for one finding should not cost
-        decoding every original source in ``sourcesContent``."""
-        text = data.decode("utf-8", "replace")
-        if text.startswith(")]}'"):
-            text = text[4:]
-        found = _MAPPINGS_KEY.search(text)
-        if found is None or _SECTIONS_KEY.search(text) is not None:
-            return None
-        try:
-            mappings = _scanstring(text, found.end())[0]
-        except ValueError:
-            return None
-        if not mappings.strip(";,"):
-            return None
-        root = ""
-        found = _ROOT_KEY.search(text)
-        if found is not None:
-            with contextlib.suppress(ValueError):
-                root = _scanstring(text, found.end())[0]
-        found = _SOURCES_KEY.search(text)
-        names = [] if found is None else _string_list(text, found.end(), MAX_SOURCES)
-        return cls(mappings, [original_name(name, root) for name in names])
+        """The mappings of a (non-index) map, or None when there are none."""
+        return MapText(map_text(data)).mappings()
 
     @property
     def lines(self) -> int:
         """The number of generated lines."""
         return self._text.count(";") + 1 if self._text else 0
 
-    def original(self, line: int, column: int) -> tuple[str, int, int] | None:
-        """(original path, line, column), all 1-based, of generated ``line``:``column``."""
+    def original(
+        self, line: int, column: int, literal: str | None = None
+    ) -> tuple[str, int, int] | None:
+        """(original path, line, column), all 1-based, of generated ``line``:``column`` (the
+        text there, ``literal``, plays no part)."""
         if line < 1 or column < 1:
             return None
         found = self._lookup(line - 1, column - 1)

@@ -67,12 +67,26 @@ def test_finding_in_the_bundle_and_in_sources_content_both_carry_the_original(
     in_bundle, in_map = by_path["dist/app.js"], by_path["dist/app.js.map"]
     assert (in_bundle.line, in_bundle.column) == (1, column)
     assert in_bundle.get("original_path") == "src/pay.ts"
-    # the literal's segment: where its opening quote was written
-    assert (in_bundle.get("original_line"), in_bundle.get("original_column")) == (4, QUOTE)
+    # written once in the map's sources: located there, at the key itself
+    assert (in_bundle.get("original_line"), in_bundle.get("original_column")) == (4, QUOTE + 1)
     assert (in_map.line, in_map.column) == (1, raw_map.index(KEY) + 1)
     assert in_map.get("original_path") == "src/pay.ts"
     assert (in_map.get("original_line"), in_map.get("original_column")) == (4, QUOTE + 1)
     assert stats.counters["bundles_mapped_to_original"] == 1
+
+
+def test_a_key_written_twice_is_located_through_mappings(tmp_path: Path) -> None:
+    """Two original sources hold the key: which one the bundle's copy came from is the
+    mappings' answer (the segment of the literal: its opening quote)."""
+    bundle, raw_map, column = _build(tmp_path)
+    doc = json.loads(raw_map)
+    doc["sourcesContent"][0] = f"// an old copy: {KEY}\n"
+    (tmp_path / "app.js.map").write_text(json.dumps(doc))
+    findings, _ = scan_file(bundle, "app.js")
+    [in_bundle] = [f.location for f in findings if f.location.path == "app.js"]
+    assert in_bundle.column == column
+    assert (in_bundle.get("original_path"), in_bundle.get("original_line")) == ("src/pay.ts", 4)
+    assert in_bundle.get("original_column") == QUOTE
 
 
 def test_each_original_source_is_one_chunk(tmp_path: Path) -> None:

@@ -18,7 +18,9 @@ class _CountingMappings:
         self.mappings = mappings
         self.asked: list[tuple[int, int]] = []
 
-    def original(self, line: int, column: int) -> tuple[str, int, int] | None:
+    def original(
+        self, line: int, column: int, literal: str | None = None
+    ) -> tuple[str, int, int] | None:
         self.asked.append((line, column))
         return self.mappings.original(line, column)
 
