@@ -5,17 +5,20 @@ floor, on a generated build directory of minified bundles, each with its source 
 The build is shaped like a real one (by default 176 bundle/map pairs, ~218 MB in all, under
 ``benchmarks/.work/scan_web/``): original TypeScript-like modules (imports, functions, fetch
 calls, error messages, class names, long hex and base64 constants) are "minified" (whitespace
-dropped, local identifiers renamed) into bundles of a few long generated lines; each bundle has
-a ``.map`` with ``sources`` (``webpack://app/./src/...``), ``sourcesContent``, ``names`` and a
-dense ``mappings`` (one segment per token, the renamed identifiers with a name index), and ends
-with ``//# sourceMappingURL=``. Keys of several providers are planted in original modules as
-string literals, so each appears in a bundle and, JSON-escaped, in its map's ``sourcesContent``.
+dropped, local identifiers renamed) into bundles of a few long generated lines, with what
+client code is full of (auth headers and tokens in storage, password checks, public API keys,
+integrity hashes, inline SVG icons and the odd inline font; ``--plain`` leaves these out);
+each bundle has a ``.map`` with ``sources`` (``webpack://app/./src/...``), ``sourcesContent``,
+``names`` and a dense ``mappings`` (one segment per token, the renamed identifiers with a name
+index), and ends with ``//# sourceMappingURL=``. Keys of several providers are planted in
+original modules as string literals, so each appears in a bundle and, JSON-escaped, in its
+map's ``sourcesContent``.
 
 Each tool runs over the same directory with a warm page cache (LeakGuard and Kingfisher with
 ``--jobs`` workers/threads, 2 by default); it prints seconds, MB/s, the ratio against the
 faster peer and against the floor, peak RSS, and recall. For LeakGuard, recall is strict: each
-planted key must be reported in its bundle with its original path and line (column within one
-of the literal's start) and in its map with the exact original path, line and column.
+planted key must be reported in its bundle with its original path and line (the column of the
+key, or of the literal's opening quote) and in its map with the exact path, line and column.
 
     python benchmarks/scan_web.py --pairs 20            # a small run while developing
     python benchmarks/scan_web.py                       # 176 pairs, ~218 MB
@@ -43,7 +46,7 @@ from scan_files import _KINGFISHER, _plant, warm
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "scan_web"
 MB = 1_000_000
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 KEY_PROVIDERS = ("stripe", "github", "slack", "gitlab", "sendgrid", "openai")
 
@@ -121,7 +124,7 @@ def _camel(rng: random.Random, parts: int) -> str:
     return words[0] + "".join(w.title() for w in words[1:])
 
 
-def _module_lines(rng: random.Random, lines: int) -> list[str]:
+def _module_lines(rng: random.Random, lines: int, app_code: bool = True) -> list[str]:
     out = [
         f"import {{ {', '.join(_camel(rng, 2) for _ in range(3))} }} "
         f'from "{rng.choice(_PACKAGES)}";',
@@ -153,8 +156,47 @@ def _module_lines(rng: random.Random, lines: int) -> list[str]:
         if rng.random() < 0.2:
             blob = "".join(rng.choices(_B64, k=rng.randint(40, 120)))
             block.insert(-1, f'export const {noun}Icon = "data:image/png;base64,{blob}";')
+        if app_code:
+            block[-1:-1] = _app_code(rng, noun, local)
         out.extend(block)
     return out[:lines]
+
+
+def _app_code(rng: random.Random, noun: str, local: str) -> list[str]:
+    """What real client bundles are full of: auth headers, tokens in storage, form checks,
+    public configuration, subresource integrity, inline icons and fonts."""
+    out: list[str] = []
+    if rng.random() < 0.5:
+        out += [
+            f"export function {noun}AuthHeaders(token) {{",
+            '  const accessToken = token || localStorage.getItem("accessToken");',
+            '  const refreshToken = sessionStorage.getItem("refreshToken") ?? "";',
+            '  return { Authorization: `Bearer ${accessToken}`, "X-Api-Key": config.apiKey,'
+            ' "X-Refresh-Token": refreshToken };',
+            "}",
+        ]
+    if rng.random() < 0.3:
+        out += [
+            f"  if (!{local}.password || {local}.password.length < 8) {{",
+            '    errors.password = "password must be at least 8 characters";',
+            f'    errors.secret = "the client secret for {noun} is required";',
+            "  }",
+        ]
+    if rng.random() < 0.3:
+        out.append(
+            f"export const {noun}ApiKey = import.meta.env.VITE_PUBLIC_API_KEY ?? "
+            f'"public-{rng.randbytes(6).hex()}"; // api_key for the {noun} widget'
+        )
+    if rng.random() < 0.2:
+        digest = "".join(rng.choices(_B64, k=64))
+        out.append(f'export const {noun}Integrity = "sha384-{digest}";')
+    if rng.random() < 0.12:  # an inline SVG or PNG icon
+        blob = "".join(rng.choices(_B64, k=rng.randint(800, 6000)))
+        out.append(f'export const {noun}Logo = "data:image/svg+xml;base64,{blob}";')
+    if rng.random() < 0.015:  # an inline web font
+        blob = "".join(rng.choices(_B64, k=rng.randint(20_000, 60_000)))
+        out.append(f'export const {noun}Font = "data:font/woff2;base64,{blob}";')
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,7 +356,9 @@ class Planted:
     original_column: int  # of the key, 1-based
 
 
-def generate(root: Path, pairs: int, size_mb: int, keys: int, seed: int) -> list[Planted]:
+def generate(
+    root: Path, pairs: int, size_mb: int, keys: int, seed: int, app_code: bool
+) -> list[Planted]:
     rng = random.Random(seed)
     (root / "assets").mkdir(parents=True)
     pool = [
@@ -345,7 +389,7 @@ def generate(root: Path, pairs: int, size_mb: int, keys: int, seed: int) -> list
         rel = ""
         if every and index % every == 0 and len(planted) < keys:
             plant = _plant(rng, KEY_PROVIDERS[len(planted) % len(KEY_PROVIDERS)])
-            lines = _module_lines(rng, 40)
+            lines = _module_lines(rng, 40, app_code)
             at = rng.randint(5, 35)
             lines.insert(at, f'export const {plant.provider.upper()}_KEY = "{plant.key}";')
             config = minify(f"src/config/{plant.provider}-{index}.ts", lines)
@@ -357,12 +401,15 @@ def generate(root: Path, pairs: int, size_mb: int, keys: int, seed: int) -> list
     return planted
 
 
-def build(pairs: int, size_mb: int, keys: int, seed: int) -> tuple[Path, list[Planted], int]:
-    root = WORK / f"build-{pairs}p-{size_mb}mb-{keys}k-s{seed}-v{GENERATOR_VERSION}"
+def build(
+    pairs: int, size_mb: int, keys: int, seed: int, app_code: bool
+) -> tuple[Path, list[Planted], int]:
+    kind = "app" if app_code else "plain"
+    root = WORK / f"build-{pairs}p-{size_mb}mb-{keys}k-s{seed}-{kind}-v{GENERATOR_VERSION}"
     manifest = root.with_suffix(".json")
     if not manifest.exists():
         shutil.rmtree(root, ignore_errors=True)
-        planted = generate(root, pairs, size_mb, keys, seed)
+        planted = generate(root, pairs, size_mb, keys, seed, app_code)
         manifest.write_text(json.dumps([p.__dict__ for p in planted]))
     planted = [Planted(**p) for p in json.loads(manifest.read_text())]
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
@@ -467,6 +514,12 @@ def main() -> None:
         "--keys", type=int, default=0, help="planted keys (default: one per two pairs, 88)"
     )
     parser.add_argument("--seed", type=int, default=20261203, help="generator seed")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="modules without the auth, configuration, integrity and inline-asset code real "
+        "client bundles carry (fewer keyword hits for every tool)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="workers/threads per tool (default 2)")
     parser.add_argument(
         "--tools",
@@ -495,7 +548,7 @@ def main() -> None:
     if {"kingfisher", "gitleaks"} & set(tools):
         ensure_peers()
     leakguard = args.leakguard or leakguard_bin()
-    root, planted, size = build(args.pairs, size_mb, keys, args.seed)
+    root, planted, size = build(args.pairs, size_mb, keys, args.seed, not args.plain)
     print(f"build: {root} ({size / MB:.0f} MB, {args.pairs} bundle/map pairs, {len(planted)} keys)")
     warm(root)
     results: dict[str, tuple[Run, tuple[int, int]]] = {}

@@ -183,7 +183,7 @@ class RawSources:
     def _entries(self, pos: int) -> list[tuple[int, int] | None]:
         text = self.text
         spans: list[tuple[int, int] | None] = []
-        while pos < len(text):
+        while pos < len(text) and len(spans) < MAX_SOURCES:
             pos = _skip_blank(text, pos)
             if pos >= len(text) or text[pos] == "]":
                 break
@@ -441,6 +441,9 @@ _BLOCK = 16 * 1024
 _MAX_SEGMENT = 64
 #: resume points remembered per map
 _MARK_LIMIT = 4096
+#: distinct segments one map may have decoded before its lookups give up (real maps repeat a
+#: few thousand; each costs a few microseconds)
+MAX_DECODED = 1_000_000
 
 #: (generated column delta, source delta, original line delta, original column delta, mapped)
 _Delta = tuple[int, int, int, int, int]
@@ -511,6 +514,18 @@ class Mappings:
         self.sources = sources
         self._text = mappings
         self._marks: list[_Mark] = [(0, 0, 0, 0, 0, 0, 0)]
+        #: distinct segments this map had decoded (in Python); a hostile map of millions of
+        #: distinct segments stops answering at MAX_DECODED instead of costing minutes
+        self._decoded = 0
+
+    def _sums(self, text: str) -> _Delta | None:
+        """:func:`_sums` of ``text``, None once this map has decoded too much."""
+        if self._decoded > MAX_DECODED:
+            return None
+        before = _decode_segment.cache_info().misses
+        step = _sums(text)
+        self._decoded += _decode_segment.cache_info().misses - before
+        return step
 
     @classmethod
     def from_map(cls, data: bytes) -> Mappings | None:
@@ -553,7 +568,9 @@ class Mappings:
         while pos < end:
             stop = _cut(text, pos, end, _BLOCK)
             block = text[pos:stop]
-            step = _sums(block)
+            step = self._sums(block)
+            if step is None:
+                return None
             if generated + step[0] <= column:  # the whole block is at or before the column
                 generated += step[0]
                 source, orig_line, orig_column = (
@@ -599,7 +616,9 @@ class Mappings:
                 stop = text.rfind(";", pos, stop) + 1
             else:
                 stop = _cut(text, pos, len(text), _BLOCK)
-            step = _sums(text[pos:stop])
+            step = self._sums(text[pos:stop])
+            if step is None:
+                return None
             source, orig_line, orig_column = (
                 source + step[1],
                 orig_line + step[2],

@@ -267,3 +267,22 @@ def test_a_map_of_millions_of_empty_lists_is_scanned_as_text_in_bounded_memory(
     assert proc.returncode == 0, proc.stderr[-2000:]
     peak_mb = int(proc.stdout.split()[-1])
     assert peak_mb < 150, f"peak RSS {peak_mb} MB"
+
+
+def test_a_map_of_distinct_segments_stops_answering_within_its_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every segment different (nothing to reuse): past the budget a lookup gives up (the
+    finding keeps its bundle position) instead of decoding without end."""
+    rng = random.Random("budget")
+
+    def distinct() -> list[tuple[int, int, int, int]]:
+        return [(i * 3, 0, rng.randrange(10**7), rng.randrange(10**6)) for i in range(3000)]
+
+    segments = distinct()
+    last = segments[-1]
+    expected = ("a.ts", last[2] + 1, last[3] + 1)
+    assert Mappings(encode_mappings([segments]), ["a.ts"]).original(1, last[0] + 1) == expected
+    monkeypatch.setattr(sourcemap, "MAX_DECODED", 100)
+    hostile = Mappings(encode_mappings([distinct()]), ["a.ts"])  # none decoded before
+    assert hostile.original(1, last[0] + 1) is None
