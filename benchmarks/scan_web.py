@@ -571,8 +571,8 @@ def main() -> None:
     fastest = min(peers) if peers else None
     print()
     print(
-        f"{'tool':<11} {'seconds':>8} {'MB/s':>8} {'vs faster peer':>15} {'x floor':>8} "
-        f"{'peak MB':>8} {'found':>9} {'located':>9}"
+        f"{'tool':<11} {'seconds':>8} {'cpu s':>7} {'MB/s':>8} {'vs faster peer':>15} "
+        f"{'x floor':>8} {'peak MB':>8} {'found':>9} {'located':>9}"
     )
     for tool, (run, (found, located)) in results.items():
         seconds = run.timing.seconds
@@ -581,11 +581,12 @@ def main() -> None:
         shown = f"{found}/{len(planted)}" if tool != "floor" else "-"
         where = f"{located}/{len(planted)}" if located >= 0 else "-"
         print(
-            f"{tool:<11} {seconds:>8.2f} {size / MB / seconds:>8.1f} {ratio:>15} {over:>8} "
-            f"{run.timing.rss_mb:>8.0f} {shown:>9} {where:>9}"
+            f"{tool:<11} {seconds:>8.2f} {run.timing.cpu:>7.2f} {size / MB / seconds:>8.1f} "
+            f"{ratio:>15} {over:>8} {run.timing.rss_mb:>8.0f} {shown:>9} {where:>9}"
         )
     print(
-        f"\n'vs faster peer': the faster peer's seconds over the tool's (>1: faster); 'x floor': "
+        f"\n'vs faster peer': the faster peer's seconds over the tool's (>1: faster); 'cpu s': "
+        f"user + system seconds of the whole process tree; 'x floor': "
         f"the tool's seconds over `cat` of every file; 'located': keys reported both in the "
         f"bundle and in the map with their original path, line and column; --jobs {args.jobs}; "
         f"best of {args.repeat} runs, process start-up included; {os.cpu_count()} cores."

@@ -15,6 +15,7 @@ import enum
 import io
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -320,6 +321,12 @@ def _walked_to(path: Path, url: str, root: Path) -> bool:
     file ``url`` names next to ``path``."""
     if "://" in url or url.startswith(("/", "data:")) or "?" in url or "#" in url:
         return False
+    if "/" not in url and os.sep not in url and url not in (".", ".."):
+        # next to a file the walk reached: walked too, unless it is a link or not a file
+        try:
+            return stat.S_ISREG(os.lstat(path.parent / url).st_mode)
+        except OSError:
+            return False
     from leakguard.sources.filesystem import SKIP_DIRS
 
     target = os.path.normpath(os.path.join(os.path.abspath(path.parent), url))
