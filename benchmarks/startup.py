@@ -10,6 +10,7 @@ the floor. The first LeakGuard run warms the compiled-rule cache and is not coun
 
     python benchmarks/startup.py
     python benchmarks/startup.py --runs 30 --cold
+    python benchmarks/startup.py --compare /tmp/main/.venv/bin/leakguard   # before/after
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="runs per command (default 15)")
     parser.add_argument("--cold", action="store_true", help="an empty rule cache for every run")
     parser.add_argument("--imports", action="store_true", help="list the slowest imports")
+    parser.add_argument(
+        "--compare", default="", help="another leakguard command (an older version), interleaved"
+    )
     args = parser.parse_args()
     leakguard = leakguard_bin()
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,13 +69,17 @@ def main() -> None:
         env = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "cache"))
         scan = [leakguard, "scan", str(target), "-q"]
         floor = [sys.executable, "-c", "pass"]
-        wall(scan, env)  # fills the rule cache
-        times: dict[str, list[float]] = {"python -c pass": [], "leakguard scan FILE": []}
+        commands = {"python -c pass": floor, "leakguard scan FILE": scan}
+        if args.compare:
+            commands["before: scan FILE"] = [args.compare, *scan[1:]]
+        for command in commands.values():
+            wall(command, env)  # fills the rule cache, warms the page cache
+        times: dict[str, list[float]] = {name: [] for name in commands}
         for run in range(args.runs):
             if args.cold:
                 env["XDG_CACHE_HOME"] = str(Path(tmp) / f"cache-{run}")
-            times["python -c pass"].append(wall(floor, env))
-            times["leakguard scan FILE"].append(wall(scan, env))
+            for name, command in commands.items():
+                times[name].append(wall(command, env))
         if args.imports:
             print("slowest imports (cumulative) of one `leakguard scan FILE`:")
             print("\n".join(slowest_imports(scan, env)))

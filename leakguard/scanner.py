@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from leakguard.baseline import Baseline
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rulecache import RuleCache, default_cache_dir
 from leakguard.engine.rules import RuleSet
@@ -25,6 +24,8 @@ from leakguard.sources.resolve import resolve_target
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+
+    from leakguard.baseline import Baseline
 
 PieceResult = tuple[list[Finding], ScanStats]
 
@@ -88,7 +89,7 @@ def run_scan(
     started = time.perf_counter()
     ruleset = ruleset or (engine.ruleset if engine is not None else None)
     ruleset = ruleset or RuleSet.load(options.rules_dirs)
-    baseline = Baseline.load(options.baseline) if options.baseline else None
+    baseline = _baseline(options)
     resolved = [resolve_target(t, options) for t in targets]
     stateful = [s for s in resolved if isinstance(s, StatefulSource)]
     skipped = {id(s) for s in stateful if s.unchanged(options, ruleset.version)}
@@ -195,8 +196,8 @@ def finalize(
     findings: Iterable[Finding], options: ScanOptions, baseline: Baseline | None = None
 ) -> list[Finding]:
     """Drop duplicates (same secret, same place), baselined credentials, and low severities."""
-    if baseline is None and options.baseline:
-        baseline = Baseline.load(options.baseline)
+    if baseline is None:
+        baseline = _baseline(options)
     unique: dict[tuple[object, ...], Finding] = {}
     for f in findings:
         if f.severity < options.min_severity or (baseline and baseline.suppresses(f)):
@@ -208,3 +209,11 @@ def finalize(
 def _order(f: Finding) -> tuple[str, str, int, int, str]:
     loc = f.location
     return (loc.path, loc.commit or "", loc.line, loc.column, f.rule_id)
+
+
+def _baseline(options: ScanOptions) -> Baseline | None:
+    if not options.baseline:
+        return None
+    from leakguard.baseline import Baseline  # only scans with --baseline pay for it
+
+    return Baseline.load(options.baseline)

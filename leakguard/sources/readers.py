@@ -23,7 +23,6 @@ from typing import BinaryIO
 from leakguard.model import Chunk, Location, ScanStats, SourceKind
 from leakguard.options import ScanOptions
 from leakguard.sources import archive, sourcemap, webbundle
-from leakguard.sources.compressed import DecompressingReader, PrefetchReader
 from leakguard.sources.limits import (
     Budget,
     CountingReader,
@@ -219,6 +218,8 @@ class _Reader:
     def _decompressed(
         self, stream: Readable, head: bytes, display: str, depth: int, fmt: str
     ) -> Iterator[Chunk]:
+        from leakguard.sources.compressed import DecompressingReader, PrefetchReader
+
         counter = CountingReader(_Prepended(head, stream))
         decompressor = DecompressingReader(counter, fmt)
         limited = LimitedReader(
