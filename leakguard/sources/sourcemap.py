@@ -157,7 +157,7 @@ class RawSources:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._arrays: list[int] | None = None  # where each array's first element starts
+        self._arrays: list[int] = []  # where each array's first element starts, found so far
         #: per array: the spans found so far, and where the walk goes on (-1: at its end)
         self._spans: dict[int, tuple[list[tuple[int, int] | None], int]] = {}
 
@@ -179,14 +179,27 @@ class RawSources:
                 break
         return None
 
+    def _array(self, group: int) -> int | None:
+        """Where the ``group``-th ``sourcesContent`` array's first element starts."""
+        text, arrays = self.text, self._arrays
+        at = arrays[-1] if arrays else 0
+        while len(arrays) <= group:
+            at = text.find('"sourcesContent"', at)
+            if at == -1:
+                return None
+            found = _CONTENT_KEY.match(text, at)
+            at += 1
+            if found is not None:
+                arrays.append(found.end())
+        return arrays[group]
+
     def _walk(
         self, group: int, enough: Callable[[list[tuple[int, int] | None]], bool]
     ) -> list[tuple[int, int] | None]:
-        if self._arrays is None:
-            self._arrays = _keys(self.text, _CONTENT_KEY, '"sourcesContent"')
-        if group >= len(self._arrays):
+        start = self._array(group)
+        if start is None:
             return []
-        spans, pos = self._spans.get(group, ([], self._arrays[group]))
+        spans, pos = self._spans.get(group, ([], start))
         text = self.text
         while pos != -1 and not enough(spans):
             if len(spans) >= MAX_SOURCES:
@@ -344,18 +357,6 @@ def _key(text: str, key: re.Pattern[str], literal: str) -> re.Match[str] | None:
     return None
 
 
-def _keys(text: str, key: re.Pattern[str], literal: str) -> list[int]:
-    """Where every match of ``key`` (which starts with ``literal``) ends."""
-    ends = []
-    at = text.find(literal)
-    while at != -1:
-        found = key.match(text, at)
-        if found is not None:
-            ends.append(found.end())
-        at = text.find(literal, at + 1)
-    return ends
-
-
 def _string_list(text: str, pos: int, limit: int) -> list[str]:
     """The strings of the JSON array whose first element starts at ``pos`` (``null`` and other
     values as ""); at most ``limit`` of them, and none after a value it cannot skip."""
@@ -418,7 +419,6 @@ class MapText:
         self._names: list[str] | None = None
         self._mappings: Mappings | None = None
         self._read = False
-        self.index_map = _key(text, _SECTIONS_KEY, '"sections"') is not None
 
     def names(self) -> list[str]:
         """``sources``, with ``sourceRoot`` applied and bundler prefixes dropped."""
@@ -438,8 +438,8 @@ class MapText:
         if not self._read:
             self._read = True
             found = _key(self.text, _MAPPINGS_KEY, '"mappings"')
-            if found is None or self.index_map:
-                return None
+            if found is None or _key(self.text, _SECTIONS_KEY, '"sections"') is not None:
+                return None  # an index map: its sections' mappings are not read
             try:
                 mappings = _scanstring(self.text, found.end())[0]
             except ValueError:
@@ -453,7 +453,7 @@ class MapText:
         it exactly once, inside an original source of ``sourcesContent``; else None."""
         text = self.text
         at = text.find(literal)
-        if at == -1 or self.index_map or text.find(literal, at + 1) != -1:
+        if at == -1 or text.find(literal, at + 1) != -1:
             return None
         found = self._raw.entry_at(at)
         if found is None:
