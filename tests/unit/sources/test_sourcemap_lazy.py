@@ -286,3 +286,15 @@ def test_a_map_of_distinct_segments_stops_answering_within_its_budget(
     monkeypatch.setattr(sourcemap, "MAX_DECODED", 100)
     hostile = Mappings(encode_mappings([distinct()]), ["a.ts"])  # none decoded before
     assert hostile.original(1, last[0] + 1) is None
+
+
+def test_a_large_map_whose_commas_sit_in_its_sources_is_still_parsed() -> None:
+    code = "const a = [1, 2, 3], b = {x: 1, y: [4, 5]};\n" * 150_000  # 8 of , [ { a line
+    doc = {"version": 3, "sources": ["big.ts", "k.ts"], "sourcesContent": [code, code + KEY]}
+    raw = json.dumps(doc).encode()
+    assert raw.count(b",") + raw.count(b"[") + raw.count(b"{") > sourcemap.MAX_JSON_VALUES
+    stats = ScanStats()
+    chunks = list(map_chunks(raw, "big.js.map", stats))
+    assert [c.location.get("original_path") for c in chunks] == [None, None]  # set per finding
+    assert [len(c.data) for c in chunks] == [len(code), len(code) + len(KEY)]
+    assert stats.warnings == []
