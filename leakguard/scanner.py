@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from leakguard.engine.matcher import Engine
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from leakguard.baseline import Baseline
 
 PieceResult = tuple[list[Finding], ScanStats]
+GENERIC_PROVIDER = "generic"  # the keyword = high-entropy literal rules
 
 
 class Progress(Protocol):
@@ -42,8 +44,10 @@ def scan_source(source: Source, engine: Engine, options: ScanOptions) -> PieceRe
     stats = ScanStats()
     findings: list[Finding] = []
     depth = options.decode_depth
+    allow = options.allowlist.allows_value if options.allowlist else None
     for chunk in source.iter_chunks(options, stats):
-        findings.extend(engine.scan(chunk, depth))
+        findings.extend(engine.scan(chunk, depth, allow))
+    stats.warnings.extend(engine.take_notices())  # a user rule skipped over its time budget
     if isinstance(source, EnrichingSource):
         findings = source.enrich(findings, stats)
     return findings, stats
@@ -202,8 +206,24 @@ def finalize(
     for f in findings:
         if f.severity < options.min_severity or (baseline and baseline.suppresses(f)):
             continue
+        if f.rule_id in options.disabled_rules or _excluded_place(f, options):
+            continue
+        if f.provider == GENERIC_PROVIDER:
+            if not options.generic:
+                continue
+            if options.generic_severity is not None:
+                f = replace(f, severity=options.generic_severity)
         unique.setdefault(f.identity, f)
     return sorted(unique.values(), key=_order)
+
+
+def _excluded_place(f: Finding, options: ScanOptions) -> bool:
+    """A finding in a path the project excludes (git history is read blob by blob, so its
+    paths are checked here) or allows for its rule."""
+    path = f.location.path.split("!", 1)[0]
+    if options.excludes and options.excludes.excluded(path):
+        return True
+    return bool(options.allowlist) and options.allowlist.allows_path(f.rule_id, path)
 
 
 def _order(f: Finding) -> tuple[str, str, int, int, str]:

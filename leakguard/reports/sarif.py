@@ -103,6 +103,8 @@ def _result(finding: Finding, index: int, show_secrets: bool) -> dict[str, objec
         properties["rotation"] = finding.rotation
     if finding.attributes:
         properties["attributes"] = dict(finding.attributes)
+    if finding.verification is not None:
+        properties["verification"] = finding.verification.to_dict()
     result: dict[str, object] = {
         "ruleId": finding.rule_id,
         "ruleIndex": index,

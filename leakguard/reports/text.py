@@ -61,9 +61,10 @@ def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = Fa
     for c in credentials:
         locations = places(c)
         top = c.findings[0]
+        live = top.verification
         rows.append(
             (
-                c.severity.label,
+                c.severity.label if live is None else f"{c.severity.label} {live.status}",
                 c.rule_id,
                 shown(top, show_secrets),
                 where(locations[0]),
@@ -79,6 +80,13 @@ def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = Fa
             if top.attributes:
                 facts = ", ".join(f"{k}={v}" for k, v in top.attributes)
                 extra.append(f"    {facts}")
+            if live is not None:
+                who = ", ".join(f"{k}={v}" for k, v in live.identity)
+                extra.append(
+                    f"    {live.status}: {live.endpoint} -> {live.http_status or '-'}"
+                    f" at {live.checked_at}{'; ' + who if who else ''}"
+                    f"{' (' + live.detail + ')' if live.detail else ''}"
+                )
             if top.rotation:
                 extra.append(f"    rotate with playbook {top.rotation}")
             details[len(rows) - 1] = extra

@@ -12,11 +12,12 @@ file by :func:`file_chunks`.
 from __future__ import annotations
 
 import enum
+import errno
 import io
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -87,17 +88,23 @@ def file_chunks(
     stats: ScanStats,
     *,
     chunk_bytes: int = CHUNK_BYTES,
-    walked: Path | None = None,
+    walked: Callable[[Path, str], bool] | None = None,
 ) -> Iterator[Chunk]:
-    """Chunks of the file at ``path``, then of the map it names. ``walked``: the root of the
-    directory walk the file is part of; a map the walk reaches itself is not followed too."""
+    """Chunks of the file at ``path``, then of the map it names. ``walked(path, url)``: whether
+    the directory walk the file is part of reaches the map ``url`` names (then it is scanned
+    there, and not followed too)."""
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            stats.warn(f"{display}: not a regular file; skipped, not read")
+            stats.skip(display, "not a regular file (not read)")
+            return
+        size = st.st_size
         if size > options.max_file_bytes and not _streamed_log(path):
             stats.skip(display, f"over the size limit ({size} > {options.max_file_bytes} bytes)")
             return
         reader = _Reader(options, stats, chunk_bytes=chunk_bytes)
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(SNIFF_BYTES)
             stats.files += 1
             stats.bytes += size
@@ -108,7 +115,7 @@ def file_chunks(
                     chunks = webbundle.mapped_chunks(chunks, mapping)
             yield from chunks
         url = reader.mapping_url
-        if url is not None and not (walked is not None and _walked_to(path, url, walked)):
+        if url is not None and not (walked is not None and walked(path, url)):
             yield from _sibling_map(path, display, url, options, stats)
     except PermissionError:
         stats.skip(display, "permission denied")
@@ -118,6 +125,25 @@ def file_chunks(
         stats.skip(display, "is a directory")
     except OSError as exc:
         stats.skip(display, f"unreadable: {exc.strerror or exc}")
+
+
+class NotRegularFile(OSError):
+    """The path was swapped for a FIFO, device or socket between the walk and the open."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` only if it is a regular file, checked on the opened descriptor.
+    ``O_NONBLOCK`` makes opening a FIFO return at once instead of waiting for a writer."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file (not read)")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def stream_chunks_for(
@@ -252,6 +278,8 @@ class _Reader:
             self.stats.warn(
                 f"{display}: corrupt {fmt} stream ({decompressor.error}); scanned the readable part"
             )
+        elif decompressor.trailing_garbage:
+            self.stats.warn(f"{display}: data after the last {fmt} member is not {fmt}; ignored")
 
     def _source_map(
         self, stream: Readable, head: bytes, display: str, depth: int
@@ -315,28 +343,6 @@ def _sibling_target(path: Path, url: str) -> Path | None:
     if not target.is_file() or target == path.resolve():
         return None
     return target
-
-
-def _walked_to(path: Path, url: str, root: Path) -> bool:
-    """Whether a walk of ``root`` (which skips symbolic links and VCS directories) reaches the
-    file ``url`` names next to ``path``."""
-    if "://" in url or url.startswith(("/", "data:")) or "?" in url or "#" in url:
-        return False
-    if "/" not in url and os.sep not in url and url not in (".", ".."):
-        # next to a file the walk reached: walked too, unless it is a link or not a file
-        try:
-            return stat.S_ISREG(os.lstat(path.parent / url).st_mode)
-        except OSError:
-            return False
-    from leakguard.sources.filesystem import SKIP_DIRS
-
-    target = os.path.normpath(os.path.join(os.path.abspath(path.parent), url))
-    top = os.path.abspath(root)
-    rel = os.path.relpath(target, top)
-    if rel.startswith(os.pardir) or any(part in SKIP_DIRS for part in Path(rel).parts):
-        return False
-    real = os.path.join(os.path.realpath(top), rel)
-    return os.path.realpath(target) == real and os.path.isfile(target)
 
 
 def _sibling_map(
