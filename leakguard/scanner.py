@@ -17,19 +17,21 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from leakguard.baseline import Baseline
 from leakguard.engine.matcher import Engine
+from leakguard.engine.rulecache import RuleCache, default_cache_dir
 from leakguard.engine.rules import RuleSet
 from leakguard.model import Finding, Location, ScanResult, ScanStats
 from leakguard.options import ScanOptions
-from leakguard.sources.git_state import write_deferred
 from leakguard.sources.interface import EnrichingSource, Source, StatefulSource
 from leakguard.sources.resolve import resolve_target
-from leakguard.store.cursors import deferred_state
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from leakguard.baseline import Baseline
 
 PieceResult = tuple[list[Finding], ScanStats]
 GENERIC_PROVIDER = "generic"  # the keyword = high-entropy literal rules
@@ -134,8 +136,15 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
 def _init_worker(parent: int, ruleset: RuleSet, options: ScanOptions) -> None:
     global _worker_engine, _worker_options
     bind_to_parent(parent)
-    _worker_engine = Engine(ruleset, options.engine, show_secrets=options.show_secrets)
+    _worker_engine = engine_for(ruleset, options)
     _worker_options = options
+
+
+def engine_for(ruleset: RuleSet, options: ScanOptions) -> Engine:
+    """An engine for ``options``, its compiled keyword database kept under the cache
+    directory (``options.cache_dir``, else ``$XDG_CACHE_HOME/leakguard``) between runs."""
+    cache = RuleCache(options.cache_dir or default_cache_dir())
+    return Engine(ruleset, options.engine, show_secrets=options.show_secrets, rule_cache=cache)
 
 
 def _scan_in_worker(source: Source) -> PieceResult:
@@ -161,7 +170,7 @@ def run_scan(
     started = time.perf_counter()
     ruleset = ruleset or (engine.ruleset if engine is not None else None)
     ruleset = ruleset or RuleSet.load(options.rules_dirs)
-    baseline = Baseline.load(options.baseline) if options.baseline else None
+    baseline = _baseline(options)
     resolved = [resolve_target(t, options) for t in targets]
     stateful = [s for s in resolved if isinstance(s, StatefulSource)]
     skipped = {id(s) for s in stateful if s.unchanged(options, ruleset.version)}
@@ -169,7 +178,7 @@ def run_scan(
     if not sources:
         labels = tuple(s.label for s in resolved)
         return ScanResult.nothing_changed(labels, tuple(targets), time.perf_counter() - started)
-    engine = engine or Engine(ruleset, options.engine, show_secrets=options.show_secrets)
+    engine = engine or engine_for(ruleset, options)
     plan = [(source, list(source.split(options))) for source in sources]
     pieces = [piece for _, source_pieces in plan for piece in source_pieces]
     parallel = [p for p in pieces if getattr(p, "parallel_safe", False)]
@@ -185,6 +194,9 @@ def run_scan(
     if parallel:
         workers = min(jobs, len(parallel))
         initargs = (os.getpid(), ruleset, options)
+        # imported here: a small scan (a pre-commit hook's) never starts a pool
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
         with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=initargs) as pool:
             try:
                 with spawning_workers():
@@ -231,6 +243,9 @@ def scan_then_record(
     incremental state (commits scanned, repository signatures). A scan whose report was never
     delivered (a full disk, an interrupt) leaves the state as it was, so the next incremental
     scan reports the same findings again instead of losing them."""
+    from leakguard.sources.git_state import write_deferred
+    from leakguard.store.cursors import deferred_state
+
     with deferred_state() as pending:
         result = run_scan(targets, options, progress=progress)
     deliver(result)
@@ -267,8 +282,8 @@ def finalize(
     findings: Iterable[Finding], options: ScanOptions, baseline: Baseline | None = None
 ) -> list[Finding]:
     """Drop duplicates (same secret, same place), baselined credentials, and low severities."""
-    if baseline is None and options.baseline:
-        baseline = Baseline.load(options.baseline)
+    if baseline is None:
+        baseline = _baseline(options)
     unique: dict[tuple[object, ...], Finding] = {}
     for f in findings:
         if f.severity < options.min_severity or (baseline and baseline.suppresses(f)):
@@ -308,3 +323,11 @@ def _places_kept(f: Finding, options: ScanOptions) -> list[Location]:
 def _order(f: Finding) -> tuple[str, str, int, int, str]:
     loc = f.location
     return (loc.path, loc.commit or "", loc.line, loc.column, f.rule_id)
+
+
+def _baseline(options: ScanOptions) -> Baseline | None:
+    if not options.baseline:
+        return None
+    from leakguard.baseline import Baseline  # only scans with --baseline pay for it
+
+    return Baseline.load(options.baseline)

@@ -27,6 +27,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from urllib.parse import unquote_to_bytes
 
 from leakguard.model import Chunk, Extras, Location
@@ -146,13 +147,11 @@ def _in_place(
     if not produced:
         return
     pieces.append(blank[done:])
-    yield Chunk(
-        b"".join(pieces),
-        _layered(chunk.location, layer),
-        chunk.source_kind,
-        report_from=chunk.report_from,
-        report_until=chunk.report_until,
-        position_fixed=chunk.position_fixed,
+    # ``replace`` keeps the chunk's class: a source-map chunk locates offsets its own way
+    yield replace(
+        chunk,
+        data=b"".join(pieces),
+        location=_layered(chunk.location, layer),
         depth=chunk.depth + 1,
     )
 

@@ -19,11 +19,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from leakguard.engine.decoders import decoded_chunks
 from leakguard.engine.exposure import exposure_attributes
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, Verdict
+from leakguard.engine.rulecache import RuleCache, database_key
 from leakguard.engine.rules import Rule, RuleSet
 from leakguard.errors import EngineError, UsageError
 from leakguard.model import Chunk, Finding, Location, Validation, ValidationStatus
@@ -44,17 +46,30 @@ AllowCheck = Callable[[str, str], bool]
 KeywordScanner = Callable[[bytes], Iterable[tuple[int, int]]]
 
 
-def _hyperscan_scanner(keywords: list[tuple[bytes, bool]]) -> KeywordScanner:
+def _hyperscan_scanner(
+    keywords: list[tuple[bytes, bool]], cache: RuleCache | None = None
+) -> KeywordScanner:
     import hyperscan
 
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     escaped = [b"".join(b"\\x%02x" % c for c in kw) for kw, _ in keywords]
-    db.compile(
-        expressions=escaped,
-        ids=list(range(len(keywords))),
-        elements=len(keywords),
-        flags=[0 if exact else hyperscan.HS_FLAG_CASELESS for _, exact in keywords],
-    )
+    flags = [0 if exact else hyperscan.HS_FLAG_CASELESS for _, exact in keywords]
+
+    def compiled() -> hyperscan.Database:
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(
+            expressions=escaped, ids=list(range(len(keywords))), elements=len(keywords), flags=flags
+        )
+        return db
+
+    if cache is None:
+        db = compiled()
+    else:
+        version = getattr(hyperscan, "__version__", "?").encode()
+        key = database_key([version, b"block", *escaped, repr(flags).encode()])
+        db = _cached_database(cache, key, hyperscan)
+        if db is None:
+            db = compiled()
+            cache.store(key, hyperscan.dumpb(db))
 
     def scan(data: bytes) -> list[tuple[int, int]]:
         hits: list[tuple[int, int]] = []
@@ -67,6 +82,20 @@ def _hyperscan_scanner(keywords: list[tuple[bytes, bool]]) -> KeywordScanner:
         return hits
 
     return scan
+
+
+def _cached_database(cache: RuleCache, key: str, hyperscan: Any) -> Any:
+    """The database stored for ``key`` (checked by the cache before Hyperscan sees it), or
+    None to compile it again."""
+    payload = cache.load(key)
+    if payload is None:
+        return None
+    try:
+        db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)
+    except Exception:  # another Hyperscan build's format: compile it again
+        return None
+    return db
 
 
 def _find_scanner(keywords: list[tuple[bytes, bool]]) -> KeywordScanner:
@@ -114,7 +143,10 @@ class Engine:
         show_secrets: bool = False,
         validators: Mapping[str, Validator] | None = None,
         rule_budget_seconds: float = USER_RULE_BUDGET_SECONDS,
+        rule_cache: RuleCache | None = None,
     ) -> None:
+        """``rule_cache``: where the compiled keyword database is kept between runs (none:
+        compiled every time)."""
         from leakguard.engine.validators import VALIDATORS
 
         self.ruleset = ruleset
@@ -158,7 +190,7 @@ class Engine:
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
         elif self.kind == "hyperscan":
-            self._scan_keywords = _hyperscan_scanner(self._keywords)
+            self._scan_keywords = _hyperscan_scanner(self._keywords, rule_cache)
         else:
             self._scan_keywords = _find_scanner(self._keywords)
 

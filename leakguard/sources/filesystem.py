@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +60,9 @@ class FileBatch:
         return [self]
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        walked = _walk_reaches(self.root, options.excludes)
         for rel in self.relpaths:
-            yield from file_chunks(self.root / rel, rel, options, stats)
+            yield from file_chunks(self.root / rel, rel, options, stats, walked=walked)
 
 
 @dataclass
@@ -134,8 +135,9 @@ class DirectorySource:
         return pieces
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        walked = _walk_reaches(self.root, options.excludes)
         for rel, _size in self.walk(stats, options.excludes):
-            yield from file_chunks(self.root / rel, rel, options, stats)
+            yield from file_chunks(self.root / rel, rel, options, stats, walked=walked)
 
 
 @dataclass
@@ -228,3 +230,37 @@ def _special_name(mode: int) -> str:
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "device"
     return "special file"
+
+
+def _walk_reaches(root: Path, excludes: PathFilter | None) -> Callable[[Path, str], bool]:
+    """Whether a walk of ``root`` (no links, no VCS directories, nothing ``excludes`` names)
+    reaches the file a ``sourceMappingURL`` of ``url`` names next to ``path``, a file it
+    reached: such a map is scanned by the walk, so its bundle does not follow it again."""
+    top = os.path.abspath(root)
+
+    def reaches(path: Path, url: str) -> bool:
+        if "://" in url or url.startswith(("/", "data:")) or "?" in url or "#" in url:
+            return False
+        target = os.path.normpath(os.path.join(os.path.abspath(path.parent), url))
+        rel = os.path.relpath(target, top)
+        parts = Path(rel).parts
+        if rel == os.curdir or parts[0] == os.pardir or SKIP_DIRS.intersection(parts[:-1]):
+            return False
+        if excludes and (
+            excludes.excluded(rel)
+            or any(
+                excludes.excluded(os.path.join(*parts[:n]), is_dir=True)
+                for n in range(1, len(parts))
+            )
+        ):
+            return False
+        try:
+            if not stat.S_ISREG(os.lstat(target).st_mode):
+                return False
+        except OSError:
+            return False
+        if "/" not in url and os.sep not in url:
+            return True  # next to a file the walk reached: its directory was walked
+        return os.path.realpath(target) == os.path.join(os.path.realpath(top), rel)
+
+    return reaches

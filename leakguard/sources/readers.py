@@ -17,14 +17,13 @@ import io
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from leakguard.model import Chunk, Location, ScanStats, SourceKind
 from leakguard.options import ScanOptions
 from leakguard.sources import archive, sourcemap, webbundle
-from leakguard.sources.compressed import DecompressingReader, PrefetchReader
 from leakguard.sources.limits import (
     Budget,
     CountingReader,
@@ -35,8 +34,8 @@ from leakguard.sources.limits import (
 from leakguard.sources.streaming import CHUNK_BYTES, OVERLAP_BYTES, stream_chunks
 
 SNIFF_BYTES = 8192
-# where a sibling map's ``mappings`` are worth reading before the file (an enrichment only: maps
-# are still followed from any text whose content names one)
+# where a sibling map's ``mappings`` locate findings where they were written (an enrichment only:
+# maps are still followed from any text whose content names one)
 _BUNDLE_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".css"})
 _LOG_NAME = re.compile(r"\.(?:log|jsonl|ndjson)(?:$|[.\-_])|^(?:syslog|messages)(?:$|[.\-])", re.I)
 
@@ -89,7 +88,11 @@ def file_chunks(
     stats: ScanStats,
     *,
     chunk_bytes: int = CHUNK_BYTES,
+    walked: Callable[[Path, str], bool] | None = None,
 ) -> Iterator[Chunk]:
+    """Chunks of the file at ``path``, then of the map it names. ``walked(path, url)``: whether
+    the directory walk the file is part of reaches the map ``url`` names (then it is scanned
+    there, and not followed too)."""
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
@@ -105,11 +108,15 @@ def file_chunks(
             head = fh.read(SNIFF_BYTES)
             stats.files += 1
             stats.bytes += size
-            if path.suffix.lower() in _BUNDLE_SUFFIXES and size <= webbundle.BUNDLE_LIMIT:
-                yield from _mapped_bundle(fh, head, path, display, size, options, stats)
-            yield from reader.read_guarded(fh, head, display)
-        if reader.mapping_url is not None:
-            yield from _sibling_map(path, display, reader.mapping_url, options, stats)
+            chunks = reader.read_guarded(fh, head, display)
+            if path.suffix.lower() in _BUNDLE_SUFFIXES:
+                mapping = _bundle_map(fh, head, path, size, options, stats)
+                if mapping is not None:
+                    chunks = webbundle.mapped_chunks(chunks, mapping)
+            yield from chunks
+        url = reader.mapping_url
+        if url is not None and not (walked is not None and walked(path, url)):
+            yield from _sibling_map(path, display, url, options, stats)
     except PermissionError:
         stats.skip(display, "permission denied")
     except FileNotFoundError:
@@ -237,6 +244,8 @@ class _Reader:
     def _decompressed(
         self, stream: Readable, head: bytes, display: str, depth: int, fmt: str
     ) -> Iterator[Chunk]:
+        from leakguard.sources.compressed import DecompressingReader, PrefetchReader
+
         counter = CountingReader(_Prepended(head, stream))
         decompressor = DecompressingReader(counter, fmt)
         limited = LimitedReader(
@@ -357,37 +366,25 @@ def _sibling_map(
     yield from sourcemap.map_chunks(data, shown, stats, source_kind=SourceKind.WEB)
 
 
-def _mapped_bundle(
-    fh: BinaryIO,
-    head: bytes,
-    path: Path,
-    display: str,
-    size: int,
-    options: ScanOptions,
-    stats: ScanStats,
-) -> Iterator[Chunk]:
-    """For a bundle whose sibling map has ``mappings``, its string literals located with their
-    original position (see :mod:`leakguard.sources.webbundle`); leaves ``fh`` after ``head``."""
+def _bundle_map(
+    fh: BinaryIO, head: bytes, path: Path, size: int, options: ScanOptions, stats: ScanStats
+) -> webbundle.SiblingMap | None:
+    """The sibling map a bundle names (read only when a finding asks, see
+    :mod:`leakguard.sources.webbundle`); leaves ``fh`` after ``head``."""
     if sniff(head) is not Kind.TEXT:
-        return
+        return None
     try:
         if size > len(head):
             fh.seek(max(0, size - 4096))
         found = sourcemap.source_mapping_url(fh.read() if size > len(head) else head)
         target = _sibling_target(path, found[0]) if found is not None else None
-        if target is None or target.stat().st_size > options.max_file_bytes:
-            return
-        mappings = sourcemap.Mappings.from_map(target.read_bytes())
-        if mappings is None or not any(mappings.lines):
-            return
-        fh.seek(0)
-        data = fh.read(size)
     except OSError:
-        return  # the ordinary read reports an unreadable bundle; a map is optional
+        return None  # the ordinary read reports an unreadable bundle; a map is optional
     finally:
         fh.seek(len(head))
-    stats.count("bundles_mapped_to_original")
-    yield from webbundle.mapped_literal_chunks(data, display, mappings)
+    if target is None:
+        return None
+    return webbundle.SiblingMap(target, options.max_file_bytes, stats)
 
 
 class _Prepended:

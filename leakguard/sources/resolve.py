@@ -11,7 +11,6 @@ from pathlib import Path
 
 from leakguard.errors import InputError
 from leakguard.options import ScanOptions
-from leakguard.sources import bundle, git, remote, site
 from leakguard.sources.filesystem import (
     DirectorySource,
     FileSource,
@@ -25,12 +24,18 @@ _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//)")
 
 
 def resolve_target(target: str, options: ScanOptions) -> Source:
+    # each source kind is imported when a target needs it: scanning one file (a pre-commit
+    # hook) should not pay for git, sites and remotes
     if target == "-":
         return StdinSource()
     lowered = target.lower()
     if lowered.startswith(("ssh://", "git://", "file://")) or _SCP_LIKE.match(target):
+        from leakguard.sources import remote
+
         return remote.remote_source(target, options)
     if lowered.startswith(("http://", "https://")):
+        from leakguard.sources import remote, site
+
         if remote.looks_like_git_url(target):
             return remote.remote_source(target, options)
         return site.site_source(target, options)
@@ -55,8 +60,22 @@ def resolve_target(target: str, options: ScanOptions) -> Source:
             hint="scan regular files and directories; pipe a stream into `leakguard scan -`",
         )
     if path.is_dir():
+        from leakguard.sources import git
+
         repo = git.git_source_for(path, target, options)
         return repo if repo is not None else DirectorySource(path, target)
-    if bundle.is_bundle(path):
-        return bundle.bundle_source(path, target, options)
+    if _may_be_bundle(path):
+        from leakguard.sources import bundle
+
+        if bundle.is_bundle(path):
+            return bundle.bundle_source(path, target, options)
     return FileSource(path, target)
+
+
+def _may_be_bundle(path: Path) -> bool:
+    """Whether the file starts like a git bundle (``# v2 git bundle``, ``# v3 ...``)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(3) == b"# v"
+    except OSError:
+        return False

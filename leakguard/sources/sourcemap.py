@@ -1,14 +1,21 @@
 """Source maps: scan the original sources they carry (``sourcesContent``) and say where each
-finding was written (``original_path``, ``original_line``) besides where it sits in the map.
+finding was written (``original_path``, ``original_line``, ``original_column``) besides where it
+sits in the map.
 
-Each original line becomes its own chunk whose location is the map file, at the line and column
-where that original line starts inside the JSON string, so the column of a finding is its column
-in the map (exact unless a JSON escape precedes it on the same original line). A map decoded from
-an inline ``data:`` URL has no file of its own: its findings point at the URL in the bundle.
+Each original source is one chunk (:class:`SourceTextChunk`): its decoded text, so a secret
+spread over lines (a PEM key) is matched like in the original file. A finding is located in the
+map, at the line and column of the secret inside the JSON string (escapes before it counted),
+and in the original source. A map decoded from an inline ``data:`` URL has no file of its own:
+its findings point at the URL in the bundle.
+
+:class:`Mappings` answers "where was generated line:column written" without decoding the whole
+``mappings`` string: it decodes only up to the asked position, in blocks, remembering where it
+got to, and never holds a Python object per segment.
 
 Bundles name their map in a trailing ``//# sourceMappingURL=...`` comment
 (:func:`source_mapping_url`); the file reader follows it to a sibling file and the site reader to
-a URL.
+a URL. A map is hostile input like any other: one holding millions of tiny JSON values (which
+would cost gigabytes as Python objects) is scanned as text instead, with a warning.
 """
 
 from __future__ import annotations
@@ -16,36 +23,80 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import contextlib
+import functools
 import json
 import re
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import accumulate
+from operator import itemgetter, mul
 from typing import cast
 
-from leakguard.model import Chunk, Location, ScanStats, SourceKind
+from leakguard.model import Chunk, Extras, Location, ScanStats, SourceKind
 
-#: an original line shorter than this (stripped) cannot hold a credential
-MIN_LINE = 8
+#: an original source shorter than this (stripped) cannot hold a credential
+MIN_SOURCE = 8
+#: JSON values (containers, strings, numbers) a map may hold before it is scanned as text: as
+#: Python objects each costs ~60 bytes, so this bounds parsing to ~120 MB beyond the text
+MAX_JSON_VALUES = 2_000_000
+#: source names read to locate bundle findings (a hostile map may name millions)
+MAX_SOURCES = 1_000_000
+#: maps up to this size cannot reach MAX_JSON_VALUES' memory and are parsed without counting
+_COUNT_ABOVE = 4 * 1024 * 1024
 
 _scanstring = cast(Callable[[str, int], tuple[str, int]], json.decoder.scanstring)  # type: ignore[attr-defined]
 _VERSION_3 = re.compile(rb'\{\s*"version"\s*:\s*3\s*[,}]')
 _CONTENT_KEY = re.compile(r'"sourcesContent"\s*:\s*\[')
 _ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)", re.DOTALL)
-_NEWLINE_ESCAPES = frozenset({"\\n", "\\u000a", "\\u000A"})
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _MAPPING_URL = re.compile(rb"[#@][ \t]*sourceMappingURL=([^\s'\"*]+)")
+_MAPPINGS_KEY = re.compile(r'"mappings"\s*:\s*"')
+_SOURCES_KEY = re.compile(r'"sources"\s*:\s*\[')
+_ROOT_KEY = re.compile(r'"sourceRoot"\s*:\s*"')
+_SECTIONS_KEY = re.compile(r'"sections"\s*:\s*\[')
 _BUNDLER_PREFIX = re.compile(r"^(?:webpack|vite|rollup|turbopack)://[^/]*/")
 
 
-def parse_map(data: bytes) -> tuple[str, object]:
-    """A source map's text (after the optional ``)]}'`` XSSI guard) and its JSON document
-    (None when it is not valid JSON)."""
+@dataclass(frozen=True, slots=True)
+class ParsedMap:
+    text: str
+    doc: object  # the JSON document, None when there is none to use
+    problem: str = ""  # why ``doc`` is None, for a warning
+
+
+def parse_map(data: bytes) -> ParsedMap:
+    """A source map's text (after the optional ``)]}'`` XSSI guard) and its JSON document.
+
+    A large map is parsed only if it holds at most :data:`MAX_JSON_VALUES` values: a 90 MB map
+    of empty lists would otherwise take gigabytes."""
     text = data.decode("utf-8", "replace")
     if text.startswith(")]}'"):
         text = text[4:]
+    if len(text) > _COUNT_ABOVE and _json_values(text) > MAX_JSON_VALUES:
+        return ParsedMap(text, None, f"holds more than {MAX_JSON_VALUES} JSON values")
     try:
-        return text, json.loads(text)
+        return ParsedMap(text, json.loads(text))
     except (ValueError, RecursionError):
-        return text, None
+        return ParsedMap(text, None, "is not valid JSON")
+
+
+def _json_values(text: str) -> int:
+    """An upper bound of the JSON values in ``text``: its commas, brackets and braces, less
+    those inside strings when there seem to be too many (counted string by string, without
+    copying the text; past MAX_JSON_VALUES strings there are too many values anyway)."""
+    count = text.count(",") + text.count("[") + text.count("{")
+    if count <= MAX_JSON_VALUES:
+        return count
+    for strings, string in enumerate(_JSON_STRING.finditer(text), 1):
+        if strings > MAX_JSON_VALUES:
+            return strings
+        start, end = string.span()
+        count -= text.count(",", start, end) + text.count("[", start, end)
+        count -= text.count("{", start, end)
+    return count
 
 
 def looks_like_source_map(head: bytes) -> bool:
@@ -102,6 +153,150 @@ def original_name(source: str, root: str) -> str:
     return name
 
 
+# -- sourcesContent -----------------------------------------------------------------------
+
+
+class RawSources:
+    """Where each ``sourcesContent`` string sits in a map's text (escapes included), found on
+    the first finding that asks, and only as far as it asks: scanning a map needs only its
+    parsed document."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._arrays: list[int] = []  # where each array's first element starts, found so far
+        #: per array: the spans found so far, and where the walk goes on (-1: at its end)
+        self._spans: dict[int, tuple[list[tuple[int, int] | None], int]] = {}
+
+    def span(self, group: int, entry: int) -> tuple[int, int] | None:
+        """(start, end) in the text of the body of string ``entry`` in the ``group``-th
+        ``sourcesContent`` array."""
+        spans = self._walk(group, lambda found: len(found) > entry)
+        return spans[entry] if entry < len(spans) else None
+
+    def entry_at(self, offset: int) -> tuple[int, int] | None:
+        """(entry, start of its string body) of the string of the first ``sourcesContent``
+        array that holds ``offset``, or None."""
+        spans = self._walk(0, lambda found: bool(found) and (found[-1] or (0, 0))[1] >= offset)
+        for entry in range(len(spans) - 1, -1, -1):
+            span = spans[entry]
+            if span is not None and span[0] <= offset < span[1]:
+                return entry, span[0]
+            if span is not None and span[1] < offset:
+                break
+        return None
+
+    def _array(self, group: int) -> int | None:
+        """Where the ``group``-th ``sourcesContent`` array's first element starts."""
+        text, arrays = self.text, self._arrays
+        at = arrays[-1] if arrays else 0
+        while len(arrays) <= group:
+            at = text.find('"sourcesContent"', at)
+            if at == -1:
+                return None
+            found = _CONTENT_KEY.match(text, at)
+            at += 1
+            if found is not None:
+                arrays.append(found.end())
+        return arrays[group]
+
+    def _walk(
+        self, group: int, enough: Callable[[list[tuple[int, int] | None]], bool]
+    ) -> list[tuple[int, int] | None]:
+        start = self._array(group)
+        if start is None:
+            return []
+        spans, pos = self._spans.get(group, ([], start))
+        text = self.text
+        while pos != -1 and not enough(spans):
+            if len(spans) >= MAX_SOURCES:
+                pos = -1
+                break
+            pos = _skip_blank(text, pos)
+            if pos >= len(text) or text[pos] == "]":
+                pos = -1
+                break
+            if text[pos] == '"':
+                try:
+                    end = _scanstring(text, pos + 1)[1]  # the C scanner: the fastest skip
+                except ValueError:
+                    pos = -1
+                    break
+                spans.append((pos + 1, end - 1))
+                pos = end
+            else:  # null or another value: skip to the next comma
+                spans.append(None)
+                nxt = text.find(",", pos)
+                close = text.find("]", pos)
+                if nxt == -1 or (close != -1 and close < nxt):
+                    pos = -1
+                    break
+                pos = nxt
+            pos = _skip_blank(text, pos)
+            if pos < len(text) and text[pos] == ",":
+                pos += 1
+        self._spans[group] = (spans, pos)
+        return spans
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTextChunk(Chunk):
+    """One original source of a map, decoded. :meth:`location_at` locates a finding in the
+    original source and in the map: at the secret inside its JSON string, or, for an inline map
+    (``raw`` None), at the ``data:`` URL in the bundle that ``location`` names."""
+
+    original_path: str = ""
+    raw: RawSources | None = field(default=None, repr=False, compare=False)
+    group: int = 0
+    entry: int = 0
+
+    def location_at(self, offset: int, newlines: int | None = None) -> Location:
+        data = self.data
+        if newlines is None:
+            newlines = data.count(b"\n", 0, offset)
+        line_start = data.rfind(b"\n", 0, offset) + 1
+        origin: Extras = (
+            ("original_path", self.original_path),
+            ("original_line", newlines + 1),
+            ("original_column", _chars(data[line_start:offset]) + 1),
+        )
+        base = self.location
+        extras = _with_origin(base.extras, origin)
+        span = None if self.raw is None else self.raw.span(self.group, self.entry)
+        if span is None:
+            return Location(base.path, base.line, base.column, base.commit, extras)
+        text = self.raw.text  # type: ignore[union-attr]
+        raw = _raw_offset(text, span[0], span[1], _chars(data[:offset]))
+        line = text.count("\n", 0, raw) + 1
+        return Location(base.path, line, raw - text.rfind("\n", 0, raw), base.commit, extras)
+
+
+def _chars(data: bytes) -> int:
+    return len(data) if data.isascii() else len(data.decode("utf-8", "replace"))
+
+
+def _with_origin(extras: Extras, origin: Extras) -> Extras:
+    """``origin`` added before an ``encoding`` entry (kept last, as decoding layers add it)."""
+    kept = tuple(item for item in extras if item[0] not in ("original_path", "original_line"))
+    plain = tuple(item for item in kept if item[0] != "encoding")
+    return plain + origin + tuple(item for item in kept if item[0] == "encoding")
+
+
+def _raw_offset(text: str, start: int, end: int, chars: int) -> int:
+    """The offset in ``text`` of the ``chars``-th decoded character of the JSON string body
+    ``text[start:end]``."""
+    pos = start
+    decoded = 0
+    for esc in _ESCAPE.finditer(text, start, end):
+        plain = esc.start() - pos
+        if decoded + plain >= chars:
+            break
+        decoded += plain + 1
+        pos = esc.end()
+        if decoded > chars:
+            return esc.start()
+    return min(end, pos + chars - decoded)
+
+
 def map_chunks(
     data: bytes,
     display: str,
@@ -111,141 +306,86 @@ def map_chunks(
     anchor: Location | None = None,
     commit: str | None = None,
 ) -> Iterator[Chunk]:
-    """Chunks of every original line in a map's ``sourcesContent``; nothing if it is not a map.
+    """One chunk per original source in a map's ``sourcesContent``; nothing if it is not a map
+    (or one too hostile to parse: then a warning, and the caller scans it as text).
 
-    With ``anchor`` (an inline map), every chunk is reported at the anchor, with the original
+    With ``anchor`` (an inline map), every finding is reported at the anchor, with the original
     position in extras."""
-    text, doc = parse_map(data)
+    parsed = parse_map(data)
+    doc = parsed.doc
     if doc is None:
-        stats.warn(f"{display}: source map is not valid JSON; scanned as text")
+        stats.warn(f"{display}: source map {parsed.problem}; scanned as text")
         return
     if not isinstance(doc, dict):
         return
-    candidates = [_sources(doc)]
+    stats.count("source_maps")
+    groups: list[object] = [doc]
     sections = doc.get("sections")
     if isinstance(sections, list):
-        candidates += [_sources(s.get("map", {})) for s in sections if isinstance(s, dict)]
-    source_lists = [s for s in candidates if s is not None]
-    stats.count("source_maps")
-    line_base, col_base, last = 1, 1, 0
-    for index, m in enumerate(_CONTENT_KEY.finditer(text)):
-        names = source_lists[index] if index < len(source_lists) else []
-        pos = m.end()
-        entry = 0
-        while pos < len(text):
-            pos = _skip_blank(text, pos)
-            if pos >= len(text) or text[pos] == "]":
+        groups += [s.get("map") for s in sections if isinstance(s, dict)]
+    # a map's sources in the order their ``sourcesContent`` arrays appear in its text
+    contents = [
+        (_sources(g) or [], g["sourcesContent"])
+        for g in groups
+        if isinstance(g, dict) and isinstance(g.get("sourcesContent"), list)
+    ]
+    if anchor is None:
+        raw: RawSources | None = RawSources(parsed.text)
+        located = Location(display, 1, 1, commit)
+    else:
+        raw = None
+        extras = (*anchor.extras, ("encoding", "data-url"))
+        located = Location(anchor.path, anchor.line, anchor.column, anchor.commit, extras)
+    for group, (names, texts) in enumerate(contents):
+        for entry, content in enumerate(texts):
+            if not isinstance(content, str) or len(content) < MIN_SOURCE or content.isspace():
+                continue
+            yield SourceTextChunk(
+                content.encode("utf-8", "replace"),
+                located,
+                source_kind,
+                original_path=names[entry] if entry < len(names) else f"<source {entry}>",
+                raw=raw,
+                group=group,
+                entry=entry,
+            )
+
+
+def _key(text: str, key: re.Pattern[str], literal: str) -> re.Match[str] | None:
+    """The first match of ``key`` (which starts with ``literal``): ``str.find`` runs at memory
+    speed over a map's megabytes where a regular expression search would not."""
+    at = text.find(literal)
+    while at != -1:
+        found = key.match(text, at)
+        if found is not None:
+            return found
+        at = text.find(literal, at + 1)
+    return None
+
+
+def _string_list(text: str, pos: int, limit: int) -> list[str]:
+    """The strings of the JSON array whose first element starts at ``pos`` (``null`` and other
+    values as ""); at most ``limit`` of them, and none after a value it cannot skip."""
+    out: list[str] = []
+    while len(out) < limit:
+        pos = _skip_blank(text, pos)
+        if pos >= len(text) or text[pos] == "]":
+            break
+        if text[pos] == '"':
+            try:
+                value, pos = _scanstring(text, pos + 1)
+            except ValueError:
                 break
-            if text[pos] == '"':
-                try:
-                    content, end = _scanstring(text, pos + 1)
-                except ValueError:
-                    break
-                name = names[entry] if entry < len(names) else f"<source {entry}>"
-                # line/column in the map of the string start, counted incrementally
-                newlines = text.count("\n", last, pos + 1)
-                if newlines:
-                    line_base += newlines
-                    col_base = pos + 1 - text.rfind("\n", 0, pos + 1)
-                else:
-                    col_base += pos + 1 - last
-                last = pos + 1
-                yield from _entry_chunks(
-                    text,
-                    pos + 1,
-                    end - 1,
-                    content,
-                    name,
-                    display,
-                    (line_base, col_base),
-                    source_kind,
-                    anchor,
-                    commit,
-                )
-                pos = end
-            else:  # null or another value: skip to the next comma
-                nxt = text.find(",", pos)
-                close = text.find("]", pos)
-                if nxt == -1 or (close != -1 and close < nxt):
-                    pos = close if close != -1 else len(text)
-                    continue
-                pos = nxt
-            pos = _skip_blank(text, pos)
-            if pos < len(text) and text[pos] == ",":
-                pos += 1
-            entry += 1
-
-
-class Mappings:
-    """A decoded ``mappings`` string: generated (line, column) -> original (path, line, column).
-
-    Lines and columns are 0-based here, as in the format; :meth:`original` takes and gives
-    1-based ones, like locations."""
-
-    def __init__(self, mappings: str, sources: list[str]) -> None:
-        self.sources = sources
-        #: per generated line, sorted (generated column, source index, original line, column)
-        self.lines: list[list[tuple[int, int, int, int]]] = []
-        source = line = column = 0
-        for text in mappings.split(";"):
-            segments: list[tuple[int, int, int, int]] = []
-            generated = 0
-            for field in text.split(","):
-                if not field:
-                    continue
-                values = _vlq(field)
-                if not values:
-                    break  # malformed: keep what was decoded so far
-                generated += values[0]
-                if len(values) >= 4:
-                    source += values[1]
-                    line += values[2]
-                    column += values[3]
-                    segments.append((generated, source, line, column))
-            self.lines.append(segments)
-
-    @classmethod
-    def from_map(cls, data: bytes) -> Mappings | None:
-        """The mappings of a (non-index) map, or None when there are none."""
-        _text, doc = parse_map(data)
-        if not isinstance(doc, dict) or not isinstance(doc.get("mappings"), str):
-            return None
-        return cls(doc["mappings"], _sources(doc) or [])
-
-    def original(self, line: int, column: int) -> tuple[str, int, int] | None:
-        """(original path, line, column), all 1-based, of generated ``line``:``column``."""
-        if not 1 <= line <= len(self.lines):
-            return None
-        segments = self.lines[line - 1]
-        index = bisect.bisect_right(segments, (column - 1, 1 << 62, 0, 0)) - 1
-        if index < 0:
-            return None
-        _, source, orig_line, orig_column = segments[index]
-        if not 0 <= source < len(self.sources):
-            return None
-        return self.sources[source], orig_line + 1, orig_column + 1
-
-
-_B64 = {
-    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-}
-
-
-def _vlq(field: str) -> list[int]:
-    """Base64 VLQ values of one segment (empty if malformed)."""
-    values: list[int] = []
-    value = shift = 0
-    for char in field:
-        digit = _B64.get(char)
-        if digit is None:
-            return []
-        value += (digit & 31) << shift
-        if digit & 32:
-            shift += 5
-            continue
-        values.append(-(value >> 1) if value & 1 else value >> 1)
-        value = shift = 0
-    return values
+            out.append(value)
+        elif text.startswith("null", pos):
+            out.append("")
+            pos += 4
+        else:
+            break
+        pos = _skip_blank(text, pos)
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+    return out
 
 
 def _sources(doc: object) -> list[str] | None:
@@ -264,39 +404,286 @@ def _skip_blank(text: str, pos: int) -> int:
     return pos
 
 
-def _entry_chunks(
-    text: str,
-    raw_start: int,
-    raw_end: int,
-    content: str,
-    name: str,
-    display: str,
-    start: tuple[int, int],
-    source_kind: str,
-    anchor: Location | None,
-    commit: str | None,
-) -> Iterator[Chunk]:
-    # raw offsets (in the map) where each original line starts
-    starts = [raw_start]
-    for esc in _ESCAPE.finditer(text, raw_start, raw_end):
-        if esc.group() in _NEWLINE_ESCAPES:
-            starts.append(esc.end())
-    map_line, map_col = start
-    for number, line in enumerate(content.split("\n"), 1):
-        if len(line.strip()) < MIN_LINE:
+# -- locating bundle findings ---------------------------------------------------------------
+
+
+def map_text(data: bytes) -> str:
+    """A map's bytes as text, without the ``)]}'`` XSSI guard some servers prepend."""
+    text = data.decode("utf-8", "replace")
+    return text[4:] if text.startswith(")]}'") else text
+
+
+class MapText:
+    """A (non-index) map read only as far as locating bundle findings needs: the JSON strings
+    after ``mappings``, ``sources`` and ``sourceRoot``, and ``sourcesContent`` strings only
+    where a secret's text sits; never the whole document (a lookup for one finding should not
+    cost decoding every original source)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._raw = RawSources(text)
+        self._names: list[str] | None = None
+        self._mappings: Mappings | None = None
+        self._read = False
+
+    def names(self) -> list[str]:
+        """``sources``, with ``sourceRoot`` applied and bundler prefixes dropped."""
+        if self._names is None:
+            text = self.text
+            root = ""
+            found = _key(text, _ROOT_KEY, '"sourceRoot"')
+            if found is not None:
+                with contextlib.suppress(ValueError):
+                    root = _scanstring(text, found.end())[0]
+            found = _key(text, _SOURCES_KEY, '"sources"')
+            names = [] if found is None else _string_list(text, found.end(), MAX_SOURCES)
+            self._names = [original_name(name, root) for name in names]
+        return self._names
+
+    def mappings(self) -> Mappings | None:
+        if not self._read:
+            self._read = True
+            found = _key(self.text, _MAPPINGS_KEY, '"mappings"')
+            if found is None or _key(self.text, _SECTIONS_KEY, '"sections"') is not None:
+                return None  # an index map: its sections' mappings are not read
+            try:
+                mappings = _scanstring(self.text, found.end())[0]
+            except ValueError:
+                return None
+            if mappings.strip(";,"):
+                self._mappings = Mappings(mappings, self.names())
+        return self._mappings
+
+    def written_once(self, literal: str) -> tuple[str, int, int] | None:
+        """(original path, line, column) where ``literal`` is written, when the map's text holds
+        it exactly once, inside an original source of ``sourcesContent``; else None."""
+        text = self.text
+        at = text.find(literal)
+        if at == -1 or text.find(literal, at + 1) != -1:
+            return None
+        found = self._raw.entry_at(at)
+        if found is None:
+            return None
+        entry, start = found
+        try:
+            before = _scanstring(text[start:at] + '"', 0)[0]
+        except ValueError:
+            return None
+        names = self.names()
+        name = names[entry] if entry < len(names) else f"<source {entry}>"
+        return name, before.count("\n") + 1, len(before) - before.rfind("\n")
+
+
+# -- mappings -----------------------------------------------------------------------------
+
+#: mapping text summed per step (C-level counting of repeated segment texts); the step that
+#: holds the asked column is then walked segment by segment
+_BLOCK = 16 * 1024
+#: a segment longer than this is malformed (five 32-bit VLQ values take at most 35)
+_MAX_SEGMENT = 64
+#: resume points remembered per map
+_MARK_LIMIT = 4096
+#: distinct segments one map may have decoded before its lookups give up (real maps repeat a
+#: few thousand; each costs a few microseconds)
+MAX_DECODED = 1_000_000
+
+#: (generated column delta, source delta, original line delta, original column delta, mapped)
+_Delta = tuple[int, int, int, int, int]
+_NOTHING: _Delta = (0, 0, 0, 0, 0)
+#: a resume point: (generated line, generated column, offset in the mappings text, source,
+#: original line, original column, whether a mapped segment was seen on the line)
+_Mark = tuple[int, int, int, int, int, int, int]
+
+_B64 = {
+    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+}
+
+
+_GENERATED, _SOURCE, _LINE, _COLUMN, _MAPPED = (itemgetter(i) for i in range(5))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _decode_segment(segment: str) -> _Delta:
+    """A segment's deltas; a malformed one (bad character, too long) counts as nothing. Memoised:
+    real maps repeat a few thousand distinct segments, across maps too."""
+    if not segment or len(segment) > _MAX_SEGMENT:
+        return _NOTHING
+    values: list[int] = []
+    value = shift = 0
+    for char in segment:
+        digit = _B64.get(char)
+        if digit is None:
+            return _NOTHING
+        value += (digit & 31) << shift
+        if digit & 32:
+            shift += 5
             continue
-        origin = (("original_path", name), ("original_line", number))
-        raw = starts[number - 1] if number - 1 < len(starts) else raw_start
-        if anchor is not None:
-            location = Location(
-                anchor.path,
-                anchor.line,
-                anchor.column,
-                anchor.commit,
-                anchor.extras + origin + (("encoding", "data-url"),),
+        values.append(-(value >> 1) if value & 1 else value >> 1)
+        value = shift = 0
+    if len(values) >= 4:
+        return (values[0], values[1], values[2], values[3], 1)
+    return (values[0], 0, 0, 0, 0) if values else _NOTHING
+
+
+def _sums(text: str) -> _Delta:
+    """The deltas of every segment in ``text`` (``,``/``;``-separated) added up; ``mapped`` is
+    1 if any segment is mapped. Each distinct segment text is decoded once."""
+    counts = Counter(text.replace(";", ",").split(","))
+    deltas = list(map(_decode_segment, counts))
+    times = list(counts.values())
+    return (
+        sum(map(mul, map(_GENERATED, deltas), times)),
+        sum(map(mul, map(_SOURCE, deltas), times)),
+        sum(map(mul, map(_LINE, deltas), times)),
+        sum(map(mul, map(_COLUMN, deltas), times)),
+        int(any(map(_MAPPED, deltas))),
+    )
+
+
+class Mappings:
+    """A ``mappings`` string: generated (line, column) -> original (path, line, column).
+
+    Nothing is decoded up front. A lookup starts from the nearest remembered point before it
+    (the start, or where an earlier lookup got to) and goes forward a block of mapping text at
+    a time: sources, original lines and columns are deltas that run across generated lines, so
+    every segment before the asked one counts, but a block is only summed (distinct segment
+    texts counted at C speed, each decoded once), never held as a Python object per segment;
+    only the block holding the asked column is walked segment by segment. Lines and columns
+    are 0-based in the format; :meth:`original` takes and gives 1-based ones, like locations.
+    A malformed segment counts as nothing."""
+
+    def __init__(self, mappings: str, sources: list[str]) -> None:
+        self.sources = sources
+        self._text = mappings
+        self._marks: list[_Mark] = [(0, 0, 0, 0, 0, 0, 0)]
+        #: distinct segments this map had decoded (in Python); a hostile map of millions of
+        #: distinct segments stops answering at MAX_DECODED instead of costing minutes
+        self._decoded = 0
+
+    def _sums(self, text: str) -> _Delta | None:
+        """:func:`_sums` of ``text``, None once this map has decoded too much."""
+        if self._decoded > MAX_DECODED:
+            return None
+        before = _decode_segment.cache_info().misses
+        step = _sums(text)
+        self._decoded += _decode_segment.cache_info().misses - before
+        return step
+
+    @classmethod
+    def from_map(cls, data: bytes) -> Mappings | None:
+        """The mappings of a (non-index) map, or None when there are none."""
+        return MapText(map_text(data)).mappings()
+
+    @property
+    def lines(self) -> int:
+        """The number of generated lines."""
+        return self._text.count(";") + 1 if self._text else 0
+
+    def original(
+        self, line: int, column: int, literal: str | None = None
+    ) -> tuple[str, int, int] | None:
+        """(original path, line, column), all 1-based, of generated ``line``:``column`` (the
+        text there, ``literal``, plays no part)."""
+        if line < 1 or column < 1:
+            return None
+        found = self._lookup(line - 1, column - 1)
+        if found is None:
+            return None
+        source, orig_line, orig_column = found
+        if not 0 <= source < len(self.sources) or orig_line < 0 or orig_column < 0:
+            return None
+        return self.sources[source], orig_line + 1, orig_column + 1
+
+    def _lookup(self, line: int, column: int) -> tuple[int, int, int] | None:
+        index = bisect.bisect_right(self._marks, (line, column, 1 << 62)) - 1
+        at_line, generated, pos, source, orig_line, orig_column, seen = self._marks[index]
+        if at_line < line:
+            start = self._line_start(at_line, pos, line, (source, orig_line, orig_column))
+            if start is None:
+                return None
+            pos, (source, orig_line, orig_column) = start
+            generated, seen = 0, 0
+        text = self._text
+        end = text.find(";", pos)
+        if end == -1:
+            end = len(text)
+        while pos < end:
+            stop = _cut(text, pos, end, _BLOCK)
+            block = text[pos:stop]
+            step = self._sums(block)
+            if step is None:
+                return None
+            if generated + step[0] <= column:  # the whole block is at or before the column
+                generated += step[0]
+                source, orig_line, orig_column = (
+                    source + step[1],
+                    orig_line + step[2],
+                    orig_column + step[3],
+                )
+                seen = seen or step[4]
+                pos = stop + 1
+                if pos < end:
+                    self._mark((line, generated, pos, source, orig_line, orig_column, seen))
+                continue
+            decoded = list(map(_decode_segment, block.split(",")))
+            columns = list(accumulate(map(_GENERATED, decoded), initial=generated))
+            count = bisect.bisect_right(columns, column, 1) - 1  # segments at or before it
+            decoded = decoded[:count]
+            source += sum(map(_SOURCE, decoded))
+            orig_line += sum(map(_LINE, decoded))
+            orig_column += sum(map(_COLUMN, decoded))
+            seen = seen or any(map(_MAPPED, decoded))
+            break
+        return (source, orig_line, orig_column) if seen else None
+
+    def _line_start(
+        self, line: int, pos: int, target: int, state: tuple[int, int, int]
+    ) -> tuple[int, tuple[int, int, int]] | None:
+        """Where generated line ``target`` starts and the state there, summing every segment
+        from ``pos`` (on ``line``) on; None if the mappings end before it."""
+        text = self._text
+        source, orig_line, orig_column = state
+        while line < target:
+            if pos >= len(text):
+                return None
+            stop = min(len(text), pos + _BLOCK)
+            newlines = text.count(";", pos, stop)
+            if line + newlines >= target:  # the target line starts in this block
+                stop = pos - 1
+                for _ in range(target - line):
+                    stop = text.find(";", stop + 1)
+                stop += 1
+                newlines = target - line
+            elif newlines:
+                stop = text.rfind(";", pos, stop) + 1
+            else:
+                stop = _cut(text, pos, len(text), _BLOCK)
+            step = self._sums(text[pos:stop])
+            if step is None:
+                return None
+            source, orig_line, orig_column = (
+                source + step[1],
+                orig_line + step[2],
+                orig_column + step[3],
             )
-            fixed = True
-        else:
-            location = Location(display, map_line, map_col + raw - raw_start, commit, origin)
-            fixed = False
-        yield Chunk(line.encode("utf-8", "replace"), location, source_kind, position_fixed=fixed)
+            line += newlines
+            pos = stop
+            if newlines:
+                self._mark((line, 0, pos, source, orig_line, orig_column, 0))
+        return pos, (source, orig_line, orig_column)
+
+    def _mark(self, mark: _Mark) -> None:
+        if len(self._marks) < _MARK_LIMIT:
+            bisect.insort(self._marks, mark)
+
+
+def _cut(text: str, pos: int, end: int, size: int) -> int:
+    """The end of a block of about ``size`` characters from ``pos``, at a segment boundary
+    (a ``,`` or ``;``) or ``end``."""
+    stop = pos + size
+    if stop >= end:
+        return end
+    comma = text.find(",", stop, end)
+    semicolon = text.find(";", stop, end)
+    cuts = [c for c in (comma, semicolon) if c != -1]
+    return min(cuts) if cuts else end

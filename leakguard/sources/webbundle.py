@@ -1,60 +1,123 @@
 """Bundle files with a sibling source map: findings in the bundle carry their original position.
 
-The matcher computes line and column from chunk offsets and cannot look a position up in a map,
-so for a bundle whose map has ``mappings`` every long string literal (where credentials sit in
-client code) is also yielded as a small chunk *before* the bundle's ordinary chunks: located at
-the literal's exact line and column in the bundle, reporting only matches inside the literal,
-and carrying ``original_path``/``original_line``/``original_column`` of the literal from the
-map. A finding in a literal is therefore found twice at the same place; the scan keeps the first
-(the one with the original position). The chunk starts up to 256 bytes before the literal on its
-line so that context (``NEXT_PUBLIC_KEY:"...``) still reaches the exposure check.
+The bundle is scanned like any text, at full engine speed, and nothing about its map is read
+until a finding needs it: each chunk of the bundle is a :class:`MappedChunk`, whose
+:meth:`~MappedChunk.location_at` (what the engine calls for a finding, and only then) adds
+``original_path``/``original_line``/``original_column`` from the map's ``mappings``. The map
+file is read and parsed on the first finding, and :class:`~leakguard.sources.sourcemap.Mappings`
+decodes only up to the generated position asked for, so a bundle without findings costs
+nothing beyond its own scan.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
-from leakguard.model import Chunk, Location, SourceKind
-from leakguard.sources.sourcemap import Mappings
+from leakguard.model import Chunk, Location, ScanStats
+from leakguard.sources.sourcemap import MapText, map_text
 
-#: bundles larger than this are read only as ordinary chunks
-BUNDLE_LIMIT = 32 * 1024 * 1024
-#: context kept before a literal, on its line
-CONTEXT_BYTES = 256
-
-_LITERAL = re.compile(
-    rb'"(?:[^"\\\n]|\\.){16,}"|\'(?:[^\'\\\n]|\\.){16,}\'|`(?:[^`\\]|\\.){16,}`', re.DOTALL
-)
+#: a credential-like token at a finding (long enough to be specific when searched for)
+_TOKEN = re.compile(rb"[A-Za-z0-9_\-+.~=]{16,}")
 
 
-def mapped_literal_chunks(
-    data: bytes, display: str, mappings: Mappings, *, commit: str | None = None
-) -> Iterator[Chunk]:
-    line = 1
-    line_start = 0
-    position = 0
-    for m in _LITERAL.finditer(data):
-        start, end = m.span()
-        newlines = data.count(b"\n", position, start)
-        if newlines:
-            line += newlines
-            line_start = data.rfind(b"\n", position, start) + 1
-        position = start
-        original = mappings.original(line, start - line_start + 1)
-        if original is None:
-            continue
-        path, orig_line, orig_column = original
-        context = max(line_start, start - CONTEXT_BYTES)
-        extras = (
-            ("original_path", path),
-            ("original_line", orig_line),
-            ("original_column", orig_column),
+class OriginalPositions(Protocol):
+    def original(
+        self, line: int, column: int, literal: str | None = None
+    ) -> tuple[str, int, int] | None:
+        """(original path, line, column), 1-based, of a generated position (where ``literal``,
+        the text of a finding's token, starts), or None."""
+        ...
+
+
+class SiblingMap:
+    """A bundle's map file, read on the first lookup (a map that cannot be read gives no
+    positions).
+
+    A finding's token whose text the map holds exactly once, inside an original source of
+    ``sourcesContent``, is located there, at its exact column (a search of the map's text and a
+    decode of one source's beginning); any other finding through ``mappings``, at the segment
+    covering its column."""
+
+    def __init__(self, path: Path, max_bytes: int, stats: ScanStats) -> None:
+        self._path = path
+        self._max_bytes = max_bytes
+        self._stats = stats
+        self._map: MapText | None = None
+        self._loaded = False
+        self._mapped = False
+
+    def original(
+        self, line: int, column: int, literal: str | None = None
+    ) -> tuple[str, int, int] | None:
+        if not self._loaded:
+            self._loaded = True
+            self._map = self._load()
+        if self._map is None:
+            return None
+        found = self._map.written_once(literal) if literal else None
+        if found is None:
+            mappings = self._map.mappings()
+            found = None if mappings is None else mappings.original(line, column)
+        if found is not None and not self._mapped:
+            self._mapped = True
+            self._stats.count("bundles_mapped_to_original")
+        return found
+
+    def _load(self) -> MapText | None:
+        try:
+            with self._path.open("rb") as fh:
+                data = fh.read(self._max_bytes + 1)
+        except OSError:
+            return None  # the map is optional; reading it as a file reports what is wrong
+        if len(data) > self._max_bytes:
+            return None
+        return MapText(map_text(data))
+
+
+@dataclass(frozen=True, slots=True)
+class MappedChunk(Chunk):
+    """A chunk of a bundle whose findings are also located where they were written."""
+
+    mapping: OriginalPositions | None = field(default=None, repr=False, compare=False)
+
+    def location_at(self, offset: int, newlines: int | None = None) -> Location:
+        location = Chunk.location_at(self, offset, newlines)
+        if self.mapping is None or location.get("original_path") is not None:
+            return location
+        token = _TOKEN.match(self.data, offset)
+        literal = token.group().decode("ascii") if token is not None else None
+        found = self.mapping.original(location.line, location.column, literal)
+        if found is None:
+            return location
+        path, line, column = found
+        origin = (("original_path", path), ("original_line", line), ("original_column", column))
+        return Location(
+            location.path,
+            location.line,
+            location.column,
+            location.commit,
+            location.extras + origin,
         )
-        yield Chunk(
-            data[context:end],
-            Location(display, line, context - line_start + 1, commit, extras),
-            SourceKind.WEB,
-            report_from=start - context,
-            report_until=end - context,
+
+
+def mapped_chunks(chunks: Iterable[Chunk], mapping: OriginalPositions) -> Iterator[Chunk]:
+    """``chunks`` of a bundle, as :class:`MappedChunk` (chunks of another kind, such as an
+    inline map's sources, pass unchanged)."""
+    for chunk in chunks:
+        if type(chunk) is not Chunk:
+            yield chunk
+            continue
+        yield MappedChunk(
+            chunk.data,
+            chunk.location,
+            chunk.source_kind,
+            chunk.report_from,
+            chunk.report_until,
+            chunk.position_fixed,
+            chunk.depth,
+            mapping=mapping,
         )

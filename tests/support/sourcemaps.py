@@ -16,3 +16,21 @@ def vlq(*values: int) -> str:
             if not rest:
                 break
     return "".join(out)
+
+
+def encode_mappings(lines: list[list[tuple[int, int, int, int]]]) -> str:
+    """A ``mappings`` string from absolute segments: per generated line, (generated column,
+    source, original line, original column), all 0-based, as the format writes them (the
+    generated column relative within a line, the rest relative across lines)."""
+    out = []
+    source = line = column = 0
+    for segments in lines:
+        fields = []
+        generated = 0
+        for gen, src, orig_line, orig_column in segments:
+            fields.append(
+                vlq(gen - generated, src - source, orig_line - line, orig_column - column)
+            )
+            generated, source, line, column = gen, src, orig_line, orig_column
+        out.append(",".join(fields))
+    return ";".join(out)

@@ -9,7 +9,7 @@ from pathlib import Path
 from leakguard.model import ScanStats
 from leakguard.sources.sourcemap import decode_data_url, map_chunks, source_mapping_url
 from tests.support.keys import stripe_key
-from tests.unit.sources.helpers import scan_file
+from tests.unit.sources.helpers import engine, scan_file
 
 KEY = stripe_key(11)
 ORIGINAL = (
@@ -83,10 +83,15 @@ def test_index_map_sections_and_escaped_content() -> None:
     }
     doc = {"version": 3, "sections": [{"offset": {"line": 0, "column": 0}, "map": section}]}
     stats = ScanStats()
-    chunks = list(map_chunks(json.dumps(doc).encode(), "i.map", stats))
-    assert [c.location.get("original_line") for c in chunks] == [1, 2]
-    assert {c.location.get("original_path") for c in chunks} == {"lib/a.js"}
-    assert KEY.encode() in chunks[1].data
+    raw = json.dumps(doc)
+    chunks = list(map_chunks(raw.encode(), "i.map", stats))
+    assert [c.data for c in chunks] == [section["sourcesContent"][0].encode()]  # one per source
+    [finding] = [f for c in chunks for f in engine().scan(c)]
+    loc = finding.location
+    assert (loc.get("original_path"), loc.get("original_line")) == ("lib/a.js", 2)
+    assert loc.get("original_column") == len('const k = "') + 1
+    # where it sits in the map: the escapes before it (\" and \n) counted exactly
+    assert (loc.line, loc.column) == (1, raw.index(KEY) + 1)
 
 
 def test_not_json_falls_back_to_text(tmp_path: Path) -> None:
