@@ -8,9 +8,8 @@ and source maps, so those are always scanned unless a project excludes them itse
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-
-import pathspec
+from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_EXCLUDES: tuple[str, ...] = (
     # dependency trees
@@ -51,9 +50,7 @@ class PathFilter:
     """Compiled exclude patterns: ``excluded("a/b.txt")``, ``excluded("x", is_dir=True)``."""
 
     patterns: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_spec", pathspec.GitIgnoreSpec.from_lines(self.patterns))
+    _spec: Any = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, patterns: Iterable[str], *, defaults: bool = True) -> PathFilter:
@@ -63,11 +60,19 @@ class PathFilter:
     def excluded(self, relative: str, *, is_dir: bool = False) -> bool:
         if not self.patterns:
             return False
-        path = relative.replace("\\", "/").lstrip("/")
+        # a file name that is not UTF-8 (surrogate escapes) is matched by its readable form
+        path = relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        path = path.replace("\\", "/").lstrip("/")
         if path in ("", "."):
             return False
-        spec: pathspec.GitIgnoreSpec = self._spec  # type: ignore[attr-defined]
-        return bool(spec.match_file(path + "/" if is_dir else path))
+        return bool(self._compiled().match_file(path + "/" if is_dir else path))
+
+    def _compiled(self) -> Any:
+        if self._spec is None:  # compiled on first use: a scan with no excludes never pays
+            import pathspec
+
+            object.__setattr__(self, "_spec", pathspec.GitIgnoreSpec.from_lines(self.patterns))
+        return self._spec
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
