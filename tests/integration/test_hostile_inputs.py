@@ -595,4 +595,4 @@ def test_allow_origin_takes_origins_only_and_never_echoes_credentials() -> None:
 def test_a_path_component_too_long_is_one_line(tmp_path: Path) -> None:
     run = leakguard("scan", str(tmp_path / ("a" * 300) / "x"))
     clean(run, code=2, within=30)
-    assert run.err.rstrip().endswith("File name too long")
+    assert "File name too long" in run.err and run.err.count("\n") == 1
