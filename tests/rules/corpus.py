@@ -138,6 +138,9 @@ def filler(size: int, seed: int = 0, *, near_misses: bool = True) -> bytes:
     return "".join(parts).encode("utf-8")[:size]
 
 
+_ISOLATE = b"\n" + b" " * 300 + b"\n" * 7
+
+
 def mixed_corpus(ruleset: RuleSet, size: int, seed: int = 0) -> tuple[bytes, list[str]]:
     """Filler of about ``size`` bytes with every rule's examples and negative examples planted
     between whole lines. Returns the corpus and the planted positive examples."""
@@ -150,6 +153,8 @@ def mixed_corpus(ruleset: RuleSet, size: int, seed: int = 0) -> tuple[bytes, lis
     out: list[bytes] = []
     for i, piece in enumerate(pieces):
         out.append(filler(gap, seed * 1000 + i))
-        out.append(b"\n\n\n\n\n\n\n" + piece.encode("utf-8") + b"\n\n\n\n\n\n\n")
+        # Blank space wider than a context rule's window (256 bytes): a filler word such as
+        # "twilio" must not give context to a planted example.
+        out.append(_ISOLATE + piece.encode("utf-8") + _ISOLATE)
     out.append(filler(gap, seed * 1000 + len(pieces)))
     return b"".join(out), planted
