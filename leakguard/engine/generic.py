@@ -124,8 +124,24 @@ def reason_to_reject(name: bytes, value: bytes, params: Mapping[str, Any]) -> st
     return None
 
 
+_NAME_CHAR = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def full_name(candidate: Candidate) -> bytes:
+    """The whole name the value is assigned to: the matched keyword and the identifier characters
+    just before it (``DB_PASSWORD``, ``aws_secret_access_key``), read from the chunk."""
+    keyword = candidate.groups.get("name") or b""
+    at = candidate.data.rfind(keyword, max(0, candidate.start - 160), candidate.start)
+    if at < 0:
+        return keyword
+    begin = at
+    while begin > max(0, at - 48) and candidate.data[begin - 1] in _NAME_CHAR:
+        begin -= 1
+    return candidate.data[begin : at + len(keyword)]
+
+
 def generic_secret(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
-    name = candidate.groups.get("name") or b""
+    name = full_name(candidate)
     reason = reason_to_reject(name, candidate.secret, params)
     if reason is not None:
         return Verdict.reject(reason)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +109,16 @@ class RuleSet:
     def from_files(cls, files: Sequence[Path]) -> RuleSet:
         rules: list[Rule] = []
         seen: dict[str, str] = {}
+        overrides: list[RuleOverride] = []
         digest = hashlib.sha256()
         for path in files:
             text = _read(path)
             digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
-            for rule in parse_rule_file(path, text):
+            doc = load_yaml(path, RuleError, text=text, what="rule file")
+            if isinstance(doc, dict) and "overrides" in doc and "rules" not in doc:
+                overrides.extend(_parse_overrides(path, doc))
+                continue
+            for rule in parse_rule_file(path, text, doc=doc):
                 if rule.id in seen:
                     raise RuleError(
                         f"{rule.source}: rule id {rule.id!r} is already defined at {seen[rule.id]}",
@@ -121,7 +126,7 @@ class RuleSet:
                     )
                 seen[rule.id] = rule.source
                 rules.append(rule)
-        return cls(tuple(rules), digest.hexdigest()[:16])
+        return cls(_apply_overrides(rules, overrides), digest.hexdigest()[:16])
 
 
 def _read(path: Path) -> str:
@@ -133,8 +138,65 @@ def _read(path: Path) -> str:
         raise RuleError(f"cannot read rule file {path}: {exc}") from None
 
 
-def parse_rule_file(path: Path, text: str | None = None) -> list[Rule]:
-    doc = load_yaml(path, RuleError, text=text, what="rule file")
+@dataclass(frozen=True, slots=True)
+class RuleOverride:
+    """A setting file's change to a loaded rule (``overrides:``): silence it or change its
+    severity, e.g. to raise or silence the generic secret rule."""
+
+    id: str
+    enabled: bool = True
+    severity: Severity | None = None
+    source: str = ""
+
+
+_OVERRIDE_KEYS = {"id", "enabled", "severity"}
+
+
+def _parse_overrides(path: Path, doc: dict[str, Any]) -> list[RuleOverride]:
+    entries = doc["overrides"]
+    if set(doc) - {"overrides"} or not isinstance(entries, list):
+        raise RuleError(f"{path}:1: a settings file holds only an 'overrides' list")
+    out: list[RuleOverride] = []
+    for raw in entries:
+        where = f"{path}:{line_of(raw)}"
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            raise RuleError(f"{where}: each override is a mapping with a rule 'id'")
+        unknown = sorted(set(raw) - _OVERRIDE_KEYS)
+        if unknown:
+            raise RuleError(f"{where}: unknown key {unknown[0]!r} (allowed: enabled, id, severity)")
+        enabled = raw.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise RuleError(f"{where}: enabled must be true or false")
+        severity = None
+        if "severity" in raw:
+            try:
+                severity = Severity.parse(raw["severity"])
+            except Exception:
+                raise RuleError(f"{where}: unknown severity {raw['severity']!r}") from None
+        out.append(RuleOverride(raw["id"], enabled, severity, where))
+    return out
+
+
+def _apply_overrides(rules: list[Rule], overrides: list[RuleOverride]) -> tuple[Rule, ...]:
+    by_id = {rule.id: rule for rule in rules}
+    dropped: set[str] = set()
+    for override in overrides:
+        rule = by_id.get(override.id)
+        if rule is None:
+            raise RuleError(
+                f"{override.source}: no rule {override.id!r} to override",
+                hint="`leakguard rules list` shows the rule ids",
+            )
+        if not override.enabled:
+            dropped.add(rule.id)
+        if override.severity is not None:
+            by_id[rule.id] = replace(rule, severity=override.severity)
+    return tuple(by_id[rule.id] for rule in rules if rule.id not in dropped)
+
+
+def parse_rule_file(path: Path, text: str | None = None, *, doc: Any = None) -> list[Rule]:
+    if doc is None:
+        doc = load_yaml(path, RuleError, text=text, what="rule file")
     if not isinstance(doc, dict) or "rules" not in doc or "provider" not in doc:
         raise RuleError(
             f"{path}:1: a rule file needs 'provider' and a 'rules' list",

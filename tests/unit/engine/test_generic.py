@@ -37,7 +37,7 @@ def _random(n: int, seed: int) -> str:
         '"apiKey": "{v}"',
         'resource "x" "y" {{\n  password = "{v}#!"\n}}',
         "spring.datasource.password={v}",
-        "'api_key' => '{v}',",
+        'auth_token = "{v}"',
     ],
 )
 def test_reported_at_low_severity(engine: Engine, template: str) -> None:
