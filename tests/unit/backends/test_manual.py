@@ -143,7 +143,7 @@ def test_a_provider_credential_is_checked_against_its_format(catalog: StepsCatal
     assert issuer.steps() == steps
     assert issuer.issue("svc", "t").secret == {"value": good}
     for bad in ("acme_" + "0" * 32, good[:-1], f"KEY={good}"):
-        with pytest.raises(BackendError, match="not a complete ACME API key"):
+        with pytest.raises(BackendError, match=r"not a complete acme key \(expected: ACME API key\)"):
             ManualIssuer("acme", prompt=lambda _, b=bad: b, catalog=catalog).issue("svc", "t")
 
 
