@@ -73,6 +73,9 @@ def test_provider_rules_win_on_the_same_text(engine: Engine) -> None:
     token = "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"
     for line in (f"token: {token}", f"https://x-access-token:{token}@github.com/a/b.git"):
         assert [f.rule_id for f in engine.scan_text(line)] == ["github-personal-access-token"]
+    stripe = "sk_live_" + _random(32, 9)
+    line = f"GET /v1/x?api_key={stripe}&a=1 HTTP/1.1"
+    assert [f.rule_id for f in engine.scan_text(line)] == ["stripe-live-secret-key"]
 
 
 def test_hand_made_values_are_patterned() -> None:
