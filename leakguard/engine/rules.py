@@ -33,10 +33,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from leakguard.engine.redos import nested_repetition
 from leakguard.errors import RuleError
 from leakguard.model import Severity
 from leakguard.resources import detectors_dir
-from leakguard.yamlfile import line_of, load_yaml
+from leakguard.yamlfile import line_of, load_yaml, read_config_text
 
 RULE_KEYS = {
     "id",
@@ -82,6 +83,7 @@ class Rule:
     negative_examples: tuple[str, ...] = ()
     description: str = ""
     source: str = ""  # file:line, for errors and `rules list`
+    user_supplied: bool = False  # from --rules: matched under a time budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,31 +96,20 @@ class RuleSet:
 
     @classmethod
     def load(cls, extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> RuleSet:
-        dirs = ([detectors_dir()] if builtin else []) + list(extra_dirs)
-        files: list[Path] = []
-        for d in dirs:
-            if not d.exists():
-                raise RuleError(f"rules directory not found: {d}")
-            if d.is_file():
-                files.append(d)
-                continue
-            files.extend(sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml")))
-        return cls.from_files(files)
+        shipped = _rule_files([detectors_dir()]) if builtin else []
+        return cls.from_files(shipped + _rule_files(extra_dirs), user_from=len(shipped))
 
     @classmethod
-    def from_files(cls, files: Sequence[Path]) -> RuleSet:
+    def from_files(cls, files: Sequence[Path], *, user_from: int = 0) -> RuleSet:
+        """Rules of ``files``; those from ``files[user_from:]`` are user-supplied."""
         rules: list[Rule] = []
         seen: dict[str, str] = {}
-        overrides: list[RuleOverride] = []
         digest = hashlib.sha256()
-        for path in files:
+        for index, path in enumerate(files):
             text = _read(path)
             digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
-            doc = load_yaml(path, RuleError, text=text, what="rule file")
-            if isinstance(doc, dict) and "overrides" in doc and "rules" not in doc:
-                overrides.extend(_parse_overrides(path, doc))
-                continue
-            for rule in parse_rule_file(path, text, doc=doc):
+            for parsed in parse_rule_file(path, text):
+                rule = replace(parsed, user_supplied=True) if index >= user_from else parsed
                 if rule.id in seen:
                     raise RuleError(
                         f"{rule.source}: rule id {rule.id!r} is already defined at {seen[rule.id]}",
@@ -126,77 +117,27 @@ class RuleSet:
                     )
                 seen[rule.id] = rule.source
                 rules.append(rule)
-        return cls(_apply_overrides(rules, overrides), digest.hexdigest()[:16])
+        return cls(tuple(rules), digest.hexdigest()[:16])
+
+
+def _rule_files(dirs: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for d in dirs:
+        if not d.exists():
+            raise RuleError(f"rules directory not found: {d}")
+        if not d.is_dir():  # a rule file, or something that is not one (refused on read)
+            files.append(d)
+            continue
+        files.extend(sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml")))
+    return files
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RuleError(f"rule file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"cannot read rule file {path}: {exc}") from None
+    return read_config_text(path, RuleError, what="rule file")
 
 
-@dataclass(frozen=True, slots=True)
-class RuleOverride:
-    """A setting file's change to a loaded rule (``overrides:``): silence it or change its
-    severity, e.g. to raise or silence the generic secret rule."""
-
-    id: str
-    enabled: bool = True
-    severity: Severity | None = None
-    source: str = ""
-
-
-_OVERRIDE_KEYS = {"id", "enabled", "severity"}
-
-
-def _parse_overrides(path: Path, doc: dict[str, Any]) -> list[RuleOverride]:
-    entries = doc["overrides"]
-    if set(doc) - {"overrides"} or not isinstance(entries, list):
-        raise RuleError(f"{path}:1: a settings file holds only an 'overrides' list")
-    out: list[RuleOverride] = []
-    for raw in entries:
-        where = f"{path}:{line_of(raw)}"
-        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-            raise RuleError(f"{where}: each override is a mapping with a rule 'id'")
-        unknown = sorted(set(raw) - _OVERRIDE_KEYS)
-        if unknown:
-            raise RuleError(f"{where}: unknown key {unknown[0]!r} (allowed: enabled, id, severity)")
-        enabled = raw.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise RuleError(f"{where}: enabled must be true or false")
-        severity = None
-        if "severity" in raw:
-            try:
-                severity = Severity.parse(raw["severity"])
-            except Exception:
-                raise RuleError(f"{where}: unknown severity {raw['severity']!r}") from None
-        out.append(RuleOverride(raw["id"], enabled, severity, where))
-    return out
-
-
-def _apply_overrides(rules: list[Rule], overrides: list[RuleOverride]) -> tuple[Rule, ...]:
-    by_id = {rule.id: rule for rule in rules}
-    dropped: set[str] = set()
-    for override in overrides:
-        rule = by_id.get(override.id)
-        if rule is None:
-            raise RuleError(
-                f"{override.source}: no rule {override.id!r} to override",
-                hint="`leakguard rules list` shows the rule ids",
-            )
-        if not override.enabled:
-            dropped.add(rule.id)
-        if override.severity is not None:
-            by_id[rule.id] = replace(rule, severity=override.severity)
-    return tuple(by_id[rule.id] for rule in rules if rule.id not in dropped)
-
-
-def parse_rule_file(path: Path, text: str | None = None, *, doc: Any = None) -> list[Rule]:
-    if doc is None:
-        doc = load_yaml(path, RuleError, text=text, what="rule file")
+def parse_rule_file(path: Path, text: str | None = None) -> list[Rule]:
+    doc = load_yaml(path, RuleError, text=text, what="rule file")
     if not isinstance(doc, dict) or "rules" not in doc or "provider" not in doc:
         raise RuleError(
             f"{path}:1: a rule file needs 'provider' and a 'rules' list",
@@ -251,6 +192,13 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
         pattern = re.compile(pattern_text.encode("utf-8"))
     except re.error as exc:
         raise fail("pattern", f"invalid pattern: {exc}") from None
+    nested = nested_repetition(pattern_text)
+    if nested is not None:
+        raise RuleError(
+            f"{path}:{line_of(raw, 'pattern')}: rule {raw.get('id', '?')!r}: pattern has "
+            f"{nested}, which can take exponential time on hostile input",
+            hint="repeat once, e.g. (a+)+ -> a+, or make the inner repetition possessive (a++)",
+        )
 
     validator = raw.get("validator")
     params: Mapping[str, Any] = {}

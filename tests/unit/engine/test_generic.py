@@ -86,13 +86,19 @@ def test_hand_made_values_are_patterned() -> None:
     assert reason_to_reject(b"client_secret", value, PARAMS) is None
 
 
+# What .leakguard.yaml scans, and the test suite: one made-up password in a test (a random-looking
+# 16-character value in tests/unit/graph/test_parts.py) is the only generic finding there, and
+# .leakguard.yaml excludes tests/ as fixtures.
+KNOWN_FIXTURES = {("tests/unit/graph/test_parts.py", 107)}
+
+
 def test_this_repositorys_tests_and_docs_give_no_generic_finding(engine: Engine) -> None:
     hits = []
-    for folder in ("tests", "docs", "examples", "benchmarks"):
+    for folder in ("tests", "docs", "examples", "benchmarks", "leakguard", "playbooks"):
         for path in sorted((REPO / folder).rglob("*")):
             if not path.is_file() or path.suffix not in TEXT_SUFFIXES:
                 continue
             text = path.read_text(encoding="utf-8", errors="replace")
-            hits += [(str(path), f.location.line) for f in engine.scan_text(text)
+            hits += [(str(path.relative_to(REPO)), f.location.line) for f in engine.scan_text(text)
                      if f.rule_id == "generic-secret"]  # fmt: skip
-    assert hits == []
+    assert set(hits) <= KNOWN_FIXTURES
