@@ -94,7 +94,13 @@ _CONFIG = (
 _JS = "function {a}({b}){{return {c}.{d}({e},{n})}};var {b}={{{c}:{n},{d}:'{e}'}};"
 
 
-_PLAIN = tuple(w for w in _WORDS if w.isalpha() and w not in ("twilio", "AKIA", "AIza", "eyJ"))
+# Without any keyword: no vendor word, and no credential name (the generic rule's keywords are
+# "token:", "password=", ...).
+_PLAIN = tuple(
+    w
+    for w in _WORDS
+    if w.isalpha() and w not in ("twilio", "AKIA", "AIza", "eyJ", "token", "password", "secret")
+)
 
 
 def _fill(template: str, rng: random.Random, vocabulary: tuple[str, ...] = _WORDS) -> str:
@@ -138,6 +144,9 @@ def filler(size: int, seed: int = 0, *, near_misses: bool = True) -> bytes:
     return "".join(parts).encode("utf-8")[:size]
 
 
+_ISOLATE = b"\n" + b" " * 300 + b"\n" * 7
+
+
 def mixed_corpus(ruleset: RuleSet, size: int, seed: int = 0) -> tuple[bytes, list[str]]:
     """Filler of about ``size`` bytes with every rule's examples and negative examples planted
     between whole lines. Returns the corpus and the planted positive examples."""
@@ -150,6 +159,8 @@ def mixed_corpus(ruleset: RuleSet, size: int, seed: int = 0) -> tuple[bytes, lis
     out: list[bytes] = []
     for i, piece in enumerate(pieces):
         out.append(filler(gap, seed * 1000 + i))
-        out.append(b"\n\n\n\n\n\n\n" + piece.encode("utf-8") + b"\n\n\n\n\n\n\n")
+        # Blank space wider than a context rule's window (256 bytes): a filler word such as
+        # "twilio" must not give context to a planted example.
+        out.append(_ISOLATE + piece.encode("utf-8") + _ISOLATE)
     out.append(filler(gap, seed * 1000 + len(pieces)))
     return b"".join(out), planted
