@@ -16,6 +16,7 @@ A rule file holds one provider::
         before: 64                           # optional; bytes scanned before a keyword hit
         priority: 0                          # optional; wins over rules matching the same text
         placeholder_filter: true             # optional; false when the validator judges
+        supersedes: [jwt]                    # optional; rules it overlaps and wins over
         rotation: stripe-key                 # playbook id
         examples: ['key = "sk_live_..."']
         negative_examples: ['sk_live_xxxxxxxxxxxxxxxxxxxxxxxx']
@@ -56,6 +57,7 @@ RULE_KEYS = {
     "priority",
     "case_sensitive",
     "placeholder_filter",
+    "supersedes",
 }
 REQUIRED_KEYS = ("id", "title", "severity", "keywords", "pattern", "examples")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
@@ -82,6 +84,7 @@ class Rule:
     negative_examples: tuple[str, ...] = ()
     description: str = ""
     source: str = ""  # file:line, for errors and `rules list`
+    supersedes: tuple[str, ...] = ()  # rule ids this one knowingly overlaps and wins over
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,13 @@ class RuleSet:
     @classmethod
     def load(cls, extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> RuleSet:
         dirs = ([detectors_dir()] if builtin else []) + list(extra_dirs)
+        loaded = cls.from_files(cls._files(dirs))
+        if builtin:
+            _check_supersedes(loaded.rules)
+        return loaded
+
+    @staticmethod
+    def _files(dirs: list[Path]) -> list[Path]:
         files: list[Path] = []
         for d in dirs:
             if not d.exists():
@@ -103,7 +113,7 @@ class RuleSet:
                 files.append(d)
                 continue
             files.extend(sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml")))
-        return cls.from_files(files)
+        return files
 
     @classmethod
     def from_files(cls, files: Sequence[Path]) -> RuleSet:
@@ -122,6 +132,17 @@ class RuleSet:
                 seen[rule.id] = rule.source
                 rules.append(rule)
         return cls(tuple(rules), digest.hexdigest()[:16])
+
+
+def _check_supersedes(rules: Sequence[Rule]) -> None:
+    known = {r.id for r in rules}
+    for rule in rules:
+        missing = sorted(set(rule.supersedes) - known)
+        if missing:
+            raise RuleError(
+                f"{rule.source}: rule {rule.id!r} supersedes unknown rule {missing[0]!r}",
+                hint="'supersedes' lists ids of loaded rules this rule overlaps and wins over",
+            )
 
 
 def _read(path: Path) -> str:
@@ -243,6 +264,13 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
         if value is None or value < low:
             raise fail(key, f"{key} must be at least {low}")
 
+    supersedes = raw.get("supersedes", [])
+    if (
+        not isinstance(supersedes, list)
+        or not all(isinstance(i, str) and _ID.match(i) and i != rule_id for i in supersedes)
+    ):
+        raise fail("supersedes", "supersedes must be a list of other rules' ids")
+
     return Rule(
         id=rule_id,
         provider=provider,
@@ -263,4 +291,5 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
         negative_examples=examples("negative_examples"),
         description=str(raw.get("description", "")),
         source=where,
+        supersedes=tuple(supersedes),
     )

@@ -138,6 +138,11 @@ def filler(size: int, seed: int = 0, *, near_misses: bool = True) -> bytes:
     return "".join(parts).encode("utf-8")[:size]
 
 
+# around each planted piece: more than any rule's context reach (``before``, pairing lines) of
+# neutral lines, so an example reports in the corpus exactly what it reports on its own
+_QUIET = b"\n" * 7 + b"# ----\n" * 80 + b"\n" * 7
+
+
 def mixed_corpus(ruleset: RuleSet, size: int, seed: int = 0) -> tuple[bytes, list[str]]:
     """Filler of about ``size`` bytes with every rule's examples and negative examples planted
     between whole lines. Returns the corpus and the planted positive examples."""
@@ -150,6 +155,6 @@ def mixed_corpus(ruleset: RuleSet, size: int, seed: int = 0) -> tuple[bytes, lis
     out: list[bytes] = []
     for i, piece in enumerate(pieces):
         out.append(filler(gap, seed * 1000 + i))
-        out.append(b"\n\n\n\n\n\n\n" + piece.encode("utf-8") + b"\n\n\n\n\n\n\n")
+        out.append(_QUIET + piece.encode("utf-8") + _QUIET)
     out.append(filler(gap, seed * 1000 + len(pieces)))
     return b"".join(out), planted

@@ -1,0 +1,154 @@
+"""Rule-set quality gates (issue #10): rules do not overlap unless one says it supersedes the
+other, prefixed patterns have a left boundary, and keywords — not patterns — drive the
+prefilter, so that more rules do not make the engine slower per byte (checked structurally:
+what the keywords hit on ordinary text, never a timing)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from leakguard.engine.matcher import Engine
+from leakguard.engine.rules import Rule, RuleSet
+from leakguard.errors import RuleError
+from tests.rules.corpus import filler
+
+ALL = RuleSet.load()
+BY_ID = ALL.by_id()
+
+
+@cache
+def _alone(rule_id: str) -> Engine:
+    return Engine(RuleSet((BY_ID[rule_id],), "gate"), "re")
+
+
+def _may_hit(rule: Rule, text: bytes) -> bool:
+    lowered = text.lower()
+    return any(kw in (text if rule.case_sensitive else lowered) for kw in rule.keywords)
+
+
+def _related(a: Rule, b: Rule) -> bool:
+    return b.id in a.supersedes or a.id in b.supersedes
+
+
+@pytest.mark.parametrize("rule", ALL.rules, ids=lambda r: r.id)
+def test_no_other_rule_reports_this_rules_examples(rule: Rule) -> None:
+    """Each example is reported by its own rule only: a second rule finding it (before overlap
+    resolution hides one) is a duplicate definition, unless one declares ``supersedes``."""
+    overlaps = []
+    for text in rule.examples:
+        data = text.encode()
+        for other in ALL.rules:
+            if other.id == rule.id or _related(rule, other) or not _may_hit(other, data):
+                continue
+            if _alone(other.id).scan_text(text):
+                overlaps.append((other.id, text[:60]))
+    assert not overlaps
+
+
+def test_supersedes_names_loaded_rules(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "provider: demo\nrules:\n  - id: demo-a\n    title: A\n    severity: low\n"
+        "    keywords: [demo_]\n    pattern: 'demo_[a-z]{8}'\n    supersedes: [no-such-rule]\n"
+        "    examples: ['demo_abcdefgh']\n"
+    )
+    with pytest.raises(RuleError, match="supersedes unknown rule"):
+        RuleSet.load([tmp_path])
+    (tmp_path / "a.yaml").write_text(
+        (tmp_path / "a.yaml").read_text().replace("[no-such-rule]", "[demo-a]")
+    )
+    with pytest.raises(RuleError, match="supersedes must be"):
+        RuleSet.load([tmp_path])
+
+
+# -- the prefilter ---------------------------------------------------------------------------
+
+# words and code tokens too common to select anything: a keyword must be more specific
+_COMMON = {
+    "key", "keys", "token", "secret", "password", "passwd", "pass", "auth", "api", "http",
+    "https", "user", "admin", "bearer", "basic", "config", "client", "access", "private",
+    "public", "the", "and", "for", "var", "let", "def", "true", "false", "null", "none",
+    "data", "value", "string", "return", "import", "from", "class", "function",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("rule", ALL.rules, ids=lambda r: r.id)
+def test_keywords_are_selective(rule: Rule) -> None:
+    assert rule.keywords
+    for kw in rule.keywords:
+        text = kw.decode("utf-8", "replace")
+        assert len(kw) >= 3, f"{rule.id}: keyword {text!r} is shorter than 3 characters"
+        assert text.lower().strip("_-.:=\"' ") not in _COMMON, f"{rule.id}: {text!r} is a word"
+
+
+@pytest.fixture(scope="module")
+def ordinary_text() -> bytes:
+    """1 MB of source, configuration and minified text with no credential-like words."""
+    return filler(1_000_000, seed=3, near_misses=False)
+
+
+def test_keywords_rarely_hit_ordinary_text(ordinary_text: bytes) -> None:
+    """Every keyword occurrence opens a regex window: on ordinary text the whole rule set may
+    open only a few (a keyword matching most text would make every byte a regex byte)."""
+    lowered = ordinary_text.lower()
+    hits = {}
+    for rule in ALL.rules:
+        for kw in rule.keywords:
+            count = (ordinary_text if rule.case_sensitive else lowered).count(kw)
+            if count > 20:
+                hits[(rule.id, kw.decode())] = count
+    assert not hits
+
+
+def test_windows_on_ordinary_text_stay_few(ordinary_text: bytes) -> None:
+    """The bytes handed to ``re`` on ordinary text (each keyword hit opens ``before`` +
+    ``max_length`` bytes): bounded, whatever the number of rules."""
+    lowered = ordinary_text.lower()
+    windowed = 0
+    for rule in ALL.rules:
+        for kw in rule.keywords:
+            hits = (ordinary_text if rule.case_sensitive else lowered).count(kw)
+            windowed += hits * (len(kw) + rule.before + rule.max_length)
+    assert windowed < len(ordinary_text) // 100
+
+
+# -- patterns ----------------------------------------------------------------------------------
+
+_LEADING_LITERAL = re.compile(r"^\(\?P<secret>([A-Za-z0-9](?:[A-Za-z0-9_\-.]|\\[.\-+])*)")
+
+
+@pytest.mark.parametrize("rule", ALL.rules, ids=lambda r: r.id)
+def test_prefixed_patterns_have_a_left_boundary(rule: Rule) -> None:
+    """``task_live_...`` is not an ``sk_live_`` key: a pattern starting with a vendor prefix
+    checks the character before it."""
+    pattern = rule.pattern.pattern.decode()
+    m = _LEADING_LITERAL.match(pattern)
+    if m is None:
+        return
+    rest = pattern[m.end() :]
+    if rest.startswith(":"):
+        return  # a URL scheme: what precedes it does not change what it is
+    assert rest.startswith("(?<!") or pattern.startswith("(?<!"), rule.id
+
+
+@pytest.mark.parametrize(
+    ("text", "rule_id"),
+    [
+        ("scheduler.task_live_4eC39HqLyjWDarjtT1zdp7dc9f2cQ8mZ = 1", "stripe-live-secret-key"),
+        ("network_test_jXRS4ASfzgUOVm0HnCO3V3xkTq = true", "stripe-test-restricted-key"),
+        ("desk_test_51Hx8ZqKd93JfLm0QaWvT5bNcR7uYe2g", "stripe-test-secret-key"),
+    ],
+)
+def test_a_prefix_inside_a_word_is_not_a_key(text: str, rule_id: str) -> None:
+    assert [f.rule_id for f in _alone(rule_id).scan_text(text)] == []
+
+
+@pytest.mark.parametrize("rule", ALL.rules, ids=lambda r: r.id)
+def test_repetitions_are_bounded(rule: Rule) -> None:
+    """An unbounded ``+``/``*``/``{n,}`` on a credential alphabet lets a truncated or glued
+    token match and makes windows expensive: secrets have a maximum length."""
+    pattern = rule.pattern.pattern.decode()
+    assert not re.search(r"\{\d+,\}", pattern), rule.id
