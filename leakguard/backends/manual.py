@@ -1,114 +1,173 @@
-"""Keys an operator rolls by hand in a provider's dashboard (Stripe, GitHub, Supabase, OpenAI).
+"""Keys an operator rolls by hand in a provider's dashboard, console or CLI.
 
-:meth:`ManualIssuer.issue` shows the exact steps, takes the new value from a prompt callback or
-a file, and accepts it only if a detector rule of the expected provider matches the *whole*
-value: a pasted key of the wrong kind, a truncated copy or a placeholder is refused before it is
-stored. Revoking the old key is also a dashboard step, confirmed by the operator.
+The steps for each credential are data: ``playbooks/providers/<provider>.yaml`` (see
+:class:`StepsCatalog`). :meth:`ManualIssuer.issue` shows the steps, takes the new value from a
+prompt callback or a file, and accepts it only if it has the credential's shape: a detector rule
+of the provider (or one of the rules the entry names) matches the *whole* value, or, for values
+no rule recognises alone (passwords, context-only keys), the entry's ``format`` matches it. A
+pasted key of the wrong kind, a truncated copy or a placeholder is refused before it is stored.
+Revoking the old key is also an operator step, confirmed by the operator.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from leakguard.backends.interface import IssuedKey, KeyState, SecretData, data_fingerprint
+from leakguard.engine.filters import is_placeholder
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
 from leakguard.errors import BackendError, UsageError
 from leakguard.redact import fingerprint, redact
+from leakguard.yamlfile import line_of, load_yaml
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+_ENTRY_KEYS = frozenset({"playbook", "title", "roll", "revoke", "rules", "format"})
 
 
 @dataclass(frozen=True)
 class ProviderSteps:
-    provider: str
+    """How an operator rolls and revokes one kind of credential of one provider."""
+
+    provider: str  # the detector rules' provider name
     title: str
     roll: tuple[str, ...]
     revoke: tuple[str, ...]
+    playbook: str = ""  # the playbook id rules name in ``rotation:``
+    rules: tuple[str, ...] = ()  # only these rules accept a new value (default: the provider's)
+    format: re.Pattern[str] | None = None  # the new value must match this instead of a rule
+    source: str = ""  # file:line
 
 
-PROVIDERS: Mapping[str, ProviderSteps] = {
-    "stripe": ProviderSteps(
-        "stripe",
-        "Stripe secret key",
-        (
-            "Open https://dashboard.stripe.com/apikeys (switch to the account that owns the key).",
-            "In 'Standard keys', next to the secret key, choose '...' > 'Roll key'.",
-            "Set 'Expiration' to the overlap window (e.g. 'in 1 hour'); never 'now'.",
-            "Click 'Roll API key' and copy the new sk_live_ value (shown once).",
-            "Paste it here or save it to the file LeakGuard asked for.",
-        ),
-        (
-            "Open https://dashboard.stripe.com/apikeys.",
-            "If the rolled key has not expired yet, choose '...' > 'Expire key now' on it.",
-        ),
-    ),
-    "github": ProviderSteps(
-        "github",
-        "GitHub token",
-        (
-            "Open https://github.com/settings/tokens (or Settings > Developer settings), "
-            "or the organisation's fine-grained token page.",
-            "Find the leaked token by its name and last characters; choose 'Regenerate token' "
-            "or create a new token with the same scopes and expiry.",
-            "Copy the new ghp_/github_pat_ value (shown once).",
-            "Paste it here or save it to the file LeakGuard asked for.",
-        ),
-        (
-            "Open https://github.com/settings/tokens.",
-            "Delete the leaked token (if it was regenerated, the old value is already dead).",
-        ),
-    ),
-    "supabase": ProviderSteps(
-        "supabase",
-        "Supabase service-role / secret key",
-        (
-            "Open https://supabase.com/dashboard/project/_/settings/api-keys for the project.",
-            "Under 'Secret keys', choose 'Create new secret key' (keep the old one for the "
-            "overlap window).",
-            "Copy the new sb_secret_ value.",
-            "Paste it here or save it to the file LeakGuard asked for.",
-        ),
-        (
-            "Open https://supabase.com/dashboard/project/_/settings/api-keys.",
-            "Delete the leaked secret key (legacy JWT service_role keys: rotate the JWT "
-            "secret under Settings > JWT Keys).",
-        ),
-    ),
-    "openai": ProviderSteps(
-        "openai",
-        "OpenAI API key",
-        (
-            "Open https://platform.openai.com/api-keys in the project that owns the key.",
-            "Choose 'Create new secret key' with the same project and permissions.",
-            "Copy the new sk-proj- value (shown once).",
-            "Paste it here or save it to the file LeakGuard asked for.",
-        ),
-        (
-            "Open https://platform.openai.com/api-keys.",
-            "Revoke the leaked key (trash icon > 'Revoke key').",
-        ),
-    ),
-}
+@dataclass(frozen=True)
+class StepsCatalog:
+    """Every provider-steps entry, by playbook id (loaded from ``playbooks/providers/``)::
+
+    provider: telegram                 # as in detectors/telegram.yaml
+    credentials:
+      - playbook: telegram-bot-token   # the id rules name in `rotation:`
+        title: Telegram bot token
+        rules: [telegram-bot-token]    # optional: rules that accept the new value
+        format: '[0-9]{8,10}:[A-Za-z0-9_-]{35}'   # optional: instead of a rule
+        roll: ["Open a chat with @BotFather ...", "..."]
+        revoke: ["..."]
+    """
+
+    entries: Mapping[str, ProviderSteps]
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> StepsCatalog:
+        if directory is None:
+            from leakguard.resources import playbooks_dir
+
+            directory = playbooks_dir() / "providers"
+        entries: dict[str, ProviderSteps] = {}
+        files = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
+        for path in files:
+            for entry in parse_steps_file(path):
+                if entry.playbook in entries:
+                    raise UsageError(
+                        f"{entry.source}: playbook {entry.playbook!r} is already defined at "
+                        f"{entries[entry.playbook].source}",
+                        hint="each provider-steps playbook id is unique",
+                    )
+                entries[entry.playbook] = entry
+        return cls(entries)
+
+    def providers(self) -> list[str]:
+        return sorted({e.provider for e in self.entries.values()})
+
+    def credential(self, provider: str, playbook: str | None = None) -> ProviderSteps:
+        """The entry ``playbook`` of ``provider``, or the provider's first entry."""
+        for entry in self.entries.values():
+            if entry.provider == provider and playbook in (None, entry.playbook):
+                return entry
+        if playbook is not None:
+            raise UsageError(
+                f"no manual rotation steps {playbook!r} for provider {provider!r}",
+                hint="steps: "
+                + ", ".join(e.playbook for e in self.entries.values() if e.provider == provider),
+            )
+        raise UsageError(
+            f"no manual rotation steps for provider {provider!r}",
+            hint=f"known providers: {', '.join(self.providers())}",
+        )
 
 
-def steps_text(provider: str, *, revoke: bool = False) -> str:
-    steps = _provider(provider)
+def parse_steps_file(path: Path) -> list[ProviderSteps]:
+    doc = load_yaml(path, UsageError, what="provider-steps file")
+    if not isinstance(doc, dict) or set(doc) != {"provider", "credentials"}:
+        raise UsageError(f"{path}:1: a provider-steps file has 'provider' and 'credentials'")
+    provider = doc["provider"]
+    if not isinstance(provider, str) or provider != path.stem:
+        raise UsageError(f"{path}:{line_of(doc, 'provider')}: provider must equal the file name")
+    entries = doc["credentials"]
+    if not isinstance(entries, list) or not entries:
+        raise UsageError(f"{path}:{line_of(doc, 'credentials')}: credentials must be a list")
+    return [_parse_entry(path, provider, raw) for raw in entries]
+
+
+def _parse_entry(path: Path, provider: str, raw: Any) -> ProviderSteps:
+    where = f"{path}:{line_of(raw)}"
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where}: each credential is a mapping")
+    unknown = sorted(set(raw) - _ENTRY_KEYS)
+    if unknown:
+        allowed = ", ".join(sorted(_ENTRY_KEYS))
+        raise UsageError(f"{where}: unknown key {unknown[0]!r}", hint=f"allowed: {allowed}")
+
+    def lines(key: str, required: bool = True) -> tuple[str, ...]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise UsageError(f"{path}:{line_of(raw, key)}: {key} must be a list of strings")
+        if required and not value:
+            raise UsageError(f"{path}:{line_of(raw, key)}: {key} needs at least one step")
+        return tuple(value)
+
+    playbook, title = raw.get("playbook"), raw.get("title")
+    if not isinstance(playbook, str) or not _ID.match(playbook):
+        raise UsageError(f"{where}: playbook must be an id (lowercase letters, digits, dashes)")
+    if not isinstance(title, str) or not title.strip() or "${" in title or "\n" in title:
+        raise UsageError(f"{where}: credential {playbook}: title must be one line of plain text")
+    shape: re.Pattern[str] | None = None
+    if "format" in raw:
+        try:
+            shape = re.compile(str(raw["format"]))
+        except re.error as exc:
+            raise UsageError(f"{path}:{line_of(raw, 'format')}: invalid format: {exc}") from None
+    return ProviderSteps(
+        provider=provider,
+        title=title.strip(),
+        roll=lines("roll"),
+        revoke=lines("revoke"),
+        playbook=playbook,
+        rules=lines("rules", required=False),
+        format=shape,
+        source=where,
+    )
+
+
+def steps_text(
+    provider: str,
+    *,
+    revoke: bool = False,
+    credential: str | None = None,
+    catalog: StepsCatalog | None = None,
+) -> str:
+    steps = (catalog or StepsCatalog.load()).credential(provider, credential)
+    return _numbered(steps, revoke=revoke)
+
+
+def _numbered(steps: ProviderSteps, *, revoke: bool) -> str:
     lines = steps.revoke if revoke else steps.roll
     verb = "Revoke the old" if revoke else "Roll the"
     body = "\n".join(f"  {i}. {line}" for i, line in enumerate(lines, 1))
     return f"{verb} {steps.title}:\n{body}"
-
-
-def _provider(provider: str) -> ProviderSteps:
-    try:
-        return PROVIDERS[provider]
-    except KeyError:
-        raise UsageError(
-            f"no manual rotation steps for provider {provider!r}",
-            hint=f"known providers: {', '.join(sorted(PROVIDERS))}",
-        ) from None
 
 
 Prompt = Callable[[str], str]
@@ -122,13 +181,17 @@ class ManualIssuer:
         self,
         provider: str,
         *,
+        credential: str | None = None,
         prompt: Prompt | None = None,
         value_file: Path | None = None,
         confirm: Confirm | None = None,
         ruleset: RuleSet | None = None,
         field: str = "value",
+        catalog: StepsCatalog | None = None,
     ) -> None:
-        self.provider = _provider(provider).provider
+        self._steps = (catalog or StepsCatalog.load()).credential(provider, credential)
+        self.provider = self._steps.provider
+        self.credential = self._steps.playbook
         self._prompt = prompt
         self._value_file = value_file
         self._confirm = confirm
@@ -137,29 +200,38 @@ class ManualIssuer:
         self._issued: dict[tuple[str, str], IssuedKey] = {}
 
     def steps(self, *, revoke: bool = False) -> str:
-        return steps_text(self.provider, revoke=revoke)
+        return _numbered(self._steps, revoke=revoke)
 
     def _engine(self) -> Engine:
         ruleset = self._ruleset or RuleSet.load()
-        if not any(rule.provider == self.provider for rule in ruleset.rules):
+        if not any(self._accepts(rule.provider, rule.id) for rule in ruleset.rules):
             raise BackendError(
                 f"no detector rule for provider {self.provider!r} to check the new value with",
                 hint="add a rule for it under detectors/ (or pass --rules)",
             )
         return Engine(ruleset, "re")
 
+    def _accepts(self, provider: str, rule_id: str) -> bool:
+        if self._steps.rules:
+            return rule_id in self._steps.rules
+        return provider == self.provider
+
     def check(self, value: str) -> str:
-        """The value, stripped, if a rule of the expected provider matches all of it."""
+        """The value, stripped, if it has the credential's shape (see the module docstring)."""
         value = value.strip()
         if not value:
             raise BackendError("no new value was supplied", hint="paste the key from the dashboard")
-        whole = fingerprint(value)
-        for finding in self._engine().scan_text(value, path="<new value>"):
-            if finding.provider == self.provider and finding.fingerprint == whole:
+        if self._steps.format is not None:
+            if self._steps.format.fullmatch(value) and not is_placeholder(value.encode()):
                 return value
+        else:
+            whole = fingerprint(value)
+            for found in self._engine().scan_text(value, path="<new value>"):
+                if self._accepts(found.provider, found.rule_id) and found.fingerprint == whole:
+                    return value
         raise BackendError(
-            f"the value supplied ({redact(value)}) is not a complete {self.provider} key",
-            hint=f"copy the whole new key from the {self.provider} dashboard and try again",
+            f"the value supplied ({redact(value)}) is not a complete {self._steps.title}",
+            hint=f"copy the whole new value from {self.provider} and try again",
         )
 
     def _read_value(self, subject: str) -> str:

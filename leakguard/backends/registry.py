@@ -88,12 +88,14 @@ def make_issuer(
         return GeneratedIssuer(GeneratedSpec.from_params(params))
     from leakguard.backends.manual import ManualIssuer
 
-    _check(kind, params, {"provider", "value_file", "field"})
+    _check(kind, params, {"provider", "credential", "value_file", "field"})
     if "provider" not in params:
         raise UsageError("the manual issuer needs a provider", hint="e.g. provider: stripe")
     value_file = params.get("value_file")
+    credential = params.get("credential")
     return ManualIssuer(
         str(params["provider"]),
+        credential=str(credential) if credential else None,
         prompt=hooks.get("prompt"),
         confirm=hooks.get("confirm"),
         value_file=Path(value_file) if value_file else None,

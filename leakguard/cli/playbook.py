@@ -16,7 +16,8 @@ from leakguard.rotation import engine, planner
 from leakguard.rotation.context import stdin_is_tty
 from leakguard.rotation.expr import parse_duration
 from leakguard.rotation.journal import Journal, RunState, RunView
-from leakguard.rotation.schema import find_playbook, load_playbook, shipped_playbooks
+from leakguard.rotation.providers import provider_playbooks, resolve_playbook
+from leakguard.rotation.schema import load_playbook, shipped_playbooks
 from leakguard.rotation.status import run_status
 
 playbook_app = typer.Typer(
@@ -30,7 +31,7 @@ playbook_app = typer.Typer(
 
 _DB_HELP = "Findings store holding the run journal (default: $LEAKGUARD_DB or the XDG state dir)."
 Db = Annotated[Path | None, typer.Option("--db", help=_DB_HELP)]
-Ref = Annotated[str, typer.Argument(help="A shipped playbook id or a playbook file.")]
+Ref = Annotated[str, typer.Argument(help="A playbook id (see `playbook list`) or a playbook file.")]
 RunId = Annotated[str, typer.Argument(help="The run id printed when the run started.")]
 Inputs = Annotated[
     list[str] | None, typer.Option("--input", "-i", help="An input as NAME=VALUE (repeatable).")
@@ -109,16 +110,18 @@ def _finish(view: RunView) -> None:
 
 @playbook_app.command("list")
 def list_cmd() -> None:
-    """List the shipped playbooks."""
+    """List the shipped playbooks, then the manual ones defined by provider steps."""
     for path in shipped_playbooks():
         playbook = load_playbook(path)
+        typer.echo(f"{playbook.id:<28} {playbook.title}")
+    for playbook in provider_playbooks():
         typer.echo(f"{playbook.id:<28} {playbook.title}")
 
 
 @playbook_app.command("show")
 def show_cmd(ref: Ref) -> None:
     """Show a playbook's inputs, backends and steps."""
-    playbook = load_playbook(find_playbook(ref))
+    playbook = resolve_playbook(ref)
     typer.echo(f"{playbook.id}: {playbook.title}")
     if playbook.description:
         typer.echo(f"  {playbook.description.strip()}")
@@ -165,7 +168,7 @@ def validate_cmd(
 def plan_cmd(ref: Ref, inputs: Inputs = None, db: Db = None, fmt: Format = "text") -> None:
     """Dry run: read-only steps run for real, changes are only described. Writes nothing."""
     _format(fmt)
-    playbook = load_playbook(find_playbook(ref))
+    playbook = resolve_playbook(ref)
     plan = planner.plan_playbook(playbook, _inputs(inputs), _options(db, False))
     if fmt == "json":
         doc = {
@@ -197,7 +200,7 @@ def run_cmd(
     approval_timeout: ApprovalWait = "1h",
 ) -> None:
     """Run a playbook for real, journaled; resumable after any interruption."""
-    playbook = load_playbook(find_playbook(ref))
+    playbook = resolve_playbook(ref)
     with Journal.open(db) as journal:
         view = engine.start_run(
             journal, playbook, _inputs(inputs), _options(db, yes, approval_timeout), run_id=run_id
@@ -218,7 +221,7 @@ def rehearse_cmd(
 ) -> None:
     """Run the whole playbook against a local OpenBao dev server and moto started for it."""
     _format(fmt)
-    playbook = load_playbook(find_playbook(ref))
+    playbook = resolve_playbook(ref)
     with Journal.open(db) as journal:
         report = planner.rehearse_playbook(
             journal, playbook, _inputs(inputs), _options(db, True, time_scale=time_scale)

@@ -34,6 +34,7 @@ def _manual(ctx: ActionContext, issuer: Any, params: Mapping[str, Any]) -> Manua
 
     return ManualIssuer(
         provider,
+        credential=getattr(issuer, "credential", None),
         prompt=prompt,
         confirm=confirm,
         value_file=Path(value_file) if value_file else None,
