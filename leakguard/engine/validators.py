@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from leakguard.engine import aws, checksums, jwt, keys, pairing, urls
+from leakguard.engine import aws, checksums, jwt, keys, pairing, structure, urls
 from leakguard.engine import params as p
 from leakguard.engine.filters import shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, ValidatorSpec, Verdict
@@ -91,6 +91,13 @@ SPECS: Mapping[str, ValidatorSpec] = {
         "password in a connection URL that is not a template; host and user as attributes",
         urls.PARAMS,
         urls.prepare,
+    ),
+    # rules-b
+    "base64_structure": ValidatorSpec(
+        structure.base64_structure,
+        "a base64 segment of the token decodes to the provider's fixed structure",
+        structure.PARAMS,
+        structure.prepare,
     ),
 }
 

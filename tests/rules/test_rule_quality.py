@@ -117,7 +117,7 @@ def test_windows_on_ordinary_text_stay_few(ordinary_text: bytes) -> None:
 
 # -- patterns ----------------------------------------------------------------------------------
 
-_LEADING_LITERAL = re.compile(r"^\(\?P<secret>([A-Za-z0-9](?:[A-Za-z0-9_\-.]|\\[.\-+])*)")
+_LEADING_LITERAL = re.compile(r"^\(\?P<secret>([A-Za-z0-9](?:[A-Za-z0-9_\-.]|\\[.\-+$])*)")
 
 
 @pytest.mark.parametrize("rule", ALL.rules, ids=lambda r: r.id)
