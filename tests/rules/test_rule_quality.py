@@ -152,3 +152,17 @@ def test_repetitions_are_bounded(rule: Rule) -> None:
     token match and makes windows expensive: secrets have a maximum length."""
     pattern = rule.pattern.pattern.decode()
     assert not re.search(r"\{\d+,\}", pattern), rule.id
+
+
+def test_issue_10_part_b_providers_are_shipped() -> None:
+    providers = {r.provider for r in ALL.rules}
+    assert {
+        "huggingface", "groq", "replicate", "cohere", "mistral", "perplexity", "aws-bedrock",
+        "xai", "deepseek", "telegram", "discord", "microsoft-teams", "mailgun", "mailchimp",
+        "postmark", "shopify", "square", "braintree", "adyen", "plaid", "coinbase", "klaviyo",
+        "intercom", "zendesk", "hubspot", "segment", "algolia", "mapbox", "dropbox", "asana",
+        "airtable", "contentful", "typeform", "yandex",
+    } <= providers  # fmt: skip
+    ids = set(BY_ID)
+    assert {"openai-admin-key", "anthropic-admin-key", "stripe-webhook-secret"} <= ids
+    assert {"stripe-test-restricted-key", "twilio-api-key"} <= ids
