@@ -396,7 +396,8 @@ def _encoded_prefix_runs(data: bytes) -> Iterator[tuple[int, int]]:
             start = data[back:pos].translate(_B64_CLASS).rfind(b" ") + 1 + back
             tail = _B64_TAIL.match(data, pos)
             end = tail.end() if tail is not None else pos
-            if end - start >= 16:
+            # a data: URL (``;base64,``) is decoded by the source that reads it (source maps)
+            if end - start >= 16 and not data.endswith(b"base64,", max(0, start - 7), start):
                 yield start, end
             pos = data.find(marker, max(end, pos + 1))
 

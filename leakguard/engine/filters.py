@@ -37,7 +37,6 @@ _PLACEHOLDER_MARKERS = (
 _SAME_CHAR_RUN = re.compile(rb"(.)\1{7,}")
 
 
-
 def _public_examples() -> tuple[frozenset[bytes], tuple[bytes, ...]]:
     """The shipped allowlist (``public_examples.yaml``): exact values, and parts that mark any
     secret holding them (the jwt.io demo claims)."""

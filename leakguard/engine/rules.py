@@ -265,9 +265,8 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
             raise fail(key, f"{key} must be at least {low}")
 
     supersedes = raw.get("supersedes", [])
-    if (
-        not isinstance(supersedes, list)
-        or not all(isinstance(i, str) and _ID.match(i) and i != rule_id for i in supersedes)
+    if not isinstance(supersedes, list) or not all(
+        isinstance(i, str) and _ID.match(i) and i != rule_id for i in supersedes
     ):
         raise fail("supersedes", "supersedes must be a list of other rules' ids")
 
