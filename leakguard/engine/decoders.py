@@ -27,6 +27,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from urllib.parse import unquote_to_bytes
 
 from leakguard.model import Chunk, Extras, Location
@@ -60,21 +61,29 @@ _PERCENT_TRIGGER = re.compile(rb"%(?:2[BbDdEeFf]|3[0-9Dd]|[46][1-9A-Fa-f]|[57][0
 # an escaped slash starts the layer only beside 8 credential characters (``com\/v1\/orders``
 # in a URL does not); any ``\uXXXX`` does
 _JSON_TRIGGER = re.compile(
-    rb"\\(?:u[0-9A-Fa-f]{4}|(?<=[A-Za-z0-9+=_\-]{8}\\)/|/(?=[A-Za-z0-9+=_\-]{8}))"
-    rb"|:\\/\\/(?=[^\s\"'\\/@]{1,128}@)"
+    rb"\\(?:u[0-9A-Fa-f]{4}|(?<=[A-Za-z0-9+=_\-]{8}\\)/|/(?=[A-Za-z0-9+=_\-]{8})"
+    rb"|/\\/(?<=:\\/\\/)(?=[^\s\"'\\/@]{1,128}@))"  # scheme:\/\/user:password@
 )
 _JSON_ESCAPE = re.compile(rb"\\u([0-9A-Fa-f]{4})(?:\\u([0-9A-Fa-f]{4}))?|\\/")
 _BASIC = re.compile(rb"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 _BASIC_TRIGGER = re.compile(rb"[Bb]asic [A-Za-z0-9+/]")
 _K8S_SECRET = (b"kind: Secret", b'"kind":"Secret"', b'"kind": "Secret"', b"kind: 'Secret'")
 
-# Secrets split across string literals: ``"-----BEGIN..." + "MIIE..." +`` (Java, JS, Go, C#),
-# a ``+`` at the start of the next line, or Python's implicit concatenation across lines.
+# Secrets split across string literals joined by ``+``: ``"-----BEGIN..." + "MIIE..." +``
+# (Java, JS, Go, C#, Python), the ``+`` at the end of a line or at the start of the next. Once
+# started, the layer also joins literals that follow each other across lines (Python's implicit
+# concatenation). Each trigger holds a ``+`` so that Hyperscan has a rare literal to look for:
+# a quote followed by a newline alone is on every other line of source code.
 _LITERAL = rb'"(?:[^"\\\r\n]|\\.){0,4096}"|\'(?:[^\'\\\r\n]|\\.){0,4096}\''
 _JOIN = rb"[ \t]*(?:\+[ \t]*(?:\\?\r?\n[ \t]*)?|\\?\r?\n[ \t]*(?:\+[ \t]*)?)"
 _CONCAT = re.compile(rb"(?:" + _LITERAL + rb")(?:" + _JOIN + rb"(?:" + _LITERAL + rb")){1,512}")
 _LITERALS = re.compile(_LITERAL)
-_CONCAT_TRIGGER = re.compile(rb"[\"'][ \t]*(?:\+[ \t]*\r?\n?|\r?\n[ \t]*\+?)[ \t]*[\"']")
+_CONCAT_TRIGGERS = (
+    rb"[\"'][ \t]?\+[ \t]?[\"']",  # "..." + "..."
+    rb"[\"'][ \t]?\+[ \t]?\r?\n",  # "..." +\n
+    rb"[\"']\r?\n[ \t]*\+",  # "..."\n    + "..."
+)
+_CONCAT_TRIGGER = re.compile(b"|".join(_CONCAT_TRIGGERS))
 #: how far before a trigger a concatenation may start
 _CONCAT_BACK = 4096
 
@@ -149,7 +158,7 @@ _REGEX_EXPRESSIONS: tuple[tuple[int, bytes], ...] = (
     (_JSON, _CREDENTIAL_RUN + rb"\\/"),
     (_JSON, rb"\\/" + _CREDENTIAL_RUN),
     (_JSON, rb":\\/\\/[^\s\"'\\/@]{1,128}@"),
-    (_CONCAT_MARK, _CONCAT_TRIGGER.pattern),
+    *((_CONCAT_MARK, trigger) for trigger in _CONCAT_TRIGGERS),
 )
 _K8S_YAML_VALUE = re.compile(
     rb"^[ \t]+[\w.\-]+:[ \t]*[\"']?([A-Za-z0-9+/]{8,}={0,2})[\"']?[ \t]*\r?$", re.MULTILINE
@@ -218,6 +227,61 @@ def _in_place(
         yield _in_place_chunk(chunk, layer, b"".join(pieces))
 
 
+_CREDENTIAL_TAIL = re.compile(rb"[A-Za-z0-9+/=_\-]{6,}$")
+_CREDENTIAL_HEAD = re.compile(rb"[A-Za-z0-9+/=_\-]{6,}")
+
+
+def _concat_hits(data: bytes) -> list[int]:
+    """End offsets of the concatenation triggers: one Hyperscan pass, else ``re``."""
+    scan = getattr(_local, "concat", None)
+    if scan is None:
+        scan = _local.concat = _concat_scanner()
+    return sorted(set(scan(data)))
+
+
+def _concat_scanner() -> Callable[[bytes], list[int]]:
+    def fallback(data: bytes) -> list[int]:
+        return [m.end() for m in _CONCAT_TRIGGER.finditer(data)]
+
+    if os.environ.get("LEAKGUARD_ENGINE") == "re":
+        return fallback
+    try:
+        import hyperscan
+    except ImportError:
+        return fallback
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(
+        expressions=list(_CONCAT_TRIGGERS),
+        ids=list(range(len(_CONCAT_TRIGGERS))),
+        elements=len(_CONCAT_TRIGGERS),
+    )
+
+    def scan(data: bytes) -> list[int]:
+        found: list[int] = []
+
+        def on_match(_index: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            found.append(to)
+
+        db.scan(data, match_event_handler=on_match)
+        return found
+
+    return scan
+
+
+def _splits_a_secret(parts: list[bytes], joined: bytes) -> bool:
+    """Whether joining the literals builds what none of them holds: a key block, or a run of
+    credential characters across a join (``"sk_live_" + "51WK59..."``). Ordinary messages
+    (``"Failed to read " + "the file"``) are not worth a decoded chunk."""
+    if b"-----BEGIN" in joined:
+        return True
+    for left, right in pairwise(parts):
+        tail = _CREDENTIAL_TAIL.search(left)
+        head = _CREDENTIAL_HEAD.match(right)
+        if tail and head and len(tail.group()) + len(head.group()) >= 20:
+            return True
+    return False
+
+
 def _in_place_chunk(chunk: Chunk, layer: str, data: bytes) -> Chunk:
     return Chunk(
         data,
@@ -240,22 +304,28 @@ def _concatenations(chunk: Chunk) -> Iterator[Chunk]:
     done = 0
     produced = 0
     pos = 0
-    search = _CONCAT_TRIGGER.search
-    while produced <= MAX_DECODED_BYTES:
-        trigger = search(data, pos)
-        if trigger is None:
+    for hit in _concat_hits(data):  # where a trigger ends, in order
+        if hit < pos:
+            continue
+        if produced > MAX_DECODED_BYTES:
             break
-        hit = trigger.start()
-        line_start = max(data.rfind(b"\n", 0, hit) + 1, hit - _CONCAT_BACK, done)
+        # from the start of the line before (a trigger may span a line break), at most
+        # _CONCAT_BACK bytes back, never into what was already decoded
+        line_start = data.rfind(b"\n", 0, max(0, data.rfind(b"\n", 0, hit - 1))) + 1
+        line_start = max(line_start, hit - _CONCAT_BACK, done)
         m = _CONCAT.search(data, line_start, min(len(data), hit + MAX_RUN_BYTES))
-        while m is not None and m.end() <= hit:  # an earlier expression on the same line
+        while m is not None and m.end() <= hit:  # an earlier expression
             m = _CONCAT.search(data, m.end(), min(len(data), hit + MAX_RUN_BYTES))
         if m is None or m.start() > hit:
-            pos = trigger.end()
+            pos = hit
             continue
         start, end = m.span()
-        joined = b"".join(lit[1:-1] for lit in _LITERALS.findall(data, start, end))
+        parts = [lit[1:-1] for lit in _LITERALS.findall(data, start, end)]
+        joined = b"".join(parts)
         start += 1  # the text starts after the opening quote, as the first literal's does
+        if not _splits_a_secret(parts, joined):
+            pos = end
+            continue
         newlines = data.count(b"\n", start, end)
         if len(joined) >= MIN_DECODED and len(joined) + newlines <= end - start:
             if not blank:
@@ -388,18 +458,59 @@ def _base64_runs(chunk: Chunk, present: set[int], done: set[int]) -> Iterator[Ch
 
 def _encoded_prefix_runs(data: bytes) -> Iterator[tuple[int, int]]:
     """Spans of base64 runs holding one of :data:`_BASE64_MARKERS` (searched for only in a
-    chunk where the marker pass saw one)."""
-    for marker in _BASE64_MARKERS:
-        pos = data.find(marker)
-        while pos != -1:
-            back = max(0, pos - MAX_RUN_BYTES)
-            start = data[back:pos].translate(_B64_CLASS).rfind(b" ") + 1 + back
-            tail = _B64_TAIL.match(data, pos)
-            end = tail.end() if tail is not None else pos
-            # a data: URL (``;base64,``) is decoded by the source that reads it (source maps)
-            if end - start >= 16 and not data.endswith(b"base64,", max(0, start - 7), start):
-                yield start, end
-            pos = data.find(marker, max(end, pos + 1))
+    chunk where the marker pass saw one): one Hyperscan pass reports where they are."""
+    scan = getattr(_local, "prefixes", None)
+    if scan is None:
+        scan = _local.prefixes = _prefix_scanner()
+    end = -1
+    for pos in sorted(scan(data)):
+        if pos < end:
+            continue  # inside the run just decoded
+        back = max(0, pos - MAX_RUN_BYTES)
+        start = data[back:pos].translate(_B64_CLASS).rfind(b" ") + 1 + back
+        tail = _B64_TAIL.match(data, pos)
+        end = tail.end() if tail is not None else pos
+        # a data: URL (``;base64,``) is decoded by the source that reads it (source maps)
+        if end - start >= 16 and not data.endswith(b"base64,", max(0, start - 7), start):
+            yield start, end
+
+
+def _prefix_scanner() -> Callable[[bytes], list[int]]:
+    """Start offsets of every :data:`_BASE64_MARKERS` occurrence."""
+
+    def fallback(data: bytes) -> list[int]:
+        found = []
+        for marker in _BASE64_MARKERS:
+            pos = data.find(marker)
+            while pos != -1:
+                found.append(pos)
+                pos = data.find(marker, pos + 1)
+        return found
+
+    if os.environ.get("LEAKGUARD_ENGINE") == "re":
+        return fallback
+    try:
+        import hyperscan
+    except ImportError:
+        return fallback
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(
+        expressions=[b"".join(b"\\x%02x" % c for c in m) for m in _BASE64_MARKERS],
+        ids=list(range(len(_BASE64_MARKERS))),
+        elements=len(_BASE64_MARKERS),
+    )
+    lengths = [len(m) for m in _BASE64_MARKERS]
+
+    def scan(data: bytes) -> list[int]:
+        found: list[int] = []
+
+        def on_match(index: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            found.append(to - lengths[index])
+
+        db.scan(data, match_event_handler=on_match)
+        return found
+
+    return scan
 
 
 def _b64(encoded: bytes) -> bytes | None:
