@@ -10,7 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from leakguard.engine import aws, checksums, jwt, keys, pairing, structure, urls
+from leakguard.engine import (
+    aws,
+    bech32,
+    checksums,
+    encoded,
+    generic,
+    jwt,
+    keys,
+    pairing,
+    pgp,
+    structure,
+    urls,
+)
 from leakguard.engine import params as p
 from leakguard.engine.filters import shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, ValidatorSpec, Verdict
@@ -92,6 +104,15 @@ SPECS: Mapping[str, ValidatorSpec] = {
         urls.PARAMS,
         urls.prepare,
     ),
+    # detection breadth, part A: bech32, base64 structures, OpenPGP armor, the generic rule
+    "bech32": bech32.SPEC,
+    "base64_bytes": encoded.BYTES_SPEC,
+    "base64_json": encoded.JSON_SPEC,
+    "basic_auth_base64": encoded.AUTH_SPEC,
+    "pkcs12_base64": encoded.PKCS12_SPEC,
+    "kubernetes_secret": encoded.KUBERNETES_SPEC,
+    "pgp_private_key": pgp.SPEC,
+    "generic_secret": generic.SPEC,
     # rules-b
     "base64_structure": ValidatorSpec(
         structure.base64_structure,

@@ -1,0 +1,139 @@
+"""The generic secret filter: a keyword-named assignment (``password = "..."``) is a finding only
+when the name is a credential's (not ``token_hash`` or ``password_field``) and the value looks
+random (not a placeholder, an identifier, a path, a template or a test value)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from leakguard.engine import params as p
+from leakguard.engine.filters import is_placeholder, shannon_entropy
+from leakguard.engine.interface import Candidate, ValidatorSpec, Verdict
+
+# Parts of a name that make the value something other than a credential.
+_NAME_STOPWORDS = re.compile(
+    rb"hash|digest|checksum|fingerprint|sha\d|md5|salt|length|_len|min_|max_|type|name|path|"
+    rb"file|url|uri|endpoint|env|_var|ref|field|label|prompt|placeholder|header|param|policy|"
+    rb"expir|ttl|count|format|pattern|regex|test|mock|fake|dummy|example|sample|public|pub_|"
+    rb"_id$|_ids|id_|uuid|tokeniz|_tokens|token_type|prefix|suffix|version|scope|audience|"
+    rb"issuer|algorithm|cache|lock|manager|provider|store|class|policy|_mode|encod|decod|"
+    rb"timeout|regexp|question|hint|mask|rotation|strength|reset|forgot|confirm|old_|previous|"
+    rb"id$|ids$|arn$|aws_secret|aws_access|secretaccesskey"  # AWS keys: the AWS rules pair them
+)
+# Words that mark a value as made up for documentation or tests.
+_VALUE_STOPWORDS = re.compile(
+    rb"example|sample|test|dummy|fake|mock|changeme|change_me|replace|your|secret|password|"
+    rb"passwd|token|placeholder|redacted|todo|fixme|default|demo|insert|enter|lorem|null|none|"
+    rb"undefined|foobar|qwerty|letmein|admin|hunter2|s3cr3t|p4ss|pa55|notreal|invalid|bogus|"
+    rb"xxx|abcd|1234|asdf|value|string|here|config|local|setting|random",
+    re.I,
+)
+_IDENTIFIER = re.compile(
+    rb"[A-Za-z_]+(?:[.:][A-Za-z_]+)+|[a-z_.-]+|[A-Z_.-]+|[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+"
+)
+_PATHLIKE = re.compile(
+    rb"^(?:\.{0,2}/|~/|[a-z][a-z0-9_-]*/[a-z0-9_-]+/)|\.(?:json|pem|key|txt|ya?ml|crt|env|p12|pfx|ini|cfg)$"
+)
+# Formats a provider rule owns, with a checksum: a value that fails it is not a credential.
+_OWNED = re.compile(rb"(?:gh[opsur]_|github_pat_|npm_|AKIA|ASIA|AIza|glpat-|xox[abpre]-)")
+# Digests of the empty string (SHA-1, SHA-256, MD5): fixtures, never credentials.
+_EMPTY_DIGESTS = (b"da39a3ee5e6b4b0d3255", b"e3b0c44298fc1c149afb", b"d41d8cd98f00b204e980")
+_PERCENT_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")  # encoded: the decoder shows what it holds
+_VERSION = re.compile(rb"v?\d+(?:\.\d+){1,3}(?:[-+.][0-9A-Za-z.]+)?")
+
+PARAMS = {
+    "min_entropy": "Shannon entropy floor of the value in bits per character (default 3.3)",
+    "min_length": "shortest value (default 12)",
+    "reject_encoded": "reject percent-encoded values, which are scanned decoded (default false)",
+}
+
+
+def prepare(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    p.only(params, PARAMS)
+    return {
+        "min_entropy": p.number(params, "min_entropy", 3.3),
+        "min_length": p.integer(params, "min_length", 12, 8, 256),
+        "reject_encoded": p.flag(params, "reject_encoded", False),
+    }
+
+
+def _class_of(c: int) -> int:
+    return 0 if 97 <= c <= 122 else 1 if 65 <= c <= 90 else 2 if 48 <= c <= 57 else 3
+
+
+def is_patterned(value: bytes) -> bool:
+    """Made up by hand: the character classes repeat with a short period (``q3Hk9Vt2Lm8R``,
+    ``Ab3dE5gH7jK9``), which random values practically never do."""
+    classes = [_class_of(c) for c in value if _class_of(c) != 3]
+    for period in (2, 3, 4):
+        pairs = len(classes) - period
+        if pairs >= 8:
+            same = sum(classes[i] == classes[i + period] for i in range(pairs))
+            if same >= 0.8 * pairs:
+                return True
+    return False
+
+
+def _classes(value: bytes) -> int:
+    return sum(
+        (
+            any(97 <= c <= 122 for c in value),
+            any(65 <= c <= 90 for c in value),
+            any(48 <= c <= 57 for c in value),
+            any(not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) for c in value),
+        )
+    )
+
+
+def _base64_text(value: bytes) -> bool:
+    """Base64 of printable text: the decoder scans what it holds, with the rules that know it."""
+    if len(value) < 16 or len(value) % 4 == 1:
+        return False
+    try:
+        decoded = base64.b64decode(value + b"=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(decoded) >= 12 and all(32 <= c < 127 or c in (9, 10, 13) for c in decoded)
+
+
+def reason_to_reject(name: bytes, value: bytes, params: Mapping[str, Any]) -> str | None:
+    """Why ``name = value`` is not a credential, or None when it looks like one."""
+    if _NAME_STOPWORDS.search(name.lower()):
+        return "the name is not a credential's"
+    if len(value) < int(params.get("min_length", 12)):
+        return "too short"
+    if is_placeholder(value) or _VALUE_STOPWORDS.search(value):
+        return "placeholder or test value"
+    if params.get("reject_encoded") and (_PERCENT_ESCAPE.search(value) or _base64_text(value)):
+        return "encoded text (scanned decoded)"
+    if _OWNED.match(value) or value.lower().startswith(_EMPTY_DIGESTS):
+        return "a provider's format (its own rule decides)"
+    if _IDENTIFIER.fullmatch(value) or _PATHLIKE.search(value) or _VERSION.fullmatch(value):
+        return "an identifier, path or version"
+    if len(set(value)) < min(len(value) // 3, 10) or is_patterned(value):
+        return "repetitive or patterned by hand"
+    classes = _classes(value)
+    if classes < 2 or (classes == 2 and len(value) < 16):
+        return "not random enough"
+    if shannon_entropy(value) < float(params.get("min_entropy", 3.3)):
+        return "entropy below the floor"
+    return None
+
+
+def generic_secret(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
+    name = candidate.groups.get("name") or b""
+    reason = reason_to_reject(name, candidate.secret, params)
+    if reason is not None:
+        return Verdict.reject(reason)
+    shown = name.decode("ascii", "replace")[:64]
+    return Verdict(accept=True, detail="random value named like a credential",
+                   attributes=(("name", shown),))  # fmt: skip
+
+
+SPEC = ValidatorSpec(
+    generic_secret, "credential-named assignment of a random value", PARAMS, prepare
+)
