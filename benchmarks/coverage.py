@@ -87,7 +87,8 @@ _FAMILY_PROVIDERS = {
 FAMILIES = {p: fam for fam, names in _FAMILY_PROVIDERS.items() for p in names.split()}
 # validators whose verdict depends on more than the characters' classes
 _STRUCTURED = {"github_checksum", "npm_checksum", "base64_structure", "jwt", "private_key"}
-_STRUCTURED |= {"gcp_service_account", "aws_pairing"}
+_STRUCTURED |= {"gcp_service_account", "aws_pairing", "bech32", "pgp_private_key", "base64_bytes"}
+_STRUCTURED |= {"base64_json", "basic_auth_base64", "pkcs12_base64", "kubernetes_secret"}
 
 
 def family(provider: str) -> str:
@@ -149,9 +150,11 @@ def _variants(rule: Rule, engine: Engine, text: str, count: int, rng: random.Ran
     if not runs:
         return []
     run = max(runs, key=lambda m: len(m.group()))
-    # the run's first four characters (prefix-like: ``SK``, ``EAA`` + its app letter) and last
-    # two (fixed markers, checksum-like suffixes) stay as they are
-    keep = set(range(run.start(), run.start() + 4)) | set(range(run.end() - 2, run.end()))
+    # the run's head (prefix-like: ``SK``, ``EAA`` + its app letter, ``ATATT3xFfGF0``: a third of
+    # it, at most 12 characters) and last two characters (fixed markers, checksum-like
+    # suffixes) stay as they are
+    head = min(12, max(4, len(run.group()) // 3))
+    keep = set(range(run.start(), run.start() + head)) | set(range(run.end() - 2, run.end()))
     for word in _literals(rule):
         at = secret.find(word, run.start())
         while at != -1 and at < run.end():
@@ -216,6 +219,13 @@ _FIXTURES = (
 )
 
 
+# what marks a rule's negative example as a placeholder or template (judged on the text alone)
+_PLACEHOLDERS = (
+    *("xxx", "XXX", "<", ">", "${", "{{", "%(", "...", "\u2026", "***", "your", "YOUR", "Your"),
+    *("example", "EXAMPLE", "0000000", "changeme", "dummy", "CHANGEME", "_HERE", "here"),
+)
+
+
 def generate(root: Path, variants: int, noise: int, seed: int) -> dict[str, dict[str, str]]:
     """Write the corpus; return {relative path: {"kind": pos|neg, "family": ..., "rule": ...}}."""
     rng = random.Random(seed)
@@ -223,6 +233,7 @@ def generate(root: Path, variants: int, noise: int, seed: int) -> dict[str, dict
     engine = Engine(ruleset, "re", show_secrets=True)
     manifest: dict[str, dict[str, str]] = {}
     crosstype: list[str] = []
+    by_id = ruleset.by_id()
 
     def write(kind: str, fam: str, rule_id: str, n: int, text: str, name: str = "") -> None:
         rel = (
@@ -242,10 +253,14 @@ def generate(root: Path, variants: int, noise: int, seed: int) -> dict[str, dict
             write("pos", fam, rule.id, n, text)
         for n, text in enumerate(rule.negative_examples):
             other = {f.rule_id for f in engine.scan_text(text)} - {rule.id}
+            other = {o for o in other if by_id[o].priority >= 0}  # a fallback's finding counts
             if other:  # a valid credential of another type, used as this rule's near miss
                 crosstype.append(f"{rule.id} -> {', '.join(sorted(other))}")
                 continue
-            write("neg", fam, rule.id, n, text)
+            # placeholders are negatives; other near misses (a wrong checksum or length, a value
+            # out of context) are random-looking values reported in a table of their own
+            kind = "neg" if any(m in text for m in _PLACEHOLDERS) else "near"
+            write(kind, fam, rule.id, n, text)
     for n, value in enumerate(sorted(DOCUMENTATION_VALUES)):
         write("neg", "public examples", "documented", n, f'value = "{value.decode()}"', ".py")
     for name, text in _noise(rng, noise):
@@ -320,10 +335,10 @@ TOOLS: dict[str, Callable[[Path, Path], list[tuple[str, str]]]] = {
 
 
 def score(
-    manifest: dict[str, dict[str, str]], findings: list[tuple[str, str]]
+    manifest: dict[str, dict[str, str]], findings: list[tuple[str, str]], kind: str = "neg"
 ) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
-    """Per family: (positive files found, positive files); false positives (distinct
-    findings in negative files)."""
+    """Per family: (positive files found, positive files); distinct findings in files of
+    ``kind`` (``neg``: false positives; ``near``: reported near misses)."""
     hit_files = {path for path, _ in findings}
     recall: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for rel, meta in manifest.items():
@@ -333,7 +348,7 @@ def score(
     false_positives: Counter[str] = Counter()
     for path, _secret in set(findings):
         meta = manifest.get(path)
-        if meta is not None and meta["kind"] == "neg":
+        if meta is not None and meta["kind"] == kind:
             false_positives[meta["family"]] += 1
     return {f: (v[0], v[1]) for f, v in recall.items()}, dict(false_positives)
 
@@ -357,15 +372,20 @@ def main() -> int:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     manifest = generate(root, args.variants, args.noise, args.seed)
-    positives = sum(1 for m in manifest.values() if m["kind"] == "pos")
-    print(f"corpus: {root} ({positives} positive files, {len(manifest) - positives} negative)")
+    kinds = Counter(m["kind"] for m in manifest.values())
+    print(
+        f"corpus: {root} ({kinds['pos']} positive files, {kinds['neg']} negative, "
+        f"{kinds['near']} near misses)"
+    )
 
     results = {}
+    near: dict[str, dict[str, int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for tool in tools:
             started = time.perf_counter()
             findings = TOOLS[tool](root, Path(tmp) / f"{tool}.out")
             results[tool] = score(manifest, findings)
+            near[tool] = score(manifest, findings, "near")[1]
             print(f"  {tool}: {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
     families = sorted({m["family"] for m in manifest.values() if m["kind"] == "pos"})
@@ -398,6 +418,11 @@ def main() -> int:
             for t in tools
         ]
         print(f"| {fam} | {files} | {' | '.join(cells)} |")
+    print("\nnear misses reported (rule negative examples that are no placeholder: a wrong")
+    print("checksum, length or structure, a value without its provider's context)")
+    near_files = sum(1 for m in manifest.values() if m["kind"] == "near")
+    print(f"| files | {' | '.join(tools)} |\n| ---: |" + " ---: |" * len(tools))
+    print(f"| {near_files} | {' | '.join(str(sum(near[t].values())) for t in tools)} |")
     return 0
 
 
