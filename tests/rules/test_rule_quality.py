@@ -55,6 +55,11 @@ KNOWN_GAPS: dict[str, dict[str, str]] = {
     },
     "keyword-frequency": {
         "adonet-connection-string-password": "'password=' opens a window on every assignment",
+        "generic-secret": "password/secret/token open a window on most lines of source code: "
+        "with it the engine runs about 25x slower per byte on a Python tree (botocore)",
+    },
+    "keyword-words": {
+        "generic-secret": "a fallback keyed on the words it looks for",
     },
 }
 
@@ -120,19 +125,17 @@ _COMMON = {
 }  # fmt: skip
 
 
-# A fallback (negative ``priority``: the generic secret rule) is meant to look at ordinary
-# assignments and yields to every provider rule; the prefilter gates below measure the others.
-PROVIDER_RULES = [r for r in ALL.rules if r.priority >= 0]
-
-
-@pytest.mark.parametrize("rule", PROVIDER_RULES, ids=lambda r: r.id)
+@pytest.mark.parametrize("rule", ALL.rules, ids=lambda r: r.id)
 def test_keywords_are_selective(rule: Rule) -> None:
     assert rule.keywords
+    words = []
     for kw in rule.keywords:
         text = kw.decode("utf-8", "replace")
         short = len(kw) < 3 and text.isalnum()
         assert not short, f"{rule.id}: keyword {text!r} is shorter than 3 characters"
-        assert text.lower().strip() not in _COMMON, f"{rule.id}: {text!r} is a word"
+        if text.lower().strip() in _COMMON:
+            words.append(text)
+    assert bool(words) == _gap("keyword-words", rule.id), words
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +149,7 @@ def test_keywords_rarely_hit_ordinary_text(ordinary_text: bytes) -> None:
     open only a few (a keyword matching most text would make every byte a regex byte)."""
     lowered = ordinary_text.lower()
     hits = {}
-    for rule in PROVIDER_RULES:
+    for rule in ALL.rules:
         for kw in rule.keywords:
             count = (ordinary_text if rule.case_sensitive else lowered).count(kw)
             if count > 20 and not _gap("keyword-frequency", rule.id):
@@ -159,7 +162,7 @@ def test_windows_on_ordinary_text_stay_few(ordinary_text: bytes) -> None:
     ``max_length`` bytes): bounded, whatever the number of rules."""
     lowered = ordinary_text.lower()
     windowed = 0
-    for rule in PROVIDER_RULES:
+    for rule in ALL.rules:
         if _gap("keyword-frequency", rule.id):
             continue
         for kw in rule.keywords:
