@@ -19,8 +19,10 @@ from leakguard import __version__
 from leakguard.errors import InputError
 from leakguard.model import Finding
 from leakguard.reports import write_private
+from leakguard.yamlfile import read_config_text
 
 BASELINE_VERSION = 1
+MAX_BASELINE_BYTES = 256 * 1024 * 1024  # about two million credentials
 _FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
@@ -31,16 +33,15 @@ class Baseline:
     @classmethod
     def load(cls, path: Path) -> Baseline:
         hint = "create one with `leakguard baseline create TARGET -o FILE`"
+        text = read_config_text(
+            path, InputError, what="baseline", limit=MAX_BASELINE_BYTES, hint=hint
+        )
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"baseline not found: {path}", hint=hint) from None
-        except IsADirectoryError:
-            raise InputError(f"baseline {path} is a directory", hint=hint) from None
-        except PermissionError:
-            raise InputError(f"baseline {path}: permission denied") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
             raise InputError(f"baseline {path} is not readable JSON: {exc}", hint=hint) from None
+        except RecursionError:
+            raise InputError(f"baseline {path} is nested too deeply to be a baseline") from None
         if not isinstance(doc, dict) or doc.get("version") != BASELINE_VERSION:
             found = doc.get("version") if isinstance(doc, dict) else None
             raise InputError(

@@ -10,11 +10,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from leakguard.errors import UsageError
 
 Scalar = str | int | float | bool | None
 Extras = tuple[tuple[str, Scalar], ...]
+# (part name, fingerprint) of each part of a credential with parts: an AWS key id and its
+# secret access key, a Twilio SID and its token, a URL's user and password. Never values.
+Parts = tuple[tuple[str, str], ...]
 
 
 def extras(mapping: Mapping[str, Scalar] | None = None, **kwargs: Scalar) -> Extras:
@@ -135,6 +139,62 @@ class Validation:
         return {"status": str(self.status), "validator": self.validator, "detail": self.detail}
 
 
+class LiveStatus(enum.StrEnum):
+    """What a provider said about a credential (``--verify``)."""
+
+    LIVE = "live"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCheck:
+    """One live verification of one credential (by fingerprint): the provider's answer and
+    its evidence; never the secret."""
+
+    status: LiveStatus
+    verifier: str
+    endpoint: str  # "GET https://api.github.com/user": method and URL, never a secret
+    checked_at: str = field(default_factory=now_iso)
+    http_status: int | None = None
+    identity: tuple[tuple[str, str], ...] = ()  # account, user, arn, login, scopes...
+    detail: str = ""
+    cached: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "status": str(self.status),
+            "verifier": self.verifier,
+            "endpoint": self.endpoint,
+            "checked_at": self.checked_at,
+            "http_status": self.http_status,
+            "identity": dict(self.identity),
+            "detail": self.detail,
+            "cached": self.cached,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, object]) -> LiveCheck:
+        identity = raw.get("identity") or {}
+        status = raw.get("http_status")
+        return cls(
+            status=LiveStatus(str(raw["status"])),
+            verifier=str(raw["verifier"]),
+            endpoint=str(raw["endpoint"]),
+            checked_at=str(raw["checked_at"]),
+            http_status=int(status) if isinstance(status, int) else None,
+            identity=tuple(
+                (str(k), str(v))
+                for k, v in dict(identity).items()  # type: ignore[call-overload]
+            ),
+            detail=str(raw.get("detail") or ""),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One credential at one place. ``occurrences`` lists further places of the same secret
@@ -153,6 +213,8 @@ class Finding:
     rotation: str | None = None
     occurrences: tuple[Location, ...] = ()
     secret: str | None = field(default=None, repr=False, compare=False)
+    parts: Parts = ()
+    verification: LiveCheck | None = None  # --verify: what the provider said
 
     def attribute(self, key: str, default: Scalar = None) -> Scalar:
         for k, v in self.attributes:
@@ -182,6 +244,10 @@ class Finding:
         }
         if self.occurrences:
             out["occurrences"] = [o.to_dict() for o in self.occurrences]
+        if self.parts:
+            out["parts"] = dict(self.parts)
+        if self.verification is not None:
+            out["verification"] = self.verification.to_dict()
         if show_secrets and self.secret is not None:
             out["secret"] = self.secret
         return out
@@ -197,6 +263,7 @@ class Credential:
     severity: Severity
     redacted: str
     findings: tuple[Finding, ...]
+    parts: Parts = ()  # every part fingerprint its findings carry
 
     @classmethod
     def group(cls, findings: Iterable[Finding]) -> list[Credential]:
@@ -206,7 +273,10 @@ class Credential:
         out = []
         for fp, group in by_fp.items():
             top = max(group, key=lambda f: f.severity)
-            out.append(cls(fp, top.rule_id, top.provider, top.severity, top.redacted, tuple(group)))
+            parts = tuple(sorted({part for f in group for part in f.parts}))
+            out.append(
+                cls(fp, top.rule_id, top.provider, top.severity, top.redacted, tuple(group), parts)
+            )
         return out
 
 

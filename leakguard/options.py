@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from leakguard.config import Allowlist, ProjectConfig
 from leakguard.errors import UsageError
 from leakguard.model import Severity
+from leakguard.pathfilter import PathFilter
 
 MiB = 1024 * 1024
 
@@ -31,11 +33,20 @@ class GitOptions:
 
 @dataclass(frozen=True, slots=True)
 class WebOptions:
+    """Bounds of a site scan. ``timeout_seconds`` and ``max_bytes`` cover the whole site; the
+    ``*_timeout_seconds`` and ``max_response_bytes`` each request (see :mod:`leakguard.http`)."""
+
     same_origin: bool = True
     max_requests: int = 100
     max_bytes: int = 50 * MiB
     timeout_seconds: float = 30.0
     user_agent: str = "LeakGuard/0.1 (+secret scanner)"
+    #: origins (``https://cdn.example.com``) fetched besides the target's own
+    allow_origins: frozenset[str] = frozenset()
+    connect_timeout_seconds: float = 10.0
+    read_timeout_seconds: float = 15.0  # longest wait for the next bytes
+    request_timeout_seconds: float = 30.0  # one request, redirects included
+    max_response_bytes: int = 50 * MiB
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +65,12 @@ class ScanOptions:
     git: GitOptions = field(default_factory=GitOptions)
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)
     web: WebOptions = field(default_factory=WebOptions)
+    # from .leakguard.yaml and --exclude: paths never scanned, values and places never reported
+    excludes: PathFilter = field(default_factory=PathFilter)
+    allowlist: Allowlist = field(default_factory=Allowlist)
+    disabled_rules: frozenset[str] = frozenset()
+    generic: bool = True  # the generic keyword = high-entropy rules (provider "generic")
+    generic_severity: Severity | None = None
 
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": MiB, "mb": MiB, "mib": MiB}
@@ -74,3 +91,31 @@ def parse_size(text: str) -> int:
             f"invalid size {text!r}", hint="write a positive size such as 5MB, 512KB or 100000"
         )
     return int(value * _SIZE_UNITS[unit])
+
+
+def with_project(
+    options: ScanOptions,
+    project: ProjectConfig,
+    *,
+    excludes: tuple[str, ...] = (),
+    severity_given: bool = False,
+    baseline_given: bool = False,
+) -> ScanOptions:
+    """``options`` completed by a project's ``.leakguard.yaml``: what the command line said
+    explicitly wins; the file fills the rest; ``excludes`` (``--exclude``) add to the file's."""
+    patterns = (*project.excludes.patterns, *excludes)
+    return replace(
+        options,
+        excludes=PathFilter(patterns),
+        allowlist=project.allow,
+        disabled_rules=options.disabled_rules | project.disable_rules,
+        rules_dirs=(*options.rules_dirs, *project.rules_dirs),
+        min_severity=(
+            options.min_severity
+            if severity_given or project.min_severity is None
+            else project.min_severity
+        ),
+        baseline=options.baseline if baseline_given else (options.baseline or project.baseline),
+        generic=project.generic_enabled,
+        generic_severity=project.generic_severity,
+    )

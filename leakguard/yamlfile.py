@@ -67,16 +67,13 @@ def load_yaml(
     path: Path, error: type[LeakguardError], *, text: str | None = None, what: str = "file"
 ) -> Any:
     """Parse ``path`` (or ``text`` attributed to it); raise ``error`` naming file and line."""
-    try:
-        source = path.read_text(encoding="utf-8") if text is None else text
-    except FileNotFoundError:
-        raise error(f"{what} not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"cannot read {what} {path}: {exc}") from None
+    source = read_config_text(path, error, what=what) if text is None else text
     try:
         return yaml.load(source, Loader=_FastLineLoader)
     except yaml.YAMLError:
         pass
+    except RecursionError:  # hostile nesting ([[[[... 50,000 deep) is an input error
+        raise error(f"{path}: invalid YAML: nested too deeply") from None
     try:
         return yaml.load(source, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
@@ -85,6 +82,53 @@ def load_yaml(
         raise error(f"{where}: invalid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: invalid YAML: {exc}") from None
+
+
+#: a rule file, sweep configuration, playbook or inventory is far smaller than this
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
+def read_config_text(
+    path: Path,
+    error: type[LeakguardError],
+    *,
+    what: str = "file",
+    limit: int = MAX_CONFIG_BYTES,
+    hint: str | None = None,
+) -> str:
+    """The text of a configuration-like file: only a regular file (a FIFO would block, a
+    device never end), at most ``limit`` bytes; anything else raises ``error`` in one line."""
+    import os
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise error(f"{what} not found: {path}", hint=hint) from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}", hint=hint) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise error(f"{what} {path} is a directory", hint=hint)
+        if not stat.S_ISREG(mode):
+            raise error(f"{what} {path} is not a regular file (a pipe or device is not read)")
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}", hint=hint) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise error(f"{what} {path} is over {limit // (1024 * 1024)} MiB; not read", hint=hint)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"cannot read {what} {path}: not UTF-8 text ({exc.reason})", hint=hint
+        ) from None
 
 
 def line_of(node: object, key: str | None = None) -> int:

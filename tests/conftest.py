@@ -8,6 +8,18 @@ import pytest
 from leakguard.backends.aws_sandbox import BOOTSTRAP_CALLS
 from tests.support.servers import Moto, OpenBao, moto_server, openbao_server
 
+_INTEGRATION = Path(__file__).parent / "integration"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/integration is an integration test, by its folder: a test there
+    never depends on remembering the marker, and `-m "not integration"` deselects it all.
+    ``tryfirst``: the marks must exist before pytest's own ``-m`` deselection reads them."""
+    for item in items:
+        if _INTEGRATION in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+
 
 @pytest.fixture(scope="session")
 def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:

@@ -230,7 +230,8 @@ class ManualIssuer:
                 if self._accepts(found.provider, found.rule_id) and found.fingerprint == whole:
                     return value
         raise BackendError(
-            f"the value supplied ({redact(value)}) is not a complete {self._steps.title}",
+            f"the value supplied ({redact(value)}) is not a complete {self.provider} key "
+            f"(expected: {self._steps.title})",
             hint=f"copy the whole new value from {self.provider} and try again",
         )
 

@@ -1,22 +1,31 @@
-"""`leakguard graph`: build the credential dependency graph, show it, query it, export it."""
+"""`leakguard graph`: build the credential dependency graph, show it, query it, export it.
+
+Queries (`blast-radius`, `show`, `stale`, `rotation-order`) read the store through
+:class:`leakguard.graph.stored.StoredGraph`, which never loads the graph; the builders,
+networkx, YAML and the SDKs are imported only by the commands that need them, so a query
+starts fast.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from leakguard.errors import UsageError
+from leakguard.errors import GraphError, UsageError
 from leakguard.graph import export
-from leakguard.graph.build import BuildInputs, aws_source, build, load, vault_source
+from leakguard.graph.ids import parse_store
 from leakguard.graph.interface import ConsumerInfo, NodeKind
-from leakguard.graph.inventory import parse_store
-from leakguard.graph.queries import Graph
-from leakguard.reports import write_private
+from leakguard.graph.stored import StoredGraph, open_view
 from leakguard.store.db import resolve_db_path
+
+if TYPE_CHECKING:
+    from leakguard.graph.build import StoreSource
+    from leakguard.graph.queries import Graph
 
 graph_app = typer.Typer(
     name="graph",
@@ -39,13 +48,53 @@ def _fmt(fmt: str, allowed: tuple[str, ...] = ("text", "json")) -> str:
 
 
 def _existing(db: Path | None) -> Graph:
+    """The whole graph, loaded (the exports need every node)."""
+    from leakguard.graph.build import load
+
+    path = _store_path(db)
+    return load(path)
+
+
+def _view(db: Path | None) -> StoredGraph:
+    """The stored graph as a query view: reads only what a query needs."""
+    return open_view(_store_path(db))
+
+
+def _store_path(db: Path | None) -> Path:
     path = resolve_db_path(db)
     if not path.exists():
         raise UsageError(
             f"no findings store at {path}",
             hint="build the graph first: `leakguard graph build --db PATH ...`",
         )
-    return load(path)
+    return path
+
+
+def vault_source(url: str, *, token_env: str, mount: str, prefix: str = "") -> StoreSource:
+    """A Vault/OpenBao KV v2 mount to list, with the token read from ``token_env``."""
+    from leakguard.backends.vault_kv2 import VaultKV2Store
+    from leakguard.graph.build import StoreSource
+
+    token = os.environ.get(token_env) or (
+        os.environ.get("BAO_TOKEN") if token_env == "VAULT_TOKEN" else None
+    )
+    if not token:
+        raise GraphError(
+            f"no Vault token in ${token_env}",
+            hint=f"export {token_env} with a read-only token (list and read on the mount)",
+        )
+    store = VaultKV2Store(url, token, mount)
+    return StoreSource(store, f"vault:{url}/{mount}", prefix, mount)
+
+
+def aws_source(*, endpoint: str | None, region: str | None, prefix: str = "") -> StoreSource:
+    """AWS Secrets Manager through the default credential chain (a read-only role)."""
+    from leakguard.backends.aws_secretsmanager import SecretsManagerStore
+    from leakguard.graph.build import StoreSource
+
+    store = SecretsManagerStore(endpoint_url=endpoint, region=region)
+    where = endpoint or region or "default"
+    return StoreSource(store, f"aws-secretsmanager:{where}", prefix)
 
 
 def _json(value: object) -> None:
@@ -111,6 +160,8 @@ def build_cmd(
     fmt: Format = "text",
 ) -> None:
     """Add evidence to the graph kept in the findings store (incremental: nothing is rebuilt)."""
+    from leakguard.graph.build import BuildInputs, build
+
     _fmt(fmt)
     stores = []
     if vault:
@@ -164,7 +215,8 @@ def _consumer_line(c: ConsumerInfo) -> str:
 def show_cmd(db: Db = None, fmt: Format = "text") -> None:
     """Summarise the graph: each credential with its leaks, stores and consumers."""
     _fmt(fmt)
-    summary = export.summary(_existing(db))
+    with _view(db) as graph:
+        summary = export.summary(graph)
     if fmt == "json":
         _json(summary)
         return
@@ -185,9 +237,9 @@ def blast_radius_cmd(
 ) -> None:
     """Everything that depends on a credential: consumers, stores, identities, environments."""
     _fmt(fmt)
-    graph = _existing(db)
-    radius = graph.blast_radius(credential)
-    info = export.radius_dict(graph, radius)
+    with _view(db) as graph:
+        radius = graph.blast_radius(credential)
+        info = export.radius_dict(graph, radius)
     if fmt == "json":
         _json(info)
         return
@@ -222,7 +274,8 @@ def stale_cmd(
 ) -> None:
     """Consumers of a store entry that have not read it (that version) since a time."""
     _fmt(fmt)
-    stale = _existing(db).stale_consumers(parse_store(store), since, version)
+    with _view(db) as graph:
+        stale = graph.stale_consumers(parse_store(store), since, version)
     if fmt == "json":
         _json([export.consumer_dict(c) for c in stale])
         return
@@ -240,7 +293,8 @@ def rotation_order_cmd(
 ) -> None:
     """A safe order: stores before the consumers that reload from them; shared keys grouped."""
     _fmt(fmt)
-    order = _existing(db).rotation_order(credentials)
+    with _view(db) as graph:
+        order = graph.rotation_order(credentials)
     if fmt == "json":
         _json(dataclasses.asdict(order))
         return
@@ -250,6 +304,8 @@ def rotation_order_cmd(
         typer.echo(f"{i:>3}. {step}")
     for cycle in order.cycles:
         typer.echo("CYCLE: " + " -> ".join(cycle) + " (break it by hand: see docs/graph.md)")
+    for warning in order.warnings:
+        typer.echo(f"WARNING: {warning}", err=True)
 
 
 @graph_app.command("export")
@@ -267,11 +323,18 @@ def export_cmd(
 ) -> None:
     """Export the graph (or one credential's neighbourhood)."""
     _fmt(fmt, export.FORMATS)
-    graph = _existing(db)
-    text = export.render(graph, fmt, export.neighbourhood(graph, credential))
+    if credential is None:
+        graph = _existing(db)
+        text = export.render(graph, fmt, export.neighbourhood(graph, None))
+    else:
+        with _view(db) as view:  # only the credential's neighbourhood is read
+            keep = export.radius_nodes(view, credential)
+            text = export.render(view.subgraph(keep), fmt, keep)
     if output is None:
         typer.echo(text, nl=False)
     else:
+        from leakguard.reports import write_private
+
         write_private(output, text)  # a one-line error when it cannot be written
         typer.echo(f"wrote {output}", err=True)
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from leakguard.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
 from leakguard.model import ScanResult, Severity
-from leakguard.options import GitOptions, ScanOptions, parse_size
+from leakguard.options import GitOptions, ScanOptions, WebOptions, parse_size
+from leakguard.redact import fingerprint, looks_like_credential
 from leakguard.reports import check_format, render, write_private
 from leakguard.reports.text import summary
 from leakguard.scanner import scan_then_record
+
+if TYPE_CHECKING:
+    from leakguard.verify.runner import VerifyOptions
 
 SCAN_HELP = """Scan files, directories, git repositories and standard input for leaked credentials.
 
@@ -35,8 +40,9 @@ history unless --no-history. `-` reads standard input.
 
 * `leakguard scan . --baseline .leakguard-baseline.json --min-severity high`
 
-**Exit codes:** 0 nothing found, 1 credentials found, 2 usage or input error (one line on
-stderr; -v adds the traceback).
+**Exit codes:** 0 nothing found, 1 credentials found, 2 usage, input or environment error
+(one line on stderr; -v adds the traceback), 3 internal error (a bug), 130 interrupted, 143
+terminated, 141 output pipe closed.
 
 Secret values are shown only with --show-secrets; reports carry redacted forms and SHA-256
 fingerprints.
@@ -82,12 +88,62 @@ CacheDir = Annotated[
     Path | None,
     typer.Option("--cache-dir", metavar="DIR", help="Where remote repositories are mirrored."),
 ]
+AllowOrigin = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-origin",
+        metavar="ORIGIN",
+        help="Sites: also fetch scripts, maps and redirects from ORIGIN, e.g. "
+        "https://cdn.example.com (repeatable; default: the target's origin only).",
+    ),
+]
 MaxFileSize = Annotated[
     str,
     typer.Option(
         "--max-file-size", metavar="SIZE", help="Skip larger files, with a notice (e.g. 5MB)."
     ),
 ]
+
+
+Verify = Annotated[
+    bool,
+    typer.Option(
+        "--verify",
+        help="Ask each credential's provider (its official host, read-only identity call) "
+        "whether it is live, revoked or unknown; off by default (docs/verify.md).",
+    ),
+]
+VerifyDryRun = Annotated[
+    bool,
+    typer.Option("--verify-dry-run", help="List what --verify would call, and call nothing."),
+]
+VerifyEndpoint = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--verify-endpoint",
+        metavar="NAME=URL",
+        help="Tests and sandboxes only: send verifier NAME's calls to URL instead of its "
+        "official host (default: $LEAKGUARD_VERIFY_ENDPOINTS).",
+    ),
+]
+VaultAddr = Annotated[
+    str | None,
+    typer.Option(
+        "--vault-addr",
+        metavar="URL",
+        help="Vault/OpenBao server that --verify asks about leaked Vault tokens "
+        "(default: $VAULT_ADDR, then $BAO_ADDR).",
+    ),
+]
+
+
+def build_verify_options(endpoints: list[str] | None, vault_addr: str | None) -> VerifyOptions:
+    from leakguard.verify.runner import VerifyOptions, parse_endpoints
+
+    env = os.environ.get("LEAKGUARD_VERIFY_ENDPOINTS")
+    chosen = endpoints if endpoints else ([env] if env else [])
+    address = vault_addr or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or None
+    return VerifyOptions(endpoints=parse_endpoints(chosen), vault_addr=address)
 
 
 def build_options(
@@ -104,10 +160,18 @@ def build_options(
     show_secrets: bool = False,
     baseline: Path | None = None,
     min_severity: str = "info",
+    allow_origins: list[str] | None = None,
 ) -> ScanOptions:
     """Map command-line values onto the frozen option objects, rejecting bad ones early."""
     if jobs < 0:
         raise UsageError(f"--jobs must be 0 or more, not {jobs}")
+    for value in refs or ():
+        if looks_like_credential(value):
+            raise UsageError(
+                "--ref expects a git ref, but the value given looks like a credential (not "
+                f"shown); its fingerprint is {fingerprint(value)}"
+            )
+    web = WebOptions(allow_origins=_origins(allow_origins or []))
     return ScanOptions(
         max_file_bytes=parse_size(max_file_size),
         show_secrets=show_secrets,
@@ -123,7 +187,20 @@ def build_options(
             refs=tuple(refs or ()),
             incremental=incremental,
         ),
+        web=web,
     )
+
+
+def _origins(values: list[str]) -> frozenset[str]:
+    from leakguard import http
+
+    try:
+        return http.parse_origins(values)
+    except ValueError as exc:
+        raise UsageError(
+            f"--allow-origin {http.shown_url(str(exc))}: not an origin",
+            hint="write scheme://host[:port], e.g. https://cdn.example.com",
+        ) from None
 
 
 class _BarProgress:
@@ -135,6 +212,7 @@ class _BarProgress:
 
     def start(self, total: int) -> None:
         self.bar.update(self.task, total=total)
+        self.bar.refresh()  # drawn now, not whenever the refresh thread next gets the CPU
 
     def advance(self, done: int = 1) -> None:
         self.bar.advance(self.task, done)
@@ -171,6 +249,19 @@ def check_output(output: Path | None) -> None:
     if output is not None and (output.is_dir() or not output.parent.is_dir()):
         reason = "is a directory" if output.is_dir() else "its directory does not exist"
         raise UsageError(f"cannot write the report to {output}: {reason}")
+
+
+def check_targets(targets: list[str]) -> None:
+    """An unreadable directory given as a target is an input error, not an empty scan (inside
+    a tree, an unreadable directory is skipped with a notice)."""
+    for target in targets:
+        if target == "-" or "://" in target or not os.path.isdir(target):
+            continue
+        try:
+            with os.scandir(target):
+                pass
+        except OSError as exc:
+            raise InputError(f"cannot read directory {target}: {exc.strerror or exc}") from None
 
 
 def emit(text: str, output: Path | None) -> None:
@@ -223,9 +314,17 @@ def scan(
     db: Db = None,
     cache_dir: CacheDir = None,
     max_file_size: MaxFileSize = "100MB",
+    allow_origin: AllowOrigin = None,
+    verify: Verify = False,
+    verify_dry_run: VerifyDryRun = False,
+    verify_endpoint: VerifyEndpoint = None,
+    vault_addr: VaultAddr = None,
 ) -> None:
     check_format(output_format)
     check_output(output)
+    check_targets(targets)
+    checking = verify and not verify_dry_run
+    verify_options = build_verify_options(verify_endpoint, vault_addr) if verify else None
     options = build_options(
         rules=rules,
         jobs=jobs,
@@ -236,15 +335,20 @@ def scan(
         db=db,
         cache_dir=cache_dir,
         max_file_size=max_file_size,
-        show_secrets=show_secrets,
+        show_secrets=show_secrets or checking,  # values stay in memory to ask the provider
         baseline=baseline,
         min_severity=min_severity,
+        allow_origins=allow_origin,
     )
     with progress_bar(not quiet) as progress:
 
         def deliver(result: ScanResult) -> None:
             if progress is not None:
                 progress.stop()
+            if verify_options is not None and verify_dry_run:
+                _print_verify_plan(result, verify_options)
+            elif verify_options is not None:
+                result = _verified(result, verify_options, db, keep_secrets=show_secrets)
             _report(
                 result,
                 output_format,
@@ -257,6 +361,28 @@ def scan(
         # the incremental state is recorded only once the report is out (nothing is lost)
         result = scan_then_record(targets, options, deliver, progress=progress)
     raise typer.Exit(EXIT_FINDINGS if result.findings else EXIT_OK)
+
+
+def _verified(
+    result: ScanResult, options: VerifyOptions, db: Path | None, *, keep_secrets: bool
+) -> ScanResult:
+    from leakguard.store.db import DB_ENV, Database
+    from leakguard.store.verifications import VerificationCache
+    from leakguard.verify.runner import verify_result
+
+    if db is None and not os.environ.get(DB_ENV):
+        return verify_result(result, options, keep_secrets=keep_secrets)
+    with Database.open(db) as store:
+        cache = VerificationCache(store)
+        return verify_result(result, options, keep_secrets=keep_secrets, cache=cache)
+
+
+def _print_verify_plan(result: ScanResult, options: VerifyOptions) -> None:
+    from leakguard.verify.runner import plan
+
+    for finding, probe in plan(result.findings, options):
+        what = probe.endpoint if probe is not None else "nothing (no verifier for this format)"
+        typer.echo(f"verify: {finding.rule_id} {finding.redacted}: would call {what}", err=True)
 
 
 def _report(

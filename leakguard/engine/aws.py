@@ -2,8 +2,10 @@
 
 A key id (``AKIA…``, ``ASIA…``) alone cannot sign requests; with its 40-character secret it is a
 working credential. The pair is one credential: its fingerprint covers ``id:secret`` and its
-preview shows the end of both. An id with no secret nearby is still reported, at the severity the
-rule gives for that case. Documentation values (``…EXAMPLE``, ``…EXAMPLEKEY``) never pair.
+preview shows the end of both; each half is also a part (``aws_access_key_id``,
+``aws_secret_access_key``), since stores, configs and CloudTrail hold the halves separately.
+An id with no secret nearby is still reported, at the severity the rule gives for that case.
+Documentation values (``…EXAMPLE``, ``…EXAMPLEKEY``) never pair.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, Verdict
 from leakguard.engine.pairing import nearest
 from leakguard.model import ValidationStatus, extras
+
+KEY_ID_PART = "aws_access_key_id"
+SECRET_PART = "aws_secret_access_key"
 
 KEY_ID = re.compile(rb"(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Z0-9])")
 SECRET_KEY = re.compile(rb"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
@@ -77,7 +82,12 @@ def aws_pairing(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
         key = nearest(KEY_ID, candidate.data, candidate.start, candidate.end, lines, _plausible_id)
         if key is not None:
             return Verdict.reject("paired with a key id nearby: reported with that id")
-        return Verdict(accept=True, status=ValidationStatus.UNVERIFIABLE, detail="no key id nearby")
+        return Verdict(
+            accept=True,
+            status=ValidationStatus.UNVERIFIABLE,
+            detail="no key id nearby",
+            parts=((SECRET_PART, candidate.secret),),
+        )
 
     key_id = candidate.secret.decode("ascii", "replace")
     account = account_id(key_id)
@@ -92,6 +102,7 @@ def aws_pairing(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
             severity=params.get("unpaired_severity"),
             attributes=extras(account_id=account, paired=False),
             redacted=f"{key_id[:4]}…{key_id[-4:]}",
+            parts=((KEY_ID_PART, candidate.secret),),
         )
     value = secret.group()
     return Verdict(
@@ -100,6 +111,7 @@ def aws_pairing(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
         attributes=extras(account_id=account, paired=True),
         secret=candidate.secret + b":" + value,
         redacted=f"{key_id[:4]}…{key_id[-4:]}:…{value[-4:].decode('ascii')}",
+        parts=((KEY_ID_PART, candidate.secret), (SECRET_PART, value)),
     )
 
 

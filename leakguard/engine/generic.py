@@ -22,7 +22,7 @@ _NAME_STOPWORDS = re.compile(
     rb"_id$|_ids|id_|uuid|tokeniz|_tokens|token_type|prefix|suffix|version|scope|audience|"
     rb"issuer|algorithm|cache|lock|manager|provider|store|class|policy|_mode|encod|decod|"
     rb"timeout|regexp|question|hint|mask|rotation|strength|reset|forgot|confirm|old_|previous|"
-    rb"id$|ids$|arn$|aws_secret|aws_access|secretaccesskey"  # AWS keys: the AWS rules pair them
+    rb"id$|ids$|arn$|aws_secret|aws_access|secretaccesskey|twilio|alibaba|aliyun"  # paired rules
 )
 # Words that mark a value as made up for documentation or tests.
 _VALUE_STOPWORDS = re.compile(
@@ -40,6 +40,8 @@ _PATHLIKE = re.compile(
 )
 # Formats a provider rule owns, with a checksum: a value that fails it is not a credential.
 _OWNED = re.compile(rb"(?:gh[opsur]_|github_pat_|npm_|AKIA|ASIA|AIza|glpat-|xox[abpre]-)")
+# The shape of an AWS secret access key: the AWS rules decide, with the key id as context.
+_AWS_SECRET_SHAPE = re.compile(rb"[A-Za-z0-9+/]{40}")
 # Digests of the empty string (SHA-1, SHA-256, MD5): fixtures, never credentials.
 _EMPTY_DIGESTS = (b"da39a3ee5e6b4b0d3255", b"e3b0c44298fc1c149afb", b"d41d8cd98f00b204e980")
 _PERCENT_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")  # encoded: the decoder shows what it holds
@@ -110,7 +112,8 @@ def reason_to_reject(name: bytes, value: bytes, params: Mapping[str, Any]) -> st
         return "placeholder or test value"
     if params.get("reject_encoded") and (_PERCENT_ESCAPE.search(value) or _base64_text(value)):
         return "encoded text (scanned decoded)"
-    if _OWNED.match(value) or value.lower().startswith(_EMPTY_DIGESTS):
+    aws_shaped = _AWS_SECRET_SHAPE.fullmatch(value) and (b"/" in value or b"+" in value)
+    if _OWNED.match(value) or aws_shaped or value.lower().startswith(_EMPTY_DIGESTS):
         return "a provider's format (its own rule decides)"
     if _IDENTIFIER.fullmatch(value) or _PATHLIKE.search(value) or _VERSION.fullmatch(value):
         return "an identifier, path or version"
@@ -124,8 +127,24 @@ def reason_to_reject(name: bytes, value: bytes, params: Mapping[str, Any]) -> st
     return None
 
 
+_NAME_CHAR = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def full_name(candidate: Candidate) -> bytes:
+    """The whole name the value is assigned to: the matched keyword and the identifier characters
+    just before it (``DB_PASSWORD``, ``aws_secret_access_key``), read from the chunk."""
+    keyword = candidate.groups.get("name") or b""
+    at = candidate.data.rfind(keyword, max(0, candidate.start - 160), candidate.start)
+    if at < 0:
+        return keyword
+    begin = at
+    while begin > max(0, at - 48) and candidate.data[begin - 1] in _NAME_CHAR:
+        begin -= 1
+    return candidate.data[begin : at + len(keyword)]
+
+
 def generic_secret(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
-    name = candidate.groups.get("name") or b""
+    name = full_name(candidate)
     reason = reason_to_reject(name, candidate.secret, params)
     if reason is not None:
         return Verdict.reject(reason)

@@ -8,7 +8,7 @@ parameters, and returns a :class:`Verdict`. Validators are offline: no network, 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from leakguard.model import Extras, Severity, ValidationStatus
@@ -33,6 +33,8 @@ class Verdict:
     the fingerprinted secret (``secret``) and its redacted preview (``redacted``) when the
     credential is more than the matched text (an AWS key id paired with its secret key).
     ``rule_id`` lets a generic rule re-classify (a JWT that is a Supabase service_role key).
+    ``parts`` names each part of a credential with parts (an AWS key id and its secret key):
+    the engine fingerprints each, so stores and logs holding one half link to the whole.
     """
 
     accept: bool
@@ -45,6 +47,7 @@ class Verdict:
     rule_id: str | None = None
     title: str | None = None
     provider: str | None = None
+    parts: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
 
     @classmethod
     def reject(cls, detail: str) -> Verdict:

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from leakguard.engine.decoders import decoded_chunks
@@ -27,6 +30,15 @@ from leakguard.model import Chunk, Finding, Location, Validation, ValidationStat
 from leakguard.redact import fingerprint, redact
 
 ALLOW_MARKER = b"leakguard:allow"
+# Inline markers of other scanners, honoured so a team moving to LeakGuard keeps its annotations:
+# gitleaks, trufflehog and detect-secrets (same line), and detect-secrets' marker for the next line.
+ALLOW_MARKERS = (ALLOW_MARKER, b"gitleaks:allow", b"trufflehog:ignore", b"pragma: allowlist secret")
+NEXT_LINE_MARKER = b"pragma: allowlist nextline secret"
+#: how long a user-supplied rule (``--rules``) may run on one chunk before it is skipped
+USER_RULE_BUDGET_SECONDS = 5.0
+
+# (rule id, secret) -> True when the project allows it (never reported)
+AllowCheck = Callable[[str, str], bool]
 
 # (keyword index, end offset) pairs
 KeywordScanner = Callable[[bytes], Iterable[tuple[int, int]]]
@@ -101,10 +113,14 @@ class Engine:
         *,
         show_secrets: bool = False,
         validators: Mapping[str, Validator] | None = None,
+        rule_budget_seconds: float = USER_RULE_BUDGET_SECONDS,
     ) -> None:
         from leakguard.engine.validators import VALIDATORS
 
         self.ruleset = ruleset
+        self.rule_budget_seconds = rule_budget_seconds
+        self._over_budget: set[int] = set()  # groups of user rules that ran out of time
+        self._notices: list[str] = []
         self.show_secrets = show_secrets
         self._validators = VALIDATORS if validators is None else validators
         self._keywords: list[tuple[bytes, bool]] = []
@@ -148,7 +164,8 @@ class Engine:
 
     @staticmethod
     def _choose_kind(kind: str) -> str:
-        kind = os.environ.get("LEAKGUARD_ENGINE", "") or kind
+        if kind == "auto":  # the environment sets a default; an explicit choice wins
+            kind = os.environ.get("LEAKGUARD_ENGINE", "") or kind
         if kind not in ("auto", "hyperscan", "re"):
             raise UsageError(f"unknown engine {kind!r}", hint="use auto, hyperscan or re")
         if kind == "re":
@@ -166,14 +183,20 @@ class Engine:
 
     # -- matching ------------------------------------------------------------------------
 
-    def scan(self, chunk: Chunk, decode_depth: int = 0) -> list[Finding]:
+    def scan(
+        self, chunk: Chunk, decode_depth: int = 0, allow: AllowCheck | None = None
+    ) -> list[Finding]:
         """Match ``chunk``; then, up to ``decode_depth`` layers deep, match what its encoded
-        runs (base64, percent-encoding, JSON escapes) decode to."""
+        runs (base64, percent-encoding, JSON escapes) decode to. ``allow(rule_id, secret)``
+        (a project's allowlist) drops a match while its value is still at hand."""
         lines = _LineCounter(chunk.data)
-        findings = [self._finding(chunk, acc, lines) for acc in self._accepted(chunk.data, chunk)]
+        accepted = self._accepted(chunk.data, chunk)
+        if allow is not None:
+            accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))
+        findings = [self._finding(chunk, acc, lines) for acc in accepted]
         if chunk.depth < decode_depth:
             for decoded in decoded_chunks(chunk):
-                findings.extend(self.scan(decoded, decode_depth))
+                findings.extend(self.scan(decoded, decode_depth, allow))
         return _unique(findings)
 
     def _accepted(self, data: bytes, chunk: Chunk) -> Iterator[_Accepted]:
@@ -206,24 +229,56 @@ class Engine:
         groups = self._groups
         for g, spans in windows.items():
             group = groups[g]
-            pattern = group.pattern
-            has_secret = "secret" in pattern.groupindex
-            seen: set[tuple[int, int]] = set()
-            for w_start, w_stop in _merge(spans):
-                for m in pattern.finditer(data, max(0, w_start), min(size, w_stop)):
-                    if has_secret and m.group("secret") is not None:
-                        s_start, s_end = m.span("secret")
-                    else:
-                        s_start, s_end = m.span()
-                    if s_start < lo or s_start >= hi or (s_start, s_end) in seen:
-                        continue
-                    seen.add((s_start, s_end))
-                    match_groups = m.groupdict()
-                    for rule in group.rules:
-                        accepted = self._check(rule, data, match_groups, s_start, s_end)
-                        if accepted is not None:
-                            candidates.append(accepted)
+            if g in self._over_budget:
+                continue
+            if not any(rule.user_supplied for rule in group.rules):
+                self._match_group(group, spans, data, lo, hi, candidates)
+                continue
+            try:
+                with time_budget(self.rule_budget_seconds):
+                    self._match_group(group, spans, data, lo, hi, candidates)
+            except RuleTimeout:
+                self._over_budget.add(g)
+                for rule in group.rules:
+                    self._notices.append(
+                        f"rule {rule.id!r} ({rule.source}) took over "
+                        f"{self.rule_budget_seconds:g}s on {chunk.location.path}; "
+                        "skipped for the rest of the scan (a pattern that backtracks?)"
+                    )
         yield from self._resolve_overlaps(candidates, data)
+
+    def _match_group(
+        self,
+        group: _Group,
+        spans: list[tuple[int, int]],
+        data: bytes,
+        lo: int,
+        hi: int,
+        candidates: list[_Accepted],
+    ) -> None:
+        pattern = group.pattern
+        size = len(data)
+        has_secret = "secret" in pattern.groupindex
+        seen: set[tuple[int, int]] = set()
+        for w_start, w_stop in _merge(spans):
+            for m in pattern.finditer(data, max(0, w_start), min(size, w_stop)):
+                if has_secret and m.group("secret") is not None:
+                    s_start, s_end = m.span("secret")
+                else:
+                    s_start, s_end = m.span()
+                if s_start < lo or s_start >= hi or (s_start, s_end) in seen:
+                    continue
+                seen.add((s_start, s_end))
+                match_groups = m.groupdict()
+                for rule in group.rules:
+                    accepted = self._check(rule, data, match_groups, s_start, s_end)
+                    if accepted is not None:
+                        candidates.append(accepted)
+
+    def take_notices(self) -> list[str]:
+        """Warnings for the scan's stats (a user rule over its time budget), once each."""
+        notices, self._notices = self._notices, []
+        return notices
 
     def _check(
         self, rule: Rule, data: bytes, groups: dict[str, bytes | None], start: int, end: int
@@ -300,11 +355,42 @@ class Engine:
             attributes=verdict.attributes + exposure_attributes(chunk.data, acc.start, acc.end),
             rotation=rule.rotation,
             secret=secret.decode("utf-8", "replace") if self.show_secrets else None,
+            parts=_part_fingerprints(verdict),
         )
 
     def scan_text(self, text: str, path: str = "<example>") -> list[Finding]:
         """Scan a string as one chunk (rule examples, tests)."""
         return self.scan(Chunk(text.encode("utf-8"), Location(path, 1, 1)))
+
+
+def _part_fingerprints(verdict: Verdict) -> tuple[tuple[str, str], ...]:
+    """Each named part of a credential, fingerprinted (the values stay in this pass)."""
+    return tuple(sorted((name, fingerprint(value)) for name, value in verdict.parts if value))
+
+
+class RuleTimeout(Exception):
+    """A user rule ran past its budget (raised from the SIGALRM handler inside ``re``)."""
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise RuleTimeout()
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise :class:`RuleTimeout` in the block after ``seconds``. ``re`` checks for signals
+    while it backtracks, so this interrupts a runaway pattern. Only the main thread can take
+    signals; elsewhere (a sweep's threads) the load-time pattern check is the guard."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _end_offset(hit: tuple[int, int]) -> int:
@@ -334,12 +420,22 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def _secret_text(acc: _Accepted) -> str:
+    secret = acc.verdict.secret if acc.verdict.secret is not None else acc.secret
+    return secret.decode("utf-8", "replace")
+
+
 def _line_has_marker(data: bytes, start: int, end: int) -> bool:
     line_start = data.rfind(b"\n", 0, start) + 1
     line_end = data.find(b"\n", end)
     if line_end == -1:
         line_end = len(data)
-    return data.find(ALLOW_MARKER, line_start, line_end) != -1
+    if any(data.find(marker, line_start, line_end) != -1 for marker in ALLOW_MARKERS):
+        return True
+    if line_start == 0:
+        return False
+    previous = data.rfind(b"\n", 0, line_start - 1) + 1
+    return data.find(NEXT_LINE_MARKER, previous, line_start) != -1
 
 
 class _LineCounter:

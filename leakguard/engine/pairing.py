@@ -2,7 +2,7 @@
 
 Some credentials are two values (an AWS key id and its secret, a Twilio account SID and its auth
 token). The generic ``pairing`` validator looks for a partner pattern within a number of lines
-and, when found, reports both halves as one credential.
+and, when found, reports both halves as one credential, with each half as a named part.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ PARAMS = {
     "required": "reject the match when no partner is found (default false)",
     "unpaired_severity": "severity when no partner is found (default: the rule's)",
     "partner_first": "the credential reads partner:match (default true; false for match:partner)",
+    "parts": "names of the two parts, [match, partner] (default: the attribute for the partner "
+    "and 'secret' for the match, else 'match' and 'partner')",
 }
 
 
@@ -32,7 +34,18 @@ def prepare(params: Mapping[str, Any]) -> Mapping[str, Any]:
     attribute = params.get("attribute")
     if attribute is not None and not isinstance(attribute, str):
         raise ValueError("attribute must be a name")
+    names = params.get("parts")
+    if names is None:
+        names = ["secret", attribute] if attribute else ["match", "partner"]
+    if (
+        not isinstance(names, list)
+        or len(names) != 2
+        or not all(isinstance(n, str) and n for n in names)
+        or names[0] == names[1]
+    ):
+        raise ValueError("parts must be two different names: [match, partner]")
     return {
+        "parts": tuple(names),
         "partner": p.pattern(params, "partner"),
         "lines": p.integer(params, "lines", 3, 0, 50),
         "attribute": attribute,
@@ -105,6 +118,7 @@ def pairing(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
         int(params.get("lines", 3)),
         lambda value: not is_placeholder(value),
     )
+    match_name, partner_name = params.get("parts") or ("match", "partner")
     if partner is None:
         if params.get("required"):
             return Verdict.reject("no partner value nearby")
@@ -114,6 +128,7 @@ def pairing(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
             detail="no partner value nearby",
             severity=params.get("unpaired_severity"),
             attributes=extras(paired=False),
+            parts=((match_name, candidate.secret),),
         )
     value = _value(partner)
     attribute = params.get("attribute")
@@ -129,4 +144,5 @@ def pairing(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
         attributes=attributes,
         secret=b":".join(halves),
         redacted=":".join(redact(half) for half in halves),
+        parts=((match_name, candidate.secret), (partner_name, value)),
     )

@@ -30,14 +30,15 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from leakguard.engine.redos import nested_repetition
 from leakguard.errors import RuleError
 from leakguard.model import Severity
 from leakguard.resources import detectors_dir
-from leakguard.yamlfile import line_of, load_yaml
+from leakguard.yamlfile import line_of, load_yaml, read_config_text
 
 RULE_KEYS = {
     "id",
@@ -85,6 +86,7 @@ class Rule:
     description: str = ""
     source: str = ""  # file:line, for errors and `rules list`
     supersedes: tuple[str, ...] = ()  # rule ids this one knowingly overlaps and wins over
+    user_supplied: bool = False  # from --rules: matched under a time budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,33 +99,23 @@ class RuleSet:
 
     @classmethod
     def load(cls, extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> RuleSet:
-        dirs = ([detectors_dir()] if builtin else []) + list(extra_dirs)
-        loaded = cls.from_files(cls._files(dirs))
+        shipped = _rule_files([detectors_dir()]) if builtin else []
+        loaded = cls.from_files(shipped + _rule_files(extra_dirs), user_from=len(shipped))
         if builtin:
             _check_supersedes(loaded.rules)
         return loaded
 
-    @staticmethod
-    def _files(dirs: list[Path]) -> list[Path]:
-        files: list[Path] = []
-        for d in dirs:
-            if not d.exists():
-                raise RuleError(f"rules directory not found: {d}")
-            if d.is_file():
-                files.append(d)
-                continue
-            files.extend(sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml")))
-        return files
-
     @classmethod
-    def from_files(cls, files: Sequence[Path]) -> RuleSet:
+    def from_files(cls, files: Sequence[Path], *, user_from: int = 0) -> RuleSet:
+        """Rules of ``files``; those from ``files[user_from:]`` are user-supplied."""
         rules: list[Rule] = []
         seen: dict[str, str] = {}
         digest = hashlib.sha256()
-        for path in files:
+        for index, path in enumerate(files):
             text = _read(path)
             digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
-            for rule in parse_rule_file(path, text):
+            for parsed in parse_rule_file(path, text):
+                rule = replace(parsed, user_supplied=True) if index >= user_from else parsed
                 if rule.id in seen:
                     raise RuleError(
                         f"{rule.source}: rule id {rule.id!r} is already defined at {seen[rule.id]}",
@@ -132,6 +124,18 @@ class RuleSet:
                 seen[rule.id] = rule.source
                 rules.append(rule)
         return cls(tuple(rules), digest.hexdigest()[:16])
+
+
+def _rule_files(dirs: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for d in dirs:
+        if not d.exists():
+            raise RuleError(f"rules directory not found: {d}")
+        if not d.is_dir():  # a rule file, or something that is not one (refused on read)
+            files.append(d)
+            continue
+        files.extend(sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml")))
+    return files
 
 
 def _check_supersedes(rules: Sequence[Rule]) -> None:
@@ -146,12 +150,7 @@ def _check_supersedes(rules: Sequence[Rule]) -> None:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RuleError(f"rule file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"cannot read rule file {path}: {exc}") from None
+    return read_config_text(path, RuleError, what="rule file")
 
 
 def parse_rule_file(path: Path, text: str | None = None) -> list[Rule]:
@@ -210,6 +209,13 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
         pattern = re.compile(pattern_text.encode("utf-8"))
     except re.error as exc:
         raise fail("pattern", f"invalid pattern: {exc}") from None
+    nested = nested_repetition(pattern_text)
+    if nested is not None:
+        raise RuleError(
+            f"{path}:{line_of(raw, 'pattern')}: rule {raw.get('id', '?')!r}: pattern has "
+            f"{nested}, which can take exponential time on hostile input",
+            hint="repeat once, e.g. (a+)+ -> a+, or make the inner repetition possessive (a++)",
+        )
 
     validator = raw.get("validator")
     params: Mapping[str, Any] = {}

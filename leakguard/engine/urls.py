@@ -1,4 +1,7 @@
-"""Connection URLs with an embedded password (``postgres://user:password@host/db``)."""
+"""Connection URLs with an embedded password (``postgres://user:password@host/db``).
+
+The credential is the password; its parts are the password and the user name, so a store entry
+holding them in separate fields (``username``, ``password``) links to it."""
 
 from __future__ import annotations
 
@@ -47,4 +50,5 @@ def connection_url(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
         severity=params.get("local_severity") if local else None,
         attributes=extras(scheme=scheme, host=host, user=user or None),
         redacted=f"{scheme}://{user}:{redact_bare(password)}@{host}",
+        parts=(("password", password), ("user", candidate.groups.get("user") or b"")),
     )

@@ -1,5 +1,6 @@
 """One core call behind ``leakguard graph build``: load the stored graph, run the builders the
-caller asked for, save what changed.
+caller asked for, save what changed. Secret-store clients are built by the caller (the CLI)
+and passed in as :class:`ListableStore` values: the graph never constructs an SDK client.
 
 Builders run in dependency order (findings, inventory, configuration references, stores, access
 evidence), but any order gives the same graph: reads observed before a service is declared are
@@ -8,19 +9,19 @@ adopted by that service when it is.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leakguard.errors import GraphError
 from leakguard.graph import evidence as access
 from leakguard.graph.findings import add_findings_store, add_scan_report
+from leakguard.graph.interface import KeyUse, ReadEvent
 from leakguard.graph.inventory import CredentialDecl, Service, add_inventory, read_inventory
 from leakguard.graph.model import bulk
 from leakguard.graph.persist import GraphStore
 from leakguard.graph.queries import Graph
 from leakguard.graph.references import add_references, scan_references
+from leakguard.graph.stored import StoredGraph
 from leakguard.graph.stores import ListableStore, add_store
 from leakguard.store.findings import COMPONENT as FINDINGS_COMPONENT
 from leakguard.store.findings import FindingsStore
@@ -104,19 +105,25 @@ def _apply(
         added["store-entries"] = added.get("store-entries", 0) + scanned.entries
         added["store-matches"] = added.get("store-matches", 0) + scanned.matches
         summary.warnings.extend(f"{source.label}: skipped {s}" for s in scanned.skipped)
-    for log in access.expand(inputs.vault_audit, ("*.log", "*.log.gz", "*.json", "*.jsonl")):
+    unread = access.EvidenceReport()
+    for log in access.expand(inputs.vault_audit, access.VAULT_LOG_NAMES, unread):
         added["vault-reads"] = added.get("vault-reads", 0) + graph.add_reads(
             e
-            for e in access.vault_audit_reads(log, since=inputs.since)
+            for e in access.vault_audit_reads(log, since=inputs.since, report=unread)
             if e.identity not in inputs.ignore_identities
         )
-    trails = access.expand(inputs.cloudtrail, ("*.json", "*.json.gz"))
+    trails = access.expand(inputs.cloudtrail, access.CLOUDTRAIL_NAMES, unread)
     if trails:
-        added["cloudtrail-reads"] = graph.add_reads(
-            e
-            for e in access.cloudtrail_reads(trails, since=inputs.since)
-            if e.identity not in inputs.ignore_identities
-        )
+        reads: list[ReadEvent] = []
+        uses: list[KeyUse] = []
+        for event in access.cloudtrail_evidence(trails, since=inputs.since, report=unread):
+            if isinstance(event, KeyUse):
+                uses.append(event)
+            elif event.identity not in inputs.ignore_identities:
+                reads.append(event)
+        added["cloudtrail-reads"] = graph.add_reads(reads)
+        added["cloudtrail-key-uses"] = graph.add_key_uses(uses)
+    summary.warnings.extend(unread.warnings())
 
 
 def build(db: Path | None, inputs: BuildInputs) -> BuildSummary:
@@ -127,9 +134,10 @@ def build(db: Path | None, inputs: BuildInputs) -> BuildSummary:
         findings = None
         if inputs.findings_store and gstore.db.schema_version(FINDINGS_COMPONENT) > 0:
             findings = FindingsStore(gstore.db)
-        apply(graph, inputs, summary, findings)
-        summary.written_nodes, summary.written_edges = gstore.save(graph)
-        summary.counts = graph.counts()
+        with bulk():  # the collector would walk the whole graph again and again
+            _apply(graph, inputs, summary, findings)
+            summary.written_nodes, summary.written_edges = gstore.save(graph)
+        summary.counts = StoredGraph(gstore.db).counts()  # by SQL: no walk over the graph
     return summary
 
 
@@ -160,28 +168,3 @@ def record_reads(
             since=since,
         ),
     )
-
-
-def vault_source(url: str, *, token_env: str, mount: str, prefix: str = "") -> StoreSource:
-    """A Vault/OpenBao KV v2 mount to list, with the token read from ``token_env``."""
-    from leakguard.backends.vault_kv2 import VaultKV2Store
-
-    token = os.environ.get(token_env) or (
-        os.environ.get("BAO_TOKEN") if token_env == "VAULT_TOKEN" else None
-    )
-    if not token:
-        raise GraphError(
-            f"no Vault token in ${token_env}",
-            hint=f"export {token_env} with a read-only token (list and read on the mount)",
-        )
-    store = VaultKV2Store(url, token, mount)
-    return StoreSource(store, f"vault:{url}/{mount}", prefix, mount)
-
-
-def aws_source(*, endpoint: str | None, region: str | None, prefix: str = "") -> StoreSource:
-    """AWS Secrets Manager through the default credential chain (a read-only role)."""
-    from leakguard.backends.aws_secretsmanager import SecretsManagerStore
-
-    store = SecretsManagerStore(endpoint_url=endpoint, region=region)
-    where = endpoint or region or "default"
-    return StoreSource(store, f"aws-secretsmanager:{where}", prefix)

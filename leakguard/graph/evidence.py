@@ -9,26 +9,71 @@
   ``userIdentity.arn``, ``requestParameters.secretId``, ``eventTime``, and the version when the
   caller asked for one (``versionId`` or ``versionStage``).
 
+* CloudTrail events of any kind signed with an access key (``userIdentity.accessKeyId``): a
+  :class:`KeyUse` carrying the key id's fingerprint and the IAM user, role and account.
+
 Both yield :class:`ReadEvent` values; lines or records that are not successful reads are
-skipped. A file that cannot be read or parsed at all raises :class:`GraphError`.
+skipped. A reader never goes silently blind: given an :class:`EvidenceReport`, a file that
+cannot be read or parsed is skipped with a warning, and torn lines are counted; without one, such
+a file raises :class:`GraphError`. Vault before 2023 wrote no ``request.mount_point``: the mount
+is then taken from ``request.path`` (everything before ``/data/``).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from leakguard.errors import GraphError
 from leakguard.graph import ids
-from leakguard.graph.interface import ReadEvent, StoreRef
+from leakguard.graph.interface import KeyUse, ReadEvent, StoreRef
 from leakguard.graph.model import canonical_time
 from leakguard.graph.queries import parse_time
+from leakguard.redact import fingerprint
 
 VAULT_BACKEND = "vault-kv2"
 AWS_BACKEND = "aws-secretsmanager"
+
+
+@dataclass
+class EvidenceReport:
+    """What the evidence readers could not use (mutable accumulator, filled as they read):
+    files skipped with the reason, and per file the lines that were not JSON."""
+
+    skipped_files: list[str] = field(default_factory=list)
+    bad_lines: dict[str, int] = field(default_factory=dict)
+    bad_records: dict[str, int] = field(default_factory=dict)
+    empty_dirs: list[str] = field(default_factory=list)
+
+    def skip(self, path: Path, reason: str) -> None:
+        self.skipped_files.append(f"{path}: {reason}")
+
+    def bad_line(self, path: Path) -> None:
+        self.bad_lines[str(path)] = self.bad_lines.get(str(path), 0) + 1
+
+    def bad_record(self, path: Path) -> None:
+        self.bad_records[str(path)] = self.bad_records.get(str(path), 0) + 1
+
+    def warnings(self) -> list[str]:
+        out = [f"skipped evidence file {s}" for s in self.skipped_files]
+        out += [
+            f"{path}: skipped {n} {'lines that are' if n > 1 else 'line that is'} not JSON"
+            " (torn or corrupt)"
+            for path, n in sorted(self.bad_lines.items())
+        ]
+        out += [
+            f"{path}: skipped {n} {'records that are' if n > 1 else 'record that is'} not a"
+            " JSON object"
+            for path, n in sorted(self.bad_records.items())
+        ]
+        out += [f"no evidence files found under {d}" for d in self.empty_dirs]
+        return out
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -44,6 +89,9 @@ def _open(path: Path) -> IO[bytes]:
             f"cannot read evidence file {path}: {exc.strerror or exc}",
             hint="check the path given to --vault-audit / --cloudtrail",
         ) from None
+
+
+_READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
 def _time(value: object) -> str | None:
@@ -74,6 +122,28 @@ def vault_identity(auth: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _clear(value: object) -> str | None:
+    return value if isinstance(value, str) and value and not value.startswith("hmac-") else None
+
+
+def _mount_and_path(request: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(mount with its trailing slash, path under ``data/``) of a KV v2 data request; the mount
+    comes from ``mount_point``, or, in logs of Vault before 2023 that lack it, from the path."""
+    path = request.get("path")
+    if not isinstance(path, str):
+        return None
+    mount = request.get("mount_point")
+    if not isinstance(mount, str) or not mount:
+        head, sep, _ = path.partition("/data/")
+        if not sep or not head:
+            return None
+        mount = head + "/"
+    prefix = mount + "data/"
+    if not path.startswith(prefix) or len(path) == len(prefix):
+        return None
+    return mount, path[len(prefix) :]
+
+
 def vault_read(entry: Mapping[str, Any], source: str) -> ReadEvent | None:
     """One audit entry -> a ReadEvent when it is a successful KV v2 data read."""
     if entry.get("type") != "response" or entry.get("error"):
@@ -81,12 +151,8 @@ def vault_read(entry: Mapping[str, Any], source: str) -> ReadEvent | None:
     request = entry.get("request")
     if not isinstance(request, dict) or request.get("operation") != "read":
         return None
-    path = request.get("path")
-    mount = request.get("mount_point")
-    if not isinstance(path, str) or not isinstance(mount, str) or not mount:
-        return None
-    prefix = mount + "data/"
-    if not path.startswith(prefix) or request.get("mount_type", "kv") != "kv":
+    where = _mount_and_path(request)
+    if where is None or request.get("mount_type", "kv") != "kv":
         return None
     response = entry.get("response")
     data = response.get("data") if isinstance(response, dict) else None
@@ -100,44 +166,66 @@ def vault_read(entry: Mapping[str, Any], source: str) -> ReadEvent | None:
     metadata = data.get("metadata")
     version = metadata.get("version") if isinstance(metadata, dict) else None
     remote = request.get("remote_address")
+    mount, path = where
     return ReadEvent(
-        store=StoreRef(VAULT_BACKEND, path[len(prefix) :], mount.rstrip("/")),
+        store=StoreRef(VAULT_BACKEND, path, mount.rstrip("/")),
         identity=identity,
         at=at,
         version=str(version) if isinstance(version, int) else None,
         source=source,
         remote_address=remote if isinstance(remote, str) else None,
+        display_name=_clear(auth.get("display_name")) if isinstance(auth, dict) else None,
     )
 
 
-def vault_audit_reads(path: Path, *, since: str | None = None) -> Iterator[ReadEvent]:
+def vault_audit_reads(
+    path: Path, *, since: str | None = None, report: EvidenceReport | None = None
+) -> Iterator[ReadEvent]:
     """Every successful KV v2 read in an OpenBao/Vault file audit log (plain or gzip),
-    at or after ``since`` when given."""
+    at or after ``since`` when given. Lines that are not JSON are counted in ``report``; a file
+    that cannot be read is skipped into it (without a report, it raises)."""
     floor = _since(since)
     source = f"vault-audit:{path}"
-    with _open(path) as stream:
+    try:
+        stream = _open(path)
+    except GraphError as exc:
+        if report is None:
+            raise
+        report.skip(path, exc.message)
+        return
+    with stream:
         try:
             for line in stream:
+                if not line.rstrip().endswith(b"}"):
+                    if report is not None and line.strip():
+                        report.bad_line(path)  # torn: cheap to tell without parsing
+                    continue
                 if b'"read"' not in line or b'"response"' not in line:
                     continue  # every KV read response holds both strings: skip the rest unparsed
                 try:
                     entry = json.loads(line)
                 except ValueError:
+                    if report is not None:
+                        report.bad_line(path)
                     continue  # a torn last line while the server writes
                 if not isinstance(entry, dict):
+                    if report is not None:
+                        report.bad_record(path)
                     continue
                 event = vault_read(entry, source)
                 if event is not None and (floor is None or event.at >= floor):
                     yield event
-        except (OSError, EOFError) as exc:
-            raise GraphError(f"cannot read audit log {path}: {exc}") from None
+        except _READ_ERRORS as exc:
+            if report is None:
+                raise GraphError(f"cannot read audit log {path}: {exc}") from None
+            report.skip(path, f"unreadable after its first reads ({exc})")
 
 
 def _records(path: Path) -> list[Any]:
     with _open(path) as stream:
         try:
             doc = json.load(stream)
-        except (ValueError, OSError, EOFError) as exc:
+        except (ValueError, *_READ_ERRORS) as exc:
             raise GraphError(
                 f"{path} is not a CloudTrail JSON file: {exc}",
                 hint='CloudTrail files hold {"Records": [...]} (gzip or plain)',
@@ -173,26 +261,99 @@ def cloudtrail_read(record: Mapping[str, Any], source: str) -> ReadEvent | None:
     )
 
 
-def cloudtrail_reads(paths: Iterable[Path], *, since: str | None = None) -> Iterator[ReadEvent]:
-    """Every successful ``GetSecretValue`` in CloudTrail files, at or after ``since``."""
+_IAM_USER = re.compile(r"^arn:aws[\w-]*:iam::\d+:user/(?:.*/)?([^/]+)$")
+
+
+def cloudtrail_key_use(record: Mapping[str, Any], source: str) -> KeyUse | None:
+    """Any event signed with an access key -> who AWS says holds that key (by fingerprint).
+    A failed call counts too: it proves the key id is in someone's hands."""
+    who = record.get("userIdentity")
+    if not isinstance(who, Mapping):
+        return None
+    key_id = who.get("accessKeyId")
+    at = _time(record.get("eventTime"))
+    if not isinstance(key_id, str) or not key_id or at is None:
+        return None
+    arn = who.get("arn")
+    account = who.get("accountId")
+    user = who.get("userName")
+    if not isinstance(user, str) and isinstance(arn, str):
+        m = _IAM_USER.match(arn)
+        user = m.group(1) if m else None
+    service = str(record.get("eventSource") or "").removesuffix(".amazonaws.com")
+    name = str(record.get("eventName") or "")
+    return KeyUse(
+        key_id=fingerprint(key_id),
+        at=at,
+        identity=ids.aws_identity(arn) if isinstance(arn, str) and arn else None,
+        account=account if isinstance(account, str) and account else None,
+        user=user if isinstance(user, str) and user else None,
+        event=f"{service}:{name}" if service else name,
+        source=source,
+    )
+
+
+def cloudtrail_evidence(
+    paths: Iterable[Path], *, since: str | None = None, report: EvidenceReport | None = None
+) -> Iterator[ReadEvent | KeyUse]:
+    """Every successful ``GetSecretValue`` and every event signed with an access key, at or
+    after ``since``. A file that is not CloudTrail JSON (truncated, corrupt) is skipped into
+    ``report``; without one, it raises."""
     floor = _since(since)
     for path in paths:
         source = f"cloudtrail:{path}"
-        for record in _records(path):
+        try:
+            records = _records(path)
+        except GraphError as exc:
+            if report is None:
+                raise
+            report.skip(path, exc.message)
+            continue
+        for record in records:
             if not isinstance(record, Mapping):
+                if report is not None:
+                    report.bad_record(path)
                 continue
-            event = cloudtrail_read(record, source)
-            if event is not None and (floor is None or event.at >= floor):
-                yield event
+            read = cloudtrail_read(record, source)
+            if read is not None and (floor is None or read.at >= floor):
+                yield read
+            use = cloudtrail_key_use(record, source)
+            if use is not None and (floor is None or use.at >= floor):
+                yield use
 
 
-def expand(paths: Iterable[Path], patterns: tuple[str, ...]) -> list[Path]:
-    """Files as given, and files matching ``patterns`` under directories given."""
+def cloudtrail_reads(
+    paths: Iterable[Path], *, since: str | None = None, report: EvidenceReport | None = None
+) -> Iterator[ReadEvent]:
+    """Every successful ``GetSecretValue`` in CloudTrail files, at or after ``since``."""
+    for event in cloudtrail_evidence(paths, since=since, report=report):
+        if isinstance(event, ReadEvent):
+            yield event
+
+
+# an audit log and its rotations: audit.log, audit.log.1, audit.log.2.gz, audit.log-20260101
+VAULT_LOG_NAMES = re.compile(r".*\.(?:log|json|jsonl)(?:[.-]\d+)?(?:\.gz)?")
+CLOUDTRAIL_NAMES = re.compile(r".*\.json(?:\.gz)?")
+
+
+def expand(
+    paths: Iterable[Path], names: re.Pattern[str], report: EvidenceReport | None = None
+) -> list[Path]:
+    """Files as given, and files whose name matches ``names`` under directories given. A path
+    that does not exist is an error (a typo must not read as "no evidence"); a directory with
+    no matching file is noted in ``report``."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = {p for pattern in patterns for p in path.rglob(pattern) if p.is_file()}
+            found = {p for p in path.rglob("*") if names.fullmatch(p.name) and p.is_file()}
+            if not found and report is not None:
+                report.empty_dirs.append(str(path))
             out.extend(sorted(found))
-        else:
+        elif path.exists():
             out.append(path)
+        else:
+            raise GraphError(
+                f"evidence path {path} does not exist",
+                hint="check the path given to --vault-audit / --cloudtrail",
+            )
     return out

@@ -10,11 +10,14 @@ import dataclasses
 import html
 import json
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leakguard.graph.interface import BlastRadius, ConsumerInfo, EdgeKind, NodeKind, Reload
-from leakguard.graph.queries import Graph
+from leakguard.graph.traverse import Queries
 from leakguard.redact import redact_url
+
+if TYPE_CHECKING:
+    from leakguard.graph.queries import Graph
 
 FORMATS = ("json", "dot", "mermaid", "html")
 
@@ -54,6 +57,11 @@ def neighbourhood(graph: Graph, credential: str | None) -> set[str]:
     """Every node, or the credential and everything in its blast radius."""
     if credential is None:
         return set(graph.g.nodes)
+    return radius_nodes(graph, credential)
+
+
+def radius_nodes(graph: Queries, credential: str) -> set[str]:
+    """The credential and everything in its blast radius (from memory or from the store)."""
     cred = graph.resolve_credential(credential)
     radius = graph.blast_radius(cred)
     keep = {cred, *radius.leaks, *(s.id for s in radius.stores), *(c.id for c in radius.consumers)}
@@ -64,7 +72,7 @@ def neighbourhood(graph: Graph, credential: str | None) -> set[str]:
     return keep
 
 
-def summary(graph: Graph) -> dict[str, Any]:
+def summary(graph: Queries) -> dict[str, Any]:
     """What ``graph show`` prints: the counts, each credential with its leaks, stores and
     consumers, and the credentials without a known consumer."""
     rows: list[dict[str, Any]] = []
@@ -101,7 +109,7 @@ def consumer_dict(consumer: ConsumerInfo) -> dict[str, Any]:
     return out
 
 
-def radius_dict(graph: Graph, radius: BlastRadius) -> dict[str, Any]:
+def radius_dict(graph: Queries, radius: BlastRadius) -> dict[str, Any]:
     """A blast radius as JSON, with each consumer's last read of each of its stores."""
     out = dataclasses.asdict(radius)
     out["consumers"] = [consumer_dict(c) for c in radius.consumers]
@@ -123,7 +131,7 @@ def radius_dict(graph: Graph, radius: BlastRadius) -> dict[str, Any]:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
@@ -135,8 +143,10 @@ def node_link(graph: Graph, nodes: set[str] | None = None) -> dict[str, Any]:
     keep = set(graph.g.nodes) if nodes is None else nodes
     out_nodes = []
     for node in sorted(keep):
-        data = {k: _jsonable(v) for k, v in graph.node(node).items()}
-        data["kind"] = str(data["kind"])
+        attrs = graph.node(node)
+        # kind first, then the rest by name: the same text from memory and from the store
+        data = {"kind": str(attrs["kind"])}
+        data.update((k, _jsonable(v)) for k, v in sorted(attrs.items()) if k != "kind")
         if data.get("reload_kind") == "webhook" and data.get("reload_target"):
             data["reload_target"] = redact_url(str(data["reload_target"]))
         out_nodes.append({"id": node, "label": label(graph, node), **data})
@@ -146,7 +156,7 @@ def node_link(graph: Graph, nodes: set[str] | None = None) -> dict[str, Any]:
         for dst in sorted(d for d in succ[src] if d in keep):
             for kind, data in sorted(succ[src][dst].items()):
                 link: dict[str, Any] = {"source": src, "target": dst, "kind": str(kind)}
-                for k, v in data.items():
+                for k, v in sorted(data.items()):
                     if k not in ("kind", "evidence"):
                         link[k] = _jsonable(v)
                 link["evidence"] = [

@@ -9,6 +9,7 @@ each place it was seen becomes a ``leak`` node with a ``leaked_at`` edge.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from leakguard.graph.model import now
 from leakguard.graph.queries import Graph
 from leakguard.model import Finding, ScanResult
 from leakguard.store.findings import FindingsStore
+
+FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
 
 # attribute names that identify a credential's owner without revealing it
 IDENTITY_ATTRIBUTES = (
@@ -58,6 +61,7 @@ def _add(
     )
     cred = graph.add_credential(
         fp,
+        parts=_parts(finding.get("parts")),
         provider=finding.get("provider"),
         rule_id=finding.get("rule_id"),
         title=finding.get("title"),
@@ -66,6 +70,7 @@ def _add(
         rotation=finding.get("rotation"),
         **{f"id_{k}": v for k, v in identity.items()},
     )
+    _add_verified_identity(graph, cred, finding.get("verification"))
     locations = [finding.get("location") or {}]
     locations += list(finding.get("occurrences") or [])
     for loc in locations:
@@ -85,6 +90,64 @@ def _add(
             url=loc.get("url"),
         )
         graph.add_edge(cred, leak, EdgeKind.LEAKED_AT, evidence)
+
+
+# (verifier, identity field) -> identity scheme: who a live credential belongs to, as its
+# provider said (scan --verify); the first field present names the identity
+_VERIFIED_IDENTITY = {
+    "aws": ("arn", "aws"),
+    "github": ("login", "github"),
+    "gitlab": ("user_id", "gitlab-user"),
+    "slack": ("user_id", "slack-user"),
+    "stripe": ("id", "stripe-account"),
+    "openai": ("openai-organization", "openai-org"),
+    "anthropic": ("anthropic-organization-id", "anthropic-org"),
+    "twilio": ("sid", "twilio-account"),
+    "npm": ("username", "npm-user"),
+    "huggingface": ("name", "huggingface-user"),
+    "telegram": ("username", "telegram-bot"),
+    "discord": ("id", "discord-user"),
+    "vault": ("display_name", "vault-token"),
+}
+
+
+def _add_verified_identity(graph: Graph, cred: str, check: object) -> None:
+    """A credential its provider verified ``live``: the owner it named becomes an identity node
+    the credential ``authenticates_as`` (the IAM user behind an AWS key, a token's login)."""
+    if not isinstance(check, Mapping) or check.get("status") != "live":
+        return
+    verifier, identity = check.get("verifier"), check.get("identity")
+    if not isinstance(identity, Mapping) or verifier not in _VERIFIED_IDENTITY:
+        return
+    key, scheme = _VERIFIED_IDENTITY[str(verifier)]
+    value = identity.get(key)
+    if not isinstance(value, str | int) or value == "":
+        return
+    node = ids.aws_identity(str(value)) if scheme == "aws" else ids.identity(f"{scheme}:{value}")
+    graph.add_node(
+        node,
+        NodeKind.IDENTITY,
+        name=node.removeprefix("identity:"),
+        verified_at=check.get("checked_at"),
+        **{f"verified_{k}": str(v) for k, v in identity.items() if isinstance(v, str | int)},
+    )
+    detail = f"{check.get('endpoint')} -> {check.get('http_status')}"
+    graph.add_edge(
+        cred, node, EdgeKind.AUTHENTICATES_AS, Evidence(f"verify:{verifier}", now(), detail)
+    )
+
+
+def _parts(value: object) -> dict[str, str] | None:
+    """The ``parts`` of a finding (name -> fingerprint); anything that is not a fingerprint is
+    dropped, so a hand-edited report can never put a value into the graph."""
+    if not isinstance(value, Mapping):
+        return None
+    parts = {
+        str(name): fp
+        for name, fp in value.items()
+        if isinstance(fp, str) and FINGERPRINT.fullmatch(fp)
+    }
+    return parts or None
 
 
 def add_findings(
@@ -139,6 +202,7 @@ def add_findings_store(graph: Graph, store: FindingsStore) -> int:
         if not cred.occurrences:
             graph.add_credential(
                 cred.fingerprint,
+                parts=dict(cred.parts) or None,
                 provider=cred.provider,
                 rule_id=cred.rule_id,
                 redacted=cred.redacted,
@@ -146,5 +210,6 @@ def add_findings_store(graph: Graph, store: FindingsStore) -> int:
             )
         node = ids.credential(cred.fingerprint)
         if graph.has_node(node):
+            graph.add_credential(cred.fingerprint, parts=dict(cred.parts) or None)
             graph.add_node(node, NodeKind.CREDENTIAL, status=cred.status)
     return n

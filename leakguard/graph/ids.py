@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from leakguard.errors import GraphError
 from leakguard.graph.interface import StoreRef
 
 CREDENTIAL = "credential:"
@@ -76,3 +77,28 @@ def secretsmanager_name(secret_id: str) -> str:
         name = secret_id.split(":secret:", 1)[1]
         return _SM_SUFFIX.sub("", name)
     return secret_id
+
+
+STORE_KEYS = {
+    "vault": "vault-kv2",
+    "vault-kv2": "vault-kv2",
+    "aws": "aws-secretsmanager",
+    "aws-secretsmanager": "aws-secretsmanager",
+}
+
+
+def parse_store(spec: str) -> StoreRef:
+    """``vault:MOUNT/PATH`` or ``aws:NAME`` (as on the command line) -> StoreRef."""
+    scheme, sep, where = spec.partition(":")
+    where = where.strip("/")
+    if sep and scheme in STORE_KEYS and where:
+        backend = STORE_KEYS[scheme]
+        if backend == "aws-secretsmanager":
+            return StoreRef(backend, secretsmanager_name(where))
+        if "/" in where:
+            mount, path = where.split("/", 1)
+            return StoreRef(backend, path, mount)
+    raise GraphError(
+        f"cannot read the store entry {spec!r}",
+        hint="write vault:MOUNT/PATH (e.g. vault:secret/payments/stripe) or aws:SECRET_NAME",
+    )

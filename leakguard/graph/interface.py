@@ -93,6 +93,21 @@ class ReadEvent:
     version: str | None = None  # the version read, when the evidence shows it
     source: str = ""
     remote_address: str | None = None
+    display_name: str | None = None  # the audit entry's auth.display_name, shown with an entity
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUse:
+    """A request signed with an AWS access key (CloudTrail ``userIdentity.accessKeyId``): the
+    key id's fingerprint (never the id), and the IAM identity and account AWS names for it."""
+
+    key_id: str  # fingerprint of the access key id: matches a credential's aws_access_key_id part
+    at: str  # ISO 8601, UTC
+    identity: str | None = None  # aws:<arn>, an assumed-role session as its role
+    account: str | None = None
+    user: str | None = None  # the IAM user name, when the key is a user's
+    event: str = ""  # e.g. s3:ListBuckets
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +129,9 @@ class RotationOrder:
     groups: tuple[tuple[str, ...], ...] = ()
     steps: tuple[str, ...] = ()  # node ids in a safe order
     cycles: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+    # one line per credential with no known store or no known consumer: rotating it blind
+    # leaves copies unrotated or consumers broken
+    warnings: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -146,4 +164,20 @@ class GraphQueries(Protocol):
     def add_reads(self, events: Iterable[ReadEvent]) -> int:
         """Record read evidence (reads edges with last read time and version); returns how
         many events were new."""
+        ...
+
+
+@runtime_checkable
+class PartsQueries(Protocol):
+    """What the graph knows about a credential with parts, and which fields of a store entry
+    hold it: both graph implementations (in memory, and the stored view) provide it. Kept apart
+    from :class:`GraphQueries` so that existing implementations and fakes stay valid."""
+
+    def fields_holding(self, credential: str, store: StoreRef) -> dict[str, str]:
+        """field -> part name (``""`` for the whole credential) of the fields of ``store``
+        that held the credential or a part of it when the store was last listed."""
+        ...
+
+    def parts_of(self, credential: str) -> dict[str, str]:
+        """part name -> fingerprint of the credential's parts (empty for a one-part secret)."""
         ...

@@ -32,10 +32,20 @@ import yaml
 
 from leakguard.errors import GraphError
 from leakguard.graph import ids
-from leakguard.graph.interface import ConsumerInfo, EdgeKind, Evidence, Reload, StoreRef
+from leakguard.graph.ids import STORE_KEYS, parse_store
+from leakguard.graph.interface import (
+    ConsumerInfo,
+    EdgeKind,
+    Evidence,
+    NodeKind,
+    Reload,
+    StoreRef,
+)
 from leakguard.graph.model import now
 from leakguard.graph.queries import Graph
 from leakguard.yamlfile import line_of, load_yaml
+
+__all__ = ["STORE_KEYS", "parse_store"]  # at home in ids (the CLI's queries import no YAML)
 
 KINDS = ("service", "job", "ci", "function", "third-party")
 IDENTITY_SCHEMES = ("vault-approle:", "vault-entity:", "vault-token:", "aws:")
@@ -50,12 +60,6 @@ SERVICE_KEYS = {
     "paths",
     "description",
     "owner",
-}
-STORE_KEYS = {
-    "vault": "vault-kv2",
-    "vault-kv2": "vault-kv2",
-    "aws": "aws-secretsmanager",
-    "aws-secretsmanager": "aws-secretsmanager",
 }
 
 
@@ -326,7 +330,8 @@ def add_inventory(
     n = 0
     for cred in credentials:
         evidence = Evidence(f"inventory:{cred.file}", stamp, f"line {cred.line}")
-        node = graph.add_credential(cred.fingerprint)
+        fp = resolve_declared(graph, cred.fingerprint, f"{cred.file}:{cred.line}")
+        node = graph.add_credential(fp)
         for identity in cred.identities:
             graph.add_edge(node, graph.identity_node(identity), EdgeKind.AUTHENTICATES_AS, evidence)
         n += 1
@@ -335,10 +340,41 @@ def add_inventory(
         node = graph.add_consumer(service.info, evidence)
         for ref in service.reads:
             graph.add_edge(node, graph.add_store(ref), EdgeKind.READS, evidence)
-        for fp in service.uses:
+        for declared in service.uses:
+            fp = resolve_declared(graph, declared, f"{service.file}:{service.line}")
             graph.add_edge(node, graph.add_credential(fp), EdgeKind.USES, evidence)
         n += 1
     return n
+
+
+FULL_FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def resolve_declared(graph: Graph, declared: str, where: str) -> str:
+    """A fingerprint as an inventory declares it: a full one as is; a prefix only when it names
+    exactly one credential already in the graph (else a typo would make a phantom credential
+    that no store or scan ever matches)."""
+    if FULL_FINGERPRINT.fullmatch(declared):
+        return declared
+    node = ids.credential(declared)
+    found = sorted(
+        graph.node(n)["fingerprint"]
+        for n in graph.nodes_of(NodeKind.CREDENTIAL)
+        if n.startswith(node)
+    )
+    if len(found) == 1:
+        return str(found[0])
+    if not found:
+        raise InventoryError(
+            f"{where}: fingerprint {declared} is not a full fingerprint and matches no credential",
+            hint="give the full sha256:… fingerprint (64 hex digits) from the scan, or build "
+            "the graph from the scan first",
+        )
+    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    raise InventoryError(
+        f"{where}: fingerprint prefix {declared} matches {len(found)} credentials: {shown}",
+        hint="give the full fingerprint",
+    )
 
 
 def owner_of(services: Sequence[Service], relpath: str) -> Service | None:
@@ -346,20 +382,3 @@ def owner_of(services: Sequence[Service], relpath: str) -> Service | None:
         if service.owns(relpath):
             return service
     return None
-
-
-def parse_store(spec: str) -> StoreRef:
-    """``vault:MOUNT/PATH`` or ``aws:NAME`` (as on the command line) -> StoreRef."""
-    scheme, sep, where = spec.partition(":")
-    where = where.strip("/")
-    if sep and scheme in STORE_KEYS and where:
-        backend = STORE_KEYS[scheme]
-        if backend == "aws-secretsmanager":
-            return StoreRef(backend, ids.secretsmanager_name(where))
-        if "/" in where:
-            mount, path = where.split("/", 1)
-            return StoreRef(backend, path, mount)
-    raise GraphError(
-        f"cannot read the store entry {spec!r}",
-        hint="write vault:MOUNT/PATH (e.g. vault:secret/payments/stripe) or aws:SECRET_NAME",
-    )

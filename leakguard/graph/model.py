@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import networkx as nx
 
 from leakguard.graph import ids
 from leakguard.graph.interface import EdgeKind, Evidence, NodeKind, ReadEvent
+from leakguard.graph.timefmt import canonical_time, now
+
+__all__ = ["DependencyGraph", "bulk", "canonical_time", "now"]
 
 Attrs = dict[str, Any]
 EdgeKey = tuple[str, str, str]
@@ -42,8 +43,9 @@ class DependencyGraph:
     def add_node(self, node_id: str, kind: NodeKind | str, **attrs: Any) -> str:
         """Add or enrich a node; ``None`` attributes never overwrite known ones."""
         clean = {k: v for k, v in attrs.items() if v is not None and v != ""}
-        if node_id in self.g:
-            data = self.g.nodes[node_id]
+        # networkx's own node dict: a build makes ~2 calls per node, views cost more than this
+        data = self.g._node.get(node_id)
+        if data is not None:
             if data["kind"] != kind:
                 # a node id names one kind; the prefix scheme makes a clash a programming error
                 raise ValueError(f"node {node_id} is a {data['kind']}, not a {kind}")
@@ -85,12 +87,14 @@ class DependencyGraph:
         """Add the edge or add ``evidence`` to it. Both nodes must exist. Returns True when
         the edge or this source's evidence is new or newer."""
         kind = EdgeKind(kind)
+        succ = self.g._succ
         for node in (src, dst):
-            if node not in self.g:
+            if node not in succ:
                 raise KeyError(f"edge {kind} {src} -> {dst}: unknown node {node}")
         key = (src, dst, str(kind))
-        if self.g.has_edge(src, dst, key=str(kind)):
-            data = self.g.edges[src, dst, str(kind)]
+        keys = succ[src].get(dst)
+        data = keys.get(str(kind)) if keys else None
+        if data is not None:
             changed = _merge_evidence(data["evidence"], evidence)
             for k, v in attrs.items():
                 if v is not None and data.get(k) != v:
@@ -105,9 +109,10 @@ class DependencyGraph:
         return changed
 
     def edge(self, src: str, dst: str, kind: EdgeKind) -> Attrs | None:
-        if self.g.has_edge(src, dst, key=str(kind)):
-            return self.g.edges[src, dst, str(kind)]  # type: ignore[no-any-return]
-        return None
+        # the adjacency dicts directly: edge views cost more than the lookup itself
+        out = self.g._succ.get(src)
+        keys = out.get(dst) if out is not None else None
+        return keys.get(str(kind)) if keys else None
 
     def evidence(self, src: str, dst: str, kind: EdgeKind) -> list[Evidence]:
         data = self.edge(src, dst, kind)
@@ -239,25 +244,6 @@ def _read_detail(event: ReadEvent) -> str:
     if event.remote_address:
         parts.append(f"from={event.remote_address}")
     return " ".join(parts)
-
-
-_UTC_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z")
-
-
-def canonical_time(value: str) -> str:
-    """Any ISO 8601 time -> ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC, so times compare as
-    strings (a naive time is taken as UTC). Raises ValueError on anything else."""
-    fast = _UTC_TIME.fullmatch(value)
-    if fast is not None:  # already UTC (audit logs, CloudTrail): only the fraction changes
-        return f"{fast.group(1)}.{(fast.group(2) or '')[:6]:0<6}Z"
-    parsed = datetime.fromisoformat(value.strip())
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @contextlib.contextmanager

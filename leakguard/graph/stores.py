@@ -17,9 +17,9 @@ from typing import Protocol
 
 from leakguard.backends.interface import SecretData, SecretLister, StoredVersion, data_fingerprint
 from leakguard.errors import BackendError
-from leakguard.graph.interface import EdgeKind, Evidence, NodeKind, StoreRef
+from leakguard.graph.interface import EdgeKind, Evidence, StoreRef
 from leakguard.graph.model import now
-from leakguard.graph.queries import Graph
+from leakguard.graph.queries import IDENTIFIER_PARTS, Graph
 from leakguard.redact import fingerprint
 
 WHOLE = "(whole value)"
@@ -55,8 +55,9 @@ def value_fingerprints(data: Mapping[str, str]) -> dict[str, str]:
 def add_store(
     graph: Graph, store: ListableStore, *, prefix: str = "", source: str, mount: str | None = None
 ) -> StoreScan:
-    """List and read every secret under ``prefix``; link matches to known credentials."""
-    known = {graph.node(n)["fingerprint"] for n in graph.nodes_of(NodeKind.CREDENTIAL)}
+    """List and read every secret under ``prefix``; link matches to known credentials, by
+    their own fingerprint or by any part of them (an AWS key id and secret in two fields)."""
+    known = graph.fingerprint_index()
     stamp = now()
     entries = matches = 0
     skipped: list[str] = []
@@ -79,16 +80,43 @@ def add_store(
             listed_at=stamp,
         )
         entries += 1
-        for fp, field in sorted(hashes.items()):
-            if fp in known:
-                detail = f"version {version.version_id}, field {field}"
-                graph.add_edge(
-                    graph.add_credential(fp),
-                    node,
-                    EdgeKind.STORED_IN,
-                    Evidence(source, stamp, detail),
-                    field=field,
-                    version=version.version_id,
-                )
-                matches += 1
+        for cred, fields in sorted(held_fields(hashes, known).items()):
+            graph.add_edge(
+                cred,
+                node,
+                EdgeKind.STORED_IN,
+                Evidence(source, stamp, f"version {version.version_id}, {describe(fields)}"),
+                field=next(iter(fields)),
+                fields=fields,
+                version=version.version_id,
+            )
+            matches += 1
     return StoreScan(entries, matches, tuple(skipped))
+
+
+def held_fields(
+    hashes: Mapping[str, str], known: Mapping[str, list[tuple[str, str | None]]]
+) -> dict[str, dict[str, str]]:
+    """credential node -> {field: part name ("" for the whole credential)} for the fields of
+    one entry (``hashes``: fingerprint -> field) that hold a credential or a part of one. A
+    part that only names an account (a URL's user) links nothing on its own."""
+    held: dict[str, dict[str, str]] = {}
+    for fp, field in sorted(hashes.items(), key=lambda item: item[1]):
+        for cred, part in known.get(fp, ()):
+            if part in IDENTIFIER_PARTS:
+                continue
+            fields = held.setdefault(cred, {})
+            if field not in fields or part is None:
+                fields[field] = part or ""
+    # the whole credential's field first: the one a single-field rotation rewrites
+    return {
+        cred: dict(sorted(fields.items(), key=lambda item: (item[1] != "", item[0])))
+        for cred, fields in held.items()
+    }
+
+
+def describe(fields: Mapping[str, str]) -> str:
+    if len(fields) == 1 and "" in fields.values():
+        return f"field {next(iter(fields))}"
+    named = ", ".join(f"{f} ({part})" if part else f for f, part in fields.items())
+    return f"field{'s' if len(fields) > 1 else ''} {named}"

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, cast
 
 from leakguard.model import Chunk, ScanStats
+from leakguard.sources import zipstream
 from leakguard.sources.limits import (
     Budget,
     LimitedReader,
@@ -58,9 +59,9 @@ def member_chunks(
 
 def open_zip(
     stream: Readable, head: bytes, display: str, budget: Budget, stats: ScanStats
-) -> zipfile.ZipFile | None:
-    """A ``ZipFile`` over ``stream`` (``head`` already read from it); a stream that cannot seek
-    (a member of another container) is read into memory, bounded."""
+) -> IO[bytes] | None:
+    """``stream`` as a seekable file (``head`` already read from it); a stream that cannot
+    seek (a member of another container) is read into memory, bounded."""
     seekable = getattr(stream, "seekable", None)
     if not (callable(seekable) and seekable()):
         cap = min(NESTED_ZIP_BYTES, budget.limits.max_member_bytes)
@@ -73,12 +74,7 @@ def open_zip(
             )
             return None
         stream = io.BytesIO(data)
-    try:
-        return zipfile.ZipFile(cast(IO[bytes], stream))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        stats.warn(f"{display}: not a readable zip archive ({exc}); skipped")
-        stats.skip(display, "corrupt zip archive")
-        return None
+    return cast(IO[bytes], stream)
 
 
 def zip_chunks(
@@ -90,10 +86,30 @@ def zip_chunks(
     stats: ScanStats,
     recurse: Recurse,
 ) -> Iterator[Chunk]:
-    archive = open_zip(stream, head, display, budget, stats)
-    if archive is None:
+    """Members by the central directory; in order from the local headers when the directory
+    is unreadable (a truncated zip) or lists more than ``max_entries`` (``zipfile`` would
+    parse all of it into memory first)."""
+    fh = open_zip(stream, head, display, budget, stats)
+    if fh is None:
         return
     limits = budget.limits
+    try:
+        listed = zipstream.central_entries(fh)
+        if listed is not None and listed > limits.max_entries:
+            stats.warn(
+                f"{display}: the central directory lists {listed} entries (over "
+                f"{limits.max_entries}); members are read in order up to the limit"
+            )
+            fh.seek(0)
+            yield from _zip_in_order(fh, display, depth, budget, stats, recurse)
+            return
+        fh.seek(0)
+        archive = zipfile.ZipFile(fh)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        stats.warn(f"{display}: no readable central directory ({exc}); members are read in order")
+        fh.seek(0)
+        yield from _zip_in_order(fh, display, depth, budget, stats, recurse)
+        return
     with archive:
         try:
             for info in archive.infolist():
@@ -130,6 +146,45 @@ def zip_chunks(
             stats.warn(f"{display}: {exc.reason}; the rest of the archive is skipped")
 
 
+def _zip_in_order(
+    fh: IO[bytes],
+    display: str,
+    depth: int,
+    budget: Budget,
+    stats: ScanStats,
+    recurse: Recurse,
+) -> Iterator[Chunk]:
+    reader = zipstream.LocalZipReader(fh)
+    try:
+        for entry in reader.entries():
+            budget.take_entry()
+            name = f"{display}!{entry.name}"
+            if entry.is_dir:
+                continue
+            problem = unsafe_member_name(entry.name) or entry.problem
+            if problem is not None:
+                _skip(stats, name, problem)
+                continue
+            limited = LimitedReader(entry.reader, budget, compressed_size=entry.compressed_size)
+            try:
+                yield from member_chunks(limited, name, depth, stats, recurse)
+            except _MEMBER_ERRORS as exc:
+                _skip(stats, name, f"corrupt member ({exc})")
+            if entry.reader.truncated:
+                stats.warn(f"{name}: truncated zip member; scanned the readable part")
+                stats.count("truncated_streams")
+                return
+            elif entry.reader.corrupt:
+                stats.warn(f"{name}: corrupt deflate data; scanned the readable part")
+    except LimitExceeded as exc:
+        stats.warn(f"{display}: {exc.reason}; the rest of the archive is skipped")
+        return
+    if reader.stopped:
+        stats.warn(f"{display}: a member's end could not be found; the rest is skipped")
+    elif reader.truncated:
+        stats.warn(f"{display}: truncated zip archive; scanned the readable part")
+
+
 def _zip_member_problem(info: zipfile.ZipInfo, max_member: int, max_ratio: float) -> str | None:
     unsafe = unsafe_member_name(info.filename)
     if unsafe is not None:
@@ -146,14 +201,19 @@ def _zip_member_problem(info: zipfile.ZipInfo, max_member: int, max_ratio: float
 def tar_chunks(
     stream: Readable, display: str, depth: int, budget: Budget, stats: ScanStats, recurse: Recurse
 ) -> Iterator[Chunk]:
-    """Members of a tar stream, in order, without seeking (works behind a decompressor)."""
+    """Members of a tar stream, in order, without seeking (works behind a decompressor).
+
+    Every header counts against ``max_entries`` (directories too: a tar of millions of
+    directory entries is cut off, not read for minutes), and headers are not kept. A member
+    cut short by the end of the stream yields every byte before the cut, with a warning."""
     limits = budget.limits
     try:
         with tarfile.open(fileobj=cast(IO[bytes], stream), mode="r|") as archive:
-            for info in archive:
+            while (info := archive.next()) is not None:
+                archive.members.clear()  # type: ignore[attr-defined]  # else it keeps every header
+                budget.take_entry()
                 if not info.isfile():
                     continue
-                budget.take_entry()
                 name = f"{display}!{info.name}"
                 unsafe = unsafe_member_name(info.name)
                 if unsafe is not None:
@@ -162,12 +222,48 @@ def tar_chunks(
                 if info.size > limits.max_member_bytes:
                     _skip(stats, name, f"member over the size limit ({info.size} bytes)")
                     continue
-                member = archive.extractfile(info)
-                if member is None:
-                    continue
+                member = _TarMember(archive, info)
                 limited = LimitedReader(member, budget)
                 yield from member_chunks(limited, name, depth, stats, recurse)
+                if member.truncated:
+                    stats.warn(f"{name}: truncated tar member; scanned the readable part")
+                    stats.count("truncated_streams")
+                    return
     except LimitExceeded as exc:
         stats.warn(f"{display}: {exc.reason}; the rest of the archive is skipped")
     except (tarfile.TarError, EOFError, OSError) as exc:
         stats.warn(f"{display}: damaged tar archive ({exc}); scanned what was readable")
+
+
+class _TarMember:
+    """A member's bytes read straight from the tar stream: at a premature end it returns what
+    there was (``tarfile``'s own reader raises and drops the partial read) and sets
+    ``truncated``. Sparse members go through ``tarfile``."""
+
+    def __init__(self, archive: tarfile.TarFile, info: tarfile.TarInfo) -> None:
+        self._archive = archive
+        self._inner: IO[bytes] | None = None
+        self._raw = archive.fileobj
+        self._left = info.size
+        self._start: int | None = info.offset_data
+        self.truncated = False
+        if info.sparse is not None:
+            self._inner = archive.extractfile(info)
+
+    def read(self, n: int = -1) -> bytes:
+        if self._inner is not None:
+            return self._inner.read(n)
+        if self._left <= 0:
+            return b""
+        if self._start is not None:
+            assert self._raw is not None
+            self._raw.seek(self._start)  # forward only: skips what the previous member left
+            self._start = None
+        want = self._left if n is None or n < 0 else min(n, self._left)
+        assert self._raw is not None
+        data = self._raw.read(want)
+        self._left -= len(data)
+        if len(data) < want:
+            self.truncated = True
+            self._left = 0
+        return data

@@ -3,9 +3,10 @@
 Decompression is driven by hand (not ``gzip.GzipFile``) so that a truncated stream ends with a
 flag instead of an exception that would lose what was already decompressed, output is bounded
 per call (a bomb never inflates in memory), and concatenated members (``cat a.gz b.gz``) are
-read through. Gzip is inflated by ISA-L (``isal``, several times faster than zlib and zcat)
-where it is installed, else by zlib. For big inputs a reader thread decompresses ahead of the
-matcher (the decompressors release the GIL), so decompression and matching overlap.
+read through, across NUL padding between them. Gzip is inflated by ISA-L (``isal``, several
+times faster than zlib and zcat) where it is installed, else by zlib. For big inputs a reader
+thread decompresses ahead of the matcher (the decompressors release the GIL), so decompression
+and matching overlap.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ class DecompressingReader:
         self._done = False
         self.truncated = False
         self.error: str | None = None
+        #: bytes after the last member that are neither padding nor another member
+        self.trailing_garbage = False
 
     def _fill(self, want: int) -> None:
         while len(self._buffer) < want and not self._done:
@@ -123,14 +126,17 @@ class DecompressingReader:
                 self._next_member(obj.unused_data)
 
     def _next_member(self, rest: bytes) -> None:
-        """After one member ends, continue with a concatenated one (or stop at garbage)."""
-        if not rest:
+        """After one member ends, continue with a concatenated one, across NUL padding (tape
+        blocks, xz stream padding); stop at anything else, flagged in ``trailing_garbage``."""
+        while not rest.lstrip(b"\0"):
             rest = self._raw.read(IN_BYTES)
             if not rest:
                 self._done = True
                 return
+        rest = rest.lstrip(b"\0")
         if not rest.startswith(_MAGIC[self._fmt][:2]):
-            self._done = True  # trailing padding or garbage, as gzip(1) tolerates
+            self.trailing_garbage = True
+            self._done = True
             return
         self._obj = self._factory()
         self._buffer.append(self._obj.decompress(rest, OUT_BYTES))

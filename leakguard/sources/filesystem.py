@@ -1,8 +1,12 @@
-"""Files, directories (recursive) and standard input."""
+"""Files, directories (recursive), standard input and pipes handed over as ``/dev/fd/N``.
+
+Only regular files are read: a FIFO, device or socket met in a directory is skipped with a
+warning (opening one could block forever or never end)."""
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -10,6 +14,7 @@ from pathlib import Path
 
 from leakguard.model import Chunk, ScanStats, SourceKind
 from leakguard.options import ScanOptions
+from leakguard.pathfilter import PathFilter
 from leakguard.sources.interface import Source
 from leakguard.sources.limits import CountingReader
 from leakguard.sources.readers import SNIFF_BYTES, file_chunks, stream_chunks_for
@@ -65,7 +70,9 @@ class DirectorySource:
     label: str
     parallel_safe = True
 
-    def walk(self, stats: ScanStats) -> Iterator[tuple[str, int]]:
+    def walk(
+        self, stats: ScanStats, excludes: PathFilter | None = None
+    ) -> Iterator[tuple[str, int]]:
         """(relative path, size) of every regular file, skipping VCS internals and links."""
 
         def on_error(exc: OSError) -> None:
@@ -73,25 +80,41 @@ class DirectorySource:
             stats.skip(where, "unreadable directory")
 
         for dirpath, dirnames, filenames in os.walk(self.root, onerror=on_error):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            here = os.path.relpath(dirpath, self.root)
+            kept = []
+            for d in sorted(dirnames):
+                if d in SKIP_DIRS:
+                    continue
+                if excludes and excludes.excluded(os.path.join(here, d), is_dir=True):
+                    stats.count("excluded_dirs")
+                    continue
+                kept.append(d)
+            dirnames[:] = kept
             for name in sorted(filenames):
                 full = os.path.join(dirpath, name)
                 rel = os.path.relpath(full, self.root)
+                if excludes and excludes.excluded(rel):
+                    stats.count("excluded_files")
+                    continue
                 try:
                     st = os.lstat(full)
                 except OSError:
                     stats.skip(rel, "unreadable")
                     continue
-                if not _is_regular(st.st_mode):
-                    if os.path.islink(full):
+                if not stat.S_ISREG(st.st_mode):
+                    if stat.S_ISLNK(st.st_mode):
                         stats.count("symlinks_skipped")
+                    elif not stat.S_ISDIR(st.st_mode):
+                        kind = _special_name(st.st_mode)
+                        stats.warn(f"{rel}: a {kind}; skipped, not read")
+                        stats.skip(rel, f"{kind} (not read)")
                     continue
                 yield rel, st.st_size
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
         """Batches of files, largest first so no worker is left with a big one at the end."""
         stats = ScanStats()
-        files = list(self.walk(stats))
+        files = list(self.walk(stats, options.excludes))
         limit = batch_bytes(sum(size for _, size in files), options)
         batches: list[tuple[int, FileBatch]] = []
         current: list[str] = []
@@ -106,12 +129,12 @@ class DirectorySource:
             batches.append((size, FileBatch(self.root, tuple(current), self.label)))
         batches.sort(key=lambda b: -b[0])
         pieces: list[Source] = [batch for _, batch in batches]
-        if stats.skipped:
-            pieces.append(_Notices(tuple(stats.skipped), self.label))
+        if stats.skipped or stats.warnings:
+            pieces.append(_Notices(tuple(stats.skipped), tuple(stats.warnings), self.label))
         return pieces
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
-        for rel, _size in self.walk(stats):
+        for rel, _size in self.walk(stats, options.excludes):
             yield from file_chunks(self.root / rel, rel, options, stats)
 
 
@@ -120,6 +143,7 @@ class _Notices:
     """Carries what the directory walk could not read into the scan's stats."""
 
     skipped: tuple[object, ...]
+    warnings: tuple[str, ...]
     label: str
     parallel_safe = False
 
@@ -129,6 +153,7 @@ class _Notices:
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
         for item in self.skipped:
             stats.skipped.append(item)  # type: ignore[arg-type]
+        stats.warnings.extend(self.warnings)
         return iter(())
 
 
@@ -151,7 +176,55 @@ class StdinSource:
         stats.bytes += stream.count
 
 
-def _is_regular(mode: int) -> bool:
-    import stat
+@dataclass
+class PipeSource:
+    """A pipe handed over as ``/dev/fd/N`` (``leakguard scan <(cmd)``): opened once and read as
+    a stream, sniffed like a file (a pipe cannot be read twice)."""
 
-    return stat.S_ISREG(mode)
+    path: Path
+    label: str
+    parallel_safe = False
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        with self.path.open("rb") as fh:
+            stream = CountingReader(fh)
+            head = stream.read(SNIFF_BYTES)
+            stats.files += 1
+            yield from stream_chunks_for(stream, head, self.label, options, stats)
+            stats.bytes += stream.count
+
+
+_DESCRIPTOR_DIRS = ("/dev/fd/", "/proc/self/fd/", "/dev/stdin")
+
+
+def is_inherited_descriptor(target: str) -> bool:
+    """``/dev/fd/N``, ``/proc/self/fd/N``, ``/dev/stdin``: what a shell's process substitution
+    or redirection passes, as opposed to a named FIFO someone left in a directory."""
+    return target.startswith(_DESCRIPTOR_DIRS)
+
+
+def special_kind(path: Path) -> str | None:
+    """``pipe``/``named pipe (FIFO)``, ``device``, ``socket`` for a path (symbolic links
+    followed) that is none of file, directory; None otherwise."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "pipe" if is_inherited_descriptor(str(path)) else "named pipe (FIFO)"
+    return _special_name(mode)
+
+
+def _special_name(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"

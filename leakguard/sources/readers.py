@@ -12,9 +12,11 @@ file by :func:`file_chunks`.
 from __future__ import annotations
 
 import enum
+import errno
 import io
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -89,12 +91,17 @@ def file_chunks(
     chunk_bytes: int = CHUNK_BYTES,
 ) -> Iterator[Chunk]:
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            stats.warn(f"{display}: not a regular file; skipped, not read")
+            stats.skip(display, "not a regular file (not read)")
+            return
+        size = st.st_size
         if size > options.max_file_bytes and not _streamed_log(path):
             stats.skip(display, f"over the size limit ({size} > {options.max_file_bytes} bytes)")
             return
         reader = _Reader(options, stats, chunk_bytes=chunk_bytes)
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(SNIFF_BYTES)
             stats.files += 1
             stats.bytes += size
@@ -111,6 +118,25 @@ def file_chunks(
         stats.skip(display, "is a directory")
     except OSError as exc:
         stats.skip(display, f"unreadable: {exc.strerror or exc}")
+
+
+class NotRegularFile(OSError):
+    """The path was swapped for a FIFO, device or socket between the walk and the open."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` only if it is a regular file, checked on the opened descriptor.
+    ``O_NONBLOCK`` makes opening a FIFO return at once instead of waiting for a writer."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file (not read)")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def stream_chunks_for(
@@ -243,6 +269,8 @@ class _Reader:
             self.stats.warn(
                 f"{display}: corrupt {fmt} stream ({decompressor.error}); scanned the readable part"
             )
+        elif decompressor.trailing_garbage:
+            self.stats.warn(f"{display}: data after the last {fmt} member is not {fmt}; ignored")
 
     def _source_map(
         self, stream: Readable, head: bytes, display: str, depth: int

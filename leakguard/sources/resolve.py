@@ -1,4 +1,8 @@
-"""Turn what the user typed (a path, a URL, ``-``) into sources."""
+"""Turn what the user typed (a path, a URL, ``-``) into sources.
+
+A FIFO, a device or a socket is refused (reading it could block or never end), except a pipe
+the shell hands over as ``/dev/fd/N`` (``leakguard scan <(cmd)``), which is read once as a
+stream: opening it a second time would find it drained."""
 
 from __future__ import annotations
 
@@ -8,7 +12,13 @@ from pathlib import Path
 from leakguard.errors import InputError
 from leakguard.options import ScanOptions
 from leakguard.sources import bundle, git, remote, site
-from leakguard.sources.filesystem import DirectorySource, FileSource, StdinSource
+from leakguard.sources.filesystem import (
+    DirectorySource,
+    FileSource,
+    PipeSource,
+    StdinSource,
+    special_kind,
+)
 from leakguard.sources.interface import Source
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//)")
@@ -25,12 +35,24 @@ def resolve_target(target: str, options: ScanOptions) -> Source:
             return remote.remote_source(target, options)
         return site.site_source(target, options)
     path = Path(target)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name too long, a loop of links: one line, not a traceback
+        raise InputError(f"{target}: {exc.strerror or exc}") from None
+    if not exists:
         if path.is_symlink():
             raise InputError(f"{target}: broken symbolic link")
         raise InputError(
             f"{target}: no such file or directory",
             hint="give a file, directory, git repository, .bundle file, URL, or - for stdin",
+        )
+    special = special_kind(path)
+    if special is not None:
+        if special == "pipe":
+            return PipeSource(path, target)  # read once, as a stream: `scan <(cmd)`
+        raise InputError(
+            f"{target}: is a {special}, not a file; it is not read (it could block or never end)",
+            hint="scan regular files and directories; pipe a stream into `leakguard scan -`",
         )
     if path.is_dir():
         repo = git.git_source_for(path, target, options)

@@ -5,8 +5,11 @@
 ``WebOptions.same_origin`` is off), and the source map each of those names (a
 ``sourceMappingURL`` comment or a ``SourceMap`` header). Every request carries a User-Agent
 naming LeakGuard; the number of requests, the bytes read and the wall time are bounded by
-:class:`~leakguard.options.WebOptions`. Only the standard library's ``urllib`` is used.
-Findings are located by URL.
+:class:`~leakguard.options.WebOptions`. Every request goes through :mod:`leakguard.http`:
+per-request deadlines and body cap, and each URL and redirect checked before any connection
+(same origin as the target unless ``--allow-origin`` widens it; the target's ``https``
+upgrade is the same site; never link-local or metadata addresses; private and loopback ones
+only when the target is one). Findings are located by URL.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 
+from leakguard import http
 from leakguard.errors import InputError
 from leakguard.model import Chunk, Finding, Location, ScanStats, SourceKind
 from leakguard.options import ScanOptions, WebOptions
@@ -44,8 +48,9 @@ def site_source(url: str, options: ScanOptions) -> Source:
 
 
 class _Budget:
-    def __init__(self, web: WebOptions) -> None:
+    def __init__(self, web: WebOptions, client: http.HttpClient) -> None:
         self.web = web
+        self.client = client
         self.requests = 0
         self.bytes = 0
         self.deadline = time.monotonic() + web.timeout_seconds
@@ -91,7 +96,26 @@ class SiteSource:
         return [self]
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
-        budget = _Budget(options.web)
+        web = options.web
+        origins = _site_origins(self.url, web)
+
+        def allow(url: str) -> str | None:
+            if web.same_origin and http.origin(url) not in origins:
+                return "another origin (same-origin scanning; widen with --allow-origin)"
+            return None
+
+        client = http.HttpClient(
+            web.user_agent,
+            http.HttpLimits(
+                connect_seconds=web.connect_timeout_seconds,
+                idle_seconds=web.read_timeout_seconds,
+                total_seconds=web.request_timeout_seconds,
+                max_body_bytes=web.max_response_bytes,
+            ),
+            http.target_policy(self.url),
+            allow,
+        )
+        budget = _Budget(web, client)
         fetched = _fetch(self.url, budget)
         if isinstance(fetched, str):
             raise InputError(
@@ -121,7 +145,8 @@ class SiteSource:
     def _allowed(self, url: str, origin: str, web: WebOptions, stats: ScanStats) -> bool:
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             return False
-        if web.same_origin and _origin(url) != origin:
+        allowed = _site_origins(self.url, web) | {origin}
+        if web.same_origin and _origin(url) not in allowed:
             stats.skip(shown_url(url), "other origin (same-origin scanning)")
             return False
         return True
@@ -202,27 +227,26 @@ class SiteSource:
 
 
 def shown_url(url: str) -> str:
-    """A URL as reports show it: query values elided (a signed or tokenised URL holds a
-    credential there), the fragment dropped."""
-    parts = urllib.parse.urlsplit(url)
-    if not parts.query:
-        return urllib.parse.urlunsplit(parts._replace(fragment=""))
-    keys = [k for k, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)]
-    query = "&".join(f"{k}=…" for k in keys) or "…"
-    return urllib.parse.urlunsplit(parts._replace(query=query, fragment=""))
+    """A URL as reports show it (see :func:`leakguard.http.shown_url`)."""
+    return http.shown_url(url)
 
 
 def _origin(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    return http.origin(url)
+
+
+def _site_origins(target: str, web: WebOptions) -> frozenset[str]:
+    """The target's origin, its https upgrade (``http://host`` redirecting to ``https://host``
+    is the same site), and ``--allow-origin`` values."""
+    own = http.origin(target)
+    origins = {own}
+    if own.startswith("http://") and own.count(":") == 1:  # default port only
+        origins.add("https://" + own.removeprefix("http://"))
+    return frozenset(origins) | web.allow_origins
 
 
 def _fetch(url: str, budget: _Budget) -> tuple[str, bytes, dict[str, str]] | str:
     """(final URL, body, lower-cased headers), or why it could not be fetched."""
-    import http.client  # imported here: urllib.request costs every scan start-up otherwise
-    import urllib.error
-    import urllib.request
-
     web = budget.web
     if budget.requests >= web.max_requests:
         return f"request limit reached ({web.max_requests})"
@@ -233,19 +257,12 @@ def _fetch(url: str, budget: _Budget) -> tuple[str, bytes, dict[str, str]] | str
     if left <= 0:
         return f"download limit reached ({web.max_bytes} bytes)"
     budget.requests += 1
-    request = urllib.request.Request(url, headers={"User-Agent": web.user_agent})
     try:
-        with urllib.request.urlopen(request, timeout=remaining) as response:
-            body = response.read(left + 1)
-            final = response.geturl()
-            headers = {k.lower(): v for k, v in response.headers.items()}
-    except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        return f"unreachable: {reason}"
-    if len(body) > left:
-        budget.bytes = web.max_bytes
-        return f"download limit reached ({web.max_bytes} bytes)"
-    budget.bytes += len(body)
-    return final, body, headers
+        response = budget.client.get(url, deadline=budget.deadline, max_bytes=left)
+    except http.FetchError as exc:
+        if exc.too_large and left < web.max_response_bytes:  # the site's budget ran out
+            budget.bytes = web.max_bytes
+            return f"download limit reached ({web.max_bytes} bytes)"
+        return exc.reason
+    budget.bytes += len(response.body)
+    return response.url, response.body, response.headers

@@ -96,6 +96,17 @@ MIGRATIONS: list[str] = [
       reason TEXT NOT NULL DEFAULT ''
     )
     """,
+    # v2: the fingerprint of each part of a credential with parts (an AWS key id and its
+    # secret key, a Twilio SID and token, a URL's password and user), found by part.
+    """
+    CREATE TABLE credential_parts (
+      fingerprint TEXT NOT NULL REFERENCES credentials(fingerprint),
+      part TEXT NOT NULL,
+      part_fingerprint TEXT NOT NULL,
+      PRIMARY KEY (fingerprint, part, part_fingerprint)
+    );
+    CREATE INDEX credential_parts_by_part ON credential_parts(part_fingerprint)
+    """,
 ]
 
 # Location keys that describe where a secret entered (provenance), not where it sits.
@@ -156,6 +167,7 @@ class StoredCredential:
     present: bool  # still present in at least one place (not only removed occurrences)
     occurrences: tuple[Occurrence, ...] = ()
     history: tuple[StatusChange, ...] = ()
+    parts: tuple[tuple[str, str], ...] = ()  # (part name, part fingerprint)
 
     def to_dict(self, *, detail: bool = False) -> dict[str, object]:
         out: dict[str, object] = {
@@ -171,6 +183,8 @@ class StoredCredential:
             "exposure": "present" if self.present else "removed",
             "repositories": list(self.targets),
         }
+        if self.parts:
+            out["parts"] = dict(self.parts)
         if detail:
             out["occurrences"] = [
                 {
@@ -394,6 +408,11 @@ class FindingsStore:
                 " WHERE fingerprint = ?",
                 (stamp, int(f.severity), f.fingerprint),
             )
+        conn.executemany(
+            "INSERT OR IGNORE INTO credential_parts (fingerprint, part, part_fingerprint)"
+            " VALUES (?, ?, ?)",
+            [(f.fingerprint, name, part) for name, part in f.parts],
+        )
         location = {k: v for k, v in f.location.to_dict().items() if k in _LOCATION_KEYS}
         if f.location.commit is not None:
             location["commit"] = f.location.commit
@@ -484,6 +503,14 @@ class FindingsStore:
         history: tuple[StatusChange, ...] = ()
         if detail:
             history = self.history(fp)
+        parts = tuple(
+            (r[0], r[1])
+            for r in self.db.conn.execute(
+                "SELECT part, part_fingerprint FROM credential_parts WHERE fingerprint = ?"
+                " ORDER BY part, part_fingerprint",
+                (fp,),
+            )
+        )
         return StoredCredential(
             fingerprint=fp,
             rule_id=row["rule_id"],
@@ -499,7 +526,17 @@ class FindingsStore:
             present=any(o.present for o in occs),
             occurrences=occs,
             history=history,
+            parts=parts,
         )
+
+    def holding_part(self, part_fingerprint: str) -> list[tuple[str, str]]:
+        """(credential fingerprint, part name) of every credential with this part."""
+        rows = self.db.conn.execute(
+            "SELECT fingerprint, part FROM credential_parts WHERE part_fingerprint = ?"
+            " ORDER BY fingerprint, part",
+            (part_fingerprint,),
+        )
+        return [(r[0], r[1]) for r in rows]
 
     def history(self, fingerprint: str) -> tuple[StatusChange, ...]:
         rows = self.db.conn.execute(

@@ -1,14 +1,14 @@
-"""Webhook notification: POST the sweep's redacted summary as JSON, with retries and backoff."""
+"""Webhook notification: POST the sweep's redacted summary as JSON, with retries and backoff,
+through :mod:`leakguard.http`."""
 
 from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from leakguard import http
 from leakguard.errors import LeakguardError
 from leakguard.redact import redact_url
 
@@ -26,6 +26,20 @@ class RetryPolicy:
     timeout_seconds: float = 10.0
 
 
+def _client(policy: RetryPolicy) -> http.HttpClient:
+    """Through the one HTTP client: deadlines, no redirects, never a metadata or link-local
+    address (a receiver on a private network is fine: the operator configured it)."""
+    limits = http.HttpLimits(
+        connect_seconds=min(policy.timeout_seconds, http.DEFAULT_CONNECT_SECONDS),
+        idle_seconds=policy.timeout_seconds,
+        total_seconds=policy.timeout_seconds,
+        max_body_bytes=1024 * 1024,
+    )
+    return http.HttpClient(
+        USER_AGENT, limits, http.AddressPolicy(allow_private=True), follow_redirects=False
+    )
+
+
 def _transient(status: int) -> bool:
     return status == 429 or status >= 500
 
@@ -41,26 +55,20 @@ def post_json(
     if not url.lower().startswith(("http://", "https://")):
         raise WebhookError(f"webhook URL must be http(s): {redact_url(url)}")
     body = json.dumps(payload).encode("utf-8")
+    client = _client(policy)
+    headers = {"Content-Type": "application/json"}
     delay = policy.backoff_seconds
     last = ""
     for attempt in range(1, policy.attempts + 1):
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
-        )
         try:
-            with urllib.request.urlopen(request, timeout=policy.timeout_seconds) as response:
-                response.read()
-                return attempt
-        except urllib.error.HTTPError as exc:
-            last = f"HTTP {exc.code}"
-            if not _transient(exc.code):
+            client.post(url, body, headers)
+            return attempt
+        except http.FetchError as exc:
+            last = exc.reason
+            if exc.status is not None and not _transient(exc.status):
                 break
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            reason = getattr(exc, "reason", exc)
-            last = f"{type(exc).__name__}: {reason}"
+            if exc.refused:
+                break  # a policy refusal (a metadata address) does not change on retry
         if attempt < policy.attempts:
             sleep(delay)
             delay *= 2

@@ -262,3 +262,31 @@ def test_build_reads_the_findings_store_in_the_same_db(tmp_path: Path) -> None:
     assert json.loads(out)["unknown_consumers"] is True
     code, out = run_cli(["graph", "build", "--db", str(db), "--no-findings", "-f", "json"])
     assert "findings-store" not in json.loads(out)["added"]
+
+
+def test_blind_spots_are_warned_about_on_the_command_line(tmp_path: Path) -> None:
+    other = "sk_live_" + "Zq81LyjWDarjtT1zdp7dc9f2cXy"
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "settings.py").write_text(f"STRIPE = '{other}'\n")
+    report = tmp_path / "report.json"
+    report.write_text(render(run_scan([str(app)], ScanOptions(jobs=1))))
+    trails = tmp_path / "trails"
+    trails.mkdir()
+    (trails / "cut.json").write_text('{"Records": [{"eventName": "GetSec')
+    logs = tmp_path / "bao"
+    logs.mkdir()
+    (logs / "audit.log.1").write_text('{"type": "response", "request": {"operation": "re\n')
+    db = tmp_path / "lg.db"
+    args = ["graph", "build", "--db", str(db), "--scan-report", str(report)]
+    code, out = run_cli([*args, "--cloudtrail", str(trails), "--vault-audit", str(logs)])
+    assert code == 0, out
+    assert f"warning: skipped evidence file {trails / 'cut.json'}" in out
+    assert f"warning: {logs / 'audit.log.1'}: skipped 1 line that is not JSON" in out
+    assert "Traceback" not in out
+    code, out = run_cli(["graph", "rotation-order", fingerprint(other), "--db", str(db)])
+    assert code == 0
+    assert "WARNING: " in out and "no known store holds it" in out
+    assert "no known consumer" in out
+    code, out = run_cli([*args, "--cloudtrail", str(tmp_path / "no-such-trail.json")])
+    assert code == 2 and "does not exist" in out and "Traceback" not in out

@@ -336,14 +336,14 @@ def test_unreadable_file_is_skipped_not_fatal(
     (tree / "secret.env").write_text(f"K={KEY}\n")
     (tree / "locked.env").write_text(f"K={KEY2}\n")
     if os.geteuid() == 0:  # root reads anything: make the open fail the way chmod 000 would
-        real_open = Path.open
+        real_open = os.open
 
-        def guarded(self: Path, *args: object, **kwargs: object) -> object:
-            if self.name == "locked.env":
-                raise PermissionError(13, "Permission denied", str(self))
-            return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+        def guarded(path: str | Path, flags: int, *args: int, **kwargs: object) -> int:
+            if os.path.basename(path) == "locked.env":
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(Path, "open", guarded)
+        monkeypatch.setattr(os, "open", guarded)
     else:
         (tree / "locked.env").chmod(0)
     res = _cli(["scan", str(tree), "-f", "json", "--jobs", "1"])
@@ -456,7 +456,7 @@ def test_the_wheel_ships_detectors_and_playbooks(tmp_path: Path) -> None:
     )
     if built.returncode != 0:
         pytest.skip(f"cannot build a wheel here: {built.stderr.strip()[-300:]}")
-    wheel = next(tmp_path.glob("leakguard-*.whl"))
+    wheel = next(tmp_path.glob("leakguard_cli-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "leakguard/_data/detectors/stripe.yaml" in names
     assert any(n.startswith("leakguard/_data/playbooks/") and n.endswith(".yaml") for n in names)

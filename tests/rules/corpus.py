@@ -94,7 +94,13 @@ _CONFIG = (
 _JS = "function {a}({b}){{return {c}.{d}({e},{n})}};var {b}={{{c}:{n},{d}:'{e}'}};"
 
 
-_PLAIN = tuple(w for w in _WORDS if w.isalpha() and w not in ("twilio", "AKIA", "AIza", "eyJ"))
+# Without any keyword: no vendor word, and no credential name (the generic rule's keywords are
+# "token:", "password=", ...).
+_PLAIN = tuple(
+    w
+    for w in _WORDS
+    if w.isalpha() and w not in ("twilio", "AKIA", "AIza", "eyJ", "token", "password", "secret")
+)
 
 
 def _fill(template: str, rng: random.Random, vocabulary: tuple[str, ...] = _WORDS) -> str:

@@ -142,8 +142,9 @@ def test_a_provider_credential_is_checked_against_its_format(catalog: StepsCatal
     steps = "Roll the ACME API key:\n  1. Open the ACME console.\n  2. Paste it here."
     assert issuer.steps() == steps
     assert issuer.issue("svc", "t").secret == {"value": good}
+    refused = r"not a complete acme key \(expected: ACME API key\)"
     for bad in ("acme_" + "0" * 32, good[:-1], f"KEY={good}"):
-        with pytest.raises(BackendError, match="not a complete ACME API key"):
+        with pytest.raises(BackendError, match=refused):
             ManualIssuer("acme", prompt=lambda _, b=bad: b, catalog=catalog).issue("svc", "t")
 
 

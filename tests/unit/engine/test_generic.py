@@ -37,7 +37,7 @@ def _random(n: int, seed: int) -> str:
         '"apiKey": "{v}"',
         'resource "x" "y" {{\n  password = "{v}#!"\n}}',
         "spring.datasource.password={v}",
-        "'api_key' => '{v}',",
+        'auth_token = "{v}"',
     ],
 )
 def test_reported_at_low_severity(engine: Engine, template: str) -> None:
@@ -73,6 +73,9 @@ def test_provider_rules_win_on_the_same_text(engine: Engine) -> None:
     token = "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"
     for line in (f"token: {token}", f"https://x-access-token:{token}@github.com/a/b.git"):
         assert [f.rule_id for f in engine.scan_text(line)] == ["github-personal-access-token"]
+    stripe = "sk_live_" + _random(32, 9)
+    line = f"GET /v1/x?api_key={stripe}&a=1 HTTP/1.1"
+    assert [f.rule_id for f in engine.scan_text(line)] == ["stripe-live-secret-key"]
 
 
 def test_hand_made_values_are_patterned() -> None:
@@ -83,13 +86,19 @@ def test_hand_made_values_are_patterned() -> None:
     assert reason_to_reject(b"client_secret", value, PARAMS) is None
 
 
+# What .leakguard.yaml scans, and the test suite: one made-up password in a test (a random-looking
+# 16-character value in tests/unit/graph/test_parts.py) is the only generic finding there, and
+# .leakguard.yaml excludes tests/ as fixtures.
+KNOWN_FIXTURES = {("tests/unit/graph/test_parts.py", 107)}
+
+
 def test_this_repositorys_tests_and_docs_give_no_generic_finding(engine: Engine) -> None:
     hits = []
-    for folder in ("tests", "docs", "examples", "benchmarks"):
+    for folder in ("tests", "docs", "examples", "benchmarks", "leakguard", "playbooks"):
         for path in sorted((REPO / folder).rglob("*")):
             if not path.is_file() or path.suffix not in TEXT_SUFFIXES:
                 continue
             text = path.read_text(encoding="utf-8", errors="replace")
-            hits += [(str(path), f.location.line) for f in engine.scan_text(text)
+            hits += [(str(path.relative_to(REPO)), f.location.line) for f in engine.scan_text(text)
                      if f.rule_id == "generic-secret"]  # fmt: skip
-    assert hits == []
+    assert set(hits) <= KNOWN_FIXTURES

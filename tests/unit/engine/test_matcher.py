@@ -6,6 +6,7 @@ import pytest
 
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
+from leakguard.engine.ruletest import available_engines
 from leakguard.model import Chunk, Location
 
 RULES = """
@@ -26,7 +27,7 @@ def ruleset(tmp_path: Path) -> RuleSet:
     return RuleSet.load([tmp_path], builtin=False)
 
 
-@pytest.mark.parametrize("kind", ["hyperscan", "re"])
+@pytest.mark.parametrize("kind", available_engines())
 def test_line_and_column_are_one_based(ruleset: RuleSet, kind: str) -> None:
     engine = Engine(ruleset, kind)
     [f] = engine.scan_text("first line\n  x = dmo_Ab3dE5gH7jK9mN1pQ3sT\n")
@@ -35,7 +36,7 @@ def test_line_and_column_are_one_based(ruleset: RuleSet, kind: str) -> None:
     assert f.secret is None
 
 
-@pytest.mark.parametrize("kind", ["hyperscan", "re"])
+@pytest.mark.parametrize("kind", available_engines())
 def test_report_range_owns_matches_by_start(ruleset: RuleSet, kind: str) -> None:
     engine = Engine(ruleset, kind)
     data = b"dmo_Ab3dE5gH7jK9mN1pQ3sT dmo_Zb3dE5gH7jK9mN1pQ3sT"
@@ -83,7 +84,7 @@ def overlapping(tmp_path: Path) -> RuleSet:
     return RuleSet.load([tmp_path], builtin=False)
 
 
-@pytest.mark.parametrize("kind", ["hyperscan", "re"])
+@pytest.mark.parametrize("kind", available_engines())
 def test_priority_decides_between_rules_on_the_same_text(overlapping: RuleSet, kind: str) -> None:
     engine = Engine(overlapping, kind)
     [special] = engine.scan_text("t = dmo_Sb3dE5gH7jK9mN1pQ3sT")
@@ -92,7 +93,7 @@ def test_priority_decides_between_rules_on_the_same_text(overlapping: RuleSet, k
     assert generic.rule_id == "demo-generic"
 
 
-@pytest.mark.parametrize("kind", ["hyperscan", "re"])
+@pytest.mark.parametrize("kind", available_engines())
 def test_a_secret_inside_a_longer_one_is_not_reported_again(
     overlapping: RuleSet, kind: str
 ) -> None:
@@ -102,7 +103,7 @@ def test_a_secret_inside_a_longer_one_is_not_reported_again(
     assert [f.rule_id for f in engine.scan_text("kx7482913")] == ["demo-inner"]
 
 
-@pytest.mark.parametrize("kind", ["hyperscan", "re"])
+@pytest.mark.parametrize("kind", available_engines())
 def test_keywords_are_case_insensitive_by_default(tmp_path: Path, kind: str) -> None:
     (tmp_path / "demo.yaml").write_text(RULES.replace("'(?P<secret>dmo_", "'(?P<secret>(?i:dmo_)"))
     engine = Engine(RuleSet.load([tmp_path], builtin=False), kind)

@@ -8,12 +8,14 @@ import pytest
 
 from leakguard.engine.rules import RuleSet
 from leakguard.engine.ruletest import (
-    ENGINES,
+    available_engines,
     check_rule_file,
     list_rules,
     validator_summaries,
 )
 from leakguard.errors import RuleError
+
+ENGINES = available_engines()
 
 RULES = """\
 provider: demo

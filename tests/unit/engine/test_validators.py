@@ -15,6 +15,7 @@ from leakguard.engine import aws, checksums, jwt
 from leakguard.engine.interface import Candidate
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
+from leakguard.engine.ruletest import available_engines
 from leakguard.model import Severity, ValidationStatus
 from leakguard.redact import fingerprint
 
@@ -22,9 +23,11 @@ ALL = RuleSet.load()
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 
-@pytest.fixture(scope="module", params=["hyperscan", "re"])
+@pytest.fixture(scope="module", params=available_engines())
 def engine(request: pytest.FixtureRequest) -> Engine:
-    return Engine(ALL, request.param)
+    built = Engine(ALL, request.param)
+    assert built.kind == request.param
+    return built
 
 
 def token(prefix: str, seed: int, *, good: bool = True) -> str:

@@ -1,10 +1,18 @@
-"""The parts of the SARIF 2.1.0 schema (sarif-schema-2.1.0.json) that GitHub code scanning
-relies on, checked by hand: required properties, enums, minimums and cross references."""
+"""SARIF checks: the official OASIS SARIF 2.1.0 JSON schema (tests/data/sarif-schema-2.1.0.json,
+from the OASIS TC's sarif-spec repository, errata 01), then what GitHub code scanning relies on
+beyond it (cross references such as ``ruleIndex``, which a JSON schema cannot express)."""
 
 from __future__ import annotations
 
+import functools
+import json
 import re
+from pathlib import Path
 from typing import Any
+
+import jsonschema
+
+SCHEMA_PATH = Path(__file__).parents[2] / "data" / "sarif-schema-2.1.0.json"
 
 LEVELS = {"none", "note", "warning", "error"}
 _URI_REFERENCE = re.compile(r"^[^\s]*$")
@@ -73,8 +81,28 @@ def _rule(rule: Any, where: str) -> None:
         raise SarifError(f"{where}: tags must be strings")
 
 
+@functools.cache
+def _official() -> jsonschema.Draft4Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator.check_schema(schema)
+    return jsonschema.Draft4Validator(schema)
+
+
+def check_official(doc: Any) -> None:
+    """Raise :class:`SarifError` with the official schema's first complaint."""
+    error = jsonschema.exceptions.best_match(_official().iter_errors(doc))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "sarifLog"
+        raise SarifError(f"{where}: {error.message}")
+
+
 def check(doc: Any) -> None:
-    """Raise :class:`SarifError` naming the first violation."""
+    """Raise :class:`SarifError` naming the first violation: GitHub's needs, then the schema."""
+    _github(doc)
+    check_official(doc)
+
+
+def _github(doc: Any) -> None:
     _require(doc, ("version", "runs"), "sarifLog")
     if doc["version"] != "2.1.0":
         raise SarifError("sarifLog.version must be '2.1.0'")

@@ -90,3 +90,14 @@ def test_prefetch_reader_closes_early_without_hanging() -> None:
     reader = PrefetchReader(io.BytesIO(TEXT), block=1024, depth=1)  # type: ignore[arg-type]
     assert reader.read(10) == TEXT[:10]
     reader.close()
+
+
+@pytest.mark.parametrize("fmt", ["gzip", "bzip2", "xz"])
+def test_members_after_nul_padding_are_read_and_other_trailing_data_is_flagged(fmt: str) -> None:
+    one, two = COMPRESSED[fmt], {"gzip": gzip, "bzip2": bz2, "xz": lzma}[fmt].compress(b"two\n")
+    padded = DecompressingReader(io.BytesIO(one + b"\0" * 4096 + two), fmt)
+    assert _read_all(padded) == TEXT + b"two\n"
+    assert not padded.trailing_garbage and not padded.truncated
+    garbage = DecompressingReader(io.BytesIO(one + b"\0" * 16 + b"junk" + two), fmt)
+    assert _read_all(garbage) == TEXT
+    assert garbage.trailing_garbage

@@ -46,10 +46,10 @@ def _result(*findings: Finding) -> ScanResult:
 def test_store_is_0600_and_versioned(tmp_path: Path) -> None:
     db = tmp_path / "s" / "lg.db"
     with FindingsStore.open(db) as store:
-        assert store.db.schema_version("findings") == 1
+        assert store.db.schema_version("findings") == 2
         assert store.db.schema_version("cursors") == 2
     with FindingsStore.open(db) as store:  # reopening does not migrate twice
-        assert store.db.schema_version("findings") == 1
+        assert store.db.schema_version("findings") == 2
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
 
 

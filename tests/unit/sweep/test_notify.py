@@ -77,3 +77,19 @@ def test_unreachable_receiver_gives_up_after_all_attempts() -> None:
             RetryPolicy(attempts=2, timeout_seconds=1),
             sleep=lambda _: None,
         )
+
+
+def test_a_webhook_at_the_metadata_address_is_refused_at_once() -> None:
+    """Through the one HTTP client: never a cloud metadata address, and no retry of a refusal."""
+    waits: list[float] = []
+    with pytest.raises(WebhookError, match=r"after 1 attempt.*metadata address"):
+        post_json("http://169.254.169.254/latest/x", {}, sleep=waits.append)
+    assert waits == []
+
+
+def test_a_refused_webhook_url_shows_neither_its_path_nor_its_credentials() -> None:
+    with pytest.raises(WebhookError) as err:
+        post_json("https://user:PaSsWoRd@hooks.example.com/services/T0KEN", {}, sleep=print)
+    message = err.value.message
+    assert "user name or password" in message and "after 1 attempt" in message
+    assert "PaSsWoRd" not in message and "T0KEN" not in message

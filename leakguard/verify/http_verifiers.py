@@ -1,0 +1,472 @@
+"""Verifiers that make one HTTPS request to a provider's fixed official host.
+
+Each provider family is one :class:`HttpVerifier` entry: which findings it handles, the request
+(method, URL on the official host, where the credential goes), and how the provider's answer reads
+(from its published API reference). ``live`` needs an explicit success answer; ``revoked`` needs
+the provider's own "invalid credential" answer; anything else is ``unknown``. The URL never holds
+the credential except where the provider's API puts it in the path (Telegram); such a credential
+is checked against its format first, and shown URLs hide it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from leakguard.model import Finding
+from leakguard.verify.interface import Probe, Reply, Result, Status, Transport
+
+Classify = Callable[[Reply], tuple[Status, dict[str, str], str]]
+Build = Callable[[str], "Request | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    path: str  # appended to the verifier's base URL
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    shown_path: str | None = None  # the path as shown (a credential in the path is hidden)
+
+
+def _json(reply: Reply) -> Any:
+    try:
+        return json.loads(reply.body or b"null")
+    except ValueError:
+        return None
+
+
+def _pick(doc: Any, *keys: str) -> dict[str, str]:
+    """Copy the named top-level (or dotted) fields that are plain values."""
+    out: dict[str, str] = {}
+    for key in keys:
+        value: Any = doc
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, str | int | bool) and value != "":
+            out[key.rsplit(".", 1)[-1] if "." in key else key] = str(value)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[key.rsplit(".", 1)[-1]] = ",".join(value)
+    return out
+
+
+def _status_only(live: set[int], revoked: set[int]) -> Classify:
+    def classify(reply: Reply) -> tuple[Status, dict[str, str], str]:
+        if reply.status in live:
+            return Status.LIVE, {}, "accepted"
+        if reply.status in revoked:
+            return Status.REVOKED, {}, "rejected as invalid"
+        return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+    return classify
+
+
+def _bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def _fixed(method: str, path: str, headers: Callable[[str], dict[str, str]]) -> Build:
+    return lambda secret: Request(method, path, headers(secret))
+
+
+# --- provider answers ---------------------------------------------------------------------
+
+
+def _github(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    if reply.status == 200 and isinstance(doc, dict) and doc.get("login"):
+        identity = _pick(doc, "login", "id", "type")
+        scopes = reply.headers.get("x-oauth-scopes")
+        if scopes is not None:
+            identity["scopes"] = scopes.replace(" ", "") or "(none)"
+        return Status.LIVE, identity, "GET /user answered for the token's owner"
+    if reply.status == 401:
+        return Status.REVOKED, {}, "Bad credentials"
+    message = doc.get("message", "") if isinstance(doc, dict) else ""
+    if reply.status == 403 and "not accessible by integration" in str(message):
+        return Status.LIVE, {"kind": "app-installation"}, "valid app token without /user access"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _gitlab(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    if reply.status == 200 and isinstance(doc, dict) and "id" in doc:
+        if doc.get("revoked") or doc.get("active") is False:
+            return Status.REVOKED, _pick(doc, "name", "user_id"), "the token is revoked or expired"
+        return Status.LIVE, _pick(doc, "name", "user_id", "scopes", "expires_at"), "active token"
+    if reply.status == 401:
+        return Status.REVOKED, {}, "401 Unauthorized"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+_SLACK_DEAD = {"invalid_auth", "token_revoked", "account_inactive", "token_expired", "not_authed"}
+
+
+def _slack(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    if reply.status != 200 or not isinstance(doc, dict):
+        return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+    if doc.get("ok") is True:
+        return (
+            Status.LIVE,
+            _pick(doc, "team", "team_id", "user", "user_id", "bot_id"),
+            "auth.test ok",
+        )
+    error = str(doc.get("error", ""))
+    if error in _SLACK_DEAD:
+        return Status.REVOKED, {}, error
+    return Status.UNKNOWN, {}, error or "ok: false"
+
+
+def _stripe(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    if reply.status == 200 and isinstance(doc, dict) and doc.get("id"):
+        identity = _pick(doc, "id", "email", "business_profile.name", "country")
+        return Status.LIVE, identity, "GET /v1/account answered"
+    if reply.status == 401:
+        return Status.REVOKED, {}, "Invalid API Key provided"
+    if reply.status == 403:  # a restricted key without the account permission: valid, limited
+        return Status.LIVE, {"restricted": "true"}, "accepted; no permission to read the account"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _with_headers(*names: str) -> Classify:
+    def classify(reply: Reply) -> tuple[Status, dict[str, str], str]:
+        if reply.status == 200:
+            identity = {n: reply.headers[n] for n in names if reply.headers.get(n)}
+            return Status.LIVE, identity, "accepted"
+        if reply.status == 401:
+            return Status.REVOKED, {}, "401 invalid credential"
+        return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+    return classify
+
+
+def _fields_on_200(*keys: str) -> Classify:
+    def classify(reply: Reply) -> tuple[Status, dict[str, str], str]:
+        doc = _json(reply)
+        if reply.status == 200 and isinstance(doc, dict):
+            return Status.LIVE, _pick(doc, *keys), "accepted"
+        if reply.status == 401:
+            return Status.REVOKED, {}, "401 invalid credential"
+        return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+    return classify
+
+
+def _telegram(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    if reply.status == 200 and isinstance(doc, dict) and doc.get("ok") is True:
+        return Status.LIVE, _pick(doc, "result.id", "result.username"), "getMe ok"
+    if reply.status in (401, 404):
+        return Status.REVOKED, {}, "Unauthorized"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _datadog(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    if reply.status == 200 and isinstance(doc, dict) and doc.get("valid") is True:
+        return Status.LIVE, {}, "validate: valid"
+    if reply.status == 403:  # invalid here; a key of another Datadog site also gets 403 here
+        return Status.UNKNOWN, {}, "not valid on the US1 site (revoked, or another site's key)"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _google(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    text = reply.body.decode("utf-8", "replace")
+    if reply.status == 200:
+        return Status.LIVE, {}, "accepted"
+    if reply.status == 400 and "API_KEY_INVALID" in text:
+        return Status.REVOKED, {}, "API_KEY_INVALID"
+    if reply.status == 403:  # the key exists; this API is not enabled or the key is restricted
+        return Status.LIVE, {"restricted": "true"}, "key accepted; API not enabled for it"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _pypi(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    if reply.status == 400:  # authenticated, then refused the empty upload
+        return Status.LIVE, {}, "authenticated; the empty upload was refused"
+    if reply.status == 403:
+        return Status.REVOKED, {}, "Invalid or non-existent authentication information"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _supabase(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    if reply.status == 200:
+        return Status.LIVE, {}, "the project's REST root accepted the key"
+    if reply.status == 401:
+        return Status.REVOKED, {}, "Invalid API key"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+# --- requests that depend on the credential's shape ---------------------------------------------
+
+_TELEGRAM = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
+_TWILIO_SID = re.compile(r"^(AC|SK)[0-9a-f]{32}$")
+_SUPABASE_REF = re.compile(r"^[a-z0-9]{20}$")
+
+
+def _telegram_request(secret: str) -> Request | None:
+    if not _TELEGRAM.match(secret):
+        return None
+    return Request("GET", f"/bot{secret}/getMe", shown_path="/bot<token>/getMe")
+
+
+def _twilio_request(secret: str) -> Request | None:
+    sid, _, token = secret.partition(":")
+    if not _TWILIO_SID.match(sid) or not token:
+        return None
+    path = (
+        f"/2010-04-01/Accounts/{sid}.json" if sid.startswith("AC") else "/2010-04-01/Accounts.json"
+    )
+    return Request("GET", path, _basic(sid, token))
+
+
+def _pypi_request(secret: str) -> Request | None:
+    body = b":action=file_upload&protocol_version=1"
+    headers = {**_basic("__token__", secret), "Content-Type": "application/x-www-form-urlencoded"}
+    return Request("POST", "/legacy/", headers, body)
+
+
+def _google_request(secret: str) -> Request | None:
+    return Request("GET", f"/v1beta/models?key={secret}", shown_path="/v1beta/models?key=<key>")
+
+
+def supabase_ref(secret: str) -> str | None:
+    """The project ref a Supabase JWT names (``ref`` claim), or None."""
+    parts = secret.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    ref = payload.get("ref") if isinstance(payload, dict) else None
+    return ref if isinstance(ref, str) and _SUPABASE_REF.match(ref) else None
+
+
+def _supabase_request(secret: str) -> Request | None:
+    if supabase_ref(secret) is None:
+        return None
+    return Request("GET", "/rest/v1/", {"apikey": secret, **_bearer(secret)})
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpVerifier:
+    """One provider family's identity check on its fixed official host."""
+
+    name: str
+    base_url: str  # scheme://host, fixed; Supabase's per-project host is {ref}.supabase.co
+    providers: frozenset[str]
+    build: Build
+    classify: Classify
+    rule_prefixes: tuple[str, ...] = ()  # when set, only these rule ids
+    per_project_host: bool = False
+
+    def handles(self, finding: Finding) -> bool:
+        if finding.provider not in self.providers:
+            return False
+        return not self.rule_prefixes or finding.rule_id.startswith(self.rule_prefixes)
+
+    def base_for(self, secret: str | None) -> str:
+        if self.per_project_host and secret is not None:
+            ref = supabase_ref(secret)
+            if ref is not None:
+                return self.base_url.replace("{ref}", ref)
+        return self.base_url
+
+    def probe(self, finding: Finding) -> Probe | None:
+        if finding.attribute("paired") is False:
+            return None  # half of a pair: nothing the provider can check
+        request = self.build(_SHAPE_SAMPLES.get(self.name, "x"))
+        path = (request.shown_path or request.path) if request else "/"
+        return Probe(self.name, request.method if request else "GET", self.base_url + path)
+
+    def verify(
+        self, finding: Finding, secret: str, transport: Transport, base_url: str | None = None
+    ) -> Result:
+        request = self.build(secret)
+        base = base_url or self.base_for(secret)
+        if request is None:
+            return Result(Status.UNKNOWN, self.name, base, detail="not in a verifiable shape")
+        host = self.base_url.replace("{ref}", "…")
+        shown = f"{request.method} {host}{request.shown_path or request.path}"
+        reply = transport.send(request.method, base + request.path, request.headers, request.body)
+        status, identity, detail = self.classify(reply)
+        return Result(
+            status,
+            self.name,
+            shown,
+            http_status=reply.status,
+            identity=tuple(sorted(identity.items())),
+            detail=detail,
+        )
+
+
+# Samples only for building the shown request of a dry run (no value is sent in a dry run).
+_SHAPE_SAMPLES = {
+    "telegram": "123456:" + "A" * 35,
+    "twilio": "AC" + "0" * 32 + ":x",
+    "supabase": "e30.eyJyZWYiOiJ4eHh4eHh4eHh4eHh4eHh4eHh4eCJ9.x",  # {"ref": "xxxx…"}
+}
+
+_UA = {"User-Agent": "LeakGuard-verify"}
+
+HTTP_VERIFIERS: tuple[HttpVerifier, ...] = (
+    HttpVerifier(
+        "github",
+        "https://api.github.com",
+        frozenset({"github"}),
+        _fixed(
+            "GET",
+            "/user",
+            lambda s: {
+                **_bearer(s),
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+                **_UA,
+            },
+        ),
+        _github,
+    ),
+    HttpVerifier(
+        "gitlab",
+        "https://gitlab.com",
+        frozenset({"gitlab"}),
+        _fixed("GET", "/api/v4/personal_access_tokens/self", lambda s: {"PRIVATE-TOKEN": s}),
+        _gitlab,
+        rule_prefixes=("gitlab-personal", "gitlab-project", "gitlab-group", "gitlab-pat"),
+    ),
+    HttpVerifier(
+        "slack",
+        "https://slack.com",
+        frozenset({"slack"}),
+        _fixed("POST", "/api/auth.test", _bearer),
+        _slack,
+        rule_prefixes=(
+            "slack-bot",
+            "slack-user",
+            "slack-app",
+            "slack-token",
+            "slack-legacy",
+            "slack-config",
+        ),
+    ),
+    HttpVerifier(
+        "stripe",
+        "https://api.stripe.com",
+        frozenset({"stripe"}),
+        _fixed("GET", "/v1/account", _bearer),
+        _stripe,
+        rule_prefixes=(
+            "stripe-live-secret",
+            "stripe-live-restricted",
+            "stripe-test-secret",
+            "stripe-test-restricted",
+            "stripe-restricted",
+            "stripe-secret",
+        ),
+    ),
+    HttpVerifier(
+        "openai",
+        "https://api.openai.com",
+        frozenset({"openai"}),
+        _fixed("GET", "/v1/models", _bearer),
+        _with_headers("openai-organization", "openai-project"),
+    ),
+    HttpVerifier(
+        "anthropic",
+        "https://api.anthropic.com",
+        frozenset({"anthropic"}),
+        _fixed("GET", "/v1/models", lambda s: {"x-api-key": s, "anthropic-version": "2023-06-01"}),
+        _with_headers("anthropic-organization-id"),
+    ),
+    HttpVerifier(
+        "sendgrid",
+        "https://api.sendgrid.com",
+        frozenset({"sendgrid"}),
+        _fixed("GET", "/v3/scopes", _bearer),
+        _fields_on_200("scopes"),
+    ),
+    HttpVerifier(
+        "twilio",
+        "https://api.twilio.com",
+        frozenset({"twilio"}),
+        _twilio_request,
+        _fields_on_200("sid", "friendly_name", "status"),
+    ),
+    HttpVerifier(
+        "npm",
+        "https://registry.npmjs.org",
+        frozenset({"npm"}),
+        _fixed("GET", "/-/whoami", _bearer),
+        _fields_on_200("username"),
+    ),
+    HttpVerifier("pypi", "https://upload.pypi.org", frozenset({"pypi"}), _pypi_request, _pypi),
+    HttpVerifier(
+        "huggingface",
+        "https://huggingface.co",
+        frozenset({"huggingface", "hugging-face"}),
+        _fixed("GET", "/api/whoami-v2", _bearer),
+        _fields_on_200("name", "type", "auth.accessToken.role"),
+    ),
+    HttpVerifier(
+        "telegram",
+        "https://api.telegram.org",
+        frozenset({"telegram"}),
+        _telegram_request,
+        _telegram,
+    ),
+    HttpVerifier(
+        "discord",
+        "https://discord.com",
+        frozenset({"discord"}),
+        _fixed("GET", "/api/v10/users/@me", lambda s: {"Authorization": f"Bot {s}", **_UA}),
+        _fields_on_200("id", "username"),
+        rule_prefixes=("discord-bot",),
+    ),
+    HttpVerifier(
+        "datadog",
+        "https://api.datadoghq.com",
+        frozenset({"datadog"}),
+        _fixed("GET", "/api/v1/validate", lambda s: {"DD-API-KEY": s}),
+        _datadog,
+        rule_prefixes=("datadog-api",),
+    ),
+    HttpVerifier(
+        "mailgun",
+        "https://api.mailgun.net",
+        frozenset({"mailgun"}),
+        _fixed("GET", "/v3/domains", lambda s: _basic("api", s)),
+        _fields_on_200("total_count"),
+    ),
+    HttpVerifier(
+        "google",
+        "https://generativelanguage.googleapis.com",
+        frozenset({"google"}),
+        _google_request,
+        _google,
+        rule_prefixes=("google-api-key", "gcp-api-key"),
+    ),
+    HttpVerifier(
+        "supabase",
+        "https://{ref}.supabase.co",
+        frozenset({"supabase"}),
+        _supabase_request,
+        _supabase,
+        rule_prefixes=("supabase-service-role", "supabase-anon"),
+        per_project_host=True,
+    ),
+)

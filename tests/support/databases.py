@@ -1,0 +1,157 @@
+"""Real database servers for integration tests: PostgreSQL and MariaDB from the OS packages,
+started on a free 127.0.0.1 port in a temporary directory, stopped when the context exits.
+
+PostgreSQL refuses to run as root, so when the tests run as root the server runs as the
+``postgres`` user the package creates (``.ci/run`` installs the packages when missing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.servers import free_port
+
+ADMIN = "lg_admin"
+ADMIN_PASSWORD = "admin-" + os.urandom(6).hex()
+
+
+def postgres_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    return Path(found[-1]).parent if found else None
+
+
+@dataclass(frozen=True)
+class Postgres:
+    host: str
+    port: int
+    admin: str
+    admin_password: str
+    datadir: Path
+
+    def dsn(
+        self, user: str | None = None, password: str | None = None, db: str = "postgres"
+    ) -> str:
+        user = user or self.admin
+        password = self.admin_password if password is None else password
+        return f"host={self.host} port={self.port} dbname={db} user={user} password={password}"
+
+    def url(self, user: str, password: str, db: str = "postgres") -> str:
+        return f"postgres://{user}:{password}@{self.host}:{self.port}/{db}"
+
+
+def _as_postgres_user() -> tuple[int, int] | None:
+    if os.geteuid() != 0:
+        return None
+    entry = pwd.getpwnam("postgres")
+    return entry.pw_uid, entry.pw_gid
+
+
+def _demote(ids: tuple[int, int] | None):  # type: ignore[no-untyped-def]
+    if ids is None:
+        return None
+
+    def run() -> None:
+        os.setgid(ids[1])
+        os.setuid(ids[0])
+
+    return run
+
+
+@contextlib.contextmanager
+def postgres_server(workdir: Path) -> Iterator[Postgres]:
+    bindir = postgres_bin()
+    if bindir is None:
+        raise RuntimeError(
+            "PostgreSQL is not installed: .ci/run installs it (apt-get install postgresql)"
+        )
+    ids = _as_postgres_user()
+    if ids is not None:  # the postgres user must reach its files: pytest's root tmp is 0700
+        workdir = Path(tempfile.mkdtemp(prefix="leakguard-pg-"))
+        os.chown(workdir, *ids)
+    workdir.mkdir(parents=True, exist_ok=True)
+    datadir, sockets = workdir / "pgdata", workdir / "pgsock"
+    pwfile = workdir / "pwfile"
+    pwfile.write_text(ADMIN_PASSWORD + "\n")
+    sockets.mkdir(exist_ok=True)
+    if ids is not None:
+        for path in (workdir, sockets, pwfile):
+            os.chown(path, *ids)
+    subprocess.run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(datadir),
+            "-U",
+            ADMIN,
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+        ],
+        check=True,
+        capture_output=True,
+        preexec_fn=_demote(ids),
+    )
+    port = free_port()
+    log = workdir / "postgres.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                str(bindir / "postgres"),
+                "-D",
+                str(datadir),
+                "-p",
+                str(port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={sockets}",
+                "-c",
+                "log_connections=on",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_demote(ids),
+        )
+    server = Postgres("127.0.0.1", port, ADMIN, ADMIN_PASSWORD, datadir)
+    try:
+        _wait_ready(server, proc, log)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(datadir if ids is None else workdir, ignore_errors=True)
+
+
+def _wait_ready(server: Postgres, proc: subprocess.Popen[bytes], log: Path) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"postgres exited:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with psycopg.connect(server.dsn(), connect_timeout=2):
+                return
+        except psycopg.OperationalError:
+            time.sleep(0.2)
+    raise RuntimeError("postgres did not accept connections in 60 s")

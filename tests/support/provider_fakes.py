@@ -1,0 +1,263 @@
+"""A local stand-in for the providers' identity endpoints, answering as each provider's published
+API reference documents them (status codes, headers, body shapes), on a free 127.0.0.1 port.
+
+One server serves every provider under a path prefix named after the verifier
+(``http://127.0.0.1:PORT/github/user``); tests point LeakGuard's verifiers at it through the
+explicit test endpoint option, never through scanned content. A credential is ``live`` when
+:attr:`ProviderFake.live` holds it, revoked otherwise; the values ``RATE_LIMITED`` and
+``SERVER_ERROR`` make the provider answer 429 and 500 (every time, so retries are seen).
+Every request is recorded (path and header names, never values) for assertions.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+RATE_LIMITED = "rate-limited-token"
+SERVER_ERROR = "server-error-token"
+
+
+@dataclass
+class ProviderFake:
+    url: str
+    live: set[str] = field(default_factory=set)
+    requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
+
+    def endpoints(self, *names: str) -> dict[str, str]:
+        return {name: f"{self.url}/{name}" for name in names}
+
+
+def _credential(provider: str, handler: BaseHTTPRequestHandler, path: str, body: bytes) -> str:
+    headers = handler.headers
+    auth = headers.get("Authorization", "")
+    if provider == "gitlab":
+        return headers.get("PRIVATE-TOKEN", "")
+    if provider == "anthropic":
+        return headers.get("x-api-key", "")
+    if provider == "datadog":
+        return headers.get("DD-API-KEY", "")
+    if provider == "telegram":
+        return path.split("/")[1][3:] if path.startswith("/bot") else ""
+    if provider == "google":
+        return path.partition("key=")[2]
+    if auth.startswith("Basic "):
+        user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        if provider == "twilio":
+            return f"{user}:{password}"
+        return password
+    return auth.split(" ", 1)[1] if " " in auth else ""
+
+
+def _json(status: int, doc: object, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(doc).encode()
+
+
+def _answer(provider: str, path: str, token: str, live: bool):  # type: ignore[no-untyped-def]
+    """The provider's documented answer for a live or an invalid credential."""
+    if provider == "github":
+        if live:
+            return _json(
+                200,
+                {"login": "octo-leaker", "id": 583231, "type": "User"},
+                {"X-OAuth-Scopes": "repo, read:org", "X-GitHub-Media-Type": "github.v3"},
+            )
+        return _json(
+            401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+        )
+    if provider == "gitlab":
+        if live:
+            return _json(
+                200,
+                {
+                    "id": 42,
+                    "name": "deploy",
+                    "revoked": False,
+                    "active": True,
+                    "scopes": ["api", "read_repository"],
+                    "user_id": 7,
+                    "expires_at": "2027-01-01",
+                },
+            )
+        return _json(401, {"message": "401 Unauthorized"})
+    if provider == "slack":
+        if live:
+            return _json(
+                200,
+                {
+                    "ok": True,
+                    "url": "https://acme.slack.com/",
+                    "team": "Acme",
+                    "user": "deploybot",
+                    "team_id": "T0JTRSW4Q",
+                    "user_id": "U0B2C3D4E",
+                },
+            )
+        return _json(200, {"ok": False, "error": "invalid_auth"})
+    if provider == "stripe":
+        if live and token.startswith("rk_"):
+            return _json(
+                403,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "The provided key does not have the required permissions",
+                    }
+                },
+            )
+        if live:
+            return _json(
+                200,
+                {
+                    "id": "acct_1Ac9QeWJKY40uvSw",
+                    "object": "account",
+                    "email": "payments@example.com",
+                    "country": "US",
+                },
+            )
+        return _json(
+            401,
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "Invalid API Key provided: sk_live_****",
+                }
+            },
+        )
+    if provider == "openai":
+        if live:
+            return _json(
+                200,
+                {"object": "list", "data": []},
+                {"openai-organization": "org-leakguard-demo", "openai-project": "proj_abc"},
+            )
+        return _json(401, {"error": {"code": "invalid_api_key", "type": "invalid_request_error"}})
+    if provider == "anthropic":
+        if live:
+            return _json(
+                200, {"data": [], "has_more": False}, {"anthropic-organization-id": "0d1e2f3a-demo"}
+            )
+        return _json(
+            401,
+            {
+                "type": "error",
+                "error": {"type": "authentication_error", "message": "invalid x-api-key"},
+            },
+        )
+    if provider == "sendgrid":
+        if live:
+            return _json(200, {"scopes": ["mail.send", "alerts.read"]})
+        return _json(401, {"errors": [{"field": None, "message": "authorization required"}]})
+    if provider == "twilio":
+        if live:
+            return _json(
+                200, {"sid": token.split(":")[0], "friendly_name": "Acme prod", "status": "active"}
+            )
+        return _json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+    if provider == "npm":
+        return (
+            _json(200, {"username": "leaky-publisher"})
+            if live
+            else _json(401, {"error": "Unauthorized"})
+        )
+    if provider == "pypi":
+        if live:
+            return 400, {"Content-Type": "text/plain"}, b"400 Invalid value for name."
+        return (
+            403,
+            {"Content-Type": "text/plain"},
+            (b"403 Invalid or non-existent authentication information."),
+        )
+    if provider == "huggingface":
+        if live:
+            return _json(
+                200,
+                {
+                    "type": "user",
+                    "name": "leaky-ml",
+                    "auth": {"accessToken": {"displayName": "ci", "role": "write"}},
+                },
+            )
+        return _json(401, {"error": "Invalid credentials in Authorization header"})
+    if provider == "telegram":
+        if live:
+            return _json(
+                200, {"ok": True, "result": {"id": 123456, "is_bot": True, "username": "leaky_bot"}}
+            )
+        return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+    if provider == "discord":
+        if live:
+            return _json(200, {"id": "80351110224678912", "username": "leakybot", "bot": True})
+        return _json(401, {"message": "401: Unauthorized", "code": 0})
+    if provider == "datadog":
+        return _json(200, {"valid": True}) if live else _json(403, {"errors": ["Forbidden"]})
+    if provider == "mailgun":
+        if live:
+            return _json(200, {"total_count": 1, "items": [{"name": "mg.example.com"}]})
+        return 401, {"Content-Type": "text/plain"}, b"Forbidden"
+    if provider == "google":
+        if live:
+            return _json(200, {"models": []})
+        return _json(
+            400,
+            {
+                "error": {
+                    "code": 400,
+                    "message": "API key not valid.",
+                    "status": "INVALID_ARGUMENT",
+                    "details": [{"reason": "API_KEY_INVALID"}],
+                }
+            },
+        )
+    if provider == "supabase":
+        if live:
+            return _json(200, {"swagger": "2.0", "info": {"title": "PostgREST API"}})
+        return _json(401, {"message": "Invalid API key"})
+    return _json(404, {"message": "unknown provider in the fake"})
+
+
+@contextlib.contextmanager
+def provider_fake() -> Iterator[ProviderFake]:
+    fake = ProviderFake(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            return
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            provider, _, rest = self.path.lstrip("/").partition("/")
+            fake.requests.append((self.command, "/" + provider + "/" + rest.split("?")[0]))
+            token = _credential(provider, self, "/" + rest, body)
+            if token == RATE_LIMITED or token.endswith(":" + RATE_LIMITED):
+                status, headers, payload = _json(
+                    429, {"error": "rate limited"}, {"Retry-After": "0"}
+                )
+            elif token == SERVER_ERROR:
+                status, headers, payload = _json(500, {"error": "internal"})
+            else:
+                status, headers, payload = _answer(provider, "/" + rest, token, token in fake.live)
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = _serve
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()

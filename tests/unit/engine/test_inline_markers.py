@@ -1,0 +1,41 @@
+"""Inline allow markers: LeakGuard's own and those of gitleaks, trufflehog and detect-secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from leakguard.engine.matcher import Engine
+from leakguard.engine.rules import RuleSet
+from leakguard.engine.ruletest import available_engines
+
+KEY = "sk_live_4eC39HqLyjWDarjtT1zdp7dc9f2c"
+RULES = RuleSet.load()
+
+
+@pytest.mark.parametrize("kind", available_engines())
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'key = "{KEY}"  # leakguard:allow',
+        f'key = "{KEY}"  # gitleaks:allow',
+        f'key = "{KEY}"  // trufflehog:ignore',
+        f'key = "{KEY}"  # pragma: allowlist secret',
+        f'# pragma: allowlist nextline secret\nkey = "{KEY}"',
+    ],
+)
+def test_a_marked_line_is_not_reported(kind: str, text: str) -> None:
+    assert Engine(RULES, kind).scan_text(text) == []
+
+
+@pytest.mark.parametrize("kind", available_engines())
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'key = "{KEY}"',
+        f'# gitleaks:allow\nkey = "{KEY}"',  # a same-line marker covers its own line only
+        f'# pragma: allowlist nextline secret\nother = 1\nkey = "{KEY}"',  # only the next line
+        f'key = "{KEY}"\n# pragma: allowlist secret',
+    ],
+)
+def test_a_marker_elsewhere_does_not_hide_it(kind: str, text: str) -> None:
+    assert [f.rule_id for f in Engine(RULES, kind).scan_text(text)] == ["stripe-live-secret-key"]

@@ -1,0 +1,190 @@
+"""Every HTTP verifier against a local fake that answers as the provider's API reference says."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from leakguard.model import Finding, Location, Severity
+from leakguard.redact import fingerprint, redact
+from leakguard.verify.http_verifiers import HTTP_VERIFIERS
+from leakguard.verify.interface import Status
+from leakguard.verify.runner import VerifyOptions, plan, verify_findings
+from leakguard.verify.transport import HttpTransport
+from tests.support.provider_fakes import RATE_LIMITED, SERVER_ERROR, ProviderFake, provider_fake
+
+
+def _jwt(claims: dict[str, object]) -> str:
+    def part(doc: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJlLW5vdC1jaGVja2Vk"
+
+
+SUPABASE_JWT = _jwt({"iss": "supabase", "ref": "abcdefghijklmnopqrst", "role": "service_role"})
+
+# (verifier, provider, rule id, a credential in the provider's shape)
+CASES = [
+    (
+        "github",
+        "github",
+        "github-personal-access-token",
+        "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",
+    ),
+    ("gitlab", "gitlab", "gitlab-personal-access-token", "glpat-Ab3dE5gH7jK9mN1pQ3sT"),
+    ("slack", "slack", "slack-bot-token", "xoxb-1234567890-1234567890123-Ab3dE5gH7jK9mN1pQ3sTuVwX"),
+    ("stripe", "stripe", "stripe-live-secret-key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc9f2c"),
+    ("openai", "openai", "openai-project-key", "sk-proj-" + "Ab3dE5gH7jK9mN1p" * 4),
+    ("anthropic", "anthropic", "anthropic-api-key", "sk-ant-api03-" + "Ab3dE5gH7jK9" * 7 + "AA"),
+    ("sendgrid", "sendgrid", "sendgrid-api-key", "SG.Ab3dE5gH7jK9mN1pQ3sTuV.wXyZ" + "a1B2c3" * 7),
+    ("twilio", "twilio", "twilio-auth-token", "AC" + "0123456789abcdef" * 2 + ":" + "f" * 32),
+    ("npm", "npm", "npm-access-token", "npm_" + "Ab3dE5gH7jK9" * 3),
+    ("pypi", "pypi", "pypi-upload-token", "pypi-AgEIcHlwaS5vcmc" + "Ab3dE5gH" * 8),
+    (
+        "huggingface",
+        "huggingface",
+        "huggingface-access-token",
+        "hf_" + "Ab3dE5gH7jK9mN1pQ3sTuVwXyZ1234567",
+    ),
+    (
+        "telegram",
+        "telegram",
+        "telegram-bot-token",
+        "123456789:AAH" + "Ab3dE5gH7jK9mN1pQ3sTuVwXyZ12345",
+    ),
+    (
+        "discord",
+        "discord",
+        "discord-bot-token",
+        "MTIzNDU2Nzg5MDEyMzQ1Njc4.GAbCdE.Ab3dE5gH7jK9mN1pQ3sTuVwXyZ1234567",
+    ),
+    ("datadog", "datadog", "datadog-api-key", "0123456789abcdef0123456789abcdef"),
+    ("mailgun", "mailgun", "mailgun-api-key", "key-0123456789abcdef0123456789abcdef"),
+    ("google", "google", "google-api-key", "AIzaSyA" + "b3dE5gH7jK9mN1pQ3sTuVwXyZ12345"),
+    ("supabase", "supabase", "supabase-service-role-key", SUPABASE_JWT),
+]
+
+
+def finding(provider: str, rule_id: str, secret: str, **attributes: str | bool) -> Finding:
+    return Finding(
+        rule_id=rule_id,
+        provider=provider,
+        title=rule_id,
+        severity=Severity.HIGH,
+        fingerprint=fingerprint(secret),
+        redacted=redact(secret),
+        source_kind="file",
+        location=Location("config/.env", 1, 1),
+        attributes=tuple(attributes.items()),
+    )
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[ProviderFake]:
+    with provider_fake() as server:
+        yield server
+
+
+def _verify(fake: ProviderFake, name: str, found: Finding, secret: str) -> object:
+    options = VerifyOptions(endpoints=fake.endpoints(name), min_interval=0.0)
+    answers = verify_findings([found], {found.fingerprint: secret}, options)
+    return answers[found.fingerprint]
+
+
+@pytest.mark.parametrize(
+    ("name", "provider", "rule_id", "secret"), CASES, ids=[c[0] for c in CASES]
+)
+def test_live_then_revoked(
+    fake: ProviderFake, name: str, provider: str, rule_id: str, secret: str
+) -> None:
+    found = finding(provider, rule_id, secret)
+    fake.live.add(secret)
+    live = _verify(fake, name, found, secret)
+    assert live.status == Status.LIVE and live.verifier == name, live
+    assert live.http_status in (200, 400, 403)
+    fake.live.discard(secret)
+    dead = _verify(fake, name, found, secret)
+    # Datadog answers 403 on its US1 host for another site's valid key too: never "revoked"
+    assert dead.status == (Status.UNKNOWN if name == "datadog" else Status.REVOKED), dead
+    for answer in (live, dead):
+        assert secret not in json.dumps(answer.to_dict())
+        assert secret not in answer.endpoint
+
+
+def test_identity_is_what_the_provider_said(fake: ProviderFake) -> None:
+    secret = CASES[0][3]
+    fake.live.add(secret)
+    answer = _verify(
+        fake, "github", finding("github", "github-personal-access-token", secret), secret
+    )
+    assert dict(answer.identity) == {
+        "login": "octo-leaker",
+        "id": "583231",
+        "type": "User",
+        "scopes": "repo,read:org",
+    }
+    assert answer.endpoint == "GET https://api.github.com/user"  # the official host, as shown
+
+
+@pytest.mark.parametrize("secret", [RATE_LIMITED, SERVER_ERROR])
+def test_rate_limits_and_server_errors_are_unknown_after_retries(
+    fake: ProviderFake, secret: str
+) -> None:
+    before = len(fake.requests)
+    answer = _verify(fake, "npm", finding("npm", "npm-access-token", secret), secret)
+    assert answer.status == Status.UNKNOWN
+    assert len(fake.requests) - before == 3  # the first try and two retries
+
+
+def test_an_unreachable_provider_is_unknown() -> None:
+    with provider_fake() as gone:
+        url = gone.url
+    secret = CASES[0][3]
+    options = VerifyOptions(endpoints={"github": url + "/github"}, min_interval=0.0)
+    found = finding("github", "github-personal-access-token", secret)
+    answer = verify_findings([found], {found.fingerprint: secret}, options)[found.fingerprint]
+    assert answer.status == Status.UNKNOWN and "reached" in answer.detail
+
+
+def test_a_dry_run_calls_nothing(fake: ProviderFake) -> None:
+    before = len(fake.requests)
+    findings = [finding(p, r, s) for _, p, r, s in CASES]
+    probes = plan(findings, VerifyOptions())
+    assert len(fake.requests) == before
+    assert all(probe is not None for _, probe in probes)
+    shown = " ".join(probe.endpoint for _, probe in probes if probe is not None)
+    assert "https://api.github.com/user" in shown and "127.0.0.1" not in shown
+    assert not any(s in shown for *_, s in CASES)
+
+
+def test_half_a_pair_is_not_sent() -> None:
+    alone = finding("aws", "aws-access-key", "AKIAIOSFODNN7EXAMPLE", paired=False)
+    [(_, probe)] = plan([alone], VerifyOptions())
+    assert probe is None
+
+
+def test_every_verifier_host_is_fixed_https() -> None:
+    for verifier in HTTP_VERIFIERS:
+        assert verifier.base_url.startswith("https://"), verifier.name
+        assert verifier.base_url.count("/") == 2, verifier.name  # scheme://host, no path
+
+
+def test_the_transport_refuses_any_other_origin(fake: ProviderFake) -> None:
+    from leakguard.verify.interface import TransportError
+
+    transport = HttpTransport(fake.url + "/github", allow_private=True)
+    before = len(fake.requests)
+    with pytest.raises(TransportError, match="not the verifier's host"):
+        transport.send("GET", "http://127.0.0.2:9/github/user", {})
+    assert len(fake.requests) == before
+
+
+def test_supabase_host_comes_only_from_a_well_formed_project_ref(fake: ProviderFake) -> None:
+    hostile = _jwt({"ref": "evil.example.com/x", "role": "service_role"})
+    supabase = next(v for v in HTTP_VERIFIERS if v.name == "supabase")
+    assert supabase.base_for(hostile) == "https://{ref}.supabase.co"
+    assert supabase.build(hostile) is None
+    assert supabase.base_for(SUPABASE_JWT) == "https://abcdefghijklmnopqrst.supabase.co"
