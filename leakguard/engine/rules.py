@@ -16,6 +16,7 @@ A rule file holds one provider::
         before: 64                           # optional; bytes scanned before a keyword hit
         priority: 0                          # optional; wins over rules matching the same text
         placeholder_filter: true             # optional; false when the validator judges
+        supersedes: [jwt]                    # optional; rules it overlaps and wins over
         rotation: stripe-key                 # playbook id
         examples: ['key = "sk_live_..."']
         negative_examples: ['sk_live_xxxxxxxxxxxxxxxxxxxxxxxx']
@@ -57,6 +58,7 @@ RULE_KEYS = {
     "priority",
     "case_sensitive",
     "placeholder_filter",
+    "supersedes",
 }
 REQUIRED_KEYS = ("id", "title", "severity", "keywords", "pattern", "examples")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
@@ -83,6 +85,7 @@ class Rule:
     negative_examples: tuple[str, ...] = ()
     description: str = ""
     source: str = ""  # file:line, for errors and `rules list`
+    supersedes: tuple[str, ...] = ()  # rule ids this one knowingly overlaps and wins over
     user_supplied: bool = False  # from --rules: matched under a time budget
 
 
@@ -97,7 +100,10 @@ class RuleSet:
     @classmethod
     def load(cls, extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> RuleSet:
         shipped = _rule_files([detectors_dir()]) if builtin else []
-        return cls.from_files(shipped + _rule_files(extra_dirs), user_from=len(shipped))
+        loaded = cls.from_files(shipped + _rule_files(extra_dirs), user_from=len(shipped))
+        if builtin:
+            _check_supersedes(loaded.rules)
+        return loaded
 
     @classmethod
     def from_files(cls, files: Sequence[Path], *, user_from: int = 0) -> RuleSet:
@@ -130,6 +136,17 @@ def _rule_files(dirs: Iterable[Path]) -> list[Path]:
             continue
         files.extend(sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml")))
     return files
+
+
+def _check_supersedes(rules: Sequence[Rule]) -> None:
+    known = {r.id for r in rules}
+    for rule in rules:
+        missing = sorted(set(rule.supersedes) - known)
+        if missing:
+            raise RuleError(
+                f"{rule.source}: rule {rule.id!r} supersedes unknown rule {missing[0]!r}",
+                hint="'supersedes' lists ids of loaded rules this rule overlaps and wins over",
+            )
 
 
 def _read(path: Path) -> str:
@@ -253,6 +270,12 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
         if value is None or value < low:
             raise fail(key, f"{key} must be at least {low}")
 
+    supersedes = raw.get("supersedes", [])
+    if not isinstance(supersedes, list) or not all(
+        isinstance(i, str) and _ID.match(i) and i != rule_id for i in supersedes
+    ):
+        raise fail("supersedes", "supersedes must be a list of other rules' ids")
+
     return Rule(
         id=rule_id,
         provider=provider,
@@ -273,4 +296,5 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
         negative_examples=examples("negative_examples"),
         description=str(raw.get("description", "")),
         source=where,
+        supersedes=tuple(supersedes),
     )

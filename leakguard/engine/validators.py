@@ -10,7 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from leakguard.engine import aws, bech32, checksums, encoded, generic, jwt, keys, pairing, pgp, urls
+from leakguard.engine import (
+    aws,
+    bech32,
+    checksums,
+    encoded,
+    generic,
+    jwt,
+    keys,
+    pairing,
+    pgp,
+    structure,
+    urls,
+)
 from leakguard.engine import params as p
 from leakguard.engine.filters import shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, ValidatorSpec, Verdict
@@ -101,6 +113,13 @@ SPECS: Mapping[str, ValidatorSpec] = {
     "kubernetes_secret": encoded.KUBERNETES_SPEC,
     "pgp_private_key": pgp.SPEC,
     "generic_secret": generic.SPEC,
+    # rules-b
+    "base64_structure": ValidatorSpec(
+        structure.base64_structure,
+        "a base64 segment of the token decodes to the provider's fixed structure",
+        structure.PARAMS,
+        structure.prepare,
+    ),
 }
 
 VALIDATORS: Mapping[str, Validator] = {name: spec.check for name, spec in SPECS.items()}

@@ -144,7 +144,9 @@ def filler(size: int, seed: int = 0, *, near_misses: bool = True) -> bytes:
     return "".join(parts).encode("utf-8")[:size]
 
 
-_ISOLATE = b"\n" + b" " * 300 + b"\n" * 7
+# around each planted piece: more than any rule's context reach (``before``, pairing lines) of
+# neutral lines, so an example reports in the corpus exactly what it reports on its own
+_QUIET = b"\n" * 7 + b"# ----\n" * 80 + b"\n" * 7
 
 
 def mixed_corpus(ruleset: RuleSet, size: int, seed: int = 0) -> tuple[bytes, list[str]]:
@@ -159,8 +161,6 @@ def mixed_corpus(ruleset: RuleSet, size: int, seed: int = 0) -> tuple[bytes, lis
     out: list[bytes] = []
     for i, piece in enumerate(pieces):
         out.append(filler(gap, seed * 1000 + i))
-        # Blank space wider than a context rule's window (256 bytes): a filler word such as
-        # "twilio" must not give context to a planted example.
-        out.append(_ISOLATE + piece.encode("utf-8") + _ISOLATE)
+        out.append(_QUIET + piece.encode("utf-8") + _QUIET)
     out.append(filler(gap, seed * 1000 + len(pieces)))
     return b"".join(out), planted

@@ -58,7 +58,10 @@ def test_basic_authorization_header(engine: Engine) -> None:
     log = f'10.0.0.1 - - [01/Jan/2026] "GET / HTTP/1.1" 200 "Authorization: Basic {token}"\n'
     [finding] = _scan(engine, "first\n" + log)
     assert finding.secret == KEY
-    assert _where(finding) == (2, log.index(token) + 1, "base64")
+    # decoded in place: the column falls inside the encoded token, where its decoded text sits
+    line, column, layer = _where(finding)
+    assert (line, layer) == (2, "base64")
+    assert log.index(token) < column <= log.index(token) + len(token)
 
 
 def test_percent_encoded_value(engine: Engine) -> None:
@@ -159,6 +162,103 @@ def test_escaped_slashes_of_a_plain_url_are_not_decoded() -> None:
 def test_hyperscan_markers_agree_with_the_re_triggers(
     text: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from leakguard.engine.decoders import _marker_scanner
+
+    pytest.importorskip("hyperscan")
+    monkeypatch.delenv("LEAKGUARD_ENGINE", raising=False)
+    fast = _marker_scanner()
+    monkeypatch.setenv("LEAKGUARD_ENGINE", "re")
+    assert fast(text) == _marker_scanner()(text)
+
+
+# -- issue #10: decoding that real leaks need ------------------------------------------------
+
+WEBHOOK = "https://hooks.slack.com/services/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"
+PEM_LINES = [
+    "MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu",
+    "KUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQJAIJLixBy2qpFoS4DSmoEm",
+    "o3qGy0t6z09AIJtH+5OeRV1be+N4cDYJKffGzDa88vQENZiRm0GRq6a+HPGQMd2k",
+    "TQIhAKMSvzIBnni7ot/OSie2TmJLY4SwTQAevXysE2RbFDYdAiEBCUEaRQnMnbp7",
+    "9mxDXDf6AU0cN/RPBjb9qSHDcWZHGzUCIG2Es59z8ugGrDY+pxLQnwfotadxd+Uy",
+    "v/Ow5T0q5gIJAiEAyS4RaI9YG8EWx/2w0T67ZUVAw8eOMB6BIUg0Xcu+3okCIBOs",
+    "/5OiPgoTdSy7bcF9IGpSE8ZgGKzgYQVO58THKfM=",
+]
+
+
+def test_escaped_urls_in_any_json_file(engine: Engine) -> None:
+    text = (
+        '{"slack": {"webhook": "' + WEBHOOK.replace("/", "\\/") + '"},\n'
+        ' "db": "postgres:\\/\\/app:Zq8vT2mK9pLx@db.internal:5432\\/app"}\n'
+    )
+    found = {(f.rule_id, f.location.line) for f in _scan(engine, text)}
+    assert found == {("slack-webhook-url", 1), ("postgres-url-password", 2)}
+
+
+def test_base64_of_a_base64_holding_a_webhook(engine: Engine) -> None:
+    nested = base64.b64encode(base64.b64encode(f"notify: {WEBHOOK}".encode())).decode()
+    [finding] = _scan(engine, f"# alerts\nNOTIFY_CONFIG={nested}\n")
+    assert finding.secret == WEBHOOK
+    assert _where(finding) == (2, len("NOTIFY_CONFIG=") + 1, "base64+base64")
+    assert _scan(engine, f"NOTIFY_CONFIG={nested}\n", depth=1) == []
+
+
+def test_base64_noise_is_not_decoded() -> None:
+    blob = base64.b64encode(bytes(range(256)) * 4).decode()
+    chunk = Chunk(
+        f"icon = '{blob}'\nhash = 9f86d081884c7d659a2feaa0c55ad015\n".encode(), Location("f", 1, 1)
+    )
+    assert list(decoded_chunks(chunk)) == []
+
+
+def _pem(joiner: str, head: str, tail: str) -> str:
+    lines = ["-----BEGIN RSA PRIVATE KEY-----", *PEM_LINES, "-----END RSA PRIVATE KEY-----"]
+    return head + joiner.join(f'"{line}\\n"' for line in lines) + tail
+
+
+@pytest.mark.parametrize(
+    ("language", "source"),
+    [
+        ("java", _pem(" +\n        ", "String key =\n        ", ";\nint retries = 3;\n")),
+        ("javascript", _pem("\n  + ", "const key = ", ";\n")),
+        ("go", _pem(" +\n\t", "var key = ", "\n")),
+        ("python", _pem("\n    ", "KEY = (\n    ", "\n)\n")),
+    ],
+)
+def test_secret_split_across_string_literals(engine: Engine, language: str, source: str) -> None:
+    findings = _scan(engine, source)
+    assert [f.rule_id for f in findings] == ["private-key"], language
+
+
+def test_split_vendor_key_keeps_later_line_numbers(engine: Engine) -> None:
+    text = f'a = "x"\nkey = "{KEY[:12]}" +\n      "{KEY[12:]}"\n\nother = "{stripe_key(22)}"\n'
+    found = sorted((f.secret, f.location.line) for f in _scan(engine, text))
+    assert found == sorted([(KEY, 2), (stripe_key(22), 5)])
+
+
+def test_dense_basic_headers_decode_into_one_chunk() -> None:
+    lines = [
+        f'10.0.0.{i % 250} - - "GET / HTTP/1.1" 200 Authorization: Basic '
+        + base64.b64encode(f"user{i}:pw{i * 7919:08d}".encode()).decode()
+        for i in range(2000)
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    [decoded] = list(decoded_chunks(Chunk(data, Location("f", 1, 1))))
+    assert len(decoded.data) == len(data) and decoded.data.count(b"\n") == 2000
+    assert b"user1999:pw" in decoded.data
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'key = "abc" +\n  "def"',
+        b"x = 'a'+'b'",
+        b'{"u":"postgres:\\/\\/app:pw@db\\/x"}',
+        b"cfg=" + base64.b64encode(b"https://example.org/x"),
+        b"cfg=" + base64.b64encode(base64.b64encode(b"https://example.org/x")),
+        b"cfg=aHR0cHM6 and nothing else",
+    ],
+)
+def test_new_markers_agree_on_both_engines(text: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     from leakguard.engine.decoders import _marker_scanner
 
     pytest.importorskip("hyperscan")

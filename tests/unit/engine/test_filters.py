@@ -1,0 +1,64 @@
+"""The shipped allowlist of public documentation values and the placeholder filter."""
+
+from __future__ import annotations
+
+import pytest
+
+from leakguard.engine.filters import (
+    DOCUMENTATION_PARTS,
+    DOCUMENTATION_VALUES,
+    is_placeholder,
+    is_public_example,
+)
+from leakguard.engine.matcher import Engine
+from leakguard.engine.rules import RuleSet
+
+JWT_IO = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0"
+    "IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+# the jwt.io demo claims under RS256 with another signature: public whatever the header
+JWT_IO_RS256 = (
+    "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiYWRt"
+    "aW4iOnRydWUsImlhdCI6MTUxNjIzOTAyMn0.NHVaYe26MbtOYhSKkoKYdFVomg4i8ZJd8_-RU8VNbftc4TSMb4bXP3l3YlNW"
+)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(RuleSet.load())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aws_access_key_id = AKIAI44QH8DHBEXAMPLE\naws_secret_access_key = "
+        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+        "stripe.api_key = 'sk_test_BQokikJOvBiI2HlWgH4olfQ2'",
+        "Stripe('pk_test_6pRNASCoBOKtIshFeQd4XMUh')",
+        "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo",
+        "SLACK_BOT_TOKEN=xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy",
+        f"Authorization: Bearer {JWT_IO}",
+        f"token = '{JWT_IO_RS256}'",
+    ],
+)
+def test_published_documentation_values_are_not_reported(engine: Engine, text: str) -> None:
+    assert engine.scan_text(text) == []
+
+
+def test_allowlist_is_loaded_from_data() -> None:
+    assert b"AKIAIOSFODNN7EXAMPLE" in DOCUMENTATION_VALUES
+    assert len(DOCUMENTATION_VALUES) >= 10 and len(DOCUMENTATION_PARTS) >= 2
+    assert is_public_example(JWT_IO.encode()) and is_public_example(JWT_IO_RS256.encode())
+
+
+def test_a_real_shaped_value_is_not_public() -> None:
+    value = b"sk_live_51WK59PFkl0JfI2yyVlbPegBPrUhRZdsvDQuc8dW"
+    assert not is_public_example(value) and not is_placeholder(value, 8)
+
+
+@pytest.mark.parametrize(
+    "value", [b"sk_live_xxxxxxxxxxxxxxxx", b"${STRIPE_KEY}", b"<your-key>", b"aaaaaaaaaaaa"]
+)
+def test_placeholders(value: bytes) -> None:
+    assert is_placeholder(value)
