@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from leakguard.rotation import engine, planner
+from leakguard.rotation import planner
+from leakguard.rotation import runner as engine
 from leakguard.rotation.context import stdin_is_tty
 from leakguard.rotation.expr import parse_duration
 from leakguard.rotation.journal import Journal, RunState, RunView

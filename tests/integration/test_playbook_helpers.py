@@ -92,7 +92,7 @@ def consumer(role: AppRole, reload: Reload | None = None) -> ConsumerInfo:
 
 
 def _drive(spec: Mapping[str, Any]) -> dict[str, Any]:
-    from leakguard.rotation import engine
+    from leakguard.rotation import runner as engine
     from leakguard.rotation.journal import Journal
     from leakguard.rotation.schema import find_playbook, load_playbook
 

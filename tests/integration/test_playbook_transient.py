@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.graph.interface import StoreRef
-from leakguard.rotation import engine
+from leakguard.rotation import runner as engine
 from leakguard.rotation.journal import Journal, Kind, RunState
 from leakguard.rotation.schema import find_playbook, load_playbook
 from tests.integration.test_backend_transient import Proxy

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from leakguard.errors import PlaybookError
-from leakguard.rotation import engine
+from leakguard.rotation import runner as engine
 from leakguard.rotation.audit import verify
 from leakguard.rotation.journal import Journal, Kind, RunState, RunView, StepState
 from leakguard.rotation.planner import plan_playbook
