@@ -18,9 +18,9 @@ from typing import Any
 from leakguard.errors import LeakguardError
 from leakguard.rotation import expr
 from leakguard.rotation.context import Backends, SecretHandleStore, StepContext
-from leakguard.rotation.runner import EngineOptions, _json_outputs, start_run
 from leakguard.rotation.interface import Action, Mode
 from leakguard.rotation.journal import Journal, RunState, RunView, StepState
+from leakguard.rotation.runner import EngineOptions, _json_outputs, start_run
 from leakguard.rotation.schema import APPROVAL, Playbook, Step, resolve_inputs, spec_for
 
 

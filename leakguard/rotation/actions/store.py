@@ -100,6 +100,8 @@ def promote(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
     current, _ = store.read_current(name)
     previous = current.version_id if current.version_id != version_id else None
     promoted = store.promote(name, version_id, ctx.token)
+    if promoted.metadata.get("previous_version"):  # the store knows what it replaced
+        previous = promoted.metadata["previous_version"]
     if previous is None:  # re-run after the promotion happened
         previous = _previous(store, name, promoted.version_id)
     if not promoted.is_current:
