@@ -73,6 +73,7 @@ class RunState:
     ROLLED_BACK = "rolled-back"
     COMPLETED = "completed"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # shown, never journaled: running, but no process drives it
     FINAL = frozenset({"rolled-back", "completed", "failed"})
 
 
@@ -95,6 +96,7 @@ class Kind:
     COMPENSATE_INTENT = "compensate-intent"
     COMPENSATE_RESULT = "compensate-result"  # state compensated|failed
     LOG = "log"  # an action's progress line (ctx.log); data: message
+    OVERRIDE = "override"  # --playbook-override; data: reason, playbook, expected, rule_id, by
 
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
