@@ -364,12 +364,20 @@ class VaultKV2Store:
         custom = self._custom(ledger)
         wanted = _short(data_fingerprint(data))
         intent = _Intent.decode(custom.get(INTENT))
-        if intent is not None and intent.token == token and intent.target == target:
-            if intent.fingerprint != wanted:
+        mine = intent is not None and intent.token == token and intent.target == target
+        if mine and intent is not None and intent.fingerprint != wanted:
+            landed = self._latest(self._read_metadata(path)) > intent.base
+            if landed and target == "path":
                 raise BackendError(
                     f"this step already wrote {self.mount}/{path} with different data",
                     hint="the idempotency token was reused with a new value; start a new run",
                 )
+            # the first attempt's value never reached consumers (not written, or only staged,
+            # which no one reads): record the new intent and write it
+            if landed:
+                base = self._latest(self._read_metadata(path))
+            mine = False
+        if mine and intent is not None:
             base = intent.base
         else:
             custom[INTENT] = _Intent(token, target, base, wanted).encode()
@@ -468,7 +476,8 @@ class VaultKV2Store:
         version = _int(version_id, name)
         meta = self._read_metadata(name)
         if version > self._latest(meta):
-            _, _, pending = self._staged(name)
+            ledger, custom, pending = self._staged(name)
+            pending = pending or self._unrecorded_stage(name, ledger, custom)
             if pending is not None and pending.promised == version:
                 return self._read(self.staging_path(name), pending.staged)
         return self._read(name, version)
@@ -520,7 +529,9 @@ class VaultKV2Store:
         return self._version(name, self._read_metadata(name), new.promised, data, pending=True)
 
     def pending(self, name: str) -> StoredVersion | None:
-        ledger, _, pending = self._staged(name)
+        ledger, custom, pending = self._staged(name)
+        if pending is None:
+            pending = self._unrecorded_stage(name, ledger, custom)
         if pending is None:
             return None
         meta = self._read_metadata(name)
@@ -528,6 +539,18 @@ class VaultKV2Store:
         if pending.staged in self._live(ledger):
             data = self._read(self.staging_path(name), pending.staged)
         return self._version(name, meta, pending.promised, data, pending=True)
+
+    def _unrecorded_stage(
+        self, name: str, ledger: Mapping[str, Any] | None, custom: Mapping[str, str]
+    ) -> _Pending | None:
+        """A staging write that landed before its record (a crash in between): still pending."""
+        intent = _Intent.decode(custom.get(INTENT))
+        if intent is None or intent.target != "staged" or self._latest(ledger) <= intent.base:
+            return None
+        staging = self.staging_path(name)
+        if _short(data_fingerprint(self._read(staging, intent.base + 1))) != intent.fingerprint:
+            return None
+        return _Pending(intent.token, intent.base + 1, int(custom.get(STAGE_BASE) or 0))
 
     def promote(self, name: str, version_id: str, token: str) -> StoredVersion:
         version = _int(version_id, name)
