@@ -88,8 +88,10 @@ def test_2_a_generated_value_never_replaces_a_provider_key(
     fp = save_graph(db, STRIPE, StoreRef("vault-kv2", path, "secret"), [])
     base = ["run", "vault-kv-secret", "-i", f"credential={fp}", "-i", f"secret={path}",
             "-i", "overlap=1s", "--yes"]  # fmt: skip
-    code, out = _run(db, *base)
+    code, out = _run(db, *base, "--run-id", "refused")
     assert code == 1 and "provider-issued key" in out and "stripe-key" in out, out
+    code, out = _run(db, "resume", "refused")
+    assert code != 0 and "refused before any write" in out, out
     code, out = _run(db, *base, "--playbook-override", "the dashboard is down")
     assert code == 1 and "cannot lift this" in out, out
     assert _versions(root, path) == 1 and _latest(root, path) == {"api_key": STRIPE}
