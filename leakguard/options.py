@@ -27,6 +27,10 @@ class GitOptions:
     refs: tuple[str, ...] = ()
     incremental: bool = False
     max_blob_bytes: int = 50 * MiB
+    # remote clones and fetches: ssh connect; slower than 1 KiB/s this long; the whole run
+    connect_timeout_seconds: float = 30.0
+    idle_timeout_seconds: float = 60.0
+    total_timeout_seconds: float = 3600.0
 
 
 @dataclass(frozen=True, slots=True)

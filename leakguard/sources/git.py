@@ -20,18 +20,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from leakguard.errors import InputError
 from leakguard.model import Chunk, Finding, Location, Scalar, ScanStats, Skipped
 from leakguard.options import ScanOptions
-from leakguard.sources.git_objects import (
-    git_env,
-    list_objects,
-    objects_by_id,
-)
+from leakguard.sources import git_run
+from leakguard.sources.filesystem import DirectorySource
+from leakguard.sources.git_objects import list_objects, objects_by_id
 from leakguard.sources.git_pieces import (
     GitBlobs,
     GitWorkTree,
@@ -51,6 +48,7 @@ from leakguard.sources.git_provenance import (
     start_log,
 )
 from leakguard.sources.git_repo import (
+    NotReadable,
     Ref,
     Repository,
     discover,
@@ -72,7 +70,20 @@ def git_source_for(path: Path, label: str, options: ScanOptions) -> Source | Non
 
     A plain directory is scanned as a directory, unless git-only options were asked for.
     """
-    repo = discover(path)
+    try:
+        repo = discover(path)
+    except NotReadable as exc:
+        if options.git.include_unreachable or options.git.refs:
+            raise InputError(
+                f"{label}: git cannot read this repository: {exc}",
+                hint="repair it (git fsck; a valid HEAD) or scan a copy of its objects",
+            ) from None
+        return UnreadableRepository(
+            DirectorySource(path, label),
+            label,
+            f"{label}: git cannot read this repository ({exc}); its history was not scanned,"
+            " its files were scanned as a directory",
+        )
     if repo is None:
         if options.git.include_unreachable or options.git.refs:
             raise InputError(
@@ -81,6 +92,22 @@ def git_source_for(path: Path, label: str, options: ScanOptions) -> Source | Non
             )
         return None
     return GitSource(repo, label)
+
+
+@dataclasses.dataclass
+class UnreadableRepository:
+    """A directory whose ``.git`` git refuses: scanned as files, with a warning."""
+
+    inner: DirectorySource
+    label: str
+    warning: str
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        stats.warn(self.warning)
+        yield from self.inner.iter_chunks(options, stats)
 
 
 class GitSource:
@@ -172,7 +199,7 @@ class GitSource:
 
     def _plan(self, options: ScanOptions, stats: ScanStats) -> bool:
         """Decide what history to read and start the log pass; False when there is none."""
-        self._refs = list_refs(self.repo)
+        self._refs = list_refs(self.repo, stats.warn)
         tips = self._tips(options)
         if not tips and not options.git.include_unreachable:
             if not self._refs:
@@ -408,17 +435,8 @@ class GitSource:
             return {}
         keys = list(queries)
         payload = b"".join(oid.encode() + b":" + path + b"\n" for oid, path in keys)
-        proc = subprocess.run(
-            [
-                "git",
-                f"--git-dir={self.repo.git_dir}",
-                "cat-file",
-                "--batch-check=%(objectname)",
-            ],
-            input=payload,
-            capture_output=True,
-            env=git_env(),
-            check=False,
+        proc = git_run.run(
+            ["cat-file", "--batch-check=%(objectname)"], git_dir=self.repo.git_dir, input=payload
         )
         answers = proc.stdout.split(b"\n")
         for i, key in enumerate(keys):
