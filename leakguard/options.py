@@ -20,6 +20,12 @@ class ArchiveLimits:
     max_entries: int = 100_000
 
 
+# remote clones and fetches: ssh connect; slower than 1 KiB/s this long; the whole run
+GIT_CONNECT_TIMEOUT = 30.0
+GIT_IDLE_TIMEOUT = 60.0
+GIT_TOTAL_TIMEOUT = 3600.0
+
+
 @dataclass(frozen=True, slots=True)
 class GitOptions:
     history: bool = True
@@ -27,10 +33,9 @@ class GitOptions:
     refs: tuple[str, ...] = ()
     incremental: bool = False
     max_blob_bytes: int = 50 * MiB
-    # remote clones and fetches: ssh connect; slower than 1 KiB/s this long; the whole run
-    connect_timeout_seconds: float = 30.0
-    idle_timeout_seconds: float = 60.0
-    total_timeout_seconds: float = 3600.0
+    connect_timeout_seconds: float = GIT_CONNECT_TIMEOUT
+    idle_timeout_seconds: float = GIT_IDLE_TIMEOUT
+    total_timeout_seconds: float = GIT_TOTAL_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)

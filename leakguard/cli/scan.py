@@ -12,7 +12,14 @@ import typer
 
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from leakguard.model import ScanResult, Severity
-from leakguard.options import GitOptions, ScanOptions, parse_size
+from leakguard.options import (
+    GIT_CONNECT_TIMEOUT,
+    GIT_IDLE_TIMEOUT,
+    GIT_TOTAL_TIMEOUT,
+    GitOptions,
+    ScanOptions,
+    parse_size,
+)
 from leakguard.reports import check_format, render, write_private
 from leakguard.reports.text import summary
 from leakguard.scanner import scan_then_record
@@ -82,6 +89,22 @@ CacheDir = Annotated[
     Path | None,
     typer.Option("--cache-dir", metavar="DIR", help="Where remote repositories are mirrored."),
 ]
+GitTimeout = Annotated[
+    float,
+    typer.Option(
+        "--git-timeout",
+        metavar="SECONDS",
+        help="Remote git: give up a clone or fetch after this long in total.",
+    ),
+]
+GitIdleTimeout = Annotated[
+    float,
+    typer.Option(
+        "--git-idle-timeout",
+        metavar="SECONDS",
+        help="Remote git: give up when slower than 1 KiB/s this long (also ssh connect).",
+    ),
+]
 MaxFileSize = Annotated[
     str,
     typer.Option(
@@ -104,10 +127,14 @@ def build_options(
     show_secrets: bool = False,
     baseline: Path | None = None,
     min_severity: str = "info",
+    git_timeout: float = GIT_TOTAL_TIMEOUT,
+    git_idle_timeout: float = GIT_IDLE_TIMEOUT,
 ) -> ScanOptions:
     """Map command-line values onto the frozen option objects, rejecting bad ones early."""
     if jobs < 0:
         raise UsageError(f"--jobs must be 0 or more, not {jobs}")
+    if not (git_timeout > 0 and git_idle_timeout > 0):
+        raise UsageError("--git-timeout and --git-idle-timeout must be more than 0 seconds")
     return ScanOptions(
         max_file_bytes=parse_size(max_file_size),
         show_secrets=show_secrets,
@@ -122,6 +149,9 @@ def build_options(
             include_unreachable=include_unreachable,
             refs=tuple(refs or ()),
             incremental=incremental,
+            connect_timeout_seconds=min(git_idle_timeout, GIT_CONNECT_TIMEOUT),
+            idle_timeout_seconds=git_idle_timeout,
+            total_timeout_seconds=git_timeout,
         ),
     )
 
@@ -223,6 +253,8 @@ def scan(
     db: Db = None,
     cache_dir: CacheDir = None,
     max_file_size: MaxFileSize = "100MB",
+    git_timeout: GitTimeout = GIT_TOTAL_TIMEOUT,
+    git_idle_timeout: GitIdleTimeout = GIT_IDLE_TIMEOUT,
 ) -> None:
     check_format(output_format)
     check_output(output)
@@ -239,6 +271,8 @@ def scan(
         show_secrets=show_secrets,
         baseline=baseline,
         min_severity=min_severity,
+        git_timeout=git_timeout,
+        git_idle_timeout=git_idle_timeout,
     )
     with progress_bar(not quiet) as progress:
 

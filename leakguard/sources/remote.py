@@ -162,7 +162,9 @@ def _git(
         ) from None
     if proc.returncode != 0:
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = public_url(lines[-1]) if lines else f"git exited with {proc.returncode}"
+        fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        shown_line = (fatal or lines or [f"git exited with {proc.returncode}"])[0]
+        detail = public_url(shown_line)
         if credentials:
             for value in credentials.values():
                 if value:
