@@ -36,6 +36,9 @@ class GitOptions:
     connect_timeout_seconds: float = GIT_CONNECT_TIMEOUT
     idle_timeout_seconds: float = GIT_IDLE_TIMEOUT
     total_timeout_seconds: float = GIT_TOTAL_TIMEOUT
+    staged: bool = False  # only the index's blobs that differ from HEAD (what will be committed)
+    range_from: str | None = None  # --range A..B / --since-commit A: blobs introduced after A
+    range_to: str | None = None  # ... up to B (HEAD for --since-commit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,29 @@ CacheDir = Annotated[
     Path | None,
     typer.Option("--cache-dir", metavar="DIR", help="Where remote repositories are mirrored."),
 ]
+Staged = Annotated[
+    bool,
+    typer.Option(
+        "--staged",
+        help="Git: only what the next commit adds (staged blobs that differ from HEAD).",
+    ),
+]
+SinceCommit = Annotated[
+    str | None,
+    typer.Option(
+        "--since-commit",
+        metavar="REF",
+        help="Git: only blobs introduced by commits after REF, up to HEAD (no work tree).",
+    ),
+]
+CommitRange = Annotated[
+    str | None,
+    typer.Option(
+        "--range",
+        metavar="A..B",
+        help="Git: only blobs introduced by commits in A..B (no work tree).",
+    ),
+]
 GitTimeout = Annotated[
     float,
     typer.Option(
@@ -129,12 +152,22 @@ def build_options(
     min_severity: str = "info",
     git_timeout: float = GIT_TOTAL_TIMEOUT,
     git_idle_timeout: float = GIT_IDLE_TIMEOUT,
+    staged: bool = False,
+    since_commit: str | None = None,
+    commit_range: str | None = None,
 ) -> ScanOptions:
     """Map command-line values onto the frozen option objects, rejecting bad ones early."""
     if jobs < 0:
         raise UsageError(f"--jobs must be 0 or more, not {jobs}")
     if not (git_timeout > 0 and git_idle_timeout > 0):
         raise UsageError("--git-timeout and --git-idle-timeout must be more than 0 seconds")
+    range_from, range_to = _git_range(since_commit, commit_range)
+    scopes = [no_history, staged, range_to is not None, bool(refs)]
+    if sum(scopes) > 1:
+        raise UsageError(
+            "--no-history, --staged, --ref and --range/--since-commit choose different parts of"
+            " a repository: give one of them"
+        )
     return ScanOptions(
         max_file_bytes=parse_size(max_file_size),
         show_secrets=show_secrets,
@@ -152,8 +185,27 @@ def build_options(
             connect_timeout_seconds=min(git_idle_timeout, GIT_CONNECT_TIMEOUT),
             idle_timeout_seconds=git_idle_timeout,
             total_timeout_seconds=git_timeout,
+            staged=staged,
+            range_from=range_from,
+            range_to=range_to,
         ),
     )
+
+
+def _git_range(since_commit: str | None, commit_range: str | None) -> tuple[str | None, str | None]:
+    if since_commit is not None and commit_range is not None:
+        raise UsageError("give --range or --since-commit, not both")
+    if since_commit is not None:
+        return since_commit, "HEAD"
+    if commit_range is None:
+        return None, None
+    start, dots, end = commit_range.partition("..")
+    if not dots or end.startswith(".") or not start or not end:
+        raise UsageError(
+            f"--range {commit_range!r}: expected A..B (two refs or commits)",
+            hint="for a pull request: --range origin/main..HEAD",
+        )
+    return start, end
 
 
 class _BarProgress:
@@ -255,6 +307,9 @@ def scan(
     max_file_size: MaxFileSize = "100MB",
     git_timeout: GitTimeout = GIT_TOTAL_TIMEOUT,
     git_idle_timeout: GitIdleTimeout = GIT_IDLE_TIMEOUT,
+    staged: Staged = False,
+    since_commit: SinceCommit = None,
+    commit_range: CommitRange = None,
 ) -> None:
     check_format(output_format)
     check_output(output)
@@ -273,6 +328,9 @@ def scan(
         min_severity=min_severity,
         git_timeout=git_timeout,
         git_idle_timeout=git_idle_timeout,
+        staged=staged,
+        since_commit=since_commit,
+        commit_range=commit_range,
     )
     with progress_bar(not quiet) as progress:
 

@@ -102,6 +102,9 @@ COMMANDS: dict[str, tuple[Command, int]] = {
         1,
     ),
     "ref": (lambda a, t: ["scan", "--ref", "main", "-j", "1", str(a.target)], 1),
+    "staged": (lambda a, t: ["scan", "--staged", str(a.target)], 0),  # nothing staged
+    "range": (lambda a, t: ["scan", "--range", "HEAD~3..HEAD", "-j", "1", str(a.target)], 0),
+    "since-commit": (lambda a, t: ["scan", "--since-commit", "HEAD~3", str(a.target)], 0),
     "unreachable": (lambda a, t: ["scan", "--include-unreachable", "-j", "1", str(a.target)], 1),
     "remote-file-url": (
         lambda a, t: ["scan", "-j", "1", "--cache-dir", str(t / "c"), f"file://{a.git_dir}"],
@@ -175,6 +178,7 @@ def test_the_markers_work_with_plain_git(tmp_path: Path) -> None:
     git("credential", "fill", input=b"protocol=https\nhost=example.com\n\n")
     git("commit", "-q", "--allow-empty", "-m", "x")
     config.write_text(text)
+    os.utime(repo / "config.env", (1_500_000_000, 1_500_000_000))  # git must hash it again
     git("status")
     assert {
         "fsmonitor",
