@@ -121,7 +121,9 @@ def staged_chunks(
         return
     head = head_tree(repo) or {}
     wanted: dict[str, list[bytes]] = {}
-    for path, entry in index_entries(repo).items():
+    # in a pre-commit hook git names the index being committed (`git commit -a`, `git commit
+    # FILE` commit a temporary one); only its path is taken from the environment
+    for path, entry in index_entries(repo, os.environ.get("GIT_INDEX_FILE")).items():
         if entry.mode in (GITLINK_MODE, SYMLINK_MODE) or head.get(path) == entry.oid:
             continue
         wanted.setdefault(entry.oid, []).append(path)

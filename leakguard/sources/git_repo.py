@@ -210,9 +210,18 @@ class IndexEntry:
     stat: tuple[int, ...]  # (mtime s, mtime ns, ctime s, ino, size), as git stores them
 
 
-def index_entries(repo: Repository) -> dict[bytes, IndexEntry]:
-    """The index: path -> entry (the last stage for a conflicted path); no work-tree read."""
-    out = run_git(repo, ["ls-files", "-z", "--stage", "--debug"], what="reading the index")
+def index_entries(repo: Repository, index_file: str | None = None) -> dict[bytes, IndexEntry]:
+    """The index (or ``index_file``: the one git hands a pre-commit hook): path -> entry (the
+    last stage for a conflicted path); no work-tree read."""
+    args = ["ls-files", "-z", "--stage", "--debug"]
+    env = {"GIT_INDEX_FILE": os.path.abspath(index_file)} if index_file else None
+    proc = git_run.run(args, git_dir=repo.git_dir, work_tree=repo.work_tree, env=env)
+    if proc.returncode != 0:
+        raise InputError(
+            f"{repo.key}: reading the index failed: {_last_line(proc.stderr)}",
+            hint="check that the path is a readable, valid git repository (git fsck)",
+        )
+    out = proc.stdout
     entries: dict[bytes, IndexEntry] = {}
     tokens = out.split(b"\0")
     # each token after the first is "<debug lines of the previous entry>\n<next header>"
