@@ -163,7 +163,7 @@ def build_options(
         raise UsageError("--git-timeout and --git-idle-timeout must be more than 0 seconds")
     range_from, range_to = _git_range(since_commit, commit_range)
     scopes = [no_history, staged, range_to is not None, bool(refs)]
-    if sum(scopes) > 1:
+    if (staged or range_to is not None) and sum(scopes) > 1:
         raise UsageError(
             "--no-history, --staged, --ref and --range/--since-commit choose different parts of"
             " a repository: give one of them"

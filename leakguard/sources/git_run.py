@@ -197,8 +197,11 @@ def run(
         _kill_group(proc)
         out, err = proc.communicate()
         raise GitTimeout(timeout or 0.0, err) from None
-    except BaseException:
-        _kill_group(proc) if deadlines is not None else proc.kill()
+    except BaseException:  # Ctrl-C, or a failure reading the pipes: leave no git behind
+        if deadlines is not None:
+            _kill_group(proc)
+        else:
+            proc.kill()
         proc.wait()
         raise
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

@@ -26,6 +26,7 @@ from leakguard.options import ScanOptions
 from leakguard.sources import git_run
 from leakguard.sources.git import GitSource
 from leakguard.sources.git_repo import Repository
+from leakguard.sources.git_state import private_dirs
 from leakguard.sources.interface import Source
 
 _USERINFO = re.compile(r"(?<=://)[^/@]*@")
@@ -93,9 +94,7 @@ def split_credentials(url: str) -> tuple[str, dict[str, str]]:
 
 def _private_dir(path: Path) -> None:
     """Create ``path`` (and missing parents) 0700; tighten it if LeakGuard made it earlier."""
-    missing = [p for p in (path, *path.parents) if not p.exists()]
-    for p in reversed(missing):
-        p.mkdir(mode=0o700, exist_ok=True)
+    private_dirs(path)
     if path.stat().st_uid == os.getuid():
         os.chmod(path, 0o700)
 
