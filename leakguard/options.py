@@ -22,6 +22,12 @@ class ArchiveLimits:
     max_entries: int = 100_000
 
 
+# remote clones and fetches: ssh connect; slower than 1 KiB/s this long; the whole run
+GIT_CONNECT_TIMEOUT = 30.0
+GIT_IDLE_TIMEOUT = 60.0
+GIT_TOTAL_TIMEOUT = 3600.0
+
+
 @dataclass(frozen=True, slots=True)
 class GitOptions:
     history: bool = True
@@ -29,6 +35,12 @@ class GitOptions:
     refs: tuple[str, ...] = ()
     incremental: bool = False
     max_blob_bytes: int = 50 * MiB
+    connect_timeout_seconds: float = GIT_CONNECT_TIMEOUT
+    idle_timeout_seconds: float = GIT_IDLE_TIMEOUT
+    total_timeout_seconds: float = GIT_TOTAL_TIMEOUT
+    staged: bool = False  # only the index's blobs that differ from HEAD (what will be committed)
+    range_from: str | None = None  # --range A..B / --since-commit A: blobs introduced after A
+    range_to: str | None = None  # ... up to B (HEAD for --since-commit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,9 @@ import typer
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
 from leakguard.model import ScanResult, Severity
 from leakguard.options import (
+    GIT_CONNECT_TIMEOUT,
+    GIT_IDLE_TIMEOUT,
+    GIT_TOTAL_TIMEOUT,
     GitOptions,
     ScanOptions,
     WebOptions,
@@ -103,6 +106,45 @@ AllowOrigin = Annotated[
         "https://cdn.example.com (repeatable; default: the target's origin only).",
     ),
 ]
+Staged = Annotated[
+    bool,
+    typer.Option(
+        "--staged",
+        help="Git: only what the next commit adds (staged blobs that differ from HEAD).",
+    ),
+]
+SinceCommit = Annotated[
+    str | None,
+    typer.Option(
+        "--since-commit",
+        metavar="REF",
+        help="Git: only blobs introduced by commits after REF, up to HEAD (no work tree).",
+    ),
+]
+CommitRange = Annotated[
+    str | None,
+    typer.Option(
+        "--range",
+        metavar="A..B",
+        help="Git: only blobs introduced by commits in A..B (no work tree).",
+    ),
+]
+GitTimeout = Annotated[
+    float,
+    typer.Option(
+        "--git-timeout",
+        metavar="SECONDS",
+        help="Remote git: give up a clone or fetch after this long in total.",
+    ),
+]
+GitIdleTimeout = Annotated[
+    float,
+    typer.Option(
+        "--git-idle-timeout",
+        metavar="SECONDS",
+        help="Remote git: give up when slower than 1 KiB/s this long (also ssh connect).",
+    ),
+]
 MaxFileSize = Annotated[
     str,
     typer.Option(
@@ -190,10 +232,24 @@ def build_options(
     baseline: Path | None = None,
     min_severity: str = "info",
     allow_origins: list[str] | None = None,
+    git_timeout: float = GIT_TOTAL_TIMEOUT,
+    git_idle_timeout: float = GIT_IDLE_TIMEOUT,
+    staged: bool = False,
+    since_commit: str | None = None,
+    commit_range: str | None = None,
 ) -> ScanOptions:
     """Map command-line values onto the frozen option objects, rejecting bad ones early."""
     if jobs < 0:
         raise UsageError(f"--jobs must be 0 or more, not {jobs}")
+    if not (git_timeout > 0 and git_idle_timeout > 0):
+        raise UsageError("--git-timeout and --git-idle-timeout must be more than 0 seconds")
+    range_from, range_to = _git_range(since_commit, commit_range)
+    scopes = [no_history, staged, range_to is not None, bool(refs)]
+    if (staged or range_to is not None) and sum(scopes) > 1:
+        raise UsageError(
+            "--no-history, --staged, --ref and --range/--since-commit choose different parts of"
+            " a repository: give one of them"
+        )
     for value in refs or ():
         if looks_like_credential(value):
             raise UsageError(
@@ -215,6 +271,12 @@ def build_options(
             include_unreachable=include_unreachable,
             refs=tuple(refs or ()),
             incremental=incremental,
+            connect_timeout_seconds=min(git_idle_timeout, GIT_CONNECT_TIMEOUT),
+            idle_timeout_seconds=git_idle_timeout,
+            total_timeout_seconds=git_timeout,
+            staged=staged,
+            range_from=range_from,
+            range_to=range_to,
         ),
         web=web,
     )
@@ -230,6 +292,22 @@ def _origins(values: list[str]) -> frozenset[str]:
             f"--allow-origin {http.shown_url(str(exc))}: not an origin",
             hint="write scheme://host[:port], e.g. https://cdn.example.com",
         ) from None
+
+
+def _git_range(since_commit: str | None, commit_range: str | None) -> tuple[str | None, str | None]:
+    if since_commit is not None and commit_range is not None:
+        raise UsageError("give --range or --since-commit, not both")
+    if since_commit is not None:
+        return since_commit, "HEAD"
+    if commit_range is None:
+        return None, None
+    start, dots, end = commit_range.partition("..")
+    if not dots or end.startswith(".") or not start or not end:
+        raise UsageError(
+            f"--range {commit_range!r}: expected A..B (two refs or commits)",
+            hint="for a pull request: --range origin/main..HEAD",
+        )
+    return start, end
 
 
 class _BarProgress:
@@ -352,6 +430,11 @@ def scan(
     config: ConfigFile = None,
     no_config: NoConfig = False,
     exclude: Exclude = None,
+    git_timeout: GitTimeout = GIT_TOTAL_TIMEOUT,
+    git_idle_timeout: GitIdleTimeout = GIT_IDLE_TIMEOUT,
+    staged: Staged = False,
+    since_commit: SinceCommit = None,
+    commit_range: CommitRange = None,
 ) -> None:
     check_format(output_format)
     check_output(output)
@@ -372,6 +455,11 @@ def scan(
         baseline=baseline,
         min_severity=min_severity or "info",
         allow_origins=allow_origin,
+        git_timeout=git_timeout,
+        git_idle_timeout=git_idle_timeout,
+        staged=staged,
+        since_commit=since_commit,
+        commit_range=commit_range,
     )
     options, _ = with_project_config(
         options,

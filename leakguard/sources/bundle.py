@@ -22,8 +22,9 @@ from typing import IO
 from leakguard.errors import InputError
 from leakguard.model import Chunk, Finding, ScanStats
 from leakguard.options import ScanOptions
+from leakguard.sources import git_run
 from leakguard.sources.git import GitSource
-from leakguard.sources.git_objects import git_env, list_objects, objects_by_id
+from leakguard.sources.git_objects import list_objects, objects_by_id
 from leakguard.sources.git_repo import Repository
 from leakguard.sources.interface import Source
 
@@ -102,7 +103,8 @@ class BundleSource:
         header = read_header(self.path, self.label)
         self._tmp = tempfile.TemporaryDirectory(prefix="leakguard-bundle-")
         git_dir = Path(self._tmp.name) / "repo.git"
-        _git(["init", "-q", "--bare", str(git_dir)], self.label, "creating a repository")
+        init = ["init", "-q", "--bare", "--template=", str(git_dir)]
+        _git(init, self.label, "creating a repository")
         note = self._index(git_dir, header, stats)
         key = "bundle:" + _digest(self.path)
         self._inner = GitSource(Repository(git_dir, None, key), self.label, note=note)
@@ -199,18 +201,11 @@ def _run(
     git_dir: Path, args: list[str], data: bytes | None = None, *, stdin: IO[bytes] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
     """git on ``git_dir`` with ``data`` (or the open file ``stdin``) as its input."""
-    return subprocess.run(
-        ["git", f"--git-dir={git_dir}", *args],
-        input=data,
-        stdin=stdin,
-        capture_output=True,
-        env=git_env(),
-        check=False,
-    )
+    return git_run.run(args, git_dir=git_dir, input=data, stdin=stdin)
 
 
 def _git(args: list[str], label: str, what: str) -> None:
-    proc = subprocess.run(["git", *args], capture_output=True, env=git_env(), check=False)
+    proc = git_run.run(args)
     if proc.returncode != 0:
         raise InputError(f"{label}: {what} failed: {_last_line(proc.stderr)}")
 

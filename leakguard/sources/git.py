@@ -20,18 +20,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from leakguard.errors import InputError
 from leakguard.model import Chunk, Finding, Location, Scalar, ScanStats, Skipped
 from leakguard.options import ScanOptions
-from leakguard.sources.git_objects import (
-    git_env,
-    list_objects,
-    objects_by_id,
-)
+from leakguard.sources import git_run
+from leakguard.sources.filesystem import DirectorySource
+from leakguard.sources.git_objects import list_objects, objects_by_id
 from leakguard.sources.git_pieces import (
     GitBlobs,
     GitWorkTree,
@@ -40,6 +37,7 @@ from leakguard.sources.git_pieces import (
     blob_limit,
     display_path,
     ranges_by_size,
+    staged_chunks,
     work_tree_chunks,
 )
 from leakguard.sources.git_provenance import (
@@ -51,6 +49,7 @@ from leakguard.sources.git_provenance import (
     start_log,
 )
 from leakguard.sources.git_repo import (
+    NotReadable,
     Ref,
     Repository,
     discover,
@@ -72,15 +71,50 @@ def git_source_for(path: Path, label: str, options: ScanOptions) -> Source | Non
 
     A plain directory is scanned as a directory, unless git-only options were asked for.
     """
-    repo = discover(path)
+    try:
+        repo = discover(path)
+    except NotReadable as exc:
+        if _needs_git(options):
+            raise InputError(
+                f"{label}: git cannot read this repository: {exc}",
+                hint="repair it (git fsck; a valid HEAD) or scan a copy of its objects",
+            ) from None
+        return UnreadableRepository(
+            DirectorySource(path, label),
+            label,
+            f"{label}: git cannot read this repository ({exc}); its history was not scanned,"
+            " its files were scanned as a directory",
+        )
     if repo is None:
-        if options.git.include_unreachable or options.git.refs:
+        if _needs_git(options):
             raise InputError(
                 f"{label}: not a git repository",
-                hint="--include-unreachable and --ref need a work tree or bare repository",
+                hint="--include-unreachable, --ref, --staged, --range and --since-commit need"
+                " a work tree or bare repository",
             )
         return None
     return GitSource(repo, label)
+
+
+def _needs_git(options: ScanOptions) -> bool:
+    git = options.git
+    return bool(git.include_unreachable or git.refs or git.staged or git.range_to)
+
+
+@dataclasses.dataclass
+class UnreadableRepository:
+    """A directory whose ``.git`` git refuses: scanned as files, with a warning."""
+
+    inner: DirectorySource
+    label: str
+    warning: str
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        stats.warn(self.warning)
+        yield from self.inner.iter_chunks(options, stats)
 
 
 class GitSource:
@@ -134,14 +168,14 @@ class GitSource:
         """With two or more workers: the work tree and ranges of blobs become pool pieces,
         each with its own cat-file process, and :meth:`enrich` gets all their findings."""
         jobs = options.jobs if options.jobs > 0 else (os.cpu_count() or 1)
-        if jobs < 2 or not options.git.history:
+        if jobs < 2 or not options.git.history or options.git.staged:
             return [self]
         stats = self._plan_stats = ScanStats()
         problems = Problems(stats)
         if self.note:
             stats.warn(f"{self.label}: {self.note}")
         pieces: list[Source] = []
-        if self.repo.work_tree is not None:
+        if self.repo.work_tree is not None and options.git.range_to is None:
             pieces.append(GitWorkTree(self.repo, self.label))
         if self._plan(options, stats):
             limit = blob_limit(options)
@@ -158,7 +192,10 @@ class GitSource:
         problems = Problems(stats)
         if self.note:
             stats.warn(f"{self.label}: {self.note}")
-        if self.repo.work_tree is not None:
+        if options.git.staged:
+            yield from staged_chunks(self.repo, self.label, options, stats, problems)
+            return
+        if self.repo.work_tree is not None and options.git.range_to is None:
             yield from work_tree_chunks(self.repo, self.label, options, stats, problems)
         elif not options.git.history:
             stats.warn(f"{self.label}: a bare repository has no work tree; --no-history skips it")
@@ -172,7 +209,8 @@ class GitSource:
 
     def _plan(self, options: ScanOptions, stats: ScanStats) -> bool:
         """Decide what history to read and start the log pass; False when there is none."""
-        self._refs = list_refs(self.repo)
+        self._refs = list_refs(self.repo, stats.warn)
+        self._warn_if_shallow(stats)
         tips = self._tips(options)
         if not tips and not options.git.include_unreachable:
             if not self._refs:
@@ -189,9 +227,23 @@ class GitSource:
             stats.count("git_unchanged_repositories")
             self._record = False
             return False
-        self._full = options.git.include_unreachable or (not options.git.refs and not self._seen)
-        self._log = start_log(self.repo.git_dir, tips, sorted(self._seen))
+        targeted = options.git.refs or options.git.range_to or self._seen
+        self._full = options.git.include_unreachable or not targeted
+        excluded = sorted(self._seen)
+        if options.git.range_from is not None:
+            excluded += [r.oid for r in resolve_refs(self.repo, [options.git.range_from])]
+        self._log = start_log(self.repo.git_dir, tips, excluded)
         return True
+
+    def _warn_if_shallow(self, stats: ScanStats) -> None:
+        """A shallow clone (CI checkouts by default) lacks history: say so, loudly."""
+        if self.note is None and (self.repo.git_dir / "shallow").is_file():
+            stats.count("git_shallow_repositories")
+            stats.warn(
+                f"{self.label}: a shallow clone: history before its oldest commits is missing"
+                " and was not scanned (fetch the full history: git fetch --unshallow, or"
+                " fetch-depth: 0 in CI)"
+            )
 
     def _listed_blobs(self) -> list[tuple[str, int]]:
         """Every blob in the object store with its size, in pack order (full scans)."""
@@ -205,6 +257,8 @@ class GitSource:
         return blobs
 
     def _tips(self, options: ScanOptions) -> list[str]:
+        if options.git.range_to is not None:
+            return [r.oid for r in resolve_refs(self.repo, [options.git.range_to])]
         if options.git.refs:
             return [r.oid for r in resolve_refs(self.repo, options.git.refs)]
         return self._tips_all()
@@ -408,17 +462,8 @@ class GitSource:
             return {}
         keys = list(queries)
         payload = b"".join(oid.encode() + b":" + path + b"\n" for oid, path in keys)
-        proc = subprocess.run(
-            [
-                "git",
-                f"--git-dir={self.repo.git_dir}",
-                "cat-file",
-                "--batch-check=%(objectname)",
-            ],
-            input=payload,
-            capture_output=True,
-            env=git_env(),
-            check=False,
+        proc = git_run.run(
+            ["cat-file", "--batch-check=%(objectname)"], git_dir=self.repo.git_dir, input=payload
         )
         answers = proc.stdout.split(b"\n")
         for i, key in enumerate(keys):

@@ -15,7 +15,6 @@ held in memory: their ``data`` is None and ``oversized`` is set.
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,15 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from leakguard.sources import git_run
+
 PIPE_BYTES = 1024 * 1024
 DRAIN_BYTES = 1024 * 1024
-
-# Never let a read trigger a network fetch (partial clones) or a credential prompt.
-GIT_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
-
-
-def git_env() -> dict[str, str]:
-    return {**os.environ, **GIT_ENV}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +49,12 @@ class GitProcessDied(Exception):
 
 
 def _popen(git_dir: Path, args: Sequence[str], stdin: bool) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        ["git", f"--git-dir={git_dir}", *args],
+    proc = git_run.popen(
+        args,
+        git_dir=git_dir,
         stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env=git_env(),
         bufsize=PIPE_BYTES,
     )
     _grow_pipe(proc.stdout)

@@ -17,7 +17,14 @@ from leakguard.errors import InputError
 from leakguard.model import Chunk, ScanStats, SourceKind
 from leakguard.options import ScanOptions
 from leakguard.sources.git_objects import GitObject, objects_by_id
-from leakguard.sources.git_repo import Repository, work_tree_changes, work_tree_files
+from leakguard.sources.git_repo import (
+    GITLINK_MODE,
+    Repository,
+    head_tree,
+    index_entries,
+    work_tree_changes,
+    work_tree_files,
+)
 from leakguard.sources.interface import Source
 from leakguard.sources.readers import SNIFF_BYTES, file_chunks, stream_chunks_for
 
@@ -99,6 +106,45 @@ def work_tree_chunks(
             loc = chunk.location
             extras = (*loc.extras, ("worktree", state))
             yield dataclasses.replace(chunk, location=dataclasses.replace(loc, extras=extras))
+
+
+SYMLINK_MODE = "120000"
+
+
+def staged_chunks(
+    repo: Repository, label: str, options: ScanOptions, stats: ScanStats, problems: Problems
+) -> Iterator[Chunk]:
+    """``--staged``: the blobs the next commit adds (index entries whose blob differs from
+    ``HEAD``'s at that path), read from the object store, named by path."""
+    if repo.work_tree is None:
+        stats.warn(f"{label}: a bare repository has no index; --staged scans nothing")
+        return
+    head = head_tree(repo) or {}
+    wanted: dict[str, list[bytes]] = {}
+    # in a pre-commit hook git names the index being committed (`git commit -a`, `git commit
+    # FILE` commit a temporary one); only its path is taken from the environment
+    for path, entry in index_entries(repo, os.environ.get("GIT_INDEX_FILE")).items():
+        if entry.mode in (GITLINK_MODE, SYMLINK_MODE) or head.get(path) == entry.oid:
+            continue
+        wanted.setdefault(entry.oid, []).append(path)
+    stats.count("git_staged_blobs", len(wanted))
+    for obj in objects_by_id(repo.git_dir, list(wanted), blob_limit(options)):
+        for raw in wanted.get(obj.oid, []):
+            rel = display_path(raw, problems)
+            if obj.kind != "blob" or obj.data is None:
+                reason = "over the size limit" if obj.oversized else f"{obj.kind} object"
+                problems("git_unreadable_staged_blobs", rel, reason)
+                continue
+            stats.files += 1
+            stats.bytes += len(obj.data)
+            stream = io.BytesIO(obj.data)
+            head_bytes = stream.read(SNIFF_BYTES)
+            for chunk in stream_chunks_for(
+                stream, head_bytes, rel, options, stats, source_kind=SourceKind.GIT
+            ):
+                loc = chunk.location
+                extras = (*loc.extras, ("staged", True), ("blob", obj.oid))
+                yield dataclasses.replace(chunk, location=dataclasses.replace(loc, extras=extras))
 
 
 def blob_chunks(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from leakguard.sources.git_objects import git_env
+from leakguard.sources import git_run
 
 LOG_FORMAT = "--format=%x01%H %P%x00%an%x00%ae%x00%at%x00%aI"
 READ_BYTES = 1024 * 1024
@@ -91,12 +91,8 @@ def start_log(
     lines = [f"{t}\n" for t in tips]
     if not lines:  # git log would fall back to HEAD
         return LogPass(None, output, errors)
-    proc = subprocess.Popen(
+    proc = git_run.popen(
         [
-            "git",
-            f"--git-dir={git_dir}",
-            "-c",
-            "core.quotePath=false",
             "log",
             "--stdin",
             "--ignore-missing",
@@ -106,14 +102,16 @@ def start_log(
             "--no-abbrev",
             "--no-textconv",
             "--no-ext-diff",
+            "--no-show-signature",
+            "--no-mailmap",
             "--diff-merges=combined",
             "-z",
             LOG_FORMAT,
         ],
+        git_dir=git_dir,
         stdin=subprocess.PIPE,
         stdout=output,
         stderr=errors,
-        env=git_env(),
     )
     assert proc.stdin is not None
     excluded = [f"^{e}\n" for e in exclude]

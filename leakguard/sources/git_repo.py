@@ -1,18 +1,21 @@
-"""Finding a repository (GitPython) and reading its refs and work-tree status.
+"""Finding a repository and reading its refs, index and work-tree state.
 
-Everything here is one git process per question, never one per object or commit.
+Everything here is one git process per question, never one per object or commit, and every
+process goes through :mod:`leakguard.sources.git_run`. Which work-tree files changed is decided
+here from the index's stat data and blob ids, the way ``git status`` does it but without git
+reading a single work-tree file (``status`` would run the repository's clean filters).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from leakguard.errors import InputError
-from leakguard.sources.git_objects import git_env
+from leakguard.sources import git_run
 
 BRANCH_PREFIXES = ("refs/heads/", "refs/remotes/")
 
@@ -43,28 +46,50 @@ class Ref:
         return self.name.startswith(BRANCH_PREFIXES) and not self.name.endswith("/HEAD")
 
 
+class NotReadable(Exception):
+    """``path`` has a ``.git`` (or looks like a bare repository) but git cannot read it."""
+
+
 def discover(path: Path) -> Repository | None:
-    """The repository whose top level (or bare directory) is ``path``; None otherwise."""
-    if not (path / ".git").exists() and not (path / "HEAD").is_file():
+    """The repository whose top level (or bare directory) is ``path``; None otherwise.
+
+    Raises :class:`NotReadable` for a directory holding a ``.git`` that git refuses (a
+    corrupt ``HEAD``, a ``gitdir:`` file pointing nowhere...).
+    """
+    dot_git = path / ".git"
+    if not dot_git.exists() and not (path / "HEAD").is_file():
         return None
     try:
-        import git  # GitPython: repository discovery
-    except ImportError as exc:  # GitPython refuses to load without a git executable
+        proc = git_run.run(
+            ["rev-parse", "--absolute-git-dir", "--is-bare-repository", "--is-inside-work-tree"],
+            cwd=path,
+            # never look above path; read repositories owned by others (see docs/security.md)
+            env={"GIT_CEILING_DIRECTORIES": str(path.resolve().parent)},
+            config=("safe.directory=*",),
+        )
+    except OSError as exc:
         raise InputError(
-            f"{path}: looks like a git repository, but git cannot be run: {exc}",
+            f"{path}: looks like a git repository, but git cannot be run: {exc.strerror or exc}",
             hint="install git (2.31 or later) or put it on PATH",
         ) from None
-    try:
-        repo = git.Repo(path, search_parent_directories=False)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError, OSError, ValueError):
+    if proc.returncode != 0:
+        if dot_git.exists():
+            raise NotReadable(_last_line(proc.stderr))
         return None
-    git_dir = Path(repo.git_dir).resolve()
-    work_tree = None if repo.bare or repo.working_tree_dir is None else Path(repo.working_tree_dir)
-    if work_tree is not None and work_tree.resolve() != path.resolve():
-        if git_dir != path.resolve():
-            return None
-        work_tree = None  # the .git directory itself: its history, not the files beside it
-    return Repository(git_dir, work_tree, str(git_dir))
+    lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")
+    if len(lines) < 3:
+        return None
+    git_dir = Path(lines[0]).resolve()
+    bare, inside = lines[1] == "true", lines[2] == "true"
+    here = path.resolve()
+    if bare or not inside:
+        # a bare repository, or a .git directory itself: its history, not the files beside it
+        return Repository(git_dir, None, str(git_dir)) if git_dir == here else None
+    top = git_run.run(["rev-parse", "--show-toplevel"], cwd=path, config=("safe.directory=*",))
+    top_dir = top.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+    if top.returncode != 0 or Path(top_dir).resolve() != here:
+        return None
+    return Repository(git_dir, path, str(git_dir))
 
 
 def discover_plain(path: Path) -> Repository | None:
@@ -86,40 +111,63 @@ def discover_plain(path: Path) -> Repository | None:
     return Repository(resolved, work_tree, str(resolved))
 
 
-def run_git(repo: Repository, args: Sequence[str], *, what: str) -> bytes:
-    """Run git in ``repo`` and return stdout; a failure is an :class:`InputError`."""
-    cmd = ["git", f"--git-dir={repo.git_dir}"]
-    if repo.work_tree is not None:
-        cmd.append(f"--work-tree={repo.work_tree}")
-    proc = subprocess.run([*cmd, *args], capture_output=True, env=git_env(), check=False)
+def _last_line(data: bytes) -> str:
+    lines = data.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else "git exited with an error"
+
+
+def git_output(repo: Repository, args: Sequence[str], *, what: str) -> tuple[bytes, bytes]:
+    """Run git in ``repo``: (stdout, stderr); a failure is an :class:`InputError`."""
+    proc = git_run.run(args, git_dir=repo.git_dir, work_tree=repo.work_tree)
     if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise InputError(
-            f"{repo.key}: {what} failed: {message[-1] if message else 'git exited with an error'}",
+            f"{repo.key}: {what} failed: {_last_line(proc.stderr)}",
             hint="check that the path is a readable, valid git repository (git fsck)",
         )
-    return proc.stdout
+    return proc.stdout, proc.stderr
 
 
-def list_refs(repo: Repository) -> list[Ref]:
-    """Every ref (branches, tags, remote-tracking, stash, notes...), peeled."""
-    out = run_git(
-        repo,
-        [
-            "for-each-ref",
-            "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)",
-        ],
-        what="listing refs",
+def run_git(repo: Repository, args: Sequence[str], *, what: str) -> bytes:
+    """Run git in ``repo`` and return stdout; a failure is an :class:`InputError`."""
+    return git_output(repo, args, what=what)[0]
+
+
+def list_refs(repo: Repository, warn: Callable[[str], None] | None = None) -> list[Ref]:
+    """Every ref (branches, tags, remote-tracking, stash, notes...), peeled.
+
+    A ref git cannot read, or one pointing at an object the repository lacks, is left out
+    (and named through ``warn``): the other refs are still scanned.
+    """
+    out, err = git_output(
+        repo, ["for-each-ref", "--format=%(objectname) %(refname)"], what="listing refs"
     )
-    refs = []
+    if warn is not None:
+        for line in err.decode("utf-8", "replace").splitlines():
+            if "broken ref" in line:  # "warning: ignoring broken ref refs/heads/x"
+                warn(f"{repo.key}: skipped a ref git cannot read: {line.rsplit(' ', 1)[-1]}")
+    named = []
     for line in out.decode("utf-8", "replace").splitlines():
-        parts = line.split(" ", 4)
-        if len(parts) != 5:
+        oid, _, name = line.partition(" ")
+        if oid and name:
+            named.append((oid, name))
+    if not named:
+        return []
+    # peel every ref in one process; a missing object answers "<query> missing"
+    query = "".join(f"{oid}^{{}}\n" for oid, _ in named).encode()
+    peeled = git_run.run(
+        ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+        git_dir=repo.git_dir,
+        input=query,
+    )
+    answers = peeled.stdout.decode("ascii", "replace").split("\n")
+    refs = []
+    for i, (oid, name) in enumerate(named):
+        parts = answers[i].split() if i < len(answers) else []
+        if len(parts) != 2 or parts[1] not in ("commit", "tree", "blob", "tag"):
+            if warn is not None:
+                warn(f"{repo.key}: skipped ref {name}: it points to a missing object {oid[:12]}")
             continue
-        oid, kind, peeled, peeled_kind, name = parts
-        if peeled:
-            oid, kind = peeled, peeled_kind
-        refs.append(Ref(name, oid, kind))
+        refs.append(Ref(name, parts[0], parts[1]))
     return refs
 
 
@@ -151,40 +199,151 @@ def resolve_refs(repo: Repository, names: Sequence[str]) -> list[Ref]:
     return out
 
 
-def work_tree_changes(repo: Repository) -> list[tuple[bytes, str]]:
-    """(path, state) of modified, added and untracked files; ignored files are left out."""
-    out = run_git(
-        repo,
-        [
-            "status",
-            "--porcelain=v1",
-            "-z",
-            "--untracked-files=all",
-            "--ignore-submodules=all",
-            "--no-renames",
-        ],
-        what="git status",
+GITLINK_MODE = "160000"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    mode: str
+    oid: str
+    stage: int
+    stat: tuple[int, ...]  # (mtime s, mtime ns, ctime s, ino, size), as git stores them
+
+
+def index_entries(repo: Repository, index_file: str | None = None) -> dict[bytes, IndexEntry]:
+    """The index (or ``index_file``: the one git hands a pre-commit hook): path -> entry (the
+    last stage for a conflicted path); no work-tree read."""
+    args = ["ls-files", "-z", "--stage", "--debug"]
+    env = {"GIT_INDEX_FILE": os.path.abspath(index_file)} if index_file else None
+    proc = git_run.run(args, git_dir=repo.git_dir, work_tree=repo.work_tree, env=env)
+    if proc.returncode != 0:
+        raise InputError(
+            f"{repo.key}: reading the index failed: {_last_line(proc.stderr)}",
+            hint="check that the path is a readable, valid git repository (git fsck)",
+        )
+    out = proc.stdout
+    entries: dict[bytes, IndexEntry] = {}
+    tokens = out.split(b"\0")
+    # each token after the first is "<debug lines of the previous entry>\n<next header>"
+    header = tokens[0]
+    for token in tokens[1:]:
+        debug, _, following = token.rpartition(b"  size: ")
+        size_line, _, rest = following.partition(b"\n")
+        meta, _, path = header.partition(b"\t")
+        fields = meta.split()
+        if len(fields) == 3 and path:
+            numbers = _debug_numbers(debug + b"  size: " + size_line)
+            entries[path] = IndexEntry(
+                fields[0].decode(), fields[1].decode(), int(fields[2]), numbers
+            )
+        header = rest
+    return entries
+
+
+def _debug_numbers(text: bytes) -> tuple[int, ...]:
+    values: dict[bytes, bytes] = {}
+    for line in text.split(b"\n"):
+        for field in line.strip().split(b"\t"):
+            name, _, value = field.partition(b": ")
+            values[name.strip()] = value.strip()
+    mtime = values.get(b"mtime", b"0:0").split(b":")
+    ctime = values.get(b"ctime", b"0:0").split(b":")
+    return (
+        int(mtime[0] or 0),
+        int(mtime[-1] or 0),
+        int(ctime[0] or 0),
+        int(values.get(b"ino", b"0") or 0),
+        int(values.get(b"size", b"0") or 0),
     )
+
+
+def head_tree(repo: Repository) -> dict[bytes, str] | None:
+    """path -> blob id of every file in ``HEAD`` (empty before the first commit; None when
+    ``HEAD``'s tree cannot be read)."""
+    proc = git_run.run(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], git_dir=repo.git_dir)
+    if proc.returncode != 0:
+        return {} if b"Not a valid object name" in proc.stderr else None
+    tree = {}
+    for entry in proc.stdout.split(b"\0"):
+        meta, _, path = entry.partition(b"\t")
+        fields = meta.split()
+        if len(fields) == 3:
+            tree[path] = fields[2].decode()
+    return tree
+
+
+def work_tree_changes(repo: Repository) -> list[tuple[bytes, str]]:
+    """(path, state) of modified, added and untracked files; ignored files are left out.
+
+    ``modified``: a file whose staged blob differs from ``HEAD``'s, or whose content on disk
+    differs from the staged blob (stat data first, then the blob id of the bytes on disk, with
+    no filter or line-ending conversion: a filtered file counts as modified and is read).
+    """
+    assert repo.work_tree is not None
+    index = index_entries(repo)
+    head = head_tree(repo)
+    try:
+        index_mtime = os.stat(repo.git_dir / "index").st_mtime_ns
+    except OSError:
+        index_mtime = 0
+    top = os.fsencode(repo.work_tree)
     changes = []
-    for entry in out.split(b"\0"):
-        if len(entry) < 4:
-            continue
-        xy, path = entry[:2], entry[3:]
-        if xy == b"??":
-            changes.append((path, "untracked"))
-        elif b"D" not in xy:
+    for path, entry in index.items():
+        if entry.mode == GITLINK_MODE:
+            continue  # submodules are scanned from their own repository
+        full = os.path.join(top, path)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            continue  # deleted in the work tree: nothing on disk to read
+        staged = entry.stage != 0 or (head is not None and head.get(path) != entry.oid)
+        if staged or _differs(full, st, entry, index_mtime):
             changes.append((path, "modified"))
+    changes += [(p, "untracked") for p in _untracked(repo)]
     return changes
+
+
+def _differs(full: bytes, st: os.stat_result, entry: IndexEntry, index_mtime: int) -> bool:
+    mask = 0xFFFFFFFF
+    now = (
+        int(st.st_mtime_ns // 1_000_000_000) & mask,
+        st.st_mtime_ns % 1_000_000_000,
+        int(st.st_ctime) & mask,
+        st.st_ino & mask,
+        st.st_size & mask,
+    )
+    racy = st.st_mtime_ns >= index_mtime  # modified in the same tick the index was written
+    if now == entry.stat and not racy:
+        return False
+    if not os.path.isfile(full) or os.path.islink(full):
+        return True
+    return blob_id(full, st.st_size, len(entry.oid)) != entry.oid
+
+
+def blob_id(path: bytes, size: int, hex_len: int) -> str | None:
+    """The git blob id of a file's bytes as they are (sha1, or sha256 for 64-digit ids)."""
+    h = hashlib.sha256() if hex_len == 64 else hashlib.sha1()
+    h.update(b"blob %d\0" % size)
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1024 * 1024), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _untracked(repo: Repository) -> list[bytes]:
+    out = run_git(
+        repo, ["ls-files", "-z", "--others", "--exclude-standard"], what="listing untracked files"
+    )
+    return [p for p in out.split(b"\0") if p]
 
 
 def work_tree_files(repo: Repository) -> list[tuple[bytes, str]]:
     """(path, state) of every tracked and untracked (not ignored) file."""
     tracked = run_git(repo, ["ls-files", "-z", "--cached"], what="git ls-files")
-    others = run_git(
-        repo, ["ls-files", "-z", "--others", "--exclude-standard"], what="git ls-files"
-    )
     files = {p: "tracked" for p in tracked.split(b"\0") if p}
-    for p in others.split(b"\0"):
-        if p:
-            files.setdefault(p, "untracked")
+    for p in _untracked(repo):
+        files.setdefault(p, "untracked")
     return list(files.items())

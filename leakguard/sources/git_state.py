@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 HEADER = b"# leakguard git commits v1 "
 
 
+def private_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents 0700 (``mkdir(parents=True)`` would create the
+    parents with the umask's mode: a state directory readable by every user)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for p in reversed(missing):
+        p.mkdir(mode=0o700, exist_ok=True)
+
+
 class CommitCursor(Protocol):
     def seen(self, repo_key: str) -> set[str]: ...
 
@@ -65,7 +73,7 @@ class FileCommitCursor:
         path = self.path_for(repo_key, ".signature")
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dirs(self.dir)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
                 os.write(fd, signature.encode("ascii") + b"\n")
@@ -104,7 +112,7 @@ class FileCommitCursor:
         body = "".join(f"{c}\n" for c in commits).encode("ascii")
         path = self.path_for(repo_key)
         try:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dirs(self.dir)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 if os.fstat(fd).st_size == 0:

@@ -310,16 +310,38 @@ def test_unknown_ref_is_a_clear_error(tmp_path: Path) -> None:
         _scan(b.path, _options(tmp_path, refs=("nope",)))
 
 
-def test_not_readable_as_git_is_an_error_not_a_crash(tmp_path: Path) -> None:
+def test_a_corrupt_head_warns_and_the_files_are_still_scanned(tmp_path: Path) -> None:
     b, _first, _second = _two_commits(tmp_path / "repo")
     (b.path / ".git" / "HEAD").write_text("not a ref\n")
-    try:
-        result = _scan(b.path, _options(tmp_path))
-    except InputError as exc:
-        assert str(b.path) in exc.message or "git" in exc.message
-    else:  # git itself does not see a repository here: it is scanned as a directory
-        assert all(f.source_kind == "file" for f in result.findings)
-    assert os.path.isdir(b.path)
+    result = _scan(b.path, _options(tmp_path))
+    assert [w for w in result.stats.warnings if "git cannot read this repository" in w]
+    assert "history was not scanned" in result.stats.warnings[0]
+    found = _find(result, "second")  # the work tree's files, read as a directory
+    assert found is not None and found.source_kind == "file"
+    with pytest.raises(InputError, match="git cannot read this repository"):
+        _scan(b.path, _options(tmp_path, refs=("main",)))
+
+
+def test_a_dangling_or_broken_ref_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    b, first, second = _two_commits(tmp_path / "repo")
+    b.git("tag", "-a", "-m", "t", "v1", first)
+    heads = b.path / ".git" / "refs" / "heads"
+    (heads / "dangling").write_text("1" * 40 + "\n")  # an object the repository lacks
+    (heads / "garbage").write_text("not an object id\n")
+    tag_object = b.git("rev-parse", "v1")
+    obj = loose_object(b.path / ".git", tag_object)
+    obj.chmod(0o644)
+    obj.unlink()  # refs/tags/v1 now names a missing tag object
+    for options in (_options(tmp_path / "full"), _options(tmp_path / "inc", incremental=True)):
+        result = _scan(b.path, options)
+        found = {n: _find(result, n) for n in ("first", "second")}
+        assert {n: f.location.commit for n, f in found.items() if f} == {
+            "first": first,
+            "second": second,
+        }
+        warnings = "\n".join(result.stats.warnings)
+        assert "refs/heads/dangling" in warnings and "refs/tags/v1" in warnings
+        assert "refs/heads/garbage" in warnings
 
 
 def test_a_dot_git_directory_is_scanned_as_its_repository_history(tmp_path: Path) -> None:

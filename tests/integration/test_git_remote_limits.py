@@ -1,0 +1,118 @@
+"""Remote clones against servers on 127.0.0.1 that stall: each ends at its deadline.
+
+A server that accepts and never answers, and one that trickles a byte a second, end with one
+  line and exit 2 in bounded time (``--git-idle-timeout``); a git:// server that never answers
+  ends at ``--git-timeout`` (the total deadline, the process group killed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from tests.support.cli import leakguard_app
+
+pytestmark = pytest.mark.integration
+
+BOUND_SECONDS = 60  # the bug was "never ends"; the deadlines below are 2-3 s
+
+
+def _cli(args: list[str]) -> Result:
+    return CliRunner().invoke(leakguard_app(), args)
+
+
+class _SilentServer:
+    """Accepts connections, then either says nothing or trickles one byte a second."""
+
+    def __init__(self, trickle: bytes | None) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.trickle = trickle
+        self.stop = threading.Event()
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            if self.trickle is not None:
+                threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        data = self.trickle or b""
+        i = 0
+        while not self.stop.is_set():
+            try:
+                conn.sendall(data[i % len(data) : i % len(data) + 1])
+            except OSError:
+                return
+            i += 1
+            self.stop.wait(1.0)
+
+    def close(self) -> None:
+        self.stop.set()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() of the serving thread
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+
+
+@pytest.fixture()
+def silent() -> Iterator[_SilentServer]:
+    server = _SilentServer(None)
+    yield server
+    server.close()
+
+
+@pytest.fixture()
+def trickle() -> Iterator[_SilentServer]:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-git-upload-pack-advertisement\r\n"
+    server = _SilentServer(head + b"Content-Length: 100000\r\n\r\n" + b"0" * 100000)
+    yield server
+    server.close()
+
+
+def _assert_one_line_exit_2(result: Result, started: float, *words: str) -> None:
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith("leakguard: error:")
+    assert elapsed < BOUND_SECONDS
+    for word in words:
+        assert word in result.output
+
+
+@pytest.mark.parametrize("server", ["silent", "trickle"])
+def test_a_stalled_http_server_ends_at_the_idle_deadline(
+    server: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    srv: _SilentServer = request.getfixturevalue(server)
+    url = f"http://127.0.0.1:{srv.port}/org/repo.git"
+    started = time.monotonic()
+    result = _cli(["scan", "--git-idle-timeout", "2", "--cache-dir", str(tmp_path), url])
+    _assert_one_line_exit_2(result, started, "git clone failed")
+
+
+def test_a_silent_git_protocol_server_ends_at_the_total_deadline(
+    silent: _SilentServer, tmp_path: Path
+) -> None:
+    url = f"git://127.0.0.1:{silent.port}/repo.git"
+    started = time.monotonic()
+    result = _cli(["scan", "--git-timeout", "3", "--cache-dir", str(tmp_path), url])
+    _assert_one_line_exit_2(result, started, "gave up after 3 s")
+    assert time.monotonic() - started >= 3  # it was the total deadline that ended it
+    assert not any(p.name.startswith(".clone-") for p in (tmp_path / "git").iterdir())
