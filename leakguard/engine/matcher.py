@@ -457,16 +457,26 @@ def _secret_text(acc: _Accepted) -> str:
     return secret.decode("utf-8", "replace")
 
 
+# How far from a match, on its line, an inline marker counts: a marker is a comment beside the
+# value, and a bound keeps a megabyte-long minified line from being searched once per match.
+MARKER_REACH = 1024
+
+
 def _line_has_marker(data: bytes, start: int, end: int) -> bool:
-    line_start = data.rfind(b"\n", 0, start) + 1
-    line_end = data.find(b"\n", end)
+    low = max(0, start - MARKER_REACH)
+    high = min(len(data), end + MARKER_REACH)
+    newline = data.rfind(b"\n", low, start)
+    line_start = newline + 1 if newline != -1 else low
+    line_end = data.find(b"\n", end, high)
     if line_end == -1:
-        line_end = len(data)
+        line_end = high
     if any(data.find(marker, line_start, line_end) != -1 for marker in ALLOW_MARKERS):
         return True
-    if line_start == 0:
-        return False
-    previous = data.rfind(b"\n", 0, line_start - 1) + 1
+    if line_start == 0 or data[line_start - 1 : line_start] != b"\n":
+        return False  # the line began before the reach: no line before it to look at
+    reach = max(0, line_start - 1 - MARKER_REACH)
+    previous = data.rfind(b"\n", reach, line_start - 1)
+    previous = previous + 1 if previous != -1 else reach
     return data.find(NEXT_LINE_MARKER, previous, line_start) != -1
 
 

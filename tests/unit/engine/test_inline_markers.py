@@ -39,3 +39,13 @@ def test_a_marked_line_is_not_reported(kind: str, text: str) -> None:
 )
 def test_a_marker_elsewhere_does_not_hide_it(kind: str, text: str) -> None:
     assert [f.rule_id for f in Engine(RULES, kind).scan_text(text)] == ["stripe-live-secret-key"]
+
+
+@pytest.mark.parametrize("kind", available_engines())
+def test_markers_are_looked_for_beside_the_match_not_across_a_huge_line(kind: str) -> None:
+    """A minified bundle is one long line: a marker far from a key on it does not hide the key
+    (and the search around each match stays bounded)."""
+    line = f'a="{KEY}";' + "x" * 5000 + "// gitleaks:allow"
+    assert [f.rule_id for f in Engine(RULES, kind).scan_text(line)] == ["stripe-live-secret-key"]
+    near = f'a="{KEY}"; // gitleaks:allow ' + "x" * 5000
+    assert Engine(RULES, kind).scan_text(near) == []
