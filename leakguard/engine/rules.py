@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -202,42 +202,9 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
     ):
         raise fail("keywords", "keywords must be a non-empty list of strings of 2+ characters")
 
-    pattern_text = raw["pattern"]
-    if not isinstance(pattern_text, str):
-        raise fail("pattern", "pattern must be a string")
-    try:
-        pattern = re.compile(pattern_text.encode("utf-8"))
-    except re.error as exc:
-        raise fail("pattern", f"invalid pattern: {exc}") from None
-    nested = nested_repetition(pattern_text)
-    if nested is not None:
-        raise RuleError(
-            f"{path}:{line_of(raw, 'pattern')}: rule {raw.get('id', '?')!r}: pattern has "
-            f"{nested}, which can take exponential time on hostile input",
-            hint="repeat once, e.g. (a+)+ -> a+, or make the inner repetition possessive (a++)",
-        )
+    pattern = _parse_pattern(raw, path, fail)
 
-    validator = raw.get("validator")
-    params: Mapping[str, Any] = {}
-    if isinstance(validator, dict):
-        params = validator.get("params") or {}
-        validator = validator.get("name")
-        if not isinstance(params, dict):
-            raise fail("validator", "validator params must be a mapping")
-    if validator is not None and not isinstance(validator, str):
-        raise fail("validator", "validator must be a name or {name: ..., params: {...}}")
-    if validator is not None:
-        from leakguard.engine.validators import SPECS, prepare_params
-
-        if validator not in SPECS:
-            raise fail(
-                "validator",
-                f"unknown validator {validator!r} (known: {', '.join(sorted(SPECS))})",
-            )
-        try:
-            params = prepare_params(validator, params)
-        except ValueError as exc:
-            raise fail("validator", f"validator {validator!r}: {exc}") from None
+    validator, params = _parse_validator(raw, fail)
 
     def examples(key: str) -> tuple[str, ...]:
         value = raw.get(key, [])
@@ -298,3 +265,51 @@ def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
         source=where,
         supersedes=tuple(supersedes),
     )
+
+
+Fail = Callable[[str, str], RuleError]
+
+
+def _parse_pattern(raw: dict[str, Any], path: Path, fail: Fail) -> re.Pattern[bytes]:
+    pattern_text = raw["pattern"]
+    if not isinstance(pattern_text, str):
+        raise fail("pattern", "pattern must be a string")
+    try:
+        pattern = re.compile(pattern_text.encode("utf-8"))
+    except re.error as exc:
+        raise fail("pattern", f"invalid pattern: {exc}") from None
+    nested = nested_repetition(pattern_text)
+    if nested is not None:
+        raise RuleError(
+            f"{path}:{line_of(raw, 'pattern')}: rule {raw.get('id', '?')!r}: pattern has "
+            f"{nested}, which can take exponential time on hostile input",
+            hint="repeat once, e.g. (a+)+ -> a+, or make the inner repetition possessive (a++)",
+        )
+
+    return pattern
+
+
+def _parse_validator(raw: dict[str, Any], fail: Fail) -> tuple[str | None, Mapping[str, Any]]:
+    validator = raw.get("validator")
+    params: Mapping[str, Any] = {}
+    if isinstance(validator, dict):
+        params = validator.get("params") or {}
+        validator = validator.get("name")
+        if not isinstance(params, dict):
+            raise fail("validator", "validator params must be a mapping")
+    if validator is not None and not isinstance(validator, str):
+        raise fail("validator", "validator must be a name or {name: ..., params: {...}}")
+    if validator is not None:
+        from leakguard.engine.validators import SPECS, prepare_params
+
+        if validator not in SPECS:
+            raise fail(
+                "validator",
+                f"unknown validator {validator!r} (known: {', '.join(sorted(SPECS))})",
+            )
+        try:
+            params = prepare_params(validator, params)
+        except ValueError as exc:
+            raise fail("validator", f"validator {validator!r}: {exc}") from None
+
+    return validator, params
