@@ -40,6 +40,8 @@ class Baseline:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"baseline {path} is not readable JSON: {exc}", hint=hint) from None
+        except RecursionError:
+            raise InputError(f"baseline {path} is nested too deeply to be a baseline") from None
         if not isinstance(doc, dict) or doc.get("version") != BASELINE_VERSION:
             found = doc.get("version") if isinstance(doc, dict) else None
             raise InputError(

@@ -10,6 +10,11 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+#: a bug in LeakGuard (an unexpected exception): never read as "credentials found"
+EXIT_INTERNAL = 3
+#: the conventional 128 + signal number
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
 
 
 class LeakguardError(Exception):
@@ -62,3 +67,8 @@ class BackendError(LeakguardError):
     def __init__(self, message: str, *, hint: str | None = None, transient: bool = False) -> None:
         super().__init__(message, hint=hint)
         self.transient = transient
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like KeyboardInterrupt (pools are stopped, transactions rolled
+    back) and exits 143."""

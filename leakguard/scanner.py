@@ -9,11 +9,16 @@ not scanned at all: the result lists it in ``unchanged`` and counts ``unchanged_
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
+import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from typing import Protocol
+from typing import Any, Protocol
 
 from leakguard.baseline import Baseline
 from leakguard.engine.matcher import Engine
@@ -52,8 +57,80 @@ _worker_engine: Engine | None = None
 _worker_options: ScanOptions | None = None
 
 
-def _init_worker(ruleset: RuleSet, options: ScanOptions) -> None:
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_WATCH_SECONDS = 1.0
+
+
+def bind_to_parent(parent: int) -> None:
+    """In a pool worker: die with the parent. A worker left behind holds the caller's pipes
+    open, so a CI step or a cron job never ends. Linux delivers SIGKILL on the parent's death
+    (``PR_SET_PDEATHSIG``); everywhere, a watchdog thread exits when the parent changes. Ctrl-C
+    and SIGTERM are the parent's to handle: it stops the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by spawning_workers
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    watched = os.getppid()
+    if watched != parent and not _alive(parent):
+        os._exit(1)  # the parent died before the signal was armed
+    threading.Thread(
+        target=_watch_parent, args=(watched,), name="leakguard-parent-watch", daemon=True
+    ).start()
+
+
+@contextlib.contextmanager
+def spawning_workers() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while pool workers are forked (they are submitted here): a
+    signal landing in a child before its initializer ran would print a traceback there. The
+    parent gets any held signal as soon as the block ends."""
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    except (AttributeError, OSError, ValueError):  # no POSIX signal masks
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_WATCH_SECONDS)
+    os._exit(1)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and kill the workers now (an interrupt, SIGTERM, an error): waiting
+    for running pieces could take minutes."""
+    processes: dict[int, Any] = getattr(pool, "_processes", None) or {}  # public only in 3.14
+    workers = list(processes.values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        with contextlib.suppress(Exception):
+            worker.kill()
+    for worker in workers:
+        with contextlib.suppress(Exception):
+            worker.join(timeout=10)
+
+
+def _init_worker(parent: int, ruleset: RuleSet, options: ScanOptions) -> None:
     global _worker_engine, _worker_options
+    bind_to_parent(parent)
     _worker_engine = Engine(ruleset, options.engine, show_secrets=options.show_secrets)
     _worker_options = options
 
@@ -104,17 +181,22 @@ def run_scan(
     ran: list[Source] = list(local)
     if parallel:
         workers = min(jobs, len(parallel))
-        initargs = (ruleset, options)
+        initargs = (os.getpid(), ruleset, options)
         with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=initargs) as pool:
-            futures: dict[Future[PieceResult], int] = {
-                pool.submit(_scan_in_worker, p): i for i, p in enumerate(parallel)
-            }
-            results.extend(_run_local(local, engine, options, progress))
-            ordered: list[PieceResult | None] = [None] * len(parallel)
-            for future in as_completed(futures):
-                ordered[futures[future]] = future.result()
-                if progress is not None:
-                    progress.advance()
+            try:
+                with spawning_workers():
+                    futures: dict[Future[PieceResult], int] = {
+                        pool.submit(_scan_in_worker, p): i for i, p in enumerate(parallel)
+                    }
+                results.extend(_run_local(local, engine, options, progress))
+                ordered: list[PieceResult | None] = [None] * len(parallel)
+                for future in as_completed(futures):
+                    ordered[futures[future]] = future.result()
+                    if progress is not None:
+                        progress.advance()
+            except BaseException:
+                stop_pool(pool)
+                raise
             results.extend(r for r in ordered if r is not None)
             ran.extend(p for p, r in zip(parallel, ordered, strict=True) if r is not None)
     else:

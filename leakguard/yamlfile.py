@@ -72,6 +72,8 @@ def load_yaml(
         return yaml.load(source, Loader=_FastLineLoader)
     except yaml.YAMLError:
         pass
+    except RecursionError:  # hostile nesting ([[[[... 50,000 deep) is an input error
+        raise error(f"{path}: invalid YAML: nested too deeply") from None
     try:
         return yaml.load(source, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import signal
 import sys
 import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
 from leakguard import __version__
-from leakguard.errors import LeakguardError
+from leakguard.errors import (
+    EXIT_INTERNAL,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    EXIT_USAGE,
+    LeakguardError,
+    Terminated,
+)
+from leakguard.redact import scrub_credentials, terminal_safe
 
 _VERBOSE = "leakguard.verbose"
+_ARGS = "leakguard.args"
+#: the reader of standard output went away (``leakguard scan . | head``): 128 + SIGPIPE
+EXIT_PIPE = 141
+_PASS_THROUGH = (typer.Exit, typer.Abort, typer.TyperException, SystemExit)
 
 
 def _wants_verbose(args: list[str]) -> bool:
@@ -24,28 +43,109 @@ def _wants_verbose(args: list[str]) -> bool:
     return False
 
 
-def report_error(exc: LeakguardError, *, verbose: bool) -> None:
+def _say(text: str, args: Sequence[str]) -> None:
+    """One message on stderr: command-line values that look like credentials replaced by their
+    fingerprint, URL credentials hidden, control characters escaped."""
+    safe = terminal_safe(scrub_credentials(text, args), keep_newlines=True)
+    with contextlib.suppress(OSError):  # stderr itself is gone: nothing left to tell
+        typer.echo(safe, err=True)
+
+
+def _traceback(exc: BaseException, args: Sequence[str]) -> None:
+    """The traceback (never locals) on stderr, for -v."""
+    _say("".join(traceback.format_exception(exc)).rstrip("\n"), args)
+
+
+def report_error(exc: LeakguardError, *, verbose: bool, args: Sequence[str] = ()) -> None:
     """One line (plus its hint) on stderr; with ``-v`` the traceback first. Locals are never
     shown, and error messages never hold secret values."""
     if verbose:
-        traceback.print_exception(exc, file=sys.stderr)
-    typer.echo(f"leakguard: error: {exc.diagnostics()}", err=True)
+        _traceback(exc, args)
+    _say(f"leakguard: error: {exc.diagnostics()}", args)
+
+
+def _os_error_text(exc: OSError) -> str:
+    what = exc.strerror or (str(exc) if exc.args else type(exc).__name__)
+    names = [n for n in (exc.filename, exc.filename2) if n is not None]
+    shown = [os.fsdecode(n) if isinstance(n, bytes) else str(n) for n in names]
+    return f"{what}: {' -> '.join(shown)}" if shown else f"{what} (writing the output)"
+
+
+def _where(exc: BaseException) -> str:
+    """``module.py:LINE`` of the innermost LeakGuard frame: where the bug is, never a value."""
+    place = ""
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        path = frame.f_code.co_filename
+        if f"{os.sep}leakguard{os.sep}" in path:
+            place = f" at {path.rsplit(os.sep + 'leakguard' + os.sep, 1)[1]}:{line}"
+    return place
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null so the buffered report that failed is not retried (and does not
+    fail again) when the interpreter exits."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test runner's buffer)
+
+
+def handle_exception(exc: BaseException, *, verbose: bool, args: Sequence[str] = ()) -> int:
+    """Say what went wrong in one line and return the documented exit code: 2 for anything the
+    input or the environment caused, 130/143 for signals, 3 for a bug in LeakGuard."""
+    if isinstance(exc, LeakguardError):
+        report_error(exc, verbose=verbose, args=args)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        _say("leakguard: interrupted", args)
+        return EXIT_SIGINT
+    if isinstance(exc, Terminated):
+        _say("leakguard: terminated", args)
+        return EXIT_SIGTERM
+    if verbose:
+        _traceback(exc, args)
+    if isinstance(exc, BrokenPipeError) and exc.filename is None:
+        _silence_stdout()
+        return EXIT_PIPE
+    if isinstance(exc, OSError):
+        if exc.filename is None and exc.errno in (errno.ENOSPC, errno.EIO, errno.EDQUOT):
+            _silence_stdout()
+        _say(f"leakguard: error: {_os_error_text(exc)}", args)
+        return EXIT_USAGE
+    if isinstance(exc, RecursionError):
+        _say(
+            "leakguard: error: an input is nested too deeply to read (a YAML or JSON file?)",
+            args,
+        )
+        return EXIT_USAGE
+    _say(
+        f"leakguard: internal error: {type(exc).__name__}{_where(exc)}"
+        + ("" if verbose else " (rerun with -v for the traceback)"),
+        args,
+    )
+    return EXIT_INTERNAL
 
 
 class _GuardedGroup(TyperGroup):
-    """Turns a LeakguardError from any command into its diagnostic and exit code."""
+    """Turns anything a command raises into one line and its documented exit code."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         ctx.meta[_VERBOSE] = _wants_verbose(args)
+        ctx.meta[_ARGS] = tuple(args)
         result: list[str] = super().parse_args(ctx, args)
         return result
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except LeakguardError as exc:
-            report_error(exc, verbose=bool(ctx.meta.get(_VERBOSE)))
-            raise typer.Exit(exc.exit_code) from None
+        except _PASS_THROUGH:
+            raise
+        except BaseException as exc:
+            verbose = bool(ctx.meta.get(_VERBOSE))
+            code = handle_exception(exc, verbose=verbose, args=ctx.meta.get(_ARGS, ()))
+            raise typer.Exit(code) from None
 
 
 app = typer.Typer(
@@ -54,8 +154,10 @@ app = typer.Typer(
     help=(
         "Find leaked credentials in code, git history, bundles, archives and logs; map who uses "
         "them; rotate them without an outage.\n\n"
-        "Start with `leakguard scan PATH`. Exit codes: 0 nothing found, 1 findings, 2 usage or "
-        "input error."
+        "Start with `leakguard scan PATH`.\n\n"
+        "Exit codes: 0 nothing found, 1 credentials found, 2 usage, input or environment error "
+        "(bad option, unreadable target, full disk), 3 internal error (a bug: rerun with -v), "
+        "130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 output pipe closed."
     ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -88,15 +190,39 @@ def _register(args: list[str] | None = None) -> None:
         register(app)
 
 
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _terminate_on_sigterm() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C (worker pools stopped, transactions rolled back)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = _wants_verbose(args)
-    _register(args)
-    try:
-        app(args=args, prog_name="leakguard")
-    except LeakguardError as exc:
-        report_error(exc, verbose=verbose)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
+    code: Any = 0
+    with _terminate_on_sigterm():
+        try:
+            _register(args)
+            app(args=args, prog_name="leakguard")
+        except SystemExit as exc:
+            code = exc.code
+        except BaseException as exc:
+            code = handle_exception(exc, verbose=verbose, args=args)
+        try:
+            sys.stdout.flush()  # a report that cannot be written is an error, not a finding
+        except BaseException as exc:
+            code = handle_exception(exc, verbose=verbose, args=args)
+            _silence_stdout()
+    sys.exit(code)

@@ -19,8 +19,10 @@ from leakguard.cli.scan import (
     Unreachable,
     build_options,
     check_output,
+    check_targets,
     progress_bar,
 )
+from leakguard.redact import terminal_safe
 from leakguard.reports.text import summary
 from leakguard.scanner import run_scan
 
@@ -57,9 +59,11 @@ def create(
     **Example:** `leakguard baseline create . -o .leakguard-baseline.json`, then
     `leakguard scan . --baseline .leakguard-baseline.json`.
 
-    **Exit codes:** 0 written, 2 usage or input error.
+    **Exit codes:** 0 written, 2 usage, input or environment error (the previous file is left
+    unchanged), 3 internal error, 130 interrupted, 143 terminated.
     """
     check_output(output)
+    check_targets(targets)
     options = build_options(
         rules=rules,
         jobs=jobs,
@@ -73,7 +77,8 @@ def create(
         result = run_scan(targets, options, progress=progress)
     count = Baseline.write(output, result.findings)
     if not quiet:
-        typer.echo(f"wrote {count} credential fingerprint(s) to {output}", err=True)
+        shown = terminal_safe(str(output))
+        typer.echo(f"wrote {count} credential fingerprint(s) to {shown}", err=True)
         typer.echo(summary(result), err=True)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 
 from leakguard.errors import UsageError
 from leakguard.model import Severity
+from leakguard.redact import escape_terminal, fingerprint, looks_like_credential, terminal_safe
 from leakguard.reports import write_private
 from leakguard.store.db import resolve_db_path
 from leakguard.store.findings import (
@@ -37,6 +39,7 @@ Repositories = Annotated[
     list[str] | None,
     typer.Option("--repository", "--repo", help="Only credentials seen in this target."),
 ]
+_FINGERPRINT = re.compile(r"^(?:sha256:[0-9a-f]{0,64}|[0-9a-f]{1,64})$")
 Fingerprint = Annotated[str, typer.Argument(help="A fingerprint or a unique prefix of it.")]
 
 
@@ -72,10 +75,27 @@ def _filter(
 
 def _line(c: StoredCredential) -> str:
     exposure = "present" if c.present else "removed"
-    repos = ", ".join(c.targets)
+    repos = terminal_safe(", ".join(c.targets))
     return (
-        f"{c.fingerprint[:19]}  {c.severity.label:<8} {c.provider:<10} {c.redacted:<24} "
-        f"{c.status:<14} {exposure:<8} {repos}"
+        f"{c.fingerprint[:19]}  {c.severity.label:<8} {escape_terminal(c.provider):<10} "
+        f"{escape_terminal(c.redacted):<24} {c.status:<14} {exposure:<8} {repos}"
+    )
+
+
+def _check_fingerprint(value: str) -> str:
+    """A fingerprint or a prefix of one. Anything else is never echoed: a person may have
+    pasted the key itself, so the error gives that value's fingerprint instead."""
+    if _FINGERPRINT.match(value):
+        return value
+    if looks_like_credential(value):
+        raise UsageError(
+            "expected a fingerprint, but that value looks like a credential (not shown); "
+            f"its fingerprint is {fingerprint(value)}",
+            hint="pass the fingerprint (sha256:…) or a unique prefix of it",
+        )
+    raise UsageError(
+        "expected a fingerprint (sha256: and hex digits) or a unique prefix of one",
+        hint="list them with `leakguard findings list`",
     )
 
 
@@ -108,12 +128,14 @@ def show(
 ) -> None:
     """Show one credential: every occurrence with provenance, and its triage history."""
     fmt = _check_format(output_format)
+    wanted = _check_fingerprint(fingerprint)
     with _open(db) as store:
-        c = store.credential(fingerprint)
+        c = store.credential(wanted)
     if fmt == "json":
         typer.echo(json.dumps(c.to_dict(detail=True), indent=2))
         return
-    typer.echo(f"{c.fingerprint}\n  {c.title} ({c.rule_id}), {c.severity.label}, {c.redacted}")
+    head = f"{c.title} ({c.rule_id}), {c.severity.label}, {c.redacted}"
+    typer.echo(f"{c.fingerprint}\n  {escape_terminal(head)}")
     typer.echo(f"  status: {c.status}; first seen {c.first_seen}; last seen {c.last_seen}")
     for o in c.occurrences:
         loc = o.location
@@ -122,13 +144,13 @@ def show(
             where += f" @ {str(loc['commit'])[:12]}"
         state = "present" if o.present else f"removed {o.removed_at}"
         prov = ", ".join(f"{k}={v}" for k, v in sorted(o.provenance.items()))
-        typer.echo(
-            f"  - {o.target}: {where} [{o.source_kind}] {state}" + (f" ({prov})" if prov else "")
-        )
+        line = f"  - {o.target}: {where} [{o.source_kind}] {state}" + (f" ({prov})" if prov else "")
+        typer.echo(terminal_safe(line))
     for h in c.history:
-        typer.echo(
-            f"  * {h.at} {h.by}: {h.previous} -> {h.status}" + (f": {h.reason}" if h.reason else "")
+        line = f"  * {h.at} {h.by}: {h.previous} -> {h.status}" + (
+            f": {h.reason}" if h.reason else ""
         )
+        typer.echo(terminal_safe(line))
 
 
 def set_status(
@@ -140,9 +162,10 @@ def set_status(
 ) -> None:
     """Change a credential's triage status; who, when and why are recorded."""
     check_status(status)
+    wanted = _check_fingerprint(fingerprint)
     who = by or getpass.getuser()
     with _open(db) as store:
-        change = store.set_status(fingerprint, status, by=who, reason=reason)
+        change = store.set_status(wanted, status, by=who, reason=reason)
     typer.echo(f"{change.fingerprint[:19]}: {change.previous} -> {change.status} by {change.by}")
 
 

@@ -13,6 +13,7 @@ import typer
 from leakguard.engine.rules import RuleSet
 from leakguard.engine.ruletest import RuleInfo, RuleTestReport, check_rule_file, list_rules
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from leakguard.redact import escape_terminal
 
 rules_app = typer.Typer(
     name="rules",
@@ -26,7 +27,13 @@ Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks on er
 
 def render_list(rules: list[RuleInfo]) -> str:
     headers = ("ID", "PROVIDER", "SEVERITY", "KEYWORDS", "ROTATION")
-    rows = [(r.id, r.provider, r.severity, ",".join(r.keywords), r.rotation or "-") for r in rules]
+    rows = [
+        tuple(
+            escape_terminal(cell)
+            for cell in (r.id, r.provider, r.severity, ",".join(r.keywords), r.rotation or "-")
+        )
+        for r in rules
+    ]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -41,7 +48,9 @@ def render_test(report: RuleTestReport) -> str:
     for r in report.failures:
         want = "should be found" if r.expected else "should not be found"
         got = f"found: {', '.join(r.found)}" if r.found else "nothing found"
-        lines.append(f"FAIL {r.rule_id} [{r.engine}] {want}: {r.example!r} ({got})")
+        lines.append(
+            escape_terminal(f"FAIL {r.rule_id} [{r.engine}] {want}: {r.example!r} ({got})")
+        )
     verdict = "all pass" if report.ok else f"{len(report.failures)} failed"
     lines.append(
         f"{report.rules} rule(s), {len(report.results)} example check(s) on "

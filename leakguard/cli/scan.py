@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from leakguard.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
 from leakguard.model import ScanResult, Severity
 from leakguard.options import GitOptions, ScanOptions, WebOptions, parse_size
+from leakguard.redact import fingerprint, looks_like_credential
 from leakguard.reports import check_format, render, write_private
 from leakguard.reports.text import summary
 from leakguard.scanner import scan_then_record
@@ -39,8 +40,9 @@ history unless --no-history. `-` reads standard input.
 
 * `leakguard scan . --baseline .leakguard-baseline.json --min-severity high`
 
-**Exit codes:** 0 nothing found, 1 credentials found, 2 usage or input error (one line on
-stderr; -v adds the traceback).
+**Exit codes:** 0 nothing found, 1 credentials found, 2 usage, input or environment error
+(one line on stderr; -v adds the traceback), 3 internal error (a bug), 130 interrupted, 143
+terminated, 141 output pipe closed.
 
 Secret values are shown only with --show-secrets; reports carry redacted forms and SHA-256
 fingerprints.
@@ -163,6 +165,12 @@ def build_options(
     """Map command-line values onto the frozen option objects, rejecting bad ones early."""
     if jobs < 0:
         raise UsageError(f"--jobs must be 0 or more, not {jobs}")
+    for value in refs or ():
+        if looks_like_credential(value):
+            raise UsageError(
+                "--ref expects a git ref, but the value given looks like a credential (not "
+                f"shown); its fingerprint is {fingerprint(value)}"
+            )
     web = WebOptions(allow_origins=_origins(allow_origins or []))
     return ScanOptions(
         max_file_bytes=parse_size(max_file_size),
@@ -243,6 +251,19 @@ def check_output(output: Path | None) -> None:
         raise UsageError(f"cannot write the report to {output}: {reason}")
 
 
+def check_targets(targets: list[str]) -> None:
+    """An unreadable directory given as a target is an input error, not an empty scan (inside
+    a tree, an unreadable directory is skipped with a notice)."""
+    for target in targets:
+        if target == "-" or "://" in target or not os.path.isdir(target):
+            continue
+        try:
+            with os.scandir(target):
+                pass
+        except OSError as exc:
+            raise InputError(f"cannot read directory {target}: {exc.strerror or exc}") from None
+
+
 def emit(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
@@ -301,6 +322,7 @@ def scan(
 ) -> None:
     check_format(output_format)
     check_output(output)
+    check_targets(targets)
     checking = verify and not verify_dry_run
     verify_options = build_verify_options(verify_endpoint, vault_addr) if verify else None
     options = build_options(

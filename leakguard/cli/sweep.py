@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from leakguard.redact import escape_terminal, terminal_safe
 from leakguard.reports import html, sarif, sweep_json, write_private
 from leakguard.store.db import resolve_db_path
 from leakguard.sweep.config import load_config
@@ -30,12 +31,15 @@ def render_text(report: SweepReport) -> str:
         f"({report.seconds:.1f} s)"
     ]
     for t in report.failed:
-        lines.append(f"  FAILED {t.target}: {t.error}")
+        lines.append(f"  FAILED {terminal_safe(t.target)}: {terminal_safe(t.error or '')}")
     if report.new:
         lines.append("new credentials since the last sweep:")
         for c in report.new:
-            places = ", ".join(sorted({o.target for o in c.occurrences}))
-            lines.append(f"  {c.severity.label:<8} {c.provider:<10} {c.redacted:<24} {places}")
+            places = terminal_safe(", ".join(sorted({o.target for o in c.occurrences})))
+            lines.append(
+                f"  {c.severity.label:<8} {escape_terminal(c.provider):<10} "
+                f"{escape_terminal(c.redacted):<24} {places}"
+            )
     else:
         lines.append("no new credentials since the last sweep")
     return "\n".join(lines) + "\n"
@@ -80,8 +84,9 @@ def sweep(
 ) -> None:
     """Scan every target of CONFIG into the findings store and report what is new.
 
-    Exit codes: 0 no new critical/high credential, 1 new critical or high credentials, 2 usage
-    or input error. A failing target is reported and never stops the sweep.
+    Exit codes: 0 no new critical/high credential, 1 new critical or high credentials, 2 usage,
+    input or environment error, 3 internal error, 130 interrupted, 143 terminated (the store
+    stays consistent). A failing target is reported and never stops the sweep.
     """
     if output_format not in _FORMATS:
         raise UsageError(
@@ -111,7 +116,7 @@ def sweep(
         try:
             post_json(url, sweep_json.document(report, include_findings=False))
         except WebhookError as exc:
-            print(f"leakguard: warning: {exc.diagnostics()}", file=sys.stderr)
+            print(f"leakguard: warning: {terminal_safe(exc.diagnostics())}", file=sys.stderr)
     raise typer.Exit(EXIT_FINDINGS if report.alerting() else EXIT_OK)
 
 

@@ -41,9 +41,11 @@ _SECURITY_SEVERITY = {
 def artifact_location(loc: Location) -> dict[str, object]:
     """A relative URI under ``%SRCROOT%``; a member of a container points at the container."""
     path = loc.path.split("!", 1)[0]
+    # a non-UTF-8 file name holds lone surrogates: percent-encode its original bytes
     if path.startswith("/"):
-        return {"uri": "file://" + quote(path)}
-    return {"uri": quote(path.replace("\\", "/").removeprefix("./")), "uriBaseId": SRCROOT}
+        return {"uri": "file://" + quote(path, errors="surrogateescape")}
+    relative = path.replace("\\", "/").removeprefix("./")
+    return {"uri": quote(relative, errors="surrogateescape"), "uriBaseId": SRCROOT}
 
 
 def _location(loc: Location) -> dict[str, object]:

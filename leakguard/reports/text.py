@@ -8,20 +8,22 @@ A credential found in several places shows its first place and how many more the
 from __future__ import annotations
 
 from leakguard.model import Credential, Finding, Location, ScanResult
+from leakguard.redact import escape_terminal, scrub_credentials, terminal_safe
 
 _HEADERS = ("SEVERITY", "RULE", "CREDENTIAL", "LOCATION", "SEEN")
 _WARNINGS_SHOWN = 5  # warnings (a truncated gzip, a limit hit) show without -v, up to this many
 
 
 def where(loc: Location) -> str:
-    """``path:line:column`` plus the short commit id when the place is in git history."""
-    text = loc.path
+    """``path:line:column`` plus the short commit id when the place is in git history; control
+    characters in the path escaped (a file name is attacker-chosen)."""
+    text = terminal_safe(loc.path)
     if loc.line:
         text += f":{loc.line}"
         if loc.column:
             text += f":{loc.column}"
     if loc.commit:
-        text += f" @{loc.commit[:10]}"
+        text += f" @{escape_terminal(loc.commit[:10])}"
     return text
 
 
@@ -65,8 +67,8 @@ def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = Fa
         rows.append(
             (
                 c.severity.label if live is None else f"{c.severity.label} {live.status}",
-                c.rule_id,
-                shown(top, show_secrets),
+                escape_terminal(c.rule_id),
+                escape_terminal(shown(top, show_secrets)),
                 where(locations[0]),
                 f"{len(locations)}x" if len(locations) > 1 else "",
             )
@@ -75,20 +77,24 @@ def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = Fa
             extra = [f"    also at {where(loc)}" for loc in locations[1:]]
             v = top.validation
             extra.append(
-                f"    {top.title}; validation: {v.status}{' - ' + v.detail if v.detail else ''}"
+                escape_terminal(
+                    f"    {top.title}; validation: {v.status}{' - ' + v.detail if v.detail else ''}"
+                )
             )
             if top.attributes:
                 facts = ", ".join(f"{k}={v}" for k, v in top.attributes)
-                extra.append(f"    {facts}")
+                extra.append(f"    {terminal_safe(facts)}")
             if live is not None:
                 who = ", ".join(f"{k}={v}" for k, v in live.identity)
                 extra.append(
-                    f"    {live.status}: {live.endpoint} -> {live.http_status or '-'}"
-                    f" at {live.checked_at}{'; ' + who if who else ''}"
-                    f"{' (' + live.detail + ')' if live.detail else ''}"
+                    terminal_safe(
+                        f"    {live.status}: {live.endpoint} -> {live.http_status or '-'}"
+                        f" at {live.checked_at}{'; ' + who if who else ''}"
+                        f"{' (' + live.detail + ')' if live.detail else ''}"
+                    )
                 )
             if top.rotation:
-                extra.append(f"    rotate with playbook {top.rotation}")
+                extra.append(f"    rotate with playbook {escape_terminal(top.rotation)}")
             details[len(rows) - 1] = extra
 
     lines: list[str] = []
@@ -101,16 +107,16 @@ def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = Fa
         lines.append("")
     warnings = result.stats.warnings
     shown_warnings = warnings if verbose else warnings[:_WARNINGS_SHOWN]
-    lines.extend(f"warning: {w}" for w in shown_warnings)
+    lines.extend(f"warning: {terminal_safe(scrub_credentials(w))}" for w in shown_warnings)
     if len(warnings) > len(shown_warnings):
         lines.append(
             f"... and {len(warnings) - len(shown_warnings)} more warning(s); -v lists them"
         )
     if verbose:
         for skipped in result.stats.skipped:
-            lines.append(f"skipped {skipped.path}: {skipped.reason}")
+            lines.append(f"skipped {terminal_safe(skipped.path)}: {terminal_safe(skipped.reason)}")
     elif result.stats.skipped:
-        reasons = sorted({s.reason.split(" (")[0] for s in result.stats.skipped})
+        reasons = sorted({terminal_safe(s.reason.split(" (")[0]) for s in result.stats.skipped})
         lines.append(
             f"skipped {len(result.stats.skipped)} file(s) ({', '.join(reasons)}); -v lists them"
         )

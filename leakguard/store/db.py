@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -22,9 +23,15 @@ DB_ENV = "LEAKGUARD_DB"
 
 
 def default_state_dir() -> Path:
-    """``$XDG_STATE_HOME/leakguard`` (``~/.local/state/leakguard``): LeakGuard's state."""
+    """``$XDG_STATE_HOME/leakguard`` (``~/.local/state/leakguard``): LeakGuard's state. It is
+    made private (0700) here, whoever writes into it next (the findings store, the git
+    cursors): created so when missing, tightened when an older version left it open."""
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
-    return Path(state) / "leakguard"
+    directory = Path(state) / "leakguard"
+    with contextlib.suppress(OSError, StoreError):
+        _make_parents(directory)  # a failure here is reported by whatever writes there
+        _tighten(directory, 0o700)
+    return directory
 
 
 def default_db_path() -> Path:
@@ -39,6 +46,84 @@ def resolve_db_path(explicit: Path | None) -> Path:
     return explicit if explicit is not None else default_db_path()
 
 
+_NOT_OURS_HINT = "pass --db PATH naming a new file or an existing LeakGuard store"
+
+
+def _refuse(path: Path, why: str) -> StoreError:
+    from leakguard.redact import terminal_safe
+
+    return StoreError(f"refusing --db {terminal_safe(str(path))}: {why}", hint=_NOT_OURS_HINT)
+
+
+def _make_parents(directory: Path) -> None:
+    """Create the missing directories above the store, each 0700 (it is LeakGuard state)."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        if current.is_symlink():
+            raise _refuse(directory, f"{current} is a dangling symbolic link")
+        missing.append(current)
+        current = current.parent
+    if not current.is_dir():
+        raise _refuse(directory, f"{current} is not a directory")
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder, 0o700)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """chmod ``path`` to ``mode`` only if it is ours (owned by us, not a link)."""
+    try:
+        st = os.lstat(path)
+        if (
+            st.st_uid == os.geteuid()
+            and not stat.S_ISLNK(st.st_mode)
+            and st.st_mode & 0o777 != mode
+        ):
+            os.chmod(path, mode)
+    except OSError:
+        pass
+
+
+def _claim(path: Path) -> bool:
+    """Check that ``path`` may hold the store; create it (0600) when missing. True when the
+    file is new or empty (nothing to verify), False for an existing store to verify. Never
+    changes the mode of a file LeakGuard did not create."""
+    while True:
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            except FileExistsError:
+                continue  # another process created it first: check what it is
+            os.close(fd)
+            return True
+        target = st
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                target = os.stat(path)
+            except FileNotFoundError:
+                raise _refuse(path, "it is a symbolic link to nothing") from None
+        if stat.S_ISDIR(target.st_mode):
+            raise _refuse(path, "it is a directory")
+        if not stat.S_ISREG(target.st_mode):
+            raise _refuse(path, "it is not a regular file (a device, socket or pipe)")
+        if target.st_size == 0 and not stat.S_ISLNK(st.st_mode):
+            _tighten(path, 0o600)  # an empty file of ours (mktemp, touch): nothing to protect
+            return True
+        # whether it is SQLite at all is asked of SQLite itself: opening the file here and
+        # closing it would drop the POSIX locks of this process's open connections to it
+        return False
+
+
+def _is_leakguard(conn: sqlite3.Connection) -> bool:
+    """A LeakGuard store has ``schema_migrations``; a database without any table (a store whose
+    first run was interrupted) holds nothing to protect."""
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not names or "schema_migrations" in names
+
+
 class Database:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
@@ -46,14 +131,33 @@ class Database:
 
     @classmethod
     def open(cls, path: Path | None = None) -> Database:
+        """Open (or create) the store. ``path`` must be a new file, an empty file, or an existing
+        LeakGuard store: a symbolic link to another file, a directory, a device or any other
+        SQLite database is refused, and its mode is never touched."""
         path = resolve_db_path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not path.exists():
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                os.close(fd)
-            os.chmod(path, 0o600)
+            _make_parents(path.parent)
+            new = _claim(path)
             conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"cannot open the findings store at {path}: {exc}",
+                hint="pass --db PATH or set LEAKGUARD_DB to a writable location",
+            ) from None
+        try:
+            if not new and not _is_leakguard(conn):
+                raise _refuse(path, "it is an SQLite database, but not a LeakGuard store")
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise _refuse(
+                path, "it is not a LeakGuard findings store (not an SQLite file)"
+            ) from None
+        except StoreError:
+            conn.close()
+            raise
+        try:
+            if not new:
+                _tighten(path, 0o600)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -64,17 +168,14 @@ class Database:
                 " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
                 " PRIMARY KEY (component, version))"
             )
-        except FileExistsError:
-            return cls.open(path)
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
+            conn.close()
             raise StoreError(
                 f"cannot open the findings store at {path}: {exc}",
                 hint="pass --db PATH or set LEAKGUARD_DB to a writable location",
             ) from None
         for suffix in ("-wal", "-shm"):
-            side = Path(str(path) + suffix)
-            if side.exists():
-                os.chmod(side, 0o600)
+            _tighten(Path(str(path) + suffix), 0o600)
         return cls(path, conn)
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ compiles the rules into one :class:`Engine` and reuses it for every target it sc
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +27,13 @@ from leakguard.engine.rules import RuleSet
 from leakguard.errors import LeakguardError, UsageError
 from leakguard.model import ScanResult
 from leakguard.options import ScanOptions
-from leakguard.scanner import run_scan, worker_count
+from leakguard.scanner import (
+    bind_to_parent,
+    run_scan,
+    spawning_workers,
+    stop_pool,
+    worker_count,
+)
 from leakguard.sources.git_repo import discover_plain
 from leakguard.sources.git_signature import fast_path_applies, state_signature
 from leakguard.store import cursors
@@ -108,8 +115,9 @@ def scan_target(
 _worker_engines: Engines | None = None
 
 
-def _init_worker(ruleset: RuleSet) -> None:
+def _init_worker(parent: int, ruleset: RuleSet) -> None:
     global _worker_engines  # one rule set and engine per worker process
+    bind_to_parent(parent)
     _worker_engines = Engines(ruleset)
 
 
@@ -129,12 +137,19 @@ def _in_process(
 def _process_pool(
     targets: list[Target], settings: SweepSettings, ruleset: RuleSet, jobs: int
 ) -> Iterator[TargetOutcome]:
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(ruleset,)) as pool:
-        futures: dict[Future[TargetOutcome], Target] = {
-            pool.submit(_scan_in_worker, t, settings.db, settings.rules_dirs): t for t in targets
-        }
-        for future in as_completed(futures):
-            yield _outcome_of(future, futures[future])
+    initargs = (os.getpid(), ruleset)
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=initargs) as pool:
+        try:
+            with spawning_workers():
+                futures: dict[Future[TargetOutcome], Target] = {
+                    pool.submit(_scan_in_worker, t, settings.db, settings.rules_dirs): t
+                    for t in targets
+                }
+            for future in as_completed(futures):
+                yield _outcome_of(future, futures[future])
+        except BaseException:  # Ctrl-C, SIGTERM, or the consumer gave up (GeneratorExit)
+            stop_pool(pool)
+            raise
 
 
 def _outcome_of(future: Any, target: Target) -> TargetOutcome:
