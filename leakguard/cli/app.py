@@ -61,7 +61,8 @@ def report_error(exc: LeakguardError, *, verbose: bool, args: Sequence[str] = ()
     shown, and error messages never hold secret values."""
     if verbose:
         _traceback(exc, args)
-    _say(f"leakguard: error: {exc.diagnostics()}", args)
+    for each in getattr(exc, "errors", None) or (exc,):  # InputErrors: one line each
+        _say(f"leakguard: error: {each.diagnostics()}", args)
 
 
 def _os_error_text(exc: OSError) -> str:
