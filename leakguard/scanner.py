@@ -207,6 +207,8 @@ def run_scan(
         stats.merge(piece_stats)
     findings = _enrich_split_sources(plan, dict(zip(map(id, ran), results, strict=True)), stats)
     final = finalize(findings, options, baseline)
+    if baseline is not None:  # "0 new (113 baselined)" rather than "no credentials found"
+        stats.count("baselined", len({f.fingerprint for f in findings if baseline.suppresses(f)}))
     for source in stateful:
         if id(source) not in skipped:
             source.record_state()  # only now: the state is never recorded without the scan

@@ -84,6 +84,14 @@ Db = Annotated[
     Path | None,
     typer.Option("--db", metavar="PATH", help="Findings store holding incremental cursors."),
 ]
+StateDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        metavar="DIR",
+        help="Where incremental state lives without --db (default: $XDG_STATE_HOME/leakguard).",
+    ),
+]
 CacheDir = Annotated[
     Path | None,
     typer.Option("--cache-dir", metavar="DIR", help="Where remote repositories are mirrored."),
@@ -155,6 +163,7 @@ def build_options(
     refs: list[str] | None = None,
     incremental: bool = False,
     db: Path | None = None,
+    state_dir: Path | None = None,
     cache_dir: Path | None = None,
     max_file_size: str = "100MB",
     show_secrets: bool = False,
@@ -181,6 +190,7 @@ def build_options(
         baseline=baseline,
         cache_dir=cache_dir,
         db=db,
+        state_dir=state_dir,
         git=GitOptions(
             history=not no_history,
             include_unreachable=include_unreachable,
@@ -312,6 +322,7 @@ def scan(
     ref: Refs = None,
     incremental: Incremental = False,
     db: Db = None,
+    state_dir: StateDir = None,
     cache_dir: CacheDir = None,
     max_file_size: MaxFileSize = "100MB",
     allow_origin: AllowOrigin = None,
@@ -333,6 +344,7 @@ def scan(
         refs=ref,
         incremental=incremental,
         db=db,
+        state_dir=state_dir,
         cache_dir=cache_dir,
         max_file_size=max_file_size,
         show_secrets=show_secrets or checking,  # values stay in memory to ask the provider

@@ -40,14 +40,29 @@ def shown(finding: Finding, show_secrets: bool) -> str:
 
 
 def summary(result: ScanResult) -> str:
+    """One line: what was found (and how much a baseline hid), and what was read."""
     s = result.stats
     creds = len(result.credentials)
-    found = (
-        f"{creds} credential(s) in {len(result.findings)} finding(s)"
-        if creds
-        else "no credentials found"
-    )
+    baselined = s.counters.get("baselined")
+    if baselined is not None:  # a baseline was applied: say what it hid
+        found = (
+            f"{creds} new credential(s) in {len(result.findings)} finding(s) "
+            f"({baselined} baselined)"
+            if creds
+            else f"0 new ({baselined} baselined)"
+        )
+    elif creds:
+        found = f"{creds} credential(s) in {len(result.findings)} finding(s)"
+    else:
+        found = "no credentials found"
+    # skipped whole (same signature), or no new commit and no changed file in the work tree
+    unchanged = len(result.unchanged) + s.counters.get("git_unchanged_repositories", 0)
+    if unchanged and not s.files and not s.bytes:
+        what = "unchanged" if unchanged == 1 else f"{unchanged} repositories unchanged"
+        return f"{found}; {what} since the last scan ({s.seconds:.2f}s)"
     line = f"{found}; scanned {s.files} file(s), {_size(s.bytes)} in {s.seconds:.2f}s"
+    if unchanged:
+        line += f"; {unchanged} repositor{'y' if unchanged == 1 else 'ies'} unchanged"
     if s.skipped:
         line += f"; {len(s.skipped)} skipped"
     return line

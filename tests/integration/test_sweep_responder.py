@@ -164,7 +164,7 @@ def test_a_wrong_chat_body_would_be_refused_by_the_receiver(
     """The receiver is strict: LeakGuard's own JSON is not a Slack message."""
     root, _ = fleet
     hook = receiver(slack_problem)
-    code, out, err = sweep(
+    _, _, err = sweep(
         str(root / "sweep.yaml"), "--db", str(root / "lg.db"), "-j", "1",
         "--webhook", hook.url, "--webhook-format", "json",
     )  # fmt: skip
@@ -177,7 +177,7 @@ def test_summary_on_stdout_next_command_and_fail_on_target_error(
 ) -> None:
     root, key = fleet
     config, db, out_file = str(root / "sweep.yaml"), str(root / "lg.db"), root / "r.json"
-    code, out, err = sweep(config, "--db", db, "-j", "1", "-f", "json", "-o", str(out_file))
+    code, out, _ = sweep(config, "--db", db, "-j", "1", "-f", "json", "-o", str(out_file))
     assert code == 1
     # the report went to the file; the summary to stdout, which nothing else uses
     assert out.startswith("sweep #1: 2 target(s), 1 failed, 1 credential(s), 1 new")
