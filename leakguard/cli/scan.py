@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from leakguard.cli.tables import scan_report, stdout_style
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
 from leakguard.model import ScanResult, Severity
 from leakguard.options import GitOptions, ScanOptions, WebOptions, parse_size
 from leakguard.redact import fingerprint, looks_like_credential
 from leakguard.reports import check_format, render, write_private
-from leakguard.reports.text import summary
+from leakguard.reports.text import summary, table
 from leakguard.scanner import scan_then_record
 
 if TYPE_CHECKING:
@@ -409,7 +410,12 @@ def _report(
     if fmt == "text" and quiet:  # an -o file is still written (empty when clean)
         emit(summary(result) + "\n" if result.findings else "", output)
         return
-    emit(render(result, fmt, show_secrets=show_secrets, verbose=verbose), output)
+    if fmt == "text":
+        colour, width = stdout_style() if output is None else (False, None)
+        rows = table(result, show_secrets=show_secrets, verbose=verbose)
+        emit(scan_report(rows, colour=colour, width=width), output)
+    else:
+        emit(render(result, fmt, show_secrets=show_secrets, verbose=verbose), output)
     if (output is not None or fmt != "text") and not quiet:
         typer.echo(summary(result), err=True)
 
