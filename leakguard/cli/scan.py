@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,7 +18,7 @@ from leakguard.model import ScanResult, Severity
 from leakguard.options import GitOptions, ScanOptions, WebOptions, parse_size
 from leakguard.redact import fingerprint, looks_like_credential
 from leakguard.reports import check_format, render, write_private
-from leakguard.reports.text import summary, table
+from leakguard.reports.text import size_text, summary, table
 from leakguard.scanner import scan_then_record
 
 if TYPE_CHECKING:
@@ -214,12 +215,31 @@ def _origins(values: list[str]) -> frozenset[str]:
         ) from None
 
 
+def units_text(units: Mapping[str, int], seconds: float) -> str:
+    """``412 commits · 3,021 blobs · 88 files · 45.2 MB at 12.3 MB/s``: what was read so far,
+    in the units people know (nothing about internal pieces)."""
+    parts = [
+        f"{units.get(name, 0):,} {name}"
+        for name in ("commits", "blobs", "files")
+        if units.get(name) or (name == "files" and not units.get("blobs"))
+    ]
+    read = units.get("bytes", 0)
+    parts.append(size_text(read))
+    text = " · ".join(parts)
+    if seconds > 0.5:  # too early a rate is noise
+        text += f" at {size_text(int(read / seconds))}/s"
+    return text
+
+
 class _BarProgress:
     """The scan core's Progress protocol over a rich progress bar."""
 
-    def __init__(self, bar: Any) -> None:
+    def __init__(self, bar: Any, clock: Callable[[], float] = time.monotonic) -> None:
         self.bar = bar
-        self.task = bar.add_task("scanning", total=None)
+        self.clock = clock
+        self.began = clock()
+        self.units: dict[str, int] = {}
+        self.task = bar.add_task("scanning", total=None, units=units_text({}, 0))
 
     def start(self, total: int) -> None:
         self.bar.update(self.task, total=total)
@@ -227,6 +247,12 @@ class _BarProgress:
 
     def advance(self, done: int = 1) -> None:
         self.bar.advance(self.task, done)
+
+    def read(self, units: Mapping[str, int]) -> None:
+        for name, n in units.items():
+            self.units[name] = self.units.get(name, 0) + n
+        shown = units_text(self.units, self.clock() - self.began)
+        self.bar.update(self.task, units=shown)
 
     def stop(self) -> None:
         """Clear the bar before the report is printed (idempotent)."""
@@ -240,13 +266,13 @@ def progress_bar(enabled: bool) -> Iterator[_BarProgress | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 
     bar = Bar(
         "[progress.description]{task.description}",
         BarColumn(),
-        MofNCompleteColumn(),
+        "{task.fields[units]}",
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,

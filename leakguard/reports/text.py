@@ -64,7 +64,7 @@ def summary(result: ScanResult) -> str:
     if unchanged and not s.files and not s.bytes:
         what = "unchanged" if unchanged == 1 else f"{unchanged} repositories unchanged"
         return f"{found}; {what} since the last scan ({s.seconds:.2f}s)"
-    line = f"{found}; scanned {s.files} file(s), {_size(s.bytes)} in {s.seconds:.2f}s"
+    line = f"{found}; scanned {s.files} file(s), {size_text(s.bytes)} in {s.seconds:.2f}s"
     if unchanged:
         line += f"; {unchanged} repositor{'y' if unchanged == 1 else 'ies'} unchanged"
     if s.skipped:
@@ -193,7 +193,7 @@ def _row(cells: tuple[str, ...], widths: list[int]) -> str:
     return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     value = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if value < 1024 or unit == "GB":
