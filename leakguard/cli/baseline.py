@@ -173,7 +173,7 @@ def audit(
     fingerprint: Annotated[
         str | None,
         typer.Argument(
-            metavar="[FINGERPRINT]", help="The entry to mark (a unique prefix of 6+ hex digits)."
+            metavar="FINGERPRINT", help="The entry to mark (a unique prefix of 6+ hex digits)."
         ),
     ] = None,
     verdict: Annotated[

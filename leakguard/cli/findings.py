@@ -31,7 +31,7 @@ findings_app = typer.Typer(
 )
 
 _DB_HELP = "Findings store (default: $LEAKGUARD_DB or the XDG state dir)."
-Db = Annotated[Path | None, typer.Option("--db", help=_DB_HELP)]
+Db = Annotated[Path | None, typer.Option("--db", metavar="PATH", help=_DB_HELP)]
 Format = Annotated[str, typer.Option("--format", "-f", help="text or json.")]
 Providers = Annotated[list[str] | None, typer.Option("--provider", help="Only this provider.")]
 Severities = Annotated[list[str] | None, typer.Option("--severity", help="Only this severity.")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -12,8 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from leakguard.baseline import Baseline
+from leakguard.cli.errors import collect, raise_all
 from leakguard.cli.tables import scan_report, stdout_style
-from leakguard.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
+from leakguard.errors import EXIT_FINDINGS, EXIT_OK, InputError, LeakguardError, UsageError
 from leakguard.model import ScanResult, Severity
 from leakguard.options import GitOptions, ScanOptions, WebOptions, parse_size
 from leakguard.redact import fingerprint, looks_like_credential
@@ -50,9 +53,14 @@ Secret values are shown only with --show-secrets; reports carry redacted forms a
 fingerprints.
 """
 
+_REMOTE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//)")  # user@host:path, a git remote
+
+_TARGET_HINT = "give a file, directory, git repository, .bundle file, URL, or - for stdin"
+
 Targets = Annotated[
     list[str],
     typer.Argument(
+        metavar="TARGET",
         help="Files, directories, git repositories, bundles, URLs, or - for standard input.",
         show_default=False,
     ),
@@ -173,20 +181,29 @@ def build_options(
     min_severity: str = "info",
     allow_origins: list[str] | None = None,
 ) -> ScanOptions:
-    """Map command-line values onto the frozen option objects, rejecting bad ones early."""
+    """Map command-line values onto the frozen option objects, rejecting bad ones early (every
+    bad one at once)."""
+    problems: list[LeakguardError] = []
     if jobs < 0:
-        raise UsageError(f"--jobs must be 0 or more, not {jobs}")
+        problems.append(UsageError(f"--jobs must be 0 or more, not {jobs}"))
     for value in refs or ():
         if looks_like_credential(value):
-            raise UsageError(
-                "--ref expects a git ref, but the value given looks like a credential (not "
-                f"shown); its fingerprint is {fingerprint(value)}"
+            problems.append(
+                UsageError(
+                    "--ref expects a git ref, but the value given looks like a credential (not "
+                    f"shown); its fingerprint is {fingerprint(value)}"
+                )
             )
-    web = WebOptions(allow_origins=_origins(allow_origins or []))
+    origins = collect(problems, _origins, allow_origins or [])
+    max_bytes = collect(problems, parse_size, max_file_size)
+    severity = collect(problems, Severity.parse, min_severity)
+    raise_all(problems)
+    assert origins is not None and max_bytes is not None and severity is not None
+    web = WebOptions(allow_origins=origins)
     return ScanOptions(
-        max_file_bytes=parse_size(max_file_size),
+        max_file_bytes=max_bytes,
         show_secrets=show_secrets,
-        min_severity=Severity.parse(min_severity),
+        min_severity=severity,
         jobs=jobs,
         rules_dirs=tuple(rules or ()),
         baseline=baseline,
@@ -289,16 +306,25 @@ def check_output(output: Path | None) -> None:
 
 
 def check_targets(targets: list[str]) -> None:
-    """An unreadable directory given as a target is an input error, not an empty scan (inside
-    a tree, an unreadable directory is skipped with a notice)."""
+    """Every local target that is missing, and every unreadable directory given as a target
+    (inside a tree, an unreadable directory is skipped with a notice), reported together
+    before anything is read. URLs and remotes are checked when they are fetched."""
+    problems: list[LeakguardError] = []
     for target in targets:
-        if target == "-" or "://" in target or not os.path.isdir(target):
+        if target == "-" or "://" in target or _REMOTE.match(target):
+            continue
+        if not os.path.lexists(target):
+            hint = None if problems else _TARGET_HINT  # said once
+            problems.append(InputError(f"{target}: no such file or directory", hint=hint))
+            continue
+        if not os.path.isdir(target):
             continue
         try:
             with os.scandir(target):
                 pass
         except OSError as exc:
-            raise InputError(f"cannot read directory {target}: {exc.strerror or exc}") from None
+            problems.append(InputError(f"cannot read directory {target}: {exc.strerror or exc}"))
+    raise_all(problems)
 
 
 def emit(text: str, output: Path | None) -> None:
@@ -358,27 +384,37 @@ def scan(
     verify_endpoint: VerifyEndpoint = None,
     vault_addr: VaultAddr = None,
 ) -> None:
-    check_format(output_format)
-    check_output(output)
-    check_targets(targets)
+    problems: list[LeakguardError] = []
+    collect(problems, check_format, output_format)
+    collect(problems, check_output, output)
+    collect(problems, check_targets, targets)
+    if baseline is not None:
+        collect(problems, Baseline.load, baseline)
     checking = verify and not verify_dry_run
-    verify_options = build_verify_options(verify_endpoint, vault_addr) if verify else None
-    options = build_options(
-        rules=rules,
-        jobs=jobs,
-        no_history=no_history,
-        include_unreachable=include_unreachable,
-        refs=ref,
-        incremental=incremental,
-        db=db,
-        state_dir=state_dir,
-        cache_dir=cache_dir,
-        max_file_size=max_file_size,
-        show_secrets=show_secrets or checking,  # values stay in memory to ask the provider
-        baseline=baseline,
-        min_severity=min_severity,
-        allow_origins=allow_origin,
+    verify_options = (
+        collect(problems, build_verify_options, verify_endpoint, vault_addr) if verify else None
     )
+    options = collect(
+        problems,
+        lambda: build_options(
+            rules=rules,
+            jobs=jobs,
+            no_history=no_history,
+            include_unreachable=include_unreachable,
+            refs=ref,
+            incremental=incremental,
+            db=db,
+            state_dir=state_dir,
+            cache_dir=cache_dir,
+            max_file_size=max_file_size,
+            show_secrets=show_secrets or checking,  # values stay in memory to ask the provider
+            baseline=baseline,
+            min_severity=min_severity,
+            allow_origins=allow_origin,
+        ),
+    )
+    raise_all(problems)
+    assert options is not None
     with progress_bar(not quiet) as progress:
 
         def deliver(result: ScanResult) -> None:
@@ -450,4 +486,4 @@ scan.__doc__ = SCAN_HELP
 
 
 def register(app: typer.Typer) -> None:
-    app.command(no_args_is_help=True)(scan)
+    app.command()(scan)  # no target: one usage line, not the whole help
