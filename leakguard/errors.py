@@ -12,8 +12,9 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 #: a bug in LeakGuard (an unexpected exception): never read as "credentials found"
 EXIT_INTERNAL = 3
-#: the conventional 128 + signal number
+#: the conventional 128 + signal number: interrupted, output pipe closed by its reader, terminated
 EXIT_SIGINT = 130
+EXIT_PIPE = 141
 EXIT_SIGTERM = 143
 
 

@@ -9,7 +9,6 @@ import signal
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
@@ -19,6 +18,7 @@ from typer.core import TyperGroup
 from leakguard import __version__
 from leakguard.errors import (
     EXIT_INTERNAL,
+    EXIT_PIPE,
     EXIT_SIGINT,
     EXIT_SIGTERM,
     EXIT_USAGE,
@@ -29,8 +29,6 @@ from leakguard.redact import scrub_credentials, terminal_safe
 
 _VERBOSE = "leakguard.verbose"
 _ARGS = "leakguard.args"
-#: the reader of standard output went away (``leakguard scan . | head``): 128 + SIGPIPE
-EXIT_PIPE = 141
 _PASS_THROUGH = (typer.Exit, typer.Abort, typer.TyperException, SystemExit)
 
 
@@ -66,7 +64,9 @@ def report_error(exc: LeakguardError, *, verbose: bool, args: Sequence[str] = ()
 
 
 def _os_error_text(exc: OSError) -> str:
-    what = exc.strerror or (str(exc) if exc.args else type(exc).__name__)
+    """The system's reason and the file names: never a free-form message (a library's could
+    quote the content it choked on)."""
+    what = exc.strerror or type(exc).__name__
     names = [n for n in (exc.filename, exc.filename2) if n is not None]
     shown = [os.fsdecode(n) if isinstance(n, bytes) else str(n) for n in names]
     return f"{what}: {' -> '.join(shown)}" if shown else f"{what} (writing the output)"
@@ -217,6 +217,9 @@ class _GuardedGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except typer.TyperException as exc:  # a usage error quotes the value it rejects
+            exc.message = terminal_safe(scrub_credentials(exc.message, ctx.meta.get(_ARGS, ())))
+            raise
         except _PASS_THROUGH:
             raise
         except BaseException as exc:
@@ -271,7 +274,7 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
-@contextmanager
+@contextlib.contextmanager
 def _terminate_on_sigterm() -> Iterator[None]:
     """SIGTERM unwinds like Ctrl-C (worker pools stopped, transactions rolled back)."""
     try:

@@ -6,9 +6,10 @@ import errno
 
 import pytest
 
-from leakguard.cli.app import EXIT_PIPE, handle_exception
+from leakguard.cli.app import handle_exception
 from leakguard.errors import (
     EXIT_INTERNAL,
+    EXIT_PIPE,
     EXIT_SIGINT,
     EXIT_SIGTERM,
     EXIT_USAGE,

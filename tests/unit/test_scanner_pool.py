@@ -1,0 +1,59 @@
+"""Pool teardown: workers are killed at once, and stop signals are held only while forking."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from leakguard.scanner import bind_to_parent, spawning_workers, stop_pool
+
+
+def _sleep_forever() -> None:
+    while True:
+        time.sleep(1)
+
+
+def _dispositions() -> tuple[object, object, bool]:
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    return (
+        signal.getsignal(signal.SIGINT),
+        signal.getsignal(signal.SIGTERM),
+        bool(blocked & {signal.SIGINT, signal.SIGTERM}),
+    )
+
+
+def test_stop_pool_kills_busy_workers_without_waiting_for_them() -> None:
+    pool = ProcessPoolExecutor(2, initializer=bind_to_parent, initargs=(os.getpid(),))
+    with spawning_workers():
+        futures = [pool.submit(_sleep_forever) for _ in range(3)]
+    deadline = time.monotonic() + 60
+    while not all(f.running() for f in futures[:2]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    workers = list(pool._processes.values())
+    assert len(workers) == 2
+    started = time.monotonic()
+    stop_pool(pool)
+    pool.shutdown(wait=True)
+    assert time.monotonic() - started < 30  # never the forever the tasks would take
+    assert all(not w.is_alive() for w in workers)
+    assert all(f.done() for f in futures)  # cancelled, or failed with the broken pool
+
+
+def test_workers_leave_stop_signals_to_the_parent() -> None:
+    with (
+        ProcessPoolExecutor(1, initializer=bind_to_parent, initargs=(os.getpid(),)) as pool,
+        spawning_workers(),
+    ):
+        future = pool.submit(_dispositions)
+    sigint, sigterm, blocked = future.result(timeout=60)
+    assert sigint == signal.SIG_IGN and sigterm == signal.SIG_DFL and not blocked
+
+
+def test_spawning_workers_restores_the_mask() -> None:
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    with spawning_workers():
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+        assert {signal.SIGINT, signal.SIGTERM} <= held
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before
