@@ -313,9 +313,14 @@ def check_targets(targets: list[str]) -> None:
     for target in targets:
         if target == "-" or "://" in target or _REMOTE.match(target):
             continue
-        if not os.path.lexists(target):
+        try:
+            os.lstat(target)
+        except FileNotFoundError:
             hint = None if problems else _TARGET_HINT  # said once
             problems.append(InputError(f"{target}: no such file or directory", hint=hint))
+            continue
+        except OSError as exc:  # a name too long, a loop of links
+            problems.append(InputError(f"{target}: {exc.strerror or type(exc).__name__}"))
             continue
         if not os.path.isdir(target):
             continue
