@@ -63,18 +63,20 @@ def sweep(
         typer.Option("--webhook", metavar="URL", help="POST a redacted summary here."),
     ] = None,
     webhook_format: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--webhook-format",
             metavar="FORMAT",
             help="The webhook body: json (LeakGuard's), slack or teams (accepted as-is by "
-            "their incoming webhooks).",
+            "their incoming webhooks); default: config `webhook_format:`, else json.",
         ),
-    ] = "json",
+    ] = None,
     fail_on_target_error: Annotated[
         bool,
         typer.Option(
-            "--fail-on-target-error", help="Exit 1 when a target fails (missing, corrupt...)."
+            "--fail-on-target-error",
+            help="Exit 1 when a target fails (missing, corrupt...); also config "
+            "`fail_on_target_error: true`.",
         ),
     ] = False,
     sarif_dir: Annotated[
@@ -95,7 +97,8 @@ def sweep(
     """
     problems: list[LeakguardError] = []
     collect(problems, check_sweep_format, output_format)
-    collect(problems, check_webhook_format, webhook_format)
+    if webhook_format is not None:
+        collect(problems, check_webhook_format, webhook_format)
     if jobs is not None and jobs < 0:
         problems.append(UsageError(f"--jobs must be 0 or more, not {jobs}"))
     cfg = collect(problems, load_config, config)
@@ -119,10 +122,11 @@ def sweep(
     url = webhook or cfg.webhook
     if url:
         try:
-            post_json(url, body(report, webhook_format))
+            post_json(url, body(report, webhook_format or cfg.webhook_format))
         except WebhookError as exc:
             print(f"leakguard: warning: {terminal_safe(exc.diagnostics())}", file=sys.stderr)
-    raise typer.Exit(report.exit_code(fail_on_target_error=fail_on_target_error))
+    fail = fail_on_target_error or cfg.fail_on_target_error
+    raise typer.Exit(report.exit_code(fail_on_target_error=fail))
 
 
 def check_sweep_format(fmt: str) -> str:

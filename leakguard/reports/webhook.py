@@ -9,9 +9,9 @@ from leakguard.redact import escape_terminal
 from leakguard.reports import sweep_json
 from leakguard.reports.sweep_text import place, summary_line
 from leakguard.store.findings import StoredCredential
+from leakguard.sweep.config import WEBHOOK_FORMATS
 from leakguard.sweep.outcome import SweepReport, next_command
 
-WEBHOOK_FORMATS = ("json", "slack", "teams")
 _SHOWN = 10  # credentials and failed targets listed in a chat message; the rest are counted
 _SLACK_SECTION_CHARS = 3000  # Slack's limit for a section's text
 ADAPTIVE_CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
