@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from leakguard.baseline import VERDICTS, Baseline, Entry
+from leakguard.cli.errors import collect, raise_all
 from leakguard.cli.scan import (
     CacheDir,
     Jobs,
@@ -25,7 +26,8 @@ from leakguard.cli.scan import (
     check_targets,
     progress_bar,
 )
-from leakguard.errors import UsageError
+from leakguard.errors import LeakguardError, UsageError
+from leakguard.options import ScanOptions
 from leakguard.redact import escape_terminal, terminal_safe
 from leakguard.reports.text import summary
 from leakguard.scanner import run_scan
@@ -41,7 +43,39 @@ Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks on er
 _VERDICT_ALIASES = {"tp": "true-positive", "fp": "false-positive"}
 
 
-@baseline_app.command("create", no_args_is_help=True)
+def _checked(
+    output: Path,
+    targets: list[str],
+    rules: list[Path] | None,
+    jobs: int,
+    no_history: bool,
+    include_unreachable: bool,
+    ref: list[str] | None,
+    cache_dir: Path | None,
+    max_file_size: str,
+) -> ScanOptions:
+    """The scan options, after every input was checked (all problems reported together)."""
+    problems: list[LeakguardError] = []
+    collect(problems, check_output, output)
+    collect(problems, check_targets, targets)
+    options = collect(
+        problems,
+        lambda: build_options(
+            rules=rules,
+            jobs=jobs,
+            no_history=no_history,
+            include_unreachable=include_unreachable,
+            refs=ref,
+            cache_dir=cache_dir,
+            max_file_size=max_file_size,
+        ),
+    )
+    raise_all(problems)
+    assert options is not None
+    return options
+
+
+@baseline_app.command("create")
 def create(
     targets: Targets,
     output: Annotated[
@@ -70,17 +104,10 @@ def create(
     **Exit codes:** 0 written, 2 usage, input or environment error (the previous file is left
     unchanged), 3 internal error, 130 interrupted, 143 terminated.
     """
-    check_output(output)
-    check_targets(targets)
-    options = build_options(
-        rules=rules,
-        jobs=jobs,
-        no_history=no_history,
-        include_unreachable=include_unreachable,
-        refs=ref,
-        cache_dir=cache_dir,
-        max_file_size=max_file_size,
-    )
+    options = _checked(
+        output, targets, rules, jobs, no_history, include_unreachable, ref, cache_dir,
+        max_file_size,
+    )  # fmt: skip
     with progress_bar(not quiet) as progress:
         result = run_scan(targets, options, progress=progress)
     count = Baseline.write(output, result.findings)
@@ -90,7 +117,7 @@ def create(
         typer.echo(summary(result), err=True)
 
 
-@baseline_app.command("update", no_args_is_help=True)
+@baseline_app.command("update")
 def update(
     targets: Targets,
     output: Annotated[
@@ -118,18 +145,14 @@ def update(
     **Exit codes:** 0 written, 2 usage, input or environment error (the file is left
     unchanged), 3 internal error, 130 interrupted, 143 terminated.
     """
-    check_output(output)
-    check_targets(targets)
-    current = Baseline.load(output)
-    options = build_options(
-        rules=rules,
-        jobs=jobs,
-        no_history=no_history,
-        include_unreachable=include_unreachable,
-        refs=ref,
-        cache_dir=cache_dir,
-        max_file_size=max_file_size,
-    )
+    problems: list[LeakguardError] = []
+    current = collect(problems, Baseline.load, output)
+    options = collect(
+        problems, _checked, output, targets, rules, jobs, no_history, include_unreachable, ref,
+        cache_dir, max_file_size,
+    )  # fmt: skip
+    raise_all(problems)
+    assert current is not None and options is not None
     with progress_bar(not quiet) as progress:
         result = run_scan(targets, options, progress=progress)
     change = current.updated(result.findings)
@@ -167,7 +190,7 @@ def _line(entry: Entry) -> str:
     return f"{entry.fingerprint}  {escape_terminal(entry.rule_id)}  {escape_terminal(verdict)}"
 
 
-@baseline_app.command("audit", no_args_is_help=True)
+@baseline_app.command("audit")
 def audit(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="The baseline file.")],
     fingerprint: Annotated[
@@ -254,7 +277,7 @@ def _ask(baseline: Baseline, by: str) -> Baseline:
     return baseline
 
 
-@baseline_app.command("migrate", no_args_is_help=True)
+@baseline_app.command("migrate")
 def migrate(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="The baseline file.")],
     verbose: Verbose = False,

@@ -123,3 +123,16 @@ def test_an_unchanged_incremental_repository_says_so(tmp_path: Path, store: str)
     assert counters["unchanged_targets"] == 1
     if store == "--state-dir":
         assert any((tmp_path / "state").rglob("*")), "the state went to --state-dir"
+
+
+def test_baseline_commands_report_every_input_error_at_once(tmp_path: Path) -> None:
+    res = _cli(
+        ["baseline", "update", str(tmp_path / "gone"), "-o", str(tmp_path / "none.json"),
+         "--max-file-size", "lots"]
+    )  # fmt: skip
+    assert res.exit_code == 2
+    errors = [line for line in res.stderr.splitlines() if line.startswith("leakguard: error:")]
+    assert len(errors) == 3, res.stderr
+    assert any("baseline not found" in e for e in errors)
+    assert any("gone: no such file" in e for e in errors)
+    assert any("'lots'" in e for e in errors)

@@ -195,6 +195,15 @@ def test_summary_on_stdout_next_command_and_fail_on_target_error(
     code, out, _ = sweep(config, "--db", db, "-j", "1", "--fail-on-target-error")
     assert code == 1
 
+    # triage starts from a table with a header
+    listed = CliRunner().invoke(leakguard_app(), ["findings", "list", "--db", db])
+    header, row, count = listed.stdout.splitlines()
+    assert header.split() == [
+        "FINGERPRINT", "SEVERITY", "PROVIDER", "CREDENTIAL", "STATUS", "EXPOSURE", "SEEN", "IN",
+    ]  # fmt: skip
+    assert row.split()[:4] == [fingerprint(key)[:19], "critical", "stripe", redact(key)]
+    assert row.index("critical") == header.index("SEVERITY") and count == "1 credential(s)"
+
 
 def test_every_bad_option_is_reported_at_once(fleet: tuple[Path, str]) -> None:
     root, _ = fleet
