@@ -116,6 +116,8 @@ def sweep(
     text = renderers[output_format](report)
     if output is None:
         typer.echo(text, nl=False)
+        if output_format != "text":  # stdout holds the report: the summary goes beside it
+            typer.echo(sweep_text.render(report), nl=False, err=True)
     else:
         write_private(output, text)
         typer.echo(sweep_text.render(report), nl=False)  # stdout is free: the summary

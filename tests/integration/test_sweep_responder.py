@@ -189,9 +189,14 @@ def test_summary_on_stdout_next_command_and_fail_on_target_error(
     assert entry["next_command"].endswith(fingerprint(key))
     assert entry["locations"][0]["path"] == "settings.py"
 
+    # without -o, stdout holds the report itself and the summary goes beside it
+    code, out, err = sweep(config, "--db", db, "-j", "1", "-f", "json")
+    assert json.loads(out)["summary"]["failed_targets"] == 1
+    assert err.startswith("sweep #2: 2 target(s), 1 failed")
+
     # nothing new, one target still failing: exit 0 unless asked to fail on it
-    code, out, _ = sweep(config, "--db", db, "-j", "1")
-    assert code == 0 and "no new credentials" in out and "FAILED" in out
+    code, out, err = sweep(config, "--db", db, "-j", "1")
+    assert code == 0 and "no new credentials" in out and "FAILED" in out and err == ""
     code, out, _ = sweep(config, "--db", db, "-j", "1", "--fail-on-target-error")
     assert code == 1
 
