@@ -47,6 +47,10 @@ const out = {
   command: box(first && first.querySelector(".cmd")),
   fingerprint: box(first && first.querySelector(".fp")),
   visibleCards: [...document.querySelectorAll(".cred")].filter(c => !c.hidden).length,
+  provenanceHead: [...document.querySelectorAll("#provenance th")].map(th => th.textContent),
+  provenanceRow: [...document.querySelectorAll("#provenance tr")]
+    .filter(tr => (tr.getAttribute("data-search") || "").includes("billing.py"))
+    .map(tr => [...tr.cells].map(td => td.textContent)),
 };
 const pre = document.createElement("pre");
 pre.id = "measured";
@@ -124,6 +128,16 @@ def test_failed_targets_and_first_critical_credential_are_on_the_first_screen(
     assert redact(fresh) in m["credential"]["text"] and "critical" in m["credential"]["text"]
     assert re.search(r"payments: billing\.py:1 @[0-9a-f]{10}", m["location"]["text"])
     assert isinstance(m["command"], dict) and m["command"]["text"] == expected
+
+    # provenance is a table, not a key=value dump
+    assert m["provenanceHead"] == [
+        "credential", "target", "location", "commit", "author", "date", "refs", "other", "seen",
+        "status",
+    ]  # fmt: skip
+    (row,) = m["provenanceRow"]
+    assert row[2] == "billing.py:1" and re.fullmatch(r"[0-9a-f]{12}", row[3])
+    assert row[4] == "Sweep Test <sweep@example.com>" and row[6] == "main"
+    assert re.match(r"\d{4}-\d\d-\d\dT", row[5]) and "=" not in row[7]
 
 
 def test_the_filter_box_narrows_the_credentials(tmp_path: Path) -> None:
