@@ -17,14 +17,14 @@ from tests.support.cli import leakguard_app
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _main(*args: str) -> subprocess.CompletedProcess[str]:
+def _main(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real entry point (``leakguard.cli.app.main``), as the installed command runs it."""
     return subprocess.run(
         [sys.executable, "-c", "from leakguard.cli.app import main; main()", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100"},
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100", **(env or {})},
         timeout=60,
     )
 
@@ -79,3 +79,8 @@ def test_shell_completion_is_offered() -> None:
     shown = _main("--show-completion", "bash")
     assert shown.returncode == 0 and "_leakguard_completion" in shown.stdout
     assert "complete " in shown.stdout
+    # what bash asks when the user presses Tab after `leakguard sweep --webhook-f`
+    asked = {"_LEAKGUARD_COMPLETE": "complete_bash", "COMP_CWORD": "2"}
+    words = "leakguard sweep --webhook-f"
+    done = _main(env={**asked, "COMP_WORDS": words})
+    assert done.returncode == 0 and done.stdout.split() == ["--webhook-format"]
