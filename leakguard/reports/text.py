@@ -65,8 +65,10 @@ def summary(result: ScanResult) -> str:
         what = "unchanged" if unchanged == 1 else f"{unchanged} repositories unchanged"
         return f"{found}; {what} since the last scan ({s.seconds:.2f}s)"
     line = f"{found}; scanned {s.files} file(s), {size_text(s.bytes)} in {s.seconds:.2f}s"
-    if unchanged:
-        line += f"; {unchanged} repositor{'y' if unchanged == 1 else 'ies'} unchanged"
+    if result.unchanged:  # these were not read at all
+        line += f"; {len(result.unchanged)} unchanged since the last scan"
+    if s.counters.get("git_unchanged_repositories"):  # only their work trees were read
+        line += f"; no new commit in {s.counters['git_unchanged_repositories']} repositor(ies)"
     if s.skipped:
         line += f"; {len(s.skipped)} skipped"
     return line
