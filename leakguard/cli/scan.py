@@ -236,7 +236,7 @@ def units_text(units: Mapping[str, int], seconds: float) -> str:
     """``412 commits · 3,021 blobs · 88 files · 45.2 MB at 12.3 MB/s``: what was read so far,
     in the units people know (nothing about internal pieces)."""
     parts = [
-        f"{units.get(name, 0):,} {name}"
+        f"{units.get(name, 0):,} {name if units.get(name, 0) != 1 else name[:-1]}"
         for name in ("commits", "blobs", "files")
         if units.get(name) or (name == "files" and not units.get("blobs"))
     ]

@@ -21,6 +21,7 @@ SEVERITY_STYLES = {
     "info": "dim",
 }
 _GAP = 2
+_MIN_SCREEN = 40  # narrower than this is a terminal that does not know its size
 
 
 def wants_colour(stream: TextIO) -> bool:
@@ -34,12 +35,19 @@ def wants_colour(stream: TextIO) -> bool:
 
 
 def terminal_width(stream: TextIO) -> int | None:
-    if not wants_colour(stream) and not _isatty(stream):
+    """The terminal's width (``COLUMNS`` wins, as in every shell tool); None off a terminal, or
+    when the terminal reports no usable size (some ptys say 0), so tables take the width their
+    cells need."""
+    if not _isatty(stream):
         return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= _MIN_SCREEN:
+        return int(columns)
     try:
-        return os.get_terminal_size(stream.fileno()).columns
+        width = os.get_terminal_size(stream.fileno()).columns
     except (OSError, ValueError, AttributeError):
         return None
+    return width if width >= _MIN_SCREEN else None
 
 
 def _isatty(stream: TextIO) -> bool:

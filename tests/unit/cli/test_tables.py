@@ -92,3 +92,12 @@ def test_colour_needs_a_terminal_and_no_NO_COLOR(monkeypatch: pytest.MonkeyPatch
     assert wants_colour(_Tty()) and not wants_colour(io.StringIO())
     monkeypatch.setenv("NO_COLOR", "1")
     assert not wants_colour(_Tty())
+
+
+def test_a_terminal_without_a_size_gets_the_natural_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leakguard.cli.tables import terminal_width
+
+    monkeypatch.setenv("COLUMNS", "120")
+    assert terminal_width(_Tty()) == 120 and terminal_width(io.StringIO()) is None
+    monkeypatch.setenv("COLUMNS", "0")
+    assert terminal_width(_Tty()) is None  # a StringIO has no size to ask: natural width
