@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,11 +38,31 @@ GENERIC_PROVIDER = "generic"  # the keyword = high-entropy literal rules
 
 
 class Progress(Protocol):
-    """What the core tells a front end about a long scan (the CLI draws a bar from it)."""
+    """What the core tells a front end about a long scan (the CLI draws a bar from it):
+    ``start`` with the number of pieces, then per piece done ``advance`` and ``read``, what that
+    piece read in units people know (:func:`units_read`)."""
 
     def start(self, total: int) -> None: ...
 
     def advance(self, done: int = 1) -> None: ...
+
+    def read(self, units: Mapping[str, int]) -> None: ...
+
+
+def units_read(stats: ScanStats) -> dict[str, int]:
+    """``files``, ``bytes``, and for git history ``commits`` and ``blobs``, of one piece."""
+    return {
+        "files": stats.files,
+        "bytes": stats.bytes,
+        "commits": stats.counters.get("git_commits", 0),
+        "blobs": stats.counters.get("git_blobs", 0),
+    }
+
+
+def _piece_done(progress: Progress | None, stats: ScanStats) -> None:
+    if progress is not None:
+        progress.read(units_read(stats))
+        progress.advance()
 
 
 def scan_source(source: Source, engine: Engine, options: ScanOptions) -> PieceResult:
@@ -206,9 +226,8 @@ def run_scan(
                 results.extend(_run_local(local, engine, options, progress))
                 ordered: list[PieceResult | None] = [None] * len(parallel)
                 for future in as_completed(futures):
-                    ordered[futures[future]] = future.result()
-                    if progress is not None:
-                        progress.advance()
+                    done = ordered[futures[future]] = future.result()
+                    _piece_done(progress, done[1])
             except BaseException:
                 stop_pool(pool)
                 raise
@@ -222,6 +241,8 @@ def run_scan(
         stats.merge(piece_stats)
     findings = _enrich_split_sources(plan, dict(zip(map(id, ran), results, strict=True)), stats)
     final = finalize(findings, options, baseline)
+    if baseline is not None:  # "0 new (113 baselined)" rather than "no credentials found"
+        stats.count("baselined", len({f.fingerprint for f in findings if baseline.suppresses(f)}))
     for source in stateful:
         if id(source) not in skipped:
             source.record_state()  # only now: the state is never recorded without the scan
@@ -273,8 +294,7 @@ def _run_local(
     out = []
     for piece in pieces:
         out.append(scan_source(piece, engine, options))
-        if progress is not None:
-            progress.advance()
+        _piece_done(progress, out[-1][1])
     return out
 
 

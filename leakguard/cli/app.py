@@ -59,7 +59,8 @@ def report_error(exc: LeakguardError, *, verbose: bool, args: Sequence[str] = ()
     shown, and error messages never hold secret values."""
     if verbose:
         _traceback(exc, args)
-    _say(f"leakguard: error: {exc.diagnostics()}", args)
+    for each in getattr(exc, "errors", None) or (exc,):  # InputErrors: one line each
+        _say(f"leakguard: error: {each.diagnostics()}", args)
 
 
 def _os_error_text(exc: OSError) -> str:
@@ -128,14 +129,90 @@ def handle_exception(exc: BaseException, *, verbose: bool, args: Sequence[str] =
     return EXIT_INTERNAL
 
 
+def tidy_metavars(command: Any, ctx: Any) -> None:
+    """Help shows what to type, not Python types: flags show nothing (not ``<bool>``), an
+    option or argument without a metavar shows its name in capitals (not ``<list[str]>`` or
+    ``{targets}``). Applied to every command once, before any help is drawn."""
+    # typer vendors its own click: parameters are recognised by what they say they are
+    for param in command.get_params(ctx):
+        if param.param_type_name == "argument":
+            _tidy_argument(param)
+        elif param.metavar is not None:
+            continue
+        elif getattr(param, "is_flag", False) or getattr(param, "count", False):
+            param.metavar = ""
+        elif param.opts:  # --format -> FORMAT
+            param.metavar = max(param.opts, key=len).lstrip("-").upper()
+    for sub in getattr(command, "commands", {}).values():
+        tidy_metavars(sub, type(ctx)(sub, parent=ctx, info_name=sub.name))
+
+
+def _tidy_argument(param: Any) -> None:
+    """``TARGET...`` in the usage line and the help (typer prints ``{targets}...`` and the
+    Python type ``<list[str]>``)."""
+    name = (param.metavar or param.name or "ARG").upper()
+    if param.nargs != 1 and not name.endswith("..."):
+        name += "..."
+    param.metavar = name
+    usage = name if param.required else f"[{name}]"
+    setattr(param, "get_usage_pieces", lambda ctx: [usage])  # noqa: B010
+    setattr(param, "display_type_rich", lambda ctx: None)  # noqa: B010
+
+
+#: click's exception base (typer ships its own copy of click): a command line it cannot parse
+_CLICK_EXCEPTION: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+
+
+def _usage_line(exc: Any) -> str:
+    """``leakguard: error: WHAT (usage: leakguard scan [OPTIONS] TARGET...)``: one line."""
+    message = exc.format_message().rstrip(".").replace("\n", " ")
+    if type(exc).__name__ == "MissingParameter":  # "Missing argument 'TARGET...'"
+        message = message.replace("Missing argument", "missing").replace("'", "")
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return f"leakguard: error: {message}"
+    usage = " ".join(ctx.get_usage().split())  # "Usage: leakguard scan [OPTIONS] TARGET..."
+    usage = usage[0].lower() + usage[1:] if usage else usage
+    return f"leakguard: error: {message} ({usage}; --help for more)"
+
+
 class _GuardedGroup(TyperGroup):
     """Turns anything a command raises into one line and its documented exit code."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            tidy_metavars(self, ctx)
         ctx.meta[_VERBOSE] = _wants_verbose(args)
         ctx.meta[_ARGS] = tuple(args)
         result: list[str] = super().parse_args(ctx, args)
         return result
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """A command line click cannot parse (a missing argument, an unknown option, a bad
+        number) is one line on stderr and exit 2, not a box of help."""
+        if not standalone_mode:
+            return super().main(
+                args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except _CLICK_EXCEPTION as exc:
+            _say(_usage_line(exc), tuple(args or ()))
+            sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
+        except typer.Abort:
+            _say("leakguard: aborted", tuple(args or ()))
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -164,7 +241,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode="markdown",
 )
 

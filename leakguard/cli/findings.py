@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from leakguard.cli.tables import render_table, stdout_style
 from leakguard.errors import UsageError
 from leakguard.model import Severity
 from leakguard.redact import escape_terminal, fingerprint, looks_like_credential, terminal_safe
@@ -30,7 +31,7 @@ findings_app = typer.Typer(
 )
 
 _DB_HELP = "Findings store (default: $LEAKGUARD_DB or the XDG state dir)."
-Db = Annotated[Path | None, typer.Option("--db", help=_DB_HELP)]
+Db = Annotated[Path | None, typer.Option("--db", metavar="PATH", help=_DB_HELP)]
 Format = Annotated[str, typer.Option("--format", "-f", help="text or json.")]
 Providers = Annotated[list[str] | None, typer.Option("--provider", help="Only this provider.")]
 Severities = Annotated[list[str] | None, typer.Option("--severity", help="Only this severity.")]
@@ -73,12 +74,27 @@ def _filter(
     )
 
 
-def _line(c: StoredCredential) -> str:
-    exposure = "present" if c.present else "removed"
-    repos = terminal_safe(", ".join(c.targets))
+_LIST_HEADERS = (
+    "FINGERPRINT",
+    "SEVERITY",
+    "PROVIDER",
+    "CREDENTIAL",
+    "STATUS",
+    "EXPOSURE",
+    "SEEN IN",
+)
+_LIST_WIDTHS = (19, 8, 16, 40, 14, 8, 60)
+
+
+def _row(c: StoredCredential) -> tuple[str, ...]:
     return (
-        f"{c.fingerprint[:19]}  {c.severity.label:<8} {escape_terminal(c.provider):<10} "
-        f"{escape_terminal(c.redacted):<24} {c.status:<14} {exposure:<8} {repos}"
+        c.fingerprint[:19],
+        c.severity.label,
+        escape_terminal(c.provider),
+        escape_terminal(c.redacted),
+        c.status,
+        "present" if c.present else "removed",
+        terminal_safe(", ".join(c.targets)),
     )
 
 
@@ -116,8 +132,18 @@ def list_findings(
             json.dumps({"version": 1, "credentials": [c.to_dict() for c in creds]}, indent=2)
         )
         return
-    for c in creds:
-        typer.echo(_line(c))
+    if creds:
+        colour, width = stdout_style()
+        text = render_table(
+            _LIST_HEADERS,
+            [_row(c) for c in creds],
+            max_widths=_LIST_WIDTHS,
+            severities=[c.severity.label for c in creds],
+            severity_column=1,
+            colour=colour,
+            width=width,
+        )
+        typer.echo(text, nl=False)
     typer.echo(f"{len(creds)} credential(s)")
 
 

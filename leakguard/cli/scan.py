@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from leakguard.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
+from leakguard.baseline import Baseline
+from leakguard.cli.errors import collect, raise_all
+from leakguard.cli.tables import scan_report, stdout_style
+from leakguard.errors import EXIT_FINDINGS, EXIT_OK, InputError, LeakguardError, UsageError
 from leakguard.model import ScanResult, Severity
 from leakguard.options import (
     GIT_CONNECT_TIMEOUT,
@@ -25,7 +30,7 @@ from leakguard.options import (
 )
 from leakguard.redact import fingerprint, looks_like_credential
 from leakguard.reports import check_format, render, write_private
-from leakguard.reports.text import summary
+from leakguard.reports.text import size_text, summary, table
 from leakguard.scanner import scan_then_record
 
 if TYPE_CHECKING:
@@ -57,9 +62,14 @@ Secret values are shown only with --show-secrets; reports carry redacted forms a
 fingerprints.
 """
 
+_REMOTE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//)")  # user@host:path, a git remote
+
+_TARGET_HINT = "give a file, directory, git repository, .bundle file, URL, or - for stdin"
+
 Targets = Annotated[
     list[str],
     typer.Argument(
+        metavar="TARGET",
         help="Files, directories, git repositories, bundles, URLs, or - for standard input.",
         show_default=False,
     ),
@@ -92,6 +102,14 @@ Incremental = Annotated[
 Db = Annotated[
     Path | None,
     typer.Option("--db", metavar="PATH", help="Findings store holding incremental cursors."),
+]
+StateDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        metavar="DIR",
+        help="Where incremental state lives without --db (default: $XDG_STATE_HOME/leakguard).",
+    ),
 ]
 CacheDir = Annotated[
     Path | None,
@@ -226,6 +244,7 @@ def build_options(
     refs: list[str] | None = None,
     incremental: bool = False,
     db: Path | None = None,
+    state_dir: Path | None = None,
     cache_dir: Path | None = None,
     max_file_size: str = "100MB",
     show_secrets: bool = False,
@@ -238,34 +257,49 @@ def build_options(
     since_commit: str | None = None,
     commit_range: str | None = None,
 ) -> ScanOptions:
-    """Map command-line values onto the frozen option objects, rejecting bad ones early."""
+    """Map command-line values onto the frozen option objects, rejecting bad ones early (every
+    bad one at once)."""
+    problems: list[LeakguardError] = []
     if jobs < 0:
-        raise UsageError(f"--jobs must be 0 or more, not {jobs}")
+        problems.append(UsageError(f"--jobs must be 0 or more, not {jobs}"))
     if not (git_timeout > 0 and git_idle_timeout > 0):
-        raise UsageError("--git-timeout and --git-idle-timeout must be more than 0 seconds")
-    range_from, range_to = _git_range(since_commit, commit_range)
+        problems.append(
+            UsageError("--git-timeout and --git-idle-timeout must be more than 0 seconds")
+        )
+    scope = collect(problems, _git_range, since_commit, commit_range)
+    range_from, range_to = scope if scope is not None else (None, None)
     scopes = [no_history, staged, range_to is not None, bool(refs)]
     if (staged or range_to is not None) and sum(scopes) > 1:
-        raise UsageError(
-            "--no-history, --staged, --ref and --range/--since-commit choose different parts of"
-            " a repository: give one of them"
+        problems.append(
+            UsageError(
+                "--no-history, --staged, --ref and --range/--since-commit choose different parts"
+                " of a repository: give one of them"
+            )
         )
     for value in refs or ():
         if looks_like_credential(value):
-            raise UsageError(
-                "--ref expects a git ref, but the value given looks like a credential (not "
-                f"shown); its fingerprint is {fingerprint(value)}"
+            problems.append(
+                UsageError(
+                    "--ref expects a git ref, but the value given looks like a credential (not "
+                    f"shown); its fingerprint is {fingerprint(value)}"
+                )
             )
-    web = WebOptions(allow_origins=_origins(allow_origins or []))
+    origins = collect(problems, _origins, allow_origins or [])
+    max_bytes = collect(problems, parse_size, max_file_size)
+    severity = collect(problems, Severity.parse, min_severity)
+    raise_all(problems)
+    assert origins is not None and max_bytes is not None and severity is not None
+    web = WebOptions(allow_origins=origins)
     return ScanOptions(
-        max_file_bytes=parse_size(max_file_size),
+        max_file_bytes=max_bytes,
         show_secrets=show_secrets,
-        min_severity=Severity.parse(min_severity),
+        min_severity=severity,
         jobs=jobs,
         rules_dirs=tuple(rules or ()),
         baseline=baseline,
         cache_dir=cache_dir,
         db=db,
+        state_dir=state_dir,
         git=GitOptions(
             history=not no_history,
             include_unreachable=include_unreachable,
@@ -310,12 +344,31 @@ def _git_range(since_commit: str | None, commit_range: str | None) -> tuple[str 
     return start, end
 
 
+def units_text(units: Mapping[str, int], seconds: float) -> str:
+    """``412 commits · 3,021 blobs · 88 files · 45.2 MB at 12.3 MB/s``: what was read so far,
+    in the units people know (nothing about internal pieces)."""
+    parts = [
+        f"{units.get(name, 0):,} {name if units.get(name, 0) != 1 else name[:-1]}"
+        for name in ("commits", "blobs", "files")
+        if units.get(name) or (name == "files" and not units.get("blobs"))
+    ]
+    read = units.get("bytes", 0)
+    parts.append(size_text(read))
+    text = " · ".join(parts)
+    if seconds > 0.5:  # too early a rate is noise
+        text += f" at {size_text(int(read / seconds))}/s"
+    return text
+
+
 class _BarProgress:
     """The scan core's Progress protocol over a rich progress bar."""
 
-    def __init__(self, bar: Any) -> None:
+    def __init__(self, bar: Any, clock: Callable[[], float] = time.monotonic) -> None:
         self.bar = bar
-        self.task = bar.add_task("scanning", total=None)
+        self.clock = clock
+        self.began = clock()
+        self.units: dict[str, int] = {}
+        self.task = bar.add_task("scanning", total=None, units=units_text({}, 0))
 
     def start(self, total: int) -> None:
         self.bar.update(self.task, total=total)
@@ -323,6 +376,12 @@ class _BarProgress:
 
     def advance(self, done: int = 1) -> None:
         self.bar.advance(self.task, done)
+
+    def read(self, units: Mapping[str, int]) -> None:
+        for name, n in units.items():
+            self.units[name] = self.units.get(name, 0) + n
+        shown = units_text(self.units, self.clock() - self.began)
+        self.bar.update(self.task, units=shown)
 
     def stop(self) -> None:
         """Clear the bar before the report is printed (idempotent)."""
@@ -336,13 +395,13 @@ def progress_bar(enabled: bool) -> Iterator[_BarProgress | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 
     bar = Bar(
         "[progress.description]{task.description}",
         BarColumn(),
-        MofNCompleteColumn(),
+        "{task.fields[units]}",
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
@@ -359,16 +418,30 @@ def check_output(output: Path | None) -> None:
 
 
 def check_targets(targets: list[str]) -> None:
-    """An unreadable directory given as a target is an input error, not an empty scan (inside
-    a tree, an unreadable directory is skipped with a notice)."""
+    """Every local target that is missing, and every unreadable directory given as a target
+    (inside a tree, an unreadable directory is skipped with a notice), reported together
+    before anything is read. URLs and remotes are checked when they are fetched."""
+    problems: list[LeakguardError] = []
     for target in targets:
-        if target == "-" or "://" in target or not os.path.isdir(target):
+        if target == "-" or "://" in target or _REMOTE.match(target):
+            continue
+        try:
+            os.lstat(target)
+        except FileNotFoundError:
+            hint = None if problems else _TARGET_HINT  # said once
+            problems.append(InputError(f"{target}: no such file or directory", hint=hint))
+            continue
+        except OSError as exc:  # a name too long, a loop of links
+            problems.append(InputError(f"{target}: {exc.strerror or type(exc).__name__}"))
+            continue
+        if not os.path.isdir(target):
             continue
         try:
             with os.scandir(target):
                 pass
         except OSError as exc:
-            raise InputError(f"cannot read directory {target}: {exc.strerror or exc}") from None
+            problems.append(InputError(f"cannot read directory {target}: {exc.strerror or exc}"))
+    raise_all(problems)
 
 
 def emit(text: str, output: Path | None) -> None:
@@ -420,6 +493,7 @@ def scan(
     ref: Refs = None,
     incremental: Incremental = False,
     db: Db = None,
+    state_dir: StateDir = None,
     cache_dir: CacheDir = None,
     max_file_size: MaxFileSize = "100MB",
     allow_origin: AllowOrigin = None,
@@ -436,31 +510,42 @@ def scan(
     since_commit: SinceCommit = None,
     commit_range: CommitRange = None,
 ) -> None:
-    check_format(output_format)
-    check_output(output)
-    check_targets(targets)
+    problems: list[LeakguardError] = []
+    collect(problems, check_format, output_format)
+    collect(problems, check_output, output)
+    collect(problems, check_targets, targets)
+    if baseline is not None:
+        collect(problems, Baseline.load, baseline)
     checking = verify and not verify_dry_run
-    verify_options = build_verify_options(verify_endpoint, vault_addr) if verify else None
-    options = build_options(
-        rules=rules,
-        jobs=jobs,
-        no_history=no_history,
-        include_unreachable=include_unreachable,
-        refs=ref,
-        incremental=incremental,
-        db=db,
-        cache_dir=cache_dir,
-        max_file_size=max_file_size,
-        show_secrets=show_secrets or checking,  # values stay in memory to ask the provider
-        baseline=baseline,
-        min_severity=min_severity or "info",
-        allow_origins=allow_origin,
-        git_timeout=git_timeout,
-        git_idle_timeout=git_idle_timeout,
-        staged=staged,
-        since_commit=since_commit,
-        commit_range=commit_range,
+    verify_options = (
+        collect(problems, build_verify_options, verify_endpoint, vault_addr) if verify else None
     )
+    options = collect(
+        problems,
+        lambda: build_options(
+            rules=rules,
+            jobs=jobs,
+            no_history=no_history,
+            include_unreachable=include_unreachable,
+            refs=ref,
+            incremental=incremental,
+            db=db,
+            state_dir=state_dir,
+            cache_dir=cache_dir,
+            max_file_size=max_file_size,
+            show_secrets=show_secrets or checking,  # values stay in memory to ask the provider
+            baseline=baseline,
+            min_severity=min_severity or "info",
+            allow_origins=allow_origin,
+            git_timeout=git_timeout,
+            git_idle_timeout=git_idle_timeout,
+            staged=staged,
+            since_commit=since_commit,
+            commit_range=commit_range,
+        ),
+    )
+    raise_all(problems)
+    assert options is not None
     options, _ = with_project_config(
         options,
         targets,
@@ -527,7 +612,12 @@ def _report(
     if fmt == "text" and quiet:  # an -o file is still written (empty when clean)
         emit(summary(result) + "\n" if result.findings else "", output)
         return
-    emit(render(result, fmt, show_secrets=show_secrets, verbose=verbose), output)
+    if fmt == "text":
+        colour, width = stdout_style() if output is None else (False, None)
+        rows = table(result, show_secrets=show_secrets, verbose=verbose)
+        emit(scan_report(rows, colour=colour, width=width), output)
+    else:
+        emit(render(result, fmt, show_secrets=show_secrets, verbose=verbose), output)
     if (output is not None or fmt != "text") and not quiet:
         typer.echo(summary(result), err=True)
 
@@ -536,4 +626,4 @@ scan.__doc__ = SCAN_HELP
 
 
 def register(app: typer.Typer) -> None:
-    app.command(no_args_is_help=True)(scan)
+    app.command()(scan)  # no target: one usage line, not the whole help

@@ -9,40 +9,20 @@ from typing import Annotated
 
 import typer
 
-from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from leakguard.redact import escape_terminal, terminal_safe
-from leakguard.reports import html, sarif, sweep_json, write_private
+from leakguard.cli.errors import collect, raise_all
+from leakguard.errors import LeakguardError, UsageError
+from leakguard.redact import terminal_safe
+from leakguard.reports import html, sarif, sweep_json, sweep_text, write_private
+from leakguard.reports.webhook import body, check_webhook_format
 from leakguard.store.db import resolve_db_path
 from leakguard.sweep.config import load_config
 from leakguard.sweep.notify import WebhookError, post_json
-from leakguard.sweep.outcome import SweepReport
 from leakguard.sweep.runner import OnResult, SweepSettings, TargetOutcome, run_sweep
 
 _FORMATS = ("text", "json", "html")
 _DB_HELP = "Findings store (default: $LEAKGUARD_DB or the XDG state dir)."
 _JOBS_HELP = "Worker processes (default: config `jobs:`, else one per core)."
 _DASK_HELP = "Run the targets on this Dask scheduler (tcp://HOST:8786)."
-
-
-def render_text(report: SweepReport) -> str:
-    lines = [
-        f"sweep #{report.sweep_id}: {len(report.targets)} target(s), {len(report.failed)} failed, "
-        f"{len(report.credentials)} credential(s), {len(report.new)} new "
-        f"({report.seconds:.1f} s)"
-    ]
-    for t in report.failed:
-        lines.append(f"  FAILED {terminal_safe(t.target)}: {terminal_safe(t.error or '')}")
-    if report.new:
-        lines.append("new credentials since the last sweep:")
-        for c in report.new:
-            places = terminal_safe(", ".join(sorted({o.target for o in c.occurrences})))
-            lines.append(
-                f"  {c.severity.label:<8} {escape_terminal(c.provider):<10} "
-                f"{escape_terminal(c.redacted):<24} {places}"
-            )
-    else:
-        lines.append("no new credentials since the last sweep")
-    return "\n".join(lines) + "\n"
 
 
 def _sarif_writer(directory: Path) -> OnResult:
@@ -63,38 +43,67 @@ def _sarif_writer(directory: Path) -> OnResult:
 
 def sweep(
     config: Annotated[Path, typer.Argument(help="The sweep configuration (YAML).")],
-    db: Annotated[Path | None, typer.Option("--db", help=_DB_HELP)] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help=_JOBS_HELP)] = None,
+    db: Annotated[Path | None, typer.Option("--db", metavar="PATH", help=_DB_HELP)] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", metavar="N", help=_JOBS_HELP)] = None,
     output_format: Annotated[
-        str, typer.Option("--format", "-f", help="text, json or html.")
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="text, json or html.")
     ] = "text",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report here, not stdout.")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the report to FILE (0600); the summary then goes to stdout.",
+        ),
     ] = None,
-    dask: Annotated[str | None, typer.Option("--dask", help=_DASK_HELP)] = None,
+    dask: Annotated[str | None, typer.Option("--dask", metavar="URL", help=_DASK_HELP)] = None,
     webhook: Annotated[
-        str | None, typer.Option("--webhook", help="POST a redacted JSON summary here.")
+        str | None,
+        typer.Option("--webhook", metavar="URL", help="POST a redacted summary here."),
     ] = None,
+    webhook_format: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook-format",
+            metavar="FORMAT",
+            help="The webhook body: json (LeakGuard's), slack or teams (accepted as-is by "
+            "their incoming webhooks); default: config `webhook_format:`, else json.",
+        ),
+    ] = None,
+    fail_on_target_error: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-target-error",
+            help="Exit 1 when a target fails (missing, corrupt...); also config "
+            "`fail_on_target_error: true`.",
+        ),
+    ] = False,
     sarif_dir: Annotated[
-        Path | None, typer.Option("--sarif-dir", help="Also write one SARIF file per target.")
+        Path | None,
+        typer.Option("--sarif-dir", metavar="DIR", help="Also write one SARIF file per target."),
     ] = None,
     rules: Annotated[
-        list[Path] | None, typer.Option("--rules", help="A directory of extra rule files.")
+        list[Path] | None,
+        typer.Option("--rules", metavar="DIR", help="A directory of extra rule files."),
     ] = None,
 ) -> None:
     """Scan every target of CONFIG into the findings store and report what is new.
 
-    Exit codes: 0 no new critical/high credential, 1 new critical or high credentials, 2 usage,
-    input or environment error, 3 internal error, 130 interrupted, 143 terminated (the store
-    stays consistent). A failing target is reported and never stops the sweep.
+    **Exit codes:** 0 no new critical/high credential, 1 new critical or high credentials (or,
+    with --fail-on-target-error, a failed target), 2 usage, input or environment error, 3
+    internal error, 130 interrupted, 143 terminated (the store stays consistent). A failing
+    target is reported and never stops the sweep.
     """
-    if output_format not in _FORMATS:
-        raise UsageError(
-            f"unknown format {output_format!r}", hint=f"use one of: {', '.join(_FORMATS)}"
-        )
+    problems: list[LeakguardError] = []
+    collect(problems, check_sweep_format, output_format)
+    if webhook_format is not None:
+        collect(problems, check_webhook_format, webhook_format)
     if jobs is not None and jobs < 0:
-        raise UsageError("--jobs must be >= 0")
-    cfg = load_config(config)
+        problems.append(UsageError(f"--jobs must be 0 or more, not {jobs}"))
+    cfg = collect(problems, load_config, config)
+    raise_all(problems)
+    assert cfg is not None
     settings = SweepSettings(
         db=resolve_db_path(db),
         jobs=jobs if jobs is not None else cfg.jobs,
@@ -103,21 +112,29 @@ def sweep(
     )
     on_result = _sarif_writer(sarif_dir) if sarif_dir is not None else None
     report = run_sweep(cfg, settings, on_result=on_result)
-    renderers = {"text": render_text, "json": sweep_json.render, "html": html.render}
+    renderers = {"text": sweep_text.render, "json": sweep_json.render, "html": html.render}
     text = renderers[output_format](report)
     if output is None:
         typer.echo(text, nl=False)
+        if output_format != "text":  # stdout holds the report: the summary goes beside it
+            typer.echo(sweep_text.render(report), nl=False, err=True)
     else:
         write_private(output, text)
-        if output_format != "text":
-            typer.echo(render_text(report), nl=False, err=True)
+        typer.echo(sweep_text.render(report), nl=False)  # stdout is free: the summary
     url = webhook or cfg.webhook
     if url:
         try:
-            post_json(url, sweep_json.document(report, include_findings=False))
+            post_json(url, body(report, webhook_format or cfg.webhook_format))
         except WebhookError as exc:
             print(f"leakguard: warning: {terminal_safe(exc.diagnostics())}", file=sys.stderr)
-    raise typer.Exit(EXIT_FINDINGS if report.alerting() else EXIT_OK)
+    fail = fail_on_target_error or cfg.fail_on_target_error
+    raise typer.Exit(report.exit_code(fail_on_target_error=fail))
+
+
+def check_sweep_format(fmt: str) -> str:
+    if fmt not in _FORMATS:
+        raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(_FORMATS)}")
+    return fmt
 
 
 def register(app: typer.Typer) -> None:

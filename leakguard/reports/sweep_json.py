@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from leakguard.store.findings import StoredCredential
-from leakguard.sweep.outcome import SweepReport
+from leakguard.sweep.outcome import SweepReport, next_command
 
 SWEEP_JSON_VERSION = 1
 
@@ -16,6 +16,20 @@ def _findings(
     return [
         o.finding for c in credentials for o in c.occurrences if o.present and o.target in targets
     ]
+
+
+def responder_entry(c: StoredCredential) -> dict[str, object]:
+    """A new credential as a responder acts on it: what, where, and the next command."""
+    present = [o for o in c.occurrences if o.present] or list(c.occurrences)
+    return {
+        "fingerprint": c.fingerprint,
+        "rule_id": c.rule_id,
+        "provider": c.provider,
+        "severity": c.severity.label,
+        "redacted": c.redacted,
+        "locations": [dict(o.location, target=o.target) for o in present],
+        "next_command": next_command(c),
+    }
 
 
 def summary(report: SweepReport) -> dict[str, object]:
@@ -46,12 +60,16 @@ def document(report: SweepReport, *, include_findings: bool = True) -> dict[str,
         },
         "summary": summary(report),
         "new": [o.finding for c in report.new for o in c.occurrences],
+        "new_credentials": [
+            responder_entry(c) for c in report.for_responder() if c.fingerprint in new_fps
+        ],
         "targets": [t.to_dict() for t in report.targets],
     }
     if include_findings:
         doc["findings"] = _findings(report.credentials, swept)
         doc["credentials"] = [
-            dict(c.to_dict(), new=c.fingerprint in new_fps) for c in report.credentials
+            dict(c.to_dict(), new=c.fingerprint in new_fps, next_command=next_command(c))
+            for c in report.credentials
         ]
     return doc
 

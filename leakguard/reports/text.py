@@ -1,4 +1,4 @@
-"""A plain table of redacted findings, one row per credential, and a summary line.
+"""The text report: a table of redacted findings, one row per credential, and a summary line.
 
 Rows are sorted by severity (most severe first), then by where the credential was first seen.
 A credential found in several places shows its first place and how many more there are;
@@ -7,10 +7,14 @@ A credential found in several places shows its first place and how many more the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from leakguard.model import Credential, Finding, Location, ScanResult
 from leakguard.redact import escape_terminal, scrub_credentials, terminal_safe
 
 _HEADERS = ("SEVERITY", "RULE", "CREDENTIAL", "LOCATION", "SEEN")
+#: the widest each column may grow; longer cells end with an ellipsis
+MAX_WIDTHS = (20, 40, 48, 80, 6)
 _WARNINGS_SHOWN = 5  # warnings (a truncated gzip, a limit hit) show without -v, up to this many
 
 
@@ -40,26 +44,56 @@ def shown(finding: Finding, show_secrets: bool) -> str:
 
 
 def summary(result: ScanResult) -> str:
+    """One line: what was found (and how much a baseline hid), and what was read."""
     s = result.stats
     creds = len(result.credentials)
-    found = (
-        f"{creds} credential(s) in {len(result.findings)} finding(s)"
-        if creds
-        else "no credentials found"
-    )
-    line = f"{found}; scanned {s.files} file(s), {_size(s.bytes)} in {s.seconds:.2f}s"
+    baselined = s.counters.get("baselined")
+    if baselined is not None:  # a baseline was applied: say what it hid
+        found = (
+            f"{creds} new credential(s) in {len(result.findings)} finding(s) "
+            f"({baselined} baselined)"
+            if creds
+            else f"0 new ({baselined} baselined)"
+        )
+    elif creds:
+        found = f"{creds} credential(s) in {len(result.findings)} finding(s)"
+    else:
+        found = "no credentials found"
+    # skipped whole (same signature), or no new commit and no changed file in the work tree
+    unchanged = len(result.unchanged) + s.counters.get("git_unchanged_repositories", 0)
+    if unchanged and not s.files and not s.bytes:
+        what = "unchanged" if unchanged == 1 else f"{unchanged} repositories unchanged"
+        return f"{found}; {what} since the last scan ({s.seconds:.2f}s)"
+    line = f"{found}; scanned {s.files} file(s), {size_text(s.bytes)} in {s.seconds:.2f}s"
+    if result.unchanged:  # these were not read at all
+        line += f"; {len(result.unchanged)} unchanged since the last scan"
+    if s.counters.get("git_unchanged_repositories"):  # only their work trees were read
+        line += f"; no new commit in {s.counters['git_unchanged_repositories']} repositor(ies)"
     if s.skipped:
         line += f"; {len(s.skipped)} skipped"
     return line
 
 
-def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = False) -> str:
+@dataclass(frozen=True, slots=True)
+class TextTable:
+    """What the text report shows, before any layout: a front end lays it out (the CLI with
+    rich, :func:`render` as plain fixed-width text)."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    severities: tuple[str, ...]  # one per row, for colour
+    details: tuple[tuple[str, ...], ...]  # one per row: more lines under it (verbose)
+    notes: tuple[str, ...]  # warnings and skipped files
+    summary: str
+
+
+def table(result: ScanResult, *, show_secrets: bool = False, verbose: bool = False) -> TextTable:
     credentials = sorted(
         result.credentials,
         key=lambda c: (-c.severity, _first(c).path, _first(c).commit or "", _first(c).line),
     )
     rows: list[tuple[str, ...]] = []
-    details: dict[int, list[str]] = {}
+    details: list[tuple[str, ...]] = []
     for c in credentials:
         locations = places(c)
         top = c.findings[0]
@@ -73,38 +107,45 @@ def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = Fa
                 f"{len(locations)}x" if len(locations) > 1 else "",
             )
         )
-        if verbose:
-            extra = [f"    also at {where(loc)}" for loc in locations[1:]]
-            v = top.validation
-            extra.append(
-                escape_terminal(
-                    f"    {top.title}; validation: {v.status}{' - ' + v.detail if v.detail else ''}"
-                )
-            )
-            if top.attributes:
-                facts = ", ".join(f"{k}={v}" for k, v in top.attributes)
-                extra.append(f"    {terminal_safe(facts)}")
-            if live is not None:
-                who = ", ".join(f"{k}={v}" for k, v in live.identity)
-                extra.append(
-                    terminal_safe(
-                        f"    {live.status}: {live.endpoint} -> {live.http_status or '-'}"
-                        f" at {live.checked_at}{'; ' + who if who else ''}"
-                        f"{' (' + live.detail + ')' if live.detail else ''}"
-                    )
-                )
-            if top.rotation:
-                extra.append(f"    rotate with playbook {escape_terminal(top.rotation)}")
-            details[len(rows) - 1] = extra
+        details.append(tuple(_details(top, locations)) if verbose else ())
+    return TextTable(
+        _HEADERS,
+        tuple(rows),
+        tuple(c.severity.label for c in credentials),
+        tuple(details),
+        tuple(_notes(result, verbose)),
+        summary(result),
+    )
 
+
+def _details(top: Finding, locations: list[Location]) -> list[str]:
+    live = top.verification
+    extra = [f"    also at {where(loc)}" for loc in locations[1:]]
+    v = top.validation
+    extra.append(
+        escape_terminal(
+            f"    {top.title}; validation: {v.status}{' - ' + v.detail if v.detail else ''}"
+        )
+    )
+    if top.attributes:
+        facts = ", ".join(f"{k}={v}" for k, v in top.attributes)
+        extra.append(f"    {terminal_safe(facts)}")
+    if live is not None:
+        who = ", ".join(f"{k}={v}" for k, v in live.identity)
+        extra.append(
+            terminal_safe(
+                f"    {live.status}: {live.endpoint} -> {live.http_status or '-'}"
+                f" at {live.checked_at}{'; ' + who if who else ''}"
+                f"{' (' + live.detail + ')' if live.detail else ''}"
+            )
+        )
+    if top.rotation:
+        extra.append(f"    rotate with playbook {escape_terminal(top.rotation)}")
+    return extra
+
+
+def _notes(result: ScanResult, verbose: bool) -> list[str]:
     lines: list[str] = []
-    if rows:
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
-        lines.append(_row(_HEADERS, widths))
-        for i, row in enumerate(rows):
-            lines.append(_row(row, widths))
-            lines.extend(details.get(i, []))
-        lines.append("")
     warnings = result.stats.warnings
     shown_warnings = warnings if verbose else warnings[:_WARNINGS_SHOWN]
     lines.extend(f"warning: {terminal_safe(scrub_credentials(w))}" for w in shown_warnings)
@@ -120,7 +161,29 @@ def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = Fa
         lines.append(
             f"skipped {len(result.stats.skipped)} file(s) ({', '.join(reasons)}); -v lists them"
         )
-    lines.append(summary(result))
+    return lines
+
+
+def truncate(cell: str, width: int) -> str:
+    """``cell`` cut to ``width`` characters, ending with an ellipsis when cut."""
+    return cell if len(cell) <= width else cell[: max(width - 1, 0)] + "…"
+
+
+def render(result: ScanResult, *, show_secrets: bool = False, verbose: bool = False) -> str:
+    """Plain fixed-width text: a header, one row per credential, long cells cut with an
+    ellipsis (``MAX_WIDTHS``) so a 436-character line never breaks the columns."""
+    t = table(result, show_secrets=show_secrets, verbose=verbose)
+    lines: list[str] = []
+    if t.rows:
+        rows = [tuple(truncate(c, w) for c, w in zip(r, MAX_WIDTHS, strict=True)) for r in t.rows]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(t.headers)]
+        lines.append(_row(t.headers, widths))
+        for row, extra in zip(rows, t.details, strict=True):
+            lines.append(_row(row, widths))
+            lines.extend(extra)
+        lines.append("")
+    lines.extend(t.notes)
+    lines.append(t.summary)
     return "\n".join(lines) + "\n"
 
 
@@ -132,7 +195,7 @@ def _row(cells: tuple[str, ...], widths: list[int]) -> str:
     return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     value = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if value < 1024 or unit == "GB":

@@ -4,6 +4,8 @@
 dask: tcp://scheduler:8786        # optional: run targets on a Dask cluster
 jobs: 4                           # optional: process pool size (default: one per core)
 webhook: https://hooks.example/x  # optional: POST a redacted summary
+webhook_format: slack             # optional: json (default), slack or teams
+fail_on_target_error: true        # optional: exit 1 when a target fails (default false)
 targets:
   - path: /srv/git/payments       # work tree, bare repository, directory or log directory
     include_unreachable: true
@@ -30,7 +32,9 @@ from leakguard.yamlfile import LineDict, line_of, load_yaml
 
 _KINDS = ("path", "glob", "url")
 _TARGET_OPTIONS = {"include_unreachable", "refs", "max_file_size", "history"}
-_TOP_KEYS = {"targets", "dask", "jobs", "webhook"}
+#: bodies the sweep webhook can send (rendered by leakguard.reports.webhook)
+WEBHOOK_FORMATS = ("json", "slack", "teams")
+_TOP_KEYS = {"targets", "dask", "jobs", "webhook", "webhook_format", "fail_on_target_error"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,8 @@ class SweepConfig:
     dask: str | None = None
     jobs: int = 0
     webhook: str | None = None
+    webhook_format: str = "json"
+    fail_on_target_error: bool = False
 
     def targets(self) -> tuple[list[Target], list[tuple[str, str]]]:
         """Expand globs. Returns the targets and (label, error) for specs that give none."""
@@ -134,12 +140,26 @@ def load_config(path: Path) -> SweepConfig:
             f"{path}:{doc.line_of('dask')}: `dask:` must be a scheduler address",
             hint="e.g. tcp://scheduler:8786",
         )
+    webhook_format = _optional_str(path, doc, "webhook_format") or "json"
+    if webhook_format not in WEBHOOK_FORMATS:
+        raise UsageError(
+            f"{path}:{doc.line_of('webhook_format')}: unknown webhook format {webhook_format!r}",
+            hint=f"use one of: {', '.join(WEBHOOK_FORMATS)}",
+        )
+    fail = doc.get("fail_on_target_error", False)
+    if not isinstance(fail, bool):
+        raise UsageError(
+            f"{path}:{doc.line_of('fail_on_target_error')}: `fail_on_target_error:` must be "
+            "true or false"
+        )
     return SweepConfig(
         path=path,
         specs=tuple(specs),
         dask=dask,
         jobs=jobs,
         webhook=_optional_str(path, doc, "webhook"),
+        webhook_format=webhook_format,
+        fail_on_target_error=fail,
     )
 
 

@@ -5,8 +5,29 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from leakguard.errors import EXIT_FINDINGS, EXIT_OK
 from leakguard.model import Severity
 from leakguard.store.findings import StoredCredential
+
+PLAYBOOK_PLAN = "leakguard playbook plan {playbook} -i credential={fingerprint}"
+
+
+def rotation_playbook(credential: StoredCredential) -> str | None:
+    """The playbook its rule names for rotation (carried in every stored finding)."""
+    for occurrence in credential.occurrences:
+        playbook = occurrence.finding.get("rotation")
+        if isinstance(playbook, str) and playbook:
+            return playbook
+    return None
+
+
+def next_command(credential: StoredCredential) -> str | None:
+    """The exact command that plans this credential's rotation (a dry run), when its rule
+    names a playbook."""
+    playbook = rotation_playbook(credential)
+    if playbook is None:
+        return None
+    return PLAYBOOK_PLAN.format(playbook=playbook, fingerprint=credential.fingerprint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +74,23 @@ class SweepReport:
     def alerting(self, floor: Severity = Severity.HIGH) -> list[StoredCredential]:
         """New credentials severe enough to alert on (exit code 1)."""
         return [c for c in self.new if c.severity >= floor]
+
+    def exit_code(self, *, fail_on_target_error: bool = False) -> int:
+        """1 when new critical/high credentials appeared (or, when asked, a target failed)."""
+        if self.alerting() or (fail_on_target_error and self.failed):
+            return EXIT_FINDINGS
+        return EXIT_OK
+
+    def for_responder(self) -> tuple[StoredCredential, ...]:
+        """Every credential, in the order a responder acts on them: new before known, most
+        severe first, still present before removed."""
+        new = self.new_fingerprints
+        return tuple(
+            sorted(
+                self.credentials,
+                key=lambda c: (c.fingerprint not in new, -c.severity, not c.present, c.rule_id),
+            )
+        )
 
     def by_severity(self) -> dict[str, int]:
         counts = Counter(c.severity for c in self.credentials)

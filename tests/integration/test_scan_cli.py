@@ -217,7 +217,7 @@ def test_baseline_create_then_only_new_credentials(tmp_path: Path) -> None:
     assert "wrote 1 credential fingerprint(s)" in res.output
     assert baseline.stat().st_mode & 0o777 == 0o600
     doc = json.loads(baseline.read_text())
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     assert [c["fingerprint"] for c in doc["credentials"]] == [fingerprint(KEY)]
     _no_secret(baseline.read_text())
 

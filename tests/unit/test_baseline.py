@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.baseline import BASELINE_VERSION, Baseline
-from leakguard.errors import InputError
+from leakguard.errors import InputError, UsageError
 from leakguard.model import Finding, Location, Severity
 from leakguard.redact import fingerprint, redact
 
@@ -61,7 +61,13 @@ def test_an_empty_baseline_loads(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ("[]", "unsupported format version None"),
-        ('{"version": 2, "credentials": []}', "unsupported format version 2"),
+        ('{"version": 3, "credentials": []}', "unsupported format version 3"),
+        ('{"version": true, "credentials": []}', "unsupported format version True"),
+        (
+            '{"version": 2, "credentials": [{"fingerprint": "sha256:' + "0" * 64 + '", '
+            '"audit": {"verdict": "maybe"}}]}',
+            "'audit' needs a verdict",
+        ),
         ('{"version": 1, "credentials": {}}', "'credentials' must be a list"),
         ('{"version": 1, "credentials": ["sha256:00"]}', "credential #1"),
         ("\xff", "not readable JSON"),
@@ -80,3 +86,52 @@ def test_missing_or_directory(tmp_path: Path) -> None:
     assert "baseline create" in exc.value.diagnostics()
     with pytest.raises(InputError, match="is a directory"):
         Baseline.load(tmp_path)
+
+
+def test_a_version_1_baseline_is_migrated_with_its_entries(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    fp = fingerprint(SECRET)
+    path.write_text(
+        json.dumps({"version": 1, "credentials": [{"fingerprint": fp, "rule_id": "r"}]})
+    )
+    baseline = Baseline.load(path)
+    assert baseline.migrated_from == 1 and baseline.fingerprints == {fp}
+    assert baseline.entries[0].audit is None
+    baseline.save(path)
+    doc = json.loads(path.read_text())
+    assert doc["version"] == BASELINE_VERSION == 2
+    assert doc["credentials"] == [{"fingerprint": fp, "rule_id": "r"}]
+    assert Baseline.load(path).migrated_from is None
+
+
+def test_update_adds_new_prunes_gone_and_keeps_audit_marks() -> None:
+    gone, kept, new = (SECRET[:-1] + c for c in "ABC")
+    before = Baseline.from_findings([_finding(gone, "a", 1), _finding(kept, "b", 1)])
+    before = before.audited(fingerprint(kept)[7:20], "false-positive", "fixture", "dana")
+    change = before.updated([_finding(kept, "b", 2), _finding(new, "c", 1)])
+    assert (change.added, change.pruned, change.kept) == (1, 1, 1)
+    entries = {e.fingerprint: e for e in change.baseline.entries}
+    assert set(entries) == {fingerprint(kept), fingerprint(new)}
+    mark = entries[fingerprint(kept)].audit
+    assert mark is not None and (mark.verdict, mark.reason, mark.by) == (
+        "false-positive",
+        "fixture",
+        "dana",
+    )
+    assert entries[fingerprint(new)].audit is None
+
+
+def test_audit_needs_a_known_verdict_a_reason_and_an_unambiguous_prefix() -> None:
+    baseline = Baseline.from_findings([_finding(SECRET, "a", 1)])
+    fp = fingerprint(SECRET)
+    with pytest.raises(UsageError, match="unknown verdict"):
+        baseline.audited(fp, "maybe", "why", "me")
+    with pytest.raises(UsageError, match="needs a reason"):
+        baseline.audited(fp, "true-positive", " ", "me")
+    with pytest.raises(UsageError, match="no entry"):
+        baseline.audited(fp[7:10], "true-positive", "why", "me")  # under 6 digits
+    with pytest.raises(UsageError, match="no entry"):
+        baseline.audited("sha256:ffffff", "true-positive", "why", "me")
+    marked = baseline.audited(fp[7:14], "true-positive", "live key, INC-9", "me")
+    assert marked.entries[0].audit is not None
+    assert marked.fingerprints == baseline.fingerprints

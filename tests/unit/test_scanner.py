@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,17 @@ class Recorder:
     def __init__(self) -> None:
         self.total = -1
         self.done = 0
+        self.units: dict[str, int] = {}
 
     def start(self, total: int) -> None:
         self.total = total
 
     def advance(self, done: int = 1) -> None:
         self.done += done
+
+    def read(self, units: Mapping[str, int]) -> None:
+        for unit, n in units.items():
+            self.units[unit] = self.units.get(unit, 0) + n
 
 
 def _finding(path: str, line: int, severity: Severity = Severity.CRITICAL) -> Finding:
@@ -42,6 +48,10 @@ def test_progress_counts_every_piece(tmp_path: Path) -> None:
     )
     assert progress.total >= 2 and progress.done == progress.total
     assert len(result.findings) == 4  # three in the directory, one in the file as given
+    # what people count: files and bytes (and, for git history, commits and blobs)
+    assert progress.units["files"] == result.stats.files == 4
+    assert progress.units["bytes"] == result.stats.bytes > 0
+    assert progress.units["commits"] == progress.units["blobs"] == 0
 
 
 def test_targets_and_baseline_are_checked_before_scanning(tmp_path: Path) -> None:

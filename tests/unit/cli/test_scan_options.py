@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.cli.app import _wants_verbose
-from leakguard.cli.scan import build_options, progress_bar
+from leakguard.cli.scan import build_options, progress_bar, units_text
 from leakguard.errors import UsageError
 from leakguard.model import Severity
 from leakguard.options import MiB, parse_size
@@ -86,7 +86,9 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         with progress_bar(True) as bar:
             assert bar is not None
             bar.start(3)
+            bar.read({"files": 2, "bytes": 3 * 1024 * 1024, "commits": 0, "blobs": 0})
             bar.advance()
+            bar.read({"files": 0, "bytes": 0, "commits": 412, "blobs": 3021})
             bar.advance(2)
         tty.flush()
     drawn = b""
@@ -100,3 +102,14 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         drawn += block
     os.close(main_fd)
     assert b"scanning" in drawn
+    assert b"412 commits" in drawn and b"3,021 blobs" in drawn and b"3.0 MB" in drawn
+    assert b"/3" not in drawn  # no count of internal pieces
+
+
+def test_units_text_speaks_of_commits_blobs_files_bytes_and_throughput() -> None:
+    assert units_text({}, 0) == "0 files · 0 B"
+    assert units_text({"files": 1200, "bytes": 10 * 1024 * 1024}, 2.0) == (
+        "1,200 files · 10.0 MB at 5.0 MB/s"
+    )
+    git = {"commits": 412, "blobs": 3021, "files": 0, "bytes": 2048}
+    assert units_text(git, 0.1) == "412 commits · 3,021 blobs · 2.0 KB"  # too early for a rate

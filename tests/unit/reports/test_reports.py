@@ -214,3 +214,20 @@ def test_write_private_creates_0600_even_over_an_open_file(tmp_path: Path) -> No
     assert target.stat().st_mode & 0o777 == 0o600
     with pytest.raises(InputError, match="cannot write"):
         write_private(tmp_path / "missing" / "r.json", "x")
+
+
+def test_summary_says_what_a_baseline_hid_and_what_was_unchanged() -> None:
+    hid = ScanStats(files=3, bytes=10)
+    hid.count("baselined", 113)
+    assert render(ScanResult((), hid), "text").startswith("0 new (113 baselined); scanned 3 file")
+    skipped = ScanResult.nothing_changed(("repo",), ("repo",), 0.01)
+    assert render(skipped, "text").strip() == (
+        "no credentials found; unchanged since the last scan (0.01s)"
+    )
+    mixed = ScanStats(files=2, bytes=10)
+    mixed.count("git_unchanged_repositories")
+    text = render(ScanResult((), mixed, ("a", "b"), unchanged=("b",)), "text")
+    assert text.strip().endswith(
+        "scanned 2 file(s), 10 B in 0.00s; 1 unchanged since the last scan; "
+        "no new commit in 1 repositor(ies)"
+    )

@@ -89,3 +89,16 @@ def test_sizes() -> None:
     assert parse_size("512KB", "x") == 512 * 1024
     assert parse_size("10 mb", "x") == 10 * MiB
     assert parse_size(1000, "x") == 1000
+
+
+def test_webhook_format_and_fail_on_target_error_from_the_file(tmp_path: Path) -> None:
+    cfg = load_config(
+        _write(tmp_path, "webhook_format: teams\nfail_on_target_error: true\ntargets: [a]\n")
+    )
+    assert (cfg.webhook_format, cfg.fail_on_target_error) == ("teams", True)
+    plain = load_config(_write(tmp_path, "targets: [a]\n"))
+    assert (plain.webhook_format, plain.fail_on_target_error) == ("json", False)
+    with pytest.raises(UsageError, match=r"sweep.yaml:1: unknown webhook format 'irc'"):
+        load_config(_write(tmp_path, "webhook_format: irc\ntargets: [a]\n"))
+    with pytest.raises(UsageError, match=r"sweep.yaml:2: `fail_on_target_error:` must be"):
+        load_config(_write(tmp_path, "targets: [a]\nfail_on_target_error: 'yes please'\n"))
