@@ -305,4 +305,16 @@ def main(argv: list[str] | None = None) -> None:
         except BaseException as exc:
             code = handle_exception(exc, verbose=verbose, args=args)
             _silence_stdout()
+    if code in (EXIT_SIGINT, EXIT_SIGTERM):
+        _exit_now(int(code))
     sys.exit(code)
+
+
+def _exit_now(code: int) -> None:
+    """A run ended by a signal has unwound (pools stopped, transactions rolled back, reports
+    written or left untouched); what is left is the interpreter's shutdown, which joins helper
+    threads and could be hit by a second signal and print a traceback. Flush and leave."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
