@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -122,11 +123,20 @@ def list_findings(
     repository: Repositories = None,
     output_format: Format = "text",
     db: Db = None,
+    live: Annotated[
+        bool,
+        typer.Option("--live", help="Only credentials the provider last said are live (--verify)."),
+    ] = False,
 ) -> None:
     """List credentials, most severe first."""
     fmt = _check_format(output_format)
     with _open(db) as store:
         creds = store.credentials(_filter(provider, severity, status, repository))
+        if live:
+            from leakguard.store.verifications import VerificationCache
+
+            alive = VerificationCache(store.db).live_fingerprints()
+            creds = [c for c in creds if c.fingerprint in alive]
     if fmt == "json":
         typer.echo(
             json.dumps({"version": 1, "credentials": [c.to_dict() for c in creds]}, indent=2)
@@ -218,7 +228,55 @@ def export(
         write_private(output, text)
 
 
+def verify(
+    fingerprints: Annotated[
+        list[str], typer.Argument(metavar="FINGERPRINT...", help="Fingerprints or unique prefixes.")
+    ],
+    db: Db = None,
+    output_format: Format = "text",
+    verify_endpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--verify-endpoint",
+            metavar="NAME=URL",
+            help="Tests and sandboxes only: send verifier NAME's calls to URL "
+            "(default: $LEAKGUARD_VERIFY_ENDPOINTS).",
+        ),
+    ] = None,
+    vault_addr: Annotated[
+        str | None,
+        typer.Option("--vault-addr", metavar="URL", help="Vault/OpenBao server for Vault tokens."),
+    ] = None,
+) -> None:
+    """Ask each stored credential's provider whether it is still live (docs/verify.md).
+
+    The store holds no values: each credential's recorded targets are read again, in memory,
+    to find its value; the answer is cached in the store. Exit 1 when any is live."""
+    from leakguard.cli.scan import build_verify_options
+    from leakguard.options import ScanOptions
+    from leakguard.store.verifications import VerificationCache
+    from leakguard.verify.stored import verify_stored
+
+    fmt = _check_format(output_format)
+    options = build_verify_options(verify_endpoint, vault_addr)
+    with _open(db) as store:
+        creds = [store.credential(_check_fingerprint(fp)) for fp in fingerprints]
+        answers = verify_stored(
+            creds, ScanOptions(), replace(options, refresh=True), cache=VerificationCache(store.db)
+        )
+    if fmt == "json":
+        doc = [{"fingerprint": c.fingerprint, "verification": a.to_dict()} for c, a in answers]
+        typer.echo(json.dumps({"version": 1, "credentials": doc}, indent=2))
+    else:
+        for c, a in answers:
+            who = ", ".join(f"{k}={v}" for k, v in a.identity)
+            line = f"{c.fingerprint[:19]}  {c.redacted}  {a.status}  {a.detail}"
+            typer.echo(terminal_safe(line + (f"  ({who})" if who else "")))
+    raise typer.Exit(1 if any(a.status == "live" for _, a in answers) else 0)
+
+
 findings_app.command("list")(list_findings)
+findings_app.command("verify")(verify)
 findings_app.command("show")(show)
 findings_app.command("set-status")(set_status)
 findings_app.command("export")(export)

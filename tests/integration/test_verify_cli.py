@@ -111,3 +111,29 @@ def test_an_endpoint_override_must_name_a_verifier(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("LEAKGUARD_VERIFY_ENDPOINTS", raising=False)
     code, out = run_cli(["scan", str(DEMO), "--verify", "--verify-endpoint", "evil=http://x"])
     assert code == 2 and "invalid --verify-endpoint" in out and "Traceback" not in out
+
+
+def test_findings_verify_and_list_live(fake: ProviderFake, tmp_path: Path) -> None:
+    """Stored credentials verified later: the value is read again from their targets."""
+    db = tmp_path / "lg.db"
+    code, out = run_cli(["sweep", str(_sweep_config(tmp_path)), "--db", str(db), "-j", "1"])
+    assert code in (0, 1), out
+    values = _demo_values()
+    fake.live.add(values["github-personal-access-token"])
+    from leakguard.redact import fingerprint
+
+    github = fingerprint(values["github-personal-access-token"])
+    stripe = fingerprint(values["stripe-live-secret-key"])
+    code, out = run_cli(["findings", "verify", github, stripe, "--db", str(db)])
+    assert code == 1, out  # one is live
+    assert "live" in out and "revoked" in out
+    assert not any(v in out for v in values.values())
+    code, out = run_cli(["findings", "list", "--live", "--db", str(db), "-f", "json"])
+    listed = [c["fingerprint"] for c in json.loads(out)["credentials"]]
+    assert listed == [github]
+
+
+def _sweep_config(tmp_path: Path) -> Path:
+    config = tmp_path / "sweep.yaml"
+    config.write_text(f"targets:\n  - path: {DEMO}\n")
+    return config
