@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from leakguard.errors import UsageError
-from leakguard.options import GitOptions, ScanOptions
+from leakguard.options import GitOptions, ScanOptions, with_project_config
 from leakguard.options import parse_size as parse_size_text
 from leakguard.yamlfile import LineDict, line_of, load_yaml
 
@@ -58,6 +58,15 @@ class Target:
     spec: TargetSpec
 
     def scan_options(self, db: Path, *, rules_dirs: tuple[Path, ...] = ()) -> ScanOptions:
+        """The target's options, with the ``.leakguard.yaml`` at its root applied (excludes,
+        allowlists, disabled rules, baseline; its extra rule directories are not: a sweep
+        compiles one rule set for all its targets). A bad file fails this target only."""
+        options = self._own_options(db, rules_dirs)
+        if self.spec.kind == "url":
+            return options
+        return with_project_config(options, [self.label])[0]
+
+    def _own_options(self, db: Path, rules_dirs: tuple[Path, ...]) -> ScanOptions:
         spec = self.spec
         base = ScanOptions()
         return ScanOptions(

@@ -255,7 +255,10 @@ def _unchanged_here(
 ) -> bool:
     if target.spec.kind == "url":
         return False
-    options = target.scan_options(settings.db, rules_dirs=settings.rules_dirs)
+    try:
+        options = target.scan_options(settings.db, rules_dirs=settings.rules_dirs)
+    except LeakguardError:
+        return False  # its worker scans it and records why it fails
     if not fast_path_applies(options):
         return False
     repo = discover_plain(Path(target.label))

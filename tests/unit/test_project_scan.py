@@ -101,3 +101,26 @@ def test_a_secret_excluded_in_one_place_is_reported_in_another(tmp_path: Path) -
         subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
     found = _scan(repo, "exclude: [tests/fixtures/]\n")
     assert {p for p, _ in found} == {"docs/setup.md"}
+
+
+def test_a_sweep_target_applies_its_own_configuration(tmp_path: Path) -> None:
+    from tests.support.cli import run_cli
+
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    _tree(good, {"src/app.py": f'K="{KEY}"\n', "fixtures/k.txt": f"{OTHER}\n"})
+    (good / CONFIG_NAME).write_text("exclude: [fixtures/]\n")
+    _tree(bad, {"app.env": f"K={OTHER}\n"})
+    (bad / CONFIG_NAME).write_text("exclud: [x]\n")
+    config = tmp_path / "sweep.yaml"
+    config.write_text(f"targets:\n  - path: {good}\n  - path: {bad}\n")
+    report = tmp_path / "sweep.json"
+    args = ["sweep", str(config), "--db", str(tmp_path / "lg.db"), "-f", "json", "-o", str(report)]
+    code, out = run_cli([*args, "-j", "1"])
+    assert code == 1, out
+    import json
+
+    doc = json.loads(report.read_text())
+    paths = {f["location"]["path"] for f in doc["findings"]}
+    assert paths == {"src/app.py"}  # the good target's fixture is excluded by its own file
+    failed = [t for t in doc["targets"] if t.get("error")]
+    assert len(failed) == 1 and "unknown key(s): exclud" in failed[0]["error"]
