@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,8 +98,23 @@ def _gpg(home: Path, *args: str, stdin: bytes | None = None) -> bytes:
     return run.stdout
 
 
+@pytest.fixture()
+def gpg_homes(tmp_path: Path) -> Iterator[Path]:
+    """gpg starts an agent per home that outlives it: stopped here, whatever the test did."""
+    yield tmp_path
+    for home in (tmp_path / "gnupg", tmp_path / "gnupg2"):
+        if home.exists() and shutil.which("gpgconf"):
+            subprocess.run(
+                ["gpgconf", "--homedir", str(home), "--kill", "all"],
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+
+
 @pytest.mark.skipif(shutil.which("gpg") is None, reason="needs the gpg binary")
-def test_keys_exported_by_gpg(tmp_path: Path) -> None:
+def test_keys_exported_by_gpg(gpg_homes: Path) -> None:
+    tmp_path = gpg_homes
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
     _gpg(home, "--passphrase", "", "--quick-gen-key", "Test <t@leakguard.invalid>", "ed25519")
