@@ -60,9 +60,9 @@ def resolve_target(target: str, options: ScanOptions) -> Source:
             hint="scan regular files and directories; pipe a stream into `leakguard scan -`",
         )
     if path.is_dir():
-        from leakguard.sources import git
+        from leakguard.sources.git import git_source_for
 
-        repo = git.git_source_for(path, target, options)
+        repo = git_source_for(path, target, options)
         return repo if repo is not None else DirectorySource(path, target)
     if _may_be_bundle(path):
         from leakguard.sources import bundle
