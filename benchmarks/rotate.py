@@ -34,7 +34,7 @@ from leakguard.graph.interface import EdgeKind, Evidence, StoreRef
 from leakguard.graph.queries import Graph
 from leakguard.redact import fingerprint
 from leakguard.rotation import sandbox
-from leakguard.rotation.engine import EngineOptions, start_run
+from leakguard.rotation.runner import EngineOptions, start_run
 from leakguard.rotation.journal import Journal, RunState
 from leakguard.rotation.schema import Playbook, load_playbook
 

@@ -41,17 +41,18 @@ def make_store(
 
         return FakeStore()
     if kind == "vault-kv2":
-        from leakguard.backends.vault_kv2 import VaultKV2Store
+        from leakguard.backends.vault_kv2 import STAGING_FOLDER, VaultKV2Store
 
-        _check(kind, params, {"url", "token", "mount", "timeout"})
+        _check(kind, params, {"url", "token", "mount", "timeout", "staging"})
         if "url" in params and "token" in params:
             return VaultKV2Store(
                 str(params["url"]),
                 str(params["token"]),
                 str(params.get("mount", "secret")),
                 _timeout(params),
+                staging=str(params.get("staging") or STAGING_FOLDER),
             )
-        return VaultKV2Store.from_env(params.get("mount"), _timeout(params))
+        return VaultKV2Store.from_env(params.get("mount"), _timeout(params), params.get("staging"))
     from leakguard.backends.aws_secretsmanager import SecretsManagerStore
 
     _check(kind, params, {"endpoint_url", "region", "timeout"})

@@ -1,33 +1,35 @@
 """Vault / OpenBao KV version 2 as a :class:`SecretStore` (the only module that writes via hvac).
 
-KV v2 has versions but no labels, so LeakGuard keeps its stages in the secret's
-``custom_metadata`` (see docs/backends.md for the full model):
+Consumers read a secret's *latest* version, so LeakGuard never writes an untested value there.
+A staged value lives in a sibling entry under the mount's staging folder (default
+``.leakguard/staged/<path>``; deny consumers that folder in their policies) and reaches the path
+consumers read only at :meth:`VaultKV2Store.promote`. See docs/backends.md for the full model:
 
-* ``leakguard_current_version``: the version LeakGuard considers current. Absent: the latest
-  live version is current.
-* ``leakguard_previous_version``: what was current before the last promote or rollback.
-* ``leakguard_pending_version``: a staged version not yet promoted.
-* ``leakguard_write_token`` / ``leakguard_write_base`` / ``leakguard_write_version``: the intent
-  record of the last write, stored *before* writing. A re-run with the same token finds the
-  version it wrote (or, after a crash between the write and the record, the version right after
-  ``write_base`` with the same fingerprint) instead of writing again.
-* ``leakguard_writes``: the last completed writes (token hash -> version), so a step re-run
-  after later steps still finds its version.
-* ``leakguard_run``: the token of the last LeakGuard operation on this secret.
+* the **current** version is what consumers read: the latest live version of the path, read
+  from the store at every call, never a pointer LeakGuard remembers;
+* the staging entry's ``custom_metadata`` is LeakGuard's ledger for the path:
+  ``leakguard_pending`` (the staged value: token hash, staging-entry version, the path's version
+  when it was staged), ``leakguard_intent`` (a write about to happen: token hash, target, base
+  version, data fingerprint; recorded *before* the write) and ``leakguard_writes`` (completed
+  writes by token hash, so each step stays idempotent after later steps ran);
+* the path's own ``custom_metadata`` gets ``leakguard_previous_version`` and
+  ``leakguard_written_versions`` (what LeakGuard wrote there; any other version was written
+  outside LeakGuard and is never overwritten or reverted).
 
-Every data write uses check-and-set against the latest version, so a concurrent writer makes
-LeakGuard stop rather than overwrite. Consumers that read the secret without a version get the
-*latest* version: a staged version is visible to them as soon as it is written, which is why a
-playbook stages only credentials that already work (the overlap window). LeakGuard never
-destroys a version; it soft-deletes only a discarded pending version that is no longer latest.
+Every data write uses check-and-set against the base recorded in the intent, so a re-run after a
+crash (or a failed metadata write) either adopts the version it already wrote (same fingerprint
+at ``base + 1``) or writes it once; a version at ``base + 1`` with other data was written by
+someone else and stops LeakGuard. LeakGuard never destroys a version.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -46,16 +48,24 @@ from leakguard.backends.interface import (
 )
 from leakguard.errors import BackendError
 
-CURRENT = "leakguard_current_version"
-PREVIOUS = "leakguard_previous_version"
-PENDING = "leakguard_pending_version"
-WRITE_TOKEN = "leakguard_write_token"
-WRITE_BASE = "leakguard_write_base"
-WRITE_VERSION = "leakguard_write_version"
-RUN = "leakguard_run"
+STAGING_FOLDER = ".leakguard/staged"
+PENDING = "leakguard_pending"
+INTENT = "leakguard_intent"
 WRITES = "leakguard_writes"
-WRITES_KEPT = 16
+PREVIOUS = "leakguard_previous_version"
+WRITTEN = "leakguard_written_versions"
+STAGE_BASE = "leakguard_stage_base"
+WRITES_KEPT = 12
 LATEST_STAGE = "latest"
+LEGACY_KEYS = (
+    "leakguard_current_version",
+    "leakguard_pending_version",
+    "leakguard_write_token",
+    "leakguard_write_base",
+    "leakguard_write_version",
+    "leakguard_run",
+)
+"""Keys of the former stage model (a remembered "current" pointer): dropped on the next write."""
 
 _STATUS_OF: dict[type[Exception], int] = {
     hvac.exceptions.InvalidRequest: 400,
@@ -73,35 +83,76 @@ _STATUS_OF: dict[type[Exception], int] = {
 T = TypeVar("T")
 
 
-def _token_record(token: str) -> str:
-    """custom_metadata values hold at most 512 bytes."""
-    if len(token.encode()) <= 500:
-        return token
-    return data_fingerprint({"token": token})
-
-
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def _writes(custom: Mapping[str, str]) -> dict[str, int]:
-    """The last :data:`WRITES_KEPT` writes as token hash -> version."""
-    out: dict[str, int] = {}
+def _short(fp: str) -> str:
+    return fp.removeprefix("sha256:")[:16]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    token: str  # token hash
+    staged: int  # version of the staging entry
+    base: int  # the path's latest version when staged
+
+    @property
+    def promised(self) -> int:
+        """The version the path gets when this value is promoted (its version id)."""
+        return self.base + 1
+
+    def encode(self) -> str:
+        return f"{self.token}:{self.staged}:{self.base}"
+
+    @classmethod
+    def decode(cls, raw: str | None) -> _Pending | None:
+        parts = (raw or "").split(":")
+        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+            return None
+        return cls(parts[0], int(parts[1]), int(parts[2]))
+
+
+@dataclass(frozen=True)
+class _Intent:
+    token: str
+    target: str  # "staged" | "path"
+    base: int
+    fingerprint: str  # _short(data fingerprint)
+
+    def encode(self) -> str:
+        return f"{self.token}:{self.target}:{self.base}:{self.fingerprint}"
+
+    @classmethod
+    def decode(cls, raw: str | None) -> _Intent | None:
+        parts = (raw or "").split(":")
+        if len(parts) != 4 or not parts[2].isdigit():
+            return None
+        return cls(parts[0], parts[1], int(parts[2]), parts[3])
+
+
+def _writes(custom: Mapping[str, str]) -> dict[str, tuple[str, int, int]]:
+    """token hash -> (target, version written, version promised to the path)."""
+    out: dict[str, tuple[str, int, int]] = {}
     for item in custom.get(WRITES, "").split(","):
-        digest, _, version = item.partition(":")
-        if digest and version.isdigit():
-            out[digest] = int(version)
+        parts = item.split(":")
+        if len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
+            out[parts[0]] = (parts[1], int(parts[2]), int(parts[3]))
     return out
 
 
-def _record_write(custom: dict[str, str], token: str, version: int) -> dict[str, str]:
+def _with_write(
+    custom: dict[str, str], token: str, target: str, version: int, promised: int
+) -> None:
     writes = _writes(custom)
-    writes.pop(_token_hash(token), None)
-    writes[_token_hash(token)] = version
+    writes.pop(token, None)
+    writes[token] = (target, version, promised)
     kept = list(writes.items())[-WRITES_KEPT:]
-    custom[WRITES] = ",".join(f"{d}:{v}" for d, v in kept)
-    custom[WRITE_VERSION] = str(version)
-    return custom
+    custom[WRITES] = ",".join(f"{t}:{a}:{v}:{p}" for t, (a, v, p) in kept)
+
+
+def _versions_list(raw: str | None) -> list[int]:
+    return [int(v) for v in (raw or "").split(",") if v.isdigit()]
 
 
 class VaultKV2Store:
@@ -116,16 +167,20 @@ class VaultKV2Store:
         *,
         namespace: str | None = None,
         verify: bool | str | None = None,
+        staging: str = STAGING_FOLDER,
     ) -> None:
         self.url = url
         self.mount = mount
         self.timeout = timeout
+        self.staging = staging.strip("/")
         self._client = hvac.Client(
             url=url, token=token, timeout=timeout, namespace=namespace, verify=verify
         )
 
     @classmethod
-    def from_env(cls, mount: str | None = None, timeout: float = 10.0) -> VaultKV2Store:
+    def from_env(
+        cls, mount: str | None = None, timeout: float = 10.0, staging: str | None = None
+    ) -> VaultKV2Store:
         """``VAULT_ADDR``/``BAO_ADDR``, ``VAULT_TOKEN``/``BAO_TOKEN``, ``LEAKGUARD_VAULT_MOUNT``."""
         url = os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR")
         token = os.environ.get("VAULT_TOKEN") or os.environ.get("BAO_TOKEN")
@@ -135,7 +190,14 @@ class VaultKV2Store:
                 hint="set VAULT_ADDR and VAULT_TOKEN (or BAO_ADDR and BAO_TOKEN)",
             )
         mount = mount or os.environ.get("LEAKGUARD_VAULT_MOUNT", "secret")
-        return cls(url, token, mount, timeout, namespace=os.environ.get("VAULT_NAMESPACE"))
+        return cls(
+            url,
+            token,
+            mount,
+            timeout,
+            namespace=os.environ.get("VAULT_NAMESPACE"),
+            staging=staging or STAGING_FOLDER,
+        )
 
     # -- SDK seam: every hvac call goes through _call ---------------------------------------
 
@@ -176,16 +238,17 @@ class VaultKV2Store:
         return meta
 
     def _write_metadata(
-        self, name: str, meta: Mapping[str, Any] | None, custom: dict[str, str]
+        self, name: str, meta: Mapping[str, Any] | None, custom: Mapping[str, str]
     ) -> None:
         delete_after = (meta or {}).get("delete_version_after") or "0s"
+        kept = {k: v for k, v in custom.items() if v != "" and k not in LEGACY_KEYS}
         self._call(
             f"update metadata of {name}",
             lambda: self._kv().update_metadata(
                 path=name,
                 mount_point=self.mount,
                 delete_version_after=delete_after,
-                custom_metadata={k: v for k, v in custom.items() if v != ""},
+                custom_metadata=kept,
             ),
         )
 
@@ -208,45 +271,60 @@ class VaultKV2Store:
         )
         return int(response["data"]["version"])
 
-    # -- stage model ----------------------------------------------------------------------
+    # -- the model ----------------------------------------------------------------------------
+
+    def staging_path(self, name: str) -> str:
+        """Where a value for ``name`` is staged: never the path consumers read."""
+        return f"{self.staging}/{name.strip('/')}"
 
     @staticmethod
     def _custom(meta: Mapping[str, Any] | None) -> dict[str, str]:
         return dict((meta or {}).get("custom_metadata") or {})
 
     @staticmethod
-    def _live(meta: Mapping[str, Any]) -> list[int]:
-        versions = meta.get("versions") or {}
+    def _live(meta: Mapping[str, Any] | None) -> list[int]:
+        versions = (meta or {}).get("versions") or {}
         return sorted(int(v) for v, info in versions.items() if not _gone(info))
 
-    def _current(self, meta: Mapping[str, Any]) -> int:
-        custom = self._custom(meta)
-        if custom.get(CURRENT):
-            return int(custom[CURRENT])
+    @staticmethod
+    def _latest(meta: Mapping[str, Any] | None) -> int:
+        return int((meta or {}).get("current_version") or 0)
+
+    def _current(self, name: str, meta: Mapping[str, Any]) -> int:
         live = self._live(meta)
         if not live:
-            raise BackendError(f"Vault secret {self.mount}/{self._name(meta)} has no live version")
+            raise BackendError(f"Vault secret {self.mount}/{name} has no live version")
         return live[-1]
 
-    @staticmethod
-    def _name(meta: Mapping[str, Any]) -> str:
-        return str(meta.get("path", "?"))
-
     def _version(
-        self, meta: Mapping[str, Any], version: int, data: SecretData | None
+        self,
+        name: str,
+        meta: Mapping[str, Any] | None,
+        version: int,
+        data: SecretData | None,
+        *,
+        pending: bool = False,
     ) -> StoredVersion:
         custom = self._custom(meta)
-        info = (meta.get("versions") or {}).get(str(version), {})
+        info = ((meta or {}).get("versions") or {}).get(str(version), {})
         stages: list[str] = []
-        if version == self._current(meta):
+        live = self._live(meta)
+        if live and version == live[-1] and not pending:
             stages.append(CURRENT_STAGE)
-        if custom.get(PENDING) == str(version):
+        if pending:
             stages.append(PENDING_STAGE)
         if custom.get(PREVIOUS) == str(version):
             stages.append(PREVIOUS_STAGE)
-        if version == int(meta.get("current_version") or 0):
+        if version == self._latest(meta) and not pending:
             stages.append(LATEST_STAGE)
         extra = {"mount": self.mount}
+        written = _versions_list(custom.get(WRITTEN))
+        if version <= self._latest(meta):
+            extra["written_by"] = "leakguard" if version in written else "outside"
+        if written:
+            extra["last_leakguard_version"] = str(written[-1])
+        if custom.get(PREVIOUS):
+            extra["previous_version"] = custom[PREVIOUS]
         if info.get("deletion_time"):
             extra["deletion_time"] = str(info["deletion_time"])
             if _gone(info):
@@ -261,53 +339,104 @@ class VaultKV2Store:
             metadata=extra,
         )
 
-    def _write_forward(
-        self, name: str, data: SecretData, token: str, meta: dict[str, Any] | None
-    ) -> tuple[int, dict[str, Any]]:
-        """Write ``data`` as a new version once per ``token``: record the intent, write with
-        check-and-set, and on a re-run find the version instead of writing again."""
-        custom = self._custom(meta)
-        latest = int((meta or {}).get("current_version") or 0)
-        wanted = data_fingerprint(data)
-        record = _token_record(token)
-        done = _writes(custom).get(_token_hash(token))
-        if done is not None:
-            self._same_data(name, done, wanted, token)
-            return done, meta or {}
-        if custom.get(WRITE_TOKEN) == record:
-            if custom.get(WRITE_VERSION):
-                version = int(custom[WRITE_VERSION])
-                self._same_data(name, version, wanted, token)
-                return version, meta or {}
-            base = int(custom.get(WRITE_BASE) or 0)
-            if latest > base:
-                # crashed between the write and recording it: adopt our write, if it is ours
-                self._same_data(name, base + 1, wanted, token)
-                return base + 1, meta or {}
-        else:
-            base = latest
-            custom.update(
-                {WRITE_TOKEN: record, WRITE_BASE: str(base), WRITE_VERSION: "", RUN: record}
-            )
-            self._write_metadata(name, meta, custom)
-        version = self._write(name, data, cas=base)
-        fresh = self._read_metadata(name) or {}
-        return version, fresh
-
-    def _same_data(self, name: str, version: int, wanted: str, token: str) -> None:
-        if data_fingerprint(self._read(name, version)) != wanted:
+    def _check_fingerprint(self, path: str, version: int, wanted: str, why: str) -> None:
+        if _short(data_fingerprint(self._read(path, version))) != wanted:
             raise BackendError(
-                f"version {version} of {self.mount}/{name} was written by this step "
-                "with different data",
-                hint="the idempotency token was reused with a new value; start a new run or "
-                "discard the pending version",
+                f"version {version} of {self.mount}/{path} {why}",
+                hint="someone else wrote the secret meanwhile (or the step's token was reused "
+                "with a new value): inspect it; LeakGuard will not overwrite it",
             )
+
+    def _write_once(
+        self,
+        ledger_path: str,
+        target: str,
+        path: str,
+        data: SecretData,
+        token: str,
+        base: int,
+        extra: Mapping[str, str] | None = None,
+    ) -> int:
+        """Write ``data`` at ``path`` with check-and-set ``base``, once per ``token``: the
+        intent is recorded in the ledger (the staging entry) *before* the write; a re-run adopts
+        the version the first attempt wrote (a crash, or a failed metadata write, in between)."""
+        ledger = self._read_metadata(ledger_path)
+        custom = self._custom(ledger)
+        wanted = _short(data_fingerprint(data))
+        intent = _Intent.decode(custom.get(INTENT))
+        mine = intent is not None and intent.token == token and intent.target == target
+        if mine and intent is not None and intent.fingerprint != wanted:
+            landed = self._latest(self._read_metadata(path)) > intent.base
+            if landed and target == "path":
+                raise BackendError(
+                    f"this step already wrote {self.mount}/{path} with different data",
+                    hint="the idempotency token was reused with a new value; start a new run",
+                )
+            # the first attempt's value never reached consumers (not written, or only staged,
+            # which no one reads): record the new intent and write it
+            if landed:
+                base = self._latest(self._read_metadata(path))
+            mine = False
+        if mine and intent is not None:
+            base = intent.base
+        else:
+            custom[INTENT] = _Intent(token, target, base, wanted).encode()
+            custom.update(extra or {})
+            self._write_metadata(ledger_path, ledger, custom)
+        meta = self._read_metadata(path)
+        if self._latest(meta) > base:
+            self._check_fingerprint(path, base + 1, wanted, "was not written by this step")
+            return base + 1
+        return self._write(path, data, cas=base)
+
+    def _settle(self, name: str, ledger: dict[str, str]) -> None:
+        """An interrupted write to the path by another token: if it landed, it is LeakGuard's."""
+        intent = _Intent.decode(ledger.get(INTENT))
+        if intent is None or intent.target != "path":
+            return
+        meta = self._read_metadata(name)
+        if self._latest(meta) > intent.base:
+            data = self._read(name, intent.base + 1)
+            if _short(data_fingerprint(data)) == intent.fingerprint:
+                self._mark_written(name, meta, intent.base + 1, None)
+
+    def _mark_written(
+        self, name: str, meta: Mapping[str, Any] | None, version: int, previous: int | None
+    ) -> None:
+        custom = self._custom(meta)
+        written = _versions_list(custom.get(WRITTEN))
+        changed = False
+        if version not in written:
+            written = [*written, version][-WRITES_KEPT:]
+            custom[WRITTEN] = ",".join(str(v) for v in written)
+            changed = True
+        if previous is not None and custom.get(PREVIOUS) != str(previous):
+            custom[PREVIOUS] = str(previous)
+            changed = True
+        if changed or any(k in custom for k in LEGACY_KEYS):
+            self._write_metadata(name, meta, custom)
+
+    def _finish(
+        self, ledger_path: str, token: str, target: str, version: int, promised: int,
+        pending: _Pending | None,
+    ) -> None:  # fmt: skip
+        ledger = self._read_metadata(ledger_path)
+        custom = self._custom(ledger)
+        _with_write(custom, token, target, version, promised)
+        intent = _Intent.decode(custom.get(INTENT))
+        if intent is not None and intent.token == token:
+            custom[INTENT] = ""
+        if target == "staged":
+            custom[PENDING] = pending.encode() if pending is not None else ""
+        elif _Pending.decode(custom.get(PENDING)) is not None and pending is None:
+            custom[PENDING] = ""
+        self._write_metadata(ledger_path, ledger, custom)
 
     # -- SecretLister (read-only) -------------------------------------------------------------
 
     def list_names(self, prefix: str = "") -> list[str]:
         """Every secret path under the folder ``prefix`` of the mount (KV v2 LIST on metadata,
-        recursively); an unknown folder lists nothing."""
+        recursively), without LeakGuard's staging folder; an unknown folder lists nothing."""
         found: list[str] = []
         folders = [prefix.strip("/")]
         while folders:
@@ -322,6 +451,8 @@ class VaultKV2Store:
 
             for key in self._call(f"list {self.mount}/{folder}", list_keys):
                 full = f"{folder}/{key}" if folder else key
+                if full.rstrip("/") == self.staging or full.startswith(self.staging + "/"):
+                    continue
                 if key.endswith("/"):
                     folders.append(full.rstrip("/"))
                 else:
@@ -332,136 +463,185 @@ class VaultKV2Store:
 
     def read_current(self, name: str) -> tuple[StoredVersion, SecretData]:
         meta = self._require_metadata(name)
-        version = self._current(meta)
+        version = self._current(name, meta)
         data = self._read(name, version)
-        return self._version(meta, version, data), data
+        return self._version(name, meta, version, data), data
+
+    def _staged(self, name: str) -> tuple[dict[str, Any] | None, dict[str, str], _Pending | None]:
+        ledger = self._read_metadata(self.staging_path(name))
+        custom = self._custom(ledger)
+        return ledger, custom, _Pending.decode(custom.get(PENDING))
 
     def read_version(self, name: str, version_id: str) -> SecretData:
-        return self._read(name, _int(version_id, name))
+        version = _int(version_id, name)
+        meta = self._read_metadata(name)
+        if version > self._latest(meta):
+            ledger, custom, pending = self._staged(name)
+            pending = pending or self._unrecorded_stage(name, ledger, custom)
+            if pending is not None and pending.promised == version:
+                return self._read(self.staging_path(name), pending.staged)
+        return self._read(name, version)
 
     def list_versions(self, name: str) -> list[StoredVersion]:
         meta = self._require_metadata(name)
         live = set(self._live(meta))
         out = []
         for v in sorted(int(k) for k in (meta.get("versions") or {})):
-            out.append(self._version(meta, v, self._read(name, v) if v in live else None))
+            out.append(self._version(name, meta, v, self._read(name, v) if v in live else None))
+        found = self.pending(name)
+        if found is not None:
+            out.append(found)
         return out
 
     def put_pending(self, name: str, data: SecretData, token: str) -> StoredVersion:
+        tok = _token_hash(token)
+        staging = self.staging_path(name)
         meta = self._read_metadata(name)
-        custom = self._custom(meta)
-        record = _token_record(token)
-        done = _writes(custom).get(_token_hash(token))
-        if meta is not None and done is not None:
-            # this step already completed; later steps may have moved the stages since
-            self._same_data(name, done, data_fingerprint(data), token)
-            return self._version(meta, done, data)
-        dangling = custom.get(PENDING)
-        if dangling and custom.get(WRITE_TOKEN) != record:
-            raise BackendError(
-                f"{self.mount}/{name} already has pending version {dangling} from another run",
-                hint="promote it or discard it (store.discard_pending) before staging a new one",
-            )
-        if meta is not None and meta.get("versions") and not custom.get(CURRENT):
-            # pin "current" before the new version becomes latest
-            custom[CURRENT] = str(self._current(meta))
-            self._write_metadata(name, meta, custom)
-            meta = self._read_metadata(name)
-        version, meta = self._write_forward(name, data, token, meta)
-        custom = self._custom(meta)
-        wanted = _record_write(dict(custom), token, version)
-        if custom.get(CURRENT) != str(version):
-            wanted[PENDING] = str(version)
-        if wanted != custom:
-            self._write_metadata(name, meta, wanted)
-            meta = self._read_metadata(name) or {}
-        return self._version(meta, version, data)
+        ledger, custom, pending = self._staged(name)
+        wanted = _short(data_fingerprint(data))
+        done = _writes(custom).get(tok)
+        if done is not None and done[0] == "staged":
+            # this step already completed; later steps may have promoted it since
+            self._check_fingerprint(staging, done[1], wanted, "was staged with different data")
+            still = pending is not None and pending.token == tok
+            if still:
+                return self._version(name, meta, done[2], data, pending=True)
+            return self._version(name, meta, done[2], data)
+        if pending is not None and pending.token != tok:
+            staged_live = pending.staged in self._live(ledger)
+            if staged_live:
+                raise BackendError(
+                    f"{self.mount}/{name} already has a pending value (version "
+                    f"{pending.promised}) from another run",
+                    hint="promote it or discard it (store.discard_pending), then stage again",
+                )
+        self._settle(name, custom)
+        intent = _Intent.decode(custom.get(INTENT))
+        if intent is not None and intent.token == tok and intent.target == "staged":
+            base = int(custom.get(STAGE_BASE) or 0)
+        else:
+            base = self._latest(self._read_metadata(name))
+        staged = self._write_once(
+            staging, "staged", staging, data, tok, self._latest(ledger), {STAGE_BASE: str(base)}
+        )
+        new = _Pending(tok, staged, base)
+        self._finish(staging, tok, "staged", staged, new.promised, new)
+        return self._version(name, self._read_metadata(name), new.promised, data, pending=True)
 
     def pending(self, name: str) -> StoredVersion | None:
-        meta = self._read_metadata(name)
-        custom = self._custom(meta)
-        if meta is None or not custom.get(PENDING):
+        ledger, custom, pending = self._staged(name)
+        if pending is None:
+            pending = self._unrecorded_stage(name, ledger, custom)
+        if pending is None:
             return None
-        version = int(custom[PENDING])
-        if version not in self._live(meta):
-            return self._version(meta, version, None)
-        return self._version(meta, version, self._read(name, version))
+        meta = self._read_metadata(name)
+        data = None
+        if pending.staged in self._live(ledger):
+            data = self._read(self.staging_path(name), pending.staged)
+        return self._version(name, meta, pending.promised, data, pending=True)
+
+    def _unrecorded_stage(
+        self, name: str, ledger: Mapping[str, Any] | None, custom: Mapping[str, str]
+    ) -> _Pending | None:
+        """A staging write that landed before its record (a crash in between): still pending."""
+        intent = _Intent.decode(custom.get(INTENT))
+        if intent is None or intent.target != "staged" or self._latest(ledger) <= intent.base:
+            return None
+        staging = self.staging_path(name)
+        if _short(data_fingerprint(self._read(staging, intent.base + 1))) != intent.fingerprint:
+            return None
+        return _Pending(intent.token, intent.base + 1, int(custom.get(STAGE_BASE) or 0))
 
     def promote(self, name: str, version_id: str, token: str) -> StoredVersion:
         version = _int(version_id, name)
-        meta = self._require_metadata(name)
-        custom = self._custom(meta)
-        current = self._current(meta)
-        if current != version:
-            if version not in self._live(meta):
-                raise BackendError(f"version {version} of {self.mount}/{name} is not readable")
-            latest = int(meta.get("current_version") or 0)
-            if version != latest:
-                raise BackendError(
-                    f"cannot promote version {version} of {self.mount}/{name}: version {latest} "
-                    "was written after it, and consumers read the latest version",
-                    hint="inspect the secret; stage the value again in a new run",
-                )
-            custom.update(
-                {PREVIOUS: str(current), CURRENT: str(version), RUN: _token_record(token)}
+        tok = _token_hash(token)
+        staging = self.staging_path(name)
+        _, custom, pending = self._staged(name)
+        done = _writes(custom).get(tok)
+        if done is not None and done[0] == "path":
+            meta = self._read_metadata(name)
+            self._mark_written(name, meta, done[1], done[1] - 1)
+            meta = self._read_metadata(name)
+            return self._version(name, meta, done[1], self._read(name, done[1]))
+        if pending is None or pending.promised != version:
+            raise BackendError(
+                f"version {version} of {self.mount}/{name} is not staged",
+                hint="stage the value again (store.put_pending) in a new run",
             )
-        if custom.get(PENDING) == str(version):
-            custom[PENDING] = ""
-        if custom != self._custom(meta):
-            self._write_metadata(name, meta, custom)
-            meta = self._read_metadata(name) or meta
-        return self._version(meta, version, self._read(name, version))
+        data = self._read(staging, pending.staged)
+        meta = self._read_metadata(name)
+        latest = self._latest(meta)
+        intent = _Intent.decode(custom.get(INTENT))
+        mine = intent is not None and intent.token == tok
+        if latest != pending.base and not mine:
+            raise BackendError(
+                f"cannot promote version {version} of {self.mount}/{name}: version {latest} was "
+                f"written after it was staged (outside LeakGuard), and promoting would revert it",
+                hint="inspect the secret; discard the staged value (roll the run back) and "
+                "start a new run, which stages from the new current value",
+            )
+        written = self._write_once(staging, "path", name, data, tok, pending.base)
+        self._mark_written(name, self._read_metadata(name), written, pending.base)
+        self._finish(staging, tok, "path", written, written, None)
+        meta = self._read_metadata(name)
+        return self._version(name, meta, written, data)
 
     def rollback(self, name: str, to_version_id: str, token: str) -> StoredVersion:
         target = _int(to_version_id, name)
-        meta = self._require_metadata(name)
-        record = _token_record(token)
-        custom = self._custom(meta)
-        done = _writes(custom).get(_token_hash(token))
-        if done is not None:
-            return self._version(meta, done, self._read(name, done))
+        tok = _token_hash(token)
+        staging = self.staging_path(name)
+        _, custom, _ = self._staged(name)
         data = self._read(name, target)
-        current = self._current(meta)
-        pending = custom.get(PENDING)
-        version, meta = self._write_forward(name, data, token, meta)
-        custom = _record_write(self._custom(meta), token, version)
-        custom.update({CURRENT: str(version), PREVIOUS: str(current), RUN: record})
-        if pending:
-            custom[PENDING] = ""
-        self._write_metadata(name, meta, custom)
-        meta = self._read_metadata(name) or meta
-        return self._version(meta, version, data)
+        done = _writes(custom).get(tok)
+        if done is not None and done[0] == "path":
+            version = done[1]
+        else:
+            meta = self._require_metadata(name)
+            current = self._current(name, meta)
+            intent = _Intent.decode(custom.get(INTENT))
+            mine = intent is not None and intent.token == tok
+            current_data = self._read(name, current)
+            if data_fingerprint(current_data) == data_fingerprint(data) and not mine:
+                version = current  # already restored
+            else:
+                written = _versions_list(self._custom(meta).get(WRITTEN))
+                if current not in written and not mine:
+                    raise BackendError(
+                        f"version {current} of {self.mount}/{name} was written outside "
+                        "LeakGuard: rolling back would revert it",
+                        hint="inspect the secret; restore it by hand if that is what you want",
+                    )
+                version = self._write_once(staging, "path", name, data, tok, self._latest(meta))
+                self._mark_written(name, self._read_metadata(name), version, current)
+            self._finish(staging, tok, "path", version, version, None)
+        meta = self._require_metadata(name)
+        now = self._current(name, meta)
+        served = self._read(name, now)
+        if data_fingerprint(served) != data_fingerprint(data):
+            raise BackendError(
+                f"rolled {self.mount}/{name} back to version {target}, but version {now} with "
+                "other data is what consumers read",
+                hint="someone wrote the secret meanwhile: inspect it",
+            )
+        return self._version(name, meta, now, data)
 
     def discard_pending(self, name: str, version_id: str) -> None:
-        """Unstage ``version_id``. If it is the latest version (what consumers read), the current
-        data is first copied forward so consumers read the current value again; the discarded
-        version is then soft-deleted (``vault kv undelete`` brings it back), never destroyed."""
+        """Unstage ``version_id``: the staged value is soft-deleted from the staging entry
+        (``bao kv undelete`` brings it back); the path consumers read is never touched."""
         version = _int(version_id, name)
-        meta = self._read_metadata(name)
-        custom = self._custom(meta)
-        if meta is None or custom.get(PENDING) != str(version):
+        staging = self.staging_path(name)
+        ledger, custom, pending = self._staged(name)
+        if pending is None or pending.promised != version:
             return
-        current = self._current(meta)
-        if current == version:
-            raise BackendError(f"version {version} of {self.mount}/{name} is current, not pending")
-        latest = int(meta.get("current_version") or 0)
-        token = f"leakguard:discard:{version}"
-        resumed = custom.get(WRITE_TOKEN) == _token_record(token)
-        if resumed or (version == latest and version in self._live(meta)):
-            data = self._read(name, current)
-            copied, meta = self._write_forward(name, data, token, meta)
-            custom = _record_write(self._custom(meta), token, copied)
-            custom[CURRENT] = str(copied)
-            self._write_metadata(name, meta, custom)
-        if version in self._live(meta or {}):
+        if pending.staged in self._live(ledger):
             self._call(
-                f"delete pending version {version} of {name}",
+                f"delete staged value of {name}",
                 lambda: self._kv().delete_secret_versions(
-                    path=name, versions=[version], mount_point=self.mount
+                    path=staging, versions=[pending.staged], mount_point=self.mount
                 ),
             )
         custom[PENDING] = ""
-        self._write_metadata(name, meta, custom)
+        self._write_metadata(staging, ledger, custom)
 
 
 def _gone(info: Mapping[str, Any]) -> bool:
@@ -490,6 +670,4 @@ def _int(version_id: str, name: str) -> int:
 
 
 def _json(value: object) -> str:
-    import json
-
     return json.dumps(value, sort_keys=True)

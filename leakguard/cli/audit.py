@@ -22,18 +22,36 @@ def verify_cmd(
     file: Annotated[Path, typer.Argument(help="A run's audit trail (JSON lines).")],
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="Also compare with the run journal in this store."),
+        typer.Option("--db", help="The store whose run journal anchors the trail."),
     ] = None,
+    chain_only: Annotated[
+        bool,
+        typer.Option(
+            "--chain-only",
+            help="Accept a check of the chain alone when the journal is not at hand "
+            "(it cannot detect a trail rewritten from an entry onwards, cut or extended).",
+        ),
+    ] = False,
 ) -> None:
-    """Detect a changed, reordered or removed entry (exit 1); exit 0 when the chain holds."""
+    """Detect a changed, reordered, removed or appended entry and a rewritten chain (exit 1)
+    by checking the chain and the head the run journal recorded; exit 0 when both hold."""
     journal = Journal.open(db) if db is not None or resolve_db_path(None).exists() else None
     try:
-        result = verify_trail(file, journal)
+        result, anchored = verify_trail(file, journal)
     finally:
         if journal is not None:
             journal.close()
     for problem in result.problems:
         typer.echo(f"{file}: {problem}", err=True)
+    if result.ok and not anchored:
+        typer.echo(
+            f"{file}: the chain holds, but no run journal anchors this trail, so a rewritten, "
+            "cut or extended trail cannot be told apart; pass --db with the store the run used "
+            "(or --chain-only to accept the chain alone)",
+            err=True,
+        )
+        if not chain_only:
+            raise typer.Exit(EXIT_FINDINGS)
     if result.ok:
         typer.echo(f"{file}: ok, {result.entries} entries, head {result.head[:16]}…")
         raise typer.Exit(EXIT_OK)

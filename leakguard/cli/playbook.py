@@ -1,6 +1,8 @@
 """`leakguard playbook`: list, show, validate, plan, rehearse, run, resume, roll back, approve and
-follow the runs of rotation playbooks. Exit codes: 0 completed (or rolled back on request),
-1 paused, failed or awaiting approval, 2 usage error."""
+follow the runs of rotation playbooks. Exit codes: 0 the run reached its goal (completed; for
+`rollback`, rolled back), 1 anything else (paused, awaiting approval, interrupted, failed, rolled
+back on failure, refused by an invariant; `plan` with errors; `rehearse` when something would
+break), 2 usage error."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from typing import Annotated, Any
 import typer
 
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from leakguard.rotation import engine, planner
+from leakguard.rotation import planner
+from leakguard.rotation import runner as engine
 from leakguard.rotation.context import stdin_is_tty
 from leakguard.rotation.expr import parse_duration
 from leakguard.rotation.journal import Journal, RunState, RunView
@@ -77,10 +80,15 @@ def _progress(event: engine.Event) -> None:
 
 
 def _options(
-    db: Path | None, yes: bool, approval_timeout: str = "1h", time_scale: float = 1.0
+    db: Path | None,
+    yes: bool,
+    approval_timeout: str = "1h",
+    time_scale: float = 1.0,
+    override: str | None = None,
 ) -> engine.EngineOptions:
     return engine.EngineOptions(
         yes=yes,
+        playbook_override=override,
         time_scale=time_scale,
         graph=engine.open_graph(db),
         progress=_progress,
@@ -89,14 +97,14 @@ def _options(
     )
 
 
-def _exit_code(view: RunView) -> int:
-    """0 for a run that completed or was rolled back, 1 for one that stopped short."""
-    return EXIT_OK if view.state in {RunState.COMPLETED, RunState.ROLLED_BACK} else EXIT_FINDINGS
+def _exit_code(view: RunView, goal: str = RunState.COMPLETED) -> int:
+    """0 only for a run that reached its goal; a rollback on failure did not."""
+    return EXIT_OK if view.state == goal else EXIT_FINDINGS
 
 
-def _finish(view: RunView) -> None:
+def _finish(view: RunView, goal: str = RunState.COMPLETED) -> None:
     typer.echo(f"run {view.run_id}: {view.state}")
-    if view.state in {RunState.PAUSED, RunState.AWAITING_APPROVAL, RunState.FAILED}:
+    if view.state != goal:
         if view.diagnostic:
             typer.echo(f"  {view.diagnostic}", err=True)
         if view.hint:
@@ -104,7 +112,7 @@ def _finish(view: RunView) -> None:
     for key, value in view.outputs.items():
         typer.echo(f"  {key}: {value}")
     typer.echo(f"  audit trail: {view.audit_path}")
-    raise typer.Exit(_exit_code(view))
+    raise typer.Exit(_exit_code(view, goal))
 
 
 @playbook_app.command("list")
@@ -174,7 +182,7 @@ def plan_cmd(ref: Ref, inputs: Inputs = None, db: Db = None, fmt: Format = "text
             "steps": [vars(line) for line in plan.lines],
         }
         typer.echo(json.dumps(doc, indent=2, default=str))
-        return
+        raise typer.Exit(EXIT_FINDINGS if plan.errors else EXIT_OK)
     marks = {"read": "read ", "write": "WRITE", "approval": "ASK  ", "skip": "skip ",
              "blocked": "later", "error": "ERROR"}  # fmt: skip
     stage = None
@@ -185,6 +193,9 @@ def plan_cmd(ref: Ref, inputs: Inputs = None, db: Db = None, fmt: Format = "text
         flag = " (irreversible)" if line.irreversible and line.kind == "write" else ""
         typer.echo(f"  {marks.get(line.kind, line.kind)} {line.step_id:<22} {line.text}{flag}")
     typer.echo(f"{plan.writes} change(s) planned; nothing was written")
+    if plan.errors:
+        typer.echo(f"{plan.errors} error(s): the run would not reach its goal", err=True)
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @playbook_app.command("run")
@@ -195,13 +206,23 @@ def run_cmd(
     db: Db = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run.")] = None,
     approval_timeout: ApprovalWait = "1h",
+    override: Annotated[
+        str | None,
+        typer.Option(
+            "--playbook-override",
+            metavar="REASON",
+            help="Run this playbook although the credential's rule names another "
+            "(the reason is journaled in the audit trail).",
+        ),
+    ] = None,
 ) -> None:
     """Run a playbook for real, journaled; resumable after any interruption."""
     playbook = load_playbook(find_playbook(ref))
+    if override is not None and not override.strip():
+        raise UsageError("--playbook-override needs a reason")
+    options = _options(db, yes, approval_timeout, override=override)
     with Journal.open(db) as journal:
-        view = engine.start_run(
-            journal, playbook, _inputs(inputs), _options(db, yes, approval_timeout), run_id=run_id
-        )
+        view = engine.start_run(journal, playbook, _inputs(inputs), options, run_id=run_id)
     _finish(view)
 
 
@@ -258,7 +279,7 @@ def rollback_cmd(run: RunId, db: Db = None) -> None:
     """Undo a run: each done step's compensation, in reverse order."""
     with Journal.open(db) as journal:
         view = engine.rollback_run(journal, run, _options(db, False))
-    _finish(view)
+    _finish(view, RunState.ROLLED_BACK)
 
 
 @playbook_app.command("approve")
@@ -281,6 +302,11 @@ def status_cmd(run: RunId, db: Db = None, fmt: Format = "text") -> None:
     _format(fmt)
     with Journal.open(db) as journal:
         view = engine.load_run(journal, run)
+        if engine.interrupted(journal, view):
+            view.state = RunState.INTERRUPTED
+            view.diagnostic = "the process driving this run stopped (killed or crashed)"
+            where = f" --db {db}" if db is not None else ""
+            view.hint = f"resume it with `leakguard playbook resume {run}{where}`"
     status = run_status(view, engine.playbook_of(view))
     if fmt == "json":
         typer.echo(json.dumps(status, indent=2))

@@ -2,9 +2,11 @@
 
 Every entry carries ``prev``, the SHA-256 of the previous line's bytes (64 zeros for the first),
 and ``n``, its 1-based position. Changing an entry breaks the next entry's ``prev``; removing one
-breaks ``n`` (and the chain); removing entries at the end is caught by comparing with the count
-and head the run journal keeps (:func:`verify` with ``expected``). Entries hold the same facts as
-the journal (step ids, states, handles, fingerprints, error messages): never a secret value.
+breaks ``n`` (and the chain). The chain alone cannot tell a trail rewritten from the edit onwards,
+cut short or extended: the run journal (outside the trail file) keeps the count and the hash of
+the last entry it wrote, and :func:`verify` with ``expected`` compares them. Entries hold the
+same facts as the journal (step ids, states, handles, fingerprints, error messages): never a
+secret value.
 """
 
 from __future__ import annotations
@@ -122,10 +124,12 @@ def verify(path: Path, expected: AuditHead | None = None) -> Verification:
     problems: list[str] = []
     prev = GENESIS
     count = 0
+    heads: dict[int, str] = {}  # entry position -> the hash of its line
     for number, raw in enumerate(raw_lines, start=1):
         if not raw.strip():
             continue
         count += 1
+        heads[count] = line_hash(raw)
         try:
             entry = json.loads(raw)
         except ValueError:
@@ -148,6 +152,14 @@ def verify(path: Path, expected: AuditHead | None = None) -> Verification:
                 f"the journal recorded {expected.count} entries, the file has {count} "
                 "(entries removed at the end)"
             )
-        elif count == expected.count and prev != expected.head:
-            problems.append("the last entry differs from the one the journal recorded")
+        elif count > expected.count:
+            problems.append(
+                f"the journal recorded {expected.count} entries, the file has {count} "
+                "(entries appended that the run never wrote)"
+            )
+        if count >= expected.count and heads.get(expected.count, GENESIS) != expected.head:
+            problems.append(
+                f"entry {expected.count} differs from the one the journal recorded "
+                "(entries changed and the chain rewritten)"
+            )
     return Verification(not problems, count, tuple(problems), prev)

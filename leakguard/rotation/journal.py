@@ -12,10 +12,8 @@ committed; a run opened again first copies any record the trail missed (a crash 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +24,6 @@ from leakguard.rotation.audit import AuditHead, AuditLog, last_entry
 from leakguard.store.db import Database
 
 COMPONENT = "journal"
-KILL_ENV = "LEAKGUARD_TEST_KILL_AFTER_RECORD"
-"""Tests only: SIGKILL this process right after its Nth journal record is committed."""
-KILL_ONCE_ENV = "LEAKGUARD_TEST_KILL_ONCE_FILE"
-"""Tests only: SIGKILL this process right after a record at a boundary (kind, step, state) not
-yet listed in this file, listing it first: a chain of resumes dies once at every boundary."""
 
 MIGRATIONS: Sequence[str] = [
     """
@@ -73,6 +66,7 @@ class RunState:
     ROLLED_BACK = "rolled-back"
     COMPLETED = "completed"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # shown, never journaled: running, but no process drives it
     FINAL = frozenset({"rolled-back", "completed", "failed"})
 
 
@@ -95,6 +89,7 @@ class Kind:
     COMPENSATE_INTENT = "compensate-intent"
     COMPENSATE_RESULT = "compensate-result"  # state compensated|failed
     LOG = "log"  # an action's progress line (ctx.log); data: message
+    OVERRIDE = "override"  # --playbook-override; data: reason, playbook, expected, rule_id, by
 
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -225,18 +220,20 @@ class RunView:
 class Journal:
     """The journal in the findings store at ``db`` (``--db`` / ``LEAKGUARD_DB``)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Database, *, after_append: Callable[[Record], None] | None = None
+    ) -> None:
         self.db = db
         db.migrate(COMPONENT, MIGRATIONS)
-        self._appended = 0
-        kill = os.environ.get(KILL_ENV, "")
-        self._kill_after = int(kill) if kill.isdigit() else 0
-        once = os.environ.get(KILL_ONCE_ENV)
-        self._kill_once = Path(once) if once else None
+        self._after_append = after_append
 
     @classmethod
-    def open(cls, path: Path | None = None) -> Journal:
-        return cls(Database.open(path))
+    def open(
+        cls, path: Path | None = None, *, after_append: Callable[[Record], None] | None = None
+    ) -> Journal:
+        """``after_append`` is called with each record once it is committed and audited (the
+        kill -9 tests inject one that SIGKILLs the process at a chosen record)."""
+        return cls(Database.open(path), after_append=after_append)
 
     def close(self) -> None:
         self.db.close()
@@ -309,23 +306,9 @@ class Journal:
             seq = int(cur.lastrowid or 0)
         record = Record(seq, run_id, at, kind, step_id, attempt, state, json.loads(payload))
         self.sync_audit(run_id)
-        self._appended += 1
-        if self._kill_after and self._appended == self._kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
-        if self._kill_once is not None:
-            self._maybe_kill_once(f"{kind}:{step_id or ''}:{state or ''}")
+        if self._after_append is not None:
+            self._after_append(record)
         return record
-
-    def _maybe_kill_once(self, boundary: str) -> None:
-        assert self._kill_once is not None
-        seen = self._kill_once.read_text().splitlines() if self._kill_once.exists() else []
-        if boundary in seen:
-            return
-        with self._kill_once.open("a") as handle:
-            handle.write(boundary + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.kill(os.getpid(), signal.SIGKILL)
 
     def sync_audit(self, run_id: str) -> None:
         """Copy journal records the audit trail does not hold yet (normally just the one

@@ -10,17 +10,24 @@ then reports each step's timing and what would break.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from leakguard.errors import LeakguardError
-from leakguard.rotation import expr
+from leakguard.graph.interface import StoreRef
+from leakguard.rotation import expr, invariants
 from leakguard.rotation.context import Backends, SecretHandleStore, StepContext
-from leakguard.rotation.engine import EngineOptions, _json_outputs, start_run
 from leakguard.rotation.interface import Action, Mode
 from leakguard.rotation.journal import Journal, RunState, RunView, StepState
+from leakguard.rotation.runner import (
+    EngineOptions,
+    Event,
+    _json_outputs,
+    _preflight,
+    start_run,
+)
 from leakguard.rotation.schema import APPROVAL, Playbook, Step, resolve_inputs, spec_for
 
 
@@ -43,6 +50,10 @@ class Plan:
     @property
     def writes(self) -> int:
         return sum(1 for line in self.lines if line.kind == "write")
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for line in self.lines if line.kind == "error")
 
 
 def _short(params: Mapping[str, Any]) -> str:
@@ -90,7 +101,7 @@ def plan_playbook(playbook: Playbook, inputs: Mapping[str, Any], options: Engine
         s.id: {"status": StepState.PENDING, "outputs": {}} for s in playbook.steps
     }
     run = {"id": "plan", "mode": str(Mode.PLAN)}
-    lines: list[PlanLine] = []
+    lines: list[PlanLine] = _invariant_lines(playbook, resolved, inputs, backends, options)
     unknown: set[str] = set()  # steps whose outputs a plan cannot know
 
     def scope() -> expr.Scope:
@@ -151,6 +162,45 @@ def plan_playbook(playbook: Playbook, inputs: Mapping[str, Any], options: Engine
                     "outputs": outputs_all[0] if outputs_all else {},
                 }
     return Plan(playbook.id, resolved, tuple(lines))
+
+
+def _invariant_lines(
+    playbook: Playbook,
+    resolved: dict[str, Any],
+    given: Mapping[str, Any],
+    backends: Backends,
+    options: EngineOptions,
+) -> list[PlanLine]:
+    """What the runner checks before any write, and the world as the store shows it now."""
+
+    def line(kind: str, text: str) -> PlanLine:
+        return PlanLine("invariants", "contain", "preflight", kind, text)
+
+    facts = _preflight(playbook, resolved, given, options)
+    out = [line("read", note) for note in facts.notes]
+    for where, fields in facts.fields.items():
+        shown = ", ".join(fields) if fields else "none found"
+        out.append(line("read", f"fields holding the leaked credential in {where}: {shown}"))
+    if facts.override:
+        out.append(line("read", f"playbook override: {facts.override}"))
+    if facts.refusal is not None:
+        out.append(line("error", f"{facts.refusal[0]} (hint: {facts.refusal[1]})"))
+    for target in invariants.targets(playbook, resolved):
+        try:
+            current, _ = backends.store(target.backend).read_current(target.name)
+        except LeakguardError:
+            continue
+        last = current.metadata.get("last_leakguard_version")
+        if current.metadata.get("written_by") == "outside" and last:
+            out.append(
+                line(
+                    "read",
+                    f"{target.name}: current version {current.version_id} was written outside "
+                    f"LeakGuard since its last rotation (version {last}); it is kept, and the "
+                    "new value is staged from it",
+                )
+            )
+    return out
 
 
 def _plan_one(
@@ -265,6 +315,40 @@ def rehearsal_report(run: RunView, time_scale: float, graph_gaps: list[str]) -> 
     return Rehearsal(run, timings, tuple(breaks), time_scale)
 
 
+def _play_reloading_consumers(
+    playbook: Playbook, box: Any, options: EngineOptions
+) -> Callable[[Event], None] | None:
+    """A rehearsal never runs a consumer's real reload command (it reaches outside the
+    sandbox), so after each promotion the sandbox plays every consumer that has a reload
+    mechanism reading its entries as its AppRole. A consumer without one is not played: it
+    would not move for real either, and the rehearsal reports it."""
+    forward = options.progress
+    read_as = getattr(box, "read_as", None)
+    plan = getattr(box, "plan", None)
+    if options.graph is None or read_as is None or plan is None:
+        return forward
+    players: list[tuple[str, str, str]] = []
+    for role, entries in getattr(plan, "approles", {}).items():
+        for mount, path in sorted(entries):
+            for consumer in options.graph.consumers_of_store(StoreRef("vault-kv2", path, mount)):
+                if f"vault-approle:{role}" in consumer.identities and consumer.reload.kind in {
+                    "command",
+                    "webhook",
+                }:
+                    players.append((role, mount, path))
+    promotes = {s.id for s in playbook.steps if s.uses == "store.promote"}
+
+    def progress(event: Event) -> None:
+        if event.kind == "done" and event.step_id in promotes:
+            for role, mount, path in players:
+                with contextlib.suppress(LeakguardError):
+                    read_as(role, path, mount)
+        if forward is not None:
+            forward(event)
+
+    return progress
+
+
 @contextlib.contextmanager
 def _default_sandbox(
     playbook: Playbook, inputs: Mapping[str, Any], options: EngineOptions
@@ -307,5 +391,6 @@ def rehearse_playbook(
         audit_log = getattr(box, "audit_log", None)
         if "audit_log" in playbook.inputs and not resolved.get("audit_log") and audit_log:
             resolved["audit_log"] = str(audit_log)
+        options.progress = _play_reloading_consumers(playbook, box, options)
         run = start_run(journal, playbook, resolved, options, mode=Mode.REHEARSE)
     return rehearsal_report(run, options.time_scale, gaps)

@@ -64,7 +64,12 @@ def run_status(view: RunView, playbook: Playbook) -> dict[str, Any]:
         "steps": steps,
         "audit_trail": view.audit_path,
     }
-    if view.state in {RunState.PAUSED, RunState.AWAITING_APPROVAL, RunState.FAILED}:
+    if view.state in {
+        RunState.PAUSED,
+        RunState.AWAITING_APPROVAL,
+        RunState.FAILED,
+        RunState.INTERRUPTED,
+    }:
         out["pause"] = {"diagnostic": view.diagnostic, "hint": view.hint}
     if view.outputs:
         out["outputs"] = dict(view.outputs)

@@ -1,4 +1,4 @@
-"""Verify an audit trail against its chain and, when the run is in the journal, its length."""
+"""Verify an audit trail against its chain and its anchor: the head the run journal recorded."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from leakguard.rotation.audit import Verification, verify
 from leakguard.rotation.journal import Journal
 
 
-def verify_trail(path: Path, journal: Journal | None) -> Verification:
+def verify_trail(path: Path, journal: Journal | None) -> tuple[Verification, bool]:
+    """The verification, and whether the trail was checked against its journal anchor."""
     expected = None
     if journal is not None:
         run_id = journal.run_for_audit(path)
         if run_id is not None:
             _, expected = journal.audit_head(run_id)
-    return verify(path, expected)
+    return verify(path, expected), expected is not None

@@ -3,6 +3,7 @@ stage, promote, roll back, re-run without writing twice, clean up a dangling pen
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 
 import boto3
@@ -22,11 +23,18 @@ def _vault(openbao: OpenBao) -> Backend:
     def seed(name: str, data: SecretData) -> None:
         client.secrets.kv.v2.create_or_update_secret(path=name, secret=data)
 
-    def count(name: str) -> int:
-        meta = client.secrets.kv.v2.read_secret_metadata(path=name)
-        return len(meta["data"]["versions"])
+    store = VaultKV2Store(openbao.url, openbao.token, timeout=5)
 
-    return Backend(VaultKV2Store(openbao.url, openbao.token, timeout=5), seed, count)
+    def count(name: str) -> int:
+        total = 0
+        for path in (name, store.staging_path(name)):
+            with contextlib.suppress(hvac.exceptions.InvalidPath):
+                total += len(
+                    client.secrets.kv.v2.read_secret_metadata(path=path)["data"]["versions"]
+                )
+        return total
+
+    return Backend(store, seed, count)
 
 
 def _aws(moto: Moto) -> Backend:

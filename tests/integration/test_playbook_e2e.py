@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from leakguard.backends.aws_sandbox import bootstrap
 from leakguard.graph.interface import StoreRef
-from leakguard.rotation import engine
+from leakguard.rotation import runner as engine
 from leakguard.rotation.journal import Journal, RunState
 from leakguard.rotation.schema import find_playbook, load_playbook
 from tests.integration.test_playbook_helpers import (

@@ -1,6 +1,7 @@
 """Shared setup for the playbook end-to-end tests: AppRole consumers on the OpenBao dev server,
-a dependency graph naming them, and a driver that runs the engine in a subprocess (so it can be
-SIGKILLed at any journal record and resumed)."""
+a dependency graph naming them, and a driver that runs the engine in a forked process (so it can
+be SIGKILLed at any journal record or backend request, by hooks installed in that process only,
+and resumed)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from typing import Any
 import hvac
 
 from leakguard.graph.interface import ConsumerInfo, Reload
-from leakguard.rotation.journal import KILL_ENV, KILL_ONCE_ENV
 from tests.support.servers import OpenBao
 
 CONSUMER_SCRIPT = """
@@ -91,8 +91,70 @@ def consumer(role: AppRole, reload: Reload | None = None) -> ConsumerInfo:
     )
 
 
-def _drive(spec: Mapping[str, Any]) -> dict[str, Any]:
-    from leakguard.rotation import engine
+class KillPoints:
+    """SIGKILL this process at the first kill point not yet listed in ``ledger``, listing it
+    first: a chain of resumes dies once at every point. A point is a journal record (kind, step,
+    state) or a backend request (method, path, AWS action) answered by the server but not yet
+    seen by LeakGuard, within the step in flight (a resumed process runs that step again from
+    its start), numbered by its occurrence there. Installed in the forked child only: nothing in
+    leakguard/ knows about it."""
+
+    def __init__(self, ledger: Path) -> None:
+        self.ledger = ledger
+        self.seen = set(ledger.read_text().splitlines()) if ledger.exists() else set()
+        self.counts: dict[str, int] = {}
+        self.step = "-"
+
+    def hit(self, point: str) -> None:
+        point = f"{point}@{self.step}"
+        self.counts[point] = self.counts.get(point, 0) + 1
+        key = f"{point}#{self.counts[point]}"
+        if key in self.seen:
+            return
+        with self.ledger.open("a") as handle:
+            handle.write(key + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def on_record(self, record: Any) -> None:
+        if record.kind in ("intent", "compensate-intent"):
+            self.step = f"{record.step_id}:{record.kind}"
+        self.hit(f"record:{record.kind}:{record.step_id or ''}:{record.state or ''}")
+
+    def install_http(self) -> None:
+        """Wrap the two transports: requests (hvac) and botocore's urllib3 session."""
+        import re
+        from urllib.parse import urlsplit
+
+        import botocore.httpsession
+        import requests
+
+        points = self
+        send = requests.Session.send
+
+        def vault_send(session: Any, request: Any, **kwargs: Any) -> Any:
+            response = send(session, request, **kwargs)
+            points.hit(f"vault:{request.method}:{urlsplit(request.url).path}")
+            return response
+
+        aws_send = botocore.httpsession.URLLib3Session.send
+
+        def botocore_send(session: Any, request: Any) -> Any:
+            response = aws_send(session, request)
+            body = request.body if isinstance(request.body, bytes) else b""
+            action = re.search(rb"Action=(\w+)", body)
+            target = request.headers.get("X-Amz-Target") or (action and action.group(1))
+            target = target.decode() if isinstance(target, bytes) else str(target)
+            points.hit(f"aws:{urlsplit(request.url).netloc}:{target}")
+            return response
+
+        requests.Session.send = vault_send  # type: ignore[method-assign]
+        botocore.httpsession.URLLib3Session.send = botocore_send  # type: ignore[method-assign]
+
+
+def _drive(spec: Mapping[str, Any], points: KillPoints | None = None) -> dict[str, Any]:
+    from leakguard.rotation import runner as engine
     from leakguard.rotation.journal import Journal
     from leakguard.rotation.schema import find_playbook, load_playbook
 
@@ -104,8 +166,10 @@ def _drive(spec: Mapping[str, Any]) -> dict[str, Any]:
         backend_overrides=spec["overrides"],
         approval_timeout=0,
     )
-    with Journal.open(db) as journal:
-        if spec["action"] == "start":
+    hook = points.on_record if points is not None else None
+    with Journal.open(db, after_append=hook) as journal:
+        known = spec["run_id"] in journal.run_ids(limit=1000)
+        if spec["action"] == "start" or not known:  # killed before the run existed: run again
             playbook = load_playbook(find_playbook(spec["playbook"]))
             view = engine.start_run(
                 journal, playbook, spec["inputs"], options, run_id=spec["run_id"]
@@ -120,7 +184,8 @@ def _drive(spec: Mapping[str, Any]) -> dict[str, Any]:
 @dataclass
 class Driver:
     """Runs the engine in a forked child process (a real process, so SIGKILL is real);
-    ``kill_after``/``kill_once`` arm the journal's test hooks (leakguard.rotation.journal)."""
+    ``kill_once`` installs :class:`KillPoints` in the child (journal records and, with
+    ``requests=True``, backend requests)."""
 
     tmp: Path
     db: Path
@@ -134,8 +199,9 @@ class Driver:
         self,
         action: str,
         run_id: str,
-        kill_after: int | None = None,
         kill_once: Path | None = None,
+        *,
+        requests: bool = False,
     ) -> dict[str, Any] | None:
         spec = {
             "db": str(self.db),
@@ -153,13 +219,10 @@ class Driver:
             code = 1
             try:
                 os.environ.update(self.env)
-                os.environ.pop(KILL_ENV, None)
-                os.environ.pop(KILL_ONCE_ENV, None)
-                if kill_after is not None:
-                    os.environ[KILL_ENV] = str(kill_after)
-                if kill_once is not None:
-                    os.environ[KILL_ONCE_ENV] = str(kill_once)
-                out.write_text(json.dumps(_drive(spec)))
+                points = KillPoints(kill_once) if kill_once is not None else None
+                if points is not None and requests:
+                    points.install_http()
+                out.write_text(json.dumps(_drive(spec, points)))
                 code = 0
             except BaseException:
                 err.write_text(traceback.format_exc())

@@ -12,7 +12,7 @@ import hvac
 import pytest
 
 from leakguard.graph.interface import StoreRef
-from leakguard.rotation import engine
+from leakguard.rotation import runner as engine
 from leakguard.rotation.planner import plan_playbook
 from leakguard.rotation.schema import find_playbook, load_playbook
 from tests.integration.test_playbook_helpers import seed_kv_secret, unique

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.graph.interface import ConsumerInfo, StoreRef
-from leakguard.rotation import engine
+from leakguard.rotation import runner as engine
 from leakguard.rotation.journal import Journal, RunState
 from leakguard.rotation.planner import rehearse_playbook
 from leakguard.rotation.schema import find_playbook, load_playbook

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from leakguard.graph.interface import StoreRef
-from leakguard.rotation import engine
+from leakguard.rotation import runner as engine
 from leakguard.rotation.journal import Journal, Kind, RunState
 from leakguard.rotation.schema import find_playbook, load_playbook
 from tests.integration.test_backend_transient import Proxy
@@ -78,14 +78,14 @@ def test_backend_outage_mid_run_retries_then_pauses_then_resumes(
         retries = [r for r in journal.records("outage") if r.kind == Kind.RETRY]
         assert [r.data["delay"] for r in retries] == pytest.approx(clock.waits[:4], abs=0.001)
         assert clock.waits[0] < clock.waits[1] < clock.waits[2] < clock.waits[3]
-        # nothing was promoted; the staged version is pending
+        # nothing was promoted: consumers still read version 1
         meta = root.secrets.kv.v2.read_secret_metadata(path=path)["data"]
-        assert meta["custom_metadata"]["leakguard_current_version"] == "1"
+        assert meta["current_version"] == 1
 
         proxy.set("forward")
         options.progress = None
         view = engine.resume_run(journal, "outage", options)
     assert view.state == RunState.COMPLETED, view.diagnostic
     meta = root.secrets.kv.v2.read_secret_metadata(path=path)["data"]
-    assert sorted(meta["versions"]) == ["1", "2"]  # staged once, never twice
-    assert meta["custom_metadata"]["leakguard_current_version"] == "2"
+    assert sorted(meta["versions"]) == ["1", "2"]  # promoted once, never twice
+    assert meta["custom_metadata"]["leakguard_written_versions"] == "2"

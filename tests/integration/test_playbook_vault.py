@@ -9,7 +9,7 @@ import pytest
 
 from leakguard.errors import PlaybookError
 from leakguard.graph.interface import StoreRef
-from leakguard.rotation import engine
+from leakguard.rotation import runner as engine
 from leakguard.rotation.journal import Journal, RunState
 from leakguard.rotation.schema import find_playbook, load_playbook
 from tests.integration.test_playbook_helpers import (

@@ -51,7 +51,11 @@ def put_pending(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
     new = secret(ctx, params.get("value"))
     current, data = store.read_current(name)
     field = params.get("field")
-    if field:
+    fields = params.get("fields")
+    if fields:  # the runner names every field that holds the leaked value
+        value = next(iter(new.values()))
+        staged = {**data, **{str(f): value for f in fields}}
+    elif field:
         if len(new) != 1:
             raise PlaybookError(
                 "field: needs a single-field secret", hint="drop field: to merge all fields"
@@ -100,13 +104,37 @@ def promote(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
     current, _ = store.read_current(name)
     previous = current.version_id if current.version_id != version_id else None
     promoted = store.promote(name, version_id, ctx.token)
+    if promoted.metadata.get("previous_version"):  # the store knows what it replaced
+        previous = promoted.metadata["previous_version"]
     if previous is None:  # re-run after the promotion happened
         previous = _previous(store, name, promoted.version_id)
     if not promoted.is_current:
         raise BackendError(f"version {version_id} of {name} did not become current")
+    _not_leaked(ctx, store, name, params.get("leaked"))
     out = _version(promoted)
     out.update(promoted_at=iso(ctx.now()), previous_version_id=previous)
     return out
+
+
+def _not_leaked(ctx: ActionContext, store: SecretStore, name: str, leaked: Any) -> None:
+    """The invariant the runner asks of every promotion: the current version (read again)
+    holds the leaked credential in no field."""
+    if not leaked:
+        return
+    from leakguard.rotation.invariants import leaked_fields
+
+    _, data = store.read_current(name)
+    still = leaked_fields(data, [str(x) for x in leaked])
+    del data
+    if still:
+        where = ", ".join("the whole secret" if f == "*" else f"field {f}" for f in still)
+        raise PlaybookError(
+            f"after promotion, {where} of {name} still holds the leaked credential: "
+            "the rotation did not replace it",
+            hint="roll the run back, then start a run with -i field=FIELD naming the field "
+            "that holds it",
+        )
+    ctx.log(f"the leaked credential is in no field of the current version of {name}")
 
 
 def rollback(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
@@ -147,6 +175,7 @@ ACTIONS = (
                 "name": NAME,
                 "value": Param("string", help="a secret handle (${steps.ID.outputs.secret})"),
                 "field": Param("string", False, "replace only this field with the new value"),
+                "fields": Param("list", False, "replace each of these fields with the new value"),
                 "merge": Param("bool", False, "keep the current fields the value lacks (true)"),
             },
             compensation="store.discard_pending",
@@ -182,7 +211,12 @@ ACTIONS = (
             "store.promote",
             "Make the staged version current; the previous one stays readable",
             mutating=True,
-            params={"backend": BACKEND, "name": NAME, "version": Param("string")},
+            params={
+                "backend": BACKEND,
+                "name": NAME,
+                "version": Param("string"),
+                "leaked": Param("list", False, "fingerprints no field may hold afterwards"),
+            },
             compensation="store.rollback",
         ),
         promote,

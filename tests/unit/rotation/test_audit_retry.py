@@ -121,4 +121,4 @@ def test_a_changed_last_entry_is_caught_by_the_journals_head(tmp_path: Path) -> 
     path.write_text("\n".join(lines) + "\n")
     assert verify(path).ok  # nothing follows the last entry to notice...
     result = verify(path, head)
-    assert not result.ok and "last entry differs" in result.problems[0]
+    assert not result.ok and "differs from the one the journal recorded" in result.problems[0]

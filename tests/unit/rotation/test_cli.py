@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from leakguard.rotation.audit import verify
 from tests.support.cli import run_cli
 
 PLAYBOOK = """\
@@ -132,10 +134,57 @@ def test_run_yes_and_audit_verify_detects_tampering(playbook: Path, tmp_path: Pa
     assert code == 1
 
     trail.write_text("\n".join(lines[:-1]) + "\n")  # the last entry removed
-    code, out = run_cli(["audit", "verify", str(trail)])
+    code, out = run_cli(["audit", "verify", str(trail), "--chain-only"])
     assert code == 0  # the chain alone cannot tell...
+    code, out = run_cli(["audit", "verify", str(trail)])
+    assert code == 1 and "no run journal anchors" in out  # ...so without --db it says so
     code, out = run_cli(["audit", "verify", str(trail), "--db", str(db)])
     assert code == 1 and "removed at the end" in out  # ...the journal can
+
+
+def _rechain(entries: list[dict[str, Any]]) -> str:
+    """What a forger does: re-number and re-chain every entry after editing one."""
+    from leakguard.rotation.audit import GENESIS, line_hash
+
+    out, prev = [], GENESIS
+    for n, entry in enumerate(entries, start=1):
+        entry = {**entry, "n": n, "prev": prev}
+        line = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        out.append(line)
+        prev = line_hash(line.encode())
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("forgery", ["edited", "edited-and-appended", "appended", "truncated"])
+def test_audit_verify_detects_a_rewritten_chain(
+    playbook: Path, tmp_path: Path, forgery: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #11 scenario 6: an entry edited (who approved), every later line re-chained and
+    one entry appended used to verify; the journal's anchor catches each rewrite, also on the
+    path the run printed with LEAKGUARD_DB as the only pointer to the store."""
+    db = tmp_path / "lg.db"
+    monkeypatch.setenv("LEAKGUARD_DB", str(db))
+    code, out = run_cli(
+        ["playbook", "run", str(playbook), "-i", "credential=sha256:cd",
+         "-i", f"marker={tmp_path / 'm'}", "--yes", "--run-id", "forged"]
+    )  # fmt: skip
+    assert code == 0, out
+    printed = next(line for line in out.splitlines() if "audit trail:" in line)
+    trail = Path(printed.split("audit trail:", 1)[1].strip())
+    assert run_cli(["audit", "verify", str(trail)])[0] == 0
+    entries = [json.loads(line) for line in trail.read_text().splitlines()]
+    approval = next(i for i, e in enumerate(entries) if e["kind"] == "approval")
+    if forgery.startswith("edited"):
+        entries[approval]["data"]["by"] = "mallory"
+    if forgery.endswith("appended"):
+        entries.append({**entries[-1], "data": {"reason": "forged"}})
+    if forgery == "truncated":
+        entries = entries[:-2]
+    trail.write_text(_rechain(entries))
+    assert verify(trail).ok  # the chain alone holds: it was rewritten
+    code, out = run_cli(["audit", "verify", str(trail)])
+    assert code == 1, out
+    assert "journal recorded" in out or "differs from the one the journal recorded" in out
 
 
 def test_usage_errors_exit_2(playbook: Path, tmp_path: Path) -> None:

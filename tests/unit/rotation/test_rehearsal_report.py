@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from leakguard.graph.interface import StoreRef
-from leakguard.rotation import engine
+from leakguard.rotation import runner as engine
 from leakguard.rotation.journal import Journal, RunState
 from leakguard.rotation.planner import rehearse_playbook
 from leakguard.rotation.schema import find_playbook, load_playbook

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from leakguard.errors import PlaybookError
-from leakguard.rotation import engine
+from leakguard.rotation import runner as engine
 from leakguard.rotation.audit import verify
 from leakguard.rotation.journal import Journal, Kind, RunState, RunView, StepState
 from leakguard.rotation.planner import plan_playbook
@@ -491,7 +491,11 @@ def test_action_log_lines_reach_the_journal_and_audit_trail(
     pb = _playbook(tmp_path, world, text)
     opts = _options(world, yes=True)
     view = engine.start_run(journal, pb, {"credential": "x"}, opts, run_id="r")
-    logs = [(r.step_id, r.data["message"]) for r in journal.records("r") if r.kind == Kind.LOG]
+    logs = [
+        (r.step_id, r.data["message"])
+        for r in journal.records("r")
+        if r.kind == Kind.LOG and r.step_id
+    ]
     assert logs == [("hello", "mapping app")]
     assert '"message":"mapping app"' in Path(view.audit_path).read_text()
     assert any(e.message == "hello: mapping app" for e in opts.events)  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ from typing import Any
 from leakguard.backends.interface import SecretStore
 from leakguard.errors import BackendError, LeakguardError, PlaybookError
 from leakguard.graph.interface import GraphQueries
-from leakguard.rotation import expr
+from leakguard.rotation import expr, invariants
 from leakguard.rotation.context import (
     HANDLE_PREFIX,
     Backends,
@@ -88,6 +88,7 @@ class EngineOptions:
     approval_poll: float = 1.0
     max_retry_wait: float = 300.0  # total backoff per step
     approved_by: str = field(default_factory=lambda: os.environ.get("USER", "operator"))
+    playbook_override: str | None = None  # why this playbook, though the rule names another
 
     def registry_or_default(self) -> Mapping[str, Action]:
         return default_registry() if self.registry is None else self.registry
@@ -367,6 +368,10 @@ class Runner:
                 "fix the input or the earlier step it reads, then resume",
             )
         spec = self.spec(step.uses)
+        if step.uses == STAGE_ACTION:
+            params = self.with_leaked_fields(params)
+        if step.uses == PROMOTE_ACTION:
+            params = self.with_leaked_fingerprints(params)
         if step.uses == APPROVAL:
             self.await_approval(step, sid, params)
         elif (step.irreversible or spec.irreversible) and not self.approved_before(step):
@@ -408,6 +413,28 @@ class Runner:
             data={"outputs": outputs, "secret_fields": fields},
         )
         self.emit("done", sid, f"{sid}: done")
+
+    # --- invariants (leakguard.rotation.invariants) -----------------------------------------
+
+    def preflight(self) -> Mapping[str, Any]:
+        found = self.view.options.get("preflight")
+        return found if isinstance(found, Mapping) else {}
+
+    def with_leaked_fields(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Stage the new value in every field that holds the leaked credential."""
+        fields = (
+            self.preflight().get("fields", {}).get(f"{params.get('backend')}:{params.get('name')}")
+        )
+        out = dict(params)
+        if fields and len(fields) > 1 and not self.preflight().get("field_given"):
+            out.pop("field", None)
+            out["fields"] = list(fields)
+        return out
+
+    def with_leaked_fingerprints(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Promotion re-reads the current version and fails if it holds the leaked value."""
+        leaked = self.preflight().get("leaked") or [self.view.inputs.get("credential")]
+        return {**params, "leaked": [str(x) for x in leaked if x]}
 
     def log_line(self, sid: str, line: str) -> None:
         """An action's progress line: shown, and kept in the journal and audit trail."""
@@ -622,7 +649,8 @@ class Runner:
         )
 
 
-STAGE_ACTION = "store.put_pending"
+STAGE_ACTION = invariants.STAGE_ACTION
+PROMOTE_ACTION = "store.promote"
 
 
 def _handles(value: Any) -> list[str]:
@@ -715,6 +743,7 @@ def start_run(
         )
     resolved = resolve_inputs(playbook, inputs)
     run_id = run_id or new_run_id(playbook.id)
+    facts = _preflight(playbook, resolved, inputs, options)
     journal.create_run(
         run_id=run_id,
         playbook_id=playbook.id,
@@ -726,10 +755,59 @@ def start_run(
         options={
             "time_scale": options.time_scale,
             "backend_overrides": _public_overrides(options.backend_overrides),
+            "yes": options.yes,
+            "preflight": facts.to_json() | {"field_given": "field" in inputs},
         },
         audit_path=audit_path,
     )
-    return Runner(journal, playbook, run_id, mode, options).drive()
+    runner = Runner(journal, playbook, run_id, mode, options)
+    for note in facts.notes:
+        runner.record(Kind.LOG, data={"message": note})
+        runner.emit("log", None, note)
+    if facts.override is not None:
+        runner.record(
+            Kind.OVERRIDE,
+            data={
+                "reason": facts.override,
+                "playbook": playbook.id,
+                "expected": facts.expected_playbook,
+                "rule_id": facts.rule_id,
+                "by": options.approved_by,
+            },
+        )
+        runner.emit(
+            "log", None, f"playbook override: {playbook.id} instead of {facts.expected_playbook}"
+        )
+    if facts.refusal is not None:
+        diagnostic, hint = facts.refusal
+        runner.set_state(RunState.FAILED, diagnostic, diagnostic=diagnostic, hint=hint)
+        runner.emit("pause", None, f"run {run_id}: refused before any write: {diagnostic}")
+        return runner.view
+    return runner.drive()
+
+
+def _preflight(
+    playbook: Playbook,
+    resolved: dict[str, Any],
+    given: Mapping[str, Any],
+    options: EngineOptions,
+) -> invariants.Preflight:
+    """Check the invariants before the run exists; point ``field`` at the leaked field."""
+    backends = Backends(playbook.backends, options.backend_overrides, operator=options.operator)
+    facts = invariants.preflight(
+        playbook, resolved, given, backends, options.graph, options.playbook_override
+    )
+    found = [f for fields in facts.fields.values() for f in fields]
+    if "field" in playbook.inputs and found and facts.refusal is None:
+        if "field" not in given:
+            resolved["field"] = found[0]
+        elif resolved["field"] not in found:
+            facts.refusal = (
+                f"field {resolved['field']} does not hold the leaked credential; "
+                f"{', '.join(sorted(set(found)))} does",
+                "drop -i field= (the fields that hold it are rotated), or name one of those",
+            )
+    return facts
 
 
 def open_graph(db: Path | None) -> GraphQueries | None:
@@ -749,9 +827,22 @@ def playbook_of(view: RunView, registry: Mapping[str, Action] | None = None) -> 
     return load_playbook(Path(view.playbook_path), registry, text=view.playbook_text)
 
 
+def interrupted(journal: Journal, view: RunView) -> bool:
+    """The journal says a process drives the run, but none holds its lock (kill -9, crash)."""
+    if view.state not in {RunState.RUNNING, RunState.ROLLING_BACK, RunState.PENDING}:
+        return False
+    try:
+        with _run_lock(journal, view.run_id):
+            return True
+    except PlaybookError:
+        return False
+
+
 def _reopen(journal: Journal, run_id: str, options: EngineOptions) -> Runner:
     view = journal.view(run_id)
     playbook = playbook_of(view, options.registry_or_default())
+    if view.options.get("yes"):  # the run's options hold: `run --yes` stays approved
+        options.yes = True
     if not options.backend_overrides and view.options.get("backend_overrides"):
         options.backend_overrides = view.options["backend_overrides"]
     if options.time_scale == 1.0 and view.options.get("time_scale"):
