@@ -217,9 +217,14 @@ class PostgresAdmin:
                         sql.Identifier(target), verifier
                     )
                 )
-            conn.execute(
-                sql.SQL("GRANT {} TO {}").format(sql.Identifier(source), sql.Identifier(target))
-            )
+            related = conn.execute(
+                "SELECT pg_has_role(%s, %s, 'MEMBER') OR pg_has_role(%s, %s, 'MEMBER')",
+                (target, source, source, target),
+            ).fetchone()
+            if not (related and related[0]):  # switching back to the first role: no cycle
+                conn.execute(
+                    sql.SQL("GRANT {} TO {}").format(sql.Identifier(source), sql.Identifier(target))
+                )
 
     def terminate(self, role: str, started_before: str) -> int:
         """End ``role``'s sessions that began before ``started_before`` (ISO time); how many."""

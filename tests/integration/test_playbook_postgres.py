@@ -1,0 +1,364 @@
+"""postgres-role-password against a real PostgreSQL and a real OpenBao: a leaked
+``postgres://app:OLD@…`` held in KV (fields ``url`` and ``password``), three consumer processes
+that hold a connection, run ``SELECT 1`` every 100 ms and, on SIGHUP, read the store again and
+reconnect. The run ends with the new password in every field of the current version, every
+consumer on a session newer than the promotion, no failed consumer query, and the old password
+refused by a real login; killed with SIGKILL at every step, it resumes to the same end state."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import hvac
+import psycopg
+import pytest
+
+from leakguard.backends.postgres import Endpoint, login_works, new_password
+from leakguard.graph.interface import ConsumerInfo, Reload, StoreRef
+from leakguard.rotation.journal import Journal, Kind, RunState
+from tests.integration.test_playbook_helpers import KillPoints, _drive, unique
+from tests.support.databases import Postgres, postgres_bin, postgres_server
+from tests.support.graphs import save_graph
+from tests.support.servers import OpenBao
+
+pytestmark = pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL is not installed")
+
+PLAYBOOK = "postgres-role-password"
+ADMIN_ENV = "LEAKGUARD_PG_ADMIN_PASSWORD"
+
+CONSUMER = """
+import json, os, signal, sys, time
+import hvac, psycopg
+
+vault, token, path, name, stats = sys.argv[1:6]
+wanted = []
+signal.signal(signal.SIGHUP, lambda *_: wanted.append(1))
+
+
+def connect():
+    client = hvac.Client(url=vault, token=token, timeout=5)
+    data = client.secrets.kv.v2.read_secret_version(path=path, raise_on_deleted_version=True)
+    url = data["data"]["data"]["url"]
+    return psycopg.connect(url, application_name=name, autocommit=True, connect_timeout=5)
+
+
+counts = {"ok": 0, "failed": 0, "reloads": 0, "reload_failed": 0}
+conn = connect()
+while True:
+    if wanted:
+        wanted.clear()
+        try:
+            fresh = connect()  # the new connection first: the old one serves until it works
+        except Exception:
+            counts["reload_failed"] += 1
+        else:
+            conn.close()
+            conn = fresh
+            counts["reloads"] += 1
+    try:
+        conn.execute("SELECT 1")
+        counts["ok"] += 1
+    except Exception:
+        counts["failed"] += 1
+        try:
+            conn = connect()
+        except Exception:
+            pass
+    tmp = stats + ".tmp"
+    with open(tmp, "w") as out:
+        json.dump(counts, out)
+    os.replace(tmp, stats)
+    time.sleep(0.1)
+"""
+
+
+@pytest.fixture(scope="module")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    with postgres_server(tmp_path_factory.mktemp("pg")) as server:
+        yield server
+
+
+@dataclass
+class Consumers:
+    """Small consumer processes, by application name, and their query counts."""
+
+    tmp: Path
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, openbao: OpenBao, path: str, names: list[str]) -> None:
+        script = self.tmp / "consumer.py"
+        script.write_text(textwrap.dedent(CONSUMER))
+        for name in names:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, str(script), openbao.url, openbao.token, path, name,
+                 str(self.stats_path(name))],
+                stdout=subprocess.DEVNULL,
+                stderr=open(self.tmp / f"{name}.err", "wb"),  # noqa: SIM115
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not all(self.counts(n).get("ok", 0) > 0 for n in names):
+            for name, proc in self.procs.items():
+                assert proc.poll() is None, (self.tmp / f"{name}.err").read_text()
+            assert time.monotonic() < deadline, "the consumers did not connect in 60 s"
+            time.sleep(0.1)
+
+    def stats_path(self, name: str) -> Path:
+        return self.tmp / f"{name}.json"
+
+    def counts(self, name: str) -> dict[str, int]:
+        try:
+            return dict(json.loads(self.stats_path(name).read_text()))
+        except (OSError, ValueError):
+            return {}
+
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for name in self.procs:
+            total.update(self.counts(name))
+        return total
+
+    def consumer_infos(self) -> list[ConsumerInfo]:
+        return [
+            ConsumerInfo(f"consumer:{name}", name, reload=Reload("command", f"kill -HUP {p.pid}"))
+            for name, p in self.procs.items()
+        ]
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.kill()
+            proc.wait(10)
+
+
+@dataclass
+class Setup:
+    tmp: Path
+    db: Path
+    path: str
+    role: str
+    old: str
+    inputs: dict[str, Any]
+    overrides: dict[str, dict[str, Any]]
+    consumers: Consumers
+
+
+def _setup(pg: Postgres, openbao: OpenBao, tmp: Path, names: list[str]) -> Setup:
+    role, old = unique("app").replace("-", "_"), new_password()
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{old}'")
+    path = unique("lg-pg/app")
+    root = hvac.Client(url=openbao.url, token=openbao.token)
+    root.secrets.kv.v2.create_or_update_secret(
+        path=path, secret={"url": pg.url(role, old), "password": old, "pool": "5"}
+    )
+    consumers = Consumers(tmp)
+    consumers.start(openbao, path, names)
+    db = tmp / "lg.db"
+    fp = save_graph(db, old, StoreRef("vault-kv2", path, "secret"), consumers.consumer_infos())
+    inputs = {"credential": fp, "secret": path, "admin_user": pg.admin, "move_timeout": "30m"}
+    overrides = {"vault": {"url": openbao.url, "token": openbao.token}}
+    return Setup(tmp, db, path, role, old, inputs, overrides, consumers)
+
+
+def _call(
+    setup: Setup, action: str, run_id: str, env: dict[str, str], kill_once: Path | None = None
+) -> dict[str, Any] | None:
+    """The engine in a forked child (a real process, so SIGKILL is real), with kill points at
+    every journal record, every OpenBao request and every PostgreSQL administration call."""
+    spec = {
+        "db": str(setup.db),
+        "playbook": PLAYBOOK,
+        "inputs": setup.inputs,
+        "overrides": setup.overrides,
+        "time_scale": 0.01,
+        "action": action,
+        "run_id": run_id,
+    }
+    out, err = setup.tmp / "driver.out", setup.tmp / "driver.err"
+    out.unlink(missing_ok=True)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.environ.update(env)
+            points = KillPoints(kill_once) if kill_once is not None else None
+            if points is not None:
+                points.install_http()
+                _install_pg_points(points)
+            out.write_text(json.dumps(_drive(spec, points)))
+            code = 0
+        except BaseException:
+            err.write_text(traceback.format_exc())
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        assert os.WTERMSIG(status) == signal.SIGKILL
+        return None
+    assert os.waitstatus_to_exitcode(status) == 0, err.read_text()[-3000:]
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def _install_pg_points(points: KillPoints) -> None:
+    """A kill point after each administration call the server has carried out."""
+    from leakguard.backends import postgres
+
+    for method in ("set_password", "clone_role", "set_login", "sessions"):
+        original = getattr(postgres.PostgresAdmin, method)
+
+        def wrapped(self: Any, *args: Any, _original: Any = original, _name: str = method) -> Any:
+            result = _original(self, *args)
+            points.hit(f"pg:{_name}")
+            return result
+
+        setattr(postgres.PostgresAdmin, method, wrapped)
+
+
+def _state(pg: Postgres, openbao: OpenBao, setup: Setup) -> dict[str, Any]:
+    """What the store serves (by label) and what the server accepts."""
+    kv = hvac.Client(url=openbao.url, token=openbao.token).secrets.kv.v2
+    meta = kv.read_secret_metadata(path=setup.path)["data"]
+    labels = []
+    new = None
+    for version in sorted(meta["versions"], key=int):
+        data = kv.read_secret_version(
+            path=setup.path, version=int(version), raise_on_deleted_version=True
+        )["data"]["data"]
+        if data == {"url": pg.url(setup.role, setup.old), "password": setup.old, "pool": "5"}:
+            labels.append("seed")
+        elif data["url"] == pg.url(setup.role, data["password"]) and data["pool"] == "5":
+            labels.append("new")
+            new = data["password"]
+        else:
+            labels.append("UNKNOWN")
+    assert new is not None and setup.old not in json.dumps(
+        kv.read_secret_version(path=setup.path, raise_on_deleted_version=True)["data"]["data"]
+    )
+    endpoint = Endpoint(pg.host, pg.port, "postgres")
+    return {
+        "labels": labels,
+        "new_logs_in": login_works(endpoint, setup.role, new),
+        "old_refused": not login_works(endpoint, setup.role, setup.old),
+        "pending": (meta.get("custom_metadata") or {}).get("leakguard_pending"),
+    }
+
+
+def _sessions_since(pg: Postgres, role: str, since: str) -> dict[str, bool]:
+    """application name -> every session of it began after ``since``."""
+    moment = datetime.fromisoformat(since)
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT application_name, backend_start FROM pg_stat_activity WHERE usename = %s",
+            (role,),
+        ).fetchall()
+    out: dict[str, bool] = {}
+    for name, start in rows:
+        out[name] = out.get(name, True) and start > moment
+    return out
+
+
+def _no_secret_anywhere(setup: Setup, pg: Postgres, values: list[str]) -> None:
+    """Neither password in the findings store (journal), the audit trail, or the server log."""
+    blobs = [setup.db.read_bytes(), (pg.datadir.parent / "postgres.log").read_bytes()]
+    blobs += [p.read_bytes() for p in setup.db.parent.rglob("*.jsonl")]
+    for value in values:
+        assert all(value.encode() not in blob for blob in blobs)
+
+
+def test_a_leaked_postgres_url_is_rotated_without_a_failed_query(
+    pg: Postgres, openbao: OpenBao, tmp_path: Path
+) -> None:
+    names = ["orders-api", "billing-worker", "reports"]
+    setup = _setup(pg, openbao, tmp_path, names)
+    env = {ADMIN_ENV: pg.admin_password}
+    try:
+        result = _call(setup, "start", "pg", env)
+        assert result is not None and result["state"] == RunState.COMPLETED, result
+        outputs = result["outputs"]
+        assert sorted(outputs["consumers"]) == sorted(names)  # found in pg_stat_activity
+        assert sorted(outputs["moved"]) == sorted(names) and outputs["old_refused"] is True
+        state = _state(pg, openbao, setup)
+        assert state == {"labels": ["seed", "new"], "new_logs_in": True, "old_refused": True,
+                         "pending": None}  # fmt: skip
+        with Journal.open(setup.db) as journal:
+            promoted = journal.view("pg").steps["promote"].outputs["promoted_at"]
+        assert _sessions_since(pg, setup.role, promoted) == dict.fromkeys(names, True)
+        time.sleep(0.5)  # a few more samples on the new connections
+        totals = setup.consumers.totals()
+        print(f"\nconsumer samples: {totals['ok']} queries, {totals['failed']} failed, "
+              f"{totals['reloads']} reloads, {totals['reload_failed']} failed reloads")  # fmt: skip
+        assert totals["failed"] == 0 and totals["reload_failed"] == 0
+        assert totals["reloads"] == len(names) and totals["ok"] > 0
+        kv = hvac.Client(url=openbao.url, token=openbao.token).secrets.kv.v2
+        new = kv.read_secret_version(path=setup.path, raise_on_deleted_version=True)["data"][
+            "data"
+        ]["password"]
+        _no_secret_anywhere(setup, pg, [setup.old, new, pg.admin_password])
+    finally:
+        setup.consumers.stop()
+
+
+@pytest.mark.slow
+def test_killed_at_every_step_it_resumes_to_the_same_end_state(
+    pg: Postgres, openbao: OpenBao, tmp_path: Path
+) -> None:
+    names = ["api", "worker"]
+    env = {ADMIN_ENV: pg.admin_password}
+    ref_dir, kill_dir = tmp_path / "ref", tmp_path / "kill"
+    ref_dir.mkdir()
+    kill_dir.mkdir()
+    ref = _setup(pg, openbao, ref_dir, names)
+    try:
+        done = _call(ref, "start", "ref", env)
+        assert done is not None and done["state"] == RunState.COMPLETED, done
+        expected = _state(pg, openbao, ref)
+    finally:
+        ref.consumers.stop()
+    with Journal.open(ref.db) as journal:
+        total = len(journal.records("ref"))
+
+    setup = _setup(pg, openbao, kill_dir, names)
+    points = kill_dir / "killed-at.txt"
+    try:
+        result = _call(setup, "start", "k", env, kill_once=points)
+        kills = 1
+        while result is None:
+            result = _call(setup, "resume", "k", env, kill_once=points)
+            kills += 1
+            assert kills <= 3000, "the run does not progress"
+        assert result["state"] == RunState.COMPLETED, result
+        tried = kills - 1
+        kinds = Counter(line.split(":", 1)[0] for line in points.read_text().splitlines())
+        assert tried >= total and kinds["pg"] >= 1
+        assert _state(pg, openbao, setup) == expected
+        with Journal.open(setup.db) as journal:
+            view = journal.view("k")
+            promoted = view.steps["promote"].outputs["promoted_at"]
+            results = [
+                r.step_id
+                for r in journal.records("k")
+                if r.kind == Kind.RESULT and r.state == "succeeded"
+            ]
+        assert results.count("stage") == 1 and results.count("promote") == 1
+        assert results.count("set-password") == 1
+        assert _sessions_since(pg, setup.role, promoted) == dict.fromkeys(names, True)
+        totals = setup.consumers.totals()
+        print(f"\nkill -9 {PLAYBOOK}: {tried} points tried ({dict(kinds)}); resumed to the same "
+              f"end state; consumer samples: {totals['ok']} queries, {totals['failed']} failed, "
+              f"{totals['reload_failed']} failed reloads")  # fmt: skip
+        assert totals["failed"] == 0 and totals["reload_failed"] == 0
+    finally:
+        setup.consumers.stop()
