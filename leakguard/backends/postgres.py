@@ -103,6 +103,14 @@ def _connect(endpoint: Endpoint, user: str, password: str, timeout: float) -> An
     )
 
 
+# what the server says when it refuses a login (a connection error carries no SQLSTATE)
+_REFUSALS = (
+    "password authentication failed",
+    "is not permitted to log in",  # NOLOGIN
+    '" does not exist',  # the role was dropped (not a database: checked below)
+)
+
+
 def login_works(endpoint: Endpoint, user: str, password: str, timeout: float = 10.0) -> bool:
     """A real login attempt: True when the server accepts ``user``/``password``. Only an
     authentication refusal is False; an unreachable server is an error (nothing was proven)."""
@@ -117,7 +125,8 @@ def login_works(endpoint: Endpoint, user: str, password: str, timeout: float = 1
             getattr(exc, "diag", None), "sqlstate", None
         )
         text = str(exc)
-        if state in ("28P01", "28000") or "password authentication failed" in text:
+        refused = any(r in text for r in _REFUSALS) and 'database "' not in text
+        if state in ("28P01", "28000") or refused:
             return False
         raise BackendError(
             f"cannot reach PostgreSQL at {endpoint.host}:{endpoint.port} to test a login",

@@ -152,12 +152,15 @@ class Setup:
     inputs: dict[str, Any]
     overrides: dict[str, dict[str, Any]]
     consumers: Consumers
+    playbook: str = PLAYBOOK
 
 
 def _setup(pg: Postgres, openbao: OpenBao, tmp: Path, names: list[str]) -> Setup:
     role, old = unique("app").replace("-", "_"), new_password()
     with psycopg.connect(pg.dsn(), autocommit=True) as conn:
         conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{old}'")
+        conn.execute(f'CREATE TABLE "{role}_orders" (id int)')
+        conn.execute(f'GRANT SELECT, INSERT ON "{role}_orders" TO "{role}"')
     path = unique("lg-pg/app")
     root = hvac.Client(url=openbao.url, token=openbao.token)
     root.secrets.kv.v2.create_or_update_secret(
@@ -179,7 +182,7 @@ def _call(
     every journal record, every OpenBao request and every PostgreSQL administration call."""
     spec = {
         "db": str(setup.db),
-        "playbook": PLAYBOOK,
+        "playbook": setup.playbook,
         "inputs": setup.inputs,
         "overrides": setup.overrides,
         "time_scale": 0.01,
@@ -360,5 +363,56 @@ def test_killed_at_every_step_it_resumes_to_the_same_end_state(
               f"end state; consumer samples: {totals['ok']} queries, {totals['failed']} failed, "
               f"{totals['reload_failed']} failed reloads")  # fmt: skip
         assert totals["failed"] == 0 and totals["reload_failed"] == 0
+    finally:
+        setup.consumers.stop()
+
+
+def test_alternating_users_move_consumers_to_a_clone_then_back(
+    pg: Postgres, openbao: OpenBao, tmp_path: Path
+) -> None:
+    """Role A leaks: consumers move to B (a clone with A's privileges); A's login is disabled
+    only once no session of A is left. The next rotation moves them back to A."""
+    names = ["api", "worker"]
+    setup = _setup(pg, openbao, tmp_path, names)
+    setup.playbook = "postgres-alternating-users"
+    role_a, role_b = setup.role, setup.role + "_b"
+    env = {ADMIN_ENV: pg.admin_password}
+    kv = hvac.Client(url=openbao.url, token=openbao.token).secrets.kv.v2
+    endpoint = Endpoint(pg.host, pg.port, "postgres")
+    try:
+        setup.inputs["new_role"] = role_b
+        result = _call(setup, "start", "ab", env)
+        assert result is not None and result["state"] == RunState.COMPLETED, result
+        assert result["outputs"]["old_role"] == role_a and result["outputs"]["role"] == role_b
+        entry = kv.read_secret_version(path=setup.path, raise_on_deleted_version=True)
+        data = entry["data"]["data"]
+        assert data["url"] == pg.url(role_b, data["password"]) and setup.old not in str(data)
+        assert set(_sessions_since(pg, role_b, "2000-01-01T00:00:00+00:00")) == set(names)
+        assert _sessions_since(pg, role_a, "2000-01-01T00:00:00+00:00") == {}
+        assert not login_works(endpoint, role_a, setup.old)  # NOLOGIN now
+        with psycopg.connect(pg.dsn(role_b, data["password"]), autocommit=True) as conn:
+            conn.execute(f'INSERT INTO "{role_a}_orders" VALUES (1)')  # A's privileges
+
+        # the next leak (or schedule) switches back to A, with a fresh password
+        leaked_b = data["password"]
+        setup.inputs.update(
+            new_role=role_a, credential=save_graph(
+                setup.db, leaked_b, StoreRef("vault-kv2", setup.path, "secret"),
+                setup.consumers.consumer_infos()))  # fmt: skip
+        result = _call(setup, "start", "ba", env)
+        assert result is not None and result["state"] == RunState.COMPLETED, result
+        data = kv.read_secret_version(path=setup.path, raise_on_deleted_version=True)["data"]
+        back = data["data"]
+        assert back["url"] == pg.url(role_a, back["password"]) and back["password"] != setup.old
+        assert set(_sessions_since(pg, role_a, "2000-01-01T00:00:00+00:00")) == set(names)
+        assert not login_works(endpoint, role_b, leaked_b) and not login_works(
+            endpoint, role_a, setup.old
+        )
+        assert login_works(endpoint, role_a, back["password"])
+        totals = setup.consumers.totals()
+        print(f"\nalternating users: {totals['ok']} queries, {totals['failed']} failed, "
+              f"{totals['reloads']} reloads, {totals['reload_failed']} failed reloads")  # fmt: skip
+        assert totals["failed"] == 0 and totals["reload_failed"] == 0
+        assert totals["reloads"] == 2 * len(names)
     finally:
         setup.consumers.stop()
