@@ -416,3 +416,59 @@ def test_alternating_users_move_consumers_to_a_clone_then_back(
         assert totals["reloads"] == 2 * len(names)
     finally:
         setup.consumers.stop()
+
+
+def test_the_documented_sequence_from_scan_to_verified_rotation(
+    pg: Postgres, openbao: OpenBao, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/playbooks.md, "Database passwords": scan a repository holding a postgres:// URL,
+    build the graph, plan, run, read the status; consumers come from pg_stat_activity."""
+    from tests.support.cli import run_cli
+
+    names = ["orders-api", "billing-worker"]
+    setup = _setup(pg, openbao, tmp_path, names)
+    repo = tmp_path / "repo"
+    (repo / "config").mkdir(parents=True)
+    (repo / "config" / ".env").write_text(f"DATABASE_URL={pg.url(setup.role, setup.old)}\n")
+    inventory = tmp_path / "leakguard.yaml"
+    services = "".join(
+        f"  - name: {name}\n    reload: {{restart: kill -HUP {proc.pid}}}\n"
+        f"    reads: [{{vault: secret/{setup.path}}}]\n"
+        for name, proc in setup.consumers.procs.items()
+    )
+    inventory.write_text(f"services:\n{services}")
+    db, report = tmp_path / "docs.db", tmp_path / "report.json"
+    monkeypatch.setenv("VAULT_ADDR", openbao.url)
+    monkeypatch.setenv("VAULT_TOKEN", openbao.token)
+    monkeypatch.setenv(ADMIN_ENV, pg.admin_password)
+    try:
+        code, _ = run_cli(["scan", str(repo), "-f", "json", "-o", str(report)])
+        assert code == 1
+        [finding] = [
+            f for f in json.loads(report.read_text())["findings"]
+            if f["rule_id"] == "postgres-url-password"
+        ]  # fmt: skip
+        assert finding["rotation"] == PLAYBOOK  # the rule names the playbook
+        fp = finding["fingerprint"]
+        code, out = run_cli(["graph", "build", "--db", str(db), "--scan-report", str(report),
+                             "--inventory", str(inventory)])  # fmt: skip
+        assert code == 0, out
+        inputs = ["-i", f"credential={fp}", "-i", f"secret={setup.path}",
+                  "-i", f"admin_user={pg.admin}"]  # fmt: skip
+        code, out = run_cli(["playbook", "plan", PLAYBOOK, "--db", str(db), *inputs])
+        assert code == 0, out
+        code, out = run_cli(["playbook", "run", PLAYBOOK, "--db", str(db), "--run-id", "db1",
+                             *inputs])  # fmt: skip
+        assert code == 0, out
+        code, out = run_cli(["playbook", "status", "db1", "--db", str(db), "-f", "json"])
+        status = json.loads(out)
+        assert status["state"] == "completed"
+        assert sorted(status["outputs"]["consumers"]) == sorted(names)
+        assert sorted(status["outputs"]["moved"]) == sorted(names)
+        assert status["outputs"]["old_refused"] is True
+        assert not login_works(Endpoint(pg.host, pg.port, "postgres"), setup.role, setup.old)
+        totals = setup.consumers.totals()
+        assert totals["failed"] == 0 and totals["reload_failed"] == 0
+        assert setup.old not in out and pg.admin_password not in out
+    finally:
+        setup.consumers.stop()

@@ -469,8 +469,11 @@ def old_password_refused(ctx: ActionContext, params: Mapping[str, Any]) -> Outpu
     current = _entry(ctx, params)
     old_target = role_target(old_data, {k: v for k, v in params.items() if k != "role"})
     old = password_of(old_data, old_target.role)
-    new_target = role_target(current, {k: v for k, v in params.items() if k != "role"})
-    new = password_of(current, new_target.role)
+    promoted = optional(params, "new_version")
+    newest = _entry(ctx, params, promoted) if promoted else current
+    new_target = role_target(newest, {k: v for k, v in params.items() if k != "role"})
+    new = password_of(newest, new_target.role)
+    del newest
     still = sorted(k for k, v in current.items() if holds(v, old))
     del old_data, current
     if still:
@@ -638,7 +641,11 @@ ACTIONS = (
             "No field of the current version holds the old password, a real login with it is "
             "refused, and the current version's login is accepted",
             mutating=False,
-            params={**_ENTRY, "old_version": Param("string", help="the version that leaked")},
+            params={
+                **_ENTRY,
+                "old_version": Param("string", help="the version that leaked"),
+                "new_version": Param("string", False, "the promoted version (default: current)"),
+            },
         ),
         old_password_refused,
     ),
