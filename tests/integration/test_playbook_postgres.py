@@ -451,8 +451,13 @@ def test_the_documented_sequence_from_scan_to_verified_rotation(
         assert finding["rotation"] == PLAYBOOK  # the rule names the playbook
         fp = finding["fingerprint"]
         code, out = run_cli(["graph", "build", "--db", str(db), "--scan-report", str(report),
-                             "--inventory", str(inventory)])  # fmt: skip
+                             "--inventory", str(inventory), "--vault", openbao.url,
+                             "--vault-prefix", "lg-pg/"])  # fmt: skip
         assert code == 0, out
+        code, out = run_cli(["graph", "blast-radius", fp, "--db", str(db), "-f", "json"])
+        assert code == 0, out
+        radius = json.loads(out)
+        assert sorted(c["name"] for c in radius["consumers"]) == sorted(names)
         inputs = ["-i", f"credential={fp}", "-i", f"secret={setup.path}",
                   "-i", f"admin_user={pg.admin}"]  # fmt: skip
         code, out = run_cli(["playbook", "plan", PLAYBOOK, "--db", str(db), *inputs])
@@ -462,6 +467,9 @@ def test_the_documented_sequence_from_scan_to_verified_rotation(
         assert code == 0, out
         code, out = run_cli(["playbook", "status", "db1", "--db", str(db), "-f", "json"])
         status = json.loads(out)
+        with Journal.open(db) as journal:  # the store listing found where the password is
+            preflight = journal.view("db1").options["preflight"]
+        assert preflight["fields"] == {f"vault:{setup.path}": ["password"]}
         assert status["state"] == "completed"
         assert sorted(status["outputs"]["consumers"]) == sorted(names)
         assert sorted(status["outputs"]["moved"]) == sorted(names)

@@ -103,3 +103,30 @@ def test_the_admin_password_comes_from_a_private_file_or_the_environment(
         admin_password({})
     monkeypatch.setenv("PG_ROOT", "from-env")
     assert admin_password({"admin_password_env": "PG_ROOT"}) == "from-env"
+
+
+def test_a_rewritten_entry_is_staged_whole_even_when_the_runner_names_the_fields() -> None:
+    """The runner adds ``fields`` (every field holding the leaked value) to a staging step;
+    ``merge: false`` stages the entry the database action rewrote field by field instead of
+    copying one value into each of them."""
+    from leakguard.backends.fake import FakeStore
+    from leakguard.rotation.actions import REGISTRY
+    from tests.unit.rotation.actions.context import Ctx
+
+    entry = {"url": f"postgres://app:{OLD}@db/app", "password": OLD}
+    ctx = Ctx(stores={"s": FakeStore({"app/db": entry})})
+    new = ctx.secrets.put({"password": NEW})
+    out = ctx.run(
+        REGISTRY["postgres.rewrite_entry"],
+        {"store": "s", "name": "app/db", "value": new},
+        "rewrite",
+    )
+    assert out["fields"] == ["password", "url"] and OLD not in str(out) and NEW not in str(out)
+    staged = ctx.run(
+        REGISTRY["store.put_pending"],
+        {"backend": "s", "name": "app/db", "value": out["secret"], "merge": False,
+         "fields": ["password", "url"]},
+        "stage",
+    )  # fmt: skip
+    data = ctx.stores["s"].read_version("app/db", staged["version_id"])
+    assert data == {"url": f"postgres://app:{NEW}@db/app", "password": NEW}
