@@ -480,3 +480,51 @@ def test_the_documented_sequence_from_scan_to_verified_rotation(
         assert setup.old not in out and pg.admin_password not in out
     finally:
         setup.consumers.stop()
+
+
+def test_a_consumer_that_never_reconnects_holds_the_run_and_rollback_restores_the_old_login(
+    pg: Postgres, openbao: OpenBao, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One consumer has no reload: its session stays older than the promotion, so the run
+    pauses (never completes) naming it; rolling back gives the role its old password and the
+    store its old value again, and no consumer query fails on the way."""
+    from leakguard.rotation import runner as engine
+
+    names = ["api", "legacy-cron"]
+    setup = _setup(pg, openbao, tmp_path, names)
+    kv = hvac.Client(url=openbao.url, token=openbao.token).secrets.kv.v2
+    infos = setup.consumers.consumer_infos()
+    infos[1] = ConsumerInfo(infos[1].id, infos[1].name)  # no reload known
+    setup.inputs["credential"] = save_graph(
+        setup.db, setup.old, StoreRef("vault-kv2", setup.path, "secret"), infos
+    )
+    setup.inputs["move_timeout"] = "2m"  # 1.2 s at the test's time scale
+    env = {ADMIN_ENV: pg.admin_password}
+    endpoint = Endpoint(pg.host, pg.port, "postgres")
+    try:
+        result = _call(setup, "start", "stuck", env)
+        assert result is not None and result["state"] == RunState.PAUSED, result
+        assert "sessions-moved" in result["diagnostic"] and "legacy-cron" in result["diagnostic"]
+        assert not login_works(endpoint, setup.role, setup.old)  # the new password is set
+
+        monkeypatch.setenv(ADMIN_ENV, pg.admin_password)
+        options = engine.EngineOptions(yes=True, backend_overrides=setup.overrides)
+        with Journal.open(setup.db) as journal:
+            view = engine.rollback_run(journal, "stuck", options)
+        assert view.state == RunState.ROLLED_BACK, view.diagnostic
+        current = kv.read_secret_version(path=setup.path, raise_on_deleted_version=True)
+        assert current["data"]["data"]["password"] == setup.old  # copied forward
+        assert login_works(endpoint, setup.role, setup.old)
+        setup.consumers.procs["api"].send_signal(signal.SIGHUP)  # back to the old value
+        deadline = time.monotonic() + 30
+        while (
+            setup.consumers.counts("api").get("reloads", 0)
+            + setup.consumers.counts("api").get("reload_failed", 0)
+            < 2
+        ):
+            assert time.monotonic() < deadline, "api did not reload in 30 s"
+            time.sleep(0.1)
+        totals = setup.consumers.totals()
+        assert totals["failed"] == 0 and totals["reload_failed"] == 0
+    finally:
+        setup.consumers.stop()
