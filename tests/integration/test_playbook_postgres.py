@@ -215,6 +215,16 @@ def _call(
     return result
 
 
+def _warm() -> None:
+    """Import the engine and compile the detector rules once in this process, so each forked
+    child (hundreds of them in the kill test) starts warm instead of importing them again."""
+    from leakguard.graph import build  # noqa: F401
+    from leakguard.rotation import invariants, runner  # noqa: F401
+    from leakguard.rotation.actions.flow import _detector
+
+    _detector()
+
+
 def _install_pg_points(points: KillPoints) -> None:
     """A kill point after each administration call the server has carried out."""
     from leakguard.backends import postgres
@@ -335,6 +345,7 @@ def test_killed_at_every_step_it_resumes_to_the_same_end_state(
 
     setup = _setup(pg, openbao, kill_dir, names)
     points = kill_dir / "killed-at.txt"
+    _warm()
     try:
         result = _call(setup, "start", "k", env, kill_once=points)
         kills = 1
