@@ -253,6 +253,8 @@ def _plan_one(
     try:
         outputs = _json_outputs(step.uses, action.run(ctx, params))
     except LeakguardError as exc:
+        if step.stage == "verify":  # it checks the changes planned above, not made in a plan
+            return line("blocked", f"{step.uses}: checked after the changes ({exc.message})"), None
         return line("error", f"{step.uses}: {exc.message}"), None
     return line("read", f"{step.uses}: {_summarise(outputs)}"), outputs
 
