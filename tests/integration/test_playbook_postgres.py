@@ -155,7 +155,9 @@ class Setup:
     playbook: str = PLAYBOOK
 
 
-def _setup(pg: Postgres, openbao: OpenBao, tmp: Path, names: list[str]) -> Setup:
+def _setup(
+    pg: Postgres, openbao: OpenBao, tmp: Path, names: list[str], playbook: str = PLAYBOOK
+) -> Setup:
     role, old = unique("app").replace("-", "_"), new_password()
     with psycopg.connect(pg.dsn(), autocommit=True) as conn:
         conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{old}'")
@@ -172,7 +174,9 @@ def _setup(pg: Postgres, openbao: OpenBao, tmp: Path, names: list[str]) -> Setup
     fp = save_graph(db, old, StoreRef("vault-kv2", path, "secret"), consumers.consumer_infos())
     inputs = {"credential": fp, "secret": path, "admin_user": pg.admin, "move_timeout": "30m"}
     overrides = {"vault": {"url": openbao.url, "token": openbao.token}}
-    return Setup(tmp, db, path, role, old, inputs, overrides, consumers)
+    if playbook == "postgres-alternating-users":
+        inputs["new_role"] = role + "_b"
+    return Setup(tmp, db, path, role, old, inputs, overrides, consumers, playbook)
 
 
 def _call(
@@ -246,13 +250,14 @@ def _state(pg: Postgres, openbao: OpenBao, setup: Setup) -> dict[str, Any]:
     meta = kv.read_secret_metadata(path=setup.path)["data"]
     labels = []
     new = None
+    role = setup.inputs.get("new_role", setup.role)
     for version in sorted(meta["versions"], key=int):
         data = kv.read_secret_version(
             path=setup.path, version=int(version), raise_on_deleted_version=True
         )["data"]["data"]
         if data == {"url": pg.url(setup.role, setup.old), "password": setup.old, "pool": "5"}:
             labels.append("seed")
-        elif data["url"] == pg.url(setup.role, data["password"]) and data["pool"] == "5":
+        elif data["url"] == pg.url(role, data["password"]) and data["pool"] == "5":
             labels.append("new")
             new = data["password"]
         else:
@@ -263,7 +268,7 @@ def _state(pg: Postgres, openbao: OpenBao, setup: Setup) -> dict[str, Any]:
     endpoint = Endpoint(pg.host, pg.port, "postgres")
     return {
         "labels": labels,
-        "new_logs_in": login_works(endpoint, setup.role, new),
+        "new_logs_in": login_works(endpoint, role, new),
         "old_refused": not login_works(endpoint, setup.role, setup.old),
         "pending": (meta.get("custom_metadata") or {}).get("leakguard_pending"),
     }
@@ -324,16 +329,21 @@ def test_a_leaked_postgres_url_is_rotated_without_a_failed_query(
         setup.consumers.stop()
 
 
+# the step that changes the role on the server, by playbook
+WRITES = {PLAYBOOK: "set-password", "postgres-alternating-users": "clone"}
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("playbook", sorted(WRITES))
 def test_killed_at_every_step_it_resumes_to_the_same_end_state(
-    pg: Postgres, openbao: OpenBao, tmp_path: Path
+    pg: Postgres, openbao: OpenBao, tmp_path: Path, playbook: str
 ) -> None:
     names = ["api", "worker"]
     env = {ADMIN_ENV: pg.admin_password}
     ref_dir, kill_dir = tmp_path / "ref", tmp_path / "kill"
     ref_dir.mkdir()
     kill_dir.mkdir()
-    ref = _setup(pg, openbao, ref_dir, names)
+    ref = _setup(pg, openbao, ref_dir, names, playbook)
     try:
         done = _call(ref, "start", "ref", env)
         assert done is not None and done["state"] == RunState.COMPLETED, done
@@ -343,7 +353,7 @@ def test_killed_at_every_step_it_resumes_to_the_same_end_state(
     with Journal.open(ref.db) as journal:
         total = len(journal.records("ref"))
 
-    setup = _setup(pg, openbao, kill_dir, names)
+    setup = _setup(pg, openbao, kill_dir, names, playbook)
     points = kill_dir / "killed-at.txt"
     _warm()
     try:
@@ -367,10 +377,11 @@ def test_killed_at_every_step_it_resumes_to_the_same_end_state(
                 if r.kind == Kind.RESULT and r.state == "succeeded"
             ]
         assert results.count("stage") == 1 and results.count("promote") == 1
-        assert results.count("set-password") == 1
-        assert _sessions_since(pg, setup.role, promoted) == dict.fromkeys(names, True)
+        assert results.count(WRITES[playbook]) == 1
+        role = setup.inputs.get("new_role", setup.role)
+        assert _sessions_since(pg, role, promoted) == dict.fromkeys(names, True)
         totals = setup.consumers.totals()
-        print(f"\nkill -9 {PLAYBOOK}: {tried} points tried ({dict(kinds)}); resumed to the same "
+        print(f"\nkill -9 {playbook}: {tried} points tried ({dict(kinds)}); resumed to the same "
               f"end state; consumer samples: {totals['ok']} queries, {totals['failed']} failed, "
               f"{totals['reload_failed']} failed reloads")  # fmt: skip
         assert totals["failed"] == 0 and totals["reload_failed"] == 0
@@ -384,14 +395,12 @@ def test_alternating_users_move_consumers_to_a_clone_then_back(
     """Role A leaks: consumers move to B (a clone with A's privileges); A's login is disabled
     only once no session of A is left. The next rotation moves them back to A."""
     names = ["api", "worker"]
-    setup = _setup(pg, openbao, tmp_path, names)
-    setup.playbook = "postgres-alternating-users"
+    setup = _setup(pg, openbao, tmp_path, names, "postgres-alternating-users")
     role_a, role_b = setup.role, setup.role + "_b"
     env = {ADMIN_ENV: pg.admin_password}
     kv = hvac.Client(url=openbao.url, token=openbao.token).secrets.kv.v2
     endpoint = Endpoint(pg.host, pg.port, "postgres")
     try:
-        setup.inputs["new_role"] = role_b
         result = _call(setup, "start", "ab", env)
         assert result is not None and result["state"] == RunState.COMPLETED, result
         assert result["outputs"]["old_role"] == role_a and result["outputs"]["role"] == role_b
