@@ -40,8 +40,8 @@ PLAYBOOK = "postgres-role-password"
 ADMIN_ENV = "LEAKGUARD_PG_ADMIN_PASSWORD"
 
 CONSUMER = """
-import json, os, signal, sys, time
-import hvac, psycopg
+import json, os, signal, sys, time, urllib.parse
+import hvac
 
 vault, token, path, name, stats = sys.argv[1:6]
 wanted = []
@@ -52,6 +52,15 @@ def connect():
     client = hvac.Client(url=vault, token=token, timeout=5)
     data = client.secrets.kv.v2.read_secret_version(path=path, raise_on_deleted_version=True)
     url = data["data"]["data"]["url"]
+    if url.startswith("mysql://"):  # MariaDB shows no application name: the address names it
+        import pymysql
+        parts = urllib.parse.urlsplit(url)
+        return pymysql.connect(
+            host=parts.hostname, port=parts.port, user=urllib.parse.unquote(parts.username),
+            password=urllib.parse.unquote(parts.password), database=parts.path.lstrip("/"),
+            autocommit=True, connect_timeout=5,
+        )
+    import psycopg
     return psycopg.connect(url, application_name=name, autocommit=True, connect_timeout=5)
 
 
@@ -69,7 +78,8 @@ while True:
             conn = fresh
             counts["reloads"] += 1
     try:
-        conn.execute("SELECT 1")
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1")
         counts["ok"] += 1
     except Exception:
         counts["failed"] += 1
@@ -203,7 +213,7 @@ def _call(
             points = KillPoints(kill_once) if kill_once is not None else None
             if points is not None:
                 points.install_http()
-                _install_pg_points(points)
+                _install_db_points(points)
             out.write_text(json.dumps(_drive(spec, points)))
             code = 0
         except BaseException:
@@ -229,19 +239,25 @@ def _warm() -> None:
     _detector()
 
 
-def _install_pg_points(points: KillPoints) -> None:
+def _install_db_points(points: KillPoints) -> None:
     """A kill point after each administration call the server has carried out."""
-    from leakguard.backends import postgres
+    from leakguard.backends import mariadb, postgres
 
-    for method in ("set_password", "clone_role", "set_login", "sessions"):
-        original = getattr(postgres.PostgresAdmin, method)
+    for cls, method in [
+        *(
+            (postgres.PostgresAdmin, m)
+            for m in ("set_password", "clone_role", "set_login", "sessions")
+        ),
+        *((mariadb.MariaDBAdmin, m) for m in ("set_password", "marker", "sessions")),
+    ]:
+        original = getattr(cls, method)
 
         def wrapped(self: Any, *args: Any, _original: Any = original, _name: str = method) -> Any:
             result = _original(self, *args)
-            points.hit(f"pg:{_name}")
+            points.hit(f"db:{_name}")
             return result
 
-        setattr(postgres.PostgresAdmin, method, wrapped)
+        setattr(cls, method, wrapped)
 
 
 def _state(pg: Postgres, openbao: OpenBao, setup: Setup) -> dict[str, Any]:
@@ -366,7 +382,7 @@ def test_killed_at_every_step_it_resumes_to_the_same_end_state(
         assert result["state"] == RunState.COMPLETED, result
         tried = kills - 1
         kinds = Counter(line.split(":", 1)[0] for line in points.read_text().splitlines())
-        assert tried >= total and kinds["pg"] >= 1
+        assert tried >= total and kinds["db"] >= 1
         assert _state(pg, openbao, setup) == expected
         with Journal.open(setup.db) as journal:
             view = journal.view("k")

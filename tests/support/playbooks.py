@@ -13,6 +13,7 @@ SHIPPED_PLAYBOOK_IDS = frozenset(
         "generic-app-secret",
         "postgres-role-password",
         "postgres-alternating-users",
+        "mariadb-user-password",
     }
 )
 """The playbooks LeakGuard ships; every detector rule names one of them in ``rotation:``."""

@@ -1,5 +1,6 @@
-"""PostgreSQL actions: who is connected as a role, a new password, the store entry rewritten
-around it, the role's password set, and the checks that prove the rotation happened.
+"""Database actions (PostgreSQL, MariaDB/MySQL): who is connected as a role, a new password,
+the store entry rewritten around it, the role's password set, and the checks that prove the
+rotation happened.
 
 The database is reached as an administrator named by the step (``admin_user``) whose password
 comes from an environment variable (``admin_password_env``) or a 0600 file
@@ -11,6 +12,7 @@ metadata and fingerprints.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -28,10 +30,11 @@ from leakguard.rotation.actions._common import iso, optional, parse_time, secret
 from leakguard.rotation.interface import Action, ActionContext, ActionSpec, NotYet, Outputs, Param
 
 DEFAULT_ADMIN_ENV = "LEAKGUARD_PG_ADMIN_PASSWORD"
+MARIADB_ADMIN_ENV = "LEAKGUARD_MARIADB_ADMIN_PASSWORD"
 OWN_APPLICATION = "leakguard"  # the application_name of LeakGuard's own connections
 
 _URL = re.compile(
-    r"(?P<scheme>postgres(?:ql)?://)(?P<user>[^:@/\s'\"`]*):(?P<password>[^@/\s'\"`]*)@"
+    r"(?P<scheme>(?:postgres(?:ql)?|mysql|mariadb)://)(?P<user>[^:@/\s'\"`]*):(?P<password>[^@/\s'\"`]*)@"
 )
 _DSN_PASSWORD = re.compile(
     r"(?P<key>\bpassword\s*=\s*)(?P<q>['\"]?)(?P<value>[^\s;'\"]*)(?P=q)", re.I
@@ -39,8 +42,10 @@ _DSN_PASSWORD = re.compile(
 _DSN_USER = re.compile(
     r"(?P<key>\b(?:user|username|user id)\s*=\s*)(?P<q>['\"]?)(?P<value>[^\s;'\"]*)(?P=q)", re.I
 )
-_USER_FIELDS = ("user", "username", "PGUSER", "DB_USER", "POSTGRES_USER")
-_PASSWORD_FIELDS = ("password", "PGPASSWORD", "DB_PASSWORD", "POSTGRES_PASSWORD")
+_USER_FIELDS = ("user", "username", "PGUSER", "DB_USER", "POSTGRES_USER", "MYSQL_USER")
+_PASSWORD_FIELDS = (
+    "password", "PGPASSWORD", "DB_PASSWORD", "POSTGRES_PASSWORD", "MYSQL_PASSWORD"
+)  # fmt: skip
 
 
 # --- where the role lives, and its password inside a store entry ------------------------------
@@ -79,11 +84,15 @@ def role_target(data: Mapping[str, str], params: Mapping[str, Any]) -> RoleTarge
     host = optional(params, "host") or (parts.hostname if parts is not None else None)
     if not role or not host:
         raise PlaybookError(
-            "the store entry holds no postgres:// URL naming the role and the server",
+            "the store entry holds no database URL (postgres://, mysql://) naming the role and "
+            "the server",
             hint="give the step role:, host: (and port:, database:) explicitly",
         )
     try:
-        port = int(optional(params, "port") or (parts.port if parts is not None else None) or 5432)
+        default = 3306 if parts is not None and parts.scheme in ("mysql", "mariadb") else 5432
+        port = int(
+            optional(params, "port") or (parts.port if parts is not None else None) or default
+        )
     except ValueError:
         raise PlaybookError("port must be a number") from None
     database = optional(params, "database") or (
@@ -173,7 +182,7 @@ def rewrite(
 # --- the administrator's connection ------------------------------------------------------------
 
 
-def admin_password(params: Mapping[str, Any]) -> str:
+def admin_password(params: Mapping[str, Any], default_env: str = DEFAULT_ADMIN_ENV) -> str:
     """From the 0600 file ``admin_password_file`` names, else the environment variable
     ``admin_password_env`` names (default LEAKGUARD_PG_ADMIN_PASSWORD)."""
     path = optional(params, "admin_password_file")
@@ -189,7 +198,7 @@ def admin_password(params: Mapping[str, Any]) -> str:
             )
         value = Path(path).read_text(encoding="utf-8").strip()
     else:
-        var = optional(params, "admin_password_env") or DEFAULT_ADMIN_ENV
+        var = optional(params, "admin_password_env") or default_env
         value = os.environ.get(var, "")
         if not value:
             raise PlaybookError(
@@ -199,11 +208,51 @@ def admin_password(params: Mapping[str, Any]) -> str:
     return value
 
 
-def _admin(params: Mapping[str, Any], target: RoleTarget) -> Any:
-    from leakguard.backends.postgres import Endpoint, PostgresAdmin
+@dataclass(frozen=True)
+class Engine:
+    """Which server the actions talk to, through its backend module."""
 
-    endpoint = Endpoint(target.host, target.port, target.database)
-    return PostgresAdmin(endpoint, text(params, "admin_user", "postgres"), admin_password(params))
+    name: str  # postgres | mariadb
+    default_admin: str
+    admin_env: str
+
+    def admin(self, params: Mapping[str, Any], target: RoleTarget) -> Any:
+        user = text(params, "admin_user", self.default_admin)
+        password = admin_password(params, self.admin_env)
+        if self.name == "mariadb":
+            from leakguard.backends import mariadb
+
+            return mariadb.MariaDBAdmin(self._endpoint(target), user, password)
+        from leakguard.backends.postgres import PostgresAdmin
+
+        return PostgresAdmin(self._endpoint(target), user, password)
+
+    def _endpoint(self, target: RoleTarget) -> Any:
+        if self.name == "mariadb":
+            from leakguard.backends import mariadb
+
+            return mariadb.Endpoint(target.host, target.port, target.database)
+        from leakguard.backends.postgres import Endpoint
+
+        return Endpoint(target.host, target.port, target.database)
+
+    def login_works(self, target: RoleTarget, role: str, password: str) -> bool:
+        """A real login as ``role`` at ``target``'s server."""
+        if self.name == "mariadb":
+            from leakguard.backends import mariadb
+
+            return mariadb.login_works(self._endpoint(target), role, password)
+        from leakguard.backends.postgres import login_works
+
+        return login_works(self._endpoint(target), role, password)
+
+
+POSTGRES = Engine("postgres", "postgres", DEFAULT_ADMIN_ENV)
+MARIADB = Engine("mariadb", "root", MARIADB_ADMIN_ENV)
+
+
+def _admin(params: Mapping[str, Any], target: RoleTarget, engine: Engine = POSTGRES) -> Any:
+    return engine.admin(params, target)
 
 
 def _entry(ctx: ActionContext, params: Mapping[str, Any], version: str | None = None) -> SecretData:
@@ -217,7 +266,7 @@ def _entry(ctx: ActionContext, params: Mapping[str, Any], version: str | None = 
 # --- actions -------------------------------------------------------------------------------------
 
 
-def sessions(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
+def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES) -> Outputs:
     """The role's connections from pg_stat_activity, grouped into consumers (application name
     and client address); recorded in the graph as ``uses`` edges when one is loaded."""
     data = _entry(ctx, params)
@@ -225,7 +274,7 @@ def sessions(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
     del data
     found = [
         s
-        for s in _admin(params, target).sessions(target.role)
+        for s in _admin(params, target, engine).sessions(target.role)
         if s.application_name != OWN_APPLICATION
     ]
     consumers: dict[str, dict[str, Any]] = {}
@@ -343,35 +392,42 @@ def _new_login(ctx: ActionContext, params: Mapping[str, Any]) -> tuple[RoleTarge
     return RoleTarget(role, target.host, target.port, target.database), password_of(staged, role)
 
 
-def set_password(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
-    """ALTER ROLE with the password the staged entry holds. Checks first: a login that already
-    works with it means an earlier attempt of this step did it (nothing is done twice)."""
-    from leakguard.backends.postgres import Endpoint, login_works
-
+def set_password(
+    ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES
+) -> Outputs:
+    """ALTER ROLE / ALTER USER with the password the staged entry holds. Checks first: a login
+    that already works with it means an earlier attempt of this step did it (nothing is done
+    twice). ``marker`` (MariaDB): a connection id from after the change; sessions with a larger
+    id began after it."""
     target, password = _new_login(ctx, params)
-    endpoint = Endpoint(target.host, target.port, target.database)
-    if login_works(endpoint, target.role, password):
+    admin = _admin(params, target, engine)
+    out: Outputs = {"role": target.role, "changed": False, "at": iso(ctx.now())}
+    if engine.login_works(target, target.role, password):
         ctx.log(f"role {target.role} already logs in with the new password")
-        return {"role": target.role, "changed": False, "at": iso(ctx.now())}
-    _admin(params, target).set_password(target.role, password)
-    if not login_works(endpoint, target.role, password):
-        raise NotYet(f"role {target.role} does not log in with the new password yet")
-    ctx.log(f"set the password of role {target.role}")
-    return {"role": target.role, "changed": True, "at": iso(ctx.now())}
+    else:
+        done = admin.set_password(target.role, password)
+        if not engine.login_works(target, target.role, password):
+            raise NotYet(f"role {target.role} does not log in with the new password yet")
+        ctx.log(f"set the password of role {target.role}")
+        out["changed"] = True
+        if isinstance(done, int):
+            out["marker"] = done
+    if engine is MARIADB and "marker" not in out:
+        out["marker"] = admin.marker()
+    return out
 
 
-def restore_password(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
+def restore_password(
+    ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES
+) -> Outputs:
     """Undo :func:`set_password`: the role gets the password of the entry's old version back
     (rollback restores that version as current, so consumers and role agree again)."""
-    from leakguard.backends.postgres import Endpoint, login_works
-
     old_data = _entry(ctx, params, text(params, "old_version"))
     target = role_target(old_data, params)
     password = password_of(old_data, target.role)
     del old_data
-    endpoint = Endpoint(target.host, target.port, target.database)
-    if not login_works(endpoint, target.role, password):
-        _admin(params, target).set_password(target.role, password)
+    if not engine.login_works(target, target.role, password):
+        _admin(params, target, engine).set_password(target.role, password)
     ctx.log(
         f"role {target.role} logs in with the password of version {params.get('old_version')} again"
     )
@@ -431,19 +487,33 @@ def no_sessions(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
     return {"role": target.role, "sessions": 0}
 
 
-def sessions_newer(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
-    """Every session of the role began at or after ``since`` (the promotion), and every
-    consumer in ``expect`` (the names the map stage saw) has one: NotYet until so."""
+def sessions_newer(
+    ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES
+) -> Outputs:
+    """Every session of the role began after the rotation and every consumer in ``expect``
+    (the names the map stage saw) has one: NotYet until so. PostgreSQL: backend start at or
+    after ``since`` (the promotion); MariaDB: a connection id above ``since_session`` (the
+    password change's ``marker``)."""
     data = _entry(ctx, params)
     target = role_target(data, params)
     role = optional(params, "new_role") or target.role
     del data
-    since = parse_time(text(params, "since"), "since")
+    marker = optional(params, "since_session")
+    since = parse_time(text(params, "since"), "since") if marker is None else None
     found = [
-        s for s in _admin(params, target).sessions(role) if s.application_name != OWN_APPLICATION
+        s
+        for s in _admin(params, target, engine).sessions(role)
+        if s.application_name != OWN_APPLICATION
     ]
-    stale = sorted({s.consumer for s in found if parse_time(s.backend_start) < since})
-    connected = {s.consumer for s in found if parse_time(s.backend_start) >= since}
+
+    def newer(s: Any) -> bool:
+        if marker is not None:
+            return int(s.pid) > int(marker)
+        assert since is not None
+        return parse_time(s.backend_start) >= since
+
+    stale = sorted({s.consumer for s in found if not newer(s)})
+    connected = {s.consumer for s in found if newer(s)}
     missing = sorted(set(strings(params, "expect")) - connected)
     if stale or missing:
         parts = []
@@ -456,15 +526,17 @@ def sessions_newer(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
             hint="reload those consumers so they read the store again and reconnect",
             details={"stale": stale, "missing": missing},
         )
-    return {"role": role, "moved": sorted(connected), "sessions": len(found), "since": iso(since)}
+    out: Outputs = {"role": role, "moved": sorted(connected), "sessions": len(found)}
+    out["since"] = iso(since) if since is not None else f"connection {marker}"
+    return out
 
 
-def old_password_refused(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
+def old_password_refused(
+    ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES
+) -> Outputs:
     """The proof the rotation happened: no field of the current version holds the old
     password; a real login with the old password (old version's role) is refused; a real login
     with the current version's password is accepted."""
-    from leakguard.backends.postgres import Endpoint, login_works
-
     old_data = _entry(ctx, params, text(params, "old_version"))
     current = _entry(ctx, params)
     old_target = role_target(old_data, {k: v for k, v in params.items() if k != "role"})
@@ -481,14 +553,12 @@ def old_password_refused(ctx: ActionContext, params: Mapping[str, Any]) -> Outpu
             f"field(s) {', '.join(still)} of the current version still hold the old password",
             hint="the rotation did not replace it; roll the run back and rotate again",
         )
-    endpoint = Endpoint(old_target.host, old_target.port, old_target.database)
-    if login_works(endpoint, old_target.role, old):
+    if engine.login_works(old_target, old_target.role, old):
         raise BackendError(
             f"role {old_target.role} still logs in with the old password",
             hint="the password change did not reach the server; inspect the role, then resume",
         )
-    endpoint = Endpoint(new_target.host, new_target.port, new_target.database)
-    if not login_works(endpoint, new_target.role, new):
+    if not engine.login_works(new_target, new_target.role, new):
         raise NotYet(f"role {new_target.role} does not log in with the current version yet")
     ctx.log(f"the old password of {old_target.role} is refused; {new_target.role} logs in")
     return {
@@ -524,7 +594,7 @@ _ROLE = {"role": Param("string"), **_SERVER, **_ADMIN}
 _VALUE = Param("string", help="the staged entry's handle (postgres.rewrite_entry)")
 
 
-ACTIONS = (
+POSTGRES_ACTIONS = (
     Action(
         ActionSpec(
             "postgres.sessions",
@@ -650,3 +720,95 @@ ACTIONS = (
         old_password_refused,
     ),
 )
+
+
+def _mariadb(name: str, summary: str, params: Mapping[str, Param], run: Any, mutating: bool,
+             **extra: Any) -> Action:  # fmt: skip
+    admin = {
+        **params,
+        "admin_user": Param("string", False, "a user with CREATE USER (default root)"),
+        "admin_password_env": Param(
+            "string", False, f"variable holding its password ({MARIADB_ADMIN_ENV})"
+        ),
+    }
+    return Action(
+        ActionSpec(f"mariadb.{name}", summary, mutating=mutating, params=admin, **extra),
+        functools.partial(run, engine=MARIADB),
+        (lambda p: f"mariadb.{name}: {summary.split(' (')[0]} ({p.get('name')})")
+        if mutating
+        else None,
+    )
+
+
+MARIADB_ACTIONS = (
+    _mariadb(
+        "sessions",
+        "The user's connections from the processlist, as consumers (client address)",
+        {**_ENTRY, "credential": Param("string", False, "link consumers to it in the graph")},
+        sessions,
+        False,
+    ),
+    Action(
+        ActionSpec(
+            "mariadb.new_password",
+            "A new random password (URL-safe letters and digits) as a handle",
+            mutating=False,
+            params={"length": Param("int", False, "default 32")},
+            produces_secret=True,
+        ),
+        new_password,
+    ),
+    Action(
+        ActionSpec(
+            "mariadb.rewrite_entry",
+            "The current store entry with the user's password replaced in every field (URLs, "
+            "DSNs, password fields), as a handle",
+            mutating=False,
+            params={**_ENTRY, "value": Param("string", help="the new password's handle")},
+            produces_secret=True,
+        ),
+        rewrite_entry,
+    ),
+    _mariadb(
+        "set_password",
+        "ALTER USER … IDENTIFIED BY PASSWORD (its hash) with the staged entry's password, on "
+        "every host entry of the user; skipped when the user already logs in with it",
+        {**_ENTRY, "value": _VALUE},
+        set_password,
+        True,
+        compensation="mariadb.restore_password",
+    ),
+    _mariadb(
+        "restore_password",
+        "Give the user the password of the entry's old version back (rollback)",
+        {**_ENTRY, "old_version": Param("string")},
+        restore_password,
+        True,
+    ),
+    _mariadb(
+        "sessions_newer",
+        "Every session of the user began after the password change and every expected "
+        "consumer has one (NotYet until so)",
+        {
+            **_ENTRY,
+            "since_session": Param("any", help="marker of mariadb.set_password"),
+            "expect": Param("list", False, "consumer names that must be connected"),
+        },
+        sessions_newer,
+        False,
+    ),
+    _mariadb(
+        "old_password_refused",
+        "No field of the current version holds the old password, a real login with it is "
+        "refused, and the current version's login is accepted",
+        {
+            **_ENTRY,
+            "old_version": Param("string", help="the version that leaked"),
+            "new_version": Param("string", False, "the promoted version (default: current)"),
+        },
+        old_password_refused,
+        False,
+    ),
+)
+
+ACTIONS = POSTGRES_ACTIONS + MARIADB_ACTIONS

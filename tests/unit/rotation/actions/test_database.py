@@ -84,7 +84,7 @@ def test_a_field_that_cannot_be_rewritten_stops_the_run_without_the_value() -> N
 
 
 def test_an_entry_without_a_url_or_role_is_refused() -> None:
-    with pytest.raises(PlaybookError, match="no postgres:// URL"):
+    with pytest.raises(PlaybookError, match="no database URL"):
         role_target({"value": OLD}, {})
 
 
