@@ -280,7 +280,14 @@ class SecretsManagerStore:
                 ),
             )
         # staged then promoted, so AWS (and moto) move AWSPREVIOUS exactly as in a rotation
-        return self.promote(name, version_id, token)
+        restored = self.promote(name, version_id, token)
+        _, served = self.read_current(name)
+        if data_fingerprint(served) != data_fingerprint(data):
+            raise BackendError(
+                f"rolled {name} back to version {to_version_id}, but AWSCURRENT holds other data",
+                hint="someone wrote the secret meanwhile: inspect it",
+            )
+        return restored
 
     def discard_pending(self, name: str, version_id: str) -> None:
         stages = self._stages(name).get(version_id)

@@ -63,17 +63,14 @@ class Preflight:
         }
 
 
-def field_fingerprints(data: Mapping[str, str]) -> dict[str, str]:
-    """fingerprint -> field, for every field and for the whole secret (a JSON document)."""
-    out = {data_fingerprint(data): "*"}
-    for name, value in data.items():
-        out[fingerprint(value)] = name
-    return out
-
-
 def leaked_fields(data: Mapping[str, str], leaked: Iterable[str]) -> list[str]:
+    """Every field whose value hashes to a leaked fingerprint; ``*`` when the whole secret (a
+    JSON document) does."""
     wanted = set(leaked)
-    return sorted({f for fp, f in field_fingerprints(data).items() if fp in wanted})
+    found = {name for name, value in data.items() if fingerprint(value) in wanted}
+    if data_fingerprint(data) in wanted:
+        found.add("*")
+    return sorted(found)
 
 
 def generates(playbook: Playbook) -> bool:

@@ -855,6 +855,11 @@ def resume_run(journal: Journal, run_id: str, options: EngineOptions) -> RunView
     view = journal.view(run_id)
     if view.state in RunState.FINAL and view.state != RunState.FAILED:
         raise PlaybookError(f"run {run_id} is {view.state}: nothing to resume")
+    if view.state == RunState.FAILED and not view.order:  # refused by an invariant
+        raise PlaybookError(
+            f"run {run_id} was refused before any write: {view.diagnostic}",
+            hint=view.hint or "start a new run",
+        )
     journal.sync_audit(run_id)
     runner = _reopen(journal, run_id, options)
     if view.state == RunState.FAILED:  # a failed rollback continues as a rollback

@@ -58,7 +58,8 @@ def test_1_the_field_that_holds_the_leak_is_rotated_by_default(
     vault_env: OpenBao, tmp_path: Path
 ) -> None:
     old = "team-owned-" + "a" * 30
-    root, path = seed_kv_secret(vault_env, "lg-inv/field", {"api_key": old, "user": "app"})
+    seeded = {"api_key": old, "api_key_backup": old, "user": "app"}
+    root, path = seed_kv_secret(vault_env, "lg-inv/field", seeded)
     db = tmp_path / "lg.db"
     fp = save_graph(db, old, StoreRef("vault-kv2", path, "secret"), [])
 
@@ -75,7 +76,8 @@ def test_1_the_field_that_holds_the_leak_is_rotated_by_default(
                      f"secret={path}", "-i", "overlap=1s", "--yes")  # fmt: skip
     assert code == 0, out
     data = _latest(root, path)
-    assert set(data) == {"api_key", "user"} and data["api_key"] != old and data["user"] == "app"
+    assert set(data) == set(seeded) and data["user"] == "app"
+    assert data["api_key"] == data["api_key_backup"] != old  # every field that held it
     assert "the leaked credential is in no field of the current version" in out
     assert old not in out
 
@@ -88,8 +90,10 @@ def test_2_a_generated_value_never_replaces_a_provider_key(
     fp = save_graph(db, STRIPE, StoreRef("vault-kv2", path, "secret"), [])
     base = ["run", "vault-kv-secret", "-i", f"credential={fp}", "-i", f"secret={path}",
             "-i", "overlap=1s", "--yes"]  # fmt: skip
-    code, out = _run(db, *base)
+    code, out = _run(db, *base, "--run-id", "refused")
     assert code == 1 and "provider-issued key" in out and "stripe-key" in out, out
+    code, out = _run(db, "resume", "refused")
+    assert code != 0 and "refused before any write" in out, out
     code, out = _run(db, *base, "--playbook-override", "the dashboard is down")
     assert code == 1 and "cannot lift this" in out, out
     assert _versions(root, path) == 1 and _latest(root, path) == {"api_key": STRIPE}
