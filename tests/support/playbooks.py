@@ -14,6 +14,7 @@ SHIPPED_PLAYBOOK_IDS = frozenset(
         "postgres-role-password",
         "postgres-alternating-users",
         "mariadb-user-password",
+        "vault-token",
     }
 )
 """The playbooks LeakGuard ships; every detector rule names one of them in ``rotation:``."""
