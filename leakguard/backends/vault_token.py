@@ -1,7 +1,7 @@
 """Vault / OpenBao tokens: look one up (by accessor, or by the token itself), revoke it with its
 children, and prove it is gone. Requests go through LeakGuard's one HTTP client
-(:mod:`leakguard.http`: deadlines, no redirects); the administrator's token travels only in the
-``X-Vault-Token`` header and a leaked token only in a request body, never in a URL or a message.
+(:mod:`leakguard.http`: deadlines, no redirects); tokens travel only in the ``X-Vault-Token``
+header (the administrator's, or the leaked one to look itself up), never in a URL or a message.
 """
 
 from __future__ import annotations
