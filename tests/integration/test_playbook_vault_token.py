@@ -91,3 +91,70 @@ def test_a_file_holding_another_token_revokes_nothing(openbao: OpenBao, tmp_path
     assert view.state == RunState.PAUSED and "not the leaked credential" in view.diagnostic
     assert _alive(openbao, token) and _alive(openbao, other)
     assert other not in (view.diagnostic or "")
+
+
+@pytest.mark.slow
+def test_killed_at_every_point_it_resumes_to_the_token_revoked_once(
+    openbao: OpenBao, tmp_path: Path
+) -> None:
+    """SIGKILL after every journal record and every Vault answer (in a forked child), resume:
+    the run completes, the token and its child are gone, the revocation ran to success once."""
+    import json
+    import os
+    import signal
+    import traceback
+
+    from leakguard.backends.vault_token import VaultTokens
+    from leakguard.rotation.journal import Kind
+    from tests.integration.test_playbook_helpers import KillPoints, _drive
+
+    token, accessor, child = _leaked(openbao)
+    spec = {"db": str(tmp_path / "lg.db"), "playbook": "vault-token", "overrides": {},
+            "inputs": {"credential": fingerprint(token), "accessor": accessor},
+            "time_scale": 0.01, "run_id": "k"}  # fmt: skip
+    points, out = tmp_path / "killed-at.txt", tmp_path / "out.json"
+
+    def call(action: str) -> dict[str, Any] | None:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                kill = KillPoints(points)
+                original = VaultTokens._call
+
+                def answered(self: VaultTokens, *args: Any, **kwargs: Any) -> Any:
+                    result = original(self, *args, **kwargs)
+                    kill.hit(f"vault:{args[0]}")
+                    return result
+
+                VaultTokens._call = answered  # type: ignore[method-assign]
+                out.write_text(json.dumps(_drive({**spec, "action": action}, kill)))
+                code = 0
+            except BaseException:
+                (tmp_path / "err.txt").write_text(traceback.format_exc())
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            assert os.WTERMSIG(status) == signal.SIGKILL
+            return None
+        assert os.waitstatus_to_exitcode(status) == 0, (tmp_path / "err.txt").read_text()
+        result: dict[str, Any] = json.loads(out.read_text())
+        return result
+
+    result, kills = call("start"), 1
+    while result is None:
+        result, kills = call("resume"), kills + 1
+        assert kills <= 500, "the run does not progress"
+    assert result["state"] == RunState.COMPLETED, result
+    assert not _alive(openbao, token) and not _alive(openbao, child)
+    with Journal.open(tmp_path / "lg.db") as journal:
+        results = [
+            r.step_id
+            for r in journal.records("k")
+            if r.kind == Kind.RESULT and r.state == "succeeded"
+        ]
+    assert results.count("revoke") == 1 and results.count("gone") == 1
+    kinds = sorted({line.split(":", 1)[0] for line in points.read_text().splitlines()})
+    assert kinds == ["record", "vault"]
+    print(f"\nkill -9 vault-token: {kills - 1} points tried; resumed to the token revoked")
