@@ -69,7 +69,7 @@ def _demote(ids: tuple[int, int] | None):  # type: ignore[no-untyped-def]
 
 
 @contextlib.contextmanager
-def postgres_server(workdir: Path) -> Iterator[Postgres]:
+def postgres_server(workdir: Path, max_connections: int = 200) -> Iterator[Postgres]:
     bindir = postgres_bin()
     if bindir is None:
         raise RuntimeError(
@@ -123,7 +123,7 @@ def postgres_server(workdir: Path) -> Iterator[Postgres]:
                 "-c",
                 "fsync=off",
                 "-c",
-                "max_connections=200",
+                f"max_connections={max_connections}",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
