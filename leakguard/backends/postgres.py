@@ -172,6 +172,16 @@ class PostgresAdmin:
             ).fetchall()
         return [Session(int(r[0]), r[1], r[2] or "", r[3], r[4], r[5]) for r in rows]
 
+    def server_time(self) -> str:
+        """The server's clock now (ISO 8601, UTC): compared with ``backend_start`` without
+        trusting LeakGuard's clock to agree with the server's."""
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC',"
+                ' \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')'
+            ).fetchone()
+        return str(row[0])
+
     def role_exists(self, role: str) -> bool:
         with self._conn() as conn:
             row = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()

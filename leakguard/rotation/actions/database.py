@@ -414,6 +414,8 @@ def set_password(
             out["marker"] = done
     if engine is MARIADB and "marker" not in out:
         out["marker"] = admin.marker()
+    if engine is POSTGRES:  # sessions that began after this used the new password
+        out["server_time"] = admin.server_time()
     return out
 
 
@@ -436,18 +438,20 @@ def restore_password(
 
 def clone_role(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
     """Alternating users: ``new_role`` made (or updated) to log in with the staged entry's
-    password and to hold every privilege of the entry's current role."""
-    from leakguard.backends.postgres import Endpoint, login_works
-
+    password and to hold every privilege of the entry's current role. ``server_time``: the
+    server's clock after it (sessions of ``new_role`` that began later use the new password)."""
     target, password = _new_login(ctx, params)
     source = text(params, "source")
-    endpoint = Endpoint(target.host, target.port, target.database)
-    if login_works(endpoint, target.role, password):
+    admin = _admin(params, target)
+    changed = not POSTGRES.login_works(target, target.role, password)
+    if changed:
+        admin.clone_role(source, target.role, password)
+        ctx.log(f"role {target.role} logs in with a new password and holds {source}'s privileges")
+    else:
         ctx.log(f"role {target.role} already logs in with the new password")
-        return {"role": target.role, "source": source, "changed": False}
-    _admin(params, target).clone_role(source, target.role, password)
-    ctx.log(f"role {target.role} logs in with a new password and holds {source}'s privileges")
-    return {"role": target.role, "source": source, "changed": True}
+    out: Outputs = {"role": target.role, "source": source, "changed": changed}
+    out["server_time"] = admin.server_time()
+    return out
 
 
 def _role_only(params: Mapping[str, Any]) -> RoleTarget:
@@ -698,7 +702,7 @@ POSTGRES_ACTIONS = (
             mutating=False,
             params={
                 **_ENTRY,
-                "since": Param("string", help="promoted_at of store.promote"),
+                "since": Param("string", help="server_time of postgres.set_password or clone_role"),
                 "expect": Param("list", False, "consumer names that must be connected"),
                 "new_role": Param("string", False),
             },
