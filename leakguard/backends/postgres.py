@@ -103,6 +103,14 @@ def _connect(endpoint: Endpoint, user: str, password: str, timeout: float) -> An
     )
 
 
+# what the server says when it refuses a login (a connection error carries no SQLSTATE)
+_REFUSALS = (
+    "password authentication failed",
+    "is not permitted to log in",  # NOLOGIN
+    '" does not exist',  # the role was dropped (not a database: checked below)
+)
+
+
 def login_works(endpoint: Endpoint, user: str, password: str, timeout: float = 10.0) -> bool:
     """A real login attempt: True when the server accepts ``user``/``password``. Only an
     authentication refusal is False; an unreachable server is an error (nothing was proven)."""
@@ -117,7 +125,8 @@ def login_works(endpoint: Endpoint, user: str, password: str, timeout: float = 1
             getattr(exc, "diag", None), "sqlstate", None
         )
         text = str(exc)
-        if state in ("28P01", "28000") or "password authentication failed" in text:
+        refused = any(r in text for r in _REFUSALS) and 'database "' not in text
+        if state in ("28P01", "28000") or refused:
             return False
         raise BackendError(
             f"cannot reach PostgreSQL at {endpoint.host}:{endpoint.port} to test a login",
@@ -162,6 +171,16 @@ class PostgresAdmin:
                 (role,),
             ).fetchall()
         return [Session(int(r[0]), r[1], r[2] or "", r[3], r[4], r[5]) for r in rows]
+
+    def server_time(self) -> str:
+        """The server's clock now (ISO 8601, UTC): compared with ``backend_start`` without
+        trusting LeakGuard's clock to agree with the server's."""
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC',"
+                ' \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')'
+            ).fetchone()
+        return str(row[0])
 
     def role_exists(self, role: str) -> bool:
         with self._conn() as conn:
@@ -217,9 +236,14 @@ class PostgresAdmin:
                         sql.Identifier(target), verifier
                     )
                 )
-            conn.execute(
-                sql.SQL("GRANT {} TO {}").format(sql.Identifier(source), sql.Identifier(target))
-            )
+            related = conn.execute(
+                "SELECT pg_has_role(%s, %s, 'MEMBER') OR pg_has_role(%s, %s, 'MEMBER')",
+                (target, source, source, target),
+            ).fetchone()
+            if not (related and related[0]):  # switching back to the first role: no cycle
+                conn.execute(
+                    sql.SQL("GRANT {} TO {}").format(sql.Identifier(source), sql.Identifier(target))
+                )
 
     def terminate(self, role: str, started_before: str) -> int:
         """End ``role``'s sessions that began before ``started_before`` (ISO time); how many."""

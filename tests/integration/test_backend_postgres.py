@@ -68,7 +68,8 @@ def test_the_password_never_reaches_the_server_in_clear(pg: Postgres, admin: Pos
 def test_a_clone_holds_the_source_privileges_and_the_source_can_be_disabled(
     pg: Postgres, admin: PostgresAdmin
 ) -> None:
-    _role(pg, "billing", new_password())
+    billing_password = new_password()
+    _role(pg, "billing", billing_password)
     clone_password = new_password()
     admin.clone_role("billing", "billing_b", clone_password)
     admin.clone_role("billing", "billing_b", clone_password)  # idempotent
@@ -77,6 +78,10 @@ def test_a_clone_holds_the_source_privileges_and_the_source_can_be_disabled(
         assert conn.execute("SELECT count(*) FROM billing_orders").fetchone()[0] == 1
     admin.set_login("billing", False)
     assert not admin.can_login("billing")
+    assert not login_works(admin.endpoint, "billing", billing_password)  # NOLOGIN: refused
+    assert not login_works(admin.endpoint, "nobody", billing_password)  # no such role
+    with pytest.raises(BackendError):  # no such database: nothing proven about the role
+        login_works(Endpoint(pg.host, pg.port, "nodb"), "billing_b", clone_password)
     assert admin.can_login("billing_b")
 
 

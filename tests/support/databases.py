@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.support.servers import free_port
 
@@ -68,7 +69,7 @@ def _demote(ids: tuple[int, int] | None):  # type: ignore[no-untyped-def]
 
 
 @contextlib.contextmanager
-def postgres_server(workdir: Path) -> Iterator[Postgres]:
+def postgres_server(workdir: Path, max_connections: int = 200) -> Iterator[Postgres]:
     bindir = postgres_bin()
     if bindir is None:
         raise RuntimeError(
@@ -122,7 +123,7 @@ def postgres_server(workdir: Path) -> Iterator[Postgres]:
                 "-c",
                 "fsync=off",
                 "-c",
-                "max_connections=200",
+                f"max_connections={max_connections}",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -155,3 +156,111 @@ def _wait_ready(server: Postgres, proc: subprocess.Popen[bytes], log: Path) -> N
         except psycopg.OperationalError:
             time.sleep(0.2)
     raise RuntimeError("postgres did not accept connections in 60 s")
+
+
+# --- MariaDB -------------------------------------------------------------------------------------
+
+
+def mariadb_bin() -> Path | None:
+    found = shutil.which("mariadbd") or (
+        "/usr/sbin/mariadbd" if Path("/usr/sbin/mariadbd").exists() else None
+    )
+    return Path(found) if found else None
+
+
+@dataclass(frozen=True)
+class MariaDB:
+    host: str
+    port: int
+    admin: str
+    admin_password: str
+    workdir: Path
+
+    @property
+    def general_log(self) -> Path:
+        """Every statement the server received (to prove no password reached it)."""
+        return self.workdir / "general.log"
+
+    def url(self, user: str, password: str, db: str = "lgdb") -> str:
+        return f"mysql://{user}:{password}@{self.host}:{self.port}/{db}"
+
+    def connect(self, user: str | None = None, password: str | None = None) -> Any:
+        import pymysql
+
+        return pymysql.connect(
+            host=self.host,
+            port=self.port,
+            user=user or self.admin,
+            password=self.admin_password if password is None else password,
+            autocommit=True,
+        )
+
+
+@contextlib.contextmanager
+def mariadb_server(workdir: Path) -> Iterator[MariaDB]:
+    """A MariaDB server with an administrator ``lg_admin`` (its password set as a hash, so
+    the general log never shows it) and a database ``lgdb``."""
+    import pymysql
+
+    from leakguard.backends.mariadb import native_password_hash
+
+    binary = mariadb_bin()
+    if binary is None:
+        raise RuntimeError("MariaDB is not installed: .ci/run installs it (mariadb-server)")
+    as_root = os.geteuid() == 0
+    workdir = Path(tempfile.mkdtemp(prefix="leakguard-mariadb-")) if as_root else workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    user = ["--user=mysql"] if as_root else []
+    if as_root:
+        entry = pwd.getpwnam("mysql")
+        os.chown(workdir, entry.pw_uid, entry.pw_gid)
+    datadir, socket_path = workdir / "data", workdir / "mysqld.sock"
+    subprocess.run(
+        ["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", *user,
+         "--auth-root-authentication-method=normal", "--skip-test-db"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    server = MariaDB("127.0.0.1", port, ADMIN, ADMIN_PASSWORD, workdir)
+    with open(workdir / "mariadbd.out", "wb") as out:
+        proc = subprocess.Popen(
+            [str(binary), "--no-defaults", f"--datadir={datadir}", f"--port={port}",
+             "--bind-address=127.0.0.1", f"--socket={socket_path}", *user,
+             f"--pid-file={workdir / 'mariadbd.pid'}", "--skip-name-resolve",
+             "--general-log=1", f"--general-log-file={server.general_log}",
+             f"--log-error={workdir / 'error.log'}", "--innodb-buffer-pool-size=32M",
+             "--max-connections=300"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                log = (workdir / "error.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"mariadbd exited:\n{log}")
+            try:
+                root = pymysql.connect(unix_socket=str(socket_path), user="root", autocommit=True)
+                break
+            except pymysql.err.OperationalError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("mariadbd did not accept connections in 60 s") from None
+                time.sleep(0.2)
+        with root.cursor() as cur:
+            cur.execute(
+                "CREATE USER %s@'%%' IDENTIFIED BY PASSWORD %s",
+                (ADMIN, native_password_hash(ADMIN_PASSWORD)),
+            )
+            cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO `{ADMIN}`@'%' WITH GRANT OPTION")
+            cur.execute("CREATE DATABASE lgdb")
+        root.close()
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -11,6 +11,10 @@ SHIPPED_PLAYBOOK_IDS = frozenset(
         "github-token",
         "supabase-service-role",
         "generic-app-secret",
+        "postgres-role-password",
+        "postgres-alternating-users",
+        "mariadb-user-password",
+        "vault-token",
     }
 )
-"""The seven playbooks LeakGuard ships; every detector rule names one of them in ``rotation:``."""
+"""The playbooks LeakGuard ships; every detector rule names one of them in ``rotation:``."""

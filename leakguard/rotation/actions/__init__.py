@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from leakguard.rotation.actions import aws_iam, flow, graph, issuer, store, verify
+from leakguard.rotation.actions import (
+    aws_iam,
+    database,
+    flow,
+    graph,
+    issuer,
+    store,
+    vault_token,
+    verify,
+)
 from leakguard.rotation.interface import Action
 
 REGISTRY: dict[str, Action] = {
     action.spec.name: action
-    for module in (store, aws_iam, issuer, graph, flow, verify)
+    for module in (store, aws_iam, issuer, graph, flow, verify, database, vault_token)
     for action in module.ACTIONS
 }
 

@@ -52,7 +52,8 @@ def put_pending(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
     current, data = store.read_current(name)
     field = params.get("field")
     fields = params.get("fields")
-    if fields:  # the runner names every field that holds the leaked value
+    if fields and flag(params, "merge", True):  # the runner names every leaked field
+        # (merge: false stages a whole entry an action already rewrote field by field)
         value = next(iter(new.values()))
         staged = {**data, **{str(f): value for f in fields}}
     elif field:
