@@ -5,6 +5,7 @@ holding them in separate fields (``username``, ``password``) links to it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,10 @@ def _group(candidate: Candidate, name: str) -> str:
     return value.decode("utf-8", "replace") if value else ""
 
 
+# a password written as an ellipsis or a mask: "...", "…", "***", "xxx", "<…>"
+_ELIDED = re.compile(rb"(?:\.{2,}|(?:\xe2\x80\xa6)+|\*+|[xX]{3,}|<[^>]*>|\[[^\]]*\])")
+
+
 def connection_url(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
     password = candidate.secret
     if (
@@ -42,6 +47,8 @@ def connection_url(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
         or password.lower() in params.get("placeholders", ())
     ):
         return Verdict.reject("password is a template")
+    if _ELIDED.fullmatch(password):
+        return Verdict.reject("password is elided")  # "…", "...", "***": documentation
     scheme, user, host = (_group(candidate, n) for n in ("scheme", "user", "host"))
     local = host.lower() in _LOCAL_HOSTS
     return Verdict(
