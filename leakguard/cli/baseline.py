@@ -27,7 +27,7 @@ from leakguard.cli.scan import (
     progress_bar,
 )
 from leakguard.errors import LeakguardError, UsageError
-from leakguard.options import ScanOptions
+from leakguard.options import ScanOptions, with_project_config
 from leakguard.redact import escape_terminal, terminal_safe
 from leakguard.reports.text import summary
 from leakguard.scanner import run_scan
@@ -72,7 +72,8 @@ def _checked(
     )
     raise_all(problems)
     assert options is not None
-    return options
+    # the same scope as `leakguard scan` of these targets: the scan root's .leakguard.yaml
+    return with_project_config(options, targets)[0]
 
 
 @baseline_app.command("create")
