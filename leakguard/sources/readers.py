@@ -77,8 +77,15 @@ def sniff(head: bytes) -> Kind:
     return Kind.TEXT
 
 
+_NUL_PADDING = re.compile(rb"\0{16,}")
+
+
 def looks_binary(head: bytes) -> bool:
-    return b"\0" in head
+    """A NUL among the bytes is binary; a run of NULs is padding (a preallocated or crashed log,
+    a block-aligned archive member) and says nothing: text before or after it is still text."""
+    if b"\0" not in head:
+        return False
+    return b"\0" in _NUL_PADDING.sub(b"", head)
 
 
 def file_chunks(
