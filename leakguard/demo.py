@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,15 +107,21 @@ def _prepare(options: DemoOptions) -> Path:
             raise DemoError(
                 f"{workdir} is not empty", hint="pass a new or empty directory to --workdir"
             )
-    source = options.examples or examples_dir()
+    copy_examples(options.examples or examples_dir(), workdir)
+    return workdir
+
+
+def copy_examples(source: Path, workdir: Path) -> Path:
+    """Copy the demo app and its estate to ``workdir/examples`` (the paths the README uses)."""
+    target = workdir / "examples"
     for name in ("leaky-app", "estate"):
         if not (source / name).is_dir():
             raise DemoError(
                 f"the example {name} is missing from {source}",
                 hint="reinstall LeakGuard (the examples ship with it)",
             )
-        shutil.copytree(source / name, workdir / name)
-    return workdir
+        shutil.copytree(source / name, target / name)
+    return target
 
 
 def _leaked(app: Path) -> _Leaked:
@@ -153,14 +159,16 @@ def _install_stand_ins(workdir: Path, box: Sandbox) -> Path:
     _private_file(state, json.dumps(doc))
     bin_dir = workdir / "bin"
     bin_dir.mkdir(exist_ok=True)
-    for tool in STAND_INS:
+    python = shlex.quote(sys.executable)
+    scripts = {
+        tool: "# leakguard demo: stands in for the cluster (a restart = a fresh read)\n"
+        f'exec {python} -c {shlex.quote(_PLAYER_ENTRY)} {shlex.quote(str(state))} {tool} "$@"'
+        for tool in STAND_INS
+    }
+    scripts["leakguard"] = f'# this LeakGuard\nexec {python} -c {shlex.quote(ENTRY)} "$@"'
+    for tool, body in scripts.items():
         script = bin_dir / tool
-        script.write_text(
-            "#!/bin/sh\n# leakguard demo: stands in for the cluster (a restart = a fresh read)\n"
-            f"exec {shlex.quote(sys.executable)} -c {shlex.quote(_PLAYER_ENTRY)} "
-            f'{shlex.quote(str(state))} {tool} "$@"\n',
-            encoding="utf-8",
-        )
+        script.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
         script.chmod(0o755)
     return state
 
@@ -200,6 +208,7 @@ def _environment(box: Sandbox, workdir: Path) -> dict[str, str]:
     env.update(box.aws_env())
     env["VAULT_ADDR"] = box.vault_url
     env["VAULT_TOKEN"] = box.vault_token
+    env["VAULT_AUDIT_LOG"] = str(box.audit_log)
     env["PATH"] = os.pathsep.join([str(workdir / "bin"), env.get("PATH", os.defpath)])
     # the subprocesses import this very package, wherever the interpreter would look first
     package_root = str(Path(leakguard.__file__).resolve().parent.parent)
@@ -209,6 +218,12 @@ def _environment(box: Sandbox, workdir: Path) -> dict[str, str]:
 
 #: how LeakGuard's yes/no questions end (the operator's confirmations)
 _QUESTION = re.compile(r"(\[y/N\]|Type 'yes' once this is done):\s*$")
+Answer = Callable[[str], "str | None"]
+
+
+def confirm_as_operator(question: str) -> str | None:
+    """The operator's reply to a confirmation LeakGuard asks for: yes (it did the step)."""
+    return "yes" if _QUESTION.search(question) else None
 
 
 def run_command(
@@ -217,21 +232,24 @@ def run_command(
     env: Mapping[str, str],
     say: Say,
     *,
-    operator: bool = False,
+    answer: Answer | None = None,
+    stdin: bytes | None = None,
     timeout: float = COMMAND_TIMEOUT,
 ) -> tuple[int, str]:
     """Run ``argv``, streaming its output through ``say``; its exit code and output.
 
-    With ``operator``, its standard input is a terminal and each yes/no question is answered
-    yes: the demo plays the operator who did the dashboard step asked about. The process is
-    never left behind: on an error or Ctrl-C it is asked to stop (SIGTERM: LeakGuard unwinds
-    and stops any sandbox it started), then killed."""
+    With ``answer``, its standard input is a terminal, and each question it asks (the text
+    since its last newline) gets ``answer(question)`` typed in, unless that is None; with
+    ``stdin``, those bytes are its input. The process is never left behind: on an error or
+    Ctrl-C it is asked to stop (SIGTERM: LeakGuard unwinds and stops any sandbox it started),
+    then killed."""
+    operator = answer is not None
     master, slave = pty.openpty() if operator else (-1, -1)
     proc = subprocess.Popen(
         list(argv),
         cwd=cwd,
         env=dict(env),
-        stdin=slave if operator else subprocess.DEVNULL,
+        stdin=slave if operator else subprocess.DEVNULL if stdin is None else subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -239,7 +257,10 @@ def run_command(
     try:
         if operator:
             os.close(slave)
-        _pump(proc, master, lines, say, time.monotonic() + timeout)
+        if stdin is not None and proc.stdin is not None:
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        _pump(proc, (master, answer), lines, say, time.monotonic() + timeout)
         code = proc.wait(timeout)
     finally:
         _stop(proc)
@@ -249,8 +270,13 @@ def run_command(
 
 
 def _pump(
-    proc: subprocess.Popen[bytes], master: int, lines: list[str], say: Say, deadline: float
+    proc: subprocess.Popen[bytes],
+    operator: tuple[int, Answer | None],
+    lines: list[str],
+    say: Say,
+    deadline: float,
 ) -> None:
+    master, answer = operator
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     pending = b""
@@ -268,10 +294,11 @@ def _pump(
             lines.append(raw.decode("utf-8", "replace").rstrip("\r"))
             say(f"  {lines[-1]}")
         question = pending.decode("utf-8", "replace")
-        if master >= 0 and _QUESTION.search(question):
-            lines.append(f"{question.rstrip()} yes")
+        reply = answer(question) if answer is not None and question.strip() else None
+        if reply is not None:
+            lines.append(f"{question.rstrip()} {reply}")
             say(f"  {lines[-1]}   # the demo, as the operator")
-            os.write(master, b"yes\n")
+            os.write(master, reply.encode() + b"\n")
             pending = b""
     if pending:
         lines.append(pending.decode("utf-8", "replace"))
@@ -302,14 +329,14 @@ class _Shell:
         look: str,
         expect: Sequence[int] = (EXIT_OK,),
         *,
-        operator: bool = False,
+        answer: Answer | None = None,
     ) -> str:
         """Print the command and what to look at, run it; its output, or DemoError."""
         self.say("")
         self.say(f"$ leakguard {shlex.join(args)}")
         self.say(f"  # {look}")
         argv = [sys.executable, "-c", ENTRY, *args]
-        code, output = run_command(argv, self.workdir, self.env, self.say, operator=operator)
+        code, output = run_command(argv, self.workdir, self.env, self.say, answer=answer)
         if code not in expect:
             wanted = " or ".join(str(c) for c in expect)
             raise DemoError(
@@ -387,105 +414,138 @@ def _rel(path: Path, workdir: Path) -> str:
     return str(path)
 
 
-def _announce(box: Sandbox, workdir: Path, env: Mapping[str, str], say: Say) -> None:
+def _announce(estate: EstateSandbox, workdir: Path, say: Say) -> None:
+    env = estate.env
     say(f"$ cd {workdir}")
     say(f"$ export VAULT_ADDR={env['VAULT_ADDR']} VAULT_TOKEN=…   # the sandbox OpenBao")
+    say(f"$ export VAULT_AUDIT_LOG={env['VAULT_AUDIT_LOG']}   # its file audit log")
     say(
         f"$ export AWS_ENDPOINT_URL={env['AWS_ENDPOINT_URL']} AWS_DEFAULT_REGION="
         f"{env['AWS_DEFAULT_REGION']} AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=…   # moto"
     )
-    say('$ export PATH="$PWD/bin:$PATH"   # kubectl, docker: stand-ins for the cluster')
-    say("  # (a `rollout restart` there makes the consumer read its entry as its AppRole)")
+    say('$ export PATH="$PWD/bin:$PATH"   # this leakguard; kubectl, docker: the cluster')
+    say("  # (the demo's stand-ins: a `rollout restart` makes that consumer read its entry")
+    say("  # as its AppRole, which the OpenBao audit log records)")
+
+
+@dataclass(frozen=True)
+class EstateSandbox:
+    """The sandbox seeded so the estate is true, and the environment a user's shell would
+    hold to work against it (addresses, credentials, ``bin/`` first on ``PATH``)."""
+
+    box: Sandbox
+    env: Mapping[str, str] = field(repr=False)
+
+
+@contextlib.contextmanager
+def estate_sandbox(workdir: Path) -> Iterator[EstateSandbox]:
+    """Start the sandbox for the estate copied to ``workdir/examples``: OpenBao
+    ``secret/payments/stripe`` holds the app's leaked Stripe key (field ``api_key``), read by
+    the ``payments`` and ``billing`` AppRoles; Secrets Manager ``prod/deploy/aws`` holds its
+    leaked AWS pair. The stand-in reload commands and a ``leakguard`` go in ``workdir/bin``.
+    Everything is stopped, and the AppRoles' credentials removed, on the way out."""
+    leaked = _leaked(workdir / "examples" / "leaky-app")
+    state: Path | None = None
+    try:
+        with sandbox.start(plan=_seed_plan(leaked)) as box:
+            state = _install_stand_ins(workdir, box)
+            yield EstateSandbox(box, _environment(box, workdir))
+    finally:
+        if state is not None:
+            state.unlink(missing_ok=True)
 
 
 def run_demo(options: DemoOptions, say: Say) -> DemoResult:
     """Scan → graph → blast radius → plan → rehearse → run → verify → audit verify."""
     started = time.monotonic()
     workdir = _prepare(options)
-    leaked = _leaked(workdir / "leaky-app")
+    leaked = _leaked(workdir / "examples" / "leaky-app")
     say(f"LeakGuard demo in {workdir}: starting the sandbox (OpenBao dev server, moto)")
-    value_file = workdir / "new-stripe-key"
-    state: Path | None = None
+    value_file = workdir / "new-key"
     try:
-        with sandbox.start(plan=_seed_plan(leaked)) as box:
+        with estate_sandbox(workdir) as estate:
             say(
                 f"  seeded OpenBao {MOUNT}/{STRIPE_SECRET} ({STRIPE_FIELD}: the leaked Stripe "
                 f"key), read by the AppRoles {', '.join(APPROLES.values())}; Secrets Manager "
                 f"{AWS_SECRET}: the leaked AWS pair"
             )
-            state = _install_stand_ins(workdir, box)
-            env = _environment(box, workdir)
-            _announce(box, workdir, env, say)
-            result = _walk(_Shell(workdir, env, say), box, leaked, value_file, options)
-            say("")
-            say("the sandbox servers are stopping")
+            _announce(estate, workdir, say)
+            shell = _Shell(workdir, estate.env, say)
+            found = _detect_and_map(shell, leaked)
+            rotated = _rotate(shell, estate.box, leaked, found[0], value_file, options)
     finally:
-        for secret_file in (value_file, state):
-            if secret_file is not None:
-                secret_file.unlink(missing_ok=True)
+        value_file.unlink(missing_ok=True)
+    say("")
+    say("the sandbox servers are stopped")
+    fp, consumers = found
+    run_id, new_version, trail = rotated
     seconds = time.monotonic() - started
-    return DemoResult(workdir, *result, seconds=seconds)
+    return DemoResult(workdir, fp, consumers, run_id, new_version, trail, seconds)
 
 
-def _walk(
-    shell: _Shell, box: Sandbox, leaked: _Leaked, value_file: Path, options: DemoOptions
-) -> tuple[str, tuple[str, ...], str, str, Path]:
-    db = ["--db", "lg.db"]
+_DB = ("--db", "lg.db")
+_APP = "examples/leaky-app"
+_ESTATE = "examples/estate"
+
+
+def _detect_and_map(shell: _Shell, leaked: _Leaked) -> tuple[str, tuple[str, ...]]:
     shell.leakguard(
-        ["scan", "leaky-app", "-f", "json", "-o", "scan.json"],
-        "exit 1 is expected: credentials found; scan.json holds fingerprints and redacted forms",
+        ["scan", _APP, "-f", "json", "-o", "report.json"],
+        "exit 1 is expected: credentials found; report.json holds fingerprints and redacted forms",
         expect=(EXIT_FINDINGS,),
     )
-    fp = _stripe_fingerprint(shell.workdir / "scan.json", leaked)
+    fp = _stripe_fingerprint(shell.workdir / "report.json", leaked)
     shell.leakguard(
-        ["graph", "build", *db, "--scan-report", "scan.json",
-         "--inventory", "estate/leakguard.yaml", "--config-dir", "estate/deploy",
+        ["graph", "build", *_DB, "--scan-report", "report.json",
+         "--inventory", f"{_ESTATE}/leakguard.yaml", "--config-dir", f"{_ESTATE}/deploy",
          "--vault", shell.env["VAULT_ADDR"], "--aws-secrets",
-         "--aws-endpoint", shell.env["AWS_ENDPOINT_URL"],
-         "--vault-audit", "estate/evidence/vault-audit.log",
-         "--cloudtrail", "estate/evidence/cloudtrail"],
+         "--vault-audit", f"{_ESTATE}/evidence/vault-audit.log",
+         "--cloudtrail", f"{_ESTATE}/evidence/cloudtrail"],
         "where each credential lives (store-matches) and who reads it (vault-reads, cloudtrail)",
     )  # fmt: skip
     radius = shell.leakguard(
-        ["graph", "blast-radius", fp, *db],
+        ["graph", "blast-radius", fp, *_DB],
         "stored in secret/payments/stripe; consumers payments-api and billing-worker read it",
     )
-    consumers = _consumers(radius)
-    inputs = [
-        "-i",
-        f"credential={fp}",
-        "-i",
-        f"secret={STRIPE_SECRET}",
-        "-i",
-        f"field={STRIPE_FIELD}",
-    ]
+    return fp, _consumers(radius)
+
+
+def _rotate(
+    shell: _Shell, box: Sandbox, leaked: _Leaked, fp: str, value_file: Path, options: DemoOptions
+) -> tuple[str, str, Path]:
+    inputs = ["-i", f"credential={fp}", "-i", f"secret={STRIPE_SECRET}",
+              "-i", f"field={STRIPE_FIELD}"]  # fmt: skip
     shell.leakguard(
-        ["playbook", "plan", "stripe-key", *db, *inputs],
+        ["playbook", "plan", "stripe-key", *_DB, *inputs],
         "a dry run: `read` steps ran for real, WRITE steps are only described",
+    )
+    shell.say("")
+    shell.say(
+        f"# the operator rolls the key in the dashboard, saves it to {value_file.name} (0600)"
     )
     _private_file(value_file, new_stripe_key() + "\n")
     new_key = value_file.read_text(encoding="utf-8").strip()
     value = ["-i", f"value_file={value_file.name}"]
     shell.leakguard(
-        ["playbook", "rehearse", "stripe-key", *db, *inputs, *value],
+        ["playbook", "rehearse", "stripe-key", *_DB, *inputs, *value],
         "the whole playbook in a second, throwaway sandbox: nothing would break",
     )
     output = shell.leakguard(
-        ["playbook", "run", "stripe-key", *db, "--yes", *inputs, *value,
-         "-i", f"overlap={options.overlap}", "-i", f"move_timeout={options.move_timeout}",
-         "-i", f"audit_log={box.audit_log}"],
+        ["playbook", "run", "stripe-key", *_DB, "--yes", *inputs, *value,
+         "-i", f"audit_log={shell.env['VAULT_AUDIT_LOG']}",
+         "-i", f"overlap={options.overlap}", "-i", f"move_timeout={options.move_timeout}"],
         "for real against the sandbox: staged, promoted, consumers restarted and seen reading "
         "the new version in the audit log, the old key superseded; the demo confirms the "
         "dashboard revocation as the operator would",
-        operator=True,
+        answer=confirm_as_operator,
     )  # fmt: skip
     run_id, new_version, trail = _run_outcome(output, shell.workdir)
     shell.leakguard(
-        ["playbook", "status", run_id, *db], "every step succeeded; consumers-moved names both"
+        ["playbook", "status", run_id, *_DB], "every step succeeded, consumers-moved included"
     )
     _final_read(box, leaked, new_key, shell.say)
     shell.leakguard(
-        ["audit", "verify", _rel(trail, shell.workdir), *db],
+        ["audit", "verify", _rel(trail, shell.workdir), *_DB],
         "the audit trail's hash chain holds and matches the head the run journal recorded",
     )
-    return fp, consumers, run_id, new_version, trail
+    return run_id, new_version, trail

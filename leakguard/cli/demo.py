@@ -27,7 +27,7 @@ def demo_cmd(
         f"version {result.new_version}); consumers moved: {', '.join(result.consumers)}"
     )
     typer.echo(
-        f"outputs in {result.workdir}: scan.json (the scan report), lg.db (findings, graph, run "
+        f"outputs in {result.workdir}: report.json (the scan report), lg.db (findings, graph, run "
         f"journal), {result.audit_trail.relative_to(result.workdir)} (the audit trail)"
     )
 
