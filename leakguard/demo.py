@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import leakguard
-from leakguard.errors import EXIT_FINDINGS, EXIT_OK, LeakguardError
+from leakguard.errors import EXIT_FINDINGS, EXIT_OK, LeakguardError, PlaybookError
 from leakguard.redact import fingerprint, redact
 from leakguard.resources import examples_dir
 from leakguard.rotation import sandbox
@@ -180,7 +180,11 @@ def play_consumer(argv: Sequence[str] | None = None) -> int:
     if len(args) < 3:
         print("usage: STATE TOOL ARGS...", file=sys.stderr)
         return 2
-    doc = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    try:
+        doc = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print("the demo's sandbox is stopped: nothing to restart", file=sys.stderr)
+        return 1
     name = args[-1].rsplit("/", 1)[-1]
     entry = doc["roles"].get(name)
     if entry is None:
@@ -260,7 +264,8 @@ def run_command(
         if stdin is not None and proc.stdin is not None:
             proc.stdin.write(stdin)
             proc.stdin.close()
-        _pump(proc, (master, answer), lines, say, time.monotonic() + timeout)
+        label = shlex.join(argv)
+        _pump(proc, (master, answer), label, lines, say, time.monotonic() + timeout)
         code = proc.wait(timeout)
     finally:
         _stop(proc)
@@ -272,6 +277,7 @@ def run_command(
 def _pump(
     proc: subprocess.Popen[bytes],
     operator: tuple[int, Answer | None],
+    label: str,
     lines: list[str],
     say: Say,
     deadline: float,
@@ -282,7 +288,7 @@ def _pump(
     pending = b""
     while True:
         if time.monotonic() > deadline:
-            raise DemoError(f"`{shlex.join(proc.args)}` did not finish in time")  # type: ignore[arg-type]
+            raise DemoError(f"`{label}` did not finish in time", hint="see its output above")
         ready, _, _ = select.select([fd], [], [], 1.0)
         if not ready:
             continue
@@ -450,6 +456,14 @@ def estate_sandbox(workdir: Path) -> Iterator[EstateSandbox]:
         with sandbox.start(plan=_seed_plan(leaked)) as box:
             state = _install_stand_ins(workdir, box)
             yield EstateSandbox(box, _environment(box, workdir))
+    except PlaybookError as exc:
+        if state is not None:
+            raise
+        raise DemoError(
+            f"the sandbox did not start: {exc.message}",
+            hint="the demo needs the sandbox extra: pip install -e '.[sandbox]' from a clone, "
+            "or pip install 'leakguard-cli[sandbox]'",
+        ) from None
     finally:
         if state is not None:
             state.unlink(missing_ok=True)
