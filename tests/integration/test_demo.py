@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -99,3 +100,39 @@ def test_demo_walks_to_a_verified_rotation_and_leaves_nothing_running(tmp_path: 
     assert not (workdir / ".consumers.json").exists()
     assert "outputs in " in out and str(workdir) in out
     assert seconds < 120, f"the demo took {seconds:.0f}s"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_ctrl_c_during_the_run_stops_every_server(tmp_path: Path) -> None:
+    mark = uuid.uuid4().hex
+    env = dict(os.environ, **{MARK: mark}, PYTHONPATH=str(ROOT))
+    env.pop("LEAKGUARD_DB", None)
+    workdir = tmp_path / "demo"
+    log = tmp_path / "demo.out"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", ENTRY, "demo", "--workdir", str(workdir)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: Ctrl-C reaches it and its commands
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while b"$ leakguard playbook run " not in log.read_bytes():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        code = proc.wait(120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert code == 130, log.read_text()
+    assert not _processes_marked(mark), "a sandbox server or subprocess is still running"
+    assert not (workdir / "new-key").exists()
+    assert not (workdir / ".consumers.json").exists()
