@@ -1,7 +1,7 @@
-"""Locate the detector and playbook files shipped with the package.
+"""Locate the detector, playbook and example files shipped with the package.
 
-In a wheel they live at ``leakguard/_data/{detectors,playbooks}``; in a source checkout (editable
-install) they are the top-level ``detectors/`` and ``playbooks/`` folders.
+In a wheel they live at ``leakguard/_data/{detectors,playbooks,examples}``; in a source checkout
+(editable install) they are the top-level ``detectors/``, ``playbooks/`` and ``examples/`` folders.
 """
 
 from __future__ import annotations
@@ -24,3 +24,8 @@ def detectors_dir() -> Path:
 
 def playbooks_dir() -> Path:
     return _data_dir("playbooks")
+
+
+def examples_dir() -> Path:
+    """The demo app and estate: ``leakguard/_data/examples`` in a wheel, else ``examples/``."""
+    return _data_dir("examples")

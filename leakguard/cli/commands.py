@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "graph": "graph",
     "playbook": "playbook",
     "audit": "audit",
+    "demo": "demo",
 }
 
 Registrar = Callable[[typer.Typer], None]

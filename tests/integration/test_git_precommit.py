@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml")
-TREES = ("leakguard", "detectors", "playbooks")
+TREES = ("leakguard", "detectors", "playbooks", "examples")  # the wheel force-includes them
 INSTALL_SECONDS = 900  # the first run builds the hook's environment (pip, local wheels)
 
 

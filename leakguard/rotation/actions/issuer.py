@@ -15,7 +15,7 @@ from typing import Any
 from leakguard.backends.interface import IssuedKey, KeyIssuer
 from leakguard.backends.manual import ManualIssuer
 from leakguard.rotation.actions._common import flag, optional, text
-from leakguard.rotation.interface import Action, ActionContext, ActionSpec, Outputs, Param
+from leakguard.rotation.interface import Action, ActionContext, ActionSpec, Mode, Outputs, Param
 
 CONFIRM_WORDS = frozenset({"y", "yes", "done", "revoked"})
 
@@ -67,6 +67,10 @@ def revoke(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
     issuer = _issuer(ctx, params)
     subject = text(params, "subject")
     key_id = optional(params, "key_id") or "the old key"
+    if isinstance(issuer, ManualIssuer) and ctx.mode is Mode.REHEARSE:
+        # A dashboard step acts on the real provider, outside the sandbox: never ask for it here.
+        ctx.log(f"rehearsal: would ask the operator to revoke {key_id} of {subject} (not asked)")
+        return {"revoked": key_id, "at": ctx.now().isoformat(), "rehearsed": True}
     if flag(params, "delete"):
         issuer.delete(subject, key_id)
     else:

@@ -15,8 +15,9 @@ from leakguard.sources.git_state import FileCommitCursor
 from leakguard.sources.remote import split_credentials
 
 PACKAGE = Path(leakguard.__file__).parent
-# modules that start other programs (playbook commands, the rehearsal sandbox), never git
-NOT_GIT = {"rotation/actions/flow.py", "rotation/sandbox.py"}
+# modules that start other programs (playbook commands, the rehearsal sandbox, the demo's
+# leakguard commands), never git
+NOT_GIT = {"rotation/actions/flow.py", "rotation/sandbox.py", "demo.py"}
 
 
 _STARTS = re.compile(

@@ -9,6 +9,7 @@ from leakguard.backends.generated import GeneratedIssuer
 from leakguard.backends.manual import ManualIssuer
 from leakguard.errors import BackendError, PlaybookError
 from leakguard.rotation.actions import REGISTRY
+from leakguard.rotation.interface import Mode
 from tests.unit.rotation.actions.context import Ctx
 
 STRIPE = "sk_live_4eC39HqLyjWDarjtT1zdp7dc9f2c"
@@ -84,6 +85,14 @@ def test_manual_revoke_needs_the_operator_to_confirm() -> None:
     assert out["revoked"] == "the old key"
     assert "Expire key now" in ctx.asked[0]
     assert REGISTRY["issuer.revoke"].spec.irreversible
+
+
+def test_a_rehearsal_never_asks_the_operator_to_revoke_in_the_dashboard() -> None:
+    ctx = _ctx()  # no operator answers at all
+    ctx.mode = Mode.REHEARSE
+    out = ctx.run(REGISTRY["issuer.revoke"], {"backend": "stripe", "subject": "payments"})
+    assert out["rehearsed"] is True and ctx.asked == []
+    assert "not asked" in ctx.logs[-1]
 
 
 def test_generated_revoke_retires_the_key() -> None:
