@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 WORK = ROOT / ".work" / "hostile"
-KEY = "sk_live_" + "51Hx9QeWJKY40uvSwMFLZDe1f8rESQedUStPKR0CsTy4Q"
+KEY = "sk_live_" + "51Hx9QeWJKY40uvSwMFLZDe1f8rESQedUStPKR0CsTy4Q"  # leakguard:allow (made up)
 LEAKGUARD = Path(sys.executable).parent / "leakguard"
 
 
