@@ -31,6 +31,7 @@ from dataclasses import replace
 from itertools import pairwise
 from urllib.parse import unquote_to_bytes
 
+from leakguard.engine.markers import EVERY_MARKER
 from leakguard.model import Chunk, Extras, Location
 
 #: decoded bytes one chunk may produce per layer
@@ -328,7 +329,7 @@ def _concatenations(chunk: Chunk) -> Iterator[Chunk]:
         newlines = data.count(b"\n", start, end)
         if len(joined) >= MIN_DECODED and len(joined) + newlines <= end - start:
             if not blank:
-                blank = data.translate(_BLANK)
+                blank = _keep_markers(data, data.translate(_BLANK))
             pieces.append(blank[done:start])
             pieces.append(joined.translate(_CONTROL))
             pieces.append(b" " * (end - start - len(joined) - newlines) + b"\n" * newlines)
@@ -338,6 +339,20 @@ def _concatenations(chunk: Chunk) -> Iterator[Chunk]:
     if produced:
         pieces.append(blank[done:])
         yield _in_place_chunk(chunk, "concatenation", b"".join(pieces))
+
+
+def _keep_markers(data: bytes, blank: bytes) -> bytes:
+    """``blank`` with every inline allow marker of ``data`` back at its place, so a line marked
+    ``leakguard:allow`` stays marked in the layer that rebuilds its concatenated string."""
+    if not any(marker in data for marker in EVERY_MARKER):
+        return blank
+    out = bytearray(blank)
+    for marker in EVERY_MARKER:
+        at = data.find(marker)
+        while at != -1:
+            out[at : at + len(marker)] = marker
+            at = data.find(marker, at + len(marker))
+    return bytes(out)
 
 
 def _marked_lines(data: bytes, trigger: re.Pattern[bytes]) -> Iterator[tuple[int, int]]:

@@ -25,17 +25,13 @@ from leakguard.engine.decoders import decoded_chunks
 from leakguard.engine.exposure import exposure_attributes
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, Verdict
+from leakguard.engine.markers import ALLOW_MARKERS, NEXT_LINE_MARKER
 from leakguard.engine.rulecache import RuleCache, database_key
 from leakguard.engine.rules import Rule, RuleSet
 from leakguard.errors import EngineError, UsageError
 from leakguard.model import Chunk, Finding, Location, Validation, ValidationStatus
 from leakguard.redact import fingerprint, redact
 
-ALLOW_MARKER = b"leakguard:allow"
-# Inline markers of other scanners, honoured so a team moving to LeakGuard keeps its annotations:
-# gitleaks, trufflehog and detect-secrets (same line), and detect-secrets' marker for the next line.
-ALLOW_MARKERS = (ALLOW_MARKER, b"gitleaks:allow", b"trufflehog:ignore", b"pragma: allowlist secret")
-NEXT_LINE_MARKER = b"pragma: allowlist nextline secret"
 #: how long a user-supplied rule (``--rules``) may run on one chunk before it is skipped
 USER_RULE_BUDGET_SECONDS = 5.0
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-KEY = "sk_live_" + "51Hx9QeWJKY40uvSwMFLZDe1f8rESQedUStPKR0CsTy4Q"
+KEY = "sk_live_" + "51Hx9QeWJKY40uvSwMFLZDe1f8rESQedUStPKR0CsTq7W"
 LEAKGUARD = [str(Path(sys.executable).parent / "leakguard")]
 
 

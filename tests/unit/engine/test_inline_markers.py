@@ -49,3 +49,19 @@ def test_markers_are_looked_for_beside_the_match_not_across_a_huge_line(kind: st
     assert [f.rule_id for f in Engine(RULES, kind).scan_text(line)] == ["stripe-live-secret-key"]
     near = f'a="{KEY}"; // gitleaks:allow ' + "x" * 5000
     assert Engine(RULES, kind).scan_text(near) == []
+
+
+@pytest.mark.parametrize("kind", available_engines())
+def test_a_marker_covers_a_key_built_from_concatenated_literals(kind: str) -> None:
+    half = len(KEY) // 2
+    built = f'KEY = "{KEY[:half]}" + "{KEY[half:]}"'
+    assert [f.rule_id for f in Engine(RULES, kind).scan(_chunk(built), 2)] == [
+        "stripe-live-secret-key"
+    ]
+    assert Engine(RULES, kind).scan(_chunk(built + "  # leakguard:allow"), 2) == []
+
+
+def _chunk(text: str):  # type: ignore[no-untyped-def]
+    from leakguard.model import Chunk, Location
+
+    return Chunk(text.encode(), Location("x.py", 1, 1))
