@@ -7,6 +7,7 @@ import errno
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from types import FrameType
@@ -288,10 +289,30 @@ def _terminate_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _redeliver_swallowed_interrupts(previous: Any) -> Any:
+    """Python cannot raise out of some callbacks (a weakref callback of the import system, a
+    ``__del__``): a Ctrl-C landing there is printed as "Exception ignored" and lost, and the run
+    would go on as if nothing happened. Deliver the same signal again a moment later, outside
+    the callback, so an interrupt is never lost and never shows a traceback."""
+
+    def hook(unraisable: Any) -> None:
+        exc = unraisable.exc_value
+        if isinstance(exc, KeyboardInterrupt | Terminated):
+            signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+            again = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+            again.daemon = True
+            again.start()
+            return
+        previous(unraisable)
+
+    return hook
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = _wants_verbose(args)
     code: Any = 0
+    sys.unraisablehook = _redeliver_swallowed_interrupts(sys.unraisablehook)
     with _terminate_on_sigterm():
         try:
             _register(args)
