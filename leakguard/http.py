@@ -359,6 +359,27 @@ class _Watchdog:
         self._timer.cancel()
 
 
+def webhook_client(
+    user_agent: str, timeout_seconds: float, *, raise_for_status: bool = True
+) -> HttpClient:
+    """A client for a webhook the operator configured (sweep summaries, playbook notices):
+    deadlines, no redirects, never a metadata or link-local address (a receiver on a private
+    network is fine)."""
+    limits = HttpLimits(
+        connect_seconds=min(timeout_seconds, DEFAULT_CONNECT_SECONDS),
+        idle_seconds=timeout_seconds,
+        total_seconds=timeout_seconds,
+        max_body_bytes=1024 * 1024,
+    )
+    return HttpClient(
+        user_agent,
+        limits,
+        AddressPolicy(allow_private=True),
+        follow_redirects=False,
+        raise_for_status=raise_for_status,
+    )
+
+
 def check_url(url: str) -> str | None:
     """Why ``url`` may not be fetched at all (scheme, credentials, host), or None."""
     try:

@@ -26,20 +26,6 @@ class RetryPolicy:
     timeout_seconds: float = 10.0
 
 
-def _client(policy: RetryPolicy) -> http.HttpClient:
-    """Through the one HTTP client: deadlines, no redirects, never a metadata or link-local
-    address (a receiver on a private network is fine: the operator configured it)."""
-    limits = http.HttpLimits(
-        connect_seconds=min(policy.timeout_seconds, http.DEFAULT_CONNECT_SECONDS),
-        idle_seconds=policy.timeout_seconds,
-        total_seconds=policy.timeout_seconds,
-        max_body_bytes=1024 * 1024,
-    )
-    return http.HttpClient(
-        USER_AGENT, limits, http.AddressPolicy(allow_private=True), follow_redirects=False
-    )
-
-
 def _transient(status: int) -> bool:
     return status == 429 or status >= 500
 
@@ -55,7 +41,7 @@ def post_json(
     if not url.lower().startswith(("http://", "https://")):
         raise WebhookError(f"webhook URL must be http(s): {redact_url(url)}")
     body = json.dumps(payload).encode("utf-8")
-    client = _client(policy)
+    client = http.webhook_client(USER_AGENT, policy.timeout_seconds)
     headers = {"Content-Type": "application/json"}
     delay = policy.backoff_seconds
     last = ""

@@ -10,12 +10,10 @@ import shlex
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from leakguard import http
 from leakguard.errors import BackendError, PlaybookError
 from leakguard.redact import redact, redact_url
 from leakguard.rotation.actions._common import optional, seconds, secret, text
@@ -215,17 +213,16 @@ Post = Callable[[str, bytes, float], int]
 
 
 def _post(url: str, body: bytes, timeout: float) -> int:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
+    """POST through the one HTTP client (deadlines, no redirects, never a metadata address);
+    the receiver's status comes back, and the runner retries a transient failure."""
+    client = http.webhook_client("LeakGuard/0.1 (playbook notify)", timeout, raise_for_status=False)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except OSError as exc:
+        return client.post(url, body, {"Content-Type": "application/json"}).status
+    except http.FetchError as exc:
+        if exc.status is not None:  # a redirect, not followed
+            return exc.status
         raise BackendError(
-            f"webhook {redact_url(url)} unreachable ({type(exc).__name__})", transient=True
+            f"webhook {redact_url(url)} unreachable ({exc.reason})", transient=not exc.refused
         ) from None
 
 

@@ -190,3 +190,40 @@ def test_a_rehearsal_never_runs_commands_or_calls_webhooks(tmp_path: Path) -> No
     assert marker.exists()
     assert notify(real, {"message": "rotated", "webhook": "http://127.0.0.1:9/hook"}, post)["sent"]
     assert posted == ["http://127.0.0.1:9/hook"]
+
+
+def test_notify_posts_through_the_one_http_client() -> None:
+    """The real POST: a local receiver gets the JSON and its status comes back; a metadata
+    address is refused before any connection and is not retried."""
+    import http.server
+    import threading
+
+    import pytest
+
+    from leakguard.errors import BackendError
+    from leakguard.rotation.actions.flow import _post
+
+    got: list[bytes] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            return
+
+        def do_POST(self) -> None:
+            got.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        assert _post(url, b'{"text": "rotated"}', 5.0) == 202
+        assert got == [b'{"text": "rotated"}']
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(BackendError) as refused:
+        _post("http://169.254.169.254/latest", b"{}", 5.0)
+    assert "metadata" in refused.value.message and not refused.value.transient
