@@ -97,7 +97,7 @@ class Allow:
     paths: PathFilter = field(default_factory=PathFilter)
 
     def allows(self, secret: str, path: str | None) -> bool:
-        if fingerprint(secret) in self.fingerprints:
+        if self.fingerprints and fingerprint(secret) in self.fingerprints:
             return True
         lowered = secret.lower()
         if any(word in lowered for word in self.stopwords):
