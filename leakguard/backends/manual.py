@@ -293,7 +293,10 @@ class ManualIssuer:
         if self._confirm is None:
             raise BackendError(
                 f"revoking a {self.provider} key is a dashboard step an operator must confirm",
-                hint="run interactively, or approve the step: leakguard playbook approve RUN STEP",
+                hint=(
+                    "resume the run in a terminal (leakguard playbook resume RUN) so the "
+                    "operator can confirm it; `playbook approve` serves approval steps only"
+                ),
             )
         if not self._confirm(text):
             raise BackendError(

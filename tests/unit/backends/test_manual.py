@@ -96,8 +96,9 @@ def test_provider_without_a_rule(rules: RuleSet) -> None:
 
 
 def test_revocation_needs_the_operator(rules: RuleSet) -> None:
-    with pytest.raises(BackendError, match="operator must confirm"):
+    with pytest.raises(BackendError, match="operator must confirm") as refused:
         ManualIssuer("stripe", ruleset=rules).deactivate("payments", "sk_live_…9f2c")
+    assert "playbook resume" in (refused.value.hint or "")
     with pytest.raises(BackendError, match="did not confirm"):
         ManualIssuer("stripe", confirm=lambda _: False, ruleset=rules).delete("p", "k")
     asked: list[str] = []
