@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK
+from leakguard.redact import terminal_safe
 from leakguard.rotation.journal import Journal
 from leakguard.rotation.trail import verify_trail
 from leakguard.store.db import resolve_db_path
@@ -41,11 +42,12 @@ def verify_cmd(
     finally:
         if journal is not None:
             journal.close()
+    shown = terminal_safe(str(file))
     for problem in result.problems:
-        typer.echo(f"{file}: {problem}", err=True)
+        typer.echo(f"{shown}: {terminal_safe(str(problem))}", err=True)
     if result.ok and not anchored:
         typer.echo(
-            f"{file}: the chain holds, but no run journal anchors this trail, so a rewritten, "
+            f"{shown}: the chain holds, but no run journal anchors this trail, so a rewritten, "
             "cut or extended trail cannot be told apart; pass --db with the store the run used "
             "(or --chain-only to accept the chain alone)",
             err=True,
@@ -53,7 +55,7 @@ def verify_cmd(
         if not chain_only:
             raise typer.Exit(EXIT_FINDINGS)
     if result.ok:
-        typer.echo(f"{file}: ok, {result.entries} entries, head {result.head[:16]}…")
+        typer.echo(f"{shown}: ok, {result.entries} entries, head {result.head[:16]}…")
         raise typer.Exit(EXIT_OK)
     raise typer.Exit(EXIT_FINDINGS)
 

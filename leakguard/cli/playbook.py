@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from leakguard.redact import terminal_safe
 from leakguard.rotation import planner
 from leakguard.rotation import runner as engine
 from leakguard.rotation.context import stdin_is_tty
@@ -77,7 +78,7 @@ def _format(fmt: str) -> str:
 def _progress(event: engine.Event) -> None:
     marks = {"start": "→", "done": "✓", "skip": "·", "retry": "↻", "fail": "✗", "pause": "‖"}
     mark = marks.get(event.kind, " ")
-    typer.echo(f"{mark} {event.message}", err=event.kind in {"pause", "fail"})
+    typer.echo(f"{mark} {terminal_safe(event.message)}", err=event.kind in {"pause", "fail"})
 
 
 def _options(
@@ -107,11 +108,11 @@ def _finish(view: RunView, goal: str = RunState.COMPLETED) -> None:
     typer.echo(f"run {view.run_id}: {view.state}")
     if view.state != goal:
         if view.diagnostic:
-            typer.echo(f"  {view.diagnostic}", err=True)
+            typer.echo(f"  {terminal_safe(view.diagnostic)}", err=True)
         if view.hint:
-            typer.echo(f"  hint: {view.hint}", err=True)
+            typer.echo(f"  hint: {terminal_safe(view.hint)}", err=True)
     for key, value in view.outputs.items():
-        typer.echo(f"  {key}: {value}")
+        typer.echo(f"  {terminal_safe(str(key))}: {terminal_safe(str(value))}")
     typer.echo(f"  audit trail: {view.audit_path}")
     raise typer.Exit(_exit_code(view, goal))
 
@@ -263,7 +264,7 @@ def rehearse_cmd(
             retries = f"  {t.retries} retries" if t.retries else ""
             typer.echo(f"  {t.step_id:<24} {t.state:<12} {took:>8}{retries}")
         for problem in report.would_break:
-            typer.echo(f"  would break: {problem}")
+            typer.echo(f"  would break: {terminal_safe(str(problem))}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
 
 
@@ -331,9 +332,9 @@ def _render_status(status: dict[str, Any]) -> None:
         typer.echo(f"  {step['stage']:<8} {step['id']:<24} {step['state']:<12} {took:>8}{extra}")
     pause = status.get("pause")
     if pause:
-        typer.echo(f"  paused: {pause['diagnostic']}")
+        typer.echo(f"  paused: {terminal_safe(str(pause['diagnostic']))}")
         if pause.get("hint"):
-            typer.echo(f"  hint: {pause['hint']}")
+            typer.echo(f"  hint: {terminal_safe(str(pause['hint']))}")
 
 
 @playbook_app.command("runs")
