@@ -50,7 +50,11 @@ _COUNT_ABOVE = 4 * 1024 * 1024
 _scanstring = cast(Callable[[str, int], tuple[str, int]], json.decoder.scanstring)  # type: ignore[attr-defined]
 _VERSION_3 = re.compile(rb'\{\s*"version"\s*:\s*3\s*[,}]')
 _CONTENT_KEY = re.compile(r'"sourcesContent"\s*:\s*\[')
-_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)", re.DOTALL)
+#: one escape, or one character escaped as two (a UTF-16 surrogate pair: an emoji)
+_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\(?:u[0-9a-fA-F]{4}|.)",
+    re.DOTALL,
+)
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _MAPPING_URL = re.compile(rb"[#@][ \t]*sourceMappingURL=([^\s'\"*]+)")
 _MAPPINGS_KEY = re.compile(r'"mappings"\s*:\s*"')

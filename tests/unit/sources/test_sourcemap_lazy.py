@@ -298,3 +298,58 @@ def test_a_large_map_whose_commas_sit_in_its_sources_is_still_parsed() -> None:
     assert [c.location.get("original_path") for c in chunks] == [None, None]  # set per finding
     assert [len(c.data) for c in chunks] == [len(code), len(code) + len(KEY)]
     assert stats.warnings == []
+
+
+#: quotes, a tab, a backslash and non-ASCII before the key's line; one more on its own line
+ESCAPED = (
+    'const title = "Caf\u00e9 \\"na\u00efve\\"\t\\\\ \U0001f600 \u2713";\n'
+    'export const stripe = api("\u00e9 ' + KEY + '");\n'
+)
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False], ids=["u-escapes", "utf-8"])
+def test_escapes_before_a_key_in_sources_content_keep_it_found_and_located(
+    tmp_path: Path, ensure_ascii: bool
+) -> None:
+    """``\\n``, ``\\"``, ``\\\\``, ``\\t`` and ``\\u00XX`` escapes (an emoji is two, a surrogate
+    pair) before a key: it is found in the bundle and in the map, each at its own place, with
+    the original line and column where it was written."""
+    doc = {"version": 3, "sources": ["src/pay.ts"], "sourcesContent": [ESCAPED], "names": []}
+    doc["mappings"] = encode_mappings([[(0, 0, 1, 0)]])
+    raw = json.dumps(doc, ensure_ascii=ensure_ascii)
+    (tmp_path / "app.js.map").write_text(raw, encoding="utf-8")
+    bundle = 'const s=api("' + KEY + '");\n//# sourceMappingURL=app.js.map\n'
+    (tmp_path / "app.js").write_text(bundle)
+    findings, _ = scan_file(tmp_path / "app.js", "app.js")
+    by_path = {f.location.path: f.location for f in findings if f.secret == KEY}
+    written = len('export const stripe = api("\u00e9 ') + 1
+    for where in ("app.js", "app.js.map"):
+        loc = by_path[where]
+        assert (loc.get("original_path"), loc.get("original_line")) == ("src/pay.ts", 2), where
+        assert loc.get("original_column") == written, where
+    assert by_path["app.js"].column == bundle.index(KEY) + 1
+    in_map = by_path["app.js.map"]
+    assert (in_map.line, in_map.column) == (1, len(raw[: raw.index(KEY)]) + 1)
+
+
+def test_a_key_whose_characters_the_map_escapes_is_found_with_its_original_position(
+    tmp_path: Path,
+) -> None:
+    """A serializer may escape any character (``\\u005f`` for ``_``, ``\\/``): the key is
+    still found in ``sourcesContent``, and the bundle's copy still gets its original line."""
+    content = 'import x from "y";\nexport const stripe = api("' + KEY + '");\n'
+    doc = {"version": 3, "sources": ["src/pay.ts"], "sourcesContent": [content], "names": []}
+    doc["mappings"] = encode_mappings([[(0, 0, 1, 0)]])
+    raw = json.dumps(doc).replace("sk_live_", "sk\\u005flive\\u005f").replace("/", "\\/")
+    assert KEY not in raw and json.loads(raw)["sourcesContent"] == [content]
+    (tmp_path / "app.js.map").write_text(raw)
+    (tmp_path / "app.js").write_text(
+        'const s=api("' + KEY + '");\n//# sourceMappingURL=app.js.map\n'
+    )
+    findings, _ = scan_file(tmp_path / "app.js", "app.js")
+    by_path = {f.location.path: f.location for f in findings if f.secret == KEY}
+    assert set(by_path) == {"app.js", "app.js.map"}
+    for loc in by_path.values():
+        assert (loc.get("original_path"), loc.get("original_line")) == ("src/pay.ts", 2)
+    assert by_path["app.js.map"].get("original_column") == content.splitlines()[1].index(KEY) + 1
+    assert by_path["app.js.map"].column == raw.index("sk\\u005flive") + 1
