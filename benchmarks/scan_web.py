@@ -15,8 +15,9 @@ original modules as string literals, so each appears in a bundle and, JSON-escap
 map's ``sourcesContent``.
 
 Each tool runs over the same directory with a warm page cache (LeakGuard and Kingfisher with
-``--jobs`` workers/threads, 2 by default); it prints seconds, MB/s, the ratio against the
-faster peer and against the floor, peak RSS, and recall. For LeakGuard, recall is strict: each
+``--jobs`` workers/threads, 2 by default); it prints wall and CPU seconds, MB/s, the ratios
+against the faster peer (of wall and of CPU time: the machine may be shared) and against the
+floor, peak RSS, and recall. For LeakGuard, recall is strict: each
 planted key must be reported in its bundle with its original path and line (the column of the
 key, or of the literal's opening quote) and in its map with the exact path, line and column.
 
@@ -567,26 +568,30 @@ def main() -> None:
             results[tool] = (best, recall("leakguard" if tool == "before" else tool, out, planted))
             print(f"  {tool}: {best.timing.seconds:.2f}s", file=sys.stderr)
     floor = results["floor"][0].timing.seconds if "floor" in results else None
-    peers = [r.timing.seconds for t, (r, _) in results.items() if t in ("kingfisher", "gitleaks")]
-    fastest = min(peers) if peers else None
+    peers = [r.timing for t, (r, _) in results.items() if t in ("kingfisher", "gitleaks")]
+    fastest = min(peers, key=lambda t: t.seconds) if peers else None
     print()
     print(
         f"{'tool':<11} {'seconds':>8} {'cpu s':>7} {'MB/s':>8} {'vs faster peer':>15} "
-        f"{'x floor':>8} {'peak MB':>8} {'found':>9} {'located':>9}"
+        f"{'cpu vs peer':>12} {'x floor':>8} {'peak MB':>8} {'found':>9} {'located':>9}"
     )
     for tool, (run, (found, located)) in results.items():
-        seconds = run.timing.seconds
-        ratio = f"{fastest / seconds:.2f}x" if fastest and tool != "floor" else "-"
+        seconds, cpu = run.timing.seconds, run.timing.cpu
+        peer = fastest is not None and tool != "floor"
+        ratio = f"{fastest.seconds / seconds:.2f}x" if fastest and peer else "-"
+        cpu_ratio = f"{fastest.cpu / cpu:.2f}x" if fastest and peer and cpu > 0 else "-"
         over = f"{seconds / floor:.1f}" if floor and tool != "floor" else "-"
         shown = f"{found}/{len(planted)}" if tool != "floor" else "-"
         where = f"{located}/{len(planted)}" if located >= 0 else "-"
         print(
-            f"{tool:<11} {seconds:>8.2f} {run.timing.cpu:>7.2f} {size / MB / seconds:>8.1f} "
-            f"{ratio:>15} {over:>8} {run.timing.rss_mb:>8.0f} {shown:>9} {where:>9}"
+            f"{tool:<11} {seconds:>8.2f} {cpu:>7.2f} {size / MB / seconds:>8.1f} "
+            f"{ratio:>15} {cpu_ratio:>12} {over:>8} {run.timing.rss_mb:>8.0f} {shown:>9} "
+            f"{where:>9}"
         )
     print(
-        f"\n'vs faster peer': the faster peer's seconds over the tool's (>1: faster); 'cpu s': "
-        f"user + system seconds of the whole process tree; 'x floor': "
+        f"\n'vs faster peer': the faster peer's seconds over the tool's (>1: faster); 'cpu vs "
+        f"peer': the same peer's CPU seconds over the tool's (steadier than wall time on a "
+        f"loaded machine); 'cpu s': user + system seconds of the whole process tree; 'x floor': "
         f"the tool's seconds over `cat` of every file; 'located': keys reported both in the "
         f"bundle and in the map with their original path, line and column; --jobs {args.jobs}; "
         f"best of {args.repeat} runs, process start-up included; {os.cpu_count()} cores."

@@ -18,6 +18,7 @@ from leakguard.pathfilter import PathFilter
 from leakguard.sources.interface import Source
 from leakguard.sources.limits import CountingReader
 from leakguard.sources.readers import SNIFF_BYTES, file_chunks, stream_chunks_for
+from leakguard.sources.webbundle import ReadMaps
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
 BATCH_FILES = 2048
@@ -61,8 +62,9 @@ class FileBatch:
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
         walked = _walk_reaches(self.root, options.excludes)
+        maps = ReadMaps()  # a bundle and its map (next in the walk) are each read once
         for rel in self.relpaths:
-            yield from file_chunks(self.root / rel, rel, options, stats, walked=walked)
+            yield from file_chunks(self.root / rel, rel, options, stats, walked=walked, maps=maps)
 
 
 @dataclass
@@ -136,8 +138,9 @@ class DirectorySource:
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
         walked = _walk_reaches(self.root, options.excludes)
+        maps = ReadMaps()
         for rel, _size in self.walk(stats, options.excludes):
-            yield from file_chunks(self.root / rel, rel, options, stats, walked=walked)
+            yield from file_chunks(self.root / rel, rel, options, stats, walked=walked, maps=maps)
 
 
 @dataclass

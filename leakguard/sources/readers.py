@@ -96,10 +96,13 @@ def file_chunks(
     *,
     chunk_bytes: int = CHUNK_BYTES,
     walked: Callable[[Path, str], bool] | None = None,
+    maps: webbundle.ReadMaps | None = None,
 ) -> Iterator[Chunk]:
     """Chunks of the file at ``path``, then of the map it names. ``walked(path, url)``: whether
     the directory walk the file is part of reaches the map ``url`` names (then it is scanned
-    there, and not followed too)."""
+    there, and not followed too). ``maps``: the walk's record of a map a bundle's findings had
+    read, so that map file is not read and decoded again."""
+    maps = maps if maps is not None else webbundle.ReadMaps()
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
@@ -111,19 +114,25 @@ def file_chunks(
             stats.skip(display, f"over the size limit ({size} > {options.max_file_bytes} bytes)")
             return
         reader = _Reader(options, stats, chunk_bytes=chunk_bytes)
+        known = maps.take(webbundle.file_identity(st))
+        if known is not None:  # a bundle's findings had this map read: not again
+            stats.files += 1
+            stats.bytes += size
+            yield from reader.read_known(known[0], known[1], display)
+            return
         with open_regular(path) as fh:
             head = fh.read(SNIFF_BYTES)
             stats.files += 1
             stats.bytes += size
             chunks = reader.read_guarded(fh, head, display)
             if path.suffix.lower() in _BUNDLE_SUFFIXES:
-                mapping = _bundle_map(fh, head, path, size, options, stats)
+                mapping = _bundle_map(fh, head, path, size, options, stats, maps)
                 if mapping is not None:
                     chunks = webbundle.mapped_chunks(chunks, mapping)
             yield from chunks
         url = reader.mapping_url
         if url is not None and not (walked is not None and walked(path, url)):
-            yield from _sibling_map(path, display, url, options, stats)
+            yield from _sibling_map(path, display, url, options, stats, maps)
     except PermissionError:
         stats.skip(display, "permission denied")
     except FileNotFoundError:
@@ -200,6 +209,14 @@ class _Reader:
         self.source_kind = source_kind
         #: the top-level text's ``sourceMappingURL`` when it names another file
         self.mapping_url: str | None = None
+        #: the top-level object's text when it is a map decoded already (see :meth:`read_known`)
+        self._known_map: sourcemap.MapText | None = None
+
+    def read_known(self, data: bytes, text: sourcemap.MapText, display: str) -> Iterator[Chunk]:
+        """:meth:`read_guarded` of a file read already: ``data``, decoded as ``text``."""
+        head = data[:SNIFF_BYTES]
+        self._known_map = text
+        yield from self.read_guarded(io.BytesIO(data[len(head) :]), head, display)
 
     def read_guarded(self, stream: Readable, head: bytes, display: str) -> Iterator[Chunk]:
         """:meth:`read` for a top-level object: damaged or hostile content (a malformed archive
@@ -297,9 +314,10 @@ class _Reader:
             self.stats.warn(f"{display}: source map over {limit} bytes; scanned as text")
             yield from self._text(_Prepended(data[len(head) :], stream), head, display, depth)
             return
+        known, self._known_map = (self._known_map if depth == 0 else None), None
         produced = 0
         for chunk in sourcemap.map_chunks(
-            data, display, self.stats, source_kind=SourceKind.WEB, commit=self.commit
+            data, display, self.stats, source_kind=SourceKind.WEB, commit=self.commit, known=known
         ):
             produced += 1
             yield chunk
@@ -353,28 +371,49 @@ def _sibling_target(path: Path, url: str) -> Path | None:
 
 
 def _sibling_map(
-    path: Path, display: str, url: str, options: ScanOptions, stats: ScanStats
+    path: Path,
+    display: str,
+    url: str,
+    options: ScanOptions,
+    stats: ScanStats,
+    maps: webbundle.ReadMaps,
 ) -> Iterator[Chunk]:
-    """The map a bundle names, when it is a plain relative file next to it."""
+    """The map a bundle names, when it is a plain relative file next to it (read once: the
+    bundle's findings may have had it read already)."""
     target = _sibling_target(path, url)
     if target is None:
         return
     shown = os.path.normpath(os.path.join(os.path.dirname(display), url)).replace(os.sep, "/")
     try:
-        size = target.stat().st_size
-        if size > options.max_file_bytes:
-            stats.skip(shown, f"over the size limit ({size} > {options.max_file_bytes} bytes)")
+        st = target.stat()
+        if st.st_size > options.max_file_bytes:
+            stats.skip(
+                shown, f"over the size limit ({st.st_size} > {options.max_file_bytes} bytes)"
+            )
             return
-        data = target.read_bytes()
+        known = maps.take(webbundle.file_identity(st))
+        data = known[0] if known is not None else target.read_bytes()
     except OSError as exc:
         stats.skip(shown, f"unreadable source map: {exc.strerror or exc}")
         return
     stats.count("followed_source_maps")
-    yield from sourcemap.map_chunks(data, shown, stats, source_kind=SourceKind.WEB)
+    yield from sourcemap.map_chunks(
+        data,
+        shown,
+        stats,
+        source_kind=SourceKind.WEB,
+        known=known[1] if known is not None else None,
+    )
 
 
 def _bundle_map(
-    fh: BinaryIO, head: bytes, path: Path, size: int, options: ScanOptions, stats: ScanStats
+    fh: BinaryIO,
+    head: bytes,
+    path: Path,
+    size: int,
+    options: ScanOptions,
+    stats: ScanStats,
+    maps: webbundle.ReadMaps,
 ) -> webbundle.SiblingMap | None:
     """The sibling map a bundle names (read only when a finding asks, see
     :mod:`leakguard.sources.webbundle`); leaves ``fh`` after ``head``."""
@@ -391,7 +430,7 @@ def _bundle_map(
         fh.seek(len(head))
     if target is None:
         return None
-    return webbundle.SiblingMap(target, options.max_file_bytes, stats)
+    return webbundle.SiblingMap(target, options.max_file_bytes, stats, maps)
 
 
 class _Prepended:

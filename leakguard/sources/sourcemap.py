@@ -50,7 +50,11 @@ _COUNT_ABOVE = 4 * 1024 * 1024
 _scanstring = cast(Callable[[str, int], tuple[str, int]], json.decoder.scanstring)  # type: ignore[attr-defined]
 _VERSION_3 = re.compile(rb'\{\s*"version"\s*:\s*3\s*[,}]')
 _CONTENT_KEY = re.compile(r'"sourcesContent"\s*:\s*\[')
-_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)", re.DOTALL)
+#: one escape, or one character escaped as two (a UTF-16 surrogate pair: an emoji)
+_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\(?:u[0-9a-fA-F]{4}|.)",
+    re.DOTALL,
+)
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _MAPPING_URL = re.compile(rb"[#@][ \t]*sourceMappingURL=([^\s'\"*]+)")
 _MAPPINGS_KEY = re.compile(r'"mappings"\s*:\s*"')
@@ -67,14 +71,14 @@ class ParsedMap:
     problem: str = ""  # why ``doc`` is None, for a warning
 
 
-def parse_map(data: bytes) -> ParsedMap:
-    """A source map's text (after the optional ``)]}'`` XSSI guard) and its JSON document.
+def parse_map(data: bytes, text: str | None = None) -> ParsedMap:
+    """A source map's text (after the optional ``)]}'`` XSSI guard) and its JSON document;
+    ``text``: that text, when it was decoded already.
 
     A large map is parsed only if it holds at most :data:`MAX_JSON_VALUES` values: a 90 MB map
     of empty lists would otherwise take gigabytes."""
-    text = data.decode("utf-8", "replace")
-    if text.startswith(")]}'"):
-        text = text[4:]
+    if text is None:
+        text = map_text(data)
     if len(text) > _COUNT_ABOVE and _json_values(text) > MAX_JSON_VALUES:
         return ParsedMap(text, None, f"holds more than {MAX_JSON_VALUES} JSON values")
     try:
@@ -305,13 +309,15 @@ def map_chunks(
     source_kind: str = SourceKind.WEB,
     anchor: Location | None = None,
     commit: str | None = None,
+    known: MapText | None = None,
 ) -> Iterator[Chunk]:
     """One chunk per original source in a map's ``sourcesContent``; nothing if it is not a map
     (or one too hostile to parse: then a warning, and the caller scans it as text).
 
     With ``anchor`` (an inline map), every finding is reported at the anchor, with the original
-    position in extras."""
-    parsed = parse_map(data)
+    position in extras. ``known``: ``data`` already decoded (to locate a bundle's findings), so
+    its text and the string spans found in it are used, not made again."""
+    parsed = parse_map(data, known.text if known is not None else None)
     doc = parsed.doc
     if doc is None:
         stats.warn(f"{display}: source map {parsed.problem}; scanned as text")
@@ -330,7 +336,7 @@ def map_chunks(
         if isinstance(g, dict) and isinstance(g.get("sourcesContent"), list)
     ]
     if anchor is None:
-        raw: RawSources | None = RawSources(parsed.text)
+        raw: RawSources | None = known.raw if known is not None else RawSources(parsed.text)
         located = Location(display, 1, 1, commit)
     else:
         raw = None
@@ -421,7 +427,7 @@ class MapText:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._raw = RawSources(text)
+        self.raw = RawSources(text)
         self._names: list[str] | None = None
         self._mappings: Mappings | None = None
         self._read = False
@@ -461,7 +467,7 @@ class MapText:
         at = text.find(literal)
         if at == -1 or text.find(literal, at + 1) != -1:
             return None
-        found = self._raw.entry_at(at)
+        found = self.raw.entry_at(at)
         if found is None:
             return None
         entry, start = found

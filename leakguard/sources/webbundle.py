@@ -11,6 +11,7 @@ nothing beyond its own scan.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,19 +34,51 @@ class OriginalPositions(Protocol):
         ...
 
 
+#: what tells a file read earlier from its current content: device, inode, size, mtime (ns)
+FileIdentity = tuple[int, int, int, int]
+
+
+def file_identity(st: os.stat_result) -> FileIdentity:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class ReadMaps:
+    """The map a bundle's findings last had read, kept for the scan of that map file itself
+    (soon after in a directory walk, or followed from the bundle): a bundle and its map are
+    each read and decoded once. One map at a time, until it is taken or another replaces it;
+    a file changed since (another identity) is read again."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[FileIdentity, bytes, MapText] | None = None
+
+    def keep(self, identity: FileIdentity, data: bytes, text: MapText) -> None:
+        self._kept = (identity, data, text)
+
+    def take(self, identity: FileIdentity) -> tuple[bytes, MapText] | None:
+        """The bytes and decoded text of the file of ``identity``, if it is the one kept."""
+        kept = self._kept
+        if kept is None or kept[0] != identity:
+            return None
+        self._kept = None
+        return kept[1], kept[2]
+
+
 class SiblingMap:
     """A bundle's map file, read on the first lookup (a map that cannot be read gives no
-    positions).
+    positions), and handed to ``read`` for the map's own scan.
 
     A finding's token whose text the map holds exactly once, inside an original source of
     ``sourcesContent``, is located there, at its exact column (a search of the map's text and a
     decode of one source's beginning); any other finding through ``mappings``, at the segment
     covering its column."""
 
-    def __init__(self, path: Path, max_bytes: int, stats: ScanStats) -> None:
+    def __init__(
+        self, path: Path, max_bytes: int, stats: ScanStats, read: ReadMaps | None = None
+    ) -> None:
         self._path = path
         self._max_bytes = max_bytes
         self._stats = stats
+        self._read = read
         self._map: MapText | None = None
         self._loaded = False
         self._mapped = False
@@ -70,12 +103,16 @@ class SiblingMap:
     def _load(self) -> MapText | None:
         try:
             with self._path.open("rb") as fh:
+                identity = file_identity(os.fstat(fh.fileno()))
                 data = fh.read(self._max_bytes + 1)
         except OSError:
             return None  # the map is optional; reading it as a file reports what is wrong
         if len(data) > self._max_bytes:
             return None
-        return MapText(map_text(data))
+        text = MapText(map_text(data))
+        if self._read is not None and len(data) == identity[2]:
+            self._read.keep(identity, data, text)
+        return text
 
 
 @dataclass(frozen=True, slots=True)

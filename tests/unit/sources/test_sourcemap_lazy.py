@@ -17,7 +17,9 @@ from leakguard.model import ScanStats
 from leakguard.options import ScanOptions
 from leakguard.scanner import run_scan
 from leakguard.sources import sourcemap
+from leakguard.sources.readers import file_chunks
 from leakguard.sources.sourcemap import Mappings, map_chunks
+from leakguard.sources.webbundle import ReadMaps
 from tests.support.keys import stripe_key
 from tests.support.sourcemaps import encode_mappings
 from tests.unit.sources.helpers import engine, scan_file
@@ -298,3 +300,113 @@ def test_a_large_map_whose_commas_sit_in_its_sources_is_still_parsed() -> None:
     assert [c.location.get("original_path") for c in chunks] == [None, None]  # set per finding
     assert [len(c.data) for c in chunks] == [len(code), len(code) + len(KEY)]
     assert stats.warnings == []
+
+
+#: quotes, a tab, a backslash and non-ASCII before the key's line; one more on its own line
+ESCAPED = (
+    'const title = "Caf\u00e9 \\"na\u00efve\\"\t\\\\ \U0001f600 \u2713";\n'
+    'export const stripe = api("\u00e9 ' + KEY + '");\n'
+)
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False], ids=["u-escapes", "utf-8"])
+def test_escapes_before_a_key_in_sources_content_keep_it_found_and_located(
+    tmp_path: Path, ensure_ascii: bool
+) -> None:
+    """``\\n``, ``\\"``, ``\\\\``, ``\\t`` and ``\\u00XX`` escapes (an emoji is two, a surrogate
+    pair) before a key: it is found in the bundle and in the map, each at its own place, with
+    the original line and column where it was written."""
+    doc = {"version": 3, "sources": ["src/pay.ts"], "sourcesContent": [ESCAPED], "names": []}
+    doc["mappings"] = encode_mappings([[(0, 0, 1, 0)]])
+    raw = json.dumps(doc, ensure_ascii=ensure_ascii)
+    (tmp_path / "app.js.map").write_text(raw, encoding="utf-8")
+    bundle = 'const s=api("' + KEY + '");\n//# sourceMappingURL=app.js.map\n'
+    (tmp_path / "app.js").write_text(bundle)
+    findings, _ = scan_file(tmp_path / "app.js", "app.js")
+    by_path = {f.location.path: f.location for f in findings if f.secret == KEY}
+    written = len('export const stripe = api("\u00e9 ') + 1
+    for where in ("app.js", "app.js.map"):
+        loc = by_path[where]
+        assert (loc.get("original_path"), loc.get("original_line")) == ("src/pay.ts", 2), where
+        assert loc.get("original_column") == written, where
+    assert by_path["app.js"].column == bundle.index(KEY) + 1
+    in_map = by_path["app.js.map"]
+    assert (in_map.line, in_map.column) == (1, len(raw[: raw.index(KEY)]) + 1)
+
+
+def test_a_key_whose_characters_the_map_escapes_is_found_with_its_original_position(
+    tmp_path: Path,
+) -> None:
+    """A serializer may escape any character (``\\u005f`` for ``_``, ``\\/``): the key is
+    still found in ``sourcesContent``, and the bundle's copy still gets its original line."""
+    content = 'import x from "y";\nexport const stripe = api("' + KEY + '");\n'
+    doc = {"version": 3, "sources": ["src/pay.ts"], "sourcesContent": [content], "names": []}
+    doc["mappings"] = encode_mappings([[(0, 0, 1, 0)]])
+    raw = json.dumps(doc).replace("sk_live_", "sk\\u005flive\\u005f").replace("/", "\\/")
+    assert KEY not in raw and json.loads(raw)["sourcesContent"] == [content]
+    (tmp_path / "app.js.map").write_text(raw)
+    (tmp_path / "app.js").write_text(
+        'const s=api("' + KEY + '");\n//# sourceMappingURL=app.js.map\n'
+    )
+    findings, _ = scan_file(tmp_path / "app.js", "app.js")
+    by_path = {f.location.path: f.location for f in findings if f.secret == KEY}
+    assert set(by_path) == {"app.js", "app.js.map"}
+    for loc in by_path.values():
+        assert (loc.get("original_path"), loc.get("original_line")) == ("src/pay.ts", 2)
+    assert by_path["app.js.map"].get("original_column") == content.splitlines()[1].index(KEY) + 1
+    assert by_path["app.js.map"].column == raw.index("sk\\u005flive") + 1
+
+
+@pytest.mark.parametrize("target", ["directory", "bundle"])
+def test_a_map_whose_bundle_had_it_read_is_opened_once(tmp_path: Path, target: str) -> None:
+    """The bundle's finding has its map read (to locate it); the map's own scan, later in the
+    walk or followed from the bundle, uses those bytes instead of reading the file again.
+    Counted with the interpreter's ``open`` audit events, in a process of its own."""
+    _build(tmp_path)
+    # webpack writes this one; it sorts between the bundle and its map in the walk
+    (tmp_path / "app.js.LICENSE.txt").write_text("/*! react.production.min.js | MIT */\n")
+    scanned = tmp_path if target == "directory" else tmp_path / "app.js"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from collections import Counter
+        from leakguard.options import ScanOptions
+        from leakguard.scanner import run_scan
+        opened = Counter()
+        def audit(event, args):
+            if event == "open":
+                opened[str(args[0]).rsplit("/", 1)[-1]] += 1
+        sys.addaudithook(audit)
+        result = run_scan([{str(scanned)!r}], ScanOptions(jobs=1, show_secrets=True))
+        places = sorted(
+            (f.location.path.rsplit("/", 1)[-1], f.location.get("original_path"),
+             f.location.get("original_line"))
+            for f in result.findings if f.secret == {KEY!r}
+        )
+        print(opened["app.js.map"], places)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    map_opens, places = proc.stdout.strip().split(" ", 1)
+    assert places == str([("app.js", "src/pay.ts", 4), ("app.js.map", "src/pay.ts", 4)])
+    assert int(map_opens) == 1
+
+
+def test_a_map_changed_after_its_bundle_had_it_read_is_read_again(tmp_path: Path) -> None:
+    bundle, raw_map, _ = _build(tmp_path)
+    maps = ReadMaps()
+    stats = ScanStats()
+    walk_reaches_the_map = lambda path, url: True  # noqa: E731 - as in a directory walk
+    chunks = file_chunks(
+        bundle, "app.js", ScanOptions(), stats, walked=walk_reaches_the_map, maps=maps
+    )
+    assert [f.secret for c in chunks for f in engine().scan(c)] == [KEY]  # the map was read
+    other = stripe_key("changed")
+    doc = json.loads(raw_map)
+    doc["sourcesContent"][0] = f"export const old = '{other}';\n"
+    (tmp_path / "app.js.map").write_text(json.dumps(doc))
+    chunks = file_chunks(tmp_path / "app.js.map", "app.js.map", ScanOptions(), stats, maps=maps)
+    assert sorted(f.secret for c in chunks for f in engine().scan(c)) == sorted([KEY, other])
