@@ -104,7 +104,8 @@ def sweep(
     **Exit codes:** 0 no new critical/high credential, 1 new critical or high credentials (or,
     with --fail-on-target-error, a failed target), 2 usage, input or environment error, 3
     internal error, 130 interrupted, 143 terminated (the store stays consistent). A failing
-    target is reported and never stops the sweep.
+    target is reported and never stops the sweep. With --verify, a new credential its provider
+    says is live counts one severity level higher, a revoked one as low.
     """
     problems: list[LeakguardError] = []
     collect(problems, check_sweep_format, output_format)

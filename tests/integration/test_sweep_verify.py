@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import string
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,10 +55,10 @@ def estate(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _sweep(estate: Path, *extra: str) -> tuple[int, dict[str, object], str]:
+def _sweep(estate: Path, *extra: str, jobs: int = 1) -> tuple[int, dict[str, object], str]:
     report = estate / f"report-{random.random()}.json"
     db = estate / "lg.db"
-    args = ["sweep", str(estate / "sweep.yaml"), "--db", str(db), "-j", "1", "-f", "json"]
+    args = ["sweep", str(estate / "sweep.yaml"), "--db", str(db), "-j", str(jobs), "-f", "json"]
     code, out = run_cli([*args, "-o", str(report), *extra])
     return code, json.loads(report.read_text()), out
 
@@ -68,10 +69,11 @@ def _new(doc: dict[str, object]) -> dict[str, dict[str, object]]:
     return {str(e["fingerprint"]): e for e in entries}
 
 
+@pytest.mark.parametrize("jobs", [1, 2], ids=["in-process", "worker-processes"])
 def test_sweep_verify_raises_live_lowers_revoked_and_keeps_evidence(
-    fake: ProviderFake, estate: Path
+    fake: ProviderFake, estate: Path, jobs: int
 ) -> None:
-    code, doc, out = _sweep(estate, "--verify")
+    code, doc, out = _sweep(estate, "--verify", jobs=jobs)
     assert code == 1, out  # the live Stripe key still alerts
     new = _new(doc)
     live, revoked, google = (
@@ -104,8 +106,13 @@ def test_sweep_verify_raises_live_lowers_revoked_and_keeps_evidence(
 
 
 def test_without_verify_the_same_keys_alert_unverified_and_nothing_is_called(
-    fake: ProviderFake, estate: Path
+    fake: ProviderFake, estate: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a sweep without --verify opened a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)  # the sweep runs in this process (-j 1)
+    monkeypatch.setattr(socket, "create_connection", refuse)
     code, doc, out = _sweep(estate)
     assert code == 1, out
     assert fake.requests == []  # --verify off: no provider call at all
