@@ -71,6 +71,8 @@ def document(report: SweepReport, *, include_findings: bool = True) -> dict[str,
         ],
         "targets": [t.to_dict() for t in report.targets],
     }
+    if report.verified:
+        doc["verify_notes"] = list(report.notes)
     if include_findings:
         doc["findings"] = _findings(report.credentials, swept)
         doc["credentials"] = [

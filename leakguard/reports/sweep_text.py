@@ -72,5 +72,5 @@ def render(report: SweepReport) -> str:
             lines.extend(_credential(c, report.verification(c)))
     else:
         lines.append("no new credentials since the last sweep")
-    lines.extend(f"verify: {terminal_safe(p)}" for p in report.planned)
+    lines.extend(f"verify: {terminal_safe(p)}" for p in report.notes)
     return "\n".join(lines) + "\n"

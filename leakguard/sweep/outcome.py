@@ -64,10 +64,11 @@ class SweepReport:
     credentials: tuple[StoredCredential, ...]  # every credential seen in a swept target
     new: tuple[StoredCredential, ...]  # first seen by this sweep
     # --verify: the provider's answer about each new credential (severity already adjusted:
-    # live raised one level, revoked lowered to low), and what a dry run would have called
+    # live raised one level, revoked lowered to low); notes: what a dry run would have called,
+    # targets whose credentials could not be verified
     verified: bool = False
     verifications: Mapping[str, LiveCheck] = field(default_factory=dict)
-    planned: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def new_fingerprints(self) -> set[str]:

@@ -244,7 +244,7 @@ def run_sweep(
     ruleset = RuleSet.load(settings.rules_dirs)
     targets, expansion_errors = config.targets()
     answers: dict[str, LiveCheck] = {}
-    planned: list[str] = []
+    notes: list[str] = []
     with FindingsStore.open(settings.db) as store:
         cache = VerificationCache(store.db) if settings.verify else None  # migrated up front
         sweep_id = store.begin_sweep(str(config.path))
@@ -266,14 +266,14 @@ def run_sweep(
                 signatures=outcome.signatures,
             )
             if outcome.verified is not None and cache is not None:
-                _keep_answers(outcome.verified, cache, answers, planned)
+                _keep_answers(outcome.verified, cache, answers, notes)
             if on_result is not None:
                 on_result(outcome)
         store.finish_sweep(sweep_id)
         seconds = time.perf_counter() - started
         report = _report(store, sweep_id, config, started_at, seconds, ruleset)
         if settings.verify:
-            report = replace(report, verified=True, verifications=answers, planned=tuple(planned))
+            report = replace(report, verified=True, verifications=answers, notes=tuple(notes))
         return report
 
 
@@ -281,13 +281,13 @@ def _keep_answers(
     verified: Verified,
     cache: VerificationCache,
     answers: dict[str, LiveCheck],
-    planned: list[str],
+    notes: list[str],
 ) -> None:
     """The parent writes what a worker's provider calls answered (never ``unknown``)."""
     for fingerprint, answer in verified.fresh.items():
         cache.put(fingerprint, answer)
     answers.update(verified.answers)
-    planned.extend(verified.planned)
+    notes.extend(verified.notes)
 
 
 def _split_unchanged(

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from leakguard.model import Finding, LiveCheck, LiveStatus, ScanResult
+from leakguard.errors import LeakguardError
+from leakguard.model import Finding, LiveCheck, ScanResult
 from leakguard.verify.runner import ResultCache, VerifyOptions, apply, plan, verify_findings
 
 
@@ -28,12 +29,13 @@ class SweepVerify:
 @dataclass(frozen=True, slots=True)
 class Verified:
     """A target's scan with its new credentials' answers applied (values dropped), the answers
-    the provider gave during this sweep (to cache) and, for a dry run, what would be called."""
+    the provider gave during this sweep (to cache) and notes for the report: what a dry run
+    would call, or why the target's credentials could not be verified."""
 
     result: ScanResult
     answers: Mapping[str, LiveCheck] = field(default_factory=dict)
     fresh: Mapping[str, LiveCheck] = field(default_factory=dict)
-    planned: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class _ReadOnlyCache:
@@ -63,7 +65,16 @@ def _known(db: Path, findings: tuple[Finding, ...]) -> set[str]:
 
 def verify_new(result: ScanResult, db: Path, verify: SweepVerify) -> Verified:
     """Ask about the credentials of ``result`` (a scan that kept its values in memory) that
-    ``db`` does not know yet; drop every value before returning."""
+    ``db`` does not know yet; drop every value before returning. A failure to verify (the
+    store cannot be read) keeps the scan, without values and without answers, and says why."""
+    try:
+        return _verify_new(result, db, verify)
+    except LeakguardError as exc:
+        label = ", ".join(result.targets)
+        return Verified(without_values(result), notes=(f"{label}: not verified: {exc.message}",))
+
+
+def _verify_new(result: ScanResult, db: Path, verify: SweepVerify) -> Verified:
     known = _known(db, result.findings)
     new = [f for f in result.findings if f.fingerprint not in known]
     if verify.dry_run:
@@ -72,7 +83,7 @@ def verify_new(result: ScanResult, db: Path, verify: SweepVerify) -> Verified:
             + (p.endpoint if p is not None else "nothing (no verifier for this format)")
             for f, p in plan(new, verify.options)
         )
-        return Verified(apply(result, {}, keep_secrets=False), planned=lines)
+        return Verified(apply(result, {}, keep_secrets=False), notes=lines)
     from leakguard.store.db import Database
     from leakguard.store.verifications import VerificationCache
 
@@ -81,14 +92,6 @@ def verify_new(result: ScanResult, db: Path, verify: SweepVerify) -> Verified:
         cache = _ReadOnlyCache(VerificationCache(database))
         answers = verify_findings(new, secrets, verify.options, cache=cache)
     return Verified(apply(result, answers, keep_secrets=False), answers, dict(cache.fresh))
-
-
-def counts(answers: Mapping[str, LiveCheck]) -> dict[str, int]:
-    """How many answers of each status (``live``, ``revoked``, ``unknown``)."""
-    out = {str(s): 0 for s in LiveStatus}
-    for answer in answers.values():
-        out[str(answer.status)] += 1
-    return out
 
 
 def without_values(result: ScanResult) -> ScanResult:
