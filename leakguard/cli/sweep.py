@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from leakguard.cli.errors import collect, raise_all
+from leakguard.cli.scan import VaultAddr, VerifyDryRun, VerifyEndpoint, build_verify_options
 from leakguard.errors import LeakguardError, UsageError
 from leakguard.redact import terminal_safe
 from leakguard.reports import html, sarif, sweep_json, sweep_text, write_private
@@ -18,11 +19,17 @@ from leakguard.store.db import resolve_db_path
 from leakguard.sweep.config import load_config
 from leakguard.sweep.notify import WebhookError, post_json
 from leakguard.sweep.runner import OnResult, SweepSettings, TargetOutcome, run_sweep
+from leakguard.verify.sweep import SweepVerify
 
 _FORMATS = ("text", "json", "html")
 _DB_HELP = "Findings store (default: $LEAKGUARD_DB or the XDG state dir)."
 _JOBS_HELP = "Worker processes (default: config `jobs:`, else one per core)."
 _DASK_HELP = "Run the targets on this Dask scheduler (tcp://HOST:8786)."
+_VERIFY_HELP = (
+    "Ask each new credential's provider (its official host, read-only identity call) whether "
+    "it is live, revoked or unknown; live raises its alert, revoked lowers it (evidence kept); "
+    "answers are cached in the store (docs/verify.md). Off by default."
+)
 
 
 def _sarif_writer(directory: Path) -> OnResult:
@@ -87,13 +94,18 @@ def sweep(
         list[Path] | None,
         typer.Option("--rules", metavar="DIR", help="A directory of extra rule files."),
     ] = None,
+    verify: Annotated[bool, typer.Option("--verify", help=_VERIFY_HELP)] = False,
+    verify_dry_run: VerifyDryRun = False,
+    verify_endpoint: VerifyEndpoint = None,
+    vault_addr: VaultAddr = None,
 ) -> None:
     """Scan every target of CONFIG into the findings store and report what is new.
 
     **Exit codes:** 0 no new critical/high credential, 1 new critical or high credentials (or,
     with --fail-on-target-error, a failed target), 2 usage, input or environment error, 3
     internal error, 130 interrupted, 143 terminated (the store stays consistent). A failing
-    target is reported and never stops the sweep.
+    target is reported and never stops the sweep. With --verify, a new credential its provider
+    says is live counts one severity level higher, a revoked one as low.
     """
     problems: list[LeakguardError] = []
     collect(problems, check_sweep_format, output_format)
@@ -102,6 +114,10 @@ def sweep(
     if jobs is not None and jobs < 0:
         problems.append(UsageError(f"--jobs must be 0 or more, not {jobs}"))
     cfg = collect(problems, load_config, config)
+    verifying = verify or verify_dry_run
+    verify_options = (
+        collect(problems, build_verify_options, verify_endpoint, vault_addr) if verifying else None
+    )
     raise_all(problems)
     assert cfg is not None
     settings = SweepSettings(
@@ -109,6 +125,10 @@ def sweep(
         jobs=jobs if jobs is not None else cfg.jobs,
         dask=dask or cfg.dask,
         rules_dirs=tuple(rules or ()),
+        verify=verifying,
+        verify_options=SweepVerify(verify_options, dry_run=verify_dry_run)
+        if verify_options is not None
+        else SweepVerify(),
     )
     on_result = _sarif_writer(sarif_dir) if sarif_dir is not None else None
     report = run_sweep(cfg, settings, on_result=on_result)

@@ -18,10 +18,12 @@ def _findings(
     ]
 
 
-def responder_entry(c: StoredCredential) -> dict[str, object]:
-    """A new credential as a responder acts on it: what, where, and the next command."""
+def responder_entry(c: StoredCredential, report: SweepReport | None = None) -> dict[str, object]:
+    """A new credential as a responder acts on it: what, where, the next command and (with
+    ``sweep --verify``) what its provider said."""
     present = [o for o in c.occurrences if o.present] or list(c.occurrences)
-    return {
+    check = report.verification(c) if report is not None else None
+    entry: dict[str, object] = {
         "fingerprint": c.fingerprint,
         "rule_id": c.rule_id,
         "provider": c.provider,
@@ -30,6 +32,9 @@ def responder_entry(c: StoredCredential) -> dict[str, object]:
         "locations": [dict(o.location, target=o.target) for o in present],
         "next_command": next_command(c),
     }
+    if check is not None:
+        entry["verification"] = check.to_dict()
+    return entry
 
 
 def summary(report: SweepReport) -> dict[str, object]:
@@ -41,6 +46,7 @@ def summary(report: SweepReport) -> dict[str, object]:
         "alerting": len(report.alerting()),
         "by_severity": report.by_severity(),
         "by_provider": report.by_provider(),
+        **({"verification": report.by_live_status()} if report.verified else {}),
     }
 
 
@@ -61,10 +67,12 @@ def document(report: SweepReport, *, include_findings: bool = True) -> dict[str,
         "summary": summary(report),
         "new": [o.finding for c in report.new for o in c.occurrences],
         "new_credentials": [
-            responder_entry(c) for c in report.for_responder() if c.fingerprint in new_fps
+            responder_entry(c, report) for c in report.for_responder() if c.fingerprint in new_fps
         ],
         "targets": [t.to_dict() for t in report.targets],
     }
+    if report.verified:
+        doc["verify_notes"] = list(report.notes)
     if include_findings:
         doc["findings"] = _findings(report.credentials, swept)
         doc["credentials"] = [

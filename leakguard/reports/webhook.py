@@ -7,7 +7,7 @@ from __future__ import annotations
 from leakguard.errors import UsageError
 from leakguard.redact import escape_terminal
 from leakguard.reports import sweep_json
-from leakguard.reports.sweep_text import place, summary_line
+from leakguard.reports.sweep_text import live_line, place, summary_line
 from leakguard.store.findings import StoredCredential
 from leakguard.sweep.config import WEBHOOK_FORMATS
 from leakguard.sweep.outcome import SweepReport, next_command
@@ -94,6 +94,9 @@ def slack(report: SweepReport) -> dict[str, object]:
             f"at `{_slack_escape(_first_place(c))}`",
             f"fingerprint `{c.fingerprint}`",
         ]
+        check = report.verification(c)
+        if check is not None:
+            lines.append(f"provider says: {_slack_escape(live_line(check))}")
         command = next_command(c)
         if command is not None:
             lines.append(f"next: `{_slack_escape(command)}`")
@@ -132,6 +135,9 @@ def teams(report: SweepReport) -> dict[str, object]:
             {"title": "location", "value": _plain(_first_place(c))},
             {"title": "fingerprint", "value": c.fingerprint},
         ]
+        check = report.verification(c)
+        if check is not None:
+            facts.append({"title": "provider says", "value": _plain(live_line(check))})
         command = next_command(c)
         if command is not None:
             facts.append({"title": "next", "value": _plain(command)})

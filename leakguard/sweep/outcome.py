@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK
-from leakguard.model import Severity
+from leakguard.model import LiveCheck, LiveStatus, Severity
 from leakguard.store.findings import StoredCredential
 
 PLAYBOOK_PLAN = "leakguard playbook plan {playbook} -i credential={fingerprint}"
@@ -62,6 +63,12 @@ class SweepReport:
     targets: tuple[TargetReport, ...]
     credentials: tuple[StoredCredential, ...]  # every credential seen in a swept target
     new: tuple[StoredCredential, ...]  # first seen by this sweep
+    # --verify: the provider's answer about each new credential (severity already adjusted:
+    # live raised one level, revoked lowered to low); notes: what a dry run would have called,
+    # targets whose credentials could not be verified
+    verified: bool = False
+    verifications: Mapping[str, LiveCheck] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def new_fingerprints(self) -> set[str]:
@@ -91,6 +98,14 @@ class SweepReport:
                 key=lambda c: (c.fingerprint not in new, -c.severity, not c.present, c.rule_id),
             )
         )
+
+    def verification(self, credential: StoredCredential) -> LiveCheck | None:
+        return self.verifications.get(credential.fingerprint)
+
+    def by_live_status(self) -> dict[str, int]:
+        """How many new credentials the provider said are live, revoked or unknown."""
+        counts = Counter(a.status for a in self.verifications.values())
+        return {str(s): counts.get(s, 0) for s in LiveStatus}
 
     def by_severity(self) -> dict[str, int]:
         counts = Counter(c.severity for c in self.credentials)

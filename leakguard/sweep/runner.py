@@ -18,14 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
 from leakguard.errors import LeakguardError, UsageError
-from leakguard.model import ScanResult
+from leakguard.model import LiveCheck, ScanResult
 from leakguard.options import ScanOptions
 from leakguard.scanner import (
     bind_to_parent,
@@ -39,8 +39,10 @@ from leakguard.sources.git_signature import fast_path_applies, state_signature
 from leakguard.store import cursors
 from leakguard.store.cursors import CursorDelta, SignatureDelta, deferred_state
 from leakguard.store.findings import FindingsStore, now_iso
+from leakguard.store.verifications import VerificationCache
 from leakguard.sweep.config import SweepConfig, Target
 from leakguard.sweep.outcome import SweepReport, TargetReport
+from leakguard.verify.sweep import SweepVerify, Verified, verify_new
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class TargetOutcome:
     error: str | None = None
     cursor_delta: CursorDelta = field(default_factory=dict)
     signatures: SignatureDelta = field(default_factory=dict)
+    verified: Verified | None = None  # --verify: the new credentials' answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,12 @@ class SweepSettings:
     dask: str | None = None
     rules_dirs: tuple[Path, ...] = ()
     dask_connect_timeout: float = 10.0
+    verify: bool = False  # ask providers about each new credential (docs/verify.md)
+    verify_options: SweepVerify = field(default_factory=SweepVerify)
+
+    @property
+    def verifying(self) -> SweepVerify | None:
+        return self.verify_options if self.verify else None
 
 
 OnResult = Callable[[TargetOutcome], None]
@@ -73,10 +82,16 @@ class Engines:
         self.ruleset = ruleset
         self._local = threading.local()
 
-    def get(self) -> Engine:
-        engine: Engine | None = getattr(self._local, "engine", None)
-        if engine is None:
-            engine = self._local.engine = Engine(self.ruleset)  # sweep targets: default engine
+    def get(self, *, show_secrets: bool = False) -> Engine:
+        """``show_secrets``: the matches keep their values in memory (``--verify`` asks the
+        provider about them in this worker, then drops them)."""
+        attr = "engine_with_values" if show_secrets else "engine"
+        engine: Engine | None = getattr(self._local, attr, None)
+        if engine is None:  # sweep targets: default engine
+            engine = (
+                Engine(self.ruleset, show_secrets=True) if show_secrets else Engine(self.ruleset)
+            )
+            setattr(self._local, attr, engine)
         return engine
 
     def __getstate__(self) -> RuleSet:
@@ -87,22 +102,31 @@ class Engines:
 
 
 def scan_target(
-    target: Target, db: Path, engines: Engines, rules_dirs: tuple[Path, ...] = ()
+    target: Target,
+    db: Path,
+    engines: Engines,
+    rules_dirs: tuple[Path, ...] = (),
+    verify: SweepVerify | None = None,
 ) -> TargetOutcome:
-    """Scan one target (runs inside a worker) with this thread's engine. Any failure is
-    returned, not raised."""
+    """Scan one target (runs inside a worker) with this thread's engine, then, with ``verify``,
+    ask about its new credentials while their values are in memory. Any failure is returned,
+    not raised."""
     started = now_iso()
     try:
         options = target.scan_options(db, rules_dirs=rules_dirs)
-        engine = engines.get()
+        if verify is not None:  # values stay in this worker's memory, for the provider call
+            options = replace(options, show_secrets=True)
+        engine = engines.get(show_secrets=verify is not None)
         with deferred_state() as state:
             result = run_scan([target.label], options, ruleset=engines.ruleset, engine=engine)
+        verified = None if verify is None else verify_new(result, db, verify)
         return TargetOutcome(
             target.label,
             started,
-            result=result,
+            result=result if verified is None else verified.result,
             cursor_delta=state.commits,
             signatures=state.signatures,
+            verified=verified,
         )
     except LeakguardError as exc:
         return TargetOutcome(target.label, started, error=exc.message)
@@ -121,9 +145,11 @@ def _init_worker(parent: int, ruleset: RuleSet) -> None:
     _worker_engines = Engines(ruleset)
 
 
-def _scan_in_worker(target: Target, db: Path, rules_dirs: tuple[Path, ...]) -> TargetOutcome:
+def _scan_in_worker(
+    target: Target, db: Path, rules_dirs: tuple[Path, ...], verify: SweepVerify | None
+) -> TargetOutcome:
     assert _worker_engines is not None
-    return scan_target(target, db, _worker_engines, rules_dirs)
+    return scan_target(target, db, _worker_engines, rules_dirs, verify)
 
 
 def _in_process(
@@ -131,7 +157,7 @@ def _in_process(
 ) -> Iterator[TargetOutcome]:
     engines = Engines(ruleset)
     for t in targets:
-        yield scan_target(t, settings.db, engines, settings.rules_dirs)
+        yield scan_target(t, settings.db, engines, settings.rules_dirs, settings.verifying)
 
 
 def _process_pool(
@@ -142,7 +168,9 @@ def _process_pool(
         try:
             with spawning_workers():
                 futures: dict[Future[TargetOutcome], Target] = {
-                    pool.submit(_scan_in_worker, t, settings.db, settings.rules_dirs): t
+                    pool.submit(
+                        _scan_in_worker, t, settings.db, settings.rules_dirs, settings.verifying
+                    ): t
                     for t in targets
                 }
             for future in as_completed(futures):
@@ -188,7 +216,15 @@ def _dask(
             Engines(ruleset), broadcast=True
         )
         futures = {
-            client.submit(scan_target, t, settings.db, shared, settings.rules_dirs, pure=False): t
+            client.submit(
+                scan_target,
+                t,
+                settings.db,
+                shared,
+                settings.rules_dirs,
+                settings.verifying,
+                pure=False,
+            ): t
             for t in targets
         }
         completed = dask_completed(list(futures), loop=client.loop)  # type: ignore[no-untyped-call]
@@ -207,7 +243,10 @@ def run_sweep(
     started = time.perf_counter()
     ruleset = RuleSet.load(settings.rules_dirs)
     targets, expansion_errors = config.targets()
+    answers: dict[str, LiveCheck] = {}
+    notes: list[str] = []
     with FindingsStore.open(settings.db) as store:
+        cache = VerificationCache(store.db) if settings.verify else None  # migrated up front
         sweep_id = store.begin_sweep(str(config.path))
         started_at = now_iso()
         for label, error in expansion_errors:
@@ -226,10 +265,29 @@ def run_sweep(
                 cursor_delta=outcome.cursor_delta,
                 signatures=outcome.signatures,
             )
+            if outcome.verified is not None and cache is not None:
+                _keep_answers(outcome.verified, cache, answers, notes)
             if on_result is not None:
                 on_result(outcome)
         store.finish_sweep(sweep_id)
-        return _report(store, sweep_id, config, started_at, time.perf_counter() - started, ruleset)
+        seconds = time.perf_counter() - started
+        report = _report(store, sweep_id, config, started_at, seconds, ruleset)
+        if settings.verify:
+            report = replace(report, verified=True, verifications=answers, notes=tuple(notes))
+        return report
+
+
+def _keep_answers(
+    verified: Verified,
+    cache: VerificationCache,
+    answers: dict[str, LiveCheck],
+    notes: list[str],
+) -> None:
+    """The parent writes what a worker's provider calls answered (never ``unknown``)."""
+    for fingerprint, answer in verified.fresh.items():
+        cache.put(fingerprint, answer)
+    answers.update(verified.answers)
+    notes.extend(verified.notes)
 
 
 def _split_unchanged(

@@ -234,3 +234,50 @@ def parse_endpoints(values: Iterable[str]) -> dict[str, str]:
                 )
             out[name] = url.rstrip("/")
     return out
+
+
+def environment_options(vault_addr: str | None = None) -> VerifyOptions:
+    """Options for a verification outside a scan (a playbook step): each verifier's official
+    host, unless the operator set the explicit test/sandbox override
+    (``LEAKGUARD_VERIFY_ENDPOINTS``; for AWS the standard ``AWS_ENDPOINT_URL_STS``, read by
+    the AWS verifier itself). ``vault_addr`` wins over ``$VAULT_ADDR``/``$BAO_ADDR``."""
+    import os
+
+    env = os.environ.get("LEAKGUARD_VERIFY_ENDPOINTS")
+    address = vault_addr or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or None
+    return VerifyOptions(endpoints=parse_endpoints([env] if env else []), vault_addr=address)
+
+
+def verifier_names() -> list[str]:
+    return sorted(v.name for v in verifiers(VerifyOptions()))
+
+
+def verify_value(
+    name: str,
+    secret: str,
+    options: VerifyOptions,
+    *,
+    transport: TransportFactory = _http_transport,
+) -> Result:
+    """Ask verifier ``name`` about one value held in memory (the ``verify.provider_rejects_old``
+    playbook step): the same call, host rules and retries as ``scan --verify``; never cached."""
+    from leakguard.errors import UsageError
+    from leakguard.model import Location
+    from leakguard.redact import fingerprint, redact
+
+    verifier = next((v for v in verifiers(options) if v.name == name), None)
+    if verifier is None:
+        raise UsageError(
+            f"no verifier named {name!r}", hint="use one of: " + ", ".join(verifier_names())
+        )
+    finding = Finding(
+        rule_id=name,
+        provider=name,
+        title=f"{name} credential",
+        severity=Severity.INFO,
+        fingerprint=fingerprint(secret),
+        redacted=redact(secret),
+        source_kind="playbook",
+        location=Location("-"),
+    )
+    return _call(verifier, finding, secret, options, transport)

@@ -8,6 +8,7 @@ from leakguard.rotation.actions import (
     flow,
     graph,
     issuer,
+    provider_verify,
     store,
     vault_token,
     verify,
@@ -16,7 +17,17 @@ from leakguard.rotation.interface import Action
 
 REGISTRY: dict[str, Action] = {
     action.spec.name: action
-    for module in (store, aws_iam, issuer, graph, flow, verify, database, vault_token)
+    for module in (
+        store,
+        aws_iam,
+        issuer,
+        graph,
+        flow,
+        verify,
+        database,
+        vault_token,
+        provider_verify,
+    )
     for action in module.ACTIONS
 }
 
