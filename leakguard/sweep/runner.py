@@ -18,14 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
 from leakguard.errors import LeakguardError, UsageError
-from leakguard.model import ScanResult
+from leakguard.model import ScanResult, ScanState
 from leakguard.options import ScanOptions
 from leakguard.scanner import (
     bind_to_parent,
@@ -37,7 +37,6 @@ from leakguard.scanner import (
 from leakguard.sources.git_repo import discover_plain
 from leakguard.sources.git_signature import fast_path_applies, state_signature
 from leakguard.store import cursors
-from leakguard.store.cursors import CursorDelta, SignatureDelta, deferred_state
 from leakguard.store.findings import FindingsStore, now_iso
 from leakguard.sweep.config import SweepConfig, Target
 from leakguard.sweep.outcome import SweepReport, TargetReport
@@ -47,10 +46,8 @@ from leakguard.sweep.outcome import SweepReport, TargetReport
 class TargetOutcome:
     label: str
     started_at: str
-    result: ScanResult | None = None
+    result: ScanResult | None = None  # with what the scan saw (``state``), for the parent
     error: str | None = None
-    cursor_delta: CursorDelta = field(default_factory=dict)
-    signatures: SignatureDelta = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,21 +86,18 @@ class Engines:
 def scan_target(
     target: Target, db: Path, engines: Engines, rules_dirs: tuple[Path, ...] = ()
 ) -> TargetOutcome:
-    """Scan one target (runs inside a worker) with this thread's engine. Any failure is
-    returned, not raised."""
+    """Scan one target (runs inside a worker) with this thread's engine, reading the
+    incremental state from the store; what the scan saw comes back in the result, for the
+    parent to write with the findings. Any failure is returned, not raised."""
     started = now_iso()
     try:
         options = target.scan_options(db, rules_dirs=rules_dirs)
         engine = engines.get()
-        with deferred_state() as state:
-            result = run_scan([target.label], options, ruleset=engines.ruleset, engine=engine)
-        return TargetOutcome(
-            target.label,
-            started,
-            result=result,
-            cursor_delta=state.commits,
-            signatures=state.signatures,
+        recorded = cursors.StoreState(db)
+        result = run_scan(
+            [target.label], options, ruleset=engines.ruleset, engine=engine, state=recorded
         )
+        return TargetOutcome(target.label, started, result=result)
     except LeakguardError as exc:
         return TargetOutcome(target.label, started, error=exc.message)
     except OSError as exc:
@@ -216,15 +210,16 @@ def run_sweep(
             )
         changed, unchanged = _split_unchanged(targets, settings, ruleset, store)
         for outcome in itertools.chain(unchanged, _outcomes(changed, settings, ruleset)):
-            store.record_scan(
+            seen = outcome.result.state if outcome.result is not None else ScanState()
+            store.record_scan(  # the target's state with its findings, in one transaction
                 outcome.label,
                 outcome.result,
                 ruleset_version=ruleset.version,
                 sweep_id=sweep_id,
                 error=outcome.error,
                 started_at=outcome.started_at,
-                cursor_delta=outcome.cursor_delta,
-                signatures=outcome.signatures,
+                cursor_delta=seen.commits,
+                signatures=seen.signatures,
             )
             if on_result is not None:
                 on_result(outcome)

@@ -11,6 +11,7 @@ from leakguard.model import ScanResult
 from leakguard.options import GitOptions, ScanOptions
 from leakguard.scanner import scan_then_record
 from leakguard.sources import git_signature
+from leakguard.store.cursors import state_store_for
 from tests.integration.git_repos import Builder, key
 from tests.integration.test_git_unchanged import RULE
 
@@ -49,16 +50,16 @@ def test_a_report_that_never_got_out_records_nothing(
     )
     target = [str(repo.path)]
     with pytest.raises(ReportFailed):
-        scan_then_record(target, options, _failing)
+        scan_then_record(target, options, _failing, state_store_for(options))
     delivered: list[ScanResult] = []
-    again = scan_then_record(target, options, delivered.append)
+    again = scan_then_record(target, options, delivered.append, state_store_for(options))
     assert [f.fingerprint for f in again.findings] == [f.fingerprint for f in delivered[0].findings]
     assert len(again.findings) == 1 and again.unchanged == ()
     # delivered this time, so the state is recorded: nothing new, nothing scanned
-    third = scan_then_record(target, options, delivered.append)
+    third = scan_then_record(target, options, delivered.append, state_store_for(options))
     assert third.unchanged == (str(repo.path),) and third.findings == ()
     # a new commit is scanned incrementally: only its blob
     repo.write("late.py", f"L = '{key('late')}'\n")
     repo.commit("late", "late.py")
-    fourth = scan_then_record(target, options, delivered.append)
+    fourth = scan_then_record(target, options, delivered.append, state_store_for(options))
     assert {f.location.path for f in fourth.findings if f.location.commit} == {"late.py"}
