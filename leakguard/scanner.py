@@ -1,10 +1,19 @@
 """The scan core: targets -> sources -> engine -> deduplicated, filtered findings.
 
-It knows only interfaces: :func:`resolve_target` for sources, :class:`Engine` for matching.
-Splittable pieces run on a process pool (one engine per worker); the rest run here. Everything
-that can be wrong with the inputs (rules, baseline, targets) is checked before any byte is read.
-A source that says it is unchanged since its last recorded scan (:class:`StatefulSource`) is
-not scanned at all: the result lists it in ``unchanged`` and counts ``unchanged_targets``.
+It knows only interfaces: :func:`resolve_target` for sources, :class:`Engine` for matching, a
+:class:`StateReader` for the incremental state its caller keeps. :func:`run_scan` is four steps:
+
+* :func:`plan_scan`: load the rules and baseline and resolve the targets (everything that can be
+  wrong with the inputs fails before any byte is read), read the recorded state of the sources
+  that have some (:class:`StatefulSource`) into ``options.state``, and set aside those unchanged
+  since it was recorded: they are not scanned at all (``ScanResult.unchanged``);
+* :func:`split_sources`: cut the sources into pieces, for this process and the pool;
+* :func:`execute_scan`: scan the pieces (the pool's with one engine per worker);
+* :func:`finish_scan`: enrich, deduplicate and filter the findings, and collect what the
+  sources saw (``ScanResult.state``).
+
+The core never writes state: its caller does, once the result is delivered
+(:func:`scan_then_record` for ``leakguard scan``; a sweep writes it with the findings).
 """
 
 from __future__ import annotations
