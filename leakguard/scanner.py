@@ -251,16 +251,11 @@ def plan_scan(
     baseline = _baseline(options)
     resolved = [resolve_target(t, options) for t in targets]
     stateful = [s for s in resolved if isinstance(s, StatefulSource)]
-    options = _with_recorded_state(options, stateful, state)
-    unchanged = [s for s in stateful if s.unchanged(options, ruleset.version)]
-    return ScanPlan(
-        tuple(targets),
-        options,
-        ruleset,
-        baseline,
-        sources=tuple(s for s in resolved if all(s is not u for u in unchanged)),
-        unchanged=tuple(s for s in resolved if any(s is u for u in unchanged)),
-    )
+    options = with_recorded_state(options, stateful, state)
+    unchanged = tuple(s for s in stateful if s.unchanged(options, ruleset.version))
+    skipped = {id(s) for s in unchanged}
+    sources = tuple(s for s in resolved if id(s) not in skipped)
+    return ScanPlan(tuple(targets), options, ruleset, baseline, sources, unchanged)
 
 
 def split_sources(plan: ScanPlan) -> Pieces:
@@ -275,7 +270,7 @@ def split_sources(plan: ScanPlan) -> Pieces:
     return Pieces(split, tuple(local), tuple(parallel))
 
 
-def _with_recorded_state(
+def with_recorded_state(
     options: ScanOptions, sources: Iterable[StatefulSource], state: StateReader | None
 ) -> ScanOptions:
     """``options`` holding what ``state`` recorded for the keys these sources read."""
