@@ -25,7 +25,7 @@ from typing import Any
 from leakguard import __version__
 from leakguard.errors import InputError, UsageError
 from leakguard.model import Finding
-from leakguard.reports import write_private
+from leakguard.privatefile import write_private
 from leakguard.yamlfile import read_config_text
 
 BASELINE_VERSION = 2

@@ -332,12 +332,44 @@ class ScanStats:
 
 
 @dataclass(frozen=True, slots=True)
+class ScanState:
+    """Incremental state by state key (a git repository's key): the commits already scanned
+    and the signature of the state that was scanned.
+
+    The same value travels both ways: the core reads what earlier scans recorded for its
+    sources (``ScanOptions.state``) and a scan returns what it saw (``ScanResult.state``);
+    only the caller (the CLI, a sweep) writes it, once the result is safely delivered."""
+
+    commits: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    signatures: Mapping[str, str] = field(default_factory=dict)
+
+    def seen(self, key: str) -> frozenset[str]:
+        return self.commits.get(key, frozenset())
+
+    def signature(self, key: str) -> str | None:
+        return self.signatures.get(key)
+
+    def merged(self, other: ScanState) -> ScanState:
+        """Both states: commits united, ``other``'s signature winning for a shared key."""
+        commits = dict(self.commits)
+        for key, ids in other.commits.items():
+            commits[key] = commits.get(key, frozenset()) | ids
+        return ScanState(commits, {**self.signatures, **other.signatures})
+
+    @property
+    def empty(self) -> bool:
+        return not self.commits and not self.signatures
+
+
+@dataclass(frozen=True, slots=True)
 class ScanResult:
     findings: tuple[Finding, ...]
     stats: ScanStats
     targets: tuple[str, ...] = ()
     # sources skipped because nothing changed since their last recorded scan (incremental git)
     unchanged: tuple[str, ...] = ()
+    # what the scanned sources saw (commits, signatures), for the caller to record
+    state: ScanState = field(default_factory=ScanState)
 
     @classmethod
     def nothing_changed(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from leakguard.config import Allowlist, ProjectConfig, discover, load
 from leakguard.errors import UsageError
-from leakguard.model import Severity
+from leakguard.model import ScanState, Severity
 from leakguard.pathfilter import PathFilter
 
 MiB = 1024 * 1024
@@ -72,8 +72,12 @@ class ScanOptions:
     baseline: Path | None = None
     decode_depth: int = 2
     cache_dir: Path | None = None  # remote mirrors; default under the XDG cache dir
-    state_dir: Path | None = None  # incremental state; default under the XDG state dir
-    db: Path | None = None  # findings store; when set, git cursors live there (not a state file)
+    # where the caller keeps the incremental state (the core never reads these two): the
+    # findings store when ``db`` is set, else files under ``state_dir`` (default: XDG state dir)
+    state_dir: Path | None = None
+    db: Path | None = None
+    # what earlier scans recorded for this scan's sources, filled in by the core (run_scan)
+    state: ScanState = field(default_factory=ScanState)
     git: GitOptions = field(default_factory=GitOptions)
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)
     web: WebOptions = field(default_factory=WebOptions)

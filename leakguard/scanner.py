@@ -1,10 +1,19 @@
 """The scan core: targets -> sources -> engine -> deduplicated, filtered findings.
 
-It knows only interfaces: :func:`resolve_target` for sources, :class:`Engine` for matching.
-Splittable pieces run on a process pool (one engine per worker); the rest run here. Everything
-that can be wrong with the inputs (rules, baseline, targets) is checked before any byte is read.
-A source that says it is unchanged since its last recorded scan (:class:`StatefulSource`) is
-not scanned at all: the result lists it in ``unchanged`` and counts ``unchanged_targets``.
+It knows only interfaces: :func:`resolve_target` for sources, :class:`Engine` for matching, a
+:class:`StateReader` for the incremental state its caller keeps. :func:`run_scan` is four steps:
+
+* :func:`plan_scan`: load the rules and baseline and resolve the targets (everything that can be
+  wrong with the inputs fails before any byte is read), read the recorded state of the sources
+  that have some (:class:`StatefulSource`) into ``options.state``, and set aside those unchanged
+  since it was recorded: they are not scanned at all (``ScanResult.unchanged``);
+* :func:`split_sources`: cut the sources into pieces, for this process and the pool;
+* :func:`execute_scan`: scan the pieces (the pool's with one engine per worker);
+* :func:`finish_scan`: enrich, deduplicate and filter the findings, and collect what the
+  sources saw (``ScanResult.state``).
+
+The core never writes state: its caller does, once the result is delivered
+(:func:`scan_then_record` for ``leakguard scan``; a sweep writes it with the findings).
 """
 
 from __future__ import annotations
@@ -17,15 +26,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rulecache import RuleCache, default_cache_dir
 from leakguard.engine.rules import RuleSet
-from leakguard.model import Finding, Location, ScanResult, ScanStats
+from leakguard.model import Finding, Location, ScanResult, ScanState, ScanStats
 from leakguard.options import ScanOptions
-from leakguard.sources.interface import EnrichingSource, Source, StatefulSource
+from leakguard.sources.interface import EnrichingSource, Source, StatefulSource, StateReader
 from leakguard.sources.resolve import resolve_target
 
 if TYPE_CHECKING:
@@ -183,104 +192,184 @@ def run_scan(
     ruleset: RuleSet | None = None,
     engine: Engine | None = None,
     progress: Progress | None = None,
+    state: StateReader | None = None,
 ) -> ScanResult:
     """Scan ``targets``. ``engine``, when given, must be built from ``ruleset`` (or be the only
     one given) with ``options.engine`` and ``options.show_secrets``; a caller scanning many
-    targets passes one so the rules are compiled once (one engine per thread)."""
+    targets passes one so the rules are compiled once (one engine per thread). ``state`` is
+    where the caller keeps the incremental state: it is only read; what the scan saw comes
+    back in ``ScanResult.state`` for the caller to write."""
     started = time.perf_counter()
     ruleset = ruleset or (engine.ruleset if engine is not None else None)
+    plan = plan_scan(targets, options, ruleset=ruleset, state=state)
+    if not plan.sources:
+        labels = plan.unchanged_labels
+        return ScanResult.nothing_changed(labels, plan.targets, time.perf_counter() - started)
+    engine = engine or engine_for(plan.ruleset, plan.options)
+    pieces = split_sources(plan)  # from here on, sources start work (git: the log pass)
+    done = execute_scan(plan, pieces, engine, progress)
+    result = finish_scan(plan, pieces, done)
+    result.stats.seconds = time.perf_counter() - started
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPlan:
+    """What a scan will read, decided before any byte is read."""
+
+    targets: tuple[str, ...]
+    options: ScanOptions  # with ``state``: what earlier scans recorded for these sources
+    ruleset: RuleSet
+    baseline: Baseline | None
+    sources: tuple[Source, ...]  # to scan
+    unchanged: tuple[Source, ...]  # not scanned: nothing changed since the recorded state
+
+    @property
+    def unchanged_labels(self) -> tuple[str, ...]:
+        return tuple(s.label for s in self.unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class Pieces:
+    """The sources cut into pieces: those scanned in this process and on the process pool."""
+
+    split: tuple[tuple[Source, tuple[Source, ...]], ...]  # each source and its pieces
+    local: tuple[Source, ...]
+    parallel: tuple[Source, ...]
+
+
+def plan_scan(
+    targets: Sequence[str],
+    options: ScanOptions,
+    *,
+    ruleset: RuleSet | None = None,
+    state: StateReader | None = None,
+) -> ScanPlan:
+    """Load the rules and baseline, resolve the targets (everything that can be wrong with
+    the inputs fails here), read their recorded state and set the unchanged ones aside."""
     ruleset = ruleset or RuleSet.load(options.rules_dirs)
     baseline = _baseline(options)
     resolved = [resolve_target(t, options) for t in targets]
     stateful = [s for s in resolved if isinstance(s, StatefulSource)]
-    skipped = {id(s) for s in stateful if s.unchanged(options, ruleset.version)}
-    sources = [s for s in resolved if id(s) not in skipped]
-    if not sources:
-        labels = tuple(s.label for s in resolved)
-        return ScanResult.nothing_changed(labels, tuple(targets), time.perf_counter() - started)
-    engine = engine or engine_for(ruleset, options)
-    plan = [(source, list(source.split(options))) for source in sources]
-    pieces = [piece for _, source_pieces in plan for piece in source_pieces]
+    options = with_recorded_state(options, stateful, state)
+    unchanged = tuple(s for s in stateful if s.unchanged(options, ruleset.version))
+    skipped = {id(s) for s in unchanged}
+    sources = tuple(s for s in resolved if id(s) not in skipped)
+    return ScanPlan(tuple(targets), options, ruleset, baseline, sources, unchanged)
+
+
+def split_sources(plan: ScanPlan) -> Pieces:
+    """Cut each source into pieces; the pool takes the parallel-safe ones when there are two
+    workers and two such pieces, this process the rest."""
+    split = tuple((source, tuple(source.split(plan.options))) for source in plan.sources)
+    pieces = [piece for _, source_pieces in split for piece in source_pieces]
     parallel = [p for p in pieces if getattr(p, "parallel_safe", False)]
     local = [p for p in pieces if not getattr(p, "parallel_safe", False)]
-    jobs = worker_count(options)
-    if jobs < 2 or len(parallel) < 2:
+    if worker_count(plan.options) < 2 or len(parallel) < 2:
         local, parallel = local + parallel, []
+    return Pieces(split, tuple(local), tuple(parallel))
+
+
+def with_recorded_state(
+    options: ScanOptions, sources: Iterable[StatefulSource], state: StateReader | None
+) -> ScanOptions:
+    """``options`` holding what ``state`` recorded for the keys these sources read."""
+    keys = list(dict.fromkeys(k for s in sources for k in s.state_keys(options)))
+    if state is None or not keys:
+        return options
+    return replace(options, state=options.state.merged(state.read(keys)))
+
+
+def execute_scan(
+    plan: ScanPlan, pieces: Pieces, engine: Engine, progress: Progress | None = None
+) -> list[tuple[Source, PieceResult]]:
+    """Scan every piece: this process's with ``engine``, the others on a process pool (one
+    engine per worker). Returns each piece with its result, this process's first."""
     if progress is not None:
-        progress.start(len(pieces))
+        progress.start(len(pieces.local) + len(pieces.parallel))
+    if not pieces.parallel:
+        return _run_local(pieces.local, engine, plan.options, progress)
+    workers = min(worker_count(plan.options), len(pieces.parallel))
+    # the pieces never read the recorded state (their source did, when planning them)
+    initargs = (os.getpid(), plan.ruleset, replace(plan.options, state=ScanState()))
+    # imported here: a small scan (a pre-commit hook's) never starts a pool
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    results: list[PieceResult] = []
-    ran: list[Source] = list(local)
-    if parallel:
-        workers = min(jobs, len(parallel))
-        initargs = (os.getpid(), ruleset, options)
-        # imported here: a small scan (a pre-commit hook's) never starts a pool
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=initargs) as pool:
+        try:
+            with spawning_workers():
+                futures: dict[Future[PieceResult], int] = {
+                    pool.submit(_scan_in_worker, p): i for i, p in enumerate(pieces.parallel)
+                }
+            done = _run_local(pieces.local, engine, plan.options, progress)
+            ordered: list[PieceResult | None] = [None] * len(pieces.parallel)
+            for future in as_completed(futures):
+                result = ordered[futures[future]] = future.result()
+                _piece_done(progress, result[1])
+        except BaseException:
+            stop_pool(pool)
+            raise
+    done.extend((p, r) for p, r in zip(pieces.parallel, ordered, strict=True) if r is not None)
+    return done
 
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=initargs) as pool:
-            try:
-                with spawning_workers():
-                    futures: dict[Future[PieceResult], int] = {
-                        pool.submit(_scan_in_worker, p): i for i, p in enumerate(parallel)
-                    }
-                results.extend(_run_local(local, engine, options, progress))
-                ordered: list[PieceResult | None] = [None] * len(parallel)
-                for future in as_completed(futures):
-                    done = ordered[futures[future]] = future.result()
-                    _piece_done(progress, done[1])
-            except BaseException:
-                stop_pool(pool)
-                raise
-            results.extend(r for r in ordered if r is not None)
-            ran.extend(p for p, r in zip(parallel, ordered, strict=True) if r is not None)
-    else:
-        results.extend(_run_local(local, engine, options, progress))
 
+def finish_scan(
+    plan: ScanPlan, pieces: Pieces, done: Sequence[tuple[Source, PieceResult]]
+) -> ScanResult:
+    """Merge the pieces' statistics, let each source enrich its findings, drop duplicates and
+    suppressed findings, and collect what the scanned sources saw (``ScanResult.state``)."""
     stats = ScanStats()
-    for _piece_findings, piece_stats in results:
+    for _piece, (_findings, piece_stats) in done:
         stats.merge(piece_stats)
-    findings = _enrich_split_sources(plan, dict(zip(map(id, ran), results, strict=True)), stats)
-    final = finalize(findings, options, baseline)
-    if baseline is not None:  # "0 new (113 baselined)" rather than "no credentials found"
-        stats.count("baselined", len({f.fingerprint for f in findings if baseline.suppresses(f)}))
-    for source in stateful:
-        if id(source) not in skipped:
-            source.record_state()  # only now: the state is never recorded without the scan
-    unchanged = tuple(s.label for s in resolved if id(s) in skipped)
-    if unchanged:
-        stats.count("unchanged_targets", len(unchanged))
-    stats.seconds = time.perf_counter() - started
-    return ScanResult(tuple(final), stats, tuple(targets), unchanged=unchanged)
+    findings = _enrich_split_sources(pieces.split, {id(p): r for p, r in done}, stats)
+    final = finalize(findings, plan.options, plan.baseline)
+    if plan.baseline is not None:  # "0 new (113 baselined)" rather than "no credentials found"
+        suppressed = {f.fingerprint for f in findings if plan.baseline.suppresses(f)}
+        stats.count("baselined", len(suppressed))
+    if plan.unchanged:
+        stats.count("unchanged_targets", len(plan.unchanged))
+    state = ScanState()
+    for source in plan.sources:
+        if isinstance(source, StatefulSource):  # only now: the scan has completed
+            state = state.merged(source.scanned_state())
+    return ScanResult(
+        tuple(final), stats, plan.targets, unchanged=plan.unchanged_labels, state=state
+    )
+
+
+class StateStore(StateReader, Protocol):
+    """A :class:`StateReader` that also writes what a scan saw (the caller's)."""
+
+    def write(self, state: ScanState) -> None: ...
 
 
 def scan_then_record(
     targets: Sequence[str],
     options: ScanOptions,
     deliver: Callable[[ScanResult], None],
+    state: StateStore,
     *,
     progress: Progress | None = None,
 ) -> ScanResult:
-    """Scan, hand the result to ``deliver`` (write the report), and only then record the
-    incremental state (commits scanned, repository signatures). A scan whose report was never
-    delivered (a full disk, an interrupt) leaves the state as it was, so the next incremental
-    scan reports the same findings again instead of losing them."""
-    from leakguard.sources.git_state import write_deferred
-    from leakguard.store.cursors import deferred_state
-
-    with deferred_state() as pending:
-        result = run_scan(targets, options, progress=progress)
+    """Scan, hand the result to ``deliver`` (write the report), and only then write the
+    incremental state the scan saw (commits scanned, repository signatures) to ``state``. A
+    scan whose report was never delivered (a full disk, an interrupt) leaves the state as it
+    was, so the next incremental scan reports the same findings again instead of losing them."""
+    result = run_scan(targets, options, progress=progress, state=state)
     deliver(result)
-    write_deferred(pending, options)
+    state.write(result.state)
     return result
 
 
 def _enrich_split_sources(
-    plan: list[tuple[Source, list[Source]]], results: dict[int, PieceResult], stats: ScanStats
+    split: Iterable[tuple[Source, Sequence[Source]]],
+    results: Mapping[int, PieceResult],
+    stats: ScanStats,
 ) -> list[Finding]:
     """A source split into other pieces (git: blob ranges on the pool) enriches the findings
     of all its pieces at once, after they are all done."""
     findings: list[Finding] = []
-    for source, source_pieces in plan:
+    for source, source_pieces in split:
         mine = [f for p in source_pieces for f in results[id(p)][0]]
         if isinstance(source, EnrichingSource) and all(p is not source for p in source_pieces):
             mine = source.enrich(mine, stats)
@@ -290,11 +379,12 @@ def _enrich_split_sources(
 
 def _run_local(
     pieces: Iterable[Source], engine: Engine, options: ScanOptions, progress: Progress | None
-) -> list[PieceResult]:
+) -> list[tuple[Source, PieceResult]]:
     out = []
     for piece in pieces:
-        out.append(scan_source(piece, engine, options))
-        _piece_done(progress, out[-1][1])
+        result = scan_source(piece, engine, options)
+        out.append((piece, result))
+        _piece_done(progress, result[1])
     return out
 
 

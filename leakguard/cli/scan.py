@@ -555,6 +555,9 @@ def scan(
         severity_given=min_severity is not None,
         baseline_given=baseline is not None,
     )
+    from leakguard.store.cursors import state_store_for  # sqlite3 only when scanning
+
+    state = state_store_for(options)  # where --db or --state-dir keeps the incremental state
     with progress_bar(not quiet) as progress:
 
         def deliver(result: ScanResult) -> None:
@@ -574,7 +577,7 @@ def scan(
             )
 
         # the incremental state is recorded only once the report is out (nothing is lost)
-        result = scan_then_record(targets, options, deliver, progress=progress)
+        result = scan_then_record(targets, options, deliver, state, progress=progress)
     raise typer.Exit(EXIT_FINDINGS if result.findings else EXIT_OK)
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from leakguard.errors import InputError
-from leakguard.model import Chunk, Finding, Location, Scalar, ScanStats, Skipped
+from leakguard.model import Chunk, Finding, Location, Scalar, ScanState, ScanStats, Skipped
 from leakguard.options import ScanOptions
 from leakguard.sources import git_run
 from leakguard.sources.filesystem import DirectorySource
@@ -58,7 +58,6 @@ from leakguard.sources.git_repo import (
     stash_entries,
 )
 from leakguard.sources.git_signature import fast_path_applies, state_signature
-from leakguard.sources.git_state import CommitCursor, cursor_for
 from leakguard.sources.interface import Source
 
 RANGES_PER_WORKER = 4
@@ -133,36 +132,40 @@ class GitSource:
         self._commits_in_store: set[str] = set()
         self._refs: list[Ref] = []
         self._seen: set[str] = set()
-        self._record = False
-        self._cursor: CommitCursor | None = None
+        self._record = False  # the log pass covers commits to report in scanned_state
+        self._scanned: list[str] | None = None  # the commits the log pass listed
         self._include_unreachable = False
         self._plan_stats: ScanStats | None = None
         self._log_failed = False
         self._replaced: set[str] = set()  # blobs new commits replaced (incremental scans)
-        self._state: tuple[CommitCursor, str] | None = None  # (where, signature) to record
+        self._signature: str | None = None  # the state signature this scan started from
 
-    # -- unchanged repositories --------------------------------------------------------------
+    # -- incremental state -------------------------------------------------------------------
+
+    def state_keys(self, options: ScanOptions) -> tuple[str, ...]:
+        """Incremental scans read the commits scanned before and the state signature."""
+        return (self.repo.key,) if fast_path_applies(options) else ()
 
     def unchanged(self, options: ScanOptions, ruleset_version: str) -> bool:
         """Incremental scans: True when the repository's state signature (refs, index, work
         tree, rules, options; no git process) equals the one recorded after the last scan."""
-        self._state = None
+        self._signature = None
         if not fast_path_applies(options):
             return False
         signature = state_signature(self.repo, options, ruleset_version)
         if signature is None:
             return False
-        cursor = cursor_for(options)
-        if cursor.signature(self.repo.key) == signature:
+        if options.state.signature(self.repo.key) == signature:
             return True
-        self._state = (cursor, signature)
+        self._signature = signature
         return False
 
-    def record_state(self) -> None:
-        if self._state is not None:
-            cursor, signature = self._state
-            cursor.record_signature(self.repo.key, signature)
-            self._state = None
+    def scanned_state(self) -> ScanState:
+        """The commits the history pass covered and the signature the scan started from."""
+        key = self.repo.key
+        commits = {key: frozenset(self._scanned)} if self._scanned is not None else {}
+        signatures = {key: self._signature} if self._signature is not None else {}
+        return ScanState(commits, signatures)
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
         """With two or more workers: the work tree and ranges of blobs become pool pieces,
@@ -217,11 +220,10 @@ class GitSource:
                 stats.count("git_empty_repositories")
                 stats.warn(f"{self.label}: the repository has no commits yet")
             return False
-        self._cursor = cursor = cursor_for(options)
         self._include_unreachable = options.git.include_unreachable
         # unreachable objects carry no commit to remember: that scan always covers everything
-        incremental = options.git.incremental and not options.git.include_unreachable
-        self._seen = cursor.seen(self.repo.key) if incremental else set()
+        incremental = fast_path_applies(options)
+        self._seen = set(options.state.seen(self.repo.key)) if incremental else set()
         self._record = True
         if self._seen and set(tips) <= self._seen and not options.git.include_unreachable:
             stats.count("git_unchanged_repositories")
@@ -319,8 +321,8 @@ class GitSource:
             if unexplained and self._include_unreachable and self._commits_in_store:
                 unreachable = self._unreachable_intros(unexplained, stats)
             enriched = self._merge(git_findings, intros, unreachable, stats)
-            if self._record and self._cursor is not None:
-                self._cursor.record(self.repo.key, commits)
+            if self._record:
+                self._scanned = commits
             return others + enriched
         finally:
             log.close()

@@ -9,17 +9,20 @@ A source that knows more about a finding than the chunk location (git provenance
 that introduced a blob, other commits holding it, exposure at branch tips) implements
 ``enrich``, which receives all findings of that source once matching is done.
 
-A source that can tell, cheaply and without reading, that nothing changed since its last
-recorded scan (a git repository under ``--incremental``) implements ``unchanged`` and
-``record_state``; the pipeline then skips it entirely.
+A source with incremental state (a git repository: the commits already scanned, the signature
+of its refs and files) implements :class:`StatefulSource`. It names the state it reads
+(``state_keys``); the core reads that state through the caller's :class:`StateReader` and hands
+it over as ``options.state``; the source can then say it is ``unchanged`` (the pipeline skips
+it entirely) or scan only what is new, and reports what it saw (``scanned_state``) for the
+result. Neither the source nor the core writes state: the caller does, after the scan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
-from leakguard.model import Chunk, Finding, ScanStats
+from leakguard.model import Chunk, Finding, ScanState, ScanStats
 from leakguard.options import ScanOptions
 
 
@@ -44,13 +47,25 @@ class EnrichingSource(Source, Protocol):
         ...
 
 
-@runtime_checkable
-class StatefulSource(Source, Protocol):
-    def unchanged(self, options: ScanOptions, ruleset_version: str) -> bool:
-        """True when nothing a scan could read changed since the recorded state (then the
-        source is not scanned at all); remembers the current state for ``record_state``."""
+class StateReader(Protocol):
+    """Where the caller keeps incremental state (a file per repository, the findings store)."""
+
+    def read(self, keys: Collection[str]) -> ScanState:
+        """What earlier scans recorded under ``keys`` (nothing for a key never recorded)."""
         ...
 
-    def record_state(self) -> None:
-        """Record the state ``unchanged`` saw, once a scan of this source has completed."""
+
+@runtime_checkable
+class StatefulSource(Source, Protocol):
+    def state_keys(self, options: ScanOptions) -> tuple[str, ...]:
+        """The keys of the recorded state a scan with ``options`` reads (none: it reads none)."""
+        ...
+
+    def unchanged(self, options: ScanOptions, ruleset_version: str) -> bool:
+        """True when nothing a scan could read changed since the state in ``options.state``
+        (then the source is not scanned at all)."""
+        ...
+
+    def scanned_state(self) -> ScanState:
+        """What this scan saw (commits scanned, the state signature), once it has completed."""
         ...

@@ -1,26 +1,28 @@
-"""Per-repository commit cursors kept in the findings store (the git source's incremental state).
+"""Where the incremental state lives between scans: commits already scanned and state
+signatures, per repository key (see :class:`leakguard.model.ScanState`).
 
-:class:`StoreCommitCursor` implements the git source's ``CommitCursor`` protocol
-(``seen(repo_key)`` / ``record(repo_key, commits)``). Used by a plain ``leakguard scan --db``,
-``record`` writes through at once. Inside a sweep, the worker scans a target within
-:func:`deferred_state`: ``record`` then only buffers, and the sweep's parent writes those
-commits in the same transaction as the target's findings, so a sweep killed between the two can
-never mark commits as scanned whose findings were not stored.
-
-The same goes for each repository's state signature (``repo_signatures``, see
-:mod:`leakguard.sources.git_signature`): deferred in a sweep, written with the findings.
+Two homes, both a :class:`~leakguard.sources.interface.StateReader` with a ``write``: the
+findings store (:class:`StoreState`, ``--db``) and small private files under the state directory
+(:class:`FileState`, ``--state-dir``, default ``$XDG_STATE_HOME/leakguard``). Only callers (the
+CLI, a sweep) use them: the scan core reads through the reader it is given, and returns what a
+scan saw in its result; the caller writes that only once the result is safely delivered, so a
+scan that failed or was interrupted never marks commits as scanned whose findings were lost. A
+sweep writes a target's state in the same transaction as its findings (``write_commits``,
+``write_signature``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from leakguard.store.db import Database
+from leakguard.errors import InputError
+from leakguard.model import ScanState
+from leakguard.options import ScanOptions
+from leakguard.store.db import Database, default_state_dir
 
 COMPONENT = "cursors"
 MIGRATIONS: list[str] = [
@@ -33,39 +35,14 @@ MIGRATIONS: list[str] = [
     " recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
 ]
 
-CursorDelta = dict[str, set[str]]
-SignatureDelta = dict[str, str]
+HEADER = b"# leakguard git commits v1 "
 
 
-@dataclass(slots=True)
-class DeferredState:
-    """What a deferred scan recorded: repo_key -> commits, and repo_key -> state signature."""
-
-    commits: CursorDelta = field(default_factory=dict)
-    signatures: SignatureDelta = field(default_factory=dict)
-
-
-# The deferral is per thread: a Dask worker may run several targets at once in one process.
-_deferral = threading.local()
-
-
-@contextmanager
-def deferred_state() -> Iterator[DeferredState]:
-    """Within this block, cursors created on this thread buffer ``record`` and
-    ``record_signature`` into the yielded state instead of writing them."""
-    state = DeferredState()
-    previous = getattr(_deferral, "state", None)
-    _deferral.state = state
-    try:
-        yield state
-    finally:
-        _deferral.state = previous
-
-
-def current_deferral() -> DeferredState | None:
-    """The deferral active on this thread (see :func:`deferred_state`), if any."""
-    state: DeferredState | None = getattr(_deferral, "state", None)
-    return state
+def state_store_for(options: ScanOptions) -> StoreState | FileState:
+    """The findings store when ``options.db`` is set, else the state directory's files."""
+    if options.db is not None:
+        return StoreState(options.db)
+    return FileState(options.state_dir or default_state_dir())
 
 
 def migrate(db: Database) -> None:
@@ -101,44 +78,119 @@ def write_signature(conn: sqlite3.Connection, repo_key: str, signature: str) -> 
     )
 
 
-class StoreCommitCursor:
-    """Commits already scanned, per repository, in the SQLite findings store at ``db_path``."""
+class StoreState:
+    """The incremental state in the SQLite findings store at ``db_path``."""
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
-        self._deferred: DeferredState | None = getattr(_deferral, "state", None)
 
-    def seen(self, repo_key: str) -> set[str]:
+    def read(self, keys: Collection[str]) -> ScanState:
+        if not keys:
+            return ScanState()
         with Database.open(self.db_path) as db:
             migrate(db)
-            commits = seen_commits(db.conn, repo_key)
-        if self._deferred is not None:
-            commits |= self._deferred.commits.get(repo_key, set())
-        return commits
+            commits = {k: frozenset(seen_commits(db.conn, k)) for k in keys}
+            signatures = {k: s for k in keys if (s := stored_signature(db.conn, k)) is not None}
+        return ScanState({k: c for k, c in commits.items() if c}, signatures)
 
-    def record(self, repo_key: str, commits: Iterable[str]) -> None:
-        if self._deferred is not None:
-            self._deferred.commits.setdefault(repo_key, set()).update(commits)
+    def write(self, state: ScanState) -> None:
+        """Commits and signatures in one transaction."""
+        if state.empty:
             return
         with Database.open(self.db_path) as db:
             migrate(db)
             with db.transaction() as conn:
-                write_commits(conn, repo_key, commits)
+                for key, commits in state.commits.items():
+                    write_commits(conn, key, sorted(commits))
+                for key, signature in state.signatures.items():
+                    write_signature(conn, key, signature)
 
-    def signature(self, repo_key: str) -> str | None:
-        if self._deferred is not None and repo_key in self._deferred.signatures:
-            return self._deferred.signatures[repo_key]
-        if not self.db_path.exists():
-            return None
-        with Database.open(self.db_path) as db:
-            migrate(db)
-            return stored_signature(db.conn, repo_key)
 
-    def record_signature(self, repo_key: str, signature: str) -> None:
-        if self._deferred is not None:
-            self._deferred.signatures[repo_key] = signature
-            return
-        with Database.open(self.db_path) as db:
-            migrate(db)
-            with db.transaction() as conn:
-                write_signature(conn, repo_key, signature)
+class FileState:
+    """One append-only file of commit ids per repository (``<state_dir>/git/<key hash>.commits``)
+    and its signature beside it (``.signature``), each created 0600 in a 0700 directory."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = Path(state_dir) / "git"
+
+    def path_for(self, repo_key: str, suffix: str = ".commits") -> Path:
+        return self.dir / (hashlib.sha256(repo_key.encode()).hexdigest()[:32] + suffix)
+
+    def read(self, keys: Collection[str]) -> ScanState:
+        commits = {k: frozenset(c) for k in keys if (c := self._commits(k))}
+        signatures = {k: s for k in keys if (s := self._signature(k)) is not None}
+        return ScanState(commits, signatures)
+
+    def write(self, state: ScanState) -> None:
+        """Commits first: a signature promises that its commits were scanned."""
+        for key, commits in state.commits.items():
+            self._append(key, sorted(commits))
+        for key, signature in state.signatures.items():
+            self._replace_signature(key, signature)
+
+    def _signature(self, repo_key: str) -> str | None:
+        try:
+            text = self.path_for(repo_key, ".signature").read_text("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None  # absent or unreadable: scan
+        return text or None
+
+    def _commits(self, repo_key: str) -> set[str]:
+        try:
+            data = self.path_for(repo_key).read_bytes()
+        except FileNotFoundError:
+            return set()
+        except OSError as exc:
+            raise InputError(
+                f"cannot read the incremental state {self.path_for(repo_key)}: {exc.strerror}",
+                hint="check the permissions of --state-dir, or delete the file for a full scan",
+            ) from None
+        lines = data.split(b"\n")
+        if not lines or not lines[0].startswith(HEADER):
+            return set()  # not our format: scan everything
+        return {line.decode("ascii") for line in lines[1:] if line and not line.startswith(b"#")}
+
+    def _append(self, repo_key: str, commits: Iterable[str]) -> None:
+        body = "".join(f"{c}\n" for c in commits).encode("ascii")
+        path = self.path_for(repo_key)
+        try:
+            _private_dirs(self.dir)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                if os.fstat(fd).st_size == 0:
+                    label = repo_key.replace("\n", " ").encode("utf-8", "replace")
+                    os.write(fd, HEADER + label + b"\n")
+                os.write(fd, body)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise _unwritable(path, exc) from None
+
+    def _replace_signature(self, repo_key: str, signature: str) -> None:
+        """Atomically: a crash leaves the old signature or the new one."""
+        path = self.path_for(repo_key, ".signature")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            _private_dirs(self.dir)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, signature.encode("ascii") + b"\n")
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise _unwritable(path, exc) from None
+
+
+def _unwritable(path: Path, exc: OSError) -> InputError:
+    return InputError(
+        f"cannot write the incremental state {path}: {exc.strerror}",
+        hint="check the permissions of --state-dir",
+    )
+
+
+def _private_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents 0700 (not with the umask's mode)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for p in reversed(missing):
+        p.mkdir(mode=0o700, exist_ok=True)

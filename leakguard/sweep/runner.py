@@ -25,7 +25,7 @@ from typing import Any
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
 from leakguard.errors import LeakguardError, UsageError
-from leakguard.model import LiveCheck, ScanResult
+from leakguard.model import LiveCheck, ScanResult, ScanState
 from leakguard.options import ScanOptions
 from leakguard.scanner import (
     bind_to_parent,
@@ -37,7 +37,6 @@ from leakguard.scanner import (
 from leakguard.sources.git_repo import discover_plain
 from leakguard.sources.git_signature import fast_path_applies, state_signature
 from leakguard.store import cursors
-from leakguard.store.cursors import CursorDelta, SignatureDelta, deferred_state
 from leakguard.store.findings import FindingsStore, now_iso
 from leakguard.store.verifications import VerificationCache
 from leakguard.sweep.config import SweepConfig, Target
@@ -49,10 +48,8 @@ from leakguard.verify.sweep import SweepVerify, Verified, verify_new
 class TargetOutcome:
     label: str
     started_at: str
-    result: ScanResult | None = None
+    result: ScanResult | None = None  # with what the scan saw (``state``), for the parent
     error: str | None = None
-    cursor_delta: CursorDelta = field(default_factory=dict)
-    signatures: SignatureDelta = field(default_factory=dict)
     verified: Verified | None = None  # --verify: the new credentials' answers
 
 
@@ -108,24 +105,25 @@ def scan_target(
     rules_dirs: tuple[Path, ...] = (),
     verify: SweepVerify | None = None,
 ) -> TargetOutcome:
-    """Scan one target (runs inside a worker) with this thread's engine, then, with ``verify``,
-    ask about its new credentials while their values are in memory. Any failure is returned,
-    not raised."""
+    """Scan one target (runs inside a worker) with this thread's engine, reading the
+    incremental state from the store (what the scan saw comes back in the result, for the
+    parent to write with the findings), then, with ``verify``, ask about its new credentials
+    while their values are in memory. Any failure is returned, not raised."""
     started = now_iso()
     try:
         options = target.scan_options(db, rules_dirs=rules_dirs)
         if verify is not None:  # values stay in this worker's memory, for the provider call
             options = replace(options, show_secrets=True)
         engine = engines.get(show_secrets=verify is not None)
-        with deferred_state() as state:
-            result = run_scan([target.label], options, ruleset=engines.ruleset, engine=engine)
+        recorded = cursors.StoreState(db)
+        result = run_scan(
+            [target.label], options, ruleset=engines.ruleset, engine=engine, state=recorded
+        )
         verified = None if verify is None else verify_new(result, db, verify)
         return TargetOutcome(
             target.label,
             started,
             result=result if verified is None else verified.result,
-            cursor_delta=state.commits,
-            signatures=state.signatures,
             verified=verified,
         )
     except LeakguardError as exc:
@@ -255,15 +253,16 @@ def run_sweep(
             )
         changed, unchanged = _split_unchanged(targets, settings, ruleset, store)
         for outcome in itertools.chain(unchanged, _outcomes(changed, settings, ruleset)):
-            store.record_scan(
+            seen = outcome.result.state if outcome.result is not None else ScanState()
+            store.record_scan(  # the target's state with its findings, in one transaction
                 outcome.label,
                 outcome.result,
                 ruleset_version=ruleset.version,
                 sweep_id=sweep_id,
                 error=outcome.error,
                 started_at=outcome.started_at,
-                cursor_delta=outcome.cursor_delta,
-                signatures=outcome.signatures,
+                cursor_delta=seen.commits,
+                signatures=seen.signatures,
             )
             if outcome.verified is not None and cache is not None:
                 _keep_answers(outcome.verified, cache, answers, notes)

@@ -14,8 +14,9 @@ from leakguard.errors import InputError
 from leakguard.model import Finding, ScanResult
 from leakguard.options import GitOptions, ScanOptions
 from leakguard.redact import fingerprint
-from leakguard.scanner import run_scan
+from leakguard.scanner import scan_then_record
 from leakguard.sources.remote import mirror_path
+from leakguard.store.cursors import state_store_for
 from tests.integration.git_repos import Builder, key, loose_object
 
 pytestmark = pytest.mark.integration
@@ -41,7 +42,12 @@ def _options(tmp_path: Path, **git: object) -> ScanOptions:
 
 
 def _scan(target: str | Path, options: ScanOptions) -> ScanResult:
-    return run_scan([str(target)], options)
+    """Scan like ``leakguard scan``: the state the scan saw is recorded once it is delivered."""
+    return scan_then_record([str(target)], options, _delivered, state_store_for(options))
+
+
+def _delivered(result: ScanResult) -> None:
+    """Where ``leakguard scan`` writes its report."""
 
 
 def _find(result: ScanResult, name: str) -> Finding | None:

@@ -13,9 +13,10 @@ import pytest
 
 from leakguard.model import ScanResult
 from leakguard.options import GitOptions, ScanOptions
-from leakguard.scanner import run_scan
+from leakguard.scanner import scan_then_record
 from leakguard.sources import git_signature
 from leakguard.sources.git_repo import discover, discover_plain
+from leakguard.store.cursors import state_store_for
 from tests.integration.git_repos import Builder, key
 from tests.support.cli import run_cli
 
@@ -51,7 +52,12 @@ def _options(tmp_path: Path, **git: object) -> ScanOptions:
 
 
 def _scan(b: Builder, options: ScanOptions) -> ScanResult:
-    return run_scan([str(b.path)], options)
+    """Scan like ``leakguard scan``: the state the scan saw is recorded once it is delivered."""
+    return scan_then_record([str(b.path)], options, _delivered, state_store_for(options))
+
+
+def _delivered(result: ScanResult) -> None:
+    """Where ``leakguard scan`` writes its report."""
 
 
 @pytest.fixture()

@@ -10,9 +10,10 @@ import pytest
 
 import leakguard
 from leakguard.errors import InputError
+from leakguard.model import ScanState
 from leakguard.sources import git_run
-from leakguard.sources.git_state import FileCommitCursor
 from leakguard.sources.remote import split_credentials
+from leakguard.store.cursors import FileState
 
 PACKAGE = Path(leakguard.__file__).parent
 # modules that start other programs (playbook commands, the rehearsal sandbox, the demo's
@@ -80,7 +81,6 @@ def test_a_line_break_in_url_credentials_is_refused_without_echoing_them() -> No
 
 
 def test_the_state_directory_is_private(tmp_path: Path) -> None:
-    cursor = FileCommitCursor(tmp_path / "new" / "state")
-    cursor.record("repo", ["a" * 40])
+    FileState(tmp_path / "new" / "state").write(ScanState({"repo": frozenset({"a" * 40})}))
     for path in (tmp_path / "new", tmp_path / "new" / "state", tmp_path / "new" / "state" / "git"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path

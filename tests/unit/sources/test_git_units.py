@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import stat
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,7 @@ from leakguard.sources.bundle import is_bundle, read_header
 from leakguard.sources.git_objects import GitProcessDied, _read_objects
 from leakguard.sources.git_pieces import display_path, ranges_by_size
 from leakguard.sources.git_provenance import Commit, Introduction, is_deletion, parse_log
-from leakguard.sources.git_state import FileCommitCursor, cursor_for
 from leakguard.sources.remote import looks_like_git_url, mirror_path, public_url
-from leakguard.store.cursors import StoreCommitCursor
 
 A = "a" * 40
 B = "b" * 40
@@ -98,31 +95,6 @@ def test_read_objects_reports_the_object_git_died_on() -> None:
     with pytest.raises(GitProcessDied) as died:
         list(_read_objects(io.BytesIO(f"{BLOB1} blob 50\nshort".encode()), 100, lambda *_: True))
     assert died.value.oid == BLOB1
-
-
-def test_file_cursor_is_0600_appends_and_survives_a_foreign_file(tmp_path: Path) -> None:
-    cursor = FileCommitCursor(tmp_path / "state")
-    assert cursor.seen("/repo") == set()
-    cursor.record("/repo", [A])
-    cursor.record("/repo", [B, A])
-    assert cursor.seen("/repo") == {A, B}
-    assert cursor.seen("/other") == set()
-    path = cursor.path_for("/repo")
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    path.write_text("something else\n")
-    assert cursor.seen("/repo") == set()  # not our format: scan everything
-
-
-def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    with pytest.raises(InputError, match="incremental state"):
-        FileCommitCursor(blocker).record("/repo", [A])
-
-
-def test_cursor_for_picks_the_store_when_a_db_is_given(tmp_path: Path) -> None:
-    assert isinstance(cursor_for(ScanOptions(db=tmp_path / "x.db")), StoreCommitCursor)
-    assert isinstance(cursor_for(ScanOptions(state_dir=tmp_path)), FileCommitCursor)
 
 
 def test_ranges_cut_by_size_in_order_and_cover_everything() -> None:

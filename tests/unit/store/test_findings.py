@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from leakguard.errors import UsageError
-from leakguard.model import Finding, Location, ScanResult, ScanStats, Severity
+from leakguard.model import Finding, Location, ScanResult, ScanState, ScanStats, Severity
 from leakguard.options import ScanOptions
 from leakguard.redact import fingerprint, redact
 from leakguard.scanner import run_scan
-from leakguard.store.cursors import StoreCommitCursor, deferred_state
+from leakguard.store.cursors import FileState, StoreState, state_store_for
 from leakguard.store.findings import CredentialFilter, FindingsStore
 
 SECRET = "sk_live_" + "Ab3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF"
@@ -134,22 +134,30 @@ def test_unfinished_sweep_is_adopted_by_the_next_one(tmp_path: Path) -> None:
         assert store.new_in_sweep(later) == []
 
 
-def test_commit_cursor_write_through_and_deferred(tmp_path: Path) -> None:
+def test_store_state_reads_what_was_written_and_a_sweep_writes_it_with_the_findings(
+    tmp_path: Path,
+) -> None:
     db = tmp_path / "lg.db"
-    cursor = StoreCommitCursor(db)
-    assert cursor.seen("repo") == set()
-    cursor.record("repo", ["a", "b"])
-    assert StoreCommitCursor(db).seen("repo") == {"a", "b"}
-    with deferred_state() as state:
-        delta = state.commits
-        deferred = StoreCommitCursor(db)
-        deferred.record("repo", ["c"])
-        assert deferred.seen("repo") == {"a", "b", "c"}
-    assert delta == {"repo": {"c"}}
-    assert StoreCommitCursor(db).seen("repo") == {"a", "b"}  # nothing written yet
+    state = StoreState(db)
+    assert state.read(["repo"]) == ScanState()
+    state.write(ScanState({"repo": frozenset({"a", "b"})}, {"repo": "sha256:1"}))
+    assert StoreState(db).read(["repo", "other"]) == ScanState(
+        {"repo": frozenset({"a", "b"})}, {"repo": "sha256:1"}
+    )
+    scanned = ScanState({"repo": frozenset({"c"})}, {"repo": "sha256:2"})
     with FindingsStore.open(db) as store:  # the sweep writes them with the target's findings
-        store.record_scan("repo", _result(), cursor_delta=delta)
-    assert StoreCommitCursor(db).seen("repo") == {"a", "b", "c"}
+        store.record_scan(
+            "repo", _result(), cursor_delta=scanned.commits, signatures=scanned.signatures
+        )
+    assert StoreState(db).read(["repo"]) == ScanState(
+        {"repo": frozenset({"a", "b", "c"})}, {"repo": "sha256:2"}
+    )
+    assert StoreState(db).read([]) == ScanState()  # no key: the store is not even opened
+
+
+def test_state_store_for_picks_the_findings_store_when_a_db_is_given(tmp_path: Path) -> None:
+    assert isinstance(state_store_for(ScanOptions(db=tmp_path / "x.db")), StoreState)
+    assert isinstance(state_store_for(ScanOptions(state_dir=tmp_path)), FileState)
 
 
 def _strings(path: Path, out: Path) -> Path:

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from leakguard.errors import InputError
-from leakguard.model import Finding, Location, ScanResult, ScanStats, Severity
+from leakguard.model import Finding, Location, ScanResult, ScanState, ScanStats, Severity
 from leakguard.options import ScanOptions
 from leakguard.redact import fingerprint, redact
-from leakguard.store.cursors import StoreCommitCursor
+from leakguard.sources.interface import StateReader
+from leakguard.store.cursors import StoreState
 from leakguard.sweep import runner
 from leakguard.sweep.config import load_config
 from leakguard.sweep.runner import SweepSettings, run_sweep
@@ -33,7 +34,9 @@ def test_cursors_are_written_with_the_findings_and_failures_never_stop_the_sweep
 ) -> None:
     seen_by_scan: list[set[str]] = []
 
-    def fake_run_scan(targets: Sequence[str], options: ScanOptions, **_: object) -> ScanResult:
+    def fake_run_scan(
+        targets: Sequence[str], options: ScanOptions, *, state: StateReader, **_: object
+    ) -> ScanResult:
         label = Path(targets[0]).name
         assert options.jobs == 1 and options.git.incremental and options.db == tmp_path / "lg.db"
         if label == "bad-input":
@@ -42,10 +45,7 @@ def test_cursors_are_written_with_the_findings_and_failures_never_stop_the_sweep
             raise PermissionError(13, "Permission denied")
         if label == "bad-bug":
             raise RuntimeError("boom")
-        cursor = StoreCommitCursor(options.db)  # what the git source does when options.db is set
-        seen_by_scan.append(cursor.seen(label))
-        cursor.record(label, ["c1", "c2"])
-        assert _cursor_rows(options.db) == 0  # deferred: the parent writes them
+        seen_by_scan.append(set(state.read([label]).seen(label)))  # what the core reads
         finding = Finding(
             "stripe-live-secret-key",
             "stripe",
@@ -56,7 +56,9 @@ def test_cursors_are_written_with_the_findings_and_failures_never_stop_the_sweep
             "git",
             Location("app.py", 1, 1, commit="c1"),
         )
-        return ScanResult((finding,), ScanStats(files=1))
+        # what the git source saw: the parent writes it with the findings
+        scanned = ScanState({label: frozenset({"c1", "c2"})}, {label: "sha256:1"})
+        return ScanResult((finding,), ScanStats(files=1), state=scanned)
 
     monkeypatch.setattr(runner, "run_scan", fake_run_scan)
     config = tmp_path / "sweep.yaml"
@@ -74,7 +76,9 @@ def test_cursors_are_written_with_the_findings_and_failures_never_stop_the_sweep
     }
     assert [c.fingerprint for c in report.new] == [fingerprint(KEY)]
     assert report.alerting()
-    assert StoreCommitCursor(settings.db).seen("good") == {"c1", "c2"}
+    assert _cursor_rows(settings.db) == 2
+    recorded = StoreState(settings.db).read(["good", "bad-input"])
+    assert recorded == ScanState({"good": frozenset({"c1", "c2"})}, {"good": "sha256:1"})
 
     again = run_sweep(load_config(config), settings)
     assert seen_by_scan == [set(), {"c1", "c2"}]

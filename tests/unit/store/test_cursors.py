@@ -1,0 +1,74 @@
+"""The incremental state kept in files under the state directory (``--state-dir``)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from leakguard.errors import InputError
+from leakguard.model import ScanState
+from leakguard.store.cursors import FileState
+
+A = "a" * 40
+B = "b" * 40
+
+
+def test_file_state_is_0600_appends_and_survives_a_foreign_file(tmp_path: Path) -> None:
+    state = FileState(tmp_path / "state")
+    assert state.read(["/repo"]) == ScanState()
+    state.write(ScanState({"/repo": frozenset({A})}))
+    state.write(ScanState({"/repo": frozenset({B, A})}))
+    assert state.read(["/repo", "/other"]) == ScanState({"/repo": frozenset({A, B})})
+    path = state.path_for("/repo")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert path.read_bytes().startswith(b"# leakguard git commits v1 /repo\n")
+    path.write_text("something else\n")
+    assert state.read(["/repo"]) == ScanState()  # not our format: scan everything
+
+
+def test_file_state_replaces_the_signature_and_keeps_no_temporary_file(tmp_path: Path) -> None:
+    state = FileState(tmp_path / "state")
+    state.write(ScanState({"/repo": frozenset({A})}, {"/repo": "sha256:1"}))
+    state.write(ScanState(signatures={"/repo": "sha256:2"}))
+    assert state.read(["/repo"]) == ScanState({"/repo": frozenset({A})}, {"/repo": "sha256:2"})
+    signature = state.path_for("/repo", ".signature")
+    assert stat.S_IMODE(signature.stat().st_mode) == 0o600
+    assert sorted(p.name for p in state.dir.iterdir()) == sorted(
+        [state.path_for("/repo").name, signature.name]
+    )
+
+
+def test_a_repository_with_no_new_commit_still_gets_its_state_file(tmp_path: Path) -> None:
+    state = FileState(tmp_path / "state")
+    state.write(ScanState({"/repo": frozenset()}))
+    assert state.path_for("/repo").read_bytes() == b"# leakguard git commits v1 /repo\n"
+    assert state.read(["/repo"]) == ScanState()
+
+
+def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(InputError, match="cannot write the incremental state"):
+        FileState(blocker).write(ScanState({"/repo": frozenset({A})}))
+
+
+def test_unreadable_state_file_is_a_clear_error(tmp_path: Path) -> None:
+    state = FileState(tmp_path / "state")
+    state.write(ScanState({"/repo": frozenset({A})}))
+    state.path_for("/repo").unlink()
+    state.path_for("/repo").mkdir()  # reading a directory fails even as root
+    with pytest.raises(InputError, match="cannot read the incremental state"):
+        state.read(["/repo"])
+
+
+def test_scan_state_merges_commits_and_the_later_signature() -> None:
+    first = ScanState({"r": frozenset({A})}, {"r": "s1"})
+    second = ScanState({"r": frozenset({B}), "q": frozenset({A})}, {"r": "s2"})
+    merged = first.merged(second)
+    assert merged == ScanState({"r": frozenset({A, B}), "q": frozenset({A})}, {"r": "s2"})
+    assert merged.seen("r") == {A, B} and merged.seen("x") == frozenset()
+    assert merged.signature("r") == "s2" and merged.signature("q") is None
+    assert ScanState().empty and not merged.empty
