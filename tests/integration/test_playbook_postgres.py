@@ -239,6 +239,10 @@ def _warm() -> None:
     _detector()
 
 
+MARIADB_ADMIN_CALLS = ("set_password", "marker", "sessions", "clone_role", "set_login",
+                       "discard_old_password")  # fmt: skip
+
+
 def _install_db_points(points: KillPoints) -> None:
     """A kill point after each administration call the server has carried out."""
     from leakguard.backends import mariadb, postgres
@@ -248,7 +252,7 @@ def _install_db_points(points: KillPoints) -> None:
             (postgres.PostgresAdmin, m)
             for m in ("set_password", "clone_role", "set_login", "sessions")
         ),
-        *((mariadb.MariaDBAdmin, m) for m in ("set_password", "marker", "sessions")),
+        *((mariadb.MariaDBAdmin, m) for m in MARIADB_ADMIN_CALLS),
     ]:
         original = getattr(cls, method)
 

@@ -402,10 +402,17 @@ def set_password(
     target, password = _new_login(ctx, params)
     admin = _admin(params, target, engine)
     out: Outputs = {"role": target.role, "changed": False, "at": iso(ctx.now())}
+    retain = engine is MARIADB and admin.dual_passwords()
+    if engine is MARIADB:  # MySQL 8 keeps the old password until mariadb.discard_old_password
+        out["dual_passwords"] = retain
     if engine.login_works(target, target.role, password):
         ctx.log(f"role {target.role} already logs in with the new password")
     else:
-        done = admin.set_password(target.role, password)
+        done = (
+            admin.set_password(target.role, password, retain=True)
+            if retain
+            else admin.set_password(target.role, password)
+        )
         if not engine.login_works(target, target.role, password):
             raise NotYet(f"role {target.role} does not log in with the new password yet")
         ctx.log(f"set the password of role {target.role}")
@@ -428,57 +435,83 @@ def restore_password(
     target = role_target(old_data, params)
     password = password_of(old_data, target.role)
     del old_data
+    admin = _admin(params, target, engine)
     if not engine.login_works(target, target.role, password):
-        _admin(params, target, engine).set_password(target.role, password)
+        admin.set_password(target.role, password)
+    if engine is MARIADB:  # a retained (MySQL 8) new password must not outlive the rollback
+        admin.discard_old_password(target.role)
     ctx.log(
         f"role {target.role} logs in with the password of version {params.get('old_version')} again"
     )
     return {"role": target.role, "restored": True}
 
 
-def clone_role(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
+def discard_old_password(
+    ctx: ActionContext, params: Mapping[str, Any], engine: Engine = MARIADB
+) -> Outputs:
+    """MySQL 8: drop the password ``set_password`` retained (DISCARD OLD PASSWORD), once every
+    consumer is on the new one. A server without dual passwords (MariaDB) had nothing to keep."""
+    target = _role_only(params, engine)
+    dropped = _admin(params, target, engine).discard_old_password(target.role)
+    ctx.log(
+        f"the retained old password of {target.role} is discarded"
+        if dropped
+        else "the server keeps no second password: nothing to discard"
+    )
+    return {"role": target.role, "dual_passwords": dropped}
+
+
+def clone_role(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES) -> Outputs:
     """Alternating users: ``new_role`` made (or updated) to log in with the staged entry's
-    password and to hold every privilege of the entry's current role. ``server_time``: the
-    server's clock after it (sessions of ``new_role`` that began later use the new password)."""
+    password and to hold every privilege of the entry's current role. ``server_time``
+    (PostgreSQL): the server's clock after it; ``marker`` (MariaDB): a connection id after it.
+    Sessions of ``new_role`` that began later use the new password."""
     target, password = _new_login(ctx, params)
     source = text(params, "source")
-    admin = _admin(params, target)
-    changed = not POSTGRES.login_works(target, target.role, password)
+    admin = _admin(params, target, engine)
+    changed = not engine.login_works(target, target.role, password)
     if changed:
         admin.clone_role(source, target.role, password)
         ctx.log(f"role {target.role} logs in with a new password and holds {source}'s privileges")
     else:
         ctx.log(f"role {target.role} already logs in with the new password")
     out: Outputs = {"role": target.role, "source": source, "changed": changed}
-    out["server_time"] = admin.server_time()
+    if engine is MARIADB:
+        out["marker"] = admin.marker()
+    else:
+        out["server_time"] = admin.server_time()
     return out
 
 
-def _role_only(params: Mapping[str, Any]) -> RoleTarget:
+def _role_only(params: Mapping[str, Any], engine: Engine = POSTGRES) -> RoleTarget:
+    default_port, default_db = ("3306", "mysql") if engine is MARIADB else ("5432", "postgres")
     return RoleTarget(
         text(params, "role"),
         text(params, "host"),
-        int(text(params, "port", "5432")),
-        text(params, "database", "postgres"),
+        int(text(params, "port", default_port)),
+        text(params, "database", default_db),
     )
 
 
-def set_login(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
-    target = _role_only(params)
+def set_login(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES) -> Outputs:
+    """PostgreSQL: LOGIN / NOLOGIN; MariaDB/MySQL: ACCOUNT UNLOCK / ACCOUNT LOCK."""
+    target = _role_only(params, engine)
     enabled = str(params.get("enabled", False)).lower() in ("1", "true", "yes")
-    admin = _admin(params, target)
+    admin = _admin(params, target, engine)
     if admin.can_login(target.role) != enabled:
         admin.set_login(target.role, enabled)
     ctx.log(f"role {target.role} {'may' if enabled else 'may no longer'} log in")
     return {"role": target.role, "login": enabled, "at": iso(ctx.now())}
 
 
-def no_sessions(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
+def no_sessions(
+    ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES
+) -> Outputs:
     """No session of the role is left (the consumers moved to the other role)."""
-    target = _role_only(params)
+    target = _role_only(params, engine)
     left = [
         s
-        for s in _admin(params, target).sessions(target.role)
+        for s in _admin(params, target, engine).sessions(target.role)
         if s.application_name != OWN_APPLICATION
     ]
     if left:
@@ -738,7 +771,7 @@ def _mariadb(name: str, summary: str, params: Mapping[str, Param], run: Any, mut
     return Action(
         ActionSpec(f"mariadb.{name}", summary, mutating=mutating, params=admin, **extra),
         functools.partial(run, engine=MARIADB),
-        (lambda p: f"mariadb.{name}: {summary.split(' (')[0]} ({p.get('name')})")
+        (lambda p: f"mariadb.{name}: {summary.split(' (')[0]} ({p.get('name') or p.get('role')})")
         if mutating
         else None,
     )
@@ -768,7 +801,11 @@ MARIADB_ACTIONS = (
             "The current store entry with the user's password replaced in every field (URLs, "
             "DSNs, password fields), as a handle",
             mutating=False,
-            params={**_ENTRY, "value": Param("string", help="the new password's handle")},
+            params={
+                **_ENTRY,
+                "value": Param("string", help="the new password's handle"),
+                "new_role": Param("string", False, "alternating users: the user to switch to"),
+            },
             produces_secret=True,
         ),
         rewrite_entry,
@@ -795,10 +832,41 @@ MARIADB_ACTIONS = (
         "consumer has one (NotYet until so)",
         {
             **_ENTRY,
-            "since_session": Param("any", help="marker of mariadb.set_password"),
+            "since_session": Param("any", help="marker of mariadb.set_password or clone_role"),
             "expect": Param("list", False, "consumer names that must be connected"),
+            "new_role": Param("string", False, "alternating users: the user switched to"),
         },
         sessions_newer,
+        False,
+    ),
+    _mariadb(
+        "discard_old_password",
+        "MySQL 8: DISCARD OLD PASSWORD, ending the password set_password retained; nothing "
+        "on a server without dual passwords (MariaDB)",
+        _ROLE,
+        discard_old_password,
+        True,
+    ),
+    _mariadb(
+        "clone_role",
+        "Alternating users: new_role at every host entry of source, with what SHOW GRANTS "
+        "lists for source, then the staged password and ACCOUNT UNLOCK (created or updated)",
+        {**_ENTRY, "value": _VALUE, "new_role": Param("string"), "source": Param("string")},
+        clone_role,
+        True,
+    ),
+    _mariadb(
+        "set_login",
+        "ALTER USER … ACCOUNT LOCK / ACCOUNT UNLOCK on every host entry of the user",
+        {**_ROLE, "enabled": Param("bool", False, "default false: ACCOUNT LOCK")},
+        set_login,
+        True,
+    ),
+    _mariadb(
+        "no_sessions",
+        "No connection of the user is left in the processlist (NotYet until so)",
+        _ROLE,
+        no_sessions,
         False,
     ),
     _mariadb(
