@@ -3,8 +3,9 @@ imports pymysql.
 
 A new password never reaches the server in clear: LeakGuard computes its
 ``mysql_native_password`` hash (``*`` + SHA1(SHA1(password)), upper-case hex) and sends
-``ALTER USER … IDENTIFIED BY PASSWORD '*…'``, which the server stores as given, so the general
-log and the processlist never show it. Errors are :class:`BackendError` without the password.
+``ALTER USER … IDENTIFIED WITH mysql_native_password AS '*…'``, which the server stores as
+given, so the general log and the processlist never show it. Errors are :class:`BackendError`
+without the password.
 
 MariaDB keeps no connection start time: a session's age is its connection id (ids only grow), so
 "connected after the password change" means an id above the one the change was made from.

@@ -9,6 +9,7 @@ lock the first user only once the processlist shows no connection of it."""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections import Counter
@@ -30,7 +31,7 @@ from leakguard.backends.postgres import new_password
 from leakguard.graph.interface import ConsumerInfo, StoreRef
 from leakguard.rotation.journal import Journal, Kind, RunState
 from tests.integration.test_playbook_helpers import unique
-from tests.integration.test_playbook_postgres import Consumers, Setup, _call, _warm
+from tests.integration.test_playbook_postgres import Consumers, Setup, _call, _inventory, _warm
 from tests.support.databases import MariaDB, mariadb_bin, mariadb_server
 from tests.support.graphs import save_graph
 from tests.support.servers import OpenBao
@@ -61,11 +62,16 @@ WRITES = {PLAYBOOK: "set-password", ALTERNATING: "clone"}
 
 
 def _setup(
-    maria: MariaDB, openbao: OpenBao, tmp: Path, names: list[str], playbook: str = PLAYBOOK
+    maria: MariaDB,
+    openbao: OpenBao,
+    tmp: Path,
+    names: list[str],
+    playbook: str = PLAYBOOK,
+    path: str | None = None,
 ) -> Setup:
     user, old = unique("app").replace("-", "_")[:14], new_password()
     _user(maria, user, old)
-    path = unique("lg-maria/app")
+    path = path or unique("lg-maria/app")
     root = hvac.Client(url=openbao.url, token=openbao.token)
     root.secrets.kv.v2.create_or_update_secret(
         path=path, secret={"url": maria.url(user, old), "password": old, "pool": "5"}
@@ -345,3 +351,70 @@ def test_this_server_keeps_one_password_so_the_single_user_playbook_replaces_it(
     assert admin.discard_old_password(user) is False
     endpoint = Endpoint(maria.host, maria.port, "lgdb")
     assert login_works(endpoint, user, new) and not login_works(endpoint, user, old)
+
+
+def test_the_documented_sequence_from_scan_to_verified_rotation(
+    maria: MariaDB, openbao: OpenBao, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/playbooks.md, "MariaDB and MySQL": the sh block read from the page and run as
+    written (scan, graph build, blast radius, plan, run, status) against the real servers;
+    consumers come from the processlist. Filled in: the fingerprint, the entry's name (unique
+    per test), the store's address and the passwords."""
+    from leakguard.redact import fingerprint
+    from tests.support.db_docs import run_documented
+
+    names = ["orders-api", "billing-worker"]
+    setup = _setup(maria, openbao, tmp_path, names, path=unique("shop/db"))
+    ops = tmp_path / "ops"  # the operator's directory: app-repo, leakguard.yaml, lg.db
+    (ops / "app-repo" / "config").mkdir(parents=True)
+    (ops / "app-repo" / "config" / "database.yml").write_text(
+        f"production:\n  url: {maria.url(setup.role, setup.old)}\n"
+    )
+    (ops / "leakguard.yaml").write_text(_inventory(setup))
+    monkeypatch.chdir(ops)
+    fp = fingerprint(setup.old)
+    seen: dict[str, Any] = {}
+
+    def check(argv: list[str], code: int, output: str) -> None:
+        assert code == (1 if argv[0] == "scan" else 0), f"{argv}: exit {code}\n{output}"
+        if argv[0] == "scan":
+            [finding] = [
+                f for f in json.loads((ops / "report.json").read_text())["findings"]
+                if f["rule_id"] == "mysql-url-password"
+            ]  # fmt: skip
+            assert finding["rotation"] == PLAYBOOK and finding["fingerprint"] == fp
+        if argv[:2] == ["graph", "blast-radius"]:
+            assert all(name in output for name in names), output
+        if argv[:2] == ["playbook", "status"]:
+            seen["status"] = json.loads(output)
+
+    try:
+        done = run_documented(
+            "### MariaDB and MySQL",
+            {"sha256:5d1e…": fp, "shop/db": setup.path},
+            {
+                "VAULT_ADDR": openbao.url,
+                "VAULT_TOKEN": openbao.token,
+                ADMIN_ENV: maria.admin_password,
+            },
+            monkeypatch,
+            check,
+        )
+        assert [a[:2] for a, _, _ in done][-3:] == [
+            ["playbook", "plan"], ["playbook", "run"], ["playbook", "status"]
+        ]  # fmt: skip
+        status = seen["status"]
+        assert status["state"] == "completed"
+        assert status["outputs"]["consumers"] == ["127.0.0.1"]  # the processlist's address
+        assert status["outputs"]["moved"] == ["127.0.0.1"]
+        assert status["outputs"]["old_refused"] is True
+        assert status["outputs"]["dual_passwords"] is False
+        endpoint = Endpoint(maria.host, maria.port, "lgdb")
+        assert not login_works(endpoint, setup.role, setup.old)
+        totals = setup.consumers.totals()
+        assert totals["failed"] == 0 and totals["reload_failed"] == 0
+        assert totals["reloads"] == len(names)
+        shown = "".join(output for _, _, output in done)
+        assert setup.old not in shown and maria.admin_password not in shown
+    finally:
+        setup.consumers.stop()

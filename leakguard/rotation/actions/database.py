@@ -812,8 +812,9 @@ MARIADB_ACTIONS = (
     ),
     _mariadb(
         "set_password",
-        "ALTER USER … IDENTIFIED BY PASSWORD (its hash) with the staged entry's password, on "
-        "every host entry of the user; skipped when the user already logs in with it",
+        "ALTER USER … IDENTIFIED WITH mysql_native_password AS the hash of the staged entry's "
+        "password, on every host entry of the user (MySQL 8: RETAIN CURRENT PASSWORD); "
+        "skipped when the user already logs in with it",
         {**_ENTRY, "value": _VALUE},
         set_password,
         True,
