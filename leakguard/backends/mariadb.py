@@ -171,13 +171,16 @@ class MariaDBAdmin:
                 transient=isinstance(exc, pymysql.err.OperationalError) and code != ACCESS_DENIED,
             ) from None
 
-    def sessions(self, user: str) -> list[Session]:
-        """Every connection of ``user`` (other than LeakGuard's own), oldest first."""
+    def sessions(self, user: str | None = None) -> list[Session]:
+        """Every connection of ``user`` (of every user when None, server threads left out)
+        other than LeakGuard's own, oldest first. Read-only: one SELECT on the processlist."""
         with self._cursor() as cur:
             cur.execute(
                 "SELECT ID, USER, COALESCE(DB, ''), HOST FROM information_schema.PROCESSLIST"
-                " WHERE USER = %s AND ID <> CONNECTION_ID() ORDER BY ID",
-                (user,),
+                " WHERE (%s IS NULL OR USER = %s) AND ID <> CONNECTION_ID()"
+                " AND COMMAND <> 'Daemon' AND HOST <> '' AND USER NOT IN ('system user', '')"
+                " ORDER BY ID",
+                (user, user),
             )
             rows = cur.fetchall()
         return [Session(int(r[0]), r[1], r[2], str(r[3]).rsplit(":", 1)[0]) for r in rows]

@@ -24,7 +24,7 @@ from typing import Any
 
 from leakguard.backends.interface import SecretData
 from leakguard.errors import BackendError, LeakguardError, PlaybookError
-from leakguard.graph.interface import ConsumerInfo, EdgeKind, Evidence
+from leakguard.graph.interface import EdgeKind, Evidence
 from leakguard.redact import fingerprint
 from leakguard.rotation.actions._common import iso, optional, parse_time, secret, strings, text
 from leakguard.rotation.interface import Action, ActionContext, ActionSpec, NotYet, Outputs, Param
@@ -271,6 +271,10 @@ def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POS
     and client address); recorded in the graph as ``uses`` edges when one is loaded."""
     data = _entry(ctx, params)
     target = role_target(data, params)
+    try:  # what the entry logs in with: proves which credential the role's is, by fingerprint
+        password_fp: str | None = fingerprint(password_of(data, target.role))
+    except PlaybookError:
+        password_fp = None
     del data
     found = [
         s
@@ -293,7 +297,7 @@ def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POS
         if s.client_addr and s.client_addr not in entry["client_addrs"]:
             entry["client_addrs"].append(s.client_addr)
     listed = [consumers[k] for k in sorted(consumers)]
-    recorded = _record(ctx, params, target, listed)
+    recorded = _record(ctx, params, target, listed, engine, password_fp)
     ctx.log(
         f"{len(found)} session(s) of role {target.role} at {target.host}:{target.port}: "
         f"{', '.join(c['name'] for c in listed) or 'none'}"
@@ -321,10 +325,19 @@ def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POS
 
 
 def _record(
-    ctx: ActionContext, params: Mapping[str, Any], target: RoleTarget, listed: list[dict[str, Any]]
+    ctx: ActionContext,
+    params: Mapping[str, Any],
+    target: RoleTarget,
+    listed: list[dict[str, Any]],
+    engine: Engine,
+    password_fp: str | None,
 ) -> bool:
-    """Consumers seen on the server, as observed consumers using the credential (the in-memory
-    graph the run loaded, when it can take them)."""
+    """Consumers seen on the server, as observed consumers that authenticate as the role and
+    use the credential (the in-memory graph the run loaded, when it can take them); the
+    credential linked to the role when the store entry's password has its fingerprint (the
+    whole credential's or its ``password`` part's)."""
+    from leakguard.graph import databases as dbgraph
+
     credential = optional(params, "credential")
     graph: Any = ctx.graph
     if not credential or graph is None or not callable(getattr(graph, "add_consumer", None)):
@@ -335,16 +348,19 @@ def _record(
         cred = resolve(node) if callable(resolve) else node
     except (LeakguardError, KeyError):  # an unknown credential: nothing to link to
         return False
-    evidence = Evidence(
-        f"pg_stat_activity:{target.host}:{target.port}", iso(ctx.now()), f"role {target.role}"
-    )
+    kind = dbgraph.POSTGRES if engine is POSTGRES else dbgraph.MYSQL
+    identity = dbgraph.role_identity(kind, target.host, target.port, target.role)
+    label = dbgraph.DatabaseTarget(kind, target.host, target.port, target.database, "").label
+    evidence = Evidence(label, iso(ctx.now()), f"role {target.role}")
+    data = graph.node(cred)
+    if password_fp is not None and password_fp in (
+        data.get("fingerprint"),
+        (data.get("parts") or {}).get("password"),
+    ):
+        proof = Evidence(label, evidence.observed_at, "the store entry's password fingerprint")
+        graph.add_edge(cred, graph.identity_node(identity), EdgeKind.AUTHENTICATES_AS, proof)
     for c in listed:
-        info = ConsumerInfo(
-            f"consumer:pg:{target.role}:{c['name']}",
-            c["name"],
-            identities=(f"postgres-role:{target.role}",),
-        )
-        added = graph.add_consumer(info, evidence, observed=True)
+        added = dbgraph.consumer_node(graph, c["name"], identity, evidence)
         graph.add_edge(added, cred, EdgeKind.USES, evidence)
     return True
 
