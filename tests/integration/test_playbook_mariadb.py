@@ -359,7 +359,7 @@ def test_the_documented_sequence_from_scan_to_verified_rotation(
     """docs/playbooks.md, "MariaDB and MySQL": the sh block read from the page and run as
     written (scan, graph build, blast radius, plan, run, status) against the real servers;
     consumers come from the processlist. Filled in: the fingerprint, the entry's name (unique
-    per test), the store's address and the passwords."""
+    per test), the servers' addresses and the passwords."""
     from leakguard.redact import fingerprint
     from tests.support.db_docs import run_documented
 
@@ -383,15 +383,19 @@ def test_the_documented_sequence_from_scan_to_verified_rotation(
                 if f["rule_id"] == "mysql-url-password"
             ]  # fmt: skip
             assert finding["rotation"] == PLAYBOOK and finding["fingerprint"] == fp
-        if argv[:2] == ["graph", "blast-radius"]:
-            assert all(name in output for name in names), output
+        if argv[:2] == ["graph", "blast-radius"]:  # the inventory's, and the processlist's
+            assert all(name in output for name in [*names, "127.0.0.1"]), output
         if argv[:2] == ["playbook", "status"]:
             seen["status"] = json.loads(output)
 
     try:
         done = run_documented(
             "### MariaDB and MySQL",
-            {"sha256:5d1e…": fp, "shop/db": setup.path},
+            {
+                "sha256:5d1e…": fp,
+                "shop/db": setup.path,
+                "db.internal:3306": f"{maria.host}:{maria.port}",
+            },
             {
                 "VAULT_ADDR": openbao.url,
                 "VAULT_TOKEN": openbao.token,

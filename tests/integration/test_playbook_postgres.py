@@ -27,7 +27,8 @@ import psycopg
 import pytest
 
 from leakguard.backends.postgres import Endpoint, login_works, new_password
-from leakguard.graph.interface import ConsumerInfo, Reload, StoreRef
+from leakguard.graph.build import load
+from leakguard.graph.interface import ConsumerInfo, EdgeKind, Reload, StoreRef
 from leakguard.rotation.journal import Journal, Kind, RunState
 from tests.integration.test_playbook_helpers import KillPoints, _drive, unique
 from tests.support.databases import Postgres, postgres_bin, postgres_server
@@ -469,7 +470,7 @@ def test_the_documented_sequence_from_scan_to_verified_rotation(
     """docs/playbooks.md, "Database passwords (PostgreSQL)": the sh block read from the page
     and run as written (scan, graph build, blast radius, plan, run, status) against the real
     servers; consumers come from pg_stat_activity. Filled in: the fingerprint, the entry's name
-    (unique per test), the store's address and the passwords."""
+    (unique per test), the servers' addresses and the passwords."""
     from leakguard.redact import fingerprint
     from tests.support.db_docs import run_documented
 
@@ -501,7 +502,7 @@ def test_the_documented_sequence_from_scan_to_verified_rotation(
     try:
         done = run_documented(
             "## Database passwords (PostgreSQL)",
-            {"sha256:93ab…": fp, "app/db": setup.path},
+            {"sha256:93ab…": fp, "app/db": setup.path, "db.internal:5432": f"{pg.host}:{pg.port}"},
             {"VAULT_ADDR": openbao.url, "VAULT_TOKEN": openbao.token, ADMIN_ENV: pg.admin_password},
             monkeypatch,
             check,
@@ -514,6 +515,11 @@ def test_the_documented_sequence_from_scan_to_verified_rotation(
         assert sorted(status["outputs"]["consumers"]) == sorted(names)  # pg_stat_activity
         assert sorted(status["outputs"]["moved"]) == sorted(names)
         assert status["outputs"]["old_refused"] is True
+        graph = load(ops / "lg.db")  # graph build --database: the services connected as the role
+        role = f"identity:postgres-role:{pg.host}:{pg.port}/{setup.role}"
+        for name in names:
+            [seen_on] = graph.evidence(f"consumer:{name}", role, EdgeKind.AUTHENTICATES_AS)
+            assert seen_on.source == f"pg_stat_activity:{pg.host}:{pg.port}"
         with Journal.open(ops / "lg.db") as journal:  # the store listing found the password
             preflight = journal.view(status["run_id"]).options["preflight"]
         assert preflight["fields"] == {f"vault:{setup.path}": ["password"]}
