@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -20,7 +21,9 @@ import pytest
 from leakguard.backends.mariadb import native_password_hash
 from leakguard.backends.postgres import new_password
 from leakguard.graph.build import load
-from leakguard.graph.interface import EdgeKind
+from leakguard.graph.databases import DatabaseTarget, record_sessions
+from leakguard.graph.interface import ConsumerInfo, EdgeKind, Evidence
+from leakguard.graph.queries import Graph
 from leakguard.redact import fingerprint
 from tests.integration.test_playbook_helpers import unique
 from tests.support.cli import run_cli
@@ -218,3 +221,74 @@ def test_without_the_administrators_password_it_says_which_variable(
     code, out = run_cli(["graph", "build", "--db", str(tmp_path / "lg.db"),
                          "--database", "mysql://lg_admin@127.0.0.1:3306/"])  # fmt: skip
     assert code != 0 and "$LEAKGUARD_MARIADB_ADMIN_PASSWORD" in out and "Traceback" not in out
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A session as a backend reports it (the fields of ``postgres.Session``)."""
+
+    pid: int
+    role: str
+    client_addr: str
+    application_name: str
+    backend_start: str = "2026-12-03T10:00:00.000000Z"
+
+    @property
+    def consumer(self) -> str:
+        return self.application_name or self.client_addr
+
+
+def _url_credential(graph: Graph, password: str, user: str, host: str) -> str:
+    return graph.add_credential(
+        fingerprint(password),
+        parts={"password": fingerprint(password), "user": fingerprint(user)},
+        rule_id="postgres-url-password",
+        rotation="postgres-role-password",
+        id_user=user,
+        id_host=host,
+    )
+
+
+def test_a_url_of_another_host_or_role_is_not_linked_and_a_declared_service_is_reused() -> None:
+    graph = Graph()
+    here = _url_credential(graph, new_password(), "app", "db.internal")
+    elsewhere = _url_credential(graph, new_password(), "app", "db.staging")
+    other_role = _url_credential(graph, new_password(), "etl", "db.internal")
+    declared = graph.add_consumer(
+        ConsumerInfo("consumer:orders-api", "orders-api"), Evidence("inventory:x", "2026-01-01")
+    )
+    target = DatabaseTarget.parse("postgres://lg_admin@DB.internal:6432/app")
+    seen = [
+        _Seen(1, "app", "10.0.0.5", "orders-api"),
+        _Seen(2, "app", "10.0.0.6", "reports"),
+        _Seen(3, "app", "10.0.0.6", "reports"),
+        _Seen(4, "app", "10.0.0.7", "leakguard"),  # LeakGuard's own connection: not a consumer
+    ]
+    assert record_sessions(graph, target, seen, "2026-12-03T10:05:00.000000Z") == 2
+    radius = graph.blast_radius(here)
+    assert sorted(c.name for c in radius.consumers) == ["orders-api", "reports"]
+    assert declared in [c.id for c in radius.consumers]  # the inventory's service, not a copy
+    assert "postgres-role:db.internal:6432/app" in radius.identities
+    assert graph.blast_radius(elsewhere).consumers == ()  # same role name, another server
+    assert graph.blast_radius(other_role).consumers == ()  # another role, no session
+    [reports] = [c.id for c in radius.consumers if c.name == "reports"]
+    [evidence] = graph.evidence(reports, here, EdgeKind.USES)
+    assert evidence.detail == (
+        "2 session(s) as app from 10.0.0.6; oldest backend start 2026-12-03T10:00:00.000000Z"
+    )
+
+
+@pytest.mark.parametrize(
+    ("dsn", "expected"),
+    [
+        ("postgres://lg_admin@db:6432/app", ("postgres", "db", 6432, "app", "lg_admin")),
+        ("postgresql://db", ("postgres", "db", 5432, "postgres", "postgres")),
+        ("mysql://root@10.0.0.9/", ("mysql", "10.0.0.9", 3306, "", "root")),
+        ("mariadb://ops%40corp@db:3307/", ("mysql", "db", 3307, "", "ops@corp")),
+    ],
+)
+def test_a_dsn_names_the_engine_server_and_administrator(
+    dsn: str, expected: tuple[object, ...]
+) -> None:
+    t = DatabaseTarget.parse(dsn)
+    assert (t.engine, t.host, t.port, t.database, t.user) == expected
