@@ -23,11 +23,14 @@ import pytest
 from leakguard.backends.mariadb import (
     Endpoint,
     MariaDBAdmin,
+    grants_for,
     login_works,
     native_password_hash,
+    quote_account,
     supports_dual_passwords,
 )
 from leakguard.backends.postgres import new_password
+from leakguard.errors import BackendError
 from leakguard.graph.interface import ConsumerInfo, StoreRef
 from leakguard.rotation.journal import Journal, Kind, RunState
 from tests.integration.test_playbook_helpers import unique
@@ -422,3 +425,56 @@ def test_the_documented_sequence_from_scan_to_verified_rotation(
         assert setup.old not in shown and maria.admin_password not in shown
     finally:
         setup.consumers.stop()
+
+
+def test_the_clone_holds_every_grant_the_server_lists_for_the_first_user(maria: MariaDB) -> None:
+    """What SHOW GRANTS lists for A (a role granted and made default, column and table grants,
+    the grant option, a second host entry), the server lists for B after clone_role, with B's
+    name; B's password is its own and B may log in, A is untouched."""
+    admin = _admin(maria)
+    a, b, role = (unique(n).replace("-", "_")[:14] for n in ("ga", "gb", "gr"))
+    old, new = new_password(), new_password()
+    _user(maria, a, old)
+    with maria.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE lgdb.`{a}_t` (id int, note text)")
+        cur.execute(f"CREATE ROLE `{role}`")
+        cur.execute(f"GRANT INSERT ON lgdb.`{a}_t` TO `{role}`")
+        cur.execute(f"GRANT `{role}` TO `{a}`@'%'")
+        cur.execute(f"SET DEFAULT ROLE `{role}` FOR `{a}`@'%'")
+        cur.execute(f"GRANT UPDATE (note) ON lgdb.`{a}_t` TO `{a}`@'%' WITH GRANT OPTION")
+        cur.execute(
+            "CREATE USER %s@'10.%%' IDENTIFIED BY PASSWORD %s", (a, native_password_hash(old))
+        )
+        cur.execute(f"GRANT DELETE ON lgdb.`{a}_t` TO `{a}`@'10.%'")
+    before = {h: _grants(maria, a, h) for h in ("%", "10.%")}
+    admin.clone_role(a, b, new)
+    for host, lines in before.items():
+        expected = sorted(
+            line.replace(f"`{a}`@`{host}`", f"`{b}`@`{host}`").replace(
+                native_password_hash(old), native_password_hash(new)
+            )
+            for line in lines
+        )
+        assert sorted(_grants(maria, b, host)) == expected
+        assert _grants(maria, a, host) == lines
+    endpoint = Endpoint(maria.host, maria.port, "lgdb")
+    assert login_works(endpoint, b, new) and not login_works(endpoint, b, old)
+    assert login_works(endpoint, a, old)
+    admin.clone_role(a, b, new)  # again: nothing changes
+    assert sorted(_grants(maria, b, "%")) == sorted(
+        line.replace(f"`{a}`@`%`", f"`{b}`@`%`").replace(
+            native_password_hash(old), native_password_hash(new)
+        )
+        for line in before["%"]
+    )
+
+
+def test_a_grant_line_not_understood_stops_the_clone() -> None:
+    source, target = quote_account("app", "%"), quote_account("app_b", "%")
+    with pytest.raises(BackendError, match="cannot copy"):
+        grants_for(["GRANT SELECT ON `x`.* TO `other`@`%`"], source, target)
+    assert grants_for(
+        ["GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED BY PASSWORD '*AB12' WITH GRANT OPTION"],
+        source,
+        target,
+    ) == ["GRANT USAGE ON *.* TO `app_b`@`%` WITH GRANT OPTION"]
