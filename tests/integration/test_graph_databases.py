@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import hvac
 import psycopg
 import pytest
 
@@ -34,6 +35,7 @@ from tests.support.databases import (
     postgres_bin,
     postgres_server,
 )
+from tests.support.servers import OpenBao
 
 HOLDER = """
 import sys, time
@@ -292,3 +294,54 @@ def test_a_dsn_names_the_engine_server_and_administrator(
 ) -> None:
     t = DatabaseTarget.parse(dsn)
     assert (t.engine, t.host, t.port, t.database, t.user) == expected
+
+
+def test_the_runs_map_stage_links_the_credential_to_its_role_by_the_password_fingerprint(
+    tmp_path: Path,
+    holders: Holders,
+    maria: MariaDB,
+    openbao: OpenBao,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``mariadb.sessions`` in a run: the store entry's password has the leaked credential's
+    fingerprint, so the credential is linked to the user (evidence: the password fingerprint)
+    and the addresses connected as the user use it. A credential the entry does not hold gets
+    the consumers (the run was asked about it) but no proof of the link."""
+    from leakguard.backends.vault_kv2 import VaultKV2Store
+    from leakguard.rotation.actions import REGISTRY
+    from tests.unit.rotation.actions.context import Ctx
+
+    user, password = unique("run").replace("-", "_")[:14], new_password()
+    with maria.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE USER %s@'%%' IDENTIFIED BY PASSWORD %s", (user, native_password_hash(password))
+        )
+        cur.execute(f"GRANT SELECT ON lgdb.* TO `{user}`@'%'")
+    url = maria.url(user, password)
+    holders.start("maria", url, "api")
+    path = unique("lg-graph/db")
+    hvac.Client(url=openbao.url, token=openbao.token).secrets.kv.v2.create_or_update_secret(
+        path=path, secret={"url": url}
+    )
+    monkeypatch.setenv("LEAKGUARD_MARIADB_ADMIN_PASSWORD", maria.admin_password)
+    identity = f"identity:mysql-user:{maria.host}:{maria.port}/{user}"
+    for leaked, proven in ((password, True), (new_password(), False)):
+        graph = Graph()
+        cred = graph.add_credential(fingerprint(leaked), parts={"password": fingerprint(leaked)})
+        ctx = Ctx(
+            stores={"vault": VaultKV2Store(openbao.url, openbao.token, timeout=5)},
+            graph=graph,
+            real_time=True,
+        )
+        out = ctx.run(
+            REGISTRY["mariadb.sessions"],
+            {"store": "vault", "name": path, "credential": fingerprint(leaked),
+             "admin_user": maria.admin},
+        )  # fmt: skip
+        assert out["recorded_in_graph"] is True and out["names"] == ["127.0.0.1"]
+        [consumer] = graph.blast_radius(cred).consumers
+        assert consumer.name == "127.0.0.1"
+        link = graph.evidence(cred, identity, EdgeKind.AUTHENTICATES_AS)
+        assert [e.detail for e in link] == (
+            ["the store entry's password fingerprint"] if proven else []
+        )
