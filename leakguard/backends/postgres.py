@@ -159,16 +159,18 @@ class PostgresAdmin:
                 transient=isinstance(exc, psycopg.OperationalError),
             ) from None
 
-    def sessions(self, role: str) -> list[Session]:
-        """Every connection of ``role`` (other than LeakGuard's own), oldest first."""
+    def sessions(self, role: str | None = None) -> list[Session]:
+        """Every connection of ``role`` (of every role when None; client backends only) other
+        than LeakGuard's own, oldest first. Read-only: one SELECT on pg_stat_activity."""
         with self._conn() as conn:
             rows = conn.execute(
                 "SELECT pid, usename, datname, coalesce(application_name, ''),"
                 " coalesce(host(client_addr), ''),"
                 " to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-                " FROM pg_stat_activity WHERE usename = %s AND pid <> pg_backend_pid()"
+                " FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                " AND (%s::text IS NULL OR usename = %s) AND pid <> pg_backend_pid()"
                 " ORDER BY backend_start",
-                (role,),
+                (role, role),
             ).fetchall()
         return [Session(int(r[0]), r[1], r[2] or "", r[3], r[4], r[5]) for r in rows]
 

@@ -25,6 +25,7 @@ from leakguard.store.db import resolve_db_path
 
 if TYPE_CHECKING:
     from leakguard.graph.build import StoreSource
+    from leakguard.graph.databases import DatabaseSource
     from leakguard.graph.queries import Graph
 
 graph_app = typer.Typer(
@@ -97,6 +98,33 @@ def aws_source(*, endpoint: str | None, region: str | None, prefix: str = "") ->
     return StoreSource(store, f"aws-secretsmanager:{where}", prefix)
 
 
+def database_source(dsn: str) -> DatabaseSource:
+    """A database server to read sessions from (read-only), as the administrator the DSN
+    names; the password from $LEAKGUARD_PG_ADMIN_PASSWORD or $LEAKGUARD_MARIADB_ADMIN_PASSWORD."""
+    from leakguard.graph import databases
+
+    target = databases.DatabaseTarget.parse(dsn)
+    var = databases.ADMIN_PASSWORD_ENV[target.engine]
+    password = os.environ.get(var)
+    if not password:
+        raise GraphError(
+            f"no password for the database administrator {target.user} in ${var}",
+            hint=f"export {var} (a role that may read pg_stat_activity / the processlist)",
+        )
+    server: databases.SessionSource
+    if target.engine == databases.POSTGRES:
+        from leakguard.backends import postgres
+
+        endpoint = postgres.Endpoint(target.host, target.port, target.database)
+        server = postgres.PostgresAdmin(endpoint, target.user, password)
+    else:
+        from leakguard.backends import mariadb
+
+        where = mariadb.Endpoint(target.host, target.port, target.database)
+        server = mariadb.MariaDBAdmin(where, target.user, password)
+    return databases.DatabaseSource(target, server)
+
+
 def _json(value: object) -> None:
     typer.echo(json.dumps(value, indent=2, default=str))
 
@@ -157,6 +185,15 @@ def build_cmd(
     no_findings: Annotated[
         bool, typer.Option("--no-findings", help="Do not read credentials from the findings store.")
     ] = False,
+    database: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--database",
+            help="postgres://ADMIN@HOST:PORT/DB or mysql://ADMIN@HOST:PORT/ to read sessions from "
+            "(read-only; password from $LEAKGUARD_PG_ADMIN_PASSWORD / "
+            "$LEAKGUARD_MARIADB_ADMIN_PASSWORD).",
+        ),
+    ] = None,
     fmt: Format = "text",
 ) -> None:
     """Add evidence to the graph kept in the findings store (incremental: nothing is rebuilt)."""
@@ -181,6 +218,7 @@ def build_cmd(
         findings_store=not no_findings,
         since=since,
         ignore_identities=tuple(ignore_identity or ()),
+        databases=tuple(database_source(d) for d in database or ()),
     )
     summary = build(resolve_db_path(db), inputs)
     if fmt == "json":

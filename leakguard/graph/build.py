@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakguard.graph import evidence as access
+from leakguard.graph.databases import DatabaseSource, add_database
 from leakguard.graph.findings import add_findings_store, add_scan_report
 from leakguard.graph.interface import KeyUse, ReadEvent
 from leakguard.graph.inventory import CredentialDecl, Service, add_inventory, read_inventory
@@ -48,6 +49,7 @@ class BuildInputs:
     findings_store: bool = True  # read credentials from the findings store in the same db
     since: str | None = None  # only access evidence at or after this time
     ignore_identities: tuple[str, ...] = ()  # e.g. LeakGuard's own read-only reader
+    databases: tuple[DatabaseSource, ...] = ()  # servers whose sessions to read (databases.py)
 
 
 @dataclass
@@ -105,6 +107,10 @@ def _apply(
         added["store-entries"] = added.get("store-entries", 0) + scanned.entries
         added["store-matches"] = added.get("store-matches", 0) + scanned.matches
         summary.warnings.extend(f"{source.label}: skipped {s}" for s in scanned.skipped)
+    for database in inputs.databases:
+        added["database-consumers"] = added.get("database-consumers", 0) + add_database(
+            graph, database
+        )
     unread = access.EvidenceReport()
     for log in access.expand(inputs.vault_audit, access.VAULT_LOG_NAMES, unread):
         added["vault-reads"] = added.get("vault-reads", 0) + graph.add_reads(

@@ -27,7 +27,8 @@ import psycopg
 import pytest
 
 from leakguard.backends.postgres import Endpoint, login_works, new_password
-from leakguard.graph.interface import ConsumerInfo, Reload, StoreRef
+from leakguard.graph.build import load
+from leakguard.graph.interface import ConsumerInfo, EdgeKind, Reload, StoreRef
 from leakguard.rotation.journal import Journal, Kind, RunState
 from tests.integration.test_playbook_helpers import KillPoints, _drive, unique
 from tests.support.databases import Postgres, postgres_bin, postgres_server
@@ -166,14 +167,19 @@ class Setup:
 
 
 def _setup(
-    pg: Postgres, openbao: OpenBao, tmp: Path, names: list[str], playbook: str = PLAYBOOK
+    pg: Postgres,
+    openbao: OpenBao,
+    tmp: Path,
+    names: list[str],
+    playbook: str = PLAYBOOK,
+    path: str | None = None,
 ) -> Setup:
     role, old = unique("app").replace("-", "_"), new_password()
     with psycopg.connect(pg.dsn(), autocommit=True) as conn:
         conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{old}'")
         conn.execute(f'CREATE TABLE "{role}_orders" (id int)')
         conn.execute(f'GRANT SELECT, INSERT ON "{role}_orders" TO "{role}"')
-    path = unique("lg-pg/app")
+    path = path or unique("lg-pg/app")
     root = hvac.Client(url=openbao.url, token=openbao.token)
     root.secrets.kv.v2.create_or_update_secret(
         path=path, secret={"url": pg.url(role, old), "password": old, "pool": "5"}
@@ -239,6 +245,10 @@ def _warm() -> None:
     _detector()
 
 
+MARIADB_ADMIN_CALLS = ("set_password", "marker", "sessions", "clone_role", "set_login",
+                       "discard_old_password")  # fmt: skip
+
+
 def _install_db_points(points: KillPoints) -> None:
     """A kill point after each administration call the server has carried out."""
     from leakguard.backends import mariadb, postgres
@@ -248,7 +258,7 @@ def _install_db_points(points: KillPoints) -> None:
             (postgres.PostgresAdmin, m)
             for m in ("set_password", "clone_role", "set_login", "sessions")
         ),
-        *((mariadb.MariaDBAdmin, m) for m in ("set_password", "marker", "sessions")),
+        *((mariadb.MariaDBAdmin, m) for m in MARIADB_ADMIN_CALLS),
     ]:
         original = getattr(cls, method)
 
@@ -457,65 +467,79 @@ def test_alternating_users_move_consumers_to_a_clone_then_back(
 def test_the_documented_sequence_from_scan_to_verified_rotation(
     pg: Postgres, openbao: OpenBao, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """docs/playbooks.md, "Database passwords": scan a repository holding a postgres:// URL,
-    build the graph, plan, run, read the status; consumers come from pg_stat_activity."""
-    from tests.support.cli import run_cli
+    """docs/playbooks.md, "Database passwords (PostgreSQL)": the sh block read from the page
+    and run as written (scan, graph build, blast radius, plan, run, status) against the real
+    servers; consumers come from pg_stat_activity. Filled in: the fingerprint, the entry's name
+    (unique per test), the servers' addresses and the passwords."""
+    from leakguard.redact import fingerprint
+    from tests.support.db_docs import run_documented
 
     names = ["orders-api", "billing-worker"]
-    setup = _setup(pg, openbao, tmp_path, names)
-    repo = tmp_path / "repo"
-    (repo / "config").mkdir(parents=True)
-    (repo / "config" / ".env").write_text(f"DATABASE_URL={pg.url(setup.role, setup.old)}\n")
-    inventory = tmp_path / "leakguard.yaml"
+    setup = _setup(pg, openbao, tmp_path, names, path=unique("app/db"))
+    ops = tmp_path / "ops"  # the operator's directory: app-repo, leakguard.yaml, lg.db
+    (ops / "app-repo" / "config").mkdir(parents=True)
+    (ops / "app-repo" / "config" / ".env").write_text(
+        f"DATABASE_URL={pg.url(setup.role, setup.old)}\n"
+    )
+    (ops / "leakguard.yaml").write_text(_inventory(setup))
+    monkeypatch.chdir(ops)
+    fp = fingerprint(setup.old)
+    seen: dict[str, Any] = {}
+
+    def check(argv: list[str], code: int, output: str) -> None:
+        assert code == (1 if argv[0] == "scan" else 0), f"{argv}: exit {code}\n{output}"
+        if argv[0] == "scan":
+            [finding] = [
+                f for f in json.loads((ops / "report.json").read_text())["findings"]
+                if f["rule_id"] == "postgres-url-password"
+            ]  # fmt: skip
+            assert finding["rotation"] == PLAYBOOK and finding["fingerprint"] == fp
+        if argv[:2] == ["graph", "blast-radius"]:
+            assert all(name in output for name in names), output
+        if argv[:2] == ["playbook", "status"]:
+            seen["status"] = json.loads(output)
+
+    try:
+        done = run_documented(
+            "## Database passwords (PostgreSQL)",
+            {"sha256:93ab…": fp, "app/db": setup.path, "db.internal:5432": f"{pg.host}:{pg.port}"},
+            {"VAULT_ADDR": openbao.url, "VAULT_TOKEN": openbao.token, ADMIN_ENV: pg.admin_password},
+            monkeypatch,
+            check,
+        )
+        assert [a[:2] for a, _, _ in done][-3:] == [
+            ["playbook", "plan"], ["playbook", "run"], ["playbook", "status"]
+        ]  # fmt: skip
+        status = seen["status"]
+        assert status["state"] == "completed"
+        assert sorted(status["outputs"]["consumers"]) == sorted(names)  # pg_stat_activity
+        assert sorted(status["outputs"]["moved"]) == sorted(names)
+        assert status["outputs"]["old_refused"] is True
+        graph = load(ops / "lg.db")  # graph build --database: the services connected as the role
+        role = f"identity:postgres-role:{pg.host}:{pg.port}/{setup.role}"
+        for name in names:
+            [seen_on] = graph.evidence(f"consumer:{name}", role, EdgeKind.AUTHENTICATES_AS)
+            assert seen_on.source == f"pg_stat_activity:{pg.host}:{pg.port}"
+        with Journal.open(ops / "lg.db") as journal:  # the store listing found the password
+            preflight = journal.view(status["run_id"]).options["preflight"]
+        assert preflight["fields"] == {f"vault:{setup.path}": ["password"]}
+        assert not login_works(Endpoint(pg.host, pg.port, "postgres"), setup.role, setup.old)
+        totals = setup.consumers.totals()
+        assert totals["failed"] == 0 and totals["reload_failed"] == 0
+        shown = "".join(output for _, _, output in done)
+        assert setup.old not in shown and pg.admin_password not in shown
+    finally:
+        setup.consumers.stop()
+
+
+def _inventory(setup: Setup) -> str:
+    """leakguard.yaml: each consumer process a service reading the entry, reloaded by SIGHUP."""
     services = "".join(
         f"  - name: {name}\n    reload: {{restart: kill -HUP {proc.pid}}}\n"
         f"    reads: [{{vault: secret/{setup.path}}}]\n"
         for name, proc in setup.consumers.procs.items()
     )
-    inventory.write_text(f"services:\n{services}")
-    db, report = tmp_path / "docs.db", tmp_path / "report.json"
-    monkeypatch.setenv("VAULT_ADDR", openbao.url)
-    monkeypatch.setenv("VAULT_TOKEN", openbao.token)
-    monkeypatch.setenv(ADMIN_ENV, pg.admin_password)
-    try:
-        code, _ = run_cli(["scan", str(repo), "-f", "json", "-o", str(report)])
-        assert code == 1
-        [finding] = [
-            f for f in json.loads(report.read_text())["findings"]
-            if f["rule_id"] == "postgres-url-password"
-        ]  # fmt: skip
-        assert finding["rotation"] == PLAYBOOK  # the rule names the playbook
-        fp = finding["fingerprint"]
-        code, out = run_cli(["graph", "build", "--db", str(db), "--scan-report", str(report),
-                             "--inventory", str(inventory), "--vault", openbao.url,
-                             "--vault-prefix", "lg-pg/"])  # fmt: skip
-        assert code == 0, out
-        code, out = run_cli(["graph", "blast-radius", fp, "--db", str(db), "-f", "json"])
-        assert code == 0, out
-        radius = json.loads(out)
-        assert sorted(c["name"] for c in radius["consumers"]) == sorted(names)
-        inputs = ["-i", f"credential={fp}", "-i", f"secret={setup.path}",
-                  "-i", f"admin_user={pg.admin}"]  # fmt: skip
-        code, out = run_cli(["playbook", "plan", PLAYBOOK, "--db", str(db), *inputs])
-        assert code == 0, out
-        code, out = run_cli(["playbook", "run", PLAYBOOK, "--db", str(db), "--run-id", "db1",
-                             *inputs])  # fmt: skip
-        assert code == 0, out
-        code, out = run_cli(["playbook", "status", "db1", "--db", str(db), "-f", "json"])
-        status = json.loads(out)
-        with Journal.open(db) as journal:  # the store listing found where the password is
-            preflight = journal.view("db1").options["preflight"]
-        assert preflight["fields"] == {f"vault:{setup.path}": ["password"]}
-        assert status["state"] == "completed"
-        assert sorted(status["outputs"]["consumers"]) == sorted(names)
-        assert sorted(status["outputs"]["moved"]) == sorted(names)
-        assert status["outputs"]["old_refused"] is True
-        assert not login_works(Endpoint(pg.host, pg.port, "postgres"), setup.role, setup.old)
-        totals = setup.consumers.totals()
-        assert totals["failed"] == 0 and totals["reload_failed"] == 0
-        assert setup.old not in out and pg.admin_password not in out
-    finally:
-        setup.consumers.stop()
+    return f"services:\n{services}"
 
 
 def test_a_consumer_that_never_reconnects_holds_the_run_and_rollback_restores_the_old_login(

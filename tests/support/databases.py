@@ -197,7 +197,7 @@ class MariaDB:
 
 
 @contextlib.contextmanager
-def mariadb_server(workdir: Path) -> Iterator[MariaDB]:
+def mariadb_server(workdir: Path, max_connections: int = 300) -> Iterator[MariaDB]:
     """A MariaDB server with an administrator ``lg_admin`` (its password set as a hash, so
     the general log never shows it) and a database ``lgdb``."""
     import pymysql
@@ -230,7 +230,7 @@ def mariadb_server(workdir: Path) -> Iterator[MariaDB]:
              f"--pid-file={workdir / 'mariadbd.pid'}", "--skip-name-resolve",
              "--general-log=1", f"--general-log-file={server.general_log}",
              f"--log-error={workdir / 'error.log'}", "--innodb-buffer-pool-size=32M",
-             "--max-connections=300"],
+             f"--max-connections={max_connections}"],
             stdout=out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -14,6 +14,7 @@ SHIPPED_PLAYBOOK_IDS = frozenset(
         "postgres-role-password",
         "postgres-alternating-users",
         "mariadb-user-password",
+        "mariadb-alternating-users",
         "vault-token",
     }
 )

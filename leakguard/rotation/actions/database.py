@@ -24,7 +24,7 @@ from typing import Any
 
 from leakguard.backends.interface import SecretData
 from leakguard.errors import BackendError, LeakguardError, PlaybookError
-from leakguard.graph.interface import ConsumerInfo, EdgeKind, Evidence
+from leakguard.graph.interface import EdgeKind, Evidence
 from leakguard.redact import fingerprint
 from leakguard.rotation.actions._common import iso, optional, parse_time, secret, strings, text
 from leakguard.rotation.interface import Action, ActionContext, ActionSpec, NotYet, Outputs, Param
@@ -271,6 +271,10 @@ def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POS
     and client address); recorded in the graph as ``uses`` edges when one is loaded."""
     data = _entry(ctx, params)
     target = role_target(data, params)
+    try:  # what the entry logs in with: proves which credential the role's is, by fingerprint
+        password_fp: str | None = fingerprint(password_of(data, target.role))
+    except PlaybookError:
+        password_fp = None
     del data
     found = [
         s
@@ -293,7 +297,7 @@ def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POS
         if s.client_addr and s.client_addr not in entry["client_addrs"]:
             entry["client_addrs"].append(s.client_addr)
     listed = [consumers[k] for k in sorted(consumers)]
-    recorded = _record(ctx, params, target, listed)
+    recorded = _record(ctx, params, target, listed, engine, password_fp)
     ctx.log(
         f"{len(found)} session(s) of role {target.role} at {target.host}:{target.port}: "
         f"{', '.join(c['name'] for c in listed) or 'none'}"
@@ -321,10 +325,19 @@ def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POS
 
 
 def _record(
-    ctx: ActionContext, params: Mapping[str, Any], target: RoleTarget, listed: list[dict[str, Any]]
+    ctx: ActionContext,
+    params: Mapping[str, Any],
+    target: RoleTarget,
+    listed: list[dict[str, Any]],
+    engine: Engine,
+    password_fp: str | None,
 ) -> bool:
-    """Consumers seen on the server, as observed consumers using the credential (the in-memory
-    graph the run loaded, when it can take them)."""
+    """Consumers seen on the server, as observed consumers that authenticate as the role and
+    use the credential (the in-memory graph the run loaded, when it can take them); the
+    credential linked to the role when the store entry's password has its fingerprint (the
+    whole credential's or its ``password`` part's)."""
+    from leakguard.graph import databases as dbgraph
+
     credential = optional(params, "credential")
     graph: Any = ctx.graph
     if not credential or graph is None or not callable(getattr(graph, "add_consumer", None)):
@@ -335,16 +348,19 @@ def _record(
         cred = resolve(node) if callable(resolve) else node
     except (LeakguardError, KeyError):  # an unknown credential: nothing to link to
         return False
-    evidence = Evidence(
-        f"pg_stat_activity:{target.host}:{target.port}", iso(ctx.now()), f"role {target.role}"
-    )
+    kind = dbgraph.POSTGRES if engine is POSTGRES else dbgraph.MYSQL
+    identity = dbgraph.role_identity(kind, target.host, target.port, target.role)
+    label = dbgraph.DatabaseTarget(kind, target.host, target.port, target.database, "").label
+    evidence = Evidence(label, iso(ctx.now()), f"role {target.role}")
+    data = graph.node(cred)
+    if password_fp is not None and password_fp in (
+        data.get("fingerprint"),
+        (data.get("parts") or {}).get("password"),
+    ):
+        proof = Evidence(label, evidence.observed_at, "the store entry's password fingerprint")
+        graph.add_edge(cred, graph.identity_node(identity), EdgeKind.AUTHENTICATES_AS, proof)
     for c in listed:
-        info = ConsumerInfo(
-            f"consumer:pg:{target.role}:{c['name']}",
-            c["name"],
-            identities=(f"postgres-role:{target.role}",),
-        )
-        added = graph.add_consumer(info, evidence, observed=True)
+        added = dbgraph.consumer_node(graph, c["name"], identity, evidence)
         graph.add_edge(added, cred, EdgeKind.USES, evidence)
     return True
 
@@ -402,10 +418,17 @@ def set_password(
     target, password = _new_login(ctx, params)
     admin = _admin(params, target, engine)
     out: Outputs = {"role": target.role, "changed": False, "at": iso(ctx.now())}
+    retain = engine is MARIADB and admin.dual_passwords()
+    if engine is MARIADB:  # MySQL 8 keeps the old password until mariadb.discard_old_password
+        out["dual_passwords"] = retain
     if engine.login_works(target, target.role, password):
         ctx.log(f"role {target.role} already logs in with the new password")
     else:
-        done = admin.set_password(target.role, password)
+        done = (
+            admin.set_password(target.role, password, retain=True)
+            if retain
+            else admin.set_password(target.role, password)
+        )
         if not engine.login_works(target, target.role, password):
             raise NotYet(f"role {target.role} does not log in with the new password yet")
         ctx.log(f"set the password of role {target.role}")
@@ -428,57 +451,83 @@ def restore_password(
     target = role_target(old_data, params)
     password = password_of(old_data, target.role)
     del old_data
+    admin = _admin(params, target, engine)
     if not engine.login_works(target, target.role, password):
-        _admin(params, target, engine).set_password(target.role, password)
+        admin.set_password(target.role, password)
+    if engine is MARIADB:  # a retained (MySQL 8) new password must not outlive the rollback
+        admin.discard_old_password(target.role)
     ctx.log(
         f"role {target.role} logs in with the password of version {params.get('old_version')} again"
     )
     return {"role": target.role, "restored": True}
 
 
-def clone_role(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
+def discard_old_password(
+    ctx: ActionContext, params: Mapping[str, Any], engine: Engine = MARIADB
+) -> Outputs:
+    """MySQL 8: drop the password ``set_password`` retained (DISCARD OLD PASSWORD), once every
+    consumer is on the new one. A server without dual passwords (MariaDB) had nothing to keep."""
+    target = _role_only(params, engine)
+    dropped = _admin(params, target, engine).discard_old_password(target.role)
+    ctx.log(
+        f"the retained old password of {target.role} is discarded"
+        if dropped
+        else "the server keeps no second password: nothing to discard"
+    )
+    return {"role": target.role, "dual_passwords": dropped}
+
+
+def clone_role(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES) -> Outputs:
     """Alternating users: ``new_role`` made (or updated) to log in with the staged entry's
-    password and to hold every privilege of the entry's current role. ``server_time``: the
-    server's clock after it (sessions of ``new_role`` that began later use the new password)."""
+    password and to hold every privilege of the entry's current role. ``server_time``
+    (PostgreSQL): the server's clock after it; ``marker`` (MariaDB): a connection id after it.
+    Sessions of ``new_role`` that began later use the new password."""
     target, password = _new_login(ctx, params)
     source = text(params, "source")
-    admin = _admin(params, target)
-    changed = not POSTGRES.login_works(target, target.role, password)
+    admin = _admin(params, target, engine)
+    changed = not engine.login_works(target, target.role, password)
     if changed:
         admin.clone_role(source, target.role, password)
         ctx.log(f"role {target.role} logs in with a new password and holds {source}'s privileges")
     else:
         ctx.log(f"role {target.role} already logs in with the new password")
     out: Outputs = {"role": target.role, "source": source, "changed": changed}
-    out["server_time"] = admin.server_time()
+    if engine is MARIADB:
+        out["marker"] = admin.marker()
+    else:
+        out["server_time"] = admin.server_time()
     return out
 
 
-def _role_only(params: Mapping[str, Any]) -> RoleTarget:
+def _role_only(params: Mapping[str, Any], engine: Engine = POSTGRES) -> RoleTarget:
+    default_port, default_db = ("3306", "mysql") if engine is MARIADB else ("5432", "postgres")
     return RoleTarget(
         text(params, "role"),
         text(params, "host"),
-        int(text(params, "port", "5432")),
-        text(params, "database", "postgres"),
+        int(text(params, "port", default_port)),
+        text(params, "database", default_db),
     )
 
 
-def set_login(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
-    target = _role_only(params)
+def set_login(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES) -> Outputs:
+    """PostgreSQL: LOGIN / NOLOGIN; MariaDB/MySQL: ACCOUNT UNLOCK / ACCOUNT LOCK."""
+    target = _role_only(params, engine)
     enabled = str(params.get("enabled", False)).lower() in ("1", "true", "yes")
-    admin = _admin(params, target)
+    admin = _admin(params, target, engine)
     if admin.can_login(target.role) != enabled:
         admin.set_login(target.role, enabled)
     ctx.log(f"role {target.role} {'may' if enabled else 'may no longer'} log in")
     return {"role": target.role, "login": enabled, "at": iso(ctx.now())}
 
 
-def no_sessions(ctx: ActionContext, params: Mapping[str, Any]) -> Outputs:
+def no_sessions(
+    ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES
+) -> Outputs:
     """No session of the role is left (the consumers moved to the other role)."""
-    target = _role_only(params)
+    target = _role_only(params, engine)
     left = [
         s
-        for s in _admin(params, target).sessions(target.role)
+        for s in _admin(params, target, engine).sessions(target.role)
         if s.application_name != OWN_APPLICATION
     ]
     if left:
@@ -738,7 +787,7 @@ def _mariadb(name: str, summary: str, params: Mapping[str, Param], run: Any, mut
     return Action(
         ActionSpec(f"mariadb.{name}", summary, mutating=mutating, params=admin, **extra),
         functools.partial(run, engine=MARIADB),
-        (lambda p: f"mariadb.{name}: {summary.split(' (')[0]} ({p.get('name')})")
+        (lambda p: f"mariadb.{name}: {summary.split(' (')[0]} ({p.get('name') or p.get('role')})")
         if mutating
         else None,
     )
@@ -768,15 +817,20 @@ MARIADB_ACTIONS = (
             "The current store entry with the user's password replaced in every field (URLs, "
             "DSNs, password fields), as a handle",
             mutating=False,
-            params={**_ENTRY, "value": Param("string", help="the new password's handle")},
+            params={
+                **_ENTRY,
+                "value": Param("string", help="the new password's handle"),
+                "new_role": Param("string", False, "alternating users: the user to switch to"),
+            },
             produces_secret=True,
         ),
         rewrite_entry,
     ),
     _mariadb(
         "set_password",
-        "ALTER USER … IDENTIFIED BY PASSWORD (its hash) with the staged entry's password, on "
-        "every host entry of the user; skipped when the user already logs in with it",
+        "ALTER USER … IDENTIFIED WITH mysql_native_password AS the hash of the staged entry's "
+        "password, on every host entry of the user (MySQL 8: RETAIN CURRENT PASSWORD); "
+        "skipped when the user already logs in with it",
         {**_ENTRY, "value": _VALUE},
         set_password,
         True,
@@ -795,10 +849,41 @@ MARIADB_ACTIONS = (
         "consumer has one (NotYet until so)",
         {
             **_ENTRY,
-            "since_session": Param("any", help="marker of mariadb.set_password"),
+            "since_session": Param("any", help="marker of mariadb.set_password or clone_role"),
             "expect": Param("list", False, "consumer names that must be connected"),
+            "new_role": Param("string", False, "alternating users: the user switched to"),
         },
         sessions_newer,
+        False,
+    ),
+    _mariadb(
+        "discard_old_password",
+        "MySQL 8: DISCARD OLD PASSWORD, ending the password set_password retained; nothing "
+        "on a server without dual passwords (MariaDB)",
+        _ROLE,
+        discard_old_password,
+        True,
+    ),
+    _mariadb(
+        "clone_role",
+        "Alternating users: new_role at every host entry of source, with what SHOW GRANTS "
+        "lists for source, then the staged password and ACCOUNT UNLOCK (created or updated)",
+        {**_ENTRY, "value": _VALUE, "new_role": Param("string"), "source": Param("string")},
+        clone_role,
+        True,
+    ),
+    _mariadb(
+        "set_login",
+        "ALTER USER … ACCOUNT LOCK / ACCOUNT UNLOCK on every host entry of the user",
+        {**_ROLE, "enabled": Param("bool", False, "default false: ACCOUNT LOCK")},
+        set_login,
+        True,
+    ),
+    _mariadb(
+        "no_sessions",
+        "No connection of the user is left in the processlist (NotYet until so)",
+        _ROLE,
+        no_sessions,
         False,
     ),
     _mariadb(
