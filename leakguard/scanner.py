@@ -189,7 +189,8 @@ def run_scan(
     targets passes one so the rules are compiled once (one engine per thread)."""
     started = time.perf_counter()
     ruleset = ruleset or (engine.ruleset if engine is not None else None)
-    ruleset = ruleset or RuleSet.load(options.rules_dirs)
+    cache = RuleCache(options.cache_dir or default_cache_dir())
+    ruleset = ruleset or RuleSet.load(options.rules_dirs, cache=cache)
     baseline = _baseline(options)
     resolved = [resolve_target(t, options) for t in targets]
     stateful = [s for s in resolved if isinstance(s, StatefulSource)]
