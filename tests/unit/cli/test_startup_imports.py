@@ -43,6 +43,7 @@ NEVER_FOR_A_FILE = {
     "leakguard.rotation",
     "leakguard.backends",
     "leakguard.verify",
+    "leakguard.http",
 }
 NEVER_FOR_HELP = {"networkx", "boto3", "botocore", "hvac", "psycopg", "pymysql", "dask"}
 NEVER_FOR_HELP |= {"pydantic", "jsonschema"}
