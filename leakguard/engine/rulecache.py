@@ -1,10 +1,11 @@
 """Compiled keyword databases and checked rule sets kept on disk, so a scan of one small file
 neither recompiles the keywords nor reparses and rechecks 100+ rule files.
 
-A database is stored under ``<cache dir>/rules/<key>.hsdb``; the key is a SHA-256 of everything
-the compiled bytes depend on: this format's version, the Hyperscan package version, the engine
-mode, and the exact expressions, ids and flags compiled (so a changed rule file, an added
-``--rules`` directory or an upgrade gives a new key, and nothing ever has to be invalidated).
+A database is stored under ``<cache dir>/rules/<key>.hsdb`` (the decoders' marker database:
+``<key>.hsmarkers``); the key is a SHA-256 of everything the compiled bytes depend on: this
+format's version, the Hyperscan package version, the engine mode, and the exact expressions,
+ids and flags compiled (so a changed rule file, an added ``--rules`` directory or an upgrade
+gives a new key, and nothing ever has to be invalidated).
 
 A rule set is stored under ``<key>.rules``, keyed the same way by the rules version: every rule
 file's path and text, which of them are the user's, and the source of the code that parses and
@@ -55,6 +56,44 @@ def database_key(parts: list[bytes]) -> str:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def hyperscan_database(
+    hyperscan: Any,
+    expressions: Sequence[bytes],
+    ids: Sequence[int],
+    flags: Sequence[int],
+    cache: RuleCache | None,
+    suffix: str,
+) -> Any:
+    """A block-mode database of ``expressions``: the one stored in ``cache`` (as
+    ``<key><suffix>``) for exactly these expressions, ids, flags and Hyperscan version, else
+    compiled (and stored)."""
+
+    def compiled() -> Any:
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(
+            expressions=list(expressions), ids=list(ids), elements=len(ids), flags=list(flags)
+        )
+        return db
+
+    if cache is None:
+        return compiled()
+    version = getattr(hyperscan, "__version__", "?").encode()
+    key = database_key(
+        [b"database", version, *expressions, repr((list(ids), list(flags))).encode()]
+    )
+    payload = cache.load(key, suffix)
+    if payload is not None:
+        try:
+            db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
+            db.scratch = hyperscan.Scratch(db)
+            return db
+        except Exception:  # another Hyperscan build's format: compile it again
+            pass
+    db = compiled()
+    cache.store(key, hyperscan.dumpb(db), suffix)
+    return db
 
 
 class RuleCache:

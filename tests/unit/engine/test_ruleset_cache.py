@@ -1,17 +1,21 @@
 """The checked rule set kept between runs: the same rules as parsing the files, a new entry
-when a file or the parser changes, and a damaged entry is a miss, never a wrong rule."""
+when a file or the parser changes, and a damaged entry is a miss, never a wrong rule; and the
+decoders' marker database, kept like the keyword database."""
 
 from __future__ import annotations
 
+import base64
 import json
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from leakguard.engine.matcher import Engine
 from leakguard.engine.rulecache import RULES_SUFFIX, RuleCache
 from leakguard.engine.rules import RuleSet
-from leakguard.model import Severity
+from leakguard.model import Chunk, Location, Severity
 
 USER_RULE = """\
 provider: acme
@@ -96,3 +100,27 @@ def test_rules_that_do_not_come_back_equal_are_not_stored(tmp_path: Path, parsed
     odd = replace(parsed.rules[0], validator_params={"when": object()})
     assert not cache.store_rules("0" * 64, [odd])
     assert not list(tmp_path.rglob(f"*{RULES_SUFFIX}"))
+
+
+def test_the_decoders_marker_database_is_cached_too(tmp_path: Path, parsed: RuleSet) -> None:
+    pytest.importorskip("hyperscan")
+    from tests.support.keys import stripe_key
+
+    key = stripe_key("markers")
+    data = f"kind: Secret\ndata:\n  API_KEY: {base64.b64encode(key.encode()).decode()}\n"
+    chunk = Chunk(data.encode(), Location("secret.yaml", 1, 1))
+    cache = RuleCache(tmp_path)
+    found: list[list[str]] = []
+
+    def scan_in_a_new_thread() -> None:  # the marker scanner is kept per thread
+        engine = Engine(parsed, "hyperscan", rule_cache=cache)
+        found.append([f"{f.redacted} {f.location.get('encoding')}" for f in engine.scan(chunk, 2)])
+
+    for _ in range(2):
+        worker = threading.Thread(target=scan_in_a_new_thread)
+        worker.start()
+        worker.join()
+        stored = {p.name: p.read_bytes() for p in cache.directory.glob("*.hs*")}
+        assert len(stored) == 2  # the rules' keywords and the decoders' markers
+    assert {p.name: p.read_bytes() for p in cache.directory.glob("*.hs*")} == stored
+    assert found[0] == found[1] and len(found[0]) == 1 and found[0][0].endswith(" base64")
