@@ -7,6 +7,12 @@ attribute keeps its value only when the value is one token (a string, a heredoc 
 reference such as ``aws_secretsmanager_secret.db.id``). That is all the reference builder
 needs, and it keeps the reader linear in time and memory on hostile input: no recursion, no
 backtracking regular expression, one pass, nothing kept for nested blocks.
+
+python-hcl2 (8.1.4, on lark) was measured for this and not taken: a 2 MB Terraform file took
+16 s CPU and 356 MB, a 1.2 MB nested map 21 s and 686 MB before ``loads`` raised
+RecursionError, its ``with_meta`` line numbers are declared but not implemented in 8.x, and
+without a writable site-packages every process rebuilds its grammar (1.3-1.8 s). This reader
+takes about 1 s CPU and 50 MB for the same 2 MB file.
 """
 
 from __future__ import annotations

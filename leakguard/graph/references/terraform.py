@@ -8,7 +8,13 @@ from pathlib import Path
 
 from leakguard.graph import ids
 from leakguard.graph.interface import StoreRef
-from leakguard.graph.references.common import Reference, Scan, literal, vault_ref
+from leakguard.graph.references.common import (
+    MAX_FILE_BYTES,
+    Reference,
+    Scan,
+    literal,
+    vault_ref,
+)
 from leakguard.graph.references.hcl import HEREDOC, STRING, Block, HclError, top_level_blocks
 from leakguard.redact import fingerprint
 
@@ -47,6 +53,9 @@ def _named_secret(block: Block) -> str | None:
 
 
 def _blocks(scan: Scan, path: Path, text: str) -> list[Block]:
+    if len(text) > MAX_FILE_BYTES:  # the directory walk skips these; a caller may not
+        scan.warnings.append(f"{path}: larger than {MAX_FILE_BYTES} bytes; file skipped")
+        return []
     try:
         blocks = top_level_blocks(text)
     except HclError as exc:

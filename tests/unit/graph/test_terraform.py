@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from leakguard.graph.references import scan_references
-from leakguard.graph.references.common import Reference
+from leakguard.graph.references.common import MAX_FILE_BYTES, Reference, Scan
 from leakguard.graph.references.hcl import HEREDOC, IDENT, STRING, HclError, top_level_blocks
+from leakguard.graph.references.terraform import read_terraform
 from leakguard.redact import fingerprint
 
 # a Terraform root module the way people write them; comments and strings hold braces,
@@ -107,6 +108,17 @@ def test_real_shaped_terraform_is_read_block_by_block(tmp_path: Path) -> None:
         (fingerprint("sk_live_heredoc_value_0123456789"), 19),
         (fingerprint('a "quoted" \u00e9 value'), 60),
     }
+
+
+def test_a_file_over_the_size_cap_is_skipped_in_one_line(tmp_path: Path) -> None:
+    block = 'resource "aws_secretsmanager_secret" "a" { name = "prod/a" }\n'
+    text = block * (MAX_FILE_BYTES // len(block) + 1)
+    scan = Scan(tmp_path)
+    read_terraform(scan, tmp_path / "huge.tf", text)
+    assert scan.refs == []
+    assert scan.warnings == [
+        f"{tmp_path / 'huge.tf'}: larger than {MAX_FILE_BYTES} bytes; file skipped"
+    ]
 
 
 def test_a_byte_order_mark_is_not_content() -> None:
