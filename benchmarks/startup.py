@@ -1,22 +1,30 @@
 #!/usr/bin/env python3
-"""Start-up benchmark: ``leakguard scan FILE`` on a one-line file, as pre-commit hooks and CI
-steps call it, against ``python -c pass`` (the interpreter's own start-up) as the floor.
+"""Start-up benchmark: ``leakguard scan FILE`` on a one-line file (as pre-commit hooks and CI
+steps call it) and ``leakguard --help``, against two floors measured in the same run:
+``python -c pass`` (the interpreter's own start-up) and ``python -c "import typer"`` (the CLI
+framework alone, which LeakGuard cannot start without).
 
-Runs each command ``--runs`` times (default 15), interleaved so machine load hits both alike,
-and prints the median and the spread (lowest, highest) of the wall time, and the median over
-the floor. The first LeakGuard run warms the compiled-rule cache and is not counted; with
-``--cold`` every run starts from an empty cache instead (a fresh ``XDG_CACHE_HOME``).
-``--imports`` also prints the ten slowest imports of one run (``python -X importtime``).
+LeakGuard runs from the checkout this file is in (``PYTHONPATH`` is set to it), whatever the
+environment has installed; ``--before DIR`` adds the same commands run from another source tree
+(``git archive main | tar -x -C DIR``), interleaved, for a before/after comparison.
+
+Every command runs ``--runs`` times (default 15), interleaved so machine load hits all alike.
+For each, the median wall time with its spread (lowest, highest), the median CPU time (user +
+system: less sensitive to a loaded machine than wall time), and the medians over both floors.
+The first round warms the compiled-rule cache and the page cache and is not counted; with
+``--cold`` every round starts from an empty rule cache instead (a fresh ``XDG_CACHE_HOME``).
+``--imports`` also prints the ten slowest imports of one scan (``python -X importtime``).
 
     python benchmarks/startup.py
     python benchmarks/startup.py --runs 30 --cold
-    python benchmarks/startup.py --compare /tmp/main/.venv/bin/leakguard   # before/after
+    python benchmarks/startup.py --before /tmp/leakguard-main
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,15 +35,26 @@ from pathlib import Path
 from _peers import leakguard_bin
 
 TARGET = 0.25  # seconds: what issue #12 asks of `leakguard scan FILE`
+CHECKOUT = Path(__file__).resolve().parent.parent
+FLOOR = "python -c pass"
+TYPER = 'python -c "import typer"'
+SCAN = "leakguard scan FILE"
 
 
-def wall(cmd: list[str], env: dict[str, str]) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one run."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seconds = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         sys.exit(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
-    return seconds
+    return seconds, _children_cpu() - cpu
 
 
 def slowest_imports(cmd: list[str], env: dict[str, str], count: int = 10) -> list[str]:
@@ -51,6 +70,46 @@ def slowest_imports(cmd: list[str], env: dict[str, str], count: int = 10) -> lis
     return [f"{us / 1000:8.1f} ms {name}" for us, name in top]
 
 
+def commands(target: Path, before: str) -> dict[str, tuple[list[str], str | None]]:
+    """name -> (command line, PYTHONPATH or None)."""
+    leakguard = leakguard_bin()
+    scan = [leakguard, "scan", str(target), "-q"]
+    found: dict[str, tuple[list[str], str | None]] = {
+        FLOOR: ([sys.executable, "-c", "pass"], None),
+        TYPER: ([sys.executable, "-c", "import typer"], None),
+        SCAN: (scan, str(CHECKOUT)),
+        "leakguard --help": ([leakguard, "--help"], str(CHECKOUT)),
+    }
+    if before:
+        found[f"before: {SCAN}"] = (scan, before)
+        found["before: leakguard --help"] = ([leakguard, "--help"], before)
+    return found
+
+
+def measure(args: argparse.Namespace) -> dict[str, list[tuple[float, float]]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "config.py"
+        target.write_text("DEBUG = True\n")
+        base = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "cache"))
+        todo = commands(target, args.before)
+        envs = {}
+        for name, (_, path) in todo.items():
+            envs[name] = dict(base, PYTHONPATH=path) if path else dict(base)
+        for name, (cmd, _) in todo.items():
+            run(cmd, envs[name])  # fills the rule cache, warms the page cache
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in todo}
+        for round_ in range(args.runs):
+            for name, (cmd, _) in todo.items():
+                if args.cold:
+                    envs[name]["XDG_CACHE_HOME"] = str(Path(tmp) / f"cache-{round_}-{name}")
+                times[name].append(run(cmd, envs[name]))
+        if args.imports:
+            print("slowest imports (cumulative) of one `leakguard scan FILE`:")
+            print("\n".join(slowest_imports(todo[SCAN][0], envs[SCAN])))
+            print()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -58,46 +117,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="runs per command (default 15)")
     parser.add_argument("--cold", action="store_true", help="an empty rule cache for every run")
     parser.add_argument("--imports", action="store_true", help="list the slowest imports")
-    parser.add_argument(
-        "--compare", default="", help="another leakguard command (an older version), interleaved"
-    )
+    parser.add_argument("--before", default="", help="a source tree to compare with (PYTHONPATH)")
     args = parser.parse_args()
-    leakguard = leakguard_bin()
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "config.py"
-        target.write_text("DEBUG = True\n")
-        env = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "cache"))
-        scan = [leakguard, "scan", str(target), "-q"]
-        floor = [sys.executable, "-c", "pass"]
-        commands = {"python -c pass": floor, "leakguard scan FILE": scan}
-        if args.compare:
-            commands["before: scan FILE"] = [args.compare, *scan[1:]]
-        for command in commands.values():
-            wall(command, env)  # fills the rule cache, warms the page cache
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for run in range(args.runs):
-            if args.cold:
-                env["XDG_CACHE_HOME"] = str(Path(tmp) / f"cache-{run}")
-            for name, command in commands.items():
-                times[name].append(wall(command, env))
-        if args.imports:
-            print("slowest imports (cumulative) of one `leakguard scan FILE`:")
-            print("\n".join(slowest_imports(scan, env)))
-            print()
-    base = statistics.median(times["python -c pass"])
-    print(f"{'command':<22} {'median s':>9} {'lowest':>8} {'highest':>8} {'x floor':>8}")
-    for name, values in times.items():
-        median = statistics.median(values)
+    times = measure(args)
+    wall = {name: statistics.median(t[0] for t in runs) for name, runs in times.items()}
+    cpu = {name: statistics.median(t[1] for t in runs) for name, runs in times.items()}
+    print(
+        f"{'command':<34} {'wall s':>7} {'lowest':>7} {'highest':>7} {'cpu s':>7} "
+        f"{'x pass':>7} {'x typer':>7}"
+    )
+    for name, runs in times.items():
+        walls = [t[0] for t in runs]
         print(
-            f"{name:<22} {median:>9.3f} {min(values):>8.3f} {max(values):>8.3f} "
-            f"{median / base:>8.1f}"
+            f"{name:<34} {wall[name]:>7.3f} {min(walls):>7.3f} {max(walls):>7.3f} "
+            f"{cpu[name]:>7.3f} {wall[name] / wall[FLOOR]:>7.1f} {wall[name] / wall[TYPER]:>7.2f}"
         )
-    scan_median = statistics.median(times["leakguard scan FILE"])
-    verdict = "within" if scan_median <= TARGET else "over"
+    verdict = "within" if wall[SCAN] <= TARGET else "over"
     cache = "an empty rule cache each run" if args.cold else "a warm rule cache"
     print(
-        f"\n{args.runs} interleaved runs each, {cache}, {os.cpu_count()} cores; "
-        f"`leakguard scan FILE` is {verdict} the {TARGET:.2f} s target."
+        f"\nmedians of {args.runs} interleaved runs each, {cache}, {os.cpu_count()} cores; "
+        f"ratios are of wall medians; `{SCAN}` is {verdict} the {TARGET:.2f} s target "
+        f"({wall[SCAN] - wall[TYPER]:.3f} s wall, {cpu[SCAN] - cpu[TYPER]:.3f} s CPU "
+        "above importing typer)."
     )
 
 

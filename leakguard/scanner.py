@@ -247,7 +247,8 @@ def plan_scan(
 ) -> ScanPlan:
     """Load the rules and baseline, resolve the targets (everything that can be wrong with
     the inputs fails here), read their recorded state and set the unchanged ones aside."""
-    ruleset = ruleset or RuleSet.load(options.rules_dirs)
+    cache = RuleCache(options.cache_dir or default_cache_dir())
+    ruleset = ruleset or RuleSet.load(options.rules_dirs, cache=cache)
     baseline = _baseline(options)
     resolved = [resolve_target(t, options) for t in targets]
     stateful = [s for s in resolved if isinstance(s, StatefulSource)]

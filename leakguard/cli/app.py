@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from leakguard import __version__
+from leakguard.cli import plainvalues
 from leakguard.errors import (
     EXIT_INTERNAL,
     EXIT_PIPE,
@@ -185,6 +186,7 @@ class _GuardedGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if ctx.parent is None:
             tidy_metavars(self, ctx)
+            plainvalues.install(self, ctx)  # values already right skip pydantic: a faster start
         ctx.meta[_VERBOSE] = _wants_verbose(args)
         ctx.meta[_ARGS] = tuple(args)
         result: list[str] = super().parse_args(ctx, args)

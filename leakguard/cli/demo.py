@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from leakguard.demo import DemoOptions, run_demo
-
 
 def demo_cmd(
     workdir: Annotated[
@@ -21,6 +19,8 @@ def demo_cmd(
 ) -> None:
     """Scan the demo app, map its estate, then plan, rehearse, run and verify the rotation of
     its leaked Stripe key against a local OpenBao and moto (needs the `sandbox` extra)."""
+    from leakguard.demo import DemoOptions, run_demo  # here: `--help` starts faster
+
     result = run_demo(DemoOptions(workdir=workdir), typer.echo)
     typer.echo(
         f"done in {result.seconds:.1f}s: {result.fingerprint} rotated (run {result.run_id}, "

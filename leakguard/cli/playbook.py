@@ -9,20 +9,19 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from leakguard.redact import terminal_safe
-from leakguard.rotation import planner
-from leakguard.rotation import runner as engine
-from leakguard.rotation.context import stdin_is_tty
-from leakguard.rotation.expr import parse_duration
 from leakguard.rotation.journal import Journal, RunState, RunView
-from leakguard.rotation.providers import provider_playbooks, resolve_playbook
-from leakguard.rotation.schema import load_playbook, shipped_playbooks
-from leakguard.rotation.status import run_status
+
+if TYPE_CHECKING:
+    from leakguard.rotation import runner as engine
+
+# the rotation machinery is imported by the commands that use it: `leakguard --help` and
+# every other command start faster
 
 playbook_app = typer.Typer(
     name="playbook",
@@ -88,6 +87,10 @@ def _options(
     time_scale: float = 1.0,
     override: str | None = None,
 ) -> engine.EngineOptions:
+    from leakguard.rotation import runner as engine
+    from leakguard.rotation.context import stdin_is_tty
+    from leakguard.rotation.expr import parse_duration
+
     return engine.EngineOptions(
         yes=yes,
         playbook_override=override,
@@ -120,6 +123,9 @@ def _finish(view: RunView, goal: str = RunState.COMPLETED) -> None:
 @playbook_app.command("list")
 def list_cmd() -> None:
     """List the shipped playbooks, then the manual ones defined by provider steps."""
+    from leakguard.rotation.providers import provider_playbooks
+    from leakguard.rotation.schema import load_playbook, shipped_playbooks
+
     for path in shipped_playbooks():
         playbook = load_playbook(path)
         typer.echo(f"{playbook.id:<28} {playbook.title}")
@@ -130,6 +136,8 @@ def list_cmd() -> None:
 @playbook_app.command("show")
 def show_cmd(ref: Ref) -> None:
     """Show a playbook's inputs, backends and steps."""
+    from leakguard.rotation.providers import resolve_playbook
+
     playbook = resolve_playbook(ref)
     typer.echo(f"{playbook.id}: {playbook.title}")
     if playbook.description:
@@ -168,6 +176,8 @@ def validate_cmd(
     files: Annotated[list[Path], typer.Argument(help="Playbook files to check.")],
 ) -> None:
     """Check playbook files; errors name the file and line (exit 2)."""
+    from leakguard.rotation.schema import load_playbook
+
     for path in files:
         playbook = load_playbook(path)
         typer.echo(f"{path}: ok ({playbook.id}, {len(playbook.steps)} steps)")
@@ -176,6 +186,9 @@ def validate_cmd(
 @playbook_app.command("plan")
 def plan_cmd(ref: Ref, inputs: Inputs = None, db: Db = None, fmt: Format = "text") -> None:
     """Dry run: read-only steps run for real, changes are only described. Writes nothing."""
+    from leakguard.rotation import planner
+    from leakguard.rotation.providers import resolve_playbook
+
     _format(fmt)
     playbook = resolve_playbook(ref)
     plan = planner.plan_playbook(playbook, _inputs(inputs), _options(db, False))
@@ -221,6 +234,9 @@ def run_cmd(
     ] = None,
 ) -> None:
     """Run a playbook for real, journaled; resumable after any interruption."""
+    from leakguard.rotation import runner as engine
+    from leakguard.rotation.providers import resolve_playbook
+
     playbook = resolve_playbook(ref)
     if override is not None and not override.strip():
         raise UsageError("--playbook-override needs a reason")
@@ -242,6 +258,9 @@ def rehearse_cmd(
     fmt: Format = "text",
 ) -> None:
     """Run the whole playbook against a local OpenBao dev server and moto started for it."""
+    from leakguard.rotation import planner
+    from leakguard.rotation.providers import resolve_playbook
+
     _format(fmt)
     playbook = resolve_playbook(ref)
     with Journal.open(db) as journal:
@@ -273,6 +292,8 @@ def resume_cmd(
     run: RunId, yes: Yes = False, db: Db = None, approval_timeout: ApprovalWait = "1h"
 ) -> None:
     """Continue a paused, interrupted or approved run where its journal says it stopped."""
+    from leakguard.rotation import runner as engine
+
     with Journal.open(db) as journal:
         view = engine.resume_run(journal, run, _options(db, yes, approval_timeout))
     _finish(view)
@@ -281,6 +302,8 @@ def resume_cmd(
 @playbook_app.command("rollback")
 def rollback_cmd(run: RunId, db: Db = None) -> None:
     """Undo a run: each done step's compensation, in reverse order."""
+    from leakguard.rotation import runner as engine
+
     with Journal.open(db) as journal:
         view = engine.rollback_run(journal, run, _options(db, False))
     _finish(view, RunState.ROLLED_BACK)
@@ -294,6 +317,8 @@ def approve_cmd(
     by: Annotated[str | None, typer.Option("--by", help="Who approves (default: $USER).")] = None,
 ) -> None:
     """Approve a waiting step of a run (from another terminal)."""
+    from leakguard.rotation import runner as engine
+
     who = by or os.environ.get("USER") or "operator"
     with Journal.open(db) as journal:
         engine.approve(journal, run, step, who)
@@ -303,6 +328,9 @@ def approve_cmd(
 @playbook_app.command("status")
 def status_cmd(run: RunId, db: Db = None, fmt: Format = "text") -> None:
     """Where a run is: state, stage, each step's state and timing, why it paused."""
+    from leakguard.rotation import runner as engine
+    from leakguard.rotation.status import run_status
+
     _format(fmt)
     with Journal.open(db) as journal:
         view = engine.load_run(journal, run)

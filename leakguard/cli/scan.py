@@ -317,6 +317,8 @@ def build_options(
 
 
 def _origins(values: list[str]) -> frozenset[str]:
+    if not values:
+        return frozenset()  # without importing the HTTP client: a faster start
     from leakguard import http
 
     try:

@@ -32,6 +32,7 @@ from itertools import pairwise
 from urllib.parse import unquote_to_bytes
 
 from leakguard.engine.markers import EVERY_MARKER
+from leakguard.engine.rulecache import RuleCache, hyperscan_database
 from leakguard.model import Chunk, Extras, Location
 
 #: decoded bytes one chunk may produce per layer
@@ -560,7 +561,14 @@ def _present_markers(data: bytes) -> set[int]:
     return result
 
 
-def _marker_scanner() -> Callable[[bytes], set[int]]:
+def prepare_markers(cache: RuleCache) -> None:
+    """Set up this thread's marker scanner with its database from ``cache`` (compiled and
+    stored the first time), instead of compiling it on the first scan."""
+    if getattr(_local, "scan", None) is None:
+        _local.scan = _marker_scanner(cache)
+
+
+def _marker_scanner(cache: RuleCache | None = None) -> Callable[[bytes], set[int]]:
     def fallback(data: bytes) -> set[int]:
         found = {
             i
@@ -585,16 +593,17 @@ def _marker_scanner() -> Callable[[bytes], set[int]]:
         *_REGEX_EXPRESSIONS,
     ]
     caseless = {id(expr) for index, expr in expressions if index == _PERCENT}
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(
-        expressions=[expr for _, expr in expressions],
-        ids=[index for index, _ in expressions],
-        elements=len(expressions),
-        flags=[
+    db = hyperscan_database(
+        hyperscan,
+        [expr for _, expr in expressions],
+        [index for index, _ in expressions],
+        [
             hyperscan.HS_FLAG_SINGLEMATCH
             | (hyperscan.HS_FLAG_CASELESS if id(expr) in caseless else 0)
             for _, expr in expressions
         ],
+        cache,
+        ".hsmarkers",
     )
 
     def scan(data: bytes) -> set[int]:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from leakguard.engine.decoders import decoded_chunks
+from leakguard.engine.decoders import decoded_chunks, prepare_markers
 from leakguard.engine.exposure import exposure_attributes
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, Verdict
@@ -189,6 +189,8 @@ class Engine:
             self._scan_keywords = _hyperscan_scanner(self._keywords, rule_cache)
         else:
             self._scan_keywords = _find_scanner(self._keywords)
+        if rule_cache is not None:
+            prepare_markers(rule_cache)  # the decoders' database too, from the cache
 
     @staticmethod
     def _choose_kind(kind: str) -> str:

@@ -1,9 +1,18 @@
-"""Compiled keyword databases kept on disk, so a scan of one small file does not recompile them.
+"""Compiled keyword databases and checked rule sets kept on disk, so a scan of one small file
+neither recompiles the keywords nor reparses and rechecks 100+ rule files.
 
-A database is stored under ``<cache dir>/rules/<key>.hsdb``; the key is a SHA-256 of everything
-the compiled bytes depend on: this format's version, the Hyperscan package version, the engine
-mode, and the exact expressions, ids and flags compiled (so a changed rule file, an added
-``--rules`` directory or an upgrade gives a new key, and nothing ever has to be invalidated).
+A database is stored under ``<cache dir>/rules/<key>.hsdb`` (the decoders' marker database:
+``<key>.hsmarkers``); the key is a SHA-256 of everything the compiled bytes depend on: this
+format's version, the Hyperscan package version, the engine mode, and the exact expressions,
+ids and flags compiled (so a changed rule file, an added ``--rules`` directory or an upgrade
+gives a new key, and nothing ever has to be invalidated).
+
+A rule set is stored under ``<key>.rules``, keyed the same way by the rules version: every rule
+file's path and text, which of them are the user's, and the source of the code that parses and
+checks them (so editing the parser is an upgrade too). Its payload is JSON with tagged values
+(bytes, tuples, frozensets, patterns, severities), never pickle, and it is written only when
+decoding it gives back rules equal to the ones just parsed; a payload that does not decode is
+a miss like any other.
 
 The cache is input like any other file. A database is loaded only from a regular file (not a
 link) owned by this user and writable by no one else, in a directory with the same properties;
@@ -16,10 +25,18 @@ Writing is best effort: a read-only or full disk only costs the compile next tim
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
+import re
 import stat
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from leakguard.engine.rules import Rule
 
 FORMAT = b"leakguard-hyperscan-cache 1\n"
 #: a keyword database is a few hundred kilobytes; anything far larger is not ours
@@ -41,21 +58,60 @@ def database_key(parts: list[bytes]) -> str:
     return digest.hexdigest()
 
 
+def hyperscan_database(
+    hyperscan: Any,
+    expressions: Sequence[bytes],
+    ids: Sequence[int],
+    flags: Sequence[int],
+    cache: RuleCache | None,
+    suffix: str,
+) -> Any:
+    """A block-mode database of ``expressions``: the one stored in ``cache`` (as
+    ``<key><suffix>``) for exactly these expressions, ids, flags and Hyperscan version, else
+    compiled (and stored)."""
+
+    def compiled() -> Any:
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(
+            expressions=list(expressions), ids=list(ids), elements=len(ids), flags=list(flags)
+        )
+        return db
+
+    if cache is None:
+        return compiled()
+    version = getattr(hyperscan, "__version__", "?").encode()
+    key = database_key(
+        [b"database", version, *expressions, repr((list(ids), list(flags))).encode()]
+    )
+    payload = cache.load(key, suffix)
+    if payload is not None:
+        try:
+            db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
+            db.scratch = hyperscan.Scratch(db)
+            return db
+        except Exception:  # another Hyperscan build's format: compile it again
+            pass
+    db = compiled()
+    cache.store(key, hyperscan.dumpb(db), suffix)
+    return db
+
+
 class RuleCache:
     """Compiled databases under ``root/rules``."""
 
     def __init__(self, root: Path) -> None:
         self.directory = root / "rules"
 
-    def path(self, key: str) -> Path:
-        return self.directory / f"{key}.hsdb"
+    def path(self, key: str, suffix: str = ".hsdb") -> Path:
+        return self.directory / f"{key}{suffix}"
 
-    def load(self, key: str) -> bytes | None:
+    def load(self, key: str, suffix: str = ".hsdb") -> bytes | None:
         """The stored payload for ``key`` when every check passes, else None."""
         if not _private_dir(self.directory):
             return None
         try:
-            fd = os.open(self.path(key), os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+            flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+            fd = os.open(self.path(key, suffix), flags)
         except OSError:
             return None
         with os.fdopen(fd, "rb") as fh:
@@ -69,7 +125,7 @@ class RuleCache:
             return None
         return payload
 
-    def store(self, key: str, payload: bytes) -> bool:
+    def store(self, key: str, payload: bytes, suffix: str = ".hsdb") -> bool:
         """Write ``payload`` for ``key`` atomically; False when the cache cannot be written."""
         if len(payload) > MAX_BYTES:
             return False
@@ -85,13 +141,100 @@ class RuleCache:
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(header + payload)
-                os.replace(temporary, self.path(key))
+                os.replace(temporary, self.path(key, suffix))
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
                 raise
         except OSError:
             return False
         return True
+
+    def load_rules(self, key: str) -> list[Rule] | None:
+        """The rules stored for ``key``, or None (missing, foreign, corrupt)."""
+        payload = self.load(key, RULES_SUFFIX)
+        if payload is None:
+            return None
+        try:
+            return [_rule(entry) for entry in json.loads(payload)]
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError, re.error):
+            return None
+
+    def store_rules(self, key: str, rules: Sequence[Rule]) -> bool:
+        """Store ``rules`` for ``key`` when they come back equal from their encoding."""
+        try:
+            payload = json.dumps([_encode_rule(r) for r in rules]).encode()
+            same = [_rule(entry) for entry in json.loads(payload)] == list(rules)
+        except (TypeError, ValueError):  # a value this encoding does not know
+            return False
+        return same and self.store(key, payload, RULES_SUFFIX)
+
+
+RULES_SUFFIX = ".rules"
+_RULE_CODE = ("rules.py", "validators.py", "params.py", "redos.py")
+
+
+def rules_key(files: Sequence[tuple[Path, str]], user_from: int) -> str:
+    """The rules version a stored rule set answers for (see the module's docstring)."""
+    from leakguard import __version__
+
+    here = Path(__file__).parent
+    parts = [b"rules", __version__.encode(), str(user_from).encode()]
+    parts += [(here / name).read_bytes() for name in _RULE_CODE]
+    for path, text in files:
+        parts += [os.fsencode(path), text.encode("utf-8", "surrogatepass")]
+    return database_key(parts)
+
+
+def _encode(value: Any) -> Any:
+    from leakguard.model import Severity
+
+    if isinstance(value, Severity):
+        return {"severity": int(value)}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, bytes):
+        return {"bytes": base64.b64encode(value).decode()}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return {"list": [_encode(v) for v in value]}
+    if isinstance(value, frozenset):
+        return {"frozenset": [_encode(v) for v in value]}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"dict": {k: _encode(v) for k, v in value.items()}}
+    if isinstance(value, re.Pattern):
+        return {"pattern": _encode(value.pattern), "flags": value.flags}
+    raise TypeError(f"cannot cache a {type(value).__name__}")
+
+
+def _decode(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    from leakguard.model import Severity
+
+    ((tag, inner),) = ((k, v) for k, v in value.items() if k != "flags")
+    decoders: dict[str, Any] = {
+        "severity": Severity,
+        "bytes": base64.b64decode,
+        "tuple": lambda v: tuple(_decode(x) for x in v),
+        "list": lambda v: [_decode(x) for x in v],
+        "frozenset": lambda v: frozenset(_decode(x) for x in v),
+        "dict": lambda v: {k: _decode(x) for k, x in v.items()},
+        "pattern": lambda v: re.compile(_decode(v), value["flags"]),
+    }
+    return decoders[tag](inner)
+
+
+def _encode_rule(rule: Rule) -> dict[str, Any]:
+    from dataclasses import fields
+
+    return {f.name: _encode(getattr(rule, f.name)) for f in fields(rule)}
+
+
+def _rule(entry: dict[str, Any]) -> Rule:
+    from leakguard.engine.rules import Rule
+
+    return Rule(**{name: _decode(value) for name, value in entry.items()})
 
 
 def _private_dir(path: Path) -> bool:

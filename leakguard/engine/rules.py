@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from leakguard.engine.redos import nested_repetition
+from leakguard.engine.rulecache import RuleCache, rules_key
 from leakguard.errors import RuleError
 from leakguard.model import Severity
 from leakguard.resources import detectors_dir
@@ -98,22 +99,39 @@ class RuleSet:
         return {r.id: r for r in self.rules}
 
     @classmethod
-    def load(cls, extra_dirs: Iterable[Path] = (), *, builtin: bool = True) -> RuleSet:
+    def load(
+        cls,
+        extra_dirs: Iterable[Path] = (),
+        *,
+        builtin: bool = True,
+        cache: RuleCache | None = None,
+    ) -> RuleSet:
+        """``cache``: where checked rule sets are kept between runs, by rules version (none:
+        every file parsed and checked every time)."""
         shipped = _rule_files([detectors_dir()]) if builtin else []
-        loaded = cls.from_files(shipped + _rule_files(extra_dirs), user_from=len(shipped))
+        loaded = cls.from_files(
+            shipped + _rule_files(extra_dirs), user_from=len(shipped), cache=cache
+        )
         if builtin:
             _check_supersedes(loaded.rules)
         return loaded
 
     @classmethod
-    def from_files(cls, files: Sequence[Path], *, user_from: int = 0) -> RuleSet:
+    def from_files(
+        cls, files: Sequence[Path], *, user_from: int = 0, cache: RuleCache | None = None
+    ) -> RuleSet:
         """Rules of ``files``; those from ``files[user_from:]`` are user-supplied."""
+        texts = [(path, _read(path)) for path in files]
+        digest = hashlib.sha256()
+        for path, text in texts:
+            digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
+        key = rules_key(texts, user_from) if cache is not None else ""
+        cached = cache.load_rules(key) if cache is not None else None
+        if cached is not None:
+            return cls(tuple(cached), digest.hexdigest()[:16])
         rules: list[Rule] = []
         seen: dict[str, str] = {}
-        digest = hashlib.sha256()
-        for index, path in enumerate(files):
-            text = _read(path)
-            digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
+        for index, (path, text) in enumerate(texts):
             for parsed in parse_rule_file(path, text):
                 rule = replace(parsed, user_supplied=True) if index >= user_from else parsed
                 if rule.id in seen:
@@ -123,6 +141,8 @@ class RuleSet:
                     )
                 seen[rule.id] = rule.source
                 rules.append(rule)
+        if cache is not None:
+            cache.store_rules(key, rules)
         return cls(tuple(rules), digest.hexdigest()[:16])
 
 
