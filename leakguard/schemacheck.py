@@ -70,12 +70,15 @@ def validator_for(schema: Mapping[str, Any]) -> Validator:
 
 
 def first_problem(raw: Any, validator: Validator) -> Problem | None:
-    """The earliest (by line) and, among those, the most telling mistake, or None."""
+    """The earliest (by line) and, among those, the most telling mistake, or None. A missing
+    key is reported only when nothing else is wrong."""
     from jsonschema.exceptions import best_match
 
     errors = [(_line(raw, _steps(e)), e) for e in validator.iter_errors(raw)]
     if not errors:
         return None
+    # a misspelt key is reported as unknown rather than as the key it leaves missing
+    errors = [(n, e) for n, e in errors if e.validator != "required"] or errors
     first = min(line for line, _ in errors)
     error = best_match(e for line, e in errors if line == first)
     assert error is not None

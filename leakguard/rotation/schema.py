@@ -20,6 +20,7 @@ from leakguard.errors import PlaybookError
 from leakguard.redact import fingerprint
 from leakguard.rotation import expr
 from leakguard.rotation.interface import Action, ActionSpec, Param
+from leakguard.schemacheck import Explain, Problem, check, node_at, validator_for
 from leakguard.yamlfile import LineDict, line_of, load_yaml
 
 API_VERSION = "leakguard/v1"
@@ -67,6 +68,183 @@ APPROVAL_SPEC = ActionSpec(
     },
 )
 """The engine runs approval steps itself; this spec is used when the registry has none."""
+
+
+_EXPRESSION = {"type": "string", "pattern": "\\$\\{", "description": "a ${...} expression"}
+_PARAM_TYPES: dict[str, dict[str, Any]] = {
+    "string": {"type": "string"},
+    "int": {"type": "integer"},
+    "number": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "duration": {"type": ["string", "number"]},
+    "list": {"type": "array"},
+    "mapping": {"type": "object"},
+    "any": {},
+}
+_DURATION = {"type": ["string", "number"], "description": "30s, 15m, 1h, 2d, 250ms or seconds"}
+_STEP_ID = "step id must be lower-case letters, digits and '-'"
+_HINT = "see docs/playbooks.md (editors validate with schemas/playbook.schema.json)"
+
+
+def _param_schema(param: Param) -> dict[str, Any]:
+    """A parameter's type, or a ${...} expression (checked when the step runs)."""
+    kind = _PARAM_TYPES.get(param.type, {})
+    typed = kind if kind.get("type") in (None, "string") else {"anyOf": [kind, _EXPRESSION]}
+    return {**typed, "description": param.help} if param.help else dict(typed)
+
+
+def _action_params(spec: ActionSpec) -> dict[str, Any]:
+    """``if uses is this action then its with: takes these parameters``."""
+    required = sorted(k for k, p in spec.params.items() if p.required)
+    with_ = {
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "properties": {k: _param_schema(p) for k, p in sorted(spec.params.items())},
+        "required": required,
+    }
+    then: dict[str, Any] = {"properties": {"with": with_}}
+    if required:
+        then["required"] = ["with"]
+    return {
+        "if": {"required": ["uses"], "properties": {"uses": {"const": spec.name}}},
+        "then": then,
+    }
+
+
+def schema(registry: Mapping[str, Action] | None = None) -> dict[str, Any]:
+    """The JSON Schema of a playbook whose steps use the actions of ``registry`` (published for
+    the shipped actions as ``schemas/playbook.schema.json``)."""
+    from leakguard.backends.registry import ISSUER_KINDS, STORE_KINDS
+
+    registry = default_registry() if registry is None else registry
+    specs = {n: s for n in sorted(set(registry) | {APPROVAL}) if (s := spec_for(n, registry))}
+    by_action = [_action_params(spec) for spec in specs.values()]
+    action = {"title": "action", "enum": list(specs)}
+    step = {
+        "additionalProperties": False,
+        "allOf": [{"type": "object", "required": ["id", "uses"]}, {"$ref": "#/$defs/params"}],
+        "properties": {
+            "id": {"type": "string", "pattern": _ID.pattern, "errorMessage": _STEP_ID},
+            "uses": {**action, "description": "the action this step runs"},
+            "with": {"type": ["object", "null"], "description": "the action's parameters"},
+            "when": {"type": ["string", "boolean"], "description": "run only when true"},
+            "for_each": {**_EXPRESSION, "description": "one ${...} expression: run per item"},
+            "compensate": {
+                "description": "what undoes this step (default: the action's own undo)",
+                "additionalProperties": False,
+                "allOf": [{"type": "object", "required": ["uses"]}, {"$ref": "#/$defs/params"}],
+                "properties": {
+                    "uses": action,
+                    "with": {"type": ["object", "null"]},
+                },
+            },
+            "irreversible": {"type": "boolean", "description": "needs an approval step before"},
+            "retry": {
+                "type": ["object", "null"],
+                "additionalProperties": False,
+                "properties": {
+                    "attempts": {"type": "integer", "minimum": 1},
+                    "backoff": _DURATION,
+                    "max_backoff": _DURATION,
+                },
+            },
+            "timeout": _DURATION,
+            "description": {"type": "string"},
+        },
+    }
+    steps = {"type": ["array", "null"], "items": {"$ref": "#/$defs/step"}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "LeakGuard playbook (playbooks/*.yaml, apiVersion leakguard/v1)",
+        "allOf": [
+            {
+                "type": "object",
+                "errorMessage": "a playbook must be a mapping (apiVersion, kind, id, stages...)",
+            },
+            {"required": ["apiVersion"], "errorMessage": f"apiVersion must be {API_VERSION}"},
+            {"required": ["kind"], "errorMessage": "kind must be Playbook"},
+            {"required": ["id"], "errorMessage": "id must be lower-case letters, digits and '-'"},
+            {
+                "required": ["stages"],
+                "errorMessage": "missing stages (contain, map, rotate, verify)",
+            },
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "apiVersion": {
+                "const": API_VERSION,
+                "errorMessage": f"apiVersion must be {API_VERSION}",
+            },
+            "kind": {"const": "Playbook", "errorMessage": "kind must be Playbook"},
+            "id": {
+                "type": "string",
+                "pattern": _ID.pattern,
+                "errorMessage": "id must be lower-case letters, digits and '-'",
+                "description": "equal to the file name",
+            },
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "inputs": {
+                "type": ["object", "null"],
+                "propertyNames": {
+                    "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                    "errorMessage": "input names use letters, digits and '_'",
+                },
+                "additionalProperties": {
+                    "type": ["object", "null"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "type": {"title": "type", "enum": list(INPUT_TYPES)},
+                        "required": {"type": "boolean"},
+                        "default": {"description": "a value of the input's type"},
+                        "help": {"type": "string"},
+                    },
+                },
+            },
+            "backends": {
+                "type": ["object", "null"],
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["kind"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "kind": {
+                            "title": "kind",
+                            "enum": sorted(set(STORE_KINDS) | set(ISSUER_KINDS)),
+                        },
+                        "params": {
+                            "type": ["object", "null"],
+                            "description": "never a credential: give those in the environment",
+                        },
+                    },
+                },
+            },
+            "stages": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    **{stage: steps for stage in STAGES[:-1]},
+                    "verify": {"items": step},
+                },
+                "allOf": [
+                    {
+                        "required": ["verify"],
+                        "properties": {"verify": {"type": "array", "minItems": 1}},
+                        "errorMessage": "missing verify stage",
+                    }
+                ],
+            },
+            "outputs": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
+            "on_failure": {
+                "enum": list(ON_FAILURE),
+                "errorMessage": f"on_failure must be {' or '.join(ON_FAILURE)}",
+            },
+        },
+        "$defs": {
+            "step": step,
+            "params": {"allOf": by_action, "description": "each action's parameters"},
+        },
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -625,6 +803,67 @@ def coerce_input(kind: str, value: Any) -> Any:
     return value
 
 
+def _explainer(registry: Mapping[str, Action]) -> Explain:
+    """The playbook's own wording of a schema mistake: which step, input or backend, and for
+    a step's parameters, which action."""
+
+    def explain(problem: Problem) -> tuple[str, str | None] | None:
+        steps = problem.steps
+        if steps[:1] == ("stages",) and len(steps) >= 3:
+            step = problem.at(3)
+            if isinstance(step, dict):
+                message, hint = _step_problem(problem, step, registry)
+                return f"step {step.get('id', '?')}: {message}", hint
+        if problem.keyword == "additionalProperties" and steps[:1] == ("stages",):
+            return f"unknown stage {steps[-1]!r}", f"stages: {', '.join(STAGES)}"
+        if problem.keyword == "additionalProperties" and len(steps) == 1:
+            return f"unknown key {steps[0]!r}", f"keys: {', '.join(sorted(_TOP_KEYS))}"
+        if steps[:1] in (("backends",), ("inputs",)) and len(steps) >= 3:
+            what = "backend" if steps[0] == "backends" else "input"
+            if problem.keyword == "enum":
+                known = ", ".join(map(str, problem.error.validator_value))
+                return (
+                    f"{what} {steps[1]}: unknown {steps[-1]} {problem.value!r}",
+                    f"{steps[-1]}s: {known}",
+                )
+            return f"{what} {steps[1]}: {problem.message}", None
+        return None
+
+    return explain
+
+
+def _step_problem(
+    problem: Problem, step: dict[str, Any], registry: Mapping[str, Action]
+) -> tuple[str, str | None]:
+    steps, keyword = problem.steps[3:], problem.keyword
+    if len(steps) == 1 and keyword == "additionalProperties":
+        return f"unknown step key {steps[0]!r}", f"keys: {', '.join(sorted(_STEP_KEYS))}"
+    if steps[-1:] == ("uses",) and keyword == "enum":
+        what = "compensation action" if steps[:1] == ("compensate",) else "action"
+        return (
+            f"unknown {what} {problem.value!r}",
+            f"actions: {', '.join(sorted(set(registry) | {APPROVAL}))}",
+        )
+    owner = step.get("compensate") if steps[:1] == ("compensate",) else step
+    uses = owner.get("uses") if isinstance(owner, dict) else None
+    spec = spec_for(uses, registry) if isinstance(uses, str) else None
+    if spec is None:
+        return problem.message, None
+    inner = steps[1:] if steps[:1] == ("compensate",) else steps
+    params = ", ".join(sorted(spec.params)) or "none"
+    if keyword == "additionalProperties" and inner[:1] == ("with",):
+        return f"{spec.name} has no parameter {inner[-1]!r}", f"parameters: {params}"
+    if keyword == "required" and inner[:1] in ((), ("with",)):
+        given = node_at(owner, ("with",)) or {}
+        missing = [k for k, p in sorted(spec.params.items()) if p.required and k not in given]
+        return f"{spec.name} needs parameter {(missing or ['?'])[0]!r}", f"parameters: {params}"
+    if inner[:1] == ("with",) and len(inner) == 2 and inner[1] in spec.params:
+        value = node_at(owner, inner)
+        kind = spec.params[str(inner[1])].type
+        return f"parameter {inner[1]} must be {kind}, got {value!r}", None
+    return problem.message, None
+
+
 def load_playbook(
     path: Path, registry: Mapping[str, Action] | None = None, *, text: str | None = None
 ) -> Playbook:
@@ -637,6 +876,14 @@ def load_playbook(
     except (OSError, UnicodeDecodeError) as exc:  # as load_yaml words it
         raise PlaybookError(f"cannot read playbook {path}: {exc}") from None
     doc = load_yaml(path, PlaybookError, text=source, what="playbook")
+    check(
+        doc,
+        validator_for(schema(registry)),
+        path=path,
+        error=PlaybookError,
+        hint=_HINT,
+        explain=_explainer(registry),
+    )
     playbook = _Loader(path, registry).load(doc, source)
     if text is None and path.suffix in {".yaml", ".yml"} and playbook.id != path.stem:
         raise PlaybookError(f"{path}:1: id {playbook.id!r} must equal the file name {path.stem!r}")
