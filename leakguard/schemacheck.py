@@ -13,8 +13,10 @@ Otherwise the message is built from the failing keyword, naming the key at fault
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -63,18 +65,38 @@ class Problem:
 Explain = Callable[[Problem], "tuple[str, str | None] | None"]
 
 
-def validator_for(schema: Mapping[str, Any]) -> Validator:
-    import jsonschema
+class SchemaCheck:
+    """A schema ready to check documents: a compiled yes/no test for the common case (a valid
+    document: an estate's inventory has tens of thousands of services), and ``jsonschema``'s
+    validator, which says what is wrong, for the rest (and for any schema the compiled test
+    does not cover). The two are compared on every shipped file and on a table of mistakes."""
 
-    return jsonschema.Draft202012Validator(schema)
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.fast = compile_check(schema)
+
+    @cached_property
+    def validator(self) -> Validator:
+        import jsonschema
+
+        return jsonschema.Draft202012Validator(self.schema)
+
+    def is_valid(self, raw: Any) -> bool:
+        return self.fast(raw) if self.fast is not None else self.validator.is_valid(raw)
 
 
-def first_problem(raw: Any, validator: Validator) -> Problem | None:
+def validator_for(schema: Mapping[str, Any]) -> SchemaCheck:
+    return SchemaCheck(schema)
+
+
+def first_problem(raw: Any, checker: SchemaCheck) -> Problem | None:
     """The earliest (by line) and, among those, the most telling mistake, or None. A missing
     key is reported only when nothing else is wrong."""
+    if checker.is_valid(raw):
+        return None  # without importing jsonschema
     from jsonschema.exceptions import best_match
 
-    errors = [(_line(raw, _steps(e)), e) for e in validator.iter_errors(raw)]
+    errors = [(_line(raw, _steps(e)), e) for e in checker.validator.iter_errors(raw)]
     if not errors:
         return None
     # a misspelt key is reported as unknown rather than as the key it leaves missing
@@ -88,7 +110,7 @@ def first_problem(raw: Any, validator: Validator) -> Problem | None:
 
 def check(
     raw: Any,
-    validator: Validator,
+    validator: SchemaCheck,
     *,
     path: Path,
     error: type[LeakguardError],
@@ -214,3 +236,174 @@ def node_at(raw: Any, steps: Sequence[str | int]) -> Any:
         else:
             return None
     return node
+
+
+# --- a compiled yes/no check for the keywords our schemas use ------------------------------
+
+Check = Callable[[Any], bool]
+_ANNOTATIONS = frozenset(
+    {"$schema", "$id", "$defs", "title", "description", "errorMessage", "default", "examples"}
+)
+_TYPES: dict[str, Check] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, float) and v.is_integer())
+    ),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+}
+
+
+def _same(value: Any, expected: Any) -> bool:
+    """JSON equality of a scalar: true is not 1 (as in jsonschema), 1 is 1.0."""
+    if isinstance(value, bool) or isinstance(expected, bool):
+        return type(value) is type(expected) and value == expected
+    if isinstance(value, list | dict):
+        return False
+    return bool(value == expected)
+
+
+class _Unsupported(Exception):
+    """A keyword or value the compiled check does not cover: ``jsonschema`` decides alone."""
+
+
+def compile_check(schema: Mapping[str, Any]) -> Check | None:
+    """A function saying whether a document is valid, exactly as ``jsonschema`` would, or None
+    when the schema uses a keyword outside the covered set."""
+    try:
+        return _Compiler(schema).compile(schema)
+    except _Unsupported:
+        return None
+
+
+class _Compiler:
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self.root = root
+        self.refs: dict[str, Check] = {}
+
+    def compile(self, schema: Any) -> Check:
+        if schema is True or schema == {}:
+            return lambda v: True
+        if schema is False:
+            return lambda v: False
+        if not isinstance(schema, Mapping):
+            raise _Unsupported(repr(schema))
+        checks = [
+            self.keyword(key, value, schema)
+            for key, value in schema.items()
+            if key not in _ANNOTATIONS and key not in ("then", "else")
+        ]
+        if len(checks) == 1:
+            return checks[0]
+        return lambda v: all(c(v) for c in checks)
+
+    def keyword(self, key: str, value: Any, schema: Mapping[str, Any]) -> Check:
+        builders: dict[str, Callable[[Any, Mapping[str, Any]], Check]] = {
+            "type": self._type,
+            "enum": self._enum,
+            "const": lambda c, _: self._enum([c], _),
+            "pattern": self._pattern,
+            "minLength": self._min("string", len),
+            "minItems": self._min("array", len),
+            "minimum": self._min("number", lambda v: v),
+            "required": self._required,
+            "properties": self._properties,
+            "additionalProperties": self._additional,
+            "items": self._items,
+            "allOf": self._all_of,
+            "anyOf": self._any_of,
+            "oneOf": self._one_of,
+            "not": self._not,
+            "if": self._if,
+            "dependentSchemas": self._dependent,
+            "propertyNames": self._names,
+            "$ref": self._ref,
+        }
+        if key not in builders:
+            raise _Unsupported(key)
+        return builders[key](value, schema)
+
+    def _type(self, value: Any, _: Mapping[str, Any]) -> Check:
+        tests = [_TYPES[t] for t in ([value] if isinstance(value, str) else value)]
+        return lambda v: any(t(v) for t in tests)
+
+    def _enum(self, values: Any, _: Mapping[str, Any]) -> Check:
+        if not all(isinstance(e, str | int | float) or e is None for e in values):
+            raise _Unsupported("enum")  # containers: jsonschema's deep equality
+        return lambda v: any(_same(v, e) for e in values)
+
+    def _pattern(self, value: str, _: Mapping[str, Any]) -> Check:
+        search = re.compile(value).search
+        return lambda v: not isinstance(v, str) or search(v) is not None
+
+    def _min(self, kind: str, size: Callable[[Any], Any]) -> Callable[[Any, Any], Check]:
+        applies = _TYPES[kind]
+        return lambda n, _: lambda v: not applies(v) or size(v) >= n
+
+    def _required(self, keys: list[str], _: Mapping[str, Any]) -> Check:
+        return lambda v: not isinstance(v, dict) or all(k in v for k in keys)
+
+    def _properties(self, props: Mapping[str, Any], _: Mapping[str, Any]) -> Check:
+        compiled = {k: self.compile(sub) for k, sub in props.items()}
+        return lambda v: (
+            not isinstance(v, dict) or all(c(v[k]) for k, c in compiled.items() if k in v)
+        )
+
+    def _additional(self, sub: Any, schema: Mapping[str, Any]) -> Check:
+        if "patternProperties" in schema:
+            raise _Unsupported("patternProperties")
+        known = frozenset(schema.get("properties", {}))
+        test = self.compile(sub)
+        return lambda v: (
+            not isinstance(v, dict) or all(test(x) for k, x in v.items() if k not in known)
+        )
+
+    def _items(self, sub: Any, schema: Mapping[str, Any]) -> Check:
+        if "prefixItems" in schema:
+            raise _Unsupported("prefixItems")
+        test = self.compile(sub)
+        return lambda v: not isinstance(v, list) or all(test(x) for x in v)
+
+    def _all_of(self, subs: list[Any], _: Mapping[str, Any]) -> Check:
+        tests = [self.compile(s) for s in subs]
+        return lambda v: all(t(v) for t in tests)
+
+    def _any_of(self, subs: list[Any], _: Mapping[str, Any]) -> Check:
+        tests = [self.compile(s) for s in subs]
+        return lambda v: any(t(v) for t in tests)
+
+    def _one_of(self, subs: list[Any], _: Mapping[str, Any]) -> Check:
+        tests = [self.compile(s) for s in subs]
+        return lambda v: sum(1 for t in tests if t(v)) == 1
+
+    def _not(self, sub: Any, _: Mapping[str, Any]) -> Check:
+        test = self.compile(sub)
+        return lambda v: not test(v)
+
+    def _if(self, sub: Any, schema: Mapping[str, Any]) -> Check:
+        cond = self.compile(sub)
+        then = self.compile(schema.get("then", True))
+        other = self.compile(schema.get("else", True))
+        return lambda v: then(v) if cond(v) else other(v)
+
+    def _dependent(self, subs: Mapping[str, Any], _: Mapping[str, Any]) -> Check:
+        compiled = {k: self.compile(sub) for k, sub in subs.items()}
+        return lambda v: not isinstance(v, dict) or all(c(v) for k, c in compiled.items() if k in v)
+
+    def _names(self, sub: Any, _: Mapping[str, Any]) -> Check:
+        test = self.compile(sub)
+        return lambda v: not isinstance(v, dict) or all(test(k) for k in v)
+
+    def _ref(self, ref: str, _: Mapping[str, Any]) -> Check:
+        prefix = "#/$defs/"
+        if not ref.startswith(prefix) or ref[len(prefix) :] not in self.root.get("$defs", {}):
+            raise _Unsupported(ref)
+        name = ref[len(prefix) :]
+        if name not in self.refs:
+            self.refs[name] = lambda v: True  # a placeholder while a recursive one compiles
+            self.refs[name] = self.compile(self.root["$defs"][name])
+        return lambda v: self.refs[name](v)

@@ -32,17 +32,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from leakguard.engine.redos import nested_repetition
 from leakguard.errors import RuleError
 from leakguard.model import Severity
 from leakguard.resources import detectors_dir
-from leakguard.schemacheck import Problem, check, validator_for
+from leakguard.schemacheck import Problem, SchemaCheck, check, validator_for
 from leakguard.yamlfile import line_of, load_yaml, read_config_text
-
-if TYPE_CHECKING:
-    from jsonschema.protocols import Validator
 
 REQUIRED_KEYS = ("id", "title", "severity", "keywords", "pattern", "examples")
 _ID_PATTERN = "^[a-z0-9][a-z0-9-]*[a-z0-9]$"
@@ -280,13 +277,13 @@ def _read(path: Path) -> str:
     return read_config_text(path, RuleError, what="rule file")
 
 
-def rule_file_validator() -> Validator:
+def rule_file_validator() -> SchemaCheck:
     """A validator of :func:`schema` (build it once for many files)."""
     return validator_for(schema())
 
 
 def parse_rule_file(
-    path: Path, text: str | None = None, validator: Validator | None = None
+    path: Path, text: str | None = None, validator: SchemaCheck | None = None
 ) -> list[Rule]:
     doc = load_yaml(path, RuleError, text=text, what="rule file")
     check(

@@ -4,7 +4,9 @@ the loader (which names the file and line)."""
 
 from __future__ import annotations
 
+import copy
 import json
+import random
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -280,3 +282,73 @@ def test_the_sweep_verify_key(tmp_path: Path) -> None:
     path.write_text("verify: true\n" + SWEEP)
     assert load_config(path).verify is True
     assert _errors("sweep-config", {"verify": True, "targets": ["/x"]}) == []
+
+
+def _mutations(document: Any, rng: random.Random, count: int) -> list[Any]:
+    """Documents one to three random edits away from ``document`` (most of them invalid)."""
+    values: list[Any] = [None, True, 0, 1, -1, 1.5, 2.0, "", "x", "none", "sha256:0123456789"]
+    values += ["secret/a", "${x}", "tcp://h", "critical", [], {}, ["x"], {"a": 1}]
+    keys = ["colour", "mount", "aws", "vault", "with", "uses", "verify", "restart", "params"]
+    out = []
+    for _ in range(count):
+        doc = copy.deepcopy(document)
+        for _ in range(rng.randint(1, 3)):
+            places = list(_places(doc))
+            parent, key = rng.choice(places)
+            if parent is None:
+                continue
+            roll = rng.random()
+            if roll < 0.6:
+                parent[key] = copy.deepcopy(rng.choice(values))
+            elif roll < 0.8:
+                del parent[key]
+            elif isinstance(parent, dict):
+                parent[rng.choice(keys)] = copy.deepcopy(rng.choice(values))
+        out.append(doc)
+    return out
+
+
+def _places(node: Any) -> Any:
+    yield None, None
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, child in list(items):
+        yield node, key
+        for parent, inner in _places(child):
+            if parent is not None:
+                yield parent, inner
+
+
+def test_the_compiled_check_agrees_with_jsonschema() -> None:
+    """The loaders answer "valid?" with a compiled check and ask jsonschema only what is wrong:
+    the two must agree, on the shipped files and on thousands of edits of them."""
+    from leakguard.schemacheck import compile_check
+
+    rng = random.Random(13)
+    shipped = {
+        "leakguard-config": [plain(ROOT / ".leakguard.yaml")],
+        "detector-rules": [plain(p) for p in sorted((ROOT / "detectors").glob("*.yaml"))[::10]],
+        "playbook": [plain(p) for p in sorted((ROOT / "playbooks").glob("*.yaml"))[::3]],
+        "inventory": [plain(ROOT / "examples" / "estate" / "leakguard.yaml")],
+        "sweep-config": [yaml.safe_load(SWEEP + "    refs: main\n  - {url: u, history: false}\n")],
+    }
+    disagree = []
+    invalid = 0
+    for name, build in schemas.SCHEMAS.items():
+        fast = compile_check(build())
+        assert fast is not None, f"{name}: the compiled check does not cover this schema"
+        reference = published(name)
+        for document in shipped[name]:
+            assert fast(document) and reference.is_valid(document)
+            for mutated in _mutations(document, rng, 300 // len(shipped[name])):
+                expected = reference.is_valid(mutated)
+                invalid += not expected
+                if fast(mutated) != expected:
+                    disagree.append((name, mutated))
+    assert disagree == []
+    assert invalid > 500  # the edits do make mistakes
