@@ -153,7 +153,7 @@ def describe(error: ValidationError) -> str:
         missing = [k for k in expected if k not in value]
         return f"missing required key {(missing or expected)[0]!r}"
     if keyword == "enum":
-        return f"unknown {name} {_show(value)} (known: {', '.join(map(str, expected))})"
+        return f"unknown {name} {shown(value)} (known: {', '.join(map(str, expected))})"
     if keyword == "const":
         return f"{name} must be {expected}"
     if keyword == "type":
@@ -166,8 +166,10 @@ def describe(error: ValidationError) -> str:
     if keyword == "minLength":
         return f"{name} must not be empty" if expected == 1 else f"{name} is too short"
     if keyword == "pattern":
-        return f"{name} {_show(value)} does not match {expected}"
-    return f"{name}: {error.message}"
+        return f"{name} {shown(value)} does not match {expected}"
+    # jsonschema's own message shows the whole value, which may be a pasted credential
+    description = error.schema.get("description")
+    return f"{name} is not valid here" + (f" ({description})" if description else "")
 
 
 def unknown_keys(error: ValidationError) -> list[str]:
@@ -204,7 +206,13 @@ def _label(steps: Sequence[str | int]) -> str:
     return "the document"
 
 
-def _show(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A scalar of the document as an error may show it: a value that looks like a credential
+    (a key pasted where a name belongs) only redacted, a long one cut."""
+    from leakguard.redact import looks_like_credential, redact
+
+    if isinstance(value, str) and looks_like_credential(value):
+        return redact(value)
     text = repr(value) if isinstance(value, str | int | float | bool) or value is None else ""
     return text if len(text) <= 60 else text[:57] + "..."
 

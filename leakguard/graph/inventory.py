@@ -45,7 +45,7 @@ from leakguard.graph.interface import (
 )
 from leakguard.graph.model import now
 from leakguard.graph.queries import Graph
-from leakguard.schemacheck import Problem, check, validator_for
+from leakguard.schemacheck import Problem, check, shown, validator_for
 from leakguard.yamlfile import line_of, load_yaml
 
 __all__ = ["STORE_KEYS", "parse_store"]  # at home in ids (the CLI's queries import no YAML)
@@ -395,7 +395,7 @@ def _explain(problem: Problem) -> tuple[str, str | None] | None:
         return "an inventory file holds a services: list", None  # not "unknown key 'teams'"
     if problem.keyword == "pattern" and "identities" in problem.steps:
         schemes = ", ".join(IDENTITY_SCHEMES)
-        return f"identity {problem.value!r} needs a scheme: {schemes}", None
+        return f"identity {shown(problem.value)} needs a scheme: {schemes}", None
     return None
 
 

@@ -20,7 +20,7 @@ from leakguard.errors import PlaybookError
 from leakguard.redact import fingerprint
 from leakguard.rotation import expr
 from leakguard.rotation.interface import Action, ActionSpec, Param
-from leakguard.schemacheck import Explain, Problem, check, node_at, validator_for
+from leakguard.schemacheck import Explain, Problem, check, node_at, shown, validator_for
 from leakguard.yamlfile import LineDict, line_of, load_yaml
 
 API_VERSION = "leakguard/v1"
@@ -736,7 +736,7 @@ def _explainer(registry: Mapping[str, Action]) -> Explain:
             if problem.keyword == "enum":
                 known = ", ".join(map(str, problem.error.validator_value))
                 return (
-                    f"{what} {steps[1]}: unknown {steps[-1]} {problem.value!r}",
+                    f"{what} {steps[1]}: unknown {steps[-1]} {shown(problem.value)}",
                     f"{steps[-1]}s: {known}",
                 )
             return f"{what} {steps[1]}: {problem.message}", None
@@ -755,7 +755,7 @@ def _step_problem(
     if steps[-1:] == ("uses",) and keyword == "enum":
         what = "compensation action" if steps[:1] == ("compensate",) else "action"
         return (
-            f"unknown {what} {problem.value!r}",
+            f"unknown {what} {shown(problem.value)}",
             f"actions: {', '.join(sorted(set(registry) | {APPROVAL}))}",
         )
     owner = step.get("compensate") if steps[:1] == ("compensate",) else step
@@ -774,7 +774,7 @@ def _step_problem(
     if inner[:1] == ("with",) and len(inner) == 2 and inner[1] in spec.params:
         value = node_at(owner, inner)
         kind = spec.params[str(inner[1])].type
-        return f"parameter {inner[1]} must be {kind}, got {value!r}", None
+        return f"parameter {inner[1]} must be {kind}, got {shown(value)}", None
     return problem.message, None
 
 

@@ -352,3 +352,22 @@ def test_the_compiled_check_agrees_with_jsonschema() -> None:
                     disagree.append((name, mutated))
     assert disagree == []
     assert invalid > 500  # the edits do make mistakes
+
+
+def test_a_key_pasted_where_a_name_belongs_is_never_echoed(tmp_path: Path) -> None:
+    key = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc" + "9f2cQ7xY"  # a detector recognises it
+    cases = [
+        ("leakguard-config", f"allow:\n  fingerprints: [{key}]\n"),
+        ("inventory", f"services:\n  - name: a\n    identities: [{key}]\n"),
+        ("playbook", PLAYBOOK.replace("present: true}", f"present: {key}}}")),
+        ("playbook", PLAYBOOK.replace("{kind: vault-kv2}", f"{{kind: {key}}}")),
+        ("sweep-config", f"webhook_format: {key}\n" + SWEEP),
+    ]
+    for name, text in cases:
+        file_name, load = LOADERS[name]
+        path = tmp_path / file_name
+        path.write_text(text)
+        with pytest.raises(LeakguardError) as caught:
+            load(path)
+        shown = caught.value.diagnostics()
+        assert f"{path}:" in shown and key[8:] not in shown and key[-12:] not in shown, shown
