@@ -9,6 +9,7 @@ irreversible step.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterator, Mapping
@@ -20,7 +21,15 @@ from leakguard.errors import PlaybookError
 from leakguard.redact import fingerprint
 from leakguard.rotation import expr
 from leakguard.rotation.interface import Action, ActionSpec, Param
-from leakguard.schemacheck import Explain, Problem, check, node_at, shown, validator_for
+from leakguard.schemacheck import (
+    Explain,
+    Problem,
+    SchemaCheck,
+    check,
+    node_at,
+    shown,
+    validator_for,
+)
 from leakguard.yamlfile import LineDict, line_of, load_yaml
 
 API_VERSION = "leakguard/v1"
@@ -778,6 +787,17 @@ def _step_problem(
     return problem.message, None
 
 
+def checker(registry: Mapping[str, Action]) -> SchemaCheck:
+    """The schema of playbooks using ``registry``, ready to check (the shipped actions' is
+    built once: listing every provider playbook loads more than a hundred)."""
+    return _shipped_checker() if registry is default_registry() else validator_for(schema(registry))
+
+
+@functools.cache
+def _shipped_checker() -> SchemaCheck:
+    return validator_for(schema(default_registry()))
+
+
 def load_playbook(
     path: Path, registry: Mapping[str, Action] | None = None, *, text: str | None = None
 ) -> Playbook:
@@ -792,7 +812,7 @@ def load_playbook(
     doc = load_yaml(path, PlaybookError, text=source, what="playbook")
     check(
         doc,
-        validator_for(schema(registry)),
+        checker(registry),
         path=path,
         error=PlaybookError,
         hint=_HINT,
