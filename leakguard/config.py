@@ -13,12 +13,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leakguard.errors import UsageError
 from leakguard.model import Severity
 from leakguard.pathfilter import PathFilter
 from leakguard.redact import fingerprint
+
+if TYPE_CHECKING:
+    from leakguard.schemacheck import Problem
 
 CONFIG_NAME = ".leakguard.yaml"
 _SEVERITIES = ["critical", "high", "medium", "low", "info"]
@@ -181,40 +184,28 @@ def load(path: Path) -> ProjectConfig:
 
 
 def _validate(raw: Any, path: Path) -> None:
-    import jsonschema
+    from leakguard.schemacheck import check, validator_for
 
-    validator = jsonschema.Draft202012Validator(SCHEMA)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(raw))
-    if error is None:
-        return
-    steps = list(error.absolute_path)
-    where = "".join(f"{p}: " for p in [".".join(str(p) for p in steps)] if p)
-    message = error.message
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = error.schema.get("properties", {})
-        extra = sorted(str(k) for k in error.instance if k not in known)
-        steps.append(extra[0])  # the line of the first unknown key
-        message = f"unknown key(s): {', '.join(extra)}"
-    line = _line(raw, steps)
-    raise UsageError(
-        f"{path}:{line}: {where}{message}",
+    check(
+        raw,
+        validator_for(SCHEMA),
+        path=path,
+        error=UsageError,
         hint="see docs/config.md (editors validate with schemas/leakguard-config.schema.json)",
+        explain=_explain,
     )
 
 
-def _line(raw: Any, steps: list[str | int]) -> int:
-    line = getattr(raw, "line", 1) or 1
-    node = raw
-    for step in steps:
-        if isinstance(node, dict) and isinstance(step, str):
-            line = node.line_of(step) if hasattr(node, "line_of") else line
-            node = node.get(step)
-        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
-            node = node[step]
-            line = getattr(node, "line", line) or line
-        else:
-            break
-    return int(line)
+def _explain(problem: Problem) -> tuple[str, str | None] | None:
+    if problem.keyword != "additionalProperties":
+        return None
+    from leakguard.schemacheck import unknown_keys
+
+    where = ".".join(str(s) for s in problem.steps[:-1])
+    return (
+        f"{where + ': ' if where else ''}unknown key(s): {', '.join(unknown_keys(problem.error))}",
+        None,
+    )
 
 
 def _allow(raw: Mapping[str, Any], path: Path, where: str) -> Allow:

@@ -180,6 +180,7 @@ def rules_key(files: Sequence[tuple[Path, str]], user_from: int) -> str:
     here = Path(__file__).parent
     parts = [b"rules", __version__.encode(), str(user_from).encode()]
     parts += [(here / name).read_bytes() for name in _RULE_CODE]
+    parts.append((here.parent / "schemacheck.py").read_bytes())  # the rule files' schema check
     for path, text in files:
         parts += [os.fsencode(path), text.encode("utf-8", "surrogatepass")]
     return database_key(parts)

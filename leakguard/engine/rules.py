@@ -39,30 +39,153 @@ from leakguard.engine.rulecache import RuleCache, rules_key
 from leakguard.errors import RuleError
 from leakguard.model import Severity
 from leakguard.resources import detectors_dir
+from leakguard.schemacheck import Problem, SchemaCheck, check, validator_for
 from leakguard.yamlfile import line_of, load_yaml, read_config_text
 
-RULE_KEYS = {
-    "id",
-    "title",
-    "severity",
-    "keywords",
-    "pattern",
-    "validator",
-    "entropy",
-    "max_length",
-    "before",
-    "rotation",
-    "examples",
-    "negative_examples",
-    "description",
-    "references",
-    "priority",
-    "case_sensitive",
-    "placeholder_filter",
-    "supersedes",
-}
 REQUIRED_KEYS = ("id", "title", "severity", "keywords", "pattern", "examples")
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+_ID_PATTERN = "^[a-z0-9][a-z0-9-]*[a-z0-9]$"
+_ID = re.compile(_ID_PATTERN)
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_KEYWORDS = "keywords must be a non-empty list of strings of 2+ characters"
+_SUPERSEDES = "supersedes must be a list of other rules' ids"
+_RULE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": list(REQUIRED_KEYS),
+    "allOf": [
+        {"type": "object", "errorMessage": "each rule must be a mapping"},
+        {
+            "properties": {"examples": {"minItems": 1}},
+            "errorMessage": "every rule needs at least one example",
+        },
+    ],
+    "properties": {
+        "id": {
+            "type": "string",
+            "pattern": _ID_PATTERN,
+            "errorMessage": "id must be lowercase letters, digits and dashes",
+            "description": "stable forever: baselines depend on it",
+        },
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "references": {**_STRINGS, "description": "links about this kind of credential"},
+        "severity": {
+            "title": "severity",
+            "enum": ["critical", "high", "medium", "low", "info"],
+        },
+        "keywords": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "minLength": 2, "errorMessage": _KEYWORDS},
+            "errorMessage": _KEYWORDS,
+            "description": "literals that must occur (case-insensitive unless case_sensitive)",
+        },
+        "case_sensitive": {"type": "boolean", "description": "true: keywords match exactly"},
+        "pattern": {
+            "type": "string",
+            "description": "a Python regular expression over bytes; group 'secret' marks the "
+            "credential",
+        },
+        "entropy": {
+            "type": ["number", "null"],
+            "description": "Shannon entropy floor (bits per character)",
+        },
+        "max_length": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "bytes scanned after a keyword hit (default 256)",
+        },
+        "before": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "bytes scanned before a keyword hit (default 64)",
+        },
+        "priority": {
+            "type": "integer",
+            "description": "wins over rules matching the same text (default 0)",
+        },
+        "placeholder_filter": {
+            "type": "boolean",
+            "description": "false when the validator judges placeholders itself",
+        },
+        "supersedes": {
+            "type": "array",
+            "items": {"type": "string", "pattern": _ID_PATTERN, "errorMessage": _SUPERSEDES},
+            "errorMessage": _SUPERSEDES,
+            "description": "rule ids this rule knowingly overlaps and wins over",
+        },
+        "rotation": {
+            "type": ["string", "null"],
+            "pattern": _ID_PATTERN,
+            "errorMessage": "rotation must be a playbook id (lowercase letters, digits, dashes)",
+            "description": "the playbook that rotates this credential",
+        },
+        "examples": {**_STRINGS, "description": "text each of which the rule must match"},
+        "negative_examples": {**_STRINGS, "description": "text the rule must not match"},
+    },
+}
+
+
+def _validator_schema() -> dict[str, Any]:
+    from leakguard.engine.validators import SPECS
+
+    name = {"title": "validator", "enum": sorted(SPECS)}
+    by_name = [
+        {
+            "if": {"required": ["name"], "properties": {"name": {"const": validator}}},
+            "then": {
+                "properties": {
+                    "params": {
+                        "type": ["object", "null"],
+                        "additionalProperties": False,
+                        "properties": {k: {"description": v} for k, v in spec.params.items()},
+                    }
+                }
+            },
+        }
+        for validator, spec in sorted(SPECS.items())
+    ]
+    return {
+        "description": "an offline check of each match: a name or {name: ..., params: {...}}",
+        "type": ["string", "object", "null"],
+        "if": {"type": "string"},
+        "then": name,
+        "else": {
+            "additionalProperties": False,
+            "required": ["name"],
+            "properties": {"name": name, "params": {"type": ["object", "null"]}},
+            "allOf": by_name,
+        },
+    }
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of a rule file (published as ``schemas/detector-rules.schema.json``)."""
+    rule = {**_RULE, "properties": {**_RULE["properties"], "validator": _validator_schema()}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "LeakGuard detector rule file (detectors/*.yaml, --rules DIR)",
+        "allOf": [
+            {
+                "type": "object",
+                "required": ["provider", "rules"],
+                "errorMessage": "a rule file needs 'provider' and a 'rules' list",
+            }
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "provider": {
+                "type": "string",
+                "minLength": 1,
+                "errorMessage": "'provider' must be a non-empty string",
+            },
+            "rules": {"type": "array", "items": rule, "errorMessage": "'rules' must be a list"},
+        },
+    }
+
+
+RULE_KEYS = frozenset(_RULE["properties"]) | {"validator"}
+_HINT = "see docs/rules.md (editors validate with schemas/detector-rules.schema.json)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +254,9 @@ class RuleSet:
             return cls(tuple(cached), digest.hexdigest()[:16])
         rules: list[Rule] = []
         seen: dict[str, str] = {}
+        validator = rule_file_validator()
         for index, (path, text) in enumerate(texts):
-            for parsed in parse_rule_file(path, text):
+            for parsed in parse_rule_file(path, text, validator):
                 rule = replace(parsed, user_supplied=True) if index >= user_from else parsed
                 if rule.id in seen:
                     raise RuleError(
@@ -173,115 +297,76 @@ def _read(path: Path) -> str:
     return read_config_text(path, RuleError, what="rule file")
 
 
-def parse_rule_file(path: Path, text: str | None = None) -> list[Rule]:
+def rule_file_validator() -> SchemaCheck:
+    """A validator of :func:`schema` (build it once for many files)."""
+    return validator_for(schema())
+
+
+def parse_rule_file(
+    path: Path, text: str | None = None, validator: SchemaCheck | None = None
+) -> list[Rule]:
     doc = load_yaml(path, RuleError, text=text, what="rule file")
-    if not isinstance(doc, dict) or "rules" not in doc or "provider" not in doc:
-        raise RuleError(
-            f"{path}:1: a rule file needs 'provider' and a 'rules' list",
-            hint="see README.md, 'Rule format'",
+    check(
+        doc,
+        validator or rule_file_validator(),
+        path=path,
+        error=RuleError,
+        hint=_HINT,
+        explain=_explain,
+    )
+    return [_parse_rule(path, doc["provider"], entry) for entry in doc["rules"]]
+
+
+def _explain(problem: Problem) -> tuple[str, str | None] | None:
+    """A mistake inside a rule names the rule; a validator's parameter, the validator."""
+    steps, entry = problem.steps, problem.at(2)
+    if len(steps) < 2 or not isinstance(entry, dict):
+        return None
+    message = problem.message
+    if steps[2:4] == ("validator", "params") and problem.keyword == "additionalProperties":
+        known = ", ".join(sorted(problem.error.schema.get("properties", {}))) or "none"
+        message = (
+            f"validator {entry['validator']['name']!r}: unknown parameter {steps[-1]!r} "
+            f"(accepted: {known})"
         )
-    provider = doc["provider"]
-    if not isinstance(provider, str) or not provider:
-        raise RuleError(f"{path}:{line_of(doc, 'provider')}: 'provider' must be a non-empty string")
-    entries = doc["rules"]
-    if not isinstance(entries, list):
-        raise RuleError(f"{path}:{line_of(doc, 'rules')}: 'rules' must be a list")
-    return [_parse_rule(path, provider, entry) for entry in entries]
+    return f"rule {entry.get('id', '?')!r}: {message}", None
 
 
-def _parse_rule(path: Path, provider: str, raw: Any) -> Rule:
+def _parse_rule(path: Path, provider: str, raw: dict[str, Any]) -> Rule:
+    """A rule the schema accepted: compile it and check what the schema cannot."""
     where = f"{path}:{line_of(raw)}"
-    if not isinstance(raw, dict):
-        raise RuleError(f"{where}: each rule must be a mapping")
 
     def fail(key: str, message: str) -> RuleError:
         return RuleError(f"{path}:{line_of(raw, key)}: rule {raw.get('id', '?')!r}: {message}")
 
-    unknown = sorted(set(raw) - RULE_KEYS)
-    if unknown:
-        raise fail(
-            unknown[0], f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(RULE_KEYS))})"
-        )
-    for key in REQUIRED_KEYS:
-        if key not in raw:
-            raise RuleError(f"{where}: rule {raw.get('id', '?')!r}: missing required key {key!r}")
-
     rule_id = raw["id"]
-    if not isinstance(rule_id, str) or not _ID.match(rule_id):
-        raise fail("id", "id must be lowercase letters, digits and dashes")
-    try:
-        severity = Severity.parse(raw["severity"])
-    except Exception:
-        raise fail("severity", f"unknown severity {raw['severity']!r}") from None
-
-    keywords = raw["keywords"]
-    if (
-        not isinstance(keywords, list)
-        or not keywords
-        or not all(isinstance(k, str) and len(k) >= 2 for k in keywords)
-    ):
-        raise fail("keywords", "keywords must be a non-empty list of strings of 2+ characters")
-
+    case_sensitive = raw.get("case_sensitive", False)
     pattern = _parse_pattern(raw, path, fail)
-
     validator, params = _parse_validator(raw, fail)
-
-    def examples(key: str) -> tuple[str, ...]:
-        value = raw.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise fail(key, f"{key} must be a list of strings")
-        return tuple(value)
-
-    positives = examples("examples")
-    if not positives:
-        raise fail("examples", "every rule needs at least one example")
-
-    def number(key: str, default: Any, kind: type) -> Any:
-        value = raw.get(key, default)
-        if value is not None and not isinstance(value, (int, float) if kind is float else int):
-            raise fail(key, f"{key} must be a number")
-        return value
-
-    def boolean(key: str, default: bool) -> bool:
-        value = raw.get(key, default)
-        if not isinstance(value, bool):
-            raise fail(key, f"{key} must be true or false")
-        return value
-
-    case_sensitive = boolean("case_sensitive", False)
-    rotation = raw.get("rotation")
-    if rotation is not None and (not isinstance(rotation, str) or not _ID.match(rotation)):
-        raise fail("rotation", "rotation must be a playbook id (lowercase letters, digits, dashes)")
-    for key, low in (("max_length", 1), ("before", 0)):
-        value = number(key, low, int)
-        if value is None or value < low:
-            raise fail(key, f"{key} must be at least {low}")
-
     supersedes = raw.get("supersedes", [])
-    if not isinstance(supersedes, list) or not all(
-        isinstance(i, str) and _ID.match(i) and i != rule_id for i in supersedes
-    ):
-        raise fail("supersedes", "supersedes must be a list of other rules' ids")
-
+    if rule_id in supersedes:
+        raise fail("supersedes", _SUPERSEDES)
     return Rule(
         id=rule_id,
         provider=provider,
-        title=str(raw["title"]),
-        severity=severity,
+        title=raw["title"],
+        severity=Severity.parse(raw["severity"]),
         pattern=pattern,
-        keywords=tuple((k if case_sensitive else k.lower()).encode("utf-8") for k in keywords),
+        keywords=tuple(
+            (k if case_sensitive else k.lower()).encode("utf-8") for k in raw["keywords"]
+        ),
         validator=validator,
         validator_params=params,
-        entropy=number("entropy", None, float),
-        max_length=number("max_length", 256, int),
-        before=number("before", 64, int),
-        priority=number("priority", 0, int),
+        entropy=raw.get("entropy"),
+        max_length=raw.get("max_length", 256),
+        before=raw.get("before", 64),
+        priority=raw.get("priority", 0),
         case_sensitive=case_sensitive,
-        placeholder_filter=boolean("placeholder_filter", True),
-        rotation=rotation,
-        examples=positives,
-        negative_examples=examples("negative_examples"),
-        description=str(raw.get("description", "")),
+        placeholder_filter=raw.get("placeholder_filter", True),
+        rotation=raw.get("rotation"),
+        examples=tuple(raw["examples"]),
+        negative_examples=tuple(raw.get("negative_examples", ())),
+        description=raw.get("description", ""),
         source=where,
         supersedes=tuple(supersedes),
     )
@@ -310,26 +395,17 @@ def _parse_pattern(raw: dict[str, Any], path: Path, fail: Fail) -> re.Pattern[by
 
 
 def _parse_validator(raw: dict[str, Any], fail: Fail) -> tuple[str | None, Mapping[str, Any]]:
+    """The validator's name and its prepared parameters (the schema checked the shape)."""
     validator = raw.get("validator")
     params: Mapping[str, Any] = {}
     if isinstance(validator, dict):
         params = validator.get("params") or {}
-        validator = validator.get("name")
-        if not isinstance(params, dict):
-            raise fail("validator", "validator params must be a mapping")
-    if validator is not None and not isinstance(validator, str):
-        raise fail("validator", "validator must be a name or {name: ..., params: {...}}")
-    if validator is not None:
-        from leakguard.engine.validators import SPECS, prepare_params
+        validator = validator["name"]
+    if validator is None:
+        return None, params
+    from leakguard.engine.validators import prepare_params
 
-        if validator not in SPECS:
-            raise fail(
-                "validator",
-                f"unknown validator {validator!r} (known: {', '.join(sorted(SPECS))})",
-            )
-        try:
-            params = prepare_params(validator, params)
-        except ValueError as exc:
-            raise fail("validator", f"validator {validator!r}: {exc}") from None
-
-    return validator, params
+    try:
+        return validator, prepare_params(validator, params)
+    except ValueError as exc:
+        raise fail("validator", f"validator {validator!r}: {exc}") from None

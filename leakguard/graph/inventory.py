@@ -15,7 +15,9 @@ services:
     paths: [services/payments/**]            # its files, for configuration references
 ```
 
-Every error names the file and line.
+One definition, :data:`SCHEMA` (a JSON Schema), checks every file before the checks it cannot
+express (duplicate names, fingerprint prefixes); it is published as
+``schemas/inventory.schema.json``. Every error names the file and line.
 """
 
 from __future__ import annotations
@@ -43,24 +45,166 @@ from leakguard.graph.interface import (
 )
 from leakguard.graph.model import now
 from leakguard.graph.queries import Graph
+from leakguard.schemacheck import Problem, check, shown, validator_for
 from leakguard.yamlfile import line_of, load_yaml
 
 __all__ = ["STORE_KEYS", "parse_store"]  # at home in ids (the CLI's queries import no YAML)
 
 KINDS = ("service", "job", "ci", "function", "third-party")
 IDENTITY_SCHEMES = ("vault-approle:", "vault-entity:", "vault-token:", "aws:")
-SERVICE_KEYS = {
-    "name",
-    "kind",
-    "environment",
-    "identities",
-    "reload",
-    "reads",
-    "uses",
-    "paths",
-    "description",
-    "owner",
+_FINGERPRINT = "fingerprint must be sha256:… (from a scan)"
+_RELOAD = "reload must be none, {restart: COMMAND} or {webhook: http(s)://URL}"
+_VAULT = "a vault entry is <mount>/<path>, or give mount:"
+_READS = "each reads entry is {vault: MOUNT/PATH} or {aws: SECRET_NAME}"
+_IDENTITY = {
+    "type": "string",
+    "pattern": f"^({'|'.join(IDENTITY_SCHEMES)}).*[^:]$",
+    "description": "vault-approle:NAME, vault-entity:ID, vault-token:ACCESSOR or aws:ARN",
 }
+
+
+def _one_or_list(item: dict[str, Any], description: str) -> dict[str, Any]:
+    """A value that is one item or a list of them."""
+    return {
+        "type": ["string", "array", "null"],
+        "description": description,
+        "if": {"type": "string"},
+        "then": item,
+        "else": {"items": item},
+    }
+
+
+def _store_entry() -> dict[str, Any]:
+    """``{vault: MOUNT/PATH}``, ``{vault: PATH, mount: MOUNT}`` or ``{aws: NAME}`` (the checks
+    of one key run only when it is there: an estate's inventory has tens of thousands)."""
+    where = {"type": "string", "pattern": "[^/]"}
+    common = sorted(STORE_KEYS, key=len)  # vault, aws first: anyOf stops at the first match
+    only: dict[str, Any] = {}
+    for key, backend in STORE_KEYS.items():
+        others = {o: {"not": {}, "errorMessage": _READS} for o in STORE_KEYS if o != key}
+        if backend == "aws-secretsmanager":
+            mount = {"not": {}, "errorMessage": "an aws entry takes no mount"}
+            only[key] = {"properties": {**others, "mount": mount}}
+        else:
+            path = {"properties": {key: {"pattern": "[^/]/+[^/]"}}}
+            only[key] = {
+                "properties": others,
+                "anyOf": [path, {"required": ["mount"]}],  # most name their mount in the path
+                "errorMessage": _VAULT,
+            }
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            **{
+                key: {**where, "description": f"a {backend} secret"}
+                for key, backend in STORE_KEYS.items()
+            },
+            "mount": {**where, "errorMessage": "mount must be a non-empty string"},
+        },
+        "anyOf": [{"required": [key]} for key in common],
+        "dependentSchemas": only,
+        "errorMessage": _READS,
+    }
+
+
+_SERVICE: dict[str, Any] = {
+    "additionalProperties": False,
+    "allOf": [
+        {
+            "type": "object",
+            "required": ["name"],
+            "errorMessage": "a service needs a name",
+        }
+    ],
+    "properties": {
+        "name": {"type": "string", "pattern": "\\S", "errorMessage": "a service needs a name"},
+        "kind": {
+            "enum": list(KINDS),
+            "errorMessage": f"kind must be one of: {', '.join(KINDS)}",
+            "description": "default service",
+        },
+        "environment": {"type": ["string", "null"], "minLength": 1},
+        "description": {"description": "free text"},
+        "owner": {"description": "free text (a team)"},
+        "identities": _one_or_list(_IDENTITY, "who the service authenticates as"),
+        "reload": {
+            "description": "how it picks up a new secret",
+            "anyOf": [
+                {"enum": ["none", None]},
+                *(
+                    {
+                        "type": "object",
+                        "required": [key],
+                        "additionalProperties": False,
+                        "properties": {key: {"type": "string", "minLength": 1}},
+                    }
+                    for key in ("restart", "command")
+                ),
+                {
+                    "type": "object",
+                    "required": ["webhook"],
+                    "additionalProperties": False,
+                    "properties": {"webhook": {"type": "string", "pattern": "^https?://"}},
+                },
+            ],
+            "errorMessage": _RELOAD,
+        },
+        "reads": {
+            "type": ["array", "null"],
+            "items": _store_entry(),
+            "description": "secrets it reads from a store",
+        },
+        "uses": _one_or_list(
+            {
+                "type": "string",
+                "pattern": "^sha256:",
+                "errorMessage": "uses takes fingerprints (sha256:…)",
+            },
+            "credentials it holds directly (fingerprints, or a unique prefix)",
+        ),
+        "paths": _one_or_list(
+            {"type": "string", "minLength": 1}, "its files (globs), for configuration references"
+        ),
+    },
+}
+_CREDENTIAL: dict[str, Any] = {
+    "additionalProperties": False,
+    "allOf": [
+        {
+            "type": "object",
+            "required": ["fingerprint"],
+            "errorMessage": "each credential is a mapping with a fingerprint",
+        }
+    ],
+    "properties": {
+        "fingerprint": {
+            "type": "string",
+            "pattern": "^sha256:.{8}",
+            "errorMessage": _FINGERPRINT,
+        },
+        "identities": _one_or_list(_IDENTITY, "who the credential authenticates as"),
+        "description": {"description": "free text"},
+    },
+}
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "LeakGuard inventory (leakguard.yaml, inventory/*.yaml)",
+    "allOf": [
+        {
+            "type": "object",
+            "anyOf": [{"required": ["services"]}, {"required": ["credentials"]}],
+            "errorMessage": "an inventory file holds a services: list",
+        }
+    ],
+    "additionalProperties": False,
+    "properties": {
+        "services": {"type": ["array", "null"], "items": _SERVICE},
+        "credentials": {"type": ["array", "null"], "items": _CREDENTIAL},
+    },
+}
+SERVICE_KEYS = frozenset(_SERVICE["properties"])
+_HINT = "see docs/graph.md#inventory (editors validate with schemas/inventory.schema.json)"
 
 
 class InventoryError(GraphError):
@@ -245,9 +389,20 @@ def _credential(path: Path, item: Any, parent: Any) -> CredentialDecl:
     return CredentialDecl(fp, _identities(path, item), str(path), line_of(item))
 
 
+def _explain(problem: Problem) -> tuple[str, str | None] | None:
+    doc = problem.document
+    if isinstance(doc, dict) and not {"services", "credentials"} & set(doc):
+        return "an inventory file holds a services: list", None  # not "unknown key 'teams'"
+    if problem.keyword == "pattern" and "identities" in problem.steps:
+        schemes = ", ".join(IDENTITY_SCHEMES)
+        return f"identity {shown(problem.value)} needs a scheme: {schemes}", None
+    return None
+
+
 def _parse(file: Path, doc: Any, lines: dict[str, int]) -> Inventory:
     if doc is None:
         return Inventory()
+    check(doc, validator_for(SCHEMA), path=file, error=InventoryError, hint=_HINT, explain=_explain)
     if not isinstance(doc, dict) or not ({"services", "credentials"} & set(doc)):
         raise _fail(file, doc, None, "an inventory file holds a services: list")
     items = doc.get("services") or []

@@ -9,6 +9,7 @@ irreversible step.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterator, Mapping
@@ -20,6 +21,15 @@ from leakguard.errors import PlaybookError
 from leakguard.redact import fingerprint
 from leakguard.rotation import expr
 from leakguard.rotation.interface import Action, ActionSpec, Param
+from leakguard.schemacheck import (
+    Explain,
+    Problem,
+    SchemaCheck,
+    check,
+    node_at,
+    shown,
+    validator_for,
+)
 from leakguard.yamlfile import LineDict, line_of, load_yaml
 
 API_VERSION = "leakguard/v1"
@@ -29,35 +39,6 @@ PARAM_TYPES = ("string", "int", "number", "bool", "duration", "list", "mapping",
 APPROVAL = "approval"
 ON_FAILURE = ("pause", "rollback")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_STEP_KEYS = frozenset(
-    {
-        "id",
-        "uses",
-        "with",
-        "when",
-        "for_each",
-        "compensate",
-        "irreversible",
-        "retry",
-        "timeout",
-        "description",
-    }
-)
-_TOP_KEYS = frozenset(
-    {
-        "apiVersion",
-        "kind",
-        "id",
-        "title",
-        "description",
-        "inputs",
-        "backends",
-        "stages",
-        "outputs",
-        "on_failure",
-    }
-)
-
 APPROVAL_SPEC = ActionSpec(
     name=APPROVAL,
     summary="wait for an operator's approval (prompt, `leakguard playbook approve`, or --yes)",
@@ -67,6 +48,183 @@ APPROVAL_SPEC = ActionSpec(
     },
 )
 """The engine runs approval steps itself; this spec is used when the registry has none."""
+
+
+_EXPRESSION = {"type": "string", "pattern": "\\$\\{", "description": "a ${...} expression"}
+_PARAM_TYPES: dict[str, dict[str, Any]] = {
+    "string": {"type": "string"},
+    "int": {"type": "integer"},
+    "number": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "duration": {"type": ["string", "number"]},
+    "list": {"type": "array"},
+    "mapping": {"type": "object"},
+    "any": {},
+}
+_DURATION = {"type": ["string", "number"], "description": "30s, 15m, 1h, 2d, 250ms or seconds"}
+_STEP_ID = "step id must be lower-case letters, digits and '-'"
+_HINT = "see docs/playbooks.md (editors validate with schemas/playbook.schema.json)"
+
+
+def _param_schema(param: Param) -> dict[str, Any]:
+    """A parameter's type, or a ${...} expression (checked when the step runs)."""
+    kind = _PARAM_TYPES.get(param.type, {})
+    typed = kind if kind.get("type") in (None, "string") else {"anyOf": [kind, _EXPRESSION]}
+    return {**typed, "description": param.help} if param.help else dict(typed)
+
+
+def _action_params(spec: ActionSpec) -> dict[str, Any]:
+    """``if uses is this action then its with: takes these parameters``."""
+    required = sorted(k for k, p in spec.params.items() if p.required)
+    with_ = {
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "properties": {k: _param_schema(p) for k, p in sorted(spec.params.items())},
+        "required": required,
+    }
+    then: dict[str, Any] = {"properties": {"with": with_}}
+    if required:
+        then["required"] = ["with"]
+    return {
+        "if": {"required": ["uses"], "properties": {"uses": {"const": spec.name}}},
+        "then": then,
+    }
+
+
+def schema(registry: Mapping[str, Action] | None = None) -> dict[str, Any]:
+    """The JSON Schema of a playbook whose steps use the actions of ``registry`` (published for
+    the shipped actions as ``schemas/playbook.schema.json``)."""
+    from leakguard.backends.registry import ISSUER_KINDS, STORE_KINDS
+
+    registry = default_registry() if registry is None else registry
+    specs = {n: s for n in sorted(set(registry) | {APPROVAL}) if (s := spec_for(n, registry))}
+    by_action = [_action_params(spec) for spec in specs.values()]
+    action = {"title": "action", "enum": list(specs)}
+    step = {
+        "additionalProperties": False,
+        "allOf": [{"type": "object", "required": ["id", "uses"]}, {"$ref": "#/$defs/params"}],
+        "properties": {
+            "id": {"type": "string", "pattern": _ID.pattern, "errorMessage": _STEP_ID},
+            "uses": {**action, "description": "the action this step runs"},
+            "with": {"type": ["object", "null"], "description": "the action's parameters"},
+            "when": {"type": ["string", "boolean"], "description": "run only when true"},
+            "for_each": {**_EXPRESSION, "description": "one ${...} expression: run per item"},
+            "compensate": {
+                "description": "what undoes this step (default: the action's own undo)",
+                "additionalProperties": False,
+                "allOf": [{"type": "object", "required": ["uses"]}, {"$ref": "#/$defs/params"}],
+                "properties": {
+                    "uses": action,
+                    "with": {"type": ["object", "null"]},
+                },
+            },
+            "irreversible": {"type": "boolean", "description": "needs an approval step before"},
+            "retry": {
+                "type": ["object", "null"],
+                "additionalProperties": False,
+                "properties": {
+                    "attempts": {"type": "integer", "minimum": 1},
+                    "backoff": _DURATION,
+                    "max_backoff": _DURATION,
+                },
+            },
+            "timeout": _DURATION,
+            "description": {"type": "string"},
+        },
+    }
+    steps = {"type": ["array", "null"], "items": {"$ref": "#/$defs/step"}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "LeakGuard playbook (playbooks/*.yaml, apiVersion leakguard/v1)",
+        "allOf": [
+            {
+                "type": "object",
+                "errorMessage": "a playbook must be a mapping (apiVersion, kind, id, stages...)",
+            },
+            {"required": ["apiVersion"], "errorMessage": f"apiVersion must be {API_VERSION}"},
+            {"required": ["kind"], "errorMessage": "kind must be Playbook"},
+            {"required": ["id"], "errorMessage": "id must be lower-case letters, digits and '-'"},
+            {
+                "required": ["stages"],
+                "errorMessage": "missing stages (contain, map, rotate, verify)",
+            },
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "apiVersion": {
+                "const": API_VERSION,
+                "errorMessage": f"apiVersion must be {API_VERSION}",
+            },
+            "kind": {"const": "Playbook", "errorMessage": "kind must be Playbook"},
+            "id": {
+                "type": "string",
+                "pattern": _ID.pattern,
+                "errorMessage": "id must be lower-case letters, digits and '-'",
+                "description": "equal to the file name",
+            },
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "inputs": {
+                "type": ["object", "null"],
+                "propertyNames": {
+                    "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                    "errorMessage": "input names use letters, digits and '_'",
+                },
+                "additionalProperties": {
+                    "type": ["object", "null"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "type": {"title": "type", "enum": list(INPUT_TYPES)},
+                        "required": {"type": "boolean"},
+                        "default": {"description": "a value of the input's type"},
+                        "help": {"type": "string"},
+                    },
+                },
+            },
+            "backends": {
+                "type": ["object", "null"],
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["kind"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "kind": {
+                            "title": "kind",
+                            "enum": sorted(set(STORE_KINDS) | set(ISSUER_KINDS)),
+                        },
+                        "params": {
+                            "type": ["object", "null"],
+                            "description": "never a credential: give those in the environment",
+                        },
+                    },
+                },
+            },
+            "stages": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    **{stage: steps for stage in STAGES[:-1]},
+                    "verify": {"items": step},
+                },
+                "allOf": [
+                    {
+                        "required": ["verify"],
+                        "properties": {"verify": {"type": "array", "minItems": 1}},
+                        "errorMessage": "missing verify stage",
+                    }
+                ],
+            },
+            "outputs": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
+            "on_failure": {
+                "enum": list(ON_FAILURE),
+                "errorMessage": f"on_failure must be {' or '.join(ON_FAILURE)}",
+            },
+        },
+        "$defs": {
+            "step": step,
+            "params": {"allOf": by_action, "description": "each action's parameters"},
+        },
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,28 +339,10 @@ class _Loader:
         return value
 
     def load(self, doc: Any, text: str) -> Playbook:
-        if not isinstance(doc, dict):
-            raise self.fail(1, "a playbook must be a mapping (apiVersion, kind, id, stages...)")
+        """A document the schema accepted: what only running code can check, and the model."""
         top = self.mapping(doc, 1, "playbook")
-        for key in top:
-            if key not in _TOP_KEYS:
-                raise self.fail(
-                    top.line_of(key),
-                    f"unknown key {key!r}",
-                    f"keys: {', '.join(sorted(_TOP_KEYS))}",
-                )
-        if top.get("apiVersion") != API_VERSION:
-            raise self.fail(top.line_of("apiVersion"), f"apiVersion must be {API_VERSION}")
-        if top.get("kind") != "Playbook":
-            raise self.fail(top.line_of("kind"), "kind must be Playbook")
-        pb_id = top.get("id")
-        if not isinstance(pb_id, str) or not _ID.match(pb_id):
-            raise self.fail(top.line_of("id"), "id must be lower-case letters, digits and '-'")
+        pb_id = top["id"]
         on_failure = top.get("on_failure", "pause")
-        if on_failure not in ON_FAILURE:
-            raise self.fail(
-                top.line_of("on_failure"), f"on_failure must be {' or '.join(ON_FAILURE)}"
-            )
         inputs = self.inputs(top.get("inputs"), top.line_of("inputs"))
         backends = self.backends(top.get("backends"), top.line_of("backends"))
         stages = self.stages(top.get("stages"), top.line_of("stages"), inputs, backends)
@@ -233,16 +373,8 @@ class _Loader:
         out: dict[str, InputSpec] = {}
         for name, spec in block.items():
             at = block.line_of(name)
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(name)):
-                raise self.fail(at, f"input name {name!r}: use letters, digits and '_'")
             spec = self.mapping(spec, at, f"input {name}")
             kind = spec.get("type", "string")
-            if kind not in INPUT_TYPES:
-                raise self.fail(
-                    spec.line_of("type"),
-                    f"input {name}: unknown type {kind!r}",
-                    f"types: {', '.join(INPUT_TYPES)}",
-                )
             default = spec.get("default")
             if default is not None:
                 try:
@@ -261,21 +393,12 @@ class _Loader:
         return out
 
     def backends(self, raw: Any, line: int) -> dict[str, BackendSpec]:
-        from leakguard.backends.registry import ISSUER_KINDS, STORE_KINDS
-
-        kinds = sorted(set(STORE_KINDS) | set(ISSUER_KINDS))
         block = self.mapping(raw, line, "backends")
         out: dict[str, BackendSpec] = {}
         for name, spec in block.items():
             at = block.line_of(name)
             spec = self.mapping(spec, at, f"backend {name}")
-            kind = spec.get("kind")
-            if kind not in kinds:
-                raise self.fail(
-                    spec.line_of("kind"),
-                    f"backend {name}: unknown kind {kind!r}",
-                    f"kinds: {', '.join(kinds)}",
-                )
+            kind = spec["kind"]
             params = self.mapping(spec.get("params"), spec.line_of("params"), "params")
             for key in params:
                 if is_credential_param(str(key)):
@@ -295,21 +418,8 @@ class _Loader:
         inputs: Mapping[str, InputSpec],
         backends: Mapping[str, BackendSpec],
     ) -> dict[str, tuple[Step, ...]]:
-        if raw is None:
-            raise self.fail(line, "missing stages (contain, map, rotate, verify)")
         block = self.mapping(raw, line, "stages")
         names = list(block)
-        for name in names:
-            if name not in STAGES:
-                raise self.fail(
-                    block.line_of(name), f"unknown stage {name!r}", f"stages: {', '.join(STAGES)}"
-                )
-        if "verify" not in block or not block["verify"]:
-            raise self.fail(
-                block.line,
-                "missing verify stage",
-                "every playbook proves its rotation worked: add a verify stage with a step",
-            )
         if names != [s for s in STAGES if s in names]:
             raise self.fail(block.line, f"stages must appear in the order {', '.join(STAGES)}")
         known: dict[str, Step] = {}
@@ -317,8 +427,6 @@ class _Loader:
         out: dict[str, tuple[Step, ...]] = {}
         for stage in STAGES:
             raw_steps = block.get(stage) or []
-            if not isinstance(raw_steps, list):
-                raise self.fail(block.line_of(stage), f"stage {stage} must be a list of steps")
             steps: list[Step] = []
             for raw_step in raw_steps:
                 step = self.step(raw_step, stage, line_of(raw_steps), inputs, backends, known)
@@ -349,18 +457,7 @@ class _Loader:
     ) -> Step:
         node = self.mapping(raw, line, "a step")
         at = node.line
-        for key in node:
-            if key not in _STEP_KEYS:
-                raise self.fail(
-                    node.line_of(key),
-                    f"unknown step key {key!r}",
-                    f"keys: {', '.join(sorted(_STEP_KEYS))}",
-                )
-        step_id = node.get("id")
-        if not isinstance(step_id, str) or not _ID.match(step_id):
-            raise self.fail(
-                node.line_of("id"), "step id must be lower-case letters, digits and '-'"
-            )
+        step_id = node["id"]
         if step_id in known:
             raise self.fail(
                 node.line_of("id"),
@@ -402,8 +499,6 @@ class _Loader:
             except PlaybookError as exc:
                 raise self.fail(node.line_of("timeout"), f"step {step_id}: {exc.message}") from None
         irreversible = node.get("irreversible", False)
-        if not isinstance(irreversible, bool):
-            raise self.fail(node.line_of("irreversible"), "irreversible must be true or false")
         step_for_self = Step(id=step_id, uses=str(uses), stage=stage, line=at)
         compensate = self.compensation(
             node.get("compensate"), node.line_of("compensate"), spec, step_id, inputs,
@@ -625,6 +720,84 @@ def coerce_input(kind: str, value: Any) -> Any:
     return value
 
 
+def _explainer(registry: Mapping[str, Action]) -> Explain:
+    """The playbook's own wording of a schema mistake: which step, input or backend, and for
+    a step's parameters, which action."""
+
+    def explain(problem: Problem) -> tuple[str, str | None] | None:
+        steps = problem.steps
+        if problem.message == "missing verify stage":
+            return problem.message, (
+                "every playbook proves its rotation worked: add a verify stage with a step"
+            )
+        if steps[:1] == ("stages",) and len(steps) >= 3:
+            step = problem.at(3)
+            if isinstance(step, dict):
+                message, hint = _step_problem(problem, step, registry)
+                return f"step {step.get('id', '?')}: {message}", hint
+        if problem.keyword == "additionalProperties" and steps[:1] == ("stages",):
+            return f"unknown stage {steps[-1]!r}", f"stages: {', '.join(STAGES)}"
+        if problem.keyword == "additionalProperties" and len(steps) == 1:
+            keys = problem.error.schema.get("properties", {})
+            return f"unknown key {steps[0]!r}", f"keys: {', '.join(sorted(keys))}"
+        if steps[:1] in (("backends",), ("inputs",)) and len(steps) >= 3:
+            what = "backend" if steps[0] == "backends" else "input"
+            if problem.keyword == "enum":
+                known = ", ".join(map(str, problem.error.validator_value))
+                return (
+                    f"{what} {steps[1]}: unknown {steps[-1]} {shown(problem.value)}",
+                    f"{steps[-1]}s: {known}",
+                )
+            return f"{what} {steps[1]}: {problem.message}", None
+        return None
+
+    return explain
+
+
+def _step_problem(
+    problem: Problem, step: dict[str, Any], registry: Mapping[str, Action]
+) -> tuple[str, str | None]:
+    steps, keyword = problem.steps[3:], problem.keyword
+    if len(steps) == 1 and keyword == "additionalProperties":
+        keys = problem.error.schema.get("properties", {})
+        return f"unknown step key {steps[0]!r}", f"keys: {', '.join(sorted(keys))}"
+    if steps[-1:] == ("uses",) and keyword == "enum":
+        what = "compensation action" if steps[:1] == ("compensate",) else "action"
+        return (
+            f"unknown {what} {shown(problem.value)}",
+            f"actions: {', '.join(sorted(set(registry) | {APPROVAL}))}",
+        )
+    owner = step.get("compensate") if steps[:1] == ("compensate",) else step
+    uses = owner.get("uses") if isinstance(owner, dict) else None
+    spec = spec_for(uses, registry) if isinstance(uses, str) else None
+    if spec is None:
+        return problem.message, None
+    inner = steps[1:] if steps[:1] == ("compensate",) else steps
+    params = ", ".join(sorted(spec.params)) or "none"
+    if keyword == "additionalProperties" and inner[:1] == ("with",):
+        return f"{spec.name} has no parameter {inner[-1]!r}", f"parameters: {params}"
+    if keyword == "required" and inner[:1] in ((), ("with",)):
+        given = node_at(owner, ("with",)) or {}
+        missing = [k for k, p in sorted(spec.params.items()) if p.required and k not in given]
+        return f"{spec.name} needs parameter {(missing or ['?'])[0]!r}", f"parameters: {params}"
+    if inner[:1] == ("with",) and len(inner) == 2 and inner[1] in spec.params:
+        value = node_at(owner, inner)
+        kind = spec.params[str(inner[1])].type
+        return f"parameter {inner[1]} must be {kind}, got {shown(value)}", None
+    return problem.message, None
+
+
+def checker(registry: Mapping[str, Action]) -> SchemaCheck:
+    """The schema of playbooks using ``registry``, ready to check (the shipped actions' is
+    built once: listing every provider playbook loads more than a hundred)."""
+    return _shipped_checker() if registry is default_registry() else validator_for(schema(registry))
+
+
+@functools.cache
+def _shipped_checker() -> SchemaCheck:
+    return validator_for(schema(default_registry()))
+
+
 def load_playbook(
     path: Path, registry: Mapping[str, Action] | None = None, *, text: str | None = None
 ) -> Playbook:
@@ -637,6 +810,14 @@ def load_playbook(
     except (OSError, UnicodeDecodeError) as exc:  # as load_yaml words it
         raise PlaybookError(f"cannot read playbook {path}: {exc}") from None
     doc = load_yaml(path, PlaybookError, text=source, what="playbook")
+    check(
+        doc,
+        checker(registry),
+        path=path,
+        error=PlaybookError,
+        hint=_HINT,
+        explain=_explainer(registry),
+    )
     playbook = _Loader(path, registry).load(doc, source)
     if text is None and path.suffix in {".yaml", ".yml"} and playbook.id != path.stem:
         raise PlaybookError(f"{path}:1: id {playbook.id!r} must equal the file name {path.stem!r}")

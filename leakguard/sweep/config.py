@@ -6,6 +6,7 @@ jobs: 4                           # optional: process pool size (default: one pe
 webhook: https://hooks.example/x  # optional: POST a redacted summary
 webhook_format: slack             # optional: json (default), slack or teams
 fail_on_target_error: true        # optional: exit 1 when a target fails (default false)
+verify: false                     # optional: same as --verify (default false)
 targets:
   - path: /srv/git/payments       # work tree, bare repository, directory or log directory
     include_unreachable: true
@@ -15,7 +16,9 @@ targets:
     max_file_size: 10MB
 ```
 
-Every error names the file and line.
+One definition, :data:`SCHEMA` (a JSON Schema), validates the file before the checks it cannot
+express and is published as ``schemas/sweep-config.schema.json``. Every error names the file and
+line.
 """
 
 from __future__ import annotations
@@ -28,13 +31,102 @@ from typing import Any
 from leakguard.errors import UsageError
 from leakguard.options import GitOptions, ScanOptions, with_project_config
 from leakguard.options import parse_size as parse_size_text
+from leakguard.schemacheck import Problem, check, validator_for
 from leakguard.yamlfile import LineDict, line_of, load_yaml
 
 _KINDS = ("path", "glob", "url")
-_TARGET_OPTIONS = {"include_unreachable", "refs", "max_file_size", "history"}
 #: bodies the sweep webhook can send (rendered by leakguard.reports.webhook)
 WEBHOOK_FORMATS = ("json", "slack", "teams")
-_TOP_KEYS = {"targets", "dask", "jobs", "webhook", "webhook_format", "fail_on_target_error"}
+_TARGETS = "`targets:` must be a non-empty list"
+_ONE_KIND = f"a target needs exactly one of {', '.join(_KINDS)}"
+
+
+def _kind(key: str, description: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": "\\S",
+        "errorMessage": f"`{key}:` must be a non-empty string",
+        "description": description,
+    }
+
+
+_TARGET: dict[str, Any] = {
+    "type": ["string", "object"],
+    "description": "a path, or a mapping with one of path, glob, url and its options",
+    "if": {"type": "string"},
+    "then": _kind("path", "a path (as `path:`)"),
+    "else": {
+        "additionalProperties": False,
+        "allOf": [{"oneOf": [{"required": [k]} for k in _KINDS], "errorMessage": _ONE_KIND}],
+        "properties": {
+            "path": _kind("path", "work tree, bare repository, directory or log directory"),
+            "glob": _kind("glob", "every match is one target"),
+            "url": _kind("url", "a remote repository"),
+            "include_unreachable": {
+                "type": "boolean",
+                "description": "also scan commits no ref reaches",
+            },
+            "history": {"type": "boolean", "description": "scan history (default true)"},
+            "refs": {
+                "type": ["string", "array"],
+                "items": {"type": "string"},
+                "description": "refs (or patterns) to scan",
+            },
+            "max_file_size": {
+                "type": ["integer", "string", "null"],
+                "minimum": 1,
+                "description": "bytes, or a size such as 10MB",
+            },
+        },
+    },
+}
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "LeakGuard sweep configuration (leakguard sweep CONFIG)",
+    "allOf": [
+        {
+            "type": "object",
+            "errorMessage": "a sweep configuration is a mapping with a `targets:` list",
+        },
+        {"required": ["targets"], "errorMessage": _TARGETS},
+    ],
+    "additionalProperties": False,
+    "properties": {
+        "targets": {"type": "array", "minItems": 1, "items": _TARGET, "errorMessage": _TARGETS},
+        "dask": {
+            "type": ["string", "null"],
+            "pattern": "^\\s*(tcp|tls|inproc)://",
+            "errorMessage": "`dask:` must be a scheduler address (e.g. tcp://scheduler:8786)",
+            "description": "run targets on this Dask scheduler",
+        },
+        "jobs": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "process pool size (0: one per core)",
+        },
+        "webhook": {
+            "type": ["string", "null"],
+            "pattern": "\\S",
+            "description": "POST a redacted summary here",
+        },
+        "webhook_format": {
+            "title": "webhook format",
+            "enum": list(WEBHOOK_FORMATS),
+            "description": "the body posted to the webhook (default json)",
+        },
+        "fail_on_target_error": {
+            "type": "boolean",
+            "description": "exit 1 when a target fails (default false)",
+        },
+        "verify": {
+            "type": "boolean",
+            "description": "same as --verify (default false)",
+        },
+    },
+}
+_TOP_KEYS = frozenset(SCHEMA["properties"])
+_TARGET_OPTIONS = frozenset(_TARGET["else"]["properties"]) - set(_KINDS)
+_HINT = "see docs/sweep.md (editors validate with schemas/sweep-config.schema.json)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +185,7 @@ class SweepConfig:
     webhook: str | None = None
     webhook_format: str = "json"
     fail_on_target_error: bool = False
+    verify: bool = False  # check each new credential with its provider (same as --verify)
 
     def targets(self) -> tuple[list[Target], list[tuple[str, str]]]:
         """Expand globs. Returns the targets and (label, error) for specs that give none."""
@@ -125,108 +218,53 @@ def parse_size(value: object, where: str) -> int:
 
 def load_config(path: Path) -> SweepConfig:
     doc = load_yaml(path, UsageError, what="sweep configuration")
-    if not isinstance(doc, LineDict):
-        raise UsageError(
-            f"{path}:1: a sweep configuration is a mapping with a `targets:` list",
-            hint="see docs/sweep.md",
-        )
-    for key in doc:
-        if key not in _TOP_KEYS:
-            raise UsageError(
-                f"{path}:{doc.line_of(key)}: unknown key {key!r}",
-                hint=f"known keys: {', '.join(sorted(_TOP_KEYS))}",
-            )
-    raw_targets = doc.get("targets")
-    if not isinstance(raw_targets, list) or not raw_targets:
-        raise UsageError(f"{path}:{doc.line_of('targets')}: `targets:` must be a non-empty list")
+    check(doc, validator_for(SCHEMA), path=path, error=UsageError, hint=_HINT, explain=_explain)
+    raw_targets = doc["targets"]
     specs = [_spec(path, entry, line_of(raw_targets)) for entry in raw_targets]
-    jobs = doc.get("jobs", 0)
-    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 0:
-        raise UsageError(f"{path}:{doc.line_of('jobs')}: `jobs:` must be a whole number >= 0")
-    dask = _optional_str(path, doc, "dask")
-    if dask is not None and not dask.startswith(("tcp://", "tls://", "inproc://")):
-        raise UsageError(
-            f"{path}:{doc.line_of('dask')}: `dask:` must be a scheduler address",
-            hint="e.g. tcp://scheduler:8786",
-        )
-    webhook_format = _optional_str(path, doc, "webhook_format") or "json"
-    if webhook_format not in WEBHOOK_FORMATS:
-        raise UsageError(
-            f"{path}:{doc.line_of('webhook_format')}: unknown webhook format {webhook_format!r}",
-            hint=f"use one of: {', '.join(WEBHOOK_FORMATS)}",
-        )
-    fail = doc.get("fail_on_target_error", False)
-    if not isinstance(fail, bool):
-        raise UsageError(
-            f"{path}:{doc.line_of('fail_on_target_error')}: `fail_on_target_error:` must be "
-            "true or false"
-        )
     return SweepConfig(
         path=path,
         specs=tuple(specs),
-        dask=dask,
-        jobs=jobs,
-        webhook=_optional_str(path, doc, "webhook"),
-        webhook_format=webhook_format,
-        fail_on_target_error=fail,
+        dask=_optional_str(doc, "dask"),
+        jobs=doc.get("jobs", 0),
+        webhook=_optional_str(doc, "webhook"),
+        webhook_format=doc.get("webhook_format", "json"),
+        fail_on_target_error=doc.get("fail_on_target_error", False),
+        verify=doc.get("verify", False),
     )
 
 
-def _optional_str(path: Path, doc: LineDict, key: str) -> str | None:
+def _explain(problem: Problem) -> tuple[str, str | None] | None:
+    """The sweep's own wording: keys as `key:`, unknown target options named as such."""
+    steps = problem.steps
+    if problem.keyword == "additionalProperties":
+        if len(steps) == 1:
+            return f"unknown key {steps[0]!r}", f"known keys: {', '.join(sorted(_TOP_KEYS))}"
+        return (
+            f"unknown target option {steps[-1]!r}",
+            f"known options: {', '.join(sorted(_TARGET_OPTIONS))}",
+        )
+    if problem.keyword == "enum":
+        return problem.message.split(" (known")[0], f"use one of: {', '.join(WEBHOOK_FORMATS)}"
+    key = steps[-1] if steps else None
+    if isinstance(key, str) and problem.message.startswith(f"{key} "):
+        return f"`{key}:`" + problem.message[len(key) :], None
+    return None
+
+
+def _optional_str(doc: LineDict, key: str) -> str | None:
     value = doc.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"{path}:{doc.line_of(key)}: `{key}:` must be a string")
-    return value.strip()
+    return value.strip() if isinstance(value, str) else None
 
 
 def _spec(path: Path, entry: Any, list_line: int) -> TargetSpec:
+    """A target the schema accepted: its kind, an absolute path, a parsed size."""
     line = line_of(entry) or list_line
-    where = f"{path}:{line}"
-    if isinstance(entry, str):
-        entry_dict: dict[str, Any] = {"path": entry}
-    elif isinstance(entry, LineDict):
-        entry_dict = entry
-    else:
-        raise UsageError(f"{where}: a target is a mapping with one of: {', '.join(_KINDS)}")
-    kinds = [k for k in _KINDS if k in entry_dict]
-    if len(kinds) != 1:
-        raise UsageError(
-            f"{where}: a target needs exactly one of {', '.join(_KINDS)}",
-            hint="e.g. `- path: /srv/git/payments`",
-        )
-    kind = kinds[0]
-    for key in entry_dict:
-        if key not in _TARGET_OPTIONS and key not in _KINDS:
-            key_line = line_of(entry, key) or line
-            raise UsageError(
-                f"{path}:{key_line}: unknown target option {key!r}",
-                hint=f"known options: {', '.join(sorted(_TARGET_OPTIONS))}",
-            )
-    value = entry_dict[kind]
-    if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"{where}: `{kind}:` must be a non-empty string")
-    refs = entry_dict.get("refs", ())
-    if isinstance(refs, str):
-        refs = (refs,)
-    if not isinstance(refs, list | tuple) or not all(isinstance(r, str) for r in refs):
-        raise UsageError(f"{path}:{line_of(entry, 'refs') or line}: `refs:` must be a list of refs")
-    flags: dict[str, bool] = {}
-    for flag, default in (("include_unreachable", False), ("history", True)):
-        v = entry_dict.get(flag, default)
-        if not isinstance(v, bool):
-            raise UsageError(
-                f"{path}:{line_of(entry, flag) or line}: `{flag}:` must be true or false"
-            )
-        flags[flag] = v
-    size = entry_dict.get("max_file_size")
-    max_size = (
-        parse_size(size, f"{path}:{line_of(entry, 'max_file_size') or line}")
-        if size is not None
-        else None
-    )
-    value = value.strip()
+    options: dict[str, Any] = {"path": entry} if isinstance(entry, str) else entry
+    kind = next(k for k in _KINDS if k in options)
+    refs = options.get("refs", ())
+    size = options.get("max_file_size")
+    where = f"{path}:{line_of(entry, 'max_file_size') or line}"
+    value = options[kind].strip()
     if kind in ("path", "glob"):
         value = str(Path(value).expanduser())
         if not Path(value).is_absolute():
@@ -235,8 +273,8 @@ def _spec(path: Path, entry: Any, list_line: int) -> TargetSpec:
         kind=kind,
         value=value,
         line=line,
-        include_unreachable=flags["include_unreachable"],
-        refs=tuple(refs),
-        max_file_size=max_size,
-        history=flags["history"],
+        include_unreachable=options.get("include_unreachable", False),
+        refs=(refs,) if isinstance(refs, str) else tuple(refs),
+        max_file_size=parse_size(size, where) if size is not None else None,
+        history=options.get("history", True),
     )
