@@ -114,7 +114,7 @@ def sweep(
     if jobs is not None and jobs < 0:
         problems.append(UsageError(f"--jobs must be 0 or more, not {jobs}"))
     cfg = collect(problems, load_config, config)
-    verifying = verify or verify_dry_run
+    verifying = verify or verify_dry_run or (cfg is not None and cfg.verify)  # or `verify: true`
     verify_options = (
         collect(problems, build_verify_options, verify_endpoint, vault_addr) if verifying else None
     )

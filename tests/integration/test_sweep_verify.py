@@ -171,3 +171,16 @@ def test_an_unreachable_provider_is_unknown_and_changes_nothing(
     assert code == 1
     with Database.open(estate / "lg.db") as db:
         assert VerificationCache(db).latest(fingerprint(REVOKED)) is None  # unknown: not cached
+
+
+def test_verify_true_in_the_sweep_config_is_the_same_as_the_option(
+    fake: ProviderFake, estate: Path
+) -> None:
+    (estate / "sweep.yaml").write_text("verify: true\ntargets:\n  - glob: repos/*\n")
+    code, doc, out = _sweep(estate)
+    assert code == 1, out
+    new = _new(doc)
+    assert new[fingerprint(REVOKED)]["verification"]["status"] == "revoked"  # type: ignore[index]
+    assert new[fingerprint(REVOKED)]["severity"] == "low"
+    assert doc["summary"]["verification"] == {"live": 2, "revoked": 1, "unknown": 0}  # type: ignore[index]
+    assert fake.requests  # the providers were asked
