@@ -5,8 +5,11 @@ the local sandbox (OpenBao dev + moto, :mod:`leakguard.rotation.sandbox`) seeded
 is true, and runs each ``leakguard`` command a user would type, as a subprocess of this very
 interpreter and package, printing it first. It plays two roles a real incident has:
 
-* the operator, who rolls the Stripe key in the dashboard: a new made-up ``sk_live_`` key in a
-  0600 value file;
+* the operator, who rolls the Stripe key in the dashboard (a new made-up ``sk_live_`` key in a
+  0600 value file) and revokes the old one there once asked; "Stripe" is the sandbox's stand-in
+  (:func:`leakguard.rotation.sandbox.provider_stand_in`), which accepts the leaked key until the
+  operator revokes it and the new one once rolled, so the run's ``provider-rejects-old`` step
+  gets the provider's word;
 * the cluster: the inventory's reload commands (``kubectl … rollout restart``, ``docker compose
   … restart``) run stand-ins on ``PATH`` that make each restarted consumer read its entry as its
   AppRole, which the sandbox's audit log records, so the playbook's verify stage sees it move.
@@ -38,7 +41,7 @@ from leakguard.errors import EXIT_FINDINGS, EXIT_OK, LeakguardError, PlaybookErr
 from leakguard.redact import fingerprint, redact
 from leakguard.resources import examples_dir
 from leakguard.rotation import sandbox
-from leakguard.rotation.sandbox import Sandbox, SeedPlan
+from leakguard.rotation.sandbox import ProviderStandIn, Sandbox, SeedPlan
 
 #: how a subprocess runs LeakGuard: this interpreter, this package (never a PATH lookup)
 ENTRY = "import sys; from leakguard.cli.app import main; sys.argv[0] = 'leakguard'; main()"
@@ -206,13 +209,14 @@ def play_consumer(argv: Sequence[str] | None = None) -> int:
 # --- running leakguard as the user would -----------------------------------------------------
 
 
-def _environment(box: Sandbox, workdir: Path) -> dict[str, str]:
+def _environment(box: Sandbox, provider: ProviderStandIn, workdir: Path) -> dict[str, str]:
     drop = ("VAULT_", "BAO_", "AWS_", "LEAKGUARD_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.update(box.aws_env())
     env["VAULT_ADDR"] = box.vault_url
     env["VAULT_TOKEN"] = box.vault_token
     env["VAULT_AUDIT_LOG"] = str(box.audit_log)
+    env["LEAKGUARD_VERIFY_ENDPOINTS"] = provider.endpoints()
     env["PATH"] = os.pathsep.join([str(workdir / "bin"), env.get("PATH", os.defpath)])
     # the subprocesses import this very package, wherever the interpreter would look first
     package_root = str(Path(leakguard.__file__).resolve().parent.parent)
@@ -222,6 +226,8 @@ def _environment(box: Sandbox, workdir: Path) -> dict[str, str]:
 
 #: how LeakGuard's yes/no questions end (the operator's confirmations)
 _QUESTION = re.compile(r"(\[y/N\]|Type 'yes' once this is done):\s*$")
+#: the operator confirming a dashboard step (the old key's revocation)
+_DASHBOARD_DONE = re.compile(r"Type 'yes' once this is done:\s*$")
 Answer = Callable[[str], "str | None"]
 
 
@@ -429,6 +435,10 @@ def _announce(estate: EstateSandbox, workdir: Path, say: Say) -> None:
         f"$ export AWS_ENDPOINT_URL={env['AWS_ENDPOINT_URL']} AWS_DEFAULT_REGION="
         f"{env['AWS_DEFAULT_REGION']} AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=…   # moto"
     )
+    say(
+        f"$ export LEAKGUARD_VERIFY_ENDPOINTS={env['LEAKGUARD_VERIFY_ENDPOINTS']}"
+        "   # the sandbox's stand-in for Stripe's API"
+    )
     say('$ export PATH="$PWD/bin:$PATH"   # this leakguard; kubectl, docker: the cluster')
     say("  # (the demo's stand-ins: a `rollout restart` makes that consumer read its entry")
     say("  # as its AppRole, which the OpenBao audit log records)")
@@ -441,6 +451,21 @@ class EstateSandbox:
 
     box: Sandbox
     env: Mapping[str, str] = field(repr=False)
+    provider: ProviderStandIn | None = None
+    leaked: str = ""  # the fingerprint of the app's leaked Stripe key
+
+    def rolled(self, new_key: str) -> None:
+        """The operator rolled the Stripe key in the dashboard: "Stripe" accepts ``new_key``."""
+        if self.provider is not None:
+            self.provider.rolled(new_key)
+
+    def operator(self, question: str) -> str | None:
+        """:func:`confirm_as_operator`, doing the dashboard step it confirms: "Stripe" no longer
+        accepts the leaked key once the operator says they revoked it."""
+        reply = confirm_as_operator(question)
+        if reply is not None and self.provider is not None and _DASHBOARD_DONE.search(question):
+            self.provider.revoked(self.leaked)
+        return reply
 
 
 @contextlib.contextmanager
@@ -448,14 +473,20 @@ def estate_sandbox(workdir: Path) -> Iterator[EstateSandbox]:
     """Start the sandbox for the estate copied to ``workdir/examples``: OpenBao
     ``secret/payments/stripe`` holds the app's leaked Stripe key (field ``api_key``), read by
     the ``payments`` and ``billing`` AppRoles; Secrets Manager ``prod/deploy/aws`` holds its
-    leaked AWS pair. The stand-in reload commands and a ``leakguard`` go in ``workdir/bin``.
+    leaked AWS pair; the stand-in for Stripe's API accepts the leaked key (the environment's
+    ``LEAKGUARD_VERIFY_ENDPOINTS`` points the verifiers at it). The stand-in reload commands
+    and a ``leakguard`` go in ``workdir/bin``.
     Everything is stopped, and the AppRoles' credentials removed, on the way out."""
     leaked = _leaked(workdir / "examples" / "leaky-app")
     state: Path | None = None
     try:
-        with sandbox.start(plan=_seed_plan(leaked)) as box:
+        with (
+            sandbox.start(plan=_seed_plan(leaked)) as box,
+            sandbox.provider_stand_in(live=(leaked.stripe,)) as provider,
+        ):
             state = _install_stand_ins(workdir, box)
-            yield EstateSandbox(box, _environment(box, workdir))
+            env = _environment(box, provider, workdir)
+            yield EstateSandbox(box, env, provider, fingerprint(leaked.stripe))
     except PlaybookError as exc:
         if state is not None:
             raise
@@ -486,7 +517,7 @@ def run_demo(options: DemoOptions, say: Say) -> DemoResult:
             _announce(estate, workdir, say)
             shell = _Shell(workdir, estate.env, say)
             found = _detect_and_map(shell, leaked)
-            rotated = _rotate(shell, estate.box, leaked, found[0], value_file, options)
+            rotated = _rotate(shell, estate, leaked, found[0], value_file, options)
     finally:
         value_file.unlink(missing_ok=True)
     say("")
@@ -525,7 +556,12 @@ def _detect_and_map(shell: _Shell, leaked: _Leaked) -> tuple[str, tuple[str, ...
 
 
 def _rotate(
-    shell: _Shell, box: Sandbox, leaked: _Leaked, fp: str, value_file: Path, options: DemoOptions
+    shell: _Shell,
+    estate: EstateSandbox,
+    leaked: _Leaked,
+    fp: str,
+    value_file: Path,
+    options: DemoOptions,
 ) -> tuple[str, str, Path]:
     inputs = ["-i", f"credential={fp}", "-i", f"secret={STRIPE_SECRET}",
               "-i", f"field={STRIPE_FIELD}"]  # fmt: skip
@@ -539,6 +575,7 @@ def _rotate(
     )
     _private_file(value_file, new_stripe_key() + "\n")
     new_key = value_file.read_text(encoding="utf-8").strip()
+    estate.rolled(new_key)
     value = ["-i", f"value_file={value_file.name}"]
     shell.leakguard(
         ["playbook", "rehearse", "stripe-key", *_DB, *inputs, *value],
@@ -550,14 +587,15 @@ def _rotate(
          "-i", f"overlap={options.overlap}", "-i", f"move_timeout={options.move_timeout}"],
         "for real against the sandbox: staged, promoted, consumers restarted and seen reading "
         "the new version in the audit log, the old key superseded; the demo confirms the "
-        "dashboard revocation as the operator would",
-        answer=confirm_as_operator,
+        "dashboard revocation as the operator would, then \"Stripe\" (the stand-in) must "
+        "reject the old key and accept the new one",
+        answer=estate.operator,
     )  # fmt: skip
     run_id, new_version, trail = _run_outcome(output, shell.workdir)
     shell.leakguard(
         ["playbook", "status", run_id, *_DB], "every step succeeded, consumers-moved included"
     )
-    _final_read(box, leaked, new_key, shell.say)
+    _final_read(estate.box, leaked, new_key, shell.say)
     shell.leakguard(
         ["audit", "verify", _rel(trail, shell.workdir), *_DB],
         "the audit trail's hash chain holds and matches the head the run journal recorded",

@@ -11,6 +11,13 @@ read them, so a rehearsal can play consumers reading the old and the new version
 moto enforces authentication after the sandbox's own administrator is created (as AWS does:
 deleted keys are rejected). While the sandbox is open, the process's AWS variables point at that
 administrator, so no real credential is ever presented to the sandbox and nothing reaches AWS.
+
+The dashboard-rolled providers (Stripe, GitHub, Supabase) have no server a sandbox could start:
+a rehearsal skips their ``verify.provider_rejects_old`` step (the playbooks say so). For a run
+*against* the sandbox (``leakguard demo``, the README flow), :func:`provider_stand_in` serves
+their identity calls on 127.0.0.1 as their API references document them, reached only through
+the explicit ``LEAKGUARD_VERIFY_ENDPOINTS`` override; what it accepts is what whoever plays the
+operator did in the "dashboard" (:meth:`ProviderStandIn.rolled`, :meth:`ProviderStandIn.revoked`).
 """
 
 from __future__ import annotations
@@ -25,17 +32,20 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from leakguard.backends.interface import SecretData
 from leakguard.errors import GraphError, PlaybookError
 from leakguard.graph.interface import GraphQueries, StoreRef
+from leakguard.redact import fingerprint
 from leakguard.rotation import expr
 from leakguard.rotation.schema import Playbook
 
@@ -419,3 +429,97 @@ def start(
             _stop(server)
         if owned:
             shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the dashboard-rolled providers, for a run against the sandbox ---------------------------
+
+#: provider -> (its identity call's path, the documented answer for a live credential, and for
+#: an invalid one): Stripe GET /v1/account, GitHub GET /user, Supabase GET /rest/v1/
+_ANSWERS: dict[str, tuple[str, tuple[int, dict[str, Any]], tuple[int, dict[str, Any]]]] = {
+    "stripe": (
+        "/v1/account",
+        (200, {"id": "acct_sandbox", "object": "account", "country": "US"}),
+        (401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}),
+    ),
+    "github": (
+        "/user",
+        (200, {"login": "sandbox-operator", "id": 1, "type": "User"}),
+        (401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}),
+    ),
+    "supabase": (
+        "/rest/v1/",
+        (200, {"swagger": "2.0", "info": {"title": "PostgREST API"}}),
+        (401, {"message": "Invalid API key"}),
+    ),
+}
+
+
+@dataclass
+class ProviderStandIn:
+    """What the sandbox's stand-in providers accept: fingerprints only, never a value."""
+
+    url: str
+    accepted: set[str] = field(default_factory=set, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def endpoints(self) -> str:
+        """The ``LEAKGUARD_VERIFY_ENDPOINTS`` value that points the verifiers here."""
+        return ",".join(f"{name}={self.url}/{name}" for name in sorted(_ANSWERS))
+
+    def rolled(self, value: str) -> None:
+        """The operator rolled this key in the dashboard: the provider accepts it."""
+        with self._lock:
+            self.accepted.add(fingerprint(value))
+
+    def revoked(self, value_fingerprint: str) -> None:
+        """The operator revoked (expired) this key in the dashboard."""
+        with self._lock:
+            self.accepted.discard(value_fingerprint)
+
+    def accepts(self, value: str) -> bool:
+        with self._lock:
+            return fingerprint(value) in self.accepted
+
+
+def _presented(handler: BaseHTTPRequestHandler) -> str:
+    auth = handler.headers.get("Authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() in ("bearer", "token") else ""
+
+
+@contextlib.contextmanager
+def provider_stand_in(live: tuple[str, ...] = ()) -> Iterator[ProviderStandIn]:
+    """Serve the stand-in providers on a free 127.0.0.1 port until the block ends; ``live``:
+    the keys they accept at first (the leaked ones, live until the operator revokes them)."""
+    stand_in = ProviderStandIn("")
+    for value in live:
+        stand_in.rolled(value)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            provider, _, rest = self.path.lstrip("/").partition("/")
+            answer = _ANSWERS.get(provider)
+            if answer is None or "/" + rest.split("?", 1)[0] != answer[0]:
+                status, doc = 404, {"message": "Not Found"}
+            else:
+                status, doc = answer[1] if stand_in.accepts(_presented(self)) else answer[2]
+            body = json.dumps(doc).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, name="provider-stand-in", daemon=True)
+    thread.start()
+    try:
+        yield stand_in
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

@@ -89,6 +89,12 @@ def test_demo_walks_to_a_verified_rotation_and_leaves_nothing_running(tmp_path: 
     assert re.search(r"^\s+run stripe-key-\S+: completed$", out, re.M)
     assert "consumers_moved: ['billing-worker', 'payments-api']" in out
     assert "is no longer current" in out
+    # ...and "Stripe" (the sandbox's stand-in, which the demo's shell is pointed at) rejects the
+    # leaked key once the demo, as the operator, revoked it, and accepts the new one
+    assert re.search(
+        r"^\$ export LEAKGUARD_VERIFY_ENDPOINTS=\S*stripe=http://127\.0\.0\.1:", out, re.M
+    )
+    assert "provider_old: revoked" in out and "provider_new: live" in out
     # the audit trail verifies against the run journal
     trail = re.search(r"^\s+(audit/stripe-key-\S+\.jsonl): ok, \d+ entries", out, re.M)
     assert trail and (workdir / trail[1]).is_file()

@@ -52,6 +52,8 @@ def test_rehearsal_of_an_iam_rotation_completes_in_the_sandbox(tmp_path: Path) -
         )
     assert report.run.state == RunState.COMPLETED, report.run.diagnostic
     assert [t.state for t in report.timings if t.step_id == "delete-old"] == ["succeeded"]
+    # moto is this playbook's provider in the sandbox: STS itself gave its word
+    assert [t.state for t in report.timings if t.step_id == "provider-rejects-old"] == ["succeeded"]
     # the gap in the graph is what would break for real
     assert any("no consumer" in problem for problem in report.would_break)
 
@@ -77,3 +79,48 @@ def test_rehearse_from_the_command_line(tmp_path: Path) -> None:
     assert result.exit_code == 1  # ...but the graph knows no consumer: that would break
     assert any("no consumer" in p for p in report["would_break"])
     assert {s["step_id"] for s in report["steps"]} >= {"new-key", "promote", "delete-old"}
+
+
+DASHBOARD_KEYS = {
+    "stripe-key": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc9f2cQ",
+    "github-token": "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",
+    "supabase-service-role": "sb_secret_bXp_4xP-D0CzfcOXDQJ9foajjYK3VAx",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("playbook_id", sorted(DASHBOARD_KEYS))
+def test_a_rehearsal_skips_the_provider_step_of_a_dashboard_playbook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, playbook_id: str
+) -> None:
+    """The sandbox has no Stripe, GitHub or Supabase: the provider step is reported skipped,
+    never passed, and no provider is asked, even with a verifier endpoint set (as in the
+    demo's shell, where it points at the demo's stand-in)."""
+    import os
+
+    from tests.support.provider_fakes import provider_fake
+
+    db = tmp_path / "lg.db"
+    fp = save_graph(db, "leaked-" + "d" * 30, StoreRef("vault-kv2", "app/dash", "secret"), [])
+    value_file = tmp_path / "new-key"
+    value_file.write_text(DASHBOARD_KEYS[playbook_id])
+    os.chmod(value_file, 0o600)
+    options = engine.EngineOptions(graph=engine.open_graph(db), time_scale=0.0005, yes=True)
+    with provider_fake() as fake, Journal.open(db) as journal:
+        fake.live.add(DASHBOARD_KEYS[playbook_id])
+        endpoints = fake.endpoints("stripe", "github", "supabase")
+        monkeypatch.setenv(
+            "LEAKGUARD_VERIFY_ENDPOINTS", ",".join(f"{n}={u}" for n, u in endpoints.items())
+        )
+        report = rehearse_playbook(
+            journal,
+            load_playbook(find_playbook(playbook_id)),
+            {"credential": fp, "secret": "app/dash", "value_file": str(value_file)},
+            options,
+        )
+    assert report.run.state == RunState.COMPLETED, report.run.diagnostic
+    timings = {t.step_id: t for t in report.timings}
+    assert timings["revoke-old"].state == "succeeded"
+    assert timings["provider-rejects-old"].state == "skipped"
+    assert report.run.outputs["provider_old"] is None
+    assert not fake.requests

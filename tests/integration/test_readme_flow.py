@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from leakguard.demo import (
-    confirm_as_operator,
     copy_examples,
     estate_sandbox,
     new_stripe_key,
@@ -53,6 +52,10 @@ def test_every_command_of_the_readme_flow_runs_as_written(tmp_path: Path) -> Non
     said: list[str] = []
     run_id: str | None = None
     with estate_sandbox(tmp_path) as estate:
+        # the operator rolls the key in "Stripe" (the sandbox's stand-in for its API), which
+        # accepts it from now on; it stops accepting the leaked one when the operator confirms
+        # revoking it (estate.operator), so the run's provider step has Stripe's word
+        estate.rolled(new_key)
         for line in flow_commands():
             if "RUN" in line:
                 assert run_id is not None, f"{line}: no run id yet"
@@ -62,7 +65,7 @@ def test_every_command_of_the_readme_flow_runs_as_written(tmp_path: Path) -> Non
                 tmp_path,
                 estate.env,
                 said.append,
-                answer=confirm_as_operator if " playbook run " in line else None,
+                answer=estate.operator if " playbook run " in line else None,
                 stdin=new_key.encode() if "cat > new-key" in line else None,
             )
             expected = 1 if line.startswith(FINDS_CREDENTIALS) else 0
@@ -76,6 +79,7 @@ def test_every_command_of_the_readme_flow_runs_as_written(tmp_path: Path) -> Non
                 assert re.search(r"^\s+billing-worker \(job\)", output, re.M), output
     shown = "\n".join(said)
     assert "consumers_moved: ['billing-worker', 'payments-api']" in shown
+    assert "provider_old: revoked" in shown and "provider_new: live" in shown
     assert new_key not in shown
     assert not (tmp_path / "new-key").exists()
     leaked = re.search(

@@ -103,3 +103,50 @@ def test_sandbox_stops_when_the_rehearsal_fails(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     assert not any(_alive(pid) for pid in pids)
     assert (tmp_path / "box" / "openbao.log").exists()  # a given workdir is kept for inspection
+
+
+def _get(url: str, token: str) -> tuple[int, dict[str, object]]:
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_the_provider_stand_in_answers_as_documented_and_follows_the_dashboard() -> None:
+    """What Stripe's and GitHub's API references document: GET /v1/account is 200 with an
+    account object for a valid key, 401 with an invalid_request_error otherwise; GET /user is
+    200 with a login, or 401 "Bad credentials". The leaked key is accepted until the operator
+    revokes it; a rolled key from then on."""
+    from leakguard.redact import fingerprint
+    from leakguard.verify.runner import VerifyOptions, verify_value
+
+    leaked, rolled = "sk_live_" + "L" * 30, "sk_live_" + "N" * 30
+    with sandbox.provider_stand_in(live=(leaked,)) as stand_in:
+        stripe = f"{stand_in.url}/stripe/v1/account"
+        status, doc = _get(stripe, leaked)
+        assert status == 200 and doc["object"] == "account"
+        status, doc = _get(stripe, rolled)
+        assert status == 401 and doc["error"]["type"] == "invalid_request_error"  # type: ignore[index]
+        stand_in.rolled(rolled)
+        stand_in.revoked(fingerprint(leaked))
+        assert _get(stripe, leaked)[0] == 401 and _get(stripe, rolled)[0] == 200
+        assert _get(f"{stand_in.url}/github/user", rolled)[1]["login"]
+        assert _get(f"{stand_in.url}/github/user", leaked) == (
+            401,
+            {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
+        )
+        assert _get(f"{stand_in.url}/stripe/v1/charges", rolled)[0] == 404  # identity calls only
+        # the verifiers, pointed at it by the explicit override, conclude the same
+        endpoints = dict(item.split("=", 1) for item in stand_in.endpoints().split(","))
+        options = VerifyOptions(endpoints=endpoints)
+        assert str(verify_value("stripe", leaked, options).status) == "revoked"
+        assert str(verify_value("stripe", rolled, options).status) == "live"
+        # it holds fingerprints, never a value
+        assert leaked not in repr(stand_in.accepted) and rolled not in repr(stand_in.accepted)
+        assert stand_in.accepted == {fingerprint(rolled)}

@@ -93,6 +93,23 @@ def _ask(verifier: str, value: str, vault_addr: str | None) -> LiveCheck:
         raise PlaybookError(exc.message, hint=exc.hint) from None
 
 
+# what a verifier answers, without calling, for a value it cannot check (no retry helps)
+_UNCHECKABLE = "not in a verifiable shape"
+
+
+def _refuse_uncheckable(verifier: str, old: LiveCheck, new: LiveCheck | None) -> None:
+    which = [
+        n for n, c in (("old", old), ("new", new)) if c is not None and c.detail == _UNCHECKABLE
+    ]
+    if which:
+        raise PlaybookError(
+            f"the {verifier} verifier cannot check the {' and '.join(which)} credential's shape "
+            "(e.g. a Supabase sb_secret_ key names no project)",
+            hint="see docs/verify.md for what each verifier checks; the playbook says whether "
+            "its provider step can be turned off for such keys",
+        )
+
+
 def _problems(old: LiveCheck, new: LiveCheck | None) -> list[str]:
     problems = []
     if old.status == LiveStatus.LIVE:
@@ -138,6 +155,7 @@ def provider_rejects_old(ctx: ActionContext, params: Mapping[str, Any]) -> Outpu
         f"{verifier}: old credential {old.status} ({old.endpoint}, HTTP {old.http_status})"
         + (f"; new credential {new.status}" if new is not None else "")
     )
+    _refuse_uncheckable(verifier, old, new)
     evidence = {"old": old.to_dict(), "new": new.to_dict() if new is not None else None}
     problems = _problems(old, new)
     if problems:
