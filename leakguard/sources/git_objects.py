@@ -73,30 +73,35 @@ def _grow_pipe(stream: IO[bytes] | None) -> None:
         pass
 
 
+_KINDS = {b"blob": "blob", b"tree": "tree", b"commit": "commit", b"tag": "tag"}
+
+
 def _read_objects(
-    stdout: IO[bytes], max_bytes: int, wanted: Callable[[str, str], bool]
+    stdout: IO[bytes], max_bytes: int, wanted: Callable[[str, str], bool] | None = None
 ) -> Iterator[GitObject]:
     """Parse ``<oid> <type> <size>\\n<content>\\n`` records until EOF.
 
-    ``wanted(oid, kind)`` says whether to keep the content; others are drained.
+    ``wanted(oid, kind)`` says whether to keep the content (None: every object's); others are
+    drained. A blob of a real history is often a few hundred bytes: the loop does as little as
+    it can per object.
     """
     readline, read = stdout.readline, stdout.read
     while True:
         header = readline()
         if not header:
             return
-        if not header.endswith(b"\n"):
+        if header[-1:] != b"\n":
             raise GitProcessDied(None)
         parts = header.split()
         oid = parts[0].decode("ascii", "replace")
-        if len(parts) == 2 and parts[1] in (b"missing", b"ambiguous"):
-            yield GitObject(oid, "missing", 0)
-            continue
         if len(parts) != 3:
+            if len(parts) == 2 and parts[1] in (b"missing", b"ambiguous"):
+                yield GitObject(oid, "missing", 0)
+                continue
             raise GitProcessDied(oid)
-        kind = parts[1].decode("ascii", "replace")
+        kind = _KINDS.get(parts[1]) or parts[1].decode("ascii", "replace")
         size = int(parts[2])
-        if size <= max_bytes and wanted(oid, kind):
+        if size <= max_bytes and (wanted is None or wanted(oid, kind)):
             data = read(size)
             if len(data) != size or read(1) != b"\n":
                 raise GitProcessDied(oid)
@@ -156,7 +161,7 @@ def _batch(git_dir: Path, oids: list[str], max_bytes: int) -> Iterator[GitObject
     feeder.start()
     try:
         count = 0
-        for obj in _read_objects(proc.stdout, max_bytes, lambda _o, _k: True):
+        for obj in _read_objects(proc.stdout, max_bytes):
             count += 1
             yield obj
         if count < len(oids):

@@ -143,9 +143,28 @@ def parse_log(stream: IO[bytes]) -> Iterator[Commit | Introduction]:
     a deletion has an all-zero blob id, a submodule the mode ``160000``)."""
     tokens = _tokens(stream)
     commit: Commit | None = None
-    for raw in tokens:
-        token = raw.lstrip(b"\n")
-        if token.startswith(b"\x01"):
+    for token in tokens:
+        first = token[:1]
+        if first == b"\n":  # the blank line between a commit's header and its raw diff
+            token = token.lstrip(b"\n")
+            first = token[:1]
+        if first == b":" and commit is not None:
+            path = next(tokens, b"")
+            if token[1:2] != b":":
+                # one parent (or a root commit): ":<mode> <mode> <old id> <new id> <status>"
+                fields = token[1:].split()
+                if len(fields) < 4:
+                    continue
+                old = fields[2]
+                replaced = (old.decode("ascii", "replace"),) if old.strip(b"0") else ()
+                yield Introduction(
+                    commit, path, fields[3].decode("ascii", "replace"), fields[1], replaced
+                )
+                continue
+            intro = _combined(commit, token, path)
+            if intro is not None:
+                yield intro
+        elif first == b"\x01":
             head = token[1:].decode("ascii", "replace").split()
             name = next(tokens, b"").decode("utf-8", "replace")
             email = next(tokens, b"").decode("utf-8", "replace")
@@ -160,18 +179,20 @@ def parse_log(stream: IO[bytes]) -> Iterator[Commit | Introduction]:
                 date,
             )
             yield commit
-        elif token.startswith(b":") and commit is not None:
-            path = next(tokens, b"")
-            colons = len(token) - len(token.lstrip(b":"))
-            fields = token[colons:].split()
-            # colons+1 modes, colons+1 ids, then the status letters
-            if len(fields) < 2 * (colons + 1):
-                continue
-            mode = fields[colons]
-            blob = fields[2 * colons + 1].decode("ascii", "replace")
-            parents = fields[colons + 1 : 2 * colons + 1]
-            replaced = tuple(p.decode("ascii", "replace") for p in parents if p.strip(b"0"))
-            yield Introduction(commit, path, blob, mode, replaced)
+
+
+def _combined(commit: Commit, token: bytes, path: bytes) -> Introduction | None:
+    """A merge's combined raw entry: one colon, mode and id per parent, then the result's."""
+    colons = len(token) - len(token.lstrip(b":"))
+    fields = token[colons:].split()
+    # colons+1 modes, colons+1 ids, then the status letters
+    if len(fields) < 2 * (colons + 1):
+        return None
+    mode = fields[colons]
+    blob = fields[2 * colons + 1].decode("ascii", "replace")
+    parents = fields[colons + 1 : 2 * colons + 1]
+    replaced = tuple(p.decode("ascii", "replace") for p in parents if p.strip(b"0"))
+    return Introduction(commit, path, blob, mode, replaced)
 
 
 def is_deletion(blob: str) -> bool:

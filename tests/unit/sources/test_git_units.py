@@ -72,6 +72,29 @@ def test_parse_log_reads_commits_plain_and_combined_entries_and_odd_paths() -> N
     assert (merge_entry.blob, merge_entry.mode, merge_entry.commit.oid) == (BLOB2, b"160000", B)
 
 
+def test_parse_log_names_what_a_change_replaced_and_skips_a_malformed_entry() -> None:
+    stream = (
+        _header(A, B)
+        + b"\n:100644 100644 "
+        + f"{BLOB1} {BLOB2} M".encode()
+        + b"\0app.py\0"
+        + b":100644 100644 short\0bad.py\0"
+        + f":000000 100755 {Z} {BLOB1} A".encode()
+        + b"\0run.sh\0"
+    )
+    records = [r for r in parse_log(io.BytesIO(stream)) if isinstance(r, Introduction)]
+    assert [(r.path, r.blob, r.mode, r.replaced) for r in records] == [
+        (b"app.py", BLOB2, b"100644", (BLOB1,)),
+        (b"run.sh", BLOB1, b"100755", ()),
+    ]
+
+
+def test_read_objects_keeps_every_object_when_no_filter_is_given() -> None:
+    out = f"{B} tree 3\nabc\n{BLOB1} blob 2\nhi\n".encode()
+    objs = list(_read_objects(io.BytesIO(out), 10))
+    assert [(o.kind, o.data) for o in objs] == [("tree", b"abc"), ("blob", b"hi")]
+
+
 def test_read_objects_parses_missing_drained_and_kept_objects() -> None:
     out = (
         f"{BLOB1} blob 5\nhello\n".encode()
