@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +93,33 @@ def migrate(db: Database) -> None:
     db.migrate(COMPONENT, MIGRATIONS)
 
 
+# the secondary indexes as the latest migration creates them: a first build drops and rebuilds
+# them around its bulk insert
+_INDEXES = (
+    ("graph_nodes_kind", "CREATE INDEX graph_nodes_kind ON graph_nodes(kind, id)"),
+    ("graph_edges_in", "CREATE INDEX graph_edges_in ON graph_edges(dst, kind, src)"),
+)
+_WRITE_CACHE_KIB = -65536  # 64 MiB of page cache while saving (negative: KiB, SQLite's unit)
+
 _ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
 _EVIDENCE = json.JSONEncoder(separators=(",", ":"))
+
+
+def _encoder(sort_keys: bool, default: Callable[[Any], Any] | None) -> Callable[[Any], str]:
+    """One C encoder made once and called per row: ``JSONEncoder.encode`` builds a new one on
+    every call, which costs more than encoding a small row (same output either way)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        slow = _ENCODER if sort_keys else _EVIDENCE
+        return slow.encode
+    encode = make(
+        None, default, json.encoder.encode_basestring_ascii, None, ":", ",", sort_keys, False, True
+    )
+    return lambda value: "".join(encode(value, 0))
+
+
+_encode_attrs = _encoder(True, str)
+_encode_evidence = _encoder(False, None)
 
 
 def _edge_order(key: tuple[str, str, str]) -> tuple[str, str, str]:
@@ -103,7 +128,40 @@ def _edge_order(key: tuple[str, str, str]) -> tuple[str, str, str]:
 
 
 def _dump(attrs: dict[str, Any]) -> str:
-    return "{}" if not attrs else _ENCODER.encode(attrs)
+    return "{}" if not attrs else _encode_attrs(attrs)
+
+
+def _empty(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM graph_nodes LIMIT 1").fetchone() is None
+
+
+def _node_rows(graph: Graph) -> Iterator[tuple[str, str, str]]:
+    nodes = graph.g._node
+    for node in sorted(graph.dirty_nodes):
+        data = nodes.get(node)
+        if data is None:
+            continue
+        attrs = {k: v for k, v in data.items() if k != "kind"}
+        yield node, str(data["kind"]), _dump(attrs)
+
+
+def _edge_rows(graph: Graph) -> Iterator[tuple[str, str, str, str, str]]:
+    succ = graph.g._succ
+    seen: dict[tuple[Evidence, ...], str] = {}  # an inventory line is evidence of many edges
+    for src, dst, kind in sorted(graph.dirty_edges, key=_edge_order):
+        out = succ.get(src)
+        keys = out.get(dst) if out is not None else None
+        data = keys.get(kind) if keys else None
+        if data is None:
+            continue
+        attrs = {k: v for k, v in data.items() if k != "kind" and k != "evidence"}
+        items = tuple(data["evidence"])
+        evidence = seen.get(items)
+        if evidence is None:
+            evidence = seen[items] = _encode_evidence(
+                [[e.source, e.observed_at, e.detail] for e in items]
+            )
+        yield src, kind, dst, _dump(attrs), evidence
 
 
 class GraphStore:
@@ -190,46 +248,38 @@ class GraphStore:
         return graph
 
     def save(self, graph: Graph) -> tuple[int, int]:
-        """Write the nodes and edges the graph marked as changed; returns (nodes, edges)."""
+        """Write the nodes and edges the graph marked as changed; returns (nodes, edges).
+
+        Rows go to SQLite as they are encoded, in key order, in one transaction. Into an empty
+        store (a first build), the secondary indexes are dropped first and built once at the
+        end: one sort instead of a random-order B-tree insert per row."""
         nodes, edges = len(graph.dirty_nodes), len(graph.dirty_edges)
-        g = graph.g
-        node_rows = [
-            (
-                n,
-                str(g.nodes[n]["kind"]),
-                _dump({k: v for k, v in g.nodes[n].items() if k != "kind"}),
-            )
-            for n in sorted(graph.dirty_nodes)
-            if n in g
-        ]
-        edge_rows = []
-        for src, dst, kind in sorted(graph.dirty_edges, key=_edge_order):
-            if not g.has_edge(src, dst, key=kind):
-                continue
-            data = g.edges[src, dst, kind]
-            attrs = _dump({k: v for k, v in data.items() if k not in ("kind", "evidence")})
-            evidence = _EVIDENCE.encode(
-                [[e.source, e.observed_at, e.detail] for e in data["evidence"]]
-            )
-            edge_rows.append((src, kind, dst, attrs, evidence))
         try:
             with self.db.transaction() as conn:
+                conn.execute(f"PRAGMA cache_size = {_WRITE_CACHE_KIB}")
                 for node in sorted(graph.removed_nodes):
                     conn.execute("DELETE FROM graph_edges WHERE src = ?", (node,))
                     conn.execute("DELETE FROM graph_edges WHERE dst = ?", (node,))
                     conn.execute("DELETE FROM graph_nodes WHERE id = ?", (node,))
+                fresh = _empty(conn)
+                if fresh:
+                    for name, _ in _INDEXES:
+                        conn.execute(f"DROP INDEX IF EXISTS {name}")
                 conn.executemany(
                     "INSERT INTO graph_nodes (id, kind, attrs) VALUES (?, ?, ?)"
                     " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,"
                     " attrs = excluded.attrs",
-                    node_rows,
+                    _node_rows(graph),
                 )
                 conn.executemany(
                     "INSERT INTO graph_edges (src, kind, dst, attrs, evidence)"
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (src, kind, dst) DO UPDATE"
                     " SET attrs = excluded.attrs, evidence = excluded.evidence",
-                    edge_rows,
+                    _edge_rows(graph),
                 )
+                if fresh:
+                    for _, create in _INDEXES:
+                        conn.execute(create)
         except sqlite3.Error as exc:
             raise GraphError(f"saving the graph to {self.db.path} failed: {exc}") from None
         graph.clear_dirty()
