@@ -26,6 +26,7 @@ __all__ = ["DependencyGraph", "bulk", "canonical_time", "now"]
 
 Attrs = dict[str, Any]
 EdgeKey = tuple[str, str, str]
+_READS = EdgeKind.READS.value
 
 
 class DependencyGraph:
@@ -172,7 +173,9 @@ class DependencyGraph:
         something new (a later read, or a version not seen before)."""
         source = event.source or "reads"
         slot = event.version or ""
-        existing = self.edge(consumer, store, EdgeKind.READS)
+        out = self.g._succ.get(consumer)
+        keys = out.get(store) if out is not None else None
+        existing = keys.get(_READS) if keys else None
         if existing is None:
             evidence = Evidence(source, event.at, _read_detail(event))
             self.add_edge(
@@ -203,7 +206,7 @@ class DependencyGraph:
             items.append(Evidence(source, event.at, _read_detail(event)))
             changed = True
         if changed:
-            self.dirty_edges.add((consumer, store, str(EdgeKind.READS)))
+            self.dirty_edges.add((consumer, store, _READS))
         return new
 
     # --- bookkeeping ---------------------------------------------------------------------

@@ -24,7 +24,7 @@ from leakguard.errors import GraphError
 from leakguard.graph.interface import Evidence, NodeKind
 from leakguard.graph.model import bulk
 from leakguard.graph.queries import Graph
-from leakguard.store.db import Database
+from leakguard.store.db import Database, resolve_db_path
 
 COMPONENT = "graph"
 
@@ -141,24 +141,29 @@ def _node_rows(graph: Graph) -> Iterator[tuple[str, str, str]]:
         data = nodes.get(node)
         if data is None:
             continue
-        attrs = {k: v for k, v in data.items() if k != "kind"}
-        yield node, str(data["kind"]), _dump(attrs)
+        attrs = data.copy()
+        kind = attrs.pop("kind")
+        yield node, str(kind), _dump(attrs)
 
 
 def _edge_rows(graph: Graph) -> Iterator[tuple[str, str, str, str, str]]:
     succ = graph.g._succ
-    seen: dict[tuple[Evidence, ...], str] = {}  # an inventory line is evidence of many edges
+    # an inventory line or a scan is evidence of many edges: each distinct list (by the
+    # identity of its items, all alive while this runs) is encoded once
+    seen: dict[tuple[int, ...], str] = {}
     for src, dst, kind in sorted(graph.dirty_edges, key=_edge_order):
         out = succ.get(src)
         keys = out.get(dst) if out is not None else None
         data = keys.get(kind) if keys else None
         if data is None:
             continue
-        attrs = {k: v for k, v in data.items() if k != "kind" and k != "evidence"}
-        items = tuple(data["evidence"])
-        evidence = seen.get(items)
+        attrs = data.copy()
+        del attrs["kind"]
+        items = attrs.pop("evidence")
+        key = tuple(map(id, items))
+        evidence = seen.get(key)
         if evidence is None:
-            evidence = seen[items] = _encode_evidence(
+            evidence = seen[key] = _encode_evidence(
                 [[e.source, e.observed_at, e.detail] for e in items]
             )
         yield src, kind, dst, _dump(attrs), evidence
@@ -172,9 +177,18 @@ class GraphStore:
 
     @classmethod
     def open(cls, path: Path | None = None) -> GraphStore:
-        db = Database.open(path)
+        """The store at ``path``, migrated. A store this call creates holds nothing but what
+        is written through it, so it is written without waiting for the disk (``synchronous
+        = OFF``: an application crash still leaves it consistent; a power cut during the first
+        build may spoil it, and that build is simply run again). An existing store, which may
+        hold findings and rotation journals, keeps the durable setting."""
+        where = resolve_db_path(path)
+        new = not where.exists() or where.stat().st_size == 0
+        db = Database.open(where)
         try:
             migrate(db)
+            if new:
+                db.conn.execute("PRAGMA synchronous = OFF")
         except BaseException:
             db.close()
             raise

@@ -11,7 +11,7 @@ from leakguard.graph.interface import NodeKind
 from leakguard.graph.persist import GraphStore
 from leakguard.graph.queries import Graph
 from tests.support.graphs import generated_graph
-from tests.unit.graph.helpers import read
+from tests.unit.graph.helpers import read, sample
 
 
 def _indexes(path: Path) -> dict[str, list[str]]:
@@ -83,3 +83,22 @@ def test_a_saved_graph_loads_back_equal_after_a_first_and_a_later_save(tmp_path:
     _same(again, expected)
     assert "consumer:svc-5" not in again.g and again.kind_of("consumer:new") == NodeKind.CONSUMER
     assert _indexes(path)["graph_edges_in"] == ["dst", "kind", "src"]
+
+
+def _synchronous(store: GraphStore) -> int:
+    return int(store.db.conn.execute("PRAGMA synchronous").fetchone()[0])
+
+
+def test_only_a_store_this_build_creates_is_written_without_waiting_for_the_disk(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "lg.db"
+    with GraphStore.open(path) as store:
+        assert _synchronous(store) == 0  # OFF: nothing else lives in a new file
+        store.save(sample())
+    with GraphStore.open(path) as store:
+        assert _synchronous(store) == 1  # NORMAL: it may hold findings and journals now
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with GraphStore.open(empty) as store:
+        assert _synchronous(store) == 0
