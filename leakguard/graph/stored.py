@@ -36,6 +36,7 @@ class StoredGraph(Queries):
     def __init__(self, db: Database) -> None:
         self.db = db
         self._nodes: dict[str, dict[str, Any] | None] = {}
+        self.rows_read = 0  # rows the view's queries have read from the store, all told
 
     @classmethod
     def open(cls, path: Path) -> StoredGraph:
@@ -62,9 +63,11 @@ class StoredGraph(Queries):
 
     def _rows(self, sql: str, params: tuple[object, ...]) -> list[Any]:
         try:
-            return self.db.conn.execute(sql, params).fetchall()
+            rows = self.db.conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise GraphError(f"reading the graph in {self.db.path} failed: {exc}") from None
+        self.rows_read += len(rows)
+        return rows
 
     # --- primitives ------------------------------------------------------------------------
 
