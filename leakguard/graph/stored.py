@@ -162,7 +162,12 @@ class StoredGraph(Queries):
 
     def add_reads(self, events: Iterable[ReadEvent]) -> int:
         """Record reads in the store: only the stores, identities and consumers they touch are
-        loaded, updated by the in-memory code and written back."""
+        loaded, updated by the in-memory code and written back. Returns how many were new."""
+        return self.write_reads(events)[0]
+
+    def write_reads(self, events: Iterable[ReadEvent]) -> tuple[int, int, int]:
+        """:meth:`add_reads`, also telling how many nodes and edges were written:
+        (new reads, nodes written, edges written)."""
         from leakguard.graph.persist import GraphStore
 
         batch = list(events)
@@ -179,9 +184,9 @@ class StoredGraph(Queries):
             wanted.update(self.out_edges(node, EdgeKind.RUNS_IN))
         touched = store.load_nodes(wanted)
         new = touched.add_reads(batch)
-        store.save(touched)
+        nodes, edges = store.save(touched)
         self._nodes.clear()
-        return new
+        return new, nodes, edges
 
 
 def open_view(path: Path) -> StoredGraph:
