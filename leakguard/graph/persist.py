@@ -268,6 +268,7 @@ class GraphStore:
         store (a first build), the secondary indexes are dropped first and built once at the
         end: one sort instead of a random-order B-tree insert per row."""
         nodes, edges = len(graph.dirty_nodes), len(graph.dirty_edges)
+        cache = self.db.conn.execute("PRAGMA cache_size").fetchone()[0]
         try:
             with self.db.transaction() as conn:
                 conn.execute(f"PRAGMA cache_size = {_WRITE_CACHE_KIB}")
@@ -296,6 +297,8 @@ class GraphStore:
                         conn.execute(create)
         except sqlite3.Error as exc:
             raise GraphError(f"saving the graph to {self.db.path} failed: {exc}") from None
+        finally:  # the pages written are not kept for the rest of the process
+            self.db.conn.execute(f"PRAGMA cache_size = {int(cache)}")
         graph.clear_dirty()
         return nodes, edges
 
