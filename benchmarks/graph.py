@@ -187,9 +187,8 @@ print(times[len(times) // 2])
 
 
 def _cli() -> list[str]:
-    script = Path(sys.executable).with_name("leakguard")
-    if script.exists():
-        return [str(script)]
+    """``leakguard`` from this checkout (an installed console script may run another one):
+    the same start-up as the script, with this checkout first on the path (see :func:`run`)."""
     return [sys.executable, "-c", "from leakguard.cli.app import main; main()"]
 
 
@@ -203,8 +202,12 @@ def run(cmd: list[str], cwd: Path) -> tuple[float, float, float, str]:
     peak_file = cwd / ".peak-rss"
     wrapped = [str(_TIME), "-f", "%M", "-o", str(peak_file), *cmd] if _TIME.exists() else cmd
     t0 = time.perf_counter()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
+    }
     proc = subprocess.Popen(
-        wrapped, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        wrapped, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     assert proc.stdout is not None
     out = proc.stdout.read()
