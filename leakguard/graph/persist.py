@@ -14,6 +14,7 @@ versions, times and fingerprints: never a secret value.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -174,30 +175,39 @@ def _edge_rows(graph: Graph) -> Iterator[tuple[str, str, str, str, str]]:
 class GraphStore:
     """Load and incrementally save a :class:`Graph` in one :class:`Database`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, written_once: bool = False) -> None:
         self.db = db
+        self._written_once = written_once
 
     @classmethod
     def open(cls, path: Path | None = None) -> GraphStore:
         """The store at ``path``, migrated. A store this call creates holds nothing but what
-        is written through it, so it is written without waiting for the disk (``synchronous
-        = OFF``: an application crash still leaves it consistent; a power cut during the first
-        build may spoil it, and that build is simply run again). An existing store, which may
-        hold findings and rotation journals, keeps the durable setting."""
+        is written through it, so it is written once and without waiting for the disk: a
+        rollback journal instead of the write-ahead log (which writes every page twice; the
+        pages a first build appends need no journal) and ``synchronous = OFF`` (an application
+        crash still leaves it consistent; a power cut during the first build may spoil it, and
+        that build is simply run again). It is back in WAL mode when closed. An existing store,
+        which may hold findings and rotation journals, keeps the durable settings."""
         where = resolve_db_path(path)
         new = not where.exists() or where.stat().st_size == 0
         db = Database.open(where)
         try:
             migrate(db)
             if new:
+                db.conn.execute("PRAGMA journal_mode = DELETE")
                 db.conn.execute("PRAGMA synchronous = OFF")
         except BaseException:
             db.close()
             raise
-        return cls(db)
+        return cls(db, written_once=new)
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            if self._written_once:  # the mode every store is in (readers beside writers)
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.conn.execute("PRAGMA journal_mode = WAL")
+        finally:
+            self.db.close()
 
     def __enter__(self) -> GraphStore:
         return self

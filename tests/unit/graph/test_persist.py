@@ -85,20 +85,33 @@ def test_a_saved_graph_loads_back_equal_after_a_first_and_a_later_save(tmp_path:
     assert _indexes(path)["graph_edges_in"] == ["dst", "kind", "src"]
 
 
-def _synchronous(store: GraphStore) -> int:
-    return int(store.db.conn.execute("PRAGMA synchronous").fetchone()[0])
+def _settings(store: GraphStore) -> tuple[str, int]:
+    conn = store.db.conn
+    mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+    return mode, int(conn.execute("PRAGMA synchronous").fetchone()[0])
 
 
-def test_only_a_store_this_build_creates_is_written_without_waiting_for_the_disk(
+def _journal_mode(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_only_a_store_this_build_creates_is_written_once_without_waiting_for_the_disk(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "lg.db"
     with GraphStore.open(path) as store:
-        assert _synchronous(store) == 0  # OFF: nothing else lives in a new file
+        assert _settings(store) == ("delete", 0)  # nothing else lives in a new file
         store.save(sample())
+    assert _journal_mode(path) == "wal"  # back in the mode every store is in
     with GraphStore.open(path) as store:
-        assert _synchronous(store) == 1  # NORMAL: it may hold findings and journals now
+        assert _settings(store) == ("wal", 1)  # it may hold findings and journals now
+        assert store.load().counts() == sample().counts()
     empty = tmp_path / "empty.db"
     empty.touch()
     with GraphStore.open(empty) as store:
-        assert _synchronous(store) == 0
+        assert _settings(store) == ("delete", 0)
+    assert _journal_mode(empty) == "wal"
