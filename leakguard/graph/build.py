@@ -148,12 +148,14 @@ def build(db: Path | None, inputs: BuildInputs) -> BuildSummary:
 
 
 def _audit_logs_only(inputs: BuildInputs) -> bool:
-    return not (
-        inputs.inventory
-        or inputs.scan_reports
-        or inputs.config_dirs
-        or inputs.stores
-        or inputs.cloudtrail  # key uses match against every credential: the loaded graph
+    """True when the inputs hold audit logs and nothing else (any other input, including one
+    added to BuildInputs later, needs the loaded graph: CloudTrail key uses, for one, match
+    against every credential)."""
+    return inputs == BuildInputs(
+        vault_audit=inputs.vault_audit,
+        findings_store=inputs.findings_store,
+        since=inputs.since,
+        ignore_identities=inputs.ignore_identities,
     )
 
 

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from leakguard.graph.build import BuildInputs, BuildSummary, apply, build
+from leakguard.graph.interface import EdgeKind
 from leakguard.graph.persist import GraphStore
 from leakguard.graph.queries import Graph
 
@@ -104,3 +105,20 @@ def test_audit_logs_alone_are_folded_in_place_as_the_whole_graph_path_does(
     )
     assert summary.counts == graph.counts()
     assert got.node("consumer:vault-approle:nobody-declared")["observed"] is True
+
+
+def test_audit_logs_with_any_other_input_are_applied_to_the_loaded_graph(tmp_path: Path) -> None:
+    inventory = tmp_path / "leakguard.yaml"
+    inventory.write_text(INVENTORY)
+    log = _log(tmp_path / "audit.log")
+    together = tmp_path / "together.db"
+    summary = build(
+        together, BuildInputs(inventory=(inventory,), vault_audit=(log,), findings_store=False)
+    )
+    assert summary.added["inventory"] == 2 and summary.added["vault-reads"] == 6
+    with GraphStore.open(together) as store:
+        graph = store.load()
+    assert graph.node("consumer:payments-api")["name"] == "payments-api"
+    assert graph.edge(
+        "consumer:billing-worker", "store:vault-kv2:secret/billing/db", EdgeKind.READS
+    )
