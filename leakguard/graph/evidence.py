@@ -192,7 +192,7 @@ _RAW_DECODE = json.JSONDecoder().raw_decode
 def _json_line(line: bytes) -> Any:
     """One JSON line (UTF-8), as ``json.loads`` reads it, without its per-call encoding
     detection and decoder set-up (a large audit log is mostly this call)."""
-    text = line.decode("utf-8").strip()
+    text = line.decode("utf-8-sig").strip()  # a byte-order mark, as json.loads allows
     value, end = _RAW_DECODE(text)
     if end != len(text):
         raise ValueError("extra data after the JSON value")

@@ -310,7 +310,8 @@ class GraphStore:
         except sqlite3.Error as exc:
             raise GraphError(f"saving the graph to {self.db.path} failed: {exc}") from None
         finally:  # the pages written are not kept for the rest of the process
-            self.db.conn.execute(f"PRAGMA cache_size = {int(cache)}")
+            with contextlib.suppress(sqlite3.Error):
+                self.db.conn.execute(f"PRAGMA cache_size = {int(cache)}")
         graph.clear_dirty()
         return nodes, edges
 
