@@ -144,8 +144,11 @@ def _mount_and_path(request: Mapping[str, Any]) -> tuple[str, str] | None:
     return mount, path[len(prefix) :]
 
 
-def vault_read(entry: Mapping[str, Any], source: str) -> ReadEvent | None:
-    """One audit entry -> a ReadEvent when it is a successful KV v2 data read."""
+def vault_read(
+    entry: Mapping[str, Any], source: str, refs: dict[tuple[str, str], StoreRef] | None = None
+) -> ReadEvent | None:
+    """One audit entry -> a ReadEvent when it is a successful KV v2 data read. ``refs`` keeps
+    one StoreRef per entry read across a log (a log reads few entries, many times)."""
     if entry.get("type") != "response" or entry.get("error"):
         return None
     request = entry.get("request")
@@ -166,9 +169,14 @@ def vault_read(entry: Mapping[str, Any], source: str) -> ReadEvent | None:
     metadata = data.get("metadata")
     version = metadata.get("version") if isinstance(metadata, dict) else None
     remote = request.get("remote_address")
-    mount, path = where
+    store = refs.get(where) if refs is not None else None
+    if store is None:
+        mount, path = where
+        store = StoreRef(VAULT_BACKEND, path, mount.rstrip("/"))
+        if refs is not None:
+            refs[where] = store
     return ReadEvent(
-        store=StoreRef(VAULT_BACKEND, path, mount.rstrip("/")),
+        store=store,
         identity=identity,
         at=at,
         version=str(version) if isinstance(version, int) else None,
@@ -176,6 +184,19 @@ def vault_read(entry: Mapping[str, Any], source: str) -> ReadEvent | None:
         remote_address=remote if isinstance(remote, str) else None,
         display_name=_clear(auth.get("display_name")) if isinstance(auth, dict) else None,
     )
+
+
+_RAW_DECODE = json.JSONDecoder().raw_decode
+
+
+def _json_line(line: bytes) -> Any:
+    """One JSON line (UTF-8), as ``json.loads`` reads it, without its per-call encoding
+    detection and decoder set-up (a large audit log is mostly this call)."""
+    text = line.decode("utf-8-sig").strip()  # a byte-order mark, as json.loads allows
+    value, end = _RAW_DECODE(text)
+    if end != len(text):
+        raise ValueError("extra data after the JSON value")
+    return value
 
 
 def vault_audit_reads(
@@ -186,6 +207,7 @@ def vault_audit_reads(
     that cannot be read is skipped into it (without a report, it raises)."""
     floor = _since(since)
     source = f"vault-audit:{path}"
+    refs: dict[tuple[str, str], StoreRef] = {}
     try:
         stream = _open(path)
     except GraphError as exc:
@@ -203,7 +225,7 @@ def vault_audit_reads(
                 if b'"read"' not in line or b'"response"' not in line:
                     continue  # every KV read response holds both strings: skip the rest unparsed
                 try:
-                    entry = json.loads(line)
+                    entry = _json_line(line)
                 except ValueError:
                     if report is not None:
                         report.bad_line(path)
@@ -212,7 +234,7 @@ def vault_audit_reads(
                     if report is not None:
                         report.bad_record(path)
                     continue
-                event = vault_read(entry, source)
+                event = vault_read(entry, source, refs)
                 if event is not None and (floor is None or event.at >= floor):
                     yield event
         except _READ_ERRORS as exc:

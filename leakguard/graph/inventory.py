@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 
 from leakguard.errors import GraphError
-from leakguard.graph import ids
+from leakguard.graph import ids, yamlload
 from leakguard.graph.ids import STORE_KEYS, parse_store
 from leakguard.graph.interface import (
     ConsumerInfo,
@@ -344,7 +344,6 @@ def _service(path: Path, svc: Any, parent: Any) -> Service:
     return Service(info, reads, uses, _str_list(path, svc, "paths"), str(path), line_of(svc))
 
 
-_PLAIN_LOADER = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 _NAME_LINE = re.compile(r"""(?m)^[ \t]*-[ \t]+(?:name|fingerprint):[ \t]*["']?([^"'\s#]+)""")
 
 
@@ -431,7 +430,7 @@ def _load_file(file: Path) -> Inventory:
     services found by a pattern. On any error, the line-keeping loader names the exact line."""
     try:
         text = file.read_text(encoding="utf-8")
-        doc = yaml.load(text, Loader=_PLAIN_LOADER)
+        doc = yamlload.load(text)
         lines: dict[str, int] = {}
         line, pos = 1, 0
         for m in _NAME_LINE.finditer(text):

@@ -26,6 +26,7 @@ __all__ = ["DependencyGraph", "bulk", "canonical_time", "now"]
 
 Attrs = dict[str, Any]
 EdgeKey = tuple[str, str, str]
+_READS = EdgeKind.READS.value
 
 
 class DependencyGraph:
@@ -42,19 +43,29 @@ class DependencyGraph:
 
     def add_node(self, node_id: str, kind: NodeKind | str, **attrs: Any) -> str:
         """Add or enrich a node; ``None`` attributes never overwrite known ones."""
-        clean = {k: v for k, v in attrs.items() if v is not None and v != ""}
-        # networkx's own node dict: a build makes ~2 calls per node, views cost more than this
-        data = self.g._node.get(node_id)
+        # networkx's own dicts, written directly (as networkx itself does): a build makes ~2
+        # calls per node, and the public methods and views cost more than the work
+        g = self.g
+        data = g._node.get(node_id)
         if data is not None:
             if data["kind"] != kind:
                 # a node id names one kind; the prefix scheme makes a clash a programming error
                 raise ValueError(f"node {node_id} is a {data['kind']}, not a {kind}")
-            changed = {k: v for k, v in clean.items() if data.get(k) != v}
+            changed = False
+            for k, v in attrs.items():
+                if v is not None and v != "" and data.get(k) != v:
+                    data[k] = v
+                    changed = True
             if changed:
-                data.update(changed)
                 self.dirty_nodes.add(node_id)
             return node_id
-        self.g.add_node(node_id, kind=NodeKind(kind), **clean)
+        data = {"kind": kind if type(kind) is NodeKind else NodeKind(kind)}
+        for k, v in attrs.items():
+            if v is not None and v != "":
+                data[k] = v
+        g._node[node_id] = data
+        g._succ[node_id] = {}
+        g._pred[node_id] = {}
         # a node removed and added again stays in removed_nodes: its stored edges are
         # deleted first, and the ones it has now (all dirty) written after
         self.dirty_nodes.add(node_id)
@@ -86,14 +97,16 @@ class DependencyGraph:
     ) -> bool:
         """Add the edge or add ``evidence`` to it. Both nodes must exist. Returns True when
         the edge or this source's evidence is new or newer."""
-        kind = EdgeKind(kind)
+        if type(kind) is not EdgeKind:
+            kind = EdgeKind(kind)
         succ = self.g._succ
-        for node in (src, dst):
-            if node not in succ:
-                raise KeyError(f"edge {kind} {src} -> {dst}: unknown node {node}")
-        key = (src, dst, str(kind))
-        keys = succ[src].get(dst)
-        data = keys.get(str(kind)) if keys else None
+        out = succ.get(src)
+        if out is None or dst not in succ:
+            unknown = src if out is None else dst
+            raise KeyError(f"edge {kind} {src} -> {dst}: unknown node {unknown}")
+        key = kind.value
+        keys = out.get(dst)
+        data = keys.get(key) if keys is not None else None
         if data is not None:
             changed = _merge_evidence(data["evidence"], evidence)
             for k, v in attrs.items():
@@ -101,11 +114,16 @@ class DependencyGraph:
                     data[k] = v
                     changed = True
         else:
-            clean = {k: v for k, v in attrs.items() if v is not None}
-            self.g.add_edge(src, dst, key=str(kind), kind=kind, evidence=[evidence], **clean)
+            data = {"kind": kind, "evidence": [evidence]}
+            for k, v in attrs.items():
+                if v is not None:
+                    data[k] = v
+            if keys is None:  # networkx's layout: one key dict shared by both directions
+                keys = out[dst] = self.g._pred[dst][src] = {}
+            keys[key] = data
             changed = True
         if changed:
-            self.dirty_edges.add(key)
+            self.dirty_edges.add((src, dst, key))
         return changed
 
     def edge(self, src: str, dst: str, kind: EdgeKind) -> Attrs | None:
@@ -155,7 +173,9 @@ class DependencyGraph:
         something new (a later read, or a version not seen before)."""
         source = event.source or "reads"
         slot = event.version or ""
-        existing = self.edge(consumer, store, EdgeKind.READS)
+        out = self.g._succ.get(consumer)
+        keys = out.get(store) if out is not None else None
+        existing = keys.get(_READS) if keys else None
         if existing is None:
             evidence = Evidence(source, event.at, _read_detail(event))
             self.add_edge(
@@ -186,7 +206,7 @@ class DependencyGraph:
             items.append(Evidence(source, event.at, _read_detail(event)))
             changed = True
         if changed:
-            self.dirty_edges.add((consumer, store, str(EdgeKind.READS)))
+            self.dirty_edges.add((consumer, store, _READS))
         return new
 
     # --- bookkeeping ---------------------------------------------------------------------

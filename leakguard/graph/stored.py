@@ -36,6 +36,7 @@ class StoredGraph(Queries):
     def __init__(self, db: Database) -> None:
         self.db = db
         self._nodes: dict[str, dict[str, Any] | None] = {}
+        self.rows_read = 0  # rows the view's queries have read from the store, all told
 
     @classmethod
     def open(cls, path: Path) -> StoredGraph:
@@ -62,9 +63,11 @@ class StoredGraph(Queries):
 
     def _rows(self, sql: str, params: tuple[object, ...]) -> list[Any]:
         try:
-            return self.db.conn.execute(sql, params).fetchall()
+            rows = self.db.conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise GraphError(f"reading the graph in {self.db.path} failed: {exc}") from None
+        self.rows_read += len(rows)
+        return rows
 
     # --- primitives ------------------------------------------------------------------------
 
@@ -159,7 +162,12 @@ class StoredGraph(Queries):
 
     def add_reads(self, events: Iterable[ReadEvent]) -> int:
         """Record reads in the store: only the stores, identities and consumers they touch are
-        loaded, updated by the in-memory code and written back."""
+        loaded, updated by the in-memory code and written back. Returns how many were new."""
+        return self.write_reads(events)[0]
+
+    def write_reads(self, events: Iterable[ReadEvent]) -> tuple[int, int, int]:
+        """:meth:`add_reads`, also telling how many nodes and edges were written:
+        (new reads, nodes written, edges written)."""
         from leakguard.graph.persist import GraphStore
 
         batch = list(events)
@@ -176,9 +184,9 @@ class StoredGraph(Queries):
             wanted.update(self.out_edges(node, EdgeKind.RUNS_IN))
         touched = store.load_nodes(wanted)
         new = touched.add_reads(batch)
-        store.save(touched)
+        nodes, edges = store.save(touched)
         self._nodes.clear()
-        return new
+        return new, nodes, edges
 
 
 def open_view(path: Path) -> StoredGraph:

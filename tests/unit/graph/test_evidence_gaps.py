@@ -183,3 +183,22 @@ def test_a_cut_gzip_audit_log_keeps_the_reads_before_the_cut(tmp_path: Path) -> 
     assert 0 < summary.added["vault-reads"] < 60
     [warning] = summary.warnings
     assert warning.startswith(f"skipped evidence file {logs / 'audit.log.3.gz'}: unreadable")
+
+
+def test_audit_lines_are_read_as_json_loads_reads_them(tmp_path: Path) -> None:
+    """A byte-order mark before the first line, blank padding and CRLF endings are JSON as
+    json.loads sees them; data after the object is not."""
+    log = tmp_path / "audit.log"
+    good = _read("secret/data/payments/stripe", "2026-01-01T10:00:00Z", entity_id="e1").strip()
+    lines = ["\ufeff" + good, "  " + good + "  \r", good + " x", good]
+    log.write_bytes("\n".join(lines).encode("utf-8") + b"\n")
+    expected = 0
+    for line in lines:
+        try:
+            json.loads(line.encode("utf-8"))
+            expected += 1
+        except ValueError:
+            pass
+    report = EvidenceReport()
+    assert len(list(vault_audit_reads(log, report=report))) == expected == 3
+    assert report.bad_lines == {str(log): 1}
