@@ -461,3 +461,30 @@ def test_an_unreadable_connection_log_is_one_line_before_the_server_is_reached(
     code, out = run_cli(["graph", "build", "--db", str(tmp_path / "lg.db"), "--database",
                          mysql, "--database-log", str(tmp_path / "x.log")])  # fmt: skip
     assert code != 0 and "a postgres:// one" in out
+
+
+def test_the_runs_map_step_stops_on_an_unreadable_connection_log_before_the_server(
+    tmp_path: Path, openbao: OpenBao, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``postgres.sessions`` with ``connection_log``: the log is read first, so a bad file is
+    one message naming it (the step fails, the run pauses in the map stage, nothing written)."""
+    from leakguard.backends.vault_kv2 import VaultKV2Store
+    from leakguard.errors import GraphError
+    from leakguard.rotation.actions import REGISTRY
+    from tests.unit.rotation.actions.context import Ctx
+
+    password = new_password()
+    path = unique("lg-graph/log")
+    url = f"postgres://app:{password}@127.0.0.1:9/postgres"  # nothing listens there
+    hvac.Client(url=openbao.url, token=openbao.token).secrets.kv.v2.create_or_update_secret(
+        path=path, secret={"url": url}
+    )
+    monkeypatch.setenv("LEAKGUARD_PG_ADMIN_PASSWORD", "unused")
+    ctx = Ctx(stores={"vault": VaultKV2Store(openbao.url, openbao.token, timeout=5)})
+    with pytest.raises(GraphError) as failed:
+        ctx.run(
+            REGISTRY["postgres.sessions"],
+            {"store": "vault", "name": path, "connection_log": str(tmp_path)},
+        )
+    assert failed.value.message == f"the connection log {tmp_path} cannot be read: Is a directory"
+    assert password not in str(failed.value.diagnostics())

@@ -279,6 +279,10 @@ def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POS
     except PlaybookError:
         password_fp = None
     del data
+    log = optional(params, "connection_log")  # read first: a bad file stops before the server
+    logged = (
+        dbgraph.group_logged(dbgraph.read_connection_log(Path(log)), target.role) if log else {}
+    )
     found = [
         s
         for s in _admin(params, target, engine).sessions(target.role)
@@ -288,10 +292,6 @@ def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POS
     for s in found:
         groups.setdefault(s.consumer, []).append(s)
     listed = [_consumer_json(name, groups[name]) for name in sorted(groups)]
-    log = optional(params, "connection_log")
-    logged = (
-        dbgraph.group_logged(dbgraph.read_connection_log(Path(log)), target.role) if log else {}
-    )
     logged_only = {name: group for (_, name), group in sorted(logged.items()) if name not in groups}
     kind = dbgraph.POSTGRES if engine is POSTGRES else dbgraph.MYSQL
     server = dbgraph.DatabaseTarget(kind, target.host, target.port, target.database, "")
@@ -340,7 +340,9 @@ def _consumer_json(name: str, group: list[Any]) -> dict[str, Any]:
         "application_name": group[0].application_name,
         "client_addrs": addrs,
         "sessions": len(group),
-        "oldest_backend_start": min((s.backend_start for s in group), default=""),
+        "oldest_backend_start": min(
+            (s.backend_start for s in group if s.backend_start), default=""
+        ),
     }
 
 
