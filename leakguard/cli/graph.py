@@ -194,10 +194,19 @@ def build_cmd(
             "$LEAKGUARD_MARIADB_ADMIN_PASSWORD).",
         ),
     ] = None,
+    database_log: Annotated[
+        Paths,
+        typer.Option(
+            "--database-log",
+            help="The --database PostgreSQL server's log with log_connections lines: consumers "
+            "that connected and left.",
+        ),
+    ] = None,
     fmt: Format = "text",
 ) -> None:
     """Add evidence to the graph kept in the findings store (incremental: nothing is rebuilt)."""
     from leakguard.graph.build import BuildInputs, build
+    from leakguard.graph.databases import with_logs
 
     _fmt(fmt)
     stores = []
@@ -218,7 +227,9 @@ def build_cmd(
         findings_store=not no_findings,
         since=since,
         ignore_identities=tuple(ignore_identity or ()),
-        databases=tuple(database_source(d) for d in database or ()),
+        databases=with_logs(
+            tuple(database_source(d) for d in database or ()), tuple(database_log or ())
+        ),
     )
     summary = build(resolve_db_path(db), inputs)
     if fmt == "json":

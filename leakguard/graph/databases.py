@@ -17,20 +17,30 @@ A credential is a role's when its finding is a connection URL of the same engine
 the playbook its rule names) whose user is the role and whose host is the server's host as the
 DSN names it. The credential node is the URL's password (its fingerprint; the user is a part of
 it), so the link joins the password that leaked to the role it opens.
+
+A PostgreSQL connection log (``log_connections = on``; the server's own stderr log with the
+default ``log_line_prefix = '%m [%p] '``) adds the consumers that connected and left: each
+``connection authorized: user=… database=… application_name=…`` line, its time from the
+prefix and its client address from the ``connection received: host=…`` line of the same
+process id. The log is hostile input: lines longer than :data:`MAX_LOG_LINE` are skipped, no
+regular expression can backtrack, and names are cut to printable characters.
 """
 
 from __future__ import annotations
 
+import re
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
-from leakguard.errors import UsageError
+from leakguard.errors import GraphError, UsageError
 from leakguard.graph import ids
 from leakguard.graph.interface import ConsumerInfo, EdgeKind, Evidence, NodeKind
 from leakguard.graph.queries import Graph
+from leakguard.graph.timefmt import canonical_time
 
 POSTGRES = "postgres"
 MYSQL = "mysql"
@@ -134,6 +144,7 @@ class SessionSource(Protocol):
 class DatabaseSource:
     target: DatabaseTarget
     server: SessionSource
+    logs: tuple[Path, ...] = ()  # PostgreSQL connection logs of this server
 
 
 def _now() -> str:
@@ -176,12 +187,15 @@ def _group(sessions: Sequence[Session]) -> dict[tuple[str, str], list[Session]]:
     return groups
 
 
-def _detail(role: str, group: list[Session]) -> str:
+def session_detail(role: str, group: Sequence[Session]) -> str:
+    """What a consumer's sessions show: how many, from where, its application name, since."""
     addrs = sorted({s.client_addr for s in group if s.client_addr})
     starts = sorted(s.backend_start for s in group if s.backend_start)
     since = f"oldest backend start {starts[0]}" if starts else f"first connection id {group[0].pid}"
     where = f" from {', '.join(addrs)}" if addrs else ""
-    return f"{len(group)} session(s) as {role}{where}; {since}"
+    app = _clean(group[0].application_name)
+    named = f"; application_name {app}" if app else ""
+    return f"{len(group)} session(s) as {role}{where}{named}; {since}"
 
 
 def consumer_node(graph: Graph, name: str, identity: str, evidence: Evidence) -> str:
@@ -207,7 +221,7 @@ def record_sessions(
     recorded = 0
     for (role, name), group in sorted(_group(sessions).items()):
         identity = role_identity(target.engine, target.host, target.port, role)
-        evidence = Evidence(target.label, observed_at, _detail(role, group))
+        evidence = Evidence(target.label, observed_at, session_detail(role, group))
         consumer = consumer_node(graph, name, identity, evidence)
         for cred in linked.get(role, ()):
             graph.add_edge(consumer, cred, EdgeKind.USES, evidence)
@@ -215,6 +229,202 @@ def record_sessions(
     return recorded
 
 
+def with_logs(
+    sources: tuple[DatabaseSource, ...], logs: tuple[Path, ...]
+) -> tuple[DatabaseSource, ...]:
+    """The connection logs given to the one PostgreSQL server they belong to."""
+    if not logs:
+        return sources
+    if len(sources) != 1 or sources[0].target.engine != POSTGRES:
+        raise UsageError(
+            "--database-log needs exactly one --database, a postgres:// one",
+            hint="run graph build once per server, each with its own log",
+        )
+    source = sources[0]
+    return (DatabaseSource(source.target, source.server, source.logs + logs),)
+
+
 def add_database(graph: Graph, source: DatabaseSource) -> int:
-    """Read the server's sessions once and record them (see :func:`record_sessions`)."""
-    return record_sessions(graph, source.target, source.server.sessions(None), _now())
+    """Read the server's sessions once and record them (see :func:`record_sessions`), then the
+    connections its logs show (see :func:`record_logged`); how many consumers were recorded."""
+    now = _now()
+    logged = [(log.name, read_connection_log(log)) for log in source.logs]  # a bad file first
+    seen = record_sessions(graph, source.target, source.server.sessions(None), now)
+    for name, connections in logged:
+        seen += record_logged(graph, source.target, connections, name, now)
+    return seen
+
+
+# --- PostgreSQL connection logs ------------------------------------------------------------------
+
+MAX_LOG_LINE = 8192  # longer lines are skipped: no connection line comes near it
+MAX_NAME = 200  # role, database and application names are cut to this
+_MAX_PENDING = 10_000  # "connection received" lines waiting for their "authorized" line
+_RECEIVED = "connection received: "
+_AUTHORIZED = "connection authorized: "
+_LOG, _SEVERITY_END = "LOG", ":  "
+# %m / %t at the start of the prefix: bounded, anchored, no nested repetition
+_LOG_TIME = re.compile(
+    r"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d{1,6})?) ?(UTC|GMT|[+-]\d\d(?::?\d\d)?)?"
+)
+_LOG_PID = re.compile(r"\[(\d{1,10})\]")
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedConnection:
+    """One ``connection authorized`` line: who logged in, from where, when (UTC, or "")."""
+
+    role: str
+    database: str
+    application_name: str
+    client_addr: str
+    at: str
+
+    @property
+    def consumer(self) -> str:
+        """Named as a live session of it would be: its application name, else its address."""
+        return self.application_name or self.client_addr or "unnamed client"
+
+
+def _clean(value: str) -> str:
+    return "".join(c for c in value[: MAX_NAME * 2] if c.isprintable()).strip()[:MAX_NAME]
+
+
+def _log_time(prefix: str) -> str:
+    found = _LOG_TIME.match(prefix)
+    if found is None:
+        return ""
+    day, clock, zone = found.groups()
+    if zone is None:
+        return ""  # a time without its zone (or a named local zone) is not a UTC time
+    offset = "+00:00" if zone in ("UTC", "GMT") else zone
+    if len(offset) == 3:
+        offset += ":00"
+    elif ":" not in offset:
+        offset = f"{offset[:3]}:{offset[3:]}"
+    try:
+        return canonical_time(f"{day}T{clock}{offset}")
+    except ValueError:
+        return ""
+
+
+def _authorized(message: str) -> tuple[str, str, str] | None:
+    """``user=U database=D application_name=A [SSL enabled (…)] [GSS (…)]`` -> (U, D, A),
+    cut from the right with plain string search (names may hold spaces)."""
+    for tail in (" SSL enabled", " GSS ("):
+        cut = message.find(tail)
+        if cut >= 0:
+            message = message[:cut]
+    app = db = ""
+    cut = message.find(" application_name=")
+    if cut >= 0:
+        message, app = message[:cut], message[cut + len(" application_name=") :]
+    cut = message.find(" database=")
+    if cut >= 0:
+        message, db = message[:cut], message[cut + len(" database=") :]
+    if not message.startswith("user="):
+        return None
+    return _clean(message[len("user=") :]), _clean(db), _clean(app)
+
+
+def _lines(handle: Any) -> Iterator[str]:
+    """The log's lines, each at most :data:`MAX_LOG_LINE` bytes (longer ones are skipped)."""
+    while True:
+        raw = handle.readline(MAX_LOG_LINE + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LOG_LINE and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):  # the rest of the long line, in pieces
+                raw = handle.readline(MAX_LOG_LINE + 1)
+            continue
+        yield raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def _connection(line: str, received: dict[str, str]) -> LoggedConnection | None:
+    """The line's message is what follows its first ``SEVERITY:  ``; only a ``LOG`` message
+    counts (a STATEMENT or DETAIL line may quote anything)."""
+    cut = line.find(_SEVERITY_END)
+    if cut < 0 or not line[:cut].endswith(_LOG):
+        return None
+    prefix, message = line[: cut - len(_LOG)], line[cut + len(_SEVERITY_END) :]
+    pid = _LOG_PID.search(prefix)
+    if message.startswith(_RECEIVED):
+        host = message[len(_RECEIVED) :].split(" ", 1)[0]
+        if pid is not None and host.startswith("host="):
+            if len(received) >= _MAX_PENDING:
+                received.pop(next(iter(received)))
+            received[pid.group(1)] = _clean(host[len("host=") :])
+        return None
+    if not message.startswith(_AUTHORIZED):
+        return None
+    fields = _authorized(message[len(_AUTHORIZED) :])
+    if fields is None or not fields[0]:
+        return None
+    addr = received.pop(pid.group(1), "") if pid is not None else ""
+    return LoggedConnection(*fields, addr, _log_time(prefix))
+
+
+def read_connection_log(path: Path) -> list[LoggedConnection]:
+    """Every ``connection authorized`` line of a PostgreSQL log (see the module docstring)."""
+    try:
+        with path.open("rb") as handle:
+            received: dict[str, str] = {}
+            found = [c for c in (_connection(ln, received) for ln in _lines(handle)) if c]
+    except OSError as exc:
+        raise GraphError(
+            f"the connection log {path} cannot be read: {exc.strerror or type(exc).__name__}",
+            hint="give the server's log file (log_connections = on)",
+        ) from None
+    return found
+
+
+def _logged_detail(role: str, group: list[LoggedConnection], log_name: str) -> str:
+    addrs = sorted({c.client_addr for c in group if c.client_addr})
+    times = sorted(c.at for c in group if c.at)
+    where = f" from {', '.join(addrs)}" if addrs else ""
+    app = group[0].application_name
+    named = f"; application_name {app}" if app else ""
+    last = f"; last at {times[-1]}" if times else ""
+    return f"{len(group)} connection(s) authorized as {role}{where}{named}{last} ({log_name})"
+
+
+def group_logged(
+    connections: Sequence[LoggedConnection], role: str | None = None
+) -> dict[tuple[str, str], list[LoggedConnection]]:
+    """(role, consumer) -> its logged connections; LeakGuard's own are left out."""
+    groups: dict[tuple[str, str], list[LoggedConnection]] = {}
+    for c in connections:
+        if c.application_name == OWN_APPLICATION or (role is not None and c.role != role):
+            continue
+        groups.setdefault((c.role, c.consumer), []).append(c)
+    return groups
+
+
+def logged_evidence(
+    target: DatabaseTarget, role: str, group: list[LoggedConnection], log_name: str, now: str
+) -> Evidence:
+    """Evidence of a consumer from the log: observed at its last logged connection."""
+    times = sorted(c.at for c in group if c.at)
+    label = f"log_connections:{target.host}:{target.port}"
+    return Evidence(label, times[-1] if times else now, _logged_detail(role, group, log_name))
+
+
+def record_logged(
+    graph: Graph,
+    target: DatabaseTarget,
+    connections: Sequence[LoggedConnection],
+    log_name: str,
+    observed_at: str,
+) -> int:
+    """Each (role, application) the log shows connecting, as a consumer that authenticates as
+    the role and ``uses`` its leaked credentials; how many consumers were recorded."""
+    linked = link_credentials(graph, target, observed_at)
+    recorded = 0
+    for (role, name), group in sorted(group_logged(connections).items()):
+        identity = role_identity(target.engine, target.host, target.port, role)
+        evidence = logged_evidence(target, role, group, log_name, observed_at)
+        consumer = consumer_node(graph, name, identity, evidence)
+        for cred in linked.get(role, ()):
+            graph.add_edge(consumer, cred, EdgeKind.USES, evidence)
+        recorded += 1
+    return recorded

@@ -404,6 +404,7 @@ class Runner:
                 f"{Path(where.filename).name}:{where.lineno}",
                 "rerun with -v to see the traceback; report it; then resume or roll back",
             )
+        self.keep_graph_facts()
         fields = {h: self.secrets.fields(h) for h in _handles(outputs) if self.secrets.has(h)}
         self.record(
             Kind.RESULT,
@@ -413,6 +414,23 @@ class Runner:
             data={"outputs": outputs, "secret_fields": fields},
         )
         self.emit("done", sid, f"{sid}: done")
+
+    def keep_graph_facts(self) -> None:
+        """What a step added to the run's graph (the consumers a map stage found connected)
+        is saved to the run's database before the step's result is journaled: a resume loads
+        it again, ``graph blast-radius`` shows it, and a step run again only refreshes it."""
+        from leakguard.graph.model import DependencyGraph
+        from leakguard.graph.persist import GraphStore, migrate
+
+        graph = self.options.graph
+        if self.mode is not Mode.RUN or not isinstance(graph, DependencyGraph):
+            return
+        if graph.dirty_nodes or graph.dirty_edges or graph.removed_nodes:
+            try:
+                migrate(self.journal.db)
+                GraphStore(self.journal.db).save(graph)
+            except LeakguardError as exc:  # the step's effect stands; only the record is lost
+                self.emit("log", None, f"the graph was not saved: {exc.message}")
 
     # --- invariants (leakguard.rotation.invariants) -----------------------------------------
 

@@ -13,6 +13,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import hvac
@@ -276,7 +277,8 @@ def test_a_url_of_another_host_or_role_is_not_linked_and_a_declared_service_is_r
     [reports] = [c.id for c in radius.consumers if c.name == "reports"]
     [evidence] = graph.evidence(reports, here, EdgeKind.USES)
     assert evidence.detail == (
-        "2 session(s) as app from 10.0.0.6; oldest backend start 2026-12-03T10:00:00.000000Z"
+        "2 session(s) as app from 10.0.0.6; application_name reports; "
+        "oldest backend start 2026-12-03T10:00:00.000000Z"
     )
 
 
@@ -345,3 +347,144 @@ def test_the_runs_map_stage_links_the_credential_to_its_role_by_the_password_fin
         assert [e.detail for e in link] == (
             ["the store entry's password fingerprint"] if proven else []
         )
+
+
+# --- PostgreSQL connection logs (log_connections = on) -----------------------------------------
+
+
+def _wait_for_line(log: Path, needle: str) -> None:
+    deadline = time.monotonic() + 30
+    while needle not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"{needle!r} not in the server log in 30 s"
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL is not installed")
+def test_a_consumer_seen_only_in_the_connection_log_is_in_the_blast_radius(
+    tmp_path: Path, holders: Holders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's own log: ``nightly-export`` connected as the role and left before the
+    build, so pg_stat_activity cannot show it; ``--database-log`` adds it, with the log's
+    evidence (its address, application name and the time of its last connection)."""
+    with postgres_server(tmp_path / "pg") as pg:
+        role, password = unique("app").replace("-", "_"), new_password()
+        with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+        url = pg.url(role, password)
+        holders.start("pg", url, "orders-api")
+        before = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with psycopg.connect(pg.dsn(role, password), application_name="nightly-export") as gone:
+            gone.execute("SELECT 1")
+        log = pg.datadir.parent / "postgres.log"
+        _wait_for_line(log, f"user={role} database=postgres application_name=nightly-export")
+        report, fp = _scan(tmp_path, url)
+        db = tmp_path / "lg.db"
+        monkeypatch.setenv("LEAKGUARD_PG_ADMIN_PASSWORD", pg.admin_password)
+        dsn = f"postgres://{pg.admin}@{pg.host}:{pg.port}/postgres"
+        args = ["graph", "build", "--db", str(db), "--scan-report", str(report), "--database",
+                dsn, "--database-log", str(log), "-f", "json"]  # fmt: skip
+        code, out = run_cli(args)
+        assert code == 0, out
+        consumers = _radius(db, fp)["consumers"]
+        assert isinstance(consumers, list)
+        assert sorted(c["name"] for c in consumers) == ["nightly-export", "orders-api"]
+        graph = load(db)
+        cred = f"credential:{fp}"
+        by_name = {c["name"]: c["id"] for c in consumers}
+        [logged] = graph.evidence(by_name["nightly-export"], cred, EdgeKind.USES)
+        assert logged.source == f"log_connections:{pg.host}:{pg.port}"
+        assert logged.detail.startswith(
+            f"1 connection(s) authorized as {role} from 127.0.0.1; "
+            "application_name nightly-export; last at "
+        ) and logged.detail.endswith("(postgres.log)")
+        assert before <= logged.observed_at <= datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        sources = sorted(
+            e.source for e in graph.evidence(by_name["orders-api"], cred, EdgeKind.USES)
+        )
+        assert sources == [f"log_connections:{pg.host}:{pg.port}",
+                           f"pg_stat_activity:{pg.host}:{pg.port}"]  # fmt: skip
+        code, again = run_cli(args)  # the same log again: evidence refreshed, nothing added
+        assert code == 0 and json.loads(again)["graph"] == json.loads(out)["graph"]
+        assert password not in out and pg.admin_password not in out
+
+
+HOSTILE_LOG = (
+    b"2026-12-03 10:00:00.100 UTC [101] LOG:  connection received: host=10.0.0.5 port=5000\n"
+    b"2026-12-03 10:00:00.200 UTC [101] LOG:  connection authorized: user=app database=shop "
+    b"application_name=orders api SSL enabled (protocol=TLSv1.3, cipher=X, bits=256)\n"
+    # a statement that only quotes the message is not a connection
+    b"2026-12-03 10:00:01 UTC [102] STATEMENT:  SELECT 'LOG:  connection authorized: user=x'\n"
+    # too long: skipped whole, with what follows it on the line
+    b"2026-12-03 10:00:02 UTC [103] LOG:  connection authorized: user=evil database="
+    + b"d"
+    * 100_000
+    + b"\n"
+    # brackets and digits by the thousand: no backtracking, no pid, no address
+    b"2026-12-03 10:00:03+05:30 "
+    + b"[1"
+    * 3000
+    + b" LOG:  connection authorized: user=app database=shop\n"
+    # a named local zone is not a UTC time; control characters are dropped; bad UTF-8 is kept safe
+    b"2026-12-03 10:00:04 CET [104] LOG:  connection authorized: user=app database=shop "
+    b"application_name=re\x1b[31mports\xff\n"
+    b"\x00\xff garbage without a newline at the end"
+)
+
+
+def test_a_hostile_connection_log_yields_only_its_connection_lines(tmp_path: Path) -> None:
+    from leakguard.graph.databases import LoggedConnection, read_connection_log
+
+    log = tmp_path / "postgres.log"
+    log.write_bytes(HOSTILE_LOG)
+    assert read_connection_log(log) == [
+        LoggedConnection("app", "shop", "orders api", "10.0.0.5", "2026-12-03T10:00:00.200000Z"),
+        LoggedConnection("app", "shop", "", "", "2026-12-03T04:30:03.000000Z"),
+        LoggedConnection("app", "shop", "re[31mports\ufffd", "", ""),
+    ]
+
+
+def test_an_unreadable_connection_log_is_one_line_before_the_server_is_reached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEAKGUARD_PG_ADMIN_PASSWORD", "unused")
+    monkeypatch.setenv("LEAKGUARD_MARIADB_ADMIN_PASSWORD", "unused")
+    dsn = "postgres://lg_admin@127.0.0.1:9/postgres"  # nothing listens: the log is read first
+    for bad in (tmp_path / "missing.log", tmp_path):
+        code, out = run_cli(["graph", "build", "--db", str(tmp_path / "lg.db"), "--database",
+                             dsn, "--database-log", str(bad)])  # fmt: skip
+        assert code != 0 and f"the connection log {bad} cannot be read" in out, out
+        assert "Traceback" not in out and len(out.strip().splitlines()) <= 2
+    code, out = run_cli(["graph", "build", "--db", str(tmp_path / "lg.db"),
+                         "--database-log", str(tmp_path / "x.log")])  # fmt: skip
+    assert code != 0 and "--database-log needs exactly one --database" in out
+    mysql = "mysql://root@127.0.0.1:9/"
+    code, out = run_cli(["graph", "build", "--db", str(tmp_path / "lg.db"), "--database",
+                         mysql, "--database-log", str(tmp_path / "x.log")])  # fmt: skip
+    assert code != 0 and "a postgres:// one" in out
+
+
+def test_the_runs_map_step_stops_on_an_unreadable_connection_log_before_the_server(
+    tmp_path: Path, openbao: OpenBao, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``postgres.sessions`` with ``connection_log``: the log is read first, so a bad file is
+    one message naming it (the step fails, the run pauses in the map stage, nothing written)."""
+    from leakguard.backends.vault_kv2 import VaultKV2Store
+    from leakguard.errors import GraphError
+    from leakguard.rotation.actions import REGISTRY
+    from tests.unit.rotation.actions.context import Ctx
+
+    password = new_password()
+    path = unique("lg-graph/log")
+    url = f"postgres://app:{password}@127.0.0.1:9/postgres"  # nothing listens there
+    hvac.Client(url=openbao.url, token=openbao.token).secrets.kv.v2.create_or_update_secret(
+        path=path, secret={"url": url}
+    )
+    monkeypatch.setenv("LEAKGUARD_PG_ADMIN_PASSWORD", "unused")
+    ctx = Ctx(stores={"vault": VaultKV2Store(openbao.url, openbao.token, timeout=5)})
+    with pytest.raises(GraphError) as failed:
+        ctx.run(
+            REGISTRY["postgres.sessions"],
+            {"store": "vault", "name": path, "connection_log": str(tmp_path)},
+        )
+    assert failed.value.message == f"the connection log {tmp_path} cannot be read: Is a directory"
+    assert password not in str(failed.value.diagnostics())

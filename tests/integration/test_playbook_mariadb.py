@@ -137,6 +137,7 @@ def test_a_leaked_mysql_url_is_rotated_without_a_failed_query(
         assert result["outputs"]["consumers"] == ["127.0.0.1"]  # consumers by client address
         assert result["outputs"]["old_refused"] is True
         assert result["outputs"]["dual_passwords"] is False  # MariaDB: one password per user
+        _assert_processlist_kept_in_the_graph(maria, setup)
         assert _state(maria, openbao, setup) == {
             "labels": ["seed", "new"], "new_logs_in": True, "old_refused": True,
         }  # fmt: skip
@@ -154,6 +155,24 @@ def test_a_leaked_mysql_url_is_rotated_without_a_failed_query(
             assert value.encode() not in general_log and value.encode() not in setup.db.read_bytes()
     finally:
         setup.consumers.stop()
+
+
+def _assert_processlist_kept_in_the_graph(maria: MariaDB, setup: Setup) -> None:
+    """The map stage's consumers are in the run's --db: ``graph blast-radius`` lists the
+    address connected as the user, its ``uses`` edge carrying the processlist's evidence."""
+    from leakguard.graph.build import load
+    from leakguard.graph.interface import EdgeKind
+    from tests.support.cli import run_cli
+
+    fp = setup.inputs["credential"]
+    code, out = run_cli(["graph", "blast-radius", fp, "--db", str(setup.db), "-f", "json"])
+    assert code == 0, out
+    radius = json.loads(out)
+    [seen] = [c["id"] for c in radius["consumers"] if c["name"] == "127.0.0.1"]
+    assert f"mysql-user:{maria.host}:{maria.port}/{setup.role}" in radius["identities"]
+    [evidence] = load(setup.db).evidence(seen, f"credential:{fp}", EdgeKind.USES)
+    assert evidence.source == f"processlist:{maria.host}:{maria.port}"
+    assert evidence.detail.startswith(f"3 session(s) as {setup.role} from 127.0.0.1; "), evidence
 
 
 @pytest.mark.slow

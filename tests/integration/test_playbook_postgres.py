@@ -328,11 +328,13 @@ def test_a_leaked_postgres_url_is_rotated_without_a_failed_query(
     names = ["orders-api", "billing-worker", "reports"]
     setup = _setup(pg, openbao, tmp_path, names)
     env = {ADMIN_ENV: pg.admin_password}
+    gone = _connect_and_leave(pg, setup, "nightly-export")
     try:
         result = _call(setup, "start", "pg", env)
         assert result is not None and result["state"] == RunState.COMPLETED, result
         outputs = result["outputs"]
         assert sorted(outputs["consumers"]) == sorted(names)  # found in pg_stat_activity
+        _assert_map_stage_kept_in_the_graph(pg, setup, "pg", names, gone)
         assert sorted(outputs["moved"]) == sorted(names) and outputs["old_refused"] is True
         state = _state(pg, openbao, setup)
         assert state == {"labels": ["seed", "new"], "new_logs_in": True, "old_refused": True,
@@ -353,6 +355,72 @@ def test_a_leaked_postgres_url_is_rotated_without_a_failed_query(
         _no_secret_anywhere(setup, pg, [setup.old, new, pg.admin_password])
     finally:
         setup.consumers.stop()
+
+
+def _connect_and_leave(pg: Postgres, setup: Setup, name: str) -> str:
+    """A consumer that connects as the role and leaves before the run: only the server's
+    connection log (given to the run as ``connection_log``) shows it."""
+    with psycopg.connect(pg.dsn(setup.role, setup.old), application_name=name) as conn:
+        conn.execute("SELECT 1")
+    log = pg.datadir.parent / "postgres.log"
+    deadline = time.monotonic() + 30
+    while f"user={setup.role} database=postgres application_name={name}" not in log.read_text(
+        errors="replace"
+    ):
+        assert time.monotonic() < deadline, "the connection is not in the server log in 30 s"
+        time.sleep(0.05)
+    setup.inputs["connection_log"] = str(log)
+    return name
+
+
+def _assert_map_stage_kept_in_the_graph(
+    pg: Postgres, setup: Setup, run_id: str, names: list[str], gone: str
+) -> None:
+    """What the map stage found is in the run's --db after the run: ``graph blast-radius``
+    lists the connected consumers and the one only the log shows, each ``uses`` edge with its
+    evidence (application name, client address, backend start / last connection)."""
+    from tests.support.cli import run_cli
+
+    fp = setup.inputs["credential"]
+    code, out = run_cli(["graph", "blast-radius", fp, "--db", str(setup.db), "-f", "json"])
+    assert code == 0, out
+    radius = json.loads(out)
+    assert sorted(c["name"] for c in radius["consumers"]) == sorted([*names, gone])
+    identity = f"postgres-role:{pg.host}:{pg.port}/{setup.role}"
+    assert identity in radius["identities"]
+    graph = load(setup.db)
+    cred = f"credential:{fp}"
+    [proof] = graph.evidence(cred, f"identity:{identity}", EdgeKind.AUTHENTICATES_AS)
+    assert proof.detail == "the store entry's password fingerprint"
+    for name in names:  # the inventory's services, now also proven connected as the role
+        [seen] = [
+            e
+            for e in graph.evidence(f"consumer:{name}", cred, EdgeKind.USES)
+            if e.source == f"pg_stat_activity:{pg.host}:{pg.port}"
+        ]
+        assert seen.detail.startswith(
+            f"1 session(s) as {setup.role} from 127.0.0.1; application_name {name}; "
+            "oldest backend start 20"
+        ), seen.detail
+    [logged] = [c["id"] for c in radius["consumers"] if c["name"] == gone]
+    [evidence] = graph.evidence(logged, cred, EdgeKind.USES)
+    assert evidence.source == f"log_connections:{pg.host}:{pg.port}"
+    assert f"as {setup.role} from 127.0.0.1; application_name {gone}; last at 20" in (
+        evidence.detail
+    )
+    with Journal.open(setup.db) as journal:
+        step = journal.view(run_id).steps["sessions"]
+    assert [c["name"] for c in step.outputs["logged_only"]] == [gone]
+
+
+def _uses_of(setup: Setup) -> dict[str, list[str]]:
+    """consumer -> the evidence sources of its ``uses`` edge to the credential, as stored."""
+    graph = load(setup.db)
+    cred = f"credential:{setup.inputs['credential']}"
+    return {
+        c: sorted(e.source for e in graph.evidence(c, cred, EdgeKind.USES))
+        for c in graph.in_edges(cred, EdgeKind.USES)
+    }
 
 
 # the step that changes the role on the server, by playbook
@@ -394,6 +462,9 @@ def test_killed_at_every_step_it_resumes_to_the_same_end_state(
         kinds = Counter(line.split(":", 1)[0] for line in points.read_text().splitlines())
         assert tried >= total and kinds["db"] >= 1
         assert _state(pg, openbao, setup) == expected
+        # the map stage's graph facts: saved once per consumer, however often it ran again
+        uses = {f"consumer:{n}": [f"pg_stat_activity:{pg.host}:{pg.port}"] for n in names}
+        assert _uses_of(ref) == uses and _uses_of(setup) == uses
         with Journal.open(setup.db) as journal:
             view = journal.view("k")
             promoted = view.steps["promote"].outputs["promoted_at"]

@@ -121,6 +121,10 @@ def postgres_server(workdir: Path, max_connections: int = 200) -> Iterator[Postg
                 "-c",
                 "log_connections=on",
                 "-c",
+                "log_line_prefix=%m [%p] ",  # PostgreSQL's default, stated: the log is read
+                "-c",
+                "log_timezone=UTC",
+                "-c",
                 "fsync=off",
                 "-c",
                 f"max_connections={max_connections}",

@@ -268,7 +268,10 @@ def _entry(ctx: ActionContext, params: Mapping[str, Any], version: str | None = 
 
 def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POSTGRES) -> Outputs:
     """The role's connections from pg_stat_activity, grouped into consumers (application name
-    and client address); recorded in the graph as ``uses`` edges when one is loaded."""
+    and client address), plus (``connection_log``) those a PostgreSQL connection log shows that
+    are not connected now; recorded in the graph as ``uses`` edges when one is loaded."""
+    from leakguard.graph import databases as dbgraph
+
     data = _entry(ctx, params)
     target = role_target(data, params)
     try:  # what the entry logs in with: proves which credential the role's is, by fingerprint
@@ -276,31 +279,36 @@ def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POS
     except PlaybookError:
         password_fp = None
     del data
+    log = optional(params, "connection_log")  # read first: a bad file stops before the server
+    logged = (
+        dbgraph.group_logged(dbgraph.read_connection_log(Path(log)), target.role) if log else {}
+    )
     found = [
         s
         for s in _admin(params, target, engine).sessions(target.role)
         if s.application_name != OWN_APPLICATION
     ]
-    consumers: dict[str, dict[str, Any]] = {}
+    groups: dict[str, list[Any]] = {}
     for s in found:
-        entry = consumers.setdefault(
-            s.consumer,
-            {
-                "name": s.consumer,
-                "application_name": s.application_name,
-                "client_addrs": [],
-                "sessions": 0,
-                "oldest_backend_start": s.backend_start,
-            },
+        groups.setdefault(s.consumer, []).append(s)
+    listed = [_consumer_json(name, groups[name]) for name in sorted(groups)]
+    logged_only = {name: group for (_, name), group in sorted(logged.items()) if name not in groups}
+    kind = dbgraph.POSTGRES if engine is POSTGRES else dbgraph.MYSQL
+    server = dbgraph.DatabaseTarget(kind, target.host, target.port, target.database, "")
+    now = iso(ctx.now())
+    evidence = {
+        name: Evidence(server.label, now, dbgraph.session_detail(target.role, group))
+        for name, group in groups.items()
+    }
+    for name, group in logged_only.items():
+        evidence[name] = dbgraph.logged_evidence(
+            server, target.role, group, Path(log or "").name, now
         )
-        entry["sessions"] += 1
-        if s.client_addr and s.client_addr not in entry["client_addrs"]:
-            entry["client_addrs"].append(s.client_addr)
-    listed = [consumers[k] for k in sorted(consumers)]
-    recorded = _record(ctx, params, target, listed, engine, password_fp)
+    recorded = _record(ctx, params, target, evidence, engine, password_fp)
     ctx.log(
         f"{len(found)} session(s) of role {target.role} at {target.host}:{target.port}: "
         f"{', '.join(c['name'] for c in listed) or 'none'}"
+        + (f"; only in the connection log: {', '.join(logged_only)}" if log else "")
     )
     return {
         "role": target.role,
@@ -320,7 +328,32 @@ def sessions(ctx: ActionContext, params: Mapping[str, Any], engine: Engine = POS
         "consumers": listed,
         "names": [c["name"] for c in listed],
         "count": len(listed),
+        "logged_only": [_logged_json(name, group) for name, group in logged_only.items()],
         "recorded_in_graph": recorded,
+    }
+
+
+def _consumer_json(name: str, group: list[Any]) -> dict[str, Any]:
+    addrs = list(dict.fromkeys(s.client_addr for s in group if s.client_addr))
+    return {
+        "name": name,
+        "application_name": group[0].application_name,
+        "client_addrs": addrs,
+        "sessions": len(group),
+        "oldest_backend_start": min(
+            (s.backend_start for s in group if s.backend_start), default=""
+        ),
+    }
+
+
+def _logged_json(name: str, group: list[Any]) -> dict[str, Any]:
+    """A consumer only the connection log shows (it connected, and is gone now)."""
+    return {
+        "name": name,
+        "application_name": group[0].application_name,
+        "client_addrs": sorted({c.client_addr for c in group if c.client_addr}),
+        "connections": len(group),
+        "last_connection": max((c.at for c in group), default=""),
     }
 
 
@@ -328,14 +361,15 @@ def _record(
     ctx: ActionContext,
     params: Mapping[str, Any],
     target: RoleTarget,
-    listed: list[dict[str, Any]],
+    evidence: Mapping[str, Evidence],
     engine: Engine,
     password_fp: str | None,
 ) -> bool:
-    """Consumers seen on the server, as observed consumers that authenticate as the role and
-    use the credential (the in-memory graph the run loaded, when it can take them); the
-    credential linked to the role when the store entry's password has its fingerprint (the
-    whole credential's or its ``password`` part's)."""
+    """Consumers seen on the server (or in its connection log), as observed consumers that
+    authenticate as the role and use the credential, each with its own evidence (the run's
+    graph, which the runner saves to the run's database); the credential linked to the role
+    when the store entry's password has its fingerprint (the whole credential's or its
+    ``password`` part's)."""
     from leakguard.graph import databases as dbgraph
 
     credential = optional(params, "credential")
@@ -351,17 +385,16 @@ def _record(
     kind = dbgraph.POSTGRES if engine is POSTGRES else dbgraph.MYSQL
     identity = dbgraph.role_identity(kind, target.host, target.port, target.role)
     label = dbgraph.DatabaseTarget(kind, target.host, target.port, target.database, "").label
-    evidence = Evidence(label, iso(ctx.now()), f"role {target.role}")
     data = graph.node(cred)
     if password_fp is not None and password_fp in (
         data.get("fingerprint"),
         (data.get("parts") or {}).get("password"),
     ):
-        proof = Evidence(label, evidence.observed_at, "the store entry's password fingerprint")
+        proof = Evidence(label, iso(ctx.now()), "the store entry's password fingerprint")
         graph.add_edge(cred, graph.identity_node(identity), EdgeKind.AUTHENTICATES_AS, proof)
-    for c in listed:
-        added = dbgraph.consumer_node(graph, c["name"], identity, evidence)
-        graph.add_edge(added, cred, EdgeKind.USES, evidence)
+    for name, seen in sorted(evidence.items()):
+        added = dbgraph.consumer_node(graph, name, identity, seen)
+        graph.add_edge(added, cred, EdgeKind.USES, seen)
     return True
 
 
@@ -657,6 +690,9 @@ POSTGRES_ACTIONS = (
             params={
                 **_ENTRY,
                 "credential": Param("string", False, "link consumers to it in the graph"),
+                "connection_log": Param(
+                    "string", False, "a PostgreSQL log with log_connections lines to add"
+                ),
             },
         ),
         sessions,
