@@ -22,7 +22,7 @@ from tests.support.cli import leakguard_app
 
 pytestmark = pytest.mark.integration
 
-USER, TOKEN = "ci-bot", "tok3n-Zq81x"
+USER, TOKEN = "lg-remote-tester", "tok3n-Zq81x"  # in no rule example: the cache keeps those
 
 
 def _cli(args: list[str]) -> Result:
@@ -131,5 +131,5 @@ def test_a_wrong_password_is_one_line_that_never_echoes_it(
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert TOKEN not in result.output and f"{USER}:" not in result.output
     assert result.output.startswith("leakguard: error: http://127.0.0.1:")
-    assert not [p for p in (tmp_path / "c").rglob("*") if p.is_file()]
+    assert not [p for p in (tmp_path / "c" / "git").rglob("*") if p.is_file()]  # no mirror kept
     assert os.path.isdir(tmp_path / "c" / "git")

@@ -111,16 +111,23 @@ def test_aws_playbook_ends_with_the_provider_rejecting_the_old_key_and_accepting
     assert not _sts_accepts(auth_moto, leaked["aws_access_key_id"], leaked["aws_secret_access_key"])
     new_id = view.outputs["new_key_id"]
     assert evidence["new"]["identity"]["userid"]
-    admin_iam = boto3.client("iam", endpoint_url=auth_moto.url, region_name=auth_moto.region)
+    # explicit keys: boto3's default session keeps the first credentials it resolved in this
+    # process, which may be another test's moto administrator
+    admin = boto3.Session(
+        aws_access_key_id=seeder.admin["aws_access_key_id"],
+        aws_secret_access_key=seeder.admin["aws_secret_access_key"],
+        region_name=auth_moto.region,
+    )
+    admin_iam = admin.client("iam", endpoint_url=auth_moto.url)
     assert [k["AccessKeyId"] for k in admin_iam.list_access_keys(UserName="app")[
         "AccessKeyMetadata"
     ]] == [new_id]  # fmt: skip
     # no plaintext at rest: the journal holds statuses and evidence, never either key
     stored = db.read_bytes()
     assert leaked["aws_secret_access_key"].encode() not in stored
-    new_secret = boto3.client(
-        "secretsmanager", endpoint_url=auth_moto.url, region_name=auth_moto.region
-    ).get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]
+    new_secret = admin.client("secretsmanager", endpoint_url=auth_moto.url).get_secret_value(
+        SecretId=name, VersionStage="AWSCURRENT"
+    )["SecretString"]
     assert new_id in new_secret
     for part in new_secret.split('"'):
         if len(part) >= 30:  # the new secret access key
