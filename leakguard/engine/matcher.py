@@ -19,14 +19,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-from leakguard.engine.decoders import decoded_chunks
+from leakguard.engine.decoders import MarkerScanner, decoded_chunks, marker_scanner
 from leakguard.engine.exposure import Exposure
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, Verdict
 from leakguard.engine.markers import ALLOW_MARKERS, NEXT_LINE_MARKER
-from leakguard.engine.rulecache import RuleCache, database_key
+from leakguard.engine.rulecache import RuleCache, block_database
 from leakguard.engine.rules import Rule, RuleSet
 from leakguard.errors import EngineError, UsageError
 from leakguard.model import Chunk, Finding, Location, Validation, ValidationStatus
@@ -49,23 +48,7 @@ def _hyperscan_scanner(
 
     escaped = [b"".join(b"\\x%02x" % c for c in kw) for kw, _ in keywords]
     flags = [0 if exact else hyperscan.HS_FLAG_CASELESS for _, exact in keywords]
-
-    def compiled() -> hyperscan.Database:
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(
-            expressions=escaped, ids=list(range(len(keywords))), elements=len(keywords), flags=flags
-        )
-        return db
-
-    if cache is None:
-        db = compiled()
-    else:
-        version = getattr(hyperscan, "__version__", "?").encode()
-        key = database_key([version, b"block", *escaped, repr(flags).encode()])
-        db = _cached_database(cache, key, hyperscan)
-        if db is None:
-            db = compiled()
-            cache.store(key, hyperscan.dumpb(db))
+    db = block_database(escaped, list(range(len(keywords))), flags, cache)
 
     def scan(data: bytes) -> list[tuple[int, int]]:
         hits: list[tuple[int, int]] = []
@@ -78,20 +61,6 @@ def _hyperscan_scanner(
         return hits
 
     return scan
-
-
-def _cached_database(cache: RuleCache, key: str, hyperscan: Any) -> Any:
-    """The database stored for ``key`` (checked by the cache before Hyperscan sees it), or
-    None to compile it again."""
-    payload = cache.load(key)
-    if payload is None:
-        return None
-    try:
-        db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
-        db.scratch = hyperscan.Scratch(db)
-    except Exception:  # another Hyperscan build's format: compile it again
-        return None
-    return db
 
 
 def _find_scanner(keywords: list[tuple[bytes, bool]]) -> KeywordScanner:
@@ -224,6 +193,8 @@ class Engine:
                 reach.append((g, len(keyword) + group.before, group.max_length))
             self._keyword_reach.append(reach)
         self.kind = self._choose_kind(kind)
+        self._rule_cache = rule_cache
+        self._markers: MarkerScanner | None = None  # built on the first decoding scan
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
         elif self.kind == "hyperscan":
@@ -265,7 +236,9 @@ class Engine:
             accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))
         findings = [self._finding(chunk, acc, lines, exposure) for acc in accepted]
         if chunk.depth < decode_depth:
-            for decoded in decoded_chunks(chunk):
+            if self._markers is None:
+                self._markers = marker_scanner(self._rule_cache)
+            for decoded in decoded_chunks(chunk, self._markers):
                 findings.extend(self.scan(decoded, decode_depth, allow))
         return _unique(findings)
 
