@@ -1,7 +1,7 @@
 """Keyword prefilter + regex-on-windows matching.
 
 Every rule names literal keywords. One pass over a chunk finds every occurrence of every keyword
-(Hyperscan when it loads; a ``bytes.find`` fallback otherwise, forced with
+(Hyperscan when it loads; a trie-shaped ``re`` fallback otherwise, forced with
 ``LEAKGUARD_ENGINE=re``). Both report the same set of (keyword, end offset) hits, so both build
 the same windows and give identical findings. Keywords are case-insensitive unless their rule
 says ``case_sensitive``. Python ``re`` then runs each hit rule's pattern only on the merged
