@@ -137,10 +137,10 @@ def full_name(candidate: Candidate) -> bytes:
     at = candidate.data.rfind(keyword, max(0, candidate.start - 160), candidate.start)
     if at < 0:
         return keyword
-    begin = at
-    while begin > max(0, at - 48) and candidate.data[begin - 1] in _NAME_CHAR:
+    data, begin, stop = candidate.data, at, max(0, at - 48)
+    while begin > stop and data[begin - 1] in _NAME_CHAR:
         begin -= 1
-    return candidate.data[begin : at + len(keyword)]
+    return data[begin : at + len(keyword)]
 
 
 def generic_secret(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:

@@ -466,6 +466,8 @@ def _secret_text(acc: _Accepted) -> str:
 # How far from a match, on its line, an inline marker counts: a marker is a comment beside the
 # value, and a bound keeps a megabyte-long minified line from being searched once per match.
 MARKER_REACH = 1024
+# any of the inline markers, in one search
+_ALLOW_MARKER = re.compile(b"|".join(re.escape(marker) for marker in ALLOW_MARKERS))
 
 
 def _line_has_marker(data: bytes, start: int, end: int) -> bool:
@@ -476,7 +478,7 @@ def _line_has_marker(data: bytes, start: int, end: int) -> bool:
     line_end = data.find(b"\n", end, high)
     if line_end == -1:
         line_end = high
-    if any(data.find(marker, line_start, line_end) != -1 for marker in ALLOW_MARKERS):
+    if _ALLOW_MARKER.search(data, line_start, line_end) is not None:
         return True
     if line_start == 0 or data[line_start - 1 : line_start] != b"\n":
         return False  # the line began before the reach: no line before it to look at
