@@ -67,7 +67,9 @@ class Exposure:
         if start < self.searched:  # out of order: search this match's reach alone
             opened = data.rfind(_NEXT_DATA, lo, start)
         else:
-            found = data.rfind(_NEXT_DATA, max(0, self.searched - len(_NEXT_DATA) + 1), start)
+            # what opened before ``lo`` is out of reach for this match and every later one
+            resume = max(lo, self.searched - len(_NEXT_DATA) + 1)
+            found = data.rfind(_NEXT_DATA, resume, start)
             if found != -1:
                 self.last_opened = found
             self.searched = start

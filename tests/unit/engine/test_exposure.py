@@ -76,3 +76,14 @@ def test_many_matches_of_one_chunk_search_for_next_data_as_one_match_would() -> 
     later.attributes(len(data) - 3, len(data) - 1)
     assert later.attributes(closed, closed + 2) == ()  # out of order: searched on its own
     assert later.attributes(first_open, first_open + 2) != ()
+
+
+def test_a_next_data_script_opened_beyond_the_lookback_is_out_of_reach() -> None:
+    script = b'<script id="__NEXT_DATA__">{"k":"'
+    near = script + b"v" * 100
+    data = script + b"x" * (300 * 1024) + near + b"y" * 10
+    exposure = Exposure(data)
+    far_match = len(script) + 290 * 1024  # 290 KiB after the first script opened
+    assert exposure.attributes(far_match, far_match + 2) == ()
+    near_match = len(data) - 20  # the second script opened just before it
+    assert dict(exposure.attributes(near_match, near_match + 2))["exposed_by"] == "__NEXT_DATA__"
