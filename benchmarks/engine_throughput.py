@@ -4,7 +4,7 @@
 Generates a deterministic corpus in memory and scans it in 1 MiB chunks, side by side:
 
   no-hit    source, config and minified text containing no keyword at all: the prefilter pass
-            (Hyperscan, or the bytes.find fallback) plus the engine's per-chunk overhead;
+            (Hyperscan, or the re trie fallback) plus the engine's per-chunk overhead;
   mixed     the same text with every rule's examples and negative examples planted at a
             realistic density (one every ~64 KiB), so windows, regexes and validators run;
   dense     near-miss words (eyJ, AKIA, SG., npm_config, twilio, ...) on almost every line

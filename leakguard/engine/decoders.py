@@ -32,7 +32,7 @@ from itertools import pairwise
 from urllib.parse import unquote_to_bytes
 
 from leakguard.engine.markers import EVERY_MARKER
-from leakguard.engine.rulecache import RuleCache, hyperscan_database
+from leakguard.engine.rulecache import RuleCache, block_database
 from leakguard.model import Chunk, Extras, Location
 
 #: decoded bytes one chunk may produce per layer
@@ -169,9 +169,14 @@ _K8S_YAML_VALUE = re.compile(
 _K8S_JSON_VALUE = re.compile(rb'"[\w.\-]+"[ \t]*:[ \t]*"([A-Za-z0-9+/]{8,}={0,2})"')
 
 
-def decoded_chunks(chunk: Chunk) -> Iterator[Chunk]:
+MarkerScanner = Callable[[bytes], set[int]]
+
+
+def decoded_chunks(chunk: Chunk, markers: MarkerScanner | None = None) -> Iterator[Chunk]:
+    """The layers ``chunk`` holds, decoded. ``markers``: a scanner from :func:`marker_scanner`
+    (an engine keeps one, its database in the rule cache); by default, one per thread."""
     data = chunk.data
-    present = _present_markers(data)
+    present = _present_markers(data) if markers is None else markers(data)
     if not present:
         return
     if _JSON in present:
@@ -556,19 +561,15 @@ def _present_markers(data: bytes) -> set[int]:
     it loads (several times faster than one search per marker), else ``in`` and ``re``."""
     scan = getattr(_local, "scan", None)
     if scan is None:
-        scan = _local.scan = _marker_scanner()
+        scan = _local.scan = marker_scanner()
     result: set[int] = scan(data)
     return result
 
 
-def prepare_markers(cache: RuleCache) -> None:
-    """Set up this thread's marker scanner with its database from ``cache`` (compiled and
-    stored the first time), instead of compiling it on the first scan."""
-    if getattr(_local, "scan", None) is None:
-        _local.scan = _marker_scanner(cache)
+def marker_scanner(cache: RuleCache | None = None) -> MarkerScanner:
+    """Which layers a chunk may hold: a Hyperscan pass (its database compiled once and kept
+    in ``cache``) unless Hyperscan is unavailable or ``LEAKGUARD_ENGINE=re``."""
 
-
-def _marker_scanner(cache: RuleCache | None = None) -> Callable[[bytes], set[int]]:
     def fallback(data: bytes) -> set[int]:
         found = {
             i
@@ -593,8 +594,7 @@ def _marker_scanner(cache: RuleCache | None = None) -> Callable[[bytes], set[int
         *_REGEX_EXPRESSIONS,
     ]
     caseless = {id(expr) for index, expr in expressions if index == _PERCENT}
-    db = hyperscan_database(
-        hyperscan,
+    db = block_database(
         [expr for _, expr in expressions],
         [index for index, _ in expressions],
         [
@@ -603,7 +603,6 @@ def _marker_scanner(cache: RuleCache | None = None) -> Callable[[bytes], set[int
             for _, expr in expressions
         ],
         cache,
-        ".hsmarkers",
     )
 
     def scan(data: bytes) -> set[int]:

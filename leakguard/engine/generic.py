@@ -8,6 +8,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
+from operator import eq
 from typing import Any
 
 from leakguard.engine import params as p
@@ -30,8 +31,7 @@ _VALUE_STOPWORDS = re.compile(
     rb"passwd|token|placeholder|redacted|todo|fixme|default|demo|insert|enter|lorem|null|none|"
     rb"undefined|foobar|qwerty|letmein|admin|hunter2|s3cr3t|p4ss|pa55|notreal|invalid|bogus|"
     rb"xxx|abcd|1234|asdf|value|string|here|config|local|setting|random",
-    re.I,
-)
+)  # searched in the lowercased value (faster than re.I, the same for ASCII bytes)
 _IDENTIFIER = re.compile(
     rb"[A-Za-z_]+(?:[.:][A-Za-z_]+)+|[a-z_.-]+|[A-Z_.-]+|[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+"
 )
@@ -63,32 +63,32 @@ def prepare(params: Mapping[str, Any]) -> Mapping[str, Any]:
     }
 
 
-def _class_of(c: int) -> int:
-    return 0 if 97 <= c <= 122 else 1 if 65 <= c <= 90 else 2 if 48 <= c <= 57 else 3
+_LOWER = bytes(range(97, 123))
+_UPPER = bytes(range(65, 91))
+_DIGITS = bytes(range(48, 58))
+_OTHER = bytes(c for c in range(256) if c not in _LOWER + _UPPER + _DIGITS)
+# Each byte's character class: a lowercase letter, an uppercase one, a digit, anything else.
+_CLASS = bytes.maketrans(
+    _LOWER + _UPPER + _DIGITS + _OTHER, b"a" * 26 + b"A" * 26 + b"0" * 10 + b"." * len(_OTHER)
+)
 
 
 def is_patterned(value: bytes) -> bool:
     """Made up by hand: the character classes repeat with a short period (``q3Hk9Vt2Lm8R``,
     ``Ab3dE5gH7jK9``), which random values practically never do."""
-    classes = [_class_of(c) for c in value if _class_of(c) != 3]
+    classes = value.translate(_CLASS, _OTHER)  # letters and digits only
     for period in (2, 3, 4):
         pairs = len(classes) - period
         if pairs >= 8:
-            same = sum(classes[i] == classes[i + period] for i in range(pairs))
+            same = sum(map(eq, classes[:pairs], classes[period:]))
             if same >= 0.8 * pairs:
                 return True
     return False
 
 
 def _classes(value: bytes) -> int:
-    return sum(
-        (
-            any(97 <= c <= 122 for c in value),
-            any(65 <= c <= 90 for c in value),
-            any(48 <= c <= 57 for c in value),
-            any(not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) for c in value),
-        )
-    )
+    classes = value.translate(_CLASS)
+    return (b"a" in classes) + (b"A" in classes) + (b"0" in classes) + (b"." in classes)
 
 
 def _base64_text(value: bytes) -> bool:
@@ -108,7 +108,7 @@ def reason_to_reject(name: bytes, value: bytes, params: Mapping[str, Any]) -> st
         return "the name is not a credential's"
     if len(value) < int(params.get("min_length", 12)):
         return "too short"
-    if is_placeholder(value) or _VALUE_STOPWORDS.search(value):
+    if is_placeholder(value) or _VALUE_STOPWORDS.search(value.lower()):
         return "placeholder or test value"
     if params.get("reject_encoded") and (_PERCENT_ESCAPE.search(value) or _base64_text(value)):
         return "encoded text (scanned decoded)"
@@ -137,10 +137,10 @@ def full_name(candidate: Candidate) -> bytes:
     at = candidate.data.rfind(keyword, max(0, candidate.start - 160), candidate.start)
     if at < 0:
         return keyword
-    begin = at
-    while begin > max(0, at - 48) and candidate.data[begin - 1] in _NAME_CHAR:
+    data, begin, stop = candidate.data, at, max(0, at - 48)
+    while begin > stop and data[begin - 1] in _NAME_CHAR:
         begin -= 1
-    return candidate.data[begin : at + len(keyword)]
+    return data[begin : at + len(keyword)]
 
 
 def generic_secret(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:

@@ -1,7 +1,7 @@
 """Keyword prefilter + regex-on-windows matching.
 
 Every rule names literal keywords. One pass over a chunk finds every occurrence of every keyword
-(Hyperscan when it loads; a ``bytes.find`` fallback otherwise, forced with
+(Hyperscan when it loads; a trie-shaped ``re`` fallback otherwise, forced with
 ``LEAKGUARD_ENGINE=re``). Both report the same set of (keyword, end offset) hits, so both build
 the same windows and give identical findings. Keywords are case-insensitive unless their rule
 says ``case_sensitive``. Python ``re`` then runs each hit rule's pattern only on the merged
@@ -19,14 +19,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-from leakguard.engine.decoders import decoded_chunks, prepare_markers
-from leakguard.engine.exposure import exposure_attributes
+from leakguard.engine.decoders import MarkerScanner, decoded_chunks, marker_scanner
+from leakguard.engine.exposure import Exposure
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, Verdict
 from leakguard.engine.markers import ALLOW_MARKERS, NEXT_LINE_MARKER
-from leakguard.engine.rulecache import RuleCache, database_key
+from leakguard.engine.rulecache import RuleCache, block_database
 from leakguard.engine.rules import Rule, RuleSet
 from leakguard.errors import EngineError, UsageError
 from leakguard.model import Chunk, Finding, Location, Validation, ValidationStatus
@@ -49,23 +48,7 @@ def _hyperscan_scanner(
 
     escaped = [b"".join(b"\\x%02x" % c for c in kw) for kw, _ in keywords]
     flags = [0 if exact else hyperscan.HS_FLAG_CASELESS for _, exact in keywords]
-
-    def compiled() -> hyperscan.Database:
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(
-            expressions=escaped, ids=list(range(len(keywords))), elements=len(keywords), flags=flags
-        )
-        return db
-
-    if cache is None:
-        db = compiled()
-    else:
-        version = getattr(hyperscan, "__version__", "?").encode()
-        key = database_key([version, b"block", *escaped, repr(flags).encode()])
-        db = _cached_database(cache, key, hyperscan)
-        if db is None:
-            db = compiled()
-            cache.store(key, hyperscan.dumpb(db))
+    db = block_database(escaped, list(range(len(keywords))), flags, cache)
 
     def scan(data: bytes) -> list[tuple[int, int]]:
         hits: list[tuple[int, int]] = []
@@ -80,35 +63,59 @@ def _hyperscan_scanner(
     return scan
 
 
-def _cached_database(cache: RuleCache, key: str, hyperscan: Any) -> Any:
-    """The database stored for ``key`` (checked by the cache before Hyperscan sees it), or
-    None to compile it again."""
-    payload = cache.load(key)
-    if payload is None:
-        return None
-    try:
-        db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
-        db.scratch = hyperscan.Scratch(db)
-    except Exception:  # another Hyperscan build's format: compile it again
-        return None
-    return db
-
-
 def _find_scanner(keywords: list[tuple[bytes, bool]]) -> KeywordScanner:
-    any_caseless = not all(exact for _, exact in keywords)
+    """Without Hyperscan: one regex pass per case (the keywords as a trie; each search resumes
+    one byte after the last start, so overlapping keywords are all seen) finds where keywords
+    start; a table by the first two bytes names which keywords start there. A ``bytes.find``
+    per keyword would read a chunk hundreds of times."""
+    passes = []
+    for exact in (False, True):
+        chosen = [(index, kw) for index, (kw, kw_exact) in enumerate(keywords) if kw_exact == exact]
+        if chosen:
+            starts = re.compile(_trie([kw for _, kw in chosen]), re.DOTALL)
+            by_head: dict[bytes, list[tuple[int, bytes]]] = {}
+            for index, kw in chosen:
+                by_head.setdefault(kw[:2], []).append((index, kw))
+            passes.append((exact, starts, by_head))
 
     def scan(data: bytes) -> list[tuple[int, int]]:
-        lowered = data.lower() if any_caseless else data
         hits: list[tuple[int, int]] = []
-        for index, (kw, exact) in enumerate(keywords):
-            haystack = data if exact else lowered
-            pos = haystack.find(kw)
-            while pos != -1:
-                hits.append((index, pos + len(kw)))
-                pos = haystack.find(kw, pos + 1)
+        lowered = b""
+        for exact, starts, by_head in passes:
+            if exact:
+                haystack = data
+            else:
+                haystack = lowered = lowered or data.lower()
+            search = starts.search
+            m = search(haystack)
+            while m is not None:  # the next search starts one byte on: keywords may overlap
+                pos = m.start()
+                for index, kw in by_head.get(haystack[pos : pos + 2], ()):
+                    if haystack.startswith(kw, pos):
+                        hits.append((index, pos + len(kw)))
+                m = search(haystack, pos + 1)
         return hits
 
     return scan
+
+
+def _trie(words: list[bytes]) -> bytes:
+    """A regex matching any of ``words`` (each 1+ bytes), branching one byte at a time so
+    ``re`` tries a handful of alternatives at each position, not every word."""
+    by_first: dict[bytes, list[bytes]] = {}
+    for word in words:
+        by_first.setdefault(word[:1], []).append(word[1:])
+    branches = []
+    optional = False
+    for first, rests in sorted(by_first.items()):
+        if not first:
+            optional = True  # a word ends here
+            continue
+        branches.append(re.escape(first) + _trie(rests))
+    if not branches:
+        return b""
+    body = b"(?:" + b"|".join(branches) + b")"
+    return body + b"?" if optional else body
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +124,8 @@ class _Group:
     before: int
     max_length: int
     rules: list[Rule]
+    # per rule: its first keyword, lowercased (a vendor prefix the placeholder check skips)
+    prefixes: list[bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +180,9 @@ class Engine:
             shape = (rule.pattern.pattern, rule.pattern.flags, rule.before, rule.max_length)
             if shape not in group_index:
                 group_index[shape] = len(self._groups)
-                self._groups.append(_Group(rule.pattern, rule.before, rule.max_length, []))
+                self._groups.append(_Group(rule.pattern, rule.before, rule.max_length, [], []))
             self._groups[group_index[shape]].rules.append(rule)
+            self._groups[group_index[shape]].prefixes.append(rule.keywords[0].lower())
             rule_group[rule.id] = group_index[shape]
         # Per keyword: (group, bytes before the keyword's end, bytes after) of each window.
         self._keyword_reach: list[list[tuple[int, int, int]]] = []
@@ -183,14 +193,14 @@ class Engine:
                 reach.append((g, len(keyword) + group.before, group.max_length))
             self._keyword_reach.append(reach)
         self.kind = self._choose_kind(kind)
+        self._rule_cache = rule_cache
+        self._markers: MarkerScanner | None = None  # built on the first decoding scan
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
         elif self.kind == "hyperscan":
             self._scan_keywords = _hyperscan_scanner(self._keywords, rule_cache)
         else:
             self._scan_keywords = _find_scanner(self._keywords)
-        if rule_cache is not None:
-            prepare_markers(rule_cache)  # the decoders' database too, from the cache
 
     @staticmethod
     def _choose_kind(kind: str) -> str:
@@ -220,42 +230,34 @@ class Engine:
         runs (base64, percent-encoding, JSON escapes) decode to. ``allow(rule_id, secret)``
         (a project's allowlist) drops a match while its value is still at hand."""
         lines = _LineCounter(chunk.data)
+        exposure = Exposure(chunk.data)
         accepted = self._accepted(chunk.data, chunk)
         if allow is not None:
             accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))
-        findings = [self._finding(chunk, acc, lines) for acc in accepted]
+        findings = [self._finding(chunk, acc, lines, exposure) for acc in accepted]
         if chunk.depth < decode_depth:
-            for decoded in decoded_chunks(chunk):
+            if self._markers is None:
+                self._markers = marker_scanner(self._rule_cache)
+            for decoded in decoded_chunks(chunk, self._markers):
                 findings.extend(self.scan(decoded, decode_depth, allow))
         return _unique(findings)
 
     def _accepted(self, data: bytes, chunk: Chunk) -> Iterator[_Accepted]:
+        # Per group, the window around each keyword hit; _match_group sorts and merges them.
         windows: dict[int, list[tuple[int, int]]] = {}
-        current: dict[int, list[int]] = {}  # per group: the window still growing
-        size = len(data)
         reach = self._keyword_reach
-        # By end offset (Hyperscan reports in that order already), so a group's windows arrive
-        # with non-decreasing stops and merge as they come.
-        for kw_index, end in sorted(self._scan_keywords(data), key=_end_offset):
+        for kw_index, end in self._scan_keywords(data):
             for g, back, ahead in reach[kw_index]:
-                start, stop = end - back, end + ahead
-                window = current.get(g)
-                if window is None:
-                    current[g] = [start, stop]
-                    windows[g] = []
-                elif start <= window[1]:
-                    window[0] = min(window[0], start)
-                    window[1] = stop
+                spans = windows.get(g)
+                if spans is None:
+                    windows[g] = [(end - back, end + ahead)]
                 else:
-                    windows[g].append((window[0], window[1]))
-                    window[0], window[1] = start, stop
-        for g, window in current.items():
-            windows[g].append((window[0], window[1]))
+                    spans.append((end - back, end + ahead))
         if not windows:
             return
         candidates: list[_Accepted] = []
         lo = chunk.report_from
-        hi = size if chunk.report_until is None else chunk.report_until
+        hi = len(data) if chunk.report_until is None else chunk.report_until
         groups = self._groups
         for g, spans in windows.items():
             group = groups[g]
@@ -286,22 +288,22 @@ class Engine:
         hi: int,
         candidates: list[_Accepted],
     ) -> None:
-        pattern = group.pattern
-        size = len(data)
-        has_secret = "secret" in pattern.groupindex
+        finditer = group.pattern.finditer
+        has_secret = "secret" in group.pattern.groupindex
+        checks = list(zip(group.rules, group.prefixes, strict=True))
         seen: set[tuple[int, int]] = set()
-        for w_start, w_stop in _merge(spans):
-            for m in pattern.finditer(data, max(0, w_start), min(size, w_stop)):
+        for w_start, w_stop in _merge(spans, len(data)):
+            for m in finditer(data, w_start, w_stop):
                 if has_secret and m.group("secret") is not None:
                     s_start, s_end = m.span("secret")
                 else:
                     s_start, s_end = m.span()
-                if s_start < lo or s_start >= hi or (s_start, s_end) in seen:
+                if s_start < lo or s_start >= hi or s_start == s_end or (s_start, s_end) in seen:
                     continue
                 seen.add((s_start, s_end))
                 match_groups = m.groupdict()
-                for rule in group.rules:
-                    accepted = self._check(rule, data, match_groups, s_start, s_end)
+                for rule, prefix in checks:
+                    accepted = self._check(rule, prefix, data, match_groups, s_start, s_end)
                     if accepted is not None:
                         candidates.append(accepted)
 
@@ -311,12 +313,16 @@ class Engine:
         return notices
 
     def _check(
-        self, rule: Rule, data: bytes, groups: dict[str, bytes | None], start: int, end: int
+        self,
+        rule: Rule,
+        first: bytes,
+        data: bytes,
+        groups: dict[str, bytes | None],
+        start: int,
+        end: int,
     ) -> _Accepted | None:
+        """``first``: the rule's first keyword, lowercased."""
         secret = data[start:end]
-        if not secret:
-            return None
-        first = rule.keywords[0].lower()
         prefix = len(first) if secret[: len(first)].lower() == first else 0
         if rule.placeholder_filter and is_placeholder(secret, prefix):
             return None
@@ -362,7 +368,9 @@ class Engine:
                 continue
             yield acc
 
-    def _finding(self, chunk: Chunk, acc: _Accepted, lines: _LineCounter) -> Finding:
+    def _finding(
+        self, chunk: Chunk, acc: _Accepted, lines: _LineCounter, exposure: Exposure
+    ) -> Finding:
         verdict, rule = acc.verdict, acc.rule
         secret = verdict.secret if verdict.secret is not None else acc.secret
         location = (
@@ -382,7 +390,7 @@ class Engine:
             validation=Validation(
                 status=verdict.status, validator=rule.validator, detail=verdict.detail
             ),
-            attributes=verdict.attributes + exposure_attributes(chunk.data, acc.start, acc.end),
+            attributes=verdict.attributes + exposure.attributes(acc.start, acc.end),
             rotation=rule.rotation,
             secret=secret.decode("utf-8", "replace") if self.show_secrets else None,
             parts=_part_fingerprints(verdict),
@@ -423,10 +431,6 @@ def time_budget(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _end_offset(hit: tuple[int, int]) -> int:
-    return hit[1]
-
-
 def _unique(findings: list[Finding]) -> list[Finding]:
     """One finding per secret per place (a decoded layer may show the same secret again)."""
     seen: set[tuple[object, ...]] = set()
@@ -438,15 +442,19 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _merge(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """The union of ``spans``, clipped to ``[0, size)``, in order."""
     spans.sort()
-    merged = [spans[0]]
-    for start, stop in spans[1:]:
-        last_start, last_stop = merged[-1]
+    merged: list[tuple[int, int]] = []
+    last_start, last_stop = spans[0]
+    for start, stop in spans:
         if start <= last_stop:
-            merged[-1] = (last_start, max(last_stop, stop))
+            if stop > last_stop:
+                last_stop = stop
         else:
-            merged.append((start, stop))
+            merged.append((max(0, last_start), min(size, last_stop)))
+            last_start, last_stop = start, stop
+    merged.append((max(0, last_start), min(size, last_stop)))
     return merged
 
 
@@ -458,6 +466,8 @@ def _secret_text(acc: _Accepted) -> str:
 # How far from a match, on its line, an inline marker counts: a marker is a comment beside the
 # value, and a bound keeps a megabyte-long minified line from being searched once per match.
 MARKER_REACH = 1024
+# any of the inline markers, in one search
+_ALLOW_MARKER = re.compile(b"|".join(re.escape(marker) for marker in ALLOW_MARKERS))
 
 
 def _line_has_marker(data: bytes, start: int, end: int) -> bool:
@@ -468,7 +478,7 @@ def _line_has_marker(data: bytes, start: int, end: int) -> bool:
     line_end = data.find(b"\n", end, high)
     if line_end == -1:
         line_end = high
-    if any(data.find(marker, line_start, line_end) != -1 for marker in ALLOW_MARKERS):
+    if _ALLOW_MARKER.search(data, line_start, line_end) is not None:
         return True
     if line_start == 0 or data[line_start - 1 : line_start] != b"\n":
         return False  # the line began before the reach: no line before it to look at

@@ -23,10 +23,18 @@ _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT)
 _ZERO_WIDTH = (_c.AT, _c.ASSERT, _c.ASSERT_NOT)
 
 
+# A group followed by a quantifier (or verbose mode, where blanks may separate them): without
+# one, no repetition can hold another.
+_REPEATED_GROUP = re.compile(r"\)[*+?{]|\(\?[a-zA-Z-]*x")
+
+
 def nested_repetition(pattern: str | bytes) -> str | None:
     """A short description of the first catastrophic nesting in ``pattern``, or None."""
+    text = pattern if isinstance(pattern, str) else pattern.decode("latin-1")
+    if _REPEATED_GROUP.search(text) is None:
+        return None  # most rule patterns: no need to parse them a second time
     try:
-        tree = _parser.parse(pattern if isinstance(pattern, str) else pattern.decode("latin-1"))
+        tree = _parser.parse(text)
     except re.error:
         return None  # re.compile reports it
     return _scan(list(tree))

@@ -58,44 +58,6 @@ def database_key(parts: list[bytes]) -> str:
     return digest.hexdigest()
 
 
-def hyperscan_database(
-    hyperscan: Any,
-    expressions: Sequence[bytes],
-    ids: Sequence[int],
-    flags: Sequence[int],
-    cache: RuleCache | None,
-    suffix: str,
-) -> Any:
-    """A block-mode database of ``expressions``: the one stored in ``cache`` (as
-    ``<key><suffix>``) for exactly these expressions, ids, flags and Hyperscan version, else
-    compiled (and stored)."""
-
-    def compiled() -> Any:
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(
-            expressions=list(expressions), ids=list(ids), elements=len(ids), flags=list(flags)
-        )
-        return db
-
-    if cache is None:
-        return compiled()
-    version = getattr(hyperscan, "__version__", "?").encode()
-    key = database_key(
-        [b"database", version, *expressions, repr((list(ids), list(flags))).encode()]
-    )
-    payload = cache.load(key, suffix)
-    if payload is not None:
-        try:
-            db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
-            db.scratch = hyperscan.Scratch(db)
-            return db
-        except Exception:  # another Hyperscan build's format: compile it again
-            pass
-    db = compiled()
-    cache.store(key, hyperscan.dumpb(db), suffix)
-    return db
-
-
 class RuleCache:
     """Compiled databases under ``root/rules``."""
 
@@ -254,3 +216,40 @@ def _ours_alone(info: os.stat_result) -> bool:
     """Owned by this user and writable by no one else."""
     owner = getattr(os, "getuid", lambda: info.st_uid)()
     return info.st_uid == owner and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def block_database(
+    expressions: list[bytes], ids: list[int], flags: list[int], cache: RuleCache | None
+) -> Any:
+    """A Hyperscan block-mode database of ``expressions``, loaded from ``cache`` when it holds
+    one for exactly these expressions, ids and flags, else compiled (and stored there)."""
+    import hyperscan
+
+    def compiled() -> Any:
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=expressions, ids=ids, elements=len(expressions), flags=flags)
+        return db
+
+    if cache is None:
+        return compiled()
+    version = getattr(hyperscan, "__version__", "?").encode()
+    key = database_key([version, b"block", *expressions, repr(ids).encode(), repr(flags).encode()])
+    db = _loaded(cache, key, hyperscan)
+    if db is None:
+        db = compiled()
+        cache.store(key, hyperscan.dumpb(db))
+    return db
+
+
+def _loaded(cache: RuleCache, key: str, hyperscan: Any) -> Any:
+    """The database stored for ``key`` (checked by the cache before Hyperscan sees it), or
+    None to compile it again."""
+    payload = cache.load(key)
+    if payload is None:
+        return None
+    try:
+        db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)
+    except Exception:  # another Hyperscan build's format: compile it again
+        return None
+    return db

@@ -162,13 +162,13 @@ def test_escaped_slashes_of_a_plain_url_are_not_decoded() -> None:
 def test_hyperscan_markers_agree_with_the_re_triggers(
     text: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from leakguard.engine.decoders import _marker_scanner
+    from leakguard.engine.decoders import marker_scanner
 
     pytest.importorskip("hyperscan")
     monkeypatch.delenv("LEAKGUARD_ENGINE", raising=False)
-    fast = _marker_scanner()
+    fast = marker_scanner()
     monkeypatch.setenv("LEAKGUARD_ENGINE", "re")
-    assert fast(text) == _marker_scanner()(text)
+    assert fast(text) == marker_scanner()(text)
 
 
 # -- issue #10: decoding that real leaks need ------------------------------------------------
@@ -259,10 +259,10 @@ def test_dense_basic_headers_decode_into_one_chunk() -> None:
     ],
 )
 def test_new_markers_agree_on_both_engines(text: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
-    from leakguard.engine.decoders import _marker_scanner
+    from leakguard.engine.decoders import marker_scanner
 
     pytest.importorskip("hyperscan")
     monkeypatch.delenv("LEAKGUARD_ENGINE", raising=False)
-    fast = _marker_scanner()
+    fast = marker_scanner()
     monkeypatch.setenv("LEAKGUARD_ENGINE", "re")
-    assert fast(text) == _marker_scanner()(text)
+    assert fast(text) == marker_scanner()(text)

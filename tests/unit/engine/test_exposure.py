@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leakguard.engine.exposure import exposure_attributes
+from leakguard.engine.exposure import Exposure, exposure_attributes
 
 SECRET = b"sk_live_4eC39HqLyjWDarjtT1zdp7dc9f2cAbCd"
 
@@ -50,3 +50,40 @@ def test_next_data_script() -> None:
 )
 def test_not_public(before: bytes) -> None:
     assert _attrs(before) == {}
+
+
+def test_many_matches_of_one_chunk_search_for_next_data_as_one_match_would() -> None:
+    """Exposure resumes its __NEXT_DATA__ search from the previous match: every match, in order
+    or not, gets what a search of its own reach gives."""
+    script = b'<script id="__NEXT_DATA__">{"k":"'
+    parts = [b"x" * 50, script, b"v1", b'"}</script>', b"y" * 70, script, b"v2", b"z" * 30]
+    data = b"".join(parts)
+    starts = [i for i in range(0, len(data), 7)]
+    exposure = Exposure(data)
+    seen = [exposure.attributes(s, s + 2) for s in starts]
+
+    def inside(start: int) -> bool:  # the last script opened before the match is still open
+        opened = data[:start].rfind(b"__NEXT_DATA__")
+        return opened != -1 and b"</script" not in data[opened:start]
+
+    assert [bool(attrs) for attrs in seen] == [inside(s) for s in starts]
+    assert any(seen) and not all(seen)
+    first_open = data.find(script) + len(script)
+    assert Exposure(data).attributes(first_open, first_open + 2) != ()  # inside the first one
+    closed = data.find(b"y" * 70) + 5
+    assert Exposure(data).attributes(closed, closed + 2) == ()  # after its </script>
+    later = Exposure(data)
+    later.attributes(len(data) - 3, len(data) - 1)
+    assert later.attributes(closed, closed + 2) == ()  # out of order: searched on its own
+    assert later.attributes(first_open, first_open + 2) != ()
+
+
+def test_a_next_data_script_opened_beyond_the_lookback_is_out_of_reach() -> None:
+    script = b'<script id="__NEXT_DATA__">{"k":"'
+    near = script + b"v" * 100
+    data = script + b"x" * (300 * 1024) + near + b"y" * 10
+    exposure = Exposure(data)
+    far_match = len(script) + 290 * 1024  # 290 KiB after the first script opened
+    assert exposure.attributes(far_match, far_match + 2) == ()
+    near_match = len(data) - 20  # the second script opened just before it
+    assert dict(exposure.attributes(near_match, near_match + 2))["exposed_by"] == "__NEXT_DATA__"

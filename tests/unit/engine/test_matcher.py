@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.engine.matcher import Engine
+from leakguard.engine.matcher import Engine, _find_scanner
 from leakguard.engine.rules import RuleSet
 from leakguard.engine.ruletest import available_engines
 from leakguard.model import Chunk, Location
@@ -109,3 +109,45 @@ def test_keywords_are_case_insensitive_by_default(tmp_path: Path, kind: str) -> 
     engine = Engine(RuleSet.load([tmp_path], builtin=False), kind)
     [f] = engine.scan_text("t = DMO_Ab3dE5gH7jK9mN1pQ3sT")  # keyword dmo_ hits in upper case
     assert f.rule_id == "demo-token"
+
+
+# -- the keyword pass without Hyperscan ---------------------------------------------------------
+
+
+def _every_occurrence(keywords: list[tuple[bytes, bool]], data: bytes) -> list[tuple[int, int]]:
+    """(keyword index, end) of every occurrence, overlapping ones included, one find at a time."""
+    found = []
+    for index, (kw, exact) in enumerate(keywords):
+        haystack = data if exact else data.lower()
+        at = haystack.find(kw)
+        while at != -1:
+            found.append((index, at + len(kw)))
+            at = haystack.find(kw, at + 1)
+    return sorted(found)
+
+
+def test_the_re_keyword_pass_sees_every_overlapping_occurrence() -> None:
+    keywords = [
+        (b"token", False),
+        (b"token=", False),  # the same start as another keyword
+        (b"ken=", False),  # starts inside another keyword's occurrence
+        (b"aaa", False),  # overlaps itself
+        (b"AKIA", True),
+        (b"akia", False),  # the same letters, another case rule
+        (b"sk_", True),
+        (b"k_l", True),
+        (b"a.b", False),  # regex metacharacters are literal
+        (b"\n=", False),
+    ]
+    data = b"TOKEN=x token= aaaaa AKIAakia akia sk_live a.b axb \n= Ken= sk_sk_"
+    assert _find_scanner(keywords)(data)
+    assert sorted(_find_scanner(keywords)(data)) == _every_occurrence(keywords, data)
+
+
+def test_the_re_keyword_pass_agrees_with_the_shipped_keywords() -> None:
+    engine = Engine(RuleSet.load(), "re")
+    rules = RuleSet.load().rules
+    data = b"\n".join(e.encode() for r in rules[::7] for e in r.examples + r.negative_examples)
+    data += b" PASSWORD= Password = ApiKey: token: "
+    found = sorted(engine._scan_keywords(data))
+    assert found == _every_occurrence(engine._keywords, data)

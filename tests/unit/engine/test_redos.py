@@ -97,3 +97,10 @@ def test_a_backtracking_user_rule_is_stopped_by_its_budget_and_skipped(tmp_path:
     again = engine.scan_text(text)
     assert time.monotonic() - started < 5
     assert [f.rule_id for f in first] == [f.rule_id for f in again] == ["custom-ok"]
+
+
+@pytest.mark.parametrize("pattern", [r"(?x) (a+) +", r"(?ix)(?: \w+ \s? ) *", r"(?x)(a*) {2,}"])
+def test_verbose_patterns_are_still_checked(pattern: str) -> None:
+    """Patterns without a quantified group skip the parse; verbose mode (blanks between a
+    group and its quantifier) never does."""
+    assert nested_repetition(pattern) is not None

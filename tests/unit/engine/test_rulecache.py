@@ -3,6 +3,7 @@ otherwise, never a way to feed Hyperscan bytes nobody checked."""
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rulecache import RuleCache, database_key
 from leakguard.engine.rules import RuleSet
+from leakguard.model import Chunk, Location
 from tests.support.keys import stripe_key
 
 KEY = stripe_key("cache")
@@ -102,3 +104,26 @@ def test_an_unwritable_cache_only_costs_the_compile(tmp_path: Path, rules: RuleS
     blocker.write_text("not a directory")
     engine = Engine(rules, "hyperscan", rule_cache=RuleCache(blocker))
     assert len(_secrets(engine)) == 1
+
+
+def test_the_decoding_markers_database_is_kept_in_the_cache_too(
+    tmp_path: Path, rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leakguard.engine.decoders import marker_scanner
+
+    monkeypatch.delenv("LEAKGUARD_ENGINE", raising=False)
+    cache = RuleCache(tmp_path)
+    text = b'{"v":"a\\u0041b"} q=%41%42 ' + base64.b64encode(TEXT.encode())
+    plain = marker_scanner()(text)
+    assert plain  # the text holds layers
+    first = marker_scanner(cache)
+    [path] = list(cache.directory.glob("*.hsdb"))
+    stored = path.read_bytes()
+    second = marker_scanner(cache)
+    assert path.read_bytes() == stored  # loaded, not rebuilt
+    assert first(text) == second(text) == plain
+    chunk = Chunk(text, Location("f", 1, 1))
+    engine = Engine(rules, "hyperscan", rule_cache=cache)
+    decoded = Engine(rules, "hyperscan").scan(chunk, decode_depth=2)
+    assert decoded and engine.scan(chunk, decode_depth=2) == decoded
+    assert len(list(cache.directory.glob("*.hsdb"))) == 2  # the keywords', the markers'
