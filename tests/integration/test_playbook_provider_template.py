@@ -71,6 +71,7 @@ def _run(
     new: str,
     *,
     revokes: bool = True,
+    **extra: Any,
 ) -> tuple[Any, Path, str]:
     """A vault-backed run of a template-built playbook (resolved by id, as ``playbook run``
     does); the fake accepts ``old`` until the operator revokes it (when ``revokes``) and ``new``
@@ -80,7 +81,7 @@ def _run(
     fp = save_graph(db, old, StoreRef("vault-kv2", path, "secret"), [])
     inputs: dict[str, Any] = {
         "credential": fp, "secret": path, "store": "vault", "overlap": "1s",
-        "move_timeout": "1m", "value_file": _value_file(tmp_path, new),
+        "move_timeout": "1m", "value_file": _value_file(tmp_path, new), **extra,
     }  # fmt: skip
     fake.live.update({old, new})
     operator = _Operator(fake, old, revokes=revokes)
@@ -150,6 +151,21 @@ def test_a_provider_still_accepting_the_old_key_keeps_a_template_run_from_comple
         resumed = journal.view(view.run_id)
     assert resumed.state == RunState.COMPLETED, resumed.diagnostic
     assert (resumed.outputs["provider_old"], resumed.outputs["provider_new"]) == ("revoked", "live")
+
+
+def test_provider_check_false_skips_the_step_explicitly(
+    openbao: OpenBao, providers: ProviderFake, tmp_path: Path
+) -> None:
+    """For a key its verifier cannot answer for (a Datadog key of another site), the operator
+    turns the step off with an input the run journals: reported skipped, nothing asked."""
+    _, old, new = KEYS["gitlab-token"]
+    view, _, _ = _run(
+        openbao, providers, tmp_path, "gitlab-token", old, new, revokes=False, provider_check=False
+    )
+    assert view.state == RunState.COMPLETED, view.diagnostic
+    assert view.steps[STEP].state == "skipped"
+    assert view.outputs["provider_old"] is None
+    assert not providers.requests
 
 
 def test_a_template_playbook_without_a_verifier_has_no_provider_step(

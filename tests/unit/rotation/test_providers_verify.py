@@ -86,10 +86,13 @@ def test_the_step_is_there_exactly_when_one_verifier_checks_every_rotated_rule(
     if not checkable:
         assert verifier is None, (playbook_id, scan)
         assert "provider_old" not in playbook.outputs
+        assert "provider_check" not in playbook.inputs
         return
     assert verifier == next(iter(scan))
     step = next(s for s in playbook.steps if s.uses == ACTION)
-    assert step.when == "${run.mode != 'rehearse'}"  # skipped in rehearsals, like the files
+    # skipped in rehearsals, like the files; turned off only by an explicit, journaled input
+    assert step.when == "${run.mode != 'rehearse' and inputs.provider_check}"
+    assert playbook.inputs["provider_check"].default is True
     assert step.retry is not None and step.retry.attempts > 1
     ids = [s.id for s in playbook.steps]
     assert ids.index("revoke-old") < ids.index(step.id)  # asked only after the revocation
