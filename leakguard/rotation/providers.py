@@ -6,36 +6,63 @@ that id ships (``stripe-key``, ``github-token``: the file wins and its manual ba
 entry's steps), the playbook is the one template ``playbooks/templates/manual-provider-key.yaml``
 with the entry's id, provider and title filled in: one flow (issue through the manual issuer with
 the provider's steps, check the new value's shape, stage, promote, verify, revoke) and no copies.
+When one verifier checks every credential kind the entry rotates (the rules naming its playbook
+in ``rotation:`` and the rules it names), the flow ends with ``verify.provider_rejects_old``
+asking that verifier; otherwise the template's provider-check blocks are left out.
 The instantiated text is what a run journals, so resuming a run never needs the template again.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from leakguard.backends.manual import ProviderSteps, StepsCatalog
+from leakguard.engine.rules import RuleSet
 from leakguard.errors import PlaybookError
 from leakguard.resources import playbooks_dir
 from leakguard.rotation.interface import Action
 from leakguard.rotation.schema import Playbook, find_playbook, load_playbook, shipped_playbooks
+from leakguard.verify.coverage import common_verifier
 
 TEMPLATE = Path("templates") / "manual-provider-key.yaml"
+# a provider-check block of the template: kept (markers dropped) or left out whole
+_CHECK_BLOCK = re.compile(
+    r"^[ \t]*# __PROVIDER_CHECK__ \{[^\n]*\n(.*?)^[ \t]*# \} __PROVIDER_CHECK__[^\n]*\n",
+    re.S | re.M,
+)
 
 
 def template_path() -> Path:
     return playbooks_dir() / TEMPLATE
 
 
-def provider_playbook_text(entry: ProviderSteps, template: str) -> str:
+def rotated_rules(entry: ProviderSteps, rules: RuleSet) -> frozenset[str]:
+    """The credential kinds the entry's playbook rotates: the rules naming it in ``rotation:``
+    and the rules the entry names."""
+    return frozenset(r.id for r in rules.rules if r.rotation == entry.playbook) | set(entry.rules)
+
+
+def entry_verifier(entry: ProviderSteps, rules: RuleSet | None = None) -> str | None:
+    """The verifier that can prove the entry's rotation with its provider, or None."""
+    return common_verifier(entry.provider, sorted(rotated_rules(entry, rules or RuleSet.load())))
+
+
+def provider_playbook_text(
+    entry: ProviderSteps, template: str, rules: RuleSet | None = None
+) -> str:
     """The template with the entry filled in; every marker sits inside a double-quoted string,
-    where a JSON-escaped value is a valid YAML value."""
-    text = template
+    where a JSON-escaped value is a valid YAML value. ``rules``: the detector rules that decide
+    the entry's verifier (default: the shipped ones)."""
+    verifier = entry_verifier(entry, rules)
+    text = _CHECK_BLOCK.sub(lambda m: m.group(1) if verifier else "", template)
     for marker, value in (
         ("__PLAYBOOK__", entry.playbook),
         ("__PROVIDER__", entry.provider),
         ("__TITLE__", entry.title),
+        ("__VERIFIER__", verifier or ""),
     ):
         text = text.replace(marker, json.dumps(value)[1:-1])
     return text
@@ -46,13 +73,14 @@ def provider_playbook(
     registry: Mapping[str, Action] | None = None,
     *,
     template: Path | None = None,
+    rules: RuleSet | None = None,
 ) -> Playbook:
     path = template or template_path()
     try:
         source = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlaybookError(f"cannot read the provider playbook template {path}: {exc}") from None
-    return load_playbook(path, registry, text=provider_playbook_text(entry, source))
+    return load_playbook(path, registry, text=provider_playbook_text(entry, source, rules))
 
 
 def shipped_ids() -> frozenset[str]:
@@ -71,8 +99,9 @@ def provider_playbooks(
     """The playbooks instantiated from the template (entries without a playbook file)."""
     catalog = catalog or StepsCatalog.load()
     files = shipped_ids()
+    rules = RuleSet.load()
     return [
-        provider_playbook(entry, registry)
+        provider_playbook(entry, registry, rules=rules)
         for pid, entry in sorted(catalog.entries.items())
         if pid not in files
     ]
