@@ -34,6 +34,7 @@ from tests.integration.test_playbook_helpers import (
     unique,
 )
 from tests.support.cli import run_cli
+from tests.support.clocks import QuickClock
 from tests.support.graphs import save_graph
 from tests.support.provider_fakes import ProviderFake, provider_fake
 from tests.support.servers import Moto, OpenBao
@@ -101,9 +102,11 @@ def _run(
     db: Path,
     overrides: dict[str, dict[str, Any]],
     operator: _Operator | None = None,
+    clock: QuickClock | None = None,
 ) -> Any:
     playbook = load_playbook(find_playbook(playbook_id))
     options = engine.EngineOptions(
+        **({"clock": clock} if clock is not None else {}),
         operator=operator or _Operator(),
         yes=True,
         time_scale=0.002,
@@ -336,6 +339,7 @@ def _dashboard_run(
     *,
     revokes: bool = True,
     new_live: bool = True,
+    clock: QuickClock | None = None,
     **extra: Any,
 ) -> tuple[Any, Path]:
     """A vault-backed run of a dashboard playbook whose provider accepts ``old`` until the
@@ -349,7 +353,7 @@ def _dashboard_run(
     }  # fmt: skip
     fake.live.update({old, new} if new_live else {old})
     operator = _Operator(fake, old, revokes=revokes)
-    view = _run(playbook_id, inputs, db, _overrides(openbao, None), operator)
+    view = _run(playbook_id, inputs, db, _overrides(openbao, None), operator, clock)
     assert any("Revoke the old" in prompt for prompt in operator.confirmed)
     return view, db
 
@@ -373,20 +377,35 @@ def test_a_provider_still_accepting_the_old_key_keeps_the_run_from_completing(
     old key, so the run is not completed and resuming it exits non-zero, until the key really
     is revoked; then a resume completes it."""
     old, new = OLD_NEW[playbook_id]
-    view, db = _dashboard_run(openbao, providers, tmp_path, playbook_id, old, new, revokes=False)
+    clock = QuickClock()  # the backoff schedule is followed and recorded, not slept
+    view, db = _dashboard_run(
+        openbao, providers, tmp_path, playbook_id, old, new, revokes=False, clock=clock
+    )
 
     assert view.state != RunState.COMPLETED
     assert view.steps["revoke-old"].state == "succeeded"
     assert view.steps[STEP].state == "failed"
     assert view.steps[STEP].retries == 4  # the playbook's retry policy: 5 attempts in all
+    assert len(clock.waits) >= 4 and clock.waits[0] < clock.waits[-1]  # backed off between
     assert "still accepts the old credential" in view.diagnostic
     monkeypatch.setenv("VAULT_ADDR", openbao.url)
     monkeypatch.setenv("VAULT_TOKEN", openbao.token)
-    code, out = run_cli(["playbook", "resume", view.run_id, "--db", str(db)])
-    assert code != 0, out
+    if playbook_id == "stripe-key":  # once through the CLI with the real clock (~30 s of backoff)
+        code, out = run_cli(["playbook", "resume", view.run_id, "--db", str(db)])
+        assert code != 0, out
+        assert old not in out and new not in out
+    else:
+        options = engine.EngineOptions(
+            clock=QuickClock(),
+            yes=True,
+            backend_overrides=_overrides(openbao, None),
+            rng=random.Random(1),
+            approval_timeout=0,
+        )
+        with Journal.open(db) as journal:
+            assert engine.resume_run(journal, view.run_id, options).state == RunState.PAUSED
     with Journal.open(db) as journal:
         assert journal.view(view.run_id).state != RunState.COMPLETED
-    assert old not in out and new not in out
 
     providers.live.discard(old)  # now the operator revokes it in the dashboard
     code, out = run_cli(["playbook", "resume", view.run_id, "--db", str(db)])
@@ -404,7 +423,9 @@ def test_a_provider_rejecting_the_new_key_keeps_the_run_from_completing(
     """The operator pasted a key of the right shape that Stripe does not accept (never issued,
     or already expired): the old key is revoked, but the run is not completed."""
     old, new = OLD_NEW["stripe-key"]
-    view, _ = _dashboard_run(openbao, providers, tmp_path, "stripe-key", old, new, new_live=False)
+    view, _ = _dashboard_run(
+        openbao, providers, tmp_path, "stripe-key", old, new, new_live=False, clock=QuickClock()
+    )
     assert view.state != RunState.COMPLETED
     assert view.steps[STEP].state == "failed"
     assert "rejects the new credential" in view.diagnostic

@@ -28,6 +28,7 @@ from leakguard.rotation.providers import resolve_playbook, template_path
 from tests.integration.test_playbook_e2e import _Operator, _overrides, _value_file
 from tests.integration.test_playbook_helpers import seed_kv_secret
 from tests.support.cli import run_cli
+from tests.support.clocks import QuickClock
 from tests.support.graphs import save_graph
 from tests.support.provider_fakes import ProviderFake, provider_fake
 from tests.support.servers import OpenBao
@@ -71,6 +72,7 @@ def _run(
     new: str,
     *,
     revokes: bool = True,
+    clock: QuickClock | None = None,
     **extra: Any,
 ) -> tuple[Any, Path, str]:
     """A vault-backed run of a template-built playbook (resolved by id, as ``playbook run``
@@ -88,6 +90,7 @@ def _run(
     playbook = resolve_playbook(playbook_id, REGISTRY)
     assert playbook.path == template_path()  # built from the template, not a file
     options = engine.EngineOptions(
+        **({"clock": clock} if clock is not None else {}),
         operator=operator,
         yes=True,
         time_scale=0.002,
@@ -131,18 +134,28 @@ def test_a_provider_still_accepting_the_old_key_keeps_a_template_run_from_comple
     """The operator confirms the revocation without doing it: the step fails after its retries,
     a resume exits non-zero, and once the key really is revoked a resume completes the run."""
     _, old, new = KEYS["openai-api-key"]
-    view, db, _ = _run(openbao, providers, tmp_path, "openai-api-key", old, new, revokes=False)
+    clock = QuickClock()  # the backoff schedule is followed and recorded, not slept
+    view, db, _ = _run(
+        openbao, providers, tmp_path, "openai-api-key", old, new, revokes=False, clock=clock
+    )
 
     assert view.state != RunState.COMPLETED
     assert view.steps["revoke-old"].state == "succeeded"
     assert view.steps[STEP].state == "failed"
     assert view.steps[STEP].retries == 4  # the template's retry policy: 5 attempts in all
+    assert len(clock.waits) >= 4 and clock.waits[0] < clock.waits[-1]  # backed off between
     assert "still accepts the old credential" in view.diagnostic
     monkeypatch.setenv("VAULT_ADDR", openbao.url)
     monkeypatch.setenv("VAULT_TOKEN", openbao.token)
-    code, out = run_cli(["playbook", "resume", view.run_id, "--db", str(db)])
-    assert code != 0, out
-    assert old not in out and new not in out
+    options = engine.EngineOptions(  # a resume while the provider still accepts it: no better
+        clock=QuickClock(),
+        yes=True,
+        backend_overrides=_overrides(openbao, None),
+        rng=random.Random(1),
+        approval_timeout=0,
+    )
+    with Journal.open(db) as journal:
+        assert engine.resume_run(journal, view.run_id, options).state == RunState.PAUSED
 
     providers.live.discard(old)  # now the operator revokes it in the dashboard
     code, out = run_cli(["playbook", "resume", view.run_id, "--db", str(db)])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,23 +16,9 @@ from leakguard.rotation.journal import Journal, Kind, RunState
 from leakguard.rotation.schema import find_playbook, load_playbook
 from tests.integration.test_backend_transient import Proxy
 from tests.integration.test_playbook_helpers import seed_kv_secret
+from tests.support.clocks import QuickClock
 from tests.support.graphs import save_graph
 from tests.support.servers import OpenBao
-
-
-class QuickClock:
-    """Real time, but backoff waits are shortened (the schedule is still recorded)."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-        self.offset = timedelta()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.offset += timedelta(seconds=seconds)
 
 
 @pytest.fixture()
