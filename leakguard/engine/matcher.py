@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from leakguard.engine.decoders import MarkerScanner, decoded_chunks, marker_scanner
+from leakguard.engine.decoders import DecoderScanners, decoded_chunks, decoder_scanners
 from leakguard.engine.exposure import Exposure
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, Verdict
@@ -194,7 +194,7 @@ class Engine:
             self._keyword_reach.append(reach)
         self.kind = self._choose_kind(kind)
         self._rule_cache = rule_cache
-        self._markers: MarkerScanner | None = None  # built on the first decoding scan
+        self._decoders: DecoderScanners | None = None  # built on the first decoding scan
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
         elif self.kind == "hyperscan":
@@ -221,6 +221,14 @@ class Engine:
             return "re"
         return "hyperscan"
 
+    @property
+    def decoders(self) -> DecoderScanners:
+        """The scanners that find encoded layers, of this engine's kind (built when first
+        needed: a scan without decoding never compiles them)."""
+        if self._decoders is None:
+            self._decoders = decoder_scanners(self.kind, self._rule_cache)
+        return self._decoders
+
     # -- matching ------------------------------------------------------------------------
 
     def scan(
@@ -236,9 +244,7 @@ class Engine:
             accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))
         findings = [self._finding(chunk, acc, lines, exposure) for acc in accepted]
         if chunk.depth < decode_depth:
-            if self._markers is None:
-                self._markers = marker_scanner(self._rule_cache)
-            for decoded in decoded_chunks(chunk, self._markers):
+            for decoded in decoded_chunks(chunk, self.decoders):
                 findings.extend(self.scan(decoded, decode_depth, allow))
         return _unique(findings)
 
