@@ -321,28 +321,14 @@ def _concatenations(chunk: Chunk, concat_triggers: OffsetScanner) -> Iterator[Ch
     blank = b""
     done = 0
     produced = 0
-    pos = 0
-    for hit in sorted(set(concat_triggers(data))):  # where a trigger ends, in order
-        if hit < pos:
-            continue
+    for m in _expressions(data, sorted(set(concat_triggers(data)))):
         if produced > MAX_DECODED_BYTES:
             break
-        # from the start of the line before (a trigger may span a line break), at most
-        # _CONCAT_BACK bytes back, never into what was already decoded
-        line_start = data.rfind(b"\n", 0, max(0, data.rfind(b"\n", 0, hit - 1))) + 1
-        line_start = max(line_start, hit - _CONCAT_BACK, done)
-        m = _CONCAT.search(data, line_start, min(len(data), hit + MAX_RUN_BYTES))
-        while m is not None and m.end() <= hit:  # an earlier expression
-            m = _CONCAT.search(data, m.end(), min(len(data), hit + MAX_RUN_BYTES))
-        if m is None or m.start() > hit:
-            pos = hit
-            continue
         start, end = m.span()
         parts = [lit[1:-1] for lit in _LITERALS.findall(data, start, end)]
         joined = b"".join(parts)
         start += 1  # the text starts after the opening quote, as the first literal's does
         if not _splits_a_secret(parts, joined):
-            pos = end
             continue
         newlines = data.count(b"\n", start, end)
         if len(joined) >= MIN_DECODED and len(joined) + newlines <= end - start:
@@ -353,10 +339,44 @@ def _concatenations(chunk: Chunk, concat_triggers: OffsetScanner) -> Iterator[Ch
             pieces.append(b" " * (end - start - len(joined) - newlines) + b"\n" * newlines)
             done = end
             produced += len(joined)
-        pos = end
     if produced:
         pieces.append(blank[done:])
         yield _in_place_chunk(chunk, "concatenation", b"".join(pieces))
+
+
+def _expressions(data: bytes, hits: list[int]) -> Iterator[re.Match[bytes]]:
+    """The concatenation expression around each trigger end in ``hits`` (sorted), found in one
+    left-to-right pass: an expression starts no further back than the line before its trigger
+    (a trigger may span a line break) and :data:`_CONCAT_BACK` bytes, and never inside one
+    found before. Each position is searched from once, so many triggers on one long line
+    cost one pass over it, not one per trigger."""
+    after = 0  # end of the last expression taken or passed over: none starts before it
+    m: re.Match[bytes] | None = None  # the next expression, beyond the triggers so far
+    for hit in hits:
+        if hit < after:
+            continue  # inside the expression just taken
+        begin = _line_before_start(data, hit, max(hit - _CONCAT_BACK, after))
+        stop = min(len(data), hit + MAX_RUN_BYTES)
+        if m is None or m.start() < begin:
+            m = _CONCAT.search(data, begin, stop)
+        while m is not None and m.end() <= hit:  # an earlier expression, without a trigger
+            after = m.end()
+            m = _CONCAT.search(data, after, stop)
+        if m is None:
+            after = hit  # no expression starts before this trigger
+        elif m.start() <= hit:
+            after = m.end()
+            yield m
+            m = None
+
+
+def _line_before_start(data: bytes, hit: int, lo: int) -> int:
+    """Where the line before the one ``hit`` ends on starts, or ``lo`` if that is further back
+    (only ``data[lo:hit]`` is searched: a long line costs no more per trigger)."""
+    newline = data.rfind(b"\n", lo, hit - 1)
+    if newline == -1:
+        return lo
+    return max(lo, data.rfind(b"\n", lo, newline) + 1)
 
 
 def _keep_markers(data: bytes, blank: bytes) -> bytes:
