@@ -79,6 +79,7 @@ _LITERAL = rb'"(?:[^"\\\r\n]|\\.){0,4096}"|\'(?:[^\'\\\r\n]|\\.){0,4096}\''
 _JOIN = rb"[ \t]*(?:\+[ \t]*(?:\\?\r?\n[ \t]*)?|\\?\r?\n[ \t]*(?:\+[ \t]*)?)"
 _CONCAT = re.compile(rb"(?:" + _LITERAL + rb")(?:" + _JOIN + rb"(?:" + _LITERAL + rb")){1,512}")
 _LITERALS = re.compile(_LITERAL)
+_QUOTE = re.compile(rb"[\"']")  # where a literal, so an expression, may start
 _CONCAT_TRIGGERS = (
     rb"[\"'][ \t]?\+[ \t]?[\"']",  # "..." + "..."
     rb"[\"'][ \t]?\+[ \t]?\r?\n",  # "..." +\n
@@ -347,27 +348,35 @@ def _concatenations(chunk: Chunk, concat_triggers: OffsetScanner) -> Iterator[Ch
 def _expressions(data: bytes, hits: list[int]) -> Iterator[re.Match[bytes]]:
     """The concatenation expression around each trigger end in ``hits`` (sorted), found in one
     left-to-right pass: an expression starts no further back than the line before its trigger
-    (a trigger may span a line break) and :data:`_CONCAT_BACK` bytes, and never inside one
-    found before. Each position is searched from once, so many triggers on one long line
-    cost one pass over it, not one per trigger."""
-    after = 0  # end of the last expression taken or passed over: none starts before it
-    m: re.Match[bytes] | None = None  # the next expression, beyond the triggers so far
+    (a trigger may span a line break) and :data:`_CONCAT_BACK` bytes, never inside one found
+    before, and no later than its trigger. Each position is looked at once, so many triggers
+    on one long line cost one pass over it, not one per trigger."""
+    after = 0  # no expression starts before this that was not taken or passed over
     for hit in hits:
         if hit < after:
             continue  # inside the expression just taken
         begin = _line_before_start(data, hit, max(hit - _CONCAT_BACK, after))
         stop = min(len(data), hit + MAX_RUN_BYTES)
-        if m is None or m.start() < begin:
-            m = _CONCAT.search(data, begin, stop)
+        m = _expression_from(data, begin, hit, stop)
         while m is not None and m.end() <= hit:  # an earlier expression, without a trigger
-            after = m.end()
-            m = _CONCAT.search(data, after, stop)
+            m = _expression_from(data, m.end(), hit, stop)
         if m is None:
-            after = hit  # no expression starts before this trigger
-        elif m.start() <= hit:
+            after = hit + 1
+        else:
             after = m.end()
             yield m
-            m = None
+
+
+def _expression_from(data: bytes, begin: int, last: int, stop: int) -> re.Match[bytes] | None:
+    """The first expression that starts in ``data[begin:last + 1]`` (ending by ``stop``):
+    ``_CONCAT.search`` would go on looking up to ``stop``, 64 KiB past the trigger."""
+    quote = _QUOTE.search(data, begin, last + 1)
+    while quote is not None:
+        m = _CONCAT.match(data, quote.start(), stop)
+        if m is not None:
+            return m
+        quote = _QUOTE.search(data, quote.start() + 1, last + 1)
+    return None
 
 
 def _line_before_start(data: bytes, hit: int, lo: int) -> int:
