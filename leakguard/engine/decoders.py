@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from urllib.parse import unquote_to_bytes
 
@@ -81,6 +79,7 @@ _LITERAL = rb'"(?:[^"\\\r\n]|\\.){0,4096}"|\'(?:[^\'\\\r\n]|\\.){0,4096}\''
 _JOIN = rb"[ \t]*(?:\+[ \t]*(?:\\?\r?\n[ \t]*)?|\\?\r?\n[ \t]*(?:\+[ \t]*)?)"
 _CONCAT = re.compile(rb"(?:" + _LITERAL + rb")(?:" + _JOIN + rb"(?:" + _LITERAL + rb")){1,512}")
 _LITERALS = re.compile(_LITERAL)
+_QUOTE = re.compile(rb"[\"']")  # where a literal, so an expression, may start
 _CONCAT_TRIGGERS = (
     rb"[\"'][ \t]?\+[ \t]?[\"']",  # "..." + "..."
     rb"[\"'][ \t]?\+[ \t]?\r?\n",  # "..." +\n
@@ -170,13 +169,39 @@ _K8S_JSON_VALUE = re.compile(rb'"[\w.\-]+"[ \t]*:[ \t]*"([A-Za-z0-9+/]{8,}={0,2}
 
 
 MarkerScanner = Callable[[bytes], set[int]]
+OffsetScanner = Callable[[bytes], list[int]]
 
 
-def decoded_chunks(chunk: Chunk, markers: MarkerScanner | None = None) -> Iterator[Chunk]:
-    """The layers ``chunk`` holds, decoded. ``markers``: a scanner from :func:`marker_scanner`
-    (an engine keeps one, its database in the rule cache); by default, one per thread."""
+@dataclass(frozen=True, slots=True)
+class DecoderScanners:
+    """The passes that find where layers start, all of one engine ``kind`` (``hyperscan`` or
+    ``re``): an engine builds them once (:func:`decoder_scanners`) and passes them in."""
+
+    kind: str
+    #: which layers a chunk may hold (indexes into the marker table)
+    markers: MarkerScanner
+    #: end offsets of the string-concatenation triggers
+    concat: OffsetScanner
+    #: start offsets of the base64 text of a credential prefix
+    prefixes: OffsetScanner
+
+
+def decoder_scanners(kind: str, cache: RuleCache | None = None) -> DecoderScanners:
+    """The scanners of an engine of ``kind`` (``hyperscan``: compiled databases, kept in
+    ``cache`` when one is given; ``re``: ``in`` tests and ``re``)."""
+    if kind == "re":
+        return DecoderScanners("re", _find_markers, _find_concat, _find_prefixes)
+    if kind != "hyperscan":
+        raise ValueError(f"unknown decoder scanner kind {kind!r}")
+    return DecoderScanners(
+        "hyperscan", marker_scanner(cache), _concat_scanner(cache), _prefix_scanner(cache)
+    )
+
+
+def decoded_chunks(chunk: Chunk, scanners: DecoderScanners) -> Iterator[Chunk]:
+    """The layers ``chunk`` holds, decoded, found with ``scanners`` (the engine's)."""
     data = chunk.data
-    present = _present_markers(data) if markers is None else markers(data)
+    present = scanners.markers(data)
     if not present:
         return
     if _JSON in present:
@@ -186,12 +211,12 @@ def decoded_chunks(chunk: Chunk, markers: MarkerScanner | None = None) -> Iterat
             chunk, "percent", _PERCENT_TRIGGER, _PERCENT_RUN_CLASS, unquote_to_bytes
         )
     if _CONCAT_MARK in present:
-        yield from _concatenations(chunk)
+        yield from _concatenations(chunk, scanners.concat)
     basic: set[int] = set()
     if _BASIC_MARK in present:
         yield from _basic_credentials(chunk, basic)
     if _B64_MARK in present or present & _K8S_MARKS:
-        yield from _base64_runs(chunk, present, basic)
+        yield from _base64_runs(chunk, present, basic, scanners.prefixes)
 
 
 # -- in-place layers ----------------------------------------------------------------------
@@ -239,29 +264,17 @@ _CREDENTIAL_TAIL = re.compile(rb"[A-Za-z0-9+/=_\-]{6,}$")
 _CREDENTIAL_HEAD = re.compile(rb"[A-Za-z0-9+/=_\-]{6,}")
 
 
-def _concat_hits(data: bytes) -> list[int]:
-    """End offsets of the concatenation triggers: one Hyperscan pass, else ``re``."""
-    scan = getattr(_local, "concat", None)
-    if scan is None:
-        scan = _local.concat = _concat_scanner()
-    return sorted(set(scan(data)))
+def _find_concat(data: bytes) -> list[int]:
+    return [m.end() for m in _CONCAT_TRIGGER.finditer(data)]
 
 
-def _concat_scanner() -> Callable[[bytes], list[int]]:
-    def fallback(data: bytes) -> list[int]:
-        return [m.end() for m in _CONCAT_TRIGGER.finditer(data)]
-
-    if os.environ.get("LEAKGUARD_ENGINE") == "re":
-        return fallback
-    try:
-        import hyperscan
-    except ImportError:
-        return fallback
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(
-        expressions=list(_CONCAT_TRIGGERS),
-        ids=list(range(len(_CONCAT_TRIGGERS))),
-        elements=len(_CONCAT_TRIGGERS),
+def _concat_scanner(cache: RuleCache | None) -> OffsetScanner:
+    """End offsets of the concatenation triggers: one Hyperscan pass."""
+    db = block_database(
+        list(_CONCAT_TRIGGERS),
+        list(range(len(_CONCAT_TRIGGERS))),
+        [0] * len(_CONCAT_TRIGGERS),
+        cache,
     )
 
     def scan(data: bytes) -> list[int]:
@@ -300,7 +313,7 @@ def _in_place_chunk(chunk: Chunk, layer: str, data: bytes) -> Chunk:
     )
 
 
-def _concatenations(chunk: Chunk) -> Iterator[Chunk]:
+def _concatenations(chunk: Chunk, concat_triggers: OffsetScanner) -> Iterator[Chunk]:
     """One in-place chunk where each run of concatenated string literals is replaced by the
     text it builds (escapes kept as written: ``\\n`` stays two characters, which key validators
     read), followed by the newlines the expression spanned, so later lines keep their numbers."""
@@ -309,28 +322,14 @@ def _concatenations(chunk: Chunk) -> Iterator[Chunk]:
     blank = b""
     done = 0
     produced = 0
-    pos = 0
-    for hit in _concat_hits(data):  # where a trigger ends, in order
-        if hit < pos:
-            continue
+    for m in _expressions(data, sorted(set(concat_triggers(data)))):
         if produced > MAX_DECODED_BYTES:
             break
-        # from the start of the line before (a trigger may span a line break), at most
-        # _CONCAT_BACK bytes back, never into what was already decoded
-        line_start = data.rfind(b"\n", 0, max(0, data.rfind(b"\n", 0, hit - 1))) + 1
-        line_start = max(line_start, hit - _CONCAT_BACK, done)
-        m = _CONCAT.search(data, line_start, min(len(data), hit + MAX_RUN_BYTES))
-        while m is not None and m.end() <= hit:  # an earlier expression
-            m = _CONCAT.search(data, m.end(), min(len(data), hit + MAX_RUN_BYTES))
-        if m is None or m.start() > hit:
-            pos = hit
-            continue
         start, end = m.span()
         parts = [lit[1:-1] for lit in _LITERALS.findall(data, start, end)]
         joined = b"".join(parts)
         start += 1  # the text starts after the opening quote, as the first literal's does
         if not _splits_a_secret(parts, joined):
-            pos = end
             continue
         newlines = data.count(b"\n", start, end)
         if len(joined) >= MIN_DECODED and len(joined) + newlines <= end - start:
@@ -341,10 +340,52 @@ def _concatenations(chunk: Chunk) -> Iterator[Chunk]:
             pieces.append(b" " * (end - start - len(joined) - newlines) + b"\n" * newlines)
             done = end
             produced += len(joined)
-        pos = end
     if produced:
         pieces.append(blank[done:])
         yield _in_place_chunk(chunk, "concatenation", b"".join(pieces))
+
+
+def _expressions(data: bytes, hits: list[int]) -> Iterator[re.Match[bytes]]:
+    """The concatenation expression around each trigger end in ``hits`` (sorted), found in one
+    left-to-right pass: an expression starts no further back than the line before its trigger
+    (a trigger may span a line break) and :data:`_CONCAT_BACK` bytes, never inside one found
+    before, and no later than its trigger. Each position is looked at once, so many triggers
+    on one long line cost one pass over it, not one per trigger."""
+    after = 0  # no expression starts before this that was not taken or passed over
+    for hit in hits:
+        if hit < after:
+            continue  # inside the expression just taken
+        begin = _line_before_start(data, hit, max(hit - _CONCAT_BACK, after))
+        stop = min(len(data), hit + MAX_RUN_BYTES)
+        m = _expression_from(data, begin, hit, stop)
+        while m is not None and m.end() <= hit:  # an earlier expression, without a trigger
+            m = _expression_from(data, m.end(), hit, stop)
+        if m is None:
+            after = hit + 1
+        else:
+            after = m.end()
+            yield m
+
+
+def _expression_from(data: bytes, begin: int, last: int, stop: int) -> re.Match[bytes] | None:
+    """The first expression that starts in ``data[begin:last + 1]`` (ending by ``stop``):
+    ``_CONCAT.search`` would go on looking up to ``stop``, 64 KiB past the trigger."""
+    quote = _QUOTE.search(data, begin, last + 1)
+    while quote is not None:
+        m = _CONCAT.match(data, quote.start(), stop)
+        if m is not None:
+            return m
+        quote = _QUOTE.search(data, quote.start() + 1, last + 1)
+    return None
+
+
+def _line_before_start(data: bytes, hit: int, lo: int) -> int:
+    """Where the line before the one ``hit`` ends on starts, or ``lo`` if that is further back
+    (only ``data[lo:hit]`` is searched: a long line costs no more per trigger)."""
+    newline = data.rfind(b"\n", lo, hit - 1)
+    if newline == -1:
+        return lo
+    return max(lo, data.rfind(b"\n", lo, newline) + 1)
 
 
 def _keep_markers(data: bytes, blank: bytes) -> bytes:
@@ -437,7 +478,9 @@ def _basic_credentials(chunk: Chunk, decoded_runs: set[int]) -> Iterator[Chunk]:
         yield _in_place_chunk(chunk, "base64", b"".join(pieces))
 
 
-def _base64_runs(chunk: Chunk, present: set[int], done: set[int]) -> Iterator[Chunk]:
+def _base64_runs(
+    chunk: Chunk, present: set[int], done: set[int], prefixes: OffsetScanner
+) -> Iterator[Chunk]:
     """Kubernetes Secret values and runs that encode a credential prefix: each decodes to
     text of its own (often several lines), yielded as a chunk located at the run."""
     data = chunk.data
@@ -446,7 +489,7 @@ def _base64_runs(chunk: Chunk, present: set[int], done: set[int]) -> Iterator[Ch
         spans.extend(m.span(1) for m in _K8S_YAML_VALUE.finditer(data))
         spans.extend(m.span(1) for m in _K8S_JSON_VALUE.finditer(data))
     if _B64_MARK in present:
-        spans.extend(_encoded_prefix_runs(data))
+        spans.extend(_encoded_prefix_runs(data, prefixes))
     produced = 0
     lo = chunk.report_from
     hi = len(data) if chunk.report_until is None else chunk.report_until
@@ -476,14 +519,11 @@ def _base64_runs(chunk: Chunk, present: set[int], done: set[int]) -> Iterator[Ch
         )
 
 
-def _encoded_prefix_runs(data: bytes) -> Iterator[tuple[int, int]]:
+def _encoded_prefix_runs(data: bytes, prefixes: OffsetScanner) -> Iterator[tuple[int, int]]:
     """Spans of base64 runs holding one of :data:`_BASE64_MARKERS` (searched for only in a
-    chunk where the marker pass saw one): one Hyperscan pass reports where they are."""
-    scan = getattr(_local, "prefixes", None)
-    if scan is None:
-        scan = _local.prefixes = _prefix_scanner()
+    chunk where the marker pass saw one), their places reported by ``prefixes``."""
     end = -1
-    for pos in sorted(scan(data)):
+    for pos in sorted(prefixes(data)):
         if pos < end:
             continue  # inside the run just decoded
         back = max(0, pos - MAX_RUN_BYTES)
@@ -495,29 +535,24 @@ def _encoded_prefix_runs(data: bytes) -> Iterator[tuple[int, int]]:
             yield start, end
 
 
-def _prefix_scanner() -> Callable[[bytes], list[int]]:
+def _find_prefixes(data: bytes) -> list[int]:
     """Start offsets of every :data:`_BASE64_MARKERS` occurrence."""
+    found = []
+    for marker in _BASE64_MARKERS:
+        pos = data.find(marker)
+        while pos != -1:
+            found.append(pos)
+            pos = data.find(marker, pos + 1)
+    return found
 
-    def fallback(data: bytes) -> list[int]:
-        found = []
-        for marker in _BASE64_MARKERS:
-            pos = data.find(marker)
-            while pos != -1:
-                found.append(pos)
-                pos = data.find(marker, pos + 1)
-        return found
 
-    if os.environ.get("LEAKGUARD_ENGINE") == "re":
-        return fallback
-    try:
-        import hyperscan
-    except ImportError:
-        return fallback
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(
-        expressions=[b"".join(b"\\x%02x" % c for c in m) for m in _BASE64_MARKERS],
-        ids=list(range(len(_BASE64_MARKERS))),
-        elements=len(_BASE64_MARKERS),
+def _prefix_scanner(cache: RuleCache | None) -> OffsetScanner:
+    """:func:`_find_prefixes` in one Hyperscan pass."""
+    db = block_database(
+        [b"".join(b"\\x%02x" % c for c in m) for m in _BASE64_MARKERS],
+        list(range(len(_BASE64_MARKERS))),
+        [0] * len(_BASE64_MARKERS),
+        cache,
     )
     lengths = [len(m) for m in _BASE64_MARKERS]
 
@@ -553,42 +588,26 @@ def _b64(encoded: bytes) -> bytes | None:
     return decoded
 
 
-_local = threading.local()
-
-
-def _present_markers(data: bytes) -> set[int]:
-    """Indexes into :data:`_MARKERS` of the layers ``data`` may hold: one Hyperscan pass when
-    it loads (several times faster than one search per marker), else ``in`` and ``re``."""
-    scan = getattr(_local, "scan", None)
-    if scan is None:
-        scan = _local.scan = marker_scanner()
-    result: set[int] = scan(data)
-    return result
+def _find_markers(data: bytes) -> set[int]:
+    """Indexes into :data:`_MARKERS` of the layers ``data`` may hold, with ``in`` and ``re``."""
+    found = {
+        i
+        for i, (literal, pattern) in enumerate(_MARKERS)
+        if (literal in data if literal else pattern is not None)
+        and (pattern is None or pattern.search(data))
+    }
+    if any(marker in data for marker in _BASE64_MARKERS):
+        found.add(_B64_MARK)
+    else:
+        found.discard(_B64_MARK)
+    return found
 
 
 def marker_scanner(cache: RuleCache | None = None) -> MarkerScanner:
-    """Which layers a chunk may hold: a Hyperscan pass (its database compiled once and kept
-    in ``cache``) unless Hyperscan is unavailable or ``LEAKGUARD_ENGINE=re``."""
+    """:func:`_find_markers` in one Hyperscan pass (several times faster than one search per
+    marker), its database compiled once and kept in ``cache``."""
+    import hyperscan
 
-    def fallback(data: bytes) -> set[int]:
-        found = {
-            i
-            for i, (literal, pattern) in enumerate(_MARKERS)
-            if (literal in data if literal else pattern is not None)
-            and (pattern is None or pattern.search(data))
-        }
-        if any(marker in data for marker in _BASE64_MARKERS):
-            found.add(_B64_MARK)
-        else:
-            found.discard(_B64_MARK)
-        return found
-
-    if os.environ.get("LEAKGUARD_ENGINE") == "re":
-        return fallback
-    try:
-        import hyperscan
-    except ImportError:
-        return fallback
     expressions = [
         *((index, b"".join(b"\\x%02x" % c for c in lit)) for index, lit in _LITERAL_EXPRESSIONS),
         *_REGEX_EXPRESSIONS,

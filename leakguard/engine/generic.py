@@ -102,13 +102,16 @@ def _base64_text(value: bytes) -> bool:
     return len(decoded) >= 12 and all(32 <= c < 127 or c in (9, 10, 13) for c in decoded)
 
 
-def reason_to_reject(name: bytes, value: bytes, params: Mapping[str, Any]) -> str | None:
-    """Why ``name = value`` is not a credential, or None when it looks like one."""
+def reason_to_reject(
+    name: bytes, value: bytes, params: Mapping[str, Any], *, check_placeholder: bool = True
+) -> str | None:
+    """Why ``name = value`` is not a credential, or None when it looks like one.
+    ``check_placeholder=False``: the caller found ``value`` is no placeholder already."""
     if _NAME_STOPWORDS.search(name.lower()):
         return "the name is not a credential's"
     if len(value) < int(params.get("min_length", 12)):
         return "too short"
-    if is_placeholder(value) or _VALUE_STOPWORDS.search(value.lower()):
+    if (check_placeholder and is_placeholder(value)) or _VALUE_STOPWORDS.search(value.lower()):
         return "placeholder or test value"
     if params.get("reject_encoded") and (_PERCENT_ESCAPE.search(value) or _base64_text(value)):
         return "encoded text (scanned decoded)"
@@ -145,7 +148,9 @@ def full_name(candidate: Candidate) -> bytes:
 
 def generic_secret(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
     name = full_name(candidate)
-    reason = reason_to_reject(name, candidate.secret, params)
+    reason = reason_to_reject(
+        name, candidate.secret, params, check_placeholder=not candidate.placeholder_checked
+    )
     if reason is not None:
         return Verdict.reject(reason)
     shown = name.decode("ascii", "replace")[:64]
@@ -154,5 +159,9 @@ def generic_secret(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
 
 
 SPEC = ValidatorSpec(
-    generic_secret, "credential-named assignment of a random value", PARAMS, prepare
+    generic_secret,
+    "credential-named assignment of a random value",
+    PARAMS,
+    prepare,
+    memo_context=full_name,
 )

@@ -22,6 +22,8 @@ class Candidate:
     end: int
     data: bytes  # the whole chunk, read-only context (pairing, claims in nearby text)
     groups: Mapping[str, bytes | None]
+    #: the engine found the whole secret is no placeholder (``filters.is_placeholder``) already
+    placeholder_checked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +74,7 @@ class ValidatorSpec:
     summary: str
     params: Mapping[str, str]
     prepare: ParamsCheck | None = None
+    #: when the verdict depends on the secret and this context alone (not on where it is or
+    #: on the rest of the chunk), what the context is: the engine then judges each rule,
+    #: context and secret once per scan call (a value repeated in every source of a map)
+    memo_context: Callable[[Candidate], bytes] | None = None

@@ -12,6 +12,7 @@ resolved to one finding per secret per place (longest match, then highest ``prio
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from leakguard.engine.decoders import MarkerScanner, decoded_chunks, marker_scanner
+from leakguard.engine.decoders import DecoderScanners, decoded_chunks, decoder_scanners
 from leakguard.engine.exposure import Exposure
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, Verdict
@@ -137,6 +138,17 @@ class _Accepted:
     verdict: Verdict
 
 
+#: verdicts one scan call remembers (a digest and a verdict each: a few hundred KB at most)
+MEMO_ENTRIES = 4096
+_Memo = dict[tuple[str, bytes], Verdict | None]
+
+
+def _digest(context: bytes, secret: bytes) -> bytes:
+    return hashlib.blake2b(
+        len(context).to_bytes(4, "big") + context + secret, digest_size=16
+    ).digest()
+
+
 class Engine:
     """Compiled rules. Not thread-safe (Hyperscan scratch space): one per thread or process."""
 
@@ -152,7 +164,7 @@ class Engine:
     ) -> None:
         """``rule_cache``: where the compiled keyword database is kept between runs (none:
         compiled every time)."""
-        from leakguard.engine.validators import VALIDATORS
+        from leakguard.engine.validators import MEMO_CONTEXTS, VALIDATORS
 
         self.ruleset = ruleset
         self.rule_budget_seconds = rule_budget_seconds
@@ -160,6 +172,8 @@ class Engine:
         self._notices: list[str] = []
         self.show_secrets = show_secrets
         self._validators = VALIDATORS if validators is None else validators
+        # validators whose verdict depends on the secret and a context alone (shipped ones only)
+        self._memo_contexts = MEMO_CONTEXTS if validators is None else {}
         self._keywords: list[tuple[bytes, bool]] = []
         self._keyword_rules: list[list[Rule]] = []
         index: dict[tuple[bytes, bool], int] = {}
@@ -194,7 +208,7 @@ class Engine:
             self._keyword_reach.append(reach)
         self.kind = self._choose_kind(kind)
         self._rule_cache = rule_cache
-        self._markers: MarkerScanner | None = None  # built on the first decoding scan
+        self._decoders: DecoderScanners | None = None  # built on the first decoding scan
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
         elif self.kind == "hyperscan":
@@ -221,6 +235,14 @@ class Engine:
             return "re"
         return "hyperscan"
 
+    @property
+    def decoders(self) -> DecoderScanners:
+        """The scanners that find encoded layers, of this engine's kind (built when first
+        needed: a scan without decoding never compiles them)."""
+        if self._decoders is None:
+            self._decoders = decoder_scanners(self.kind, self._rule_cache)
+        return self._decoders
+
     # -- matching ------------------------------------------------------------------------
 
     def scan(
@@ -229,20 +251,24 @@ class Engine:
         """Match ``chunk``; then, up to ``decode_depth`` layers deep, match what its encoded
         runs (base64, percent-encoding, JSON escapes) decode to. ``allow(rule_id, secret)``
         (a project's allowlist) drops a match while its value is still at hand."""
+        return self._scan(chunk, decode_depth, allow, {})
+
+    def _scan(
+        self, chunk: Chunk, decode_depth: int, allow: AllowCheck | None, memo: _Memo
+    ) -> list[Finding]:
+        """``memo``: the verdicts judged in this call (its chunk and their decoded layers)."""
         lines = _LineCounter(chunk.data)
         exposure = Exposure(chunk.data)
-        accepted = self._accepted(chunk.data, chunk)
+        accepted = self._accepted(chunk.data, chunk, memo)
         if allow is not None:
             accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))
         findings = [self._finding(chunk, acc, lines, exposure) for acc in accepted]
         if chunk.depth < decode_depth:
-            if self._markers is None:
-                self._markers = marker_scanner(self._rule_cache)
-            for decoded in decoded_chunks(chunk, self._markers):
-                findings.extend(self.scan(decoded, decode_depth, allow))
+            for decoded in decoded_chunks(chunk, self.decoders):
+                findings.extend(self._scan(decoded, decode_depth, allow, memo))
         return _unique(findings)
 
-    def _accepted(self, data: bytes, chunk: Chunk) -> Iterator[_Accepted]:
+    def _accepted(self, data: bytes, chunk: Chunk, memo: _Memo) -> Iterator[_Accepted]:
         # Per group, the window around each keyword hit; _match_group sorts and merges them.
         windows: dict[int, list[tuple[int, int]]] = {}
         reach = self._keyword_reach
@@ -264,11 +290,11 @@ class Engine:
             if g in self._over_budget:
                 continue
             if not any(rule.user_supplied for rule in group.rules):
-                self._match_group(group, spans, data, lo, hi, candidates)
+                self._match_group(group, spans, data, (lo, hi), candidates, memo)
                 continue
             try:
                 with time_budget(self.rule_budget_seconds):
-                    self._match_group(group, spans, data, lo, hi, candidates)
+                    self._match_group(group, spans, data, (lo, hi), candidates, memo)
             except RuleTimeout:
                 self._over_budget.add(g)
                 for rule in group.rules:
@@ -284,10 +310,11 @@ class Engine:
         group: _Group,
         spans: list[tuple[int, int]],
         data: bytes,
-        lo: int,
-        hi: int,
+        owned: tuple[int, int],
         candidates: list[_Accepted],
+        memo: _Memo,
     ) -> None:
+        lo, hi = owned
         finditer = group.pattern.finditer
         has_secret = "secret" in group.pattern.groupindex
         checks = list(zip(group.rules, group.prefixes, strict=True))
@@ -303,7 +330,7 @@ class Engine:
                 seen.add((s_start, s_end))
                 match_groups = m.groupdict()
                 for rule, prefix in checks:
-                    accepted = self._check(rule, prefix, data, match_groups, s_start, s_end)
+                    accepted = self._check(rule, prefix, data, match_groups, (s_start, s_end), memo)
                     if accepted is not None:
                         candidates.append(accepted)
 
@@ -318,24 +345,44 @@ class Engine:
         first: bytes,
         data: bytes,
         groups: dict[str, bytes | None],
-        start: int,
-        end: int,
+        span: tuple[int, int],
+        memo: _Memo,
     ) -> _Accepted | None:
         """``first``: the rule's first keyword, lowercased."""
+        start, end = span
         secret = data[start:end]
         prefix = len(first) if secret[: len(first)].lower() == first else 0
+        candidate = None
+        if rule.validator is not None:
+            checked = rule.placeholder_filter and prefix == 0
+            candidate = Candidate(rule.id, secret, start, end, data, groups, checked)
+            context = self._memo_contexts.get(rule.validator)
+            if context is not None:
+                # the key is a digest: the memo keeps no value, and lives for one scan call
+                key = (rule.id, _digest(context(candidate), secret))
+                if key in memo:
+                    verdict = memo[key]
+                else:
+                    verdict = self._judge(rule, prefix, secret, candidate)
+                    if len(memo) < MEMO_ENTRIES:
+                        memo[key] = verdict
+                return None if verdict is None else _Accepted(rule, start, end, secret, verdict)
+        verdict = self._judge(rule, prefix, secret, candidate)
+        return None if verdict is None else _Accepted(rule, start, end, secret, verdict)
+
+    def _judge(
+        self, rule: Rule, prefix: int, secret: bytes, candidate: Candidate | None
+    ) -> Verdict | None:
+        """The verdict on ``secret`` (after a ``prefix`` that is the rule's keyword), or None
+        when it is a placeholder, not random enough or rejected by the validator."""
         if rule.placeholder_filter and is_placeholder(secret, prefix):
             return None
         if rule.entropy is not None and shannon_entropy(secret[prefix:]) < rule.entropy:
             return None
-        if rule.validator is None:
-            verdict = Verdict(accept=True, status=ValidationStatus.NOT_CHECKED)
-        else:
-            candidate = Candidate(rule.id, secret, start, end, data, groups)
-            verdict = self._validate(rule, rule.validator, candidate)
-            if not verdict.accept:
-                return None
-        return _Accepted(rule, start, end, secret, verdict)
+        if candidate is None or rule.validator is None:
+            return Verdict(accept=True, status=ValidationStatus.NOT_CHECKED)
+        verdict = self._validate(rule, rule.validator, candidate)
+        return verdict if verdict.accept else None
 
     def _validate(self, rule: Rule, name: str, candidate: Candidate) -> Verdict:
         """Run a validator; a crash becomes an :class:`EngineError` that names the rule and the

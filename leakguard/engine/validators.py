@@ -7,7 +7,7 @@ odd input and never puts the secret in its ``detail``: what it returns may reach
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from leakguard.engine import (
@@ -123,6 +123,10 @@ SPECS: Mapping[str, ValidatorSpec] = {
 }
 
 VALIDATORS: Mapping[str, Validator] = {name: spec.check for name, spec in SPECS.items()}
+#: the validators whose verdict an engine may reuse, with what it depends on besides the secret
+MEMO_CONTEXTS: Mapping[str, Callable[[Candidate], bytes]] = {
+    name: spec.memo_context for name, spec in SPECS.items() if spec.memo_context is not None
+}
 
 
 def prepare_params(name: str, params: Mapping[str, Any]) -> Mapping[str, Any]:

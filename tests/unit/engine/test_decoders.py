@@ -10,13 +10,15 @@ from urllib.parse import quote
 
 import pytest
 
-from leakguard.engine.decoders import decoded_chunks
+from leakguard.engine.decoders import decoded_chunks, decoder_scanners
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
 from leakguard.model import Chunk, Finding, Location
 from tests.support.keys import stripe_key
 
 KEY = stripe_key(21)
+#: the scanners of an ``re`` engine (those of a Hyperscan engine are compared with them below)
+PLAIN = decoder_scanners("re")
 
 
 @pytest.fixture(scope="module")
@@ -99,19 +101,19 @@ def test_layers_nest_and_are_bounded_by_depth(engine: Engine) -> None:
 
 def test_text_without_markers_is_not_decoded() -> None:
     chunk = Chunk(b"2026-01-01 INFO user=42 action=login ok\n" * 1000, Location("f", 1, 1))
-    assert list(decoded_chunks(chunk)) == []
+    assert list(decoded_chunks(chunk, PLAIN)) == []
 
 
 def test_binary_base64_is_not_scanned() -> None:
     blob = base64.b64encode(bytes(range(256))).decode()
     chunk = Chunk(f"kind: Secret\ndata:\n  cert: {blob}\n".encode(), Location("f", 1, 1))
-    assert list(decoded_chunks(chunk)) == []
+    assert list(decoded_chunks(chunk, PLAIN)) == []
 
 
 def test_in_place_layer_keeps_lines_and_ownership() -> None:
     data = b"a\nurl=https%3A%2F%2Fexample.com%2Fpath\nb\n"
     chunk = Chunk(data, Location("f", 5, 1), report_until=30)
-    [decoded] = list(decoded_chunks(chunk))
+    [decoded] = list(decoded_chunks(chunk, PLAIN))
     assert len(decoded.data) == len(data)
     assert decoded.data.count(b"\n") == data.count(b"\n")
     assert decoded.report_until == 30 and decoded.depth == 1
@@ -143,7 +145,7 @@ def test_escaped_slash_inside_a_credential(tmp_path: Path) -> None:
 
 def test_escaped_slashes_of_a_plain_url_are_not_decoded() -> None:
     line = b'{"url":"https:\\/\\/api.example.com\\/v1\\/orders\\/42","level":"info"}\n'
-    assert list(decoded_chunks(Chunk(line * 1000, Location("f", 1, 1)))) == []
+    assert list(decoded_chunks(Chunk(line * 1000, Location("f", 1, 1)), PLAIN)) == []
 
 
 @pytest.mark.parametrize(
@@ -159,16 +161,17 @@ def test_escaped_slashes_of_a_plain_url_are_not_decoded() -> None:
         b"plain text, nothing encoded",
     ],
 )
-def test_hyperscan_markers_agree_with_the_re_triggers(
-    text: bytes, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from leakguard.engine.decoders import marker_scanner
+def test_hyperscan_markers_agree_with_the_re_triggers(text: bytes) -> None:
+    _assert_scanners_agree(text)
 
+
+def _assert_scanners_agree(text: bytes) -> None:
     pytest.importorskip("hyperscan")
-    monkeypatch.delenv("LEAKGUARD_ENGINE", raising=False)
-    fast = marker_scanner()
-    monkeypatch.setenv("LEAKGUARD_ENGINE", "re")
-    assert fast(text) == marker_scanner()(text)
+    fast = decoder_scanners("hyperscan")
+    assert fast.kind == "hyperscan" and PLAIN.kind == "re"
+    assert fast.markers(text) == PLAIN.markers(text)
+    assert sorted(set(fast.concat(text))) == sorted(set(PLAIN.concat(text)))
+    assert sorted(fast.prefixes(text)) == sorted(PLAIN.prefixes(text))
 
 
 # -- issue #10: decoding that real leaks need ------------------------------------------------
@@ -207,7 +210,7 @@ def test_base64_noise_is_not_decoded() -> None:
     chunk = Chunk(
         f"icon = '{blob}'\nhash = 9f86d081884c7d659a2feaa0c55ad015\n".encode(), Location("f", 1, 1)
     )
-    assert list(decoded_chunks(chunk)) == []
+    assert list(decoded_chunks(chunk, PLAIN)) == []
 
 
 def _pem(joiner: str, head: str, tail: str) -> str:
@@ -242,7 +245,7 @@ def test_dense_basic_headers_decode_into_one_chunk() -> None:
         for i in range(2000)
     ]
     data = ("\n".join(lines) + "\n").encode()
-    [decoded] = list(decoded_chunks(Chunk(data, Location("f", 1, 1))))
+    [decoded] = list(decoded_chunks(Chunk(data, Location("f", 1, 1)), PLAIN))
     assert len(decoded.data) == len(data) and decoded.data.count(b"\n") == 2000
     assert b"user1999:pw" in decoded.data
 
@@ -258,11 +261,33 @@ def test_dense_basic_headers_decode_into_one_chunk() -> None:
         b"cfg=aHR0cHM6 and nothing else",
     ],
 )
-def test_new_markers_agree_on_both_engines(text: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
-    from leakguard.engine.decoders import marker_scanner
+def test_new_markers_agree_on_both_engines(text: bytes) -> None:
+    _assert_scanners_agree(text)
 
+
+# -- issue #17: the decoders follow the engine the caller chose ------------------------------
+
+ENCODED_EXAMPLES = [
+    f"Authorization: Basic {base64.b64encode(f'deploy:{KEY}'.encode()).decode()}\n",
+    '{"msg":"key=' + KEY.replace("_", "\\u005f") + '"}\n',
+    "GET /hook?key=" + KEY.replace("_", "%5F") + " HTTP/1.1\n",
+    f'key = "{KEY[:12]}" +\n      "{KEY[12:]}"\n',
+    f"cfg={base64.b64encode(f'https://u:{KEY}@example.org/'.encode()).decode()}\n",
+    "kind: Secret\ndata:\n  key: " + base64.b64encode(KEY.encode()).decode() + "\n",
+    _pem(" +\n\t", "var key = ", "\n"),
+]
+
+
+def test_an_explicit_re_engine_decodes_with_re_although_hyperscan_loads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     pytest.importorskip("hyperscan")
-    monkeypatch.delenv("LEAKGUARD_ENGINE", raising=False)
-    fast = marker_scanner()
-    monkeypatch.setenv("LEAKGUARD_ENGINE", "re")
-    assert fast(text) == marker_scanner()(text)
+    monkeypatch.setenv("LEAKGUARD_ENGINE", "hyperscan")  # a default only: the argument wins
+    rules = RuleSet.load()
+    plain = Engine(rules, "re", show_secrets=True)
+    fast = Engine(rules, "hyperscan", show_secrets=True)
+    assert plain.decoders.kind == "re" and fast.decoders.kind == "hyperscan"
+    for text in ENCODED_EXAMPLES:
+        found = _scan(plain, text)
+        assert found and all(f.location.get("encoding") for f in found), text
+        assert found == _scan(fast, text), text

@@ -1,0 +1,89 @@
+"""The generic validator's verdict is judged once per rule, name and value in a scan call (a
+source map repeats the same assignments in every source), with the same findings; and the
+placeholder filter runs once per candidate, whichever of the engine and the validator runs it."""
+
+from __future__ import annotations
+
+import random
+import string
+from pathlib import Path
+
+from leakguard.engine.generic import reason_to_reject
+from leakguard.engine.matcher import Engine
+from leakguard.engine.rules import RuleSet
+from leakguard.engine.validators import VALIDATORS
+from leakguard.model import Chunk, Finding, Location
+
+PARAMS = {"min_entropy": 3.3, "min_length": 12}
+
+
+def _random(n: int, seed: int) -> str:
+    """Values are made when the test runs, so this file holds none for a scan to find."""
+    rng = random.Random(seed)
+    return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(n))
+
+
+def _where(findings: list[Finding]) -> list[tuple[str, str, int, int, str | None]]:
+    return sorted(
+        (f.rule_id, f.fingerprint, f.location.line, f.location.column, f.location.get("encoding"))
+        for f in findings
+    )
+
+
+def _text() -> str:
+    good, other = _random(32, 1), _random(28, 2)
+    lines = []
+    for i in range(300):  # the same few pairs, again and again, among other values
+        lines.append(f'client_secret = "{good}"')
+        lines.append(f'db_password = "{other}"')
+        lines.append(f'api_token = "{_random(24, 100 + i % 7)}"')
+        lines.append('client_secret = "your_client_secret_here"')  # a placeholder
+        lines.append(f'mock_client_secret = "{good}"')  # a name that is not a credential's
+        lines.append(f'cfg = "{{\\"client_secret\\": \\"{good}\\"}}"')  # again, JSON-escaped
+    return "\n".join(lines) + "\n"
+
+
+def test_memoised_verdicts_give_the_findings_judged_one_by_one() -> None:
+    rules = RuleSet.load()
+    memoised = Engine(rules, "re")
+    # explicit validators: the engine cannot know what they depend on, so it judges each
+    one_by_one = Engine(rules, "re", validators=dict(VALIDATORS))
+    chunk = Chunk(_text().encode(), Location("app.py", 1, 1))
+    found = memoised.scan(chunk, decode_depth=2)
+    assert _where(found) == _where(one_by_one.scan(chunk, decode_depth=2))
+    generic = [f for f in found if f.rule_id == "generic-secret"]
+    # every place is reported: 300 x client_secret, 300 x db_password, 300 x api_token
+    assert len({(f.location.line, f.location.column) for f in generic}) >= 900
+    assert not {f.location.line % 6 for f in generic} & {4, 5}  # placeholder, mock_ name
+
+
+def test_a_validator_that_is_not_told_the_placeholder_check_ran_runs_it() -> None:
+    assert reason_to_reject(b"client_secret", b"your_client_secret_here", PARAMS) is not None
+    template = ("${" + _random(24, 6) + "}").encode()  # a placeholder, random-looking inside
+    assert reason_to_reject(b"client_secret", template, PARAMS) == "placeholder or test value"
+    assert reason_to_reject(b"client_secret", template, PARAMS, check_placeholder=False) is None
+
+
+RULE_WITHOUT_FILTER = """
+provider: demo
+rules:
+  - id: demo-generic
+    title: Demo credential-named value
+    severity: high
+    keywords: [demo_key]
+    pattern: 'demo_key\\s*=\\s*"(?P<secret>[^"]{12,64})"'
+    placeholder_filter: false
+    validator:
+      name: generic_secret
+    examples: ['demo_key = "q8ZfT2mW9xKd4LpR7vNc"']
+    negative_examples: ['demo_key = "your_demo_key_goes_here"']
+"""
+
+
+def test_a_rule_without_the_placeholder_filter_still_gets_it_from_the_validator(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "demo.yaml").write_text(RULE_WITHOUT_FILTER)
+    engine = Engine(RuleSet.load([tmp_path], builtin=False), "re")
+    assert engine.scan_text(f'demo_key = "${{{_random(24, 6)}}}"\n') == []
+    assert len(engine.scan_text(f'demo_key = "{_random(24, 5)}"\n')) == 1
