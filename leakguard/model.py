@@ -299,6 +299,7 @@ class ScanStats:
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
+    engine: str = ""  # the matching engine that ran: hyperscan or re
 
     def skip(self, path: str, reason: str) -> None:
         self.skipped.append(Skipped(path, reason))
@@ -324,6 +325,8 @@ class ScanStats:
             "seconds": round(self.seconds, 3),
             "skipped": [s.to_dict() for s in self.skipped],
         }
+        if self.engine:
+            out["engine"] = self.engine
         if self.warnings:
             out["warnings"] = list(self.warnings)
         if self.counters:

@@ -209,6 +209,7 @@ def run_scan(
     pieces = split_sources(plan)  # from here on, sources start work (git: the log pass)
     done = execute_scan(plan, pieces, engine, progress)
     result = finish_scan(plan, pieces, done)
+    result.stats.engine = engine.kind
     result.stats.seconds = time.perf_counter() - started
     return result
 

@@ -78,6 +78,15 @@ Rules = Annotated[
     list[Path] | None,
     typer.Option("--rules", metavar="DIR", help="Also load the rule files in DIR (repeatable)."),
 ]
+EngineKind = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        metavar="KIND",
+        help="Matching engine: auto (Hyperscan when it loads, else re), hyperscan (fail if it "
+        "cannot load) or re. Default auto, or $LEAKGUARD_ENGINE when set.",
+    ),
+]
 Jobs = Annotated[
     int, typer.Option("--jobs", "-j", metavar="N", help="Worker processes (0: one per core).")
 ]
@@ -256,12 +265,17 @@ def build_options(
     staged: bool = False,
     since_commit: str | None = None,
     commit_range: str | None = None,
+    engine: str = "auto",
 ) -> ScanOptions:
     """Map command-line values onto the frozen option objects, rejecting bad ones early (every
     bad one at once)."""
     problems: list[LeakguardError] = []
     if jobs < 0:
         problems.append(UsageError(f"--jobs must be 0 or more, not {jobs}"))
+    if engine not in ("auto", "hyperscan", "re"):
+        problems.append(
+            UsageError(f"unknown --engine {engine!r}", hint="use auto, hyperscan or re")
+        )
     if not (git_timeout > 0 and git_idle_timeout > 0):
         problems.append(
             UsageError("--git-timeout and --git-idle-timeout must be more than 0 seconds")
@@ -295,6 +309,7 @@ def build_options(
         show_secrets=show_secrets,
         min_severity=severity,
         jobs=jobs,
+        engine=engine,
         rules_dirs=tuple(rules or ()),
         baseline=baseline,
         cache_dir=cache_dir,
@@ -482,6 +497,7 @@ def scan(
     ] = None,
     rules: Rules = None,
     jobs: Jobs = 0,
+    engine: EngineKind = "auto",
     quiet: Annotated[
         bool,
         typer.Option("--quiet", "-q", help="Text: only the summary line, nothing when clean."),
@@ -544,6 +560,7 @@ def scan(
             staged=staged,
             since_commit=since_commit,
             commit_range=commit_range,
+            engine=engine,
         ),
     )
     raise_all(problems)

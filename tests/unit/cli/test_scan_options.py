@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,52 @@ def test_units_text_speaks_of_commits_blobs_files_bytes_and_throughput() -> None
     )
     git = {"commits": 412, "blobs": 3021, "files": 0, "bytes": 2048}
     assert units_text(git, 0.1) == "412 commits · 3,021 blobs · 2.0 KB"  # too early for a rate
+
+
+def test_an_unknown_engine_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="unknown --engine 'fast'"):
+        build_options(engine="fast")
+
+
+def _hyperscan_loads() -> bool:
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("chosen", ["re", "hyperscan"])
+def test_engine_given_on_the_command_line_beats_the_environment(
+    chosen: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--engine`` is the caller's explicit choice; LEAKGUARD_ENGINE only sets the default.
+    The JSON report says which engine ran."""
+    from typer.testing import CliRunner
+
+    from tests.support.cli import leakguard_app
+
+    if not _hyperscan_loads():
+        pytest.skip("both engines are needed to tell the choice from the default")
+    other = "hyperscan" if chosen == "re" else "re"
+    monkeypatch.setenv("LEAKGUARD_ENGINE", other)
+    (tmp_path / "a.txt").write_text("nothing to see\n")
+    args = ["scan", str(tmp_path / "a.txt"), "-f", "json", "--cache-dir", str(tmp_path / "c")]
+    picked = CliRunner().invoke(leakguard_app(), [*args, "--engine", chosen])
+    default = CliRunner().invoke(leakguard_app(), args)
+    assert picked.exit_code == 0 and default.exit_code == 0, picked.output + default.output
+    assert json.loads(picked.stdout)["stats"]["engine"] == chosen
+    assert json.loads(default.stdout)["stats"]["engine"] == other
+
+
+def test_without_hyperscan_the_re_engine_runs_and_says_so(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tests.support.cli import leakguard_app
+
+    (tmp_path / "a.txt").write_text("nothing to see\n")
+    args = ["scan", str(tmp_path / "a.txt"), "-f", "json", "--cache-dir", str(tmp_path / "c")]
+    res = CliRunner().invoke(leakguard_app(), [*args, "--engine", "auto"])
+    assert res.exit_code == 0, res.output
+    expected = "hyperscan" if _hyperscan_loads() else "re"
+    assert json.loads(res.stdout)["stats"]["engine"] == expected

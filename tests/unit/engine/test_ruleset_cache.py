@@ -112,7 +112,7 @@ def test_the_decoders_marker_database_is_cached_too(tmp_path: Path, parsed: Rule
     cache = RuleCache(tmp_path)
     found: list[list[str]] = []
 
-    def scan_in_a_new_thread() -> None:  # the marker scanner is kept per thread
+    def scan_in_a_new_thread() -> None:  # a new engine each time: its databases from the cache
         engine = Engine(parsed, "hyperscan", rule_cache=cache)
         found.append([f"{f.redacted} {f.location.get('encoding')}" for f in engine.scan(chunk, 2)])
 
@@ -121,6 +121,6 @@ def test_the_decoders_marker_database_is_cached_too(tmp_path: Path, parsed: Rule
         worker.start()
         worker.join()
         stored = {p.name: p.read_bytes() for p in cache.directory.glob("*.hs*")}
-        assert len(stored) == 2  # the rules' keywords and the decoders' markers
+        assert len(stored) == 4  # the keywords, the decoders' markers, triggers and prefixes
     assert {p.name: p.read_bytes() for p in cache.directory.glob("*.hs*")} == stored
     assert found[0] == found[1] and len(found[0]) == 1 and found[0][0].endswith(" base64")
