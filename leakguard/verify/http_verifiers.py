@@ -237,6 +237,41 @@ def _fields_under_200(wrapper: str, *keys: str) -> Classify:
     return classify
 
 
+def _figma(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    if reply.status == 200 and isinstance(doc, dict) and doc.get("id"):
+        return Status.LIVE, _pick(doc, "id", "handle", "email"), "GET /v1/me answered"
+    err = doc.get("err") if isinstance(doc, dict) else None
+    if reply.status == 403 and err == "Invalid token":  # Figma's answer for a bad token
+        return Status.REVOKED, {}, "Invalid token"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _linear(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    viewer = doc.get("data", {}).get("viewer") if isinstance(doc, dict) else None
+    if reply.status == 200 and isinstance(viewer, dict) and viewer.get("id"):
+        return Status.LIVE, _pick(viewer, "id", "name", "email"), "viewer answered"
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    for error in errors if isinstance(errors, list) else []:
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        if isinstance(extensions, dict) and (
+            str(extensions.get("type", "")).lower().replace(" ", "_") == "authentication_error"
+            or extensions.get("code") == "AUTHENTICATION_ERROR"
+        ):
+            return Status.REVOKED, {}, "authentication error"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _linear_request(secret: str) -> Request | None:
+    # a personal API key is sent as it is; an OAuth access token as a bearer token
+    auth = f"Bearer {secret}" if secret.startswith("lin_oauth_") else secret
+    body = json.dumps({"query": "query { viewer { id name email } }"}).encode()
+    return Request(
+        "POST", "/graphql", {"Authorization": auth, "Content-Type": "application/json"}, body
+    )
+
+
 # --- requests that depend on the credential's shape ---------------------------------------------
 
 _TELEGRAM = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
@@ -623,5 +658,19 @@ HTTP_VERIFIERS: tuple[HttpVerifier, ...] = (
             lambda s: {"Authorization": f"token {s}", "Accept": "application/vnd.pulumi+8"},
         ),
         _fields_on_200("githubLogin", "name", "email"),
+    ),
+    # https://developers.figma.com/docs/rest-api/users-endpoints/ (GET /v1/me, X-Figma-Token;
+    # errors: 403 "Invalid token")
+    HttpVerifier(
+        "figma",
+        "https://api.figma.com",
+        frozenset({"figma"}),
+        _fixed("GET", "/v1/me", lambda s: {"X-Figma-Token": s}),
+        _figma,
+    ),
+    # https://linear.app/developers/graphql (a read-only `viewer` query; keys as `Authorization:
+    # <key>`, OAuth tokens as Bearer; an invalid key answers an AUTHENTICATION_ERROR)
+    HttpVerifier(
+        "linear", "https://api.linear.app", frozenset({"linear"}), _linear_request, _linear
     ),
 )

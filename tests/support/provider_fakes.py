@@ -44,6 +44,10 @@ def _credential(provider: str, handler: BaseHTTPRequestHandler, path: str, body:
         return headers.get("DD-API-KEY", "")
     if provider == "postman":
         return headers.get("X-Api-Key", "")
+    if provider == "figma":
+        return headers.get("X-Figma-Token", "")
+    if provider == "linear":  # an API key as it is, an OAuth token as Bearer
+        return auth.removeprefix("Bearer ")
     if provider == "telegram":
         return path.split("/")[1][3:] if path.startswith("/bot") else ""
     if provider == "google":
@@ -248,6 +252,33 @@ def _simple(doc: object, invalid: object):  # type: ignore[no-untyped-def]
     return lambda token, live: _json(200, doc) if live else _json(401, invalid)
 
 
+def _figma(token: str, live: bool):  # type: ignore[no-untyped-def]
+    if live:
+        return _json(200, {"id": "1234567890", "handle": "leaky-design", "email": "d@example.com"})
+    return _json(403, {"status": 403, "err": "Invalid token"})
+
+
+def _linear(token: str, live: bool):  # type: ignore[no-untyped-def]
+    if live:
+        viewer = {"id": "8f9e1a2b-user", "name": "Leaky Dev", "email": "dev@example.com"}
+        return _json(200, {"data": {"viewer": viewer}})
+    return _json(
+        400,
+        {
+            "errors": [
+                {
+                    "message": "Authentication required, not authenticated",
+                    "extensions": {
+                        "type": "authentication error",
+                        "code": "AUTHENTICATION_ERROR",
+                        "userPresentableMessage": "You need to authenticate.",
+                    },
+                }
+            ]
+        },
+    )
+
+
 # The answers of the providers added with the detection-breadth families, per their references
 # (the URL of each is next to its verifier in leakguard/verify/http_verifiers.py).
 _MORE = {
@@ -264,6 +295,8 @@ _MORE = {
         {"id": "unauthorized", "message": "Unable to authenticate you"},
     ),
     "cloudflare": _cloudflare,
+    "figma": _figma,
+    "linear": _linear,
     "heroku": _simple(
         {"id": "01234567-89ab-cdef-0123-456789abcdef", "email": "ops@example.com"},
         {"id": "unauthorized", "message": "Invalid credentials provided."},

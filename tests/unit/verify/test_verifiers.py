@@ -30,6 +30,13 @@ SUPABASE_JWT = _jwt({"iss": "supabase", "ref": "abcdefghijklmnopqrst", "role": "
 # its shape, and the official host (written out here, not read from the table)
 NEW = [  # verifier (= provider), rule id, a value in its shape, official host
     (
+        "figma",
+        "figma-personal-access-token",
+        "figd_" + "Ab3dE5gH7jK9mN1pQ3sTuVwXyZ1234567890_-Ab",
+        "https://api.figma.com",
+    ),
+    ("linear", "linear-api-key", "lin_api_" + "Ab3dE5gH7jK9mN1pQ3sT" * 2, "https://api.linear.app"),
+    (
         "digitalocean",
         "digitalocean-personal-access-token",
         "dop_v1_" + "0123456789abcdef" * 4,
@@ -270,6 +277,8 @@ def test_supabase_host_comes_only_from_a_well_formed_project_ref(fake: ProviderF
 
 # What each new verifier records, as the fake answers per the provider's reference.
 NEW_IDENTITIES = {
+    "figma": {"id": "1234567890", "handle": "leaky-design", "email": "d@example.com"},
+    "linear": {"id": "8f9e1a2b-user", "name": "Leaky Dev", "email": "dev@example.com"},
     "digitalocean": {
         "uuid": "b6fr89dbf6d9156cace5f3c78dc9851d957381ef",
         "email": "sammy@example.com",
@@ -368,3 +377,28 @@ def test_a_disabled_cloudflare_token_is_revoked(fake: ProviderFake) -> None:
         fake.live.discard(secret)
     assert answer.status == Status.REVOKED
     assert dict(answer.identity)["status"] == "disabled"
+
+
+def test_a_linear_oauth_token_goes_as_a_bearer_token_and_a_key_as_it_is(fake: ProviderFake) -> None:
+    linear = next(v for v in HTTP_VERIFIERS if v.name == "linear")
+    key, oauth = "lin_api_" + "A" * 40, "lin_oauth_" + "0a" * 32
+    built_key, built_oauth = linear.build(key), linear.build(oauth)
+    assert built_key is not None and built_key.headers["Authorization"] == key
+    assert built_oauth is not None and built_oauth.headers["Authorization"] == "Bearer " + oauth
+    assert built_key.body is not None and b"mutation" not in built_key.body  # a read-only query
+    fake.live.add(oauth)
+    try:
+        answer = _verify(fake, "linear", finding("linear", "linear-oauth-token", oauth), oauth)
+    finally:
+        fake.live.discard(oauth)
+    assert answer.status == Status.LIVE
+
+
+def test_a_figma_403_that_is_not_an_invalid_token_is_unknown() -> None:
+    from leakguard.verify.interface import Reply
+
+    figma = next(v for v in HTTP_VERIFIERS if v.name == "figma")
+    scope = Reply(403, {}, b'{"status": 403, "err": "Invalid scope(s): current_user:read"}')
+    assert figma.classify(scope)[0] == Status.UNKNOWN
+    bad = Reply(403, {}, b'{"status": 403, "err": "Invalid token"}')
+    assert figma.classify(bad)[0] == Status.REVOKED
