@@ -636,6 +636,7 @@ HTTP_VERIFIERS: tuple[HttpVerifier, ...] = (
         ),
     ),
     # https://developer.hashicorp.com/terraform/cloud-docs/api-docs/account#get-your-account-details
+    # (team and organization tokens get their synthetic "service user" here)
     HttpVerifier(
         "terraform",
         "https://app.terraform.io",
@@ -647,7 +648,8 @@ HTTP_VERIFIERS: tuple[HttpVerifier, ...] = (
         ),
         _fields_under_200("data", "id", "attributes.username", "attributes.email"),
     ),
-    # https://www.pulumi.com/docs/pulumi-cloud/reference/cloud-rest-api/#authentication
+    # https://www.pulumi.com/docs/reference/cloud-rest-api/api-basics/ (`Authorization: token
+    # {token}`; "a 401 status code if the token is missing or invalid"; GET /api/user)
     HttpVerifier(
         "pulumi",
         "https://api.pulumi.com",
@@ -655,7 +657,11 @@ HTTP_VERIFIERS: tuple[HttpVerifier, ...] = (
         _fixed(
             "GET",
             "/api/user",
-            lambda s: {"Authorization": f"token {s}", "Accept": "application/vnd.pulumi+8"},
+            lambda s: {
+                "Authorization": f"token {s}",
+                "Accept": "application/vnd.pulumi+8",
+                "Content-Type": "application/json",
+            },
         ),
         _fields_on_200("githubLogin", "name", "email"),
     ),
