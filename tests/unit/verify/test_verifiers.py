@@ -28,7 +28,7 @@ SUPABASE_JWT = _jwt({"iss": "supabase", "ref": "abcdefghijklmnopqrst", "role": "
 
 # The verifiers added for the detection-breadth families: name (= provider), rule id, a value in
 # its shape, and the official host (written out here, not read from the table)
-NEW = [  # verifier (= provider), rule id, a value in its shape, official host
+NEW = [
     (
         "figma",
         "figma-personal-access-token",
@@ -402,3 +402,7 @@ def test_a_figma_403_that_is_not_an_invalid_token_is_unknown() -> None:
     assert figma.classify(scope)[0] == Status.UNKNOWN
     bad = Reply(403, {}, b'{"status": 403, "err": "Invalid token"}')
     assert figma.classify(bad)[0] == Status.REVOKED
+
+
+def test_every_verifier_of_the_table_is_tested_against_the_fake() -> None:
+    assert {c[0] for c in CASES} == {v.name for v in HTTP_VERIFIERS}
