@@ -20,6 +20,8 @@ from leakguard.verify.vault import VaultTokenVerifier
 NOT_CHECKABLE: dict[str, str] = {
     "twilio": "checks an account or key SID with its secret; a playbook stores the secret alone",
     "github-oauth-client-secret": "an OAuth app client secret is not a bearer token",
+    "cloudflare": "a deleted user token and a live account-owned token get the same 401 on the "
+    "user endpoint: the verifier can say live, never revoked",
 }
 
 

@@ -208,6 +208,70 @@ def _supabase(reply: Reply) -> tuple[Status, dict[str, str], str]:
     return Status.UNKNOWN, {}, f"HTTP {reply.status}"
 
 
+def _cloudflare(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    result = doc.get("result") if isinstance(doc, dict) else None
+    if reply.status == 200 and isinstance(result, dict) and doc.get("success") is True:
+        identity = _pick(result, "id", "status", "expires_on")
+        if result.get("status") == "active":
+            return Status.LIVE, identity, "This API Token is valid and active"
+        if result.get("status") in ("disabled", "expired"):
+            return Status.REVOKED, identity, f"the token is {result['status']}"
+    # 401 (code 1000 "Invalid API Token") is also the answer an account-owned token gets on the
+    # user endpoint: not proof that the token is dead
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _fields_under_200(wrapper: str, *keys: str) -> Classify:
+    """200 with the identity under ``wrapper`` (``{"account": {...}}``) is live; 401 revoked."""
+
+    def classify(reply: Reply) -> tuple[Status, dict[str, str], str]:
+        doc = _json(reply)
+        inner = doc.get(wrapper) if isinstance(doc, dict) else None
+        if reply.status == 200 and isinstance(inner, dict):
+            return Status.LIVE, _pick(inner, *keys), "accepted"
+        if reply.status == 401:
+            return Status.REVOKED, {}, "401 invalid credential"
+        return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+    return classify
+
+
+def _figma(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    if reply.status == 200 and isinstance(doc, dict) and doc.get("id"):
+        return Status.LIVE, _pick(doc, "id", "handle", "email"), "GET /v1/me answered"
+    err = doc.get("err") if isinstance(doc, dict) else None
+    if reply.status == 403 and err == "Invalid token":  # Figma's answer for a bad token
+        return Status.REVOKED, {}, "Invalid token"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _linear(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    viewer = doc.get("data", {}).get("viewer") if isinstance(doc, dict) else None
+    if reply.status == 200 and isinstance(viewer, dict) and viewer.get("id"):
+        return Status.LIVE, _pick(viewer, "id", "name", "email"), "viewer answered"
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    for error in errors if isinstance(errors, list) else []:
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        if isinstance(extensions, dict) and (
+            str(extensions.get("type", "")).lower().replace(" ", "_") == "authentication_error"
+            or extensions.get("code") == "AUTHENTICATION_ERROR"
+        ):
+            return Status.REVOKED, {}, "authentication error"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _linear_request(secret: str) -> Request | None:
+    # a personal API key is sent as it is; an OAuth access token as a bearer token
+    auth = f"Bearer {secret}" if secret.startswith("lin_oauth_") else secret
+    body = json.dumps({"query": "query { viewer { id name email } }"}).encode()
+    return Request(
+        "POST", "/graphql", {"Authorization": auth, "Content-Type": "application/json"}, body
+    )
+
+
 # --- requests that depend on the credential's shape ---------------------------------------------
 
 _TELEGRAM = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
@@ -468,5 +532,151 @@ HTTP_VERIFIERS: tuple[HttpVerifier, ...] = (
         _supabase,
         rule_prefixes=("supabase-service-role", "supabase-anon"),
         per_project_host=True,
+    ),
+    # https://docs.digitalocean.com/reference/api/digitalocean/#tag/Account (401 "unauthorized")
+    HttpVerifier(
+        "digitalocean",
+        "https://api.digitalocean.com",
+        frozenset({"digitalocean"}),
+        _fixed("GET", "/v2/account", _bearer),
+        _fields_under_200("account", "uuid", "email", "status"),
+        rule_prefixes=("digitalocean-personal-access-token", "digitalocean-oauth-token"),
+    ),
+    # https://developers.cloudflare.com/api/resources/user/subresources/tokens/methods/verify/
+    HttpVerifier(
+        "cloudflare",
+        "https://api.cloudflare.com",
+        frozenset({"cloudflare"}),
+        _fixed("GET", "/client/v4/user/tokens/verify", _bearer),
+        _cloudflare,
+        rule_prefixes=("cloudflare-api-token",),
+    ),
+    # https://devcenter.heroku.com/articles/platform-api-reference#account-info
+    # (401 {"id": "unauthorized", "message": "Invalid credentials provided."})
+    HttpVerifier(
+        "heroku",
+        "https://api.heroku.com",
+        frozenset({"heroku"}),
+        _fixed(
+            "GET",
+            "/account",
+            lambda s: {**_bearer(s), "Accept": "application/vnd.heroku+json; version=3"},
+        ),
+        _fields_on_200("id", "email"),
+    ),
+    # https://open-api.netlify.com/#tag/user/operation/getCurrentUser
+    HttpVerifier(
+        "netlify",
+        "https://api.netlify.com",
+        frozenset({"netlify"}),
+        _fixed("GET", "/api/v1/user", _bearer),
+        _fields_on_200("id", "email", "slug"),
+    ),
+    # https://developers.notion.com/reference/get-self (401 "unauthorized": API token is invalid)
+    HttpVerifier(
+        "notion",
+        "https://api.notion.com",
+        frozenset({"notion"}),
+        _fixed("GET", "/v1/users/me", lambda s: {**_bearer(s), "Notion-Version": "2022-06-28"}),
+        _fields_on_200("id", "name", "type", "bot.workspace_name"),
+    ),
+    # https://learning.postman.com/docs/developer/postman-api/authentication/ (GET /me;
+    # 401 AuthenticationError "Invalid API Key")
+    HttpVerifier(
+        "postman",
+        "https://api.getpostman.com",
+        frozenset({"postman"}),
+        _fixed("GET", "/me", lambda s: {"X-Api-Key": s}),
+        _fields_under_200("user", "id", "username", "email"),
+    ),
+    # https://console.groq.com/docs/api-reference#models-list (401 invalid_api_key)
+    HttpVerifier(
+        "groq",
+        "https://api.groq.com",
+        frozenset({"groq"}),
+        _fixed("GET", "/openai/v1/models", _bearer),
+        _status_only({200}, {401}),
+    ),
+    # https://docs.mistral.ai/api/#tag/models/operation/list_models_v1_models_get
+    HttpVerifier(
+        "mistral",
+        "https://api.mistral.ai",
+        frozenset({"mistral"}),
+        _fixed("GET", "/v1/models", _bearer),
+        _status_only({200}, {401}),
+    ),
+    # https://docs.cohere.com/reference/list-models (401 "invalid api token")
+    HttpVerifier(
+        "cohere",
+        "https://api.cohere.com",
+        frozenset({"cohere"}),
+        _fixed("GET", "/v1/models", _bearer),
+        _status_only({200}, {401}),
+    ),
+    # https://replicate.com/docs/reference/http#account.get
+    HttpVerifier(
+        "replicate",
+        "https://api.replicate.com",
+        frozenset({"replicate"}),
+        _fixed("GET", "/v1/account", _bearer),
+        _fields_on_200("type", "username"),
+    ),
+    # https://docs.doppler.com/reference/auth-me (401 {"messages": ["Invalid Auth token"]})
+    HttpVerifier(
+        "doppler",
+        "https://api.doppler.com",
+        frozenset({"doppler"}),
+        _fixed("GET", "/v3/me", _bearer),
+        _fields_on_200("type", "name", "workplace.slug"),
+        rule_prefixes=(
+            "doppler-personal-token",
+            "doppler-cli-token",
+            "doppler-service-account-token",
+            "doppler-service-token",
+        ),
+    ),
+    # https://developer.hashicorp.com/terraform/cloud-docs/api-docs/account#get-your-account-details
+    # (team and organization tokens get their synthetic "service user" here)
+    HttpVerifier(
+        "terraform",
+        "https://app.terraform.io",
+        frozenset({"terraform"}),
+        _fixed(
+            "GET",
+            "/api/v2/account/details",
+            lambda s: {**_bearer(s), "Content-Type": "application/vnd.api+json"},
+        ),
+        _fields_under_200("data", "id", "attributes.username", "attributes.email"),
+    ),
+    # https://www.pulumi.com/docs/reference/cloud-rest-api/api-basics/ (`Authorization: token
+    # {token}`; "a 401 status code if the token is missing or invalid"; GET /api/user)
+    HttpVerifier(
+        "pulumi",
+        "https://api.pulumi.com",
+        frozenset({"pulumi"}),
+        _fixed(
+            "GET",
+            "/api/user",
+            lambda s: {
+                "Authorization": f"token {s}",
+                "Accept": "application/vnd.pulumi+8",
+                "Content-Type": "application/json",
+            },
+        ),
+        _fields_on_200("githubLogin", "name", "email"),
+    ),
+    # https://developers.figma.com/docs/rest-api/users-endpoints/ (GET /v1/me, X-Figma-Token;
+    # errors: 403 "Invalid token")
+    HttpVerifier(
+        "figma",
+        "https://api.figma.com",
+        frozenset({"figma"}),
+        _fixed("GET", "/v1/me", lambda s: {"X-Figma-Token": s}),
+        _figma,
+    ),
+    # https://linear.app/developers/graphql (a read-only `viewer` query; keys as `Authorization:
+    # <key>`, OAuth tokens as Bearer; an invalid key answers an AUTHENTICATION_ERROR)
+    HttpVerifier(
+        "linear", "https://api.linear.app", frozenset({"linear"}), _linear_request, _linear
     ),
 )

@@ -42,6 +42,12 @@ def _credential(provider: str, handler: BaseHTTPRequestHandler, path: str, body:
         return headers.get("x-api-key", "")
     if provider == "datadog":
         return headers.get("DD-API-KEY", "")
+    if provider == "postman":
+        return headers.get("X-Api-Key", "")
+    if provider == "figma":
+        return headers.get("X-Figma-Token", "")
+    if provider == "linear":  # an API key as it is, an OAuth token as Bearer
+        return auth.removeprefix("Bearer ")
     if provider == "telegram":
         return path.split("/")[1][3:] if path.startswith("/bot") else ""
     if provider == "google":
@@ -218,7 +224,145 @@ def _answer(provider: str, path: str, token: str, live: bool):  # type: ignore[n
         if live:
             return _json(200, {"swagger": "2.0", "info": {"title": "PostgREST API"}})
         return _json(401, {"message": "Invalid API key"})
+    more = _MORE.get(provider)
+    if more is not None:
+        return more(token, live)
     return _json(404, {"message": "unknown provider in the fake"})
+
+
+def _cloudflare(token: str, live: bool):  # type: ignore[no-untyped-def]
+    if live:
+        status = "disabled" if token.startswith("disabled") else "active"
+        return _json(
+            200,
+            {
+                "success": True,
+                "errors": [],
+                "messages": [{"code": 10000, "message": "This API Token is valid and active"}],
+                "result": {"id": "f267e341f3dd4697bd3b9f71dd96247f", "status": status},
+            },
+        )
+    return _json(
+        401,
+        {"success": False, "errors": [{"code": 1000, "message": "Invalid API Token"}]},
+    )
+
+
+def _simple(doc: object, invalid: object):  # type: ignore[no-untyped-def]
+    return lambda token, live: _json(200, doc) if live else _json(401, invalid)
+
+
+def _figma(token: str, live: bool):  # type: ignore[no-untyped-def]
+    if live:
+        return _json(200, {"id": "1234567890", "handle": "leaky-design", "email": "d@example.com"})
+    return _json(403, {"status": 403, "err": "Invalid token"})
+
+
+def _linear(token: str, live: bool):  # type: ignore[no-untyped-def]
+    if live:
+        viewer = {"id": "8f9e1a2b-user", "name": "Leaky Dev", "email": "dev@example.com"}
+        return _json(200, {"data": {"viewer": viewer}})
+    return _json(
+        400,
+        {
+            "errors": [
+                {
+                    "message": "Authentication required, not authenticated",
+                    "extensions": {
+                        "type": "authentication error",
+                        "code": "AUTHENTICATION_ERROR",
+                        "userPresentableMessage": "You need to authenticate.",
+                    },
+                }
+            ]
+        },
+    )
+
+
+# The answers of the providers added with the detection-breadth families, per their references
+# (the URL of each is next to its verifier in leakguard/verify/http_verifiers.py).
+_MORE = {
+    "digitalocean": _simple(
+        {
+            "account": {
+                "droplet_limit": 25,
+                "email": "sammy@example.com",
+                "uuid": "b6fr89dbf6d9156cace5f3c78dc9851d957381ef",
+                "email_verified": True,
+                "status": "active",
+            }
+        },
+        {"id": "unauthorized", "message": "Unable to authenticate you"},
+    ),
+    "cloudflare": _cloudflare,
+    "figma": _figma,
+    "linear": _linear,
+    "heroku": _simple(
+        {"id": "01234567-89ab-cdef-0123-456789abcdef", "email": "ops@example.com"},
+        {"id": "unauthorized", "message": "Invalid credentials provided."},
+    ),
+    "netlify": _simple(
+        {"id": "5a1b2c3d4e", "email": "web@example.com", "slug": "acme-web"},
+        {"code": 401, "message": "Access Denied: your token is invalid"},
+    ),
+    "notion": _simple(
+        {
+            "object": "user",
+            "id": "16d84278-ab0e-484c-9bdd-b35da3bd8905",
+            "name": "pied piper",
+            "type": "bot",
+            "bot": {"owner": {"type": "workspace", "workspace": True}, "workspace_name": "Acme"},
+        },
+        {
+            "object": "error",
+            "status": 401,
+            "code": "unauthorized",
+            "message": "API token is invalid.",
+        },
+    ),
+    "postman": _simple(
+        {"user": {"id": 12345678, "username": "leaky-api", "email": "api@example.com"}},
+        {
+            "error": {
+                "name": "AuthenticationError",
+                "message": "Invalid API Key. Every request requires a valid API Key to be sent.",
+            }
+        },
+    ),
+    "groq": _simple(
+        {"object": "list", "data": []},
+        {"error": {"message": "Invalid API Key", "code": "invalid_api_key"}},
+    ),
+    "mistral": _simple({"object": "list", "data": []}, {"message": "Unauthorized"}),
+    "cohere": _simple({"models": []}, {"message": "invalid api token"}),
+    "replicate": _simple(
+        {"type": "organization", "username": "acme", "name": "Acme Corp"},
+        {"title": "Unauthenticated", "detail": "Invalid token.", "status": 401},
+    ),
+    "doppler": _simple(
+        {
+            "workplace": {"slug": "acme-workplace", "name": "Acme"},
+            "type": "personal",
+            "slug": "0a1b2c3d-4e5f",
+            "name": "laptop",
+        },
+        {"messages": ["Invalid Auth token"], "success": False},
+    ),
+    "terraform": _simple(
+        {
+            "data": {
+                "id": "user-V3R563qtJNcExAkN",
+                "type": "users",
+                "attributes": {"username": "leaky-ops", "email": "ops@example.com"},
+            }
+        },
+        {"errors": [{"status": "401", "title": "unauthorized"}]},
+    ),
+    "pulumi": _simple(
+        {"githubLogin": "leaky-infra", "name": "Leaky Infra", "email": "infra@example.com"},
+        {"code": 401, "message": "Unauthorized: No credentials provided or are invalid."},
+    ),
+}
 
 
 @contextlib.contextmanager

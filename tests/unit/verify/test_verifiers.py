@@ -26,6 +26,86 @@ def _jwt(claims: dict[str, object]) -> str:
 
 SUPABASE_JWT = _jwt({"iss": "supabase", "ref": "abcdefghijklmnopqrst", "role": "service_role"})
 
+# The verifiers added for the detection-breadth families: name (= provider), rule id, a value in
+# its shape, and the official host (written out here, not read from the table)
+NEW = [
+    (
+        "figma",
+        "figma-personal-access-token",
+        "figd_" + "Ab3dE5gH7jK9mN1pQ3sTuVwXyZ1234567890_-Ab",
+        "https://api.figma.com",
+    ),
+    ("linear", "linear-api-key", "lin_api_" + "Ab3dE5gH7jK9mN1pQ3sT" * 2, "https://api.linear.app"),
+    (
+        "digitalocean",
+        "digitalocean-personal-access-token",
+        "dop_v1_" + "0123456789abcdef" * 4,
+        "https://api.digitalocean.com",
+    ),
+    (
+        "cloudflare",
+        "cloudflare-api-token",
+        "Ab3dE5gH7jK9mN1pQ3sTuVwXyZ1234567890_-Ab",
+        "https://api.cloudflare.com",
+    ),
+    (
+        "heroku",
+        "heroku-api-key",
+        "HRKU-" + "Ab3dE5gH7jK9" * 5,
+        "https://api.heroku.com",
+    ),
+    (
+        "netlify",
+        "netlify-access-token",
+        "nfp_" + "Ab3dE5gH7jK9" * 3,
+        "https://api.netlify.com",
+    ),
+    (
+        "notion",
+        "notion-integration-token",
+        "ntn_12345678901" + "Ab3dE5gH7jK9mN1pQ3sTuVwXyZ123456789",
+        "https://api.notion.com",
+    ),
+    (
+        "postman",
+        "postman-api-key",
+        "PMAK-" + "0123456789abcdef01234567-" + "0123456789abcdef" * 2 + "01",
+        "https://api.getpostman.com",
+    ),
+    (
+        "groq",
+        "groq-api-key",
+        "gsk_" + "Ab3dE5gH7jK9mN1p" * 3 + "QrSt",
+        "https://api.groq.com",
+    ),
+    ("mistral", "mistral-api-key", "Ab3dE5gH7jK9mN1p" * 2, "https://api.mistral.ai"),
+    ("cohere", "cohere-api-key", "Ab3dE5gH7jK9mN1pQ3sT" * 2, "https://api.cohere.com"),
+    (
+        "replicate",
+        "replicate-api-token",
+        "r8_" + "Ab3dE5gH7jK9mN1pQ3sTuVwXyZ1234567890A",
+        "https://api.replicate.com",
+    ),
+    (
+        "doppler",
+        "doppler-personal-token",
+        "dp.pt." + "Ab3dE5gH7jK9mN1pQ3sT" * 2 + "uVwX",
+        "https://api.doppler.com",
+    ),
+    (
+        "terraform",
+        "terraform-cloud-token",
+        "Ab3dE5gH7jK9mN.atlasv1." + "Ab3dE5gH7jK9mN1pQ3sT" * 3 + "uVwXyZ",
+        "https://app.terraform.io",
+    ),
+    (
+        "pulumi",
+        "pulumi-access-token",
+        "pul-" + "0123456789abcdef0123456789abcdef01234567",
+        "https://api.pulumi.com",
+    ),
+]
+
 # (verifier, provider, rule id, a credential in the provider's shape)
 CASES = [
     (
@@ -65,7 +145,12 @@ CASES = [
     ("mailgun", "mailgun", "mailgun-api-key", "key-0123456789abcdef0123456789abcdef"),
     ("google", "google", "google-api-key", "AIzaSyA" + "b3dE5gH7jK9mN1pQ3sTuVwXyZ12345"),
     ("supabase", "supabase", "supabase-service-role-key", SUPABASE_JWT),
+    *[(name, name, rule_id, secret) for name, rule_id, secret, _ in NEW],
 ]
+# Verifiers whose "invalid" answer is not proof of revocation, so an unknown token is unknown:
+# Datadog (another site's key gets the same 403), Cloudflare (an account-owned token gets the
+# same 401 on the user endpoint)
+NEVER_REVOKED_BY_401 = {"datadog", "cloudflare"}
 
 
 def finding(provider: str, rule_id: str, secret: str, **attributes: str | bool) -> Finding:
@@ -107,8 +192,8 @@ def test_live_then_revoked(
     assert live.http_status in (200, 400, 403)
     fake.live.discard(secret)
     dead = _verify(fake, name, found, secret)
-    # Datadog answers 403 on its US1 host for another site's valid key too: never "revoked"
-    assert dead.status == (Status.UNKNOWN if name == "datadog" else Status.REVOKED), dead
+    expected = Status.UNKNOWN if name in NEVER_REVOKED_BY_401 else Status.REVOKED
+    assert dead.status == expected, dead
     for answer in (live, dead):
         assert secret not in json.dumps(answer.to_dict())
         assert secret not in answer.endpoint
@@ -188,3 +273,136 @@ def test_supabase_host_comes_only_from_a_well_formed_project_ref(fake: ProviderF
     assert supabase.base_for(hostile) == "https://{ref}.supabase.co"
     assert supabase.build(hostile) is None
     assert supabase.base_for(SUPABASE_JWT) == "https://abcdefghijklmnopqrst.supabase.co"
+
+
+# What each new verifier records, as the fake answers per the provider's reference.
+NEW_IDENTITIES = {
+    "figma": {"id": "1234567890", "handle": "leaky-design", "email": "d@example.com"},
+    "linear": {"id": "8f9e1a2b-user", "name": "Leaky Dev", "email": "dev@example.com"},
+    "digitalocean": {
+        "uuid": "b6fr89dbf6d9156cace5f3c78dc9851d957381ef",
+        "email": "sammy@example.com",
+        "status": "active",
+    },
+    "cloudflare": {"id": "f267e341f3dd4697bd3b9f71dd96247f", "status": "active"},
+    "heroku": {"id": "01234567-89ab-cdef-0123-456789abcdef", "email": "ops@example.com"},
+    "netlify": {"id": "5a1b2c3d4e", "email": "web@example.com", "slug": "acme-web"},
+    "notion": {
+        "id": "16d84278-ab0e-484c-9bdd-b35da3bd8905",
+        "name": "pied piper",
+        "type": "bot",
+        "workspace_name": "Acme",
+    },
+    "postman": {"id": "12345678", "username": "leaky-api", "email": "api@example.com"},
+    "groq": {},
+    "mistral": {},
+    "cohere": {},
+    "replicate": {"type": "organization", "username": "acme"},
+    "doppler": {"type": "personal", "name": "laptop", "slug": "acme-workplace"},
+    "terraform": {
+        "id": "user-V3R563qtJNcExAkN",
+        "username": "leaky-ops",
+        "email": "ops@example.com",
+    },
+    "pulumi": {"githubLogin": "leaky-infra", "name": "Leaky Infra", "email": "infra@example.com"},
+}
+
+
+@pytest.mark.parametrize(("name", "rule_id", "secret", "host"), NEW, ids=[n[0] for n in NEW])
+def test_new_verifiers_record_the_identity_and_show_the_official_host(
+    fake: ProviderFake, name: str, rule_id: str, secret: str, host: str
+) -> None:
+    fake.live.add(secret)
+    try:
+        answer = _verify(fake, name, finding(name, rule_id, secret), secret)
+    finally:
+        fake.live.discard(secret)
+    assert answer.status == Status.LIVE, answer
+    assert dict(answer.identity) == NEW_IDENTITIES[name]
+    assert answer.endpoint.split(" ", 1)[1].startswith(host + "/")
+    assert "127.0.0.1" not in answer.endpoint
+
+
+@pytest.mark.parametrize("secret", [RATE_LIMITED, SERVER_ERROR])
+@pytest.mark.parametrize("name", ["digitalocean", "postman", "pulumi"])
+def test_new_verifiers_read_rate_limits_and_server_errors_as_unknown(
+    fake: ProviderFake, name: str, secret: str
+) -> None:
+    rule_id = next(r for n, r, _, _ in NEW if n == name)
+    assert _verify(fake, name, finding(name, rule_id, secret), secret).status == Status.UNKNOWN
+
+
+def test_the_new_verifiers_hosts_are_the_official_ones_and_fixed() -> None:
+    table = {v.name: v for v in HTTP_VERIFIERS}
+    for name, rule_id, secret, host in NEW:
+        verifier = table[name]
+        assert verifier.base_url == host and not verifier.per_project_host
+        # nothing in a credential or a finding's attributes picks another host
+        assert verifier.base_for(secret) == host
+        assert verifier.base_for("https://evil.example.com") == host
+        found = finding(name, rule_id, secret, host="evil.example.com", url="http://127.0.0.1")
+        probe = verifier.probe(found)
+        assert probe is not None and probe.url.startswith(host + "/")
+
+
+def test_the_new_verifiers_handle_existing_rules_of_their_provider() -> None:
+    from leakguard.engine.rules import RuleSet
+
+    rules = {r.id: r.provider for r in RuleSet.load().rules}
+    for name, rule_id, secret, _ in NEW:
+        assert rules.get(rule_id) == name, rule_id
+        [(_, probe)] = plan([finding(name, rule_id, secret)], VerifyOptions())
+        assert probe is not None and probe.verifier == name
+    # kinds these verifiers cannot check are left to no verifier
+    for provider, rule_id in [
+        ("digitalocean", "digitalocean-refresh-token"),
+        ("cloudflare", "cloudflare-global-api-key"),
+        ("cloudflare", "cloudflare-origin-ca-key"),
+        ("doppler", "doppler-scim-token"),
+        ("doppler", "doppler-audit-token"),
+    ]:
+        assert rules.get(rule_id) == provider, rule_id
+        [(_, probe)] = plan([finding(provider, rule_id, "x")], VerifyOptions())
+        assert probe is None, rule_id
+
+
+def test_a_disabled_cloudflare_token_is_revoked(fake: ProviderFake) -> None:
+    secret = "disabled" + "Ab3dE5gH7jK9mN1pQ3sTuVwXyZ12345_"
+    fake.live.add(secret)
+    try:
+        answer = _verify(
+            fake, "cloudflare", finding("cloudflare", "cloudflare-api-token", secret), secret
+        )
+    finally:
+        fake.live.discard(secret)
+    assert answer.status == Status.REVOKED
+    assert dict(answer.identity)["status"] == "disabled"
+
+
+def test_a_linear_oauth_token_goes_as_a_bearer_token_and_a_key_as_it_is(fake: ProviderFake) -> None:
+    linear = next(v for v in HTTP_VERIFIERS if v.name == "linear")
+    key, oauth = "lin_api_" + "A" * 40, "lin_oauth_" + "0a" * 32
+    built_key, built_oauth = linear.build(key), linear.build(oauth)
+    assert built_key is not None and built_key.headers["Authorization"] == key
+    assert built_oauth is not None and built_oauth.headers["Authorization"] == "Bearer " + oauth
+    assert built_key.body is not None and b"mutation" not in built_key.body  # a read-only query
+    fake.live.add(oauth)
+    try:
+        answer = _verify(fake, "linear", finding("linear", "linear-oauth-token", oauth), oauth)
+    finally:
+        fake.live.discard(oauth)
+    assert answer.status == Status.LIVE
+
+
+def test_a_figma_403_that_is_not_an_invalid_token_is_unknown() -> None:
+    from leakguard.verify.interface import Reply
+
+    figma = next(v for v in HTTP_VERIFIERS if v.name == "figma")
+    scope = Reply(403, {}, b'{"status": 403, "err": "Invalid scope(s): current_user:read"}')
+    assert figma.classify(scope)[0] == Status.UNKNOWN
+    bad = Reply(403, {}, b'{"status": 403, "err": "Invalid token"}')
+    assert figma.classify(bad)[0] == Status.REVOKED
+
+
+def test_every_verifier_of_the_table_is_tested_against_the_fake() -> None:
+    assert {c[0] for c in CASES} == {v.name for v in HTTP_VERIFIERS}
