@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -107,7 +107,7 @@ def _exit_code(view: RunView, goal: str = RunState.COMPLETED) -> int:
     return EXIT_OK if view.state == goal else EXIT_FINDINGS
 
 
-def _finish(view: RunView, goal: str = RunState.COMPLETED) -> None:
+def _finish(view: RunView, goal: str = RunState.COMPLETED) -> NoReturn:
     typer.echo(f"run {view.run_id}: {view.state}")
     if view.state != goal:
         if view.diagnostic:

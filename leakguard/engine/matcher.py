@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NoReturn
 
 from leakguard.engine.decoders import DecoderScanners, decoded_chunks, decoder_scanners
 from leakguard.engine.exposure import Exposure
@@ -457,7 +458,7 @@ class RuleTimeout(Exception):
     """A user rule ran past its budget (raised from the SIGALRM handler inside ``re``)."""
 
 
-def _on_alarm(signum: int, frame: object) -> None:
+def _on_alarm(signum: int, frame: object) -> NoReturn:
     raise RuleTimeout()
 
 

@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from leakguard.errors import PlaybookError
 
@@ -194,7 +194,7 @@ class _Parser:
         if not self.accept(kind, text):
             self.fail(f"expected {text!r}")
 
-    def fail(self, what: str) -> None:
+    def fail(self, what: str) -> NoReturn:
         tok = self.peek()
         found = "end of expression" if tok.kind == "end" else repr(tok.text)
         raise ExprError(f"{what} at column {tok.pos + 1}, found {found}")

@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from leakguard.backends.interface import SecretStore
 from leakguard.errors import BackendError, LeakguardError, PlaybookError
@@ -141,7 +141,7 @@ class Runner:
             line = f"run {self.run_id}: {state}" + (f": {reason}" if reason else "")
             self.emit("state", None, line)
 
-    def pause(self, state: str, diagnostic: str, hint: str | None) -> None:
+    def pause(self, state: str, diagnostic: str, hint: str | None) -> NoReturn:
         self.set_state(state, diagnostic, quiet=True, diagnostic=diagnostic, hint=hint)
         self.emit("pause", None, f"run {self.run_id}: {state}: {diagnostic}")
         raise _Pause
