@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from leakguard.graph.build import BuildInputs, BuildSummary, apply, build
 from leakguard.graph.interface import EdgeKind
 from leakguard.graph.persist import GraphStore
@@ -122,3 +124,22 @@ def test_audit_logs_with_any_other_input_are_applied_to_the_loaded_graph(tmp_pat
     assert graph.edge(
         "consumer:billing-worker", "store:vault-kv2:secret/billing/db", EdgeKind.READS
     )
+
+
+def test_a_build_stopped_by_a_bad_source_keeps_the_sources_it_finished(tmp_path: Path) -> None:
+    from leakguard.graph.references import ReferenceError as ConfigError
+
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(INVENTORY)
+    db = tmp_path / "g.sqlite"
+    missing = tmp_path / "no-such-config-dir"
+    inputs = BuildInputs(inventory=(inventory,), config_dirs=(missing,), findings_store=False)
+    with pytest.raises(ConfigError):
+        build(db, inputs)
+    # the configuration stage failed after the inventory stage had been written
+    whole = Graph()
+    apply(whole, BuildInputs(inventory=(inventory,), findings_store=False), BuildSummary())
+    with GraphStore.open(db) as store:
+        kept = store.load()
+    assert sorted(kept.g.nodes) == sorted(whole.g.nodes) and len(whole.g.nodes) > 0
+    assert sorted(kept.g.edges(keys=True)) == sorted(whole.g.edges(keys=True))
