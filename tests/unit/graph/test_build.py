@@ -143,3 +143,32 @@ def test_a_build_stopped_by_a_bad_source_keeps_the_sources_it_finished(tmp_path:
         kept = store.load()
     assert sorted(kept.g.nodes) == sorted(whole.g.nodes) and len(whole.g.nodes) > 0
     assert sorted(kept.g.edges(keys=True)) == sorted(whole.g.edges(keys=True))
+
+
+def _indexes(db: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    return {r[0] for r in rows if r[0].startswith("graph_")}
+
+
+def test_a_first_build_killed_before_its_indexes_gets_them_at_the_next_open(
+    tmp_path: Path,
+) -> None:
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(INVENTORY)
+    graph = Graph()
+    apply(graph, BuildInputs(inventory=(inventory,), findings_store=False), BuildSummary())
+    db = tmp_path / "g.sqlite"
+    store = GraphStore.open(db)
+    expected = _indexes(db)
+    assert expected == {"graph_nodes_kind", "graph_edges_in"}
+    deferred = store.deferred_indexes()
+    deferred.__enter__()
+    store.save(graph)
+    store.db.close()  # the process dies here: the context never exits
+    assert _indexes(db) == set()
+    with GraphStore.open(db) as again:
+        assert sorted(again.load().g.nodes) == sorted(graph.g.nodes)
+    assert _indexes(db) == expected
