@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -164,10 +166,22 @@ def test_a_first_build_killed_before_its_indexes_gets_them_at_the_next_open(
     store = GraphStore.open(db)
     expected = _indexes(db)
     assert expected == {"graph_nodes_kind", "graph_edges_in"}
-    deferred = store.deferred_indexes()
-    deferred.__enter__()
-    store.save(graph)
-    store.db.close()  # the process dies here: the context never exits
+    store.close()
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from leakguard.graph.build import BuildInputs, BuildSummary, apply\n"
+        "from leakguard.graph.persist import GraphStore\n"
+        "from leakguard.graph.queries import Graph\n"
+        "graph = Graph()\n"
+        "inputs = BuildInputs(inventory=(Path(sys.argv[1]),), findings_store=False)\n"
+        "apply(graph, inputs, BuildSummary())\n"
+        "store = GraphStore.open(Path(sys.argv[2]))\n"
+        "store.deferred_indexes().__enter__()\n"
+        "store.save(graph)\n"
+        "os._exit(0)  # dies inside: the indexes are never rebuilt\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(inventory), str(db)], check=True)
     assert _indexes(db) == set()
     with GraphStore.open(db) as again:
         assert sorted(again.load().g.nodes) == sorted(graph.g.nodes)
