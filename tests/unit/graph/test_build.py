@@ -177,7 +177,8 @@ def test_a_first_build_killed_before_its_indexes_gets_them_at_the_next_open(
         "inputs = BuildInputs(inventory=(Path(sys.argv[1]),), findings_store=False)\n"
         "apply(graph, inputs, BuildSummary())\n"
         "store = GraphStore.open(Path(sys.argv[2]))\n"
-        "store.deferred_indexes().__enter__()\n"
+        "deferred = store.deferred_indexes()\n"
+        "deferred.__enter__()\n"
         "store.save(graph)\n"
         "os._exit(0)  # dies inside: the indexes are never rebuilt\n"
     )
