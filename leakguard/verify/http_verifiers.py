@@ -503,6 +503,8 @@ class HttpVerifier:
         shown = f"{request.method} {host}{request.shown_path or request.path}"
         reply = transport.send(request.method, base + request.path, request.headers, request.body)
         status, identity, detail = self.classify(reply)
+        if self.regions and status == Status.REVOKED:  # one region's refusal proves nothing
+            status, detail = Status.UNKNOWN, f"refused by one region only ({detail})"
         return Result(
             status,
             self.name,

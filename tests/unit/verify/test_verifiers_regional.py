@@ -300,3 +300,18 @@ def test_every_rule_of_the_new_families_maps_to_its_verifier() -> None:
         assert rules.get(rule_id) == name, rule_id
         [(_, probe)] = plan([finding(name, rule_id, "x")], VerifyOptions())
         assert probe is not None and probe.verifier == name, rule_id
+
+
+@pytest.mark.parametrize("name", sorted(ELSEWHERE))
+def test_one_host_alone_never_says_revoked_for_a_regional_provider(
+    fake: ProviderFake, name: str
+) -> None:
+    """``verify`` with a single transport (the Verifier protocol's call) cannot ask every
+    region: a refusal there stays unknown."""
+    rule_id, secret = SECRETS[name]
+    verifier = TABLE[name]
+    transport = HttpTransport(f"{fake.url}/{name}", allow_private=True)
+    answer = verifier.verify(
+        finding(name, rule_id, secret), secret, transport, f"{fake.url}/{name}"
+    )
+    assert answer.status == Status.UNKNOWN and "one region only" in answer.detail
