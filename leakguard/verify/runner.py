@@ -143,6 +143,8 @@ def _call(
 ) -> Result:
     override = options.endpoints.get(verifier.name)
     try:
+        if isinstance(verifier, HttpVerifier) and verifier.regions:
+            return verifier.verify_regions(finding, secret, options.endpoints, transport)
         if isinstance(verifier, HttpVerifier):
             base = override or verifier.base_for(secret)
             return verifier.verify(finding, secret, transport(base, override is not None), base)
@@ -219,7 +221,11 @@ def parse_endpoints(values: Iterable[str]) -> dict[str, str]:
     sandbox server standing in for a verifier's official host."""
     from leakguard.errors import UsageError
 
-    known = {v.name for v in verifiers(VerifyOptions())}
+    known = {
+        name
+        for v in verifiers(VerifyOptions())
+        for name in (v.endpoint_names() if isinstance(v, HttpVerifier) else (v.name,))
+    }
     out: dict[str, str] = {}
     for value in values:
         for item in (part.strip() for part in value.split(",")):

@@ -50,13 +50,16 @@ WITH_STEP = {
     "npm-token": "npm",
     "openai-admin-key": "openai",
     "openai-api-key": "openai",
+    "pagerduty-api-key": "pagerduty",
     "postman-api-key": "postman",
     "pulumi-access-token": "pulumi",
     "pypi-token": "pypi",
     "replicate-api-token": "replicate",
     "sendgrid-api-key": "sendgrid",
+    "sentry-token": "sentry",
     "slack-app-level-token": "slack",
     "slack-configuration-token": "slack",
+    "snyk-api-token": "snyk",
     "telegram-bot-token": "telegram",
     "terraform-cloud-token": "terraform",
 }
@@ -117,6 +120,12 @@ def test_coverage_answers() -> None:
     assert verifier_for_rule("twilio", "twilio-auth-token") is None  # needs the SID pair
     assert verifier_for_rule("github", "github-oauth-client-secret") is None
     assert verifier_for_rule("acme", "acme-key") is None
+    assert verifier_for_rule("vercel", "vercel-access-token") is None  # undocumented revoked
+    assert verifier_for_rule("sentry", "sentry-auth-token-legacy") == "sentry"
+    assert (
+        common_verifier("newrelic", ["newrelic-user-api-key", "newrelic-insights-insert-key"])
+        is None
+    )
     assert common_verifier("slack", ["slack-bot-token", "slack-refresh-token"]) is None
     assert common_verifier("slack", ["slack-bot-token", "slack-user-token"]) == "slack"
     assert common_verifier("openai", []) is None
