@@ -103,6 +103,12 @@ def test_jdbc_and_adonet_findings_name_their_user_and_host() -> None:
     [finding] = ENGINE.scan_text(ado)
     attrs = dict(finding.attributes)
     assert (attrs["host"], attrs["user"]) == ("db.acme.io", "app_rw")
+    odbc = "Driver={PostgreSQL Unicode};Server=pg.acme.io;Port=5432;Uid=o_app;Pwd=Vq3JxT8mNc2LsK9w;"
+    [finding] = ENGINE.scan_text(odbc)
+    attrs = dict(finding.attributes)  # the server, not the driver, after a leading Driver=
+    assert (attrs["host"], attrs["user"]) == ("pg.acme.io", "o_app")
+    [finding] = ENGINE.scan_text("Driver={SQLite3};Database=x.db;Password=Vq3JxT8mNc2LsK9w;")
+    assert dict(finding.attributes)["host"] == "{SQLite3}"  # no server key: as before
 
 
 def _rule(cases: list[tuple[str, str]], default: str | None = MANUAL) -> Rule:
