@@ -23,8 +23,6 @@ NOT_CHECKABLE: dict[str, str] = {
     "github-oauth-client-secret": "an OAuth app client secret is not a bearer token",
     "cloudflare": "a deleted user token and a live account-owned token get the same 401 on the "
     "user endpoint: the verifier can say live, never revoked",
-    "shopify": "needs the shop, which a template-built playbook has no input for, and a 401 "
-    "proves a token dead only on the shop it belongs to",
     "vercel": "its revoked answer rests on the invalidToken flag, which Vercel's published API "
     "reference does not document: a run could pause on an answer Vercel never gives",
 }

@@ -257,16 +257,25 @@ def parse_endpoints(values: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def environment_options(vault_addr: str | None = None) -> VerifyOptions:
+def environment_options(
+    vault_addr: str | None = None, shopify_shop: str | None = None
+) -> VerifyOptions:
     """Options for a verification outside a scan (a playbook step): each verifier's official
     host, unless the operator set the explicit test/sandbox override
     (``LEAKGUARD_VERIFY_ENDPOINTS``; for AWS the standard ``AWS_ENDPOINT_URL_STS``, read by
-    the AWS verifier itself). ``vault_addr`` wins over ``$VAULT_ADDR``/``$BAO_ADDR``."""
+    the AWS verifier itself). ``vault_addr`` wins over ``$VAULT_ADDR``/``$BAO_ADDR``;
+    ``shopify_shop`` (the playbook's ``shop`` input) is the one shop Shopify tokens are asked on."""
     import os
+
+    from leakguard.verify.shopify import shop_name
 
     env = os.environ.get("LEAKGUARD_VERIFY_ENDPOINTS")
     address = vault_addr or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or None
-    return VerifyOptions(endpoints=parse_endpoints([env] if env else []), vault_addr=address)
+    return VerifyOptions(
+        endpoints=parse_endpoints([env] if env else []),
+        vault_addr=address,
+        shopify_shops=(shop_name(shopify_shop),) if shopify_shop else (),  # exactly one
+    )
 
 
 def verifier_names() -> list[str]:
