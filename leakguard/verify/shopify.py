@@ -163,7 +163,9 @@ class ShopifyVerifier:
             override = self._override(shop)
             if override is not None:
                 shown.append(f"{override}{PATH} (test endpoint for {shop})")
-            elif not self._sandboxed():
+            elif self._sandboxed():
+                shown.append(f"{official_url(shop)}{PATH} (not asked: no test endpoint)")
+            else:
                 shown.append(official_url(shop) + PATH)
         return Probe(self.name, "POST", ", ".join(shown))
 

@@ -10,7 +10,7 @@ import pytest
 
 from leakguard.errors import UsageError
 from leakguard.model import Finding
-from leakguard.verify.interface import Result, Status, Transport
+from leakguard.verify.interface import Reply, Result, Status, Transport
 from leakguard.verify.runner import (
     VerifyOptions,
     parse_endpoints,
@@ -18,9 +18,9 @@ from leakguard.verify.runner import (
     verifier_for,
     verify_findings,
 )
-from leakguard.verify.shopify import parse_shops, shop_name
+from leakguard.verify.shopify import classify, parse_shops, shop_name
 from leakguard.verify.transport import HttpTransport
-from tests.support.provider_fakes import RATE_LIMITED, ProviderFake, provider_fake
+from tests.support.provider_fakes import RATE_LIMITED, SERVER_ERROR, ProviderFake, provider_fake
 from tests.unit.verify.test_verifiers import finding
 
 TOKEN = "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"
@@ -152,8 +152,41 @@ def test_rate_limited_is_retried_then_unknown(fake: ProviderFake) -> None:
     assert len(fake.requests) == 3  # the shared transport's two retries
 
 
+def test_a_server_error_is_retried_then_unknown(fake: ProviderFake) -> None:
+    answer = _ask(fake, ("acme",), secret=SERVER_ERROR)
+    assert answer.status == Status.UNKNOWN and answer.http_status == 500
+    assert len(fake.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "detail"),
+    [
+        (402, b'{"errors":"Unavailable Shop"}', "HTTP 402"),  # a frozen shop
+        (423, b'{"errors":"Locked"}', "HTTP 423"),  # a locked shop
+        (404, b'{"errors":"Not Found"}', "HTTP 404"),  # no such shop
+        (403, b"", "HTTP 403"),
+        (  # GraphQL's own throttling answer: 200, errors, no data
+            200,
+            b'{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED"}}]}',
+            "HTTP 200 THROTTLED",
+        ),
+        (200, b'{"data":{"shop":null}}', "HTTP 200"),
+    ],
+)
+def test_answers_that_do_not_say_are_unknown(status: int, body: bytes, detail: str) -> None:
+    assert classify(Reply(status, {}, body)) == (Status.UNKNOWN, {}, detail)
+
+
 def test_a_shop_without_a_stand_in_is_not_asked_in_a_sandbox_run(fake: ProviderFake) -> None:
     answer = _ask(fake, ("acme", "beta"), "acme")
+    options = VerifyOptions(
+        endpoints=fake.endpoints("shopify@acme"), shopify_shops=("acme", "beta")
+    )
+    [(_, probe)] = plan([_shopify()], options)
+    assert probe is not None and probe.endpoint == (
+        f"POST {fake.url}/shopify.acme/admin/api/2026-07/graphql.json (test endpoint for acme), "
+        "https://beta.myshopify.com/admin/api/2026-07/graphql.json (not asked: no test endpoint)"
+    )
     assert answer.status == Status.UNKNOWN
     assert "beta: no test endpoint given, not asked" in answer.detail
     assert len(fake.requests) == 1
