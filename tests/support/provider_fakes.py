@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ def _credential(provider: str, handler: BaseHTTPRequestHandler, path: str, body:
         return headers.get("X-Figma-Token", "")
     if provider == "newrelic":
         return headers.get("API-Key", "")
+    if provider == "shopify":
+        return headers.get("X-Shopify-Access-Token", "")
     if provider == "pagerduty":
         return auth.removeprefix("Token token=")
     if provider == "linear":  # an API key as it is, an OAuth token as Bearer
@@ -312,6 +315,33 @@ def _sentry(token: str, live: bool):  # type: ignore[no-untyped-def]
     return _json(401, {"detail": "Invalid org token" if org else "Invalid token"})
 
 
+_SHOPIFY_INVALID = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+_SHOPIFY_GRAPHQL = re.compile(r"/admin/api/\d{4}-\d{2}/graphql\.json")
+
+
+def _shopify(shop: str, path: str, body: bytes, live: bool):  # type: ignore[no-untyped-def]
+    """The GraphQL Admin API of shop ``shop`` (https://shopify.dev/docs/api/admin-graphql;
+    https://shopify.dev/docs/api/usage/response-codes): only POST graphql.json with a JSON
+    query; a bad token gets 401 with the documented ``errors`` string, a good one the shop."""
+    if not _SHOPIFY_GRAPHQL.fullmatch(path):
+        return _json(404, {"errors": "Not Found"})
+    if not live:
+        return _json(
+            401,
+            {"errors": _SHOPIFY_INVALID},
+        )
+    query = json.loads(body or b"{}").get("query", "")
+    if "mutation" in query or "shop" not in query:  # the fake serves the one read it knows
+        return _json(400, {"errors": [{"message": "the fake answers only the shop query"}]})
+    shop_doc = {
+        "id": "gid://shopify/Shop/" + str(sum(shop.encode()) * 7919),
+        "name": shop.replace("-", " ").title(),
+        "myshopifyDomain": f"{shop}.myshopify.com",
+    }
+    cost = {"requestedQueryCost": 1, "actualQueryCost": 1}
+    return _json(200, {"data": {"shop": shop_doc}, "extensions": {"cost": cost}})
+
+
 # The answers of the providers added with the detection-breadth families, per their references
 # (the URL of each is next to its verifier in leakguard/verify/http_verifiers.py).
 _MORE = {
@@ -450,6 +480,8 @@ def provider_fake() -> Iterator[ProviderFake]:
                 )
             elif token == SERVER_ERROR:
                 status, headers, payload = _json(500, {"error": "internal"})
+            elif provider == "shopify":  # one stand-in per shop: the shop is the "region"
+                status, headers, payload = _shopify(region or "fake-shop", "/" + rest, body, live)
             else:
                 status, headers, payload = _answer(provider, "/" + rest, token, live)
             self.send_response(status)

@@ -1,5 +1,5 @@
 """The verifiers of providers with regional hosts (Sentry, New Relic, PagerDuty, Snyk) and the
-rest of issue 14's second batch (Vercel; Shopify left unverified), against the local provider
+rest of issue 14's second batch (Vercel; Shopify: test_shopify.py), against the local provider
 fake answering as each provider's API reference documents."""
 
 from __future__ import annotations
@@ -257,8 +257,8 @@ def test_region_endpoint_names_are_accepted_and_others_refused() -> None:
 
 
 def test_kinds_with_no_read_only_identity_call_are_not_verified(fake: ProviderFake) -> None:
-    """Ingest and event keys (a check would be a write), and Shopify Admin tokens (the shop's
-    host is not in the token: docs/verify.md) get no verifier and no call."""
+    """Ingest and event keys (a check would be a write), and Shopify shared secrets (they sign
+    HMACs; Admin tokens have their own verifier: test_shopify.py) get no verifier and no call."""
     from leakguard.engine.rules import RuleSet
 
     rules = {r.id: r.provider for r in RuleSet.load().rules}
@@ -266,15 +266,12 @@ def test_kinds_with_no_read_only_identity_call_are_not_verified(fake: ProviderFa
         ("newrelic", "newrelic-insights-insert-key"),
         ("newrelic", "newrelic-license-key"),
         ("pagerduty", "pagerduty-integration-key"),
-        ("shopify", "shopify-admin-api-token"),
-        ("shopify", "shopify-custom-app-token"),
-        ("shopify", "shopify-private-app-token"),
         ("shopify", "shopify-shared-secret"),
     ]
     before = len(fake.requests)
     for provider, rule_id in kinds:
         assert rules.get(rule_id) == provider, rule_id
-        secret = "shpat_" + "0a" * 16
+        secret = "shpss_" + "0a" * 16
         found = finding(provider, rule_id, secret, shop="acme.myshopify.com")
         [(_, probe)] = plan([found], VerifyOptions())
         assert probe is None, rule_id
