@@ -34,6 +34,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import string
 import sys
 import tempfile
@@ -428,6 +429,21 @@ class Run:
     located: int  # LeakGuard: planted keys with both original positions right; else -1
 
 
+def median_run(runs: list[Run]) -> Run:
+    """The median wall seconds and the median CPU seconds of ``runs`` (each on its own: the
+    run with the median wall time need not have the median CPU time), the largest peak RSS."""
+    timings = [r.timing for r in runs]
+    timing = Timing(
+        statistics.median(t.seconds for t in timings),
+        statistics.median(t.cpu for t in timings),
+        max(t.rss_mb for t in timings),
+        timings[-1].returncode,
+        b"",
+        b"",
+    )
+    return Run(timing, runs[-1].found, runs[-1].located)
+
+
 def run_floor(root: Path, out: Path, jobs: int, leakguard: str) -> Run:
     files = sorted(str(p) for p in root.rglob("*") if p.is_file())
     return Run(timed(["sh", "-c", 'cat "$@" > /dev/null', "cat", *files]), 0, -1)
@@ -528,7 +544,10 @@ def main() -> None:
         help="comma list of floor, leakguard, kingfisher, gitleaks (default: all)",
     )
     parser.add_argument(
-        "--repeat", type=int, default=2, help="runs per tool, best kept (default 2)"
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per tool, taking turns; medians reported (default 3)",
     )
     parser.add_argument(
         "--leakguard", default="", help="the leakguard command to time (default: this venv's)"
@@ -552,28 +571,30 @@ def main() -> None:
     root, planted, size = build(args.pairs, size_mb, keys, args.seed, not args.plain)
     print(f"build: {root} ({size / MB:.0f} MB, {args.pairs} bundle/map pairs, {len(planted)} keys)")
     warm(root)
+    runs: dict[str, list[Run]] = {tool: [] for tool in tools}
     results: dict[str, tuple[Run, tuple[int, int]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for tool in tools:
-            out = Path(tmp) / f"{tool}.out"
-            best: Run | None = None
-            for _ in range(args.repeat):
+        for round_ in range(args.repeat):  # tools take turns, so load spikes hit them alike
+            for tool in tools:
+                out = Path(tmp) / f"{tool}.out"
                 if tool == "before":
                     run = run_leakguard(root, out, args.jobs, args.compare)
                 else:
                     run = TOOLS[tool](root, out, args.jobs, leakguard)
-                if best is None or run.timing.seconds < best.timing.seconds:
-                    best = run
-            assert best is not None
-            results[tool] = (best, recall("leakguard" if tool == "before" else tool, out, planted))
-            print(f"  {tool}: {best.timing.seconds:.2f}s", file=sys.stderr)
+                runs[tool].append(run)
+                print(f"  {tool} #{round_ + 1}: {run.timing.seconds:.2f}s", file=sys.stderr)
+                if round_ == args.repeat - 1:
+                    found = recall("leakguard" if tool == "before" else tool, out, planted)
+                    results[tool] = (median_run(runs[tool]), found)
     floor = results["floor"][0].timing.seconds if "floor" in results else None
+    floor_cpu = results["floor"][0].timing.cpu if "floor" in results else None
     peers = [r.timing for t, (r, _) in results.items() if t in ("kingfisher", "gitleaks")]
     fastest = min(peers, key=lambda t: t.seconds) if peers else None
     print()
     print(
         f"{'tool':<11} {'seconds':>8} {'cpu s':>7} {'MB/s':>8} {'vs faster peer':>15} "
-        f"{'cpu vs peer':>12} {'x floor':>8} {'peak MB':>8} {'found':>9} {'located':>9}"
+        f"{'cpu vs peer':>12} {'x floor':>8} {'cpu x floor':>12} {'peak MB':>8} {'found':>9} "
+        f"{'located':>9}"
     )
     for tool, (run, (found, located)) in results.items():
         seconds, cpu = run.timing.seconds, run.timing.cpu
@@ -581,20 +602,23 @@ def main() -> None:
         ratio = f"{fastest.seconds / seconds:.2f}x" if fastest and peer else "-"
         cpu_ratio = f"{fastest.cpu / cpu:.2f}x" if fastest and peer and cpu > 0 else "-"
         over = f"{seconds / floor:.1f}" if floor and tool != "floor" else "-"
+        cpu_over = f"{cpu / floor_cpu:.1f}" if floor_cpu and tool != "floor" else "-"
         shown = f"{found}/{len(planted)}" if tool != "floor" else "-"
         where = f"{located}/{len(planted)}" if located >= 0 else "-"
         print(
             f"{tool:<11} {seconds:>8.2f} {cpu:>7.2f} {size / MB / seconds:>8.1f} "
-            f"{ratio:>15} {cpu_ratio:>12} {over:>8} {run.timing.rss_mb:>8.0f} {shown:>9} "
-            f"{where:>9}"
+            f"{ratio:>15} {cpu_ratio:>12} {over:>8} {cpu_over:>12} {run.timing.rss_mb:>8.0f} "
+            f"{shown:>9} {where:>9}"
         )
     print(
         f"\n'vs faster peer': the faster peer's seconds over the tool's (>1: faster); 'cpu vs "
         f"peer': the same peer's CPU seconds over the tool's (steadier than wall time on a "
         f"loaded machine); 'cpu s': user + system seconds of the whole process tree; 'x floor': "
-        f"the tool's seconds over `cat` of every file; 'located': keys reported both in the "
-        f"bundle and in the map with their original path, line and column; --jobs {args.jobs}; "
-        f"best of {args.repeat} runs, process start-up included; {os.cpu_count()} cores."
+        f"the tool's seconds over `cat` of every file ('cpu x floor': CPU seconds over cat's); "
+        f"'located': keys reported both in the bundle and in the map with their original path, "
+        f"line and column; --jobs {args.jobs}; "
+        f"medians of {args.repeat} runs (wall and CPU each), process start-up included; "
+        f"{os.cpu_count()} cores."
     )
 
 
