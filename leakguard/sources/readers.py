@@ -313,7 +313,7 @@ class _Reader:
         self, stream: Readable, head: bytes, display: str, depth: int
     ) -> Iterator[Chunk]:
         limit = self.options.max_file_bytes
-        data = head + stream.read(max(0, limit + 1 - len(head)))
+        data = head + sourcemap.read_at_most(stream, max(0, limit - len(head)))
         if len(data) > limit:  # too big to parse as one document: stream it as text
             self.stats.warn(f"{display}: source map over {limit} bytes; scanned as text")
             yield from self._text(_Prepended(data[len(head) :], stream), head, display, depth)

@@ -36,6 +36,7 @@ from operator import itemgetter, mul
 from typing import cast
 
 from leakguard.model import Chunk, Extras, Finding, Location, ScanStats, SourceKind
+from leakguard.sources.limits import Readable
 
 #: an original source shorter than this (stripped) cannot hold a credential
 MIN_SOURCE = 8
@@ -101,6 +102,25 @@ def _json_values(text: str) -> int:
         count -= text.count(",", start, end) + text.count("[", start, end)
         count -= text.count("{", start, end)
     return count
+
+
+#: what a map is read by: ``read(n)`` allocates ``n`` bytes first, so one read up to the size
+#: limit (100 MiB) costs several times the read of a map of a few MB
+_READ_STEP = 4 * 1024 * 1024
+
+
+def read_at_most(stream: Readable, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``stream`` (``limit + 1`` when there are more: the caller
+    tells a map over its limit that way), read a few MB at a time."""
+    parts: list[bytes] = []
+    total = 0
+    while total <= limit:
+        part = stream.read(min(_READ_STEP, limit + 1 - total))
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def looks_like_source_map(head: bytes) -> bool:

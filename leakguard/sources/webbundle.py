@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from leakguard.model import Chunk, Location, ScanStats
-from leakguard.sources.sourcemap import MapText, RepeatedSources, map_text
+from leakguard.sources.sourcemap import MapText, RepeatedSources, map_text, read_at_most
 
 #: a credential-like token at a finding (long enough to be specific when searched for)
 _TOKEN = re.compile(rb"[A-Za-z0-9_\-+.~=]{16,}")
@@ -109,7 +109,7 @@ class SiblingMap:
         try:
             with self._path.open("rb") as fh:
                 identity = file_identity(os.fstat(fh.fileno()))
-                data = fh.read(self._max_bytes + 1)
+                data = read_at_most(fh, self._max_bytes)
         except OSError:
             return None  # the map is optional; reading it as a file reports what is wrong
         if len(data) > self._max_bytes:
