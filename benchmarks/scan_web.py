@@ -12,7 +12,8 @@ each bundle has a ``.map`` with ``sources`` (``webpack://app/./src/...``), ``sou
 ``names`` and a dense ``mappings`` (one segment per token, the renamed identifiers with a name
 index), and ends with ``//# sourceMappingURL=``. Keys of several providers are planted in
 original modules as string literals, so each appears in a bundle and, JSON-escaped, in its
-map's ``sourcesContent``.
+map's ``sourcesContent``. Modules are drawn from a pool of 600, so most original sources repeat
+in several maps (more than real builds do); the run prints how much of ``sourcesContent`` does.
 
 Each tool runs over the same directory with a warm page cache (LeakGuard and Kingfisher with
 ``--jobs`` workers/threads, 2 by default); it prints wall and CPU seconds, MB/s, the ratios
@@ -29,6 +30,7 @@ key, or of the literal's opening quote) and in its map with the exact path, line
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -429,6 +431,23 @@ class Run:
     located: int  # LeakGuard: planted keys with both original positions right; else -1
 
 
+def repeated_share(root: Path) -> str:
+    """How much of the maps' ``sourcesContent`` repeats a source of another map: the generator
+    draws modules from a pool, so most do (a tool that matches a repeated source once gains
+    from it; real builds repeat less: vendor modules in several entry points, client and server
+    maps of one build)."""
+    seen: set[bytes] = set()
+    total = repeated = 0
+    for path in sorted(root.rglob("*.map")):
+        for text in json.loads(path.read_text()).get("sourcesContent") or ():
+            digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+            total += len(text)
+            repeated += len(text) if digest in seen else 0
+            seen.add(digest)
+    share = repeated / total if total else 0.0
+    return f"{total / MB:.0f} MB in all, {share:.0%} of it repeating a source of another map"
+
+
 def median_run(runs: list[Run]) -> Run:
     """The median wall seconds and the median CPU seconds of ``runs`` (each on its own: the
     run with the median wall time need not have the median CPU time), the largest peak RSS."""
@@ -570,6 +589,7 @@ def main() -> None:
     leakguard = args.leakguard or leakguard_bin()
     root, planted, size = build(args.pairs, size_mb, keys, args.seed, not args.plain)
     print(f"build: {root} ({size / MB:.0f} MB, {args.pairs} bundle/map pairs, {len(planted)} keys)")
+    print(f"sourcesContent: {repeated_share(root)}")
     warm(root)
     runs: dict[str, list[Run]] = {tool: [] for tool in tools}
     results: dict[str, tuple[Run, tuple[int, int]]] = {}
