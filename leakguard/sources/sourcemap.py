@@ -324,6 +324,9 @@ class SourceTextChunk(Chunk):
 #: bytes of original sources, and of the map texts that locate them, one walk keeps to
 #: recognise sources repeated across its maps
 REPEAT_BUDGET = 64 * 1024 * 1024
+#: what recording one more place of a repeated source costs (a chunk object and its fields): a
+#: hostile map of a million identical sources must not keep a million of them
+PLACE_COST = 512
 
 
 class RepeatedSources:
@@ -348,7 +351,7 @@ class RepeatedSources:
         first = self._first.get(chunk.data)
         cost = self._text_cost(chunk)
         if first is not None:
-            if not self._spend(cost, chunk):
+            if not self._spend(cost + PLACE_COST, chunk):
                 return False
             key = (first.location.path, first.original_path)
             self._copies.setdefault(key, (first, []))[1].append(replace(chunk, data=first.data))
@@ -365,7 +368,8 @@ class RepeatedSources:
             return out
         for finding in findings:
             location = finding.location
-            entry = self._copies.get((location.path, str(location.get("original_path"))))
+            name = location.get("original_path")
+            entry = self._copies.get((location.path, name)) if isinstance(name, str) else None
             if entry is None or location.commit != entry[0].location.commit:
                 continue
             first, copies = entry

@@ -10,7 +10,7 @@ from pathlib import Path
 from leakguard.model import Finding, ScanStats
 from leakguard.options import ScanOptions
 from leakguard.scanner import run_scan
-from leakguard.sources.sourcemap import RepeatedSources, map_chunks
+from leakguard.sources.sourcemap import PLACE_COST, RepeatedSources, map_chunks
 from tests.support.keys import stripe_key
 from tests.unit.sources.helpers import scan_file
 
@@ -132,6 +132,16 @@ def test_what_is_kept_stays_within_the_budget(tmp_path: Path) -> None:
     roomy = RepeatedSources()
     assert len(_chunks(one, "one.js.map", roomy)) == 1
     assert _chunks(two, "two.js.map", roomy) == []
+
+
+def test_a_map_of_many_identical_sources_records_only_what_the_budget_allows(
+    tmp_path: Path,
+) -> None:
+    sources = [(f"src/copy{i}.ts", SHARED) for i in range(1000)]
+    text = _write_map(tmp_path / "many.js.map", sources)
+    budget = len(text) + len(SHARED.encode()) + 10 * PLACE_COST  # the first and 10 places
+    chunks = _chunks(text, "many.js.map", RepeatedSources(budget=budget))
+    assert len(chunks) == 1000 - 10  # the rest are matched where they are
 
 
 def test_inline_maps_and_lone_scans_never_skip_a_source(tmp_path: Path) -> None:
