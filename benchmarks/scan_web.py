@@ -13,7 +13,8 @@ each bundle has a ``.map`` with ``sources`` (``webpack://app/./src/...``), ``sou
 index), and ends with ``//# sourceMappingURL=``. Keys of several providers are planted in
 original modules as string literals, so each appears in a bundle and, JSON-escaped, in its
 map's ``sourcesContent``. Modules are drawn from a pool of 600, so most original sources repeat
-in several maps (more than real builds do); the run prints how much of ``sourcesContent`` does.
+in several maps (more than real builds do; ``--unique`` generates every module afresh); the run
+prints how much of ``sourcesContent`` repeats.
 
 Each tool runs over the same directory with a warm page cache (LeakGuard and Kingfisher with
 ``--jobs`` workers/threads, 2 by default); it prints wall and CPU seconds, MB/s, the ratios
@@ -360,18 +361,18 @@ class Planted:
     original_column: int  # of the key, 1-based
 
 
+def _new_module(rng: random.Random) -> Module:
+    return minify(
+        f"src/{rng.choice(_NOUNS)}s/{_camel(rng, 2)}.ts", _module_lines(rng, rng.randint(60, 400))
+    )
+
+
 def generate(
-    root: Path, pairs: int, size_mb: int, keys: int, seed: int, app_code: bool
+    root: Path, pairs: int, size_mb: int, keys: int, seed: int, app_code: bool, unique: bool
 ) -> list[Planted]:
     rng = random.Random(seed)
     (root / "assets").mkdir(parents=True)
-    pool = [
-        minify(
-            f"src/{rng.choice(_NOUNS)}s/{_camel(rng, 2)}.ts",
-            _module_lines(rng, rng.randint(60, 400)),
-        )
-        for _ in range(600)
-    ]
+    pool = [] if unique else [_new_module(rng) for _ in range(600)]
     per_pair = size_mb * MB // pairs
     planted: list[Planted] = []
     every = max(1, pairs // keys) if keys else 0
@@ -379,7 +380,7 @@ def generate(
         chosen: list[Module] = []
         estimate = 0
         while estimate < per_pair:
-            module = rng.choice(pool)
+            module = _new_module(rng) if unique else rng.choice(pool)
             module = Module(  # a path of its own, as each chunk bundles different files
                 f"src/{rng.choice(_NOUNS)}/{index}/{module.path.rsplit('/', 1)[1]}",
                 module.text,
@@ -406,14 +407,14 @@ def generate(
 
 
 def build(
-    pairs: int, size_mb: int, keys: int, seed: int, app_code: bool
+    pairs: int, size_mb: int, keys: int, seed: int, app_code: bool, unique: bool = False
 ) -> tuple[Path, list[Planted], int]:
-    kind = "app" if app_code else "plain"
+    kind = ("app" if app_code else "plain") + ("-unique" if unique else "")
     root = WORK / f"build-{pairs}p-{size_mb}mb-{keys}k-s{seed}-{kind}-v{GENERATOR_VERSION}"
     manifest = root.with_suffix(".json")
     if not manifest.exists():
         shutil.rmtree(root, ignore_errors=True)
-        planted = generate(root, pairs, size_mb, keys, seed, app_code)
+        planted = generate(root, pairs, size_mb, keys, seed, app_code, unique)
         manifest.write_text(json.dumps([p.__dict__ for p in planted]))
     planted = [Planted(**p) for p in json.loads(manifest.read_text())]
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
@@ -556,6 +557,12 @@ def main() -> None:
         help="modules without the auth, configuration, integrity and inline-asset code real "
         "client bundles carry (fewer keyword hits for every tool)",
     )
+    parser.add_argument(
+        "--unique",
+        action="store_true",
+        help="every bundled module generated afresh, none drawn from the pool of 600: no "
+        "original source repeats in another map (slower to generate)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="workers/threads per tool (default 2)")
     parser.add_argument(
         "--tools",
@@ -587,7 +594,9 @@ def main() -> None:
     if {"kingfisher", "gitleaks"} & set(tools):
         ensure_peers()
     leakguard = args.leakguard or leakguard_bin()
-    root, planted, size = build(args.pairs, size_mb, keys, args.seed, not args.plain)
+    root, planted, size = build(
+        args.pairs, size_mb, keys, args.seed, not args.plain, unique=args.unique
+    )
     print(f"build: {root} ({size / MB:.0f} MB, {args.pairs} bundle/map pairs, {len(planted)} keys)")
     print(f"sourcesContent: {repeated_share(root)}")
     warm(root)
