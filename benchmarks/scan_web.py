@@ -617,8 +617,9 @@ def main() -> None:
                     results[tool] = (median_run(runs[tool]), found)
     floor = results["floor"][0].timing.seconds if "floor" in results else None
     floor_cpu = results["floor"][0].timing.cpu if "floor" in results else None
-    peers = [r.timing for t, (r, _) in results.items() if t in ("kingfisher", "gitleaks")]
-    fastest = min(peers, key=lambda t: t.seconds) if peers else None
+    peer_names = [t for t in results if t in ("kingfisher", "gitleaks")]
+    fastest_name = min(peer_names, key=lambda t: results[t][0].timing.seconds, default="")
+    fastest = results[fastest_name][0].timing if fastest_name else None
     print()
     print(
         f"{'tool':<11} {'seconds':>8} {'cpu s':>7} {'MB/s':>8} {'vs faster peer':>15} "
@@ -649,6 +650,31 @@ def main() -> None:
         f"medians of {args.repeat} runs (wall and CPU each), process start-up included; "
         f"{os.cpu_count()} cores."
     )
+    print_paired(runs, fastest_name)
+
+
+def paired(runs: dict[str, list[Run]], tool: str, other: str) -> tuple[float, float]:
+    """The medians, over the rounds, of ``other``'s wall and CPU seconds over ``tool``'s in the
+    same round (the tools take turns, so a load spike weighs on both sides of a ratio)."""
+    pairs = list(zip(runs[tool], runs[other], strict=True))
+    wall = statistics.median(o.timing.seconds / t.timing.seconds for t, o in pairs)
+    cpu = statistics.median(o.timing.cpu / max(t.timing.cpu, 1e-9) for t, o in pairs)
+    return wall, cpu
+
+
+def print_paired(runs: dict[str, list[Run]], peer: str) -> None:
+    """Round-by-round ratios: each LeakGuard against the faster peer, and against 'before'."""
+    lines = []
+    for tool in ("leakguard", "before"):
+        if tool in runs and peer:
+            wall, cpu = paired(runs, tool, peer)
+            lines.append(f"{tool} vs {peer}: {wall:.2f}x wall, {cpu:.2f}x CPU")
+    if "leakguard" in runs and "before" in runs:
+        wall, cpu = paired(runs, "leakguard", "before")
+        lines.append(f"leakguard vs before: {wall:.2f}x wall, {cpu:.2f}x CPU")
+    if lines:
+        print("\npaired by round (medians of the per-round ratios, >1: leakguard faster):")
+        print("\n".join(f"  {line}" for line in lines))
 
 
 if __name__ == "__main__":
