@@ -158,3 +158,20 @@ def test_inline_maps_and_lone_scans_never_skip_a_source(tmp_path: Path) -> None:
         "one.js",
         "two.js",
     ]
+
+
+def test_a_source_repeated_inside_one_map_is_reported_at_both_entries(tmp_path: Path) -> None:
+    text = _write_map(
+        tmp_path / "one.js.map", [("src/a/pay.ts", SHARED), ("src/b/pay.ts", SHARED)], indent=1
+    )
+    result = run_scan([str(tmp_path)], ScanOptions(jobs=1, show_secrets=True))
+    assert result.stats.counters["repeated_sources"] == 1
+    assert sorted(map(_place, result.findings)) == _alone(tmp_path, "one.js.map")
+    second = text.index(KEY, text.index(KEY) + 1)  # the second entry's key, found by the test
+    line, column = text.count("\n", 0, second) + 1, second - text.rfind("\n", 0, second)
+    [loc] = [
+        f.location
+        for f in result.findings
+        if f.secret == KEY and f.location.get("original_path") == "src/b/pay.ts"
+    ]
+    assert (loc.line, loc.column) == (line, column)
