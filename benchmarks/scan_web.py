@@ -12,7 +12,9 @@ each bundle has a ``.map`` with ``sources`` (``webpack://app/./src/...``), ``sou
 ``names`` and a dense ``mappings`` (one segment per token, the renamed identifiers with a name
 index), and ends with ``//# sourceMappingURL=``. Keys of several providers are planted in
 original modules as string literals, so each appears in a bundle and, JSON-escaped, in its
-map's ``sourcesContent``.
+map's ``sourcesContent``. Modules are drawn from a pool of 600, so most original sources repeat
+in several maps (more than real builds do; ``--unique`` generates every module afresh); the run
+prints how much of ``sourcesContent`` repeats.
 
 Each tool runs over the same directory with a warm page cache (LeakGuard and Kingfisher with
 ``--jobs`` workers/threads, 2 by default); it prints wall and CPU seconds, MB/s, the ratios
@@ -29,11 +31,13 @@ key, or of the literal's opening quote) and in its map with the exact path, line
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
 import re
 import shutil
+import statistics
 import string
 import sys
 import tempfile
@@ -357,18 +361,18 @@ class Planted:
     original_column: int  # of the key, 1-based
 
 
+def _new_module(rng: random.Random) -> Module:
+    return minify(
+        f"src/{rng.choice(_NOUNS)}s/{_camel(rng, 2)}.ts", _module_lines(rng, rng.randint(60, 400))
+    )
+
+
 def generate(
-    root: Path, pairs: int, size_mb: int, keys: int, seed: int, app_code: bool
+    root: Path, pairs: int, size_mb: int, keys: int, seed: int, app_code: bool, unique: bool
 ) -> list[Planted]:
     rng = random.Random(seed)
     (root / "assets").mkdir(parents=True)
-    pool = [
-        minify(
-            f"src/{rng.choice(_NOUNS)}s/{_camel(rng, 2)}.ts",
-            _module_lines(rng, rng.randint(60, 400)),
-        )
-        for _ in range(600)
-    ]
+    pool = [] if unique else [_new_module(rng) for _ in range(600)]
     per_pair = size_mb * MB // pairs
     planted: list[Planted] = []
     every = max(1, pairs // keys) if keys else 0
@@ -376,7 +380,7 @@ def generate(
         chosen: list[Module] = []
         estimate = 0
         while estimate < per_pair:
-            module = rng.choice(pool)
+            module = _new_module(rng) if unique else rng.choice(pool)
             module = Module(  # a path of its own, as each chunk bundles different files
                 f"src/{rng.choice(_NOUNS)}/{index}/{module.path.rsplit('/', 1)[1]}",
                 module.text,
@@ -403,14 +407,14 @@ def generate(
 
 
 def build(
-    pairs: int, size_mb: int, keys: int, seed: int, app_code: bool
+    pairs: int, size_mb: int, keys: int, seed: int, app_code: bool, unique: bool = False
 ) -> tuple[Path, list[Planted], int]:
-    kind = "app" if app_code else "plain"
+    kind = ("app" if app_code else "plain") + ("-unique" if unique else "")
     root = WORK / f"build-{pairs}p-{size_mb}mb-{keys}k-s{seed}-{kind}-v{GENERATOR_VERSION}"
     manifest = root.with_suffix(".json")
     if not manifest.exists():
         shutil.rmtree(root, ignore_errors=True)
-        planted = generate(root, pairs, size_mb, keys, seed, app_code)
+        planted = generate(root, pairs, size_mb, keys, seed, app_code, unique)
         manifest.write_text(json.dumps([p.__dict__ for p in planted]))
     planted = [Planted(**p) for p in json.loads(manifest.read_text())]
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
@@ -426,6 +430,38 @@ class Run:
     timing: Timing
     found: int  # planted keys reported (anywhere)
     located: int  # LeakGuard: planted keys with both original positions right; else -1
+
+
+def repeated_share(root: Path) -> str:
+    """How much of the maps' ``sourcesContent`` repeats a source of another map: the generator
+    draws modules from a pool, so most do (a tool that matches a repeated source once gains
+    from it; real builds repeat less: vendor modules in several entry points, client and server
+    maps of one build)."""
+    seen: set[bytes] = set()
+    total = repeated = 0
+    for path in sorted(root.rglob("*.map")):
+        for text in json.loads(path.read_text()).get("sourcesContent") or ():
+            digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+            total += len(text)
+            repeated += len(text) if digest in seen else 0
+            seen.add(digest)
+    share = repeated / total if total else 0.0
+    return f"{total / MB:.0f} MB in all, {share:.0%} of it repeating a source of another map"
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The median wall seconds and the median CPU seconds of ``runs`` (each on its own: the
+    run with the median wall time need not have the median CPU time), the largest peak RSS."""
+    timings = [r.timing for r in runs]
+    timing = Timing(
+        statistics.median(t.seconds for t in timings),
+        statistics.median(t.cpu for t in timings),
+        max(t.rss_mb for t in timings),
+        timings[-1].returncode,
+        b"",
+        b"",
+    )
+    return Run(timing, runs[-1].found, runs[-1].located)
 
 
 def run_floor(root: Path, out: Path, jobs: int, leakguard: str) -> Run:
@@ -521,6 +557,12 @@ def main() -> None:
         help="modules without the auth, configuration, integrity and inline-asset code real "
         "client bundles carry (fewer keyword hits for every tool)",
     )
+    parser.add_argument(
+        "--unique",
+        action="store_true",
+        help="every bundled module generated afresh, none drawn from the pool of 600: no "
+        "original source repeats in another map (slower to generate)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="workers/threads per tool (default 2)")
     parser.add_argument(
         "--tools",
@@ -528,7 +570,10 @@ def main() -> None:
         help="comma list of floor, leakguard, kingfisher, gitleaks (default: all)",
     )
     parser.add_argument(
-        "--repeat", type=int, default=2, help="runs per tool, best kept (default 2)"
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per tool, taking turns; medians reported (default 3)",
     )
     parser.add_argument(
         "--leakguard", default="", help="the leakguard command to time (default: this venv's)"
@@ -549,31 +594,37 @@ def main() -> None:
     if {"kingfisher", "gitleaks"} & set(tools):
         ensure_peers()
     leakguard = args.leakguard or leakguard_bin()
-    root, planted, size = build(args.pairs, size_mb, keys, args.seed, not args.plain)
+    root, planted, size = build(
+        args.pairs, size_mb, keys, args.seed, not args.plain, unique=args.unique
+    )
     print(f"build: {root} ({size / MB:.0f} MB, {args.pairs} bundle/map pairs, {len(planted)} keys)")
+    print(f"sourcesContent: {repeated_share(root)}")
     warm(root)
+    runs: dict[str, list[Run]] = {tool: [] for tool in tools}
     results: dict[str, tuple[Run, tuple[int, int]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for tool in tools:
-            out = Path(tmp) / f"{tool}.out"
-            best: Run | None = None
-            for _ in range(args.repeat):
+        for round_ in range(args.repeat):  # tools take turns, so load spikes hit them alike
+            for tool in tools:
+                out = Path(tmp) / f"{tool}.out"
                 if tool == "before":
                     run = run_leakguard(root, out, args.jobs, args.compare)
                 else:
                     run = TOOLS[tool](root, out, args.jobs, leakguard)
-                if best is None or run.timing.seconds < best.timing.seconds:
-                    best = run
-            assert best is not None
-            results[tool] = (best, recall("leakguard" if tool == "before" else tool, out, planted))
-            print(f"  {tool}: {best.timing.seconds:.2f}s", file=sys.stderr)
+                runs[tool].append(run)
+                print(f"  {tool} #{round_ + 1}: {run.timing.seconds:.2f}s", file=sys.stderr)
+                if round_ == args.repeat - 1:
+                    found = recall("leakguard" if tool == "before" else tool, out, planted)
+                    results[tool] = (median_run(runs[tool]), found)
     floor = results["floor"][0].timing.seconds if "floor" in results else None
-    peers = [r.timing for t, (r, _) in results.items() if t in ("kingfisher", "gitleaks")]
-    fastest = min(peers, key=lambda t: t.seconds) if peers else None
+    floor_cpu = results["floor"][0].timing.cpu if "floor" in results else None
+    peer_names = [t for t in results if t in ("kingfisher", "gitleaks")]
+    fastest_name = min(peer_names, key=lambda t: results[t][0].timing.seconds, default="")
+    fastest = results[fastest_name][0].timing if fastest_name else None
     print()
     print(
         f"{'tool':<11} {'seconds':>8} {'cpu s':>7} {'MB/s':>8} {'vs faster peer':>15} "
-        f"{'cpu vs peer':>12} {'x floor':>8} {'peak MB':>8} {'found':>9} {'located':>9}"
+        f"{'cpu vs peer':>12} {'x floor':>8} {'cpu x floor':>12} {'peak MB':>8} {'found':>9} "
+        f"{'located':>9}"
     )
     for tool, (run, (found, located)) in results.items():
         seconds, cpu = run.timing.seconds, run.timing.cpu
@@ -581,21 +632,49 @@ def main() -> None:
         ratio = f"{fastest.seconds / seconds:.2f}x" if fastest and peer else "-"
         cpu_ratio = f"{fastest.cpu / cpu:.2f}x" if fastest and peer and cpu > 0 else "-"
         over = f"{seconds / floor:.1f}" if floor and tool != "floor" else "-"
+        cpu_over = f"{cpu / floor_cpu:.1f}" if floor_cpu and tool != "floor" else "-"
         shown = f"{found}/{len(planted)}" if tool != "floor" else "-"
         where = f"{located}/{len(planted)}" if located >= 0 else "-"
         print(
             f"{tool:<11} {seconds:>8.2f} {cpu:>7.2f} {size / MB / seconds:>8.1f} "
-            f"{ratio:>15} {cpu_ratio:>12} {over:>8} {run.timing.rss_mb:>8.0f} {shown:>9} "
-            f"{where:>9}"
+            f"{ratio:>15} {cpu_ratio:>12} {over:>8} {cpu_over:>12} {run.timing.rss_mb:>8.0f} "
+            f"{shown:>9} {where:>9}"
         )
     print(
         f"\n'vs faster peer': the faster peer's seconds over the tool's (>1: faster); 'cpu vs "
         f"peer': the same peer's CPU seconds over the tool's (steadier than wall time on a "
         f"loaded machine); 'cpu s': user + system seconds of the whole process tree; 'x floor': "
-        f"the tool's seconds over `cat` of every file; 'located': keys reported both in the "
-        f"bundle and in the map with their original path, line and column; --jobs {args.jobs}; "
-        f"best of {args.repeat} runs, process start-up included; {os.cpu_count()} cores."
+        f"the tool's seconds over `cat` of every file ('cpu x floor': CPU seconds over cat's); "
+        f"'located': keys reported both in the bundle and in the map with their original path, "
+        f"line and column; --jobs {args.jobs}; "
+        f"medians of {args.repeat} runs (wall and CPU each), process start-up included; "
+        f"{os.cpu_count()} cores."
     )
+    print_paired(runs, fastest_name)
+
+
+def paired(runs: dict[str, list[Run]], tool: str, other: str) -> tuple[float, float]:
+    """The medians, over the rounds, of ``other``'s wall and CPU seconds over ``tool``'s in the
+    same round (the tools take turns, so a load spike weighs on both sides of a ratio)."""
+    pairs = list(zip(runs[tool], runs[other], strict=True))
+    wall = statistics.median(o.timing.seconds / t.timing.seconds for t, o in pairs)
+    cpu = statistics.median(o.timing.cpu / max(t.timing.cpu, 1e-9) for t, o in pairs)
+    return wall, cpu
+
+
+def print_paired(runs: dict[str, list[Run]], peer: str) -> None:
+    """Round-by-round ratios: each LeakGuard against the faster peer, and against 'before'."""
+    lines = []
+    for tool in ("leakguard", "before"):
+        if tool in runs and peer:
+            wall, cpu = paired(runs, tool, peer)
+            lines.append(f"{tool} vs {peer}: {wall:.2f}x wall, {cpu:.2f}x CPU")
+    if "leakguard" in runs and "before" in runs:
+        wall, cpu = paired(runs, "leakguard", "before")
+        lines.append(f"leakguard vs before: {wall:.2f}x wall, {cpu:.2f}x CPU")
+    if lines:
+        print("\npaired by round (medians of the per-round ratios, >1: leakguard faster):")
+        print("\n".join(f"  {line}" for line in lines))
 
 
 if __name__ == "__main__":

@@ -9,15 +9,16 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from leakguard.model import Chunk, ScanStats, SourceKind
+from leakguard.model import Chunk, Finding, ScanStats, SourceKind
 from leakguard.options import ScanOptions
 from leakguard.pathfilter import PathFilter
 from leakguard.sources.interface import Source
 from leakguard.sources.limits import CountingReader
 from leakguard.sources.readers import SNIFF_BYTES, file_chunks, stream_chunks_for
+from leakguard.sources.sourcemap import RepeatedSources
 from leakguard.sources.webbundle import ReadMaps
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
@@ -50,21 +51,31 @@ class FileSource:
 
 @dataclass
 class FileBatch:
-    """Some files of a directory, scanned by one worker. Paths are relative to ``root``."""
+    """Some files of a directory, scanned by one worker. Paths are relative to ``root``.
+
+    An original source repeated in the batch's source maps is matched once; :meth:`enrich`
+    copies its findings to its other places."""
 
     root: Path
     relpaths: tuple[str, ...]
     label: str
     parallel_safe = True
+    _repeated: RepeatedSources | None = field(default=None, init=False, repr=False, compare=False)
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
         return [self]
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
         walked = _walk_reaches(self.root, options.excludes)
-        maps = ReadMaps()  # a bundle and its map (next in the walk) are each read once
+        self._repeated = RepeatedSources()
+        maps = ReadMaps(self._repeated)  # a bundle and its map (next in the walk): read once
         for rel in self.relpaths:
             yield from file_chunks(self.root / rel, rel, options, stats, walked=walked, maps=maps)
+
+    def enrich(self, findings: Sequence[Finding], stats: ScanStats) -> list[Finding]:
+        """``findings``, with those in repeated original sources copied to their other places."""
+        repeated, self._repeated = self._repeated, None
+        return list(findings) if repeated is None else repeated.with_copies(findings)
 
 
 @dataclass

@@ -113,7 +113,7 @@ def file_chunks(
         if size > options.max_file_bytes and not _streamed_log(path):
             stats.skip(display, f"over the size limit ({size} > {options.max_file_bytes} bytes)")
             return
-        reader = _Reader(options, stats, chunk_bytes=chunk_bytes)
+        reader = _Reader(options, stats, chunk_bytes=chunk_bytes, repeated=maps.repeated)
         known = maps.take(webbundle.file_identity(st))
         if known is not None:  # a bundle's findings had this map read: not again
             stats.files += 1
@@ -200,8 +200,12 @@ class _Reader:
         chunk_bytes: int = CHUNK_BYTES,
         commit: str | None = None,
         source_kind: str = SourceKind.FILE,
+        repeated: sourcemap.RepeatedSources | None = None,
     ) -> None:
+        """``repeated``: the walk's record of the original sources its maps hold (see
+        :class:`~leakguard.sources.sourcemap.RepeatedSources`)."""
         self.options = options
+        self.repeated = repeated
         self.stats = stats
         self.budget = Budget(options.archives)
         self.chunk_bytes = chunk_bytes
@@ -309,18 +313,26 @@ class _Reader:
         self, stream: Readable, head: bytes, display: str, depth: int
     ) -> Iterator[Chunk]:
         limit = self.options.max_file_bytes
-        data = head + stream.read(max(0, limit + 1 - len(head)))
+        data = head + sourcemap.read_at_most(stream, max(0, limit - len(head)))
         if len(data) > limit:  # too big to parse as one document: stream it as text
             self.stats.warn(f"{display}: source map over {limit} bytes; scanned as text")
             yield from self._text(_Prepended(data[len(head) :], stream), head, display, depth)
             return
         known, self._known_map = (self._known_map if depth == 0 else None), None
-        produced = 0
+        # a source matched in an earlier map counts as produced (its findings are copied here)
+        produced = -self.stats.counters.get("repeated_sources", 0)
         for chunk in sourcemap.map_chunks(
-            data, display, self.stats, source_kind=SourceKind.WEB, commit=self.commit, known=known
+            data,
+            display,
+            self.stats,
+            source_kind=SourceKind.WEB,
+            commit=self.commit,
+            known=known,
+            repeated=self.repeated,
         ):
             produced += 1
             yield chunk
+        produced += self.stats.counters.get("repeated_sources", 0)
         if not produced:  # not a map after all, or no sourcesContent: its text is worth a look
             yield from self._text(io.BytesIO(data[len(head) :]), head, display, depth)
 
@@ -403,6 +415,7 @@ def _sibling_map(
         stats,
         source_kind=SourceKind.WEB,
         known=known[1] if known is not None else None,
+        repeated=maps.repeated,
     )
 
 

@@ -29,13 +29,14 @@ import json
 import re
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from operator import itemgetter, mul
 from typing import cast
 
-from leakguard.model import Chunk, Extras, Location, ScanStats, SourceKind
+from leakguard.model import Chunk, Extras, Finding, Location, ScanStats, SourceKind
+from leakguard.sources.limits import Readable
 
 #: an original source shorter than this (stripped) cannot hold a credential
 MIN_SOURCE = 8
@@ -101,6 +102,25 @@ def _json_values(text: str) -> int:
         count -= text.count(",", start, end) + text.count("[", start, end)
         count -= text.count("{", start, end)
     return count
+
+
+#: what a map is read by: ``read(n)`` allocates ``n`` bytes first, so one read up to the size
+#: limit (100 MiB) costs several times the read of a map of a few MB
+_READ_STEP = 4 * 1024 * 1024
+
+
+def read_at_most(stream: Readable, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``stream`` (``limit + 1`` when there are more: the caller
+    tells a map over its limit that way), read a few MB at a time."""
+    parts: list[bytes] = []
+    total = 0
+    while total <= limit:
+        part = stream.read(min(_READ_STEP, limit + 1 - total))
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def looks_like_source_map(head: bytes) -> bool:
@@ -265,13 +285,120 @@ class SourceTextChunk(Chunk):
         )
         base = self.location
         extras = _with_origin(base.extras, origin)
+        at = self.map_position(_chars(data[:offset]))
+        if at is None:
+            return Location(base.path, base.line, base.column, base.commit, extras)
+        return Location(base.path, at[0], at[1], base.commit, extras)
+
+    def map_position(self, chars: int) -> tuple[int, int] | None:
+        """(line, column) in the map's text of the ``chars``-th character of this source (None
+        for an inline map)."""
         span = None if self.raw is None else self.raw.span(self.group, self.entry)
         if span is None:
-            return Location(base.path, base.line, base.column, base.commit, extras)
+            return None
         text = self.raw.text  # type: ignore[union-attr]
-        raw = _raw_offset(text, span[0], span[1], _chars(data[:offset]))
-        line = text.count("\n", 0, raw) + 1
-        return Location(base.path, line, raw - text.rfind("\n", 0, raw), base.commit, extras)
+        raw = _raw_offset(text, span[0], span[1], chars)
+        return text.count("\n", 0, raw) + 1, raw - text.rfind("\n", 0, raw)
+
+    def chars_before(self, line: int, column: int) -> int | None:
+        """The characters of this source before map position ``line``:``column`` (what
+        :meth:`map_position` was given), or None if the position is not in its string."""
+        span = None if self.raw is None else self.raw.span(self.group, self.entry)
+        if span is None or line < 1 or column < 1:
+            return None
+        text = self.raw.text  # type: ignore[union-attr]
+        pos = -1
+        for _ in range(line - 1):
+            pos = text.find("\n", pos + 1)
+            if pos == -1:
+                return None
+        pos += column
+        if not span[0] <= pos <= span[1]:
+            return None
+        try:
+            return len(_scanstring(text[span[0] : pos] + '"', 0)[0])
+        except ValueError:
+            return None
+
+
+#: bytes of original sources, and of the map texts that locate them, one walk keeps to
+#: recognise sources repeated across its maps
+REPEAT_BUDGET = 64 * 1024 * 1024
+#: what recording one more place of a repeated source costs (a chunk object and its fields): a
+#: hostile map of a million identical sources must not keep a million of them
+PLACE_COST = 512
+
+
+class RepeatedSources:
+    """Original sources already scanned in one walk, by content. The same source in another
+    map (a vendor module bundled into several entry points, the same app built twice, client
+    and server maps of one build) is matched once; :meth:`with_copies` then copies each of its
+    findings to every other place, at the position a scan of that place gives (the map's line
+    and column of the secret, the other original path; the original line and column are the
+    same text's). What is kept to recognise repeats (sources and their maps' text) stays
+    within ``budget`` bytes; past it, sources are scanned wherever they are."""
+
+    def __init__(self, budget: int = REPEAT_BUDGET) -> None:
+        self._budget = budget
+        self._first: dict[bytes, SourceTextChunk] = {}
+        self._texts: set[int] = set()  # the map texts kept (their ids: each is referenced)
+        #: (map, original path) of a source scanned -> that source, and its other places
+        self._copies: dict[tuple[str, str], tuple[SourceTextChunk, list[SourceTextChunk]]] = {}
+
+    def repeats(self, chunk: SourceTextChunk) -> bool:
+        """True when a source with ``chunk``'s content was scanned in this walk (``chunk`` is
+        then recorded as one of its places, and need not be scanned)."""
+        first = self._first.get(chunk.data)
+        cost = self._text_cost(chunk)
+        if first is not None:
+            if not self._spend(cost + PLACE_COST, chunk):
+                return False
+            key = (first.location.path, first.original_path)
+            self._copies.setdefault(key, (first, []))[1].append(replace(chunk, data=first.data))
+            return True
+        if self._spend(cost + len(chunk.data), chunk):
+            self._first[chunk.data] = chunk
+        return False
+
+    def with_copies(self, findings: Sequence[Finding]) -> list[Finding]:
+        """``findings``, and a copy of each one in a repeated source at each of its other
+        places."""
+        out = list(findings)
+        if not self._copies:
+            return out
+        for finding in findings:
+            location = finding.location
+            name = location.get("original_path")
+            entry = self._copies.get((location.path, name)) if isinstance(name, str) else None
+            if entry is None or location.commit != entry[0].location.commit:
+                continue
+            first, copies = entry
+            chars = first.chars_before(location.line, location.column)
+            out.extend(replace(finding, location=_moved(location, c, chars)) for c in copies)
+        return out
+
+    def _text_cost(self, chunk: SourceTextChunk) -> int:
+        raw = chunk.raw
+        return 0 if raw is None or id(raw) in self._texts else len(raw.text)
+
+    def _spend(self, cost: int, chunk: SourceTextChunk) -> bool:
+        if cost > self._budget:
+            return False
+        self._budget -= cost
+        if chunk.raw is not None:
+            self._texts.add(id(chunk.raw))
+        return True
+
+
+def _moved(location: Location, place: SourceTextChunk, chars: int | None) -> Location:
+    """``location`` (of a finding in a source) moved to the same text at ``place``."""
+    at = None if chars is None else place.map_position(chars)
+    line, column = at if at is not None else (place.location.line, place.location.column)
+    extras = tuple(
+        (key, place.original_path if key == "original_path" else value)
+        for key, value in location.extras
+    )
+    return Location(place.location.path, line, column, place.location.commit, extras)
 
 
 def _chars(data: bytes) -> int:
@@ -310,13 +437,16 @@ def map_chunks(
     anchor: Location | None = None,
     commit: str | None = None,
     known: MapText | None = None,
+    repeated: RepeatedSources | None = None,
 ) -> Iterator[Chunk]:
     """One chunk per original source in a map's ``sourcesContent``; nothing if it is not a map
     (or one too hostile to parse: then a warning, and the caller scans it as text).
 
     With ``anchor`` (an inline map), every finding is reported at the anchor, with the original
     position in extras. ``known``: ``data`` already decoded (to locate a bundle's findings), so
-    its text and the string spans found in it are used, not made again."""
+    its text and the string spans found in it are used, not made again. ``repeated``: the
+    sources the walk scanned already (a source found there again is not yielded: its caller
+    copies the findings, see :class:`RepeatedSources`)."""
     parsed = parse_map(data, known.text if known is not None else None)
     doc = parsed.doc
     if doc is None:
@@ -342,11 +472,16 @@ def map_chunks(
         raw = None
         extras = (*anchor.extras, ("encoding", "data-url"))
         located = Location(anchor.path, anchor.line, anchor.column, anchor.commit, extras)
+    if raw is None:
+        repeated = None  # an inline map's findings all point at its URL: nothing to tell apart
+    # a finding is told to be at a place by its map and original path: a name given to two
+    # sources of one map leaves both out of repeats
+    named = Counter(name for names, _ in contents for name in names)
     for group, (names, texts) in enumerate(contents):
         for entry, content in enumerate(texts):
             if not isinstance(content, str) or len(content) < MIN_SOURCE or content.isspace():
                 continue
-            yield SourceTextChunk(
+            chunk = SourceTextChunk(
                 content.encode("utf-8", "replace"),
                 located,
                 source_kind,
@@ -355,6 +490,11 @@ def map_chunks(
                 group=group,
                 entry=entry,
             )
+            single = named[chunk.original_path] < 2
+            if repeated is not None and single and repeated.repeats(chunk):
+                stats.count("repeated_sources")
+                continue
+            yield chunk
 
 
 def _key(text: str, key: re.Pattern[str], literal: str) -> re.Match[str] | None:

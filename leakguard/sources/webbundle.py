@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from leakguard.model import Chunk, Location, ScanStats
-from leakguard.sources.sourcemap import MapText, map_text
+from leakguard.sources.sourcemap import MapText, RepeatedSources, map_text, read_at_most
 
 #: a credential-like token at a finding (long enough to be specific when searched for)
 _TOKEN = re.compile(rb"[A-Za-z0-9_\-+.~=]{16,}")
@@ -46,10 +46,15 @@ class ReadMaps:
     """The map a bundle's findings last had read, kept for the scan of that map file itself
     (soon after in a directory walk, or followed from the bundle): a bundle and its map are
     each read and decoded once. One map at a time, until it is taken or another replaces it;
-    a file changed since (another identity) is read again."""
+    a file changed since (another identity) is read again.
 
-    def __init__(self) -> None:
+    ``repeated``: where the walk records the original sources its maps hold, so a source
+    repeated in another map is matched once (the walk then copies its findings, see
+    :class:`~leakguard.sources.sourcemap.RepeatedSources`); None: every source is scanned."""
+
+    def __init__(self, repeated: RepeatedSources | None = None) -> None:
         self._kept: tuple[FileIdentity, bytes, MapText] | None = None
+        self.repeated = repeated
 
     def keep(self, identity: FileIdentity, data: bytes, text: MapText) -> None:
         self._kept = (identity, data, text)
@@ -104,7 +109,7 @@ class SiblingMap:
         try:
             with self._path.open("rb") as fh:
                 identity = file_identity(os.fstat(fh.fileno()))
-                data = fh.read(self._max_bytes + 1)
+                data = read_at_most(fh, self._max_bytes)
         except OSError:
             return None  # the map is optional; reading it as a file reports what is wrong
         if len(data) > self._max_bytes:
