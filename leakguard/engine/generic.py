@@ -130,7 +130,7 @@ def reason_to_reject(
     return None
 
 
-_NAME_CHAR = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_NAME_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 
 
 def full_name(candidate: Candidate) -> bytes:
@@ -140,10 +140,10 @@ def full_name(candidate: Candidate) -> bytes:
     at = candidate.data.rfind(keyword, max(0, candidate.start - 160), candidate.start)
     if at < 0:
         return keyword
-    data, begin, stop = candidate.data, at, max(0, at - 48)
-    while begin > stop and data[begin - 1] in _NAME_CHAR:
-        begin -= 1
-    return data[begin : at + len(keyword)]
+    stop = max(0, at - 48)
+    before = candidate.data[stop:at]
+    begin = stop + len(before.rstrip(_NAME_CHARS))  # the identifier characters just before
+    return candidate.data[begin : at + len(keyword)]
 
 
 def generic_secret(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:

@@ -125,6 +125,7 @@ class _Group:
     pattern: re.Pattern[bytes]
     before: int
     max_length: int
+    anchored: bool  # a match starts at a keyword hit: tried there only, not searched for
     rules: list[Rule]
     # per rule: its first keyword, lowercased (a vendor prefix the placeholder check skips)
     prefixes: list[bytes]
@@ -139,8 +140,9 @@ class _Accepted:
     verdict: Verdict
 
 
-#: verdicts one scan call remembers (a digest and a verdict each: a few hundred KB at most)
-MEMO_ENTRIES = 4096
+#: verdicts an engine remembers (a digest and a verdict each: a few MB at most); when full it
+#: starts again empty (values repeat within a file set: config copied into many files)
+MEMO_ENTRIES = 16384
 _Memo = dict[tuple[str, bytes], Verdict | None]
 
 
@@ -189,13 +191,21 @@ class Engine:
         self._order = {rule.id: i for i, rule in enumerate(ruleset.rules)}
         # Rules sharing a pattern and window (the JWT rules) are matched once per window.
         self._groups: list[_Group] = []
-        group_index: dict[tuple[bytes, int, int, int], int] = {}
+        group_index: dict[tuple[bytes, int, int, int, bool], int] = {}
         rule_group: dict[str, int] = {}
         for rule in ruleset.rules:
-            shape = (rule.pattern.pattern, rule.pattern.flags, rule.before, rule.max_length)
+            shape = (
+                rule.pattern.pattern,
+                rule.pattern.flags,
+                rule.before,
+                rule.max_length,
+                rule.anchored,
+            )
             if shape not in group_index:
                 group_index[shape] = len(self._groups)
-                self._groups.append(_Group(rule.pattern, rule.before, rule.max_length, [], []))
+                self._groups.append(
+                    _Group(rule.pattern, rule.before, rule.max_length, rule.anchored, [], [])
+                )
             self._groups[group_index[shape]].rules.append(rule)
             self._groups[group_index[shape]].prefixes.append(rule.keywords[0].lower())
             rule_group[rule.id] = group_index[shape]
@@ -210,6 +220,9 @@ class Engine:
         self.kind = self._choose_kind(kind)
         self._rule_cache = rule_cache
         self._decoders: DecoderScanners | None = None  # built on the first decoding scan
+        # verdicts of the memo-safe validators by (rule, digest of context and secret): the
+        # verdict is a function of those alone, so reusing it changes no result
+        self._memo: _Memo = {}
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
         elif self.kind == "hyperscan":
@@ -252,12 +265,12 @@ class Engine:
         """Match ``chunk``; then, up to ``decode_depth`` layers deep, match what its encoded
         runs (base64, percent-encoding, JSON escapes) decode to. ``allow(rule_id, secret)``
         (a project's allowlist) drops a match while its value is still at hand."""
-        return self._scan(chunk, decode_depth, allow, {})
+        return self._scan(chunk, decode_depth, allow, self._memo)
 
     def _scan(
         self, chunk: Chunk, decode_depth: int, allow: AllowCheck | None, memo: _Memo
     ) -> list[Finding]:
-        """``memo``: the verdicts judged in this call (its chunk and their decoded layers)."""
+        """``memo``: the verdicts judged so far by this engine."""
         lines = _LineCounter(chunk.data)
         exposure = Exposure(chunk.data)
         accepted = self._accepted(chunk.data, chunk, memo)
@@ -316,24 +329,22 @@ class Engine:
         memo: _Memo,
     ) -> None:
         lo, hi = owned
-        finditer = group.pattern.finditer
         has_secret = "secret" in group.pattern.groupindex
         checks = list(zip(group.rules, group.prefixes, strict=True))
         seen: set[tuple[int, int]] = set()
-        for w_start, w_stop in _merge(spans, len(data)):
-            for m in finditer(data, w_start, w_stop):
-                if has_secret and m.group("secret") is not None:
-                    s_start, s_end = m.span("secret")
-                else:
-                    s_start, s_end = m.span()
-                if s_start < lo or s_start >= hi or s_start == s_end or (s_start, s_end) in seen:
-                    continue
-                seen.add((s_start, s_end))
-                match_groups = m.groupdict()
-                for rule, prefix in checks:
-                    accepted = self._check(rule, prefix, data, match_groups, (s_start, s_end), memo)
-                    if accepted is not None:
-                        candidates.append(accepted)
+        for m in _matches(group, spans, data):
+            if has_secret and m.group("secret") is not None:
+                s_start, s_end = m.span("secret")
+            else:
+                s_start, s_end = m.span()
+            if s_start < lo or s_start >= hi or s_start == s_end or (s_start, s_end) in seen:
+                continue
+            seen.add((s_start, s_end))
+            match_groups = m.groupdict()
+            for rule, prefix in checks:
+                accepted = self._check(rule, prefix, data, match_groups, (s_start, s_end), memo)
+                if accepted is not None:
+                    candidates.append(accepted)
 
     def take_notices(self) -> list[str]:
         """Warnings for the scan's stats (a user rule over its time budget), once each."""
@@ -359,14 +370,15 @@ class Engine:
             candidate = Candidate(rule.id, secret, start, end, data, groups, checked)
             context = self._memo_contexts.get(rule.validator)
             if context is not None:
-                # the key is a digest: the memo keeps no value, and lives for one scan call
+                # the key is a digest: the memo keeps no value
                 key = (rule.id, _digest(context(candidate), secret))
                 if key in memo:
                     verdict = memo[key]
                 else:
                     verdict = self._judge(rule, prefix, secret, candidate)
-                    if len(memo) < MEMO_ENTRIES:
-                        memo[key] = verdict
+                    if len(memo) >= MEMO_ENTRIES:
+                        memo.clear()
+                    memo[key] = verdict
                 return None if verdict is None else _Accepted(rule, start, end, secret, verdict)
         verdict = self._judge(rule, prefix, secret, candidate)
         return None if verdict is None else _Accepted(rule, start, end, secret, verdict)
@@ -408,11 +420,16 @@ class Engine:
             key=lambda a: (a.start, -(a.end - a.start), -a.rule.priority, self._order[a.rule.id])
         )
         last_end = -1
+        # Many matches in a chunk: one search of the chunk for any marker is cheaper than a
+        # search of each match's line, and usually rules the line searches out.
+        marked = len(data) > len(found) * MARKER_CHUNK_BYTES or any(
+            stem in data for stem in _MARKER_STEMS
+        )
         for acc in found:
             if acc.end <= last_end:
                 continue
             last_end = max(last_end, acc.end)
-            if _line_has_marker(data, acc.start, acc.end):
+            if marked and _line_has_marker(data, acc.start, acc.end):
                 continue
             yield acc
 
@@ -490,6 +507,22 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+def _matches(group: _Group, spans: list[tuple[int, int]], data: bytes) -> Iterator[re.Match[bytes]]:
+    """The group's matches in its windows; an anchored group's only at each window's start
+    (its keyword's), tried once each: a window search costs a regex attempt per byte."""
+    if group.anchored:
+        match = group.pattern.match
+        size = len(data)
+        for start, stop in sorted(set(spans)):
+            m = match(data, max(0, start), min(size, stop))
+            if m is not None:
+                yield m
+        return
+    finditer = group.pattern.finditer
+    for w_start, w_stop in _merge(spans, len(data)):
+        yield from finditer(data, w_start, w_stop)
+
+
 def _merge(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
     """The union of ``spans``, clipped to ``[0, size)``, in order."""
     spans.sort()
@@ -514,8 +547,14 @@ def _secret_text(acc: _Accepted) -> str:
 # How far from a match, on its line, an inline marker counts: a marker is a comment beside the
 # value, and a bound keeps a megabyte-long minified line from being searched once per match.
 MARKER_REACH = 1024
+#: chunk bytes per match up to which the chunk is searched for markers once, before the lines
+MARKER_CHUNK_BYTES = 16384
 # any of the inline markers, in one search
 _ALLOW_MARKER = re.compile(b"|".join(re.escape(marker) for marker in ALLOW_MARKERS))
+# what every marker starts with (the two detect-secrets markers share "pragma: allowlist"): a
+# chunk holding none of these needs no per-match line search
+_STEMS = {marker.partition(b" secret")[0] for marker in (*ALLOW_MARKERS, NEXT_LINE_MARKER)}
+_MARKER_STEMS = tuple(sorted(s for s in _STEMS if not any(o != s and o in s for o in _STEMS)))
 
 
 def _line_has_marker(data: bytes, start: int, end: int) -> bool:
