@@ -140,6 +140,9 @@ class _Accepted:
     verdict: Verdict
 
 
+# the pseudo-group of the markers' keyword hits (no pattern: they only say a marker is there)
+_MARKED = -1
+
 #: verdicts an engine remembers (a digest and a verdict each: a few MB at most); when full it
 #: starts again empty (values repeat within a file set: config copied into many files)
 MEMO_ENTRIES = 16384
@@ -217,6 +220,15 @@ class Engine:
                 group = self._groups[g]
                 reach.append((g, len(keyword) + group.before, group.max_length))
             self._keyword_reach.append(reach)
+        if self._keywords:  # the allow markers ride along: a chunk without one skips line checks
+            for stem in _MARKER_STEMS:
+                key = (stem, True)
+                if key not in index:
+                    index[key] = len(self._keywords)
+                    self._keywords.append(key)
+                    self._keyword_rules.append([])
+                    self._keyword_reach.append([])
+                self._keyword_reach[index[key]].append((_MARKED, 0, 0))
         self.kind = self._choose_kind(kind)
         self._rule_cache = rule_cache
         self._decoders: DecoderScanners | None = None  # built on the first decoding scan
@@ -293,6 +305,7 @@ class Engine:
                     windows[g] = [(end - back, end + ahead)]
                 else:
                     spans.append((end - back, end + ahead))
+        marked = windows.pop(_MARKED, None) is not None
         if not windows:
             return
         candidates: list[_Accepted] = []
@@ -317,7 +330,7 @@ class Engine:
                         f"{self.rule_budget_seconds:g}s on {chunk.location.path}; "
                         "skipped for the rest of the scan (a pattern that backtracks?)"
                     )
-        yield from self._resolve_overlaps(candidates, data)
+        yield from self._resolve_overlaps(candidates, data, marked)
 
     def _match_group(
         self,
@@ -413,18 +426,16 @@ class Engine:
             "or remove the rule with a --rules copy",
         )
 
-    def _resolve_overlaps(self, found: list[_Accepted], data: bytes) -> Iterator[_Accepted]:
+    def _resolve_overlaps(
+        self, found: list[_Accepted], data: bytes, marked: bool
+    ) -> Iterator[_Accepted]:
         """A secret inside a longer secret at the same place is the same credential; a secret
-        on a line marked ``leakguard:allow`` is suppressed."""
+        on a line marked ``leakguard:allow`` is suppressed (``marked``: the keyword pass saw a
+        marker in ``data``; without one no line is searched)."""
         found.sort(
             key=lambda a: (a.start, -(a.end - a.start), -a.rule.priority, self._order[a.rule.id])
         )
         last_end = -1
-        # Many matches in a chunk: one search of the chunk for any marker is cheaper than a
-        # search of each match's line, and usually rules the line searches out.
-        marked = len(data) > len(found) * MARKER_CHUNK_BYTES or any(
-            stem in data for stem in _MARKER_STEMS
-        )
         for acc in found:
             if acc.end <= last_end:
                 continue
@@ -547,12 +558,10 @@ def _secret_text(acc: _Accepted) -> str:
 # How far from a match, on its line, an inline marker counts: a marker is a comment beside the
 # value, and a bound keeps a megabyte-long minified line from being searched once per match.
 MARKER_REACH = 1024
-#: chunk bytes per match up to which the chunk is searched for markers once, before the lines
-MARKER_CHUNK_BYTES = 16384
 # any of the inline markers, in one search
 _ALLOW_MARKER = re.compile(b"|".join(re.escape(marker) for marker in ALLOW_MARKERS))
-# what every marker starts with (the two detect-secrets markers share "pragma: allowlist"): a
-# chunk holding none of these needs no per-match line search
+# what every marker starts with (the two detect-secrets markers share "pragma: allowlist"),
+# found by the keyword pass: a chunk holding none of these needs no per-match line search
 _STEMS = {marker.partition(b" secret")[0] for marker in (*ALLOW_MARKERS, NEXT_LINE_MARKER)}
 _MARKER_STEMS = tuple(sorted(s for s in _STEMS if not any(o != s and o in s for o in _STEMS)))
 
