@@ -195,6 +195,8 @@ def _steps(error: ValidationError) -> Steps:
         extra = unknown_keys(error)
         if extra:
             steps.append(extra[0])  # the line of the first unknown key
+    elif "propertyNames" in error.schema_path and isinstance(error.instance, str):
+        steps.append(error.instance)  # a bad key name: its own line, not its mapping's
     return tuple(steps)
 
 

@@ -247,6 +247,12 @@ def verify(
         str | None,
         typer.Option("--vault-addr", metavar="URL", help="Vault/OpenBao server for Vault tokens."),
     ] = None,
+    shopify_shop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--shopify-shop", metavar="SHOP", help="Shop whose Admin API is asked (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Ask each stored credential's provider whether it is still live (docs/verify.md).
 
@@ -258,7 +264,7 @@ def verify(
     from leakguard.verify.stored import verify_stored
 
     fmt = _check_format(output_format)
-    options = build_verify_options(verify_endpoint, vault_addr)
+    options = build_verify_options(verify_endpoint, vault_addr, shopify_shop)
     with _open(db) as store:
         creds = [store.credential(_check_fingerprint(fp)) for fp in fingerprints]
         answers = verify_stored(

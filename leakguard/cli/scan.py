@@ -210,6 +210,15 @@ VaultAddr = Annotated[
         "(default: $VAULT_ADDR, then $BAO_ADDR).",
     ),
 ]
+ShopifyShop = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--shopify-shop",
+        metavar="SHOP",
+        help="The shop (acme or acme.myshopify.com) whose Admin API --verify asks about leaked "
+        "Shopify tokens (repeatable; docs/verify.md).",
+    ),
+]
 
 
 ConfigFile = Annotated[
@@ -235,13 +244,20 @@ Exclude = Annotated[
 ]
 
 
-def build_verify_options(endpoints: list[str] | None, vault_addr: str | None) -> VerifyOptions:
+def build_verify_options(
+    endpoints: list[str] | None, vault_addr: str | None, shopify_shops: list[str] | None = None
+) -> VerifyOptions:
     from leakguard.verify.runner import VerifyOptions, parse_endpoints
+    from leakguard.verify.shopify import parse_shops
 
     env = os.environ.get("LEAKGUARD_VERIFY_ENDPOINTS")
     chosen = endpoints if endpoints else ([env] if env else [])
     address = vault_addr or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or None
-    return VerifyOptions(endpoints=parse_endpoints(chosen), vault_addr=address)
+    return VerifyOptions(
+        endpoints=parse_endpoints(chosen),
+        vault_addr=address,
+        shopify_shops=parse_shops(shopify_shops or ()),
+    )
 
 
 def build_options(
@@ -519,6 +535,7 @@ def scan(
     verify_dry_run: VerifyDryRun = False,
     verify_endpoint: VerifyEndpoint = None,
     vault_addr: VaultAddr = None,
+    shopify_shop: ShopifyShop = None,
     config: ConfigFile = None,
     no_config: NoConfig = False,
     exclude: Exclude = None,
@@ -536,7 +553,9 @@ def scan(
         collect(problems, Baseline.load, baseline)
     checking = verify and not verify_dry_run
     verify_options = (
-        collect(problems, build_verify_options, verify_endpoint, vault_addr) if verify else None
+        collect(problems, build_verify_options, verify_endpoint, vault_addr, shopify_shop)
+        if verify
+        else None
     )
     options = collect(
         problems,

@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 
 from leakguard.cli.errors import collect, raise_all
-from leakguard.cli.scan import VaultAddr, VerifyDryRun, VerifyEndpoint, build_verify_options
+from leakguard.cli.scan import (
+    ShopifyShop,
+    VaultAddr,
+    VerifyDryRun,
+    VerifyEndpoint,
+    build_verify_options,
+)
 from leakguard.errors import LeakguardError, UsageError
 from leakguard.redact import terminal_safe
 from leakguard.reports import html, sarif, sweep_json, sweep_text, write_private
@@ -98,6 +104,7 @@ def sweep(
     verify_dry_run: VerifyDryRun = False,
     verify_endpoint: VerifyEndpoint = None,
     vault_addr: VaultAddr = None,
+    shopify_shop: ShopifyShop = None,
 ) -> None:
     """Scan every target of CONFIG into the findings store and report what is new.
 
@@ -116,7 +123,9 @@ def sweep(
     cfg = collect(problems, load_config, config)
     verifying = verify or verify_dry_run or (cfg is not None and cfg.verify)  # or `verify: true`
     verify_options = (
-        collect(problems, build_verify_options, verify_endpoint, vault_addr) if verifying else None
+        collect(problems, build_verify_options, verify_endpoint, vault_addr, shopify_shop)
+        if verifying
+        else None
     )
     raise_all(problems)
     assert cfg is not None

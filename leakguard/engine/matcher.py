@@ -28,7 +28,7 @@ from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, Validator, Verdict
 from leakguard.engine.markers import ALLOW_MARKERS, NEXT_LINE_MARKER
 from leakguard.engine.rulecache import RuleCache, block_database
-from leakguard.engine.rules import Rule, RuleSet
+from leakguard.engine.rules import Rule, RuleSet, rotation_for
 from leakguard.errors import EngineError, UsageError
 from leakguard.model import Chunk, Finding, Location, Validation, ValidationStatus
 from leakguard.redact import fingerprint, redact
@@ -138,6 +138,7 @@ class _Accepted:
     end: int
     secret: bytes
     verdict: Verdict
+    groups: Mapping[str, bytes | None]  # the match's named groups (rotation_by reads one)
 
 
 # the pseudo-group of the markers' keyword hits (no pattern: they only say a marker is there)
@@ -392,9 +393,13 @@ class Engine:
                     if len(memo) >= MEMO_ENTRIES:
                         memo.clear()
                     memo[key] = verdict
-                return None if verdict is None else _Accepted(rule, start, end, secret, verdict)
+                return (
+                    None
+                    if verdict is None
+                    else _Accepted(rule, start, end, secret, verdict, groups)
+                )
         verdict = self._judge(rule, prefix, secret, candidate)
-        return None if verdict is None else _Accepted(rule, start, end, secret, verdict)
+        return None if verdict is None else _Accepted(rule, start, end, secret, verdict, groups)
 
     def _judge(
         self, rule: Rule, prefix: int, secret: bytes, candidate: Candidate | None
@@ -467,7 +472,7 @@ class Engine:
                 status=verdict.status, validator=rule.validator, detail=verdict.detail
             ),
             attributes=verdict.attributes + exposure.attributes(acc.start, acc.end),
-            rotation=rule.rotation,
+            rotation=rotation_for(rule, acc.groups),
             secret=secret.decode("utf-8", "replace") if self.show_secrets else None,
             parts=_part_fingerprints(verdict),
         )

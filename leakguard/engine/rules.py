@@ -18,19 +18,25 @@ A rule file holds one provider::
         priority: 0                          # optional; wins over rules matching the same text
         placeholder_filter: true             # optional; false when the validator judges
         supersedes: [jwt]                    # optional; rules it overlaps and wins over
-        rotation: stripe-key                 # playbook id
+        rotation: stripe-key                 # playbook id (the default of rotation_by)
+        rotation_by:                         # optional: a playbook chosen by a named group
+          group: scheme
+          cases: [{match: '^postgres', playbook: postgres-role-password}]
         examples: ['key = "sk_live_..."']
         negative_examples: ['sk_live_xxxxxxxxxxxxxxxxxxxxxxxx']
 
 Patterns are Python regular expressions applied to bytes; a named group ``secret`` marks the
-credential inside a larger match.
+credential inside a larger match. ``rotation_by`` picks a finding's playbook from the text of
+another named group (:func:`rotation_for`): the first case whose ``match`` regex finds itself
+in that text, else ``rotation``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,7 +45,7 @@ from leakguard.engine.redos import nested_repetition
 from leakguard.engine.rulecache import RuleCache, rules_key
 from leakguard.errors import RuleError
 from leakguard.model import Severity
-from leakguard.resources import detectors_dir
+from leakguard.resources import detectors_dir, playbooks_dir
 from leakguard.schemacheck import Problem, SchemaCheck, check, validator_for
 from leakguard.yamlfile import line_of, load_yaml, read_config_text
 
@@ -49,6 +55,50 @@ _ID = re.compile(_ID_PATTERN)
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _KEYWORDS = "keywords must be a non-empty list of strings of 2+ characters"
 _SUPERSEDES = "supersedes must be a list of other rules' ids"
+_PLAYBOOK_ID = "a playbook id (lowercase letters, digits, dashes)"
+_GROUP_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+_ROTATION_BY = "rotation_by needs group (a named group of the pattern) and a list of cases"
+_CASE = "each case of rotation_by is {match: REGEX, playbook: ID}"
+_ROTATION_BY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["group", "cases"],
+    "errorMessage": _ROTATION_BY,
+    "description": "the playbook chosen by the text of a named group of the match: the first "
+    "case whose regex is found in it (re.search; anchor with ^), else rotation",
+    "properties": {
+        "group": {
+            "type": "string",
+            "pattern": _GROUP_PATTERN,
+            "errorMessage": "rotation_by.group must be the name of a group of the pattern",
+            "description": "a named group of the pattern (not 'secret')",
+        },
+        "cases": {
+            "type": "array",
+            "minItems": 1,
+            "errorMessage": _ROTATION_BY,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["match", "playbook"],
+                "errorMessage": _CASE,
+                "properties": {
+                    "match": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "a Python regular expression searched in the group's text",
+                    },
+                    "playbook": {
+                        "type": "string",
+                        "pattern": _ID_PATTERN,
+                        "errorMessage": f"playbook must be {_PLAYBOOK_ID}",
+                        "description": "the playbook of a match whose group text this case finds",
+                    },
+                },
+            },
+        },
+    },
+}
 _RULE: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -58,6 +108,11 @@ _RULE: dict[str, Any] = {
         {
             "properties": {"examples": {"minItems": 1}},
             "errorMessage": "every rule needs at least one example",
+        },
+        {
+            "if": {"required": ["rotation_by"]},
+            "then": {"required": ["rotation"]},
+            "errorMessage": "rotation_by needs rotation: the playbook when no case matches",
         },
     ],
     "properties": {
@@ -123,9 +178,11 @@ _RULE: dict[str, Any] = {
         "rotation": {
             "type": ["string", "null"],
             "pattern": _ID_PATTERN,
-            "errorMessage": "rotation must be a playbook id (lowercase letters, digits, dashes)",
-            "description": "the playbook that rotates this credential",
+            "errorMessage": f"rotation must be {_PLAYBOOK_ID}",
+            "description": "the playbook that rotates this credential (with rotation_by: when "
+            "no case matches)",
         },
+        "rotation_by": _ROTATION_BY_SCHEMA,
         "examples": {**_STRINGS, "description": "text each of which the rule must match"},
         "negative_examples": {**_STRINGS, "description": "text the rule must not match"},
     },
@@ -212,6 +269,9 @@ class Rule:
     case_sensitive: bool = False
     placeholder_filter: bool = True
     rotation: str | None = None
+    # rotation_by: the group whose text picks the playbook, and (regex, playbook) in order
+    rotation_group: str = ""
+    rotation_cases: tuple[tuple[re.Pattern[bytes], str], ...] = ()
     examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
     description: str = ""
@@ -248,9 +308,16 @@ class RuleSet:
 
     @classmethod
     def from_files(
-        cls, files: Sequence[Path], *, user_from: int = 0, cache: RuleCache | None = None
+        cls,
+        files: Sequence[Path],
+        *,
+        user_from: int = 0,
+        cache: RuleCache | None = None,
+        playbooks: Callable[[], Collection[str]] | None = None,
     ) -> RuleSet:
-        """Rules of ``files``; those from ``files[user_from:]`` are user-supplied."""
+        """Rules of ``files``; those from ``files[user_from:]`` are user-supplied.
+        ``playbooks``: the ids ``rotation_by`` may name (default: the shipped ones, read once
+        and only when a rule has ``rotation_by``)."""
         texts = [(path, _read(path)) for path in files]
         digest = hashlib.sha256()
         for path, text in texts:
@@ -262,8 +329,9 @@ class RuleSet:
         rules: list[Rule] = []
         seen: dict[str, str] = {}
         validator = rule_file_validator()
+        known = functools.cache(playbooks or shipped_playbook_ids)  # for this call only
         for index, (path, text) in enumerate(texts):
-            for parsed in parse_rule_file(path, text, validator):
+            for parsed in parse_rule_file(path, text, validator, known):
                 rule = replace(parsed, user_supplied=True) if index >= user_from else parsed
                 if rule.id in seen:
                     raise RuleError(
@@ -300,6 +368,34 @@ def _check_supersedes(rules: Sequence[Rule]) -> None:
             )
 
 
+#: the id of each provider-steps entry (``- playbook: ID`` in ``playbooks/providers/*.yaml``)
+_STEPS_PLAYBOOK = re.compile(r"^[ \t]*-?[ \t]*playbook:[ \t]*['\"]?([a-z0-9][a-z0-9-]*)", re.M)
+
+
+def shipped_playbook_ids(directory: Path | None = None) -> frozenset[str]:
+    """The playbook ids a rule may name: the playbook files and the provider-steps entries.
+    Read as text: the engine does not import the rotation package (a test checks this set
+    equals :func:`leakguard.rotation.providers.playbook_ids`)."""
+    root = directory or playbooks_dir()
+    ids = {p.stem for p in root.glob("*.yaml")}
+    for path in sorted((root / "providers").glob("*.yaml")):
+        ids.update(_STEPS_PLAYBOOK.findall(path.read_text(encoding="utf-8")))
+    return frozenset(ids)
+
+
+def rotation_for(rule: Rule, groups: Mapping[str, bytes | None]) -> str | None:
+    """The playbook of one match of ``rule``: the first ``rotation_by`` case whose regex is
+    found in the text of the rule's group (``groups``: the match's named groups), else the
+    rule's ``rotation``."""
+    if rule.rotation_cases:
+        text = groups.get(rule.rotation_group)
+        if text is not None:
+            for case, playbook in rule.rotation_cases:
+                if case.search(text) is not None:
+                    return playbook
+    return rule.rotation
+
+
 def _read(path: Path) -> str:
     return read_config_text(path, RuleError, what="rule file")
 
@@ -310,8 +406,12 @@ def rule_file_validator() -> SchemaCheck:
 
 
 def parse_rule_file(
-    path: Path, text: str | None = None, validator: SchemaCheck | None = None
+    path: Path,
+    text: str | None = None,
+    validator: SchemaCheck | None = None,
+    playbooks: Callable[[], Collection[str]] = shipped_playbook_ids,
 ) -> list[Rule]:
+    """``playbooks``: the ids ``rotation_by`` may name (asked only when a rule has it)."""
     doc = load_yaml(path, RuleError, text=text, what="rule file")
     check(
         doc,
@@ -321,7 +421,7 @@ def parse_rule_file(
         hint=_HINT,
         explain=_explain,
     )
-    return [_parse_rule(path, doc["provider"], entry) for entry in doc["rules"]]
+    return [_parse_rule(path, doc["provider"], entry, playbooks) for entry in doc["rules"]]
 
 
 def _explain(problem: Problem) -> tuple[str, str | None] | None:
@@ -339,7 +439,9 @@ def _explain(problem: Problem) -> tuple[str, str | None] | None:
     return f"rule {entry.get('id', '?')!r}: {message}", None
 
 
-def _parse_rule(path: Path, provider: str, raw: dict[str, Any]) -> Rule:
+def _parse_rule(
+    path: Path, provider: str, raw: dict[str, Any], playbooks: Callable[[], Collection[str]]
+) -> Rule:
     """A rule the schema accepted: compile it and check what the schema cannot."""
     where = f"{path}:{line_of(raw)}"
 
@@ -353,6 +455,7 @@ def _parse_rule(path: Path, provider: str, raw: dict[str, Any]) -> Rule:
     supersedes = raw.get("supersedes", [])
     if rule_id in supersedes:
         raise fail("supersedes", _SUPERSEDES)
+    group, cases = _parse_rotation_by(raw, pattern, path, playbooks)
     return Rule(
         id=rule_id,
         provider=provider,
@@ -372,6 +475,8 @@ def _parse_rule(path: Path, provider: str, raw: dict[str, Any]) -> Rule:
         case_sensitive=case_sensitive,
         placeholder_filter=raw.get("placeholder_filter", True),
         rotation=raw.get("rotation"),
+        rotation_group=group,
+        rotation_cases=cases,
         examples=tuple(raw["examples"]),
         negative_examples=tuple(raw.get("negative_examples", ())),
         description=raw.get("description", ""),
@@ -424,3 +529,47 @@ def _parse_validator(raw: dict[str, Any], fail: Fail) -> tuple[str | None, Mappi
         return validator, prepare_params(validator, params)
     except ValueError as exc:
         raise fail("validator", f"validator {validator!r}: {exc}") from None
+
+
+def _parse_rotation_by(
+    raw: dict[str, Any],
+    pattern: re.Pattern[bytes],
+    path: Path,
+    playbooks: Callable[[], Collection[str]],
+) -> tuple[str, tuple[tuple[re.Pattern[bytes], str], ...]]:
+    """``rotation_by`` checked (the schema checked its shape): the group exists, each case's
+    regex compiles and cannot backtrack exponentially, each playbook (and the default) exists."""
+    spec = raw.get("rotation_by")
+    if spec is None:
+        return "", ()
+
+    def fail(node: object, key: str, message: str, hint: str | None = None) -> RuleError:
+        return RuleError(
+            f"{path}:{line_of(node, key)}: rule {raw.get('id', '?')!r}: {message}", hint=hint
+        )
+
+    group = spec["group"]
+    if group == "secret" or group not in pattern.groupindex:
+        named = ", ".join(sorted(set(pattern.groupindex) - {"secret"})) or "none"
+        message = f"rotation_by.group {group!r} is not a named group of the pattern ({named})"
+        raise fail(spec, "group", message)
+    known = playbooks()
+    named_playbooks = [(raw, "rotation", raw["rotation"])]
+    named_playbooks += [(case, "playbook", case["playbook"]) for case in spec["cases"]]
+    for node, key, playbook in named_playbooks:
+        if playbook not in known:
+            hint = "`leakguard playbook list` shows the playbook ids"
+            raise fail(node, key, f"no playbook {playbook!r}", hint)
+    cases = []
+    for case in spec["cases"]:
+        try:
+            regex = re.compile(case["match"].encode("utf-8"))
+        except re.error as exc:
+            message = f"rotation_by: invalid match {case['match']!r}: {exc}"
+            raise fail(case, "match", message) from None
+        nested = nested_repetition(case["match"])
+        if nested is not None:
+            message = f"rotation_by: match has {nested}, which can take exponential time"
+            raise fail(case, "match", message, "repeat once, e.g. (a+)+ -> a+")
+        cases.append((regex, case["playbook"]))
+    return group, tuple(cases)

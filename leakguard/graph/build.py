@@ -9,8 +9,9 @@ adopted by that service when it is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from leakguard.graph import evidence as access
@@ -69,54 +70,85 @@ class BuildSummary:
         }
 
 
+Stage = Callable[[Graph], None]
+
+
 def apply(
     graph: Graph, inputs: BuildInputs, summary: BuildSummary, findings: FindingsStore | None = None
 ) -> None:
     """Run the builders on an in-memory graph."""
     with bulk():
-        _apply(graph, inputs, summary, findings)
+        for stage in _stages(inputs, summary, findings):
+            stage(graph)
 
 
-def _apply(
-    graph: Graph,
-    inputs: BuildInputs,
-    summary: BuildSummary,
-    findings: FindingsStore | None,
-) -> None:
-    added = summary.added
+def _count(summary: BuildSummary, key: str, n: int) -> None:
+    summary.added[key] = summary.added.get(key, 0) + n
+
+
+def _stages(
+    inputs: BuildInputs, summary: BuildSummary, findings: FindingsStore | None
+) -> list[Stage]:
+    """The builders ``inputs`` ask for, in dependency order, one stage per source: a build
+    saves after each, so an interrupted build keeps every source it finished."""
+    stages: list[Stage] = []
     if findings is not None:
-        added["findings-store"] = add_findings_store(graph, findings)
+        stages.append(lambda g: _count(summary, "findings-store", add_findings_store(g, findings)))
     for report in inputs.scan_reports:
-        added["scan-report"] = added.get("scan-report", 0) + add_scan_report(graph, report)
+        stages.append(partial(_report, report=report, summary=summary))
     services: list[Service] = []
     declared: list[CredentialDecl] = []
     for inv in inputs.inventory:
-        inventory = read_inventory(inv)
+        inventory = read_inventory(inv)  # read up front: a bad file stops before any write
         services.extend(inventory.services)
         declared.extend(inventory.credentials)
     if services or declared:
-        added["inventory"] = add_inventory(graph, services, declared)
+        stages.append(lambda g: _count(summary, "inventory", add_inventory(g, services, declared)))
     for root in inputs.config_dirs:
-        refs, warnings = scan_references(root, services)
-        summary.warnings.extend(warnings)
-        added["config"] = added.get("config", 0) + add_references(graph, refs, root=root)
+        stages.append(partial(_config, root=root, services=services, summary=summary))
     for source in inputs.stores:
-        scanned = add_store(
-            graph, source.store, prefix=source.prefix, source=source.label, mount=source.mount
-        )
-        added["store-entries"] = added.get("store-entries", 0) + scanned.entries
-        added["store-matches"] = added.get("store-matches", 0) + scanned.matches
-        summary.warnings.extend(f"{source.label}: skipped {s}" for s in scanned.skipped)
+        stages.append(partial(_store, source=source, summary=summary))
     for database in inputs.databases:
-        added["database-consumers"] = added.get("database-consumers", 0) + add_database(
-            graph, database
-        )
+        stages.append(partial(_database, database=database, summary=summary))
+    if inputs.vault_audit or inputs.cloudtrail:
+        stages.append(lambda g: _evidence(g, inputs, summary))
+    return stages
+
+
+def _report(graph: Graph, *, report: Path, summary: BuildSummary) -> None:
+    _count(summary, "scan-report", add_scan_report(graph, report))
+
+
+def _database(graph: Graph, *, database: DatabaseSource, summary: BuildSummary) -> None:
+    _count(summary, "database-consumers", add_database(graph, database))
+
+
+def _config(graph: Graph, *, root: Path, services: list[Service], summary: BuildSummary) -> None:
+    refs, warnings = scan_references(root, services)
+    summary.warnings.extend(warnings)
+    _count(summary, "config", add_references(graph, refs, root=root))
+
+
+def _store(graph: Graph, *, source: StoreSource, summary: BuildSummary) -> None:
+    scanned = add_store(
+        graph, source.store, prefix=source.prefix, source=source.label, mount=source.mount
+    )
+    _count(summary, "store-entries", scanned.entries)
+    _count(summary, "store-matches", scanned.matches)
+    summary.warnings.extend(f"{source.label}: skipped {s}" for s in scanned.skipped)
+
+
+def _evidence(graph: Graph, inputs: BuildInputs, summary: BuildSummary) -> None:
     unread = access.EvidenceReport()
     for log in access.expand(inputs.vault_audit, access.VAULT_LOG_NAMES, unread):
-        added["vault-reads"] = added.get("vault-reads", 0) + graph.add_reads(
-            e
-            for e in access.vault_audit_reads(log, since=inputs.since, report=unread)
-            if e.identity not in inputs.ignore_identities
+        _count(
+            summary,
+            "vault-reads",
+            graph.add_reads(
+                e
+                for e in access.vault_audit_reads(log, since=inputs.since, report=unread)
+                if e.identity not in inputs.ignore_identities
+            ),
         )
     trails = access.expand(inputs.cloudtrail, access.CLOUDTRAIL_NAMES, unread)
     if trails:
@@ -127,15 +159,16 @@ def _apply(
                 uses.append(event)
             elif event.identity not in inputs.ignore_identities:
                 reads.append(event)
-        added["cloudtrail-reads"] = graph.add_reads(reads)
-        added["cloudtrail-key-uses"] = graph.add_key_uses(uses)
+        summary.added["cloudtrail-reads"] = graph.add_reads(reads)
+        summary.added["cloudtrail-key-uses"] = graph.add_key_uses(uses)
     summary.warnings.extend(unread.warnings())
 
 
 def build(db: Path | None, inputs: BuildInputs) -> BuildSummary:
     """Add ``inputs`` to the graph kept in the store at ``db`` and save the changes. Audit logs
     alone are folded in place: only the nodes their reads touch are read and written back.
-    Anything else is applied to the loaded graph, and only what changed is written."""
+    Anything else is applied to the loaded graph source by source, and after each source only
+    what it changed is written: a build stopped half-way keeps the sources it finished."""
     summary = BuildSummary()
     with GraphStore.open(db) as gstore:
         findings = None
@@ -147,8 +180,12 @@ def build(db: Path | None, inputs: BuildInputs) -> BuildSummary:
                 _fold_audit_logs(view, inputs, summary)
             else:
                 graph = gstore.load()
-                _apply(graph, inputs, summary, findings)
-                summary.written_nodes, summary.written_edges = gstore.save(graph)
+                with gstore.deferred_indexes():
+                    for stage in _stages(inputs, summary, findings):
+                        stage(graph)
+                        nodes, edges = gstore.save(graph)  # only what this stage changed
+                        summary.written_nodes += nodes
+                        summary.written_edges += edges
         summary.counts = view.counts()  # by SQL: no walk over the graph
     return summary
 

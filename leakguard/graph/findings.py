@@ -108,6 +108,16 @@ _VERIFIED_IDENTITY = {
     "telegram": ("username", "telegram-bot"),
     "discord": ("id", "discord-user"),
     "vault": ("display_name", "vault-token"),
+    "digitalocean": ("uuid", "digitalocean-account"),
+    "heroku": ("id", "heroku-account"),
+    "netlify": ("id", "netlify-user"),
+    "postman": ("id", "postman-user"),
+    "replicate": ("username", "replicate-account"),
+    "terraform": ("username", "terraform-user"),
+    "pulumi": ("githubLogin", "pulumi-user"),
+    "figma": ("id", "figma-user"),
+    "linear": ("id", "linear-user"),
+    "shopify": ("domain", "shopify-shop"),
 }
 
 

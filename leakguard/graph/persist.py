@@ -97,8 +97,8 @@ def migrate(db: Database) -> None:
 # the secondary indexes as the latest migration creates them: a first build drops and rebuilds
 # them around its bulk insert
 _INDEXES = (
-    ("graph_nodes_kind", "CREATE INDEX graph_nodes_kind ON graph_nodes(kind, id)"),
-    ("graph_edges_in", "CREATE INDEX graph_edges_in ON graph_edges(dst, kind, src)"),
+    ("graph_nodes_kind", "CREATE INDEX IF NOT EXISTS graph_nodes_kind ON graph_nodes(kind, id)"),
+    ("graph_edges_in", "CREATE INDEX IF NOT EXISTS graph_edges_in ON graph_edges(dst, kind, src)"),
 )
 _WRITE_CACHE_KIB = -65536  # 64 MiB of page cache while saving (negative: KiB, SQLite's unit)
 
@@ -178,6 +178,7 @@ class GraphStore:
     def __init__(self, db: Database, *, written_once: bool = False) -> None:
         self.db = db
         self._written_once = written_once
+        self._deferred = False  # inside deferred_indexes(): saves leave the indexes alone
 
     @classmethod
     def open(cls, path: Path | None = None) -> GraphStore:
@@ -193,6 +194,8 @@ class GraphStore:
         db = Database.open(where)
         try:
             migrate(db)
+            for _, create in _INDEXES:  # a first build killed before it rebuilt them
+                db.conn.execute(create)
             if new:
                 db.conn.execute("PRAGMA journal_mode = DELETE")
                 db.conn.execute("PRAGMA synchronous = OFF")
@@ -214,6 +217,33 @@ class GraphStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextlib.contextmanager
+    def deferred_indexes(self) -> Iterator[None]:
+        """Around several saves into an empty store (a first build saved source by source):
+        the secondary indexes are dropped once and built once at the end, one sort instead of
+        a B-tree insert per row. Queries inside are correct, only slower; a process killed
+        inside leaves the rows, and the next :meth:`open` builds the indexes."""
+        if self._deferred or not _empty(self.db.conn):
+            yield
+            return
+        try:
+            with self.db.transaction() as conn:
+                for name, _ in _INDEXES:
+                    conn.execute(f"DROP INDEX IF EXISTS {name}")
+        except sqlite3.Error as exc:
+            raise GraphError(f"preparing {self.db.path} for a first build failed: {exc}") from None
+        self._deferred = True
+        try:
+            yield
+        finally:
+            self._deferred = False
+            try:
+                with self.db.transaction() as conn:
+                    for _, create in _INDEXES:
+                        conn.execute(create)
+            except sqlite3.Error as exc:
+                raise GraphError(f"indexing the graph in {self.db.path} failed: {exc}") from None
 
     def load(self) -> Graph:
         with bulk():
@@ -288,7 +318,7 @@ class GraphStore:
                     conn.execute("DELETE FROM graph_edges WHERE src = ?", (node,))
                     conn.execute("DELETE FROM graph_edges WHERE dst = ?", (node,))
                     conn.execute("DELETE FROM graph_nodes WHERE id = ?", (node,))
-                fresh = _empty(conn)
+                fresh = not self._deferred and _empty(conn)
                 if fresh:
                     for name, _ in _INDEXES:
                         conn.execute(f"DROP INDEX IF EXISTS {name}")

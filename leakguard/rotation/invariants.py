@@ -173,7 +173,9 @@ def _rule_playbook(rule_id: str | None) -> str | None:
     from leakguard.engine.rules import RuleSet
 
     rule = RuleSet.load().by_id().get(rule_id)
-    return None if rule is None else rule.rotation
+    if rule is None or rule.rotation_cases:
+        return None  # with rotation_by the playbook depends on the match, not known here
+    return rule.rotation
 
 
 def preflight(

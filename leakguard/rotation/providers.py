@@ -33,6 +33,11 @@ _CHECK_BLOCK = re.compile(
     r"^[ \t]*# __PROVIDER_CHECK__ \{[^\n]*\n(.*?)^[ \t]*# \} __PROVIDER_CHECK__[^\n]*\n",
     re.S | re.M,
 )
+# a block kept only for the shopify verifier (the shop its tokens are checked on)
+_SHOP_BLOCK = re.compile(
+    r"^[ \t]*# __SHOPIFY_SHOP__ \{[^\n]*\n(.*?)^[ \t]*# \} __SHOPIFY_SHOP__[^\n]*\n",
+    re.S | re.M,
+)
 
 
 def template_path() -> Path:
@@ -57,7 +62,8 @@ def provider_playbook_text(
     where a JSON-escaped value is a valid YAML value. ``rules``: the detector rules that decide
     the entry's verifier (default: the shipped ones)."""
     verifier = entry_verifier(entry, rules)
-    text = _CHECK_BLOCK.sub(lambda m: m.group(1) if verifier else "", template)
+    text = _SHOP_BLOCK.sub(lambda m: m.group(1) if verifier == "shopify" else "", template)
+    text = _CHECK_BLOCK.sub(lambda m: m.group(1) if verifier else "", text)
     for marker, value in (
         ("__PLAYBOOK__", entry.playbook),
         ("__PROVIDER__", entry.provider),

@@ -26,12 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from leakguard.backends.interface import SecretStore
 from leakguard.errors import BackendError, LeakguardError, PlaybookError
 from leakguard.graph.interface import GraphQueries
-from leakguard.rotation import expr, invariants
+from leakguard.rotation import expr, invariants, recovery
 from leakguard.rotation.context import (
-    HANDLE_PREFIX,
     Backends,
     Clock,
     Operator,
@@ -49,6 +47,7 @@ from leakguard.rotation.journal import (
     StepView,
     new_run_id,
 )
+from leakguard.rotation.recovery import STAGE_ACTION, base_id, handles
 from leakguard.rotation.retry import Backoff, call_with_retry
 from leakguard.rotation.schema import (
     APPROVAL,
@@ -56,7 +55,6 @@ from leakguard.rotation.schema import (
     Step,
     default_registry,
     is_credential_param,
-    iter_step_paths,
     load_playbook,
     resolve_inputs,
     spec_for,
@@ -96,10 +94,6 @@ class EngineOptions:
 
 class _Pause(Exception):
     """Stops the drive loop; the run state has been journaled."""
-
-
-def _base_id(step_id: str) -> str:
-    return step_id.split("[", 1)[0]
 
 
 class Runner:
@@ -204,96 +198,39 @@ class Runner:
         sv = self.view.steps.get(step_id)
         return sv is not None and sv.state in StepState.DONE
 
-    def lost_handles(self, step: Step) -> dict[str, list[str]]:
-        """Secret handles this step reads from earlier steps' outputs that this process does
-        not hold (they died with a crashed process), by producing step."""
-        lost: dict[str, list[str]] = {}
-        for path in iter_step_paths(step):
-            if len(path) < 4 or path[0] != "steps" or path[2] != "outputs" or path[1] == step.id:
-                continue
-            sv = self.view.steps.get(path[1])
-            if sv is None or sv.state != StepState.SUCCEEDED:
-                continue
-            for handle in _handles(_dig(sv.outputs, path[3:])):
-                if not self.secrets.has(handle) and handle not in lost.get(path[1], []):
-                    lost.setdefault(path[1], []).append(handle)
-        return lost
-
-    def recover_from_store(self, handle: str, producer: str) -> bool:
-        """A handle a ``store.put_pending`` step already staged is read back from the store:
-        issuing a new secret now would diverge from the one consumers are given. A staging step
-        interrupted before its result is read back from the store's pending version, if any (an
-        earlier step of the playbook discards a dangling one, so a pending version is this
-        run's); with none, nothing was staged and the secret may be issued again."""
-        fields = self.view.steps[producer].secret_fields.get(handle)
-        if not fields:
-            return False
-        for sid in self.view.order:
-            sv = self.view.steps[sid]
-            step = self.playbook.step(_base_id(sid))
-            if (
-                sv.state not in {StepState.SUCCEEDED, StepState.STARTED}
-                or step.uses != STAGE_ACTION
-                or sv.params.get("value") != handle
-            ):
-                continue
-            name = str(sv.params["name"])
+    def ensure_handles(self, step: Step) -> None:
+        """Bring back the secret handles this step needs (:mod:`leakguard.rotation.recovery`):
+        read back from the store when a step already staged the secret there, else run the
+        producing step again (same token) unless a mutating step already used the lost one."""
+        reader = recovery.Reader(
+            self.backends, self.options.max_retry_wait, self.options.clock.sleep, self.options.rng
+        )
+        for producer, lost in recovery.lost_handles(self.view, self.secrets, step).items():
             try:
-                store = self.backends.store(str(sv.params["backend"]))
-
-                def read(
-                    _attempt: int, store: SecretStore = store, sv: StepView = sv, name: str = name
-                ) -> Any:
-                    version = sv.outputs.get("version_id")
-                    if sv.state == StepState.STARTED:
-                        pending = store.pending(name)
-                        version = pending.version_id if pending is not None else None
-                    return None if version is None else store.read_version(name, str(version))
-
-                data = call_with_retry(
-                    read,
-                    Backoff(step.retry, self.options.max_retry_wait),
-                    sleep=self.options.clock.sleep,
-                    rng=self.options.rng,
-                )
-            except LeakguardError as exc:
+                missing = [
+                    h
+                    for h in lost
+                    if not recovery.recover_from_store(
+                        self.view, self.playbook, self.secrets, reader, h, producer
+                    )
+                ]
+            except recovery.RecoveryError as exc:
                 self.pause(
                     RunState.PAUSED,
-                    f"reading back the secret staged by step {sid} failed: {exc.message}",
+                    exc.message,
                     f"fix the cause, then `leakguard playbook resume {self.run_id}`",
                 )
-            if data is None:
-                continue
-            field = sv.params.get("field")
-            if field and len(fields) == 1 and str(field) in data:
-                self.secrets.restore(handle, {fields[0]: data[str(field)]})
-                return True
-            if all(f in data for f in fields):
-                self.secrets.restore(handle, {f: data[f] for f in fields})
-                return True
-        return False
-
-    def ensure_handles(self, step: Step) -> None:
-        """Bring back the secret handles this step needs: read back from the store when a step
-        already staged the secret there, else run the producing step again (same token)."""
-        for producer, handles in self.lost_handles(step).items():
-            missing = [h for h in handles if not self.recover_from_store(h, producer)]
             if not missing:
                 self.emit("log", producer, f"{producer}: its secret was read back from the store")
                 continue
-            used_by = [
-                sid
-                for sid in self.view.order
-                if _base_id(sid) != producer
-                and self.view.steps[sid].state == StepState.SUCCEEDED
-                and self.spec(self.playbook.step(_base_id(sid)).uses).mutating
-                and set(_handles(self.view.steps[sid].params)) & set(missing)
-            ]
+            used_by = recovery.reissue_blocker(
+                self.view, self.playbook, self.spec, producer, missing
+            )
             if used_by:
                 self.pause(
                     RunState.PAUSED,
                     f"the secret from step {producer} was lost with the last process after step "
-                    f"{used_by[0]} used it; issuing another would diverge from it",
+                    f"{used_by} used it; issuing another would diverge from it",
                     f"roll the run back with `leakguard playbook rollback {self.run_id}`, "
                     "then start a new run",
                 )
@@ -405,7 +342,7 @@ class Runner:
                 "rerun with -v to see the traceback; report it; then resume or roll back",
             )
         self.keep_graph_facts()
-        fields = {h: self.secrets.fields(h) for h in _handles(outputs) if self.secrets.has(h)}
+        fields = {h: self.secrets.fields(h) for h in handles(outputs) if self.secrets.has(h)}
         self.record(
             Kind.RESULT,
             step_id=sid,
@@ -596,7 +533,7 @@ class Runner:
             sv = self.view.steps[sid]
             if sv.items is not None:
                 continue  # a for_each parent: its items are compensated one by one
-            step = self.playbook.step(_base_id(sid))
+            step = self.playbook.step(base_id(sid))
             if step.compensate is None or sv.state not in {StepState.SUCCEEDED, StepState.STARTED}:
                 continue
             if sv.state == StepState.STARTED:
@@ -609,7 +546,7 @@ class Runner:
     def item_scope(self, sid: str) -> expr.Scope:
         scope = self.scope()
         if "[" in sid:
-            parent = self.view.steps.get(_base_id(sid))
+            parent = self.view.steps.get(base_id(sid))
             index = int(sid[sid.index("[") + 1 : -1])
             if parent is not None and parent.items is not None and index < len(parent.items):
                 return scope.with_item(parent.items[index])
@@ -667,33 +604,7 @@ class Runner:
         )
 
 
-STAGE_ACTION = invariants.STAGE_ACTION
 PROMOTE_ACTION = "store.promote"
-
-
-def _handles(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value] if value.startswith(HANDLE_PREFIX) else []
-    if isinstance(value, list):
-        return [h for v in value for h in _handles(v)]
-    if isinstance(value, dict):
-        return [h for v in value.values() for h in _handles(v)]
-    return []
-
-
-def _dig(value: Any, path: tuple[str, ...]) -> Any:
-    for part in path:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif (
-            isinstance(value, list)
-            and part.lstrip("-").isdigit()
-            and -len(value) <= int(part) < len(value)
-        ):
-            value = value[int(part)]
-        else:
-            return value
-    return value
 
 
 def _public_overrides(
@@ -924,7 +835,7 @@ def approve(
         text=view.playbook_text,
     )
     approvals = [s.id for s in playbook.steps if s.uses == APPROVAL]
-    if _base_id(step_id) not in approvals:
+    if base_id(step_id) not in approvals:
         raise PlaybookError(
             f"step {step_id!r} of run {run_id} is not an approval step",
             hint=f"approval steps: {', '.join(approvals) or 'none'}",

@@ -34,8 +34,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +43,7 @@ from typing import Any
 from leakguard.backends.interface import SecretData
 from leakguard.errors import GraphError, PlaybookError
 from leakguard.graph.interface import GraphQueries, StoreRef
+from leakguard.http import AddressPolicy, FetchError, HttpClient, HttpLimits, origin
 from leakguard.redact import fingerprint
 from leakguard.rotation import expr
 from leakguard.rotation.schema import Playbook
@@ -202,11 +201,11 @@ def _launch(
             tail = log.read_text(errors="replace")[-2000:]
             raise PlaybookError(f"the sandbox {name} server exited at start:\n{tail}")
         try:
-            with urllib.request.urlopen(url + health, timeout=2):
-                return server
-        except urllib.error.HTTPError:
-            return server  # it answered
-        except OSError:
+            _local_client(url, total_seconds=2).get(url + health)
+            return server
+        except FetchError as exc:
+            if exc.status is not None:
+                return server  # it answered, with an error status: it is up
             time.sleep(0.1)
     _stop(server)
     raise PlaybookError(f"the sandbox {name} server did not answer in {START_TIMEOUT:g}s")
@@ -256,6 +255,18 @@ def _moto(workdir: Path) -> _Server:
     return _launch("moto", argv, workdir, env, url, "/moto-api/")
 
 
+def _local_client(url: str, *, total_seconds: float) -> HttpClient:
+    """The shared HTTP client, held to the one loopback server the sandbox started."""
+    here = origin(url)
+    return HttpClient(
+        user_agent="leakguard-sandbox",
+        limits=HttpLimits(connect_seconds=total_seconds, total_seconds=total_seconds),
+        addresses=AddressPolicy(allow_private=True),
+        allow_url=lambda u: None if origin(u) == here else "not the sandbox server",
+        follow_redirects=False,
+    )
+
+
 class _Vault:
     """The few OpenBao HTTP calls seeding needs (plain JSON; the SDK stays in backends/)."""
 
@@ -264,18 +275,18 @@ class _Vault:
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}/v1/{path}", data=data, method=method)
-        request.add_header("Content-Type", "application/json")
+        headers = {"Content-Type": "application/json"}
         use = token or self.token
         if use:
-            request.add_header("X-Vault-Token", use)
+            headers["X-Vault-Token"] = use
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            raise PlaybookError(
-                f"sandbox OpenBao refused {method} {path} (HTTP {exc.code})"
-            ) from None
+            response = _local_client(self.url, total_seconds=10).request(
+                method, f"{self.url}/v1/{path}", body=data, headers=headers
+            )
+        except FetchError as exc:
+            status = f"HTTP {exc.status}" if exc.status is not None else exc.reason
+            raise PlaybookError(f"sandbox OpenBao refused {method} {path} ({status})") from None
+        raw = response.body
         return json.loads(raw) if raw.strip() else {}
 
     def mount_kv2(self, mount: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from leakguard.model import Finding, Location, Severity
 from leakguard.verify.http_verifiers import HTTP_VERIFIERS
 from leakguard.verify.interface import Verifier
+from leakguard.verify.shopify import ShopifyVerifier
 from leakguard.verify.vault import VaultTokenVerifier
 
 # Verifiers a stored value alone cannot satisfy, and rules a verifier claims but cannot check.
@@ -22,6 +23,8 @@ NOT_CHECKABLE: dict[str, str] = {
     "github-oauth-client-secret": "an OAuth app client secret is not a bearer token",
     "cloudflare": "a deleted user token and a live account-owned token get the same 401 on the "
     "user endpoint: the verifier can say live, never revoked",
+    "vercel": "its revoked answer rests on the invalidToken flag, which Vercel's published API "
+    "reference does not document: a run could pause on an answer Vercel never gives",
 }
 
 
@@ -36,7 +39,11 @@ def verifier_for_rule(provider: str, rule_id: str) -> str | None:
     if rule_id in NOT_CHECKABLE:
         return None
     finding = _probe_finding(provider, rule_id)
-    candidates: tuple[Verifier, ...] = (*HTTP_VERIFIERS, VaultTokenVerifier(None))
+    candidates: tuple[Verifier, ...] = (
+        *HTTP_VERIFIERS,
+        VaultTokenVerifier(None),
+        ShopifyVerifier(),
+    )
     for verifier in candidates:
         if verifier.handles(finding):
             return None if verifier.name in NOT_CHECKABLE else verifier.name

@@ -19,6 +19,7 @@ from typing import Any
 
 from leakguard.model import Finding
 from leakguard.verify.interface import Probe, Reply, Result, Status, Transport
+from leakguard.verify.regions import Call, Region, TransportFor, ask_regions
 
 Classify = Callable[[Reply], tuple[Status, dict[str, str], str]]
 Build = Callable[[str], "Request | None"]
@@ -272,6 +273,95 @@ def _linear_request(secret: str) -> Request | None:
     )
 
 
+def _vercel(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    user = doc.get("user") if isinstance(doc, dict) else None
+    if reply.status == 200 and isinstance(user, dict) and user.get("id"):
+        identity = _pick(user, "id", "username", "email", "defaultTeamId")
+        return Status.LIVE, identity, "GET /v2/user answered"
+    error = doc.get("error") if isinstance(doc, dict) else None
+    # the reference documents 403 "forbidden"/"Not authorized" for a missing token *and* a
+    # token without access to the scope: only the explicit invalidToken flag says "invalid"
+    if reply.status == 403 and isinstance(error, dict) and error.get("invalidToken") is True:
+        return Status.REVOKED, {}, "invalidToken"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+_SENTRY_DEAD = {"Invalid token", "Invalid org token"}
+
+
+def _sentry(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    auth = doc.get("auth") if isinstance(doc, dict) else None
+    # the index answers 200 to anyone; only an "auth" object says the token was accepted
+    if reply.status == 200 and isinstance(auth, dict):
+        identity = _pick(doc, "user.id", "user.username", "user.email")
+        scopes = auth.get("scopes")
+        if isinstance(scopes, list) and all(isinstance(s, str) for s in scopes):
+            identity["scopes"] = ",".join(sorted(scopes)) or "(none)"
+        return Status.LIVE, identity, "the API index answered for the token"
+    detail = doc.get("detail") if isinstance(doc, dict) else None
+    if reply.status == 401 and detail in _SENTRY_DEAD:
+        return Status.REVOKED, {}, str(detail)
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _newrelic(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    data = doc.get("data") if isinstance(doc, dict) else None
+    actor = data.get("actor") if isinstance(data, dict) else None
+    user = actor.get("user") if isinstance(actor, dict) else None
+    if reply.status == 200 and isinstance(user, dict) and user.get("id") is not None:
+        return Status.LIVE, _pick(user, "id", "email", "name"), "actor { user } answered"
+    if reply.status == 401:
+        return Status.REVOKED, {}, "401 Unauthorized"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+def _pagerduty(reply: Reply) -> tuple[Status, dict[str, str], str]:
+    doc = _json(reply)
+    abilities = doc.get("abilities") if isinstance(doc, dict) else None
+    if reply.status == 200 and isinstance(abilities, list):
+        return Status.LIVE, {}, "GET /abilities answered"
+    if reply.status == 401:  # error code 2006 "Authentication failed"
+        return Status.REVOKED, {}, "401 Unauthorized"
+    return Status.UNKNOWN, {}, f"HTTP {reply.status}"
+
+
+_SENTRY_HOSTS = {"https://us.sentry.io": ("us",), "https://de.sentry.io": ("de",)}
+
+
+def sentry_regions(secret: str) -> tuple[str, ...] | None:
+    """The region an organization token (``sntrys_``) names in its payload: ``("de",)`` for
+    de.sentry.io; None when it names none (user tokens) or only ``sentry.io`` (which org tokens
+    of every region carry); ``()`` when it names a server that is not Sentry's (self-hosted)."""
+    if not secret.startswith("sntrys_"):
+        return None
+    payload = secret[len("sntrys_") :].rsplit("_", 1)[0]
+    try:
+        doc = json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    for key in ("region_url", "url"):
+        value = doc.get(key)
+        if not isinstance(value, str) or not value:
+            continue
+        host = value.rstrip("/").lower()
+        if host == "https://sentry.io":
+            continue
+        return _SENTRY_HOSTS.get(host, ())
+    return None
+
+
+def _newrelic_request(secret: str) -> Request | None:
+    body = json.dumps({"query": "{ actor { user { id email name } } }"}).encode()
+    return Request(
+        "POST", "/graphql", {"API-Key": secret, "Content-Type": "application/json"}, body
+    )
+
+
 # --- requests that depend on the credential's shape ---------------------------------------------
 
 _TELEGRAM = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
@@ -338,6 +428,11 @@ class HttpVerifier:
     classify: Classify
     rule_prefixes: tuple[str, ...] = ()  # when set, only these rule ids
     per_project_host: bool = False
+    # a provider with regional hosts: every official (label, base URL), ``base_url``'s first;
+    # ``named_regions`` gives the labels a credential's own format names (None: it names none;
+    # empty: it names a server that is no official host, which is never asked)
+    regions: tuple[tuple[str, str], ...] = ()
+    named_regions: Callable[[str], tuple[str, ...] | None] | None = None
 
     def handles(self, finding: Finding) -> bool:
         if finding.provider not in self.providers:
@@ -358,6 +453,45 @@ class HttpVerifier:
         path = (request.shown_path or request.path) if request else "/"
         return Probe(self.name, request.method if request else "GET", self.base_url + path)
 
+    def region_hosts(self) -> tuple[Region, ...]:
+        """Every official host; the first is stood in for by ``--verify-endpoint NAME=…``, the
+        others by ``NAME@LABEL=…``."""
+        return tuple(
+            Region(label, base, self.name if i == 0 else f"{self.name}@{label}")
+            for i, (label, base) in enumerate(self.regions)
+        )
+
+    def endpoint_names(self) -> tuple[str, ...]:
+        return tuple(region.endpoint_key for region in self.region_hosts()) or (self.name,)
+
+    def verify_regions(
+        self,
+        finding: Finding,
+        secret: str,
+        endpoints: Mapping[str, str],
+        transport_for: TransportFor,
+    ) -> Result:
+        """Ask the regional hosts (leakguard.verify.regions: ``revoked`` only when every region
+        the credential could belong to refused it)."""
+        request = self.build(secret)
+        if request is None:
+            return Result(
+                Status.UNKNOWN, self.name, self.base_url, detail="not in a verifiable shape"
+            )
+        regions = self.region_hosts()
+        named = self.named_regions(secret) if self.named_regions is not None else None
+        if named is not None:
+            regions = tuple(region for region in regions if region.label in named)
+            if not regions:
+                return Result(
+                    Status.UNKNOWN,
+                    self.name,
+                    self.base_url,
+                    detail="the credential names a server that is not an official host: not asked",
+                )
+        call = Call(request.method, request.path, request.headers, request.body)
+        return ask_regions(self.name, call, regions, self.classify, endpoints, transport_for)
+
     def verify(
         self, finding: Finding, secret: str, transport: Transport, base_url: str | None = None
     ) -> Result:
@@ -369,6 +503,8 @@ class HttpVerifier:
         shown = f"{request.method} {host}{request.shown_path or request.path}"
         reply = transport.send(request.method, base + request.path, request.headers, request.body)
         status, identity, detail = self.classify(reply)
+        if self.regions and status == Status.REVOKED:  # one region's refusal proves nothing
+            status, detail = Status.UNKNOWN, f"refused by one region only ({detail})"
         return Result(
             status,
             self.name,
@@ -678,5 +814,97 @@ HTTP_VERIFIERS: tuple[HttpVerifier, ...] = (
     # <key>`, OAuth tokens as Bearer; an invalid key answers an AUTHENTICATION_ERROR)
     HttpVerifier(
         "linear", "https://api.linear.app", frozenset({"linear"}), _linear_request, _linear
+    ),
+    # https://vercel.com/docs/rest-api/user/get-the-user (GET /v2/user, Bearer; 200 {"user":
+    # {id, email, username, defaultTeamId…}}; 401/403 listed) and
+    # https://vercel.com/docs/rest-api/errors (403 {"error": {"code": "forbidden", "message":
+    # "Not authorized"}}, "usually … missing an user token"). A 403 is also a valid token
+    # without access to the scope, so only a 403 with `"invalidToken": true` (the flag the API
+    # sends for a bad token, not in the published reference) is read as revoked
+    HttpVerifier(
+        "vercel",
+        "https://api.vercel.com",
+        frozenset({"vercel"}),
+        _fixed("GET", "/v2/user", _bearer),
+        _vercel,
+        rule_prefixes=("vercel-access-token",),
+    ),
+    # https://docs.sentry.io/api/auth/ (Bearer tokens; "Choosing the Right API Base Domain":
+    # sentry.io, us.sentry.io, de.sentry.io). GET /api/0/ is the API index sentry-cli's `info`
+    # reads: 200 {"version": "0", "auth": {"scopes": […]}, "user": {…} | null} for an accepted
+    # token; an invalid one gets 401 {"detail": "Invalid token"} ("Invalid org token" for
+    # sntrys_), as Sentry's own source (src/sentry/api/authentication.py) raises them
+    HttpVerifier(
+        "sentry",
+        "https://sentry.io",
+        frozenset({"sentry"}),
+        _fixed("GET", "/api/0/", _bearer),
+        _sentry,
+        rule_prefixes=("sentry-org-auth-token", "sentry-user-auth-token", "sentry-auth-token"),
+        regions=(("us", "https://sentry.io"), ("de", "https://de.sentry.io")),
+        named_regions=sentry_regions,
+    ),
+    # https://docs.newrelic.com/docs/apis/nerdgraph/get-started/introduction-new-relic-nerdgraph/
+    # (POST /graphql, `API-Key` header with a user key; endpoints api.newrelic.com and, for the
+    # EU data center, api.eu.newrelic.com); a missing or invalid key is a 401, and so is a valid
+    # key sent to the other region's endpoint. newrelic.com also names api.jp.newrelic.com: it is
+    # asked too, so a key of that region is never read as revoked by the other two
+    HttpVerifier(
+        "newrelic",
+        "https://api.newrelic.com",
+        frozenset({"newrelic"}),
+        _newrelic_request,
+        _newrelic,
+        rule_prefixes=("newrelic-user-api-key",),
+        regions=(
+            ("us", "https://api.newrelic.com"),
+            ("eu", "https://api.eu.newrelic.com"),
+            ("jp", "https://api.jp.newrelic.com"),
+        ),
+    ),
+    # https://developer.pagerduty.com/docs/rest-api-v2/authentication/ (`Authorization: Token
+    # token=…`; "Requests that cannot be authenticated will return a 401"), errors (401; code
+    # 2006 "Authentication failed"), https://support.pagerduty.com/docs/service-regions (US
+    # api.pagerduty.com, EU api.eu.pagerduty.com). GET /abilities answers any valid REST key,
+    # account-level or user-level (no identity: an account key has no user)
+    HttpVerifier(
+        "pagerduty",
+        "https://api.pagerduty.com",
+        frozenset({"pagerduty"}),
+        _fixed(
+            "GET",
+            "/abilities",
+            lambda s: {
+                "Authorization": f"Token token={s}",
+                "Accept": "application/vnd.pagerduty+json;version=2",
+            },
+        ),
+        _pagerduty,
+        rule_prefixes=("pagerduty-api-key",),
+        regions=(("us", "https://api.pagerduty.com"), ("eu", "https://api.eu.pagerduty.com")),
+    ),
+    # https://docs.snyk.io/snyk-api/rest-api/authentication-for-api (GET /rest/self?version=…,
+    # `Authorization: token …`; otherwise 401 {"status": "401", "code": "Unauthorized"}) and
+    # https://docs.snyk.io/snyk-api/v1-api (API URLs: SNYK-US-01 api.snyk.io, SNYK-US-02
+    # api.us.snyk.io, SNYK-EU-01 api.eu.snyk.io, SNYK-AU-01 api.au.snyk.io)
+    HttpVerifier(
+        "snyk",
+        "https://api.snyk.io",
+        frozenset({"snyk"}),
+        _fixed(
+            "GET",
+            "/rest/self?version=2024-06-10",
+            lambda s: {"Authorization": f"token {s}", "Accept": "application/vnd.api+json"},
+        ),
+        _fields_under_200(
+            "data", "id", "attributes.name", "attributes.username", "attributes.email"
+        ),
+        rule_prefixes=("snyk-api-token",),
+        regions=(
+            ("us", "https://api.snyk.io"),
+            ("us2", "https://api.us.snyk.io"),
+            ("eu", "https://api.eu.snyk.io"),
+            ("au", "https://api.au.snyk.io"),
+        ),
     ),
 )

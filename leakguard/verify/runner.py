@@ -18,6 +18,7 @@ from typing import Protocol
 from leakguard.model import Finding, ScanResult, Severity
 from leakguard.verify.http_verifiers import HTTP_VERIFIERS, HttpVerifier
 from leakguard.verify.interface import Probe, Result, Status, Transport, TransportError, Verifier
+from leakguard.verify.shopify import ShopifyVerifier, endpoint_name
 from leakguard.verify.transport import HttpTransport
 from leakguard.verify.vault import VaultTokenVerifier
 
@@ -28,6 +29,7 @@ DEFAULT_TTL = 24 * 3600
 class VerifyOptions:
     endpoints: Mapping[str, str] = field(default_factory=dict)  # tests and sandboxes only
     vault_addr: str | None = None
+    shopify_shops: tuple[str, ...] = ()  # checked shop names (verify.shopify.parse_shops)
     workers: int = 8
     per_provider: int = 2
     min_interval: float = 0.1
@@ -51,7 +53,12 @@ def _http_transport(base_url: str, allow_private: bool) -> Transport:
 def verifiers(options: VerifyOptions) -> list[Verifier]:
     from leakguard.verify.aws import AwsVerifier  # boto3 only when a scan verifies
 
-    return [*HTTP_VERIFIERS, AwsVerifier(), VaultTokenVerifier(options.vault_addr)]
+    return [
+        *HTTP_VERIFIERS,
+        AwsVerifier(),
+        VaultTokenVerifier(options.vault_addr),
+        ShopifyVerifier(options.shopify_shops, options.endpoints),
+    ]
 
 
 def verifier_for(finding: Finding, options: VerifyOptions) -> Verifier | None:
@@ -65,7 +72,7 @@ def plan(findings: Iterable[Finding], options: VerifyOptions) -> list[tuple[Find
         verifier = verifier_for(finding, options)
         probe = verifier.probe(finding) if verifier is not None else None
         override = options.endpoints.get(verifier.name) if verifier is not None else None
-        if probe is not None and override is not None:
+        if probe is not None and override is not None and not isinstance(verifier, ShopifyVerifier):
             path = probe.url[len(verifier.base_url) :] if isinstance(verifier, HttpVerifier) else ""
             probe = Probe(probe.verifier, probe.method, f"{override}{path} (test endpoint)")
         out.append((finding, probe))
@@ -143,9 +150,13 @@ def _call(
 ) -> Result:
     override = options.endpoints.get(verifier.name)
     try:
+        if isinstance(verifier, HttpVerifier) and verifier.regions:
+            return verifier.verify_regions(finding, secret, options.endpoints, transport)
         if isinstance(verifier, HttpVerifier):
             base = override or verifier.base_for(secret)
             return verifier.verify(finding, secret, transport(base, override is not None), base)
+        if isinstance(verifier, ShopifyVerifier):  # its stand-ins are its own (one per shop)
+            return verifier.verify_shops(finding, secret, transport)
         if isinstance(verifier, VaultTokenVerifier) and verifier.address is not None:
             local = override is not None or _is_loopback(verifier.address)
             return verifier.verify(finding, secret, transport(verifier.address, local))
@@ -219,33 +230,52 @@ def parse_endpoints(values: Iterable[str]) -> dict[str, str]:
     sandbox server standing in for a verifier's official host."""
     from leakguard.errors import UsageError
 
-    known = {v.name for v in verifiers(VerifyOptions())}
+    known = {
+        name
+        for v in verifiers(VerifyOptions())
+        for name in (v.endpoint_names() if isinstance(v, HttpVerifier) else (v.name,))
+    }
     out: dict[str, str] = {}
     for value in values:
         for item in (part.strip() for part in value.split(",")):
             if not item:
                 continue
             name, sep, url = item.partition("=")
-            if not sep or name not in known or not url.startswith(("http://", "https://")):
+            shop = endpoint_name(name)  # shopify@SHOP: the stand-in for one configured shop
+            name = shop or name
+            if (
+                not sep
+                or (name not in known and shop is None)
+                or not url.startswith(("http://", "https://"))
+            ):
                 raise UsageError(
                     f"invalid --verify-endpoint {name or item!r}",
                     hint="write NAME=http(s)://host:port with NAME one of: "
-                    + ", ".join(sorted(known)),
+                    + ", ".join(sorted(known | {"shopify@SHOP"})),
                 )
             out[name] = url.rstrip("/")
     return out
 
 
-def environment_options(vault_addr: str | None = None) -> VerifyOptions:
+def environment_options(
+    vault_addr: str | None = None, shopify_shop: str | None = None
+) -> VerifyOptions:
     """Options for a verification outside a scan (a playbook step): each verifier's official
     host, unless the operator set the explicit test/sandbox override
     (``LEAKGUARD_VERIFY_ENDPOINTS``; for AWS the standard ``AWS_ENDPOINT_URL_STS``, read by
-    the AWS verifier itself). ``vault_addr`` wins over ``$VAULT_ADDR``/``$BAO_ADDR``."""
+    the AWS verifier itself). ``vault_addr`` wins over ``$VAULT_ADDR``/``$BAO_ADDR``;
+    ``shopify_shop`` (the playbook's ``shop`` input) is the one shop Shopify tokens are asked on."""
     import os
+
+    from leakguard.verify.shopify import shop_name
 
     env = os.environ.get("LEAKGUARD_VERIFY_ENDPOINTS")
     address = vault_addr or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or None
-    return VerifyOptions(endpoints=parse_endpoints([env] if env else []), vault_addr=address)
+    return VerifyOptions(
+        endpoints=parse_endpoints([env] if env else []),
+        vault_addr=address,
+        shopify_shops=(shop_name(shopify_shop),) if shopify_shop else (),  # exactly one
+    )
 
 
 def verifier_names() -> list[str]:

@@ -222,3 +222,53 @@ def test_a_rehearsal_skips_the_provider_step_of_a_template_playbook(
     assert timings[STEP].state == "skipped"
     assert report.run.outputs["provider_old"] is None
     assert not providers.requests
+
+
+SHOPIFY_OLD = "shpat_" + "".join(_RANDOM.choice("0123456789abcdef") for _ in range(32))
+SHOPIFY_NEW = "shpat_" + "".join(_RANDOM.choice("0123456789abcdef") for _ in range(32))
+
+
+@pytest.fixture()
+def shopify(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProviderFake]:
+    """The fake of shop acme's Admin API, standing in for https://acme.myshopify.com only."""
+    with provider_fake() as fake:
+        monkeypatch.setenv("LEAKGUARD_VERIFY_ENDPOINTS", f"shopify@acme={fake.url}/shopify.acme")
+        fake.regions.update({SHOPIFY_OLD: "acme", SHOPIFY_NEW: "acme"})
+        yield fake
+
+
+def test_the_shopify_playbook_asks_the_shop_the_operator_names(
+    openbao: OpenBao, shopify: ProviderFake, tmp_path: Path
+) -> None:
+    view, _, _ = _run(
+        openbao,
+        shopify,
+        tmp_path,
+        "shopify-app-credential",
+        SHOPIFY_OLD,
+        SHOPIFY_NEW,
+        shop="acme.myshopify.com",
+    )
+    assert view.state == RunState.COMPLETED, view.diagnostic
+    assert (view.outputs["provider_old"], view.outputs["provider_new"]) == ("revoked", "live")
+    assert view.steps[STEP].outputs["identity"]["domain"] == "acme.myshopify.com"
+    graphql = "/shopify.acme/admin/api/2026-07/graphql.json"
+    assert shopify.requests == [("POST", graphql), ("POST", graphql)]
+
+
+def test_the_shopify_playbook_refuses_a_shop_that_is_not_one(
+    openbao: OpenBao, shopify: ProviderFake, tmp_path: Path
+) -> None:
+    view, _, _ = _run(
+        openbao,
+        shopify,
+        tmp_path,
+        "shopify-app-credential",
+        SHOPIFY_OLD,
+        SHOPIFY_NEW,
+        shop="acme.myshopify.com.evil.com",
+    )
+    assert view.state != RunState.COMPLETED
+    assert view.steps[STEP].state == "failed"
+    assert "invalid --shopify-shop" in view.diagnostic
+    assert shopify.requests == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,9 +29,14 @@ class ProviderFake:
     url: str
     live: set[str] = field(default_factory=set)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
+    # a regional provider's credential is live only in its region (the first host when absent);
+    # the stand-in for region LABEL of verifier NAME is served under /NAME.LABEL/
+    regions: dict[str, str] = field(default_factory=dict)
+    flaky: set[str] = field(default_factory=set)  # answered 429 once, then as usual
 
     def endpoints(self, *names: str) -> dict[str, str]:
-        return {name: f"{self.url}/{name}" for name in names}
+        """``--verify-endpoint`` values: ``NAME`` or a region's ``NAME@LABEL``."""
+        return {name: f"{self.url}/{name.replace('@', '.')}" for name in names}
 
 
 def _credential(provider: str, handler: BaseHTTPRequestHandler, path: str, body: bytes) -> str:
@@ -46,6 +52,12 @@ def _credential(provider: str, handler: BaseHTTPRequestHandler, path: str, body:
         return headers.get("X-Api-Key", "")
     if provider == "figma":
         return headers.get("X-Figma-Token", "")
+    if provider == "newrelic":
+        return headers.get("API-Key", "")
+    if provider == "shopify":
+        return headers.get("X-Shopify-Access-Token", "")
+    if provider == "pagerduty":
+        return auth.removeprefix("Token token=")
     if provider == "linear":  # an API key as it is, an OAuth token as Bearer
         return auth.removeprefix("Bearer ")
     if provider == "telegram":
@@ -279,6 +291,57 @@ def _linear(token: str, live: bool):  # type: ignore[no-untyped-def]
     )
 
 
+def _vercel(token: str, live: bool):  # type: ignore[no-untyped-def]
+    if live:
+        user = {
+            "id": "FpjQZzXL1mRbnQ2Hk9g0aTCk",
+            "email": "web@example.com",
+            "name": "Leaky Web",
+            "username": "leaky-web",
+            "defaultTeamId": "team_nllPyCtREAqxxdyFKbbMDlxd",
+        }
+        return _json(200, {"user": user})
+    return _json(
+        403, {"error": {"code": "forbidden", "message": "Not authorized", "invalidToken": True}}
+    )
+
+
+def _sentry(token: str, live: bool):  # type: ignore[no-untyped-def]
+    org = token.startswith("sntrys_")
+    if live:
+        user = None if org else {"id": "1", "username": "leaky-dev", "email": "dev@example.com"}
+        scopes = ["org:ci"] if org else ["org:read", "project:read"]
+        return _json(200, {"version": "0", "auth": {"scopes": scopes}, "user": user})
+    return _json(401, {"detail": "Invalid org token" if org else "Invalid token"})
+
+
+_SHOPIFY_INVALID = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+_SHOPIFY_GRAPHQL = re.compile(r"/admin/api/\d{4}-\d{2}/graphql\.json")
+
+
+def _shopify(shop: str, path: str, body: bytes, live: bool):  # type: ignore[no-untyped-def]
+    """The GraphQL Admin API of shop ``shop`` (https://shopify.dev/docs/api/admin-graphql;
+    https://shopify.dev/docs/api/usage/response-codes): only POST graphql.json with a JSON
+    query; a bad token gets 401 with the documented ``errors`` string, a good one the shop."""
+    if not _SHOPIFY_GRAPHQL.fullmatch(path):
+        return _json(404, {"errors": "Not Found"})
+    if not live:
+        return _json(
+            401,
+            {"errors": _SHOPIFY_INVALID},
+        )
+    query = json.loads(body or b"{}").get("query", "")
+    if "mutation" in query or "shop" not in query:  # the fake serves the one read it knows
+        return _json(400, {"errors": [{"message": "the fake answers only the shop query"}]})
+    shop_doc = {
+        "id": "gid://shopify/Shop/" + str(sum(shop.encode()) * 7919),
+        "name": shop.replace("-", " ").title(),
+        "myshopifyDomain": f"{shop}.myshopify.com",
+    }
+    cost = {"requestedQueryCost": 1, "actualQueryCost": 1}
+    return _json(200, {"data": {"shop": shop_doc}, "extensions": {"cost": cost}})
+
+
 # The answers of the providers added with the detection-breadth families, per their references
 # (the URL of each is next to its verifier in leakguard/verify/http_verifiers.py).
 _MORE = {
@@ -362,6 +425,31 @@ _MORE = {
         {"githubLogin": "leaky-infra", "name": "Leaky Infra", "email": "infra@example.com"},
         {"code": 401, "message": "Unauthorized: No credentials provided or are invalid."},
     ),
+    "vercel": _vercel,
+    "sentry": _sentry,
+    "newrelic": _simple(
+        {"data": {"actor": {"user": {"id": 1234567, "email": "obs@example.com", "name": "Obs"}}}},
+        {"errors": [{"message": "Invalid API key"}]},
+    ),
+    "pagerduty": _simple(
+        {"abilities": ["teams", "read_only_users", "service_support_hours"]},
+        {"error": {"message": "Authentication failed", "code": 2006}},
+    ),
+    "snyk": _simple(
+        {
+            "jsonapi": {"version": "1.0"},
+            "data": {
+                "type": "user",
+                "id": "55a348e2-c3ad-4bbc-b40e-9b232d1f4121",
+                "attributes": {
+                    "name": "Leaky Sec",
+                    "username": "leaky-sec",
+                    "email": "sec@example.com",
+                },
+            },
+        },
+        {"jsonapi": {"version": "1.0"}, "errors": [{"status": "401", "detail": "Unauthorized"}]},
+    ),
 }
 
 
@@ -376,17 +464,26 @@ def provider_fake() -> Iterator[ProviderFake]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            provider, _, rest = self.path.lstrip("/").partition("/")
-            fake.requests.append((self.command, "/" + provider + "/" + rest.split("?")[0]))
+            prefix, _, rest = self.path.lstrip("/").partition("/")
+            fake.requests.append((self.command, "/" + prefix + "/" + rest.split("?")[0]))
+            provider, _, region = prefix.partition(".")
             token = _credential(provider, self, "/" + rest, body)
-            if token == RATE_LIMITED or token.endswith(":" + RATE_LIMITED):
+            live = token in fake.live and fake.regions.get(token, "") == region
+            if token in fake.flaky:
+                fake.flaky.discard(token)
+                status, headers, payload = _json(
+                    429, {"error": "rate limited"}, {"Retry-After": "0"}
+                )
+            elif token == RATE_LIMITED or token.endswith(":" + RATE_LIMITED):
                 status, headers, payload = _json(
                     429, {"error": "rate limited"}, {"Retry-After": "0"}
                 )
             elif token == SERVER_ERROR:
                 status, headers, payload = _json(500, {"error": "internal"})
+            elif provider == "shopify":  # one stand-in per shop: the shop is the "region"
+                status, headers, payload = _shopify(region or "fake-shop", "/" + rest, body, live)
             else:
-                status, headers, payload = _answer(provider, "/" + rest, token, token in fake.live)
+                status, headers, payload = _answer(provider, "/" + rest, token, live)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)

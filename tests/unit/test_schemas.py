@@ -226,6 +226,13 @@ INVALID = [
     ("playbook", PLAYBOOK, ("type: credential", "type: secret"), 5, "unknown type 'secret'"),
     ("playbook", PLAYBOOK, ("    - id: say\n", "    - id: Say\n"), 10, "step id must be"),
     (
+        "playbook",
+        PLAYBOOK,
+        ("required: true}\n", "required: true}\n  bad name!: {type: string}\n"),
+        6,
+        "input names use",
+    ),
+    (
         "inventory",
         INVENTORY,
         ("  - name: api\n", "  - name: api\n    kind: robot\n"),

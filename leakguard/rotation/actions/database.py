@@ -26,6 +26,7 @@ from leakguard.backends.interface import SecretData
 from leakguard.errors import BackendError, LeakguardError, PlaybookError
 from leakguard.graph.interface import EdgeKind, Evidence
 from leakguard.redact import fingerprint
+from leakguard.rotation.actions import connstrings
 from leakguard.rotation.actions._common import iso, optional, parse_time, secret, strings, text
 from leakguard.rotation.interface import Action, ActionContext, ActionSpec, NotYet, Outputs, Param
 
@@ -33,8 +34,9 @@ DEFAULT_ADMIN_ENV = "LEAKGUARD_PG_ADMIN_PASSWORD"
 MARIADB_ADMIN_ENV = "LEAKGUARD_MARIADB_ADMIN_PASSWORD"
 OWN_APPLICATION = "leakguard"  # the application_name of LeakGuard's own connections
 
-_URL = re.compile(
-    r"(?P<scheme>(?:postgres(?:ql)?|mysql|mariadb)://)(?P<user>[^:@/\s'\"`]*):(?P<password>[^@/\s'\"`]*)@"
+_URL = re.compile(  # postgres://, mysql://, mariadb://, and with a driver (postgresql+psycopg2://)
+    r"(?P<scheme>(?<![A-Za-z0-9+.-])(?:postgres(?:ql)?|mysql|mariadb)(?:\+[A-Za-z0-9_]+)?://)"
+    r"(?P<user>[^:@/\s'\"`]*):(?P<password>[^@/\s'\"`]*)@"
 )
 _DSN_PASSWORD = re.compile(
     r"(?P<key>\bpassword\s*=\s*)(?P<q>['\"]?)(?P<value>[^\s;'\"]*)(?P=q)", re.I
@@ -53,7 +55,8 @@ _PASSWORD_FIELDS = (
 
 @dataclass(frozen=True)
 class RoleTarget:
-    """The role a store entry logs in as, and the server: read from its postgres:// URL."""
+    """The role a store entry logs in as, and the server: read from its postgres:// URL (or
+    mysql://, a driver's postgresql+psycopg2://, a JDBC URL, an ODBC / ADO.NET string)."""
 
     role: str
     host: str
@@ -69,6 +72,7 @@ def _urls(data: Mapping[str, str]) -> list[tuple[str, urllib.parse.SplitResult]]
             tail = re.match(r"[^\s'\"`]+", value[start:])
             if tail is not None:
                 found.append((name, urllib.parse.urlsplit(tail.group(0))))
+        found += [(name, urllib.parse.urlsplit(url)) for url in connstrings.as_urls(value)]
     return found
 
 
@@ -89,7 +93,8 @@ def role_target(data: Mapping[str, str], params: Mapping[str, Any]) -> RoleTarge
             hint="give the step role:, host: (and port:, database:) explicitly",
         )
     try:
-        default = 3306 if parts is not None and parts.scheme in ("mysql", "mariadb") else 5432
+        kind = parts.scheme.split("+")[0] if parts is not None else ""
+        default = 3306 if kind in ("mysql", "mariadb") else 5432
         port = int(
             optional(params, "port") or (parts.port if parts is not None else None) or default
         )
@@ -165,6 +170,7 @@ def rewrite(
             out[name] = new_role
         else:
             changed = _URL.sub(url, value)
+            changed = connstrings.rewrite(changed, role, lambda p: p == old, new, target)
             if _DSN_PASSWORD.search(changed) and holds(changed, old):
                 changed = _DSN_PASSWORD.sub(dsn_password, changed)
                 if new_role:

@@ -84,11 +84,11 @@ def _holds_leaked(data: SecretData, value: str, leaked: str) -> bool:
     return any(c.startswith(wanted) for c in candidates)
 
 
-def _ask(verifier: str, value: str, vault_addr: str | None) -> LiveCheck:
+def _ask(verifier: str, value: str, vault_addr: str | None, shop: str | None) -> LiveCheck:
     from leakguard.verify.runner import environment_options, verify_value
 
     try:
-        return verify_value(verifier, value, environment_options(vault_addr))
+        return verify_value(verifier, value, environment_options(vault_addr, shop))
     except UsageError as exc:  # an unknown verifier, a malformed override
         raise PlaybookError(exc.message, hint=exc.hint) from None
 
@@ -148,9 +148,9 @@ def provider_rejects_old(ctx: ActionContext, params: Mapping[str, Any]) -> Outpu
             "the old and the new credential are the same value",
             hint="read the old one from the version before promotion (old_version:)",
         )
-    vault_addr = optional(params, "vault_addr")
-    old = _ask(verifier, old_value, vault_addr)
-    new = _ask(verifier, new_value, vault_addr) if new_value is not None else None
+    vault_addr, shop = optional(params, "vault_addr"), optional(params, "shopify_shop")
+    old = _ask(verifier, old_value, vault_addr, shop)
+    new = _ask(verifier, new_value, vault_addr, shop) if new_value is not None else None
     ctx.log(
         f"{verifier}: old credential {old.status} ({old.endpoint}, HTTP {old.http_status})"
         + (f"; new credential {new.status}" if new is not None else "")
@@ -193,6 +193,9 @@ ACTIONS = (
                 "field": Param("string", False, "the field the provider checks"),
                 "credential": Param("string", False, "the leaked fingerprint: old must hold it"),
                 "vault_addr": Param("string", False, "Vault/OpenBao address (vault verifier)"),
+                "shopify_shop": Param(
+                    "string", False, "the shop its tokens belong to (shopify verifier)"
+                ),
             },
         ),
         provider_rejects_old,

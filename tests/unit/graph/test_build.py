@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from leakguard.graph.build import BuildInputs, BuildSummary, apply, build
 from leakguard.graph.interface import EdgeKind
@@ -122,3 +126,64 @@ def test_audit_logs_with_any_other_input_are_applied_to_the_loaded_graph(tmp_pat
     assert graph.edge(
         "consumer:billing-worker", "store:vault-kv2:secret/billing/db", EdgeKind.READS
     )
+
+
+def test_a_build_stopped_by_a_bad_source_keeps_the_sources_it_finished(tmp_path: Path) -> None:
+    from leakguard.graph.references import ReferenceError as ConfigError
+
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(INVENTORY)
+    db = tmp_path / "g.sqlite"
+    missing = tmp_path / "no-such-config-dir"
+    inputs = BuildInputs(inventory=(inventory,), config_dirs=(missing,), findings_store=False)
+    with pytest.raises(ConfigError):
+        build(db, inputs)
+    # the configuration stage failed after the inventory stage had been written
+    whole = Graph()
+    apply(whole, BuildInputs(inventory=(inventory,), findings_store=False), BuildSummary())
+    with GraphStore.open(db) as store:
+        kept = store.load()
+    assert sorted(kept.g.nodes) == sorted(whole.g.nodes) and len(whole.g.nodes) > 0
+    assert sorted(kept.g.edges(keys=True)) == sorted(whole.g.edges(keys=True))
+
+
+def _indexes(db: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    return {r[0] for r in rows if r[0].startswith("graph_")}
+
+
+def test_a_first_build_killed_before_its_indexes_gets_them_at_the_next_open(
+    tmp_path: Path,
+) -> None:
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(INVENTORY)
+    graph = Graph()
+    apply(graph, BuildInputs(inventory=(inventory,), findings_store=False), BuildSummary())
+    db = tmp_path / "g.sqlite"
+    store = GraphStore.open(db)
+    expected = _indexes(db)
+    assert expected == {"graph_nodes_kind", "graph_edges_in"}
+    store.close()
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from leakguard.graph.build import BuildInputs, BuildSummary, apply\n"
+        "from leakguard.graph.persist import GraphStore\n"
+        "from leakguard.graph.queries import Graph\n"
+        "graph = Graph()\n"
+        "inputs = BuildInputs(inventory=(Path(sys.argv[1]),), findings_store=False)\n"
+        "apply(graph, inputs, BuildSummary())\n"
+        "store = GraphStore.open(Path(sys.argv[2]))\n"
+        "deferred = store.deferred_indexes()\n"
+        "deferred.__enter__()\n"
+        "store.save(graph)\n"
+        "os._exit(0)  # dies inside: the indexes are never rebuilt\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(inventory), str(db)], check=True)
+    assert _indexes(db) == set()
+    with GraphStore.open(db) as again:
+        assert sorted(again.load().g.nodes) == sorted(graph.g.nodes)
+    assert _indexes(db) == expected

@@ -45,3 +45,33 @@ def test_revoked_or_unverified_keys_name_no_identity() -> None:
         graph = Graph()
         add_findings(graph, [_finding(check)], target="app", source="scan:app")
         assert graph.blast_radius(FP).identities == ()
+
+
+def test_other_providers_name_their_owner_by_the_field_their_verifier_records() -> None:
+    from leakguard.verify.http_verifiers import _fields_under_200
+    from leakguard.verify.interface import Reply
+
+    # the DigitalOcean answer as its reference shows it (GET /v2/account), classified by the
+    # verifier's own rule, then turned into an identity by the graph
+    body = (
+        b'{"account": {"uuid": "b6fr89dbf6d9156cace5f3c78dc9851d957381ef",'
+        b' "email": "ops@acme.io", "status": "active"}}'
+    )
+    status, identity, _ = _fields_under_200("account", "uuid", "email", "status")(
+        Reply(200, {}, body)
+    )
+    assert str(status) == "live"
+    check = {**LIVE, "verifier": "digitalocean", "identity": identity}
+    graph = Graph()
+    add_findings(graph, [_finding(check)], target="app", source="scan:app")
+    assert graph.blast_radius(FP).identities == (
+        "digitalocean-account:b6fr89dbf6d9156cace5f3c78dc9851d957381ef",
+    )
+    shop = {
+        **LIVE,
+        "verifier": "shopify",
+        "identity": {"shop": "Acme", "domain": "acme.myshopify.com"},
+    }
+    graph = Graph()
+    add_findings(graph, [_finding(shop)], target="app", source="scan:app")
+    assert graph.blast_radius(FP).identities == ("shopify-shop:acme.myshopify.com",)

@@ -68,3 +68,12 @@ def test_the_playbook_check(
         assert expected is not None and expected in facts.refusal[1]  # type: ignore[index]
     if expected is None:
         assert facts.notes
+
+
+def test_a_rule_whose_playbook_depends_on_its_match_names_none_without_the_match() -> None:
+    from leakguard.rotation.invariants import _rule_playbook
+
+    assert _rule_playbook("postgres-url-password") == "postgres-role-password"
+    # jdbc:postgresql:… and jdbc:sqlserver:… name different playbooks: the rule id alone cannot
+    assert _rule_playbook("jdbc-url-password") is None
+    assert _rule_playbook("no-such-rule") is None and _rule_playbook(None) is None

@@ -50,13 +50,17 @@ WITH_STEP = {
     "npm-token": "npm",
     "openai-admin-key": "openai",
     "openai-api-key": "openai",
+    "pagerduty-api-key": "pagerduty",
     "postman-api-key": "postman",
     "pulumi-access-token": "pulumi",
     "pypi-token": "pypi",
     "replicate-api-token": "replicate",
     "sendgrid-api-key": "sendgrid",
+    "sentry-token": "sentry",
+    "shopify-app-credential": "shopify",
     "slack-app-level-token": "slack",
     "slack-configuration-token": "slack",
+    "snyk-api-token": "snyk",
     "telegram-bot-token": "telegram",
     "terraform-cloud-token": "terraform",
 }
@@ -117,9 +121,29 @@ def test_coverage_answers() -> None:
     assert verifier_for_rule("twilio", "twilio-auth-token") is None  # needs the SID pair
     assert verifier_for_rule("github", "github-oauth-client-secret") is None
     assert verifier_for_rule("acme", "acme-key") is None
+    assert verifier_for_rule("vercel", "vercel-access-token") is None  # undocumented revoked
+    assert verifier_for_rule("sentry", "sentry-auth-token-legacy") == "sentry"
+    assert verifier_for_rule("shopify", "shopify-private-app-token") == "shopify"
+    assert verifier_for_rule("shopify", "shopify-shared-secret") is None
+    assert (
+        common_verifier("newrelic", ["newrelic-user-api-key", "newrelic-insights-insert-key"])
+        is None
+    )
     assert common_verifier("slack", ["slack-bot-token", "slack-refresh-token"]) is None
     assert common_verifier("slack", ["slack-bot-token", "slack-user-token"]) == "slack"
     assert common_verifier("openai", []) is None
+
+
+def test_only_the_shopify_playbook_asks_for_a_shop_and_passes_it_to_its_step() -> None:
+    for pid, playbook in PLAYBOOKS.items():
+        step = next((s for s in playbook.steps if s.uses == ACTION), None)
+        if pid == "shopify-app-credential":
+            assert playbook.inputs["shop"].required
+            assert step is not None and step.with_["shopify_shop"] == "${inputs.shop}"
+        else:
+            assert "shop" not in playbook.inputs, pid
+            assert step is None or "shopify_shop" not in step.with_, pid
+        assert "__SHOPIFY_SHOP__" not in playbook.text, pid
 
 
 def test_an_entry_without_a_verifier_has_no_step_and_no_marker_left() -> None:

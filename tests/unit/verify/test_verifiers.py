@@ -26,6 +26,26 @@ def _jwt(claims: dict[str, object]) -> str:
 
 SUPABASE_JWT = _jwt({"iss": "supabase", "ref": "abcdefghijklmnopqrst", "role": "service_role"})
 
+# The verifiers of issue 14's second batch (regional ones ask every region; see
+# test_verifiers_regional.py): name, rule id, a value in its shape, the first official host
+REGIONAL_AND_MORE = [
+    (
+        "vercel",
+        "vercel-access-token",
+        "vcp_" + "Ab3dE5gH7jK9mN1pQ3sT" * 2 + "uV",
+        "https://api.vercel.com",
+    ),
+    ("sentry", "sentry-user-auth-token", "sntryu_" + "0123456789abcdef" * 4, "https://sentry.io"),
+    (
+        "newrelic",
+        "newrelic-user-api-key",
+        "NRAK-AB3DE5GH7JK9MN1PQ3STUVWXYZ1",
+        "https://api.newrelic.com",
+    ),
+    ("pagerduty", "pagerduty-api-key", "u+Ab3dE5gH7jK9mN1pQ3sT", "https://api.pagerduty.com"),
+    ("snyk", "snyk-api-token", "3f2c9a1e-7b4d-4e6f-9a8b-1c2d3e4f5a6b", "https://api.snyk.io"),
+]
+
 # The verifiers added for the detection-breadth families: name (= provider), rule id, a value in
 # its shape, and the official host (written out here, not read from the table)
 NEW = [
@@ -104,6 +124,7 @@ NEW = [
         "pul-" + "0123456789abcdef0123456789abcdef01234567",
         "https://api.pulumi.com",
     ),
+    *[(name, rule_id, secret, host) for name, rule_id, secret, host in REGIONAL_AND_MORE],
 ]
 
 # (verifier, provider, rule id, a credential in the provider's shape)
@@ -173,8 +194,14 @@ def fake() -> Iterator[ProviderFake]:
         yield server
 
 
+def stand_ins(fake: ProviderFake, name: str) -> dict[str, str]:
+    """The fake standing in for every official host of verifier ``name`` (all its regions)."""
+    verifier = next((v for v in HTTP_VERIFIERS if v.name == name), None)
+    return fake.endpoints(*(verifier.endpoint_names() if verifier is not None else (name,)))
+
+
 def _verify(fake: ProviderFake, name: str, found: Finding, secret: str) -> object:
-    options = VerifyOptions(endpoints=fake.endpoints(name), min_interval=0.0)
+    options = VerifyOptions(endpoints=stand_ins(fake, name), min_interval=0.0)
     answers = verify_findings([found], {found.fingerprint: secret}, options)
     return answers[found.fingerprint]
 
@@ -305,6 +332,28 @@ NEW_IDENTITIES = {
         "email": "ops@example.com",
     },
     "pulumi": {"githubLogin": "leaky-infra", "name": "Leaky Infra", "email": "infra@example.com"},
+    "vercel": {
+        "id": "FpjQZzXL1mRbnQ2Hk9g0aTCk",
+        "username": "leaky-web",
+        "email": "web@example.com",
+        "defaultTeamId": "team_nllPyCtREAqxxdyFKbbMDlxd",
+    },
+    "sentry": {
+        "id": "1",
+        "username": "leaky-dev",
+        "email": "dev@example.com",
+        "scopes": "org:read,project:read",
+        "region": "us",
+    },
+    "newrelic": {"id": "1234567", "email": "obs@example.com", "name": "Obs", "region": "us"},
+    "pagerduty": {"region": "us"},
+    "snyk": {
+        "id": "55a348e2-c3ad-4bbc-b40e-9b232d1f4121",
+        "name": "Leaky Sec",
+        "username": "leaky-sec",
+        "email": "sec@example.com",
+        "region": "us",
+    },
 }
 
 
