@@ -14,6 +14,7 @@ Kingfisher SDK); they are never project dependencies.
     python benchmarks/scan_files.py --size-mb 30        # a small run while developing
     python benchmarks/scan_files.py                     # the full 500 MB run
     python benchmarks/scan_files.py --tools leakguard --size-mb 30 --jobs 1
+    python benchmarks/scan_files.py --size-mb 100 --jobs 1 --against ../base   # vs another tree
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _peers import GITLEAKS, PEER_PYTHON, ensure_peers, leakguard_bin
+from _trees import alternate, checked_tree, run_in, table
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -307,6 +309,19 @@ def warm(root: Path) -> None:
                     pass
 
 
+def against_tree(against: str, runs: int, size_mb: int, seed: int, jobs: int) -> None:
+    tree = checked_tree(against)
+    root, _, size = corpus(size_mb, seed)
+    warm(root)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "findings.jsonl")
+        args = ["scan", str(root), "-f", "jsonl", "-q", "-o", out, "--jobs", str(jobs)]
+        args.append("--no-history")
+        for first in (tree, Path(__file__).resolve().parent.parent):
+            run_in(first, args)  # each tree's rule cache, before any timed run
+        print(table("file corpus", size / MB, alternate(tree, runs, lambda t: run_in(t, args))))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -331,7 +346,17 @@ def main() -> None:
         default=900,
         help="seconds before giving up on one tool run (default 900)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        help="compare LeakGuard with the LeakGuard of another checkout (a worktree of an older "
+        "commit) instead of with the peers: CPU and wall medians of --runs alternate runs",
+    )
+    parser.add_argument("--runs", type=int, default=5, help="runs per tree with --against")
     args = parser.parse_args()
+    if args.against:
+        against_tree(args.against, args.runs, args.size_mb, args.seed, args.jobs)
+        return
 
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = set(tools) - set(TOOLS)

@@ -3,6 +3,7 @@
 
     python benchmarks/scan_logs.py                    # defaults: the sizes the issue asks for
     python benchmarks/scan_logs.py --plain-mb 64 --json-mb 32 --gzip-mb 32   # a quick run
+    python benchmarks/scan_logs.py --plain-mb 256 --json-mb 256 --gzip-mb 256 --against ../base
 
 The ``basic`` dataset is an access log with an ``Authorization: Basic`` header on every line
 (a planted key is the password of one of them): its MB/s and peak RSS show that decoding costs
@@ -32,6 +33,8 @@ from typing import BinaryIO
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _peers import GITLEAKS, PEER_PYTHON, ensure_peers, leakguard_bin, timed
+from _trees import alternate, checked_tree, run_in
+from _trees import table as tree_table
 
 from leakguard.redact import fingerprint
 from tests.support.keys import stripe_key
@@ -294,6 +297,20 @@ def table(runs: list[Run], sizes: dict[str, float], planted: dict[str, int]) -> 
     return "\n".join(rows)
 
 
+def against_tree(against: str, runs: int, sizes: dict[str, int]) -> None:
+    tree = checked_tree(against)
+    names = {"plain": "access.log", "jsonl": "events.jsonl", "gzip": "app.log.2.gz"}
+    seeds = {"plain": 1_000_000, "jsonl": 2_000_000, "gzip": 3_000_000}
+    for dataset, size in sizes.items():
+        path = WORK / f"{size}mb-{names[dataset]}"
+        generate(dataset, path, size, seeds[dataset])
+        args = ["scan", str(path), "-f", "json", "-o", str(WORK / "against.json")]
+        for first in (tree, Path(__file__).resolve().parent.parent):
+            run_in(first, args)  # each tree's rule cache, before any timed run
+        results = alternate(tree, runs, partial(run_in, args=args))
+        print(tree_table(f"{dataset} log", size, results))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -323,9 +340,20 @@ def main() -> int:
     parser.add_argument(
         "--skip-peers", action="store_true", help="measure LeakGuard and the floors only"
     )
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        help="compare LeakGuard with the LeakGuard of another checkout (a worktree of an older "
+        "commit) on the plain, JSON and gzip logs: CPU and wall medians of --runs alternate runs",
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs per tree with --against")
     args = parser.parse_args()
 
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.against:
+        sizes = {"plain": args.plain_mb, "jsonl": args.json_mb, "gzip": args.gzip_mb}
+        against_tree(args.against, args.runs, sizes)
+        return 0
     if not args.skip_peers:
         ensure_peers()
     datasets = {

@@ -45,12 +45,18 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 )
 
 
+#: paths matched with pathspec's plain backend before its Hyperscan one is built: that takes
+#: ~50 ms (more than a scan of a few thousand files spends matching) and then ~1 us a path
+FAST_BACKEND_AFTER = 10_000
+
+
 @dataclass(frozen=True)
 class PathFilter:
     """Compiled exclude patterns: ``excluded("a/b.txt")``, ``excluded("x", is_dir=True)``."""
 
     patterns: tuple[str, ...] = ()
     _spec: Any = field(default=None, init=False, repr=False, compare=False)
+    _matched: list[int] = field(default_factory=lambda: [0], init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, patterns: Iterable[str], *, defaults: bool = True) -> PathFilter:
@@ -68,10 +74,13 @@ class PathFilter:
         return bool(self._compiled().match_file(path + "/" if is_dir else path))
 
     def _compiled(self) -> Any:
-        if self._spec is None:  # compiled on first use: a scan with no excludes never pays
-            import pathspec
+        self._matched[0] += 1
+        if self._spec is None or self._matched[0] == FAST_BACKEND_AFTER:
+            import pathspec  # on first use: a scan with no excludes never pays
 
-            object.__setattr__(self, "_spec", pathspec.GitIgnoreSpec.from_lines(self.patterns))
+            backend = "simple" if self._matched[0] < FAST_BACKEND_AFTER else "best"
+            spec = pathspec.GitIgnoreSpec.from_lines(self.patterns, backend=backend)
+            object.__setattr__(self, "_spec", spec)
         return self._spec
 
     def __bool__(self) -> bool:

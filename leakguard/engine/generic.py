@@ -32,6 +32,12 @@ _VALUE_STOPWORDS = re.compile(
     rb"undefined|foobar|qwerty|letmein|admin|hunter2|s3cr3t|p4ss|pa55|notreal|invalid|bogus|"
     rb"xxx|abcd|1234|asdf|value|string|here|config|local|setting|random",
 )  # searched in the lowercased value (faster than re.I, the same for ASCII bytes)
+# Long words that a made-up value spells once punctuation is dropped and digits read as letters
+# (``Old%pa+ss/w0rd``, ``S3cr3t!``): six letters or more, which random values never spell.
+_SPELLED_STOPWORDS = re.compile(rb"password|passwd|secret|changeme|example|letmein|qwerty")
+_LEET = bytes.maketrans(b"0134578@$", b"oleastbas")
+_PUNCTUATION = bytes(c for c in range(256) if not (chr(c).isascii() and chr(c).isalnum()))
+_PUNCTUATION = _PUNCTUATION.replace(b"@", b"").replace(b"$", b"")  # read as letters instead
 _IDENTIFIER = re.compile(
     rb"[A-Za-z_]+(?:[.:][A-Za-z_]+)+|[a-z_.-]+|[A-Z_.-]+|[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+"
 )
@@ -111,8 +117,11 @@ def reason_to_reject(
         return "the name is not a credential's"
     if len(value) < int(params.get("min_length", 12)):
         return "too short"
-    if (check_placeholder and is_placeholder(value)) or _VALUE_STOPWORDS.search(value.lower()):
+    lowered = value.lower()
+    if (check_placeholder and is_placeholder(value)) or _VALUE_STOPWORDS.search(lowered):
         return "placeholder or test value"
+    if _SPELLED_STOPWORDS.search(lowered.translate(_LEET, _PUNCTUATION)):
+        return "placeholder or test value (spelled with digits or punctuation)"
     if params.get("reject_encoded") and (_PERCENT_ESCAPE.search(value) or _base64_text(value)):
         return "encoded text (scanned decoded)"
     aws_shaped = _AWS_SECRET_SHAPE.fullmatch(value) and (b"/" in value or b"+" in value)
@@ -130,7 +139,7 @@ def reason_to_reject(
     return None
 
 
-_NAME_CHAR = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_NAME_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 
 
 def full_name(candidate: Candidate) -> bytes:
@@ -140,10 +149,10 @@ def full_name(candidate: Candidate) -> bytes:
     at = candidate.data.rfind(keyword, max(0, candidate.start - 160), candidate.start)
     if at < 0:
         return keyword
-    data, begin, stop = candidate.data, at, max(0, at - 48)
-    while begin > stop and data[begin - 1] in _NAME_CHAR:
-        begin -= 1
-    return data[begin : at + len(keyword)]
+    stop = max(0, at - 48)
+    before = candidate.data[stop:at]
+    begin = stop + len(before.rstrip(_NAME_CHARS))  # the identifier characters just before
+    return candidate.data[begin : at + len(keyword)]
 
 
 def generic_secret(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:

@@ -125,6 +125,7 @@ class _Group:
     pattern: re.Pattern[bytes]
     before: int
     max_length: int
+    anchored: bool  # a match starts at a keyword hit: tried there only, not searched for
     rules: list[Rule]
     # per rule: its first keyword, lowercased (a vendor prefix the placeholder check skips)
     prefixes: list[bytes]
@@ -140,8 +141,12 @@ class _Accepted:
     groups: Mapping[str, bytes | None]  # the match's named groups (rotation_by reads one)
 
 
-#: verdicts one scan call remembers (a digest and a verdict each: a few hundred KB at most)
-MEMO_ENTRIES = 4096
+# the pseudo-group of the markers' keyword hits (no pattern: they only say a marker is there)
+_MARKED = -1
+
+#: verdicts an engine remembers (a digest and a verdict each: a few MB at most); when full it
+#: starts again empty (values repeat within a file set: config copied into many files)
+MEMO_ENTRIES = 16384
 _Memo = dict[tuple[str, bytes], Verdict | None]
 
 
@@ -190,13 +195,21 @@ class Engine:
         self._order = {rule.id: i for i, rule in enumerate(ruleset.rules)}
         # Rules sharing a pattern and window (the JWT rules) are matched once per window.
         self._groups: list[_Group] = []
-        group_index: dict[tuple[bytes, int, int, int], int] = {}
+        group_index: dict[tuple[bytes, int, int, int, bool], int] = {}
         rule_group: dict[str, int] = {}
         for rule in ruleset.rules:
-            shape = (rule.pattern.pattern, rule.pattern.flags, rule.before, rule.max_length)
+            shape = (
+                rule.pattern.pattern,
+                rule.pattern.flags,
+                rule.before,
+                rule.max_length,
+                rule.anchored,
+            )
             if shape not in group_index:
                 group_index[shape] = len(self._groups)
-                self._groups.append(_Group(rule.pattern, rule.before, rule.max_length, [], []))
+                self._groups.append(
+                    _Group(rule.pattern, rule.before, rule.max_length, rule.anchored, [], [])
+                )
             self._groups[group_index[shape]].rules.append(rule)
             self._groups[group_index[shape]].prefixes.append(rule.keywords[0].lower())
             rule_group[rule.id] = group_index[shape]
@@ -208,9 +221,21 @@ class Engine:
                 group = self._groups[g]
                 reach.append((g, len(keyword) + group.before, group.max_length))
             self._keyword_reach.append(reach)
+        if self._keywords:  # the allow markers ride along: a chunk without one skips line checks
+            for stem in _MARKER_STEMS:
+                key = (stem, True)
+                if key not in index:
+                    index[key] = len(self._keywords)
+                    self._keywords.append(key)
+                    self._keyword_rules.append([])
+                    self._keyword_reach.append([])
+                self._keyword_reach[index[key]].append((_MARKED, 0, 0))
         self.kind = self._choose_kind(kind)
         self._rule_cache = rule_cache
         self._decoders: DecoderScanners | None = None  # built on the first decoding scan
+        # verdicts of the memo-safe validators by (rule, digest of context and secret): the
+        # verdict is a function of those alone, so reusing it changes no result
+        self._memo: _Memo = {}
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
         elif self.kind == "hyperscan":
@@ -253,12 +278,12 @@ class Engine:
         """Match ``chunk``; then, up to ``decode_depth`` layers deep, match what its encoded
         runs (base64, percent-encoding, JSON escapes) decode to. ``allow(rule_id, secret)``
         (a project's allowlist) drops a match while its value is still at hand."""
-        return self._scan(chunk, decode_depth, allow, {})
+        return self._scan(chunk, decode_depth, allow, self._memo)
 
     def _scan(
         self, chunk: Chunk, decode_depth: int, allow: AllowCheck | None, memo: _Memo
     ) -> list[Finding]:
-        """``memo``: the verdicts judged in this call (its chunk and their decoded layers)."""
+        """``memo``: the verdicts judged so far by this engine."""
         lines = _LineCounter(chunk.data)
         exposure = Exposure(chunk.data)
         accepted = self._accepted(chunk.data, chunk, memo)
@@ -281,6 +306,7 @@ class Engine:
                     windows[g] = [(end - back, end + ahead)]
                 else:
                     spans.append((end - back, end + ahead))
+        marked = windows.pop(_MARKED, None) is not None
         if not windows:
             return
         candidates: list[_Accepted] = []
@@ -305,7 +331,7 @@ class Engine:
                         f"{self.rule_budget_seconds:g}s on {chunk.location.path}; "
                         "skipped for the rest of the scan (a pattern that backtracks?)"
                     )
-        yield from self._resolve_overlaps(candidates, data)
+        yield from self._resolve_overlaps(candidates, data, marked)
 
     def _match_group(
         self,
@@ -317,24 +343,22 @@ class Engine:
         memo: _Memo,
     ) -> None:
         lo, hi = owned
-        finditer = group.pattern.finditer
         has_secret = "secret" in group.pattern.groupindex
         checks = list(zip(group.rules, group.prefixes, strict=True))
         seen: set[tuple[int, int]] = set()
-        for w_start, w_stop in _merge(spans, len(data)):
-            for m in finditer(data, w_start, w_stop):
-                if has_secret and m.group("secret") is not None:
-                    s_start, s_end = m.span("secret")
-                else:
-                    s_start, s_end = m.span()
-                if s_start < lo or s_start >= hi or s_start == s_end or (s_start, s_end) in seen:
-                    continue
-                seen.add((s_start, s_end))
-                match_groups = m.groupdict()
-                for rule, prefix in checks:
-                    accepted = self._check(rule, prefix, data, match_groups, (s_start, s_end), memo)
-                    if accepted is not None:
-                        candidates.append(accepted)
+        for m in _matches(group, spans, data):
+            if has_secret and m.group("secret") is not None:
+                s_start, s_end = m.span("secret")
+            else:
+                s_start, s_end = m.span()
+            if s_start < lo or s_start >= hi or s_start == s_end or (s_start, s_end) in seen:
+                continue
+            seen.add((s_start, s_end))
+            match_groups = m.groupdict()
+            for rule, prefix in checks:
+                accepted = self._check(rule, prefix, data, match_groups, (s_start, s_end), memo)
+                if accepted is not None:
+                    candidates.append(accepted)
 
     def take_notices(self) -> list[str]:
         """Warnings for the scan's stats (a user rule over its time budget), once each."""
@@ -360,14 +384,15 @@ class Engine:
             candidate = Candidate(rule.id, secret, start, end, data, groups, checked)
             context = self._memo_contexts.get(rule.validator)
             if context is not None:
-                # the key is a digest: the memo keeps no value, and lives for one scan call
+                # the key is a digest: the memo keeps no value
                 key = (rule.id, _digest(context(candidate), secret))
                 if key in memo:
                     verdict = memo[key]
                 else:
                     verdict = self._judge(rule, prefix, secret, candidate)
-                    if len(memo) < MEMO_ENTRIES:
-                        memo[key] = verdict
+                    if len(memo) >= MEMO_ENTRIES:
+                        memo.clear()
+                    memo[key] = verdict
                 return (
                     None
                     if verdict is None
@@ -406,9 +431,12 @@ class Engine:
             "or remove the rule with a --rules copy",
         )
 
-    def _resolve_overlaps(self, found: list[_Accepted], data: bytes) -> Iterator[_Accepted]:
+    def _resolve_overlaps(
+        self, found: list[_Accepted], data: bytes, marked: bool
+    ) -> Iterator[_Accepted]:
         """A secret inside a longer secret at the same place is the same credential; a secret
-        on a line marked ``leakguard:allow`` is suppressed."""
+        on a line marked ``leakguard:allow`` is suppressed (``marked``: the keyword pass saw a
+        marker in ``data``; without one no line is searched)."""
         found.sort(
             key=lambda a: (a.start, -(a.end - a.start), -a.rule.priority, self._order[a.rule.id])
         )
@@ -417,7 +445,7 @@ class Engine:
             if acc.end <= last_end:
                 continue
             last_end = max(last_end, acc.end)
-            if _line_has_marker(data, acc.start, acc.end):
+            if marked and _line_has_marker(data, acc.start, acc.end):
                 continue
             yield acc
 
@@ -495,6 +523,22 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+def _matches(group: _Group, spans: list[tuple[int, int]], data: bytes) -> Iterator[re.Match[bytes]]:
+    """The group's matches in its windows; an anchored group's only at each window's start
+    (its keyword's), tried once each: a window search costs a regex attempt per byte."""
+    if group.anchored:
+        match = group.pattern.match
+        size = len(data)
+        for start, stop in sorted(set(spans)):
+            m = match(data, max(0, start), min(size, stop))
+            if m is not None:
+                yield m
+        return
+    finditer = group.pattern.finditer
+    for w_start, w_stop in _merge(spans, len(data)):
+        yield from finditer(data, w_start, w_stop)
+
+
 def _merge(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
     """The union of ``spans``, clipped to ``[0, size)``, in order."""
     spans.sort()
@@ -521,6 +565,10 @@ def _secret_text(acc: _Accepted) -> str:
 MARKER_REACH = 1024
 # any of the inline markers, in one search
 _ALLOW_MARKER = re.compile(b"|".join(re.escape(marker) for marker in ALLOW_MARKERS))
+# what every marker starts with (the two detect-secrets markers share "pragma: allowlist"),
+# found by the keyword pass: a chunk holding none of these needs no per-match line search
+_STEMS = {marker.partition(b" secret")[0] for marker in (*ALLOW_MARKERS, NEXT_LINE_MARKER)}
+_MARKER_STEMS = tuple(sorted(s for s in _STEMS if not any(o != s and o in s for o in _STEMS)))
 
 
 def _line_has_marker(data: bytes, start: int, end: int) -> bool:

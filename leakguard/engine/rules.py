@@ -14,6 +14,7 @@ A rule file holds one provider::
         entropy: 3.0                         # optional Shannon entropy floor (bits/char)
         max_length: 256                      # optional; bytes scanned after a keyword hit
         before: 64                           # optional; bytes scanned before a keyword hit
+        anchored: false                      # optional; true: a match starts at a keyword
         priority: 0                          # optional; wins over rules matching the same text
         placeholder_filter: true             # optional; false when the validator judges
         supersedes: [jwt]                    # optional; rules it overlaps and wins over
@@ -155,6 +156,11 @@ _RULE: dict[str, Any] = {
             "minimum": 0,
             "description": "bytes scanned before a keyword hit (default 64)",
         },
+        "anchored": {
+            "type": "boolean",
+            "description": "true: a match starts where a keyword starts; the pattern is tried "
+            "at each keyword hit only (faster than searching a window; needs before: 0)",
+        },
         "priority": {
             "type": "integer",
             "description": "wins over rules matching the same text (default 0)",
@@ -258,6 +264,7 @@ class Rule:
     entropy: float | None = None
     max_length: int = 256
     before: int = 64
+    anchored: bool = False  # a match starts where a keyword starts (before is 0)
     priority: int = 0
     case_sensitive: bool = False
     placeholder_filter: bool = True
@@ -463,6 +470,7 @@ def _parse_rule(
         entropy=raw.get("entropy"),
         max_length=raw.get("max_length", 256),
         before=raw.get("before", 64),
+        anchored=_parse_anchored(raw, fail),
         priority=raw.get("priority", 0),
         case_sensitive=case_sensitive,
         placeholder_filter=raw.get("placeholder_filter", True),
@@ -478,6 +486,13 @@ def _parse_rule(
 
 
 Fail = Callable[[str, str], RuleError]
+
+
+def _parse_anchored(raw: dict[str, Any], fail: Fail) -> bool:
+    anchored = bool(raw.get("anchored", False))
+    if anchored and raw.get("before", 64) != 0:
+        raise fail("anchored", "an anchored rule reads nothing before its keyword: set before: 0")
+    return anchored
 
 
 def _parse_pattern(raw: dict[str, Any], path: Path, fail: Fail) -> re.Pattern[bytes]:

@@ -106,7 +106,7 @@ class DirectorySource:
             dirnames[:] = kept
             for name in sorted(filenames):
                 full = os.path.join(dirpath, name)
-                rel = os.path.relpath(full, self.root)
+                rel = name if here == "." else os.path.join(here, name)  # relpath costs 7 us
                 if excludes and excludes.excluded(rel):
                     stats.count("excluded_files")
                     continue

@@ -64,6 +64,9 @@ def test_reported_at_low_severity(engine: Engine, template: str) -> None:
         "secret = 'abc'",
         "tokens = 1234567890123",
         "max_tokens: 4096",
+        "DB_PASSWORD=Old%pa+ss/w0rd",  # a stopword spelled with digits and punctuation
+        "secret: 'Ch4ng3-M3-n0w-pl3ase'",
+        "api_key = 'L3tM31n#Qw3rty99'",
     ],
 )
 def test_not_reported(engine: Engine, line: str) -> None:

@@ -65,3 +65,14 @@ def _chunk(text: str):  # type: ignore[no-untyped-def]
     from leakguard.model import Chunk, Location
 
     return Chunk(text.encode(), Location("x.py", 1, 1))
+
+
+@pytest.mark.parametrize("kind", available_engines())
+@pytest.mark.parametrize("filler", [0, 120_000])
+def test_a_marker_hides_its_line_among_many_matches(kind: str, filler: int) -> None:
+    """The keyword pass notes that a chunk holds a marker; each match's line is then checked."""
+    lines = [f'key{i} = "{KEY}"' for i in range(6)]
+    lines[3] += "  # gitleaks:allow"
+    text = "\n".join(lines) + "\n" + "# " + "x" * filler + "\n"
+    lines_found = [f.location.line for f in Engine(RULES, kind).scan_text(text)]
+    assert lines_found == [1, 2, 3, 5, 6]

@@ -7,6 +7,7 @@ import pytest
 from leakguard.engine.matcher import Engine, _find_scanner
 from leakguard.engine.rules import RuleSet
 from leakguard.engine.ruletest import available_engines
+from leakguard.errors import RuleError
 from leakguard.model import Chunk, Location
 
 RULES = """
@@ -151,3 +152,40 @@ def test_the_re_keyword_pass_agrees_with_the_shipped_keywords() -> None:
     data += b" PASSWORD= Password = ApiKey: token: "
     found = sorted(engine._scan_keywords(data))
     assert found == _every_occurrence(engine._keywords, data)
+
+
+# -- anchored rules -----------------------------------------------------------------------------
+
+ANCHORED = """
+provider: demo
+rules:
+  - id: demo-assigned
+    title: Demo assigned value
+    severity: low
+    keywords: ['dmo_key=']
+    pattern: '(?P<name>dmo_keys?)=(?P<secret>[0-9A-Za-z]{20})(?![0-9A-Za-z])'
+    before: 0
+    anchored: ANCHORED
+    examples: ['dmo_key=Ab3dE5gH7jK9mN1pQ3sT']
+"""
+
+
+@pytest.mark.parametrize("kind", available_engines())
+def test_an_anchored_rule_matches_at_its_keywords_only(tmp_path: Path, kind: str) -> None:
+    """``dmo_keys=`` holds no keyword: a window search finds it only when a keyword hit happens
+    to be near; an anchored rule never does, and finds every keyword's match however close."""
+    text = "dmo_key=Ab3dE5gH7jK9mN1pQ3sT dmo_keys=Zy9xW8vU7tS6rQ5pO4nM dmo_key=Qw1eR2tY3uI4oP5aS6dF"
+    found = {}
+    for anchored in ("true", "false"):
+        (tmp_path / "demo.yaml").write_text(ANCHORED.replace("ANCHORED", anchored))
+        engine = Engine(RuleSet.load([tmp_path], builtin=False), kind)
+        found[anchored] = [f.location.column for f in engine.scan_text(text)]
+    assert found == {"true": [9, 68], "false": [9, 39, 68]}
+
+
+def test_an_anchored_rule_reads_nothing_before_its_keyword(tmp_path: Path) -> None:
+    (tmp_path / "demo.yaml").write_text(
+        ANCHORED.replace("ANCHORED", "true").replace("before: 0", "before: 8")
+    )
+    with pytest.raises(RuleError, match="anchored rule reads nothing before its keyword"):
+        RuleSet.load([tmp_path], builtin=False)

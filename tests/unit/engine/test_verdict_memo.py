@@ -1,5 +1,5 @@
-"""The generic validator's verdict is judged once per rule, name and value in a scan call (a
-source map repeats the same assignments in every source), with the same findings; and the
+"""The generic validator's verdict is judged once per rule, name and value while an engine lives
+(a source map repeats the same assignments in every source), with the same findings; and the
 placeholder filter runs once per candidate, whichever of the engine and the validator runs it."""
 
 from __future__ import annotations
@@ -8,6 +8,9 @@ import random
 import string
 from pathlib import Path
 
+import pytest
+
+from leakguard.engine import matcher
 from leakguard.engine.generic import reason_to_reject
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import RuleSet
@@ -87,3 +90,22 @@ def test_a_rule_without_the_placeholder_filter_still_gets_it_from_the_validator(
     engine = Engine(RuleSet.load([tmp_path], builtin=False), "re")
     assert engine.scan_text(f'demo_key = "${{{_random(24, 6)}}}"\n') == []
     assert len(engine.scan_text(f'demo_key = "{_random(24, 5)}"\n')) == 1
+
+
+def test_verdicts_remembered_across_scan_calls_change_no_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The memo lives as long as the engine (config files repeat the same values): a chunk
+    scanned after others, by an engine whose memo is full or was emptied, gives what a fresh
+    engine gives."""
+    rules = RuleSet.load()
+    chunks = [
+        Chunk(_text().encode(), Location("app.py", 1, 1)),
+        Chunk(_text().replace("db_password", "db_passwd").encode(), Location("b.py", 1, 1)),
+    ]
+    fresh = [_where(Engine(rules, "re").scan(chunk, decode_depth=2)) for chunk in chunks]
+    for entries in (16384, 2):  # the second empties the memo again and again
+        monkeypatch.setattr(matcher, "MEMO_ENTRIES", entries)
+        engine = Engine(rules, "re")
+        for _ in range(2):
+            assert [_where(engine.scan(chunk, decode_depth=2)) for chunk in chunks] == fresh
