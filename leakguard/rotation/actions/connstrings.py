@@ -1,10 +1,10 @@
 """Database connection strings that are not ``scheme://user:password@host`` URLs, read and
-rewritten for the database actions: JDBC URLs (``jdbc:postgresql://HOST:PORT/DB?user=U&
-password=P``, ``jdbc:mysql:``, ``jdbc:mariadb:``) and ODBC / ADO.NET key=value strings
-(``Driver={PostgreSQL Unicode};Server=HOST;Port=N;Database=DB;Uid=U;Pwd=P``).
+rewritten for the database actions: JDBC URLs (``jdbc:postgresql://HOST:PORT/DB?user=USER&
+password=PASSWORD``, ``jdbc:mysql:``, ``jdbc:mariadb:``) and ODBC / ADO.NET key=value strings
+(``Driver={PostgreSQL Unicode};Server=HOST;Port=N;Database=DB;Uid=USER;Pwd=PASSWORD``).
 
-Each is read as the equivalent URL (``postgresql://U:P@HOST:PORT/DB``), so where the role lives
-and its password are found the same way for every form; rewriting changes the password (and,
+Each is read as the equivalent URL (``postgresql://USER:PASSWORD@HOST:PORT/DB``), so where the
+role lives and its password are found the same way for every form; rewriting changes the password (and,
 for the alternating-users playbooks, the user) in place and leaves every other character as
 it was. Values come from the store entry and stay in memory."""
 
