@@ -4,9 +4,9 @@ password=PASSWORD``, ``jdbc:mysql:``, ``jdbc:mariadb:``) and ODBC / ADO.NET key=
 (``Driver={PostgreSQL Unicode};Server=HOST;Port=N;Database=DB;Uid=USER;Pwd=PASSWORD``).
 
 Each is read as the equivalent URL (``postgresql://USER:PASSWORD@HOST:PORT/DB``), so where the
-role lives and its password are found the same way for every form; rewriting changes the password (and,
-for the alternating-users playbooks, the user) in place and leaves every other character as
-it was. Values come from the store entry and stay in memory."""
+role lives and its password are found the same way for every form; rewriting changes the
+password (and, for the alternating-users playbooks, the user) in place and leaves every other
+character as it was. Values come from the store entry and stay in memory."""
 
 from __future__ import annotations
 
