@@ -197,3 +197,46 @@ def _combined(commit: Commit, token: bytes, path: bytes) -> Introduction | None:
 
 def is_deletion(blob: str) -> bool:
     return not blob.strip("0")
+
+
+@dataclass
+class LogIndex:
+    """What a scan needs from the whole log, read once: every commit, every blob's
+    introductions, and what to report, each in log order."""
+
+    commits: list[str] = field(default_factory=list)
+    #: blob id -> every (commit, path) that introduced it (no deletions, no submodules)
+    intros: dict[str, list[Introduction]] = field(default_factory=dict)
+    #: ("submodule", rec): a gitlink; ("path", rec): the first record of a non-ASCII path;
+    #: ("missing", rec): the first record of a blob the object store lacks (full scans)
+    notes: list[tuple[str, Introduction]] = field(default_factory=list)
+
+
+def index_log(records: Iterable[Commit | Introduction], listed: set[str] | None = None) -> LogIndex:
+    """Index the log's records; ``listed``: the blobs the object store holds (full scans:
+    a blob the log names but the store lacks is noted as missing)."""
+    index = LogIndex()
+    intros = index.intros
+    odd_paths: set[bytes] = set()
+    missing: set[str] = set()
+    for rec in records:
+        if isinstance(rec, Commit):
+            index.commits.append(rec.oid)
+            continue
+        if is_deletion(rec.blob):
+            continue
+        if rec.mode == GITLINK:
+            index.notes.append(("submodule", rec))
+            continue
+        if not rec.path.isascii() and rec.path not in odd_paths:
+            odd_paths.add(rec.path)
+            index.notes.append(("path", rec))
+        found = intros.get(rec.blob)
+        if found is None:
+            intros[rec.blob] = [rec]
+        else:
+            found.append(rec)
+        if listed is not None and rec.blob not in listed and rec.blob not in missing:
+            missing.add(rec.blob)
+            index.notes.append(("missing", rec))
+    return index
