@@ -13,6 +13,7 @@ other core), then parsed twice at most: once for the list of blobs when the scan
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -215,6 +216,18 @@ class LogIndex:
 def index_log(records: Iterable[Commit | Introduction], listed: set[str] | None = None) -> LogIndex:
     """Index the log's records; ``listed``: the blobs the object store holds (full scans:
     a blob the log names but the store lacks is noted as missing)."""
+    # every record is kept: the cyclic garbage collector would walk the growing index again
+    # and again (a third of the time) although nothing here can form a cycle
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _index(records, listed)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _index(records: Iterable[Commit | Introduction], listed: set[str] | None) -> LogIndex:
     index = LogIndex()
     intros = index.intros
     odd_paths: set[bytes] = set()
