@@ -65,6 +65,9 @@ from leakguard.sources.git_signature import fast_path_applies, state_signature
 from leakguard.sources.interface import Source
 
 RANGES_PER_WORKER = 4
+# a log up to this long is indexed whole while the blobs are scanned (the index takes about
+# three times the log's size in memory); a longer one is read after the scan
+INDEX_LOG_BYTES = 32 * 1024 * 1024
 BLOB_KEY = "blob"
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
@@ -338,12 +341,12 @@ class GitSource:
     def _read_log(
         self, log: LogPass, wanted: set[str], stats: ScanStats, problems: Problems
     ) -> tuple[dict[str, list[_Intro]], list[str]]:
-        index = self._log_index(log)
+        # blobs the readers could only name by id (binary, oversized...) get a path and commit
+        by_id = {s.path: i for i, s in enumerate(stats.skipped) if _OBJECT_ID.fullmatch(s.path)}
+        index = self._index or self._indexed(log, keep=wanted | by_id.keys())
         if log.wait() != 0:
             self._log_failed = True
             problems("git_log_errors", self.label, f"git log: {log.error_text()}")
-        # blobs the readers could only name by id (binary, oversized...) get a path and commit
-        by_id = {s.path: i for i, s in enumerate(stats.skipped) if _OBJECT_ID.fullmatch(s.path)}
         for note, rec in index.notes:  # in log order, as they were always reported
             if note == "path":
                 display_path(rec.path, problems)
@@ -368,14 +371,14 @@ class GitSource:
         return intros, index.commits
 
     def index_history(self) -> None:
-        """Read the history pass's log now (see :class:`GitHistory`)."""
-        if self._log is not None:
-            self._log_index(self._log)
+        """Index the history pass's log now, every blob's introductions (see
+        :class:`GitHistory`), unless the log is so long that the index would not fit the
+        memory budget: then enrich reads it afterwards, keeping only what findings need."""
+        if self._log is not None and self._log.size() <= INDEX_LOG_BYTES:
+            self._index = self._indexed(self._log, keep=None)
 
-    def _log_index(self, log: LogPass) -> LogIndex:
-        if self._index is None:
-            self._index = index_log(log.records(), self._listed if self._full else None)
-        return self._index
+    def _indexed(self, log: LogPass, keep: set[str] | None) -> LogIndex:
+        return index_log(log.records(), self._listed if self._full else None, keep)
 
     def _earlier_intros(self, blobs: set[str]) -> dict[str, list[_Intro]]:
         """Where blobs that new commits replaced were introduced: one more history pass over

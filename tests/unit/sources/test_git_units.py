@@ -112,6 +112,9 @@ def test_index_log_keeps_every_introduction_and_notes_problems_in_log_order() ->
         ("missing", b"lost.py"),
         ("submodule", b"vendor/lib"),
     ]
+    # only the blobs asked for keep their introductions; problems are noted all the same
+    kept = index_log(parse_log(io.BytesIO(stream)), listed={BLOB1}, keep={BLOB3})
+    assert list(kept.intros) == [BLOB3] and kept.notes == index.notes
     # without the store's list (targeted scans) nothing is called missing
     assert [note for note, _ in index_log(parse_log(io.BytesIO(stream))).notes] == [
         "path",
