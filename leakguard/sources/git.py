@@ -7,9 +7,7 @@ How a scan runs (one repository, three processes overlapping on two cores):
   blob introductions to a temporary file (:mod:`git_provenance`);
 * meanwhile one ``git cat-file`` process streams each object once (:mod:`git_objects`) and each
   blob's chunks go to the engine, named by the blob id;
-* the log is read once into an index (:func:`~leakguard.sources.git_provenance.index_log`):
-  in a scan split over the pool, by this process while the workers scan (:class:`GitHistory`);
-* :meth:`GitSource.enrich` then looks each finding up in it: every finding gets the commit that
+* :meth:`GitSource.enrich` then reads the log once: every finding gets the commit that
   introduced its blob (author, date, path), the other (commit, path) pairs as occurrences, the
   branches whose tip still holds it, and ``unreachable`` for objects no ref reaches.
 
@@ -46,9 +44,7 @@ from leakguard.sources.git_provenance import (
     GITLINK,
     Commit,
     Introduction,
-    LogIndex,
     LogPass,
-    index_log,
     is_deletion,
     start_log,
 )
@@ -65,9 +61,6 @@ from leakguard.sources.git_signature import fast_path_applies, state_signature
 from leakguard.sources.interface import Source
 
 RANGES_PER_WORKER = 4
-# a log up to this long is indexed whole while the blobs are scanned (the index takes about
-# three times the log's size in memory); a longer one is read after the scan
-INDEX_LOG_BYTES = 32 * 1024 * 1024
 BLOB_KEY = "blob"
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
@@ -146,7 +139,6 @@ class GitSource:
         self._log_failed = False
         self._replaced: set[str] = set()  # blobs new commits replaced (incremental scans)
         self._signature: str | None = None  # the state signature this scan started from
-        self._index: LogIndex | None = None  # the log read once (see GitHistory)
 
     # -- incremental state -------------------------------------------------------------------
 
@@ -195,7 +187,6 @@ class GitSource:
             )
             for oids in ranges_by_size(blobs, jobs * RANGES_PER_WORKER):
                 pieces.append(GitBlobs(self.repo.git_dir, oids, self.label, limit))
-            pieces.append(GitHistory(self, self.label))
         return pieces
 
     # -- chunks ------------------------------------------------------------------------------
@@ -336,49 +327,47 @@ class GitSource:
         finally:
             log.close()
             self._log = None
-            self._index = None
 
     def _read_log(
         self, log: LogPass, wanted: set[str], stats: ScanStats, problems: Problems
     ) -> tuple[dict[str, list[_Intro]], list[str]]:
-        # blobs the readers could only name by id (binary, oversized...) get a path and commit
-        by_id = {s.path: i for i, s in enumerate(stats.skipped) if _OBJECT_ID.fullmatch(s.path)}
-        index = self._index or self._indexed(log, keep=wanted | by_id.keys())
         if log.wait() != 0:
             self._log_failed = True
             problems("git_log_errors", self.label, f"git log: {log.error_text()}")
-        for note, rec in index.notes:  # in log order, as they were always reported
-            if note == "path":
-                display_path(rec.path, problems)
+        intros: dict[str, list[_Intro]] = {}
+        commits: list[str] = []
+        missing: set[str] = set()
+        odd_paths: set[bytes] = set()
+        # blobs the readers could only name by id (binary, oversized...) get a path and commit
+        by_id = {s.path: i for i, s in enumerate(stats.skipped) if _OBJECT_ID.fullmatch(s.path)}
+        for rec in log.records():
+            if isinstance(rec, Commit):
+                commits.append(rec.oid)
                 continue
-            where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
-            if note == "submodule":
-                reason = f"submodule commit {rec.blob[:12]} (scan the submodule separately)"
-                problems("git_submodules", where, reason)
-            else:
+            if is_deletion(rec.blob):
+                continue
+            if rec.mode == GITLINK:
+                problems(
+                    "git_submodules",
+                    f"{display_path(rec.path)}@{rec.commit.oid[:12]}",
+                    f"submodule commit {rec.blob[:12]} (scan the submodule separately)",
+                )
+                continue
+            if not rec.path.isascii() and rec.path not in odd_paths:
+                odd_paths.add(rec.path)
+                display_path(rec.path, problems)
+            if rec.blob in wanted:
+                intros.setdefault(rec.blob, []).append(_Intro(rec, False))
+            if by_id and (index := by_id.pop(rec.blob, None)) is not None:
+                where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
+                reason = f"{stats.skipped[index].reason} (blob {rec.blob})"
+                stats.skipped[index] = Skipped(where, reason)
+            if self._full and rec.blob not in self._listed and rec.blob not in missing:
+                missing.add(rec.blob)
+                where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
                 problems("git_missing_blobs", where, f"missing blob {rec.blob}")
-        for blob, i in by_id.items():
-            if found := index.intros.get(blob):
-                where = f"{display_path(found[0].path)}@{found[0].commit.oid[:12]}"
-                reason = f"{stats.skipped[i].reason} (blob {blob})"
-                stats.skipped[i] = Skipped(where, reason)
-        intros = {
-            blob: [_Intro(rec, False) for rec in index.intros[blob]]
-            for blob in wanted
-            if blob in index.intros
-        }
-        stats.count("git_commits", len(index.commits))
-        return intros, index.commits
-
-    def index_history(self) -> None:
-        """Index the history pass's log now, every blob's introductions (see
-        :class:`GitHistory`), unless the log is so long that the index would not fit the
-        memory budget: then enrich reads it afterwards, keeping only what findings need."""
-        if self._log is not None and self._log.size() <= INDEX_LOG_BYTES:
-            self._index = self._indexed(self._log, keep=None)
-
-    def _indexed(self, log: LogPass, keep: set[str] | None) -> LogIndex:
-        return index_log(log.records(), self._listed if self._full else None, keep)
+        stats.count("git_commits", len(commits))
+        return intros, commits
 
     def _earlier_intros(self, blobs: set[str]) -> dict[str, list[_Intro]]:
         """Where blobs that new commits replaced were introduced: one more history pass over
@@ -493,24 +482,6 @@ class GitSource:
             )
             out[gkey] = names
         return out
-
-
-@dataclasses.dataclass
-class GitHistory:
-    """The history pass of a split scan as a piece of its own: not parallel-safe, so this
-    process reads and indexes the log while the pool scans the blobs, and :meth:`GitSource.enrich`
-    finds it done. It yields no chunks."""
-
-    source: GitSource
-    label: str
-    parallel_safe = False
-
-    def split(self, options: ScanOptions) -> Sequence[Source]:
-        return [self]
-
-    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
-        self.source.index_history()
-        yield from ()
 
 
 class _Intro:

@@ -13,11 +13,9 @@ other core), then parsed twice at most: once for the list of blobs when the scan
 
 from __future__ import annotations
 
-import gc
-import os
 import subprocess
 import tempfile
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -70,11 +68,6 @@ class LogPass:
         self.errors.seek(0)
         text = self.errors.read().decode("utf-8", "replace").strip()
         return text.splitlines()[-1] if text else f"git log exited with {self.returncode}"
-
-    def size(self) -> int:
-        """The bytes of log written (all of it: waits for git log to end)."""
-        self.wait()
-        return os.fstat(self.output.fileno()).st_size
 
     def records(self) -> Iterator[Commit | Introduction]:
         self.wait()
@@ -204,67 +197,3 @@ def _combined(commit: Commit, token: bytes, path: bytes) -> Introduction | None:
 
 def is_deletion(blob: str) -> bool:
     return not blob.strip("0")
-
-
-@dataclass
-class LogIndex:
-    """What a scan needs from the whole log, read once: every commit, every blob's
-    introductions, and what to report, each in log order."""
-
-    commits: list[str] = field(default_factory=list)
-    #: blob id -> every (commit, path) that introduced it (no deletions, no submodules)
-    intros: dict[str, list[Introduction]] = field(default_factory=dict)
-    #: ("submodule", rec): a gitlink; ("path", rec): the first record of a non-ASCII path;
-    #: ("missing", rec): the first record of a blob the object store lacks (full scans)
-    notes: list[tuple[str, Introduction]] = field(default_factory=list)
-
-
-def index_log(
-    records: Iterable[Commit | Introduction],
-    listed: set[str] | None = None,
-    keep: Collection[str] | None = None,
-) -> LogIndex:
-    """Index the log's records; ``listed``: the blobs the object store holds (full scans:
-    a blob the log names but the store lacks is noted as missing); ``keep``: the blobs whose
-    introductions to keep (None: every blob's)."""
-    # records are kept: the cyclic garbage collector would walk the growing index again and
-    # again (a third of the time) although nothing here can form a cycle
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _index(records, listed, keep)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _index(
-    records: Iterable[Commit | Introduction],
-    listed: set[str] | None,
-    keep: Collection[str] | None,
-) -> LogIndex:
-    index = LogIndex()
-    intros = index.intros
-    odd_paths: set[bytes] = set()
-    missing: set[str] = set()
-    for rec in records:
-        if isinstance(rec, Commit):
-            index.commits.append(rec.oid)
-            continue
-        if is_deletion(rec.blob):
-            continue
-        if rec.mode == GITLINK:
-            index.notes.append(("submodule", rec))
-            continue
-        if not rec.path.isascii() and rec.path not in odd_paths:
-            odd_paths.add(rec.path)
-            index.notes.append(("path", rec))
-        found = intros.get(rec.blob)
-        if found is not None:
-            found.append(rec)
-        elif keep is None or rec.blob in keep:
-            intros[rec.blob] = [rec]
-        if listed is not None and rec.blob not in listed and rec.blob not in missing:
-            missing.add(rec.blob)
-            index.notes.append(("missing", rec))
-    return index

@@ -17,7 +17,6 @@ from leakguard.sources.git_pieces import Problems, blob_chunks, display_path, ra
 from leakguard.sources.git_provenance import (
     Commit,
     Introduction,
-    index_log,
     is_deletion,
     parse_log,
 )
@@ -79,47 +78,6 @@ def test_parse_log_reads_commits_plain_and_combined_entries_and_odd_paths() -> N
     merge_entry = records[4]
     assert isinstance(merge_entry, Introduction)
     assert (merge_entry.blob, merge_entry.mode, merge_entry.commit.oid) == (BLOB2, b"160000", B)
-
-
-def test_index_log_keeps_every_introduction_and_notes_problems_in_log_order() -> None:
-    BLOB3 = "3" * 40
-    stream = (
-        _header(A, B)
-        + f":000000 100644 {Z} {BLOB1} A".encode()
-        + b"\0caf\xe9.py\0"
-        + f":000000 100644 {Z} {BLOB3} A".encode()
-        + b"\0lost.py\0"
-        + f":000000 160000 {Z} {BLOB2} A".encode()
-        + b"\0vendor/lib\0"
-        + _header(B, "")
-        + f":000000 100644 {Z} {BLOB1} A".encode()
-        + b"\0copy.py\0"
-        + f":100644 000000 {BLOB3} {Z} D".encode()
-        + b"\0lost.py\0"
-        + f":000000 100644 {Z} {BLOB1} A".encode()
-        + b"\0caf\xe9.py\0"
-    )
-    index = index_log(parse_log(io.BytesIO(stream)), listed={BLOB1})
-    assert index.commits == [A, B]
-    assert {
-        blob: [(r.commit.oid, r.path) for r in recs] for blob, recs in index.intros.items()
-    } == {
-        BLOB1: [(A, b"caf\xe9.py"), (B, b"copy.py"), (B, b"caf\xe9.py")],
-        BLOB3: [(A, b"lost.py")],
-    }
-    assert [(note, r.path) for note, r in index.notes] == [
-        ("path", b"caf\xe9.py"),
-        ("missing", b"lost.py"),
-        ("submodule", b"vendor/lib"),
-    ]
-    # only the blobs asked for keep their introductions; problems are noted all the same
-    kept = index_log(parse_log(io.BytesIO(stream)), listed={BLOB1}, keep={BLOB3})
-    assert list(kept.intros) == [BLOB3] and kept.notes == index.notes
-    # without the store's list (targeted scans) nothing is called missing
-    assert [note for note, _ in index_log(parse_log(io.BytesIO(stream))).notes] == [
-        "path",
-        "submodule",
-    ]
 
 
 def test_parse_log_names_what_a_change_replaced_and_skips_a_malformed_entry() -> None:
