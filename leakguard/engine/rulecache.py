@@ -21,6 +21,19 @@ foreign, truncated, corrupt, mismatched) is ignored and the database compiled ag
 written atomically (a temporary file, mode 0600, renamed into place; the directory is 0700).
 Nothing is unpickled: the bytes go to Hyperscan's own deserialiser, and only after these checks.
 Writing is best effort: a read-only or full disk only costs the compile next time.
+
+Why this is not a trust boundary: the directory and its files must be this user's and writable
+by no one else, so only this user (or root) can have written an entry, and whoever can do that
+can already run code as this user (``~/.bashrc``, the virtual environment). The SHA-256 in the
+header therefore guards against damage (a truncated write, a full disk, bit rot, another
+version's format), not against forgery; a cache directory others can write (a shared
+``XDG_CACHE_HOME``, a world-writable ``--cache-dir``) is never read or written.
+
+Rules read from the cache carry their patterns uncompiled (:class:`CachedPattern`): Python's
+``re.compile`` of 250 patterns costs about 50 ms, more than the rest of loading, and a scan of a
+small file runs few of them (only those whose keywords occur). Each is compiled on first use;
+the rules version names the Python that wrote the entry (its ``re`` checked every pattern when
+the files were parsed), so a pattern that no longer compiles is a miss, never a failed scan.
 """
 
 from __future__ import annotations
@@ -31,7 +44,8 @@ import json
 import os
 import re
 import stat
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,7 +154,7 @@ def rules_key(files: Sequence[tuple[Path, str]], user_from: int) -> str:
     from leakguard import __version__
 
     here = Path(__file__).parent
-    parts = [b"rules", __version__.encode(), str(user_from).encode()]
+    parts = [b"rules", __version__.encode(), str(user_from).encode(), sys.version.encode()]
     parts += [(here / name).read_bytes() for name in _RULE_CODE]
     parts.append((here.parent / "schemacheck.py").read_bytes())  # the rule files' schema check
     for path, text in files:
@@ -165,7 +179,7 @@ def _encode(value: Any) -> Any:
         return {"frozenset": [_encode(v) for v in value]}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"dict": {k: _encode(v) for k, v in value.items()}}
-    if isinstance(value, re.Pattern):
+    if isinstance(value, re.Pattern | CachedPattern):
         return {"pattern": _encode(value.pattern), "flags": value.flags}
     raise TypeError(f"cannot cache a {type(value).__name__}")
 
@@ -173,19 +187,27 @@ def _encode(value: Any) -> Any:
 def _decode(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
+    ((tag, inner),) = ((k, v) for k, v in value.items() if k != "flags")
+    if tag == "pattern":
+        return re.compile(_decode(inner), value["flags"])
+    return _DECODERS[tag](inner)
+
+
+def _severity(value: Any) -> Any:
     from leakguard.model import Severity
 
-    ((tag, inner),) = ((k, v) for k, v in value.items() if k != "flags")
-    decoders: dict[str, Any] = {
-        "severity": Severity,
-        "bytes": base64.b64decode,
-        "tuple": lambda v: tuple(_decode(x) for x in v),
-        "list": lambda v: [_decode(x) for x in v],
-        "frozenset": lambda v: frozenset(_decode(x) for x in v),
-        "dict": lambda v: {k: _decode(x) for k, x in v.items()},
-        "pattern": lambda v: re.compile(_decode(v), value["flags"]),
-    }
-    return decoders[tag](inner)
+    return Severity(value)
+
+
+# built once: a cached rule set is ~7,000 tagged values, decoded on every run
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "severity": _severity,
+    "bytes": base64.b64decode,
+    "tuple": lambda v: tuple(map(_decode, v)),
+    "list": lambda v: list(map(_decode, v)),
+    "frozenset": lambda v: frozenset(map(_decode, v)),
+    "dict": lambda v: {k: _decode(x) for k, x in v.items()},
+}
 
 
 def _encode_rule(rule: Rule) -> dict[str, Any]:
@@ -197,7 +219,68 @@ def _encode_rule(rule: Rule) -> dict[str, Any]:
 def _rule(entry: dict[str, Any]) -> Rule:
     from leakguard.engine.rules import Rule
 
-    return Rule(**{name: _decode(value) for name, value in entry.items()})
+    fields = {name: _decode(value) for name, value in entry.items() if name != "pattern"}
+    return Rule(pattern=_cached_pattern(entry["pattern"]), **fields)
+
+
+def _cached_pattern(value: Any) -> Any:
+    """A rule's pattern entry as a :class:`CachedPattern` (compiled when first used)."""
+    if not isinstance(value, dict) or set(value) != {"pattern", "flags"}:
+        raise ValueError("a rule's pattern entry is {pattern, flags}")
+    pattern, flags = _decode(value["pattern"]), value["flags"]
+    if not isinstance(pattern, bytes) or type(flags) is not int:
+        raise ValueError("a rule's pattern is bytes with integer flags")
+    return CachedPattern(pattern, flags)
+
+
+class CachedPattern:
+    """A rule's pattern read from the cache: its text and flags now, the compiled
+    ``re.Pattern`` on first use (see the module's docstring for why).
+
+    It stands in for ``re.Pattern[bytes]`` in :attr:`Rule.pattern`: ``pattern`` and ``flags``
+    are plain attributes, every other attribute and method is the compiled pattern's, it equals
+    (and hashes like) the pattern it compiles to, and it pickles as itself (a worker process
+    compiles only what it uses too). Code that hands a pattern to ``re`` functions themselves
+    (``re.sub(pattern, ...)``) must use :attr:`compiled`."""
+
+    __slots__ = ("_compiled", "flags", "pattern")
+
+    def __init__(self, pattern: bytes, flags: int) -> None:
+        self.pattern = pattern
+        self.flags = flags
+        self._compiled: re.Pattern[bytes] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[bytes]:
+        if self._compiled is None:  # two threads may both compile: the same pattern either way
+            self._compiled = re.compile(self.pattern, self.flags)
+        return self._compiled
+
+    @property
+    def is_compiled(self) -> bool:
+        """Whether anything has used the pattern yet (what a run paid for)."""
+        return self._compiled is not None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # never a compile for a dunder probe (copy, pickle, ...)
+            raise AttributeError(name)
+        return getattr(self.compiled, name)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CachedPattern):
+            return (self.pattern, self.flags) == (other.pattern, other.flags)
+        if isinstance(other, re.Pattern):
+            return self.compiled == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.compiled)
+
+    def __reduce__(self) -> tuple[type[CachedPattern], tuple[bytes, int]]:
+        return CachedPattern, (self.pattern, self.flags)
+
+    def __repr__(self) -> str:
+        return f"CachedPattern({self.pattern!r}, {self.flags})"
 
 
 def _private_dir(path: Path) -> bool:
