@@ -29,9 +29,10 @@ header therefore guards against damage (a truncated write, a full disk, bit rot,
 version's format), not against forgery; a cache directory others can write (a shared
 ``XDG_CACHE_HOME``, a world-writable ``--cache-dir``) is never read or written.
 
-Rules read from the cache carry their patterns uncompiled (:class:`CachedPattern`): Python's
-``re.compile`` of 250 patterns costs about 50 ms, more than the rest of loading, and a scan of a
-small file runs few of them (only those whose keywords occur). Each is compiled on first use;
+Rules read from the cache carry their patterns (and their validators' patterns) uncompiled
+(:class:`CachedPattern`): Python's ``re.compile`` of 250 patterns costs about 50 ms, more than
+the rest of loading, and a scan of a small file runs few of them (only those of the rules whose
+keywords occur). Each is compiled on first use;
 the rules version names the Python that wrote the entry (its ``re`` checked every pattern when
 the files were parsed), so a pattern that no longer compiles is a miss, never a failed scan.
 """
@@ -189,7 +190,7 @@ def _decode(value: Any) -> Any:
         return value
     ((tag, inner),) = ((k, v) for k, v in value.items() if k != "flags")
     if tag == "pattern":
-        return re.compile(_decode(inner), value["flags"])
+        return _cached_pattern(value)
     return _DECODERS[tag](inner)
 
 
@@ -219,17 +220,19 @@ def _encode_rule(rule: Rule) -> dict[str, Any]:
 def _rule(entry: dict[str, Any]) -> Rule:
     from leakguard.engine.rules import Rule
 
-    fields = {name: _decode(value) for name, value in entry.items() if name != "pattern"}
-    return Rule(pattern=_cached_pattern(entry["pattern"]), **fields)
+    fields = {name: _decode(value) for name, value in entry.items()}
+    if not isinstance(fields.get("pattern"), CachedPattern):
+        raise ValueError("a rule's pattern is a pattern entry")
+    return Rule(**fields)
 
 
-def _cached_pattern(value: Any) -> Any:
-    """A rule's pattern entry as a :class:`CachedPattern` (compiled when first used)."""
-    if not isinstance(value, dict) or set(value) != {"pattern", "flags"}:
-        raise ValueError("a rule's pattern entry is {pattern, flags}")
+def _cached_pattern(value: dict[str, Any]) -> CachedPattern:
+    """A pattern entry as a :class:`CachedPattern` (compiled when first used)."""
+    if set(value) != {"pattern", "flags"}:
+        raise ValueError("a pattern entry is {pattern, flags}")
     pattern, flags = _decode(value["pattern"]), value["flags"]
     if not isinstance(pattern, bytes) or type(flags) is not int:
-        raise ValueError("a rule's pattern is bytes with integer flags")
+        raise ValueError("a pattern is bytes with integer flags")
     return CachedPattern(pattern, flags)
 
 
@@ -237,7 +240,8 @@ class CachedPattern:
     """A rule's pattern read from the cache: its text and flags now, the compiled
     ``re.Pattern`` on first use (see the module's docstring for why).
 
-    It stands in for ``re.Pattern[bytes]`` in :attr:`Rule.pattern`: ``pattern`` and ``flags``
+    It stands in for ``re.Pattern[bytes]`` in :attr:`Rule.pattern` and in the validators'
+    parameters (everything that uses them calls their methods): ``pattern`` and ``flags``
     are plain attributes, every other attribute and method is the compiled pattern's, it equals
     (and hashes like) the pattern it compiles to, and it pickles as itself (a worker process
     compiles only what it uses too). Code that hands a pattern to ``re`` functions themselves

@@ -58,6 +58,28 @@ def test_a_scan_compiles_only_the_patterns_it_uses(
     assert 1 <= used < len(patterns) // 10
 
 
+@pytest.mark.parametrize("kind", _engines())
+def test_cached_rules_find_what_parsed_rules_find(
+    tmp_path: Path, parsed: RuleSet, kind: str
+) -> None:
+    """Every rule's examples: the validators' own patterns (pairing partners, token shapes)
+    come from the cache uncompiled too."""
+    _, cached = _cached(tmp_path)
+    params = [v for r in cached.rules for v in r.validator_params.values()]
+    assert any(isinstance(v, CachedPattern) for v in params)
+    text = "\n\n".join(example for rule in parsed.rules for example in rule.examples)
+
+    def seen(rules: RuleSet) -> list[tuple[str, str, str]]:
+        return [
+            (f.rule_id, f.fingerprint, f.validation.detail)
+            for f in Engine(rules, kind).scan_text(text)
+        ]
+
+    expected = seen(parsed)
+    assert len(expected) > 200
+    assert seen(cached) == expected
+
+
 def test_a_cached_pattern_is_the_pattern_it_stands_for(tmp_path: Path, parsed: RuleSet) -> None:
     _, cached = _cached(tmp_path)
     for rule, lazy in zip(parsed.rules, (r.pattern for r in cached.rules), strict=True):
