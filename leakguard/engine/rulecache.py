@@ -8,8 +8,9 @@ ids and flags compiled (so a changed rule file, an added ``--rules`` directory o
 gives a new key, and nothing ever has to be invalidated).
 
 A rule set is stored under ``<key>.rules``, keyed the same way by the rules version: every rule
-file's path and text, which of them are the user's, and the source of the code that parses and
-checks them (so editing the parser is an upgrade too). Its payload is JSON with tagged values
+file's path and text, which of them are the user's, the Python that parsed them, and the source
+of the code that parses, checks and encodes them (so editing the parser or this module is an
+upgrade too). Its payload is JSON with tagged values
 (bytes, tuples, frozensets, patterns, severities), never pickle, and it is written only when
 decoding it gives back rules equal to the ones just parsed; a payload that does not decode is
 a miss like any other.
@@ -147,7 +148,8 @@ class RuleCache:
 
 
 RULES_SUFFIX = ".rules"
-_RULE_CODE = ("rules.py", "validators.py", "params.py", "redos.py")
+#: the code a stored rule set depends on: its parser and checks, and this encoding itself
+_RULE_CODE = ("rules.py", "validators.py", "params.py", "redos.py", "rulecache.py")
 
 
 def rules_key(files: Sequence[tuple[Path, str]], user_from: int) -> str:

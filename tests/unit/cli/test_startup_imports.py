@@ -44,6 +44,7 @@ NEVER_FOR_A_FILE = {
     "leakguard.backends",
     "leakguard.verify",
     "leakguard.http",
+    "leakguard.baseline",  # only with --baseline
 }
 NEVER_FOR_HELP = {"networkx", "boto3", "botocore", "hvac", "psycopg", "pymysql", "dask"}
 NEVER_FOR_HELP |= {"pydantic", "jsonschema"}
