@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Start-up benchmark: ``leakguard scan FILE`` on a one-line file (as pre-commit hooks and CI
-steps call it) and ``leakguard --help``, against two floors measured in the same run:
+"""Start-up benchmark: ``leakguard scan FILE`` on a one-line file (as pre-commit hooks call
+it), the same scan as CI steps write it (``-f sarif -o FILE --baseline FILE``) and
+``leakguard --help``, against two floors measured in the same run:
 ``python -c pass`` (the interpreter's own start-up) and ``python -c "import typer"`` (the CLI
 framework alone, which LeakGuard cannot start without).
 
@@ -47,6 +48,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 FLOOR = "python -c pass"
 TYPER = 'python -c "import typer"'
 SCAN = "leakguard scan FILE"
+CI = "leakguard scan FILE -o --baseline"
 
 
 def _children_cpu() -> float:
@@ -82,16 +84,30 @@ def commands(target: Path, before: str) -> dict[str, tuple[list[str], str | None
     """name -> (command line, PYTHONPATH or None)."""
     leakguard = leakguard_bin()
     scan = [leakguard, "scan", str(target), "-q"]
+    baseline = target.with_name("baseline.json")
+    ci = [leakguard, "scan", str(target), "-f", "sarif", "-o", str(target.with_suffix(".sarif"))]
+    ci += ["--baseline", str(baseline)]
     found: dict[str, tuple[list[str], str | None]] = {
         FLOOR: ([sys.executable, "-c", "pass"], None),
         TYPER: ([sys.executable, "-c", "import typer"], None),
         SCAN: (scan, str(CHECKOUT)),
+        CI: (ci, str(CHECKOUT)),
         "leakguard --help": ([leakguard, "--help"], str(CHECKOUT)),
     }
     if before:
         found[f"before: {SCAN}"] = (scan, before)
+        found[f"before: {CI}"] = (ci, before)
         found["before: leakguard --help"] = ([leakguard, "--help"], before)
     return found
+
+
+def write_baseline(target: Path, env: dict[str, str]) -> None:
+    """The baseline the CI-style scan reads (made by this checkout)."""
+    create = [leakguard_bin(), "baseline", "create", str(target), "-o"]
+    create.append(str(target.with_name("baseline.json")))
+    done = subprocess.run(create, env=dict(env, PYTHONPATH=str(CHECKOUT)), capture_output=True)
+    if done.returncode not in (0, 1):
+        sys.exit(f"leakguard baseline create failed: {done.stderr.decode()[-500:]}")
 
 
 def compile_bytecode(trees: list[str]) -> None:
@@ -107,6 +123,7 @@ def measure(args: argparse.Namespace) -> dict[str, list[tuple[float, float]]]:
         target = Path(tmp) / "config.py"
         target.write_text("DEBUG = True\n")
         base = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "cache"))
+        write_baseline(target, base)
         todo = commands(target, args.before)
         envs = {}
         for name, (_, path) in todo.items():
@@ -141,13 +158,13 @@ def main() -> None:
     wall = {name: statistics.median(t[0] for t in runs) for name, runs in times.items()}
     cpu = {name: statistics.median(t[1] for t in runs) for name, runs in times.items()}
     print(
-        f"{'command':<34} {'wall s':>7} {'lowest':>7} {'highest':>7} {'cpu s':>7} "
+        f"{'command':<42} {'wall s':>7} {'lowest':>7} {'highest':>7} {'cpu s':>7} "
         f"{'x pass':>7} {'x typer':>7}"
     )
     for name, runs in times.items():
         walls = [t[0] for t in runs]
         print(
-            f"{name:<34} {wall[name]:>7.3f} {min(walls):>7.3f} {max(walls):>7.3f} "
+            f"{name:<42} {wall[name]:>7.3f} {min(walls):>7.3f} {max(walls):>7.3f} "
             f"{cpu[name]:>7.3f} {wall[name] / wall[FLOOR]:>7.1f} {wall[name] / wall[TYPER]:>7.2f}"
         )
 
