@@ -33,9 +33,9 @@ version's format), not against forgery; a cache directory others can write (a sh
 Rules read from the cache carry their patterns (and their validators' patterns) uncompiled
 (:class:`CachedPattern`): Python's ``re.compile`` of 250 patterns costs about 50 ms, more than
 the rest of loading, and a scan of a small file runs few of them (only those of the rules whose
-keywords occur). Each is compiled on first use;
-the rules version names the Python that wrote the entry (its ``re`` checked every pattern when
-the files were parsed), so a pattern that no longer compiles is a miss, never a failed scan.
+keywords occur). Each is compiled on first use. The rules version names the Python that wrote
+the entry, whose ``re`` compiled every pattern when the files were parsed, so another Python
+(whose ``re`` might refuse one) reads another entry instead of failing in the middle of a scan.
 """
 
 from __future__ import annotations
