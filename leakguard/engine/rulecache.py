@@ -268,10 +268,10 @@ class CachedPattern:
         return getattr(self.compiled, name)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, CachedPattern):
+        # what re.Pattern compares, less the compiled code: the same text and flags give the
+        # same code (so checking a stored rule set does not compile it)
+        if isinstance(other, CachedPattern | re.Pattern):
             return (self.pattern, self.flags) == (other.pattern, other.flags)
-        if isinstance(other, re.Pattern):
-            return self.compiled == other
         return NotImplemented
 
     def __hash__(self) -> int:
