@@ -21,7 +21,8 @@ The first round warms the compiled-rule cache and the page cache and is not coun
 
 The last line says whether the scan's median wall time and median CPU time are within the
 target, with the load average before and after: on a loaded machine wall time grows with the
-load while CPU time stays close to what an idle machine's wall time would be.
+load (twice the CPU time at load average 7 on 2 cores) while CPU time grows far less (a third
+more for ``import typer`` at that load than on an idle machine).
 
     python benchmarks/startup.py
     python benchmarks/startup.py --runs 30 --cold
