@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from leakguard.baseline import Baseline
 from leakguard.cli.errors import collect, raise_all
 from leakguard.cli.tables import scan_report, stdout_style
 from leakguard.errors import EXIT_FINDINGS, EXIT_OK, InputError, LeakguardError, UsageError
@@ -550,6 +549,8 @@ def scan(
     collect(problems, check_output, output)
     collect(problems, check_targets, targets)
     if baseline is not None:
+        from leakguard.baseline import Baseline  # only scans with --baseline pay for it
+
         collect(problems, Baseline.load, baseline)
     checking = verify and not verify_dry_run
     verify_options = (

@@ -8,8 +8,9 @@ ids and flags compiled (so a changed rule file, an added ``--rules`` directory o
 gives a new key, and nothing ever has to be invalidated).
 
 A rule set is stored under ``<key>.rules``, keyed the same way by the rules version: every rule
-file's path and text, which of them are the user's, and the source of the code that parses and
-checks them (so editing the parser is an upgrade too). Its payload is JSON with tagged values
+file's path and text, which of them are the user's, the Python that parsed them, and the source
+of the code that parses, checks and encodes them (so editing the parser or this module is an
+upgrade too). Its payload is JSON with tagged values
 (bytes, tuples, frozensets, patterns, severities), never pickle, and it is written only when
 decoding it gives back rules equal to the ones just parsed; a payload that does not decode is
 a miss like any other.
@@ -21,19 +22,37 @@ foreign, truncated, corrupt, mismatched) is ignored and the database compiled ag
 written atomically (a temporary file, mode 0600, renamed into place; the directory is 0700).
 Nothing is unpickled: the bytes go to Hyperscan's own deserialiser, and only after these checks.
 Writing is best effort: a read-only or full disk only costs the compile next time.
+
+Why this is not a trust boundary: the directory and its files must be this user's and writable
+by no one else, so only this user (or root) can have written an entry, and whoever can do that
+can already run code as this user (``~/.bashrc``, the virtual environment). The SHA-256 in the
+header therefore guards against damage (a truncated write, a full disk, bit rot, another
+version's format), not against forgery; a cache directory others can write (a shared
+``XDG_CACHE_HOME``, a world-writable ``--cache-dir``) is never read or written.
+
+Rules read from the cache carry their patterns (and their validators' patterns) uncompiled
+(:class:`CachedPattern`): Python's ``re.compile`` of 250 patterns costs about 50 ms, more than
+the rest of loading, and a scan of a small file runs few of them (only those of the rules whose
+keywords occur). Each is compiled on first use. The rules version names the Python that wrote
+the entry, whose ``re`` compiled every pattern when the files were parsed, so another Python
+(whose ``re`` might refuse one) reads another entry instead of failing in the middle of a scan.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import os
 import re
 import stat
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from leakguard.model import Severity
 
 if TYPE_CHECKING:
     from leakguard.engine.rules import Rule
@@ -132,7 +151,8 @@ class RuleCache:
 
 
 RULES_SUFFIX = ".rules"
-_RULE_CODE = ("rules.py", "validators.py", "params.py", "redos.py")
+#: the code a stored rule set depends on: its parser and checks, and this encoding itself
+_RULE_CODE = ("rules.py", "validators.py", "params.py", "redos.py", "rulecache.py")
 
 
 def rules_key(files: Sequence[tuple[Path, str]], user_from: int) -> str:
@@ -140,7 +160,7 @@ def rules_key(files: Sequence[tuple[Path, str]], user_from: int) -> str:
     from leakguard import __version__
 
     here = Path(__file__).parent
-    parts = [b"rules", __version__.encode(), str(user_from).encode()]
+    parts = [b"rules", __version__.encode(), str(user_from).encode(), sys.version.encode()]
     parts += [(here / name).read_bytes() for name in _RULE_CODE]
     parts.append((here.parent / "schemacheck.py").read_bytes())  # the rule files' schema check
     for path, text in files:
@@ -149,8 +169,6 @@ def rules_key(files: Sequence[tuple[Path, str]], user_from: int) -> str:
 
 
 def _encode(value: Any) -> Any:
-    from leakguard.model import Severity
-
     if isinstance(value, Severity):
         return {"severity": int(value)}
     if value is None or isinstance(value, bool | int | float | str):
@@ -165,7 +183,7 @@ def _encode(value: Any) -> Any:
         return {"frozenset": [_encode(v) for v in value]}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"dict": {k: _encode(v) for k, v in value.items()}}
-    if isinstance(value, re.Pattern):
+    if isinstance(value, re.Pattern | CachedPattern):
         return {"pattern": _encode(value.pattern), "flags": value.flags}
     raise TypeError(f"cannot cache a {type(value).__name__}")
 
@@ -173,19 +191,21 @@ def _encode(value: Any) -> Any:
 def _decode(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
-    from leakguard.model import Severity
+    if len(value) != 1:  # {pattern, flags}: the one entry with two keys
+        return _cached_pattern(value)
+    ((tag, inner),) = value.items()
+    return _DECODERS[tag](inner)
 
-    ((tag, inner),) = ((k, v) for k, v in value.items() if k != "flags")
-    decoders: dict[str, Any] = {
-        "severity": Severity,
-        "bytes": base64.b64decode,
-        "tuple": lambda v: tuple(_decode(x) for x in v),
-        "list": lambda v: [_decode(x) for x in v],
-        "frozenset": lambda v: frozenset(_decode(x) for x in v),
-        "dict": lambda v: {k: _decode(x) for k, x in v.items()},
-        "pattern": lambda v: re.compile(_decode(v), value["flags"]),
-    }
-    return decoders[tag](inner)
+
+# built once: a cached rule set is ~7,000 values, decoded on every run
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "severity": Severity,
+    "bytes": binascii.a2b_base64,  # what base64.b64decode does, without its wrapper
+    "tuple": lambda v: tuple(map(_decode, v)),
+    "list": lambda v: list(map(_decode, v)),
+    "frozenset": lambda v: frozenset(map(_decode, v)),
+    "dict": lambda v: {k: _decode(x) for k, x in v.items()},
+}
 
 
 def _encode_rule(rule: Rule) -> dict[str, Any]:
@@ -197,7 +217,71 @@ def _encode_rule(rule: Rule) -> dict[str, Any]:
 def _rule(entry: dict[str, Any]) -> Rule:
     from leakguard.engine.rules import Rule
 
-    return Rule(**{name: _decode(value) for name, value in entry.items()})
+    fields = {name: _decode(value) for name, value in entry.items()}
+    if not isinstance(fields.get("pattern"), CachedPattern):
+        raise ValueError("a rule's pattern is a pattern entry")
+    return Rule(**fields)
+
+
+def _cached_pattern(value: dict[str, Any]) -> CachedPattern:
+    """A pattern entry as a :class:`CachedPattern` (compiled when first used)."""
+    if set(value) != {"pattern", "flags"}:
+        raise ValueError("a pattern entry is {pattern, flags}")
+    pattern, flags = _decode(value["pattern"]), value["flags"]
+    if not isinstance(pattern, bytes) or type(flags) is not int:
+        raise ValueError("a pattern is bytes with integer flags")
+    return CachedPattern(pattern, flags)
+
+
+class CachedPattern:
+    """A rule's pattern read from the cache: its text and flags now, the compiled
+    ``re.Pattern`` on first use (see the module's docstring for why).
+
+    It stands in for ``re.Pattern[bytes]`` in :attr:`Rule.pattern` and in the validators'
+    parameters (everything that uses them calls their methods): ``pattern`` and ``flags``
+    are plain attributes, every other attribute and method is the compiled pattern's, it equals
+    (and hashes like) the pattern it compiles to, and it pickles as itself (a worker process
+    compiles only what it uses too). Code that hands a pattern to ``re`` functions themselves
+    (``re.sub(pattern, ...)``) must use :attr:`compiled`."""
+
+    __slots__ = ("_compiled", "flags", "pattern")
+
+    def __init__(self, pattern: bytes, flags: int) -> None:
+        self.pattern = pattern
+        self.flags = flags
+        self._compiled: re.Pattern[bytes] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[bytes]:
+        if self._compiled is None:  # two threads may both compile: the same pattern either way
+            self._compiled = re.compile(self.pattern, self.flags)
+        return self._compiled
+
+    @property
+    def is_compiled(self) -> bool:
+        """Whether anything has used the pattern yet (what a run paid for)."""
+        return self._compiled is not None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # never a compile for a dunder probe (copy, pickle, ...)
+            raise AttributeError(name)
+        return getattr(self.compiled, name)
+
+    def __eq__(self, other: object) -> bool:
+        # what re.Pattern compares, less the compiled code: the same text and flags give the
+        # same code (so checking a stored rule set does not compile it)
+        if isinstance(other, CachedPattern | re.Pattern):
+            return (self.pattern, self.flags) == (other.pattern, other.flags)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.compiled)
+
+    def __reduce__(self) -> tuple[type[CachedPattern], tuple[bytes, int]]:
+        return CachedPattern, (self.pattern, self.flags)
+
+    def __repr__(self) -> str:
+        return f"CachedPattern({self.pattern!r}, {self.flags})"
 
 
 def _private_dir(path: Path) -> bool:

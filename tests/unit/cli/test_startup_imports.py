@@ -44,6 +44,7 @@ NEVER_FOR_A_FILE = {
     "leakguard.backends",
     "leakguard.verify",
     "leakguard.http",
+    "leakguard.baseline",  # only with --baseline
 }
 NEVER_FOR_HELP = {"networkx", "boto3", "botocore", "hvac", "psycopg", "pymysql", "dask"}
 NEVER_FOR_HELP |= {"pydantic", "jsonschema"}
@@ -87,13 +88,30 @@ def test_help_imports_no_sdk_and_no_pydantic(tmp_path: Path) -> None:
     assert sorted(NEVER_FOR_HELP & modules) == []
 
 
+def test_a_ci_scan_with_a_report_file_and_a_baseline_imports_no_heavy_module(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "config.py"
+    target.write_text("DEBUG = True\n")
+    baseline = tmp_path / "baseline.json"
+    code, _ = _modules(["baseline", "create", str(target), "-o", str(baseline)], tmp_path)
+    assert code == 0 and baseline.exists()
+    report = tmp_path / "leakguard.sarif"
+    args = ["scan", str(target), "-f", "sarif", "-o", str(report), "--baseline", str(baseline)]
+    code, modules = _modules([*args, "--jobs", "2", "--git-timeout", "600"], tmp_path)
+    assert code == 0 and json.loads(report.read_text())["version"] == "2.1.0"
+    assert sorted((NEVER_FOR_A_FILE - {"leakguard.baseline"}) & modules) == []
+
+
 def test_a_value_typed_on_the_command_line_still_gets_typers_conversion(tmp_path: Path) -> None:
     target = tmp_path / "config.py"
     target.write_text("DEBUG = True\n")
-    code, modules = _modules(["scan", str(target), "-q", "--jobs", "2"], tmp_path)
+    code, modules = _modules(["scan", str(target), "-q", "--jobs", "+2"], tmp_path)
     assert code == 0 and "pydantic" in modules
     code, _ = _modules(["scan", str(target), "--jobs", "two"], tmp_path)
     assert code == 2
+    code, _ = _modules(["scan", str(target), "--baseline", str(tmp_path)], tmp_path)
+    assert code == 2  # a directory given as the baseline: one usage line
 
 
 # (annotation, Typer option, value): values Typer receives, right or wrong
@@ -119,7 +137,46 @@ CASES: list[tuple[Any, Any, Any]] = [
     (list[int], typer.Option(), ("1", 2)),
     (Path, typer.Option(), "some/file"),
     (str, typer.Option(parser=str.upper), "lower"),
+    # text typed on the command line: digits, paths (existing, missing, odd) and what is not
+    (int, typer.Option(), "2"),
+    (int, typer.Option(), "02"),
+    (int, typer.Option(), "+2"),
+    (int, typer.Option(), " 2"),
+    (int, typer.Option(), "2.0"),
+    (int, typer.Option(), "1_000"),
+    (int, typer.Option(), "\u0663"),  # an Arabic-Indic three: a digit to str.isdigit
+    (int, typer.Option(), "9" * 16),
+    (int, typer.Option(), "two"),
+    (int, typer.Option(min=1), "0"),
+    (int, typer.Option(max=3, clamp=True), "9"),
+    (float, typer.Option(), "30"),
+    (float, typer.Option(), "1.5"),
+    (float, typer.Option(min=1.0), "0"),
+    (list[int], typer.Option(), ("1", "2")),
+    (Path, typer.Option(), ""),
+    (Path, typer.Option(), "-"),
+    (Path, typer.Option(), "donn\u00e9es/r\u00e9sultat.json"),
+    (Path, typer.Option(), "not-utf8-\udcff"),
+    (Path, typer.Option(), "a\x00b"),
+    (Path, typer.Option(), Path("given/as/path")),
+    (Path, typer.Option(), "EXISTING_FILE"),
+    (Path, typer.Option(), "EXISTING_DIR"),
+    (Path, typer.Option(exists=True), "some/file"),
+    (Path, typer.Option(exists=True), "EXISTING_FILE"),
+    (Path, typer.Option(dir_okay=False), "EXISTING_DIR"),
+    (Path, typer.Option(file_okay=False), "EXISTING_FILE"),
+    (Path, typer.Option(resolve_path=True), "a/../b"),
+    (list[Path], typer.Option(), ("x", "EXISTING_DIR")),
+    (list[Path], typer.Option(exists=True), ("EXISTING_FILE", "missing")),
 ]
+#: placeholders in CASES for paths that exist (made in the test's directory)
+EXISTING = {"EXISTING_FILE": "a-file.txt", "EXISTING_DIR": "a-directory"}
+
+
+def _existing(value: Any, root: Path) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_existing(v, root) for v in value)
+    return str(root / EXISTING[value]) if isinstance(value, str) and value in EXISTING else value
 
 
 def _param(annotation: Any, option: Any) -> Any:
@@ -144,8 +201,11 @@ def _outcome(convert: Any, value: Any, param: Any, ctx: Any) -> tuple[str, Any]:
 
 @pytest.mark.parametrize(("annotation", "option", "value"), CASES)
 def test_plain_values_come_out_as_typer_converts_them(
-    annotation: Any, option: Any, value: Any
+    annotation: Any, option: Any, value: Any, tmp_path: Path
 ) -> None:
+    (tmp_path / EXISTING["EXISTING_FILE"]).write_text("x")
+    (tmp_path / EXISTING["EXISTING_DIR"]).mkdir()
+    value = _existing(value, tmp_path)
     param, command = _param(annotation, option)
     ctx = command.context_class(command, info_name="x")  # no parsing: nothing built yet
     typers = build_runtime_param(param.type_descriptor)
