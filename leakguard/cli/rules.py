@@ -25,12 +25,20 @@ _LIST_FORMATS = ("text", "json")
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks on error.")]
 
 
+def _rotation(rule: RuleInfo) -> str:
+    """The playbook, or with rotation_by every playbook the match may pick, the default last."""
+    if not rule.rotation_cases:
+        return rule.rotation or "-"
+    picked = dict.fromkeys(playbook for _, playbook in rule.rotation_cases)
+    return f"{'|'.join(picked)}|{rule.rotation} (by {rule.rotation_group})"
+
+
 def render_list(rules: list[RuleInfo]) -> str:
     headers = ("ID", "PROVIDER", "SEVERITY", "KEYWORDS", "ROTATION")
     rows = [
         tuple(
             escape_terminal(cell)
-            for cell in (r.id, r.provider, r.severity, ",".join(r.keywords), r.rotation or "-")
+            for cell in (r.id, r.provider, r.severity, ",".join(r.keywords), _rotation(r))
         )
         for r in rules
     ]

@@ -63,6 +63,9 @@ class RuleInfo:
     negative_examples: int
     source: str
     description: str = ""
+    #: rotation_by: the group whose text picks the playbook, and (regex, playbook) in order
+    rotation_group: str = ""
+    rotation_cases: tuple[tuple[str, str], ...] = ()
 
 
 def available_engines() -> tuple[str, ...]:
@@ -121,6 +124,10 @@ def list_rules(ruleset: RuleSet) -> list[RuleInfo]:
             negative_examples=len(r.negative_examples),
             source=r.source,
             description=r.description,
+            rotation_group=r.rotation_group,
+            rotation_cases=tuple(
+                (case.pattern.decode("utf-8"), playbook) for case, playbook in r.rotation_cases
+            ),
         )
         for r in sorted(ruleset.rules, key=lambda r: (r.provider, r.id))
     ]

@@ -93,3 +93,21 @@ def test_the_example_rule_in_the_docs_passes(tmp_path: Path) -> None:
     path.write_text("\n".join(line[3:] for line in block.splitlines()))
     report = check_rule_file(path, engines=ENGINES)
     assert report.rules == 1 and len(report.results) == 3 * len(ENGINES) and report.ok
+
+
+def test_rules_list_shows_every_playbook_a_match_may_pick() -> None:
+    from leakguard.cli.rules import render_list
+
+    listed = {r.id: r for r in list_rules(RuleSet.load())}
+    jdbc = listed["jdbc-url-password"]
+    assert jdbc.rotation == "database-password" and jdbc.rotation_group == "scheme"
+    assert [p for _, p in jdbc.rotation_cases] == [
+        "postgres-role-password",
+        "mariadb-user-password",
+    ]
+    line = next(x for x in render_list([jdbc]).splitlines() if x.startswith("jdbc-url"))
+    assert line.endswith(
+        "postgres-role-password|mariadb-user-password|database-password (by scheme)"
+    )
+    plain = next(x for x in render_list([listed["postgres-url-password"]]).splitlines()[1:])
+    assert plain.endswith("postgres-role-password")
