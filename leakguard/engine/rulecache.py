@@ -132,7 +132,7 @@ class RuleCache:
 
 
 RULES_SUFFIX = ".rules"
-_RULE_CODE = ("rules.py", "validators.py", "params.py", "redos.py")
+_RULE_CODE = ("rules.py", "validators.py", "params.py", "redos.py", "guards.py")
 
 
 def rules_key(files: Sequence[tuple[Path, str]], user_from: int) -> str:

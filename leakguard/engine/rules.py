@@ -9,6 +9,7 @@ A rule file holds one provider::
         severity: critical                   # critical | high | medium | low | info
         keywords: [sk_live_]                 # literals that must occur (case-insensitive)
         case_sensitive: false                # optional; true = keywords match exactly
+        keyword_guard: '[ \t]*='             # optional; must match where a keyword ends
         pattern: '(?P<secret>sk_live_[0-9A-Za-z]{24,247})'
         validator: {name: entropy_tail, params: {...}}   # or just the name; optional
         entropy: 3.0                         # optional Shannon entropy floor (bits/char)
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from leakguard.engine.guards import GuardError, parse_guard
 from leakguard.engine.redos import nested_repetition
 from leakguard.engine.rulecache import RuleCache, rules_key
 from leakguard.errors import RuleError
@@ -137,6 +139,13 @@ _RULE: dict[str, Any] = {
             "description": "literals that must occur (case-insensitive unless case_sensitive)",
         },
         "case_sensitive": {"type": "boolean", "description": "true: keywords match exactly"},
+        "keyword_guard": {
+            "type": "string",
+            "minLength": 1,
+            "description": "optional: a small regex (literals, classes, repetition, groups, |) "
+            "that must match right where a keyword ends for the hit to count; it must be "
+            "implied by the pattern (docs/rules.md, 'Keyword guards')",
+        },
         "pattern": {
             "type": "string",
             "description": "a Python regular expression over bytes; group 'secret' marks the "
@@ -267,6 +276,7 @@ class Rule:
     anchored: bool = False  # a match starts where a keyword starts (before is 0)
     priority: int = 0
     case_sensitive: bool = False
+    keyword_guard: str = ""  # must match where a keyword ends (engine/guards.py); "": none
     placeholder_filter: bool = True
     rotation: str | None = None
     # rotation_by: the group whose text picks the playbook, and (regex, playbook) in order
@@ -473,6 +483,7 @@ def _parse_rule(
         anchored=_parse_anchored(raw, fail),
         priority=raw.get("priority", 0),
         case_sensitive=case_sensitive,
+        keyword_guard=_parse_guard(raw, fail),
         placeholder_filter=raw.get("placeholder_filter", True),
         rotation=raw.get("rotation"),
         rotation_group=group,
@@ -493,6 +504,16 @@ def _parse_anchored(raw: dict[str, Any], fail: Fail) -> bool:
     if anchored and raw.get("before", 64) != 0:
         raise fail("anchored", "an anchored rule reads nothing before its keyword: set before: 0")
     return anchored
+
+
+def _parse_guard(raw: dict[str, Any], fail: Fail) -> str:
+    text = raw.get("keyword_guard", "")
+    if text:
+        try:
+            parse_guard(text)
+        except GuardError as exc:
+            raise fail("keyword_guard", str(exc)) from None
+    return str(text)
 
 
 def _parse_pattern(raw: dict[str, Any], path: Path, fail: Fail) -> re.Pattern[bytes]:
