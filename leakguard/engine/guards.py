@@ -7,24 +7,31 @@ where the keyword is not followed by it costs no Python at all), and the ``re`` 
 the guard at each hit of that keyword. Both keep exactly the hits whose guard matches, so both
 engines give the same findings.
 
-A guard only saves work when it is *implied* by the pattern: every match of the pattern must
+A guard is safe only when it is *implied* by the pattern: every match of the pattern must
 start with a keyword followed by text the guard matches (tests/rules check this on every
 guarded rule's examples and on random variants of them). A guard that is not implied drops
 true findings.
 
 Guards use a small subset of the regex language with the same meaning in Python ``re`` and in
-Hyperscan: literals, character classes (ranges, negation), bounded or unbounded repetition,
-groups and alternation. No ``.``, ``\\s``/``\\w``/``\\d``, anchors, lookarounds or back
-references (their meanings differ between the two, or Hyperscan lacks them). A guard applies
-with the rule's case sensitivity: caseless keywords get a caseless guard.
+Hyperscan: literals, character classes (ranges, negation), repetition,
+groups, alternation and ``\\Z`` (the end of the data: a value may end a file). No ``.``,
+``\\s``/``\\w``/``\\d``, other anchors, lookarounds or back references (their meanings
+differ between the two, or Hyperscan lacks them). An unbounded repetition (``*``, ``+``,
+``{m,}``) may not match a byte of the rule's keywords: the ``re`` engine checks the guard at
+every hit, so a run the guard reads to its end must not hold more hits (``token=token=...``
+would cost quadratic time). A guard applies with the rule's case sensitivity: caseless
+keywords get a caseless guard.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from re import _constants as _c  # type: ignore[attr-defined]
 from re import _parser as _p  # type: ignore[attr-defined]
 from typing import Any
+
+from leakguard.engine.redos import nested_repetition
 
 #: a guard is a short check, not a second pattern
 MAX_GUARD_LENGTH = 200
@@ -48,7 +55,65 @@ def parse_guard(text: str) -> list[Any]:
     except re.error as exc:
         raise GuardError(f"invalid keyword_guard: {exc}") from None
     _check(list(parsed))
+    nested = nested_repetition(text)
+    if nested is not None:
+        raise GuardError(f"keyword_guard has {nested}, which can take exponential time")
     return list(parsed)
+
+
+def check_reach(text: str, keywords: Sequence[bytes], case_sensitive: bool) -> None:
+    """:class:`GuardError` when an unbounded repetition of the guard can match a keyword byte."""
+    used = {b for kw in keywords for b in (kw if case_sensitive else kw.lower() + kw.upper())}
+    for body in _unbounded(parse_guard(text)):
+        reach = _bytes_of(body)
+        if not case_sensitive:
+            reach |= {ord(chr(b).swapcase()) for b in reach if chr(b).isascii()} & set(range(128))
+        if reach & used:
+            raise GuardError(
+                f"keyword_guard repeats without bound a class that holds a keyword byte "
+                f"({chr(min(reach & used))!r}): bound it ({{0,80}}), so a run of keywords is "
+                "not read once per hit"
+            )
+
+
+def _unbounded(items: list[Any]) -> Iterator[list[Any]]:
+    for op, av in items:
+        if op in _REPEATS:
+            if av[1] == _c.MAXREPEAT:
+                yield list(av[2])
+            yield from _unbounded(list(av[2]))
+        elif op is _c.SUBPATTERN:
+            yield from _unbounded(list(av[3]))
+        elif op is _c.BRANCH:
+            for branch in av[1]:
+                yield from _unbounded(list(branch))
+
+
+def _bytes_of(items: list[Any]) -> set[int]:
+    """Every byte ``items`` can match (case aside)."""
+    found: set[int] = set()
+    for op, av in items:
+        if op is _c.LITERAL:
+            found.add(av)
+        elif op is _c.NOT_LITERAL:
+            found |= set(range(256)) - {av}
+        elif op is _c.IN:
+            chosen: set[int] = set()
+            for item_op, item in av:
+                if item_op is _c.LITERAL:
+                    chosen.add(item)
+                elif item_op is _c.RANGE:
+                    chosen |= set(range(item[0], item[1] + 1))
+            negated = any(item_op is _c.NEGATE for item_op, _ in av)
+            found |= set(range(256)) - chosen if negated else chosen
+        elif op in _REPEATS:
+            found |= _bytes_of(list(av[2]))
+        elif op is _c.SUBPATTERN:
+            found |= _bytes_of(list(av[3]))
+        elif op is _c.BRANCH:
+            for branch in av[1]:
+                found |= _bytes_of(list(branch))
+    return found
 
 
 def compile_guard(text: str, case_sensitive: bool) -> re.Pattern[bytes]:
@@ -65,7 +130,7 @@ def hyperscan_source(text: str) -> bytes:
 
 def _check(items: list[Any]) -> None:
     for op, av in items:
-        if op in (_c.LITERAL, _c.NOT_LITERAL):
+        if op in (_c.LITERAL, _c.NOT_LITERAL) or (op is _c.AT and av is _c.AT_END_STRING):
             continue
         if op is _c.IN:
             if any(item_op not in _CLASS_ITEMS for item_op, _ in av):
@@ -102,6 +167,8 @@ def _emit(items: list[Any]) -> bytes:
             out.append(b"[^" + _byte(av) + b"]")
         elif op is _c.IN:
             out.append(_emit_class(av))
+        elif op is _c.AT:  # \Z: the end of the data, Hyperscan's \z
+            out.append(b"\\z")
         elif op in _REPEATS:
             low, high, body = av
             upper = b"" if high == _c.MAXREPEAT else b"%d" % high

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from leakguard.engine.guards import GuardError, parse_guard
+from leakguard.engine.guards import GuardError, check_reach
 from leakguard.engine.redos import nested_repetition
 from leakguard.engine.rulecache import RuleCache, rules_key
 from leakguard.errors import RuleError
@@ -466,15 +466,14 @@ def _parse_rule(
     if rule_id in supersedes:
         raise fail("supersedes", _SUPERSEDES)
     group, cases = _parse_rotation_by(raw, pattern, path, playbooks)
+    keywords = tuple((k if case_sensitive else k.lower()).encode("utf-8") for k in raw["keywords"])
     return Rule(
         id=rule_id,
         provider=provider,
         title=raw["title"],
         severity=Severity.parse(raw["severity"]),
         pattern=pattern,
-        keywords=tuple(
-            (k if case_sensitive else k.lower()).encode("utf-8") for k in raw["keywords"]
-        ),
+        keywords=keywords,
         validator=validator,
         validator_params=params,
         entropy=raw.get("entropy"),
@@ -483,7 +482,7 @@ def _parse_rule(
         anchored=_parse_anchored(raw, fail),
         priority=raw.get("priority", 0),
         case_sensitive=case_sensitive,
-        keyword_guard=_parse_guard(raw, fail),
+        keyword_guard=_parse_guard(raw, keywords, fail),
         placeholder_filter=raw.get("placeholder_filter", True),
         rotation=raw.get("rotation"),
         rotation_group=group,
@@ -506,11 +505,11 @@ def _parse_anchored(raw: dict[str, Any], fail: Fail) -> bool:
     return anchored
 
 
-def _parse_guard(raw: dict[str, Any], fail: Fail) -> str:
+def _parse_guard(raw: dict[str, Any], keywords: tuple[bytes, ...], fail: Fail) -> str:
     text = raw.get("keyword_guard", "")
     if text:
         try:
-            parse_guard(text)
+            check_reach(text, keywords, raw.get("case_sensitive", False))
         except GuardError as exc:
             raise fail("keyword_guard", str(exc)) from None
     return str(text)

@@ -22,12 +22,27 @@ SUPPORTED = [
     ("a+b*c?(x|yy){2,}", "aabcxyy"),
     ("\\{?\\x00[\\]\\-]", "{\x00]"),
     ("(?:ab)+?q", "ababq"),
+    ("[a-z]{3,5}(?:[^a-z0]|\\Z)", "abcd"),  # a value may end the data
 ]
 
 
 @pytest.mark.parametrize(
     "guard",
-    ["\\s*=", "\\w{3}", ".{3}", "^=", "=$", "(?=x)", "(?<=x)y", "(a)\\1", "(?i:a)", "é", "[\\d]"],
+    [
+        "\\s*=",
+        "\\w{3}",
+        ".{3}",
+        "^=",
+        "=$",
+        "a\\b",
+        "\\Aa",
+        "(?=x)",
+        "(?<=x)y",
+        "(a)\\1",
+        "(?i:a)",
+        "é",
+        "[\\d]",
+    ],
 )
 def test_a_guard_outside_the_subset_is_refused(guard: str) -> None:
     with pytest.raises(GuardError):
@@ -125,3 +140,18 @@ def test_a_changed_guard_compiles_a_new_cached_database(tmp_path: Path) -> None:
         RuleSet.load([tmp_path / "rules"], builtin=False), "hyperscan", rule_cache=cache
     )
     assert engine.scan_text("dmo_key=Ab3dE5gH7jK9mN1pQ3sT") == []  # the {21} one, from the cache
+
+
+@pytest.mark.parametrize("guard", ["'[0-9A-Za-z]+'", "'(?:x|[^=]){2,}'", "'[ ]*[D]*'"])
+def test_an_unbounded_run_that_can_hold_a_keyword_is_refused(tmp_path: Path, guard: str) -> None:
+    """``dmo_key=dmo_key=...``: a guard reading such a run to its end at every hit of the run
+    would cost quadratic time (a caseless keyword's bytes count in both cases)."""
+    (tmp_path / "demo.yaml").write_text(RULE.replace("GUARD", guard))
+    with pytest.raises(RuleError, match="without bound a class that holds a keyword byte"):
+        RuleSet.load([tmp_path], builtin=False)
+
+
+def test_an_unbounded_run_of_other_bytes_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "demo.yaml").write_text(RULE.replace("GUARD", "'[ \\t]*[0-9A-Za-z]{0,20}'"))
+    [rule] = RuleSet.load([tmp_path], builtin=False).rules
+    assert rule.keyword_guard == "[ \\t]*[0-9A-Za-z]{0,20}"
