@@ -25,6 +25,7 @@ keywords get a caseless guard.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from re import _constants as _c  # type: ignore[attr-defined]
@@ -116,12 +117,14 @@ def _bytes_of(items: list[Any]) -> set[int]:
     return found
 
 
+@functools.cache  # a guard is shared by all of its rule's keywords: checked once
 def compile_guard(text: str, case_sensitive: bool) -> re.Pattern[bytes]:
     """The guard for Python ``re`` (tried with ``match`` where a keyword ends)."""
     parse_guard(text)
     return re.compile(text.encode("ascii"), 0 if case_sensitive else re.IGNORECASE)
 
 
+@functools.cache
 def hyperscan_source(text: str) -> bytes:
     """The guard as a Hyperscan expression with the same meaning (rebuilt from the parse:
     every byte written as ``\\xNN``, so no escape is read two ways)."""

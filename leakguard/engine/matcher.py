@@ -64,9 +64,6 @@ def _hyperscan_scanner(keywords: list[Keyword], cache: RuleCache | None = None) 
         flags.append(flag)
     db = block_database(expressions, list(range(len(keywords))), flags, cache)
     guarded = [bool(guard) for _, _, guard in keywords]
-    guards = [
-        (kw, exact, compile_guard(guard, exact) if guard else None) for kw, exact, guard in keywords
-    ]
 
     def scan(data: bytes) -> list[tuple[int, int]]:
         hits: list[tuple[int, int]] = []
@@ -82,35 +79,33 @@ def _hyperscan_scanner(keywords: list[Keyword], cache: RuleCache | None = None) 
 
         db.scan(data, match_event_handler=on_match)
         if spans:
-            hits.extend(_guarded_hits(spans, data, guards))
+            hits.extend(_guarded_hits(spans, data, keywords))
         return hits
 
     return scan
 
 
 def _guarded_hits(
-    spans: list[tuple[int, int, int]],
-    data: bytes,
-    guards: list[tuple[bytes, bool, re.Pattern[bytes] | None]],
+    spans: list[tuple[int, int, int]], data: bytes, keywords: list[Keyword]
 ) -> list[tuple[int, int]]:
     """The hits of guarded keywords from Hyperscan's (keyword, start, end) matches. For each end
     Hyperscan reports the leftmost start only, so a second occurrence of the keyword whose
     guard ends where an earlier one's does is not reported itself: it lies inside the earlier
     match, where it is looked for and its guard checked here (rare: a keyword inside a guard's
-    text)."""
+    text; the guard is compiled for ``re`` only then)."""
     furthest: dict[tuple[int, int], int] = {}
     for kw, start, end in spans:
         if furthest.get((kw, start), -1) < end:
             furthest[(kw, start)] = end
-    hits = [(kw, start + len(guards[kw][0])) for kw, start in furthest]
+    hits = [(kw, start + len(keywords[kw][0])) for kw, start in furthest]
     for (kw, start), end in list(furthest.items()):
-        needle, exact, guard = guards[kw]
+        needle, exact, guard = keywords[kw]
         inside = data[start + 1 : end] if exact else data[start + 1 : end].lower()
         at = inside.find(needle)
         while at != -1:
             begin = start + 1 + at
             after = begin + len(needle)
-            if (kw, begin) not in furthest and guard is not None and guard.match(data, after):
+            if (kw, begin) not in furthest and compile_guard(guard, exact).match(data, after):
                 furthest[(kw, begin)] = after  # seen: not added twice
                 hits.append((kw, after))
             at = inside.find(needle, at + 1)
