@@ -2,8 +2,10 @@
 
 Every rule names literal keywords. One pass over a chunk finds every occurrence of every keyword
 (Hyperscan when it loads; a trie-shaped ``re`` fallback otherwise, forced with
-``LEAKGUARD_ENGINE=re``). Both report the same set of (keyword, end offset) hits, so both build
-the same windows and give identical findings. Keywords are case-insensitive unless their rule
+``LEAKGUARD_ENGINE=re``). A rule's ``keyword_guard`` (engine/guards.py) must match where its
+keyword ends for a hit to count: Hyperscan compiles it with the keyword, the fallback checks it
+at each hit. Both report the same set of (keyword, end offset) hits, so both build the same
+windows and give identical findings. Keywords are case-insensitive unless their rule
 says ``case_sensitive``. Python ``re`` then runs each hit rule's pattern only on the merged
 windows around its hits (rules sharing a pattern and window run it once); placeholders, the
 entropy floor and the rule's validator decide what is a credential, and overlapping matches are
@@ -25,6 +27,7 @@ from typing import NoReturn
 from leakguard.engine.decoders import DecoderScanners, decoded_chunks, decoder_scanners
 from leakguard.engine.exposure import Exposure
 from leakguard.engine.filters import is_placeholder, shannon_entropy
+from leakguard.engine.guards import compile_guard, hyperscan_source
 from leakguard.engine.interface import Candidate, Validator, Verdict
 from leakguard.engine.markers import ALLOW_MARKERS, NEXT_LINE_MARKER
 from leakguard.engine.rulecache import RuleCache, block_database
@@ -41,43 +44,92 @@ AllowCheck = Callable[[str, str], bool]
 
 # (keyword index, end offset) pairs
 KeywordScanner = Callable[[bytes], Iterable[tuple[int, int]]]
+# a keyword: its bytes (lowercased unless exact), exact (case-sensitive), its guard ("": none)
+Keyword = tuple[bytes, bool, str]
 
 
-def _hyperscan_scanner(
-    keywords: list[tuple[bytes, bool]], cache: RuleCache | None = None
-) -> KeywordScanner:
+def _hyperscan_scanner(keywords: list[Keyword], cache: RuleCache | None = None) -> KeywordScanner:
+    """A guarded keyword is compiled with its guard after it and reported with its start
+    (``HS_FLAG_SOM_LEFTMOST``): its end is the start plus its length."""
     import hyperscan
 
-    escaped = [b"".join(b"\\x%02x" % c for c in kw) for kw, _ in keywords]
-    flags = [0 if exact else hyperscan.HS_FLAG_CASELESS for _, exact in keywords]
-    db = block_database(escaped, list(range(len(keywords))), flags, cache)
+    expressions, flags = [], []
+    for kw, exact, guard in keywords:
+        expression = b"".join(b"\\x%02x" % c for c in kw)
+        flag = 0 if exact else hyperscan.HS_FLAG_CASELESS
+        if guard:
+            expression += b"(?:" + hyperscan_source(guard) + b")"
+            flag |= hyperscan.HS_FLAG_SOM_LEFTMOST
+        expressions.append(expression)
+        flags.append(flag)
+    db = block_database(expressions, list(range(len(keywords))), flags, cache)
+    guarded = [bool(guard) for _, _, guard in keywords]
 
     def scan(data: bytes) -> list[tuple[int, int]]:
         hits: list[tuple[int, int]] = []
         append = hits.append
+        spans: list[tuple[int, int, int]] = []
+        add_span = spans.append
 
-        def on_match(kw: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            append((kw, to))
+        def on_match(kw: int, start: int, to: int, _flags: int, _ctx: object) -> None:
+            if guarded[kw]:
+                add_span((kw, start, to))
+            else:
+                append((kw, to))
 
         db.scan(data, match_event_handler=on_match)
+        if spans:
+            hits.extend(_guarded_hits(spans, data, keywords))
         return hits
 
     return scan
 
 
-def _find_scanner(keywords: list[tuple[bytes, bool]]) -> KeywordScanner:
+def _guarded_hits(
+    spans: list[tuple[int, int, int]], data: bytes, keywords: list[Keyword]
+) -> list[tuple[int, int]]:
+    """The hits of guarded keywords from Hyperscan's (keyword, start, end) matches. For each end
+    Hyperscan reports the leftmost start only, so a second occurrence of the keyword whose
+    guard ends where an earlier one's does is not reported itself: it lies inside the earlier
+    match, where it is looked for and its guard checked here (rare: a keyword inside a guard's
+    text; the guard is compiled for ``re`` only then)."""
+    furthest: dict[tuple[int, int], int] = {}
+    for kw, start, end in spans:
+        if furthest.get((kw, start), -1) < end:
+            furthest[(kw, start)] = end
+    hits = [(kw, start + len(keywords[kw][0])) for kw, start in furthest]
+    for (kw, start), end in list(furthest.items()):
+        needle, exact, guard = keywords[kw]
+        inside = data[start + 1 : end] if exact else data[start + 1 : end].lower()
+        at = inside.find(needle)
+        while at != -1:
+            begin = start + 1 + at
+            after = begin + len(needle)
+            if (kw, begin) not in furthest and compile_guard(guard, exact).match(data, after):
+                furthest[(kw, begin)] = after  # seen: not added twice
+                hits.append((kw, after))
+            at = inside.find(needle, at + 1)
+    return hits
+
+
+def _find_scanner(keywords: list[Keyword]) -> KeywordScanner:
     """Without Hyperscan: one regex pass per case (the keywords as a trie; each search resumes
     one byte after the last start, so overlapping keywords are all seen) finds where keywords
-    start; a table by the first two bytes names which keywords start there. A ``bytes.find``
-    per keyword would read a chunk hundreds of times."""
+    start; a table by the first two bytes names which keywords start there; a guarded keyword
+    counts where its guard matches after it. A ``bytes.find`` per keyword would read a chunk
+    hundreds of times."""
     passes = []
     for exact in (False, True):
-        chosen = [(index, kw) for index, (kw, kw_exact) in enumerate(keywords) if kw_exact == exact]
+        chosen = [
+            (index, kw, compile_guard(guard, exact) if guard else None)
+            for index, (kw, kw_exact, guard) in enumerate(keywords)
+            if kw_exact == exact
+        ]
         if chosen:
-            starts = re.compile(_trie([kw for _, kw in chosen]), re.DOTALL)
-            by_head: dict[bytes, list[tuple[int, bytes]]] = {}
-            for index, kw in chosen:
-                by_head.setdefault(kw[:2], []).append((index, kw))
+            starts = re.compile(_trie(sorted({kw for _, kw, _ in chosen})), re.DOTALL)
+            by_head: dict[bytes, list[tuple[int, bytes, re.Pattern[bytes] | None]]] = {}
+            for index, kw, guard in chosen:
+                by_head.setdefault(kw[:2], []).append((index, kw, guard))
             passes.append((exact, starts, by_head))
 
     def scan(data: bytes) -> list[tuple[int, int]]:
@@ -92,9 +144,11 @@ def _find_scanner(keywords: list[tuple[bytes, bool]]) -> KeywordScanner:
             m = search(haystack)
             while m is not None:  # the next search starts one byte on: keywords may overlap
                 pos = m.start()
-                for index, kw in by_head.get(haystack[pos : pos + 2], ()):
+                for index, kw, guard in by_head.get(haystack[pos : pos + 2], ()):
                     if haystack.startswith(kw, pos):
-                        hits.append((index, pos + len(kw)))
+                        end = pos + len(kw)
+                        if guard is None or guard.match(data, end) is not None:
+                            hits.append((index, end))
                 m = search(haystack, pos + 1)
         return hits
 
@@ -181,12 +235,12 @@ class Engine:
         self._validators = VALIDATORS if validators is None else validators
         # validators whose verdict depends on the secret and a context alone (shipped ones only)
         self._memo_contexts = MEMO_CONTEXTS if validators is None else {}
-        self._keywords: list[tuple[bytes, bool]] = []
+        self._keywords: list[Keyword] = []
         self._keyword_rules: list[list[Rule]] = []
-        index: dict[tuple[bytes, bool], int] = {}
+        index: dict[Keyword, int] = {}
         for rule in ruleset.rules:
             for kw in rule.keywords:
-                key = (kw, rule.case_sensitive)
+                key = (kw, rule.case_sensitive, rule.keyword_guard)
                 if key not in index:
                     index[key] = len(self._keywords)
                     self._keywords.append(key)
@@ -215,7 +269,7 @@ class Engine:
             rule_group[rule.id] = group_index[shape]
         # Per keyword: (group, bytes before the keyword's end, bytes after) of each window.
         self._keyword_reach: list[list[tuple[int, int, int]]] = []
-        for (keyword, _), rules in zip(self._keywords, self._keyword_rules, strict=True):
+        for (keyword, _, _), rules in zip(self._keywords, self._keyword_rules, strict=True):
             reach = []
             for g in sorted({rule_group[rule.id] for rule in rules}):
                 group = self._groups[g]
@@ -223,7 +277,7 @@ class Engine:
             self._keyword_reach.append(reach)
         if self._keywords:  # the allow markers ride along: a chunk without one skips line checks
             for stem in _MARKER_STEMS:
-                key = (stem, True)
+                key = (stem, True, "")
                 if key not in index:
                     index[key] = len(self._keywords)
                     self._keywords.append(key)

@@ -152,7 +152,7 @@ class RuleCache:
 
 RULES_SUFFIX = ".rules"
 #: the code a stored rule set depends on: its parser and checks, and this encoding itself
-_RULE_CODE = ("rules.py", "validators.py", "params.py", "redos.py", "rulecache.py")
+_RULE_CODE = ("rules.py", "validators.py", "params.py", "redos.py", "guards.py", "rulecache.py")
 
 
 def rules_key(files: Sequence[tuple[Path, str]], user_from: int) -> str:

@@ -9,6 +9,7 @@ A rule file holds one provider::
         severity: critical                   # critical | high | medium | low | info
         keywords: [sk_live_]                 # literals that must occur (case-insensitive)
         case_sensitive: false                # optional; true = keywords match exactly
+        keyword_guard: '[ \t]*='             # optional; must match where a keyword ends
         pattern: '(?P<secret>sk_live_[0-9A-Za-z]{24,247})'
         validator: {name: entropy_tail, params: {...}}   # or just the name; optional
         entropy: 3.0                         # optional Shannon entropy floor (bits/char)
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from leakguard.engine.guards import GuardError, check_reach
 from leakguard.engine.redos import nested_repetition
 from leakguard.engine.rulecache import RuleCache, rules_key
 from leakguard.errors import RuleError
@@ -137,6 +139,13 @@ _RULE: dict[str, Any] = {
             "description": "literals that must occur (case-insensitive unless case_sensitive)",
         },
         "case_sensitive": {"type": "boolean", "description": "true: keywords match exactly"},
+        "keyword_guard": {
+            "type": "string",
+            "minLength": 1,
+            "description": "optional: a small regex (literals, classes, repetition, groups, |) "
+            "that must match right where a keyword ends for the hit to count; it must be "
+            "implied by the pattern (docs/rules.md, 'Keyword guards')",
+        },
         "pattern": {
             "type": "string",
             "description": "a Python regular expression over bytes; group 'secret' marks the "
@@ -267,6 +276,7 @@ class Rule:
     anchored: bool = False  # a match starts where a keyword starts (before is 0)
     priority: int = 0
     case_sensitive: bool = False
+    keyword_guard: str = ""  # must match where a keyword ends (engine/guards.py); "": none
     placeholder_filter: bool = True
     rotation: str | None = None
     # rotation_by: the group whose text picks the playbook, and (regex, playbook) in order
@@ -456,15 +466,14 @@ def _parse_rule(
     if rule_id in supersedes:
         raise fail("supersedes", _SUPERSEDES)
     group, cases = _parse_rotation_by(raw, pattern, path, playbooks)
+    keywords = tuple((k if case_sensitive else k.lower()).encode("utf-8") for k in raw["keywords"])
     return Rule(
         id=rule_id,
         provider=provider,
         title=raw["title"],
         severity=Severity.parse(raw["severity"]),
         pattern=pattern,
-        keywords=tuple(
-            (k if case_sensitive else k.lower()).encode("utf-8") for k in raw["keywords"]
-        ),
+        keywords=keywords,
         validator=validator,
         validator_params=params,
         entropy=raw.get("entropy"),
@@ -473,6 +482,7 @@ def _parse_rule(
         anchored=_parse_anchored(raw, fail),
         priority=raw.get("priority", 0),
         case_sensitive=case_sensitive,
+        keyword_guard=_parse_guard(raw, keywords, fail),
         placeholder_filter=raw.get("placeholder_filter", True),
         rotation=raw.get("rotation"),
         rotation_group=group,
@@ -493,6 +503,16 @@ def _parse_anchored(raw: dict[str, Any], fail: Fail) -> bool:
     if anchored and raw.get("before", 64) != 0:
         raise fail("anchored", "an anchored rule reads nothing before its keyword: set before: 0")
     return anchored
+
+
+def _parse_guard(raw: dict[str, Any], keywords: tuple[bytes, ...], fail: Fail) -> str:
+    text = raw.get("keyword_guard", "")
+    if text:
+        try:
+            check_reach(text, keywords, raw.get("case_sensitive", False))
+        except GuardError as exc:
+            raise fail("keyword_guard", str(exc)) from None
+    return str(text)
 
 
 def _parse_pattern(raw: dict[str, Any], path: Path, fail: Fail) -> re.Pattern[bytes]:

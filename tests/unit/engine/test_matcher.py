@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import pytest
 
-from leakguard.engine.matcher import Engine, _find_scanner
+from leakguard.engine.matcher import Engine, Keyword, _find_scanner, _hyperscan_scanner
 from leakguard.engine.rules import RuleSet
 from leakguard.engine.ruletest import available_engines
 from leakguard.errors import RuleError
@@ -115,30 +117,33 @@ def test_keywords_are_case_insensitive_by_default(tmp_path: Path, kind: str) -> 
 # -- the keyword pass without Hyperscan ---------------------------------------------------------
 
 
-def _every_occurrence(keywords: list[tuple[bytes, bool]], data: bytes) -> list[tuple[int, int]]:
-    """(keyword index, end) of every occurrence, overlapping ones included, one find at a time."""
+def _every_occurrence(keywords: list[Keyword], data: bytes) -> list[tuple[int, int]]:
+    """(keyword index, end) of every occurrence, overlapping ones included, one find at a time;
+    a guarded keyword's only where its guard matches after it (``re``, caseless unless exact)."""
     found = []
-    for index, (kw, exact) in enumerate(keywords):
+    for index, (kw, exact, guard) in enumerate(keywords):
         haystack = data if exact else data.lower()
+        check = re.compile(guard.encode(), 0 if exact else re.I) if guard else None
         at = haystack.find(kw)
         while at != -1:
-            found.append((index, at + len(kw)))
+            if check is None or check.match(data, at + len(kw)):
+                found.append((index, at + len(kw)))
             at = haystack.find(kw, at + 1)
     return sorted(found)
 
 
 def test_the_re_keyword_pass_sees_every_overlapping_occurrence() -> None:
-    keywords = [
-        (b"token", False),
-        (b"token=", False),  # the same start as another keyword
-        (b"ken=", False),  # starts inside another keyword's occurrence
-        (b"aaa", False),  # overlaps itself
-        (b"AKIA", True),
-        (b"akia", False),  # the same letters, another case rule
-        (b"sk_", True),
-        (b"k_l", True),
-        (b"a.b", False),  # regex metacharacters are literal
-        (b"\n=", False),
+    keywords: list[Keyword] = [
+        (b"token", False, ""),
+        (b"token=", False, ""),  # the same start as another keyword
+        (b"ken=", False, ""),  # starts inside another keyword's occurrence
+        (b"aaa", False, ""),  # overlaps itself
+        (b"AKIA", True, ""),
+        (b"akia", False, ""),  # the same letters, another case rule
+        (b"sk_", True, ""),
+        (b"k_l", True, ""),
+        (b"a.b", False, ""),  # regex metacharacters are literal
+        (b"\n=", False, ""),
     ]
     data = b"TOKEN=x token= aaaaa AKIAakia akia sk_live a.b axb \n= Ken= sk_sk_"
     assert _find_scanner(keywords)(data)
@@ -152,6 +157,47 @@ def test_the_re_keyword_pass_agrees_with_the_shipped_keywords() -> None:
     data += b" PASSWORD= Password = ApiKey: token: "
     found = sorted(engine._scan_keywords(data))
     assert found == _every_occurrence(engine._keywords, data)
+    assert any(guard for _, _, guard in engine._keywords)  # the guarded keywords are checked too
+
+
+# -- keyword guards -----------------------------------------------------------------------------
+
+GUARDED: list[Keyword] = [
+    (b"ab", False, "[ab]{0,4}c"),  # a second ab inside the first one's guard, the same end
+    (b"ab", False, ""),  # the same keyword unguarded: its own hits
+    (b"key=", False, "[ \t]{0,3}[\"']?[A-Za-z0-9]{6}"),
+    (b"key=", True, "AQE"),  # exact: its guard is exact too
+    (b"x-", False, "(?:y|zz)+[^q]"),
+    (b"tok", True, ""),
+]
+_GUARD_TEXT = ["ab", "abab", "c", "key=", "KEY=", " ", "\t", '"', "AQE", "aqe", "x-", "y", "zz"]
+
+
+def _scanners() -> list[tuple[str, object]]:
+    found: list[tuple[str, object]] = [("re", _find_scanner(GUARDED))]
+    if "hyperscan" in available_engines():
+        found.append(("hyperscan", _hyperscan_scanner(GUARDED)))
+    return found
+
+
+def test_a_guarded_keyword_hits_only_where_its_guard_follows() -> None:
+    data = b"ababc abx key=AQE KEY= 'Ab3dE5 key=aqe x-yzzy x-q ab"
+    expected = _every_occurrence(GUARDED, data)
+    assert (0, 2) in expected and (0, 4) in expected and (0, 7) not in expected  # abab|c
+    assert (3, 14) in expected and (2, 14) not in expected and (2, 22) in expected
+    assert (3, 35) not in expected and (2, 35) not in expected  # aqe: not the exact AQE
+    for kind, scan in _scanners():
+        assert sorted(set(scan(data))) == expected, kind  # type: ignore[operator]
+
+
+def test_both_keyword_passes_agree_on_random_text_with_guards() -> None:
+    rng = random.Random(7)
+    scanners = _scanners()
+    for _ in range(400):
+        data = "".join(rng.choice(_GUARD_TEXT + list("abcAQ0x9")) for _ in range(40)).encode()
+        expected = _every_occurrence(GUARDED, data)
+        for kind, scan in scanners:
+            assert sorted(set(scan(data))) == expected, (kind, data)  # type: ignore[operator]
 
 
 # -- anchored rules -----------------------------------------------------------------------------
