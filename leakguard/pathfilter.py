@@ -50,6 +50,22 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 FAST_BACKEND_AFTER = 10_000
 
 
+_GLOB = frozenset("*?[]!\\")
+
+
+def _plain_name(pattern: str) -> tuple[str, bool] | None:
+    """``(name, directories_only)`` when ``pattern`` is a bare name (``node_modules/``,
+    ``yarn.lock``): in gitignore syntax it matches that name at any depth, so a set lookup on a
+    path's components answers it. None for anything else (a slash inside, a glob, a negation,
+    a comment, surrounding blanks)."""
+    if pattern != pattern.strip() or pattern.startswith("#"):
+        return None
+    name, only_dirs = (pattern[:-1], True) if pattern.endswith("/") else (pattern, False)
+    if not name or "/" in name or _GLOB & set(name) or name in (".", ".."):
+        return None
+    return name, only_dirs
+
+
 @dataclass(frozen=True)
 class PathFilter:
     """Compiled exclude patterns: ``excluded("a/b.txt")``, ``excluded("x", is_dir=True)``."""
@@ -57,6 +73,21 @@ class PathFilter:
     patterns: tuple[str, ...] = ()
     _spec: Any = field(default=None, init=False, repr=False, compare=False)
     _matched: list[int] = field(default_factory=lambda: [0], init=False, repr=False, compare=False)
+    #: the bare-name patterns as sets (any name; directories only), and the rest for pathspec
+    _names: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+    _dir_names: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+    _rest: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        plain = [_plain_name(p) for p in self.patterns]
+        if any(p.startswith("!") for p in self.patterns):  # order matters: pathspec decides all
+            plain = [None] * len(plain)
+        names = frozenset(n for n, only_dirs in filter(None, plain) if not only_dirs)
+        dirs = frozenset(n for n, only_dirs in filter(None, plain) if only_dirs)
+        rest = tuple(p for p, q in zip(self.patterns, plain, strict=True) if q is None)
+        object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_dir_names", dirs)
+        object.__setattr__(self, "_rest", rest)
 
     @classmethod
     def build(cls, patterns: Iterable[str], *, defaults: bool = True) -> PathFilter:
@@ -71,6 +102,16 @@ class PathFilter:
         path = path.replace("\\", "/").lstrip("/")
         if path in ("", "."):
             return False
+        parts = path.rstrip("/").split("/")
+        names, dirs = self._names, self._dir_names
+        if names or dirs:
+            *parents, last = parts
+            if any(part in names or part in dirs for part in parents):
+                return True  # inside an excluded directory (or one named like an excluded file)
+            if last in names or (is_dir and last in dirs):
+                return True
+        if not self._rest:
+            return False
         return bool(self._compiled().match_file(path + "/" if is_dir else path))
 
     def _compiled(self) -> Any:
@@ -79,7 +120,7 @@ class PathFilter:
             import pathspec  # on first use: a scan with no excludes never pays
 
             backend = "simple" if self._matched[0] < FAST_BACKEND_AFTER else "best"
-            spec = pathspec.GitIgnoreSpec.from_lines(self.patterns, backend=backend)
+            spec = pathspec.GitIgnoreSpec.from_lines(self._rest, backend=backend)
             object.__setattr__(self, "_spec", spec)
         return self._spec
 

@@ -29,3 +29,28 @@ def test_the_same_paths_are_excluded_before_and_after_the_backend_switch(
     excludes = PathFilter.build(["build/"])
     for _ in range(3):  # the switch happens during one of these rounds, or never
         assert [excludes.excluded(p, is_dir=d) for p, d, _ in PATHS] == [e for _, _, e in PATHS]
+
+
+def test_bare_names_answered_by_sets_agree_with_pathspec_on_random_paths() -> None:
+    import random
+
+    import pathspec
+
+    rng = random.Random(7)
+    words = ["node_modules", "vendor", "yarn.lock", "src", "a.py", "build", "x", ".venv", "Pods"]
+    extra = ["build/", "*.min.js", "/top.txt", "src/gen/", "!vendor/keep.js", "docs/**/*.md"]
+    for _ in range(200):
+        own = rng.sample(extra, rng.randint(0, 3))
+        excludes = PathFilter.build(own, defaults=rng.random() < 0.8)
+        spec = pathspec.GitIgnoreSpec.from_lines(excludes.patterns, backend="simple")
+        for _ in range(40):
+            path = "/".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+            is_dir = rng.random() < 0.3
+            expected = spec.match_file(path + "/" if is_dir else path)
+            assert excludes.excluded(path, is_dir=is_dir) == expected, (own, path, is_dir)
+
+
+def test_the_defaults_are_answered_without_pathspec() -> None:
+    excludes = PathFilter.build([])
+    assert excludes._rest == (".gradle/caches/",)  # the one default with an inner slash
+    assert excludes.excluded("a/node_modules/b.js") and not excludes.excluded("a/b.js")
