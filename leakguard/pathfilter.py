@@ -53,6 +53,21 @@ FAST_BACKEND_AFTER = 10_000
 _GLOB = frozenset("*?[]!\\")
 
 
+def _anchored_path(pattern: str) -> tuple[str, bool] | None:
+    """``(path, directories_only)`` when ``pattern`` is a literal path relative to the root
+    (``.gradle/caches/``, ``/top.txt``: a slash at the start or inside anchors it), else None."""
+    if pattern != pattern.strip() or pattern.startswith(("#", "!")) or _GLOB & set(pattern):
+        return None
+    only_dirs = pattern.endswith("/")
+    body = pattern.rstrip("/")
+    path = body.lstrip("/")
+    if not path or (body == path and "/" not in path):
+        return None  # empty, or a bare name (matched at any depth)
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        return None
+    return path, only_dirs
+
+
 def _plain_name(pattern: str) -> tuple[str, bool] | None:
     """``(name, directories_only)`` when ``pattern`` is a bare name (``node_modules/``,
     ``yarn.lock``): in gitignore syntax it matches that name at any depth, so a set lookup on a
@@ -77,6 +92,9 @@ class PathFilter:
     _names: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
     _dir_names: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
     _rest: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+    _anchored: tuple[tuple[str, bool], ...] = field(
+        default=(), init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         plain = [_plain_name(p) for p in self.patterns]
@@ -84,7 +102,18 @@ class PathFilter:
             plain = [None] * len(plain)
         names = frozenset(n for n, only_dirs in filter(None, plain) if not only_dirs)
         dirs = frozenset(n for n, only_dirs in filter(None, plain) if only_dirs)
-        rest = tuple(p for p, q in zip(self.patterns, plain, strict=True) if q is None)
+        anchored = [
+            _anchored_path(p) if q is None else None
+            for p, q in zip(self.patterns, plain, strict=True)
+        ]
+        if any(p.startswith("!") for p in self.patterns):
+            anchored = [None] * len(anchored)
+        rest = tuple(
+            p
+            for p, q, a in zip(self.patterns, plain, anchored, strict=True)
+            if q is None and a is None
+        )
+        object.__setattr__(self, "_anchored", tuple(filter(None, anchored)))
         object.__setattr__(self, "_names", names)
         object.__setattr__(self, "_dir_names", dirs)
         object.__setattr__(self, "_rest", rest)
@@ -109,6 +138,10 @@ class PathFilter:
             if any(part in names or part in dirs for part in parents):
                 return True  # inside an excluded directory (or one named like an excluded file)
             if last in names or (is_dir and last in dirs):
+                return True
+        whole = "/".join(parts)
+        for literal, only_dirs in self._anchored:
+            if whole.startswith(literal + "/") or (whole == literal and (is_dir or not only_dirs)):
                 return True
         if not self._rest:
             return False

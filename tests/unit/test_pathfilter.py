@@ -37,8 +37,10 @@ def test_bare_names_answered_by_sets_agree_with_pathspec_on_random_paths() -> No
     import pathspec
 
     rng = random.Random(7)
-    words = ["node_modules", "vendor", "yarn.lock", "src", "a.py", "build", "x", ".venv", "Pods"]
+    words = ["node_modules", "vendor", "yarn.lock", "src", "gen", "top.txt", "build", ".gradle"]
+    words += ["caches", "x", ".venv", "Pods"]
     extra = ["build/", "*.min.js", "/top.txt", "src/gen/", "!vendor/keep.js", "docs/**/*.md"]
+    extra += ["/src/", "x/top.txt", "/gen"]
     for _ in range(200):
         own = rng.sample(extra, rng.randint(0, 3))
         excludes = PathFilter.build(own, defaults=rng.random() < 0.8)
@@ -52,5 +54,5 @@ def test_bare_names_answered_by_sets_agree_with_pathspec_on_random_paths() -> No
 
 def test_the_defaults_are_answered_without_pathspec() -> None:
     excludes = PathFilter.build([])
-    assert excludes._rest == (".gradle/caches/",)  # the one default with an inner slash
+    assert excludes._rest == ()  # bare names and one anchored path: no pathspec at all
     assert excludes.excluded("a/node_modules/b.js") and not excludes.excluded("a/b.js")
