@@ -41,6 +41,7 @@ from typing import Any
 
 from leakguard.errors import UsageError
 from leakguard.model import Finding
+from leakguard.redact import looks_like_credential, redact
 from leakguard.verify.interface import Probe, Reply, Result, Status, Transport, TransportError
 
 NAME = "shopify"
@@ -64,8 +65,10 @@ def shop_name(value: str) -> str:
     text = value.strip().lower()
     name = text.removesuffix(SUFFIX)
     if not _SHOP_NAME.fullmatch(name):
+        # a token pasted here by mistake is shown redacted, never whole
+        shown = redact(value) if looks_like_credential(value) else repr(value)
         raise UsageError(
-            f"invalid --shopify-shop {value!r}",
+            f"invalid --shopify-shop {shown}",
             hint="write the shop's name (acme) or its myshopify domain (acme.myshopify.com)",
         )
     return name

@@ -89,6 +89,13 @@ def test_anything_else_is_refused_with_one_clear_line(value: str) -> None:
     assert "\n" not in caught.value.message
 
 
+def test_a_token_pasted_as_the_shop_is_never_echoed() -> None:
+    token = "shpat_" + "0123456789abcdef" * 2
+    with pytest.raises(UsageError) as caught:
+        shop_name(token)
+    assert token not in caught.value.message and "invalid --shopify-shop" in caught.value.message
+
+
 def test_shops_are_repeatable_comma_separated_and_deduplicated() -> None:
     assert parse_shops(["acme", "beta.myshopify.com,acme.myshopify.com", " "]) == ("acme", "beta")
     with pytest.raises(UsageError):
