@@ -397,13 +397,14 @@ def finalize(
     if baseline is None:
         baseline = _baseline(options)
     unique: dict[tuple[object, ...], Finding] = {}
+    verdicts: dict[tuple[str, str], bool] = {}  # (rule, path) -> kept: findings share paths
     for f in findings:
         if f.severity < options.min_severity or (baseline and baseline.suppresses(f)):
             continue
         if f.rule_id in options.disabled_rules:
             continue
         if options.excludes or options.allowlist:
-            kept = _places_kept(f, options)
+            kept = _places_kept(f, options, verdicts)
             if f.location not in kept[:1]:
                 if not kept:
                     continue
@@ -417,16 +418,23 @@ def finalize(
     return sorted(unique.values(), key=_order)
 
 
-def _places_kept(f: Finding, options: ScanOptions) -> list[Location]:
+def _places_kept(
+    f: Finding, options: ScanOptions, verdicts: dict[tuple[str, str], bool]
+) -> list[Location]:
     """The finding's places outside the paths the project excludes (git history is read blob
     by blob, so its paths are checked here) or allows for its rule. A secret excluded in one
-    place and present in another is still reported, at the other place."""
+    place and present in another is still reported, at the other place. ``verdicts``: the
+    (rule, path) pairs decided so far in this pass."""
 
     def kept(location: Location) -> bool:
         path = location.path.split("!", 1)[0]
-        if options.excludes and options.excludes.excluded(path):
-            return False
-        return not (options.allowlist and options.allowlist.allows_path(f.rule_id, path))
+        known = verdicts.get((f.rule_id, path))
+        if known is None:
+            known = verdicts[(f.rule_id, path)] = not (
+                (options.excludes and options.excludes.excluded(path))
+                or (options.allowlist and options.allowlist.allows_path(f.rule_id, path))
+            )
+        return known
 
     places = [f.location, *f.occurrences]
     return places if all(map(kept, places)) else [p for p in places if kept(p)]
