@@ -198,10 +198,15 @@ def decoder_scanners(kind: str, cache: RuleCache | None = None) -> DecoderScanne
     )
 
 
-def decoded_chunks(chunk: Chunk, scanners: DecoderScanners) -> Iterator[Chunk]:
-    """The layers ``chunk`` holds, decoded, found with ``scanners`` (the engine's)."""
+def decoded_chunks(
+    chunk: Chunk, scanners: DecoderScanners, present: set[int] | None = None
+) -> Iterator[Chunk]:
+    """The layers ``chunk`` holds, decoded, found with ``scanners`` (the engine's).
+    ``present``: the markers in ``chunk`` when the caller found them already (the indexes
+    :func:`marker_expressions` reports); else ``scanners.markers`` looks for them."""
     data = chunk.data
-    present = scanners.markers(data)
+    if present is None:
+        present = scanners.markers(data)
     if not present:
         return
     if _JSON in present:
@@ -603,23 +608,29 @@ def _find_markers(data: bytes) -> set[int]:
     return found
 
 
+def marker_expressions() -> list[tuple[int, bytes, bool]]:
+    """The markers as Hyperscan expressions: (marker index, expression, caseless). A scanner
+    reports each index at most once per chunk (``HS_FLAG_SINGLEMATCH``); the set of indexes
+    found is what :func:`decoded_chunks` takes as ``present``. The engine adds these to its
+    keyword database, so one pass over a chunk finds both."""
+    literal = [
+        (index, b"".join(b"\\x%02x" % c for c in lit)) for index, lit in _LITERAL_EXPRESSIONS
+    ]
+    return [(index, expr, index == _PERCENT) for index, expr in (*literal, *_REGEX_EXPRESSIONS)]
+
+
 def marker_scanner(cache: RuleCache | None = None) -> MarkerScanner:
     """:func:`_find_markers` in one Hyperscan pass (several times faster than one search per
     marker), its database compiled once and kept in ``cache``."""
     import hyperscan
 
-    expressions = [
-        *((index, b"".join(b"\\x%02x" % c for c in lit)) for index, lit in _LITERAL_EXPRESSIONS),
-        *_REGEX_EXPRESSIONS,
-    ]
-    caseless = {id(expr) for index, expr in expressions if index == _PERCENT}
+    expressions = marker_expressions()
     db = block_database(
-        [expr for _, expr in expressions],
-        [index for index, _ in expressions],
+        [expr for _, expr, _ in expressions],
+        [index for index, _, _ in expressions],
         [
-            hyperscan.HS_FLAG_SINGLEMATCH
-            | (hyperscan.HS_FLAG_CASELESS if id(expr) in caseless else 0)
-            for _, expr in expressions
+            hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if caseless else 0)
+            for _, _, caseless in expressions
         ],
         cache,
     )

@@ -24,7 +24,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NoReturn
 
-from leakguard.engine.decoders import DecoderScanners, decoded_chunks, decoder_scanners
+from leakguard.engine.decoders import (
+    DecoderScanners,
+    decoded_chunks,
+    decoder_scanners,
+    marker_expressions,
+)
 from leakguard.engine.exposure import Exposure
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.guards import compile_guard, hyperscan_source
@@ -44,13 +49,17 @@ AllowCheck = Callable[[str, str], bool]
 
 # (keyword index, end offset) pairs
 KeywordScanner = Callable[[bytes], Iterable[tuple[int, int]]]
+# the keyword hits and the decoding markers present (``decoders.marker_expressions`` indexes)
+LayeredScanner = Callable[[bytes], tuple[list[tuple[int, int]], set[int]]]
 # a keyword: its bytes (lowercased unless exact), exact (case-sensitive), its guard ("": none)
 Keyword = tuple[bytes, bool, str]
 
 
-def _hyperscan_scanner(keywords: list[Keyword], cache: RuleCache | None = None) -> KeywordScanner:
+def _hyperscan_scanner(keywords: list[Keyword], cache: RuleCache | None = None) -> LayeredScanner:
     """A guarded keyword is compiled with its guard after it and reported with its start
-    (``HS_FLAG_SOM_LEFTMOST``): its end is the start plus its length."""
+    (``HS_FLAG_SOM_LEFTMOST``): its end is the start plus its length. The decoding layers'
+    markers ride in the same database (ids after the keywords', each reported once), so one
+    pass over a chunk finds both; the scanner returns the hits and the markers present."""
     import hyperscan
 
     expressions, flags = [], []
@@ -62,25 +71,38 @@ def _hyperscan_scanner(keywords: list[Keyword], cache: RuleCache | None = None) 
             flag |= hyperscan.HS_FLAG_SOM_LEFTMOST
         expressions.append(expression)
         flags.append(flag)
-    db = block_database(expressions, list(range(len(keywords))), flags, cache)
-    guarded = [bool(guard) for _, _, guard in keywords]
+    ids = list(range(len(keywords)))
+    first_marker = len(keywords)
+    for index, expression, caseless in marker_expressions():
+        expressions.append(expression)
+        ids.append(first_marker + index)
+        flags.append(
+            hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if caseless else 0)
+        )
+    db = block_database(expressions, ids, flags, cache)
+    # per id: 0 a plain keyword, 1 a guarded one, 2 a marker
+    kinds = [1 if guard else 0 for _, _, guard in keywords] + [2] * (max(ids) + 1 - first_marker)
 
-    def scan(data: bytes) -> list[tuple[int, int]]:
+    def scan(data: bytes) -> tuple[list[tuple[int, int]], set[int]]:
         hits: list[tuple[int, int]] = []
         append = hits.append
         spans: list[tuple[int, int, int]] = []
         add_span = spans.append
+        present: set[int] = set()
 
         def on_match(kw: int, start: int, to: int, _flags: int, _ctx: object) -> None:
-            if guarded[kw]:
+            kind = kinds[kw]
+            if kind == 0:
+                append((kw, to))
+            elif kind == 1:
                 add_span((kw, start, to))
             else:
-                append((kw, to))
+                present.add(kw - first_marker)
 
         db.scan(data, match_event_handler=on_match)
         if spans:
             hits.extend(_guarded_hits(spans, data, keywords))
-        return hits
+        return hits, present
 
     return scan
 
@@ -290,10 +312,13 @@ class Engine:
         # verdicts of the memo-safe validators by (rule, digest of context and secret): the
         # verdict is a function of those alone, so reusing it changes no result
         self._memo: _Memo = {}
+        # Hyperscan: one pass finds the keywords and the decoding markers
+        self._scan_layered: LayeredScanner | None = None
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
         elif self.kind == "hyperscan":
-            self._scan_keywords = _hyperscan_scanner(self._keywords, rule_cache)
+            layered = self._scan_layered = _hyperscan_scanner(self._keywords, rule_cache)
+            self._scan_keywords = lambda data: layered(data)[0]
         else:
             self._scan_keywords = _find_scanner(self._keywords)
 
@@ -338,22 +363,34 @@ class Engine:
         self, chunk: Chunk, decode_depth: int, allow: AllowCheck | None, memo: _Memo
     ) -> list[Finding]:
         """``memo``: the verdicts judged so far by this engine."""
-        lines = _LineCounter(chunk.data)
-        exposure = Exposure(chunk.data)
-        accepted = self._accepted(chunk.data, chunk, memo)
+        data = chunk.data
+        decoding = chunk.depth < decode_depth
+        present: set[int] | None = None  # the decoding markers, when the keyword pass saw them
+        hits: Iterable[tuple[int, int]]
+        if self._scan_layered is not None:
+            hits, markers = self._scan_layered(data)
+            present = markers if decoding else None
+        else:
+            hits = self._scan_keywords(data)
+        lines = _LineCounter(data)
+        exposure = Exposure(data)
+        accepted = self._accepted(data, chunk, memo, hits)
         if allow is not None:
             accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))
         findings = [self._finding(chunk, acc, lines, exposure) for acc in accepted]
-        if chunk.depth < decode_depth:
-            for decoded in decoded_chunks(chunk, self.decoders):
+        if decoding:
+            for decoded in decoded_chunks(chunk, self.decoders, present):
                 findings.extend(self._scan(decoded, decode_depth, allow, memo))
         return _unique(findings)
 
-    def _accepted(self, data: bytes, chunk: Chunk, memo: _Memo) -> Iterator[_Accepted]:
+    def _accepted(
+        self, data: bytes, chunk: Chunk, memo: _Memo, hits: Iterable[tuple[int, int]]
+    ) -> Iterator[_Accepted]:
+        """``hits``: the keyword pass's (keyword, end) pairs over ``data``."""
         # Per group, the window around each keyword hit; _match_group sorts and merges them.
         windows: dict[int, list[tuple[int, int]]] = {}
         reach = self._keyword_reach
-        for kw_index, end in self._scan_keywords(data):
+        for kw_index, end in hits:
             for g, back, ahead in reach[kw_index]:
                 spans = windows.get(g)
                 if spans is None:

@@ -4,6 +4,7 @@ Findings point at the encoded text and name the layer."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from pathlib import Path
 from urllib.parse import quote
@@ -19,6 +20,18 @@ from tests.support.keys import stripe_key
 KEY = stripe_key(21)
 #: the scanners of an ``re`` engine (those of a Hyperscan engine are compared with them below)
 PLAIN = decoder_scanners("re")
+
+
+def _engine_pass(text: bytes) -> tuple[list[tuple[int, int]], set[int]]:
+    """The keyword pass of a Hyperscan engine with the shipped rules: (hits, markers)."""
+    engine = _hyperscan_engine()
+    assert engine._scan_layered is not None
+    return engine._scan_layered(text)
+
+
+@functools.cache
+def _hyperscan_engine() -> Engine:
+    return Engine(RuleSet.load(), "hyperscan")
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +183,8 @@ def _assert_scanners_agree(text: bytes) -> None:
     fast = decoder_scanners("hyperscan")
     assert fast.kind == "hyperscan" and PLAIN.kind == "re"
     assert fast.markers(text) == PLAIN.markers(text)
+    # the engine finds the markers in its keyword pass (one database for both)
+    assert _engine_pass(text)[1] == PLAIN.markers(text)
     assert sorted(set(fast.concat(text))) == sorted(set(PLAIN.concat(text)))
     assert sorted(fast.prefixes(text)) == sorted(PLAIN.prefixes(text))
 
@@ -291,3 +306,20 @@ def test_an_explicit_re_engine_decodes_with_re_although_hyperscan_loads(
         found = _scan(plain, text)
         assert found and all(f.location.get("encoding") for f in found), text
         assert found == _scan(fast, text), text
+
+
+def test_the_engine_pass_finds_the_markers_the_re_triggers_do_on_random_text() -> None:
+    """Random text built from the triggers' pieces: the markers the engine's one Hyperscan
+    pass reports are exactly those the ``re`` triggers find."""
+    pytest.importorskip("hyperscan")
+    import random
+
+    pieces = [
+        *("\\", "\\/", "\\u00e9", "%2F", "%20", "%5f", "Basic ", "basic ", "kind: Secret", '"'),
+        *("'", " + ", "+\n", "\n", "\n  +", "aHR0cHM6", "LS0tLS1CRUdJTi", "abcdEFGH12", ":", "@"),
+        *("https://", "x", "=", "/", "Zq8vT2mK9pLx"),
+    ]
+    rng = random.Random(10)
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30))).encode()
+        assert _engine_pass(text)[1] == PLAIN.markers(text), text

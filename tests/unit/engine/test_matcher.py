@@ -176,7 +176,8 @@ _GUARD_TEXT = ["ab", "abab", "c", "key=", "KEY=", " ", "\t", '"', "AQE", "aqe", 
 def _scanners() -> list[tuple[str, object]]:
     found: list[tuple[str, object]] = [("re", _find_scanner(GUARDED))]
     if "hyperscan" in available_engines():
-        found.append(("hyperscan", _hyperscan_scanner(GUARDED)))
+        layered = _hyperscan_scanner(GUARDED)
+        found.append(("hyperscan", lambda data: layered(data)[0]))
     return found
 
 
