@@ -29,7 +29,7 @@ _PUBLIC_NAME = re.compile(
 # Every public prefix holds one of these: a line without any is not assigned to a public name.
 # Looked for one by one with ``in`` (a regex alternation tries every position of the line).
 _PUBLIC_PARTS = (b"PUBLIC_", b"VITE_", b"REACT_APP_", b"GATSBY_")
-_NEXT_DATA = b"__NEXT_DATA__"
+NEXT_DATA = b"__NEXT_DATA__"
 
 
 def exposure_attributes(data: bytes, start: int, end: int) -> Extras:
@@ -43,10 +43,13 @@ class Exposure:
     so the search for a ``__NEXT_DATA__`` script resumes where the previous one stopped: each
     byte of the chunk is searched once, not once per match (256 KiB per match before)."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, *, next_data: bool = True) -> None:
+        """``next_data=False``: the caller knows ``data`` holds no ``__NEXT_DATA__`` (the
+        engine's keyword pass looks for it), so it is not searched for."""
         self.data = data
-        self.searched = 0  # [0, searched) has been searched for _NEXT_DATA
-        self.last_opened = -1  # the last _NEXT_DATA found there
+        self.next_data = next_data
+        self.searched = 0  # [0, searched) has been searched for NEXT_DATA
+        self.last_opened = -1  # the last NEXT_DATA found there
 
     def attributes(self, start: int, end: int) -> Extras:
         data = self.data
@@ -56,7 +59,7 @@ class Exposure:
             m = _PUBLIC_NAME.search(before)
             if m is not None:
                 return (("exposure", "public"), ("exposed_by", m.group(1).decode("ascii")))
-        if self._inside_next_data(start):
+        if self.next_data and self._inside_next_data(start):
             return (("exposure", "public"), ("exposed_by", "__NEXT_DATA__"))
         return ()
 
@@ -66,11 +69,11 @@ class Exposure:
         data = self.data
         lo = max(0, start - _NEXT_DATA_LOOKBACK)
         if start < self.searched:  # out of order: search this match's reach alone
-            opened = data.rfind(_NEXT_DATA, lo, start)
+            opened = data.rfind(NEXT_DATA, lo, start)
         else:
             # what opened before ``lo`` is out of reach for this match and every later one
-            resume = max(lo, self.searched - len(_NEXT_DATA) + 1)
-            found = data.rfind(_NEXT_DATA, resume, start)
+            resume = max(lo, self.searched - len(NEXT_DATA) + 1)
+            found = data.rfind(NEXT_DATA, resume, start)
             if found != -1:
                 self.last_opened = found
             self.searched = start

@@ -30,7 +30,7 @@ from leakguard.engine.decoders import (
     decoder_scanners,
     marker_expressions,
 )
-from leakguard.engine.exposure import Exposure
+from leakguard.engine.exposure import NEXT_DATA, Exposure
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.guards import compile_guard, hyperscan_source
 from leakguard.engine.interface import Candidate, Validator, Verdict
@@ -219,6 +219,8 @@ class _Accepted:
 
 # the pseudo-group of the markers' keyword hits (no pattern: they only say a marker is there)
 _MARKED = -1
+# the pseudo-group of ``__NEXT_DATA__`` (a chunk without one holds no Next.js page props)
+_NEXT_DATA = -2
 
 #: verdicts an engine remembers (a digest and a verdict each: a few MB at most); when full it
 #: starts again empty (values repeat within a file set: config copied into many files)
@@ -306,6 +308,13 @@ class Engine:
                     self._keyword_rules.append([])
                     self._keyword_reach.append([])
                 self._keyword_reach[index[key]].append((_MARKED, 0, 0))
+            key = (NEXT_DATA, True, "")
+            if key not in index:
+                index[key] = len(self._keywords)
+                self._keywords.append(key)
+                self._keyword_rules.append([])
+                self._keyword_reach.append([])
+            self._keyword_reach[index[key]].append((_NEXT_DATA, 0, 0))
         self.kind = self._choose_kind(kind)
         self._rule_cache = rule_cache
         self._decoders: DecoderScanners | None = None  # built on the first decoding scan
@@ -372,9 +381,10 @@ class Engine:
             present = markers if decoding else None
         else:
             hits = self._scan_keywords(data)
+        windows = self._windows(hits)
         lines = _LineCounter(data)
-        exposure = Exposure(data)
-        accepted = self._accepted(data, chunk, memo, hits)
+        exposure = Exposure(data, next_data=windows.pop(_NEXT_DATA, None) is not None)
+        accepted = self._accepted(data, chunk, memo, windows)
         if allow is not None:
             accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))
         findings = [self._finding(chunk, acc, lines, exposure) for acc in accepted]
@@ -383,11 +393,10 @@ class Engine:
                 findings.extend(self._scan(decoded, decode_depth, allow, memo))
         return _unique(findings)
 
-    def _accepted(
-        self, data: bytes, chunk: Chunk, memo: _Memo, hits: Iterable[tuple[int, int]]
-    ) -> Iterator[_Accepted]:
-        """``hits``: the keyword pass's (keyword, end) pairs over ``data``."""
-        # Per group, the window around each keyword hit; _match_group sorts and merges them.
+    def _windows(self, hits: Iterable[tuple[int, int]]) -> dict[int, list[tuple[int, int]]]:
+        """Per group, the window around each of the keyword pass's (keyword, end) ``hits``
+        (unsorted; :meth:`_match_group` sorts and merges them). The pseudo-groups
+        ``_MARKED`` and ``_NEXT_DATA`` say a marker is there."""
         windows: dict[int, list[tuple[int, int]]] = {}
         reach = self._keyword_reach
         for kw_index, end in hits:
@@ -397,6 +406,12 @@ class Engine:
                     windows[g] = [(end - back, end + ahead)]
                 else:
                     spans.append((end - back, end + ahead))
+        return windows
+
+    def _accepted(
+        self, data: bytes, chunk: Chunk, memo: _Memo, windows: dict[int, list[tuple[int, int]]]
+    ) -> Iterator[_Accepted]:
+        """The accepted matches of the groups in ``windows`` (see :meth:`_windows`)."""
         marked = windows.pop(_MARKED, None) is not None
         if not windows:
             return

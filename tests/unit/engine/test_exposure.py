@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from leakguard.engine.exposure import Exposure, exposure_attributes
+from leakguard.engine.matcher import Engine
+from leakguard.engine.rules import RuleSet
+from leakguard.engine.ruletest import available_engines
+from tests.support.keys import stripe_key
 
 SECRET = b"sk_live_4eC39HqLyjWDarjtT1zdp7dc9f2cAbCd"
 
@@ -87,3 +91,16 @@ def test_a_next_data_script_opened_beyond_the_lookback_is_out_of_reach() -> None
     assert exposure.attributes(far_match, far_match + 2) == ()
     near_match = len(data) - 20  # the second script opened just before it
     assert dict(exposure.attributes(near_match, near_match + 2))["exposed_by"] == "__NEXT_DATA__"
+
+
+@pytest.mark.parametrize("kind", available_engines())
+def test_the_engine_marks_page_props_on_both_engines(kind: str) -> None:
+    """The engine's keyword pass says whether a chunk holds ``__NEXT_DATA__`` at all; a key
+    inside the script is marked, the same key in a chunk without one is not."""
+    engine = Engine(RuleSet.load(), kind)
+    key = stripe_key(5)
+    inside = f'<script id="__NEXT_DATA__" type="application/json">{{"k":"{key}"}}</script>'
+    elsewhere = f'<script>window.k = "{key}"</script>'
+    for text, exposed in ((inside, "__NEXT_DATA__"), (elsewhere, None)):
+        [finding] = engine.scan_text(text)
+        assert finding.attribute("exposed_by") == exposed, (kind, text)
