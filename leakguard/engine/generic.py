@@ -8,12 +8,12 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
-from operator import eq
 from typing import Any
 
 from leakguard.engine import params as p
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.interface import Candidate, ValidatorSpec, Verdict
+from leakguard.engine.literals import trie
 
 # Parts of a name that make the value something other than a credential.
 _NAME_STOPWORDS = re.compile(
@@ -27,11 +27,19 @@ _NAME_STOPWORDS = re.compile(
 )
 # Words that mark a value as made up for documentation or tests.
 _VALUE_STOPWORDS = re.compile(
-    rb"example|sample|test|dummy|fake|mock|changeme|change_me|replace|your|secret|password|"
-    rb"passwd|token|placeholder|redacted|todo|fixme|default|demo|insert|enter|lorem|null|none|"
-    rb"undefined|foobar|qwerty|letmein|admin|hunter2|s3cr3t|p4ss|pa55|notreal|invalid|bogus|"
-    rb"xxx|abcd|1234|asdf|value|string|here|config|local|setting|random",
-)  # searched in the lowercased value (faster than re.I, the same for ASCII bytes)
+    trie(
+        [
+            *(b"example", b"sample", b"test", b"dummy", b"fake", b"mock", b"changeme"),
+            *(b"change_me", b"replace", b"your", b"secret", b"password", b"passwd", b"token"),
+            *(b"placeholder", b"redacted", b"todo", b"fixme", b"default", b"demo", b"insert"),
+            *(b"enter", b"lorem", b"null", b"none", b"undefined", b"foobar", b"qwerty"),
+            *(b"letmein", b"admin", b"hunter2", b"s3cr3t", b"p4ss", b"pa55", b"notreal"),
+            *(b"invalid", b"bogus", b"xxx", b"abcd", b"1234", b"asdf", b"value", b"string"),
+            *(b"here", b"config", b"local", b"setting", b"random"),
+        ]
+    )
+)  # searched in the lowercased value (faster than re.I, the same for ASCII bytes); a trie:
+# re tries a few branches per position, not every word
 # Long words that a made-up value spells once punctuation is dropped and digits read as letters
 # (``Old%pa+ss/w0rd``, ``S3cr3t!``): six letters or more, which random values never spell.
 _SPELLED_STOPWORDS = re.compile(rb"password|passwd|secret|changeme|example|letmein|qwerty")
@@ -86,8 +94,9 @@ def is_patterned(value: bytes) -> bool:
     for period in (2, 3, 4):
         pairs = len(classes) - period
         if pairs >= 8:
-            same = sum(map(eq, classes[:pairs], classes[period:]))
-            if same >= 0.8 * pairs:
+            # the positions whose class equals the one ``period`` on: zero bytes of the XOR
+            differ = int.from_bytes(classes[:pairs]) ^ int.from_bytes(classes[period:])
+            if differ.to_bytes(pairs).count(0) >= 0.8 * pairs:
                 return True
     return False
 
@@ -95,6 +104,9 @@ def is_patterned(value: bytes) -> bool:
 def _classes(value: bytes) -> int:
     classes = value.translate(_CLASS)
     return (b"a" in classes) + (b"A" in classes) + (b"0" in classes) + (b"." in classes)
+
+
+_TEXT_BYTES = bytes([9, 10, 13, *range(32, 127)])  # printable ASCII, tab and line ends
 
 
 def _base64_text(value: bytes) -> bool:
@@ -105,7 +117,7 @@ def _base64_text(value: bytes) -> bool:
         decoded = base64.b64decode(value + b"=" * (-len(value) % 4), validate=True)
     except (binascii.Error, ValueError):
         return False
-    return len(decoded) >= 12 and all(32 <= c < 127 or c in (9, 10, 13) for c in decoded)
+    return len(decoded) >= 12 and not decoded.translate(None, _TEXT_BYTES)
 
 
 def reason_to_reject(

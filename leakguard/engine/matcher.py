@@ -34,6 +34,7 @@ from leakguard.engine.exposure import NEXT_DATA, Exposure
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.guards import compile_guard, hyperscan_source
 from leakguard.engine.interface import Candidate, Validator, Verdict
+from leakguard.engine.literals import trie
 from leakguard.engine.markers import ALLOW_MARKERS, NEXT_LINE_MARKER
 from leakguard.engine.rulecache import RuleCache, block_database
 from leakguard.engine.rules import Rule, RuleSet, rotation_for
@@ -148,7 +149,7 @@ def _find_scanner(keywords: list[Keyword]) -> KeywordScanner:
             if kw_exact == exact
         ]
         if chosen:
-            starts = re.compile(_trie(sorted({kw for _, kw, _ in chosen})), re.DOTALL)
+            starts = re.compile(trie(sorted({kw for _, kw, _ in chosen})), re.DOTALL)
             by_head: dict[bytes, list[tuple[int, bytes, re.Pattern[bytes] | None]]] = {}
             for index, kw, guard in chosen:
                 by_head.setdefault(kw[:2], []).append((index, kw, guard))
@@ -175,25 +176,6 @@ def _find_scanner(keywords: list[Keyword]) -> KeywordScanner:
         return hits
 
     return scan
-
-
-def _trie(words: list[bytes]) -> bytes:
-    """A regex matching any of ``words`` (each 1+ bytes), branching one byte at a time so
-    ``re`` tries a handful of alternatives at each position, not every word."""
-    by_first: dict[bytes, list[bytes]] = {}
-    for word in words:
-        by_first.setdefault(word[:1], []).append(word[1:])
-    branches = []
-    optional = False
-    for first, rests in sorted(by_first.items()):
-        if not first:
-            optional = True  # a word ends here
-            continue
-        branches.append(re.escape(first) + _trie(rests))
-    if not branches:
-        return b""
-    body = b"(?:" + b"|".join(branches) + b")"
-    return body + b"?" if optional else body
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,33 @@ def test_hand_made_values_are_patterned() -> None:
     assert reason_to_reject(b"client_secret", value, PARAMS) is None
 
 
+def _periodic_share(classes: str, period: int) -> float:
+    """The share of positions whose character class equals the one ``period`` further on."""
+    pairs = len(classes) - period
+    return sum(classes[i] == classes[i + period] for i in range(pairs)) / pairs
+
+
+def _class_of(c: str) -> str:
+    return "a" if c.islower() else "A" if c.isupper() else "0" if c.isdigit() else ""
+
+
+def test_patterned_is_a_class_period_of_two_to_four_on_random_values() -> None:
+    """The definition, position by position, on values near and far from the 80% line."""
+    rng = random.Random(3)
+    for _ in range(3000):
+        period = rng.choice((2, 3, 4))
+        motif = [rng.choice("aA0") for _ in range(period)]
+        n = rng.randint(4, 40)
+        shape = [motif[i % period] if rng.random() < 0.9 else rng.choice("aA0") for i in range(n)]
+        pick = {"a": "qwxz", "A": "QWXZ", "0": "3579"}
+        value = "".join(rng.choice(pick[k]) + rng.choice(("", "", "-", "_")) for k in shape)
+        classes = "".join(_class_of(c) for c in value)
+        expected = any(
+            len(classes) - p >= 8 and _periodic_share(classes, p) >= 0.8 for p in (2, 3, 4)
+        )
+        assert is_patterned(value.encode()) == expected, value
+
+
 # What .leakguard.yaml scans, and the test suite: one made-up password in a test (a random-looking
 # 16-character value in tests/unit/graph/test_parts.py) is the only generic finding there, and
 # .leakguard.yaml excludes tests/ as fixtures.

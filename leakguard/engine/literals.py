@@ -1,0 +1,24 @@
+"""Regexes over word lists, shaped for ``re``."""
+
+from __future__ import annotations
+
+import re
+
+
+def trie(words: list[bytes]) -> bytes:
+    """A regex matching any of ``words`` (each 1+ bytes), branching one byte at a time so
+    ``re`` tries a handful of alternatives at each position, not every word."""
+    by_first: dict[bytes, list[bytes]] = {}
+    for word in words:
+        by_first.setdefault(word[:1], []).append(word[1:])
+    branches = []
+    optional = False
+    for first, rests in sorted(by_first.items()):
+        if not first:
+            optional = True  # a word ends here
+            continue
+        branches.append(re.escape(first) + trie(rests))
+    if not branches:
+        return b""
+    body = b"(?:" + b"|".join(branches) + b")"
+    return body + b"?" if optional else body
