@@ -7,8 +7,6 @@ import math
 import re
 from collections.abc import Iterable
 
-_PREFIX_SEPARATORS = "_-."
-
 
 def fingerprint(secret: bytes | str) -> str:
     raw = secret.encode("utf-8", "surrogateescape") if isinstance(secret, str) else secret
@@ -25,7 +23,7 @@ def redact(secret: bytes | str) -> str:
     if len(text) <= 8:
         return "…" + text[-2:] if len(text) > 4 else "…"
     head = text[: min(16, len(text) // 2)]
-    cut = max(head.rfind(c) for c in _PREFIX_SEPARATORS)
+    cut = max(head.rfind("_"), head.rfind("-"), head.rfind("."))  # the prefix separators
     prefix = head[: cut + 1] if cut >= 1 else head[:2]
     return f"{prefix}…{text[-4:]}"
 

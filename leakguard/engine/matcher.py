@@ -572,6 +572,8 @@ class Engine:
 
 def _part_fingerprints(verdict: Verdict) -> tuple[tuple[str, str], ...]:
     """Each named part of a credential, fingerprinted (the values stay in this pass)."""
+    if not verdict.parts:
+        return ()
     return tuple(sorted((name, fingerprint(value)) for name, value in verdict.parts if value))
 
 
