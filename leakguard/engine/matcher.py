@@ -360,6 +360,8 @@ class Engine:
         hits: Iterable[tuple[int, int]]
         if self._scan_layered is not None:
             hits, markers = self._scan_layered(data)
+            if not hits and not (decoding and markers):
+                return []  # most small files and blobs: nothing to match, nothing to decode
             present = markers if decoding else None
         else:
             hits = self._scan_keywords(data)
