@@ -66,6 +66,8 @@ _JSON_TRIGGER = re.compile(
     rb"|/\\/(?<=:\\/\\/)(?=[^\s\"'\\/@]{1,128}@))"  # scheme:\/\/user:password@
 )
 _JSON_ESCAPE = re.compile(rb"\\u([0-9A-Fa-f]{4})(?:\\u([0-9A-Fa-f]{4}))?|\\/")
+_ONE_ESCAPE = re.compile(rb"\\u[0-9A-Fa-f]{4}|\\/")  # one escape, one backslash
+_SURROGATE = re.compile(rb"\\u[Dd][89A-Fa-f]")
 _BASIC = re.compile(rb"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 _BASIC_TRIGGER = re.compile(rb"[Bb]asic [A-Za-z0-9+/]")
 _BASIC_LITERAL = (b"asic ", 1)  # in every _BASIC_TRIGGER match, one byte from its start
@@ -252,7 +254,9 @@ def _in_place(
         end = classes.find(b" ", m.end())
         if end == -1:
             end = len(data)
-        if end - start <= MAX_RUN_BYTES:
+        # a run shorter than MIN_DECODED decodes shorter still (an escape is never shorter
+        # than what it stands for): not decoded at all
+        if MIN_DECODED <= end - start <= MAX_RUN_BYTES:
             decoded = decode(data[start:end])
             if len(decoded) >= MIN_DECODED:
                 # the decoded run starts where the encoded run does: same line and column
@@ -448,6 +452,16 @@ def _first_match(
 def _json_unescape(encoded: bytes) -> bytes:
     if b"\\u" not in encoded:
         return encoded.replace(b"\\/", b"/")
+    if encoded.count(b"\\") == len(_ONE_ESCAPE.findall(encoded)) and not _SURROGATE.search(encoded):
+        # every backslash starts an escape and none is a surrogate: each \uXXXX stands for
+        # its own character, which the C codec decodes (not one Python call per escape)
+        return encoded.replace(b"\\/", b"/").decode("unicode_escape").encode("utf-8")
+    return _unescape_each(encoded)
+
+
+def _unescape_each(encoded: bytes) -> bytes:
+    """:func:`_json_unescape` one escape at a time (surrogate pairs joined, a lone surrogate
+    read as ``?``, a backslash not starting an escape kept)."""
 
     def one(m: re.Match[bytes]) -> bytes:
         if m.group(1) is None:

@@ -338,3 +338,23 @@ def test_basic_lines_found_by_their_literal_are_those_the_regex_search_finds() -
         data = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25))).encode()
         plain = list(_marked_lines(data, _BASIC_TRIGGER))
         assert list(_marked_lines(data, _BASIC_TRIGGER, _BASIC_LITERAL)) == plain, data
+
+
+def test_json_unescape_decodes_as_one_escape_at_a_time_does() -> None:
+    """The codec path (every backslash an escape, no surrogate) and the escape-by-escape
+    path give the same bytes on random runs of escapes, surrogates and stray backslashes."""
+    import random
+
+    from leakguard.engine.decoders import _json_unescape, _unescape_each
+
+    pieces = [
+        *("\\u0041", "\\u00e9", "\\u2500", "\\u002F", "\\u0000", "\\uD83D", "\\ude00", "\\/"),
+        *("\\", "\\\\", "\\u12", "\\uZZZZ", "u0041", "a", "Zq8v", "/", ":", "@", "%2F"),
+    ]
+    rng = random.Random(12)
+    fast = 0
+    for _ in range(5000):
+        run = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))).encode()
+        assert _json_unescape(run) == _unescape_each(run), run
+        fast += run.count(b"\\") == run.count(b"\\u") and b"\\u" in run
+    assert fast > 100  # runs of escapes alone (the codec path) were drawn
