@@ -28,7 +28,7 @@ _PUBLIC_NAME = re.compile(
 
 # Every public prefix holds one of these: a line without any is not assigned to a public name.
 # Looked for one by one with ``in`` (a regex alternation tries every position of the line).
-_PUBLIC_PARTS = (b"PUBLIC_", b"VITE_", b"REACT_APP_", b"GATSBY_")
+PUBLIC_PARTS = (b"PUBLIC_", b"VITE_", b"REACT_APP_", b"GATSBY_")
 NEXT_DATA = b"__NEXT_DATA__"
 
 
@@ -43,11 +43,13 @@ class Exposure:
     so the search for a ``__NEXT_DATA__`` script resumes where the previous one stopped: each
     byte of the chunk is searched once, not once per match (256 KiB per match before)."""
 
-    def __init__(self, data: bytes, *, next_data: bool = True) -> None:
-        """``next_data=False``: the caller knows ``data`` holds no ``__NEXT_DATA__`` (the
-        engine's keyword pass looks for it), so it is not searched for."""
+    def __init__(self, data: bytes, *, next_data: bool = True, public_names: bool = True) -> None:
+        """``next_data=False``: the caller knows ``data`` holds no ``__NEXT_DATA__``;
+        ``public_names=False``: none of :data:`PUBLIC_PARTS` (the engine's keyword pass looks
+        for both), so neither is looked for per match."""
         self.data = data
         self.next_data = next_data
+        self.public_names = public_names
         self.searched = 0  # [0, searched) has been searched for NEXT_DATA
         self.last_opened = -1  # the last NEXT_DATA found there
 
@@ -55,7 +57,7 @@ class Exposure:
         data = self.data
         line_start = data.rfind(b"\n", max(0, start - _LOOKBACK), start) + 1
         before = data[max(line_start, start - _LOOKBACK) : start]
-        if any(part in before for part in _PUBLIC_PARTS):
+        if self.public_names and any(part in before for part in PUBLIC_PARTS):
             m = _PUBLIC_NAME.search(before)
             if m is not None:
                 return (("exposure", "public"), ("exposed_by", m.group(1).decode("ascii")))

@@ -30,7 +30,7 @@ from leakguard.engine.decoders import (
     decoder_scanners,
     marker_expressions,
 )
-from leakguard.engine.exposure import NEXT_DATA, Exposure
+from leakguard.engine.exposure import NEXT_DATA, PUBLIC_PARTS, Exposure
 from leakguard.engine.filters import is_placeholder, shannon_entropy
 from leakguard.engine.guards import compile_guard, hyperscan_source
 from leakguard.engine.interface import Candidate, Validator, Verdict
@@ -203,6 +203,8 @@ class _Accepted:
 _MARKED = -1
 # the pseudo-group of ``__NEXT_DATA__`` (a chunk without one holds no Next.js page props)
 _NEXT_DATA = -2
+# the pseudo-group of the public variable prefixes (``VITE_``, ``NEXT_PUBLIC_``...)
+_PUBLIC = -3
 
 #: verdicts an engine remembers (a digest and a verdict each: a few MB at most); when full it
 #: starts again empty (values repeat within a file set: config copied into many files)
@@ -290,13 +292,16 @@ class Engine:
                     self._keyword_rules.append([])
                     self._keyword_reach.append([])
                 self._keyword_reach[index[key]].append((_MARKED, 0, 0))
-            key = (NEXT_DATA, True, "")
-            if key not in index:
-                index[key] = len(self._keywords)
-                self._keywords.append(key)
-                self._keyword_rules.append([])
-                self._keyword_reach.append([])
-            self._keyword_reach[index[key]].append((_NEXT_DATA, 0, 0))
+            # and the exposure markers: a chunk without one is not searched for it per match
+            markers = [(NEXT_DATA, _NEXT_DATA), *((part, _PUBLIC) for part in PUBLIC_PARTS)]
+            for literal, pseudo in markers:
+                key = (literal, True, "")
+                if key not in index:
+                    index[key] = len(self._keywords)
+                    self._keywords.append(key)
+                    self._keyword_rules.append([])
+                    self._keyword_reach.append([])
+                self._keyword_reach[index[key]].append((pseudo, 0, 0))
         self.kind = self._choose_kind(kind)
         self._rule_cache = rule_cache
         self._decoders: DecoderScanners | None = None  # built on the first decoding scan
@@ -367,7 +372,11 @@ class Engine:
             hits = self._scan_keywords(data)
         windows = self._windows(hits)
         lines = _LineCounter(data)
-        exposure = Exposure(data, next_data=windows.pop(_NEXT_DATA, None) is not None)
+        exposure = Exposure(
+            data,
+            next_data=windows.pop(_NEXT_DATA, None) is not None,
+            public_names=windows.pop(_PUBLIC, None) is not None,
+        )
         accepted = self._accepted(data, chunk, memo, windows)
         if allow is not None:
             accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))

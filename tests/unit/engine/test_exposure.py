@@ -95,12 +95,15 @@ def test_a_next_data_script_opened_beyond_the_lookback_is_out_of_reach() -> None
 
 @pytest.mark.parametrize("kind", available_engines())
 def test_the_engine_marks_page_props_on_both_engines(kind: str) -> None:
-    """The engine's keyword pass says whether a chunk holds ``__NEXT_DATA__`` at all; a key
-    inside the script is marked, the same key in a chunk without one is not."""
+    """The engine's keyword pass says whether a chunk holds ``__NEXT_DATA__`` or a public
+    prefix at all; a key inside the script or after the prefix is marked, the same key in a
+    chunk without either is not."""
     engine = Engine(RuleSet.load(), kind)
     key = stripe_key(5)
     inside = f'<script id="__NEXT_DATA__" type="application/json">{{"k":"{key}"}}</script>'
     elsewhere = f'<script>window.k = "{key}"</script>'
-    for text, exposed in ((inside, "__NEXT_DATA__"), (elsewhere, None)):
+    vite = f'const k = {{VITE_STRIPE_KEY: "{key}"}}'
+    cases = ((inside, "__NEXT_DATA__"), (elsewhere, None), (vite, "VITE_"))
+    for text, exposed in cases:
         [finding] = engine.scan_text(text)
         assert finding.attribute("exposed_by") == exposed, (kind, text)
