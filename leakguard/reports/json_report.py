@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from leakguard.model import ScanResult
+from leakguard.reports import pretty
 
 JSON_VERSION = 1
 
@@ -18,7 +19,7 @@ def document(result: ScanResult, *, show_secrets: bool = False) -> dict[str, obj
 
 
 def render(result: ScanResult, *, show_secrets: bool = False) -> str:
-    return json.dumps(document(result, show_secrets=show_secrets), indent=2) + "\n"
+    return pretty.dumps(document(result, show_secrets=show_secrets)) + "\n"
 
 
 def render_lines(result: ScanResult, *, show_secrets: bool = False) -> str:

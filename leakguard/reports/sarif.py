@@ -9,11 +9,11 @@ credential keeps its alert when its line moves.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
 from leakguard import __version__
 from leakguard.model import Finding, Location, ScanResult, Severity
+from leakguard.reports import pretty
 from leakguard.reports.text import shown
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -162,4 +162,4 @@ def document(result: ScanResult, *, show_secrets: bool = False) -> dict[str, obj
 
 
 def render(result: ScanResult, *, show_secrets: bool = False) -> str:
-    return json.dumps(document(result, show_secrets=show_secrets), indent=2) + "\n"
+    return pretty.dumps(document(result, show_secrets=show_secrets)) + "\n"

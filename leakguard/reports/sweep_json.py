@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+from leakguard.reports import pretty
 from leakguard.store.findings import StoredCredential
 from leakguard.sweep.outcome import SweepReport, next_command
 
@@ -83,4 +82,4 @@ def document(report: SweepReport, *, include_findings: bool = True) -> dict[str,
 
 
 def render(report: SweepReport) -> str:
-    return json.dumps(document(report), indent=2) + "\n"
+    return pretty.dumps(document(report)) + "\n"
