@@ -1,15 +1,21 @@
 """Rule-independent filters: placeholders and documentation values are never findings.
 
-The documentation values are data (``public_examples.yaml`` beside this module), loaded once
-when the module is imported: an immutable allowlist, not state."""
+The documentation values are data (``public_examples.yaml`` beside this module), read once per
+process on first use (from the rule cache when an engine has one): an immutable allowlist, not
+state."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import yaml
+from leakguard.engine.rulecache import database_key
+
+if TYPE_CHECKING:
+    from leakguard.engine.rulecache import RuleCache
 
 # Text that marks a value as a template or placeholder rather than a credential.
 _PLACEHOLDER_MARKERS = (
@@ -38,22 +44,58 @@ _PLACEHOLDER_MARKER = re.compile(b"|".join(re.escape(marker) for marker in _PLAC
 _SAME_CHAR_RUN = re.compile(rb"(.)\1{7,}")
 
 
-def _public_examples() -> tuple[frozenset[bytes], tuple[bytes, ...]]:
-    """The shipped allowlist (``public_examples.yaml``): exact values, and parts that mark any
-    secret holding them (the jwt.io demo claims)."""
-    text = resources.files("leakguard.engine").joinpath("public_examples.yaml").read_text("utf-8")
+_EXAMPLES_FILE = "public_examples.yaml"
+_CACHE_SUFFIX = ".examples.json"
+
+# (exact values, parts): the shipped allowlist, read on first use (see documentation())
+_documentation: tuple[frozenset[bytes], tuple[bytes, ...]] | None = None
+
+
+def _examples_text() -> str:
+    return resources.files("leakguard.engine").joinpath(_EXAMPLES_FILE).read_text("utf-8")
+
+
+def _parsed(text: str) -> tuple[list[str], list[str]]:
+    import yaml  # only when no cache holds the parsed file: yaml costs 15 ms to import
+
     doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 20x
-    values = frozenset(str(entry["value"]).encode() for entry in doc["values"])
-    parts = tuple(str(entry["part"]).encode() for entry in doc["contains"])
+    values = [str(entry["value"]) for entry in doc["values"]]
+    parts = [str(entry["part"]) for entry in doc["contains"]]
     return values, parts
 
 
-# Values published in providers' documentation, copied into countless READMEs and tests.
-DOCUMENTATION_VALUES, DOCUMENTATION_PARTS = _public_examples()
+def _use(values: list[str], parts: list[str]) -> tuple[frozenset[bytes], tuple[bytes, ...]]:
+    global _documentation
+    _documentation = (frozenset(v.encode() for v in values), tuple(p.encode() for p in parts))
+    return _documentation
+
+
+def documentation(cache: RuleCache | None = None) -> tuple[frozenset[bytes], tuple[bytes, ...]]:
+    """The shipped allowlist (``public_examples.yaml``): exact values, and parts that mark any
+    secret holding them (the jwt.io demo claims). Parsed once per process; with ``cache`` (an
+    engine's rule cache) the parsed form is kept there, keyed by the file's text, so a later
+    run reads JSON instead of importing a YAML parser."""
+    if _documentation is not None:
+        return _documentation
+    text = _examples_text()
+    if cache is None:
+        return _use(*_parsed(text))
+    key = database_key([b"public-examples", text.encode("utf-8")])
+    payload = cache.load(key, _CACHE_SUFFIX)
+    if payload is not None:
+        try:
+            stored = json.loads(payload)
+            return _use([str(v) for v in stored["values"]], [str(p) for p in stored["parts"]])
+        except (ValueError, KeyError, TypeError):
+            pass  # a damaged entry: parsed again and stored over
+    values, parts = _parsed(text)
+    cache.store(key, json.dumps({"values": values, "parts": parts}).encode(), _CACHE_SUFFIX)
+    return _use(values, parts)
 
 
 def is_public_example(secret: bytes) -> bool:
-    return secret in DOCUMENTATION_VALUES or any(part in secret for part in DOCUMENTATION_PARTS)
+    values, parts = _documentation if _documentation is not None else documentation()
+    return secret in values or any(part in secret for part in parts)
 
 
 def shannon_entropy(value: bytes) -> float:

@@ -31,7 +31,7 @@ from leakguard.engine.decoders import (
     marker_expressions,
 )
 from leakguard.engine.exposure import NEXT_DATA, PUBLIC_PARTS, Exposure
-from leakguard.engine.filters import is_placeholder, shannon_entropy
+from leakguard.engine.filters import documentation, is_placeholder, shannon_entropy
 from leakguard.engine.guards import compile_guard, hyperscan_source
 from leakguard.engine.interface import Candidate, Validator, Verdict
 from leakguard.engine.literals import trie
@@ -234,6 +234,8 @@ class Engine:
         """``rule_cache``: where the compiled keyword database is kept between runs (none:
         compiled every time)."""
         from leakguard.engine.validators import MEMO_CONTEXTS, VALIDATORS
+
+        documentation(rule_cache)  # the shipped allowlist, from the cache when it holds it
 
         self.ruleset = ruleset
         self.rule_budget_seconds = rule_budget_seconds

@@ -215,3 +215,16 @@ def test_plain_values_come_out_as_typer_converts_them(
     for run in (ours.coerce, typers.coerce):  # coerce: None and empty handling included
         assert _outcome(run, value, param, ctx) == _outcome(typers.coerce, value, param, ctx)
     assert _outcome(ours.coerce, None, param, ctx) == _outcome(typers.coerce, None, param, ctx)
+
+
+def test_a_second_scan_reads_the_rules_and_allowlist_from_the_cache_without_yaml(
+    tmp_path: Path,
+) -> None:
+    """The first run parses the shipped YAML (rules, public examples) into the cache; the
+    next one, finding a credential, imports no YAML parser at all."""
+    target = tmp_path / "settings.py"
+    target.write_text('AWS = "AKIA' + 'QYLPMN5HHHFPZAM2"\n')
+    first, before = _modules(["scan", str(target), "-q"], tmp_path)
+    second, after = _modules(["scan", str(target), "-q"], tmp_path)
+    assert (first, second) == (1, 1)
+    assert "yaml" in before and "yaml" not in after

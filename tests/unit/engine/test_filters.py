@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from leakguard.engine.filters import (
-    DOCUMENTATION_PARTS,
-    DOCUMENTATION_VALUES,
-    is_placeholder,
-    is_public_example,
-)
+from leakguard.engine import filters
+from leakguard.engine.filters import documentation, is_placeholder, is_public_example
 from leakguard.engine.matcher import Engine
+from leakguard.engine.rulecache import RuleCache
 from leakguard.engine.rules import RuleSet
 
 JWT_IO = (
@@ -47,9 +46,37 @@ def test_published_documentation_values_are_not_reported(engine: Engine, text: s
 
 
 def test_allowlist_is_loaded_from_data() -> None:
-    assert b"AKIAIOSFODNN7EXAMPLE" in DOCUMENTATION_VALUES
-    assert len(DOCUMENTATION_VALUES) >= 10 and len(DOCUMENTATION_PARTS) >= 2
+    values, parts = documentation()
+    assert b"AKIAIOSFODNN7EXAMPLE" in values
+    assert len(values) >= 10 and len(parts) >= 2
     assert is_public_example(JWT_IO.encode()) and is_public_example(JWT_IO_RS256.encode())
+
+
+def test_the_allowlist_is_kept_parsed_in_the_rule_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second process reads the parsed allowlist from the cache (no YAML parser); a damaged
+    entry is parsed again and stored over."""
+    shipped = documentation()
+    cache = RuleCache(tmp_path)
+    monkeypatch.setattr(filters, "_documentation", None)
+    assert documentation(cache) == shipped
+    [entry] = list((tmp_path / "rules").glob("*.examples.json"))
+    assert oct(entry.stat().st_mode & 0o777) == "0o600"
+
+    def no_yaml(text: str) -> tuple[list[str], list[str]]:
+        raise AssertionError("parsed again although the cache holds it")
+
+    monkeypatch.setattr(filters, "_documentation", None)
+    monkeypatch.setattr(filters, "_parsed", no_yaml)
+    assert documentation(cache) == shipped
+    monkeypatch.undo()
+
+    damaged = entry.read_bytes().replace(b'"values"', b'"valuez"')
+    entry.write_bytes(damaged)  # the header's digest no longer matches: ignored, stored again
+    monkeypatch.setattr(filters, "_documentation", None)
+    assert documentation(cache) == shipped
+    assert entry.read_bytes() != damaged
 
 
 def test_a_real_shaped_value_is_not_public() -> None:
