@@ -114,6 +114,7 @@ def file_chunks(
             stats.skip(display, f"over the size limit ({size} > {options.max_file_bytes} bytes)")
             return
         reader = _Reader(options, stats, chunk_bytes=chunk_bytes, repeated=maps.repeated)
+        reader.size = size
         known = maps.take(webbundle.file_identity(st))
         if known is not None:  # a bundle's findings had this map read: not again
             stats.files += 1
@@ -213,14 +214,19 @@ class _Reader:
         self.source_kind = source_kind
         #: the top-level text's ``sourceMappingURL`` when it names another file
         self.mapping_url: str | None = None
-        #: the top-level object's text when it is a map decoded already (see :meth:`read_known`)
-        self._known_map: sourcemap.MapText | None = None
+        #: the top-level object's size when it is a file (what its reads ask for)
+        self.size: int | None = None
+        #: the top-level object's bytes and text when it is a map decoded already (see
+        #: :meth:`read_known`)
+        self._known_map: tuple[bytes, sourcemap.MapText] | None = None
 
     def read_known(self, data: bytes, text: sourcemap.MapText, display: str) -> Iterator[Chunk]:
         """:meth:`read_guarded` of a file read already: ``data``, decoded as ``text``."""
         head = data[:SNIFF_BYTES]
-        self._known_map = text
-        yield from self.read_guarded(io.BytesIO(data[len(head) :]), head, display)
+        self._known_map = (data, text)
+        stream = io.BytesIO(data)  # shares ``data`` (a slice would copy it)
+        stream.seek(len(head))
+        yield from self.read_guarded(stream, head, display)
 
     def read_guarded(self, stream: Readable, head: bytes, display: str) -> Iterator[Chunk]:
         """:meth:`read` for a top-level object: damaged or hostile content (a malformed archive
@@ -263,6 +269,8 @@ class _Reader:
             else:
                 self.stats.count("binary_members_skipped")
         else:
+            if depth == 0 and self.size is not None:
+                stream = _SizedReads(stream, self.size - len(head))
             yield from self._text(stream, head, display, depth)
 
     def _kind(self, display: str) -> str:
@@ -313,12 +321,16 @@ class _Reader:
         self, stream: Readable, head: bytes, display: str, depth: int
     ) -> Iterator[Chunk]:
         limit = self.options.max_file_bytes
-        data = head + sourcemap.read_at_most(stream, max(0, limit - len(head)))
+        known, self._known_map = (self._known_map if depth == 0 else None), None
+        if known is not None and len(known[0]) <= limit:
+            data = known[0]
+        else:
+            rest = None if self.size is None or depth else self.size - len(head)
+            data = head + sourcemap.read_at_most(stream, max(0, limit - len(head)), rest)
         if len(data) > limit:  # too big to parse as one document: stream it as text
             self.stats.warn(f"{display}: source map over {limit} bytes; scanned as text")
             yield from self._text(_Prepended(data[len(head) :], stream), head, display, depth)
             return
-        known, self._known_map = (self._known_map if depth == 0 else None), None
         # a source matched in an earlier map counts as produced (its findings are copied here)
         produced = -self.stats.counters.get("repeated_sources", 0)
         for chunk in sourcemap.map_chunks(
@@ -327,7 +339,7 @@ class _Reader:
             self.stats,
             source_kind=SourceKind.WEB,
             commit=self.commit,
-            known=known,
+            known=known[1] if known is not None else None,
             repeated=self.repeated,
         ):
             produced += 1
@@ -444,6 +456,24 @@ def _bundle_map(
     if target is None:
         return None
     return webbundle.SiblingMap(target, options.max_file_bytes, stats, maps)
+
+
+class _SizedReads:
+    """A file's stream whose reads ask for no more than the file holds (and one byte more, to
+    see its end): ``read(n)`` allocates ``n`` bytes, fresh memory each time for the chunk size
+    of MBs, whatever the file holds. A file that grew since its size was taken is still read
+    to its end, in reads of the size asked."""
+
+    def __init__(self, inner: Readable, left: int) -> None:
+        self._inner = inner
+        self._left = left
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0 or self._left < 0:
+            return self._inner.read(n)
+        data = self._inner.read(min(n, self._left + 1))
+        self._left -= len(data)
+        return data
 
 
 class _Prepended:

@@ -109,13 +109,22 @@ def _json_values(text: str) -> int:
 _READ_STEP = 4 * 1024 * 1024
 
 
-def read_at_most(stream: Readable, limit: int) -> bytes:
+def read_at_most(stream: Readable, limit: int, size: int | None = None) -> bytes:
     """Up to ``limit`` bytes of ``stream`` (``limit + 1`` when there are more: the caller
-    tells a map over its limit that way), read a few MB at a time."""
+    tells a map over its limit that way), read a few MB at a time. ``size``: the bytes the
+    stream is expected to hold (a file's size): the first read asks for that many and one
+    more, not a whole step (each read allocates what it asks for, fresh memory for a step of
+    MBs, whatever the file holds); a file that grew since is still read to its end."""
     parts: list[bytes] = []
     total = 0
+    step = _READ_STEP if size is None else max(0, size) + 1
     while total <= limit:
-        part = stream.read(min(_READ_STEP, limit + 1 - total))
+        want = min(step, limit + 1 - total)
+        part = stream.read(want)
+        # a short read of the size expected was its end: the next read (most likely empty)
+        # need not allocate a step
+        step = _READ_STEP if size is None or len(part) == want else 1
+        size = None
         if not part:
             break
         parts.append(part)

@@ -1,0 +1,96 @@
+"""Maps and bundles read in reads sized to the file (not a step of MBs each), yet read whole
+when the file holds more than its size said (it grew since), and cut at the limit."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from leakguard.model import ScanStats
+from leakguard.options import ScanOptions
+from leakguard.sources import readers, sourcemap
+from leakguard.sources.readers import file_chunks
+from leakguard.sources.webbundle import ReadMaps
+from tests.support.keys import stripe_key
+from tests.support.sourcemaps import encode_mappings
+from tests.unit.sources.helpers import engine
+
+KEY = stripe_key("reads")
+
+
+class _Recording(io.BytesIO):
+    """A stream that records the size each read asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.asked: list[int] = []
+
+    def read(self, n: int | None = -1) -> bytes:
+        self.asked.append(-1 if n is None else n)
+        return super().read(n)
+
+
+def test_a_read_of_a_known_size_asks_for_that_size_and_sees_the_end() -> None:
+    data = bytes(range(256)) * 40
+    stream = _Recording(data)
+    assert sourcemap.read_at_most(stream, 1 << 30, len(data)) == data
+    assert stream.asked[0] == len(data) + 1
+    assert max(stream.asked[1:]) <= 1  # the end seen without asking for a step of MBs
+
+
+def test_a_stream_longer_than_its_size_is_read_to_its_end_or_its_limit() -> None:
+    data = b"x" * 100_000
+    assert sourcemap.read_at_most(_Recording(data), 1 << 30, 10) == data
+    cut = sourcemap.read_at_most(_Recording(data), 50_000, 10)
+    assert cut == data[:50_001]  # one byte over: the caller tells a map over its limit so
+
+
+def test_a_stream_shorter_than_its_size_is_read_as_it_is() -> None:
+    assert sourcemap.read_at_most(_Recording(b"abc"), 1 << 30, 1000) == b"abc"
+    assert sourcemap.read_at_most(_Recording(b""), 1 << 30, 0) == b""
+
+
+def test_sized_reads_ask_for_what_is_left_and_follow_a_file_that_grew() -> None:
+    data = b"0123456789" * 1000
+    stream = _Recording(data)
+    sized = readers._SizedReads(stream, 4000)  # the file grew from 4000 to 10000 bytes
+    got = sized.read(1 << 21)
+    assert got == data[:4001] and stream.asked == [4001]
+    rest = sized.read(1 << 21)
+    assert got + rest == data and stream.asked[1] == 1 << 21
+
+
+def _pair(tmp_path: Path, grow: int = 0) -> Path:
+    original = f'export const stripe = "{KEY}";\n'
+    bundle = "var a=1;" * 5000 + f'const s="{KEY}";'
+    column = bundle.index(KEY) - 1
+    source_map = {
+        "version": 3,
+        "sources": ["webpack://shop/./src/pay.ts"],
+        "sourcesContent": [original],
+        "names": [],
+        "mappings": encode_mappings([[(0, 0, 0, 0), (column, 0, 0, 21)]]),
+    }
+    (tmp_path / "app.js").write_text(bundle + "\n//# sourceMappingURL=app.js.map\n")
+    (tmp_path / "app.js.map").write_text(json.dumps(source_map) + " " * grow)
+    return tmp_path / "app.js"
+
+
+def test_a_bundle_and_its_map_read_in_sized_reads_find_the_key_in_both(tmp_path: Path) -> None:
+    bundle = _pair(tmp_path)
+    stats = ScanStats()
+    maps = ReadMaps()
+    findings = []
+    for name in ("app.js", "app.js.map"):
+        for chunk in file_chunks(
+            tmp_path / name, name, ScanOptions(), stats, walked=lambda p, u: True, maps=maps
+        ):
+            findings += engine().scan(chunk, 0)
+    places = sorted(
+        (f.location.path, f.location.get("original_path"), f.location.get("original_line"))
+        for f in findings
+        if f.secret == KEY
+    )
+    assert places == [("app.js", "src/pay.ts", 1), ("app.js.map", "src/pay.ts", 1)]
+    assert bundle.stat().st_size > 40_000
