@@ -114,7 +114,6 @@ def file_chunks(
             stats.skip(display, f"over the size limit ({size} > {options.max_file_bytes} bytes)")
             return
         reader = _Reader(options, stats, chunk_bytes=chunk_bytes, repeated=maps.repeated)
-        reader.size = size
         known = maps.take(webbundle.file_identity(st))
         if known is not None:  # a bundle's findings had this map read: not again
             stats.files += 1
@@ -125,6 +124,7 @@ def file_chunks(
             head = fh.read(SNIFF_BYTES)
             stats.files += 1
             stats.bytes += size
+            reader.file = (fh, size)
             chunks = reader.read_guarded(fh, head, display)
             if path.suffix.lower() in _BUNDLE_SUFFIXES:
                 mapping = _bundle_map(fh, head, path, size, options, stats, maps)
@@ -214,8 +214,8 @@ class _Reader:
         self.source_kind = source_kind
         #: the top-level text's ``sourceMappingURL`` when it names another file
         self.mapping_url: str | None = None
-        #: the top-level object's size when it is a file (what its reads ask for)
-        self.size: int | None = None
+        #: the top-level object when it is a file, and its size (see :meth:`_from_start`)
+        self.file: tuple[BinaryIO, int] | None = None
         #: the top-level object's bytes and text when it is a map decoded already (see
         #: :meth:`read_known`)
         self._known_map: tuple[bytes, sourcemap.MapText] | None = None
@@ -268,10 +268,24 @@ class _Reader:
                 self.stats.skip(display, "binary")
             else:
                 self.stats.count("binary_members_skipped")
+        elif self.chunk_bytes >= len(head):  # the first chunk is the head and more anyway
+            yield from self._text(*self._from_start(stream, head), display, depth)
         else:
-            if depth == 0 and self.size is not None:
-                stream = _SizedReads(stream, self.size - len(head))
             yield from self._text(stream, head, display, depth)
+
+    def _from_start(self, stream: Readable, head: bytes) -> tuple[Readable, bytes]:
+        """``stream`` and ``head`` (its first bytes, read already); for the top-level file, that
+        file from its start instead, in reads sized to it, and no head: read whole from its
+        start, a file is one allocation where its head and the rest would be joined (a copy
+        of it all, into fresh memory)."""
+        if self.file is None or stream is not self.file[0]:
+            return stream, head
+        fh, size = self.file
+        try:
+            fh.seek(0)
+        except OSError:
+            return stream, head
+        return _SizedReads(fh, size), b""
 
     def _kind(self, display: str) -> str:
         """Members of archives are ``archive``; a decompressed file keeps its own kind."""
@@ -324,9 +338,12 @@ class _Reader:
         known, self._known_map = (self._known_map if depth == 0 else None), None
         if known is not None and len(known[0]) <= limit:
             data = known[0]
+        elif self.file is not None and stream is self.file[0]:  # read whole, from its start
+            source, first = self._from_start(stream, head)
+            rest = sourcemap.read_at_most(source, limit - len(first), self.file[1] - len(first))
+            data = first + rest
         else:
-            rest = None if self.size is None or depth else self.size - len(head)
-            data = head + sourcemap.read_at_most(stream, max(0, limit - len(head)), rest)
+            data = head + sourcemap.read_at_most(stream, max(0, limit - len(head)))
         if len(data) > limit:  # too big to parse as one document: stream it as text
             self.stats.warn(f"{display}: source map over {limit} bytes; scanned as text")
             yield from self._text(_Prepended(data[len(head) :], stream), head, display, depth)
@@ -385,11 +402,17 @@ class _Reader:
 
 
 def _sibling_target(path: Path, url: str) -> Path | None:
-    """The file a ``sourceMappingURL`` names when it is a plain relative file next to ``path``."""
+    """The file a ``sourceMappingURL`` names when it is a plain relative file next to ``path``
+    (a regular file, not ``path`` itself by any name)."""
     if "://" in url or url.startswith(("/", "data:")) or "?" in url or "#" in url:
         return None
-    target = (path.parent / url).resolve()
-    if not target.is_file() or target == path.resolve():
+    target = path.parent / url
+    try:  # two stats, where resolving both paths takes one per directory of each
+        found = target.stat()
+        own = path.stat()
+    except (OSError, ValueError):  # ValueError: a NUL in the URL
+        return None
+    if not stat.S_ISREG(found.st_mode) or (found.st_dev, found.st_ino) == (own.st_dev, own.st_ino):
         return None
     return target
 

@@ -94,3 +94,26 @@ def test_a_bundle_and_its_map_read_in_sized_reads_find_the_key_in_both(tmp_path:
     )
     assert places == [("app.js", "src/pay.ts", 1), ("app.js.map", "src/pay.ts", 1)]
     assert bundle.stat().st_size > 40_000
+
+
+def test_a_bundle_and_its_map_are_never_cut_into_two_batches(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from leakguard.sources.filesystem import MIN_BATCH_BYTES, DirectorySource, FileBatch
+
+    part = MIN_BATCH_BYTES // 3 + 1  # a batch is full after three files
+    names = []
+    for n in range(12):
+        names += [f"app-{n}.js", f"app-{n}.js.map"]
+        if n % 3 == 0:  # what webpack writes between a bundle and its map
+            names.insert(len(names) - 1, f"app-{n}.js.LICENSE.txt")
+    for name in names:
+        (tmp_path / name).write_bytes(b"x" * part)
+    pieces = DirectorySource(tmp_path, "build").split(replace(ScanOptions(), jobs=2))
+    batches = [p.relpaths for p in pieces if isinstance(p, FileBatch)]
+    assert sorted(rel for batch in batches for rel in batch) == sorted(names)
+    assert len(batches) > 4  # cut often enough to have met pairs at every cut
+    for batch in batches:
+        bundles = {rel for rel in batch if rel.endswith(".js")}
+        maps = {rel[: -len(".map")] for rel in batch if rel.endswith(".map")}
+        assert bundles == maps, batch
