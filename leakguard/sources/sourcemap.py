@@ -118,6 +118,9 @@ _SCANNED = frozenset({"sources", "sourceRoot", "sourcesContent"})
 #: ``sourcesContent`` strings read one by one (where each sits is kept); past it, the map is
 #: parsed whole and they are found when a finding asks
 MAX_SPANS = 10_000
+#: top-level members read one by one (a map has about six); past it, the map is parsed whole
+#: (by C code: a hostile map of a million members must not cost a Python loop each)
+MAX_MEMBERS = 64
 
 
 def _scanned_members(text: str) -> tuple[dict[str, object], list[Span | None] | None] | None:
@@ -140,6 +143,8 @@ def _scanned_members(text: str) -> tuple[dict[str, object], list[Span | None] | 
             key, pos = _scanstring(text, pos + 1)
             pos = _after_blank(text, pos)
             if key in members or key == "sections" or not text.startswith(":", pos):
+                return None
+            if len(members) >= MAX_MEMBERS:
                 return None
             pos = _after_blank(text, pos + 1)
             if key == "sourcesContent" and text.startswith("[", pos):

@@ -282,3 +282,12 @@ def test_the_mapping_url_at_the_end_far_before_it_or_across_the_tail() -> None:
         data = body[:cut] + tail + b"x" * (sourcemap._URL_TAIL - shift - len(tail) + 5)
         assert source_mapping_url(data) == ("app.js.map", data.index(b"app.js.map")), shift
     assert source_mapping_url(body) is None
+
+
+def test_a_map_of_many_members_is_parsed_whole() -> None:
+    members = {f"x_{n}": n for n in range(sourcemap.MAX_MEMBERS)}
+    text = json.dumps({**members, "sources": ["a.ts"], "sourcesContent": ["a" * 20]})
+    assert sourcemap._scanned_members(text) is None
+    assert parse_map(text.encode()).doc == json.loads(text)
+    few = json.dumps({"x": 1, "sources": ["a.ts"], "sourcesContent": ["a" * 20]})
+    assert sourcemap._scanned_members(few) is not None

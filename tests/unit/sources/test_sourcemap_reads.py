@@ -117,3 +117,30 @@ def test_a_bundle_and_its_map_are_never_cut_into_two_batches(tmp_path: Path) -> 
         bundles = {rel for rel in batch if rel.endswith(".js")}
         maps = {rel[: -len(".map")] for rel in batch if rel.endswith(".map")}
         assert bundles == maps, batch
+
+
+def test_a_text_file_read_from_its_start_is_cut_as_before(tmp_path: Path) -> None:
+    """Chunks of a file read whole from its start: the same bytes, lines and columns as the
+    head and the rest joined, every key found once where it is."""
+    lines = []
+    keys = []
+    for n in range(400):
+        if n % 37 == 5:
+            keys.append(stripe_key(f"start-{n}"))
+            lines.append(f"{'x' * (n % 50)} token = '{keys[-1]}' # line {n + 1}")
+        else:
+            lines.append(f"filler line {n} " + "y" * (n % 90))
+    data = ("\n".join(lines) + "\n").encode()
+    path = tmp_path / "settings.txt"
+    path.write_bytes(data)
+    chunk_bytes = 16_384  # over the sniffed head: the file is read from its start
+    stats = ScanStats()
+    chunks = list(file_chunks(path, "settings.txt", ScanOptions(), stats, chunk_bytes=chunk_bytes))
+    assert len(chunks) > 1
+    assert chunks[0].data == data[:chunk_bytes]
+    assert b"".join(c.data[: c.report_until] for c in chunks[:-1]) + chunks[-1].data == data
+    findings = [f for c in chunks for f in engine().scan(c, 0)]
+    assert sorted(f.secret or "" for f in findings) == sorted(keys)
+    for finding in findings:
+        line = lines[finding.location.line - 1]
+        assert line[finding.location.column - 1 :].startswith(finding.secret or "-")
