@@ -285,7 +285,7 @@ def _walk_reaches(root: Path, excludes: PathFilter | None) -> Callable[[Path, st
         try:
             if not stat.S_ISREG(os.lstat(target).st_mode):
                 return False
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the URL
             return False
         if "/" not in url and os.sep not in url:
             return True  # next to a file the walk reached: its directory was walked

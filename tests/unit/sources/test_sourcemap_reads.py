@@ -144,3 +144,35 @@ def test_a_text_file_read_from_its_start_is_cut_as_before(tmp_path: Path) -> Non
     for finding in findings:
         line = lines[finding.location.line - 1]
         assert line[finding.location.column - 1 :].startswith(finding.secret or "-")
+
+
+def _bundle_naming(tmp_path: Path, url: str) -> Path:
+    """A bundle holding KEY (past the sniffed head) whose comment names ``url``."""
+    bundle = "var x=1;\n" * 1200 + f'const s="{KEY}";\n//# sourceMappingURL={url}\n'
+    path = tmp_path / "app.js"
+    path.write_text(bundle)
+    return path
+
+
+def test_a_bundle_naming_itself_as_its_map_is_scanned_once(tmp_path: Path) -> None:
+    from leakguard.scanner import run_scan
+
+    for url in ("app.js", "./app.js", "alias.js.map"):  # the last: a link to the bundle
+        bundle = _bundle_naming(tmp_path, url)
+        alias = tmp_path / "alias.js.map"
+        alias.unlink(missing_ok=True)
+        alias.symlink_to(bundle)
+        for target in (tmp_path, bundle):
+            result = run_scan([str(target)], ScanOptions(jobs=1, show_secrets=True))
+            assert [f.secret for f in result.findings] == [KEY], url
+            assert "followed_source_maps" not in result.stats.counters, url
+            assert not result.stats.warnings, url
+
+
+def test_a_mapping_url_holding_a_nul_never_stops_the_scan(tmp_path: Path) -> None:
+    from leakguard.scanner import run_scan
+
+    bundle = _bundle_naming(tmp_path, "app\0.js.map")
+    for target in (tmp_path, bundle):
+        result = run_scan([str(target)], ScanOptions(jobs=1, show_secrets=True))
+        assert [f.secret for f in result.findings] == [KEY]
