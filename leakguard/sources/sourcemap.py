@@ -665,6 +665,17 @@ def _string_list(text: str, pos: int, limit: int) -> list[str]:
     return out
 
 
+def _listed(values: list[object]) -> list[str]:
+    """The names of a parsed ``sources`` list as :func:`_string_list` reads them from the text:
+    ``null`` as "", up to the first value of another kind."""
+    out: list[str] = []
+    for value in values[:MAX_SOURCES]:
+        if not isinstance(value, str) and value is not None:
+            break
+        out.append(value or "")
+    return out
+
+
 def _sources(doc: object) -> list[str] | None:
     if not isinstance(doc, dict):
         return None
@@ -714,7 +725,15 @@ class MapText:
         return self.parsed().raw
 
     def names(self) -> list[str]:
-        """``sources``, with ``sourceRoot`` applied and bundler prefixes dropped."""
+        """``sources``, with ``sourceRoot`` applied and bundler prefixes dropped: from the
+        parsed document when the map was parsed already (a search for a ``sourceRoot`` most
+        maps lack reads the whole text), else from the text."""
+        doc = None if self._parsed is None else self._parsed.doc
+        if self._names is None and isinstance(doc, dict) and "sections" not in doc:
+            root = doc.get("sourceRoot")
+            sources = doc.get("sources")
+            listed = _listed(sources) if isinstance(sources, list) else []
+            self._names = [original_name(n, root if isinstance(root, str) else "") for n in listed]
         if self._names is None:
             text = self.text
             root = ""

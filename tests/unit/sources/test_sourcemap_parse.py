@@ -291,3 +291,26 @@ def test_a_map_of_many_members_is_parsed_whole() -> None:
     assert parse_map(text.encode()).doc == json.loads(text)
     few = json.dumps({"x": 1, "sources": ["a.ts"], "sourcesContent": ["a" * 20]})
     assert sourcemap._scanned_members(few) is not None
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        {"sources": ["webpack://app/./src/a.ts", "vite://x/b.ts", "./c.ts"]},
+        {"sources": ["a.ts", None, "c.ts"], "sourceRoot": "src"},
+        {"sources": ["a.ts", 3, "c.ts"], "sourceRoot": "webpack://app/"},
+        {"sources": ["a.ts"], "sourceRoot": 7},
+        {"sources": "a.ts"},
+        {},
+    ],
+    ids=["prefixes", "null-and-root", "number-stops", "odd-root", "not-a-list", "none"],
+)
+def test_names_from_the_parsed_map_are_those_read_from_its_text(
+    members: dict[str, object],
+) -> None:
+    text = json.dumps({"version": 3, **members, "sourcesContent": ["x" * 20], "mappings": "AAAA"})
+    unparsed = sourcemap.MapText(text)
+    from_text = unparsed.names()
+    parsed = sourcemap.MapText(text)
+    parsed.parsed()
+    assert parsed.names() == from_text
