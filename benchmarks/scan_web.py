@@ -26,6 +26,9 @@ key, or of the literal's opening quote) and in its map with the exact path, line
     python benchmarks/scan_web.py --pairs 20            # a small run while developing
     python benchmarks/scan_web.py                       # 176 pairs, ~218 MB
     python benchmarks/scan_web.py --compare /tmp/main/.venv/bin/leakguard   # before/after
+    # two checkouts, one venv (leading NAME=value words set a command's environment):
+    python benchmarks/scan_web.py --leakguard "PYTHONPATH=$PWD $VENV/bin/leakguard" \\
+        --compare "PYTHONPATH=/work/main $VENV/bin/leakguard"
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import statistics
 import string
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -469,9 +474,44 @@ def run_floor(root: Path, out: Path, jobs: int, leakguard: str) -> Run:
     return Run(timed(["sh", "-c", 'cat "$@" > /dev/null', "cat", *files]), 0, -1)
 
 
+def leakguard_command(command: str) -> tuple[list[str], dict[str, str] | None]:
+    """A ``--leakguard``/``--compare`` command: its words, and the environment to run it in
+    when it starts with ``NAME=value`` words, as in a shell
+    (``PYTHONPATH=/work/wt/web /work/main/.venv/bin/leakguard``)."""
+    words = shlex.split(command)
+    assignments = {}
+    while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+        name, _, value = words.pop(0).partition("=")
+        assignments[name] = value
+    if not words:
+        sys.exit(f"no command in {command!r}")
+    return words, (dict(os.environ, **assignments) if assignments else None)
+
+
+def imported_from(command: str) -> str:
+    """Where the ``leakguard`` package that ``command`` runs is imported from (its script's
+    interpreter asked, in the command's environment): two commands of one venv differ only by
+    their ``PYTHONPATH``."""
+    words, env = leakguard_command(command)
+    script = shutil.which(words[0]) or words[0]
+    try:
+        with open(script, "rb") as fh:
+            first = fh.readline()
+    except OSError:
+        return "?"
+    python = first[2:].decode(errors="replace").strip() if first.startswith(b"#!") else ""
+    if not python:
+        return "?"
+    # -P: not the current directory first, as the script's own run does not put it there
+    probe = [*shlex.split(python), "-P", "-c", "import leakguard; print(leakguard.__file__)"]
+    done = subprocess.run(probe, env=env, capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "?"
+
+
 def run_leakguard(root: Path, out: Path, jobs: int, leakguard: str) -> Run:
-    cmd = [leakguard, "scan", str(root), "-f", "jsonl", "--show-secrets", "-q", "-o", str(out)]
-    timing = timed([*cmd, "--jobs", str(jobs), "--no-history"])
+    words, env = leakguard_command(leakguard)
+    cmd = [*words, "scan", str(root), "-f", "jsonl", "--show-secrets", "-q", "-o", str(out)]
+    timing = timed([*cmd, "--jobs", str(jobs), "--no-history"], env=env)
     if timing.returncode not in (0, 1):
         sys.exit(f"leakguard failed ({timing.returncode}): {timing.stderr.decode()[-500:]}")
     return Run(timing, -1, -1)
@@ -576,12 +616,16 @@ def main() -> None:
         help="runs per tool, taking turns; medians reported (default 3)",
     )
     parser.add_argument(
-        "--leakguard", default="", help="the leakguard command to time (default: this venv's)"
+        "--leakguard",
+        default="",
+        help="the leakguard command to time (default: this venv's); leading NAME=value words "
+        "set its environment, as in a shell: 'PYTHONPATH=/work/wt/web .venv/bin/leakguard'",
     )
     parser.add_argument(
         "--compare",
         default="",
-        help="another leakguard command (an older version) timed in the same run, as 'before'",
+        help="another leakguard command (an older version, or the same script with another "
+        "PYTHONPATH) timed in the same run, as 'before'",
     )
     args = parser.parse_args()
     size_mb = args.size_mb or round(args.pairs * 1.17)
@@ -599,6 +643,10 @@ def main() -> None:
     )
     print(f"build: {root} ({size / MB:.0f} MB, {args.pairs} bundle/map pairs, {len(planted)} keys)")
     print(f"sourcesContent: {repeated_share(root)}")
+    if "leakguard" in tools:
+        print(f"leakguard: {leakguard} imports {imported_from(leakguard)}")
+    if args.compare:
+        print(f"before: {args.compare} imports {imported_from(args.compare)}")
     warm(root)
     runs: dict[str, list[Run]] = {tool: [] for tool in tools}
     results: dict[str, tuple[Run, tuple[int, int]]] = {}

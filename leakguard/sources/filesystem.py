@@ -133,10 +133,11 @@ class DirectorySource:
         batches: list[tuple[int, FileBatch]] = []
         current: list[str] = []
         size = 0
-        for rel, file_size in files:
+        for index, (rel, file_size) in enumerate(files):
             current.append(rel)
             size += file_size
-            if len(current) >= BATCH_FILES or size >= limit:
+            full = len(current) >= BATCH_FILES or size >= limit
+            if full and not _map_follows(files, index + 1):
                 batches.append((size, FileBatch(self.root, tuple(current), self.label)))
                 current, size = [], 0
         if current:
@@ -152,6 +153,19 @@ class DirectorySource:
         maps = ReadMaps()
         for rel, _size in self.walk(stats, options.excludes):
             yield from file_chunks(self.root / rel, rel, options, stats, walked=walked, maps=maps)
+
+
+#: how far apart in a walk a bundle and its map (``app.js``, ``app.js.LICENSE.txt``,
+#: ``app.js.map``) are kept in one batch
+_MAP_NEAR = 8
+
+
+def _map_follows(files: Sequence[tuple[str, int]], cut: int) -> bool:
+    """Whether cutting ``files`` before ``cut`` would part a bundle from the map named after
+    it: a bundle's findings have its map read and parsed, then kept for the map's own scan
+    (in the same batch), not read again."""
+    before = {rel + ".map" for rel, _ in files[max(0, cut - _MAP_NEAR) : cut]}
+    return any(rel in before for rel, _ in files[cut : cut + _MAP_NEAR])
 
 
 @dataclass
@@ -271,7 +285,7 @@ def _walk_reaches(root: Path, excludes: PathFilter | None) -> Callable[[Path, st
         try:
             if not stat.S_ISREG(os.lstat(target).st_mode):
                 return False
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the URL
             return False
         if "/" not in url and os.sep not in url:
             return True  # next to a file the walk reached: its directory was walked

@@ -124,6 +124,7 @@ def file_chunks(
             head = fh.read(SNIFF_BYTES)
             stats.files += 1
             stats.bytes += size
+            reader.file = (fh, size)
             chunks = reader.read_guarded(fh, head, display)
             if path.suffix.lower() in _BUNDLE_SUFFIXES:
                 mapping = _bundle_map(fh, head, path, size, options, stats, maps)
@@ -213,14 +214,19 @@ class _Reader:
         self.source_kind = source_kind
         #: the top-level text's ``sourceMappingURL`` when it names another file
         self.mapping_url: str | None = None
-        #: the top-level object's text when it is a map decoded already (see :meth:`read_known`)
-        self._known_map: sourcemap.MapText | None = None
+        #: the top-level object when it is a file, and its size (see :meth:`_from_start`)
+        self.file: tuple[BinaryIO, int] | None = None
+        #: the top-level object's bytes and text when it is a map decoded already (see
+        #: :meth:`read_known`)
+        self._known_map: tuple[bytes, sourcemap.MapText] | None = None
 
     def read_known(self, data: bytes, text: sourcemap.MapText, display: str) -> Iterator[Chunk]:
         """:meth:`read_guarded` of a file read already: ``data``, decoded as ``text``."""
         head = data[:SNIFF_BYTES]
-        self._known_map = text
-        yield from self.read_guarded(io.BytesIO(data[len(head) :]), head, display)
+        self._known_map = (data, text)
+        stream = io.BytesIO(data)  # shares ``data`` (a slice would copy it)
+        stream.seek(len(head))
+        yield from self.read_guarded(stream, head, display)
 
     def read_guarded(self, stream: Readable, head: bytes, display: str) -> Iterator[Chunk]:
         """:meth:`read` for a top-level object: damaged or hostile content (a malformed archive
@@ -262,8 +268,24 @@ class _Reader:
                 self.stats.skip(display, "binary")
             else:
                 self.stats.count("binary_members_skipped")
+        elif self.chunk_bytes >= len(head):  # the first chunk is the head and more anyway
+            yield from self._text(*self._from_start(stream, head), display, depth)
         else:
             yield from self._text(stream, head, display, depth)
+
+    def _from_start(self, stream: Readable, head: bytes) -> tuple[Readable, bytes]:
+        """``stream`` and ``head`` (its first bytes, read already); for the top-level file, that
+        file from its start instead, in reads sized to it, and no head: read whole from its
+        start, a file is one allocation where its head and the rest would be joined (a copy
+        of it all, into fresh memory)."""
+        if self.file is None or stream is not self.file[0]:
+            return stream, head
+        fh, size = self.file
+        try:
+            fh.seek(0)
+        except OSError:
+            return stream, head
+        return _SizedReads(fh, size), b""
 
     def _kind(self, display: str) -> str:
         """Members of archives are ``archive``; a decompressed file keeps its own kind."""
@@ -313,12 +335,19 @@ class _Reader:
         self, stream: Readable, head: bytes, display: str, depth: int
     ) -> Iterator[Chunk]:
         limit = self.options.max_file_bytes
-        data = head + sourcemap.read_at_most(stream, max(0, limit - len(head)))
+        known, self._known_map = (self._known_map if depth == 0 else None), None
+        if known is not None and len(known[0]) <= limit:
+            data = known[0]
+        elif self.file is not None and stream is self.file[0]:  # read whole, from its start
+            source, first = self._from_start(stream, head)
+            rest = sourcemap.read_at_most(source, limit - len(first), self.file[1] - len(first))
+            data = first + rest
+        else:
+            data = head + sourcemap.read_at_most(stream, max(0, limit - len(head)))
         if len(data) > limit:  # too big to parse as one document: stream it as text
             self.stats.warn(f"{display}: source map over {limit} bytes; scanned as text")
             yield from self._text(_Prepended(data[len(head) :], stream), head, display, depth)
             return
-        known, self._known_map = (self._known_map if depth == 0 else None), None
         # a source matched in an earlier map counts as produced (its findings are copied here)
         produced = -self.stats.counters.get("repeated_sources", 0)
         for chunk in sourcemap.map_chunks(
@@ -327,7 +356,7 @@ class _Reader:
             self.stats,
             source_kind=SourceKind.WEB,
             commit=self.commit,
-            known=known,
+            known=known[1] if known is not None else None,
             repeated=self.repeated,
         ):
             produced += 1
@@ -373,11 +402,17 @@ class _Reader:
 
 
 def _sibling_target(path: Path, url: str) -> Path | None:
-    """The file a ``sourceMappingURL`` names when it is a plain relative file next to ``path``."""
+    """The file a ``sourceMappingURL`` names when it is a plain relative file next to ``path``
+    (a regular file, not ``path`` itself by any name)."""
     if "://" in url or url.startswith(("/", "data:")) or "?" in url or "#" in url:
         return None
-    target = (path.parent / url).resolve()
-    if not target.is_file() or target == path.resolve():
+    target = path.parent / url
+    try:  # two stats, where resolving both paths takes one per directory of each
+        found = target.stat()
+        own = path.stat()
+    except (OSError, ValueError):  # ValueError: a NUL in the URL
+        return None
+    if not stat.S_ISREG(found.st_mode) or (found.st_dev, found.st_ino) == (own.st_dev, own.st_ino):
         return None
     return target
 
@@ -444,6 +479,24 @@ def _bundle_map(
     if target is None:
         return None
     return webbundle.SiblingMap(target, options.max_file_bytes, stats, maps)
+
+
+class _SizedReads:
+    """A file's stream whose reads ask for no more than the file holds (and one byte more, to
+    see its end): ``read(n)`` allocates ``n`` bytes, fresh memory each time for the chunk size
+    of MBs, whatever the file holds. A file that grew since its size was taken is still read
+    to its end, in reads of the size asked."""
+
+    def __init__(self, inner: Readable, left: int) -> None:
+        self._inner = inner
+        self._left = left
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0 or self._left < 0:
+            return self._inner.read(n)
+        data = self._inner.read(min(n, self._left + 1))
+        self._left -= len(data)
+        return data
 
 
 class _Prepended:

@@ -65,10 +65,18 @@ _SECTIONS_KEY = re.compile(r'"sections"\s*:\s*\[')
 _BUNDLER_PREFIX = re.compile(r"^(?:webpack|vite|rollup|turbopack)://[^/]*/")
 
 
+#: where a JSON string's body sits in a text: (start, end)
+Span = tuple[int, int]
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedMap:
     text: str
-    doc: object  # the JSON document, None when there is none to use
+    #: the JSON document (of a plain map, only the members a scan reads), None when there is
+    #: none to use
+    doc: object
+    #: where the strings of ``sourcesContent`` sit in ``text``
+    raw: RawSources = field(repr=False, compare=False)
     problem: str = ""  # why ``doc`` is None, for a warning
 
 
@@ -76,16 +84,121 @@ def parse_map(data: bytes, text: str | None = None) -> ParsedMap:
     """A source map's text (after the optional ``)]}'`` XSSI guard) and its JSON document;
     ``text``: that text, when it was decoded already.
 
-    A large map is parsed only if it holds at most :data:`MAX_JSON_VALUES` values: a 90 MB map
-    of empty lists would otherwise take gigabytes."""
+    A plain map's document holds only what a scan reads (``sources``, ``sourceRoot``,
+    ``sourcesContent``), as ``json.loads`` gives them: ``mappings`` and ``names`` are checked,
+    never made into Python objects (see :func:`_scanned_members`); anything else is parsed
+    whole. A large map is parsed only if it holds at most :data:`MAX_JSON_VALUES` values: a
+    90 MB map of empty lists would otherwise take gigabytes."""
     if text is None:
         text = map_text(data)
     if len(text) > _COUNT_ABOVE and _json_values(text) > MAX_JSON_VALUES:
-        return ParsedMap(text, None, f"holds more than {MAX_JSON_VALUES} JSON values")
+        problem = f"holds more than {MAX_JSON_VALUES} JSON values"
+        return ParsedMap(text, None, RawSources(text), problem)
+    members = _scanned_members(text)
+    if members is not None:
+        return ParsedMap(text, members[0], RawSources(text, members[1]))
     try:
-        return ParsedMap(text, json.loads(text))
+        return ParsedMap(text, json.loads(text), RawSources(text))
     except (ValueError, RecursionError):
-        return ParsedMap(text, None, "is not valid JSON")
+        return ParsedMap(text, None, RawSources(text), "is not valid JSON")
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")  # what JSON allows between tokens
+
+
+def _after_blank(text: str, pos: int) -> int:
+    """Where the JSON whitespace at ``pos`` ends."""
+    blank = _WHITESPACE.match(text, pos)
+    return pos if blank is None else blank.end()
+
+
+_DECODER = json.JSONDecoder()  # what ``json.loads`` parses with
+#: the members of a map's top-level object that a scan reads
+_SCANNED = frozenset({"sources", "sourceRoot", "sourcesContent"})
+#: ``sourcesContent`` strings read one by one (where each sits is kept); past it, the map is
+#: parsed whole and they are found when a finding asks
+MAX_SPANS = 10_000
+#: top-level members read one by one (a map has about six); past it, the map is parsed whole
+#: (by C code: a hostile map of a million members must not cost a Python loop each)
+MAX_MEMBERS = 64
+
+
+def _scanned_members(text: str) -> tuple[dict[str, object], list[Span | None] | None] | None:
+    """The members of a map's top-level object a scan reads, each as ``json.loads`` gives it,
+    and where each string of ``sourcesContent`` sits; the other members are checked by the
+    same C scanner, but not kept (``mappings`` is a few hundred KB, ``names`` thousands of
+    strings). None for anything but a plain map, to be parsed whole: not an object, an index
+    map (``sections``), a key given twice (``json.loads`` keeps the last), invalid JSON."""
+    pos = _after_blank(text, 0)
+    if not text.startswith("{", pos):
+        return None
+    members: dict[str, object] = {}
+    spans: list[Span | None] | None = None
+    pos = _after_blank(text, pos + 1)
+    close = text.startswith("}", pos)
+    try:
+        while not close:
+            if not text.startswith('"', pos):
+                return None
+            key, pos = _scanstring(text, pos + 1)
+            pos = _after_blank(text, pos)
+            if key in members or key == "sections" or not text.startswith(":", pos):
+                return None
+            if len(members) >= MAX_MEMBERS:
+                return None
+            pos = _after_blank(text, pos + 1)
+            if key == "sourcesContent" and text.startswith("[", pos):
+                content = _content_strings(text, pos + 1)
+                if content is None:
+                    return None
+                members[key], spans, pos = content
+            elif key in _SCANNED:
+                members[key], pos = _DECODER.raw_decode(text, pos)
+            elif text.startswith('"', pos):  # seen, checked, not kept
+                members[key], pos = None, _scanstring(text, pos + 1)[1]
+            else:
+                members[key], pos = None, _skip_value(text, pos)[1]
+            pos = _after_blank(text, pos)
+            close = text.startswith("}", pos)
+            if not close and not text.startswith(",", pos):
+                return None
+            pos = _after_blank(text, pos + 1) if not close else pos
+    except (ValueError, RecursionError):
+        return None
+    if _after_blank(text, pos + 1) != len(text):
+        return None  # data after the object: not JSON
+    return {k: v for k, v in members.items() if k in _SCANNED}, spans
+
+
+def _skip_value(text: str, pos: int) -> tuple[object, int]:
+    return cast(tuple[object, int], _DECODER.raw_decode(text, pos))
+
+
+def _content_strings(text: str, pos: int) -> tuple[list[object], list[Span | None], int] | None:
+    """The values of the JSON array whose first element is at or after ``pos``, where each
+    string's body sits (None for other values), and where the array ends; None past
+    :data:`MAX_SPANS` values or at what does not continue an array."""
+    values: list[object] = []
+    spans: list[Span | None] = []
+    pos = _after_blank(text, pos)
+    if text.startswith("]", pos):
+        return values, spans, pos + 1
+    while len(values) < MAX_SPANS:
+        if text.startswith('"', pos):
+            string, end = _scanstring(text, pos + 1)
+            values.append(string)
+            spans.append((pos + 1, end - 1))
+        else:
+            value, end = _skip_value(text, pos)
+            values.append(value)
+            spans.append(None)
+        pos = _after_blank(text, end)
+        if text.startswith("]", pos):
+            return values, spans, pos + 1
+        if not text.startswith(",", pos):
+            return None
+        pos = _after_blank(text, pos + 1)
+    return None
 
 
 def _json_values(text: str) -> int:
@@ -109,13 +222,22 @@ def _json_values(text: str) -> int:
 _READ_STEP = 4 * 1024 * 1024
 
 
-def read_at_most(stream: Readable, limit: int) -> bytes:
+def read_at_most(stream: Readable, limit: int, size: int | None = None) -> bytes:
     """Up to ``limit`` bytes of ``stream`` (``limit + 1`` when there are more: the caller
-    tells a map over its limit that way), read a few MB at a time."""
+    tells a map over its limit that way), read a few MB at a time. ``size``: the bytes the
+    stream is expected to hold (a file's size): the first read asks for that many and one
+    more, not a whole step (each read allocates what it asks for, fresh memory for a step of
+    MBs, whatever the file holds); a file that grew since is still read to its end."""
     parts: list[bytes] = []
     total = 0
+    step = _READ_STEP if size is None else max(0, size) + 1
     while total <= limit:
-        part = stream.read(min(_READ_STEP, limit + 1 - total))
+        want = min(step, limit + 1 - total)
+        part = stream.read(want)
+        # a short read of the size expected was its end: the next read (most likely empty)
+        # need not allocate a step
+        step = _READ_STEP if size is None or len(part) == want else 1
+        size = None
         if not part:
             break
         parts.append(part)
@@ -136,15 +258,20 @@ def looks_like_source_map(head: bytes) -> bool:
     return b'"mappings"' in head and b'"sources"' in head
 
 
+#: the end of a text looked at first for its ``sourceMappingURL`` comment
+_URL_TAIL = 4096
+
+
 def source_mapping_url(data: bytes) -> tuple[str, int] | None:
     """The last ``sourceMappingURL`` comment in ``data``: (URL, offset of the URL)."""
-    # every text file's last chunk comes here: a forward ``in`` is several times faster than
-    # ``rfind`` over the (usual) text that holds no comment
-    if b"sourceMappingURL=" not in data:
-        return None
-    pos = data.rfind(b"sourceMappingURL=")
+    # every text file's last chunk comes here: a bundle's comment is in its last bytes; a
+    # forward ``in`` is several times faster than ``rfind`` over the (usual) text that holds
+    # none; an occurrence in the tail is the last one
+    pos = data.rfind(b"sourceMappingURL=", max(0, len(data) - _URL_TAIL))
     if pos == -1:
-        return None
+        if b"sourceMappingURL=" not in data:
+            return None
+        pos = data.rfind(b"sourceMappingURL=")
     m = _MAPPING_URL.search(data, max(0, pos - 8))
     last = None
     while m is not None:
@@ -185,11 +312,15 @@ class RawSources:
     the first finding that asks, and only as far as it asks: scanning a map needs only its
     parsed document."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, spans: list[Span | None] | None = None) -> None:
+        """``spans``: those of the (only) ``sourcesContent`` array, when a parse found them."""
         self.text = text
         self._arrays: list[int] = []  # where each array's first element starts, found so far
         #: per array: the spans found so far, and where the walk goes on (-1: at its end)
         self._spans: dict[int, tuple[list[tuple[int, int] | None], int]] = {}
+        if spans is not None:
+            self._arrays.append(-1)  # never searched for: its spans are all known
+            self._spans[0] = (spans, -1)
 
     def span(self, group: int, entry: int) -> tuple[int, int] | None:
         """(start, end) in the text of the body of string ``entry`` in the ``group``-th
@@ -212,7 +343,7 @@ class RawSources:
     def _array(self, group: int) -> int | None:
         """Where the ``group``-th ``sourcesContent`` array's first element starts."""
         text, arrays = self.text, self._arrays
-        at = arrays[-1] if arrays else 0
+        at = max(0, arrays[-1]) if arrays else 0
         while len(arrays) <= group:
             at = text.find('"sourcesContent"', at)
             if at == -1:
@@ -447,7 +578,7 @@ def map_chunks(
     its text and the string spans found in it are used, not made again. ``repeated``: the
     sources the walk scanned already (a source found there again is not yielded: its caller
     copies the findings, see :class:`RepeatedSources`)."""
-    parsed = parse_map(data, known.text if known is not None else None)
+    parsed = known.parsed() if known is not None else parse_map(data)
     doc = parsed.doc
     if doc is None:
         stats.warn(f"{display}: source map {parsed.problem}; scanned as text")
@@ -466,7 +597,7 @@ def map_chunks(
         if isinstance(g, dict) and isinstance(g.get("sourcesContent"), list)
     ]
     if anchor is None:
-        raw: RawSources | None = known.raw if known is not None else RawSources(parsed.text)
+        raw: RawSources | None = parsed.raw
         located = Location(display, 1, 1, commit)
     else:
         raw = None
@@ -534,6 +665,17 @@ def _string_list(text: str, pos: int, limit: int) -> list[str]:
     return out
 
 
+def _listed(values: list[object]) -> list[str]:
+    """The names of a parsed ``sources`` list as :func:`_string_list` reads them from the text:
+    ``null`` as "", up to the first value of another kind."""
+    out: list[str] = []
+    for value in values[:MAX_SOURCES]:
+        if not isinstance(value, str) and value is not None:
+            break
+        out.append(value or "")
+    return out
+
+
 def _sources(doc: object) -> list[str] | None:
     if not isinstance(doc, dict):
         return None
@@ -561,19 +703,37 @@ def map_text(data: bytes) -> str:
 
 class MapText:
     """A (non-index) map read only as far as locating bundle findings needs: the JSON strings
-    after ``mappings``, ``sources`` and ``sourceRoot``, and ``sourcesContent`` strings only
-    where a secret's text sits; never the whole document (a lookup for one finding should not
-    cost decoding every original source)."""
+    after ``mappings``, ``sources`` and ``sourceRoot``, never ``names``; a finding in a
+    ``sourcesContent`` string has the map parsed (:func:`parse_map`, kept for the scan of the
+    map's own sources, which follows)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.raw = RawSources(text)
+        self._parsed: ParsedMap | None = None
         self._names: list[str] | None = None
         self._mappings: Mappings | None = None
         self._read = False
 
+    def parsed(self) -> ParsedMap:
+        """The map's document, parsed on the first call."""
+        if self._parsed is None:
+            self._parsed = parse_map(b"", self.text)
+        return self._parsed
+
+    @property
+    def raw(self) -> RawSources:
+        return self.parsed().raw
+
     def names(self) -> list[str]:
-        """``sources``, with ``sourceRoot`` applied and bundler prefixes dropped."""
+        """``sources``, with ``sourceRoot`` applied and bundler prefixes dropped: from the
+        parsed document when the map was parsed already (a search for a ``sourceRoot`` most
+        maps lack reads the whole text), else from the text."""
+        doc = None if self._parsed is None else self._parsed.doc
+        if self._names is None and isinstance(doc, dict) and "sections" not in doc:
+            root = doc.get("sourceRoot")
+            sources = doc.get("sources")
+            listed = _listed(sources) if isinstance(sources, list) else []
+            self._names = [original_name(n, root if isinstance(root, str) else "") for n in listed]
         if self._names is None:
             text = self.text
             root = ""

@@ -109,7 +109,7 @@ class SiblingMap:
         try:
             with self._path.open("rb") as fh:
                 identity = file_identity(os.fstat(fh.fileno()))
-                data = read_at_most(fh, self._max_bytes)
+                data = read_at_most(fh, self._max_bytes, identity[2])
         except OSError:
             return None  # the map is optional; reading it as a file reports what is wrong
         if len(data) > self._max_bytes:
