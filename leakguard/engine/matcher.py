@@ -19,7 +19,7 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NoReturn
@@ -56,17 +56,22 @@ LayeredScanner = Callable[[bytes], tuple[list[tuple[int, int]], set[int]]]
 Keyword = tuple[bytes, bool, str]
 
 
-def _hyperscan_scanner(keywords: list[Keyword], cache: RuleCache | None = None) -> LayeredScanner:
+def _hyperscan_scanner(
+    keywords: list[Keyword], cache: RuleCache | None = None, once: Collection[int] = ()
+) -> LayeredScanner:
     """A guarded keyword is compiled with its guard after it and reported with its start
     (``HS_FLAG_SOM_LEFTMOST``): its end is the start plus its length. The decoding layers'
     markers ride in the same database (ids after the keywords', each reported once), so one
-    pass over a chunk finds both; the scanner returns the hits and the markers present."""
+    pass over a chunk finds both; the scanner returns the hits and the markers present.
+    ``once``: the keywords whose presence alone matters (reported once per chunk)."""
     import hyperscan
 
     expressions, flags = [], []
-    for kw, exact, guard in keywords:
+    for index, (kw, exact, guard) in enumerate(keywords):
         expression = b"".join(b"\\x%02x" % c for c in kw)
         flag = 0 if exact else hyperscan.HS_FLAG_CASELESS
+        if index in once:
+            flag |= hyperscan.HS_FLAG_SINGLEMATCH
         if guard:
             expression += b"(?:" + hyperscan_source(guard) + b")"
             flag |= hyperscan.HS_FLAG_SOM_LEFTMOST
@@ -315,7 +320,11 @@ class Engine:
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
         elif self.kind == "hyperscan":
-            layered = self._scan_layered = _hyperscan_scanner(self._keywords, rule_cache)
+            # the markers' keywords (no rule's) say a chunk holds one: the first hit is enough
+            reaches = enumerate(self._keyword_reach)
+            once = {i for i, reach in reaches if reach and all(g < 0 for g, _, _ in reach)}
+            layered = _hyperscan_scanner(self._keywords, rule_cache, once)
+            self._scan_layered = layered
             self._scan_keywords = lambda data: layered(data)[0]
         else:
             self._scan_keywords = _find_scanner(self._keywords)
