@@ -28,7 +28,7 @@ from leakguard.model import Chunk, Finding, Location, Scalar, ScanState, ScanSta
 from leakguard.options import ScanOptions
 from leakguard.sources import git_run
 from leakguard.sources.filesystem import DirectorySource
-from leakguard.sources.git_objects import list_objects, objects_by_id
+from leakguard.sources.git_objects import list_by_kind, list_objects, objects_by_id
 from leakguard.sources.git_pieces import (
     GitBlobs,
     GitWorkTree,
@@ -249,13 +249,11 @@ class GitSource:
 
     def _listed_blobs(self) -> list[tuple[str, int]]:
         """Every blob in the object store with its size, in pack order (full scans)."""
-        blobs = []
-        for oid, kind, size in list_objects(self.repo.git_dir):
-            if kind == "blob":
-                blobs.append((oid, size))
-                self._listed.add(oid)
-            elif kind == "commit":
-                self._commits_in_store.add(oid)
+        kinds = ("blob", "commit") if self._include_unreachable else ("blob",)
+        listed = list_by_kind(self.repo.git_dir, kinds)
+        blobs = listed["blob"]
+        self._listed = {oid for oid, _size in blobs}
+        self._commits_in_store = {oid for oid, _size in listed.get("commit", [])}
         return blobs
 
     def _tips(self, options: ScanOptions) -> list[str]:
@@ -334,12 +332,33 @@ class GitSource:
         if log.wait() != 0:
             self._log_failed = True
             problems("git_log_errors", self.label, f"git log: {log.error_text()}")
-        intros: dict[str, list[_Intro]] = {}
+        # blobs the readers could only name by id (binary, oversized...) get a path and commit
+        by_id = {s.path: i for i, s in enumerate(stats.skipped) if _OBJECT_ID.fullmatch(s.path)}
+        reading = _LogReading(wanted, by_id, stats, problems)
+        index = log.index()
+        try:
+            survey = None
+            if index.plain():
+                survey = index.survey(wanted | by_id.keys(), self._listed if self._full else None)
+            if survey is not None and not survey.unlisted:
+                # nothing the whole parse would report: only the commits that introduce a
+                # blob with findings (or a skipped one) were parsed
+                commits = survey.commits
+                for rec in survey.records:
+                    if isinstance(rec, Introduction):
+                        reading.note(rec)
+            else:
+                commits = self._parse_whole_log(log, reading)
+        finally:
+            index.close()
+        stats.count("git_commits", len(commits))
+        return reading.intros, commits
+
+    def _parse_whole_log(self, log: LogPass, reading: _LogReading) -> list[str]:
         commits: list[str] = []
         missing: set[str] = set()
         odd_paths: set[bytes] = set()
-        # blobs the readers could only name by id (binary, oversized...) get a path and commit
-        by_id = {s.path: i for i, s in enumerate(stats.skipped) if _OBJECT_ID.fullmatch(s.path)}
+        problems = reading.problems
         for rec in log.records():
             if isinstance(rec, Commit):
                 commits.append(rec.oid)
@@ -356,18 +375,12 @@ class GitSource:
             if not rec.path.isascii() and rec.path not in odd_paths:
                 odd_paths.add(rec.path)
                 display_path(rec.path, problems)
-            if rec.blob in wanted:
-                intros.setdefault(rec.blob, []).append(_Intro(rec, False))
-            if by_id and (index := by_id.pop(rec.blob, None)) is not None:
-                where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
-                reason = f"{stats.skipped[index].reason} (blob {rec.blob})"
-                stats.skipped[index] = Skipped(where, reason)
+            reading.note(rec)
             if self._full and rec.blob not in self._listed and rec.blob not in missing:
                 missing.add(rec.blob)
                 where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
                 problems("git_missing_blobs", where, f"missing blob {rec.blob}")
-        stats.count("git_commits", len(commits))
-        return intros, commits
+        return commits
 
     def _earlier_intros(self, blobs: set[str]) -> dict[str, list[_Intro]]:
         """Where blobs that new commits replaced were introduced: one more history pass over
@@ -482,6 +495,31 @@ class GitSource:
             )
             out[gkey] = names
         return out
+
+
+class _LogReading:
+    """What reading the log collects for the blobs with findings: their introductions, and
+    a path and commit for the skipped blobs named only by id."""
+
+    def __init__(
+        self, wanted: set[str], by_id: dict[str, int], stats: ScanStats, problems: Problems
+    ) -> None:
+        self.wanted = wanted
+        self.by_id = by_id
+        self.stats = stats
+        self.problems = problems
+        self.intros: dict[str, list[_Intro]] = {}
+
+    def note(self, rec: Introduction) -> None:
+        """One introduction, in log order (deletions and gitlinks are ignored)."""
+        if is_deletion(rec.blob) or rec.mode == GITLINK:
+            return
+        if rec.blob in self.wanted:
+            self.intros.setdefault(rec.blob, []).append(_Intro(rec, False))
+        if self.by_id and (index := self.by_id.pop(rec.blob, None)) is not None:
+            skipped = self.stats.skipped
+            where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
+            skipped[index] = Skipped(where, f"{skipped[index].reason} (blob {rec.blob})")
 
 
 class _Intro:

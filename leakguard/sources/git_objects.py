@@ -2,6 +2,8 @@
 
 * :func:`list_objects` lists every object with its type and size from the object headers
   (``--batch-all-objects --unordered --batch-check``: pack order, without inflating contents);
+  :func:`list_by_kind` the same for a few types, parsed in blocks (a history's listing is
+  tens of thousands of lines, read before any blob is);
 * :func:`objects_by_id` answers a list of object ids (``--batch``; the ids are written by a
   feeder thread so git never waits for us to read and we never wait for it to write). Given in
   pack order, blobs come out as fast as git can inflate them, with its delta-base cache warm.
@@ -15,6 +17,7 @@ held in memory: their ``data`` is None and ``oversized`` is set.
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,6 +29,7 @@ from leakguard.sources import git_run
 
 PIPE_BYTES = 1024 * 1024
 DRAIN_BYTES = 1024 * 1024
+LIST_BLOCK_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +140,35 @@ def list_objects(git_dir: Path) -> Iterator[tuple[str, str, int]]:
                 yield parts[0].decode("ascii"), parts[1].decode("ascii"), int(parts[2])
     finally:
         _stop(proc)
+
+
+def list_by_kind(git_dir: Path, kinds: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+    """(oid, size) of every object of each of ``kinds``, in pack order (as list_objects)."""
+    patterns = {
+        # a literal first (the type on a line's start): the regex engine skips to it at once
+        kind: re.compile(rf"\n{re.escape(kind)} ([0-9a-f]+) ([0-9]+)")
+        for kind in kinds
+    }
+    found: dict[str, list[tuple[str, int]]] = {kind: [] for kind in kinds}
+    proc = _popen(git_dir, [*_LIST_ARGS, f"--batch-check={_LIST_FORMAT}"], False)
+    assert proc.stdout is not None
+    pending = b""
+    try:
+        while block := proc.stdout.read(LIST_BLOCK_BYTES):
+            pending += block
+            cut = pending.rfind(b"\n") + 1
+            if not cut:
+                continue
+            text, pending = "\n" + pending[:cut].decode("ascii", "replace"), pending[cut:]
+            for kind, pattern in patterns.items():
+                found[kind] += [(oid, int(size)) for oid, size in pattern.findall(text)]
+    finally:
+        _stop(proc)
+    return found
+
+
+_LIST_ARGS = ("cat-file", "--batch-all-objects", "--unordered")
+_LIST_FORMAT = "%(objecttype) %(objectname) %(objectsize)"
 
 
 def objects_by_id(git_dir: Path, oids: Iterable[str], max_bytes: int) -> Iterator[GitObject]:
