@@ -28,7 +28,7 @@ from leakguard.model import Chunk, Finding, Location, Scalar, ScanState, ScanSta
 from leakguard.options import ScanOptions
 from leakguard.sources import git_run
 from leakguard.sources.filesystem import DirectorySource
-from leakguard.sources.git_objects import list_by_kind, list_objects, objects_by_id
+from leakguard.sources.git_objects import Listing, list_objects, objects_by_id
 from leakguard.sources.git_pieces import (
     GitBlobs,
     GitWorkTree,
@@ -127,6 +127,7 @@ class GitSource:
         self.label = label
         self.note = note
         self._log: LogPass | None = None
+        self._listing: Listing | None = None  # the object store's, started by _plan
         self._full = False
         self._listed: set[str] = set()  # blobs the object store holds (full scans)
         self._commits_in_store: set[str] = set()
@@ -212,6 +213,25 @@ class GitSource:
 
     def _plan(self, options: ScanOptions, stats: ScanStats) -> bool:
         """Decide what history to read and start the log pass; False when there is none."""
+        # unreachable objects carry no commit to remember: that scan always covers everything
+        self._include_unreachable = options.git.include_unreachable
+        incremental = fast_path_applies(options)
+        self._seen = set(options.state.seen(self.repo.key)) if incremental else set()
+        targeted = options.git.refs or options.git.range_to or self._seen
+        self._full = options.git.include_unreachable or not targeted
+        if self._full:  # git lists the object store while the refs are read
+            kinds = ("blob", "commit") if self._include_unreachable else ("blob",)
+            self._listing = Listing(self.repo.git_dir, kinds)
+        planned = False
+        try:
+            planned = self._plan_log(options, stats)
+        finally:
+            if not planned and self._listing is not None:
+                self._listing.close()
+                self._listing = None
+        return planned
+
+    def _plan_log(self, options: ScanOptions, stats: ScanStats) -> bool:
         self._refs = list_refs(self.repo, stats.warn)
         self._warn_if_shallow(stats)
         tips = self._tips(options)
@@ -220,17 +240,11 @@ class GitSource:
                 stats.count("git_empty_repositories")
                 stats.warn(f"{self.label}: the repository has no commits yet")
             return False
-        self._include_unreachable = options.git.include_unreachable
-        # unreachable objects carry no commit to remember: that scan always covers everything
-        incremental = fast_path_applies(options)
-        self._seen = set(options.state.seen(self.repo.key)) if incremental else set()
         self._record = True
         if self._seen and set(tips) <= self._seen and not options.git.include_unreachable:
             stats.count("git_unchanged_repositories")
             self._record = False
             return False
-        targeted = options.git.refs or options.git.range_to or self._seen
-        self._full = options.git.include_unreachable or not targeted
         excluded = sorted(self._seen)
         if options.git.range_from is not None:
             excluded += [r.oid for r in resolve_refs(self.repo, [options.git.range_from])]
@@ -250,7 +264,13 @@ class GitSource:
     def _listed_blobs(self) -> list[tuple[str, int]]:
         """Every blob in the object store with its size, in pack order (full scans)."""
         kinds = ("blob", "commit") if self._include_unreachable else ("blob",)
-        listed = list_by_kind(self.repo.git_dir, kinds)
+        listing, self._listing = self._listing, None
+        if listing is None:
+            listing = Listing(self.repo.git_dir, kinds)
+        try:
+            listed = listing.result()
+        finally:
+            listing.close()
         blobs = listed["blob"]
         self._listed = {oid for oid, _size in blobs}
         self._commits_in_store = {oid for oid, _size in listed.get("commit", [])}

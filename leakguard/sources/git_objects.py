@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import re
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -144,26 +145,55 @@ def list_objects(git_dir: Path) -> Iterator[tuple[str, str, int]]:
 
 def list_by_kind(git_dir: Path, kinds: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
     """(oid, size) of every object of each of ``kinds``, in pack order (as list_objects)."""
+    listing = Listing(git_dir, kinds)
+    try:
+        return listing.result()
+    finally:
+        listing.close()
+
+
+class Listing:
+    """:func:`list_by_kind` started now and read later: git writes the listing to a temporary
+    file, so it lists while the caller does other work (reads the refs, starts the log)."""
+
+    def __init__(self, git_dir: Path, kinds: Sequence[str]) -> None:
+        self.kinds = tuple(kinds)
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._proc = git_run.popen(
+            [*_LIST_ARGS, f"--batch-check={_LIST_FORMAT}"],
+            git_dir=git_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=self._output,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def result(self) -> dict[str, list[tuple[str, int]]]:
+        self._proc.wait()
+        self._output.seek(0)
+        return _parse_listing(self._output, self.kinds)
+
+    def close(self) -> None:
+        _stop(self._proc)
+        self._output.close()
+
+
+def _parse_listing(stream: IO[bytes], kinds: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+    """``<type> <oid> <size>`` lines, read in blocks, one regex per wanted type."""
     patterns = {
         # a literal first (the type on a line's start): the regex engine skips to it at once
         kind: re.compile(rf"\n{re.escape(kind)} ([0-9a-f]+) ([0-9]+)")
         for kind in kinds
     }
     found: dict[str, list[tuple[str, int]]] = {kind: [] for kind in kinds}
-    proc = _popen(git_dir, [*_LIST_ARGS, f"--batch-check={_LIST_FORMAT}"], False)
-    assert proc.stdout is not None
     pending = b""
-    try:
-        while block := proc.stdout.read(LIST_BLOCK_BYTES):
-            pending += block
-            cut = pending.rfind(b"\n") + 1
-            if not cut:
-                continue
-            text, pending = "\n" + pending[:cut].decode("ascii", "replace"), pending[cut:]
-            for kind, pattern in patterns.items():
-                found[kind] += [(oid, int(size)) for oid, size in pattern.findall(text)]
-    finally:
-        _stop(proc)
+    while block := stream.read(LIST_BLOCK_BYTES):
+        pending += block
+        cut = pending.rfind(b"\n") + 1
+        if not cut:
+            continue
+        text, pending = "\n" + pending[:cut].decode("ascii", "replace"), pending[cut:]
+        for kind, pattern in patterns.items():
+            found[kind] += [(oid, int(size)) for oid, size in pattern.findall(text)]
     return found
 
 
