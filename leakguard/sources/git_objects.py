@@ -4,9 +4,10 @@
   (``--batch-all-objects --unordered --batch-check``: pack order, without inflating contents);
   :func:`list_by_kind` the same for a few types, parsed in blocks (a history's listing is
   tens of thousands of lines, read before any blob is);
-* :func:`objects_by_id` answers a list of object ids (``--batch``; the ids are written by a
-  feeder thread so git never waits for us to read and we never wait for it to write). Given in
-  pack order, blobs come out as fast as git can inflate them, with its delta-base cache warm.
+* :func:`objects_by_id` answers a list of object ids (``--batch --buffer``; the ids are
+  written by a feeder thread so git never waits for us to read and we never wait for it to
+  write). Given in pack order, blobs come out as fast as git can inflate them, with its
+  delta-base cache warm.
 
 A missing or unreadable object is reported as a ``GitObject`` with ``kind`` ``missing`` (git
 prints ``<id> missing`` for both) or ``corrupt`` (git died while streaming it: the reader starts
@@ -202,23 +203,33 @@ _LIST_FORMAT = "%(objecttype) %(objectname) %(objectsize)"
 
 
 def objects_by_id(git_dir: Path, oids: Iterable[str], max_bytes: int) -> Iterator[GitObject]:
-    """The objects named by ``oids``, in that order; a corrupt one does not stop the rest."""
+    """The objects named by ``oids``, in that order; a corrupt one does not stop the rest.
+
+    git buffers its output (``--buffer``: a write per few KiB, not three per object) until it
+    first dies; from then on it flushes after each object, so the object it died on is the one
+    after the last it wrote, and only that one is reported corrupt.
+    """
     pending = list(dict.fromkeys(oids))
+    buffered = True
     while pending:
         done = 0
         try:
-            for obj in _batch(git_dir, pending, max_bytes):
+            for obj in _batch(git_dir, pending, max_bytes, buffered):
                 done += 1
                 yield obj
             return
         except GitProcessDied:
+            if buffered:  # what git held in its buffer was lost: ask again from there
+                buffered = False
+                pending = pending[done:]
+                continue
             # git died on pending[done]: report it and go on with a fresh process
             yield GitObject(pending[done], "corrupt", 0)
             pending = pending[done + 1 :]
 
 
-def _batch(git_dir: Path, oids: list[str], max_bytes: int) -> Iterator[GitObject]:
-    proc = _popen(git_dir, ["cat-file", "--batch"], True)
+def _batch(git_dir: Path, oids: list[str], max_bytes: int, buffered: bool) -> Iterator[GitObject]:
+    proc = _popen(git_dir, ["cat-file", "--batch", *(["--buffer"] if buffered else [])], True)
     assert proc.stdin is not None and proc.stdout is not None
     feeder = threading.Thread(target=_feed, args=(proc.stdin, oids), daemon=True)
     feeder.start()

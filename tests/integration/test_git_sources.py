@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import time
 import zlib
@@ -15,7 +16,7 @@ from leakguard.model import Finding, ScanResult
 from leakguard.options import GitOptions, ScanOptions
 from leakguard.redact import fingerprint
 from leakguard.scanner import scan_then_record
-from leakguard.sources.git_objects import list_by_kind, list_objects
+from leakguard.sources.git_objects import list_by_kind, list_objects, objects_by_id
 from leakguard.sources.remote import mirror_path
 from leakguard.store.cursors import state_store_for
 from tests.integration.git_repos import Builder, key, loose_object
@@ -461,3 +462,63 @@ def test_objects_listed_by_kind_are_those_listed_one_by_one(tmp_path: Path) -> N
     for kind in kinds:
         assert listed[kind] == [(oid, size) for oid, k, size in one_by_one if k == kind]
     assert len(listed["blob"]) == 3 and len(listed["tag"]) == 1
+
+
+def test_a_corrupt_object_amid_good_ones_loses_none_of_them(tmp_path: Path) -> None:
+    """git buffers its output until it dies on the corrupt object; the objects it held are
+    asked again, so each good one comes back with its content and only the bad one is
+    reported."""
+    b = Builder(tmp_path / "repo")
+    names = [f"f{i}.txt" for i in range(40)]
+    for i, name in enumerate(names):
+        b.write(name, f"content {i}\n" * 50)
+    b.commit("many", *names)
+    oids = [b.git("rev-parse", f"HEAD:{name}") for name in names]
+    bad = oids[25]
+    obj = loose_object(b.path / ".git", bad)
+    obj.chmod(0o644)
+    obj.write_bytes(zlib.compress(b"blob 5000\0" + b"x" * 100)[:-6])
+    got = list(objects_by_id(b.path / ".git", oids, 1 << 20))
+    assert [o.oid for o in got] == oids
+    assert [o.oid for o in got if o.kind == "corrupt"] == [bad]
+    for i, o in enumerate(got):
+        if o.oid != bad:
+            assert o.kind == "blob" and o.data == f"content {i}\n".encode() * 50
+
+
+def _git_children() -> list[int]:
+    """The git processes this process started (from /proc)."""
+    pids = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat_file.read_text()
+        except OSError:
+            continue
+        name, _, rest = text.partition("(")[2].rpartition(")")
+        fields = rest.split()
+        if len(fields) > 1 and int(fields[1]) == os.getpid() and name == "git":
+            pids.append(int(stat_file.parent.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_git_killed_mid_stream_loses_no_object(tmp_path: Path) -> None:
+    """Killed mid-stream (what it held in its output buffer is lost), cat-file is asked again
+    from the first object that did not arrive: every object comes back, none is corrupt."""
+    b = Builder(tmp_path / "repo")
+    names = [f"f{i}.txt" for i in range(40)]
+    for i, name in enumerate(names):
+        b.write(name, "".join(f"{i} {j}\n" for j in range(20_000)))  # about 200 KB each
+    b.commit("many", *names)
+    oids = [b.git("rev-parse", f"HEAD:{name}") for name in names]
+    got = []
+    for obj in objects_by_id(b.path / ".git", oids, 1 << 24):
+        got.append(obj)
+        if len(got) == 5:  # git is blocked on a full pipe by now
+            for pid in _git_children():
+                os.kill(pid, signal.SIGKILL)
+    assert [o.oid for o in got] == oids
+    assert all(o.kind == "blob" for o in got)
+    assert [o.data for o in got] == [
+        "".join(f"{i} {j}\n" for j in range(20_000)).encode() for i in range(40)
+    ]
