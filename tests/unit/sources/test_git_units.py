@@ -11,7 +11,7 @@ import pytest
 from leakguard.errors import InputError
 from leakguard.model import ScanStats, SourceKind
 from leakguard.options import ScanOptions
-from leakguard.sources import git_provenance
+from leakguard.sources import git_objects, git_provenance
 from leakguard.sources.bundle import is_bundle, read_header
 from leakguard.sources.git_objects import GitObject, GitProcessDied, _read_objects
 from leakguard.sources.git_pieces import Problems, blob_chunks, display_path, ranges_by_size
@@ -305,3 +305,13 @@ def test_a_log_with_a_submodule_or_a_path_that_is_not_utf8_is_not_plain(tmp_path
             index = LogIndex(out, MARK)
             assert index.plain() is expected
             index.close()
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_listing_is_parsed_the_same_whatever_the_block_size(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(git_objects, "LIST_BLOCK_BYTES", block)
+    lines = f"blob {BLOB1} 12\ntree {A} 99\ncommit {B} 250\nblob {BLOB2} 0\ntag {Z} 7\n"
+    found = git_objects._parse_listing(io.BytesIO(lines.encode()), ("blob", "commit"))
+    assert found == {"blob": [(BLOB1, 12), (BLOB2, 0)], "commit": [(B, 250)]}
