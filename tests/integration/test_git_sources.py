@@ -522,3 +522,21 @@ def test_git_killed_mid_stream_loses_no_object(tmp_path: Path) -> None:
     assert [o.data for o in got] == [
         "".join(f"{i} {j}\n" for j in range(20_000)).encode() for i in range(40)
     ]
+
+
+def test_a_commit_only_a_tag_of_a_tag_reaches_has_its_provenance(tmp_path: Path) -> None:
+    b, _first, _second = _two_commits(tmp_path / "repo")
+    b.git("checkout", "-q", "--detach")
+    b.write("nested.py", f"N = '{key('nested-tag')}'\n")
+    nested = b.commit("only under a nested tag", "nested.py")
+    b.git("tag", "-a", "inner", "-m", "inner")
+    b.git("-c", "advice.nestedTag=false", "tag", "-a", "outer", "inner", "-m", "outer")
+    b.git("tag", "-d", "inner")  # only refs/tags/outer -> tag inner -> the commit
+    b.git("checkout", "-q", "main")
+    b.git("tag", "tree-tag", "HEAD^{tree}")  # a ref to a tree: no history of its own
+    for jobs_options in (_options(tmp_path / "a"), _options(tmp_path / "b", refs=("outer",))):
+        result = _scan(b.path, jobs_options)
+        found = _find(result, "nested-tag")
+        assert found is not None
+        assert (found.location.commit, found.location.path) == (nested, "nested.py")
+        assert not result.stats.warnings
