@@ -365,8 +365,7 @@ class GitSource:
                 # blob with findings (or a skipped one) were parsed
                 commits = survey.commits
                 for rec in survey.records:
-                    if isinstance(rec, Introduction):
-                        reading.note(rec)
+                    reading.note(rec)
             else:
                 commits = self._parse_whole_log(log, reading)
         finally:

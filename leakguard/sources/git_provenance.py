@@ -37,6 +37,7 @@ LOG_FIELDS = "%H %P%x00%an%x00%ae%x00%at%x00%aI"
 COMMIT_MARK = b"\x01"  # then the pass's nonce (hex), then the commit id
 READ_BYTES = 1024 * 1024
 SURVEY_BYTES = 8 * 1024 * 1024  # the log is surveyed in blocks of about this size
+ENTRY_BYTES = 1024  # more than the head of a raw entry the gitlink pattern reads
 GITLINK = b"160000"
 # a raw entry (one colon per parent): its modes, ids and status; the last id is the new blob
 _RAW_ENTRY = re.compile(rb"\0\n?:+(?:[0-7]{6} )+(?:[0-9a-f]{40,64} )*?([0-9a-f]{40,64}) [A-Z]")
@@ -240,13 +241,16 @@ class LogIndex:
     def plain(self) -> bool:
         """No raw entry adds a submodule and every byte is UTF-8 (so every path is): a full
         parse would report nothing about paths or submodules."""
-        if _GITLINK_ENTRY.search(self._data):
-            return False
         decoder = codecs.getincrementaldecoder("utf-8")()
         data = self._data
         try:
             for start in range(0, len(data), READ_BYTES):
-                decoder.decode(data[start : start + READ_BYTES])
+                end = start + READ_BYTES
+                # an entry that starts in this block ends within ENTRY_BYTES after it
+                if _GITLINK_ENTRY.search(data, start, end + ENTRY_BYTES):
+                    return False
+                decoder.decode(data[start:end])
+                self._release(start, end)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return False
@@ -254,11 +258,12 @@ class LogIndex:
 
     def survey(self, blobs: Iterable[str], listed: Container[str] | None) -> Survey:
         """One pass of a regex over the log, block by block: the commits walked, the
-        introduced blobs ``listed`` lacks (when given), and the records of the commits whose
-        raw entries introduce one of ``blobs`` (the only part of the log parsed)."""
+        introduced blobs ``listed`` lacks (when given), and every introduction of one of
+        ``blobs``, in log order (only the commits that hold one are parsed)."""
         data = self._data
         pattern = re.compile(re.escape(self.marker) + rb"([0-9a-f]{40,64})|" + _RAW_ENTRY.pattern)
-        wanted = {b.encode("ascii") for b in blobs}
+        names = set(blobs)
+        wanted = {b.encode("ascii") for b in names}
         out = Survey([], set(), [])
         start = 0
         while start < len(data):
@@ -281,20 +286,33 @@ class LogIndex:
                     if oid not in listed
                 }
             if hits:
-                out.records += self._records(start, end, hits)
+                out.records += self._introductions(start, end, hits, names)
+            self._release(start, end)
             start = end
         return out
 
-    def _records(self, start: int, end: int, commits: list[int]) -> list[Commit | Introduction]:
-        """The records of the block's commits numbered ``commits`` (each block starts with a
-        commit's header)."""
+    def _release(self, start: int, end: int) -> None:
+        """Let the kernel drop the pages of ``[start, end)`` once read: a long history's log
+        never sits in memory whole (the pages are the file's, read again if needed)."""
+        if isinstance(self._data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            aligned = start - start % mmap.PAGESIZE
+            size = min(end, len(self._data)) - aligned
+            if size > 0:
+                self._data.madvise(mmap.MADV_DONTNEED, aligned, size)
+
+    def _introductions(
+        self, start: int, end: int, commits: list[int], blobs: set[str]
+    ) -> list[Introduction]:
+        """The introductions of ``blobs`` by the block's commits numbered ``commits`` (each
+        block starts with a commit's header)."""
         data = self._data
         heads = [m.start() for m in re.compile(re.escape(self.marker)).finditer(data, start, end)]
         heads.append(end)
-        out: list[Commit | Introduction] = []
+        out: list[Introduction] = []
         for k in commits:
             if 0 <= k < len(heads) - 1:
-                out += parse_log(io.BytesIO(data[heads[k] : heads[k + 1]]), self.marker)
+                records = parse_log(io.BytesIO(data[heads[k] : heads[k + 1]]), self.marker)
+                out += (r for r in records if isinstance(r, Introduction) and r.blob in blobs)
         return out
 
 
@@ -304,7 +322,7 @@ class Survey:
 
     commits: list[str]
     unlisted: set[str]
-    records: list[Commit | Introduction]
+    records: list[Introduction]
 
 
 def is_deletion(blob: str) -> bool:
