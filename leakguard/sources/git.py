@@ -28,7 +28,7 @@ from leakguard.model import Chunk, Finding, Location, Scalar, ScanState, ScanSta
 from leakguard.options import ScanOptions
 from leakguard.sources import git_run
 from leakguard.sources.filesystem import DirectorySource
-from leakguard.sources.git_objects import list_objects, objects_by_id
+from leakguard.sources.git_objects import Listing, list_objects, objects_by_id
 from leakguard.sources.git_pieces import (
     GitBlobs,
     GitWorkTree,
@@ -127,6 +127,7 @@ class GitSource:
         self.label = label
         self.note = note
         self._log: LogPass | None = None
+        self._listing: Listing | None = None  # the object store's, started by _plan
         self._full = False
         self._listed: set[str] = set()  # blobs the object store holds (full scans)
         self._commits_in_store: set[str] = set()
@@ -212,6 +213,25 @@ class GitSource:
 
     def _plan(self, options: ScanOptions, stats: ScanStats) -> bool:
         """Decide what history to read and start the log pass; False when there is none."""
+        # unreachable objects carry no commit to remember: that scan always covers everything
+        self._include_unreachable = options.git.include_unreachable
+        incremental = fast_path_applies(options)
+        self._seen = set(options.state.seen(self.repo.key)) if incremental else set()
+        targeted = options.git.refs or options.git.range_to or self._seen
+        self._full = options.git.include_unreachable or not targeted
+        if self._full:  # git lists the object store while the refs are read
+            kinds = ("blob", "commit") if self._include_unreachable else ("blob",)
+            self._listing = Listing(self.repo.git_dir, kinds)
+        planned = False
+        try:
+            planned = self._plan_log(options, stats)
+        finally:
+            if not planned and self._listing is not None:
+                self._listing.close()
+                self._listing = None
+        return planned
+
+    def _plan_log(self, options: ScanOptions, stats: ScanStats) -> bool:
         self._refs = list_refs(self.repo, stats.warn)
         self._warn_if_shallow(stats)
         tips = self._tips(options)
@@ -220,17 +240,11 @@ class GitSource:
                 stats.count("git_empty_repositories")
                 stats.warn(f"{self.label}: the repository has no commits yet")
             return False
-        self._include_unreachable = options.git.include_unreachable
-        # unreachable objects carry no commit to remember: that scan always covers everything
-        incremental = fast_path_applies(options)
-        self._seen = set(options.state.seen(self.repo.key)) if incremental else set()
         self._record = True
         if self._seen and set(tips) <= self._seen and not options.git.include_unreachable:
             stats.count("git_unchanged_repositories")
             self._record = False
             return False
-        targeted = options.git.refs or options.git.range_to or self._seen
-        self._full = options.git.include_unreachable or not targeted
         excluded = sorted(self._seen)
         if options.git.range_from is not None:
             excluded += [r.oid for r in resolve_refs(self.repo, [options.git.range_from])]
@@ -249,13 +263,17 @@ class GitSource:
 
     def _listed_blobs(self) -> list[tuple[str, int]]:
         """Every blob in the object store with its size, in pack order (full scans)."""
-        blobs = []
-        for oid, kind, size in list_objects(self.repo.git_dir):
-            if kind == "blob":
-                blobs.append((oid, size))
-                self._listed.add(oid)
-            elif kind == "commit":
-                self._commits_in_store.add(oid)
+        kinds = ("blob", "commit") if self._include_unreachable else ("blob",)
+        listing, self._listing = self._listing, None
+        if listing is None:
+            listing = Listing(self.repo.git_dir, kinds)
+        try:
+            listed = listing.result()
+        finally:
+            listing.close()
+        blobs = listed["blob"]
+        self._listed = {oid for oid, _size in blobs}
+        self._commits_in_store = {oid for oid, _size in listed.get("commit", [])}
         return blobs
 
     def _tips(self, options: ScanOptions) -> list[str]:
@@ -334,12 +352,32 @@ class GitSource:
         if log.wait() != 0:
             self._log_failed = True
             problems("git_log_errors", self.label, f"git log: {log.error_text()}")
-        intros: dict[str, list[_Intro]] = {}
+        # blobs the readers could only name by id (binary, oversized...) get a path and commit
+        by_id = {s.path: i for i, s in enumerate(stats.skipped) if _OBJECT_ID.fullmatch(s.path)}
+        reading = _LogReading(wanted, by_id, stats, problems)
+        index = log.index()
+        try:
+            survey = None
+            if index.plain():
+                survey = index.survey(wanted | by_id.keys(), self._listed if self._full else None)
+            if survey is not None and not survey.unlisted:
+                # nothing the whole parse would report: only the commits that introduce a
+                # blob with findings (or a skipped one) were parsed
+                commits = survey.commits
+                for rec in survey.records:
+                    reading.note(rec)
+            else:
+                commits = self._parse_whole_log(log, reading)
+        finally:
+            index.close()
+        stats.count("git_commits", len(commits))
+        return reading.intros, commits
+
+    def _parse_whole_log(self, log: LogPass, reading: _LogReading) -> list[str]:
         commits: list[str] = []
         missing: set[str] = set()
         odd_paths: set[bytes] = set()
-        # blobs the readers could only name by id (binary, oversized...) get a path and commit
-        by_id = {s.path: i for i, s in enumerate(stats.skipped) if _OBJECT_ID.fullmatch(s.path)}
+        problems = reading.problems
         for rec in log.records():
             if isinstance(rec, Commit):
                 commits.append(rec.oid)
@@ -356,18 +394,12 @@ class GitSource:
             if not rec.path.isascii() and rec.path not in odd_paths:
                 odd_paths.add(rec.path)
                 display_path(rec.path, problems)
-            if rec.blob in wanted:
-                intros.setdefault(rec.blob, []).append(_Intro(rec, False))
-            if by_id and (index := by_id.pop(rec.blob, None)) is not None:
-                where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
-                reason = f"{stats.skipped[index].reason} (blob {rec.blob})"
-                stats.skipped[index] = Skipped(where, reason)
+            reading.note(rec)
             if self._full and rec.blob not in self._listed and rec.blob not in missing:
                 missing.add(rec.blob)
                 where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
                 problems("git_missing_blobs", where, f"missing blob {rec.blob}")
-        stats.count("git_commits", len(commits))
-        return intros, commits
+        return commits
 
     def _earlier_intros(self, blobs: set[str]) -> dict[str, list[_Intro]]:
         """Where blobs that new commits replaced were introduced: one more history pass over
@@ -482,6 +514,31 @@ class GitSource:
             )
             out[gkey] = names
         return out
+
+
+class _LogReading:
+    """What reading the log collects for the blobs with findings: their introductions, and
+    a path and commit for the skipped blobs named only by id."""
+
+    def __init__(
+        self, wanted: set[str], by_id: dict[str, int], stats: ScanStats, problems: Problems
+    ) -> None:
+        self.wanted = wanted
+        self.by_id = by_id
+        self.stats = stats
+        self.problems = problems
+        self.intros: dict[str, list[_Intro]] = {}
+
+    def note(self, rec: Introduction) -> None:
+        """One introduction, in log order (deletions and gitlinks are ignored)."""
+        if is_deletion(rec.blob) or rec.mode == GITLINK:
+            return
+        if rec.blob in self.wanted:
+            self.intros.setdefault(rec.blob, []).append(_Intro(rec, False))
+        if self.by_id and (index := self.by_id.pop(rec.blob, None)) is not None:
+            skipped = self.stats.skipped
+            where = f"{display_path(rec.path)}@{rec.commit.oid[:12]}"
+            skipped[index] = Skipped(where, f"{skipped[index].reason} (blob {rec.blob})")
 
 
 class _Intro:

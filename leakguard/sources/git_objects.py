@@ -2,9 +2,12 @@
 
 * :func:`list_objects` lists every object with its type and size from the object headers
   (``--batch-all-objects --unordered --batch-check``: pack order, without inflating contents);
-* :func:`objects_by_id` answers a list of object ids (``--batch``; the ids are written by a
-  feeder thread so git never waits for us to read and we never wait for it to write). Given in
-  pack order, blobs come out as fast as git can inflate them, with its delta-base cache warm.
+  :func:`list_by_kind` the same for a few types, parsed in blocks (a history's listing is
+  tens of thousands of lines, read before any blob is);
+* :func:`objects_by_id` answers a list of object ids (``--batch --buffer``; the ids are
+  written by a feeder thread so git never waits for us to read and we never wait for it to
+  write). Given in pack order, blobs come out as fast as git can inflate them, with its
+  delta-base cache warm.
 
 A missing or unreadable object is reported as a ``GitObject`` with ``kind`` ``missing`` (git
 prints ``<id> missing`` for both) or ``corrupt`` (git died while streaming it: the reader starts
@@ -15,7 +18,9 @@ held in memory: their ``data`` is None and ``oversized`` is set.
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +31,7 @@ from leakguard.sources import git_run
 
 PIPE_BYTES = 1024 * 1024
 DRAIN_BYTES = 1024 * 1024
+LIST_BLOCK_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,24 +144,92 @@ def list_objects(git_dir: Path) -> Iterator[tuple[str, str, int]]:
         _stop(proc)
 
 
+def list_by_kind(git_dir: Path, kinds: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+    """(oid, size) of every object of each of ``kinds``, in pack order (as list_objects)."""
+    listing = Listing(git_dir, kinds)
+    try:
+        return listing.result()
+    finally:
+        listing.close()
+
+
+class Listing:
+    """:func:`list_by_kind` started now and read later: git writes the listing to a temporary
+    file, so it lists while the caller does other work (reads the refs, starts the log)."""
+
+    def __init__(self, git_dir: Path, kinds: Sequence[str]) -> None:
+        self.kinds = tuple(kinds)
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._proc = git_run.popen(
+            [*_LIST_ARGS, f"--batch-check={_LIST_FORMAT}"],
+            git_dir=git_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=self._output,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def result(self) -> dict[str, list[tuple[str, int]]]:
+        self._proc.wait()
+        self._output.seek(0)
+        return _parse_listing(self._output, self.kinds)
+
+    def close(self) -> None:
+        _stop(self._proc)
+        self._output.close()
+
+
+def _parse_listing(stream: IO[bytes], kinds: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+    """``<type> <oid> <size>`` lines, read in blocks, one regex per wanted type."""
+    patterns = {
+        # a literal first (the type on a line's start): the regex engine skips to it at once
+        kind: re.compile(rf"\n{re.escape(kind)} ([0-9a-f]+) ([0-9]+)")
+        for kind in kinds
+    }
+    found: dict[str, list[tuple[str, int]]] = {kind: [] for kind in kinds}
+    pending = b""
+    while block := stream.read(LIST_BLOCK_BYTES):
+        pending += block
+        cut = pending.rfind(b"\n") + 1
+        if not cut:
+            continue
+        text, pending = "\n" + pending[:cut].decode("ascii", "replace"), pending[cut:]
+        for kind, pattern in patterns.items():
+            found[kind] += [(oid, int(size)) for oid, size in pattern.findall(text)]
+    return found
+
+
+_LIST_ARGS = ("cat-file", "--batch-all-objects", "--unordered")
+_LIST_FORMAT = "%(objecttype) %(objectname) %(objectsize)"
+
+
 def objects_by_id(git_dir: Path, oids: Iterable[str], max_bytes: int) -> Iterator[GitObject]:
-    """The objects named by ``oids``, in that order; a corrupt one does not stop the rest."""
+    """The objects named by ``oids``, in that order; a corrupt one does not stop the rest.
+
+    git buffers its output (``--buffer``: a write per few KiB, not three per object) until it
+    first dies; from then on it flushes after each object, so the object it died on is the one
+    after the last it wrote, and only that one is reported corrupt.
+    """
     pending = list(dict.fromkeys(oids))
+    buffered = True
     while pending:
         done = 0
         try:
-            for obj in _batch(git_dir, pending, max_bytes):
+            for obj in _batch(git_dir, pending, max_bytes, buffered):
                 done += 1
                 yield obj
             return
         except GitProcessDied:
+            if buffered:  # what git held in its buffer was lost: ask again from there
+                buffered = False
+                pending = pending[done:]
+                continue
             # git died on pending[done]: report it and go on with a fresh process
             yield GitObject(pending[done], "corrupt", 0)
             pending = pending[done + 1 :]
 
 
-def _batch(git_dir: Path, oids: list[str], max_bytes: int) -> Iterator[GitObject]:
-    proc = _popen(git_dir, ["cat-file", "--batch"], True)
+def _batch(git_dir: Path, oids: list[str], max_bytes: int, buffered: bool) -> Iterator[GitObject]:
+    proc = _popen(git_dir, ["cat-file", "--batch", *(["--buffer"] if buffered else [])], True)
     assert proc.stdin is not None and proc.stdout is not None
     feeder = threading.Thread(target=_feed, args=(proc.stdin, oids), daemon=True)
     feeder.start()

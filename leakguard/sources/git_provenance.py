@@ -9,22 +9,40 @@ with each (commit, path) that introduced it, without reading a single blob.
 The log is written to a temporary file while the objects are being scanned (git runs on the
 other core), then parsed twice at most: once for the list of blobs when the scan is targeted
 (``--ref``, ``--incremental``), once for the provenance of the blobs that held findings.
+
+A full scan needs the provenance of a few blobs only (those with findings): :class:`LogIndex`
+maps the finished log, runs one regex over it (commit ids, introduced blob ids) and parses
+just the commits that introduce one of them. Each commit's header starts with a marker holding
+a random nonce, so a path or an author name (the repository's own text) can never pass for the
+start of a commit.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
+import mmap
+import re
+import secrets
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from leakguard.sources import git_run
 
-LOG_FORMAT = "--format=%x01%H %P%x00%an%x00%ae%x00%at%x00%aI"
+LOG_FIELDS = "%H %P%x00%an%x00%ae%x00%at%x00%aI"
+COMMIT_MARK = b"\x01"  # then the pass's nonce (hex), then the commit id
 READ_BYTES = 1024 * 1024
+SURVEY_BYTES = 8 * 1024 * 1024  # the log is surveyed in blocks of about this size
+ENTRY_BYTES = 1024  # more than the head of a raw entry the gitlink pattern reads
 GITLINK = b"160000"
+# a raw entry (one colon per parent): its modes, ids and status; the last id is the new blob
+_RAW_ENTRY = re.compile(rb"\0\n?:+(?:[0-7]{6} )+(?:[0-9a-f]{40,64} )*?([0-9a-f]{40,64}) [A-Z]")
+# a raw entry whose new mode is a gitlink (the new mode is the last one, followed by an id)
+_GITLINK_ENTRY = re.compile(rb"\0\n?:+(?:[0-7]{6} )*160000 [0-9a-f]{40}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +73,7 @@ class LogPass:
     proc: subprocess.Popen[bytes] | None  # None: nothing to walk (no starting commit)
     output: IO[bytes]
     errors: IO[bytes]
+    marker: bytes = COMMIT_MARK  # what starts each commit's header in this pass's output
     _finished: bool = field(default=False)
     returncode: int = 0
 
@@ -72,7 +91,12 @@ class LogPass:
     def records(self) -> Iterator[Commit | Introduction]:
         self.wait()
         self.output.seek(0)
-        return parse_log(self.output)
+        return parse_log(self.output, self.marker)
+
+    def index(self) -> LogIndex:
+        """The finished log, mapped for searches (see :class:`LogIndex`)."""
+        self.wait()
+        return LogIndex(self.output, self.marker)
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -89,8 +113,9 @@ def start_log(
     output = tempfile.TemporaryFile(dir=tmp_dir)  # noqa: SIM115 - closed by LogPass.close
     errors = tempfile.TemporaryFile(dir=tmp_dir)  # noqa: SIM115
     lines = [f"{t}\n" for t in tips]
+    marker = COMMIT_MARK + secrets.token_hex(8).encode()
     if not lines:  # git log would fall back to HEAD
-        return LogPass(None, output, errors)
+        return LogPass(None, output, errors, marker)
     proc = git_run.popen(
         [
             "log",
@@ -106,7 +131,7 @@ def start_log(
             "--no-mailmap",
             "--diff-merges=combined",
             "-z",
-            LOG_FORMAT,
+            f"--format=%x01{marker[1:].decode()}{LOG_FIELDS}",
         ],
         git_dir=git_dir,
         stdin=subprocess.PIPE,
@@ -122,7 +147,7 @@ def start_log(
         proc.stdin.close()
     except (BrokenPipeError, OSError):
         pass
-    return LogPass(proc, output, errors)
+    return LogPass(proc, output, errors, marker)
 
 
 def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
@@ -138,10 +163,12 @@ def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
         yield rest
 
 
-def parse_log(stream: IO[bytes]) -> Iterator[Commit | Introduction]:
+def parse_log(stream: IO[bytes], marker: bytes = COMMIT_MARK) -> Iterator[Commit | Introduction]:
     """Commits, each followed by the blobs it introduced (deletions and gitlinks included:
-    a deletion has an all-zero blob id, a submodule the mode ``160000``)."""
+    a deletion has an all-zero blob id, a submodule the mode ``160000``). ``marker`` starts
+    each commit header."""
     tokens = _tokens(stream)
+    skip = len(marker)
     commit: Commit | None = None
     for token in tokens:
         first = token[:1]
@@ -164,8 +191,8 @@ def parse_log(stream: IO[bytes]) -> Iterator[Commit | Introduction]:
             intro = _combined(commit, token, path)
             if intro is not None:
                 yield intro
-        elif first == b"\x01":
-            head = token[1:].decode("ascii", "replace").split()
+        elif token.startswith(marker):
+            head = token[skip:].decode("ascii", "replace").split()
             name = next(tokens, b"").decode("utf-8", "replace")
             email = next(tokens, b"").decode("utf-8", "replace")
             when = next(tokens, b"0").decode("ascii", "replace")
@@ -193,6 +220,109 @@ def _combined(commit: Commit, token: bytes, path: bytes) -> Introduction | None:
     parents = fields[colons + 1 : 2 * colons + 1]
     replaced = tuple(p.decode("ascii", "replace") for p in parents if p.strip(b"0"))
     return Introduction(commit, path, blob, mode, replaced)
+
+
+class LogIndex:
+    """A finished log pass mapped read-only: the commits it walked, the blobs its raw entries
+    introduce, and the records of the commits that name given blobs, without parsing the rest.
+    """
+
+    def __init__(self, output: IO[bytes], marker: bytes) -> None:
+        self.marker = marker
+        self._data: bytes | mmap.mmap = b""
+        output.seek(0, io.SEEK_END)
+        if output.tell():
+            self._data = mmap.mmap(output.fileno(), 0, access=mmap.ACCESS_READ)
+
+    def close(self) -> None:
+        if isinstance(self._data, mmap.mmap):
+            self._data.close()
+
+    def plain(self) -> bool:
+        """No raw entry adds a submodule and every byte is UTF-8 (so every path is): a full
+        parse would report nothing about paths or submodules."""
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        data = self._data
+        try:
+            for start in range(0, len(data), READ_BYTES):
+                end = start + READ_BYTES
+                # an entry that starts in this block ends within ENTRY_BYTES after it
+                if _GITLINK_ENTRY.search(data, start, end + ENTRY_BYTES):
+                    return False
+                decoder.decode(data[start:end])
+                self._release(start, end)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    def survey(self, blobs: Iterable[str], listed: Container[str] | None) -> Survey:
+        """One pass of a regex over the log, block by block: the commits walked, the
+        introduced blobs ``listed`` lacks (when given), and every introduction of one of
+        ``blobs``, in log order (only the commits that hold one are parsed)."""
+        data = self._data
+        pattern = re.compile(re.escape(self.marker) + rb"([0-9a-f]{40,64})|" + _RAW_ENTRY.pattern)
+        names = set(blobs)
+        wanted = {b.encode("ascii") for b in names}
+        out = Survey([], set(), [])
+        start = 0
+        while start < len(data):
+            end = data.find(self.marker, start + SURVEY_BYTES)
+            end = len(data) if end == -1 else end
+            commits: list[bytes] = []
+            hits: list[int] = []  # which of the block's commits (each once, in order)
+            introduced: set[bytes] = set()
+            for commit, blob in pattern.findall(data, start, end):
+                if commit:
+                    commits.append(commit)
+                elif blob in wanted and (not hits or hits[-1] != len(commits) - 1):
+                    hits.append(len(commits) - 1)
+                introduced.add(blob)
+            out.commits += [c.decode("ascii") for c in commits]
+            if listed is not None:
+                out.unlisted |= {
+                    oid
+                    for oid in (b.decode("ascii") for b in introduced if b.strip(b"0"))
+                    if oid not in listed
+                }
+            if hits:
+                out.records += self._introductions(start, end, hits, names)
+            self._release(start, end)
+            start = end
+        return out
+
+    def _release(self, start: int, end: int) -> None:
+        """Let the kernel drop the pages of ``[start, end)`` once read: a long history's log
+        never sits in memory whole (the pages are the file's, read again if needed)."""
+        if isinstance(self._data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            aligned = start - start % mmap.PAGESIZE
+            size = min(end, len(self._data)) - aligned
+            if size > 0:
+                self._data.madvise(mmap.MADV_DONTNEED, aligned, size)
+
+    def _introductions(
+        self, start: int, end: int, commits: list[int], blobs: set[str]
+    ) -> list[Introduction]:
+        """The introductions of ``blobs`` by the block's commits numbered ``commits`` (each
+        block starts with a commit's header)."""
+        data = self._data
+        heads = [m.start() for m in re.compile(re.escape(self.marker)).finditer(data, start, end)]
+        heads.append(end)
+        out: list[Introduction] = []
+        for k in commits:
+            if 0 <= k < len(heads) - 1:
+                records = parse_log(io.BytesIO(data[heads[k] : heads[k + 1]]), self.marker)
+                out += (r for r in records if isinstance(r, Introduction) and r.blob in blobs)
+        return out
+
+
+@dataclass
+class Survey:
+    """What :meth:`LogIndex.survey` found."""
+
+    commits: list[str]
+    unlisted: set[str]
+    records: list[Introduction]
 
 
 def is_deletion(blob: str) -> bool:

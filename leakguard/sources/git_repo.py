@@ -138,21 +138,65 @@ def list_refs(repo: Repository, warn: Callable[[str], None] | None = None) -> li
     A ref git cannot read, or one pointing at an object the repository lacks, is left out
     (and named through ``warn``): the other refs are still scanned.
     """
+    # one process names and peels every ref; git refuses when a ref names a missing object,
+    # and a tag of a tag is peeled one level only: those repositories take the long way
+    proc = git_run.run(
+        ["for-each-ref", f"--format={_PEELED_FORMAT}"],
+        git_dir=repo.git_dir,
+        work_tree=repo.work_tree,
+    )
+    peeled = _peeled_refs(proc.stdout) if proc.returncode == 0 else None
+    if peeled is not None:
+        _warn_broken(repo, proc.stderr, warn)
+        return peeled
     out, err = git_output(
         repo, ["for-each-ref", "--format=%(objectname) %(refname)"], what="listing refs"
     )
-    if warn is not None:
-        for line in err.decode("utf-8", "replace").splitlines():
-            if "broken ref" in line:  # "warning: ignoring broken ref refs/heads/x"
-                warn(f"{repo.key}: skipped a ref git cannot read: {line.rsplit(' ', 1)[-1]}")
+    _warn_broken(repo, err, warn)
     named = []
     for line in out.decode("utf-8", "replace").splitlines():
         oid, _, name = line.partition(" ")
         if oid and name:
             named.append((oid, name))
+    return _peel(repo, named, warn)
+
+
+# object, its type, what a tag points to and its type (empty for other refs), the ref name
+_PEELED_FORMAT = "%(objectname)%00%(objecttype)%00%(*objectname)%00%(*objecttype)%00%(refname)"
+_PEELED_KINDS = ("commit", "tree", "blob")
+
+
+def _peeled_refs(out: bytes) -> list[Ref] | None:
+    """The refs of a ``_PEELED_FORMAT`` listing; None when one needs more peeling."""
+    refs = []
+    for line in out.decode("utf-8", "replace").splitlines():
+        fields = line.split("\0")
+        if len(fields) != 5:
+            return None
+        oid, kind, target, target_kind, name = fields
+        if kind == "tag":
+            oid, kind = target, target_kind
+        if kind not in _PEELED_KINDS:
+            return None  # a tag of a tag
+        refs.append(Ref(name, oid, kind))
+    return refs
+
+
+def _warn_broken(repo: Repository, err: bytes, warn: Callable[[str], None] | None) -> None:
+    if warn is None:
+        return
+    for line in err.decode("utf-8", "replace").splitlines():
+        if "broken ref" in line:  # "warning: ignoring broken ref refs/heads/x"
+            warn(f"{repo.key}: skipped a ref git cannot read: {line.rsplit(' ', 1)[-1]}")
+
+
+def _peel(
+    repo: Repository, named: list[tuple[str, str]], warn: Callable[[str], None] | None
+) -> list[Ref]:
+    """Peel ``(oid, refname)`` pairs in one process; a missing object answers "<query>
+    missing" and its ref is left out, with a warning."""
     if not named:
         return []
-    # peel every ref in one process; a missing object answers "<query> missing"
     query = "".join(f"{oid}^{{}}\n" for oid, _ in named).encode()
     peeled = git_run.run(
         ["cat-file", "--batch-check=%(objectname) %(objecttype)"],

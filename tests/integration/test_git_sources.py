@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import time
 import zlib
@@ -15,6 +16,7 @@ from leakguard.model import Finding, ScanResult
 from leakguard.options import GitOptions, ScanOptions
 from leakguard.redact import fingerprint
 from leakguard.scanner import scan_then_record
+from leakguard.sources.git_objects import list_by_kind, list_objects, objects_by_id
 from leakguard.sources.remote import mirror_path
 from leakguard.store.cursors import state_store_for
 from tests.integration.git_repos import Builder, key, loose_object
@@ -387,3 +389,154 @@ def test_a_partial_clone_is_never_fetched_from(tmp_path: Path) -> None:
         assert f"lib/b.py@{second[:12]}" in named
     listed = b.git("--git-dir", str(clone), "cat-file", "--batch-all-objects", "--batch-check")
     assert " blob " not in listed
+
+
+def test_skipped_blobs_are_named_by_path_when_only_part_of_the_log_is_parsed(
+    tmp_path: Path,
+) -> None:
+    """A plain history (UTF-8 paths, no submodule): the log is searched, not parsed whole, and
+    the blobs named only by id (binary, oversized, LFS) still get their path and commit."""
+    b = Builder(tmp_path / "plain")
+    b.write("bin.dat", b"\0\x01\x02" + key("binary-plain").encode() + b"\0")
+    b.write("big.txt", "x" * 5000 + key("oversized-plain") + "\n")
+    b.write(
+        "model.bin",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "b" * 64 + "\nsize 12\n",
+    )
+    first = b.commit("odd files", "bin.dat", "big.txt", "model.bin")
+    b.write("app.py", f"K = '{key('plain-text')}'\n")
+    second = b.commit("text", "app.py")
+    result = _scan(b.path, _options(tmp_path, max_blob_bytes=4096))
+    found = _find(result, "plain-text")
+    assert found is not None and (found.location.commit, found.location.path) == (
+        second,
+        "app.py",
+    )
+    named = {s.path: s.reason.split(" (")[0] for s in result.stats.skipped}
+    short = first[:12]
+    assert named[f"bin.dat@{short}"] == "binary"
+    assert named[f"big.txt@{short}"] == "over the size limit"
+    assert named[f"model.bin@{short}"] == "Git LFS pointer"
+    assert result.stats.counters["git_commits"] == 2
+    assert "git_missing_blobs" not in result.stats.counters
+
+
+def test_a_path_that_looks_like_log_output_cannot_misplace_a_finding(tmp_path: Path) -> None:
+    """Paths are the repository's text: one shaped like a commit header or a raw diff entry
+    (naming another commit and the secret's blob) changes nothing about provenance."""
+    b = Builder(tmp_path / "hostile")
+    b.write("README.md", "# x\n")
+    decoy = b.commit("root", "README.md")
+    b.write("app.py", f"K = '{key('hostile-path')}'\n")
+    second = b.commit("add the key", "app.py")
+    blob = b.git("rev-parse", "HEAD:app.py")
+    names = [
+        f"\x01{decoy} {decoy}",  # the old header marker, then a commit id
+        f":100644 100644 {'0' * 40} {blob} M",  # a raw entry naming the secret's blob
+    ]
+    for name in names:
+        b.write(name, "nothing here\n")
+    b.git("add", "-A")  # (a leading colon would be pathspec magic)
+    b.commit("decoys")
+    result = _scan(b.path, _options(tmp_path))
+    found = _find(result, "hostile-path")
+    assert found is not None
+    assert (found.location.commit, found.location.path, found.occurrences) == (
+        second,
+        "app.py",
+        (),
+    )
+    assert result.stats.counters["git_commits"] == 3  # no path was taken for a commit
+
+
+def test_objects_listed_by_kind_are_those_listed_one_by_one(tmp_path: Path) -> None:
+    b, _first, _second = _two_commits(tmp_path / "repo")
+    b.git("tag", "-a", "v1", "-m", "release")
+    b.git("gc", "-q")  # a pack and loose objects both
+    b.write("late.txt", "late\n")
+    b.commit("late", "late.txt")
+    git_dir = b.path / ".git"
+    kinds = ("blob", "commit", "tag")
+    listed = list_by_kind(git_dir, kinds)
+    one_by_one = list(list_objects(git_dir))
+    for kind in kinds:
+        assert listed[kind] == [(oid, size) for oid, k, size in one_by_one if k == kind]
+    assert len(listed["blob"]) == 3 and len(listed["tag"]) == 1
+
+
+def test_a_corrupt_object_amid_good_ones_loses_none_of_them(tmp_path: Path) -> None:
+    """git buffers its output until it dies on the corrupt object; the objects it held are
+    asked again, so each good one comes back with its content and only the bad one is
+    reported."""
+    b = Builder(tmp_path / "repo")
+    names = [f"f{i}.txt" for i in range(40)]
+    for i, name in enumerate(names):
+        b.write(name, f"content {i}\n" * 50)
+    b.commit("many", *names)
+    oids = [b.git("rev-parse", f"HEAD:{name}") for name in names]
+    bad = oids[25]
+    obj = loose_object(b.path / ".git", bad)
+    obj.chmod(0o644)
+    obj.write_bytes(zlib.compress(b"blob 5000\0" + b"x" * 100)[:-6])
+    got = list(objects_by_id(b.path / ".git", oids, 1 << 20))
+    assert [o.oid for o in got] == oids
+    assert [o.oid for o in got if o.kind == "corrupt"] == [bad]
+    for i, o in enumerate(got):
+        if o.oid != bad:
+            assert o.kind == "blob" and o.data == f"content {i}\n".encode() * 50
+
+
+def _git_children() -> list[int]:
+    """The git processes this process started (from /proc)."""
+    pids = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat_file.read_text()
+        except OSError:
+            continue
+        name, _, rest = text.partition("(")[2].rpartition(")")
+        fields = rest.split()
+        if len(fields) > 1 and int(fields[1]) == os.getpid() and name == "git":
+            pids.append(int(stat_file.parent.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_git_killed_mid_stream_loses_no_object(tmp_path: Path) -> None:
+    """Killed mid-stream (what it held in its output buffer is lost), cat-file is asked again
+    from the first object that did not arrive: every object comes back, none is corrupt."""
+    b = Builder(tmp_path / "repo")
+    names = [f"f{i}.txt" for i in range(40)]
+    for i, name in enumerate(names):
+        b.write(name, "".join(f"{i} {j}\n" for j in range(20_000)))  # about 200 KB each
+    b.commit("many", *names)
+    oids = [b.git("rev-parse", f"HEAD:{name}") for name in names]
+    got = []
+    for obj in objects_by_id(b.path / ".git", oids, 1 << 24):
+        got.append(obj)
+        if len(got) == 5:  # git is blocked on a full pipe by now
+            for pid in _git_children():
+                os.kill(pid, signal.SIGKILL)
+    assert [o.oid for o in got] == oids
+    assert all(o.kind == "blob" for o in got)
+    assert [o.data for o in got] == [
+        "".join(f"{i} {j}\n" for j in range(20_000)).encode() for i in range(40)
+    ]
+
+
+def test_a_commit_only_a_tag_of_a_tag_reaches_has_its_provenance(tmp_path: Path) -> None:
+    b, _first, _second = _two_commits(tmp_path / "repo")
+    b.git("checkout", "-q", "--detach")
+    b.write("nested.py", f"N = '{key('nested-tag')}'\n")
+    nested = b.commit("only under a nested tag", "nested.py")
+    b.git("tag", "-a", "inner", "-m", "inner")
+    b.git("-c", "advice.nestedTag=false", "tag", "-a", "outer", "inner", "-m", "outer")
+    b.git("tag", "-d", "inner")  # only refs/tags/outer -> tag inner -> the commit
+    b.git("checkout", "-q", "main")
+    b.git("tag", "tree-tag", "HEAD^{tree}")  # a ref to a tree: no history of its own
+    for jobs_options in (_options(tmp_path / "a"), _options(tmp_path / "b", refs=("outer",))):
+        result = _scan(b.path, jobs_options)
+        found = _find(result, "nested-tag")
+        assert found is not None
+        assert (found.location.commit, found.location.path) == (nested, "nested.py")
+        assert not result.stats.warnings

@@ -11,12 +11,14 @@ import pytest
 from leakguard.errors import InputError
 from leakguard.model import ScanStats, SourceKind
 from leakguard.options import ScanOptions
+from leakguard.sources import git_objects, git_provenance
 from leakguard.sources.bundle import is_bundle, read_header
 from leakguard.sources.git_objects import GitObject, GitProcessDied, _read_objects
 from leakguard.sources.git_pieces import Problems, blob_chunks, display_path, ranges_by_size
 from leakguard.sources.git_provenance import (
     Commit,
     Introduction,
+    LogIndex,
     is_deletion,
     parse_log,
 )
@@ -241,3 +243,74 @@ def test_blob_chunks_fast_path_equals_the_general_reader(data: bytes) -> None:
         general_stats.warnings,
     )
     assert (fast_stats.files, fast_stats.bytes) == (general_stats.files, general_stats.bytes)
+
+
+MARK = b"\x01" + b"5eed" * 4  # a pass's marker: \x01 and its nonce
+
+
+def _marked(oid: str, parents: str) -> bytes:
+    return _header(oid, parents).replace(b"\x01", MARK, 1)
+
+
+def _log_file(tmp_path: Path, data: bytes) -> io.BufferedRandom:
+    out = (tmp_path / "log").open("w+b")
+    out.write(data)
+    out.flush()
+    return out
+
+
+def test_survey_lists_commits_and_parses_only_the_commits_that_introduce_wanted_blobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    C = "c" * 40
+    data = (
+        _marked(A, B)
+        + f"\n:000000 100644 {Z} {BLOB1} A".encode()
+        + b"\0one.py\0"
+        # a path shaped like a commit header with the default marker and like a raw entry
+        + f":000000 100644 {Z} {C} A".encode()
+        + f"\0\x01{B} {B}\0".encode()
+        + _marked(B, "")
+        + f"\n:100644 100644 {BLOB1} {BLOB2} M".encode()
+        + b"\0one.py\0"
+        + _marked(C, f"{A} {B}")
+        + f"\n::100644 100644 100644 {BLOB1} {BLOB2} {BLOB2} MM".encode()
+        + b"\0merged.py\0"
+    )
+    for block in (8 * 1024 * 1024, 1):  # one block, or a block per commit
+        monkeypatch.setattr(git_provenance, "SURVEY_BYTES", block)
+        with _log_file(tmp_path, data) as out:
+            index = LogIndex(out, MARK)
+            assert index.plain()
+            survey = index.survey([BLOB2], listed={BLOB1, BLOB2, C})
+            assert survey.commits == [A, B, C] and survey.unlisted == set()
+            assert [(r.commit.oid, r.path, r.blob) for r in survey.records] == [
+                (B, b"one.py", BLOB2),
+                (C, b"merged.py", BLOB2),
+            ]
+            assert index.survey([], listed={BLOB1}).unlisted == {BLOB2, C}
+            assert index.survey([BLOB1], listed=None).records[0].commit == Commit(
+                A, (B,), "Ann", "ann@example.com", 1700000000, "2023-11-14T22:13:20+00:00"
+            )
+            index.close()
+
+
+def test_a_log_with_a_submodule_or_a_path_that_is_not_utf8_is_not_plain(tmp_path: Path) -> None:
+    gitlink = _marked(A, "") + f"\n:000000 160000 {Z} {BLOB1} A".encode() + b"\0vendor/x\0"
+    latin1 = _marked(A, "") + f"\n:000000 100644 {Z} {BLOB1} A".encode() + b"\0caf\xe9\0"
+    plain = _marked(A, "") + f"\n:160000 100644 {BLOB2} {BLOB1} T".encode() + b"\0caf\xc3\xa9\0"
+    for data, expected in ((gitlink, False), (latin1, False), (plain, True), (b"", True)):
+        with _log_file(tmp_path, data) as out:
+            index = LogIndex(out, MARK)
+            assert index.plain() is expected
+            index.close()
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_listing_is_parsed_the_same_whatever_the_block_size(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(git_objects, "LIST_BLOCK_BYTES", block)
+    lines = f"blob {BLOB1} 12\ntree {A} 99\ncommit {B} 250\nblob {BLOB2} 0\ntag {Z} 7\n"
+    found = git_objects._parse_listing(io.BytesIO(lines.encode()), ("blob", "commit"))
+    assert found == {"blob": [(BLOB1, 12), (BLOB2, 0)], "commit": [(B, 250)]}
