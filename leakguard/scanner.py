@@ -162,10 +162,12 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
             worker.join(timeout=10)
 
 
-def _init_worker(parent: int, ruleset: RuleSet, options: ScanOptions) -> None:
+def _init_worker(parent: int, rules: RuleSet | Engine, options: ScanOptions) -> None:
+    """``rules``: the parent's engine when the worker was forked from it (its compiled
+    databases are already in this process's memory), else the rules to compile."""
     global _worker_engine, _worker_options
     bind_to_parent(parent)
-    _worker_engine = engine_for(ruleset, options)
+    _worker_engine = rules if isinstance(rules, Engine) else engine_for(rules, options)
     _worker_options = options
 
 
@@ -292,12 +294,18 @@ def execute_scan(
     if not pieces.parallel:
         return _run_local(pieces.local, engine, plan.options, progress)
     workers = min(worker_count(plan.options), len(pieces.parallel))
-    # the pieces never read the recorded state (their source did, when planning them)
-    initargs = (os.getpid(), plan.ruleset, replace(plan.options, state=ScanState()))
     # imported here: a small scan (a pre-commit hook's) never starts a pool
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=initargs) as pool:
+    context = multiprocessing.get_context()
+    # a forked worker inherits this process's engine (nothing to pickle or compile again)
+    rules: RuleSet | Engine = engine if context.get_start_method() == "fork" else plan.ruleset
+    # the pieces never read the recorded state (their source did, when planning them)
+    initargs = (os.getpid(), rules, replace(plan.options, state=ScanState()))
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=initargs
+    ) as pool:
         try:
             with spawning_workers():
                 futures: dict[Future[PieceResult], int] = {
