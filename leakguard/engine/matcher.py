@@ -290,17 +290,14 @@ class Engine:
                 group = self._groups[g]
                 reach.append((g, len(keyword) + group.before, group.max_length))
             self._keyword_reach.append(reach)
-        if self._keywords:  # the allow markers ride along: a chunk without one skips line checks
-            for stem in _MARKER_STEMS:
-                key = (stem, True, "")
-                if key not in index:
-                    index[key] = len(self._keywords)
-                    self._keywords.append(key)
-                    self._keyword_rules.append([])
-                    self._keyword_reach.append([])
-                self._keyword_reach[index[key]].append((_MARKED, 0, 0))
-            # and the exposure markers: a chunk without one is not searched for it per match
-            markers = [(NEXT_DATA, _NEXT_DATA), *((part, _PUBLIC) for part in PUBLIC_PARTS)]
+        if self._keywords:
+            # markers ride along: a chunk without an allow marker skips line checks, one
+            # without __NEXT_DATA__ or a public prefix is not searched for them per match
+            markers = [
+                *((stem, _MARKED) for stem in _MARKER_STEMS),
+                (NEXT_DATA, _NEXT_DATA),
+                *((part, _PUBLIC) for part in PUBLIC_PARTS),
+            ]
             for literal, pseudo in markers:
                 key = (literal, True, "")
                 if key not in index:
