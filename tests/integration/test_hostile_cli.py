@@ -241,6 +241,12 @@ def _no_strays() -> Iterator[None]:
                 os.kill(pid, signal.SIGKILL)
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C as a foreground command gets it: a suite started in the background (``&`` in a
+    script) hands its children SIGINT ignored, which Python then keeps."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _workers_of(proc: subprocess.Popen[bytes], count: int) -> list[int]:
     assert wait_for(lambda: len(children(proc.pid)) >= count or proc.poll() is not None)
     assert proc.poll() is None, proc.communicate()
@@ -308,7 +314,11 @@ def test_signals_exit_with_the_conventional_code(
         args = ["sweep", str(_sweep_config(tmp_path)), "--db", str(tmp_path / "lg.db"), "-j", "2"]
     # SIGINT goes to the whole process group, as Ctrl-C on a terminal; SIGTERM to the parent
     proc = subprocess.Popen(
-        _command(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        _command(args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_as_in_a_terminal,
     )
     try:
         workers = _workers_of(proc, 2)
@@ -345,7 +355,11 @@ def test_ctrl_c_in_an_incremental_git_scan_keeps_the_store_consistent(tmp_path: 
     db = tmp_path / "lg.db"
     args = ["scan", str(repo), "--incremental", "--db", str(db), "-j", "2", "-q"]
     proc = subprocess.Popen(
-        _command(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        _command(args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_as_in_a_terminal,
     )
     try:
         _workers_of(proc, 1)
