@@ -249,14 +249,16 @@ def _in_place(
     blank = data.translate(_BLANK)
     done = 0
     produced = 0
+    lo, hi = _owned(chunk)
     while m is not None and produced <= MAX_DECODED_BYTES:
         start = classes.rfind(b" ", 0, m.start()) + 1
         end = classes.find(b" ", m.end())
         if end == -1:
             end = len(data)
         # a run shorter than MIN_DECODED decodes shorter still (an escape is never shorter
-        # than what it stands for): not decoded at all
-        if MIN_DECODED <= end - start <= MAX_RUN_BYTES:
+        # than what it stands for): not decoded at all; a run starting outside the chunk's
+        # own range is its neighbour's to decode
+        if MIN_DECODED <= end - start <= MAX_RUN_BYTES and lo <= start < hi:
             decoded = decode(data[start:end])
             if len(decoded) >= MIN_DECODED:
                 # the decoded run starts where the encoded run does: same line and column
@@ -313,13 +315,42 @@ def _splits_a_secret(parts: list[bytes], joined: bytes) -> bool:
     return False
 
 
+def _owned(chunk: Chunk) -> tuple[int, int]:
+    """The offsets where a match of ``chunk`` is its own to report: [from, until)."""
+    return chunk.report_from, len(chunk.data) if chunk.report_until is None else chunk.report_until
+
+
+def _run_owner(chunk: Chunk) -> Callable[[int], bool]:
+    """Whether a base64 run starting at an offset is ``chunk``'s to decode. A chunk that
+    starts mid-line (a stream cut inside a line) may start inside a run that began in the
+    chunk before: a run at its first byte is that chunk's, which owns a run starting right at
+    its cut for that reason (else a run starting exactly there would be nobody's)."""
+    lo, hi = _owned(chunk)
+    data = chunk.data
+    continued = not chunk.position_fixed and (chunk.location.column or 1) > 1
+    before_cut = data[hi - 1 : hi] if 0 < hi < len(data) else b"\n"
+    next_continues = before_cut != b"\n"
+
+    def owned(start: int) -> bool:
+        if start == lo and lo == 0 and continued:
+            return False
+        return lo <= start < hi or (start == hi and next_continues)
+
+    return owned
+
+
 def _in_place_chunk(chunk: Chunk, layer: str, data: bytes) -> Chunk:
+    """An in-place chunk holds only the runs ``chunk`` owns (each decoded by the chunk its
+    encoded run starts in), so all it finds is its own: a decoded secret that lies past the
+    end of the parent's range (``user:`` before a password) is not lost between two chunks."""
     # ``replace`` keeps the chunk's class: a source-map chunk locates offsets its own way
     return replace(
         chunk,
         data=data,
         location=_layered(chunk.location, layer),
         depth=chunk.depth + 1,
+        report_from=0,
+        report_until=None,
     )
 
 
@@ -332,10 +363,13 @@ def _concatenations(chunk: Chunk, concat_triggers: OffsetScanner) -> Iterator[Ch
     blank = b""
     done = 0
     produced = 0
+    lo, hi = _owned(chunk)
     for m in _expressions(data, sorted(set(concat_triggers(data)))):
         if produced > MAX_DECODED_BYTES:
             break
         start, end = m.span()
+        if not lo <= start < hi:
+            continue  # the neighbouring chunk's expression
         parts = [lit[1:-1] for lit in _LITERALS.findall(data, start, end)]
         joined = b"".join(parts)
         start += 1  # the text starts after the opening quote, as the first literal's does
@@ -496,10 +530,11 @@ def _basic_credentials(chunk: Chunk, decoded_runs: set[int]) -> Iterator[Chunk]:
     blank = b""
     done = 0
     produced = 0
+    lo, hi = _owned(chunk)
     for line_start, line_end in _marked_lines(data, _BASIC_TRIGGER, _BASIC_LITERAL):
         for m in _BASIC.finditer(data, line_start, line_end):
             start, end = m.span(1)
-            if end - start > MAX_RUN_BYTES or start < done:
+            if end - start > MAX_RUN_BYTES or start < done or not lo <= start < hi:
                 continue
             decoded = _b64(data[start:end])
             if decoded is None or len(decoded) < MIN_DECODED:
@@ -531,14 +566,13 @@ def _base64_runs(
     if _B64_MARK in present:
         spans.extend(_encoded_prefix_runs(data, prefixes))
     produced = 0
-    lo = chunk.report_from
-    hi = len(data) if chunk.report_until is None else chunk.report_until
+    owned = _run_owner(chunk)
     # newlines before each run, counted once from the previous run (runs are sorted): a log
     # with a Basic header on every line costs the same per byte as one without
     counted, newlines = 0, 0
     last_end = -1
     for start, end in sorted(set(spans)):
-        if start in done or start < last_end or not lo <= start < hi or end - start > MAX_RUN_BYTES:
+        if start in done or start < last_end or not owned(start) or end - start > MAX_RUN_BYTES:
             continue  # inside a run already decoded, or owned by the neighbouring chunk
         decoded = _b64(data[start:end])
         if decoded is None or len(decoded) < MIN_DECODED:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import functools
+import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -129,9 +131,12 @@ def test_in_place_layer_keeps_lines_and_ownership() -> None:
     [decoded] = list(decoded_chunks(chunk, PLAIN))
     assert len(decoded.data) == len(data)
     assert decoded.data.count(b"\n") == data.count(b"\n")
-    assert decoded.report_until == 30 and decoded.depth == 1
+    # the run starts in the chunk's own range: decoded here, and all the layer holds is owned
+    assert decoded.report_until is None and decoded.depth == 1
     assert b"https://example.com/path" in decoded.data
     assert decoded.data.index(b"https://") == data.index(b"https%3A")
+    # a run starting at or after the end of the range is the next chunk's to decode
+    assert list(decoded_chunks(replace(chunk, report_until=data.index(b"url=")), PLAIN)) == []
 
 
 SLASH_RULES = """
@@ -358,3 +363,41 @@ def test_json_unescape_decodes_as_one_escape_at_a_time_does() -> None:
         assert _json_unescape(run) == _unescape_each(run), run
         fast += run.count(b"\\") == run.count(b"\\u") and b"\\u" in run
     assert fast > 100  # runs of escapes alone (the codec path) were drawn
+
+
+def _encoded_forms(key: str) -> dict[str, str]:
+    """A line holding ``key`` in each in-place layer, the key some bytes into its run."""
+    escaped = key.replace("_", "\\u005f")
+    return {
+        "basic": "Authorization: Basic " + base64.b64encode(f"user:{key}".encode()).decode(),
+        "json-escape": '{"token": "' + escaped + '"}',
+        "percent": "GET /?api_key=" + quote(key, safe=""),
+        "concatenation": f'k = "{key[:12]}" + "{key[12:]}";',
+    }
+
+
+@pytest.mark.parametrize("layer", ["basic", "json-escape", "percent", "concatenation"])
+def test_an_encoded_key_across_a_chunk_boundary_is_found_once(engine: Engine, layer: str) -> None:
+    """Cut into chunks that share an overlap (as every stream is), a key whose encoded run
+    starts just before a cut while the decoded key lies past it is found once: by the chunk
+    the run starts in. Every offset of the line around the cut is tried."""
+    from leakguard.sources.streaming import stream_chunks
+
+    key = stripe_key(77)
+    line = _encoded_forms(key)[layer]
+    missed, doubled = [], []
+    for pad in range(0, 300):  # the run starts on either side of the cuts at 256 and 512
+        data = ("x" * pad + " " + line + " end\n").encode() + b"tail\n" * 200
+        found = [
+            f.location.line
+            for chunk in stream_chunks(
+                io.BytesIO(data), Location("f", 1, 1), "file", chunk_bytes=512, overlap=256
+            )
+            for f in engine.scan(chunk, 2)
+            if f.secret == key
+        ]
+        if not found:
+            missed.append(pad)
+        elif len(found) > 1:
+            doubled.append(pad)
+    assert (missed, doubled) == ([], []), layer
