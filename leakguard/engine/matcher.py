@@ -397,7 +397,7 @@ class Engine:
     def _windows(self, hits: Iterable[tuple[int, int]]) -> dict[int, list[tuple[int, int]]]:
         """Per group, the window around each of the keyword pass's (keyword, end) ``hits``
         (unsorted; :meth:`_match_group` sorts and merges them). The pseudo-groups
-        ``_MARKED`` and ``_NEXT_DATA`` say a marker is there."""
+        ``_MARKED``, ``_NEXT_DATA`` and ``_PUBLIC`` say a marker is there."""
         windows: dict[int, list[tuple[int, int]]] = {}
         reach = self._keyword_reach
         for kw_index, end in hits:
