@@ -110,6 +110,10 @@ class Chunk:
     position_fixed: bool = False
     depth: int = 0
 
+    def owned(self) -> tuple[int, int]:
+        """[start, end) of the offsets where a match is this chunk's to report."""
+        return self.report_from, len(self.data) if self.report_until is None else self.report_until
+
     def location_at(self, offset: int, newlines: int | None = None) -> Location:
         """The location of ``data[offset]`` (``newlines``: the count of newlines before it,
         when the caller already knows it)."""

@@ -249,7 +249,7 @@ def _in_place(
     blank = data.translate(_BLANK)
     done = 0
     produced = 0
-    lo, hi = _owned(chunk)
+    owned = _run_owner(chunk)
     while m is not None and produced <= MAX_DECODED_BYTES:
         start = classes.rfind(b" ", 0, m.start()) + 1
         end = classes.find(b" ", m.end())
@@ -258,7 +258,7 @@ def _in_place(
         # a run shorter than MIN_DECODED decodes shorter still (an escape is never shorter
         # than what it stands for): not decoded at all; a run starting outside the chunk's
         # own range is its neighbour's to decode
-        if MIN_DECODED <= end - start <= MAX_RUN_BYTES and lo <= start < hi:
+        if MIN_DECODED <= end - start <= MAX_RUN_BYTES and owned(start):
             decoded = decode(data[start:end])
             if len(decoded) >= MIN_DECODED:
                 # the decoded run starts where the encoded run does: same line and column
@@ -315,17 +315,13 @@ def _splits_a_secret(parts: list[bytes], joined: bytes) -> bool:
     return False
 
 
-def _owned(chunk: Chunk) -> tuple[int, int]:
-    """The offsets where a match of ``chunk`` is its own to report: [from, until)."""
-    return chunk.report_from, len(chunk.data) if chunk.report_until is None else chunk.report_until
-
-
 def _run_owner(chunk: Chunk) -> Callable[[int], bool]:
-    """Whether a base64 run starting at an offset is ``chunk``'s to decode. A chunk that
-    starts mid-line (a stream cut inside a line) may start inside a run that began in the
-    chunk before: a run at its first byte is that chunk's, which owns a run starting right at
-    its cut for that reason (else a run starting exactly there would be nobody's)."""
-    lo, hi = _owned(chunk)
+    """Whether an encoded run starting at an offset is ``chunk``'s to decode (every layer
+    asks): a run is decoded by the chunk its encoded text starts in. A chunk that starts
+    mid-line (a stream cut inside a line) may start inside a run that began in the chunk
+    before: a run at its first byte is that chunk's, which owns a run starting right at its
+    cut for that reason (else a run starting exactly there would be nobody's)."""
+    lo, hi = chunk.owned()
     data = chunk.data
     continued = not chunk.position_fixed and (chunk.location.column or 1) > 1
     before_cut = data[hi - 1 : hi] if 0 < hi < len(data) else b"\n"
@@ -363,12 +359,12 @@ def _concatenations(chunk: Chunk, concat_triggers: OffsetScanner) -> Iterator[Ch
     blank = b""
     done = 0
     produced = 0
-    lo, hi = _owned(chunk)
+    owned = _run_owner(chunk)
     for m in _expressions(data, sorted(set(concat_triggers(data)))):
         if produced > MAX_DECODED_BYTES:
             break
         start, end = m.span()
-        if not lo <= start < hi:
+        if not owned(start):
             continue  # the neighbouring chunk's expression
         parts = [lit[1:-1] for lit in _LITERALS.findall(data, start, end)]
         joined = b"".join(parts)
@@ -530,11 +526,11 @@ def _basic_credentials(chunk: Chunk, decoded_runs: set[int]) -> Iterator[Chunk]:
     blank = b""
     done = 0
     produced = 0
-    lo, hi = _owned(chunk)
+    owned = _run_owner(chunk)
     for line_start, line_end in _marked_lines(data, _BASIC_TRIGGER, _BASIC_LITERAL):
         for m in _BASIC.finditer(data, line_start, line_end):
             start, end = m.span(1)
-            if end - start > MAX_RUN_BYTES or start < done or not lo <= start < hi:
+            if end - start > MAX_RUN_BYTES or start < done or not owned(start):
                 continue
             decoded = _b64(data[start:end])
             if decoded is None or len(decoded) < MIN_DECODED:

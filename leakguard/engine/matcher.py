@@ -417,8 +417,7 @@ class Engine:
         if not windows:
             return
         candidates: list[_Accepted] = []
-        lo = chunk.report_from
-        hi = len(data) if chunk.report_until is None else chunk.report_until
+        lo, hi = chunk.owned()
         groups = self._groups
         for g, spans in windows.items():
             group = groups[g]
