@@ -174,6 +174,83 @@ def _skip_value(text: str, pos: int) -> tuple[object, int]:
     return cast(tuple[object, int], _DECODER.raw_decode(text, pos))
 
 
+class DecodedStrings:
+    """A bounded memo of the JSON strings of ``sourcesContent`` decoded in this process, by
+    their text: a source repeated in other maps (a vendor module in every chunk of a build,
+    the same build read again) is recognised by comparing its escaped text with one decoded
+    already (``memcmp`` speed), not decoded again. What it gives is what the C scanner gives
+    (strings, ends and errors alike): a string is taken from the memo only where its whole
+    escaped text and closing quote follow, and a JSON string body that was valid once is the
+    same string wherever it is written.
+
+    Strings are found by their first :data:`HEAD` characters, at most :data:`PER_HEAD` per
+    head: a map of many strings with one head costs at most that many comparisons per string,
+    each stopping at the string's end. Past ``budget`` characters kept (escaped text and
+    decoded text each count), the memo starts over."""
+
+    HEAD = 64
+    PER_HEAD = 4
+    #: shorter strings are decoded as fast as they are compared
+    MIN_CHARS = 512
+
+    def __init__(self, budget: int = 48 * 1024 * 1024) -> None:
+        self._budget = budget
+        self._kept = 0
+        self._by_head: dict[str, list[tuple[str, str]]] = {}
+        #: a decoded string of the memo (by identity) -> it, and its UTF-8 bytes once asked
+        self._encoded: dict[int, tuple[str, bytes | None]] = {}
+
+    @property
+    def kept(self) -> int:
+        """Characters and bytes held (escaped, decoded and encoded texts)."""
+        return self._kept
+
+    def string_at(self, text: str, start: int) -> tuple[str, int]:
+        """The JSON string whose body starts at ``start`` in ``text``, decoded, and where it
+        ends (after its closing quote): ``json.decoder.scanstring(text, start)``."""
+        head = text[start : start + self.HEAD]
+        known = self._by_head.get(head)
+        if known is not None:
+            for raw, decoded in known:
+                after = start + len(raw)
+                if text.startswith(raw, start) and text.startswith('"', after):
+                    return decoded, after + 1
+        decoded, end = _scanstring(text, start)
+        size = end - 1 - start
+        if size >= self.MIN_CHARS and (known is None or len(known) < self.PER_HEAD):
+            self._keep(head, text[start : end - 1], decoded)
+        return decoded, end
+
+    def encoded(self, decoded: str) -> bytes:
+        """``decoded`` as UTF-8 (an unpaired surrogate as ``?``); a string of the memo gets the
+        same bytes object each time (hashed once where a walk recognises repeated sources)."""
+        known = self._encoded.get(id(decoded))
+        if known is None or known[0] is not decoded:
+            return decoded.encode("utf-8", "replace")
+        data = known[1]
+        if data is None:
+            data = decoded.encode("utf-8", "replace")
+            self._encoded[id(decoded)] = (decoded, data)
+            self._kept += len(data)
+        return data
+
+    def _keep(self, head: str, raw: str, decoded: str) -> None:
+        cost = len(raw) + len(decoded)
+        if cost > self._budget:
+            return
+        if self._kept + cost > self._budget:
+            self._by_head.clear()
+            self._encoded.clear()
+            self._kept = 0
+        self._by_head.setdefault(head, []).append((raw, decoded))
+        self._encoded[id(decoded)] = (decoded, None)
+        self._kept += cost
+
+
+#: the process's memo of decoded ``sourcesContent`` strings
+DECODED = DecodedStrings()
+
+
 def _content_strings(text: str, pos: int) -> tuple[list[object], list[Span | None], int] | None:
     """The values of the JSON array whose first element is at or after ``pos``, where each
     string's body sits (None for other values), and where the array ends; None past
@@ -185,7 +262,7 @@ def _content_strings(text: str, pos: int) -> tuple[list[object], list[Span | Non
         return values, spans, pos + 1
     while len(values) < MAX_SPANS:
         if text.startswith('"', pos):
-            string, end = _scanstring(text, pos + 1)
+            string, end = DECODED.string_at(text, pos + 1)
             values.append(string)
             spans.append((pos + 1, end - 1))
         else:
@@ -429,6 +506,8 @@ class SourceTextChunk(Chunk):
             return None
         text = self.raw.text  # type: ignore[union-attr]
         raw = _raw_offset(text, span[0], span[1], chars)
+        if text.find("\n", 0, raw) == -1:  # a map is most often one line: no count over it
+            return 1, raw + 1
         return text.count("\n", 0, raw) + 1, raw - text.rfind("\n", 0, raw)
 
     def chars_before(self, line: int, column: int) -> int | None:
@@ -613,7 +692,7 @@ def map_chunks(
             if not isinstance(content, str) or len(content) < MIN_SOURCE or content.isspace():
                 continue
             chunk = SourceTextChunk(
-                content.encode("utf-8", "replace"),
+                DECODED.encoded(content),
                 located,
                 source_kind,
                 original_path=names[entry] if entry < len(names) else f"<source {entry}>",
