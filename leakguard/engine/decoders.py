@@ -638,15 +638,21 @@ def _prefix_scanner(cache: RuleCache | None) -> OffsetScanner:
     return scan
 
 
+#: the URL-safe alphabet's two letters read as the standard ones (what ``altchars`` does)
+_URL_SAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def _b64(encoded: bytes) -> bytes | None:
-    """Decoded bytes when they are text (credentials are), else None."""
-    altchars = b"-_" if b"-" in encoded or b"_" in encoded else None
+    """Decoded bytes when they are text (credentials are), else None. Padding is optional;
+    ``-`` and ``_`` read as ``+`` and ``/``; any other byte outside the alphabet refuses it
+    (``base64.b64decode(..., altchars, validate=True)``, called without its Python wrapper:
+    a log with a Basic header on every line decodes one per line)."""
+    stripped = encoded.rstrip(b"=")
+    padded = stripped + b"=" * (-len(stripped) % 4)
+    if b"-" in padded or b"_" in padded:
+        padded = padded.translate(_URL_SAFE)
     try:
-        decoded = base64.b64decode(
-            encoded.rstrip(b"=") + b"=" * (-len(encoded.rstrip(b"=")) % 4),
-            altchars,
-            validate=True,
-        )
+        decoded = binascii.a2b_base64(padded, strict_mode=True)
     except (binascii.Error, ValueError):
         return None
     try:
