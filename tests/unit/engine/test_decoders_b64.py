@@ -20,15 +20,13 @@ def _reference(encoded: bytes) -> bytes | None:
     stripped = encoded.rstrip(b"=")
     try:
         decoded = base64.b64decode(stripped + b"=" * (-len(stripped) % 4), altchars, True)
-    except (binascii.Error, ValueError):
+        line_breaks_and_tabs_as_spaces = decoded.decode("utf-8").translate(_SPACED)
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
         return None
-    try:
-        text = decoded.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if not all(c.isprintable() or c in "\r\n\t" for c in text):
-        return None
-    return decoded
+    return decoded if line_breaks_and_tabs_as_spaces.isprintable() else None
+
+
+_SPACED = str.maketrans("\r\n\t", "   ")
 
 
 def _run(rng: random.Random) -> bytes:
