@@ -564,7 +564,10 @@ class RepeatedSources:
             if not self._spend(cost + PLACE_COST, chunk):
                 return False
             key = (first.location.path, first.original_path)
-            self._copies.setdefault(key, (first, []))[1].append(replace(chunk, data=first.data))
+            # the place keeps the first's bytes (not a copy of them); from the memo of decoded
+            # strings, they are most often the same object already
+            place = chunk if chunk.data is first.data else replace(chunk, data=first.data)
+            self._copies.setdefault(key, (first, []))[1].append(place)
             return True
         if self._spend(cost + len(chunk.data), chunk):
             self._first[chunk.data] = chunk
