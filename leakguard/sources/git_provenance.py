@@ -234,6 +234,10 @@ class LogIndex:
         if output.tell():
             self._data = mmap.mmap(output.fileno(), 0, access=mmap.ACCESS_READ)
 
+    @property
+    def data(self) -> bytes | mmap.mmap:
+        return self._data
+
     def close(self) -> None:
         if isinstance(self._data, mmap.mmap):
             self._data.close()
@@ -257,39 +261,47 @@ class LogIndex:
         return True
 
     def survey(self, blobs: Iterable[str], listed: Container[str] | None) -> Survey:
+        """The commits walked, the introduced blobs ``listed`` lacks (when given), and every
+        introduction of one of ``blobs``, in log order (only the commits that hold one are
+        parsed): :meth:`catalogue` and its :meth:`~Catalogue.introductions` at once."""
+        catalogue = self.catalogue(listed)
+        return Survey(catalogue.commits, catalogue.unlisted, catalogue.introductions(blobs))
+
+    def catalogue(self, listed: Container[str] | None) -> Catalogue:
         """One pass of a regex over the log, block by block: the commits walked, the
-        introduced blobs ``listed`` lacks (when given), and every introduction of one of
-        ``blobs``, in log order (only the commits that hold one are parsed)."""
+        introduced blobs ``listed`` lacks (when given), and which commits introduce each blob,
+        so that the introductions of any blobs are found later without parsing the rest.
+
+        It needs no blob named in advance: a scan runs it while the blobs are being scanned,
+        before their findings are known."""
         data = self._data
         pattern = re.compile(re.escape(self.marker) + rb"([0-9a-f]{40,64})|" + _RAW_ENTRY.pattern)
-        names = set(blobs)
-        wanted = {b.encode("ascii") for b in names}
-        out = Survey([], set(), [])
+        heads_pattern = re.compile(re.escape(self.marker) + rb"[0-9a-f]{40,64}")
+        commits: list[bytes] = []
+        heads: list[int] = []
+        by_blob: dict[bytes, list[int]] = {}
         start = 0
         while start < len(data):
             end = data.find(self.marker, start + SURVEY_BYTES)
             end = len(data) if end == -1 else end
-            commits: list[bytes] = []
-            hits: list[int] = []  # which of the block's commits (each once, in order)
-            introduced: set[bytes] = set()
+            heads += [m.start() for m in heads_pattern.finditer(data, start, end)]
+            number = len(commits) - 1  # the commit the entries found next belong to
             for commit, blob in pattern.findall(data, start, end):
                 if commit:
                     commits.append(commit)
-                elif blob in wanted and (not hits or hits[-1] != len(commits) - 1):
-                    hits.append(len(commits) - 1)
-                introduced.add(blob)
-            out.commits += [c.decode("ascii") for c in commits]
-            if listed is not None:
-                out.unlisted |= {
-                    oid
-                    for oid in (b.decode("ascii") for b in introduced if b.strip(b"0"))
-                    if oid not in listed
-                }
-            if hits:
-                out.records += self._introductions(start, end, hits, names)
+                    number += 1
+                elif (numbers := by_blob.get(blob)) is None:
+                    by_blob[blob] = [number]
+                elif numbers[-1] != number:
+                    numbers.append(number)
             self._release(start, end)
             start = end
-        return out
+        heads.append(len(data))
+        unlisted: set[str] = set()
+        if listed is not None:
+            introduced = (b.decode("ascii") for b in by_blob if b.strip(b"0"))
+            unlisted = {oid for oid in introduced if oid not in listed}
+        return Catalogue([c.decode("ascii") for c in commits], unlisted, self, heads, by_blob)
 
     def _release(self, start: int, end: int) -> None:
         """Let the kernel drop the pages of ``[start, end)`` once read: a long history's log
@@ -300,19 +312,37 @@ class LogIndex:
             if size > 0:
                 self._data.madvise(mmap.MADV_DONTNEED, aligned, size)
 
-    def _introductions(
-        self, start: int, end: int, commits: list[int], blobs: set[str]
-    ) -> list[Introduction]:
-        """The introductions of ``blobs`` by the block's commits numbered ``commits`` (each
-        block starts with a commit's header)."""
-        data = self._data
-        heads = [m.start() for m in re.compile(re.escape(self.marker)).finditer(data, start, end)]
-        heads.append(end)
+
+class Catalogue:
+    """What :meth:`LogIndex.catalogue` found; valid while its index is open."""
+
+    def __init__(
+        self,
+        commits: list[str],
+        unlisted: set[str],
+        index: LogIndex,
+        heads: list[int],
+        by_blob: dict[bytes, list[int]],
+    ) -> None:
+        self.commits = commits  # every commit walked, in log order
+        self.unlisted = unlisted  # introduced blobs the object store's listing lacks
+        self._index = index
+        self._heads = heads  # where each commit's record starts (and the log's end)
+        self._by_blob = by_blob  # blob id -> the numbers of the commits introducing it
+
+    def introductions(self, blobs: Iterable[str]) -> list[Introduction]:
+        """Every introduction of one of ``blobs``, in log order: only the commits that
+        introduce one are parsed."""
+        names = set(blobs)
+        numbers: set[int] = set()
+        for blob in names:
+            numbers.update(self._by_blob.get(blob.encode("ascii"), ()))
+        data, heads, marker = self._index.data, self._heads, self._index.marker
         out: list[Introduction] = []
-        for k in commits:
+        for k in sorted(numbers):
             if 0 <= k < len(heads) - 1:
-                records = parse_log(io.BytesIO(data[heads[k] : heads[k + 1]]), self.marker)
-                out += (r for r in records if isinstance(r, Introduction) and r.blob in blobs)
+                records = parse_log(io.BytesIO(data[heads[k] : heads[k + 1]]), marker)
+                out += (r for r in records if isinstance(r, Introduction) and r.blob in names)
         return out
 
 

@@ -198,6 +198,11 @@ _MAP = b'{"version":3,"sources":["a.js"],"sourcesContent":["k=1"],"mappings":"AA
         b"line\n" * (450 * 1024),  # over one chunk: overlapping chunks
         b"var x = 1;\n//# sourceMappingURL=app.js.map\n",
         b"var x;\n//# sourceMappingURL=data:application/json;base64," + base64.b64encode(_MAP),
+        # an inline map named mid-file, text after it: the general reader still follows it
+        b"var x;\n//# sourceMappingURL=data:application/json;base64,"
+        + base64.b64encode(_MAP)
+        + b"\nvar y = 2;\n" * 3,
+        b"the words sourceMappingURL= in prose, no comment\n",
         _MAP,
         b"\x1f\x8b\x08\x00" + b"\0" * 40,  # gzip magic (corrupt)
         b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",  # binary
@@ -292,6 +297,45 @@ def test_survey_lists_commits_and_parses_only_the_commits_that_introduce_wanted_
             assert index.survey([BLOB1], listed=None).records[0].commit == Commit(
                 A, (B,), "Ann", "ann@example.com", 1700000000, "2023-11-14T22:13:20+00:00"
             )
+            index.close()
+
+
+def test_a_catalogue_finds_what_a_survey_of_the_same_blobs_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalogue is built before the blobs with findings are known; asked for any set of
+    blobs afterwards, it gives exactly the survey's introductions, in log order."""
+    C = "c" * 40
+    data = (
+        _marked(A, "")
+        + f"\n:000000 100644 {Z} {BLOB1} A".encode()
+        + b"\0one.py\0"
+        + f":000000 100644 {Z} {BLOB1} A".encode()
+        + b"\0copy.py\0"
+        + _marked(B, A)
+        + f"\n:100644 100644 {BLOB1} {BLOB2} M".encode()
+        + b"\0one.py\0"
+        + _marked(C, B)
+        + f"\n:100644 000000 {BLOB2} {Z} D".encode()
+        + b"\0one.py\0"
+        + f":000000 100644 {Z} {BLOB2} A".encode()
+        + b"\0moved.py\0"
+    )
+    for block in (8 * 1024 * 1024, 1):
+        monkeypatch.setattr(git_provenance, "SURVEY_BYTES", block)
+        with _log_file(tmp_path, data) as out:
+            index = LogIndex(out, MARK)
+            catalogue = index.catalogue(listed={BLOB1})
+            assert catalogue.commits == [A, B, C] and catalogue.unlisted == {BLOB2}
+            for blobs in ([], [BLOB1], [BLOB2], [BLOB1, BLOB2], [Z], ["f" * 40]):
+                survey = index.survey(blobs, listed=None)
+                assert catalogue.introductions(blobs) == survey.records
+            assert [(r.commit.oid, r.path) for r in catalogue.introductions([BLOB1, BLOB2])] == [
+                (A, b"one.py"),
+                (A, b"copy.py"),
+                (B, b"one.py"),
+                (C, b"moved.py"),
+            ]
             index.close()
 
 
