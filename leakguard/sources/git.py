@@ -48,6 +48,7 @@ from leakguard.sources.git_provenance import (
     LogIndex,
     LogPass,
     is_deletion,
+    read_log,
     start_log,
 )
 from leakguard.sources.git_repo import (
@@ -373,7 +374,7 @@ class GitSource:
                 # nothing the whole parse would report: only the commits that introduce a
                 # blob with findings (or a skipped one) are parsed
                 commits = catalogue.commits
-                for rec in catalogue.introductions(wanted | by_id.keys()):
+                for rec in catalogue.introductions(index, wanted | by_id.keys()):
                     reading.note(rec)
             else:
                 commits = self._parse_whole_log(log, reading)
@@ -389,16 +390,7 @@ class GitSource:
         log = self._log
         if log is None or self._read is not None:
             return
-        log.wait()
-        index = log.index()
-        try:
-            catalogue = None
-            if index.plain():
-                catalogue = index.catalogue(self._listed if self._full else None)
-        except BaseException:
-            index.close()
-            raise
-        self._read = (index, catalogue)
+        self._read = read_log(log, self._listed if self._full else None)
 
     def _parse_whole_log(self, log: LogPass, reading: _LogReading) -> list[str]:
         commits: list[str] = []

@@ -22,10 +22,12 @@ from __future__ import annotations
 import codecs
 import io
 import mmap
+import os
 import re
 import secrets
 import subprocess
 import tempfile
+import time
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,8 @@ LOG_FIELDS = "%H %P%x00%an%x00%ae%x00%at%x00%aI"
 COMMIT_MARK = b"\x01"  # then the pass's nonce (hex), then the commit id
 READ_BYTES = 1024 * 1024
 SURVEY_BYTES = 8 * 1024 * 1024  # the log is surveyed in blocks of about this size
+CATALOGUE_STEP = 1024 * 1024  # a log being written is catalogued each time this much more is there
+NAP_SECONDS = 0.005  # how long to wait for git to write more of the log
 ENTRY_BYTES = 1024  # more than the head of a raw entry the gitlink pattern reads
 GITLINK = b"160000"
 # a raw entry (one colon per parent): its modes, ids and status; the last id is the new blob
@@ -76,6 +80,10 @@ class LogPass:
     marker: bytes = COMMIT_MARK  # what starts each commit's header in this pass's output
     _finished: bool = field(default=False)
     returncode: int = 0
+
+    def finished(self) -> bool:
+        """Whether git is done writing the log (without waiting for it)."""
+        return self._finished or self.proc is None or self.proc.poll() is not None
 
     def wait(self) -> int:
         if not self._finished:
@@ -245,72 +253,163 @@ class LogIndex:
     def plain(self) -> bool:
         """No raw entry adds a submodule and every byte is UTF-8 (so every path is): a full
         parse would report nothing about paths or submodules."""
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        data = self._data
-        try:
-            for start in range(0, len(data), READ_BYTES):
-                end = start + READ_BYTES
-                # an entry that starts in this block ends within ENTRY_BYTES after it
-                if _GITLINK_ENTRY.search(data, start, end + ENTRY_BYTES):
-                    return False
-                decoder.decode(data[start:end])
-                self._release(start, end)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return False
-        return True
+        cataloguer = _Cataloguer(self.marker, catalogue=False)
+        self._feed(cataloguer)
+        return cataloguer.finish(len(self._data), None) is not None
 
     def survey(self, blobs: Iterable[str], listed: Container[str] | None) -> Survey:
         """The commits walked, the introduced blobs ``listed`` lacks (when given), and every
         introduction of one of ``blobs``, in log order (only the commits that hold one are
-        parsed): :meth:`catalogue` and its :meth:`~Catalogue.introductions` at once."""
-        catalogue = self.catalogue(listed)
-        return Survey(catalogue.commits, catalogue.unlisted, catalogue.introductions(blobs))
+        parsed), whether the log is plain or not."""
+        cataloguer = _Cataloguer(self.marker, need_plain=False)
+        self._feed(cataloguer)
+        catalogue = cataloguer.finish(len(self._data), listed)
+        assert catalogue is not None  # always given when plainness is not asked for
+        records = catalogue.introductions(self, blobs)
+        return Survey(catalogue.commits, catalogue.unlisted, records)
 
-    def catalogue(self, listed: Container[str] | None) -> Catalogue:
-        """One pass of a regex over the log, block by block: the commits walked, the
-        introduced blobs ``listed`` lacks (when given), and which commits introduce each blob,
-        so that the introductions of any blobs are found later without parsing the rest.
+    def catalogue(self, listed: Container[str] | None) -> Catalogue | None:
+        """The log's :class:`Catalogue` (one pass of a regex, block by block), or None when it
+        is not :meth:`plain` (a whole parse must report its submodules or odd paths)."""
+        cataloguer = _Cataloguer(self.marker)
+        self._feed(cataloguer)
+        return cataloguer.finish(len(self._data), listed)
 
-        It needs no blob named in advance: a scan runs it while the blobs are being scanned,
-        before their findings are known."""
+    def _feed(self, cataloguer: _Cataloguer, start: int = 0) -> None:
+        """Hand ``data[start:]`` (whole records) to ``cataloguer`` in blocks of whole records,
+        each released once read."""
         data = self._data
-        pattern = re.compile(re.escape(self.marker) + rb"([0-9a-f]{40,64})|" + _RAW_ENTRY.pattern)
-        heads_pattern = re.compile(re.escape(self.marker) + rb"[0-9a-f]{40,64}")
-        commits: list[bytes] = []
-        heads: list[int] = []
-        by_blob: dict[bytes, list[int]] = {}
-        start = 0
-        while start < len(data):
+        while start < len(data) and cataloguer.wanted():
             end = data.find(self.marker, start + SURVEY_BYTES)
             end = len(data) if end == -1 else end
-            heads += [m.start() for m in heads_pattern.finditer(data, start, end)]
-            number = len(commits) - 1  # the commit the entries found next belong to
-            for commit, blob in pattern.findall(data, start, end):
-                if commit:
-                    commits.append(commit)
-                    number += 1
-                elif (numbers := by_blob.get(blob)) is None:
-                    by_blob[blob] = [number]
-                elif numbers[-1] != number:
-                    numbers.append(number)
+            cataloguer.feed(data, start, end)
             self._release(start, end)
             start = end
-        heads.append(len(data))
-        unlisted: set[str] = set()
-        if listed is not None:
-            introduced = (b.decode("ascii") for b in by_blob if b.strip(b"0"))
-            unlisted = {oid for oid in introduced if oid not in listed}
-        return Catalogue([c.decode("ascii") for c in commits], unlisted, self, heads, by_blob)
 
     def _release(self, start: int, end: int) -> None:
-        """Let the kernel drop the pages of ``[start, end)`` once read: a long history's log
-        never sits in memory whole (the pages are the file's, read again if needed)."""
-        if isinstance(self._data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-            aligned = start - start % mmap.PAGESIZE
-            size = min(end, len(self._data)) - aligned
-            if size > 0:
-                self._data.madvise(mmap.MADV_DONTNEED, aligned, size)
+        if isinstance(self._data, mmap.mmap):
+            _release(self._data, start, end)
+
+
+def _release(data: mmap.mmap, start: int, end: int) -> None:
+    """Let the kernel drop the pages of ``[start, end)`` once read: a long history's log never
+    sits in memory whole (the pages are the file's, read again if needed)."""
+    if hasattr(mmap, "MADV_DONTNEED"):
+        aligned = start - start % mmap.PAGESIZE
+        size = min(end, len(data)) - aligned
+        if size > 0:
+            data.madvise(mmap.MADV_DONTNEED, aligned, size)
+
+
+class _Cataloguer:
+    """Reads a log block by block (each block whole commit records, in order) and builds its
+    :class:`Catalogue`: whether it is plain (no submodule, every byte UTF-8), the commits,
+    where each starts, and which commits introduce each blob."""
+
+    def __init__(self, marker: bytes, *, catalogue: bool = True, need_plain: bool = True) -> None:
+        self.marker = marker
+        self.catalogue = catalogue
+        self.need_plain = need_plain
+        self.plain = True
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        escaped = re.escape(marker)
+        self._pattern = re.compile(escaped + rb"([0-9a-f]{40,64})|" + _RAW_ENTRY.pattern)
+        self._heads = re.compile(escaped + rb"[0-9a-f]{40,64}")
+        self.commits: list[bytes] = []
+        self.heads: list[int] = []
+        self.by_blob: dict[bytes, list[int]] = {}
+
+    def wanted(self) -> bool:
+        """Whether more blocks can change the result (not once the log is known not plain)."""
+        return self.plain or not self.need_plain
+
+    def feed(self, data: bytes | mmap.mmap, start: int, end: int, base: int = 0) -> None:
+        """The records in ``data[start:end]``; ``base``: where ``data`` starts in the log."""
+        if self.need_plain and self.plain:
+            self.plain = self._plain(data, start, end)
+        if not self.catalogue or not self.wanted():
+            return
+        self.heads += [base + m.start() for m in self._heads.finditer(data, start, end)]
+        by_blob = self.by_blob
+        number = len(self.commits) - 1  # the commit the entries found next belong to
+        for commit, blob in self._pattern.findall(data, start, end):
+            if commit:
+                self.commits.append(commit)
+                number += 1
+            elif (numbers := by_blob.get(blob)) is None:
+                by_blob[blob] = [number]
+            elif numbers[-1] != number:
+                numbers.append(number)
+
+    def _plain(self, data: bytes | mmap.mmap, start: int, end: int) -> bool:
+        # a raw entry never spans two records, nor a UTF-8 character a record's start (ASCII)
+        if _GITLINK_ENTRY.search(data, start, end):
+            return False
+        try:
+            self._decoder.decode(data[start:end])
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    def finish(self, size: int, listed: Container[str] | None) -> Catalogue | None:
+        """The catalogue of a log of ``size`` bytes, all fed; None when it is not plain."""
+        if self.need_plain and self.plain:
+            try:
+                self._decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self.plain = False
+        if not self.wanted():
+            return None
+        unlisted: set[str] = set()
+        if listed is not None:
+            introduced = (b.decode("ascii") for b in self.by_blob if b.strip(b"0"))
+            unlisted = {oid for oid in introduced if oid not in listed}
+        commits = [c.decode("ascii") for c in self.commits]
+        return Catalogue(commits, unlisted, [*self.heads, size], self.by_blob)
+
+
+def read_log(log: LogPass, listed: Container[str] | None) -> tuple[LogIndex, Catalogue | None]:
+    """The log mapped, and its :class:`Catalogue` (None when it is not plain), read while git
+    is still writing it: every whole record written so far is catalogued each time a step
+    more is there, so little is left to read once git is done (on a busy machine the log is
+    often the last process of a scan to finish)."""
+    cataloguer = _Cataloguer(log.marker)
+    fd = log.output.fileno()
+    done = 0  # the log is catalogued up to here (the start of a record)
+    looked = 0  # the log's size when its records were last looked for
+    while not log.finished():
+        size = os.fstat(fd).st_size
+        if size - max(done, looked) >= CATALOGUE_STEP and cataloguer.wanted():
+            looked = size
+            done = _feed_written(cataloguer, fd, done, size)
+        else:
+            time.sleep(NAP_SECONDS)
+    log.wait()
+    index = log.index()
+    try:
+        index._feed(cataloguer, done)
+        return index, cataloguer.finish(len(index.data), listed)
+    except BaseException:
+        index.close()
+        raise
+
+
+def _feed_written(cataloguer: _Cataloguer, fd: int, done: int, size: int) -> int:
+    """Catalogue the whole records git wrote from ``done`` to ``size``; where they end."""
+    offset = done - done % mmap.ALLOCATIONGRANULARITY
+    with mmap.mmap(fd, size - offset, offset=offset, access=mmap.ACCESS_READ) as data:
+        # the last record may be half written: up to the start of the last one
+        end = data.rfind(cataloguer.marker, done - offset + 1)
+        if end == -1:
+            return done
+        start = done - offset
+        while start < end:
+            cut = data.find(cataloguer.marker, start + SURVEY_BYTES, end)
+            cut = end if cut == -1 else cut
+            cataloguer.feed(data, start, cut, offset)
+            _release(data, start, cut)
+            start = cut
+    return offset + end
 
 
 class Catalogue:
@@ -320,24 +419,22 @@ class Catalogue:
         self,
         commits: list[str],
         unlisted: set[str],
-        index: LogIndex,
         heads: list[int],
         by_blob: dict[bytes, list[int]],
     ) -> None:
         self.commits = commits  # every commit walked, in log order
         self.unlisted = unlisted  # introduced blobs the object store's listing lacks
-        self._index = index
         self._heads = heads  # where each commit's record starts (and the log's end)
         self._by_blob = by_blob  # blob id -> the numbers of the commits introducing it
 
-    def introductions(self, blobs: Iterable[str]) -> list[Introduction]:
-        """Every introduction of one of ``blobs``, in log order: only the commits that
-        introduce one are parsed."""
+    def introductions(self, index: LogIndex, blobs: Iterable[str]) -> list[Introduction]:
+        """Every introduction of one of ``blobs``, in log order, read from the log ``index``
+        maps: only the commits that introduce one are parsed."""
         names = set(blobs)
         numbers: set[int] = set()
         for blob in names:
             numbers.update(self._by_blob.get(blob.encode("ascii"), ()))
-        data, heads, marker = self._index.data, self._heads, self._index.marker
+        data, heads, marker = index.data, self._heads, index.marker
         out: list[Introduction] = []
         for k in sorted(numbers):
             if 0 <= k < len(heads) - 1:

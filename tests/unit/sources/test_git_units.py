@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -326,11 +328,13 @@ def test_a_catalogue_finds_what_a_survey_of_the_same_blobs_finds(
         with _log_file(tmp_path, data) as out:
             index = LogIndex(out, MARK)
             catalogue = index.catalogue(listed={BLOB1})
+            assert catalogue is not None
             assert catalogue.commits == [A, B, C] and catalogue.unlisted == {BLOB2}
             for blobs in ([], [BLOB1], [BLOB2], [BLOB1, BLOB2], [Z], ["f" * 40]):
                 survey = index.survey(blobs, listed=None)
-                assert catalogue.introductions(blobs) == survey.records
-            assert [(r.commit.oid, r.path) for r in catalogue.introductions([BLOB1, BLOB2])] == [
+                assert catalogue.introductions(index, blobs) == survey.records
+            found = catalogue.introductions(index, [BLOB1, BLOB2])
+            assert [(r.commit.oid, r.path) for r in found] == [
                 (A, b"one.py"),
                 (A, b"copy.py"),
                 (B, b"one.py"),
@@ -358,3 +362,94 @@ def test_listing_is_parsed_the_same_whatever_the_block_size(
     lines = f"blob {BLOB1} 12\ntree {A} 99\ncommit {B} 250\nblob {BLOB2} 0\ntag {Z} 7\n"
     found = git_objects._parse_listing(io.BytesIO(lines.encode()), ("blob", "commit"))
     assert found == {"blob": [(BLOB1, 12), (BLOB2, 0)], "commit": [(B, 250)]}
+
+
+_WRITER = """
+import sys, time
+data = open(sys.argv[1], "rb").read()
+out = sys.stdout.buffer
+for start in range(0, len(data), 97):  # pieces that cut records anywhere
+    out.write(data[start : start + 97])
+    out.flush()
+    time.sleep(0.0005)
+"""
+
+
+def _many_commits(count: int, odd_path_at: int | None = None) -> bytes:
+    out = b""
+    for n in range(count):
+        oid, blob, again = f"{n:040x}", f"{n + 1:040x}", f"{n // 3 + 1:040x}"
+        path = b"caf\xe9.py" if n == odd_path_at else f"dir/file {n}.py".encode()
+        out += (
+            _marked(oid, f"{n - 1:040x}" if n else "")
+            + f"\n:100644 100644 {Z} {blob} M".encode()
+            + b"\0"
+            + path
+            + b"\0"
+            + f":000000 100644 {Z} {again} A".encode()
+            + f"\0copy {n}.py\0".encode()
+        )
+    return out
+
+
+@pytest.mark.parametrize("odd_path_at", [None, 150])
+def test_a_log_catalogued_while_git_writes_it_is_catalogued_as_the_finished_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, odd_path_at: int | None
+) -> None:
+    """read_log catalogues whole records as they are written (a process writes the log in
+    pieces that cut records anywhere): the result is the finished log's catalogue."""
+    monkeypatch.setattr(git_provenance, "CATALOGUE_STEP", 300)
+    monkeypatch.setattr(git_provenance, "SURVEY_BYTES", 1000)
+    monkeypatch.setattr(git_provenance, "NAP_SECONDS", 0.001)
+    data = _many_commits(400, odd_path_at)
+    source = tmp_path / "source"
+    source.write_bytes(data)
+    output = (tmp_path / "log").open("w+b")
+    errors = (tmp_path / "errors").open("w+b")
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(source)], stdout=output)
+    log = git_provenance.LogPass(proc, output, errors, MARK)
+    listed = {f"{n:040x}" for n in range(1, 300)}
+    index, catalogue = git_provenance.read_log(log, listed)
+    try:
+        assert index.data[:] == data
+        expected = index.catalogue(listed)
+        if odd_path_at is not None:
+            assert catalogue is None and expected is None
+            return
+        assert catalogue is not None and expected is not None
+        assert catalogue.commits == expected.commits and len(catalogue.commits) == 400
+        assert catalogue.unlisted == expected.unlisted == {f"{n:040x}" for n in range(300, 401)}
+        for blobs in ([f"{n:040x}" for n in range(1, 401)], [f"{7:040x}"], [f"{399:040x}"]):
+            records = catalogue.introductions(index, blobs)
+            assert records == expected.introductions(index, blobs) and records
+    finally:
+        index.close()
+        log.close()
+
+
+def test_records_written_so_far_are_catalogued_up_to_the_last_ones_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Half a log on disk, cut inside a record: the whole records before it are catalogued
+    (in blocks), the cut one is left for later; the rest then completes the same catalogue."""
+    monkeypatch.setattr(git_provenance, "SURVEY_BYTES", 500)
+    data = _many_commits(50)
+    cut = len(data) // 2 + 7
+    last_start = data.rfind(MARK, 0, cut)
+    with _log_file(tmp_path, data[:cut]) as out:
+        cataloguer = git_provenance._Cataloguer(MARK)
+        done = git_provenance._feed_written(cataloguer, out.fileno(), 0, cut)
+        assert done == last_start
+        # nothing new after the last record's start: nothing more is read
+        assert git_provenance._feed_written(cataloguer, out.fileno(), done, cut) == done
+        out.write(data[cut:])
+        out.flush()
+        index = LogIndex(out, MARK)
+        index._feed(cataloguer, done)
+        catalogue = cataloguer.finish(len(data), None)
+        expected = index.catalogue(None)
+        assert catalogue is not None and expected is not None
+        assert catalogue.commits == expected.commits and len(catalogue.commits) == 50
+        every = [f"{n:040x}" for n in range(1, 51)]
+        assert catalogue.introductions(index, every) == expected.introductions(index, every)
+        index.close()
