@@ -255,15 +255,15 @@ class LogIndex:
         parse would report nothing about paths or submodules."""
         cataloguer = _Cataloguer(self.marker, catalogue=False)
         self._feed(cataloguer)
-        return cataloguer.finish(len(self._data), None) is not None
+        return cataloguer.finish(len(self._data)) is not None
 
     def survey(self, blobs: Iterable[str], listed: Container[str] | None) -> Survey:
         """The commits walked, the introduced blobs ``listed`` lacks (when given), and every
         introduction of one of ``blobs``, in log order (only the commits that hold one are
         parsed), whether the log is plain or not."""
-        cataloguer = _Cataloguer(self.marker, need_plain=False)
+        cataloguer = _Cataloguer(self.marker, listed, need_plain=False)
         self._feed(cataloguer)
-        catalogue = cataloguer.finish(len(self._data), listed)
+        catalogue = cataloguer.finish(len(self._data))
         assert catalogue is not None  # always given when plainness is not asked for
         records = catalogue.introductions(self, blobs)
         return Survey(catalogue.commits, catalogue.unlisted, records)
@@ -271,9 +271,9 @@ class LogIndex:
     def catalogue(self, listed: Container[str] | None) -> Catalogue | None:
         """The log's :class:`Catalogue` (one pass of a regex, block by block), or None when it
         is not :meth:`plain` (a whole parse must report its submodules or odd paths)."""
-        cataloguer = _Cataloguer(self.marker)
+        cataloguer = _Cataloguer(self.marker, listed)
         self._feed(cataloguer)
-        return cataloguer.finish(len(self._data), listed)
+        return cataloguer.finish(len(self._data))
 
     def _feed(self, cataloguer: _Cataloguer, start: int = 0) -> None:
         """Hand ``data[start:]`` (whole records) to ``cataloguer`` in blocks of whole records,
@@ -306,8 +306,16 @@ class _Cataloguer:
     :class:`Catalogue`: whether it is plain (no submodule, every byte UTF-8), the commits,
     where each starts, and which commits introduce each blob."""
 
-    def __init__(self, marker: bytes, *, catalogue: bool = True, need_plain: bool = True) -> None:
+    def __init__(
+        self,
+        marker: bytes,
+        listed: Container[str] | None = None,
+        *,
+        catalogue: bool = True,
+        need_plain: bool = True,
+    ) -> None:
         self.marker = marker
+        self.listed = listed
         self.catalogue = catalogue
         self.need_plain = need_plain
         self.plain = True
@@ -317,7 +325,11 @@ class _Cataloguer:
         self._heads = re.compile(escaped + rb"[0-9a-f]{40,64}")
         self.commits: list[bytes] = []
         self.heads: list[int] = []
-        self.by_blob: dict[bytes, list[int]] = {}
+        # hash of a blob id -> the number of the commit introducing it, or of each (a list):
+        # a few dozen bytes a blob (ids stored whole would be four times more for a long
+        # history); two ids of one hash only make a few more commits parsed, never fewer
+        self.by_blob: dict[int, int | list[int]] = {}
+        self.unlisted: set[str] = set()
 
     def wanted(self) -> bool:
         """Whether more blocks can change the result (not once the log is known not plain)."""
@@ -331,15 +343,27 @@ class _Cataloguer:
             return
         self.heads += [base + m.start() for m in self._heads.finditer(data, start, end)]
         by_blob = self.by_blob
+        introduced: set[bytes] = set()
         number = len(self.commits) - 1  # the commit the entries found next belong to
         for commit, blob in self._pattern.findall(data, start, end):
             if commit:
                 self.commits.append(commit)
                 number += 1
-            elif (numbers := by_blob.get(blob)) is None:
-                by_blob[blob] = [number]
+                continue
+            introduced.add(blob)
+            key = hash(blob)
+            numbers = by_blob.get(key)
+            if numbers is None:
+                by_blob[key] = number
+            elif isinstance(numbers, int):
+                if numbers != number:
+                    by_blob[key] = [numbers, number]
             elif numbers[-1] != number:
                 numbers.append(number)
+        if self.listed is not None:
+            listed = self.listed
+            fresh = (b.decode("ascii") for b in introduced if b.strip(b"0"))
+            self.unlisted.update(oid for oid in fresh if oid not in listed)
 
     def _plain(self, data: bytes | mmap.mmap, start: int, end: int) -> bool:
         # a raw entry never spans two records, nor a UTF-8 character a record's start (ASCII)
@@ -351,7 +375,7 @@ class _Cataloguer:
             return False
         return True
 
-    def finish(self, size: int, listed: Container[str] | None) -> Catalogue | None:
+    def finish(self, size: int) -> Catalogue | None:
         """The catalogue of a log of ``size`` bytes, all fed; None when it is not plain."""
         if self.need_plain and self.plain:
             try:
@@ -360,12 +384,8 @@ class _Cataloguer:
                 self.plain = False
         if not self.wanted():
             return None
-        unlisted: set[str] = set()
-        if listed is not None:
-            introduced = (b.decode("ascii") for b in self.by_blob if b.strip(b"0"))
-            unlisted = {oid for oid in introduced if oid not in listed}
         commits = [c.decode("ascii") for c in self.commits]
-        return Catalogue(commits, unlisted, [*self.heads, size], self.by_blob)
+        return Catalogue(commits, self.unlisted, [*self.heads, size], self.by_blob)
 
 
 def read_log(log: LogPass, listed: Container[str] | None) -> tuple[LogIndex, Catalogue | None]:
@@ -373,7 +393,7 @@ def read_log(log: LogPass, listed: Container[str] | None) -> tuple[LogIndex, Cat
     is still writing it: every whole record written so far is catalogued each time a step
     more is there, so little is left to read once git is done (on a busy machine the log is
     often the last process of a scan to finish)."""
-    cataloguer = _Cataloguer(log.marker)
+    cataloguer = _Cataloguer(log.marker, listed)
     fd = log.output.fileno()
     done = 0  # the log is catalogued up to here (the start of a record)
     looked = 0  # the log's size when its records were last looked for
@@ -388,7 +408,7 @@ def read_log(log: LogPass, listed: Container[str] | None) -> tuple[LogIndex, Cat
     index = log.index()
     try:
         index._feed(cataloguer, done)
-        return index, cataloguer.finish(len(index.data), listed)
+        return index, cataloguer.finish(len(index.data))
     except BaseException:
         index.close()
         raise
@@ -420,12 +440,12 @@ class Catalogue:
         commits: list[str],
         unlisted: set[str],
         heads: list[int],
-        by_blob: dict[bytes, list[int]],
+        by_blob: dict[int, int | list[int]],
     ) -> None:
         self.commits = commits  # every commit walked, in log order
         self.unlisted = unlisted  # introduced blobs the object store's listing lacks
         self._heads = heads  # where each commit's record starts (and the log's end)
-        self._by_blob = by_blob  # blob id -> the numbers of the commits introducing it
+        self._by_blob = by_blob  # hash of a blob id -> the commit(s) introducing it
 
     def introductions(self, index: LogIndex, blobs: Iterable[str]) -> list[Introduction]:
         """Every introduction of one of ``blobs``, in log order, read from the log ``index``
@@ -433,7 +453,8 @@ class Catalogue:
         names = set(blobs)
         numbers: set[int] = set()
         for blob in names:
-            numbers.update(self._by_blob.get(blob.encode("ascii"), ()))
+            found = self._by_blob.get(hash(blob.encode("ascii")), ())
+            numbers.update((found,) if isinstance(found, int) else found)
         data, heads, marker = index.data, self._heads, index.marker
         out: list[Introduction] = []
         for k in sorted(numbers):

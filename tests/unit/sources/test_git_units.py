@@ -446,7 +446,7 @@ def test_records_written_so_far_are_catalogued_up_to_the_last_ones_start(
         out.flush()
         index = LogIndex(out, MARK)
         index._feed(cataloguer, done)
-        catalogue = cataloguer.finish(len(data), None)
+        catalogue = cataloguer.finish(len(data))
         expected = index.catalogue(None)
         assert catalogue is not None and expected is not None
         assert catalogue.commits == expected.commits and len(catalogue.commits) == 50
