@@ -42,10 +42,13 @@ from leakguard.sources.git_pieces import (
 )
 from leakguard.sources.git_provenance import (
     GITLINK,
+    Catalogue,
     Commit,
     Introduction,
+    LogIndex,
     LogPass,
     is_deletion,
+    read_log,
     start_log,
 )
 from leakguard.sources.git_repo import (
@@ -140,6 +143,8 @@ class GitSource:
         self._log_failed = False
         self._replaced: set[str] = set()  # blobs new commits replaced (incremental scans)
         self._signature: str | None = None  # the state signature this scan started from
+        # the finished log, mapped, and its catalogue (None when a whole parse is needed)
+        self._read: tuple[LogIndex, Catalogue | None] | None = None
 
     # -- incremental state -------------------------------------------------------------------
 
@@ -188,6 +193,8 @@ class GitSource:
             )
             for oids in ranges_by_size(blobs, jobs * RANGES_PER_WORKER):
                 pieces.append(GitBlobs(self.repo.git_dir, oids, self.label, limit))
+            if len(pieces) >= 2:  # the pool scans them: this process reads the log meanwhile
+                pieces.append(LogReading(self, self.label))
         return pieces
 
     # -- chunks ------------------------------------------------------------------------------
@@ -343,6 +350,9 @@ class GitSource:
                 self._scanned = commits
             return others + enriched
         finally:
+            if self._read is not None:
+                self._read[0].close()
+                self._read = None
             log.close()
             self._log = None
 
@@ -355,16 +365,16 @@ class GitSource:
         # blobs the readers could only name by id (binary, oversized...) get a path and commit
         by_id = {s.path: i for i, s in enumerate(stats.skipped) if _OBJECT_ID.fullmatch(s.path)}
         reading = _LogReading(wanted, by_id, stats, problems)
-        index = log.index()
+        self.read_log()
+        assert self._read is not None
+        index, catalogue = self._read
+        self._read = None
         try:
-            survey = None
-            if index.plain():
-                survey = index.survey(wanted | by_id.keys(), self._listed if self._full else None)
-            if survey is not None and not survey.unlisted:
+            if catalogue is not None and not catalogue.unlisted:
                 # nothing the whole parse would report: only the commits that introduce a
-                # blob with findings (or a skipped one) were parsed
-                commits = survey.commits
-                for rec in survey.records:
+                # blob with findings (or a skipped one) are parsed
+                commits = catalogue.commits
+                for rec in catalogue.introductions(index, wanted | by_id.keys()):
                     reading.note(rec)
             else:
                 commits = self._parse_whole_log(log, reading)
@@ -372,6 +382,15 @@ class GitSource:
             index.close()
         stats.count("git_commits", len(commits))
         return reading.intros, commits
+
+    def read_log(self) -> None:
+        """Wait for the log pass and read it once: map it and, when no path or submodule in it
+        needs the whole parse, catalogue which commits introduce each blob. Run by
+        :class:`LogReading` while the pool scans the blobs, else by :meth:`enrich`."""
+        log = self._log
+        if log is None or self._read is not None:
+            return
+        self._read = read_log(log, self._listed if self._full else None)
 
     def _parse_whole_log(self, log: LogPass, reading: _LogReading) -> list[str]:
         commits: list[str] = []
@@ -514,6 +533,24 @@ class GitSource:
             )
             out[gkey] = names
         return out
+
+
+@dataclasses.dataclass
+class LogReading:
+    """A piece for this process while the pool scans a repository's blobs: it reads the
+    finished log pass (see :meth:`GitSource.read_log`), so :meth:`GitSource.enrich` only
+    parses the few commits that introduce blobs with findings. It yields no chunk."""
+
+    source: GitSource
+    label: str
+    parallel_safe = False
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        return [self]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        self.source.read_log()
+        yield from ()
 
 
 class _LogReading:

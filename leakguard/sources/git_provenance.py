@@ -22,10 +22,12 @@ from __future__ import annotations
 import codecs
 import io
 import mmap
+import os
 import re
 import secrets
 import subprocess
 import tempfile
+import time
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,8 @@ LOG_FIELDS = "%H %P%x00%an%x00%ae%x00%at%x00%aI"
 COMMIT_MARK = b"\x01"  # then the pass's nonce (hex), then the commit id
 READ_BYTES = 1024 * 1024
 SURVEY_BYTES = 8 * 1024 * 1024  # the log is surveyed in blocks of about this size
+CATALOGUE_STEP = 1024 * 1024  # a log being written is catalogued each time this much more is there
+NAP_SECONDS = 0.005  # how long to wait for git to write more of the log
 ENTRY_BYTES = 1024  # more than the head of a raw entry the gitlink pattern reads
 GITLINK = b"160000"
 # a raw entry (one colon per parent): its modes, ids and status; the last id is the new blob
@@ -76,6 +80,10 @@ class LogPass:
     marker: bytes = COMMIT_MARK  # what starts each commit's header in this pass's output
     _finished: bool = field(default=False)
     returncode: int = 0
+
+    def finished(self) -> bool:
+        """Whether git is done writing the log (without waiting for it)."""
+        return self._finished or self.proc is None or self.proc.poll() is not None
 
     def wait(self) -> int:
         if not self._finished:
@@ -234,6 +242,10 @@ class LogIndex:
         if output.tell():
             self._data = mmap.mmap(output.fileno(), 0, access=mmap.ACCESS_READ)
 
+    @property
+    def data(self) -> bytes | mmap.mmap:
+        return self._data
+
     def close(self) -> None:
         if isinstance(self._data, mmap.mmap):
             self._data.close()
@@ -241,78 +253,214 @@ class LogIndex:
     def plain(self) -> bool:
         """No raw entry adds a submodule and every byte is UTF-8 (so every path is): a full
         parse would report nothing about paths or submodules."""
-        decoder = codecs.getincrementaldecoder("utf-8")()
+        cataloguer = _Cataloguer(self.marker, catalogue=False)
+        self._feed(cataloguer)
+        return cataloguer.finish(len(self._data)) is not None
+
+    def survey(self, blobs: Iterable[str], listed: Container[str] | None) -> Survey:
+        """The commits walked, the introduced blobs ``listed`` lacks (when given), and every
+        introduction of one of ``blobs``, in log order (only the commits that hold one are
+        parsed), whether the log is plain or not."""
+        cataloguer = _Cataloguer(self.marker, listed, need_plain=False)
+        self._feed(cataloguer)
+        catalogue = cataloguer.finish(len(self._data))
+        assert catalogue is not None  # always given when plainness is not asked for
+        records = catalogue.introductions(self, blobs)
+        return Survey(catalogue.commits, catalogue.unlisted, records)
+
+    def catalogue(self, listed: Container[str] | None) -> Catalogue | None:
+        """The log's :class:`Catalogue` (one pass of a regex, block by block), or None when it
+        is not :meth:`plain` (a whole parse must report its submodules or odd paths)."""
+        cataloguer = _Cataloguer(self.marker, listed)
+        self._feed(cataloguer)
+        return cataloguer.finish(len(self._data))
+
+    def _feed(self, cataloguer: _Cataloguer, start: int = 0) -> None:
+        """Hand ``data[start:]`` (whole records) to ``cataloguer`` in blocks of whole records,
+        each released once read."""
         data = self._data
+        while start < len(data) and cataloguer.wanted():
+            end = data.find(self.marker, start + SURVEY_BYTES)
+            end = len(data) if end == -1 else end
+            cataloguer.feed(data, start, end)
+            self._release(start, end)
+            start = end
+
+    def _release(self, start: int, end: int) -> None:
+        if isinstance(self._data, mmap.mmap):
+            _release(self._data, start, end)
+
+
+def _release(data: mmap.mmap, start: int, end: int) -> None:
+    """Let the kernel drop the pages of ``[start, end)`` once read: a long history's log never
+    sits in memory whole (the pages are the file's, read again if needed)."""
+    if hasattr(mmap, "MADV_DONTNEED"):
+        aligned = start - start % mmap.PAGESIZE
+        size = min(end, len(data)) - aligned
+        if size > 0:
+            data.madvise(mmap.MADV_DONTNEED, aligned, size)
+
+
+class _Cataloguer:
+    """Reads a log block by block (each block whole commit records, in order) and builds its
+    :class:`Catalogue`: whether it is plain (no submodule, every byte UTF-8), the commits,
+    where each starts, and which commits introduce each blob."""
+
+    def __init__(
+        self,
+        marker: bytes,
+        listed: Container[str] | None = None,
+        *,
+        catalogue: bool = True,
+        need_plain: bool = True,
+    ) -> None:
+        self.marker = marker
+        self.listed = listed
+        self.catalogue = catalogue
+        self.need_plain = need_plain
+        self.plain = True
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        escaped = re.escape(marker)
+        self._pattern = re.compile(escaped + rb"([0-9a-f]{40,64})|" + _RAW_ENTRY.pattern)
+        self._heads = re.compile(escaped + rb"[0-9a-f]{40,64}")
+        self.commits: list[bytes] = []
+        self.heads: list[int] = []
+        # hash of a blob id -> the number of the commit introducing it, or of each (a list):
+        # a few dozen bytes a blob (ids stored whole would be four times more for a long
+        # history); two ids of one hash only make a few more commits parsed, never fewer
+        self.by_blob: dict[int, int | list[int]] = {}
+        self.unlisted: set[str] = set()
+
+    def wanted(self) -> bool:
+        """Whether more blocks can change the result (not once the log is known not plain)."""
+        return self.plain or not self.need_plain
+
+    def feed(self, data: bytes | mmap.mmap, start: int, end: int, base: int = 0) -> None:
+        """The records in ``data[start:end]``; ``base``: where ``data`` starts in the log."""
+        if self.need_plain and self.plain:
+            self.plain = self._plain(data, start, end)
+        if not self.catalogue or not self.wanted():
+            return
+        self.heads += [base + m.start() for m in self._heads.finditer(data, start, end)]
+        by_blob = self.by_blob
+        introduced: set[bytes] = set()
+        number = len(self.commits) - 1  # the commit the entries found next belong to
+        for commit, blob in self._pattern.findall(data, start, end):
+            if commit:
+                self.commits.append(commit)
+                number += 1
+                continue
+            introduced.add(blob)
+            key = hash(blob)
+            numbers = by_blob.get(key)
+            if numbers is None:
+                by_blob[key] = number
+            elif isinstance(numbers, int):
+                if numbers != number:
+                    by_blob[key] = [numbers, number]
+            elif numbers[-1] != number:
+                numbers.append(number)
+        if self.listed is not None:
+            listed = self.listed
+            fresh = (b.decode("ascii") for b in introduced if b.strip(b"0"))
+            self.unlisted.update(oid for oid in fresh if oid not in listed)
+
+    def _plain(self, data: bytes | mmap.mmap, start: int, end: int) -> bool:
+        # a raw entry never spans two records, nor a UTF-8 character a record's start (ASCII)
+        if _GITLINK_ENTRY.search(data, start, end):
+            return False
         try:
-            for start in range(0, len(data), READ_BYTES):
-                end = start + READ_BYTES
-                # an entry that starts in this block ends within ENTRY_BYTES after it
-                if _GITLINK_ENTRY.search(data, start, end + ENTRY_BYTES):
-                    return False
-                decoder.decode(data[start:end])
-                self._release(start, end)
-            decoder.decode(b"", final=True)
+            self._decoder.decode(data[start:end])
         except UnicodeDecodeError:
             return False
         return True
 
-    def survey(self, blobs: Iterable[str], listed: Container[str] | None) -> Survey:
-        """One pass of a regex over the log, block by block: the commits walked, the
-        introduced blobs ``listed`` lacks (when given), and every introduction of one of
-        ``blobs``, in log order (only the commits that hold one are parsed)."""
-        data = self._data
-        pattern = re.compile(re.escape(self.marker) + rb"([0-9a-f]{40,64})|" + _RAW_ENTRY.pattern)
+    def finish(self, size: int) -> Catalogue | None:
+        """The catalogue of a log of ``size`` bytes, all fed; None when it is not plain."""
+        if self.need_plain and self.plain:
+            try:
+                self._decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self.plain = False
+        if not self.wanted():
+            return None
+        commits = [c.decode("ascii") for c in self.commits]
+        return Catalogue(commits, self.unlisted, [*self.heads, size], self.by_blob)
+
+
+def read_log(log: LogPass, listed: Container[str] | None) -> tuple[LogIndex, Catalogue | None]:
+    """The log mapped, and its :class:`Catalogue` (None when it is not plain), read while git
+    is still writing it: every whole record written so far is catalogued each time a step
+    more is there, so little is left to read once git is done (on a busy machine the log is
+    often the last process of a scan to finish)."""
+    cataloguer = _Cataloguer(log.marker, listed)
+    fd = log.output.fileno()
+    done = 0  # the log is catalogued up to here (the start of a record)
+    looked = 0  # the log's size when its records were last looked for
+    while not log.finished():
+        size = os.fstat(fd).st_size
+        if size - max(done, looked) >= CATALOGUE_STEP and cataloguer.wanted():
+            looked = size
+            done = _feed_written(cataloguer, fd, done, size)
+        else:
+            time.sleep(NAP_SECONDS)
+    log.wait()
+    index = log.index()
+    try:
+        index._feed(cataloguer, done)
+        return index, cataloguer.finish(len(index.data))
+    except BaseException:
+        index.close()
+        raise
+
+
+def _feed_written(cataloguer: _Cataloguer, fd: int, done: int, size: int) -> int:
+    """Catalogue the whole records git wrote from ``done`` to ``size``; where they end."""
+    offset = done - done % mmap.ALLOCATIONGRANULARITY
+    with mmap.mmap(fd, size - offset, offset=offset, access=mmap.ACCESS_READ) as data:
+        # the last record may be half written: up to the start of the last one
+        end = data.rfind(cataloguer.marker, done - offset + 1)
+        if end == -1:
+            return done
+        start = done - offset
+        while start < end:
+            cut = data.find(cataloguer.marker, start + SURVEY_BYTES, end)
+            cut = end if cut == -1 else cut
+            cataloguer.feed(data, start, cut, offset)
+            _release(data, start, cut)
+            start = cut
+    return offset + end
+
+
+class Catalogue:
+    """What :meth:`LogIndex.catalogue` found; valid while its index is open."""
+
+    def __init__(
+        self,
+        commits: list[str],
+        unlisted: set[str],
+        heads: list[int],
+        by_blob: dict[int, int | list[int]],
+    ) -> None:
+        self.commits = commits  # every commit walked, in log order
+        self.unlisted = unlisted  # introduced blobs the object store's listing lacks
+        self._heads = heads  # where each commit's record starts (and the log's end)
+        self._by_blob = by_blob  # hash of a blob id -> the commit(s) introducing it
+
+    def introductions(self, index: LogIndex, blobs: Iterable[str]) -> list[Introduction]:
+        """Every introduction of one of ``blobs``, in log order, read from the log ``index``
+        maps: only the commits that introduce one are parsed."""
         names = set(blobs)
-        wanted = {b.encode("ascii") for b in names}
-        out = Survey([], set(), [])
-        start = 0
-        while start < len(data):
-            end = data.find(self.marker, start + SURVEY_BYTES)
-            end = len(data) if end == -1 else end
-            commits: list[bytes] = []
-            hits: list[int] = []  # which of the block's commits (each once, in order)
-            introduced: set[bytes] = set()
-            for commit, blob in pattern.findall(data, start, end):
-                if commit:
-                    commits.append(commit)
-                elif blob in wanted and (not hits or hits[-1] != len(commits) - 1):
-                    hits.append(len(commits) - 1)
-                introduced.add(blob)
-            out.commits += [c.decode("ascii") for c in commits]
-            if listed is not None:
-                out.unlisted |= {
-                    oid
-                    for oid in (b.decode("ascii") for b in introduced if b.strip(b"0"))
-                    if oid not in listed
-                }
-            if hits:
-                out.records += self._introductions(start, end, hits, names)
-            self._release(start, end)
-            start = end
-        return out
-
-    def _release(self, start: int, end: int) -> None:
-        """Let the kernel drop the pages of ``[start, end)`` once read: a long history's log
-        never sits in memory whole (the pages are the file's, read again if needed)."""
-        if isinstance(self._data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-            aligned = start - start % mmap.PAGESIZE
-            size = min(end, len(self._data)) - aligned
-            if size > 0:
-                self._data.madvise(mmap.MADV_DONTNEED, aligned, size)
-
-    def _introductions(
-        self, start: int, end: int, commits: list[int], blobs: set[str]
-    ) -> list[Introduction]:
-        """The introductions of ``blobs`` by the block's commits numbered ``commits`` (each
-        block starts with a commit's header)."""
-        data = self._data
-        heads = [m.start() for m in re.compile(re.escape(self.marker)).finditer(data, start, end)]
-        heads.append(end)
+        numbers: set[int] = set()
+        for blob in names:
+            found = self._by_blob.get(hash(blob.encode("ascii")), ())
+            numbers.update((found,) if isinstance(found, int) else found)
+        data, heads, marker = index.data, self._heads, index.marker
         out: list[Introduction] = []
-        for k in commits:
+        for k in sorted(numbers):
             if 0 <= k < len(heads) - 1:
-                records = parse_log(io.BytesIO(data[heads[k] : heads[k + 1]]), self.marker)
-                out += (r for r in records if isinstance(r, Introduction) and r.blob in blobs)
+                records = parse_log(io.BytesIO(data[heads[k] : heads[k + 1]]), marker)
+                out += (r for r in records if isinstance(r, Introduction) and r.blob in names)
         return out
 
 

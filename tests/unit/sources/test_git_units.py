@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,6 +200,11 @@ _MAP = b'{"version":3,"sources":["a.js"],"sourcesContent":["k=1"],"mappings":"AA
         b"line\n" * (450 * 1024),  # over one chunk: overlapping chunks
         b"var x = 1;\n//# sourceMappingURL=app.js.map\n",
         b"var x;\n//# sourceMappingURL=data:application/json;base64," + base64.b64encode(_MAP),
+        # an inline map named mid-file, text after it: the general reader still follows it
+        b"var x;\n//# sourceMappingURL=data:application/json;base64,"
+        + base64.b64encode(_MAP)
+        + b"\nvar y = 2;\n" * 3,
+        b"the words sourceMappingURL= in prose, no comment\n",
         _MAP,
         b"\x1f\x8b\x08\x00" + b"\0" * 40,  # gzip magic (corrupt)
         b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",  # binary
@@ -295,6 +302,47 @@ def test_survey_lists_commits_and_parses_only_the_commits_that_introduce_wanted_
             index.close()
 
 
+def test_a_catalogue_finds_what_a_survey_of_the_same_blobs_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalogue is built before the blobs with findings are known; asked for any set of
+    blobs afterwards, it gives exactly the survey's introductions, in log order."""
+    C = "c" * 40
+    data = (
+        _marked(A, "")
+        + f"\n:000000 100644 {Z} {BLOB1} A".encode()
+        + b"\0one.py\0"
+        + f":000000 100644 {Z} {BLOB1} A".encode()
+        + b"\0copy.py\0"
+        + _marked(B, A)
+        + f"\n:100644 100644 {BLOB1} {BLOB2} M".encode()
+        + b"\0one.py\0"
+        + _marked(C, B)
+        + f"\n:100644 000000 {BLOB2} {Z} D".encode()
+        + b"\0one.py\0"
+        + f":000000 100644 {Z} {BLOB2} A".encode()
+        + b"\0moved.py\0"
+    )
+    for block in (8 * 1024 * 1024, 1):
+        monkeypatch.setattr(git_provenance, "SURVEY_BYTES", block)
+        with _log_file(tmp_path, data) as out:
+            index = LogIndex(out, MARK)
+            catalogue = index.catalogue(listed={BLOB1})
+            assert catalogue is not None
+            assert catalogue.commits == [A, B, C] and catalogue.unlisted == {BLOB2}
+            for blobs in ([], [BLOB1], [BLOB2], [BLOB1, BLOB2], [Z], ["f" * 40]):
+                survey = index.survey(blobs, listed=None)
+                assert catalogue.introductions(index, blobs) == survey.records
+            found = catalogue.introductions(index, [BLOB1, BLOB2])
+            assert [(r.commit.oid, r.path) for r in found] == [
+                (A, b"one.py"),
+                (A, b"copy.py"),
+                (B, b"one.py"),
+                (C, b"moved.py"),
+            ]
+            index.close()
+
+
 def test_a_log_with_a_submodule_or_a_path_that_is_not_utf8_is_not_plain(tmp_path: Path) -> None:
     gitlink = _marked(A, "") + f"\n:000000 160000 {Z} {BLOB1} A".encode() + b"\0vendor/x\0"
     latin1 = _marked(A, "") + f"\n:000000 100644 {Z} {BLOB1} A".encode() + b"\0caf\xe9\0"
@@ -314,3 +362,94 @@ def test_listing_is_parsed_the_same_whatever_the_block_size(
     lines = f"blob {BLOB1} 12\ntree {A} 99\ncommit {B} 250\nblob {BLOB2} 0\ntag {Z} 7\n"
     found = git_objects._parse_listing(io.BytesIO(lines.encode()), ("blob", "commit"))
     assert found == {"blob": [(BLOB1, 12), (BLOB2, 0)], "commit": [(B, 250)]}
+
+
+_WRITER = """
+import sys, time
+data = open(sys.argv[1], "rb").read()
+out = sys.stdout.buffer
+for start in range(0, len(data), 97):  # pieces that cut records anywhere
+    out.write(data[start : start + 97])
+    out.flush()
+    time.sleep(0.0005)
+"""
+
+
+def _many_commits(count: int, odd_path_at: int | None = None) -> bytes:
+    out = b""
+    for n in range(count):
+        oid, blob, again = f"{n:040x}", f"{n + 1:040x}", f"{n // 3 + 1:040x}"
+        path = b"caf\xe9.py" if n == odd_path_at else f"dir/file {n}.py".encode()
+        out += (
+            _marked(oid, f"{n - 1:040x}" if n else "")
+            + f"\n:100644 100644 {Z} {blob} M".encode()
+            + b"\0"
+            + path
+            + b"\0"
+            + f":000000 100644 {Z} {again} A".encode()
+            + f"\0copy {n}.py\0".encode()
+        )
+    return out
+
+
+@pytest.mark.parametrize("odd_path_at", [None, 150])
+def test_a_log_catalogued_while_git_writes_it_is_catalogued_as_the_finished_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, odd_path_at: int | None
+) -> None:
+    """read_log catalogues whole records as they are written (a process writes the log in
+    pieces that cut records anywhere): the result is the finished log's catalogue."""
+    monkeypatch.setattr(git_provenance, "CATALOGUE_STEP", 300)
+    monkeypatch.setattr(git_provenance, "SURVEY_BYTES", 1000)
+    monkeypatch.setattr(git_provenance, "NAP_SECONDS", 0.001)
+    data = _many_commits(400, odd_path_at)
+    source = tmp_path / "source"
+    source.write_bytes(data)
+    output = (tmp_path / "log").open("w+b")
+    errors = (tmp_path / "errors").open("w+b")
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(source)], stdout=output)
+    log = git_provenance.LogPass(proc, output, errors, MARK)
+    listed = {f"{n:040x}" for n in range(1, 300)}
+    index, catalogue = git_provenance.read_log(log, listed)
+    try:
+        assert index.data[:] == data
+        expected = index.catalogue(listed)
+        if odd_path_at is not None:
+            assert catalogue is None and expected is None
+            return
+        assert catalogue is not None and expected is not None
+        assert catalogue.commits == expected.commits and len(catalogue.commits) == 400
+        assert catalogue.unlisted == expected.unlisted == {f"{n:040x}" for n in range(300, 401)}
+        for blobs in ([f"{n:040x}" for n in range(1, 401)], [f"{7:040x}"], [f"{399:040x}"]):
+            records = catalogue.introductions(index, blobs)
+            assert records == expected.introductions(index, blobs) and records
+    finally:
+        index.close()
+        log.close()
+
+
+def test_records_written_so_far_are_catalogued_up_to_the_last_ones_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Half a log on disk, cut inside a record: the whole records before it are catalogued
+    (in blocks), the cut one is left for later; the rest then completes the same catalogue."""
+    monkeypatch.setattr(git_provenance, "SURVEY_BYTES", 500)
+    data = _many_commits(50)
+    cut = len(data) // 2 + 7
+    last_start = data.rfind(MARK, 0, cut)
+    with _log_file(tmp_path, data[:cut]) as out:
+        cataloguer = git_provenance._Cataloguer(MARK)
+        done = git_provenance._feed_written(cataloguer, out.fileno(), 0, cut)
+        assert done == last_start
+        # nothing new after the last record's start: nothing more is read
+        assert git_provenance._feed_written(cataloguer, out.fileno(), done, cut) == done
+        out.write(data[cut:])
+        out.flush()
+        index = LogIndex(out, MARK)
+        index._feed(cataloguer, done)
+        catalogue = cataloguer.finish(len(data))
+        expected = index.catalogue(None)
+        assert catalogue is not None and expected is not None
+        assert catalogue.commits == expected.commits and len(catalogue.commits) == 50
+        every = [f"{n:040x}" for n in range(1, 51)]
+        assert catalogue.introductions(index, every) == expected.introductions(index, every)
+        index.close()
