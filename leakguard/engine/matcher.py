@@ -39,7 +39,16 @@ from leakguard.engine.markers import ALLOW_MARKERS, NEXT_LINE_MARKER
 from leakguard.engine.rulecache import RuleCache, block_database
 from leakguard.engine.rules import Rule, RuleSet, rotation_for
 from leakguard.errors import EngineError, UsageError
-from leakguard.model import Chunk, Finding, Location, Validation, ValidationStatus
+from leakguard.model import (
+    Chunk,
+    Extras,
+    Finding,
+    Location,
+    Parts,
+    Severity,
+    Validation,
+    ValidationStatus,
+)
 from leakguard.redact import fingerprint, redact
 
 #: how long a user-supplied rule (``--rules``) may run on one chunk before it is skipped
@@ -194,14 +203,48 @@ class _Group:
     prefixes: list[bytes]
 
 
+class _Judged:
+    """An accepted verdict on a rule's secret and, once a finding was made of it, what every
+    finding of that rule, secret and verdict shares whatever its place (:class:`_Facts`). A
+    memoised verdict's judgement is shared by each place the value is found again, so its
+    fingerprint and redacted preview are computed once."""
+
+    __slots__ = ("facts", "verdict")
+
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        self.facts: _Facts | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What a finding takes from its rule, its verdict and its secret (never the value)."""
+
+    rule_id: str
+    provider: str
+    title: str
+    severity: Severity
+    fingerprint: str
+    redacted: str
+    validation: Validation
+    attributes: Extras
+    rotation: str | None
+    per_match: bool  # the playbook depends on the match (the rule's ``rotation_by``)
+    parts: Parts
+
+
 @dataclass(frozen=True, slots=True)
 class _Accepted:
     rule: Rule
     start: int
     end: int
     secret: bytes
-    verdict: Verdict
+    judged: _Judged
     groups: Mapping[str, bytes | None]  # the match's named groups (rotation_by reads one)
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.judged.verdict
 
 
 # the pseudo-group of the markers' keyword hits (no pattern: they only say a marker is there)
@@ -214,7 +257,7 @@ _PUBLIC = -3
 #: verdicts an engine remembers (a digest and a verdict each: a few MB at most); when full it
 #: starts again empty (values repeat within a file set: config copied into many files)
 MEMO_ENTRIES = 16384
-_Memo = dict[tuple[str, bytes], Verdict | None]
+_Memo = dict[tuple[str, bytes], _Judged | None]
 
 
 def _digest(context: bytes, secret: bytes) -> bytes:
@@ -379,20 +422,22 @@ class Engine:
         else:
             hits = self._scan_keywords(data)
         windows = self._windows(hits)
-        lines = _LineCounter(data)
-        exposure = Exposure(
-            data,
-            next_data=windows.pop(_NEXT_DATA, None) is not None,
-            public_names=windows.pop(_PUBLIC, None) is not None,
-        )
+        next_data = windows.pop(_NEXT_DATA, None) is not None
+        public_names = windows.pop(_PUBLIC, None) is not None
+        exposure = Exposure(data, next_data=next_data, public_names=public_names)
         accepted = self._accepted(data, chunk, memo, windows)
         if allow is not None:
             accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))
-        findings = [self._finding(chunk, acc, lines, exposure) for acc in accepted]
+        findings = self._findings(chunk, accepted, exposure if next_data or public_names else None)
+        # a plain chunk's own findings start at distinct offsets, so at distinct places: only
+        # a decoded layer's may repeat one (a subclass places findings its own way)
+        distinct = type(chunk) is Chunk and not chunk.position_fixed
         if decoding:
+            own = len(findings)
             for decoded in decoded_chunks(chunk, self.decoders, present):
                 findings.extend(self._scan(decoded, decode_depth, allow, memo))
-        return _unique(findings)
+            distinct = distinct and len(findings) == own
+        return findings if distinct else _unique(findings)
 
     def _windows(self, hits: Iterable[tuple[int, int]]) -> dict[int, list[tuple[int, int]]]:
         """Per group, the window around each of the keyword pass's (keyword, end) ``hits``
@@ -493,19 +538,20 @@ class Engine:
                 # the key is a digest: the memo keeps no value
                 key = (rule.id, _digest(context(candidate), secret))
                 if key in memo:
-                    verdict = memo[key]
+                    judged = memo[key]
                 else:
                     verdict = self._judge(rule, prefix, secret, candidate)
+                    judged = None if verdict is None else _Judged(verdict)
                     if len(memo) >= MEMO_ENTRIES:
                         memo.clear()
-                    memo[key] = verdict
+                    memo[key] = judged
                 return (
-                    None
-                    if verdict is None
-                    else _Accepted(rule, start, end, secret, verdict, groups)
+                    None if judged is None else _Accepted(rule, start, end, secret, judged, groups)
                 )
         verdict = self._judge(rule, prefix, secret, candidate)
-        return None if verdict is None else _Accepted(rule, start, end, secret, verdict, groups)
+        if verdict is None:
+            return None
+        return _Accepted(rule, start, end, secret, _Judged(verdict), groups)
 
     def _judge(
         self, rule: Rule, prefix: int, secret: bytes, candidate: Candidate | None
@@ -555,37 +601,69 @@ class Engine:
                 continue
             yield acc
 
-    def _finding(
-        self, chunk: Chunk, acc: _Accepted, lines: _LineCounter, exposure: Exposure
-    ) -> Finding:
-        verdict, rule = acc.verdict, acc.rule
-        secret = verdict.secret if verdict.secret is not None else acc.secret
-        location = (
-            chunk.location
-            if chunk.position_fixed
-            else chunk.location_at(acc.start, lines.before(acc.start))
-        )
-        return Finding(
-            rule_id=verdict.rule_id or rule.id,
-            provider=verdict.provider or rule.provider,
-            title=verdict.title or rule.title,
-            severity=verdict.severity if verdict.severity is not None else rule.severity,
-            fingerprint=fingerprint(secret),
-            redacted=verdict.redacted or redact(secret),
-            source_kind=str(chunk.source_kind),
-            location=location,
-            validation=Validation(
-                status=verdict.status, validator=rule.validator, detail=verdict.detail
-            ),
-            attributes=verdict.attributes + exposure.attributes(acc.start, acc.end),
-            rotation=rotation_for(rule, acc.groups),
-            secret=secret.decode("utf-8", "replace") if self.show_secrets else None,
-            parts=_part_fingerprints(verdict),
-        )
+    def _findings(
+        self, chunk: Chunk, accepted: Iterable[_Accepted], exposure: Exposure | None
+    ) -> list[Finding]:
+        """A finding per accepted match (in offset order). ``exposure``: None when the chunk
+        holds nothing that could make a match public (no attribute to look for)."""
+        findings: list[Finding] = []
+        place = _Places(chunk)
+        source_kind = str(chunk.source_kind)
+        show_secrets = self.show_secrets
+        for acc in accepted:
+            judged, rule = acc.judged, acc.rule
+            facts = judged.facts
+            if facts is None:
+                facts = judged.facts = _facts(rule, judged.verdict, acc.secret)
+            attributes = facts.attributes
+            if exposure is not None:
+                attributes += exposure.attributes(acc.start, acc.end)
+            secret = None
+            if show_secrets:
+                value = judged.verdict.secret
+                secret = (acc.secret if value is None else value).decode("utf-8", "replace")
+            findings.append(
+                Finding(
+                    rule_id=facts.rule_id,
+                    provider=facts.provider,
+                    title=facts.title,
+                    severity=facts.severity,
+                    fingerprint=facts.fingerprint,
+                    redacted=facts.redacted,
+                    source_kind=source_kind,
+                    location=place.of(acc.start),
+                    validation=facts.validation,
+                    attributes=attributes,
+                    rotation=rotation_for(rule, acc.groups) if facts.per_match else facts.rotation,
+                    secret=secret,
+                    parts=facts.parts,
+                )
+            )
+        return findings
 
     def scan_text(self, text: str, path: str = "<example>") -> list[Finding]:
         """Scan a string as one chunk (rule examples, tests)."""
         return self.scan(Chunk(text.encode("utf-8"), Location(path, 1, 1)))
+
+
+def _facts(rule: Rule, verdict: Verdict, matched: bytes) -> _Facts:
+    """What the findings of ``rule``'s accepted ``verdict`` on the ``matched`` secret share."""
+    secret = verdict.secret if verdict.secret is not None else matched
+    return _Facts(
+        rule_id=verdict.rule_id or rule.id,
+        provider=verdict.provider or rule.provider,
+        title=verdict.title or rule.title,
+        severity=verdict.severity if verdict.severity is not None else rule.severity,
+        fingerprint=fingerprint(secret),
+        redacted=verdict.redacted or redact(secret),
+        validation=Validation(
+            status=verdict.status, validator=rule.validator, detail=verdict.detail
+        ),
+        attributes=verdict.attributes,
+        rotation=rule.rotation,
+        per_match=bool(rule.rotation_cases),
+        parts=_part_fingerprints(verdict),
+    )
 
 
 def _part_fingerprints(verdict: Verdict) -> tuple[tuple[str, str], ...]:
@@ -697,17 +775,37 @@ def _line_has_marker(data: bytes, start: int, end: int) -> bool:
     return data.find(NEXT_LINE_MARKER, previous, line_start) != -1
 
 
-class _LineCounter:
-    """Newlines before an offset, counted incrementally (findings arrive in offset order)."""
+class _Places:
+    """The location of each of a chunk's findings, asked in offset order: the newlines before
+    an offset are counted from the previous one, and only where ``rfind`` (``memrchr``) says
+    there is one (a minified line of megabytes holds none to count)."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+    def __init__(self, chunk: Chunk) -> None:
+        self.chunk = chunk
+        self.data = chunk.data
+        base = chunk.location
+        self.fixed = chunk.position_fixed
+        # a subclass (a mapped bundle, a map's source) locates its findings itself
+        self.plain = type(chunk) is Chunk
+        self.path, self.commit, self.extras = base.path, base.commit, base.extras
+        self.first_line, self.first_column = base.line or 1, base.column or 1
         self.offset = 0
         self.newlines = 0
+        self.line_start = 0  # the offset just after the last newline before ``offset``
 
-    def before(self, offset: int) -> int:
+    def of(self, offset: int) -> Location:
+        if self.fixed:
+            return self.chunk.location
         if offset < self.offset:
-            self.offset, self.newlines = 0, 0
-        self.newlines += self.data.count(b"\n", self.offset, offset)
+            self.offset, self.newlines, self.line_start = 0, 0, 0
+        last = self.data.rfind(b"\n", self.offset, offset)
+        if last != -1:
+            self.newlines += self.data.count(b"\n", self.offset, last) + 1
+            self.line_start = last + 1
         self.offset = offset
-        return self.newlines
+        if not self.plain:
+            return self.chunk.location_at(offset, self.newlines)
+        column = offset - self.line_start + 1 if self.newlines else self.first_column + offset
+        return Location(
+            self.path, self.first_line + self.newlines, column, self.commit, self.extras
+        )

@@ -109,3 +109,24 @@ def test_verdicts_remembered_across_scan_calls_change_no_finding(
         engine = Engine(rules, "re")
         for _ in range(2):
             assert [_where(engine.scan(chunk, decode_depth=2)) for chunk in chunks] == fresh
+
+
+@pytest.mark.parametrize("show_secrets", [False, True])
+def test_findings_sharing_a_memoised_verdict_are_those_made_one_by_one(
+    show_secrets: bool,
+) -> None:
+    """The places of one value share what the verdict on it decided (fingerprint, preview,
+    validation, attributes): every field of every finding is the one an engine that judges
+    each match alone gives, a public prefix's exposure attribute and the secret included."""
+    rules = RuleSet.load()
+    text = _text() + f'VITE_API_TOKEN = "{_random(30, 3)}"\n' * 3 + _text()
+    chunk = Chunk(text.encode(), Location("app.js", 1, 1))
+    memoised = Engine(rules, "re", show_secrets=show_secrets)
+    one_by_one = Engine(rules, "re", show_secrets=show_secrets, validators=dict(VALIDATORS))
+    found = memoised.scan(chunk, decode_depth=2)
+    alone = one_by_one.scan(chunk, decode_depth=2)
+    assert [f.to_dict(show_secrets=True) for f in found] == [
+        f.to_dict(show_secrets=True) for f in alone
+    ]
+    assert any(f.attribute("exposure") == "public" for f in found)
+    assert len({f.fingerprint for f in found}) < len(found) / 50  # values do repeat
