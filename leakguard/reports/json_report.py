@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from leakguard.model import ScanResult
+from leakguard.model import Finding, Location, ScanResult
 from leakguard.reports import pretty
 
 JSON_VERSION = 1
@@ -23,4 +23,86 @@ def render(result: ScanResult, *, show_secrets: bool = False) -> str:
 
 
 def render_lines(result: ScanResult, *, show_secrets: bool = False) -> str:
-    return "".join(json.dumps(f.to_dict(show_secrets=show_secrets)) + "\n" for f in result.findings)
+    """One ``json.dumps(finding.to_dict())`` per line, written by :class:`LineWriter`."""
+    line = LineWriter(show_secrets=show_secrets).line
+    return "".join([line(f) for f in result.findings])
+
+
+# the location's own keys: an extra of one of these names would take its place in the object
+_LOCATION_KEYS = frozenset(("path", "line", "column"))
+
+
+class LineWriter:
+    """``json.dumps(finding.to_dict(show_secrets=...))`` of finding after finding, the same
+    text, written from parts: a secret found at many places (a value repeated through a
+    bundle) differs from place to place only in its location, so the text around the location
+    is encoded once per credential, and a location's text around its line and column once
+    per path.
+
+    The parts are found by the finding's text fields and by the identity of its containers of
+    other values (``1`` and ``True`` are equal, but encoded differently): the engine gives the
+    findings of one credential the same containers. Each cached part keeps the finding or
+    location it was made from, so no identity it was found by is reused while it is kept."""
+
+    def __init__(self, *, show_secrets: bool = False) -> None:
+        self.show_secrets = show_secrets
+        # the text before and after the location, by every field but the location
+        self._around: dict[tuple[object, ...], tuple[str, str, Finding]] = {}
+        # a location's text before its line and after its column, by path, commit and extras
+        self._places: dict[tuple[str, str | None, int], tuple[str, str, Location] | None] = {}
+
+    def line(self, f: Finding) -> str:
+        key = (
+            f.rule_id,
+            f.provider,
+            f.title,
+            f.severity,
+            f.fingerprint,
+            f.redacted,
+            f.source_kind,
+            f.rotation,
+            f.parts,
+            f.secret if self.show_secrets else None,
+            id(f.validation),
+            id(f.attributes),
+            id(f.occurrences),
+            id(f.verification),
+        )
+        around = self._around.get(key)
+        if around is None:
+            around = self._around[key] = (*self._split(f), f)
+        return around[0] + self._location(f.location) + around[1]
+
+    def _split(self, f: Finding) -> tuple[str, str]:
+        """The finding's text before its location's, and after it (with the line end)."""
+        out = f.to_dict(show_secrets=self.show_secrets)
+        keys = list(out)
+        at = keys.index("location")
+        before = json.dumps({k: out[k] for k in keys[:at]})[:-1]
+        after = json.dumps({k: out[k] for k in keys[at + 1 :]})[1:]
+        head = before + (", " if at else "") + '"location": '
+        tail = (", " + after if len(keys) > at + 1 else after) + "\n"
+        return head, tail
+
+    def _location(self, loc: Location) -> str:
+        line, column = loc.line, loc.column
+        key = (loc.path, loc.commit, id(loc.extras))
+        try:
+            parts = self._places[key]
+        except KeyError:
+            parts = self._places[key] = _place_parts(loc)
+        if parts is None or type(line) is not int or type(column) is not int:
+            return json.dumps(loc.to_dict())
+        return f'{parts[0]}{line}, "column": {column}{parts[1]}'
+
+
+def _place_parts(loc: Location) -> tuple[str, str, Location] | None:
+    """The text of ``loc``'s object before its line and after its column; None when an extra
+    holds a key of the location's own (then the object is encoded whole)."""
+    if any(key in _LOCATION_KEYS for key, _ in loc.extras):
+        return None
+    rest = loc.to_dict()
+    del rest["path"], rest["line"], rest["column"]
+    head = '{"path": ' + json.dumps(loc.path) + ', "line": '
+    tail = (", " + json.dumps(rest)[1:]) if rest else "}"
+    return head, tail, loc
