@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 from leakguard.engine.decoders import (
     DecoderScanners,
@@ -233,8 +233,7 @@ class _Facts:
     parts: Parts
 
 
-@dataclass(frozen=True, slots=True)
-class _Accepted:
+class _Accepted(NamedTuple):
     rule: Rule
     start: int
     end: int
@@ -258,6 +257,7 @@ _PUBLIC = -3
 #: starts again empty (values repeat within a file set: config copied into many files)
 MEMO_ENTRIES = 16384
 _Memo = dict[tuple[str, bytes], _Judged | None]
+_UNJUDGED = _Judged(Verdict(accept=False))  # what the memo gives for a key it does not hold
 
 
 def _digest(context: bytes, secret: bytes) -> bytes:
@@ -304,7 +304,9 @@ class Engine:
                     self._keywords.append(key)
                     self._keyword_rules.append([])
                 self._keyword_rules[index[key]].append(rule)
-        self._order = {rule.id: i for i, rule in enumerate(ruleset.rules)}
+        # where two matches start at one offset and are as long: the higher priority first,
+        # then the rule listed first
+        self._rank = {rule.id: (-rule.priority, i) for i, rule in enumerate(ruleset.rules)}
         # Rules sharing a pattern and window (the JWT rules) are matched once per window.
         self._groups: list[_Group] = []
         group_index: dict[tuple[bytes, int, int, int, bool], int] = {}
@@ -494,20 +496,22 @@ class Engine:
         memo: _Memo,
     ) -> None:
         lo, hi = owned
-        has_secret = "secret" in group.pattern.groupindex
+        # the group holding the secret: "secret", or 0 (the whole match); the pattern is
+        # compiled here, on its first window
+        secret_group = "secret" if "secret" in group.pattern.groupindex else 0
         checks = list(zip(group.rules, group.prefixes, strict=True))
+        check = self._check
         seen: set[tuple[int, int]] = set()
         for m in _matches(group, spans, data):
-            if has_secret and m.group("secret") is not None:
-                s_start, s_end = m.span("secret")
-            else:
+            s_start, s_end = m.span(secret_group)
+            if s_start == -1:  # the secret group took no part: the whole match
                 s_start, s_end = m.span()
             if s_start < lo or s_start >= hi or s_start == s_end or (s_start, s_end) in seen:
                 continue
             seen.add((s_start, s_end))
             match_groups = m.groupdict()
             for rule, prefix in checks:
-                accepted = self._check(rule, prefix, data, match_groups, (s_start, s_end), memo)
+                accepted = check(rule, prefix, data, match_groups, s_start, s_end, memo)
                 if accepted is not None:
                     candidates.append(accepted)
 
@@ -522,36 +526,41 @@ class Engine:
         first: bytes,
         data: bytes,
         groups: dict[str, bytes | None],
-        span: tuple[int, int],
+        start: int,
+        end: int,
         memo: _Memo,
     ) -> _Accepted | None:
         """``first``: the rule's first keyword, lowercased."""
-        start, end = span
         secret = data[start:end]
         prefix = len(first) if secret[: len(first)].lower() == first else 0
-        candidate = None
-        if rule.validator is not None:
-            checked = rule.placeholder_filter and prefix == 0
-            candidate = Candidate(rule.id, secret, start, end, data, groups, checked)
-            context = self._memo_contexts.get(rule.validator)
-            if context is not None:
-                # the key is a digest: the memo keeps no value
-                key = (rule.id, _digest(context(candidate), secret))
-                if key in memo:
-                    judged = memo[key]
-                else:
-                    verdict = self._judge(rule, prefix, secret, candidate)
-                    judged = None if verdict is None else _Judged(verdict)
-                    if len(memo) >= MEMO_ENTRIES:
-                        memo.clear()
-                    memo[key] = judged
-                return (
-                    None if judged is None else _Accepted(rule, start, end, secret, judged, groups)
-                )
-        verdict = self._judge(rule, prefix, secret, candidate)
-        if verdict is None:
-            return None
-        return _Accepted(rule, start, end, secret, _Judged(verdict), groups)
+        validator = rule.validator
+        if validator is None:
+            verdict = self._judge(rule, prefix, secret, None)
+            return (
+                None
+                if verdict is None
+                else _Accepted(rule, start, end, secret, _Judged(verdict), groups)
+            )
+        checked = rule.placeholder_filter and prefix == 0
+        candidate = Candidate(rule.id, secret, start, end, data, groups, checked)
+        context = self._memo_contexts.get(validator)
+        if context is None:
+            verdict = self._judge(rule, prefix, secret, candidate)
+            return (
+                None
+                if verdict is None
+                else _Accepted(rule, start, end, secret, _Judged(verdict), groups)
+            )
+        # the key is a digest: the memo keeps no value
+        key = (rule.id, _digest(context(candidate), secret))
+        judged = memo.get(key, _UNJUDGED)
+        if judged is _UNJUDGED:
+            verdict = self._judge(rule, prefix, secret, candidate)
+            judged = None if verdict is None else _Judged(verdict)
+            if len(memo) >= MEMO_ENTRIES:
+                memo.clear()
+            memo[key] = judged
+        return None if judged is None else _Accepted(rule, start, end, secret, judged, groups)
 
     def _judge(
         self, rule: Rule, prefix: int, secret: bytes, candidate: Candidate | None
@@ -589,14 +598,13 @@ class Engine:
         """A secret inside a longer secret at the same place is the same credential; a secret
         on a line marked ``leakguard:allow`` is suppressed (``marked``: the keyword pass saw a
         marker in ``data``; without one no line is searched)."""
-        found.sort(
-            key=lambda a: (a.start, -(a.end - a.start), -a.rule.priority, self._order[a.rule.id])
-        )
+        rank = self._rank
+        found.sort(key=lambda a: (a.start, a.start - a.end, rank[a.rule.id]))
         last_end = -1
         for acc in found:
             if acc.end <= last_end:
                 continue
-            last_end = max(last_end, acc.end)
+            last_end = acc.end
             if marked and _line_has_marker(data, acc.start, acc.end):
                 continue
             yield acc
@@ -607,6 +615,7 @@ class Engine:
         """A finding per accepted match (in offset order). ``exposure``: None when the chunk
         holds nothing that could make a match public (no attribute to look for)."""
         findings: list[Finding] = []
+        append = findings.append
         place = _Places(chunk)
         source_kind = str(chunk.source_kind)
         show_secrets = self.show_secrets
@@ -622,21 +631,22 @@ class Engine:
             if show_secrets:
                 value = judged.verdict.secret
                 secret = (acc.secret if value is None else value).decode("utf-8", "replace")
-            findings.append(
+            append(
                 Finding(
-                    rule_id=facts.rule_id,
-                    provider=facts.provider,
-                    title=facts.title,
-                    severity=facts.severity,
-                    fingerprint=facts.fingerprint,
-                    redacted=facts.redacted,
-                    source_kind=source_kind,
-                    location=place.of(acc.start),
-                    validation=facts.validation,
-                    attributes=attributes,
-                    rotation=rotation_for(rule, acc.groups) if facts.per_match else facts.rotation,
-                    secret=secret,
-                    parts=facts.parts,
+                    facts.rule_id,
+                    facts.provider,
+                    facts.title,
+                    facts.severity,
+                    facts.fingerprint,
+                    facts.redacted,
+                    source_kind,
+                    place.of(acc.start),
+                    facts.validation,
+                    attributes,
+                    rotation_for(rule, acc.groups) if facts.per_match else facts.rotation,
+                    (),  # occurrences: a source that finds the value elsewhere adds them
+                    secret,
+                    facts.parts,
                 )
             )
         return findings
