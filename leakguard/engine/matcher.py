@@ -14,7 +14,6 @@ resolved to one finding per secret per place (longest match, then highest ``prio
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import signal
@@ -22,6 +21,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import NamedTuple, NoReturn
 
 from leakguard.engine.decoders import (
@@ -260,12 +260,6 @@ _Memo = dict[tuple[str, bytes], _Judged | None]
 _UNJUDGED = _Judged(Verdict(accept=False))  # what the memo gives for a key it does not hold
 
 
-def _digest(context: bytes, secret: bytes) -> bytes:
-    return hashlib.blake2b(
-        len(context).to_bytes(4, "big") + context + secret, digest_size=16
-    ).digest()
-
-
 class Engine:
     """Compiled rules. Not thread-safe (Hyperscan scratch space): one per thread or process."""
 
@@ -502,7 +496,8 @@ class Engine:
         checks = list(zip(group.rules, group.prefixes, strict=True))
         check = self._check
         seen: set[tuple[int, int]] = set()
-        for m in _matches(group, spans, data):
+        matches = _anchored_matches if group.anchored else _matches
+        for m in matches(group, spans, data):
             s_start, s_end = m.span(secret_group)
             if s_start == -1:  # the secret group took no part: the whole match
                 s_start, s_end = m.span()
@@ -552,7 +547,9 @@ class Engine:
                 else _Accepted(rule, start, end, secret, _Judged(verdict), groups)
             )
         # the key is a digest: the memo keeps no value
-        key = (rule.id, _digest(context(candidate), secret))
+        named = context(candidate)
+        digest = blake2b(len(named).to_bytes(4, "big") + named + secret, digest_size=16)
+        key = (rule.id, digest.digest())
         judged = memo.get(key, _UNJUDGED)
         if judged is _UNJUDGED:
             verdict = self._judge(rule, prefix, secret, candidate)
@@ -720,19 +717,24 @@ def _unique(findings: list[Finding]) -> list[Finding]:
 
 
 def _matches(group: _Group, spans: list[tuple[int, int]], data: bytes) -> Iterator[re.Match[bytes]]:
-    """The group's matches in its windows; an anchored group's only at each window's start
-    (its keyword's), tried once each: a window search costs a regex attempt per byte."""
-    if group.anchored:
-        match = group.pattern.match
-        size = len(data)
-        for start, stop in sorted(set(spans)):
-            m = match(data, max(0, start), min(size, stop))
-            if m is not None:
-                yield m
-        return
+    """The group's matches in its merged windows."""
     finditer = group.pattern.finditer
     for w_start, w_stop in _merge(spans, len(data)):
         yield from finditer(data, w_start, w_stop)
+
+
+def _anchored_matches(
+    group: _Group, spans: list[tuple[int, int]], data: bytes
+) -> list[re.Match[bytes]]:
+    """An anchored group's matches: only at each window's start (its keyword's), tried once
+    each (a window search costs a regex attempt per byte)."""
+    match = group.pattern.match
+    size = len(data)
+    found = [
+        match(data, start if start > 0 else 0, stop if stop < size else size)
+        for start, stop in sorted(set(spans))
+    ]
+    return [m for m in found if m is not None]
 
 
 def _merge(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
