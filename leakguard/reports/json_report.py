@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from leakguard.model import Finding, Location, ScanResult
+from leakguard.model import Extras, Finding, Location, ScanResult
 from leakguard.reports import pretty
 
 JSON_VERSION = 1
@@ -39,39 +39,46 @@ class LineWriter:
     is encoded once per credential, and a location's text around its line and column once
     per path.
 
-    The parts are found by the finding's text fields and by the identity of its containers of
-    other values (``1`` and ``True`` are equal, but encoded differently): the engine gives the
-    findings of one credential the same containers. Each cached part keeps the finding or
-    location it was made from, so no identity it was found by is reused while it is kept."""
+    A finding takes the text around its location from an earlier finding of the same
+    fingerprint whose other fields are equal: text fields by value, fields holding other
+    values by identity (``1`` and ``True`` are equal, but encoded differently; the engine
+    gives the findings of one credential the same objects). Each cached part keeps the
+    finding or location it was made from, so no identity it was found by is reused."""
 
     def __init__(self, *, show_secrets: bool = False) -> None:
         self.show_secrets = show_secrets
-        # the text before and after the location, by every field but the location
-        self._around: dict[tuple[object, ...], tuple[str, str, Finding]] = {}
+        # by fingerprint: each finding whose surroundings were encoded, and its text before
+        # and after the location
+        self._around: dict[str, list[tuple[Finding, str, str]]] = {}
         # a location's text before its line and after its column, by path, commit and extras
         self._places: dict[tuple[str, str | None, int], tuple[str, str, Location] | None] = {}
+        self._last: tuple[str, str | None, Extras, tuple[str, str, Location] | None] | None = None
 
     def line(self, f: Finding) -> str:
-        key = (
-            f.rule_id,
-            f.provider,
-            f.title,
-            f.severity,
-            f.fingerprint,
-            f.redacted,
-            f.source_kind,
-            f.rotation,
-            f.parts,
-            f.secret if self.show_secrets else None,
-            id(f.validation),
-            id(f.attributes),
-            id(f.occurrences),
-            id(f.verification),
-        )
-        around = self._around.get(key)
-        if around is None:
-            around = self._around[key] = (*self._split(f), f)
-        return around[0] + self._location(f.location) + around[1]
+        known = self._around.get(f.fingerprint)
+        if known is not None:
+            for g, head, tail in known:
+                if (
+                    g.rule_id == f.rule_id
+                    and g.validation is f.validation
+                    and g.attributes is f.attributes
+                    and g.severity is f.severity
+                    and g.redacted == f.redacted
+                    and g.provider == f.provider
+                    and g.title == f.title
+                    and g.source_kind == f.source_kind
+                    and g.rotation == f.rotation
+                    and g.occurrences is f.occurrences
+                    and g.parts == f.parts
+                    and g.verification is f.verification
+                    and (not self.show_secrets or g.secret == f.secret)
+                ):
+                    return head + self._location(f.location) + tail
+        else:
+            known = self._around[f.fingerprint] = []
+        head, tail = self._split(f)
+        known.append((f, head, tail))
+        return head + self._location(f.location) + tail
 
     def _split(self, f: Finding) -> tuple[str, str]:
         """The finding's text before its location's, and after it (with the line end)."""
@@ -86,11 +93,21 @@ class LineWriter:
 
     def _location(self, loc: Location) -> str:
         line, column = loc.line, loc.column
-        key = (loc.path, loc.commit, id(loc.extras))
-        try:
-            parts = self._places[key]
-        except KeyError:
-            parts = self._places[key] = _place_parts(loc)
+        last = self._last
+        if (
+            last is not None
+            and last[0] is loc.path
+            and last[1] is loc.commit
+            and last[2] is loc.extras
+        ):
+            parts = last[3]  # the previous finding's path (findings come sorted by path)
+        else:
+            key = (loc.path, loc.commit, id(loc.extras))
+            try:
+                parts = self._places[key]
+            except KeyError:
+                parts = self._places[key] = _place_parts(loc)
+            self._last = (loc.path, loc.commit, loc.extras, parts)
         if parts is None or type(line) is not int or type(column) is not int:
             return json.dumps(loc.to_dict())
         return f'{parts[0]}{line}, "column": {column}{parts[1]}'

@@ -46,7 +46,37 @@ def _location(rng: random.Random) -> Location:
     )
 
 
+def _flipped(value: object) -> object:
+    """An equal value of the other type: ``1`` for ``True``, ``False`` for ``0``."""
+    if isinstance(value, bool):
+        return int(value)
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    return value
+
+
+def _variant(rng: random.Random, f: Finding) -> Finding:
+    """``f`` with one field other than its fingerprint changed, or equal but encoded
+    differently (``1`` for ``True``), or equal in a copy of its own."""
+    fields = {name: getattr(f, name) for name in Finding.__dataclass_fields__}
+    name = rng.choice(["title", "attributes", "attributes", "validation", "parts", "secret"])
+    if name == "attributes":
+        fields[name] = tuple((k, _flipped(v)) for k, v in f.attributes)
+        if rng.random() < 0.5:
+            fields[name] = (*f.attributes, ("n", 1.0))
+    elif name == "validation":
+        fields[name] = Validation(f.validation.status, f.validation.validator, "other")
+    elif name == "parts":
+        fields[name] = () if f.parts else (("user", "sha256:22"),)
+    else:
+        fields[name] = str(fields[name]) + "x"
+    fields["location"] = _location(rng)
+    return Finding(**fields)
+
+
 def _finding(rng: random.Random, shared: list[Finding]) -> Finding:
+    if shared and rng.random() < 0.2:  # the same fingerprint, something else differs
+        return _variant(rng, rng.choice(shared))
     if shared and rng.random() < 0.6:  # the same credential again, somewhere else
         f = rng.choice(shared)
         return Finding(
