@@ -275,7 +275,7 @@ class Engine:
     ) -> None:
         """``rule_cache``: where the compiled keyword database is kept between runs (none:
         compiled every time)."""
-        from leakguard.engine.validators import MEMO_CONTEXTS, VALIDATORS
+        from leakguard.engine.validators import MEMO_CONTEXTS, MEMO_CONTEXTS_AT, VALIDATORS
 
         documentation(rule_cache)  # the shipped allowlist, from the cache when it holds it
 
@@ -287,6 +287,7 @@ class Engine:
         self._validators = VALIDATORS if validators is None else validators
         # validators whose verdict depends on the secret and a context alone (shipped ones only)
         self._memo_contexts = MEMO_CONTEXTS if validators is None else {}
+        self._contexts_at = MEMO_CONTEXTS_AT if validators is None else {}
         self._keywords: list[Keyword] = []
         self._keyword_rules: list[list[Rule]] = []
         index: dict[Keyword, int] = {}
@@ -537,21 +538,28 @@ class Engine:
                 else _Accepted(rule, start, end, secret, _Judged(verdict), groups)
             )
         checked = rule.placeholder_filter and prefix == 0
-        candidate = Candidate(rule.id, secret, start, end, data, groups, checked)
-        context = self._memo_contexts.get(validator)
-        if context is None:
-            verdict = self._judge(rule, prefix, secret, candidate)
-            return (
-                None
-                if verdict is None
-                else _Accepted(rule, start, end, secret, _Judged(verdict), groups)
-            )
+        context_at = self._contexts_at.get(validator)
+        candidate = None
+        if context_at is not None:  # a candidate is built only to judge
+            named = context_at(data, start, groups)
+        else:
+            candidate = Candidate(rule.id, secret, start, end, data, groups, checked)
+            context = self._memo_contexts.get(validator)
+            if context is None:
+                verdict = self._judge(rule, prefix, secret, candidate)
+                return (
+                    None
+                    if verdict is None
+                    else _Accepted(rule, start, end, secret, _Judged(verdict), groups)
+                )
+            named = context(candidate)
         # the key is a digest: the memo keeps no value
-        named = context(candidate)
         digest = blake2b(len(named).to_bytes(4, "big") + named + secret, digest_size=16)
         key = (rule.id, digest.digest())
         judged = memo.get(key, _UNJUDGED)
         if judged is _UNJUDGED:
+            if candidate is None:
+                candidate = Candidate(rule.id, secret, start, end, data, groups, checked)
             verdict = self._judge(rule, prefix, secret, candidate)
             judged = None if verdict is None else _Judged(verdict)
             if len(memo) >= MEMO_ENTRIES:
