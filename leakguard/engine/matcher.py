@@ -95,6 +95,7 @@ def _hyperscan_scanner(
             hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if caseless else 0)
         )
     db = block_database(expressions, ids, flags, cache)
+    probes = [_probe(kw) if guard else b"" for kw, _, guard in keywords]
     # per id: 0 a plain keyword, 1 a guarded one, 2 a marker
     kinds = [1 if guard else 0 for _, _, guard in keywords] + [2] * (max(ids) + 1 - first_marker)
 
@@ -116,26 +117,31 @@ def _hyperscan_scanner(
 
         db.scan(data, match_event_handler=on_match)
         if spans:
-            hits.extend(_guarded_hits(spans, data, keywords))
+            hits.extend(_guarded_hits(spans, data, keywords, probes))
         return hits, present
 
     return scan
 
 
 def _guarded_hits(
-    spans: list[tuple[int, int, int]], data: bytes, keywords: list[Keyword]
+    spans: list[tuple[int, int, int]], data: bytes, keywords: list[Keyword], probes: list[bytes]
 ) -> list[tuple[int, int]]:
     """The hits of guarded keywords from Hyperscan's (keyword, start, end) matches. For each end
     Hyperscan reports the leftmost start only, so a second occurrence of the keyword whose
     guard ends where an earlier one's does is not reported itself: it lies inside the earlier
     match, where it is looked for and its guard checked here (rare: a keyword inside a guard's
-    text; the guard is compiled for ``re`` only then)."""
+    text; the guard is compiled for ``re`` only then). ``probes``: per keyword, a byte every
+    occurrence of it holds in any case (b"" when each is a letter): where the match holds
+    none after its first byte, no occurrence is looked for."""
     furthest: dict[tuple[int, int], int] = {}
     for kw, start, end in spans:
         if furthest.get((kw, start), -1) < end:
             furthest[(kw, start)] = end
     hits = [(kw, start + len(keywords[kw][0])) for kw, start in furthest]
     for (kw, start), end in list(furthest.items()):
+        probe = probes[kw]
+        if probe and data.find(probe, start + 1, end) == -1:
+            continue
         needle, exact, guard = keywords[kw]
         inside = data[start + 1 : end] if exact else data[start + 1 : end].lower()
         at = inside.find(needle)
@@ -147,6 +153,14 @@ def _guarded_hits(
                 hits.append((kw, after))
             at = inside.find(needle, at + 1)
     return hits
+
+
+def _probe(keyword: bytes) -> bytes:
+    """The keyword's last byte that is no ASCII letter (the same in either case), or b""."""
+    for c in reversed(keyword):
+        if not (65 <= c <= 90 or 97 <= c <= 122):
+            return bytes([c])
+    return b""
 
 
 def _find_scanner(keywords: list[Keyword]) -> KeywordScanner:

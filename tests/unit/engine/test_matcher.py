@@ -169,8 +169,10 @@ GUARDED: list[Keyword] = [
     (b"key=", True, "AQE"),  # exact: its guard is exact too
     (b"x-", False, "(?:y|zz)+[^q]"),
     (b"tok", True, ""),
+    (b"k=", False, "[a-z=]{2,6};"),  # found again inside its own guard, ``=`` and all
 ]
 _GUARD_TEXT = ["ab", "abab", "c", "key=", "KEY=", " ", "\t", '"', "AQE", "aqe", "x-", "y", "zz"]
+_GUARD_TEXT += ["k=", "K=", ";", "="]
 
 
 def _scanners() -> list[tuple[str, object]]:
