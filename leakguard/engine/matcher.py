@@ -830,16 +830,17 @@ class _Places:
     def of(self, offset: int) -> Location:
         if self.fixed:
             return self.chunk.location
-        if offset < self.offset:
-            self.offset, self.newlines, self.line_start = 0, 0, 0
-        last = self.data.rfind(b"\n", self.offset, offset)
+        counted = self.offset
+        if offset < counted:
+            counted, self.newlines, self.line_start = 0, 0, 0
+        data = self.data
+        last = data.rfind(b"\n", counted, offset)
         if last != -1:
-            self.newlines += self.data.count(b"\n", self.offset, last) + 1
+            self.newlines += data.count(b"\n", counted, last) + 1
             self.line_start = last + 1
         self.offset = offset
+        newlines = self.newlines
         if not self.plain:
-            return self.chunk.location_at(offset, self.newlines)
-        column = offset - self.line_start + 1 if self.newlines else self.first_column + offset
-        return Location(
-            self.path, self.first_line + self.newlines, column, self.commit, self.extras
-        )
+            return self.chunk.location_at(offset, newlines)
+        column = offset - self.line_start + 1 if newlines else self.first_column + offset
+        return Location(self.path, self.first_line + newlines, column, self.commit, self.extras)
