@@ -435,11 +435,15 @@ class Engine:
         windows = self._windows(hits)
         next_data = windows.pop(_NEXT_DATA, None) is not None
         public_names = windows.pop(_PUBLIC, None) is not None
-        exposure = Exposure(data, next_data=next_data, public_names=public_names)
         accepted = self._accepted(data, chunk, memo, windows)
-        if allow is not None:
-            accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))
-        findings = self._findings(chunk, accepted, exposure if next_data or public_names else None)
+        if allow is not None and accepted:
+            accepted = [a for a in accepted if not allow(a.rule.id, _secret_text(a))]
+        findings: list[Finding] = []
+        if accepted:
+            exposure = None  # nothing in the chunk could make a match public
+            if next_data or public_names:
+                exposure = Exposure(data, next_data=next_data, public_names=public_names)
+            findings = self._findings(chunk, accepted, exposure)
         # a plain chunk's own findings start at distinct offsets, so at distinct places: only
         # a decoded layer's may repeat one (a subclass places findings its own way)
         distinct = type(chunk) is Chunk and not chunk.position_fixed
@@ -467,11 +471,12 @@ class Engine:
 
     def _accepted(
         self, data: bytes, chunk: Chunk, memo: _Memo, windows: dict[int, list[tuple[int, int]]]
-    ) -> Iterator[_Accepted]:
-        """The accepted matches of the groups in ``windows`` (see :meth:`_windows`)."""
+    ) -> list[_Accepted]:
+        """The accepted matches of the groups in ``windows`` (see :meth:`_windows`), in
+        offset order."""
         marked = windows.pop(_MARKED, None) is not None
         if not windows:
-            return
+            return []
         candidates: list[_Accepted] = []
         lo, hi = chunk.owned()
         groups = self._groups
@@ -493,7 +498,7 @@ class Engine:
                         f"{self.rule_budget_seconds:g}s on {chunk.location.path}; "
                         "skipped for the rest of the scan (a pattern that backtracks?)"
                     )
-        yield from self._resolve_overlaps(candidates, data, marked)
+        return self._resolve_overlaps(candidates, data, marked)
 
     def _match_group(
         self,
@@ -613,12 +618,13 @@ class Engine:
 
     def _resolve_overlaps(
         self, found: list[_Accepted], data: bytes, marked: bool
-    ) -> Iterator[_Accepted]:
+    ) -> list[_Accepted]:
         """A secret inside a longer secret at the same place is the same credential; a secret
         on a line marked ``leakguard:allow`` is suppressed (``marked``: the keyword pass saw a
         marker in ``data``; without one no line is searched)."""
         rank = self._rank
         found.sort(key=lambda a: (a.start, a.start - a.end, rank[a.rule.id]))
+        kept: list[_Accepted] = []
         last_end = -1
         for acc in found:
             if acc.end <= last_end:
@@ -626,7 +632,8 @@ class Engine:
             last_end = acc.end
             if marked and _line_has_marker(data, acc.start, acc.end):
                 continue
-            yield acc
+            kept.append(acc)
+        return kept
 
     def _findings(
         self, chunk: Chunk, accepted: Iterable[_Accepted], exposure: Exposure | None
