@@ -24,8 +24,11 @@ def render(result: ScanResult, *, show_secrets: bool = False) -> str:
 
 def render_lines(result: ScanResult, *, show_secrets: bool = False) -> str:
     """One ``json.dumps(finding.to_dict())`` per line, written by :class:`LineWriter`."""
-    line = LineWriter(show_secrets=show_secrets).line
-    return "".join([line(f) for f in result.findings])
+    pieces: list[str] = []
+    add = LineWriter(show_secrets=show_secrets).add_line
+    for f in result.findings:
+        add(f, pieces)
+    return "".join(pieces)
 
 
 # the location's own keys: an extra of one of these names would take its place in the object
@@ -55,6 +58,12 @@ class LineWriter:
         self._last: tuple[str, str | None, Extras, tuple[str, str, Location] | None] | None = None
 
     def line(self, f: Finding) -> str:
+        pieces: list[str] = []
+        self.add_line(f, pieces)
+        return "".join(pieces)
+
+    def add_line(self, f: Finding, pieces: list[str]) -> None:
+        """Append the line's text to ``pieces``, in parts (joined once for the whole report)."""
         known = self._around.get(f.fingerprint)
         if known is not None:
             for g, head, tail in known:
@@ -73,12 +82,13 @@ class LineWriter:
                     and g.verification is f.verification
                     and (not self.show_secrets or g.secret == f.secret)
                 ):
-                    return head + self._location(f.location) + tail
+                    pieces += (head, self._location(f.location), tail)
+                    return
         else:
             known = self._around[f.fingerprint] = []
         head, tail = self._split(f)
         known.append((f, head, tail))
-        return head + self._location(f.location) + tail
+        pieces += (head, self._location(f.location), tail)
 
     def _split(self, f: Finding) -> tuple[str, str]:
         """The finding's text before its location's, and after it (with the line end)."""
