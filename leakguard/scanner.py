@@ -426,13 +426,21 @@ def finalize(
     if baseline is None:
         baseline = _baseline(options)
     unique: dict[tuple[object, ...], Finding] = {}
-    verdicts: dict[tuple[str, str], bool] = {}  # (rule, path) -> kept: findings share paths
+    verdicts: _Verdicts = {}  # (rule, path) -> kept: findings share paths
+    min_severity, disabled = options.min_severity, options.disabled_rules
+    placed = bool(options.excludes or options.allowlist)
     for f in findings:
-        if f.severity < options.min_severity or (baseline and baseline.suppresses(f)):
+        if f.severity < min_severity or (baseline and baseline.suppresses(f)):
             continue
-        if f.rule_id in options.disabled_rules:
+        if f.rule_id in disabled:
             continue
-        if options.excludes or options.allowlist:
+        if placed and not f.occurrences:  # one place: kept, or the finding dropped
+            kept_here = verdicts.get((f.rule_id, f.location.path))
+            if kept_here is None:
+                kept_here = _kept_at(f.rule_id, f.location.path, options, verdicts)
+            if not kept_here:
+                continue
+        elif placed:
             kept = _places_kept(f, options, verdicts)
             if f.location not in kept[:1]:
                 if not kept:
@@ -443,30 +451,40 @@ def finalize(
                 continue
             if options.generic_severity is not None:
                 f = replace(f, severity=options.generic_severity)
-        unique.setdefault(f.identity, f)
+        loc = f.location  # f.identity, without a call per finding
+        identity = (f.fingerprint, f.rule_id, loc.path, loc.line, loc.column, loc.commit)
+        if identity not in unique:
+            unique[identity] = f
     return sorted(unique.values(), key=_order)
 
 
-def _places_kept(
-    f: Finding, options: ScanOptions, verdicts: dict[tuple[str, str], bool]
-) -> list[Location]:
+# (rule, path) -> whether a finding of the rule at the path is reported
+_Verdicts = dict[tuple[str, str], bool]
+
+
+def _places_kept(f: Finding, options: ScanOptions, verdicts: _Verdicts) -> list[Location]:
     """The finding's places outside the paths the project excludes (git history is read blob
     by blob, so its paths are checked here) or allows for its rule. A secret excluded in one
     place and present in another is still reported, at the other place. ``verdicts``: the
     (rule, path) pairs decided so far in this pass."""
 
     def kept(location: Location) -> bool:
-        path = location.path.split("!", 1)[0]
-        known = verdicts.get((f.rule_id, path))
-        if known is None:
-            known = verdicts[(f.rule_id, path)] = not (
-                (options.excludes and options.excludes.excluded(path))
-                or (options.allowlist and options.allowlist.allows_path(f.rule_id, path))
-            )
-        return known
+        known = verdicts.get((f.rule_id, location.path))
+        return _kept_at(f.rule_id, location.path, options, verdicts) if known is None else known
 
     places = [f.location, *f.occurrences]
     return places if all(map(kept, places)) else [p for p in places if kept(p)]
+
+
+def _kept_at(rule_id: str, path: str, options: ScanOptions, verdicts: _Verdicts) -> bool:
+    """Whether a finding of ``rule_id`` at ``path`` is reported (decided by the path of the
+    outermost file: ``dist.zip`` for ``dist.zip!app/main.js``), noted in ``verdicts``."""
+    outer = path.split("!", 1)[0]
+    kept = verdicts[(rule_id, path)] = not (
+        (options.excludes and options.excludes.excluded(outer))
+        or (options.allowlist and options.allowlist.allows_path(rule_id, outer))
+    )
+    return kept
 
 
 def _order(f: Finding) -> tuple[str, str, int, int, str]:

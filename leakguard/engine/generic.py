@@ -157,14 +157,20 @@ _NAME_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.
 def full_name(candidate: Candidate) -> bytes:
     """The whole name the value is assigned to: the matched keyword and the identifier characters
     just before it (``DB_PASSWORD``, ``aws_secret_access_key``), read from the chunk."""
-    keyword = candidate.groups.get("name") or b""
-    at = candidate.data.rfind(keyword, max(0, candidate.start - 160), candidate.start)
+    return name_at(candidate.data, candidate.start, candidate.groups)
+
+
+def name_at(data: bytes, start: int, groups: Mapping[str, bytes | None]) -> bytes:
+    """:func:`full_name` of the value at ``start`` in ``data`` whose match has ``groups``
+    (what the engine asks of every repeated value, before it builds a candidate)."""
+    keyword = groups.get("name") or b""
+    at = data.rfind(keyword, start - 160 if start > 160 else 0, start)
     if at < 0:
         return keyword
-    stop = max(0, at - 48)
-    before = candidate.data[stop:at]
+    stop = at - 48 if at > 48 else 0
+    before = data[stop:at]
     begin = stop + len(before.rstrip(_NAME_CHARS))  # the identifier characters just before
-    return candidate.data[begin : at + len(keyword)]
+    return data[begin : at + len(keyword)]
 
 
 def generic_secret(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:

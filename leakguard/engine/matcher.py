@@ -14,7 +14,6 @@ resolved to one finding per secret per place (longest match, then highest ``prio
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import signal
@@ -22,7 +21,8 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NoReturn
+from hashlib import blake2b
+from typing import NamedTuple, NoReturn
 
 from leakguard.engine.decoders import (
     DecoderScanners,
@@ -39,7 +39,16 @@ from leakguard.engine.markers import ALLOW_MARKERS, NEXT_LINE_MARKER
 from leakguard.engine.rulecache import RuleCache, block_database
 from leakguard.engine.rules import Rule, RuleSet, rotation_for
 from leakguard.errors import EngineError, UsageError
-from leakguard.model import Chunk, Finding, Location, Validation, ValidationStatus
+from leakguard.model import (
+    Chunk,
+    Extras,
+    Finding,
+    Location,
+    Parts,
+    Severity,
+    Validation,
+    ValidationStatus,
+)
 from leakguard.redact import fingerprint, redact
 
 #: how long a user-supplied rule (``--rules``) may run on one chunk before it is skipped
@@ -86,6 +95,7 @@ def _hyperscan_scanner(
             hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if caseless else 0)
         )
     db = block_database(expressions, ids, flags, cache)
+    probes = [_probe(kw) if guard else b"" for kw, _, guard in keywords]
     # per id: 0 a plain keyword, 1 a guarded one, 2 a marker
     kinds = [1 if guard else 0 for _, _, guard in keywords] + [2] * (max(ids) + 1 - first_marker)
 
@@ -107,26 +117,31 @@ def _hyperscan_scanner(
 
         db.scan(data, match_event_handler=on_match)
         if spans:
-            hits.extend(_guarded_hits(spans, data, keywords))
+            hits.extend(_guarded_hits(spans, data, keywords, probes))
         return hits, present
 
     return scan
 
 
 def _guarded_hits(
-    spans: list[tuple[int, int, int]], data: bytes, keywords: list[Keyword]
+    spans: list[tuple[int, int, int]], data: bytes, keywords: list[Keyword], probes: list[bytes]
 ) -> list[tuple[int, int]]:
     """The hits of guarded keywords from Hyperscan's (keyword, start, end) matches. For each end
     Hyperscan reports the leftmost start only, so a second occurrence of the keyword whose
     guard ends where an earlier one's does is not reported itself: it lies inside the earlier
     match, where it is looked for and its guard checked here (rare: a keyword inside a guard's
-    text; the guard is compiled for ``re`` only then)."""
+    text; the guard is compiled for ``re`` only then). ``probes``: per keyword, a byte every
+    occurrence of it holds in any case (b"" when each is a letter): where the match holds
+    none after its first byte, no occurrence is looked for."""
     furthest: dict[tuple[int, int], int] = {}
     for kw, start, end in spans:
         if furthest.get((kw, start), -1) < end:
             furthest[(kw, start)] = end
     hits = [(kw, start + len(keywords[kw][0])) for kw, start in furthest]
     for (kw, start), end in list(furthest.items()):
+        probe = probes[kw]
+        if probe and data.find(probe, start + 1, end) == -1:
+            continue
         needle, exact, guard = keywords[kw]
         inside = data[start + 1 : end] if exact else data[start + 1 : end].lower()
         at = inside.find(needle)
@@ -138,6 +153,14 @@ def _guarded_hits(
                 hits.append((kw, after))
             at = inside.find(needle, at + 1)
     return hits
+
+
+def _probe(keyword: bytes) -> bytes:
+    """The keyword's last byte that is no ASCII letter (the same in either case), or b""."""
+    for c in reversed(keyword):
+        if not (65 <= c <= 90 or 97 <= c <= 122):
+            return bytes([c])
+    return b""
 
 
 def _find_scanner(keywords: list[Keyword]) -> KeywordScanner:
@@ -194,14 +217,47 @@ class _Group:
     prefixes: list[bytes]
 
 
+class _Judged:
+    """An accepted verdict on a rule's secret and, once a finding was made of it, what every
+    finding of that rule, secret and verdict shares whatever its place (:class:`_Facts`). A
+    memoised verdict's judgement is shared by each place the value is found again, so its
+    fingerprint and redacted preview are computed once."""
+
+    __slots__ = ("facts", "verdict")
+
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        self.facts: _Facts | None = None
+
+
 @dataclass(frozen=True, slots=True)
-class _Accepted:
+class _Facts:
+    """What a finding takes from its rule, its verdict and its secret (never the value)."""
+
+    rule_id: str
+    provider: str
+    title: str
+    severity: Severity
+    fingerprint: str
+    redacted: str
+    validation: Validation
+    attributes: Extras
+    rotation: str | None
+    per_match: bool  # the playbook depends on the match (the rule's ``rotation_by``)
+    parts: Parts
+
+
+class _Accepted(NamedTuple):
     rule: Rule
     start: int
     end: int
     secret: bytes
-    verdict: Verdict
+    judged: _Judged
     groups: Mapping[str, bytes | None]  # the match's named groups (rotation_by reads one)
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.judged.verdict
 
 
 # the pseudo-group of the markers' keyword hits (no pattern: they only say a marker is there)
@@ -214,13 +270,8 @@ _PUBLIC = -3
 #: verdicts an engine remembers (a digest and a verdict each: a few MB at most); when full it
 #: starts again empty (values repeat within a file set: config copied into many files)
 MEMO_ENTRIES = 16384
-_Memo = dict[tuple[str, bytes], Verdict | None]
-
-
-def _digest(context: bytes, secret: bytes) -> bytes:
-    return hashlib.blake2b(
-        len(context).to_bytes(4, "big") + context + secret, digest_size=16
-    ).digest()
+_Memo = dict[tuple[str, bytes], _Judged | None]
+_UNJUDGED = _Judged(Verdict(accept=False))  # what the memo gives for a key it does not hold
 
 
 class Engine:
@@ -238,7 +289,7 @@ class Engine:
     ) -> None:
         """``rule_cache``: where the compiled keyword database is kept between runs (none:
         compiled every time)."""
-        from leakguard.engine.validators import MEMO_CONTEXTS, VALIDATORS
+        from leakguard.engine.validators import MEMO_CONTEXTS, MEMO_CONTEXTS_AT, VALIDATORS
 
         documentation(rule_cache)  # the shipped allowlist, from the cache when it holds it
 
@@ -250,6 +301,7 @@ class Engine:
         self._validators = VALIDATORS if validators is None else validators
         # validators whose verdict depends on the secret and a context alone (shipped ones only)
         self._memo_contexts = MEMO_CONTEXTS if validators is None else {}
+        self._contexts_at = MEMO_CONTEXTS_AT if validators is None else {}
         self._keywords: list[Keyword] = []
         self._keyword_rules: list[list[Rule]] = []
         index: dict[Keyword, int] = {}
@@ -261,7 +313,9 @@ class Engine:
                     self._keywords.append(key)
                     self._keyword_rules.append([])
                 self._keyword_rules[index[key]].append(rule)
-        self._order = {rule.id: i for i, rule in enumerate(ruleset.rules)}
+        # where two matches start at one offset and are as long: the higher priority first,
+        # then the rule listed first
+        self._rank = {rule.id: (-rule.priority, i) for i, rule in enumerate(ruleset.rules)}
         # Rules sharing a pattern and window (the JWT rules) are matched once per window.
         self._groups: list[_Group] = []
         group_index: dict[tuple[bytes, int, int, int, bool], int] = {}
@@ -379,20 +433,26 @@ class Engine:
         else:
             hits = self._scan_keywords(data)
         windows = self._windows(hits)
-        lines = _LineCounter(data)
-        exposure = Exposure(
-            data,
-            next_data=windows.pop(_NEXT_DATA, None) is not None,
-            public_names=windows.pop(_PUBLIC, None) is not None,
-        )
+        next_data = windows.pop(_NEXT_DATA, None) is not None
+        public_names = windows.pop(_PUBLIC, None) is not None
         accepted = self._accepted(data, chunk, memo, windows)
-        if allow is not None:
-            accepted = (a for a in accepted if not allow(a.rule.id, _secret_text(a)))
-        findings = [self._finding(chunk, acc, lines, exposure) for acc in accepted]
+        if allow is not None and accepted:
+            accepted = [a for a in accepted if not allow(a.rule.id, _secret_text(a))]
+        findings: list[Finding] = []
+        if accepted:
+            exposure = None  # nothing in the chunk could make a match public
+            if next_data or public_names:
+                exposure = Exposure(data, next_data=next_data, public_names=public_names)
+            findings = self._findings(chunk, accepted, exposure)
+        # a plain chunk's own findings start at distinct offsets, so at distinct places: only
+        # a decoded layer's may repeat one (a subclass places findings its own way)
+        distinct = type(chunk) is Chunk and not chunk.position_fixed
         if decoding:
+            own = len(findings)
             for decoded in decoded_chunks(chunk, self.decoders, present):
                 findings.extend(self._scan(decoded, decode_depth, allow, memo))
-        return _unique(findings)
+            distinct = distinct and len(findings) == own
+        return findings if distinct else _unique(findings)
 
     def _windows(self, hits: Iterable[tuple[int, int]]) -> dict[int, list[tuple[int, int]]]:
         """Per group, the window around each of the keyword pass's (keyword, end) ``hits``
@@ -411,11 +471,12 @@ class Engine:
 
     def _accepted(
         self, data: bytes, chunk: Chunk, memo: _Memo, windows: dict[int, list[tuple[int, int]]]
-    ) -> Iterator[_Accepted]:
-        """The accepted matches of the groups in ``windows`` (see :meth:`_windows`)."""
+    ) -> list[_Accepted]:
+        """The accepted matches of the groups in ``windows`` (see :meth:`_windows`), in
+        offset order."""
         marked = windows.pop(_MARKED, None) is not None
         if not windows:
-            return
+            return []
         candidates: list[_Accepted] = []
         lo, hi = chunk.owned()
         groups = self._groups
@@ -437,7 +498,7 @@ class Engine:
                         f"{self.rule_budget_seconds:g}s on {chunk.location.path}; "
                         "skipped for the rest of the scan (a pattern that backtracks?)"
                     )
-        yield from self._resolve_overlaps(candidates, data, marked)
+        return self._resolve_overlaps(candidates, data, marked)
 
     def _match_group(
         self,
@@ -449,20 +510,23 @@ class Engine:
         memo: _Memo,
     ) -> None:
         lo, hi = owned
-        has_secret = "secret" in group.pattern.groupindex
+        # the group holding the secret: "secret", or 0 (the whole match); the pattern is
+        # compiled here, on its first window
+        secret_group = "secret" if "secret" in group.pattern.groupindex else 0
         checks = list(zip(group.rules, group.prefixes, strict=True))
+        check = self._check
         seen: set[tuple[int, int]] = set()
-        for m in _matches(group, spans, data):
-            if has_secret and m.group("secret") is not None:
-                s_start, s_end = m.span("secret")
-            else:
+        matches = _anchored_matches if group.anchored else _matches
+        for m in matches(group, spans, data):
+            s_start, s_end = m.span(secret_group)
+            if s_start == -1:  # the secret group took no part: the whole match
                 s_start, s_end = m.span()
             if s_start < lo or s_start >= hi or s_start == s_end or (s_start, s_end) in seen:
                 continue
             seen.add((s_start, s_end))
             match_groups = m.groupdict()
             for rule, prefix in checks:
-                accepted = self._check(rule, prefix, data, match_groups, (s_start, s_end), memo)
+                accepted = check(rule, prefix, data, match_groups, s_start, s_end, memo)
                 if accepted is not None:
                     candidates.append(accepted)
 
@@ -477,35 +541,50 @@ class Engine:
         first: bytes,
         data: bytes,
         groups: dict[str, bytes | None],
-        span: tuple[int, int],
+        start: int,
+        end: int,
         memo: _Memo,
     ) -> _Accepted | None:
         """``first``: the rule's first keyword, lowercased."""
-        start, end = span
         secret = data[start:end]
         prefix = len(first) if secret[: len(first)].lower() == first else 0
+        validator = rule.validator
+        if validator is None:
+            verdict = self._judge(rule, prefix, secret, None)
+            return (
+                None
+                if verdict is None
+                else _Accepted(rule, start, end, secret, _Judged(verdict), groups)
+            )
+        checked = rule.placeholder_filter and prefix == 0
+        context_at = self._contexts_at.get(validator)
         candidate = None
-        if rule.validator is not None:
-            checked = rule.placeholder_filter and prefix == 0
+        if context_at is not None:  # a candidate is built only to judge
+            named = context_at(data, start, groups)
+        else:
             candidate = Candidate(rule.id, secret, start, end, data, groups, checked)
-            context = self._memo_contexts.get(rule.validator)
-            if context is not None:
-                # the key is a digest: the memo keeps no value
-                key = (rule.id, _digest(context(candidate), secret))
-                if key in memo:
-                    verdict = memo[key]
-                else:
-                    verdict = self._judge(rule, prefix, secret, candidate)
-                    if len(memo) >= MEMO_ENTRIES:
-                        memo.clear()
-                    memo[key] = verdict
+            context = self._memo_contexts.get(validator)
+            if context is None:
+                verdict = self._judge(rule, prefix, secret, candidate)
                 return (
                     None
                     if verdict is None
-                    else _Accepted(rule, start, end, secret, verdict, groups)
+                    else _Accepted(rule, start, end, secret, _Judged(verdict), groups)
                 )
-        verdict = self._judge(rule, prefix, secret, candidate)
-        return None if verdict is None else _Accepted(rule, start, end, secret, verdict, groups)
+            named = context(candidate)
+        # the key is a digest: the memo keeps no value
+        digest = blake2b(len(named).to_bytes(4, "big") + named + secret, digest_size=16)
+        key = (rule.id, digest.digest())
+        judged = memo.get(key, _UNJUDGED)
+        if judged is _UNJUDGED:
+            if candidate is None:
+                candidate = Candidate(rule.id, secret, start, end, data, groups, checked)
+            verdict = self._judge(rule, prefix, secret, candidate)
+            judged = None if verdict is None else _Judged(verdict)
+            if len(memo) >= MEMO_ENTRIES:
+                memo.clear()
+            memo[key] = judged
+        return None if judged is None else _Accepted(rule, start, end, secret, judged, groups)
 
     def _judge(
         self, rule: Rule, prefix: int, secret: bytes, candidate: Candidate | None
@@ -539,53 +618,88 @@ class Engine:
 
     def _resolve_overlaps(
         self, found: list[_Accepted], data: bytes, marked: bool
-    ) -> Iterator[_Accepted]:
+    ) -> list[_Accepted]:
         """A secret inside a longer secret at the same place is the same credential; a secret
         on a line marked ``leakguard:allow`` is suppressed (``marked``: the keyword pass saw a
         marker in ``data``; without one no line is searched)."""
-        found.sort(
-            key=lambda a: (a.start, -(a.end - a.start), -a.rule.priority, self._order[a.rule.id])
-        )
+        rank = self._rank
+        found.sort(key=lambda a: (a.start, a.start - a.end, rank[a.rule.id]))
+        kept: list[_Accepted] = []
         last_end = -1
         for acc in found:
             if acc.end <= last_end:
                 continue
-            last_end = max(last_end, acc.end)
+            last_end = acc.end
             if marked and _line_has_marker(data, acc.start, acc.end):
                 continue
-            yield acc
+            kept.append(acc)
+        return kept
 
-    def _finding(
-        self, chunk: Chunk, acc: _Accepted, lines: _LineCounter, exposure: Exposure
-    ) -> Finding:
-        verdict, rule = acc.verdict, acc.rule
-        secret = verdict.secret if verdict.secret is not None else acc.secret
-        location = (
-            chunk.location
-            if chunk.position_fixed
-            else chunk.location_at(acc.start, lines.before(acc.start))
-        )
-        return Finding(
-            rule_id=verdict.rule_id or rule.id,
-            provider=verdict.provider or rule.provider,
-            title=verdict.title or rule.title,
-            severity=verdict.severity if verdict.severity is not None else rule.severity,
-            fingerprint=fingerprint(secret),
-            redacted=verdict.redacted or redact(secret),
-            source_kind=str(chunk.source_kind),
-            location=location,
-            validation=Validation(
-                status=verdict.status, validator=rule.validator, detail=verdict.detail
-            ),
-            attributes=verdict.attributes + exposure.attributes(acc.start, acc.end),
-            rotation=rotation_for(rule, acc.groups),
-            secret=secret.decode("utf-8", "replace") if self.show_secrets else None,
-            parts=_part_fingerprints(verdict),
-        )
+    def _findings(
+        self, chunk: Chunk, accepted: Iterable[_Accepted], exposure: Exposure | None
+    ) -> list[Finding]:
+        """A finding per accepted match (in offset order). ``exposure``: None when the chunk
+        holds nothing that could make a match public (no attribute to look for)."""
+        findings: list[Finding] = []
+        append = findings.append
+        place = _Places(chunk)
+        source_kind = str(chunk.source_kind)
+        show_secrets = self.show_secrets
+        for acc in accepted:
+            judged, rule = acc.judged, acc.rule
+            facts = judged.facts
+            if facts is None:
+                facts = judged.facts = _facts(rule, judged.verdict, acc.secret)
+            attributes = facts.attributes
+            if exposure is not None:
+                attributes += exposure.attributes(acc.start, acc.end)
+            secret = None
+            if show_secrets:
+                value = judged.verdict.secret
+                secret = (acc.secret if value is None else value).decode("utf-8", "replace")
+            append(
+                Finding(
+                    facts.rule_id,
+                    facts.provider,
+                    facts.title,
+                    facts.severity,
+                    facts.fingerprint,
+                    facts.redacted,
+                    source_kind,
+                    place.of(acc.start),
+                    facts.validation,
+                    attributes,
+                    rotation_for(rule, acc.groups) if facts.per_match else facts.rotation,
+                    (),  # occurrences: a source that finds the value elsewhere adds them
+                    secret,
+                    facts.parts,
+                )
+            )
+        return findings
 
     def scan_text(self, text: str, path: str = "<example>") -> list[Finding]:
         """Scan a string as one chunk (rule examples, tests)."""
         return self.scan(Chunk(text.encode("utf-8"), Location(path, 1, 1)))
+
+
+def _facts(rule: Rule, verdict: Verdict, matched: bytes) -> _Facts:
+    """What the findings of ``rule``'s accepted ``verdict`` on the ``matched`` secret share."""
+    secret = verdict.secret if verdict.secret is not None else matched
+    return _Facts(
+        rule_id=verdict.rule_id or rule.id,
+        provider=verdict.provider or rule.provider,
+        title=verdict.title or rule.title,
+        severity=verdict.severity if verdict.severity is not None else rule.severity,
+        fingerprint=fingerprint(secret),
+        redacted=verdict.redacted or redact(secret),
+        validation=Validation(
+            status=verdict.status, validator=rule.validator, detail=verdict.detail
+        ),
+        attributes=verdict.attributes,
+        rotation=rule.rotation,
+        per_match=bool(rule.rotation_cases),
+        parts=_part_fingerprints(verdict),
+    )
 
 
 def _part_fingerprints(verdict: Verdict) -> tuple[tuple[str, str], ...]:
@@ -632,19 +746,24 @@ def _unique(findings: list[Finding]) -> list[Finding]:
 
 
 def _matches(group: _Group, spans: list[tuple[int, int]], data: bytes) -> Iterator[re.Match[bytes]]:
-    """The group's matches in its windows; an anchored group's only at each window's start
-    (its keyword's), tried once each: a window search costs a regex attempt per byte."""
-    if group.anchored:
-        match = group.pattern.match
-        size = len(data)
-        for start, stop in sorted(set(spans)):
-            m = match(data, max(0, start), min(size, stop))
-            if m is not None:
-                yield m
-        return
+    """The group's matches in its merged windows."""
     finditer = group.pattern.finditer
     for w_start, w_stop in _merge(spans, len(data)):
         yield from finditer(data, w_start, w_stop)
+
+
+def _anchored_matches(
+    group: _Group, spans: list[tuple[int, int]], data: bytes
+) -> list[re.Match[bytes]]:
+    """An anchored group's matches: only at each window's start (its keyword's), tried once
+    each (a window search costs a regex attempt per byte)."""
+    match = group.pattern.match
+    size = len(data)
+    found = [
+        match(data, start if start > 0 else 0, stop if stop < size else size)
+        for start, stop in sorted(set(spans))
+    ]
+    return [m for m in found if m is not None]
 
 
 def _merge(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
@@ -697,17 +816,38 @@ def _line_has_marker(data: bytes, start: int, end: int) -> bool:
     return data.find(NEXT_LINE_MARKER, previous, line_start) != -1
 
 
-class _LineCounter:
-    """Newlines before an offset, counted incrementally (findings arrive in offset order)."""
+class _Places:
+    """The location of each of a chunk's findings, asked in offset order: the newlines before
+    an offset are counted from the previous one, and only where ``rfind`` (``memrchr``) says
+    there is one (a minified line of megabytes holds none to count)."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+    def __init__(self, chunk: Chunk) -> None:
+        self.chunk = chunk
+        self.data = chunk.data
+        base = chunk.location
+        self.fixed = chunk.position_fixed
+        # a subclass (a mapped bundle, a map's source) locates its findings itself
+        self.plain = type(chunk) is Chunk
+        self.path, self.commit, self.extras = base.path, base.commit, base.extras
+        self.first_line, self.first_column = base.line or 1, base.column or 1
         self.offset = 0
         self.newlines = 0
+        self.line_start = 0  # the offset just after the last newline before ``offset``
 
-    def before(self, offset: int) -> int:
-        if offset < self.offset:
-            self.offset, self.newlines = 0, 0
-        self.newlines += self.data.count(b"\n", self.offset, offset)
+    def of(self, offset: int) -> Location:
+        if self.fixed:
+            return self.chunk.location
+        counted = self.offset
+        if offset < counted:
+            counted, self.newlines, self.line_start = 0, 0, 0
+        data = self.data
+        last = data.rfind(b"\n", counted, offset)
+        if last != -1:
+            self.newlines += data.count(b"\n", counted, last) + 1
+            self.line_start = last + 1
         self.offset = offset
-        return self.newlines
+        newlines = self.newlines
+        if not self.plain:
+            return self.chunk.location_at(offset, newlines)
+        column = offset - self.line_start + 1 if newlines else self.first_column + offset
+        return Location(self.path, self.first_line + newlines, column, self.commit, self.extras)

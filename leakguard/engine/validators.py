@@ -127,6 +127,14 @@ VALIDATORS: Mapping[str, Validator] = {name: spec.check for name, spec in SPECS.
 MEMO_CONTEXTS: Mapping[str, Callable[[Candidate], bytes]] = {
     name: spec.memo_context for name, spec in SPECS.items() if spec.memo_context is not None
 }
+#: of those, the ones whose context is read from the chunk, the secret's start and the match's
+#: groups alone, by a function of these (the same context without a candidate built for each
+#: match: a value repeated through a bundle is looked up thousands of times)
+MEMO_CONTEXTS_AT: Mapping[str, Callable[[bytes, int, Mapping[str, bytes | None]], bytes]] = {
+    name: at
+    for name, at in (("generic_secret", generic.name_at),)
+    if SPECS[name].memo_context is not None
+}
 
 
 def prepare_params(name: str, params: Mapping[str, Any]) -> Mapping[str, Any]:

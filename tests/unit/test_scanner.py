@@ -83,3 +83,43 @@ def test_finalize_dedups_filters_and_sorts() -> None:
 def test_worker_count() -> None:
     assert worker_count(ScanOptions(jobs=3)) == 3
     assert worker_count(ScanOptions(jobs=0)) >= 1
+
+
+def test_finalize_drops_and_moves_findings_by_their_places() -> None:
+    """Excluded paths (the outer file of a container member decides) and a rule's allowed
+    paths drop a finding; a finding with other places is moved to the first kept one. Each
+    (rule, path) is decided once and the verdict reused: the repeats must agree."""
+    from leakguard.config import Allow, Allowlist
+    from leakguard.pathfilter import PathFilter
+
+    def at(path: str, rule: str = "r", *others: str) -> Finding:
+        f = _finding(path, 1)
+        occurrences = tuple(Location(o, 2, 1) for o in others)
+        return Finding(
+            rule, f.provider, f.title, f.severity, f.fingerprint, f.redacted, f.source_kind,
+            f.location, occurrences=occurrences,
+        )  # fmt: skip
+
+    options = ScanOptions(
+        excludes=PathFilter(("vendor/", "*.min.js")),
+        allowlist=Allowlist(by_rule={"r": Allow(paths=PathFilter(("docs/",)))}),
+    )
+    findings = [
+        at("src/app.py"),
+        at("vendor/lib.py"),
+        at("vendor/lib.py"),  # decided already
+        at("dist/app.min.js!inner.py"),  # the container is excluded
+        at("dist/app.zip!vendor.min.js"),  # a member's own name does not decide
+        at("docs/guide.md"),
+        at("docs/guide.md", "q"),  # the allowed paths are rule r's only
+        at("vendor/copy.py", "r", "vendor/other.py", "src/copy.py", "docs/x.md", "lib/y.py"),
+        at("src/both.py", "r", "vendor/z.py"),
+    ]
+    out = finalize(findings, options)
+    assert [(f.rule_id, f.location.path, [o.path for o in f.occurrences]) for f in out] == [
+        ("r", "dist/app.zip!vendor.min.js", []),
+        ("q", "docs/guide.md", []),
+        ("r", "src/app.py", []),
+        ("r", "src/both.py", ["vendor/z.py"]),  # a kept first place keeps its others
+        ("r", "src/copy.py", ["lib/y.py"]),
+    ]

@@ -169,8 +169,10 @@ GUARDED: list[Keyword] = [
     (b"key=", True, "AQE"),  # exact: its guard is exact too
     (b"x-", False, "(?:y|zz)+[^q]"),
     (b"tok", True, ""),
+    (b"k=", False, "[a-z=]{2,6};"),  # found again inside its own guard, ``=`` and all
 ]
 _GUARD_TEXT = ["ab", "abab", "c", "key=", "KEY=", " ", "\t", '"', "AQE", "aqe", "x-", "y", "zz"]
+_GUARD_TEXT += ["k=", "K=", ";", "="]
 
 
 def _scanners() -> list[tuple[str, object]]:
@@ -236,3 +238,48 @@ def test_an_anchored_rule_reads_nothing_before_its_keyword(tmp_path: Path) -> No
     )
     with pytest.raises(RuleError, match="anchored rule reads nothing before its keyword"):
         RuleSet.load([tmp_path], builtin=False)
+
+
+def _planted(rng: random.Random, count: int) -> tuple[bytes, list[int], list[bytes]]:
+    """Text of lines of every length (empty, short, a minified line of kilobytes) with demo
+    tokens at random places: the text, each token's offset and each token."""
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    parts: list[bytes] = []
+    offsets: list[int] = []
+    tokens: list[bytes] = []
+    size = 0
+    for _ in range(count):
+        filler = "".join(
+            rng.choice([" ", "\n", "x", "\n\n"]) if rng.random() < 0.3 else "y"
+            for _ in range(rng.choice([0, 1, 5, 40, 3000]))
+        )
+        token = ("dmo_" + "".join(rng.choices(alphabet, k=20))).encode()
+        piece = filler.encode() + b" "
+        parts.append(piece + token + b" ")
+        offsets.append(size + len(piece))
+        tokens.append(token)
+        size += len(piece) + len(token) + 1
+    return b"".join(parts), offsets, tokens
+
+
+@pytest.mark.parametrize("kind", available_engines())
+def test_findings_are_located_as_their_chunk_locates_each_offset(
+    ruleset: RuleSet, kind: str
+) -> None:
+    """The engine counts lines from one finding to the next; each place is the one
+    ``Chunk.location_at`` gives for the finding's offset, whatever the chunk's first line and
+    column (0: unknown), the lines' lengths and the report range."""
+    engine = Engine(ruleset, kind, show_secrets=True)
+    rng = random.Random(7)
+    for base in (Location("a", 1, 1), Location("b", 0, 0), Location("c", 40, 9, "ab" * 20)):
+        for _ in range(6):
+            data, offsets, tokens = _planted(rng, rng.choice([1, 3, 30]))
+            low = rng.choice([0, 0, len(data) // 3])
+            chunk = Chunk(data, base, report_from=low)
+            found = [(f.location, f.secret) for f in engine.scan(chunk)]
+            expected = [
+                (chunk.location_at(at), token.decode())
+                for at, token in zip(offsets, tokens, strict=True)
+                if at >= low
+            ]
+            assert found == expected

@@ -109,3 +109,43 @@ def test_verdicts_remembered_across_scan_calls_change_no_finding(
         engine = Engine(rules, "re")
         for _ in range(2):
             assert [_where(engine.scan(chunk, decode_depth=2)) for chunk in chunks] == fresh
+
+
+@pytest.mark.parametrize("show_secrets", [False, True])
+def test_findings_sharing_a_memoised_verdict_are_those_made_one_by_one(
+    show_secrets: bool,
+) -> None:
+    """The places of one value share what the verdict on it decided (fingerprint, preview,
+    validation, attributes): every field of every finding is the one an engine that judges
+    each match alone gives, a public prefix's exposure attribute and the secret included."""
+    rules = RuleSet.load()
+    text = _text() + f'VITE_API_TOKEN = "{_random(30, 3)}"\n' * 3 + _text()
+    chunk = Chunk(text.encode(), Location("app.js", 1, 1))
+    memoised = Engine(rules, "re", show_secrets=show_secrets)
+    one_by_one = Engine(rules, "re", show_secrets=show_secrets, validators=dict(VALIDATORS))
+    found = memoised.scan(chunk, decode_depth=2)
+    alone = one_by_one.scan(chunk, decode_depth=2)
+    assert [f.to_dict(show_secrets=True) for f in found] == [
+        f.to_dict(show_secrets=True) for f in alone
+    ]
+    assert any(f.attribute("exposure") == "public" for f in found)
+    assert len({f.fingerprint for f in found}) < len(found) / 50  # values do repeat
+
+
+def test_the_context_read_without_a_candidate_is_the_candidates() -> None:
+    """The engine reads a memoised validator's context from the chunk before it builds a
+    candidate; for every such validator it is the context the validator's spec names, at
+    every offset (near the chunk's start, after a long name, with the keyword repeated)."""
+    from leakguard.engine.interface import Candidate
+    from leakguard.engine.validators import MEMO_CONTEXTS, MEMO_CONTEXTS_AT
+
+    assert MEMO_CONTEXTS_AT and set(MEMO_CONTEXTS_AT) <= set(MEMO_CONTEXTS)
+    rng = random.Random(5)
+    pieces = ["secret", "SECRET", "_", "db", "-", ".", " ", "=", '"', "x" * 60, "\n", "token"]
+    for _ in range(3000):
+        data = "".join(rng.choices(pieces, k=rng.randint(0, 40))).encode()
+        start = rng.randint(0, len(data))
+        groups = {"name": rng.choice([b"secret", b"token", b"SECRET", None])}
+        candidate = Candidate("r", data[start:], start, len(data), data, groups, False)
+        for name, context_at in MEMO_CONTEXTS_AT.items():
+            assert context_at(data, start, groups) == MEMO_CONTEXTS[name](candidate)
