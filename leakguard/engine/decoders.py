@@ -528,8 +528,7 @@ def _basic_credentials(chunk: Chunk, decoded_runs: set[int]) -> Iterator[Chunk]:
     produced = 0
     owned = _run_owner(chunk)
     for line_start, line_end in _marked_lines(data, _BASIC_TRIGGER, _BASIC_LITERAL):
-        for m in _BASIC.finditer(data, line_start, line_end):
-            start, end = m.span(1)
+        for start, end in _basic_runs(data, line_start, line_end):
             if end - start > MAX_RUN_BYTES or start < done or not owned(start):
                 continue
             decoded = _b64(data[start:end])
@@ -547,6 +546,27 @@ def _basic_credentials(chunk: Chunk, decoded_runs: set[int]) -> Iterator[Chunk]:
     if produced:
         pieces.append(blank[done:])
         yield _in_place_chunk(chunk, "base64", b"".join(pieces))
+
+
+def _basic_runs(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """The base64 of each ``_BASIC`` match in ``data[start:end]`` (one line), as
+    ``_BASIC.finditer(data, start, end)`` gives them: every match starts at a ``basic`` in any
+    case, so the pattern is tried there only, not at every byte (a caseless pattern has no
+    literal prefix for ``re`` to search by: on a log with a header on every line, that search
+    was most of the layer's time)."""
+    line = data[start:end].lower()  # ASCII only, as a bytes pattern's IGNORECASE
+    match = _BASIC.match
+    runs: list[tuple[int, int]] = []
+    done = start
+    at = line.find(b"basic")
+    while at != -1:
+        if start + at >= done:
+            m = match(data, start + at, end)
+            if m is not None:
+                runs.append(m.span(1))
+                done = m.end()
+        at = line.find(b"basic", at + 1)
+    return runs
 
 
 def _base64_runs(

@@ -1,6 +1,7 @@
 """The base64 layer's decoder is ``base64.b64decode(..., altchars, validate=True)`` with
 optional padding, called without its wrapper: checked against the standard library on random
-runs (both alphabets, padding or none, bytes outside the alphabet, binary and text payloads)."""
+runs (both alphabets, padding or none, bytes outside the alphabet, binary and text payloads).
+A line's Basic header runs are those the header pattern finds in it, tried at each "basic"."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import base64
 import binascii
 import random
 
-from leakguard.engine.decoders import _b64
+from leakguard.engine.decoders import _BASIC, _b64, _basic_runs
 
 ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -58,3 +59,33 @@ def test_the_decoder_agrees_with_the_standard_library() -> None:
     assert decoded == [_reference(run) for run in runs]
     assert sum(d is None for d in decoded) > 1_000  # refusals were tried
     assert sum(d is not None for d in decoded) > 4_000  # and text decoded
+
+
+BASIC_TOKENS = (
+    b"Basic ",
+    b"basic\t",
+    b"BASIC  ",
+    b"bAsIc ",
+    b"basicbasic ",
+    b"Basic",
+    b"dXNlcjpwYXNzd29yZA==",
+    b"YmFzaWMgYmFzaWM6cHc=",
+    b"abcdbasicXYZ0123+/",
+    b"=",
+    b"==",
+    b"x",
+    b" ",
+    b"\t",
+    b'"',
+    b"Authorization: ",
+)
+
+
+def test_basic_runs_are_those_the_pattern_finds_in_the_line() -> None:
+    rng = random.Random(31)
+    for _ in range(5_000):
+        data = b"".join(rng.choice(BASIC_TOKENS) for _ in range(rng.randrange(1, 25)))
+        start = rng.randrange(len(data) + 1)
+        end = rng.randrange(start, len(data) + 1)
+        expected = [m.span(1) for m in _BASIC.finditer(data, start, end)]
+        assert _basic_runs(data, start, end) == expected, (data, start, end)
