@@ -826,7 +826,9 @@ class _Places:
         self.data = chunk.data
         base = chunk.location
         self.fixed = chunk.position_fixed
-        # a subclass (a mapped bundle, a map's source) locates its findings itself
+        # a subclass (a mapped bundle, a map's source) locates its findings itself; a plain
+        # chunk's location is Chunk.location_at's, computed inline (a method call per finding
+        # cost 3% of the file benchmark's CPU); test_matcher checks the two agree
         self.plain = type(chunk) is Chunk
         self.path, self.commit, self.extras = base.path, base.commit, base.extras
         self.first_line, self.first_column = base.line or 1, base.column or 1
