@@ -195,18 +195,13 @@ def blob_chunks(
         problems("git_binary_blobs", obj.oid, "binary")
 
 
-_MAP_COMMENT = b"sourceMappingURL="
-
-
 def _plain_text(data: bytes) -> bool:
     """Whether the general reader would read ``data`` as one text chunk with nothing after
-    it: not empty, no longer than a chunk, sniffed as text, naming no source map. One ``in``
-    over the bytes rules the comment out for almost every blob (source_mapping_url also
-    searches its tail backwards first, twice the work when there is none)."""
+    it: not empty, no longer than a chunk, sniffed as text, naming no source map."""
     return (
         0 < len(data) <= CHUNK_BYTES
         and sniff(data[:SNIFF_BYTES]) is Kind.TEXT
-        and (_MAP_COMMENT not in data or source_mapping_url(data) is None)
+        and source_mapping_url(data) is None
     )
 
 
