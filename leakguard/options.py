@@ -42,6 +42,12 @@ class GitOptions:
     range_from: str | None = None  # --range A..B / --since-commit A: blobs introduced after A
     range_to: str | None = None  # ... up to B (HEAD for --since-commit)
 
+    @property
+    def needs_repository(self) -> bool:
+        """Options only a git repository can honour: a plain directory given with any of
+        them is an error, not a directory scan."""
+        return bool(self.include_unreachable or self.refs or self.staged or self.range_to)
+
 
 @dataclass(frozen=True, slots=True)
 class WebOptions:

@@ -76,7 +76,7 @@ def git_source_for(path: Path, label: str, options: ScanOptions) -> Source | Non
     try:
         repo = discover(path)
     except NotReadable as exc:
-        if _needs_git(options):
+        if options.git.needs_repository:
             raise InputError(
                 f"{label}: git cannot read this repository: {exc}",
                 hint="repair it (git fsck; a valid HEAD) or scan a copy of its objects",
@@ -88,7 +88,7 @@ def git_source_for(path: Path, label: str, options: ScanOptions) -> Source | Non
             " its files were scanned as a directory",
         )
     if repo is None:
-        if _needs_git(options):
+        if options.git.needs_repository:
             raise InputError(
                 f"{label}: not a git repository",
                 hint="--include-unreachable, --ref, --staged, --range and --since-commit need"
@@ -96,11 +96,6 @@ def git_source_for(path: Path, label: str, options: ScanOptions) -> Source | Non
             )
         return None
     return GitSource(repo, label)
-
-
-def _needs_git(options: ScanOptions) -> bool:
-    git = options.git
-    return bool(git.include_unreachable or git.refs or git.staged or git.range_to)
 
 
 @dataclasses.dataclass

@@ -81,6 +81,29 @@ def test_a_scan_that_finds_a_credential_imports_no_heavy_module(tmp_path: Path) 
     assert sorted(NEVER_FOR_A_FILE & modules) == []
 
 
+GIT_MODULES = {
+    "leakguard.sources.git",
+    "leakguard.sources.git_provenance",
+    "leakguard.sources.git_run",
+}
+
+
+def test_a_plain_directory_scan_imports_no_git_module(tmp_path: Path) -> None:
+    plain = tmp_path / "site"
+    (plain / "assets").mkdir(parents=True)
+    (plain / "assets" / "app.js").write_text('const AWS = "AKIA' + 'QYLPMN5HHHFPZAM2";\n')
+    code, modules = _modules(["scan", str(plain), "-q"], tmp_path)
+    assert code == 1  # it did scan, and found the key id
+    assert sorted(GIT_MODULES & modules) == []
+    # a repository at the same place is still recognised as one
+    subprocess.run(["git", "init", "-q", str(plain)], check=True, timeout=60)
+    code, modules = _modules(["scan", str(plain), "-q"], tmp_path)
+    assert code == 1 and "leakguard.sources.git" in modules
+    # and an option only a repository can honour still gets its one-line error on a directory
+    code, _ = _modules(["scan", str(plain / "assets"), "--ref", "main", "-q"], tmp_path)
+    assert code == 2
+
+
 def test_help_imports_no_sdk_and_no_pydantic(tmp_path: Path) -> None:
     code, modules = _modules(["--help"], tmp_path)
     assert code == 0
