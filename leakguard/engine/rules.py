@@ -44,7 +44,7 @@ from typing import Any
 
 from leakguard.engine.guards import GuardError, check_reach
 from leakguard.engine.redos import nested_repetition
-from leakguard.engine.rulecache import RuleCache, rules_key
+from leakguard.engine.rulecache import RuleCache, rules_key, status_key
 from leakguard.errors import RuleError
 from leakguard.model import Severity
 from leakguard.resources import detectors_dir, playbooks_dir
@@ -328,14 +328,23 @@ class RuleSet:
         """Rules of ``files``; those from ``files[user_from:]`` are user-supplied.
         ``playbooks``: the ids ``rotation_by`` may name (default: the shipped ones, read once
         and only when a rule has ``rotation_by``)."""
+        status = None
+        if cache is not None:  # files unchanged since a load recorded them are not read
+            status = status_key(files, user_from)  # taken before the texts are read
+            recorded = cache.known_rules(status)
+            if recorded is not None:
+                return cls(tuple(recorded[0]), recorded[1])
         texts = [(path, _read(path)) for path in files]
         digest = hashlib.sha256()
         for path, text in texts:
             digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
+        version = digest.hexdigest()[:16]
         key = rules_key(texts, user_from) if cache is not None else ""
-        cached = cache.load_rules(key) if cache is not None else None
-        if cached is not None:
-            return cls(tuple(cached), digest.hexdigest()[:16])
+        if cache is not None:
+            cached = cache.load_rules(key)
+            if cached is not None:
+                cache.remember_rules(status, key, version)
+                return cls(tuple(cached), version)
         rules: list[Rule] = []
         seen: dict[str, str] = {}
         validator = rule_file_validator()
@@ -350,9 +359,9 @@ class RuleSet:
                     )
                 seen[rule.id] = rule.source
                 rules.append(rule)
-        if cache is not None:
-            cache.store_rules(key, rules)
-        return cls(tuple(rules), digest.hexdigest()[:16])
+        if cache is not None and cache.store_rules(key, rules):
+            cache.remember_rules(status, key, version)
+        return cls(tuple(rules), version)
 
 
 def _rule_files(dirs: Iterable[Path]) -> list[Path]:

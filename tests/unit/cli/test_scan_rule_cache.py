@@ -38,8 +38,8 @@ def _flip_a_byte(data: bytes) -> bytes:
 
 def _edit_keeping_the_digest(data: bytes) -> bytes:
     """Still well-formed (JSON that decodes to rules; a database Hyperscan may accept)."""
-    if b'"title": "' in data:
-        return data.replace(b'"title": "', b'"title": "edited ', 1)
+    if b'"rules": [["' in data:  # the first rule's id
+        return data.replace(b'"rules": [["', b'"rules": [["edited-', 1)
     return data[:-1] + bytes([data[-1] ^ 1])
 
 
@@ -84,8 +84,8 @@ def test_an_entry_others_could_have_written_is_not_read(tmp_path: Path, target: 
     key = rules.name.removesuffix(RULES_SUFFIX)
     store = RuleCache(cache)
     entries = json.loads(store.load(key, RULES_SUFFIX) or b"")
-    for entry in entries:
-        entry["title"] = "changed by someone else"
+    for entry in entries["rules"]:
+        entry[entries["fields"].index("title")] = "changed by someone else"
     assert store.store(key, json.dumps(entries).encode(), RULES_SUFFIX)
     os.chmod(rules, 0o666)  # a well-formed entry, but anyone could have written it
     assert store.load_rules(key) is None

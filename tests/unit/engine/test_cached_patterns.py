@@ -118,10 +118,11 @@ def test_an_entry_another_python_wrote_is_another_entry(
 @pytest.mark.parametrize(
     "entry",
     [
-        {"bytes": "YWJj"},  # no flags
-        {"pattern": {"bytes": "YWJj"}, "flags": "0"},
-        {"pattern": {"bytes": "YWJj"}, "flags": 0, "extra": 1},
-        {"pattern": "abc", "flags": 0},  # text, not bytes
+        ["abc"],  # no flags
+        ["abc", "0"],
+        ["abc", 0, 1],
+        [[97, 98, 99], 0],  # not text
+        {"pattern": {"bytes": "YWJj"}, "flags": 0},  # the old format's
         "abc",
     ],
 )
@@ -132,7 +133,7 @@ def test_a_malformed_pattern_entry_is_a_miss(
     [path] = list(cache.directory.glob(f"*{RULES_SUFFIX}"))
     key = path.name.removesuffix(RULES_SUFFIX)
     entries = json.loads(cache.load(key, RULES_SUFFIX) or b"")
-    entries[3]["pattern"] = entry
+    entries["rules"][3][entries["fields"].index("pattern")] = entry
     assert cache.store(key, json.dumps(entries).encode(), RULES_SUFFIX)
     assert cache.load_rules(key) is None
     assert RuleSet.load(cache=cache) == parsed
