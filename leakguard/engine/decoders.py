@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from urllib.parse import unquote_to_bytes
 
+from leakguard.engine.literals import escaped
 from leakguard.engine.markers import EVERY_MARKER
 from leakguard.engine.rulecache import RuleCache, block_database
 from leakguard.model import Chunk, Extras, Location
@@ -639,7 +640,7 @@ def _find_prefixes(data: bytes) -> list[int]:
 def _prefix_scanner(cache: RuleCache | None) -> OffsetScanner:
     """:func:`_find_prefixes` in one Hyperscan pass."""
     db = block_database(
-        [b"".join(b"\\x%02x" % c for c in m) for m in _BASE64_MARKERS],
+        [escaped(m) for m in _BASE64_MARKERS],
         list(range(len(_BASE64_MARKERS))),
         [0] * len(_BASE64_MARKERS),
         cache,
@@ -704,9 +705,7 @@ def marker_expressions() -> list[tuple[int, bytes, bool]]:
     reports each index at most once per chunk (``HS_FLAG_SINGLEMATCH``); the set of indexes
     found is what :func:`decoded_chunks` takes as ``present``. The engine adds these to its
     keyword database, so one pass over a chunk finds both."""
-    literal = [
-        (index, b"".join(b"\\x%02x" % c for c in lit)) for index, lit in _LITERAL_EXPRESSIONS
-    ]
+    literal = [(index, escaped(lit)) for index, lit in _LITERAL_EXPRESSIONS]
     return [(index, expr, index == _PERCENT) for index, expr in (*literal, *_REGEX_EXPRESSIONS)]
 
 

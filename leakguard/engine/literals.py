@@ -22,3 +22,12 @@ def trie(words: list[bytes]) -> bytes:
         return b""
     body = b"(?:" + b"|".join(branches) + b")"
     return body + b"?" if optional else body
+
+
+_ESCAPES = tuple(b"\\x%02x" % c for c in range(256))
+
+
+def escaped(literal: bytes) -> bytes:
+    """``literal`` as a Hyperscan expression of ``\\xNN`` escapes, one per byte (a table
+    lookup in C per byte: an engine escapes ~5,000 keyword bytes when it is built)."""
+    return b"".join(map(_ESCAPES.__getitem__, literal))

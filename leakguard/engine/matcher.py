@@ -34,7 +34,7 @@ from leakguard.engine.exposure import NEXT_DATA, PUBLIC_PARTS, Exposure
 from leakguard.engine.filters import documentation, is_placeholder, shannon_entropy
 from leakguard.engine.guards import compile_guard, hyperscan_source
 from leakguard.engine.interface import Candidate, Validator, Verdict
-from leakguard.engine.literals import trie
+from leakguard.engine.literals import escaped, trie
 from leakguard.engine.markers import ALLOW_MARKERS, NEXT_LINE_MARKER
 from leakguard.engine.rulecache import RuleCache, block_database
 from leakguard.engine.rules import Rule, RuleSet, rotation_for
@@ -77,7 +77,7 @@ def _hyperscan_scanner(
 
     expressions, flags = [], []
     for index, (kw, exact, guard) in enumerate(keywords):
-        expression = b"".join(b"\\x%02x" % c for c in kw)
+        expression = escaped(kw)
         flag = 0 if exact else hyperscan.HS_FLAG_CASELESS
         if index in once:
             flag |= hyperscan.HS_FLAG_SINGLEMATCH
