@@ -77,6 +77,15 @@ def check_reach(text: str, keywords: Sequence[bytes], case_sensitive: bool) -> N
             )
 
 
+def guard_bytes(text: str, case_sensitive: bool) -> frozenset[int]:
+    """Every byte a match of the guard can hold (with the other case of each ASCII letter
+    for a caseless guard): a superset, for ruling out what a match cannot contain."""
+    reach = _bytes_of(parse_guard(text))
+    if not case_sensitive:
+        reach |= {ord(chr(b).swapcase()) for b in reach if b < 128}
+    return frozenset(reach)
+
+
 def _unbounded(items: list[Any]) -> Iterator[list[Any]]:
     for op, av in items:
         if op in _REPEATS:

@@ -32,7 +32,7 @@ from leakguard.engine.decoders import (
 )
 from leakguard.engine.exposure import NEXT_DATA, PUBLIC_PARTS, Exposure
 from leakguard.engine.filters import documentation, is_placeholder, shannon_entropy
-from leakguard.engine.guards import compile_guard, hyperscan_source
+from leakguard.engine.guards import compile_guard, guard_bytes, hyperscan_source
 from leakguard.engine.interface import Candidate, Validator, Verdict
 from leakguard.engine.literals import escaped, trie
 from leakguard.engine.markers import ALLOW_MARKERS, NEXT_LINE_MARKER
@@ -95,7 +95,8 @@ def _hyperscan_scanner(
             hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if caseless else 0)
         )
     db = block_database(expressions, ids, flags, cache)
-    probes = [_probe(kw) if guard else b"" for kw, _, guard in keywords]
+    lengths = [len(kw) for kw, _, _ in keywords]
+    nesting = [_nesting(keyword) for keyword in keywords]
     # per id: 0 a plain keyword, 1 a guarded one, 2 a marker
     kinds = [1 if guard else 0 for _, _, guard in keywords] + [2] * (max(ids) + 1 - first_marker)
 
@@ -117,36 +118,70 @@ def _hyperscan_scanner(
 
         db.scan(data, match_event_handler=on_match)
         if spans:
-            hits.extend(_guarded_hits(spans, data, keywords, probes))
+            hits.extend(_guarded_hits(spans, data, lengths, nesting))
         return hits, present
 
     return scan
 
 
+class _Nesting(NamedTuple):
+    """How a second occurrence of a guarded keyword can lie inside a match of it (keyword and
+    guard): from ``skip`` bytes after the match's start (1 when the keyword overlaps itself,
+    as ``aba`` in ``ababa``; else its length: only in the guard's text); ``probe``: a byte
+    every occurrence holds in either case (b"" when none: each byte is a letter)."""
+
+    needle: bytes
+    exact: bool
+    guard: str
+    skip: int
+    probe: bytes
+
+
+def _nesting(keyword: Keyword) -> _Nesting | None:
+    """None when no second occurrence can lie inside a match of ``keyword``: it is not
+    guarded, or it cannot overlap itself and its guard can match none of some byte of it
+    (``api_key`` followed by ``[ \t]*=``)."""
+    needle, exact, guard = keyword
+    if not guard:
+        return None
+    size = len(needle)
+    overlaps = any(needle[i:] == needle[: size - i] for i in range(1, size))
+    if not overlaps and not set(needle) <= guard_bytes(guard, exact):
+        return None
+    return _Nesting(needle, exact, guard, 1 if overlaps else size, _probe(needle))
+
+
 def _guarded_hits(
-    spans: list[tuple[int, int, int]], data: bytes, keywords: list[Keyword], probes: list[bytes]
+    spans: list[tuple[int, int, int]],
+    data: bytes,
+    lengths: list[int],
+    nesting: list[_Nesting | None],
 ) -> list[tuple[int, int]]:
     """The hits of guarded keywords from Hyperscan's (keyword, start, end) matches. For each end
     Hyperscan reports the leftmost start only, so a second occurrence of the keyword whose
     guard ends where an earlier one's does is not reported itself: it lies inside the earlier
     match, where it is looked for and its guard checked here (rare: a keyword inside a guard's
-    text; the guard is compiled for ``re`` only then). ``probes``: per keyword, a byte every
-    occurrence of it holds in any case (b"" when each is a letter): where the match holds
-    none after its first byte, no occurrence is looked for."""
-    furthest: dict[tuple[int, int], int] = {}
-    for kw, start, end in spans:
-        if furthest.get((kw, start), -1) < end:
-            furthest[(kw, start)] = end
-    hits = [(kw, start + len(keywords[kw][0])) for kw, start in furthest]
+    text; the guard is compiled for ``re`` only then). ``lengths``: per keyword, its length;
+    ``nesting``: per keyword, where such an occurrence can be (:func:`_nesting`)."""
+    furthest = {(kw, start): end for kw, start, end in spans}
+    if len(furthest) < len(spans):  # a start reported with several ends: the furthest
+        furthest = {}
+        for kw, start, end in spans:
+            if furthest.get((kw, start), -1) < end:
+                furthest[(kw, start)] = end
+    hits = [(kw, start + lengths[kw]) for kw, start in furthest]
     for (kw, start), end in list(furthest.items()):
-        probe = probes[kw]
-        if probe and data.find(probe, start + 1, end) == -1:
+        nest = nesting[kw]
+        if nest is None:
             continue
-        needle, exact, guard = keywords[kw]
-        inside = data[start + 1 : end] if exact else data[start + 1 : end].lower()
+        needle, exact, guard, skip, probe = nest
+        first = start + skip
+        if end - first < len(needle) or (probe and data.find(probe, first, end) == -1):
+            continue
+        inside = data[first:end] if exact else data[first:end].lower()
         at = inside.find(needle)
         while at != -1:
-            begin = start + 1 + at
+            begin = first + at
             after = begin + len(needle)
             if (kw, begin) not in furthest and compile_guard(guard, exact).match(data, after):
                 furthest[(kw, begin)] = after  # seen: not added twice

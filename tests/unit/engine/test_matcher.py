@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from leakguard.engine.matcher import Engine, Keyword, _find_scanner, _hyperscan_scanner
+from leakguard.engine.matcher import (
+    Engine,
+    Keyword,
+    _find_scanner,
+    _hyperscan_scanner,
+    _nesting,
+)
 from leakguard.engine.rules import RuleSet
 from leakguard.engine.ruletest import available_engines
 from leakguard.errors import RuleError
@@ -170,9 +176,10 @@ GUARDED: list[Keyword] = [
     (b"x-", False, "(?:y|zz)+[^q]"),
     (b"tok", True, ""),
     (b"k=", False, "[a-z=]{2,6};"),  # found again inside its own guard, ``=`` and all
+    (b"zaz", True, "[az]{1,5};"),  # found again overlapping itself (zazaz)
 ]
 _GUARD_TEXT = ["ab", "abab", "c", "key=", "KEY=", " ", "\t", '"', "AQE", "aqe", "x-", "y", "zz"]
-_GUARD_TEXT += ["k=", "K=", ";", "="]
+_GUARD_TEXT += ["k=", "K=", ";", "=", "zaz", "za"]
 
 
 def _scanners() -> list[tuple[str, object]]:
@@ -189,6 +196,27 @@ def test_a_guarded_keyword_hits_only_where_its_guard_follows() -> None:
     assert (0, 2) in expected and (0, 4) in expected and (0, 7) not in expected  # abab|c
     assert (3, 14) in expected and (2, 14) not in expected and (2, 22) in expected
     assert (3, 35) not in expected and (2, 35) not in expected  # aqe: not the exact AQE
+    for kind, scan in _scanners():
+        assert sorted(set(scan(data))) == expected, kind  # type: ignore[operator]
+
+
+def test_where_a_keyword_can_be_found_again_inside_its_own_match() -> None:
+    assert _nesting((b"api_key", False, "[ \t]{0,8}=")) is None  # the guard holds no letter
+    assert _nesting((b"api_key", False, "")) is None  # unguarded: each hit is reported
+    assert _nesting((b"AQE", True, "aqe")) is None  # an exact guard holds no capital
+    ab = _nesting((b"ab", False, "[AB]{0,4}c"))  # a caseless guard holds either case
+    assert ab is not None and ab.skip == 2  # only in the guard's text: ab cannot overlap ab
+    zaz = _nesting((b"zaz", True, "x"))  # zazaz: the second from the third byte on
+    assert zaz is not None and zaz.skip == 1 and zaz.probe == b""
+    assert _nesting((b"k=", False, "[a-z=]{2,6};")) == (b"k=", False, "[a-z=]{2,6};", 2, b"=")
+
+
+def test_a_keyword_overlapping_itself_is_found_inside_its_match() -> None:
+    # zaz at 0 and at 2 with their guards ("azaz;", "az;") end at the ';': Hyperscan reports
+    # that end with the leftmost start only; zaz at 4 has no guard (";" alone)
+    data = b"zazazaz;"
+    expected = _every_occurrence(GUARDED, data)
+    assert [(kw, end) for kw, end in expected if kw == 7] == [(7, 3), (7, 5)]
     for kind, scan in _scanners():
         assert sorted(set(scan(data))) == expected, kind  # type: ignore[operator]
 
