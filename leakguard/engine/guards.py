@@ -47,6 +47,11 @@ class GuardError(ValueError):
 
 def parse_guard(text: str) -> list[Any]:
     """The parsed guard, or :class:`GuardError`."""
+    return list(_parsed_guard(text))
+
+
+@functools.cache  # an engine asks for each guard's expression and bytes: parsed once
+def _parsed_guard(text: str) -> tuple[Any, ...]:
     if not text.isascii():
         raise GuardError("keyword_guard must be ASCII (write other bytes as \\xNN)")
     if len(text) > MAX_GUARD_LENGTH:
@@ -59,7 +64,7 @@ def parse_guard(text: str) -> list[Any]:
     nested = nested_repetition(text)
     if nested is not None:
         raise GuardError(f"keyword_guard has {nested}, which can take exponential time")
-    return list(parsed)
+    return tuple(parsed)
 
 
 def check_reach(text: str, keywords: Sequence[bytes], case_sensitive: bool) -> None:
@@ -77,6 +82,7 @@ def check_reach(text: str, keywords: Sequence[bytes], case_sensitive: bool) -> N
             )
 
 
+@functools.cache
 def guard_bytes(text: str, case_sensitive: bool) -> frozenset[int]:
     """Every byte a match of the guard can hold (with the other case of each ASCII letter
     for a caseless guard): a superset, for ruling out what a match cannot contain."""
