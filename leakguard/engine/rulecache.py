@@ -366,13 +366,22 @@ def _rotation_cases(entries: list[Any]) -> tuple[tuple[CachedPattern, str], ...]
     return tuple(zip(patterns, playbooks, strict=True))
 
 
+def _encode_params(params: Any) -> Any:
+    """A validator's parameters, tagged (:func:`_encode`); none (most rules') as 0."""
+    return _encode(params) if params else 0
+
+
+def _params_column(values: Sequence[Any]) -> list[Any]:
+    return [{} if type(v) is int and v == 0 else _decode(v) for v in values]
+
+
 # per field of a rule: encode its value, decode its column; a field not named holds a JSON
 # scalar as it is
 _FIELD_CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Sequence[Any]], Sequence[Any]]]] = {
     "severity": (int, _severity_column),
     "pattern": (_pattern_entry, _patterns),
     "keywords": (lambda v: [_text(k) for k in v], _keywords_column),
-    "validator_params": (_encode, lambda column: list(map(_decode, column))),
+    "validator_params": (_encode_params, _params_column),
     "rotation_cases": (
         lambda v: [[*_pattern_entry(p), playbook] for p, playbook in v],
         lambda column: list(map(_rotation_cases, column)),

@@ -372,8 +372,13 @@ def _rule_files(dirs: Iterable[Path]) -> list[Path]:
         if not d.is_dir():  # a rule file, or something that is not one (refused on read)
             files.append(d)
             continue
-        files.extend(sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml")))
+        # by name: the order of Paths of one directory, without a Path comparison each
+        files.extend(sorted((p for p in d.iterdir() if p.suffix in (".yaml", ".yml")), key=_name))
     return files
+
+
+def _name(path: Path) -> str:
+    return path.name
 
 
 def _check_supersedes(rules: Sequence[Rule]) -> None:
