@@ -257,8 +257,14 @@ def test_what_is_not_plain_text_or_small_is_not_cut(tmp_path: Path) -> None:
     plain = FileSource(tmp_path / "plain.log", "plain.log", chunk_bytes=BLOCK, split_min_bytes=0)
     assert len(plain.split(options)) > 1
     assert plain.split(ScanOptions(jobs=1)) == [plain]
-    small = FileSource(tmp_path / "plain.log", "plain.log", chunk_bytes=BLOCK)  # 32 MiB default
+    small = FileSource(tmp_path / "plain.log", "plain.log", chunk_bytes=BLOCK)  # the default
     assert small.split(options) == [small]
+    # over --max-file-size: a log is streamed (and cut), any other file skipped (not cut)
+    limited = ScanOptions(jobs=2, max_file_bytes=len(text) // 2)
+    assert len(plain.split(limited)) > 1
+    (tmp_path / "plain.txt").write_bytes(text)
+    other = FileSource(tmp_path / "plain.txt", "plain.txt", chunk_bytes=BLOCK, split_min_bytes=0)
+    assert len(other.split(options)) > 1 and other.split(limited) == [other]
 
 
 def test_a_file_that_vanishes_is_skipped_once(tmp_path: Path) -> None:
