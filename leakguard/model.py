@@ -293,6 +293,17 @@ class Skipped:
         return {"path": self.path, "reason": self.reason}
 
 
+@dataclass(frozen=True, slots=True)
+class RangeEnd:
+    """How a byte range of one file, scanned apart from the rest of it, ended: at ``position``
+    (the line and column just after the part it owned, counted from line 1, column 1 at the
+    range's start), or with the file (``position`` None), or on an ``error`` (why the file
+    could not be read, as a skip reason)."""
+
+    position: tuple[int, int] | None = None
+    error: str | None = None
+
+
 @dataclass
 class ScanStats:
     """Mutable accumulator; each worker fills its own and the pipeline merges them."""
@@ -304,6 +315,9 @@ class ScanStats:
     warnings: list[str] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     engine: str = ""  # the matching engine that ran: hyperscan or re
+    # a piece that is a byte range of a file: how it ended, for the source that joins its
+    # pieces' findings (never merged: it belongs to the one piece)
+    range_end: RangeEnd | None = None
 
     def skip(self, path: str, reason: str) -> None:
         self.skipped.append(Skipped(path, reason))

@@ -34,7 +34,13 @@ from leakguard.engine.rulecache import RuleCache, default_cache_dir
 from leakguard.engine.rules import RuleSet
 from leakguard.model import Finding, Location, ScanResult, ScanState, ScanStats
 from leakguard.options import ScanOptions
-from leakguard.sources.interface import EnrichingSource, Source, StatefulSource, StateReader
+from leakguard.sources.interface import (
+    EnrichingSource,
+    JoiningSource,
+    Source,
+    StatefulSource,
+    StateReader,
+)
 from leakguard.sources.resolve import resolve_target
 
 if TYPE_CHECKING:
@@ -398,10 +404,14 @@ def _enrich_split_sources(
     stats: ScanStats,
 ) -> list[Finding]:
     """A source split into other pieces (git: blob ranges on the pool) enriches the findings
-    of all its pieces at once, after they are all done."""
+    of all its pieces at once, after they are all done; one whose pieces locate their findings
+    apart (a large file's byte ranges) joins them first."""
     findings: list[Finding] = []
     for source, source_pieces in split:
-        mine = [f for p in source_pieces for f in results[id(p)][0]]
+        if isinstance(source, JoiningSource) and all(p is not source for p in source_pieces):
+            mine = source.join([results[id(p)] for p in source_pieces], stats)
+        else:
+            mine = [f for p in source_pieces for f in results[id(p)][0]]
         if isinstance(source, EnrichingSource) and all(p is not source for p in source_pieces):
             mine = source.enrich(mine, stats)
         findings.extend(mine)

@@ -5,20 +5,29 @@ warning (opening one could block forever or never end)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from leakguard.model import Chunk, Finding, ScanStats, SourceKind
+from leakguard.model import Chunk, Finding, Location, RangeEnd, ScanStats, SourceKind
 from leakguard.options import ScanOptions
 from leakguard.pathfilter import PathFilter
 from leakguard.sources.interface import Source
 from leakguard.sources.limits import CountingReader
-from leakguard.sources.readers import SNIFF_BYTES, file_chunks, stream_chunks_for
+from leakguard.sources.readers import (
+    SNIFF_BYTES,
+    file_chunks,
+    plain_text_size,
+    stream_chunks_for,
+    text_range_chunks,
+    unreadable_reason,
+)
 from leakguard.sources.sourcemap import RepeatedSources
+from leakguard.sources.streaming import CHUNK_BYTES, Position, placed
 from leakguard.sources.webbundle import ReadMaps
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
@@ -34,19 +43,117 @@ def batch_bytes(total: int, options: ScanOptions) -> int:
     return max(MIN_BATCH_BYTES, min(MAX_BATCH_BYTES, total // (workers * BATCHES_PER_WORKER)))
 
 
+#: a file from this size on, read as plain text, is scanned in byte ranges on every worker
+SPLIT_MIN_BYTES = 128 * 1024 * 1024  # measured: below it the pool costs what it saves
+RANGES_PER_WORKER = 4  # enough ranges to even out the workers' loads
+MIN_RANGE_BLOCKS = 4  # a range of fewer blocks costs more to hand out than it saves
+
+
 @dataclass
 class FileSource:
-    """One file as given on the command line; findings name it as given."""
+    """One file as given on the command line; findings name it as given.
+
+    A large file read as plain text is split into ranges of whole blocks of the reader's
+    block grid (:mod:`leakguard.sources.streaming`), so each range yields exactly the chunks
+    the whole file's stream yields for those blocks; :meth:`join` places each range's
+    findings, located from the range's start, in the whole file."""
 
     path: Path
     label: str
+    chunk_bytes: int = CHUNK_BYTES
+    split_min_bytes: int = SPLIT_MIN_BYTES
+    parallel_safe = True
+
+    def split(self, options: ScanOptions) -> Sequence[Source]:
+        workers = options.jobs if options.jobs > 0 else (os.cpu_count() or 1)
+        try:
+            if workers < 2 or self.path.stat().st_size < self.split_min_bytes:
+                return [self]  # a small file (a pre-commit hook's): no pool, no second open
+        except OSError:
+            return [self]  # the scan reports it
+        size = plain_text_size(self.path, options, chunk_bytes=self.chunk_bytes)
+        blocks = -(-size // self.chunk_bytes)
+        count = min(workers * RANGES_PER_WORKER, blocks // MIN_RANGE_BLOCKS)
+        if size < self.split_min_bytes or count < 2:
+            return [self]
+        starts = [blocks * i // count for i in range(count)]
+        return [
+            FileRange(self.path, self.label, start, end - start, self.chunk_bytes)
+            for start, end in itertools.pairwise(starts)
+        ] + [FileRange(self.path, self.label, starts[-1], None, self.chunk_bytes)]
+
+    def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
+        yield from file_chunks(self.path, self.label, options, stats, chunk_bytes=self.chunk_bytes)
+
+    def join(
+        self, pieces: Sequence[tuple[list[Finding], ScanStats]], stats: ScanStats
+    ) -> list[Finding]:
+        """The ranges' findings placed in the whole file, up to the range where the file ended
+        or could not be read (reported once, as the whole file's read reports it: what follows
+        is not read)."""
+        findings: list[Finding] = []
+        at: Position = (1, 1)
+        for range_findings, range_stats in pieces:
+            findings.extend(_placed(f, at) for f in range_findings)
+            end = range_stats.range_end
+            if end is not None and end.error is not None:
+                stats.skip(self.label, end.error)
+            if end is None or end.position is None:
+                break
+            at = placed(end.position, at)
+        return findings
+
+
+@dataclass
+class FileRange:
+    """Blocks ``first`` to ``first + blocks`` (None: to the end) of a large plain text file,
+    scanned apart from the rest; findings are located from line 1, column 1 at the start of the
+    range's first chunk, and the range's end comes back in ``ScanStats.range_end`` for
+    :meth:`FileSource.join`."""
+
+    path: Path
+    label: str
+    first: int
+    blocks: int | None
+    chunk_bytes: int
     parallel_safe = True
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
         return [self]
 
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
-        yield from file_chunks(self.path, self.label, options, stats)
+        try:
+            end = yield from text_range_chunks(
+                self.path,
+                self.label,
+                stats,
+                first=self.first,
+                blocks=self.blocks,
+                chunk_bytes=self.chunk_bytes,
+            )
+        except OSError as exc:
+            stats.range_end = RangeEnd(error=unreadable_reason(exc))
+        else:
+            stats.range_end = RangeEnd(position=end)
+
+
+def _placed(finding: Finding, at: Position) -> Finding:
+    """``finding``, located from (1, 1) at the start of a range, in the whole file where the
+    range starts at ``at`` (its place, and every other place it names)."""
+    if at == (1, 1):
+        return finding
+    return replace(
+        finding,
+        location=_moved(finding.location, at),
+        occurrences=tuple(_moved(o, at) for o in finding.occurrences),
+    )
+
+
+def _moved(location: Location, at: Position) -> Location:
+    if location.line < 1:
+        return location  # no place in the text to move
+    line, column = placed((location.line, location.column), at)
+    return replace(location, line=line, column=column)
 
 
 @dataclass

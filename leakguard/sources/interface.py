@@ -7,7 +7,9 @@ over worker processes; a source that parallelises itself (git) returns ``[self]`
 
 A source that knows more about a finding than the chunk location (git provenance: the commit
 that introduced a blob, other commits holding it, exposure at branch tips) implements
-``enrich``, which receives all findings of that source once matching is done.
+``enrich``, which receives all findings of that source once matching is done. A source whose
+pieces' findings only make sense together (a large file cut into byte ranges, each locating its
+findings from its own start) implements ``join``, which receives each piece's result in order.
 
 A source with incremental state (a git repository: the commits already scanned, the signature
 of its refs and files) implements :class:`StatefulSource`. It names the state it reads
@@ -44,6 +46,17 @@ class Source(Protocol):
 class EnrichingSource(Source, Protocol):
     def enrich(self, findings: Sequence[Finding], stats: ScanStats) -> list[Finding]:
         """Attach provenance the chunks did not carry; may merge or drop duplicates."""
+        ...
+
+
+@runtime_checkable
+class JoiningSource(Source, Protocol):
+    def join(
+        self, pieces: Sequence[tuple[list[Finding], ScanStats]], stats: ScanStats
+    ) -> list[Finding]:
+        """The findings of this source's pieces as findings of the whole, from each piece's
+        findings and statistics in the order ``split`` gave the pieces (a file cut into byte
+        ranges: each range's findings located in the whole file). ``stats``: the scan's."""
         ...
 
 

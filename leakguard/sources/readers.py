@@ -17,7 +17,7 @@ import io
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,7 +31,7 @@ from leakguard.sources.limits import (
     LimitExceeded,
     Readable,
 )
-from leakguard.sources.streaming import CHUNK_BYTES, OVERLAP_BYTES, stream_chunks
+from leakguard.sources.streaming import CHUNK_BYTES, Position, overlap_for, stream_chunks
 
 SNIFF_BYTES = 8192
 # where a sibling map's ``mappings`` locate findings where they were written (an enrichment only:
@@ -134,14 +134,76 @@ def file_chunks(
         url = reader.mapping_url
         if url is not None and not (walked is not None and walked(path, url)):
             yield from _sibling_map(path, display, url, options, stats, maps)
-    except PermissionError:
-        stats.skip(display, "permission denied")
-    except FileNotFoundError:
-        stats.skip(display, "vanished during the scan")
-    except IsADirectoryError:
-        stats.skip(display, "is a directory")
     except OSError as exc:
-        stats.skip(display, f"unreadable: {exc.strerror or exc}")
+        stats.skip(display, unreadable_reason(exc))
+
+
+def unreadable_reason(exc: OSError) -> str:
+    """Why a file could not be read, as a skip reason."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "vanished during the scan"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    return f"unreadable: {exc.strerror or exc}"
+
+
+def plain_text_size(path: Path, options: ScanOptions, *, chunk_bytes: int = CHUNK_BYTES) -> int:
+    """The size of the file at ``path`` when :func:`file_chunks` would read it (read with
+    ``chunk_bytes``) as nothing but text streamed in blocks of ``chunk_bytes`` from its start,
+    decided as :func:`file_chunks` decides: not skipped for its size, sniffed as text, not a
+    bundle (located through its map), no ``sourceMappingURL`` in its last chunk (a map to
+    follow). 0 otherwise, or when in doubt (it cannot be read, it is not a regular file)."""
+    overlap = overlap_for(chunk_bytes)
+    if chunk_bytes < SNIFF_BYTES or path.suffix.lower() in _BUNDLE_SUFFIXES:
+        return 0  # a head longer than a block is a chunk of its own
+    try:
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > options.max_file_bytes and not _streamed_log(path):
+                return 0
+            if size == 0 or sniff(fh.read(SNIFF_BYTES)) is not Kind.TEXT:
+                return 0
+            fh.seek(max(0, (size - 1) // chunk_bytes * chunk_bytes - overlap))
+            if sourcemap.source_mapping_url(fh.read(chunk_bytes + overlap)) is not None:
+                return 0
+    except OSError:
+        return 0
+    return size
+
+
+def text_range_chunks(
+    path: Path, display: str, stats: ScanStats, *, first: int, blocks: int | None, chunk_bytes: int
+) -> Generator[Chunk, None, Position | None]:
+    """The chunks :func:`file_chunks` yields for blocks ``first`` to ``first + blocks`` (to the
+    end when ``blocks`` is None) of a file :func:`plain_text_size` found plain text, located
+    from line 1, column 1 at the first chunk's start; returns where the range's owned part ends,
+    as :func:`stream_chunks` does. The first range counts the file in ``stats``. Raises
+    ``OSError`` when the file cannot be read."""
+    overlap = overlap_for(chunk_bytes)
+    with open_regular(path) as fh:
+        carried = b""
+        if first == 0:
+            stats.files += 1
+            stats.bytes += os.fstat(fh.fileno()).st_size
+        else:
+            fh.seek(first * chunk_bytes - overlap)
+            carried = fh.read(overlap)
+            if len(carried) < overlap:
+                return None  # the file shrank: its stream ended before this range
+        kind = _kind_of(display, SourceKind.FILE)
+        return (
+            yield from stream_chunks(
+                fh,
+                Location(display, 1, 1),
+                kind,
+                chunk_bytes=chunk_bytes,
+                overlap=overlap,
+                carried=carried,
+                blocks=blocks,
+            )
+        )
 
 
 class NotRegularFile(OSError):
@@ -288,8 +350,7 @@ class _Reader:
         return _SizedReads(fh, size), b""
 
     def _kind(self, display: str) -> str:
-        """Members of archives are ``archive``; a decompressed file keeps its own kind."""
-        return SourceKind.ARCHIVE if "!" in display else self.source_kind
+        return _kind_of(display, self.source_kind)
 
     def _decompressed(
         self, stream: Readable, head: bytes, display: str, depth: int, fmt: str
@@ -373,7 +434,7 @@ class _Reader:
             start,
             self._kind(display),
             chunk_bytes=self.chunk_bytes,
-            overlap=min(OVERLAP_BYTES, self.chunk_bytes // 2),
+            overlap=overlap_for(self.chunk_bytes),
             first=head,
         ):
             last = chunk
@@ -479,6 +540,11 @@ def _bundle_map(
     if target is None:
         return None
     return webbundle.SiblingMap(target, options.max_file_bytes, stats, maps)
+
+
+def _kind_of(display: str, source_kind: str) -> str:
+    """Members of archives are ``archive``; a decompressed file keeps its own kind."""
+    return SourceKind.ARCHIVE if "!" in display else source_kind
 
 
 class _SizedReads:
