@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from leakguard import collector
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rulecache import RuleCache, default_cache_dir
 from leakguard.engine.rules import RuleSet
@@ -232,9 +233,11 @@ def run_scan(
     ruleset = ruleset or (engine.ruleset if engine is not None else None)
     plan = plan_scan(targets, options, ruleset=ruleset, state=state)
     if not plan.sources:
+        collector.resume()
         labels = plan.unchanged_labels
         return ScanResult.nothing_changed(labels, plan.targets, time.perf_counter() - started)
     engine = engine or engine_for(plan.ruleset, plan.options)
+    collector.resume()  # start-up is over: from here on the work allocates and frees
     pieces = split_sources(plan)  # from here on, sources start work (git: the log pass)
     done = execute_scan(plan, pieces, engine, progress)
     result = finish_scan(plan, pieces, done)

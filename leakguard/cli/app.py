@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from leakguard import __version__
+from leakguard import __version__, collector
 from leakguard.cli import plainvalues
 from leakguard.errors import (
     EXIT_INTERNAL,
@@ -216,6 +216,14 @@ class _GuardedGroup(TyperGroup):
             _say("leakguard: aborted", tuple(args or ()))
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """The command ``args`` name; the collector paused for start-up is resumed here for
+        every command but ``scan``, which resumes it once its engine is built."""
+        resolved = super().resolve_command(ctx, args)
+        if resolved[0] != "scan":
+            collector.resume()
+        return resolved
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 KEY = stripe_key("hostile-cli")
 KEY2 = stripe_key("hostile-cli-2")
 SECRETS = (KEY, KEY2, KEY[8:], KEY2[8:])
-ENTRY = "from leakguard.cli.app import main; main()"
+ENTRY = "from leakguard.cli.entry import main; main()"  # the installed command's
 NESTING = 50_000
 
 

@@ -18,9 +18,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _main(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The real entry point (``leakguard.cli.app.main``), as the installed command runs it."""
+    """The real entry point (``leakguard.cli.entry.main``), as the installed command runs it."""
     return subprocess.run(
-        [sys.executable, "-c", "from leakguard.cli.app import main; main()", *args],
+        [sys.executable, "-c", "from leakguard.cli.entry import main; main()", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
