@@ -43,6 +43,7 @@ def collector_restored() -> Iterator[None]:
     finally:
         collector.resume()
         gc.enable()
+        gc.unfreeze()
 
 
 def _tree(root: Path, files: int) -> Path:
@@ -92,10 +93,14 @@ def test_exit_handlers_run_and_a_running_thread_is_waited_for(tmp_path: Path) ->
 def test_pause_and_resume_leave_a_collector_turned_off_by_the_program_off(
     collector_restored: None,
 ) -> None:
+    gc.unfreeze()
     collector.pause()
     assert not gc.isenabled()
+    kept = [object()]  # built during start-up
     collector.resume()
     assert gc.isenabled()
+    assert gc.get_freeze_count() > 0  # start-up's objects left out of later collections
+    assert kept
     collector.resume()  # a second resume changes nothing
     assert gc.isenabled()
     gc.disable()  # the program's own choice
