@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any, NoReturn
@@ -53,6 +52,8 @@ def _say(text: str, args: Sequence[str]) -> None:
 
 def _traceback(exc: BaseException, args: Sequence[str]) -> None:
     """The traceback (never locals) on stderr, for -v."""
+    import traceback  # only for -v: its imports (tokenize, linecache) are not start-up's
+
     _say("".join(traceback.format_exception(exc)).rstrip("\n"), args)
 
 
@@ -76,6 +77,8 @@ def _os_error_text(exc: OSError) -> str:
 
 def _where(exc: BaseException) -> str:
     """``module.py:LINE`` of the innermost LeakGuard frame: where the bug is, never a value."""
+    import traceback
+
     place = ""
     for frame, line in traceback.walk_tb(exc.__traceback__):
         path = frame.f_code.co_filename
