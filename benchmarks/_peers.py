@@ -42,6 +42,19 @@ def leakguard_bin() -> str:
     return found
 
 
+def leakguard_for(tree: str | Path | None = None) -> list[str]:
+    """The command that runs LeakGuard as ``tree``'s installed ``leakguard`` would (the tree
+    then put on ``PYTHONPATH`` by the caller): the console script, or, for a checkout older
+    than the script's module (``leakguard.cli.entry``), the CLI's ``main`` run by this
+    environment's Python (``-P``: the current directory's checkout never shadows the tree)."""
+    script = leakguard_bin()
+    if tree is None or (Path(tree) / "leakguard" / "cli" / "entry.py").exists():
+        return [script]
+    python = Path(script).parent / "python"
+    program = "from leakguard.cli.app import main; main()"
+    return [str(python if python.exists() else sys.executable), "-P", "-c", program]
+
+
 @dataclass(frozen=True)
 class Timing:
     seconds: float  # wall, process start-up included

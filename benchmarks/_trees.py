@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from _peers import Timing, leakguard_bin, timed
+from _peers import Timing, leakguard_for, timed
 
 THIS_TREE = Path(__file__).resolve().parent.parent
 
@@ -45,7 +45,7 @@ def checked_tree(path: str) -> Path:
 def run_in(tree: Path, args: list[str]) -> Timing:
     """``leakguard ARGS`` with the package imported from ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    run = timed([leakguard_bin(), *args], env=env)
+    run = timed([*leakguard_for(tree), *args], env=env)
     if run.returncode not in (0, 1):
         sys.exit(f"leakguard from {tree} failed ({run.returncode}): {run.stderr[-400:]!r}")
     return run

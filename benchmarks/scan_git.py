@@ -58,7 +58,7 @@ from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _peers import GITLEAKS, PEER_PYTHON, ensure_peers, leakguard_bin, timed
+from _peers import GITLEAKS, PEER_PYTHON, ensure_peers, leakguard_for, timed
 
 from leakguard.redact import fingerprint
 
@@ -373,16 +373,16 @@ def _leakguard(name: str, repo: Path, tmp: Path, planted: set[str], checkout: st
     """A full scan, then an incremental one with nothing new, by the LeakGuard code of
     ``checkout`` (put first on PYTHONPATH)."""
     env = {**os.environ, "XDG_STATE_HOME": str(tmp / f"state-{name}"), "PYTHONPATH": checkout}
-    leakguard = leakguard_bin()
+    leakguard = leakguard_for(checkout)
     report = tmp / f"{name}.json"
-    t = timed([leakguard, "scan", str(repo), "-f", "json", "-o", str(report)], env=env)
+    t = timed([*leakguard, "scan", str(repo), "-f", "json", "-o", str(report)], env=env)
     found, total = _lg_found(report, planted)
     full = Measure(
         name, t.seconds, t.cpu, t.rss_mb, found, f"{total} findings, exit {t.returncode}"
     )
     report2 = tmp / f"{name}-2.json"
     t = timed(
-        [leakguard, "scan", str(repo), "--incremental", "-f", "json", "-o", str(report2)],
+        [*leakguard, "scan", str(repo), "--incremental", "-f", "json", "-o", str(report2)],
         env=env,
     )
     again = len(json.loads(report2.read_text())["findings"]) if report2.exists() else -1

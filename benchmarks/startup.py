@@ -42,7 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _peers import leakguard_bin
+from _peers import leakguard_bin, leakguard_for
 
 TARGET = 0.25  # seconds: what issue #12 asks of `leakguard scan FILE`
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -96,9 +96,10 @@ def commands(target: Path, before: str) -> dict[str, tuple[list[str], str | None
         "leakguard --help": ([leakguard, "--help"], str(CHECKOUT)),
     }
     if before:
-        found[f"before: {SCAN}"] = (scan, before)
-        found[f"before: {CI}"] = (ci, before)
-        found["before: leakguard --help"] = ([leakguard, "--help"], before)
+        old = leakguard_for(before)  # as that checkout's installed command runs
+        found[f"before: {SCAN}"] = ([*old, *scan[1:]], before)
+        found[f"before: {CI}"] = ([*old, *ci[1:]], before)
+        found["before: leakguard --help"] = ([*old, "--help"], before)
     return found
 
 
