@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,13 @@ import pytest
 from leakguard.redact import fingerprint
 from tests.integration.sweep_repos import make_repo
 from tests.support.keys import stripe_key
+from tests.support.silent import SilentServer
 
 pytestmark = pytest.mark.integration
 
 
 def _sweep(config: Path, db: Path, *extra: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(config.parent / "cache")}  # the remote's mirror
     return subprocess.Popen(
         [
             sys.executable,
@@ -36,6 +39,7 @@ def _sweep(config: Path, db: Path, *extra: str) -> subprocess.Popen[bytes]:
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=env,
     )
 
 
@@ -51,22 +55,33 @@ def _ok_scans(db: Path) -> int:
         conn.close()
 
 
-def test_killed_sweep_then_rerun(tmp_path: Path) -> None:
+def _config(path: Path, names: list[str], blocker: str) -> Path:
+    path.write_text(
+        "targets:\n"
+        + "".join(f"  - path: {n}\n" for n in names[:6])
+        + f"  - {blocker}\n"
+        + "".join(f"  - path: {n}\n" for n in names[6:])
+    )
+    return path
+
+
+@pytest.fixture()
+def silent() -> Iterator[SilentServer]:
+    server = SilentServer(None)
+    yield server
+    server.close()
+
+
+def test_killed_sweep_then_rerun(tmp_path: Path, silent: SilentServer) -> None:
     keys = {f"r{i:02d}": stripe_key(f"kill-{i}") for i in range(12)}
     for name, key in keys.items():
         make_repo(tmp_path / name, [key], filler_files=1)
-    # Targets run in order with --jobs 1; the FIFO blocks the reader forever, which holds the
-    # sweep mid-way at a known point: the first six targets written, the rest not.
-    blocker = tmp_path / "blocker"
-    os.mkfifo(blocker)
+    # Targets run in order with --jobs 1; the seventh is a remote whose server accepts and never
+    # answers (its clone would wait for the 60 s idle deadline), which holds the sweep mid-way
+    # at a known point: the first six targets written, the rest not.
     names = sorted(keys)
-    config = tmp_path / "sweep.yaml"
-    config.write_text(
-        "targets:\n"
-        + "".join(f"  - path: {n}\n" for n in names[:6])
-        + "  - path: blocker\n"
-        + "".join(f"  - path: {n}\n" for n in names[6:])
-    )
+    held = f"url: http://127.0.0.1:{silent.port}/blocker.git"
+    config = _config(tmp_path / "sweep.yaml", names, held)
     db = tmp_path / "lg.db"
     proc = _sweep(config, db)
     try:
@@ -77,6 +92,7 @@ def test_killed_sweep_then_rerun(tmp_path: Path) -> None:
             time.sleep(0.02)
         assert proc.poll() is None, proc.communicate()
         waited = time.monotonic() - started
+        time.sleep(0.5)  # held: the seventh target, the stalled remote, stores nothing
         assert _ok_scans(db) == 6, f"{_ok_scans(db)} targets stored after {waited:.1f} s"
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -96,10 +112,10 @@ def test_killed_sweep_then_rerun(tmp_path: Path) -> None:
     assert orphans == 0
     conn.close()
 
-    # rerun with the blocker gone: every credential is reported, including the ones the
-    # killed sweep stored but never reported
-    blocker.unlink()
-    blocker.write_text(f"late = '{stripe_key('blocker')}'\n")
+    # rerun with the blocker gone (a file in its place): every credential is reported,
+    # including the ones the killed sweep stored but never reported
+    (tmp_path / "blocker").write_text(f"late = '{stripe_key('blocker')}'\n")
+    config = _config(tmp_path / "sweep.yaml", names, "path: blocker")
     report = tmp_path / "rerun.json"
     proc = _sweep(config, db, "--format", "json", "-o", str(report))
     _, err = proc.communicate(timeout=60)
