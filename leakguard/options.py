@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -93,6 +94,11 @@ class ScanOptions:
     disabled_rules: frozenset[str] = frozenset()
     generic: bool = True  # the generic keyword = high-entropy rules (provider "generic")
     generic_severity: Severity | None = None
+
+    @property
+    def workers(self) -> int:
+        """The workers a scan runs on: ``jobs``, or one per core when it is 0."""
+        return self.jobs if self.jobs > 0 else (os.cpu_count() or 1)
 
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": MiB, "mb": MiB, "mib": MiB}

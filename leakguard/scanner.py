@@ -211,7 +211,7 @@ def tune_allocator() -> None:
 
 
 def worker_count(options: ScanOptions) -> int:
-    return options.jobs if options.jobs > 0 else (os.cpu_count() or 1)
+    return options.workers
 
 
 def run_scan(

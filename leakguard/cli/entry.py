@@ -31,7 +31,6 @@ def main() -> None:
 
         run()
     except SystemExit as exc:
-        collector.resume()
         _leave(exc)
         raise
     finally:

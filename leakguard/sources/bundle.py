@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -88,7 +87,7 @@ class BundleSource:
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
         """With a process pool, the indexed bundle is split like a repository."""
-        jobs = options.jobs if options.jobs > 0 else (os.cpu_count() or 1)
+        jobs = options.workers
         if jobs < 2:
             return [self]
         self._stats = ScanStats()

@@ -39,7 +39,7 @@ BATCHES_PER_WORKER = 6  # enough pieces to even out the workers' loads, few enou
 
 def batch_bytes(total: int, options: ScanOptions) -> int:
     """Bytes per batch: the tree cut into a few pieces per worker, within sane bounds."""
-    workers = options.jobs if options.jobs > 0 else (os.cpu_count() or 1)
+    workers = options.workers
     return max(MIN_BATCH_BYTES, min(MAX_BATCH_BYTES, total // (workers * BATCHES_PER_WORKER)))
 
 
@@ -65,7 +65,7 @@ class FileSource:
     parallel_safe = True
 
     def split(self, options: ScanOptions) -> Sequence[Source]:
-        workers = options.jobs if options.jobs > 0 else (os.cpu_count() or 1)
+        workers = options.workers
         try:
             if workers < 2 or self.path.stat().st_size < self.split_min_bytes:
                 return [self]  # a small file (a pre-commit hook's): no pool, no second open

@@ -18,7 +18,6 @@ cat-file for exactly the blobs it lists.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -171,7 +170,7 @@ class GitSource:
     def split(self, options: ScanOptions) -> Sequence[Source]:
         """With two or more workers: the work tree and ranges of blobs become pool pieces,
         each with its own cat-file process, and :meth:`enrich` gets all their findings."""
-        jobs = options.jobs if options.jobs > 0 else (os.cpu_count() or 1)
+        jobs = options.workers
         if jobs < 2 or not options.git.history or options.git.staged:
             return [self]
         stats = self._plan_stats = ScanStats()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from leakguard.errors import InputError
 from leakguard.sources import git_run
+from leakguard.sources.git_layout import may_be_repository
 
 BRANCH_PREFIXES = ("refs/heads/", "refs/remotes/")
 
@@ -56,9 +57,9 @@ def discover(path: Path) -> Repository | None:
     Raises :class:`NotReadable` for a directory holding a ``.git`` that git refuses (a
     corrupt ``HEAD``, a ``gitdir:`` file pointing nowhere...).
     """
-    dot_git = path / ".git"
-    if not dot_git.exists() and not (path / "HEAD").is_file():
+    if not may_be_repository(path):
         return None
+    dot_git = path / ".git"
     try:
         proc = git_run.run(
             ["rev-parse", "--absolute-git-dir", "--is-bare-repository", "--is-inside-work-tree"],

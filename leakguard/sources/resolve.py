@@ -18,6 +18,7 @@ from leakguard.sources.filesystem import (
     StdinSource,
     special_kind,
 )
+from leakguard.sources.git_layout import may_be_repository
 from leakguard.sources.interface import Source
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//)")
@@ -60,7 +61,7 @@ def resolve_target(target: str, options: ScanOptions) -> Source:
             hint="scan regular files and directories; pipe a stream into `leakguard scan -`",
         )
     if path.is_dir():
-        if not _may_be_repository(path) and not options.git.needs_repository:
+        if not may_be_repository(path) and not options.git.needs_repository:
             return DirectorySource(path, target)  # git's modules are never imported for it
         from leakguard.sources.git import git_source_for
 
@@ -72,15 +73,6 @@ def resolve_target(target: str, options: ScanOptions) -> Source:
         if bundle.is_bundle(path):
             return bundle.bundle_source(path, target, options)
     return FileSource(path, target)
-
-
-def _may_be_repository(path: Path) -> bool:
-    """Whether ``path`` could be a work tree's top or a bare repository: the test
-    :func:`leakguard.sources.git_repo.discover` starts with (a ``.git``, or a ``HEAD`` file)."""
-    try:
-        return (path / ".git").exists() or (path / "HEAD").is_file()
-    except OSError:
-        return True  # let discover say what is wrong
 
 
 def _may_be_bundle(path: Path) -> bool:
