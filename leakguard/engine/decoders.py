@@ -71,7 +71,9 @@ _ONE_ESCAPE = re.compile(rb"\\u[0-9A-Fa-f]{4}|\\/")  # one escape, one backslash
 _SURROGATE = re.compile(rb"\\u[Dd][89A-Fa-f]")
 _BASIC = re.compile(rb"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 _BASIC_TRIGGER = re.compile(rb"[Bb]asic [A-Za-z0-9+/]")
-_BASIC_LITERAL = (b"asic ", 1)  # in every _BASIC_TRIGGER match, one byte from its start
+# _BASIC on a lower-case copy (the same spans): it starts with a literal ``re`` searches for
+_BASIC_SCHEMES = (b"Basic ", b"basic ")  # what starts a _BASIC_TRIGGER match
+_BASIC_LOWER = re.compile(rb"basic[ \t]+([a-z0-9+/]{8,}={0,2})(?![a-z0-9+/=])")
 _K8S_SECRET = (b"kind: Secret", b'"kind":"Secret"', b'"kind": "Secret"', b"kind: 'Secret'")
 
 # Secrets split across string literals joined by ``+``: ``"-----BEGIN..." + "MIIE..." +``
@@ -443,43 +445,6 @@ def _keep_markers(data: bytes, blank: bytes) -> bytes:
     return bytes(out)
 
 
-def _marked_lines(
-    data: bytes, trigger: re.Pattern[bytes], literal: tuple[bytes, int] | None = None
-) -> Iterator[tuple[int, int]]:
-    """(start, end) of each line holding a ``trigger`` match, in order, each once.
-    ``literal``: (text, offset) that every match of ``trigger`` holds at that offset from its
-    start; the search then jumps from one occurrence of the text to the next (``bytes.find``
-    reads a chunk many times faster than ``re`` tries each position)."""
-    pos = 0
-    search = trigger.search
-    while True:
-        m = search(data, pos) if literal is None else _first_match(data, pos, trigger, literal)
-        if m is None:
-            return
-        hit = m.start()
-        start = data.rfind(b"\n", 0, hit) + 1
-        end = data.find(b"\n", hit)
-        if end == -1:
-            end = len(data)
-        yield max(start, pos), end
-        pos = end + 1
-
-
-def _first_match(
-    data: bytes, pos: int, trigger: re.Pattern[bytes], literal: tuple[bytes, int]
-) -> re.Match[bytes] | None:
-    """``trigger.search(data, pos)``, for a trigger whose matches hold ``literal``."""
-    text, offset = literal
-    match = trigger.match
-    at = data.find(text, pos + offset)
-    while at != -1:
-        m = match(data, at - offset)
-        if m is not None:
-            return m
-        at = data.find(text, at + 1)
-    return None
-
-
 def _json_unescape(encoded: bytes) -> bytes:
     if b"\\u" not in encoded:
         return encoded.replace(b"\\/", b"/")
@@ -521,53 +486,69 @@ def _char(code: int) -> bytes:
 def _basic_credentials(chunk: Chunk, decoded_runs: set[int]) -> Iterator[Chunk]:
     """``Authorization: Basic <base64>`` decodes to one ``user:password`` line: every header of
     the chunk is decoded into one in-place chunk (a log with a header on every line costs one
-    more scan, not one per header)."""
+    more scan, not one per header).
+
+    The headers are those ``_BASIC`` finds on the lines that hold a ``_BASIC_TRIGGER`` match.
+    One search of the chunk's lower-case copy finds them all (``basic`` is then a literal
+    ``re`` jumps to, where the caseless pattern would be tried at every byte), and a header
+    that is a trigger itself (``Basic dXNl...``, as clients write it) needs no look at its
+    line: a log with a header on every line costs about a microsecond per header."""
     data = chunk.data
-    pieces: list[bytes] = []
-    blank = b""
-    done = 0
+    out: bytearray | None = None
     produced = 0
+    full_line_end = -1  # past MAX_DECODED_BYTES: the line being finished (then stop)
+    marked = (-1, -1)  # the last line found to hold a trigger
     owned = _run_owner(chunk)
-    for line_start, line_end in _marked_lines(data, _BASIC_TRIGGER, _BASIC_LITERAL):
-        for start, end in _basic_runs(data, line_start, line_end):
-            if end - start > MAX_RUN_BYTES or start < done or not owned(start):
-                continue
-            decoded = _b64(data[start:end])
-            if decoded is None or len(decoded) < MIN_DECODED:
-                continue
-            decoded_runs.add(start)
-            if not blank:
-                blank = data.translate(_BLANK)
-            pieces.append(blank[done:start])
-            pieces.append(decoded.translate(_CONTROL))
-            done = start + len(decoded)  # base64 decodes to 3/4 of its length
-            produced += len(decoded)
-        if produced > MAX_DECODED_BYTES:
+    lo, hi = chunk.owned()  # a run strictly inside is owned: owned() is asked at the edges
+    a2b = binascii.a2b_base64
+    for m in _BASIC_LOWER.finditer(data.lower()):
+        at = m.start()
+        start, end = m.span(1)
+        if full_line_end >= 0 and at > full_line_end:
             break
-    if produced:
-        pieces.append(blank[done:])
-        yield _in_place_chunk(chunk, "base64", b"".join(pieces))
-
-
-def _basic_runs(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
-    """The base64 of each ``_BASIC`` match in ``data[start:end]`` (one line), as
-    ``_BASIC.finditer(data, start, end)`` gives them: every match starts at a ``basic`` in any
-    case, so the pattern is tried there only, not at every byte (a caseless pattern has no
-    literal prefix for ``re`` to search by: on a log with a header on every line, that search
-    was most of the layer's time)."""
-    line = data[start:end].lower()  # ASCII only, as a bytes pattern's IGNORECASE
-    match = _BASIC.match
-    runs: list[tuple[int, int]] = []
-    done = start
-    at = line.find(b"basic")
-    while at != -1:
-        if start + at >= done:
-            m = match(data, start + at, end)
-            if m is not None:
-                runs.append(m.span(1))
-                done = m.end()
-        at = line.find(b"basic", at + 1)
-    return runs
+        if not (start == at + 6 and data.startswith(_BASIC_SCHEMES, at)) and not (
+            marked[0] <= at < marked[1]
+        ):
+            # not "[Bb]asic <base64>" itself: its line must hold such a trigger elsewhere
+            line_start = data.rfind(b"\n", 0, at) + 1
+            line_end = data.find(b"\n", at)
+            line_end = len(data) if line_end == -1 else line_end
+            if _BASIC_TRIGGER.search(data, line_start, line_end) is None:
+                continue
+            marked = (line_start, line_end)
+        if end - start > MAX_RUN_BYTES or not (lo < start < hi or owned(start)):
+            continue
+        # _b64 without its call (the pattern's alphabet is the standard one): a run padded
+        # as it should be is decoded as it is, any other with its padding made right
+        try:
+            decoded = a2b(data[start:end], strict_mode=True)
+        except binascii.Error:
+            stripped = data[start:end].rstrip(b"=")
+            try:
+                decoded = a2b(stripped + b"=" * (-len(stripped) % 4), strict_mode=True)
+            except binascii.Error:
+                continue
+        try:
+            text = decoded.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        size = len(decoded)  # base64 decodes to 3/4 of its length: it fits in its run
+        if size < MIN_DECODED:
+            continue
+        if not text.isprintable():  # printable text holds no control character to blank
+            if not all(c.isprintable() or c in "\r\n\t" for c in text):
+                continue
+            decoded = decoded.translate(_CONTROL)
+        decoded_runs.add(start)
+        if out is None:
+            out = bytearray(data.translate(_BLANK))
+        out[start : start + size] = decoded  # inside its own run: runs never overlap
+        produced += size
+        if produced > MAX_DECODED_BYTES and full_line_end < 0:
+            full_line_end = data.find(b"\n", start)
+            full_line_end = len(data) if full_line_end == -1 else full_line_end
+    if out is not None:
+        yield _in_place_chunk(chunk, "base64", bytes(out))
 
 
 def _base64_runs(

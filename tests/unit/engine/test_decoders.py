@@ -330,21 +330,6 @@ def test_the_engine_pass_finds_the_markers_the_re_triggers_do_on_random_text() -
         assert _engine_pass(text)[1] == PLAIN.markers(text), text
 
 
-def test_basic_lines_found_by_their_literal_are_those_the_regex_search_finds() -> None:
-    """The Basic trigger's lines, found by jumping between occurrences of ``asic ``, are
-    exactly the lines a search of the trigger at every position finds."""
-    import random
-
-    from leakguard.engine.decoders import _BASIC_LITERAL, _BASIC_TRIGGER, _marked_lines
-
-    pieces = ["Basic ", "basic ", "BASIC ", "asic ", "B", "b", "dXNl", "\n", " ", "=", "+", "-"]
-    rng = random.Random(11)
-    for _ in range(2000):
-        data = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25))).encode()
-        plain = list(_marked_lines(data, _BASIC_TRIGGER))
-        assert list(_marked_lines(data, _BASIC_TRIGGER, _BASIC_LITERAL)) == plain, data
-
-
 def test_json_unescape_decodes_as_one_escape_at_a_time_does() -> None:
     """The codec path (every backslash an escape, no surrogate) and the escape-by-escape
     path give the same bytes on random runs of escapes, surrogates and stray backslashes."""

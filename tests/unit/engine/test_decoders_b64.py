@@ -1,15 +1,21 @@
 """The base64 layer's decoder is ``base64.b64decode(..., altchars, validate=True)`` with
 optional padding, called without its wrapper: checked against the standard library on random
 runs (both alphabets, padding or none, bytes outside the alphabet, binary and text payloads).
-A line's Basic header runs are those the header pattern finds in it, tried at each "basic"."""
+A chunk's Basic headers are decoded as the header pattern, searched line by line, finds them:
+checked against that search, written here the slow and obvious way, on random logs."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import random
+import re
 
-from leakguard.engine.decoders import _BASIC, _b64, _basic_runs
+import pytest
+
+from leakguard.engine import decoders
+from leakguard.engine.decoders import _b64, _basic_credentials
+from leakguard.model import Chunk, Location, SourceKind
 
 ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -81,11 +87,110 @@ BASIC_TOKENS = (
 )
 
 
-def test_basic_runs_are_those_the_pattern_finds_in_the_line() -> None:
-    rng = random.Random(31)
-    for _ in range(5_000):
-        data = b"".join(rng.choice(BASIC_TOKENS) for _ in range(rng.randrange(1, 25)))
-        start = rng.randrange(len(data) + 1)
-        end = rng.randrange(start, len(data) + 1)
-        expected = [m.span(1) for m in _BASIC.finditer(data, start, end)]
-        assert _basic_runs(data, start, end) == expected, (data, start, end)
+# the header, as the layer documents it: "basic" in any case, blanks, a base64 run that ends
+# where the alphabet does; decoded only on a line that holds "Basic " or "basic " before a
+# base64 letter (how clients write the scheme)
+HEADER = re.compile(rb"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
+TRIGGER = re.compile(rb"[Bb]asic [A-Za-z0-9+/]")
+CONTROL_AS_SPACE = bytes(0x20 if (b < 0x20 or b == 0x7F) else b for b in range(256))
+
+
+def _basic_reference(
+    chunk: Chunk, max_run: int, max_decoded: int
+) -> tuple[bytes | None, set[int], bool]:
+    """Line by line: each header on a line with a trigger, in order, decoded (by the standard
+    library) in place of its run on a copy of the chunk blanked but for its newlines, when the
+    chunk owns where it starts and it does not start inside the text decoded before it; no
+    more lines once more than ``max_decoded`` bytes were decoded."""
+    data = chunk.data
+    lo, hi = chunk.owned()
+    out = bytearray(0x0A if b == 0x0A else 0x20 for b in data)
+    runs: set[int] = set()
+    done = produced = line_start = 0
+    for line in data.split(b"\n"):
+        line_end = line_start + len(line)
+        if TRIGGER.search(line):
+            for m in HEADER.finditer(data, line_start, line_end):
+                start, end = m.span(1)
+                owned = lo <= start < hi or (start == hi and data[hi - 1 : hi] != b"\n")
+                if end - start > max_run or start < done or not owned:
+                    continue
+                decoded = _reference(m.group(1))
+                if decoded is None or len(decoded) < decoders.MIN_DECODED:
+                    continue
+                runs.add(start)
+                out[start : start + len(decoded)] = decoded.translate(CONTROL_AS_SPACE)
+                done = start + len(decoded)
+                produced += len(decoded)
+            if produced > max_decoded:
+                return bytes(out), runs, line_end < len(data)
+        line_start = line_end + 1
+    return (bytes(out) if runs else None), runs, False
+
+
+BASIC_TOKENS = (
+    b"Basic ",
+    b"basic ",
+    b"basic\t",
+    b"BASIC  ",
+    b"bAsIc ",
+    b"basicbasic ",
+    b"Basic",
+    b"asic ",
+    b"B",
+    b"dXNlcjpwYXNzd29yZA==",
+    b"YmFzaWMgYmFzaWM6cHc=",
+    b"abcdbasicXYZ0123+/",
+    b"=",
+    b"==",
+    b"x",
+    b" ",
+    b"\t",
+    b"\n",
+    b"\n",
+    b'"',
+    b"Authorization: ",
+)
+
+
+def _credential(rng: random.Random) -> bytes:
+    """The base64 of ``user:password``, padded or not."""
+    text = f"user{rng.randrange(10**6)}:{rng.randbytes(rng.randrange(4, 20)).hex()}"
+    encoded = base64.b64encode(text.encode())
+    return encoded.rstrip(b"=") if rng.random() < 0.3 else encoded
+
+
+@pytest.mark.parametrize("limits", ["default", "small"])
+def test_basic_headers_are_decoded_as_the_line_by_line_search_finds_them(
+    limits: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random logs of header-like tokens and encoded runs (text, control characters, binary,
+    both alphabets, bad padding), cut into chunks that own part of their bytes; with small
+    limits, long runs are skipped and decoding stops after the line that passes the budget."""
+    max_run, max_decoded = decoders.MAX_RUN_BYTES, decoders.MAX_DECODED_BYTES
+    if limits == "small":
+        max_run, max_decoded = 36, 16
+        monkeypatch.setattr(decoders, "MAX_RUN_BYTES", max_run)
+        monkeypatch.setattr(decoders, "MAX_DECODED_BYTES", max_decoded)
+    rng = random.Random(20261204)
+    decoded_chunks = stopped = 0
+    for _ in range(4_000):
+        tokens = [rng.choice(BASIC_TOKENS) for _ in range(rng.randrange(1, 40))]
+        tokens += [_run(rng) for _ in range(rng.randrange(0, 4))]
+        tokens += [rng.choice(BASIC_TOKENS[:6]) + _run(rng) for _ in range(rng.randrange(0, 4))]
+        tokens += [b"Basic " + _credential(rng) for _ in range(rng.randrange(0, 4))]
+        rng.shuffle(tokens)
+        data = b"".join(tokens)
+        lo = rng.randrange(len(data) + 1) if rng.random() < 0.3 else 0
+        hi = rng.randrange(lo, len(data) + 1) if rng.random() < 0.3 else None
+        chunk = Chunk(data, Location("log", 1, 1), SourceKind.FILE, lo, hi)
+        runs: set[int] = set()
+        made = list(_basic_credentials(chunk, runs))
+        expected, expected_runs, stopped_early = _basic_reference(chunk, max_run, max_decoded)
+        assert [c.data for c in made] == ([] if expected is None else [expected]), data
+        assert runs == expected_runs, data
+        decoded_chunks += bool(made)
+        stopped += stopped_early
+    assert decoded_chunks > 400  # headers were decoded, not only refused
+    if limits == "small":
+        assert stopped > 50  # and the budget stopped some chunks before their end
