@@ -365,9 +365,11 @@ class GitSource:
         self._read = None
         try:
             if catalogue is not None and not catalogue.unlisted:
-                # nothing the whole parse would report: only the commits that introduce a
-                # blob with findings (or a skipped one) are parsed
+                # nothing the whole parse would report but submodules: only the commits that
+                # add one, or introduce a blob with findings (or a skipped one), are parsed
                 commits = catalogue.commits
+                for rec in catalogue.submodules(index):
+                    _submodule(rec, problems)
                 for rec in catalogue.introductions(index, wanted | by_id.keys()):
                     reading.note(rec)
             else:
@@ -398,11 +400,7 @@ class GitSource:
             if is_deletion(rec.blob):
                 continue
             if rec.mode == GITLINK:
-                problems(
-                    "git_submodules",
-                    f"{display_path(rec.path)}@{rec.commit.oid[:12]}",
-                    f"submodule commit {rec.blob[:12]} (scan the submodule separately)",
-                )
+                _submodule(rec, problems)
                 continue
             if not rec.path.isascii() and rec.path not in odd_paths:
                 odd_paths.add(rec.path)
@@ -545,6 +543,15 @@ class LogReading:
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
         self.source.read_log()
         yield from ()
+
+
+def _submodule(rec: Introduction, problems: Problems) -> None:
+    """A commit adds a submodule (its commit is not in this repository): named, not read."""
+    problems(
+        "git_submodules",
+        f"{display_path(rec.path)}@{rec.commit.oid[:12]}",
+        f"submodule commit {rec.blob[:12]} (scan the submodule separately)",
+    )
 
 
 class _LogReading:

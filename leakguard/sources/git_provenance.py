@@ -19,6 +19,7 @@ start of a commit.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import io
 import mmap
@@ -28,7 +29,7 @@ import secrets
 import subprocess
 import tempfile
 import time
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -255,7 +256,7 @@ class LogIndex:
         parse would report nothing about paths or submodules."""
         cataloguer = _Cataloguer(self.marker, catalogue=False)
         self._feed(cataloguer)
-        return cataloguer.finish(len(self._data)) is not None
+        return cataloguer.finish(len(self._data)) is not None and not cataloguer.submodules
 
     def survey(self, blobs: Iterable[str], listed: Container[str] | None) -> Survey:
         """The commits walked, the introduced blobs ``listed`` lacks (when given), and every
@@ -269,8 +270,9 @@ class LogIndex:
         return Survey(catalogue.commits, catalogue.unlisted, records)
 
     def catalogue(self, listed: Container[str] | None) -> Catalogue | None:
-        """The log's :class:`Catalogue` (one pass of a regex, block by block), or None when it
-        is not :meth:`plain` (a whole parse must report its submodules or odd paths)."""
+        """The log's :class:`Catalogue` (one pass of a regex, block by block), or None when a
+        byte is not UTF-8 (a whole parse must name its odd paths; the submodules are found by
+        :meth:`Catalogue.submodules`)."""
         cataloguer = _Cataloguer(self.marker, listed)
         self._feed(cataloguer)
         return cataloguer.finish(len(self._data))
@@ -330,6 +332,8 @@ class _Cataloguer:
         # history); two ids of one hash only make a few more commits parsed, never fewer
         self.by_blob: dict[int, int | list[int]] = {}
         self.unlisted: set[str] = set()
+        self.submodules = False  # a raw entry adds a submodule (a gitlink)
+        self.gitlink_commits: list[int] = []  # the numbers of the commits that add one
 
     def wanted(self) -> bool:
         """Whether more blocks can change the result (not once the log is known not plain)."""
@@ -340,8 +344,12 @@ class _Cataloguer:
         if self.need_plain and self.plain:
             self.plain = self._plain(data, start, end)
         if not self.catalogue or not self.wanted():
+            if self.need_plain and not self.submodules:
+                self.submodules = _GITLINK_ENTRY.search(data, start, end) is not None
             return
         self.heads += [base + m.start() for m in self._heads.finditer(data, start, end)]
+        # a submodule's commit is no blob of this repository: named by enrich, never listed
+        gitlinks = self._gitlinks(data, start, end, base)
         by_blob = self.by_blob
         introduced: set[bytes] = set()
         number = len(self.commits) - 1  # the commit the entries found next belong to
@@ -362,13 +370,26 @@ class _Cataloguer:
                 numbers.append(number)
         if self.listed is not None:
             listed = self.listed
+            introduced -= gitlinks
             fresh = (b.decode("ascii") for b in introduced if b.strip(b"0"))
             self.unlisted.update(oid for oid in fresh if oid not in listed)
 
+    def _gitlinks(self, data: bytes | mmap.mmap, start: int, end: int, base: int) -> set[bytes]:
+        """The ids the raw entries of ``data[start:end]`` that add a submodule name (their
+        commits noted in ``gitlink_commits``; ``heads`` must hold the block's records)."""
+        ids: set[bytes] = set()
+        for m in _GITLINK_ENTRY.finditer(data, start, end):
+            self.submodules = True
+            number = bisect.bisect_right(self.heads, base + m.start()) - 1
+            if not self.gitlink_commits or self.gitlink_commits[-1] != number:
+                self.gitlink_commits.append(number)
+            entry = _RAW_ENTRY.match(data, m.start())
+            if entry is not None:
+                ids.add(entry.group(1))
+        return ids
+
     def _plain(self, data: bytes | mmap.mmap, start: int, end: int) -> bool:
         # a raw entry never spans two records, nor a UTF-8 character a record's start (ASCII)
-        if _GITLINK_ENTRY.search(data, start, end):
-            return False
         try:
             self._decoder.decode(data[start:end])
         except UnicodeDecodeError:
@@ -376,7 +397,8 @@ class _Cataloguer:
         return True
 
     def finish(self, size: int) -> Catalogue | None:
-        """The catalogue of a log of ``size`` bytes, all fed; None when it is not plain."""
+        """The catalogue of a log of ``size`` bytes, all fed; None when it is not plain (a
+        byte is not UTF-8: a path the whole parse must name)."""
         if self.need_plain and self.plain:
             try:
                 self._decoder.decode(b"", final=True)
@@ -385,7 +407,8 @@ class _Cataloguer:
         if not self.wanted():
             return None
         commits = [c.decode("ascii") for c in self.commits]
-        return Catalogue(commits, self.unlisted, [*self.heads, size], self.by_blob)
+        heads = [*self.heads, size]
+        return Catalogue(commits, self.unlisted, heads, self.by_blob, self.gitlink_commits)
 
 
 def read_log(log: LogPass, listed: Container[str] | None) -> tuple[LogIndex, Catalogue | None]:
@@ -441,11 +464,28 @@ class Catalogue:
         unlisted: set[str],
         heads: list[int],
         by_blob: dict[int, int | list[int]],
+        gitlink_commits: Sequence[int] = (),
     ) -> None:
         self.commits = commits  # every commit walked, in log order
         self.unlisted = unlisted  # introduced blobs the object store's listing lacks
         self._heads = heads  # where each commit's record starts (and the log's end)
         self._by_blob = by_blob  # hash of a blob id -> the commit(s) introducing it
+        self._gitlink_commits = gitlink_commits  # the commits that add a submodule, in order
+
+    def submodules(self, index: LogIndex) -> list[Introduction]:
+        """Every raw entry that adds a submodule (mode ``160000``), in log order: only the
+        commits that hold one are parsed."""
+        return [
+            r
+            for r in self._records(index, self._gitlink_commits)
+            if isinstance(r, Introduction) and r.mode == GITLINK and not is_deletion(r.blob)
+        ]
+
+    def _records(self, index: LogIndex, numbers: Iterable[int]) -> Iterator[Commit | Introduction]:
+        data, heads, marker = index.data, self._heads, index.marker
+        for k in numbers:
+            if 0 <= k < len(heads) - 1:
+                yield from parse_log(io.BytesIO(data[heads[k] : heads[k + 1]]), marker)
 
     def introductions(self, index: LogIndex, blobs: Iterable[str]) -> list[Introduction]:
         """Every introduction of one of ``blobs``, in log order, read from the log ``index``
@@ -455,13 +495,8 @@ class Catalogue:
         for blob in names:
             found = self._by_blob.get(hash(blob.encode("ascii")), ())
             numbers.update((found,) if isinstance(found, int) else found)
-        data, heads, marker = index.data, self._heads, index.marker
-        out: list[Introduction] = []
-        for k in sorted(numbers):
-            if 0 <= k < len(heads) - 1:
-                records = parse_log(io.BytesIO(data[heads[k] : heads[k + 1]]), marker)
-                out += (r for r in records if isinstance(r, Introduction) and r.blob in names)
-        return out
+        records = self._records(index, sorted(numbers))
+        return [r for r in records if isinstance(r, Introduction) and r.blob in names]
 
 
 @dataclass

@@ -8,6 +8,7 @@ import stat
 import time
 import zlib
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -16,6 +17,8 @@ from leakguard.model import Finding, ScanResult
 from leakguard.options import GitOptions, ScanOptions
 from leakguard.redact import fingerprint
 from leakguard.scanner import scan_then_record
+from leakguard.sources import git as git_source
+from leakguard.sources import git_provenance
 from leakguard.sources.git_objects import list_by_kind, list_objects, objects_by_id
 from leakguard.sources.remote import mirror_path
 from leakguard.store.cursors import state_store_for
@@ -299,6 +302,49 @@ def test_unusual_blobs_are_counted_and_text_is_still_scanned(tmp_path: Path) -> 
     assert named["bin.dat"] == "binary"
     assert named["big.txt"] == "over the size limit"
     assert named["model.bin"] == "Git LFS pointer"
+
+
+def test_submodules_are_named_without_parsing_the_whole_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A history that adds and moves a submodule (every path UTF-8) is read from the log's
+    catalogue, not parsed whole: the same findings, provenance and named submodules as the
+    whole parse gives."""
+    b = Builder(tmp_path / "repo")
+    b.write("app.py", f"A = '{key('before-submodule')}'\n")
+    b.commit("first", "app.py")
+    sub = b.git("rev-parse", "HEAD")
+    b.git("update-index", "--add", "--cacheinfo", f"160000,{sub},vendor/lib")
+    added = b.commit("add a submodule")
+    b.write("lib/b.py", f"B = '{key('after-submodule')}'\n")
+    b.commit("third", "lib/b.py")
+    b.git("update-index", "--cacheinfo", f"160000,{b.git('rev-parse', 'HEAD')},vendor/lib")
+    moved = b.commit("move the submodule")
+
+    def seen(result: ScanResult) -> tuple[object, ...]:
+        found = sorted(
+            (f.fingerprint, f.location.path, str(f.location.commit), len(f.occurrences))
+            for f in result.findings
+        )
+        return tuple(found), result.stats.skipped, result.stats.counters.get("git_submodules")
+
+    whole_parse = git_source.GitSource._parse_whole_log
+    monkeypatch.setattr(git_source.GitSource, "_parse_whole_log", _not_called)
+    catalogued = _scan(b.path, _options(tmp_path / "catalogued"))
+    assert _find(catalogued, "before-submodule") is not None
+    assert _find(catalogued, "after-submodule") is not None
+    assert catalogued.stats.counters["git_submodules"] == 2
+    named = [s for s in catalogued.stats.skipped if s.path.startswith("vendor/lib@")]
+    assert [s.path for s in named] == [f"vendor/lib@{c[:12]}" for c in (moved, added)]  # log order
+    assert all(s.reason.startswith("submodule commit ") for s in named)
+
+    monkeypatch.setattr(git_source.GitSource, "_parse_whole_log", whole_parse)
+    monkeypatch.setattr(git_provenance._Cataloguer, "finish", lambda self, size: None)
+    assert seen(_scan(b.path, _options(tmp_path / "parsed"))) == seen(catalogued)
+
+
+def _not_called(*args: object) -> NoReturn:
+    raise AssertionError("the whole log was parsed")
 
 
 def test_plain_directory_is_a_directory_unless_git_options_were_asked_for(tmp_path: Path) -> None:

@@ -343,6 +343,64 @@ def test_a_catalogue_finds_what_a_survey_of_the_same_blobs_finds(
             index.close()
 
 
+def test_a_catalogue_names_the_submodules_the_whole_parse_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log whose commits add, move and drop submodules is still catalogued: its submodules
+    are the entries of mode 160000 the whole parse reports (added, changed, in a merge, a
+    file turned into one; not one dropped or turned into a file), in log order, and their
+    commits, which are not objects of this repository, are never counted as missing."""
+    C, D = "c" * 40, "d" * 40
+    sub1, sub2, sub3 = "5" * 40, "6" * 40, "7" * 40
+    data = (
+        _marked(A, "")
+        + f"\n:000000 160000 {Z} {sub1} A".encode()
+        + b"\0vendor/lib\0"
+        + f":000000 100644 {Z} {BLOB1} A".encode()
+        + b"\0caf\xc3\xa9.py\0"
+        + _marked(B, A)
+        + f"\n:160000 160000 {sub1} {sub2} M".encode()
+        + b"\0vendor/lib\0"
+        + f":100644 160000 {BLOB1} {sub3} T".encode()
+        + b"\0caf\xc3\xa9.py\0"
+        + _marked(C, f"{A} {B}")
+        + f"\n::160000 160000 160000 {sub1} {sub2} {sub3} MM".encode()
+        + b"\0vendor/lib\0"
+        + _marked(D, C)
+        + f"\n:160000 000000 {sub3} {Z} D".encode()
+        + b"\0vendor/lib\0"
+        + f":160000 100644 {sub3} {BLOB2} T".encode()
+        + b"\0other\0"
+    )
+    expected = [
+        r
+        for r in parse_log(io.BytesIO(data), MARK)
+        if isinstance(r, Introduction) and r.mode == b"160000" and not is_deletion(r.blob)
+    ]
+    assert [(r.commit.oid, r.path, r.blob) for r in expected] == [
+        (A, b"vendor/lib", sub1),
+        (B, b"vendor/lib", sub2),
+        (B, "café.py".encode(), sub3),
+        (C, b"vendor/lib", sub3),
+    ]
+    for block in (8 * 1024 * 1024, 1):
+        monkeypatch.setattr(git_provenance, "SURVEY_BYTES", block)
+        with _log_file(tmp_path, data) as out:
+            index = LogIndex(out, MARK)
+            assert not index.plain()  # a whole parse would name submodules
+            catalogue = index.catalogue(listed={BLOB1})
+            assert catalogue is not None
+            assert catalogue.commits == [A, B, C, D]
+            assert catalogue.unlisted == {BLOB2}  # not the submodules' commits
+            assert catalogue.submodules(index) == expected
+            index.close()
+        with _log_file(tmp_path, data.replace(b"160000", b"100644")) as out:
+            index = LogIndex(out, MARK)
+            catalogue = index.catalogue(listed={BLOB1, BLOB2, sub1, sub2, sub3})
+            assert catalogue is not None and catalogue.submodules(index) == []
+            index.close()
+
+
 def test_a_log_with_a_submodule_or_a_path_that_is_not_utf8_is_not_plain(tmp_path: Path) -> None:
     gitlink = _marked(A, "") + f"\n:000000 160000 {Z} {BLOB1} A".encode() + b"\0vendor/x\0"
     latin1 = _marked(A, "") + f"\n:000000 100644 {Z} {BLOB1} A".encode() + b"\0caf\xe9\0"
