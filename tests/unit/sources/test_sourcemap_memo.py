@@ -1,6 +1,7 @@
 """The memo of decoded ``sourcesContent`` strings gives exactly what the standard library's C
 scanner gives (value, end and errors), for strings seen before, strings that only look like
-them, and strings never seen; and it stays within its budget."""
+them, and strings never seen; it stays within its budget; and it keeps a string only once
+sources are seen to repeat (a build of sources all different holds only their heads)."""
 
 from __future__ import annotations
 
@@ -93,7 +94,9 @@ def test_many_strings_with_one_head_keep_few_and_stay_exact() -> None:
     for got, expected in _walk(text, memo):
         assert got == expected
     per_string = 2 * len(values[0])  # escaped and decoded text of one (all ASCII, no escape)
-    assert memo.kept == DecodedStrings.PER_HEAD * per_string
+    # the first was sighted (its head and length), the next ones (the same head and length)
+    # kept, up to PER_HEAD
+    assert memo.kept == DecodedStrings.PER_HEAD * per_string + DecodedStrings.HEAD
 
 
 def test_the_memo_starts_over_past_its_budget() -> None:
@@ -106,14 +109,16 @@ def test_the_memo_starts_over_past_its_budget() -> None:
         assert got == expected
         assert memo.kept <= budget
     too_big = DecodedStrings(100)
-    assert too_big.string_at(json.dumps("q" * 600), 1) == ("q" * 600, 602)
-    assert too_big.kept == 0
+    for _ in range(3):
+        assert too_big.string_at(json.dumps("q" * 600), 1) == ("q" * 600, 602)
+        assert too_big.kept == DecodedStrings.HEAD  # its sighting, never the string
 
 
 def test_a_string_of_the_memo_is_encoded_once() -> None:
     memo = DecodedStrings()
     value = "é\ud800" + "k" * 600  # a lone surrogate becomes "?"
-    decoded, _ = memo.string_at(json.dumps(value), 1)
+    memo.string_at(json.dumps(value), 1)  # sighted
+    decoded, _ = memo.string_at(json.dumps(value), 1)  # kept
     again, _ = memo.string_at(json.dumps(value), 1)
     assert again is decoded
     first = memo.encoded(decoded)
@@ -122,3 +127,27 @@ def test_a_string_of_the_memo_is_encoded_once() -> None:
     other = "not in the memo" * 60
     assert memo.encoded(other) == other.encode()
     assert memo.encoded(other) is not memo.encoded(other)
+
+
+def test_sources_are_kept_once_they_are_seen_to_repeat() -> None:
+    """Sources all different (most of a real build) are decoded and dropped: the memo holds
+    only a head for each. A source read a second time is kept and the third read takes it from
+    the memo. Once one string in REPEATING comes from the memo, a new source is kept the
+    first time it is read."""
+    rng = random.Random(11)
+    memo = DecodedStrings()
+    distinct = [_body(rng, 700) for _ in range(200)]
+    for value in distinct:
+        assert memo.string_at(json.dumps(value), 1)[0] == value
+    assert memo.kept == len(distinct) * DecodedStrings.HEAD
+
+    first = memo.string_at(json.dumps(distinct[0]), 1)[0]  # the second read keeps it
+    assert memo.kept > len(distinct) * DecodedStrings.HEAD
+    assert memo.string_at(json.dumps(distinct[0]), 1)[0] is first
+
+    repeated = distinct[1 : 1 + len(distinct) // DecodedStrings.REPEATING]
+    for value in repeated * 3:  # sighted already: kept, then taken from the memo
+        assert memo.string_at(json.dumps(value), 1)[0] == value
+    new = _body(rng, 700)
+    kept = memo.string_at(json.dumps(new), 1)[0]
+    assert memo.string_at(json.dumps(new), 1)[0] is kept
