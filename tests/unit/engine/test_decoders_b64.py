@@ -67,26 +67,6 @@ def test_the_decoder_agrees_with_the_standard_library() -> None:
     assert sum(d is not None for d in decoded) > 4_000  # and text decoded
 
 
-BASIC_TOKENS = (
-    b"Basic ",
-    b"basic\t",
-    b"BASIC  ",
-    b"bAsIc ",
-    b"basicbasic ",
-    b"Basic",
-    b"dXNlcjpwYXNzd29yZA==",
-    b"YmFzaWMgYmFzaWM6cHc=",
-    b"abcdbasicXYZ0123+/",
-    b"=",
-    b"==",
-    b"x",
-    b" ",
-    b"\t",
-    b'"',
-    b"Authorization: ",
-)
-
-
 # the header, as the layer documents it: "basic" in any case, blanks, a base64 run that ends
 # where the alphabet does; decoded only on a line that holds "Basic " or "basic " before a
 # base64 letter (how clients write the scheme)
