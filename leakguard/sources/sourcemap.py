@@ -186,8 +186,8 @@ class DecodedStrings:
     Strings are found by their first :data:`HEAD` characters, at most :data:`PER_HEAD` per
     head: a map of many strings with one head costs at most that many comparisons per string,
     each stopping at the string's end. Until sources are seen to repeat (one string in
-    :data:`REPEATING` taken from the memo), a string is kept only the second time a string of
-    its head and length is decoded: a build whose sources are all different (most real ones)
+    :data:`REPEATING` a repeat), a string is kept only the second time a string of its head
+    and length is decoded: a build whose sources are all different (most real ones)
     then costs no copy and no memory, where keeping every string cost it 7% more time (the
     copies, and the pages of memory each worker touches for the first time). Past ``budget``
     characters kept (escaped text, decoded text and a head per string sighted), the memo
@@ -197,8 +197,8 @@ class DecodedStrings:
     PER_HEAD = 4
     #: shorter strings are decoded as fast as they are compared
     MIN_CHARS = 512
-    #: once one string in this many is taken from the memo, sources repeat: a string is kept
-    #: the first time it is decoded
+    #: once one string in this many is a repeat (taken from the memo, or a second one of a
+    #: head and length), sources repeat: a string is kept the first time it is decoded
     REPEATING = 64
 
     def __init__(self, budget: int = 48 * 1024 * 1024) -> None:
@@ -207,7 +207,7 @@ class DecodedStrings:
         self._by_head: dict[str, list[tuple[str, str]]] = {}
         #: (head, length) of the strings decoded once and not kept
         self._sighted: set[tuple[str, int]] = set()
-        self._hits = 0  # strings taken from the memo
+        self._repeats = 0  # strings taken from the memo, or decoded again (head and length)
         self._misses = 0  # strings long enough to keep that were decoded
         #: a decoded string of the memo (by identity) -> it, and its UTF-8 bytes once asked
         self._encoded: dict[int, tuple[str, bytes | None]] = {}
@@ -226,13 +226,16 @@ class DecodedStrings:
             for raw, decoded in known:
                 after = start + len(raw)
                 if text.startswith(raw, start) and text.startswith('"', after):
-                    self._hits += 1
+                    self._repeats += 1
                     return decoded, after + 1
         decoded, end = _scanstring(text, start)
         size = end - 1 - start
         if size >= self.MIN_CHARS and (known is None or len(known) < self.PER_HEAD):
             self._misses += 1
-            if self._hits * self.REPEATING >= self._misses or (head, size) in self._sighted:
+            if (head, size) in self._sighted:
+                self._repeats += 1
+                self._keep(head, text[start : end - 1], decoded)
+            elif self._repeats * self.REPEATING >= self._misses:
                 self._keep(head, text[start : end - 1], decoded)
             else:
                 self._sighted.add((head, size))

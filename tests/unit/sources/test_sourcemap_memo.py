@@ -151,3 +151,18 @@ def test_sources_are_kept_once_they_are_seen_to_repeat() -> None:
     new = _body(rng, 700)
     kept = memo.string_at(json.dumps(new), 1)[0]
     assert memo.string_at(json.dumps(new), 1)[0] is kept
+
+
+def test_a_source_decoded_again_counts_as_a_repeat() -> None:
+    """Sources read a second time (not yet taken from the memo) already show that sources
+    repeat: once they are one string in REPEATING, a new source is kept at once."""
+    rng = random.Random(12)
+    memo = DecodedStrings()
+    distinct = [_body(rng, 700) for _ in range(100)]
+    for value in distinct:
+        memo.string_at(json.dumps(value), 1)
+    for value in distinct[:2]:  # 102 strings decoded, 2 of them repeats: 2 * 64 >= 102
+        memo.string_at(json.dumps(value), 1)
+    new = _body(rng, 700)
+    kept = memo.string_at(json.dumps(new), 1)[0]
+    assert memo.string_at(json.dumps(new), 1)[0] is kept
