@@ -10,6 +10,8 @@ says whether it was still found. Classes (issue #15):
 * gzip-ratio: a gzip of zeros with a high compression ratio (cap: max_ratio / total bytes);
 * map-empty-lists: a source map whose `mappings` is huge and `sources` a long list of empty lists;
 * basic-header-log: a log with an `Authorization: Basic` header on every line;
+* basic-no-trigger: lines of a few MB, each of many `BASIC <base64>` headers (no header as
+  clients write it, so each line must be searched for one: once, not once per header);
 * long-line: one line of many megabytes with the key in the middle.
 
     python benchmarks/hostile.py               # every class at its default size
@@ -87,6 +89,15 @@ def basic_header_log(path: Path, scale: float) -> None:
         out.write(f"STRIPE_SECRET_KEY={KEY}\n")
 
 
+def basic_no_trigger(path: Path, scale: float) -> None:
+    header = "BASIC " + base64.b64encode(b"svc:not-a-trigger-at-all").decode() + " "
+    line = header * int(100_000 * scale)
+    with path.open("w") as out:
+        for _ in range(8):
+            out.write(line + "\n")
+        out.write(f"STRIPE_SECRET_KEY={KEY}\n")
+
+
 def long_line(path: Path, scale: float) -> None:
     half = int(45 * (1 << 20) * scale)  # under the default 100 MB file limit at scale 1
     with path.open("wb") as out:
@@ -101,6 +112,7 @@ CLASSES: dict[str, tuple[str, Callable[[Path, float], None]]] = {
     "gzip-ratio": ("zeros.log.gz", gzip_ratio),
     "map-empty-lists": ("app.js.map", map_empty_lists),
     "basic-header-log": ("access.log", basic_header_log),
+    "basic-no-trigger": ("headers.log", basic_no_trigger),
     "long-line": ("one-line.txt", long_line),
 }
 

@@ -497,7 +497,7 @@ def _basic_credentials(chunk: Chunk, decoded_runs: set[int]) -> Iterator[Chunk]:
     out: bytearray | None = None
     produced = 0
     full_line_end = -1  # past MAX_DECODED_BYTES: the line being finished (then stop)
-    marked = (-1, -1)  # the last line found to hold a trigger
+    line = (-1, -1, False)  # the last line looked at: its start, end, whether it holds one
     owned = _run_owner(chunk)
     lo, hi = chunk.owned()  # a run strictly inside is owned: owned() is asked at the edges
     a2b = binascii.a2b_base64
@@ -506,16 +506,18 @@ def _basic_credentials(chunk: Chunk, decoded_runs: set[int]) -> Iterator[Chunk]:
         start, end = m.span(1)
         if full_line_end >= 0 and at > full_line_end:
             break
-        if not (start == at + 6 and data.startswith(_BASIC_SCHEMES, at)) and not (
-            marked[0] <= at < marked[1]
-        ):
-            # not "[Bb]asic <base64>" itself: its line must hold such a trigger elsewhere
-            line_start = data.rfind(b"\n", 0, at) + 1
-            line_end = data.find(b"\n", at)
-            line_end = len(data) if line_end == -1 else line_end
-            if _BASIC_TRIGGER.search(data, line_start, line_end) is None:
+        if not (start == at + 6 and data.startswith(_BASIC_SCHEMES, at)):
+            # not "[Bb]asic <base64>" itself: its line must hold such a trigger elsewhere,
+            # looked for once per line (a long line of "BASIC ..." is searched once, not once
+            # per header)
+            if not line[0] <= at < line[1]:
+                line_start = data.rfind(b"\n", 0, at) + 1
+                line_end = data.find(b"\n", at)
+                line_end = len(data) if line_end == -1 else line_end
+                found = _BASIC_TRIGGER.search(data, line_start, line_end) is not None
+                line = (line_start, line_end, found)
+            if not line[2]:
                 continue
-            marked = (line_start, line_end)
         if end - start > MAX_RUN_BYTES or not (lo < start < hi or owned(start)):
             continue
         # _b64 without its call (the pattern's alphabet is the standard one): a run padded

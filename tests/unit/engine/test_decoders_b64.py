@@ -174,3 +174,29 @@ def test_basic_headers_are_decoded_as_the_line_by_line_search_finds_them(
     assert decoded_chunks > 400  # headers were decoded, not only refused
     if limits == "small":
         assert stopped > 50  # and the budget stopped some chunks before their end
+
+
+def test_a_line_is_searched_for_a_trigger_once_whatever_its_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Headers that are no trigger themselves ("BASIC ...") make their line be searched for
+    one: once per line, not once per header (a long line of them would cost its length times
+    its headers)."""
+    searches: list[tuple[int, int]] = []
+
+    class Counting:
+        def search(self, data: bytes, start: int, end: int) -> re.Match[bytes] | None:
+            searches.append((start, end))
+            return TRIGGER.search(data, start, end)
+
+    monkeypatch.setattr(decoders, "_BASIC_TRIGGER", Counting())
+    header = b"BASIC " + _credential(random.Random(3)) + b" "
+    lines = [header * 500, b"basic\t" + header * 300 + b"Basic dXNlcjpwYXNzd29yZA==", header]
+    data = b"\n".join(lines) + b"\n"
+    chunk = Chunk(data, Location("log", 1, 1), SourceKind.FILE)
+    runs: set[int] = set()
+    made = list(_basic_credentials(chunk, runs))
+    assert len(searches) == len(lines)
+    expected, expected_runs, _ = _basic_reference(chunk, decoders.MAX_RUN_BYTES, 1 << 30)
+    assert [c.data for c in made] == [expected] and runs == expected_runs
+    assert len(runs) == 301  # the second line's 300 headers (it holds a trigger) and its trigger
