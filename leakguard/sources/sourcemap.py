@@ -27,6 +27,7 @@ import contextlib
 import functools
 import json
 import re
+import sys
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -200,6 +201,8 @@ class DecodedStrings:
     #: once one string in this many is a repeat (taken from the memo, or a second one of a
     #: head and length), sources repeat: a string is kept the first time it is decoded
     REPEATING = 64
+    #: what a sighting holds besides its head: the pair, its length, the set's slot
+    SIGHTING_BYTES = 130
 
     def __init__(self, budget: int = 48 * 1024 * 1024) -> None:
         self._budget = budget
@@ -239,7 +242,7 @@ class DecodedStrings:
                 self._keep(head, text[start : end - 1], decoded)
             else:
                 self._sighted.add((head, size))
-                self._kept += self.HEAD  # what a sighting holds, about
+                self._kept += sys.getsizeof(head) + self.SIGHTING_BYTES
                 if self._kept > self._budget:
                     self._start_over()
         return decoded, end

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from json.decoder import scanstring
 
 import pytest
@@ -25,6 +26,12 @@ def _body(rng: random.Random, size: int) -> str:
 def _escaped(value: str, rng: random.Random) -> str:
     """``value`` as a JSON string literal, escaped one of the ways JSON writers do."""
     return json.dumps(value, ensure_ascii=rng.random() < 0.5)
+
+
+def _sighting(literal: str) -> int:
+    """What the memo counts for a string it has only sighted (its head, a pair, a slot)."""
+    head = literal[1 : 1 + DecodedStrings.HEAD]
+    return sys.getsizeof(head) + DecodedStrings.SIGHTING_BYTES
 
 
 def _walk(text: str, memo: DecodedStrings) -> list[tuple[object, object]]:
@@ -96,7 +103,7 @@ def test_many_strings_with_one_head_keep_few_and_stay_exact() -> None:
     per_string = 2 * len(values[0])  # escaped and decoded text of one (all ASCII, no escape)
     # the first was sighted (its head and length), the next ones (the same head and length)
     # kept, up to PER_HEAD
-    assert memo.kept == DecodedStrings.PER_HEAD * per_string + DecodedStrings.HEAD
+    assert memo.kept == DecodedStrings.PER_HEAD * per_string + _sighting(json.dumps(values[0]))
 
 
 def test_the_memo_starts_over_past_its_budget() -> None:
@@ -108,10 +115,14 @@ def test_the_memo_starts_over_past_its_budget() -> None:
     for got, expected in _walk(text, memo):
         assert got == expected
         assert memo.kept <= budget
-    too_big = DecodedStrings(100)
+    sighted_only = DecodedStrings(5_000)  # sightings count too: strings never seen twice
+    for value in (_body(rng, 600) for _ in range(200)):
+        assert sighted_only.string_at(json.dumps(value), 1)[0] == value
+        assert sighted_only.kept <= 5_000
+    too_big = DecodedStrings(100)  # less than a sighting
     for _ in range(3):
         assert too_big.string_at(json.dumps("q" * 600), 1) == ("q" * 600, 602)
-        assert too_big.kept == DecodedStrings.HEAD  # its sighting, never the string
+        assert too_big.kept == 0
 
 
 def test_a_string_of_the_memo_is_encoded_once() -> None:
@@ -139,10 +150,11 @@ def test_sources_are_kept_once_they_are_seen_to_repeat() -> None:
     distinct = [_body(rng, 700) for _ in range(200)]
     for value in distinct:
         assert memo.string_at(json.dumps(value), 1)[0] == value
-    assert memo.kept == len(distinct) * DecodedStrings.HEAD
+    sightings = sum(_sighting(json.dumps(v)) for v in distinct)
+    assert memo.kept == sightings
 
     first = memo.string_at(json.dumps(distinct[0]), 1)[0]  # the second read keeps it
-    assert memo.kept > len(distinct) * DecodedStrings.HEAD
+    assert memo.kept > sightings
     assert memo.string_at(json.dumps(distinct[0]), 1)[0] is first
 
     repeated = distinct[1 : 1 + len(distinct) // DecodedStrings.REPEATING]
