@@ -69,11 +69,13 @@ _JSON_TRIGGER = re.compile(
 _JSON_ESCAPE = re.compile(rb"\\u([0-9A-Fa-f]{4})(?:\\u([0-9A-Fa-f]{4}))?|\\/")
 _ONE_ESCAPE = re.compile(rb"\\u[0-9A-Fa-f]{4}|\\/")  # one escape, one backslash
 _SURROGATE = re.compile(rb"\\u[Dd][89A-Fa-f]")
-_BASIC = re.compile(rb"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
-_BASIC_TRIGGER = re.compile(rb"[Bb]asic [A-Za-z0-9+/]")
-# _BASIC on a lower-case copy (the same spans): it starts with a literal ``re`` searches for
-_BASIC_SCHEMES = (b"Basic ", b"basic ")  # what starts a _BASIC_TRIGGER match
+# a Basic header, found in a chunk's lower-case copy (the same spans as the caseless pattern
+# ``(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])`` in the chunk): it starts
+# with a literal ``re`` searches for
 _BASIC_LOWER = re.compile(rb"basic[ \t]+([a-z0-9+/]{8,}={0,2})(?![a-z0-9+/=])")
+# a header is decoded on a line that holds one as clients write it
+_BASIC_TRIGGER = re.compile(rb"[Bb]asic [A-Za-z0-9+/]")
+_BASIC_SCHEMES = (b"Basic ", b"basic ")  # what starts a _BASIC_TRIGGER match
 _K8S_SECRET = (b"kind: Secret", b'"kind":"Secret"', b'"kind": "Secret"', b"kind: 'Secret'")
 
 # Secrets split across string literals joined by ``+``: ``"-----BEGIN..." + "MIIE..." +``
@@ -488,7 +490,8 @@ def _basic_credentials(chunk: Chunk, decoded_runs: set[int]) -> Iterator[Chunk]:
     the chunk is decoded into one in-place chunk (a log with a header on every line costs one
     more scan, not one per header).
 
-    The headers are those ``_BASIC`` finds on the lines that hold a ``_BASIC_TRIGGER`` match.
+    The headers are those ``_BASIC_LOWER`` finds on the lines that hold a ``_BASIC_TRIGGER``
+    match.
     One search of the chunk's lower-case copy finds them all (``basic`` is then a literal
     ``re`` jumps to, where the caseless pattern would be tried at every byte), and a header
     that is a trigger itself (``Basic dXNl...``, as clients write it) needs no look at its

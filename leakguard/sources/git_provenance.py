@@ -375,8 +375,9 @@ class _Cataloguer:
             self.unlisted.update(oid for oid in fresh if oid not in listed)
 
     def _gitlinks(self, data: bytes | mmap.mmap, start: int, end: int, base: int) -> set[bytes]:
-        """The ids the raw entries of ``data[start:end]`` that add a submodule name (their
-        commits noted in ``gitlink_commits``; ``heads`` must hold the block's records)."""
+        """The commit ids named by the raw entries of ``data[start:end]`` that add a
+        submodule; the commits holding those entries are noted in ``gitlink_commits`` (``heads``
+        must already hold the block's records)."""
         ids: set[bytes] = set()
         for m in _GITLINK_ENTRY.finditer(data, start, end):
             self.submodules = True
