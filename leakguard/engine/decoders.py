@@ -491,11 +491,10 @@ def _basic_credentials(chunk: Chunk, decoded_runs: set[int]) -> Iterator[Chunk]:
     more scan, not one per header).
 
     The headers are those ``_BASIC_LOWER`` finds on the lines that hold a ``_BASIC_TRIGGER``
-    match.
-    One search of the chunk's lower-case copy finds them all (``basic`` is then a literal
-    ``re`` jumps to, where the caseless pattern would be tried at every byte), and a header
-    that is a trigger itself (``Basic dXNl...``, as clients write it) needs no look at its
-    line: a log with a header on every line costs about a microsecond per header."""
+    match. One search of the chunk's lower-case copy finds them all (``basic`` is then a
+    literal ``re`` jumps to, where the caseless pattern would be tried at every byte), and a
+    header that is a trigger itself (``Basic dXNl...``, as clients write it) needs no look at
+    its line: a log with a header on every line costs about a microsecond per header."""
     data = chunk.data
     out: bytearray | None = None
     produced = 0
