@@ -210,10 +210,6 @@ def tune_allocator() -> None:
     mallopt(_M_TRIM_THRESHOLD, 32 << 20)
 
 
-def worker_count(options: ScanOptions) -> int:
-    return options.workers
-
-
 def run_scan(
     targets: Sequence[str],
     options: ScanOptions,
@@ -299,7 +295,7 @@ def split_sources(plan: ScanPlan) -> Pieces:
     pieces = [piece for _, source_pieces in split for piece in source_pieces]
     parallel = [p for p in pieces if getattr(p, "parallel_safe", False)]
     local = [p for p in pieces if not getattr(p, "parallel_safe", False)]
-    if worker_count(plan.options) < 2 or len(parallel) < 2:
+    if plan.options.workers < 2 or len(parallel) < 2:
         local, parallel = local + parallel, []
     return Pieces(split, tuple(local), tuple(parallel))
 
@@ -323,7 +319,7 @@ def execute_scan(
         progress.start(len(pieces.local) + len(pieces.parallel))
     if not pieces.parallel:
         return _run_local(pieces.local, engine, plan.options, progress)
-    workers = min(worker_count(plan.options), len(pieces.parallel))
+    workers = min(plan.options.workers, len(pieces.parallel))
     # imported here: a small scan (a pre-commit hook's) never starts a pool
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed

@@ -7,6 +7,7 @@ import pytest
 
 from leakguard.backends.aws_sandbox import BOOTSTRAP_CALLS
 from tests.support.servers import Moto, OpenBao, moto_server, openbao_server
+from tests.support.silent import SilentServer
 
 _INTEGRATION = Path(__file__).parent / "integration"
 
@@ -49,3 +50,11 @@ def auth_moto(tmp_path: Path) -> Iterator[Moto]:
     (:func:`leakguard.backends.aws_sandbox.bootstrap`), so STS rejects unknown and deleted keys."""
     with moto_server(tmp_path / "moto", no_auth_actions=BOOTSTRAP_CALLS) as server:
         yield server
+
+
+@pytest.fixture()
+def silent() -> Iterator[SilentServer]:
+    """A server on 127.0.0.1 that accepts connections and never answers."""
+    server = SilentServer(None)
+    yield server
+    server.close()

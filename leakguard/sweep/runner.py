@@ -32,7 +32,6 @@ from leakguard.scanner import (
     run_scan,
     spawning_workers,
     stop_pool,
-    worker_count,
 )
 from leakguard.sources.git_repo import discover_plain
 from leakguard.sources.git_signature import fast_path_applies, state_signature
@@ -332,7 +331,7 @@ def _outcomes(
         return []
     if settings.dask:
         return _dask(targets, settings, ruleset)
-    jobs = min(worker_count(ScanOptions(jobs=settings.jobs)), max(len(targets), 1))
+    jobs = min(ScanOptions(jobs=settings.jobs).workers, max(len(targets), 1))
     if jobs < 2:
         return _in_process(targets, settings, ruleset)
     return _process_pool(targets, settings, ruleset, jobs)

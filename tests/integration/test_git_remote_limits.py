@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from tests.support.cli import leakguard_app
-from tests.support.silent import SilentServer as _SilentServer
+from tests.support.silent import SilentServer
 
 pytestmark = pytest.mark.integration
 
@@ -27,16 +27,9 @@ def _cli(args: list[str]) -> Result:
 
 
 @pytest.fixture()
-def silent() -> Iterator[_SilentServer]:
-    server = _SilentServer(None)
-    yield server
-    server.close()
-
-
-@pytest.fixture()
-def trickle() -> Iterator[_SilentServer]:
+def trickle() -> Iterator[SilentServer]:
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-git-upload-pack-advertisement\r\n"
-    server = _SilentServer(head + b"Content-Length: 100000\r\n\r\n" + b"0" * 100000)
+    server = SilentServer(head + b"Content-Length: 100000\r\n\r\n" + b"0" * 100000)
     yield server
     server.close()
 
@@ -55,7 +48,7 @@ def _assert_one_line_exit_2(result: Result, started: float, *words: str) -> None
 def test_a_stalled_http_server_ends_at_the_idle_deadline(
     server: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    srv: _SilentServer = request.getfixturevalue(server)
+    srv: SilentServer = request.getfixturevalue(server)
     url = f"http://127.0.0.1:{srv.port}/org/repo.git"
     started = time.monotonic()
     result = _cli(["scan", "--git-idle-timeout", "2", "--cache-dir", str(tmp_path), url])
@@ -63,7 +56,7 @@ def test_a_stalled_http_server_ends_at_the_idle_deadline(
 
 
 def test_a_silent_git_protocol_server_ends_at_the_total_deadline(
-    silent: _SilentServer, tmp_path: Path
+    silent: SilentServer, tmp_path: Path
 ) -> None:
     url = f"git://127.0.0.1:{silent.port}/repo.git"
     started = time.monotonic()

@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,13 +62,6 @@ def _config(path: Path, names: list[str], blocker: str) -> Path:
         + "".join(f"  - path: {n}\n" for n in names[6:])
     )
     return path
-
-
-@pytest.fixture()
-def silent() -> Iterator[SilentServer]:
-    server = SilentServer(None)
-    yield server
-    server.close()
 
 
 def test_killed_sweep_then_rerun(tmp_path: Path, silent: SilentServer) -> None:

@@ -11,7 +11,7 @@ from leakguard.errors import InputError, RuleError
 from leakguard.model import Finding, Location, Severity
 from leakguard.options import ScanOptions
 from leakguard.redact import fingerprint, redact
-from leakguard.scanner import finalize, run_scan, worker_count
+from leakguard.scanner import finalize, run_scan
 
 KEY = "sk_live_Zq8RmT4vWx2Yb6Nc1Pd9Lf3Hj7Kg5Ss0"
 
@@ -80,9 +80,9 @@ def test_finalize_dedups_filters_and_sorts() -> None:
     assert [(f.location.path, f.location.line) for f in out] == [("a", 5), ("b", 1)]
 
 
-def test_worker_count() -> None:
-    assert worker_count(ScanOptions(jobs=3)) == 3
-    assert worker_count(ScanOptions(jobs=0)) >= 1
+def test_workers_are_jobs_or_one_per_core() -> None:
+    assert ScanOptions(jobs=3).workers == 3
+    assert ScanOptions(jobs=0).workers >= 1
 
 
 def test_finalize_drops_and_moves_findings_by_their_places() -> None:
