@@ -107,8 +107,9 @@ class StoreState:
 
 
 class FileState:
-    """One append-only file of commit ids per repository (``<state_dir>/git/<key hash>.commits``)
-    and its signature beside it (``.signature``), each created 0600 in a 0700 directory."""
+    """One file of commit ids per repository, each id once
+    (``<state_dir>/git/<key hash>.commits``), and its signature beside it (``.signature``),
+    each created 0600 in a 0700 directory."""
 
     def __init__(self, state_dir: Path) -> None:
         self.dir = Path(state_dir) / "git"
@@ -151,35 +152,60 @@ class FileState:
         return {line.decode("ascii") for line in lines[1:] if line and not line.startswith(b"#")}
 
     def _append(self, repo_key: str, commits: Iterable[str]) -> None:
-        body = "".join(f"{c}\n" for c in commits).encode("ascii")
+        """Add the commits the file does not hold yet (a full scan hands over every commit it
+        walked, on every run). A file that holds a commit twice (earlier versions appended each
+        full scan's commits whole) or is not in this format is rewritten at once: a crash
+        leaves the old file or the new one."""
         path = self.path_for(repo_key)
         try:
             _private_dirs(self.dir)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                if os.fstat(fd).st_size == 0:
-                    label = repo_key.replace("\n", " ").encode("utf-8", "replace")
-                    os.write(fd, HEADER + label + b"\n")
-                os.write(fd, body)
-            finally:
-                os.close(fd)
+                data: bytes | None = path.read_bytes()
+            except FileNotFoundError:
+                data = None
+            if data is None or not data.startswith(HEADER):
+                label = repo_key.replace("\n", " ").encode("utf-8", "replace")
+                _write_private(path, HEADER + label + b"\n" + _lines(commits))
+                return
+            head, _, rest = data.partition(b"\n")
+            recorded = [line for line in rest.split(b"\n") if line and not line.startswith(b"#")]
+            known = {line.decode("ascii", "replace") for line in recorded}
+            new = [c for c in commits if c not in known]
+            if len(known) != len(recorded):  # duplicates: keep each commit once
+                kept = list(dict.fromkeys(recorded))
+                _write_private(path, head + b"\n" + b"".join(c + b"\n" for c in kept) + _lines(new))
+            elif new:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+                try:
+                    os.write(fd, _lines(new))
+                finally:
+                    os.close(fd)
         except OSError as exc:
             raise _unwritable(path, exc) from None
 
     def _replace_signature(self, repo_key: str, signature: str) -> None:
         """Atomically: a crash leaves the old signature or the new one."""
         path = self.path_for(repo_key, ".signature")
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             _private_dirs(self.dir)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, signature.encode("ascii") + b"\n")
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
+            _write_private(path, signature.encode("ascii") + b"\n")
         except OSError as exc:
             raise _unwritable(path, exc) from None
+
+
+def _lines(commits: Iterable[str]) -> bytes:
+    return "".join(f"{c}\n" for c in commits).encode("ascii")
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` (0600) through a temporary file beside it."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
 
 
 def _unwritable(path: Path, exc: OSError) -> InputError:

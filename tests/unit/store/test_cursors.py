@@ -13,6 +13,7 @@ from leakguard.store.cursors import FileState
 
 A = "a" * 40
 B = "b" * 40
+C = "c" * 40
 
 
 def test_file_state_is_0600_appends_and_survives_a_foreign_file(tmp_path: Path) -> None:
@@ -72,3 +73,45 @@ def test_scan_state_merges_commits_and_the_later_signature() -> None:
     assert merged.seen("r") == {A, B} and merged.seen("x") == frozenset()
     assert merged.signature("r") == "s2" and merged.signature("q") is None
     assert ScanState().empty and not merged.empty
+
+
+def _recorded(state: FileState, key: str) -> list[bytes]:
+    return state.path_for(key).read_bytes().split(b"\n")[1:-1]
+
+
+def test_a_full_scan_repeated_adds_no_commit_twice(tmp_path: Path) -> None:
+    # every full (not incremental) scan hands over all the commits it walked
+    state = FileState(tmp_path / "state")
+    for _ in range(3):
+        state.write(ScanState({"/repo": frozenset({A, B})}))
+    assert sorted(_recorded(state, "/repo")) == [A.encode(), B.encode()]
+    state.write(ScanState({"/repo": frozenset({A, B, C})}))
+    assert _recorded(state, "/repo")[-1] == C.encode()  # appended, the others left as they were
+    assert sorted(_recorded(state, "/repo")) == [A.encode(), B.encode(), C.encode()]
+
+
+def test_a_state_file_holding_commits_twice_is_rewritten_once_each(tmp_path: Path) -> None:
+    # what earlier versions left after a few full scans
+    state = FileState(tmp_path / "state")
+    state.write(ScanState({"/repo": frozenset()}))
+    path = state.path_for("/repo")
+    header = path.read_bytes()
+    path.write_bytes(header + f"{A}\n{B}\n# a comment\n{A}\n{B}\n".encode())
+    state.write(ScanState({"/repo": frozenset({B, C})}))
+    assert path.read_bytes() == header + f"{A}\n{B}\n{C}\n".encode()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in state.dir.iterdir()) == [path.name]  # no temporary file left
+    assert state.read(["/repo"]) == ScanState({"/repo": frozenset({A, B, C})})
+
+
+def test_a_foreign_state_file_is_replaced_so_the_next_scan_can_be_incremental(
+    tmp_path: Path,
+) -> None:
+    state = FileState(tmp_path / "state")
+    path = state.path_for("/repo")
+    path.parent.mkdir(parents=True)
+    path.write_text("something else\n")
+    state.write(ScanState({"/repo": frozenset({A})}))
+    assert path.read_bytes() == f"# leakguard git commits v1 /repo\n{A}\n".encode()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert state.read(["/repo"]) == ScanState({"/repo": frozenset({A})})
