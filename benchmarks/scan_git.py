@@ -10,7 +10,8 @@ Generates (once, cached under benchmarks/.work/) a deterministic bare repository
                        few files (so ``git repack -f --depth=50``, run after the import, leaves
                        long delta chains), a 1-4 commit feature branch merged back (--no-ff)
                        every few commits, thousands of refs (pull-request heads, tags, half of
-                       them annotated, release branches), about 28,000 small blobs
+                       them annotated, release branches; packed, as a clone or a gc leaves
+                       them), about 28,000 small blobs
 
 both with planted Stripe-format keys (some later overwritten, so only in history). Or
 ``--repo PATH`` takes an existing repository (recall is then unknown: findings are counted).
@@ -214,7 +215,7 @@ class RealShape:
 
     @property
     def tag(self) -> str:
-        raw = f"real-{self.commits}-{self.files}-{self.keys}-{self.refs}-v1"
+        raw = f"real-{self.commits}-{self.files}-{self.keys}-{self.refs}-v2"
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
@@ -338,11 +339,13 @@ def generate_real(repo: Path, shape: RealShape) -> list[str]:
     w.out.close()
     if proc.wait() != 0:
         raise SystemExit("git fast-import failed")
-    # what git gc --aggressive leaves: one pack, long delta chains
+    # what git gc --aggressive leaves: one pack, long delta chains, the refs packed (fast-import
+    # writes each ref to its own file; a clone or a gc leaves them in packed-refs)
     subprocess.run(
         ["git", f"--git-dir={repo}", "repack", "-a", "-d", "-f", "-q", "--depth=50", "--window=50"],
         check=True,
     )
+    subprocess.run(["git", f"--git-dir={repo}", "pack-refs", "--all"], check=True)
     return keys
 
 
