@@ -5,7 +5,8 @@ A database is stored under ``<cache dir>/rules/<key>.hsdb`` (the decoders' marke
 ``<key>.hsmarkers``); the key is a SHA-256 of everything the compiled bytes depend on: this
 format's version, the Hyperscan package version, the engine mode, and the exact expressions,
 ids and flags compiled (so a changed rule file, an added ``--rules`` directory or an upgrade
-gives a new key, and nothing ever has to be invalidated).
+gives a new key, and nothing ever has to be invalidated). Old entries are never read again, so
+the directory is kept bounded (:meth:`RuleCache.prune`: past 256 entries, the oldest go).
 
 A rule set is stored under ``<key>.rules``, keyed the same way by the rules version: every rule
 file's path and text, which of them are the user's, the Python that parsed them, and the source
@@ -55,12 +56,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
 import re
 import stat
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, repeat
 from pathlib import Path
@@ -76,6 +79,11 @@ FORMAT = b"leakguard-hyperscan-cache 1\n"
 MAX_BYTES = 64 * 1024 * 1024
 _HEADER = len(FORMAT) + 64 + 1 + 64 + 1  # format, key, newline, payload digest, newline
 
+#: the entries the cache keeps at most (a rule set takes two to four; see RuleCache.prune)
+MAX_ENTRIES = 256
+#: a temporary file this old was left by a write that never finished
+LEFTOVER_NS = 3600 * 1_000_000_000
+_ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.[a-z][a-z.]*")
 #: the rules key and version recorded for rule files by their status (:func:`status_key`)
 STATUS_SUFFIX = ".rulestat"
 
@@ -102,10 +110,13 @@ def database_key(parts: list[bytes]) -> str:
 class RuleCache:
     """Compiled databases under ``root/rules``."""
 
-    def __init__(self, root: Path, *, settled_ns: int = SETTLED_NS) -> None:
-        """``settled_ns``: see :meth:`known_rules`."""
+    def __init__(
+        self, root: Path, *, settled_ns: int = SETTLED_NS, max_entries: int = MAX_ENTRIES
+    ) -> None:
+        """``settled_ns``: see :meth:`known_rules`; ``max_entries``: see :meth:`prune`."""
         self.directory = root / "rules"
         self.settled_ns = settled_ns
+        self.max_entries = max_entries
 
     def path(self, key: str, suffix: str = ".hsdb") -> Path:
         return self.directory / f"{key}{suffix}"
@@ -157,7 +168,34 @@ class RuleCache:
                 raise
         except OSError:
             return False
+        self.prune()
         return True
+
+    def prune(self) -> None:
+        """Keep the cache bounded: once it holds more than ``max_entries`` entries, the oldest
+        written go until three quarters are left (each upgrade, rule edit or ``--rules`` set
+        writes new entries, and nothing ever reads the old ones again; one still in use costs
+        a compile when next needed). Run after each write, so never on a run that only reads.
+        A temporary file a killed write left behind goes once an hour old. Best effort; only
+        files named as this cache names them are removed."""
+        try:
+            with os.scandir(self.directory) as found:
+                entries = [
+                    (e.stat(follow_symlinks=False).st_mtime_ns, e.name)
+                    for e in found
+                    if e.is_file(follow_symlinks=False)
+                    and (_ENTRY_NAME.fullmatch(e.name) or e.name.startswith(".tmp-"))
+                ]
+        except OSError:
+            return
+        stale = time.time_ns() - LEFTOVER_NS
+        doomed = [name for when, name in entries if name.startswith(".tmp-") and when < stale]
+        kept = sorted(e for e in entries if not e[1].startswith(".tmp-"))
+        if len(kept) > self.max_entries:
+            doomed += [name for _, name in kept[: len(kept) - self.max_entries * 3 // 4]]
+        for name in doomed:
+            with contextlib.suppress(OSError):
+                os.unlink(self.directory / name)
 
     def load_rules(self, key: str) -> list[Rule] | None:
         """The rules stored for ``key``, or None (missing, foreign, corrupt)."""
