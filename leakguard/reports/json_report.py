@@ -31,6 +31,9 @@ def render_lines(result: ScanResult, *, show_secrets: bool = False) -> str:
     return "".join(pieces)
 
 
+# the surroundings kept per credential: the findings of one credential whose other fields
+# differ from place to place (a verdict per match) each compare with at most this many
+VARIANTS = 8
 # the location's own keys: an extra of one of these names would take its place in the object
 _LOCATION_KEYS = frozenset(("path", "line", "column"))
 
@@ -87,6 +90,8 @@ class LineWriter:
         else:
             known = self._around[f.fingerprint] = []
         head, tail = self._split(f)
+        if len(known) == VARIANTS:  # findings of one credential that differ place to place
+            del known[0]
         known.append((f, head, tail))
         pieces += (head, self._location(f.location), tail)
 
