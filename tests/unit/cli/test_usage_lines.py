@@ -76,7 +76,11 @@ def test_help_shows_what_to_type_not_python_types() -> None:
 def test_shell_completion_is_offered() -> None:
     res = CliRunner().invoke(leakguard_app(), ["--help"])
     assert "--install-completion" in res.stdout and "--show-completion" in res.stdout
-    shown = _main("--show-completion", "bash")
+    # typer detects the shell from the parent processes, and pytest's need not be one (run from
+    # a CI agent or a background job, "Shell  not supported"): its own test switch names it
+    shown = _main(
+        "--show-completion", "bash", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    )
     assert shown.returncode == 0 and "_leakguard_completion" in shown.stdout
     assert "complete " in shown.stdout
     # what bash asks when the user presses Tab after `leakguard sweep --webhook-f`
