@@ -599,11 +599,16 @@ def _encoded_prefix_runs(data: bytes, prefixes: OffsetScanner) -> Iterator[tuple
     """Spans of base64 runs holding one of :data:`_BASE64_MARKERS` (searched for only in a
     chunk where the marker pass saw one), their places reported by ``prefixes``."""
     end = -1
+    classes = b""  # ``data`` with each byte outside the alphabet a space, made once
     for pos in sorted(prefixes(data)):
         if pos < end:
             continue  # inside the run just decoded
+        classes = classes or data.translate(_B64_CLASS)
+        # the run starts after the last byte outside the alphabet (and at most a run's length
+        # back): searched in the chunk's one translation, not a translation of the 64 KiB
+        # before each prefix (a line of base64 per prefix cost 40 us each)
         back = max(0, pos - MAX_RUN_BYTES)
-        start = data[back:pos].translate(_B64_CLASS).rfind(b" ") + 1 + back
+        start = max(classes.rfind(b" ", back, pos) + 1, back)
         tail = _B64_TAIL.match(data, pos)
         end = tail.end() if tail is not None else pos
         # a data: URL (``;base64,``) is decoded by the source that reads it (source maps)

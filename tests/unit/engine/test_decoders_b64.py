@@ -200,3 +200,49 @@ def test_a_line_is_searched_for_a_trigger_once_whatever_its_headers(
     expected, expected_runs, _ = _basic_reference(chunk, decoders.MAX_RUN_BYTES, 1 << 30)
     assert [c.data for c in made] == [expected] and runs == expected_runs
     assert len(runs) == 301  # the second line's 300 headers (it holds a trigger) and its trigger
+
+
+def _prefix_runs_reference(data: bytes) -> list[tuple[int, int]]:
+    """Where the runs holding an encoded credential prefix start and end, as a person would
+    find them: from each prefix back to the last byte outside the alphabet (at most a run's
+    length), forward while the alphabet lasts (two '=' at most); markers inside a run found
+    already are part of it; a data: URL's run is left to its reader."""
+    runs: list[tuple[int, int]] = []
+    end = -1
+    alphabet = set(ALPHABET + b"+/_-")
+    for pos in sorted(decoders._find_prefixes(data)):
+        if pos < end:
+            continue
+        start = pos
+        while start > max(0, pos - decoders.MAX_RUN_BYTES) and data[start - 1] in alphabet:
+            start -= 1
+        end = pos
+        while end < len(data) and data[end] in alphabet:
+            end += 1
+        end += len(data[end : end + 2]) - len(data[end : end + 2].lstrip(b"="))
+        if end - start >= 16 and not data[max(0, start - 7) : start].endswith(b"base64,"):
+            runs.append((start, end))
+    return runs
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_prefix_runs_start_where_the_alphabet_stops(seed: int) -> None:
+    """Checked on random text of encoded prefixes, alphabet runs longer than a run may be,
+    line breaks, padding and data: URLs (the chunk's one translation against the walk)."""
+    rng = random.Random(seed)
+    prefixes = [base64.b64encode(p.encode()) for p in ("AKIA", "ghp_", "sk_live_", "xoxb-")]
+    parts = [b"\n", b" ", b"==", b"=", b";base64,", b"data:x;base64,", b'"', b"\xff"]
+    pieces = []
+    for _ in range(rng.randrange(50, 400)):
+        kind = rng.randrange(4)
+        if kind == 0:
+            pieces.append(rng.choice(prefixes))
+        elif kind == 1:
+            pieces.append(rng.choice(parts))
+        elif kind == 2:
+            pieces.append(bytes(rng.choice(ALPHABET) for _ in range(rng.randrange(1, 30))))
+        else:
+            pieces.append(b"A" * rng.choice([10, 200, decoders.MAX_RUN_BYTES // 2 + 7]))
+    data = b"".join(pieces)
+    got = list(decoders._encoded_prefix_runs(data, decoders._find_prefixes))
+    assert got == _prefix_runs_reference(data)
