@@ -86,12 +86,58 @@ def scan_source(source: Source, engine: Engine, options: ScanOptions) -> PieceRe
     findings: list[Finding] = []
     depth = options.decode_depth
     allow = options.allowlist.allows_value if options.allowlist else None
+    places = _Places()
     for chunk in source.iter_chunks(options, stats):
-        findings.extend(engine.scan(chunk, depth, allow))
+        found = engine.scan(chunk, depth, allow)
+        if found:
+            findings += places.kept(found)
+    places.report(stats)
     stats.warnings.extend(engine.take_notices())  # a user rule skipped over its time budget
     if isinstance(source, EnrichingSource):
         findings = source.enrich(findings, stats)
     return findings, stats
+
+
+#: the places of one credential reported per file (or blob): a file that holds a key at more
+#: places (a log line repeated a million times) reports the first ones and counts the others
+MAX_PLACES = 100
+
+
+class _Places:
+    """How many findings each credential has at each file so far, and those not kept."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str | None, str, str], int] = {}
+        self.dropped: dict[tuple[str, str | None], list[int]] = {}  # findings, credentials
+
+    def kept(self, found: list[Finding]) -> list[Finding]:
+        seen = self.seen
+        out = []
+        for f in found:
+            loc = f.location
+            key = (loc.path, loc.commit, f.fingerprint, f.rule_id)
+            n = seen.get(key, 0) + 1
+            seen[key] = n
+            if n <= MAX_PLACES:
+                out.append(f)
+                continue
+            counts = self.dropped.setdefault((loc.path, loc.commit), [0, 0])
+            counts[0] += 1
+            counts[1] += n == MAX_PLACES + 1
+        return out
+
+    def report(self, stats: ScanStats) -> None:
+        """One warning per file that had findings not kept, and their count."""
+        for (path, commit), (findings, credentials) in self.dropped.items():
+            if commit is None:
+                where = path
+            else:  # a git blob is named by its id until enrich finds its path
+                where = f"object {path}" if commit == path else f"{path}@{commit[:12]}"
+            stats.count("findings_not_reported", findings)
+            stats.warn(
+                f"{where}: {credentials} credential(s) found at more than {MAX_PLACES} places;"
+                f" the first {MAX_PLACES} places of each are reported, {findings} more are not"
+            )
 
 
 _worker_engine: Engine | None = None
