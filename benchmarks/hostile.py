@@ -12,7 +12,11 @@ says whether it was still found. Classes (issue #15):
 * basic-header-log: a log with an `Authorization: Basic` header on every line;
 * basic-no-trigger: lines of a few MB, each of many `BASIC <base64>` headers (no header as
   clients write it, so each line must be searched for one: once, not once per header);
-* long-line: one line of many megabytes with the key in the middle.
+* long-line: one line of many megabytes with the key in the middle;
+* prefix-lines: a line per base64 run that encodes a credential prefix (``QUtJQQ==``, "AKIA"),
+  each of which is looked back from for its run's start;
+* key-every-line: a log with the same AWS key id on every line (reported at its first places,
+  the others counted: memory and report stay bounded).
 
     python benchmarks/hostile.py               # every class at its default size
     python benchmarks/hostile.py --scale 0.2   # smaller inputs while developing
@@ -106,6 +110,20 @@ def long_line(path: Path, scale: float) -> None:
         out.write(b"y" * half)
 
 
+def prefix_lines(path: Path, scale: float) -> None:
+    with path.open("w") as out:
+        out.write("QUtJQQ==\n" * int(3_000_000 * scale))
+        out.write(f"STRIPE_SECRET_KEY={KEY}\n")
+
+
+def key_every_line(path: Path, scale: float) -> None:
+    # the AWS documentation's example key id, one request's log line after another
+    with path.open("w") as out:
+        for i in range(int(400_000 * scale)):
+            out.write(f"{i} GET /s3 200 AKIAIOSFODNN7EXAMPLE\n")
+        out.write(f"STRIPE_SECRET_KEY={KEY}\n")
+
+
 CLASSES: dict[str, tuple[str, Callable[[Path, float], None]]] = {
     "zip-entries": ("bomb.zip", zip_entries),
     "tar-dirs": ("bomb.tar.gz", tar_dirs),
@@ -114,6 +132,8 @@ CLASSES: dict[str, tuple[str, Callable[[Path, float], None]]] = {
     "basic-header-log": ("access.log", basic_header_log),
     "basic-no-trigger": ("headers.log", basic_no_trigger),
     "long-line": ("one-line.txt", long_line),
+    "prefix-lines": ("prefixes.log", prefix_lines),
+    "key-every-line": ("requests.log", key_every_line),
 }
 
 
