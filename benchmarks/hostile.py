@@ -117,10 +117,11 @@ def prefix_lines(path: Path, scale: float) -> None:
 
 
 def key_every_line(path: Path, scale: float) -> None:
-    # the AWS documentation's example key id, one request's log line after another
+    # a made-up key id (not the documentation's example, which is dropped as a decoy at once),
+    # one request's log line after another
     with path.open("w") as out:
-        for i in range(int(400_000 * scale)):
-            out.write(f"{i} GET /s3 200 AKIAIOSFODNN7EXAMPLE\n")
+        for i in range(int(100_000 * scale)):
+            out.write(f"{i} GET /s3 200 AKIAZ7Q4RXMB2K5HWN3T\n")
         out.write(f"STRIPE_SECRET_KEY={KEY}\n")
 
 
