@@ -74,6 +74,18 @@ def plausible_secret(value: bytes) -> bool:
     return shannon_entropy(value) >= _MIN_SECRET_ENTROPY
 
 
+def pairing_context(candidate: Candidate, params: Mapping[str, Any]) -> bytes:
+    """What :func:`aws_pairing` decides by besides the secret itself and the rule: the other
+    half it would pair with (the secret's value, for a key id; whether a key id is near, for a
+    secret). A key id on every line of a log with no secret near is judged once."""
+    lines = int(params.get("lines", 5))
+    data, start, end = candidate.data, candidate.start, candidate.end
+    if params.get("side") == "secret":
+        return b"" if nearest(KEY_ID, data, start, end, lines, _plausible_id) is None else b"id"
+    secret = nearest(SECRET_KEY, data, start, end, lines, plausible_secret)
+    return b"" if secret is None else b"=" + secret.group()
+
+
 def aws_pairing(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
     lines = int(params.get("lines", 5))
     if params.get("side") == "secret":

@@ -190,5 +190,5 @@ SPEC = ValidatorSpec(
     "credential-named assignment of a random value",
     PARAMS,
     prepare,
-    memo_context=full_name,
+    memo_context=lambda candidate, _params: full_name(candidate),
 )

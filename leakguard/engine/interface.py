@@ -75,6 +75,7 @@ class ValidatorSpec:
     params: Mapping[str, str]
     prepare: ParamsCheck | None = None
     #: when the verdict depends on the secret and this context alone (not on where it is or
-    #: on the rest of the chunk), what the context is: the engine then judges each rule,
-    #: context and secret once per scan call (a value repeated in every source of a map)
-    memo_context: Callable[[Candidate], bytes] | None = None
+    #: on the rest of the chunk), what the context is, given the rule's prepared parameters:
+    #: the engine then judges each rule, context and secret once per scan call (a value
+    #: repeated in every source of a map, a key id on every line of a log)
+    memo_context: Callable[[Candidate, Mapping[str, Any]], bytes] | None = None

@@ -606,7 +606,7 @@ class Engine:
                     if verdict is None
                     else _Accepted(rule, start, end, secret, _Judged(verdict), groups)
                 )
-            named = context(candidate)
+            named = context(candidate, rule.validator_params)
         # the key is a digest: the memo keeps no value
         digest = blake2b(len(named).to_bytes(4, "big") + named + secret, digest_size=16)
         key = (rule.id, digest.digest())

@@ -73,6 +73,7 @@ SPECS: Mapping[str, ValidatorSpec] = {
         "AWS key id paired with its secret access key nearby; account id decoded from the id",
         aws.PARAMS,
         aws.prepare,
+        memo_context=aws.pairing_context,
     ),
     "pairing": ValidatorSpec(
         pairing.pairing,
@@ -124,7 +125,7 @@ SPECS: Mapping[str, ValidatorSpec] = {
 
 VALIDATORS: Mapping[str, Validator] = {name: spec.check for name, spec in SPECS.items()}
 #: the validators whose verdict an engine may reuse, with what it depends on besides the secret
-MEMO_CONTEXTS: Mapping[str, Callable[[Candidate], bytes]] = {
+MEMO_CONTEXTS: Mapping[str, Callable[[Candidate, Mapping[str, Any]], bytes]] = {
     name: spec.memo_context for name, spec in SPECS.items() if spec.memo_context is not None
 }
 #: of those, the ones whose context is read from the chunk, the secret's start and the match's

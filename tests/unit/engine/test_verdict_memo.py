@@ -148,4 +148,48 @@ def test_the_context_read_without_a_candidate_is_the_candidates() -> None:
         groups = {"name": rng.choice([b"secret", b"token", b"SECRET", None])}
         candidate = Candidate("r", data[start:], start, len(data), data, groups, False)
         for name, context_at in MEMO_CONTEXTS_AT.items():
-            assert context_at(data, start, groups) == MEMO_CONTEXTS[name](candidate)
+            assert context_at(data, start, groups) == MEMO_CONTEXTS[name](candidate, {})
+
+
+def _aws_log() -> str:
+    """Key ids on line after line (a service logging its key with each request), a few with
+    their secret access key 0 to 7 lines away (in reach or not), an implausible secret, the
+    documentation's example id, and the secret once more with no key id near it; the values
+    are made when the test runs."""
+    rng = random.Random(11)
+    ids = ["AKIA" + "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", k=16)) for _ in "ab"]
+    secret = "".join(rng.choices(string.ascii_letters + string.digits + "/+", k=40))
+    lines = []
+    for i in range(400):
+        key_id = ids[i % 2]
+        lines.append(f"{i} GET /bucket 200 key={key_id}")
+        if i % 37 == 0:
+            lines += ["filler"] * (i % 8) + [f"aws_secret_access_key = {secret}"]
+        if i % 53 == 0:
+            lines.append(f"secret={'a' * 40}")  # not random: never paired
+        if i % 61 == 0:
+            lines.append("AKIAIOSFODNN7EXAMPLE")
+    # the same secret with no key id in reach: reported alone
+    lines += ["filler"] * 10 + [f"aws_secret_access_key = {secret}"] + ["filler"] * 10
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("show_secrets", [False, True])
+def test_aws_key_ids_are_judged_once_per_partner_with_the_same_findings(
+    show_secrets: bool,
+) -> None:
+    rules = RuleSet.load()
+    chunk = Chunk(_aws_log().encode(), Location("requests.log", 1, 1))
+    memoised = Engine(rules, "re", show_secrets=show_secrets)
+    one_by_one = Engine(rules, "re", show_secrets=show_secrets, validators=dict(VALIDATORS))
+    found = memoised.scan(chunk, decode_depth=2)
+    alone = one_by_one.scan(chunk, decode_depth=2)
+    assert [f.to_dict(show_secrets=True) for f in found] == [
+        f.to_dict(show_secrets=True) for f in alone
+    ]
+    aws = [f for f in found if f.provider == "aws"]
+    paired = [f for f in aws if f.attribute("paired")]
+    assert len(aws) >= 400 and paired and len(paired) < len(aws)
+    # one verdict per key id and partner, not one per line: the findings share it
+    assert len({id(f.validation) for f in aws}) <= 12
+    assert len({id(f.validation) for f in alone if f.provider == "aws"}) >= 400
