@@ -39,6 +39,14 @@ def _group(candidate: Candidate, name: str) -> str:
 _ELIDED = re.compile(rb"(?:\.{2,}|(?:\xe2\x80\xa6)+|\*+|[xX]{3,}|<[^>]*>|\[[^\]]*\])")
 
 
+def url_context(candidate: Candidate, _params: Mapping[str, Any]) -> bytes:
+    """What :func:`connection_url` decides by besides the password and the rule: the URL's
+    scheme, user and host (a log repeating one URL on every line is judged once)."""
+    groups = candidate.groups
+    values = [groups.get(name) or b"" for name in ("scheme", "user", "host")]
+    return b"".join(len(v).to_bytes(4, "big") + v for v in values)
+
+
 def connection_url(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:
     password = candidate.secret
     if (

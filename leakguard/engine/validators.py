@@ -104,6 +104,7 @@ SPECS: Mapping[str, ValidatorSpec] = {
         "password in a connection URL that is not a template; host and user as attributes",
         urls.PARAMS,
         urls.prepare,
+        memo_context=urls.url_context,
     ),
     # detection breadth, part A: bech32, base64 structures, OpenPGP armor, the generic rule
     "bech32": bech32.SPEC,

@@ -193,3 +193,40 @@ def test_aws_key_ids_are_judged_once_per_partner_with_the_same_findings(
     # one verdict per key id and partner, not one per line: the findings share it
     assert len({id(f.validation) for f in aws}) <= 12
     assert len({id(f.validation) for f in alone if f.provider == "aws"}) >= 400
+
+
+def _url_log() -> str:
+    """One connection URL on line after line, and the same password with another user, host
+    (a local one: another severity) or scheme (of the same rule too), a template and an elided
+    password."""
+    password = _random(20, 21)
+    urls = [
+        f"postgres://app:{password}@db.internal:5432/orders",
+        f"postgres://admin:{password}@db.internal:5432/orders",
+        f"postgres://app:{password}@localhost:5432/orders",
+        f"postgresql://app:{password}@db.internal:5432/orders",
+        f"mysql://app:{password}@db.internal/orders",
+        f"mariadb://app:{password}@db.internal/orders",
+        "postgres://app:${DB_PASSWORD}@db.internal/orders",
+        "postgres://app:***@db.internal/orders",
+    ]
+    return "".join(f"{i} connect {urls[i % 9 % 8]}\n" for i in range(800))
+
+
+@pytest.mark.parametrize("show_secrets", [False, True])
+def test_connection_urls_are_judged_once_per_scheme_user_and_host_with_the_same_findings(
+    show_secrets: bool,
+) -> None:
+    rules = RuleSet.load()
+    chunk = Chunk(_url_log().encode(), Location("app.log", 1, 1))
+    memoised = Engine(rules, "re", show_secrets=show_secrets)
+    one_by_one = Engine(rules, "re", show_secrets=show_secrets, validators=dict(VALIDATORS))
+    found = memoised.scan(chunk, decode_depth=2)
+    alone = one_by_one.scan(chunk, decode_depth=2)
+    assert [f.to_dict(show_secrets=True) for f in found] == [
+        f.to_dict(show_secrets=True) for f in alone
+    ]
+    assert len(found) >= 300 and len({f.severity for f in found}) == 2  # the local host's
+    assert len({(f.attribute("host"), f.attribute("user")) for f in found}) == 3
+    assert len({f.attribute("scheme") for f in found}) == 4
+    assert len({id(f.validation) for f in found}) <= 12  # each URL's, not each line's (600)
