@@ -117,11 +117,13 @@ def prefix_lines(path: Path, scale: float) -> None:
 
 
 def key_every_line(path: Path, scale: float) -> None:
-    # a made-up key id (not the documentation's example, which is dropped as a decoy at once),
-    # one request's log line after another
+    # a key id made here (not the documentation's example, which is dropped as a decoy at
+    # once; nor written in this file, which scans clean), one request's log line after another
+    rng = random.Random(7)
+    key_id = "AKIA" + "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", k=16))
     with path.open("w") as out:
         for i in range(int(100_000 * scale)):
-            out.write(f"{i} GET /s3 200 AKIAZ7Q4RXMB2K5HWN3T\n")
+            out.write(f"{i} GET /s3 200 {key_id}\n")
         out.write(f"STRIPE_SECRET_KEY={KEY}\n")
 
 
