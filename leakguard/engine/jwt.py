@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import time
 from collections.abc import Mapping
@@ -55,8 +56,24 @@ def _b64url_json(part: bytes) -> Any:
     return json.loads(raw)
 
 
+# the token decoded last, by digest (no value is kept), and what it gave: the rules that judge
+# JWTs (generic, Supabase's...) each decode the same token in turn
+_last: tuple[bytes, Jwt | None] = (b"", None)
+
+
 def decode(token: bytes) -> Jwt | None:
     """Header and claims of a compact JWS, or None when ``token`` is not one."""
+    global _last
+    digest = hashlib.blake2b(token, digest_size=16).digest()
+    last = _last  # one read: another thread may replace it
+    if last[0] == digest:
+        return last[1]
+    decoded = _decode(token)
+    _last = (digest, decoded)
+    return decoded
+
+
+def _decode(token: bytes) -> Jwt | None:
     parts = token.split(b".")
     if len(parts) != 3:
         return None
@@ -85,6 +102,13 @@ def prepare(params: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _as_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def token_context(_candidate: Candidate, _params: Mapping[str, Any]) -> bytes:
+    """:func:`jwt_claims` decides by the token and the rule alone (and the clock, for ``exp``:
+    a verdict holds for the scan it was made in): the same token on every line of a log is
+    judged once per rule."""
+    return b""
 
 
 def jwt_claims(candidate: Candidate, params: Mapping[str, Any]) -> Verdict:

@@ -86,6 +86,7 @@ SPECS: Mapping[str, ValidatorSpec] = {
         "decodes a JWT, matches claims, classifies it (signed, expired, unsigned)",
         jwt.PARAMS,
         jwt.prepare,
+        memo_context=jwt.token_context,
     ),
     "private_key": ValidatorSpec(
         keys.private_key,

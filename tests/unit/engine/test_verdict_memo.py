@@ -230,3 +230,59 @@ def test_connection_urls_are_judged_once_per_scheme_user_and_host_with_the_same_
     assert len({(f.attribute("host"), f.attribute("user")) for f in found}) == 3
     assert len({f.attribute("scheme") for f in found}) == 4
     assert len({id(f.validation) for f in found}) <= 12  # each URL's, not each line's (600)
+
+
+def _jwt(claims: dict[str, object], alg: str = "HS256", signature: str = "") -> str:
+    """A compact JWS made here (the values are the test's own), signed with a random tail."""
+    import base64
+    import json
+
+    def part(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    tail = signature if alg == "none" else _random(43, len(json.dumps(claims)))
+    return f"{part({'alg': alg, 'typ': 'JWT'})}.{part(claims)}.{tail}"
+
+
+def _jwt_log() -> str:
+    """Bearer tokens line after line: one Supabase service_role key again and again, an anon
+    key, an expired token, an unsigned one, and a token of its own on some lines."""
+    now = 1_900_000_000
+    tokens = [
+        _jwt({"iss": "supabase", "ref": "abcdefghijklmnopqrst", "role": "service_role"}),
+        _jwt({"iss": "supabase", "ref": "abcdefghijklmnopqrst", "role": "anon"}),
+        _jwt({"sub": "svc", "exp": 1_000_000_000}),
+        _jwt({"sub": "svc", "exp": now}, alg="none"),
+    ]
+    lines = []
+    for i in range(500):
+        token = tokens[i % 5] if i % 5 < 4 else _jwt({"sub": f"user{i}", "exp": now})
+        lines.append(f'10.0.0.{i % 255} "GET /rest/v1/{i}" 200 Authorization: Bearer {token}')
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("show_secrets", [False, True])
+def test_tokens_are_judged_once_per_rule_with_the_same_findings(show_secrets: bool) -> None:
+    rules = RuleSet.load()
+    chunk = Chunk(_jwt_log().encode(), Location("access.log", 1, 1))
+    memoised = Engine(rules, "re", show_secrets=show_secrets)
+    one_by_one = Engine(rules, "re", show_secrets=show_secrets, validators=dict(VALIDATORS))
+    found = memoised.scan(chunk, decode_depth=2)
+    alone = one_by_one.scan(chunk, decode_depth=2)
+    assert [f.to_dict(show_secrets=True) for f in found] == [
+        f.to_dict(show_secrets=True) for f in alone
+    ]
+    assert len({f.rule_id for f in found}) >= 2 and len(found) >= 400
+    assert len({f.attribute("jwt_class") for f in found}) == 3  # signed, expired, unsigned
+    assert len({id(f.validation) for f in found}) <= 110  # 4 repeated tokens, 100 of their own
+
+
+def test_a_token_decodes_to_its_own_claims_whichever_was_decoded_before() -> None:
+    from leakguard.engine.jwt import decode
+
+    one, other = _jwt({"sub": "one"}).encode(), _jwt({"sub": "other"}).encode()
+    for token, sub in [(one, "one"), (one, "one"), (other, "other"), (one, "one")]:
+        decoded = decode(token)
+        assert decoded is not None and decoded.claims["sub"] == sub
+    assert decode(b"not.a.token") is None
+    assert decode(one) is not None
