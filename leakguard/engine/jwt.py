@@ -105,9 +105,10 @@ def _as_text(value: Any) -> str:
 
 
 def token_context(_candidate: Candidate, _params: Mapping[str, Any]) -> bytes:
-    """:func:`jwt_claims` decides by the token and the rule alone (and the clock, for ``exp``:
-    a verdict holds for the scan it was made in): the same token on every line of a log is
-    judged once per rule."""
+    """:func:`jwt_claims` decides by the token and the rule alone, and the clock for ``exp``:
+    the same token on every line of a log is judged once per rule while the engine keeps its
+    verdict (a long sweep's engine may report a token that expired since at the severity of
+    an unexpired one: the safe way to be wrong)."""
     return b""
 
 
