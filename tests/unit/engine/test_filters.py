@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,17 @@ def test_entropy_is_the_same_float_from_the_table_of_terms() -> None:
     assert filters.shannon_entropy(b"abab") == 1.0
     assert filters.shannon_entropy(bytes(range(256))) == 8.0
     assert filters.shannon_entropy(bytes(range(256)) * 2) == 8.0  # past the table: the formula
+
+
+def test_the_placeholder_answer_is_the_values_own_whatever_was_asked_before() -> None:
+    """The last answer is kept for the next question about the same value (the JWT rules ask
+    in turn): a random run of questions about a few values and prefix lengths, each answered
+    as the uncached check answers it."""
+    # the same value, another answer by its prefix: a run of one letter, then a random tail
+    value = b"aaaaaaaaaaaaQ7x9Lm2PwZ4k"
+    assert filters._placeholder(value, 0) and not filters._placeholder(value, 12)
+    pool = [value, b"your_api_key_here", b"sk_live_" + b"x" * 24, b"Zq8RmT4vWx2Yb6Nc1Pd9Lf3H"]
+    rng = random.Random(3)
+    for _ in range(400):
+        secret, prefix = rng.choice(pool), rng.choice([0, 0, 8, 12])
+        assert is_placeholder(secret, prefix) == filters._placeholder(secret, prefix)
