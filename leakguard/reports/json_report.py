@@ -19,7 +19,13 @@ def document(result: ScanResult, *, show_secrets: bool = False) -> dict[str, obj
 
 
 def render(result: ScanResult, *, show_secrets: bool = False) -> str:
-    return pretty.dumps(document(result, show_secrets=show_secrets)) + "\n"
+    """The :func:`document`'s text, each finding's dictionary made as it is written."""
+    lazy = {
+        "version": JSON_VERSION,
+        "findings": pretty.Items(f.to_dict(show_secrets=show_secrets) for f in result.findings),
+        "stats": result.stats.to_dict(),
+    }
+    return pretty.dumps(lazy) + "\n"
 
 
 def render_lines(result: ScanResult, *, show_secrets: bool = False) -> str:

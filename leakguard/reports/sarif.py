@@ -124,6 +124,11 @@ def _result(finding: Finding, index: int, show_secrets: bool) -> dict[str, objec
 
 
 def document(result: ScanResult, *, show_secrets: bool = False) -> dict[str, object]:
+    return _document(result, show_secrets, lazy=False)
+
+
+def _document(result: ScanResult, show_secrets: bool, *, lazy: bool) -> dict[str, object]:
+    """``lazy``: the results as :class:`pretty.Items`, each made as it is written."""
     rules: list[dict[str, object]] = []
     index: dict[str, int] = {}
     for finding in result.findings:
@@ -154,7 +159,9 @@ def document(result: ScanResult, *, show_secrets: bool = False) -> dict[str, obj
                         ],
                     }
                 ],
-                "results": [_result(f, index[f.rule_id], show_secrets) for f in result.findings],
+                "results": (pretty.Items if lazy else list)(
+                    _result(f, index[f.rule_id], show_secrets) for f in result.findings
+                ),
                 "columnKind": "unicodeCodePoints",
             }
         ],
@@ -162,4 +169,4 @@ def document(result: ScanResult, *, show_secrets: bool = False) -> dict[str, obj
 
 
 def render(result: ScanResult, *, show_secrets: bool = False) -> str:
-    return pretty.dumps(document(result, show_secrets=show_secrets)) + "\n"
+    return pretty.dumps(_document(result, show_secrets, lazy=True)) + "\n"
