@@ -11,21 +11,21 @@ JSON_VERSION = 1
 
 
 def document(result: ScanResult, *, show_secrets: bool = False) -> dict[str, object]:
+    return _document(result, show_secrets, lazy=False)
+
+
+def _document(result: ScanResult, show_secrets: bool, *, lazy: bool) -> dict[str, object]:
+    """``lazy``: the findings as :class:`pretty.Items`, each made as it is written."""
+    findings = (f.to_dict(show_secrets=show_secrets) for f in result.findings)
     return {
         "version": JSON_VERSION,
-        "findings": [f.to_dict(show_secrets=show_secrets) for f in result.findings],
+        "findings": pretty.Items(findings) if lazy else list(findings),
         "stats": result.stats.to_dict(),
     }
 
 
 def render(result: ScanResult, *, show_secrets: bool = False) -> str:
-    """The :func:`document`'s text, each finding's dictionary made as it is written."""
-    lazy = {
-        "version": JSON_VERSION,
-        "findings": pretty.Items(f.to_dict(show_secrets=show_secrets) for f in result.findings),
-        "stats": result.stats.to_dict(),
-    }
-    return pretty.dumps(lazy) + "\n"
+    return pretty.dumps(_document(result, show_secrets, lazy=True)) + "\n"
 
 
 def render_lines(result: ScanResult, *, show_secrets: bool = False) -> str:

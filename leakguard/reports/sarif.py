@@ -135,6 +135,7 @@ def _document(result: ScanResult, show_secrets: bool, *, lazy: bool) -> dict[str
         if finding.rule_id not in index:
             index[finding.rule_id] = len(rules)
             rules.append(_rule(finding))
+    results = (_result(f, index[f.rule_id], show_secrets) for f in result.findings)
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -159,9 +160,7 @@ def _document(result: ScanResult, show_secrets: bool, *, lazy: bool) -> dict[str
                         ],
                     }
                 ],
-                "results": (pretty.Items if lazy else list)(
-                    _result(f, index[f.rule_id], show_secrets) for f in result.findings
-                ),
+                "results": pretty.Items(results) if lazy else list(results),
                 "columnKind": "unicodeCodePoints",
             }
         ],
