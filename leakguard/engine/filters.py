@@ -7,7 +7,6 @@ state."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
 import re
@@ -15,6 +14,7 @@ from collections import Counter
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from leakguard.engine.lastanswer import last_answer
 from leakguard.engine.rulecache import database_key
 
 if TYPE_CHECKING:
@@ -125,21 +125,9 @@ def _entropy_terms(n: int) -> tuple[float, ...]:
     return (0.0, *(c / n * log2(c / n) for c in range(1, n + 1)))
 
 
-# the value checked last, by digest (no value is kept), its prefix length and the answer: the
-# rules that match one value (the JWT rules, a token on every line of a log) ask in turn
-_last: tuple[bytes, int, bool] = (b"", -1, False)
-
-
 def is_placeholder(secret: bytes, prefix_len: int = 0) -> bool:
     """True when ``secret`` (after an optional vendor prefix) is obviously not real."""
-    global _last
-    digest = hashlib.blake2b(secret, digest_size=16).digest()
-    last = _last  # one read: another thread may replace it
-    if last[0] == digest and last[1] == prefix_len:
-        return last[2]
-    answer = _placeholder(secret, prefix_len)
-    _last = (digest, prefix_len, answer)
-    return answer
+    return _placeholder_again(secret, prefix_len)
 
 
 def _placeholder(secret: bytes, prefix_len: int) -> bool:
@@ -153,3 +141,7 @@ def _placeholder(secret: bytes, prefix_len: int) -> bool:
     if _SAME_CHAR_RUN.search(body):
         return True
     return len(set(body)) <= 3 and len(body) >= 8
+
+
+# the rules that match one value (the JWT rules, a token on every line of a log) ask in turn
+_placeholder_again = last_answer(_placeholder)

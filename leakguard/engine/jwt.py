@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import time
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from typing import Any
 
 from leakguard.engine import params as p
 from leakguard.engine.interface import Candidate, Verdict
+from leakguard.engine.lastanswer import last_answer
 from leakguard.model import Scalar, extras
 
 PARAMS = {
@@ -56,24 +56,9 @@ def _b64url_json(part: bytes) -> Any:
     return json.loads(raw)
 
 
-# the token decoded last, by digest (no value is kept), and what it gave: the rules that judge
-# JWTs (generic, Supabase's...) each decode the same token in turn
-_last: tuple[bytes, Jwt | None] = (b"", None)
-
-
+@last_answer  # the rules that judge JWTs (generic, Supabase's...) decode each token in turn
 def decode(token: bytes) -> Jwt | None:
     """Header and claims of a compact JWS, or None when ``token`` is not one."""
-    global _last
-    digest = hashlib.blake2b(token, digest_size=16).digest()
-    last = _last  # one read: another thread may replace it
-    if last[0] == digest:
-        return last[1]
-    decoded = _decode(token)
-    _last = (digest, decoded)
-    return decoded
-
-
-def _decode(token: bytes) -> Jwt | None:
     parts = token.split(b".")
     if len(parts) != 3:
         return None
