@@ -23,9 +23,8 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from leakguard.sources import git_run
 
@@ -34,8 +33,10 @@ DRAIN_BYTES = 1024 * 1024
 LIST_BLOCK_BYTES = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class GitObject:
+class GitObject(NamedTuple):
+    """One object cat-file answered (a tuple: a history reads tens of thousands of them, and a
+    tuple is made in a third of a frozen dataclass's time)."""
+
     oid: str
     kind: str  # blob | tree | commit | tag | missing | corrupt
     size: int
@@ -92,20 +93,17 @@ def _read_objects(
     it can per object.
     """
     readline, read = stdout.readline, stdout.read
+    kinds = _KINDS
     while True:
         header = readline()
         if not header:
             return
-        if header[-1:] != b"\n":
-            raise GitProcessDied(None)
         parts = header.split()
+        if len(parts) != 3 or header[-1] != 10:  # 10: the newline
+            yield _odd_header(header, parts)
+            continue
         oid = parts[0].decode("ascii", "replace")
-        if len(parts) != 3:
-            if len(parts) == 2 and parts[1] in (b"missing", b"ambiguous"):
-                yield GitObject(oid, "missing", 0)
-                continue
-            raise GitProcessDied(oid)
-        kind = _KINDS.get(parts[1]) or parts[1].decode("ascii", "replace")
+        kind = kinds.get(parts[1]) or parts[1].decode("ascii", "replace")
         size = int(parts[2])
         if size <= max_bytes and (wanted is None or wanted(oid, kind)):
             data = read(size)
@@ -120,6 +118,16 @@ def _read_objects(
                 raise GitProcessDied(oid)
             left -= got
         yield GitObject(oid, kind, size)
+
+
+def _odd_header(header: bytes, parts: list[bytes]) -> GitObject:
+    """A header that is not ``<oid> <type> <size>``: a missing object, else git died."""
+    if header[-1:] != b"\n":
+        raise GitProcessDied(None)
+    oid = parts[0].decode("ascii", "replace") if parts else ""
+    if len(parts) == 2 and parts[1] in (b"missing", b"ambiguous"):
+        return GitObject(oid, "missing", 0)
+    raise GitProcessDied(oid or None)
 
 
 def list_objects(git_dir: Path) -> Iterator[tuple[str, str, int]]:

@@ -58,6 +58,8 @@ _ESCAPE = re.compile(
     re.DOTALL,
 )
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+#: what every ``sourceMappingURL`` comment holds (a text without it names no map)
+MAPPING_URL_NAME = b"sourceMappingURL="
 _MAPPING_URL = re.compile(rb"[#@][ \t]*sourceMappingURL=([^\s'\"*]+)")
 _MAPPINGS_KEY = re.compile(r'"mappings"\s*:\s*"')
 _SOURCES_KEY = re.compile(r'"sources"\s*:\s*\[')
@@ -376,11 +378,11 @@ def source_mapping_url(data: bytes) -> tuple[str, int] | None:
     # it at the end); every text file's last chunk and every text blob comes here too, and
     # over the (usual) text that holds none a forward ``in`` is several times faster than
     # ``rfind``
-    pos = data.rfind(b"sourceMappingURL=", max(0, len(data) - _URL_TAIL))
+    pos = data.rfind(MAPPING_URL_NAME, max(0, len(data) - _URL_TAIL))
     if pos == -1:
-        if b"sourceMappingURL=" not in data:
+        if MAPPING_URL_NAME not in data:
             return None
-        pos = data.rfind(b"sourceMappingURL=")
+        pos = data.rfind(MAPPING_URL_NAME)
     m = _MAPPING_URL.search(data, max(0, pos - 8))
     last = None
     while m is not None:

@@ -132,6 +132,21 @@ def test_read_objects_reports_the_object_git_died_on() -> None:
     assert died.value.oid == BLOB1
 
 
+@pytest.mark.parametrize(
+    ("out", "oid"),
+    [
+        (b"\n", None),  # an empty header
+        (f"{BLOB1} blob".encode(), None),  # cut before its newline
+        (f"{BLOB1} blob 5 extra\n".encode(), BLOB1),  # not three fields
+        (f"{BLOB1} blob 5\nhello".encode(), BLOB1),  # no newline after the content
+    ],
+)
+def test_read_objects_names_the_object_of_an_odd_header(out: bytes, oid: str | None) -> None:
+    with pytest.raises(GitProcessDied) as died:
+        list(_read_objects(io.BytesIO(out), 100))
+    assert died.value.oid == oid
+
+
 def test_ranges_cut_by_size_in_order_and_cover_everything() -> None:
     blobs = [(f"{i:040d}", size) for i, size in enumerate([10, 10, 10, 70, 5, 5, 90])]
     ranges = ranges_by_size(blobs, 4)
