@@ -11,8 +11,11 @@ Two costs of the interpreter itself that a command does not need are left out:
   the process ends with that code. When a thread that is not a daemon is still running, the
   ordinary exit runs instead, which waits for it.
 
-``leakguard.cli.app.main`` is the same CLI with Python's ordinary exit (for tests and
-embedding)."""
+A scan of one repository starts git's part of it first (:mod:`leakguard.cli.early`), while the
+rest loads.
+
+``leakguard.cli.app.main`` is the same CLI with Python's ordinary exit and nothing started
+early (for tests and embedding)."""
 
 from __future__ import annotations
 
@@ -27,6 +30,9 @@ from leakguard import collector
 def main() -> None:
     collector.pause()
     try:
+        from leakguard.cli import early
+
+        early.begin(sys.argv[1:])  # git's share of a history scan, on the core left idle
         from leakguard.cli.app import main as run
 
         run()

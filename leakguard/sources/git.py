@@ -25,7 +25,7 @@ from pathlib import Path
 from leakguard.errors import InputError
 from leakguard.model import Chunk, Finding, Location, Scalar, ScanState, ScanStats, Skipped
 from leakguard.options import ScanOptions
-from leakguard.sources import git_run
+from leakguard.sources import git_early, git_run
 from leakguard.sources.filesystem import DirectorySource
 from leakguard.sources.git_objects import Listing, list_objects, objects_by_id
 from leakguard.sources.git_pieces import (
@@ -54,10 +54,10 @@ from leakguard.sources.git_repo import (
     NotReadable,
     Ref,
     Repository,
+    all_tips,
     discover,
     list_refs,
     resolve_refs,
-    stash_entries,
 )
 from leakguard.sources.git_signature import fast_path_applies, state_signature
 from leakguard.sources.interface import Source
@@ -222,18 +222,28 @@ class GitSource:
         self._full = options.git.include_unreachable or not targeted
         if self._full:  # git lists the object store while the refs are read
             kinds = ("blob", "commit") if self._include_unreachable else ("blob",)
-            self._listing = Listing(self.repo.git_dir, kinds)
+            listing = git_early.claim_listing(self.repo.git_dir, kinds)
+            self._claimed(stats, listing)
+            self._listing = listing or Listing(self.repo.git_dir, kinds)
         planned = False
         try:
             planned = self._plan_log(options, stats)
         finally:
+            git_early.end()  # what was started early and not claimed above is not needed
             if not planned and self._listing is not None:
                 self._listing.close()
                 self._listing = None
         return planned
 
     def _plan_log(self, options: ScanOptions, stats: ScanStats) -> bool:
-        self._refs = list_refs(self.repo, stats.warn)
+        claimed = git_early.claim_refs(self.repo)
+        self._claimed(stats, claimed)
+        if claimed is None:
+            self._refs = list_refs(self.repo, stats.warn)
+        else:
+            self._refs, warnings = claimed
+            for warning in warnings:
+                stats.warn(warning)
         self._warn_if_shallow(stats)
         tips = self._tips(options)
         if not tips and not options.git.include_unreachable:
@@ -249,8 +259,16 @@ class GitSource:
         excluded = sorted(self._seen)
         if options.git.range_from is not None:
             excluded += [r.oid for r in resolve_refs(self.repo, [options.git.range_from])]
-        self._log = start_log(self.repo.git_dir, tips, excluded)
+        log = git_early.claim_log(self.repo.git_dir, tips, excluded)
+        self._claimed(stats, log)
+        self._log = log or start_log(self.repo.git_dir, tips, excluded)
         return True
+
+    @staticmethod
+    def _claimed(stats: ScanStats, what: object) -> None:
+        """Count a git process :mod:`git_early` started for this scan and it took over."""
+        if what is not None:
+            stats.count("git_started_early")
 
     def _warn_if_shallow(self, stats: ScanStats) -> None:
         """A shallow clone (CI checkouts by default) lacks history: say so, loudly."""
@@ -426,9 +444,7 @@ class GitSource:
         return found
 
     def _tips_all(self) -> list[str]:
-        tips = [r.oid for r in self._refs if r.kind == "commit"]
-        tips += stash_entries(self.repo, self._refs)
-        return list(dict.fromkeys(tips))
+        return all_tips(self.repo, self._refs)
 
     def _unreachable_intros(self, blobs: set[str], stats: ScanStats) -> dict[str, list[_Intro]]:
         """Provenance for blobs no ref reaches, from the commits no ref reaches."""

@@ -216,6 +216,14 @@ def _peel(
     return refs
 
 
+def all_tips(repo: Repository, refs: Sequence[Ref]) -> list[str]:
+    """The commits a whole-history scan starts from: every ref that names a commit and every
+    stash entry, each once, in that order."""
+    tips = [r.oid for r in refs if r.kind == "commit"]
+    tips += stash_entries(repo, refs)
+    return list(dict.fromkeys(tips))
+
+
 def stash_entries(repo: Repository, refs: Sequence[Ref]) -> list[str]:
     """Every stash entry (the reflog of refs/stash), not only the latest one."""
     if not any(r.name == "refs/stash" for r in refs):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakguard.sources import git_run
+from leakguard.sources import git_early, git_run
 from tests.integration.git_repos import key
 from tests.integration.hostile_repos import build_hostile
 from tests.support.cli import leakguard_app
@@ -154,6 +154,27 @@ def test_no_repository_program_ever_runs(
         )
         assert "local.env" in json_result.output
         assert repo.markers() == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_git_started_early_runs_no_repository_program(
+    armed: dict[str, Armed], variant: str
+) -> None:
+    """The console script starts a scan's git processes before it loads (git_early): they
+    are built like every other, and the scan that takes them over still finds the keys."""
+    repo = armed[variant]
+    started = git_early.begin(repo.target)
+    assert started is (variant != "gitdir-file")  # a .git file is left to the scan's plan
+    try:
+        result = CliRunner().invoke(
+            leakguard_app(), ["scan", "-j", "2", "-f", "json", str(repo.target)]
+        )
+    finally:
+        git_early.end()
+    assert repo.markers() == []
+    assert "Traceback" not in result.output
+    assert result.exit_code == 1, result.output
+    assert "git_started_early" in result.output or not started
 
 
 def test_the_markers_work_with_plain_git(tmp_path: Path) -> None:

@@ -1,0 +1,157 @@
+"""Git's share of a whole-history scan, started while LeakGuard itself is still loading.
+
+Before a full scan reads its first blob, three git processes run: ``for-each-ref`` (where the
+history starts), ``cat-file --batch-all-objects`` (the object store's listing, which cuts the
+blobs into pool pieces) and ``log --raw`` (the history pass, :mod:`git_provenance`). Loading
+LeakGuard (the interpreter, the command line, the rules, the engine: about 0.09 s) keeps one
+core busy while the other has nothing to do. :func:`begin`, which the console script calls
+before it loads anything else when the command line names one repository to scan, starts
+them on that idle core.
+
+Nothing is taken on trust. The scan plans exactly as it always does and *claims* each process
+only when it would have started the same one itself: the same git directory and work tree, the
+same object kinds, the same starting commits and nothing excluded (:func:`claim_refs`,
+:func:`claim_listing`, :func:`claim_log`). Whatever is not claimed is stopped by :func:`end`
+(called once the scan has planned, and at exit). The processes are built by :mod:`git_run`
+like every other, so a hostile repository's configuration runs nothing here either, and a guess
+that turns out wrong (a ``.leakguard.yaml`` that narrows the scan to one ref, say) costs a
+little CPU time and nothing else.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leakguard.sources.git_objects import Listing
+from leakguard.sources.git_provenance import LogPass, start_log
+from leakguard.sources.git_repo import Ref, Repository, all_tips, discover_plain, list_refs
+
+#: what a full scan lists from the object store (GitSource._plan, without unreachable objects)
+FULL_SCAN_KINDS = ("blob",)
+
+
+@dataclass
+class _Started:
+    git_dir: Path
+    work_tree: Path | None
+    listing: Listing | None
+    refs: list[Ref] | None = None  # None until the thread is done, or when it failed
+    warnings: list[str] = field(default_factory=list)
+    tips: list[str] | None = None
+    log: LogPass | None = None
+    thread: threading.Thread | None = None
+
+    def run(self, repo: Repository) -> None:
+        """The refs, then the log from them (on a thread: it waits for git, the interpreter
+        goes on loading)."""
+        try:
+            refs = list_refs(repo, self.warnings.append)
+            tips = all_tips(repo, refs)
+            self.log = start_log(repo.git_dir, tips) if tips else None
+            self.refs, self.tips = refs, tips
+        except Exception:  # the scan reads the refs itself and reports the problem
+            self.refs = self.tips = None
+
+    def done(self) -> _Started:
+        if self.thread is not None:
+            self.thread.join()
+        return self
+
+
+_lock = threading.Lock()
+_started: _Started | None = None
+_exit_hook = False
+
+
+def begin(path: Path) -> bool:
+    """Start the refs, the listing and the log of a full scan of ``path`` when it has a
+    repository's plain layout; False when nothing was started (or something already was)."""
+    global _started, _exit_hook
+    repo = discover_plain(path)
+    if repo is None:
+        return False
+    with _lock:
+        if _started is not None:
+            return False
+        try:
+            listing = Listing(repo.git_dir, FULL_SCAN_KINDS)
+        except OSError:  # no git to run: the scan says so in its own words
+            return False
+        started = _Started(_real(repo.git_dir), _real_or_none(repo.work_tree), listing)
+        started.thread = threading.Thread(
+            target=started.run, args=(repo,), name="leakguard-early-git", daemon=True
+        )
+        _started = started
+        if not _exit_hook:
+            atexit.register(end)
+            _exit_hook = True
+    started.thread.start()
+    return True
+
+
+def claim_refs(repo: Repository) -> tuple[list[Ref], list[str]] | None:
+    """The refs read for ``repo`` and the warnings reading them gave, once; else None."""
+    started = _matching(repo.git_dir)
+    if started is None or started.refs is None:
+        return None
+    if started.work_tree != _real_or_none(repo.work_tree):
+        return None
+    refs, warnings = started.refs, started.warnings
+    started.refs, started.warnings = None, []
+    return refs, warnings
+
+
+def claim_listing(git_dir: Path, kinds: Sequence[str]) -> Listing | None:
+    """The object store's listing of ``git_dir`` when it lists exactly ``kinds``; else None."""
+    started = _matching(git_dir)
+    if started is None or tuple(kinds) != FULL_SCAN_KINDS:
+        return None
+    listing, started.listing = started.listing, None
+    return listing
+
+
+def claim_log(git_dir: Path, tips: Sequence[str], exclude: Sequence[str]) -> LogPass | None:
+    """The log pass of ``git_dir`` when it walks exactly ``tips`` (in that order) and
+    excludes nothing; else None."""
+    started = _matching(git_dir)
+    if started is None or started.log is None or exclude or list(tips) != started.tips:
+        return None
+    log, started.log = started.log, None
+    return log
+
+
+def end() -> None:
+    """Stop whatever was started and not claimed (claimed processes are their scan's)."""
+    global _started
+    with _lock:
+        started, _started = _started, None
+    if started is None:
+        return
+    started.done()
+    if started.listing is not None:
+        started.listing.close()
+    if started.log is not None:
+        started.log.close()
+
+
+def _matching(git_dir: Path) -> _Started | None:
+    """What was started for ``git_dir``, once its thread is done; None for another
+    repository or when nothing was started."""
+    with _lock:
+        started = _started
+    if started is None or started.git_dir != _real(git_dir):
+        return None
+    return started.done()
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _real_or_none(path: Path | None) -> Path | None:
+    return None if path is None else _real(path)

@@ -1,0 +1,176 @@
+"""Git's share of a full scan started before LeakGuard has loaded (:mod:`git_early`): the scan
+takes over exactly what it would have started itself, a wrong guess changes no result, and
+nothing started is left running."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leakguard.sources import git_early
+from leakguard.sources.git_objects import list_by_kind
+from leakguard.sources.git_provenance import start_log
+from leakguard.sources.git_repo import Repository, all_tips, discover, list_refs
+from tests.integration.git_repos import Builder, key
+from tests.support.cli import run_cli
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+ENTRY = "from leakguard.cli.entry import main; main()"  # the installed command's
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_started() -> Iterator[None]:
+    git_early.end()
+    yield
+    git_early.end()
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    """Two branches, a tag, two stash entries (the older only in the reflog) and a secret
+    introduced on each branch."""
+    b = Builder(tmp_path / "repo")
+    b.write("app.py", f"A = '{key('early-main')}'\n")
+    b.commit("first", "app.py")
+    b.git("tag", "-a", "v1", "-m", "one")
+    b.git("checkout", "-q", "-b", "side")
+    b.write("side.py", f"S = '{key('early-side')}'\n")
+    b.commit("side", "side.py")
+    b.git("checkout", "-q", "main")
+    b.write("app.py", "A = 'gone'\n")
+    b.commit("second", "app.py")
+    for n in (1, 2):
+        b.write("app.py", f"A = 'stash {n}'\n")
+        b.git("stash", "push", "-q", "-m", f"stash {n}")
+    return b.path
+
+
+def _repo(path: Path) -> Repository:
+    repo = discover(path)
+    assert repo is not None
+    return repo
+
+
+def test_the_scan_takes_over_the_same_processes_it_would_start(history: Path) -> None:
+    repo = _repo(history)
+    assert git_early.begin(history)
+    assert not git_early.begin(history)  # one guess per process
+
+    claimed = git_early.claim_refs(repo)
+    assert claimed is not None
+    refs, warnings = claimed
+    assert refs == list_refs(repo) and warnings == []
+    assert git_early.claim_refs(repo) is None  # once
+
+    assert git_early.claim_listing(repo.git_dir, ("blob", "commit")) is None  # other kinds
+    listing = git_early.claim_listing(repo.git_dir, ("blob",))
+    assert listing is not None
+    try:
+        assert listing.result() == list_by_kind(repo.git_dir, ("blob",))
+    finally:
+        listing.close()
+    assert git_early.claim_listing(repo.git_dir, ("blob",)) is None
+
+    tips = all_tips(repo, refs)
+    assert len(tips) >= 4  # main, side, both stash entries
+    assert git_early.claim_log(repo.git_dir, tips[::-1], []) is None  # another order
+    assert git_early.claim_log(repo.git_dir, tips[:-1], []) is None
+    assert git_early.claim_log(repo.git_dir, tips, [tips[0]]) is None  # something excluded
+    log = git_early.claim_log(repo.git_dir, tips, [])
+    fresh = start_log(repo.git_dir, tips)
+    assert log is not None
+    try:
+        assert list(log.records()) == list(fresh.records())
+    finally:
+        log.close()
+        fresh.close()
+
+
+def test_another_repository_claims_nothing_and_end_stops_the_rest(
+    history: Path, tmp_path: Path
+) -> None:
+    other = Builder(tmp_path / "other")
+    other.write("a.txt", "a\n")
+    other.commit("a", "a.txt")
+    assert git_early.begin(history)
+    started = git_early._started
+    assert started is not None
+    repo = _repo(other.path)
+    assert git_early.claim_refs(repo) is None
+    assert git_early.claim_listing(repo.git_dir, ("blob",)) is None
+    assert git_early.claim_log(repo.git_dir, all_tips(repo, list_refs(repo)), []) is None
+    # the work tree is part of the match: the same git directory as a bare one is not claimed
+    bare = Repository(_repo(history).git_dir, None, "bare view")
+    assert git_early.claim_refs(bare) is None
+    git_early.end()
+    assert git_early._started is None
+    assert started.listing is not None and started.log is not None
+    assert started.listing._output.closed and started.log.output.closed
+    assert started.listing._proc.returncode is not None
+    assert started.log.proc is not None and started.log.proc.returncode is not None
+
+
+def _report(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def _comparable(report: dict[str, Any]) -> list[Any]:
+    return report["findings"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_console_script_starts_git_first_and_reports_the_same(
+    history: Path, tmp_path: Path, jobs: str
+) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    args = ["scan", str(history), "-f", "json", "-o", "early.json", "-j", jobs]
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr  # findings
+    early = _report(tmp_path / "early.json")
+    assert early["stats"]["counters"]["git_started_early"] == 3  # refs, listing, log
+
+    plain_json = tmp_path / "plain.json"
+    code, output = run_cli(["scan", str(history), "-f", "json", "-o", str(plain_json), "-j", jobs])
+    assert code == 1, output  # nothing started early: the CLI in this process
+    plain = _report(plain_json)
+    assert "git_started_early" not in plain["stats"]["counters"]
+    assert _comparable(early) == _comparable(plain)
+    names = {f["location"]["path"] for f in early["findings"]}
+    assert {"app.py", "side.py"} <= names
+
+
+def test_a_wrong_guess_changes_no_result(history: Path, tmp_path: Path) -> None:
+    args = ["scan", str(history), "-f", "json", "--ref", "side", "-o"]
+    code, output = run_cli([*args, str(tmp_path / "expected.json")])
+    assert code == 1, output
+    expected = _report(tmp_path / "expected.json")
+
+    assert git_early.begin(history)  # as if the command line had named no ref
+    code, output = run_cli([*args, str(tmp_path / "guessed.json")])
+    assert code == 1, output
+    guessed = _report(tmp_path / "guessed.json")
+    assert _comparable(guessed) == _comparable(expected)
+    # the refs were the scan's to take; the whole-history listing and log were not
+    assert guessed["stats"]["counters"]["git_started_early"] == 1
+    assert git_early._started is None  # stopped once the scan had planned

@@ -1,0 +1,80 @@
+"""Which command lines start git's share of a history scan before the CLI has loaded
+(:mod:`leakguard.cli.early`): one target and only options known not to change the history read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from leakguard.cli import early
+from tests.support.cli import leakguard_app
+
+
+@pytest.mark.parametrize(
+    ("args", "target"),
+    [
+        (["scan", "repo"], "repo"),
+        (["scan", "repo", "-f", "json", "-o", "out.json"], "repo"),
+        (["scan", "--format=sarif", "repo", "-q"], "repo"),
+        (["scan", "-j", "2", "--rules", "my-rules", "--show-secrets", "repo"], "repo"),
+        # an option's value is not a target, even when it could be a path
+        (["scan", "-o", "report.json", "repo"], "repo"),
+        (["scan", "--", "-odd-name"], "-odd-name"),
+        # not a guess
+        (["scan"], None),
+        (["scan", "a", "b"], None),  # two targets
+        (["scan", "-"], None),  # standard input
+        (["scan", "repo", "--ref", "main"], None),
+        (["scan", "repo", "--ref=main"], None),
+        (["scan", "--incremental", "repo"], None),
+        (["scan", "--include-unreachable", "repo"], None),
+        (["scan", "--no-history", "repo"], None),
+        (["scan", "--staged", "repo"], None),
+        (["scan", "--range", "a..b", "repo"], None),
+        (["scan", "--since-commit", "HEAD~3", "repo"], None),
+        (["scan", "--help"], None),
+        (["scan", "repo", "--frobnicate"], None),  # unknown: typer will say so
+        (["scan", "-qv", "repo"], None),  # clustered short flags: not parsed here
+        (["scan", "repo", "--quiet=yes"], None),
+        (["baseline", "create", "repo"], None),
+        (["-v", "scan", "repo"], None),
+        ([], None),
+    ],
+)
+def test_which_command_lines_name_one_repository(args: list[str], target: str | None) -> None:
+    assert early.single_target(args) == target
+
+
+def _scan_command() -> Any:
+    group: Any = typer.main.get_command(leakguard_app())  # typer's own copy of click
+    command = group.commands.get("scan")
+    assert command is not None
+    return command
+
+
+def test_every_scan_option_is_classified() -> None:
+    """An option added to `scan` must be placed: left out, it turns the guess off (safe), but a
+    flag taken for an option with a value (or the reverse) would misread the targets."""
+    known = early.VALUE_OPTIONS | early.FLAGS | early.PLANNING
+    seen: set[str] = set()
+    for param in _scan_command().params:
+        if param.param_type_name != "option":
+            continue
+        for name in (*param.opts, *param.secondary_opts):
+            seen.add(name)
+            assert name in known, f"scan option {name} is not classified in leakguard.cli.early"
+            if name in early.VALUE_OPTIONS:
+                assert not param.is_flag, name
+            if name in early.FLAGS:
+                assert param.is_flag, name
+    # (--help is click's own, not among the command's parameters)
+    assert known - seen == {"--help"}, "options classified that `scan` no longer has"
+
+
+def test_a_guess_on_a_plain_directory_starts_nothing(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello\n")
+    assert early.begin(["scan", str(tmp_path)]) is False
+    assert early.begin(["scan", str(tmp_path / "missing")]) is False
