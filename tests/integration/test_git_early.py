@@ -174,3 +174,49 @@ def test_a_wrong_guess_changes_no_result(history: Path, tmp_path: Path) -> None:
     # the refs were the scan's to take; the whole-history listing and log were not
     assert guessed["stats"]["counters"]["git_started_early"] == 1
     assert git_early._started is None  # stopped once the scan had planned
+
+
+def _slow_git(bin_dir: Path, pids: Path) -> Path:
+    """A ``git`` first on PATH that turns the listing and the log into processes that would
+    run for a minute (each notes its pid), and runs the real git for everything else."""
+    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True)
+    bin_dir.mkdir()
+    pids.mkdir()
+    shim = bin_dir / "git"
+    shim.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in\n'
+        f'  *batch-all-objects*|*" log --stdin "*) echo $$ > "{pids}/$$"; exec sleep 60 ;;\n'
+        "esac\n"
+        f'exec {real.stdout.strip()} "$@"\n'
+    )
+    shim.chmod(0o755)
+    return bin_dir
+
+
+def test_nothing_started_early_outlives_a_command_that_fails(history: Path, tmp_path: Path) -> None:
+    """A command line that starts git early and then fails (here: an unknown report format)
+    exits at once with its usual error, and the processes it started are gone."""
+    pids = tmp_path / "pids"
+    bin_dir = _slow_git(tmp_path / "bin", pids)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY, "scan", str(history), "-f", "no-such-format"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,  # the slow processes would hold it for a minute
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    started = sorted(int(p.name) for p in pids.iterdir())
+    assert len(started) == 2  # the listing and the log were started early
+    for pid in started:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
