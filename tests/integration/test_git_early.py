@@ -119,6 +119,26 @@ def test_another_repository_claims_nothing_and_end_stops_the_rest(
     assert started.log.proc is not None and started.log.proc.returncode is not None
 
 
+def _console_script(
+    args: list[str], tmp_path: Path, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``leakguard ARGS`` as the installed command runs it, in ``tmp_path``."""
+    return subprocess.run(
+        [sys.executable, "-c", ENTRY, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "XDG_STATE_HOME": str(tmp_path / "state"),
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            **env,
+        },
+    )
+
+
 def _report(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
@@ -131,21 +151,8 @@ def _comparable(report: dict[str, Any]) -> list[Any]:
 def test_the_console_script_starts_git_first_and_reports_the_same(
     history: Path, tmp_path: Path, jobs: str
 ) -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
     args = ["scan", str(history), "-f", "json", "-o", "early.json", "-j", jobs]
-    done = subprocess.run(
-        [sys.executable, "-c", ENTRY, *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    done = _console_script(args, tmp_path)
     assert done.returncode == 1, done.stderr  # findings
     early = _report(tmp_path / "early.json")
     assert early["stats"]["counters"]["git_started_early"] == 3  # refs, listing, log
@@ -199,20 +206,10 @@ def test_nothing_started_early_outlives_a_command_that_fails(history: Path, tmp_
     exits at once with its usual error, and the processes it started are gone."""
     pids = tmp_path / "pids"
     bin_dir = _slow_git(tmp_path / "bin", pids)
-    env = {
-        **os.environ,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(REPO),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", ENTRY, "scan", str(history), "-f", "no-such-format"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=30,  # the slow processes would hold it for a minute
-    )
+    path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    args = ["scan", str(history), "-f", "no-such-format"]
+    # the slow processes would hold it for a minute
+    done = _console_script(args, tmp_path, timeout=30, PATH=path)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     started = sorted(int(p.name) for p in pids.iterdir())
