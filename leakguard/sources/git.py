@@ -221,7 +221,7 @@ class GitSource:
         targeted = options.git.refs or options.git.range_to or self._seen
         self._full = options.git.include_unreachable or not targeted
         if self._full:  # git lists the object store while the refs are read
-            kinds = ("blob", "commit") if self._include_unreachable else ("blob",)
+            kinds = self._kinds()
             listing = git_early.claim_listing(self.repo.git_dir, kinds)
             self._claimed(stats, listing)
             self._listing = listing or Listing(self.repo.git_dir, kinds)
@@ -280,9 +280,15 @@ class GitSource:
                 " fetch-depth: 0 in CI)"
             )
 
+    def _kinds(self) -> tuple[str, ...]:
+        """What a full scan lists from the object store: the commits too when unreachable
+        objects are scanned (the early start guesses the plain case: the same tuple)."""
+        kinds = git_early.FULL_SCAN_KINDS
+        return (*kinds, "commit") if self._include_unreachable else kinds
+
     def _listed_blobs(self) -> list[tuple[str, int]]:
         """Every blob in the object store with its size, in pack order (full scans)."""
-        kinds = ("blob", "commit") if self._include_unreachable else ("blob",)
+        kinds = self._kinds()
         listing, self._listing = self._listing, None
         if listing is None:
             listing = Listing(self.repo.git_dir, kinds)

@@ -31,7 +31,7 @@ from leakguard.sources.git_objects import Listing
 from leakguard.sources.git_provenance import LogPass, start_log
 from leakguard.sources.git_repo import Ref, Repository, all_tips, discover_plain, list_refs
 
-#: what a full scan lists from the object store (GitSource._plan, without unreachable objects)
+#: what a full scan lists from the object store without unreachable objects (GitSource._kinds)
 FULL_SCAN_KINDS = ("blob",)
 
 
