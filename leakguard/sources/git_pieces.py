@@ -26,8 +26,8 @@ from leakguard.sources.git_repo import (
     work_tree_files,
 )
 from leakguard.sources.interface import Source
-from leakguard.sources.readers import SNIFF_BYTES, Kind, file_chunks, sniff, stream_chunks_for
-from leakguard.sources.sourcemap import MAPPING_URL_NAME, source_mapping_url
+from leakguard.sources.readers import SNIFF_BYTES, file_chunks, is_text, stream_chunks_for
+from leakguard.sources.sourcemap import names_mapping_url, source_mapping_url
 from leakguard.sources.streaming import CHUNK_BYTES
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
@@ -202,8 +202,8 @@ def _plain_text(data: bytes) -> bool:
     # every blob) it is half the cost of source_mapping_url's look at the tail, then the whole
     return (
         0 < len(data) <= CHUNK_BYTES
-        and sniff(data[:SNIFF_BYTES]) is Kind.TEXT
-        and (MAPPING_URL_NAME not in data or source_mapping_url(data) is None)
+        and is_text(data)
+        and (not names_mapping_url(data) or source_mapping_url(data) is None)
     )
 
 

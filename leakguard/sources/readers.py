@@ -77,6 +77,19 @@ def sniff(head: bytes) -> Kind:
     return Kind.TEXT
 
 
+#: the first bytes after which ``sniff`` may say something other than text: the signatures'
+#: (zip, gzip, bzip2, xz) and what a source map starts with (ASCII space, ``{``, ``)]}'``)
+_NOT_ONLY_TEXT = frozenset(b"PB\x1f\xfd{) \t\n\r\x0b\x0c")
+
+
+def is_text(data: bytes) -> bool:
+    """``sniff(data[:SNIFF_BYTES]) is Kind.TEXT``, without copying the head of the usual blob
+    (one that starts with none of the signatures, holds no NUL and is no tar header)."""
+    if not data or data[0] in _NOT_ONLY_TEXT or data.find(b"\0", 0, SNIFF_BYTES) != -1:
+        return sniff(data[:SNIFF_BYTES]) is Kind.TEXT
+    return data[257:262] != b"ustar"
+
+
 _NUL_PADDING = re.compile(rb"\0{16,}")
 
 

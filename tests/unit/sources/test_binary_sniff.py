@@ -28,3 +28,53 @@ def test_a_key_before_nul_padding_is_found(tmp_path: Path) -> None:
     for target in (padded, compressed):
         result = run_scan([str(target)], ScanOptions(jobs=1))
         assert [f.rule_id for f in result.findings] == ["stripe-live-secret-key"], target
+
+
+def _heads() -> list[bytes]:
+    """Real starts of every kind sniff tells apart, and text that comes close to each."""
+    import bz2
+    import io
+    import lzma
+    import tarfile
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("a.txt", "x")
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as t:
+        info = tarfile.TarInfo("a.txt")
+        t.addfile(info, io.BytesIO(b""))
+    ustar_text = b"x" * 257 + b"ustar" + b" text, no NUL" * 10  # sniff's tar check needs no NUL
+    return [
+        archive.getvalue(),
+        tar.getvalue(),
+        gzip.compress(b"x"),
+        bz2.compress(b"x"),
+        lzma.compress(b"x"),
+        ustar_text,
+        b'{"version":3,"sources":[],"mappings":""}',
+        b'  \n\t{"version": 3, "file": "a.js"}',
+        b')]}\'\n{"version":3}',
+        b'{"mappings": "AAAA", "sources": ["a.js"]}',
+        b"{not a map}",
+        b"Plain text that starts with P",
+        b"Bzh and BZh9 are not bzip2 without the magic",
+        b"ELF\0\x01\x02 binary",
+        b"text then padding" + b"\0" * 64,
+        b"text" + b"\0" * 3 + b"scattered",
+        b"x" * 9000 + b"\0",  # a NUL past the sniffed head
+        b"\x1f not gzip",
+        b"\xfd7z not xz",
+        b"x",
+        b"",
+        "ünïcode text".encode(),
+    ]
+
+
+def test_is_text_agrees_with_sniff() -> None:
+    from leakguard.sources.readers import SNIFF_BYTES, Kind, is_text, sniff
+
+    for head in _heads():
+        for data in (head, head + b"\nmore text\n" * 3):
+            assert is_text(data) is (sniff(data[:SNIFF_BYTES]) is Kind.TEXT), data[:40]

@@ -169,3 +169,22 @@ def test_map_nested_too_deep_for_the_parser_is_scanned_as_text(tmp_path: Path) -
     findings, stats = scan_file(path)
     assert [f.secret for f in findings] == [KEY]
     assert any("not valid JSON" in w for w in stats.warnings)
+
+
+def test_the_mapping_url_name_is_found_as_in_finds_it() -> None:
+    from leakguard.sources.sourcemap import MAPPING_URL_NAME, _LiteralSearch, names_mapping_url
+
+    texts = [
+        b"",
+        b"no map here",
+        b"//# sourceMappingURL=app.js.map",
+        b"x" * 100_000 + b"/*# sourceMappingURL=data:application/json;base64,e30= */",
+        b"sourceMappingURL",  # the name without its "="
+        b"SOURCEMAPPINGURL=a.map",  # the comment is case-sensitive
+        b"sourceMappingURL=" + b"\0" * 10,
+    ]
+    for text in texts:
+        assert names_mapping_url(text) is (MAPPING_URL_NAME in text), text[-40:]
+    # a literal holding regex syntax is still a literal
+    dotted = _LiteralSearch(b"a.b(c")
+    assert dotted(b"xxa.b(cxx") and not dotted(b"axb(c") and not dotted(b"a.bc")
