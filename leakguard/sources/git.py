@@ -529,8 +529,10 @@ class GitSource:
             return {}
         keys = list(queries)
         payload = b"".join(oid.encode() + b":" + path + b"\n" for oid, path in keys)
-        proc = git_run.run(
-            ["cat-file", "--batch-check=%(objectname)"], git_dir=self.repo.git_dir, input=payload
+        proc = git_run.run(  # --buffer: one write of the answers, not one per query
+            ["cat-file", "--batch-check=%(objectname)", "--buffer"],
+            git_dir=self.repo.git_dir,
+            input=payload,
         )
         answers = proc.stdout.split(b"\n")
         for i, key in enumerate(keys):

@@ -379,6 +379,8 @@ class _Cataloguer:
         submodule; the commits holding those entries are noted in ``gitlink_commits`` (``heads``
         must already hold the block's records)."""
         ids: set[bytes] = set()
+        if data.find(GITLINK, start, end) == -1:  # a memchr-fast search; the regex is slower
+            return ids
         for m in _GITLINK_ENTRY.finditer(data, start, end):
             self.submodules = True
             number = bisect.bisect_right(self.heads, base + m.start()) - 1
