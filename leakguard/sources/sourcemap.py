@@ -373,9 +373,10 @@ _URL_TAIL = 4096
 
 class _LiteralSearch:
     """``literal in data``, by a Hyperscan search for the literal where Hyperscan is installed:
-    over text that holds none (almost every file and blob) it reads about three times faster
-    than ``in``, which costs a scan of a real history a tenth of its time. The database is
-    compiled at the first call (under a millisecond), in each process that searches."""
+    over text that holds none (almost every file and blob) it is several times faster than
+    ``in`` (over the 28,153 blobs of the real-shaped benchmark history, 0.04 s of CPU instead
+    of 0.10 s, of the scan's 1.3 s). The database is compiled at the first call (under a
+    millisecond), in each process that searches."""
 
     def __init__(self, literal: bytes) -> None:
         self.literal = literal
