@@ -47,7 +47,9 @@ from leakguard.sources.resolve import resolve_target
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    from leakguard import early_worker
     from leakguard.baseline import Baseline
+    from leakguard.early_worker import Prepared
 
 PieceResult = tuple[list[Finding], ScanStats]
 GENERIC_PROVIDER = "generic"  # the keyword = high-entropy literal rules
@@ -363,6 +365,15 @@ def execute_scan(
     engine per worker). Returns each piece with its result, this process's first."""
     if progress is not None:
         progress.start(len(pieces.local) + len(pieces.parallel))
+    claimed = _claim_early_workers(plan, pieces, engine)
+    if claimed is not None:
+        parallel, options = pieces.parallel, plan.options
+        results = claimed.run(  # stops the helpers when anything is raised
+            lambda i: scan_source(parallel[i], engine, options),
+            lambda result: _piece_done(progress, result[1]),
+        )
+        results[0][1].count("early_workers", claimed.helpers)  # merged with the rest
+        return list(zip(parallel, results, strict=True))
     if not pieces.parallel:
         return _run_local(pieces.local, engine, plan.options, progress)
     workers = min(plan.options.workers, len(pieces.parallel))
@@ -393,6 +404,50 @@ def execute_scan(
             raise
     done.extend((p, r) for p, r in zip(pieces.parallel, ordered, strict=True) if r is not None)
     return done
+
+
+def _claim_early_workers(
+    plan: ScanPlan, pieces: Pieces, engine: Engine
+) -> early_worker.Claimed[PieceResult] | None:
+    """The workers the console script forked before it loaded (:mod:`leakguard.early_worker`),
+    when each planned exactly this scan; helpers not claimed are stopped."""
+    if "leakguard.early_worker" not in sys.modules:  # none were started: nothing to import
+        return None
+    from leakguard import early_worker
+
+    if pieces.local or len(pieces.parallel) < 2:
+        early_worker.end()
+        return None
+    return early_worker.claim(early_key(plan, pieces, engine), len(pieces.parallel))
+
+
+def early_key(plan: ScanPlan, pieces: Pieces, engine: Engine) -> tuple[object, ...]:
+    """What an early worker's plan and the scan's must share for the worker's results to be
+    the scan's: the options (but the recorded state, which pieces never read), the rules
+    version, the engine's kind and the pieces."""
+    options = replace(plan.options, state=ScanState())
+    return (options, plan.ruleset.version, engine.kind, pieces.parallel)
+
+
+def prepare_early(parent: int, target: str, options: ScanOptions) -> Prepared | None:
+    """In a worker forked by the console script before it loaded (``parent``: the scan's
+    process): plan the scan of ``target`` guessed from the command line, with ``options``, and
+    build its engine; the key of the plan, its number of pieces, and how to scan one. None when
+    the scan would start no workers."""
+    bind_to_parent(parent)
+    tune_allocator()
+    plan = plan_scan([target], options)
+    pieces = split_sources(plan)
+    if not plan.sources or pieces.local or len(pieces.parallel) < 2:
+        return None
+    engine = engine_for(plan.ruleset, plan.options)
+    collector.resume()  # as the scan's own process does once its engine is built
+    parallel, scan_options = pieces.parallel, plan.options
+
+    def scan(index: int) -> PieceResult:
+        return scan_source(parallel[index], engine, scan_options)
+
+    return early_key(plan, pieces, engine), len(parallel), scan
 
 
 def finish_scan(

@@ -1,17 +1,27 @@
-"""What the console script starts before the command line is parsed: git's share of a full
-history scan (:mod:`leakguard.sources.git_early`), on the core that would otherwise wait while
-LeakGuard loads.
+"""What the console script starts before the command line is parsed, on the cores that would
+otherwise wait while LeakGuard loads: git's share of a full history scan
+(:mod:`leakguard.sources.git_early`), or the workers of a directory's scan
+(:mod:`leakguard.early_worker`).
 
 Only a guess, made from the raw arguments: ``scan`` with exactly one target and no option that
 changes what a scan of history reads (:data:`PLANNING`), nor any option this module does not
-know (a typo, an option added later). The scan then claims what it would have started itself
-and nothing else, so a wrong guess changes no result.
+know (a typo, an option added later); for a directory, only the few options of
+:data:`WORKER_VALUE_OPTIONS` and :data:`WORKER_FLAGS`. The scan then claims what it would have
+started itself and nothing else, so a wrong guess changes no result.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from leakguard.early_worker import Prepared
+    from leakguard.options import ScanOptions
 
 #: `scan` options that take a value and leave a full history scan's git processes as they are
 VALUE_OPTIONS = frozenset(
@@ -114,3 +124,97 @@ def single_target(args: Sequence[str]) -> str | None:
     if len(targets) != 1 or targets[0] == "-":
         return None
     return targets[0]
+
+
+#: the options a directory scan's workers are guessed with (any other: no guess): those with a
+#: value, and the flags
+WORKER_VALUE_OPTIONS = frozenset({"-f", "--format", "-o", "--output", "-j", "--jobs"})
+WORKER_FLAGS = frozenset({"--show-secrets", "-q", "--quiet", "-v", "--verbose", "--no-config"})
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerGuess:
+    """A directory scan's command line, as far as its plan depends on it."""
+
+    target: str
+    jobs: int = 0
+    show_secrets: bool = False
+    use_config: bool = True
+
+
+def worker_guess(args: Sequence[str]) -> WorkerGuess | None:
+    """What a ``scan`` of one target with only the options a guess knows asks for; None for
+    anything else (another command, more targets, any other option, a bad ``--jobs``)."""
+    if len(args) < 2 or args[0] != "scan":
+        return None
+    targets: list[str] = []
+    jobs, show_secrets, use_config = 0, False, True
+    i = 1
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            targets += args[i + 1 :]
+            break
+        if not arg.startswith("-") or arg == "-":
+            targets.append(arg)
+            i += 1
+            continue
+        name, equals, value = arg.partition("=")
+        if name in WORKER_VALUE_OPTIONS:
+            if not equals:
+                i += 1
+                if i == len(args):
+                    return None
+                value = args[i]
+            if name in ("-j", "--jobs"):
+                if not value.isascii() or not value.isdigit():
+                    return None
+                jobs = int(value)
+        elif name in WORKER_FLAGS and not equals:
+            show_secrets = show_secrets or name == "--show-secrets"
+            use_config = use_config and name != "--no-config"
+        else:
+            return None
+        i += 1
+    if len(targets) != 1 or targets[0] == "-":
+        return None
+    return WorkerGuess(targets[0], jobs, show_secrets, use_config)
+
+
+def begin_workers(args: Sequence[str]) -> int:
+    """Fork the workers of the directory scan ``args`` asks for (see :func:`worker_guess`);
+    how many were started. Never raises."""
+    guess = worker_guess(args)
+    if guess is None:
+        return 0
+    try:
+        from leakguard.sources.git_layout import may_be_repository
+
+        path = Path(guess.target)
+        if not path.is_dir() or may_be_repository(path):
+            return 0
+        from leakguard import early_worker
+
+        workers = guess.jobs or os.cpu_count() or 1  # ScanOptions.workers
+        return early_worker.begin(partial(_prepare, os.getpid(), guess), workers)
+    except Exception:  # the scan itself meets the problem and reports it
+        return 0
+
+
+def _prepare(parent: int, guess: WorkerGuess) -> Prepared | None:
+    """In a forked worker: the guessed scan's plan (:func:`leakguard.scanner.prepare_early`)."""
+    from leakguard import scanner
+    from leakguard.options import with_project_config
+
+    options = guessed_options(guess.jobs, guess.show_secrets)
+    options, _ = with_project_config(options, [guess.target], use_config=guess.use_config)
+    return scanner.prepare_early(parent, guess.target, options)
+
+
+def guessed_options(jobs: int, show_secrets: bool) -> ScanOptions:
+    """The options ``leakguard scan`` builds from a command line that sets only these (before
+    the project's configuration is applied); tested equal to the CLI's."""
+    from leakguard.options import GIT_CONNECT_TIMEOUT, GIT_IDLE_TIMEOUT, GitOptions, ScanOptions
+
+    git = GitOptions(connect_timeout_seconds=min(GIT_IDLE_TIMEOUT, GIT_CONNECT_TIMEOUT))
+    return ScanOptions(jobs=jobs, show_secrets=show_secrets, git=git)

@@ -11,8 +11,8 @@ Two costs of the interpreter itself that a command does not need are left out:
   the process ends with that code. When a thread that is not a daemon is still running, the
   ordinary exit runs instead, which waits for it.
 
-A scan of one repository starts git's part of it first (:mod:`leakguard.cli.early`), while the
-rest loads.
+A scan of one repository starts git's part of it first, a scan of one directory its workers
+(:mod:`leakguard.cli.early`), while the rest loads.
 
 ``leakguard.cli.app.main`` is the same CLI with Python's ordinary exit and nothing started
 early (for tests and embedding)."""
@@ -32,7 +32,9 @@ def main() -> None:
     try:
         from leakguard.cli import early
 
-        early.begin(sys.argv[1:])  # git's share of a history scan, on the core left idle
+        # git's share of a history scan, or the workers of a directory's, on the cores left idle
+        if not early.begin(sys.argv[1:]):
+            early.begin_workers(sys.argv[1:])
         from leakguard.cli.app import main as run
 
         run()

@@ -277,17 +277,37 @@ def _sweep_config(tmp_path: Path) -> Path:
     return config
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("command", ["scan", "sweep"])
-def test_sigkill_to_the_parent_takes_the_workers_with_it(tmp_path: Path, command: str) -> None:
+def _signal_args(tmp_path: Path, command: str) -> tuple[list[str], int]:
+    """A command line of ``command`` that runs for a while on two workers, and how many
+    processes it forks: the pool's two workers, or a directory scan's one early worker (the
+    scan's own process is the other)."""
     if command == "scan":
         files = [str(dense(tmp_path / name, 40)) for name in ("a.txt", "b.txt")]
-        args = ["scan", *files, "-j", "2", "-f", "json"]
-    else:
-        args = ["sweep", str(_sweep_config(tmp_path)), "--db", str(tmp_path / "lg.db"), "-j", "2"]
+        return ["scan", *files, "-j", "2", "-f", "json"], 2
+    if command == "directory":
+        (tmp_path / "tree").mkdir()
+        for name in ("a.txt", "b.txt"):
+            dense(tmp_path / "tree" / name, 40)
+        return ["scan", str(tmp_path / "tree"), "-j", "2", "-f", "json"], 1
+    config = _sweep_config(tmp_path)
+    return ["sweep", str(config), "--db", str(tmp_path / "lg.db"), "-j", "2"], 2
+
+
+def _reading(pid: int, names: tuple[str, ...] = ("a.txt", "b.txt")) -> bool:
+    """The process has one of ``names`` open: it is scanning (past start-up and planning)."""
+    try:
+        return any(os.readlink(fd).endswith(names) for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["scan", "directory", "sweep"])
+def test_sigkill_to_the_parent_takes_the_workers_with_it(tmp_path: Path, command: str) -> None:
+    args, forked = _signal_args(tmp_path, command)
     proc = subprocess.Popen(_command(args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        workers = _workers_of(proc, 2)
+        workers = _workers_of(proc, forked)
         proc.kill()
         proc.wait(60)
         assert proc.returncode == -signal.SIGKILL  # killed mid-scan, not finished already
@@ -299,7 +319,7 @@ def test_sigkill_to_the_parent_takes_the_workers_with_it(tmp_path: Path, command
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", ["scan", "sweep"])
+@pytest.mark.parametrize("command", ["scan", "directory", "sweep"])
 @pytest.mark.parametrize(
     ("signum", "code", "message"),
     [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
@@ -307,11 +327,7 @@ def test_sigkill_to_the_parent_takes_the_workers_with_it(tmp_path: Path, command
 def test_signals_exit_with_the_conventional_code(
     tmp_path: Path, command: str, signum: int, code: int, message: str
 ) -> None:
-    if command == "scan":
-        files = [str(dense(tmp_path / name, 40)) for name in ("a.txt", "b.txt")]
-        args = ["scan", *files, "-j", "2", "-f", "json"]
-    else:
-        args = ["sweep", str(_sweep_config(tmp_path)), "--db", str(tmp_path / "lg.db"), "-j", "2"]
+    args, forked = _signal_args(tmp_path, command)
     # SIGINT goes to the whole process group, as Ctrl-C on a terminal; SIGTERM to the parent
     proc = subprocess.Popen(
         _command(args),
@@ -321,7 +337,9 @@ def test_signals_exit_with_the_conventional_code(
         preexec_fn=_as_in_a_terminal,
     )
     try:
-        workers = _workers_of(proc, 2)
+        workers = _workers_of(proc, forked)
+        if command == "directory":  # forked first thing: wait until it scans beside them
+            assert wait_for(lambda: _reading(proc.pid) or proc.poll() is not None)
         if signum == signal.SIGINT:
             os.killpg(proc.pid, signum)
         else:

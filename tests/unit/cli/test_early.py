@@ -78,3 +78,67 @@ def test_a_guess_on_a_plain_directory_starts_nothing(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello\n")
     assert early.begin(["scan", str(tmp_path)]) is False
     assert early.begin(["scan", str(tmp_path / "missing")]) is False
+
+
+@pytest.mark.parametrize(
+    ("args", "guess"),
+    [
+        (["scan", "build"], early.WorkerGuess("build")),
+        (["scan", "build", "-f", "json", "-o", "out.json", "-q"], early.WorkerGuess("build")),
+        (["scan", "-j", "3", "build"], early.WorkerGuess("build", jobs=3)),
+        (["scan", "--jobs=2", "--show-secrets", "build"], early.WorkerGuess("build", 2, True)),
+        (["scan", "build", "--no-config", "-v"], early.WorkerGuess("build", use_config=False)),
+        (["scan", "--output=r.sarif", "--format=sarif", "build"], early.WorkerGuess("build")),
+        (["scan", "--", "-odd"], early.WorkerGuess("-odd")),
+        # no guess: the options a guess does not know change the plan or the engine
+        (["scan", "build", "--exclude", "*.map"], None),
+        (["scan", "build", "--min-severity", "high"], None),
+        (["scan", "build", "--rules", "mine"], None),
+        (["scan", "build", "--verify"], None),  # keeps the values in memory
+        (["scan", "build", "--max-file-size", "1MB"], None),
+        (["scan", "build", "-j", "two"], None),
+        (["scan", "build", "-j", "-1"], None),
+        (["scan", "build", "-j"], None),
+        (["scan", "build", "-q=yes"], None),
+        (["scan", "a", "b"], None),
+        (["scan", "-"], None),
+        (["scan"], None),
+        (["sweep", "build"], None),
+    ],
+)
+def test_which_command_lines_guess_a_directory_scan(
+    args: list[str], guess: early.WorkerGuess | None
+) -> None:
+    assert early.worker_guess(args) == guess
+
+
+def test_every_option_a_guess_knows_is_a_scan_option() -> None:
+    """The guess's options are read as `scan` reads them: those with a value take one."""
+    options = {
+        name: param
+        for param in _scan_command().params
+        if param.param_type_name == "option"
+        for name in param.opts
+    }
+    for name in early.WORKER_VALUE_OPTIONS:
+        assert not options[name].is_flag, name
+    for name in early.WORKER_FLAGS:
+        assert options[name].is_flag, name
+
+
+@pytest.mark.parametrize("jobs", [0, 1, 2, 7])
+@pytest.mark.parametrize("show_secrets", [False, True])
+def test_the_guessed_options_are_those_the_cli_builds(jobs: int, show_secrets: bool) -> None:
+    from leakguard.cli.scan import build_options
+
+    built = build_options(jobs=jobs, show_secrets=show_secrets)
+    assert early.guessed_options(jobs, show_secrets) == built
+
+
+def test_a_directory_guess_forks_nothing_for_a_repository_or_a_file(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    assert early.begin_workers(["scan", str(tmp_path / "notes.txt"), "-j", "2"]) == 0
+    assert early.begin_workers(["scan", str(tmp_path / "repo"), "-j", "2"]) == 0
+    assert early.begin_workers(["scan", str(tmp_path / "missing"), "-j", "2"]) == 0
+    assert early.begin_workers(["scan", str(tmp_path), "-j", "1"]) == 0  # one worker: itself
