@@ -32,6 +32,7 @@ import select
 import signal
 import struct
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -45,6 +46,9 @@ MAX_WORKERS = 4
 MAX_PIECES = 4096
 #: seconds a scan waits for a helper's plan before it gives up on the helpers
 PLAN_WAIT = 10.0
+#: seconds the scan's exit waits for a helper that worked to end on its own (it ends once the
+#: queue is empty: it is killed past this)
+REAP_WAIT = 5.0
 
 Result = TypeVar("Result")
 
@@ -81,6 +85,8 @@ class _Started:
     done: bool = False  # claimed, or stopped
     #: the results pipes are read (and closed at their end) by the scan's threads
     draining: bool = False
+    closed: bool = False
+    reaped: bool = False
 
 
 def _reads(helpers: list[_Helper]) -> list[int]:
@@ -269,10 +275,7 @@ class Claimed(Generic[Result]):
         except BaseException:
             _stop(self._started)
             raise
-        for helper in self._started.helpers:  # each exits once the queue is empty
-            with contextlib.suppress(OSError):
-                os.waitpid(helper.pid, os.WNOHANG)  # reaped now, or by the exit
-        _close(self._started)
+        _close(self._started)  # each helper ends once the queue is empty; reaped at exit
         return results
 
     def _run(self, scan: Callable[[int], Result], done: Callable[[Result], None]) -> list[Result]:
@@ -339,27 +342,53 @@ class _Inbox:
         return out
 
 
-def end() -> None:
-    """Stop helpers not claimed (at exit, or when the scan needs none)."""
+def stop() -> None:
+    """Kill the helpers unless a scan claimed them (the scan needs none); reaped at exit."""
     started = _started
     if started is not None and not started.done:
         started.done = True
         _stop(started)
 
 
+def end() -> None:
+    """At exit: kill helpers never claimed, and reap every helper, so none outlives the scan
+    and the time they worked is the scan's (``wait4``, ``time``). A helper that worked has
+    ended by then, or ends within :data:`REAP_WAIT` seconds; it is killed past that."""
+    started = _started
+    if started is None or started.reaped:
+        return
+    stop()
+    started.reaped = True
+    deadline = time.monotonic() + REAP_WAIT
+    for helper in started.helpers:
+        while True:
+            try:
+                pid, _ = os.waitpid(helper.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped already
+                break
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                with contextlib.suppress(OSError):
+                    os.kill(helper.pid, signal.SIGKILL)
+                    os.waitpid(helper.pid, 0)
+                break
+            time.sleep(0.001)
+
+
 def _stop(started: _Started) -> None:
+    """Kill every helper now (its results are not needed, or cannot be used)."""
     for helper in started.helpers:
         with contextlib.suppress(OSError):
             os.kill(helper.pid, signal.SIGKILL)
-    for helper in started.helpers:
-        with contextlib.suppress(OSError):
-            os.waitpid(helper.pid, 0)
     _close(started)
 
 
 def _close(started: _Started) -> None:
+    if started.closed:
+        return
+    started.closed = True
     fds = [] if started.draining else _reads(started.helpers)
     for fd in (*fds, started.queue):
         with contextlib.suppress(OSError):
             os.close(fd)
-    started.helpers = []

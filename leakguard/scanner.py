@@ -416,7 +416,7 @@ def _claim_early_workers(
     from leakguard import early_worker
 
     if pieces.local or len(pieces.parallel) < 2:
-        early_worker.end()
+        early_worker.stop()
         return None
     return early_worker.claim(early_key(plan, pieces, engine), len(pieces.parallel))
 

@@ -129,7 +129,9 @@ def single_target(args: Sequence[str]) -> str | None:
 #: the options a directory scan's workers are guessed with (any other: no guess): those with a
 #: value, and the flags
 WORKER_VALUE_OPTIONS = frozenset({"-f", "--format", "-o", "--output", "-j", "--jobs"})
-WORKER_FLAGS = frozenset({"--show-secrets", "-q", "--quiet", "-v", "--verbose", "--no-config"})
+WORKER_FLAGS = frozenset(
+    {"--show-secrets", "-q", "--quiet", "-v", "--verbose", "--no-config", "--no-history"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,7 @@ class WorkerGuess:
     jobs: int = 0
     show_secrets: bool = False
     use_config: bool = True
+    history: bool = True  # --no-history (no effect on a plain directory, but in the options)
 
 
 def worker_guess(args: Sequence[str]) -> WorkerGuess | None:
@@ -148,7 +151,7 @@ def worker_guess(args: Sequence[str]) -> WorkerGuess | None:
     if len(args) < 2 or args[0] != "scan":
         return None
     targets: list[str] = []
-    jobs, show_secrets, use_config = 0, False, True
+    jobs, show_secrets, use_config, history = 0, False, True, True
     i = 1
     while i < len(args):
         arg = args[i]
@@ -173,12 +176,13 @@ def worker_guess(args: Sequence[str]) -> WorkerGuess | None:
         elif name in WORKER_FLAGS and not equals:
             show_secrets = show_secrets or name == "--show-secrets"
             use_config = use_config and name != "--no-config"
+            history = history and name != "--no-history"
         else:
             return None
         i += 1
     if len(targets) != 1 or targets[0] == "-":
         return None
-    return WorkerGuess(targets[0], jobs, show_secrets, use_config)
+    return WorkerGuess(targets[0], jobs, show_secrets, use_config, history)
 
 
 def begin_workers(args: Sequence[str]) -> int:
@@ -206,15 +210,16 @@ def _prepare(parent: int, guess: WorkerGuess) -> Prepared | None:
     from leakguard import scanner
     from leakguard.options import with_project_config
 
-    options = guessed_options(guess.jobs, guess.show_secrets)
+    options = guessed_options(guess.jobs, guess.show_secrets, history=guess.history)
     options, _ = with_project_config(options, [guess.target], use_config=guess.use_config)
     return scanner.prepare_early(parent, guess.target, options)
 
 
-def guessed_options(jobs: int, show_secrets: bool) -> ScanOptions:
+def guessed_options(jobs: int, show_secrets: bool, *, history: bool = True) -> ScanOptions:
     """The options ``leakguard scan`` builds from a command line that sets only these (before
     the project's configuration is applied); tested equal to the CLI's."""
     from leakguard.options import GIT_CONNECT_TIMEOUT, GIT_IDLE_TIMEOUT, GitOptions, ScanOptions
 
-    git = GitOptions(connect_timeout_seconds=min(GIT_IDLE_TIMEOUT, GIT_CONNECT_TIMEOUT))
+    timeout = min(GIT_IDLE_TIMEOUT, GIT_CONNECT_TIMEOUT)
+    git = GitOptions(history=history, connect_timeout_seconds=timeout)
     return ScanOptions(jobs=jobs, show_secrets=show_secrets, git=git)

@@ -90,11 +90,11 @@ def _in_process(args: list[str], out: Path) -> dict[str, Any]:
     return _report(out)
 
 
-@pytest.mark.parametrize("jobs", [2, 3])
+@pytest.mark.parametrize(("jobs", "more"), [(2, []), (3, []), (2, ["--no-history"])])
 def test_the_console_script_scans_beside_its_early_workers_and_reports_the_same(
-    build: Path, tmp_path: Path, jobs: int
+    build: Path, tmp_path: Path, jobs: int, more: list[str]
 ) -> None:
-    args = ["scan", str(build), "-j", str(jobs)]
+    args = ["scan", str(build), "-j", str(jobs), *more]
     done = _console_script([*args, "-f", "json", "-o", "early.json"], tmp_path)
     assert done.returncode == 1, done.stderr  # findings
     early_report = _report(tmp_path / "early.json")

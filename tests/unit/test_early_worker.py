@@ -78,6 +78,16 @@ def test_the_scan_and_its_helpers_scan_every_piece_once(workers: int) -> None:
     assert len(done) == PIECES and sorted(done) == sorted(results)  # type: ignore[type-var]
     assert {pid for _, pid in results} <= {os.getpid(), *helpers}
     assert all(_gone(pid) for pid in helpers)  # each ends once the queue is empty
+    early_worker.end()  # at exit: reaped, so their time counts as the scan's (wait4)
+    assert all(_reaped(pid) for pid in helpers)
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
 
 
 def test_another_plan_is_not_claimed_and_its_helpers_are_stopped() -> None:
@@ -85,6 +95,8 @@ def test_another_plan_is_not_claimed_and_its_helpers_are_stopped() -> None:
     helpers = _helpers()
     assert early_worker.claim(("plan", 2, ("pieces",)), PIECES) is None
     assert all(_gone(pid) for pid in helpers)
+    early_worker.end()
+    assert all(_reaped(pid) for pid in helpers)
     assert early_worker.claim(KEY, PIECES) is None  # once per process
 
 

@@ -88,6 +88,7 @@ def test_a_guess_on_a_plain_directory_starts_nothing(tmp_path: Path) -> None:
         (["scan", "-j", "3", "build"], early.WorkerGuess("build", jobs=3)),
         (["scan", "--jobs=2", "--show-secrets", "build"], early.WorkerGuess("build", 2, True)),
         (["scan", "build", "--no-config", "-v"], early.WorkerGuess("build", use_config=False)),
+        (["scan", "build", "--no-history"], early.WorkerGuess("build", history=False)),
         (["scan", "--output=r.sarif", "--format=sarif", "build"], early.WorkerGuess("build")),
         (["scan", "--", "-odd"], early.WorkerGuess("-odd")),
         # no guess: the options a guess does not know change the plan or the engine
@@ -128,11 +129,14 @@ def test_every_option_a_guess_knows_is_a_scan_option() -> None:
 
 @pytest.mark.parametrize("jobs", [0, 1, 2, 7])
 @pytest.mark.parametrize("show_secrets", [False, True])
-def test_the_guessed_options_are_those_the_cli_builds(jobs: int, show_secrets: bool) -> None:
+@pytest.mark.parametrize("history", [False, True])
+def test_the_guessed_options_are_those_the_cli_builds(
+    jobs: int, show_secrets: bool, history: bool
+) -> None:
     from leakguard.cli.scan import build_options
 
-    built = build_options(jobs=jobs, show_secrets=show_secrets)
-    assert early.guessed_options(jobs, show_secrets) == built
+    built = build_options(jobs=jobs, show_secrets=show_secrets, no_history=not history)
+    assert early.guessed_options(jobs, show_secrets, history=history) == built
 
 
 def test_a_directory_guess_forks_nothing_for_a_repository_or_a_file(tmp_path: Path) -> None:
