@@ -27,17 +27,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import select
 import signal
 import struct
-import threading
 import time
-from collections.abc import Callable, Hashable, Iterator
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
 
 from leakguard.errors import LeakguardError
+
+# loaded before anything else by the console script: no typing, dataclasses, pickle or
+# threading at import (together ~15 ms); they are loaded where they are used
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Iterator
+    from typing import Any
+
+    #: what a helper prepares: the key its plan must share with the scan's, the number of
+    #: pieces, and the function that scans one piece by its index
+    Prepared = tuple[Hashable, int, Callable[[int], Any]]
 
 #: workers of a scan (its own process and the helpers) up to which helpers are started: each
 #: loads LeakGuard on its own (~50 MB), where a pool's forked workers share the parent's pages
@@ -49,12 +55,6 @@ PLAN_WAIT = 10.0
 #: seconds the scan's exit waits for a helper that worked to end on its own (it ends once the
 #: queue is empty: it is killed past this)
 REAP_WAIT = 5.0
-
-Result = TypeVar("Result")
-
-#: what a helper prepares: the key its plan must share with the scan's, the number of pieces,
-#: and the function that scans one piece by its index
-Prepared = tuple[Hashable, int, Callable[[int], Any]]
 
 _INDEX = struct.Struct("<I")
 _LENGTH = struct.Struct("<Q")
@@ -72,21 +72,25 @@ class WorkerDied(LeakguardError):
         )
 
 
-@dataclass
 class _Helper:
-    pid: int
-    results: int  # the read end of the pipe it sends its messages on
+    __slots__ = ("pid", "results")
+
+    def __init__(self, pid: int, results: int) -> None:
+        self.pid = pid
+        self.results = results  # the read end of the pipe it sends its messages on
 
 
-@dataclass
 class _Started:
-    helpers: list[_Helper]
-    queue: int  # the queue's read end
-    done: bool = False  # claimed, or stopped
-    #: the results pipes are read (and closed at their end) by the scan's threads
-    draining: bool = False
-    closed: bool = False
-    reaped: bool = False
+    __slots__ = ("closed", "done", "draining", "helpers", "queue", "reaped")
+
+    def __init__(self, helpers: list[_Helper], queue: int) -> None:
+        self.helpers = helpers
+        self.queue = queue  # the queue's read end
+        self.done = False  # claimed, or stopped
+        #: the results pipes are read (and closed at their end) by the scan's threads
+        self.draining = False
+        self.closed = False
+        self.reaped = False
 
 
 def _reads(helpers: list[_Helper]) -> list[int]:
@@ -196,6 +200,8 @@ def _indices(queue: int) -> Iterator[int]:
 
 
 def _send(out: int, message: tuple[Any, ...]) -> None:
+    import pickle
+
     try:
         data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
     except Exception:  # an exception that cannot be pickled
@@ -213,6 +219,8 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _read_message(fd: int) -> tuple[Any, ...] | None:
     """The next message on ``fd``; None once the helper is gone (or sent garbage)."""
+    import pickle
+
     try:
         head = _read_exactly(fd, _LENGTH.size)
         body = None if head is None else _read_exactly(fd, _LENGTH.unpack(head)[0])
@@ -233,7 +241,7 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
     return b"".join(parts)
 
 
-def claim(key: Hashable, count: int) -> Claimed[Any] | None:
+def claim(key: Hashable, count: int) -> Claimed | None:
     """The helpers, once each has sent a plan of ``key`` and ``count`` pieces (waiting up to
     :data:`PLAN_WAIT` seconds for each); else None, and they are stopped. Once per process."""
     started = _started
@@ -256,7 +264,7 @@ def claim(key: Hashable, count: int) -> Claimed[Any] | None:
     return Claimed(started, count)
 
 
-class Claimed(Generic[Result]):
+class Claimed:
     """Helpers a scan claimed, scanning the pieces of its plan with it."""
 
     def __init__(self, started: _Started, count: int) -> None:
@@ -265,7 +273,7 @@ class Claimed(Generic[Result]):
         #: how many helpers scan beside the scan's own process
         self.helpers = len(started.helpers)
 
-    def run(self, scan: Callable[[int], Result], done: Callable[[Result], None]) -> list[Result]:
+    def run(self, scan: Callable[[int], Any], done: Callable[[Any], None]) -> list[Any]:
         """Scan pieces from the queue with ``scan`` until it is empty, collect the helpers'
         results meanwhile and then the rest; ``done`` is called with each result as it is in.
         The results come back in the pieces' order. Raises what a helper's scan raised, or
@@ -278,10 +286,10 @@ class Claimed(Generic[Result]):
         _close(self._started)  # each helper ends once the queue is empty; reaped at exit
         return results
 
-    def _run(self, scan: Callable[[int], Result], done: Callable[[Result], None]) -> list[Result]:
+    def _run(self, scan: Callable[[int], Any], done: Callable[[Any], None]) -> list[Any]:
         self._started.draining = True
         inbox = _Inbox(self._started.helpers)
-        results: dict[int, Result] = {}
+        results: dict[int, Any] = {}
         for index in _indices(self._started.queue):
             results[index] = result = scan(index)
             done(result)
@@ -301,6 +309,8 @@ class _Inbox:
     pipe at its end (closed by another thread, the descriptor could be reused under it)."""
 
     def __init__(self, helpers: list[_Helper]) -> None:
+        import threading
+
         self._messages: list[tuple[Any, ...]] = []
         self._open = len(helpers)
         self._arrived = threading.Condition()

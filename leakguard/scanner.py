@@ -408,7 +408,7 @@ def execute_scan(
 
 def _claim_early_workers(
     plan: ScanPlan, pieces: Pieces, engine: Engine
-) -> early_worker.Claimed[PieceResult] | None:
+) -> early_worker.Claimed | None:
     """The workers the console script forked before it loaded (:mod:`leakguard.early_worker`),
     when each planned exactly this scan; helpers not claimed are stopped."""
     if "leakguard.early_worker" not in sys.modules:  # none were started: nothing to import

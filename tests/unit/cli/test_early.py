@@ -146,3 +146,30 @@ def test_a_directory_guess_forks_nothing_for_a_repository_or_a_file(tmp_path: Pa
     assert early.begin_workers(["scan", str(tmp_path / "repo"), "-j", "2"]) == 0
     assert early.begin_workers(["scan", str(tmp_path / "missing"), "-j", "2"]) == 0
     assert early.begin_workers(["scan", str(tmp_path), "-j", "1"]) == 0  # one worker: itself
+
+
+def test_a_directory_guess_forks_only_for_a_tree_large_enough_for_two_workers(
+    tmp_path: Path,
+) -> None:
+    from leakguard import early_worker
+    from leakguard.sources.filesystem import MIN_BATCH_BYTES
+
+    assert early.LARGE_BYTES == MIN_BATCH_BYTES  # smaller: one batch, scanned in one process
+    small = tmp_path / "small"
+    (small / "src").mkdir(parents=True)
+    (small / "src" / "app.js").write_bytes(b"x" * (early.LARGE_BYTES - 1))
+    (small / "link").symlink_to("/usr")  # not followed
+    assert early._large(str(small)) is False
+    assert early.begin_workers(["scan", str(small), "-j", "2"]) == 0
+    (small / "src" / "more.js").write_bytes(b"x")
+    assert early._large(str(small)) is True
+    many = tmp_path / "many"
+    many.mkdir()
+    for n in range(early.LOOK_ENTRIES + 1):
+        (many / f"f{n}").touch()
+    assert early._large(str(many)) is True  # not looked at to the end
+    try:
+        assert early.begin_workers(["scan", str(small), "-j", "2"]) == 1
+    finally:
+        early_worker.end()
+        early_worker._started = None
