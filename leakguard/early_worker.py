@@ -273,6 +273,10 @@ class Claimed:
         #: how many helpers scan beside the scan's own process
         self.helpers = len(started.helpers)
 
+    def stop(self) -> None:
+        """Kill the helpers (the scan failed before it could collect their results)."""
+        _stop(self._started)
+
     def run(self, scan: Callable[[int], Any], done: Callable[[Any], None]) -> list[Any]:
         """Scan pieces from the queue with ``scan`` until it is empty, collect the helpers'
         results meanwhile and then the rest; ``done`` is called with each result as it is in.

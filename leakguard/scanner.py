@@ -368,12 +368,17 @@ def execute_scan(
     claimed = _claim_early_workers(plan, pieces, engine)
     if claimed is not None:
         parallel, options = pieces.parallel, plan.options
+        try:
+            done = _run_local(pieces.local, engine, options, progress)  # a walk's notices
+        except BaseException:
+            claimed.stop()
+            raise
         results = claimed.run(  # stops the helpers when anything is raised
             lambda i: scan_source(parallel[i], engine, options),
             lambda result: _piece_done(progress, result[1]),
         )
         results[0][1].count("early_workers", claimed.helpers)  # merged with the rest
-        return list(zip(parallel, results, strict=True))
+        return done + list(zip(parallel, results, strict=True))
     if not pieces.parallel:
         return _run_local(pieces.local, engine, plan.options, progress)
     workers = min(plan.options.workers, len(pieces.parallel))
@@ -415,7 +420,7 @@ def _claim_early_workers(
         return None
     from leakguard import early_worker
 
-    if pieces.local or len(pieces.parallel) < 2:
+    if len(pieces.parallel) < 2:
         early_worker.stop()
         return None
     return early_worker.claim(early_key(plan, pieces, engine), len(pieces.parallel))
@@ -438,8 +443,8 @@ def prepare_early(parent: int, target: str, options: ScanOptions) -> Prepared | 
     tune_allocator()
     plan = plan_scan([target], options)
     pieces = split_sources(plan)
-    if not plan.sources or pieces.local or len(pieces.parallel) < 2:
-        return None
+    if not plan.sources or len(pieces.parallel) < 2:
+        return None  # (the scan's own process scans the pieces that are its alone)
     engine = engine_for(plan.ruleset, plan.options)
     collector.resume()  # as the scan's own process does once its engine is built
     parallel, scan_options = pieces.parallel, plan.options

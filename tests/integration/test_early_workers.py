@@ -170,3 +170,20 @@ def test_a_scan_that_planned_otherwise_never_uses_the_guess(build: Path, tmp_pat
     assert report["findings"] == expected["findings"]
     assert "module-3.js" not in {f["location"]["path"] for f in report["findings"]}
     assert all(_gone(pid) for pid in helpers)
+
+
+def test_what_the_walk_could_not_read_is_reported_beside_the_early_workers(
+    build: Path, tmp_path: Path
+) -> None:
+    """A named pipe in the tree: the walk's warning is the scan's own piece, the batches are
+    the workers' (the guess plans the same pieces)."""
+    os.mkfifo(build / "pipe")
+    args = ["scan", str(build), "-j", "2"]
+    done = _console_script([*args, "-f", "json", "-o", "early.json"], tmp_path)
+    assert done.returncode == 1, done.stderr
+    report = _report(tmp_path / "early.json")
+    assert report["stats"]["counters"]["early_workers"] == 1
+    plain = _in_process(args, tmp_path / "plain.json")
+    assert report["findings"] == plain["findings"]
+    assert report["stats"]["warnings"] == plain["stats"]["warnings"]
+    assert any("pipe" in w for w in report["stats"]["warnings"])
