@@ -48,8 +48,10 @@ if TYPE_CHECKING:
 #: workers of a scan (its own process and the helpers) up to which helpers are started: each
 #: loads LeakGuard on its own (~50 MB), where a pool's forked workers share the parent's pages
 MAX_WORKERS = 4
-#: pieces the queue can hold: 4 bytes each, written at once into a pipe (64 KiB on Linux)
-MAX_PIECES = 4096
+#: pieces the queue can hold: 4 bytes each, written at once, within the size POSIX writes into
+#: a pipe whole (``PIPE_BUF``, 4096 bytes): a reader never sees part of one (a 40 GB tree is cut
+#: into about 1,200 batches: its scan starts a pool)
+MAX_PIECES = 1024
 #: seconds a scan waits for a helper's plan before it gives up on the helpers
 PLAN_WAIT = 10.0
 #: seconds the scan's exit waits for a helper that worked to end on its own (it ends once the
@@ -204,10 +206,12 @@ def _send(out: int, message: tuple[Any, ...]) -> None:
 
     try:
         data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    except Exception:  # an exception that cannot be pickled
-        kind, index, exc = message
+    except Exception:
+        if message[0] != "error":
+            raise
+        index, exc = message[1:]  # an exception that cannot be pickled: its name then
         substitute = RuntimeError(f"{type(exc).__name__} in a scan worker")
-        data = pickle.dumps((kind, index, substitute), pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(("error", index, substitute), pickle.HIGHEST_PROTOCOL)
     _write_all(out, _LENGTH.pack(len(data)) + data)
 
 

@@ -212,3 +212,18 @@ def test_end_stops_helpers_never_claimed() -> None:
 def test_no_helper_outside_the_range_of_workers(workers: int) -> None:
     assert early_worker.begin(_prepared(), workers) == 0
     assert early_worker._started is None
+
+
+def test_more_pieces_than_the_queue_holds_are_left_to_a_pool() -> None:
+    many = early_worker.MAX_PIECES + 1
+    assert many * 4 > 4096 >= early_worker.MAX_PIECES * 4  # PIPE_BUF: one write, never split
+    assert early_worker.begin(_prepared(count=many), 2) == 1
+    helpers = _helpers()
+    assert early_worker.claim(KEY, many) is None
+    assert all(_gone(pid) for pid in helpers)
+
+
+def test_a_plan_that_cannot_be_sent_is_not_claimed() -> None:
+    key = ("plan", lambda: None)  # a lambda cannot be pickled
+    assert early_worker.begin(_prepared(key=key), 2) == 1
+    assert early_worker.claim(key, PIECES) is None
