@@ -101,29 +101,45 @@ def begin(args: Sequence[str]) -> bool:
 def single_target(args: Sequence[str]) -> str | None:
     """The one target of a ``scan`` command line made only of options known to leave a
     history scan as it is; None for anything else."""
+    parsed = _scan_words(args, VALUE_OPTIONS, FLAGS)  # PLANNING, or unknown: no guess
+    if parsed is None or len(parsed[0]) != 1 or parsed[0][0] == "-":
+        return None
+    return parsed[0][0]
+
+
+def _scan_words(
+    args: Sequence[str], with_value: frozenset[str], flags: frozenset[str]
+) -> tuple[list[str], list[tuple[str, str]]] | None:
+    """The targets and the options (name and value, ``""`` for a flag) of a ``scan`` command
+    line made only of the options ``with_value`` (``-o FILE``, ``--output=FILE``) and
+    ``flags``; None for anything else (clustered short flags included: not parsed here)."""
     if len(args) < 2 or args[0] != "scan":
         return None
     targets: list[str] = []
+    options: list[tuple[str, str]] = []
     i = 1
     while i < len(args):
         arg = args[i]
         if arg == "--":
             targets += args[i + 1 :]
             break
-        if arg.startswith("-") and arg != "-":
-            name, equals, _ = arg.partition("=")
-            if name in VALUE_OPTIONS:
-                i += 1 if equals else 2
-                continue
-            if name in FLAGS and not equals:
-                i += 1
-                continue
-            return None  # PLANNING, or an option this guess does not know
-        targets.append(arg)
+        if not arg.startswith("-") or arg == "-":
+            targets.append(arg)
+        else:
+            name, equals, value = arg.partition("=")
+            if name in with_value:
+                if not equals:
+                    i += 1
+                    if i == len(args):
+                        return None
+                    value = args[i]
+                options.append((name, value))
+            elif name in flags and not equals:
+                options.append((name, ""))
+            else:
+                return None
         i += 1
-    if len(targets) != 1 or targets[0] == "-":
-        return None
-    return targets[0]
+    return targets, options
 
 
 #: the options a directory scan's workers are guessed with (any other: no guess): those with a
@@ -147,41 +163,23 @@ WorkerGuess = namedtuple(
 def worker_guess(args: Sequence[str]) -> WorkerGuess | None:
     """What a ``scan`` of one target with only the options a guess knows asks for; None for
     anything else (another command, more targets, any other option, a bad ``--jobs``)."""
-    if len(args) < 2 or args[0] != "scan":
+    parsed = _scan_words(args, WORKER_VALUE_OPTIONS, WORKER_FLAGS)
+    if parsed is None or len(parsed[0]) != 1 or parsed[0][0] == "-":
         return None
-    targets: list[str] = []
-    jobs, show_secrets, use_config, history = 0, False, True, True
-    i = 1
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            targets += args[i + 1 :]
-            break
-        if not arg.startswith("-") or arg == "-":
-            targets.append(arg)
-            i += 1
-            continue
-        name, equals, value = arg.partition("=")
-        if name in WORKER_VALUE_OPTIONS:
-            if not equals:
-                i += 1
-                if i == len(args):
-                    return None
-                value = args[i]
-            if name in ("-j", "--jobs"):
-                if not value.isascii() or not value.isdigit():
-                    return None
-                jobs = int(value)
-        elif name in WORKER_FLAGS and not equals:
-            show_secrets = show_secrets or name == "--show-secrets"
-            use_config = use_config and name != "--no-config"
-            history = history and name != "--no-history"
-        else:
-            return None
-        i += 1
-    if len(targets) != 1 or targets[0] == "-":
-        return None
-    return WorkerGuess(targets[0], jobs, show_secrets, use_config, history)
+    jobs = 0
+    for name, value in parsed[1]:
+        if name in ("-j", "--jobs"):
+            if not value.isascii() or not value.isdigit():
+                return None
+            jobs = int(value)
+    names = {name for name, _ in parsed[1]}
+    return WorkerGuess(
+        parsed[0][0],
+        jobs,
+        show_secrets="--show-secrets" in names,
+        use_config="--no-config" not in names,
+        history="--no-history" not in names,
+    )
 
 
 def begin_workers(args: Sequence[str]) -> int:

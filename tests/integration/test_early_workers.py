@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from leakguard import early_worker
 from leakguard.cli import early
 from tests.support.cli import run_cli
 from tests.support.keys import stripe_key
+from tests.support.processes import gone
 
 pytestmark = pytest.mark.integration
 
@@ -134,20 +134,6 @@ def test_an_option_the_guess_does_not_know_forks_nothing(build: Path, tmp_path: 
     assert "early_workers" not in _report(tmp_path / "r.json")["stats"]["counters"]
 
 
-def _gone(pid: int, within: float = 30.0) -> bool:
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state in "ZX":
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-
-
 def test_a_scan_claims_the_workers_of_its_own_plan(build: Path, tmp_path: Path) -> None:
     args = ["scan", str(build), "-j", "2"]
     assert early.begin_workers(args) == 1  # forks this process: the helper plans the guess
@@ -169,7 +155,7 @@ def test_a_scan_that_planned_otherwise_never_uses_the_guess(build: Path, tmp_pat
     assert "early_workers" not in report["stats"]["counters"]
     assert report["findings"] == expected["findings"]
     assert "module-3.js" not in {f["location"]["path"] for f in report["findings"]}
-    assert all(_gone(pid) for pid in helpers)
+    assert all(gone(pid) for pid in helpers)
 
 
 def test_what_the_walk_could_not_read_is_reported_beside_the_early_workers(

@@ -14,6 +14,7 @@ import pytest
 
 from leakguard import early_worker
 from leakguard.errors import EXIT_USAGE
+from tests.support.processes import gone
 
 KEY = ("plan", 1, ("pieces",))
 PIECES = 40
@@ -31,21 +32,6 @@ def _helpers() -> list[int]:
     started = early_worker._started
     assert started is not None
     return [h.pid for h in started.helpers]
-
-
-def _gone(pid: int, within: float = 30.0) -> bool:
-    """Reaped, or a zombie (it runs nothing and holds no pipe)."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state in "ZX":
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
 
 
 def _wait_for(path: Path, within: float = 30.0) -> None:
@@ -77,7 +63,7 @@ def test_the_scan_and_its_helpers_scan_every_piece_once(workers: int) -> None:
     assert [index for index, _ in results] == list(range(PIECES))  # each once, in order
     assert len(done) == PIECES and sorted(done) == sorted(results)  # type: ignore[type-var]
     assert {pid for _, pid in results} <= {os.getpid(), *helpers}
-    assert all(_gone(pid) for pid in helpers)  # each ends once the queue is empty
+    assert all(gone(pid) for pid in helpers)  # each ends once the queue is empty
     early_worker.end()  # at exit: reaped, so their time counts as the scan's (wait4)
     assert all(_reaped(pid) for pid in helpers)
 
@@ -94,7 +80,7 @@ def test_another_plan_is_not_claimed_and_its_helpers_are_stopped() -> None:
     assert early_worker.begin(_prepared(), 3) == 2
     helpers = _helpers()
     assert early_worker.claim(("plan", 2, ("pieces",)), PIECES) is None
-    assert all(_gone(pid) for pid in helpers)
+    assert all(gone(pid) for pid in helpers)
     early_worker.end()
     assert all(_reaped(pid) for pid in helpers)
     assert early_worker.claim(KEY, PIECES) is None  # once per process
@@ -111,7 +97,7 @@ def test_a_helper_that_plans_nothing_is_not_claimed() -> None:
     started = time.monotonic()
     assert early_worker.claim(KEY, PIECES) is None
     assert time.monotonic() - started < early_worker.PLAN_WAIT  # its end says so at once
-    assert all(_gone(pid) for pid in helpers)
+    assert all(gone(pid) for pid in helpers)
 
 
 def test_a_helper_that_raises_while_planning_is_not_claimed() -> None:
@@ -138,7 +124,7 @@ def test_what_a_helper_raises_is_raised_by_the_scan(tmp_path: Path) -> None:
     assert claimed is not None
     with pytest.raises(LookupError, match="piece 0"):
         claimed.run(_tagged, lambda _: None)
-    assert all(_gone(pid) for pid in helpers)
+    assert all(gone(pid) for pid in helpers)
 
 
 def test_an_exception_that_cannot_be_pickled_still_reaches_the_scan(tmp_path: Path) -> None:
@@ -194,7 +180,7 @@ def test_an_error_in_the_scans_own_piece_stops_the_helpers() -> None:
 
     with pytest.raises(OSError, match="Input/output"):
         claimed.run(failing, lambda _: None)
-    assert all(_gone(pid, within=5) for pid in helpers)  # killed, not left to finish
+    assert all(gone(pid, within=5) for pid in helpers)  # killed, not left to finish
 
 
 def test_end_stops_helpers_never_claimed() -> None:
@@ -205,7 +191,7 @@ def test_end_stops_helpers_never_claimed() -> None:
     assert early_worker.begin(forever, 2) == 1
     helpers = _helpers()
     early_worker.end()
-    assert all(_gone(pid, within=5) for pid in helpers)
+    assert all(gone(pid, within=5) for pid in helpers)
 
 
 @pytest.mark.parametrize("workers", [0, 1, early_worker.MAX_WORKERS + 1])
@@ -220,7 +206,7 @@ def test_more_pieces_than_the_queue_holds_are_left_to_a_pool() -> None:
     assert early_worker.begin(_prepared(count=many), 2) == 1
     helpers = _helpers()
     assert early_worker.claim(KEY, many) is None
-    assert all(_gone(pid) for pid in helpers)
+    assert all(gone(pid) for pid in helpers)
 
 
 def test_a_plan_that_cannot_be_sent_is_not_claimed() -> None:
