@@ -188,13 +188,20 @@ def spawning_workers() -> Iterator[None]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs. A parent that died but is not reaped yet (a zombie) does not:
+    a worker that looked before its parent's reaper would otherwise keep going, its death
+    signal armed too late and its watchdog watching the new parent."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):  # no /proc (not Linux): signal 0 is all there is
+        return True
 
 
 def _watch_parent(parent: int) -> None:

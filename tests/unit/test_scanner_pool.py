@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, wait
+from pathlib import Path
 
 from leakguard.scanner import bind_to_parent, spawning_workers, stop_pool
 
@@ -76,3 +77,23 @@ def test_spawning_workers_restores_the_mask() -> None:
         held = signal.pthread_sigmask(signal.SIG_BLOCK, set())
         assert {signal.SIGINT, signal.SIGTERM} <= held
     assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before
+
+
+def test_a_parent_that_died_unreaped_is_not_alive() -> None:
+    """A worker checks its parent once its death signal is armed: a parent that died and is
+    not reaped yet (a zombie) must count as gone, or the worker would outlive it."""
+    from leakguard.scanner import _alive
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        deadline = time.monotonic() + 30
+        while "State:\tZ" not in Path(f"/proc/{pid}/status").read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert _alive(pid) is False
+        assert _alive(os.getpid()) is True
+    finally:
+        os.waitpid(pid, 0)
+    assert _alive(pid) is False
