@@ -394,13 +394,10 @@ class _LiteralSearch:
             import hyperscan
         except ImportError:
             return lambda data: literal in data
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(
-            expressions=[b"".join(b"\\x%02x" % byte for byte in literal)],
-            ids=[0],
-            elements=1,
-            flags=[hyperscan.HS_FLAG_SINGLEMATCH],
-        )
+        from leakguard.engine.literals import escaped
+        from leakguard.engine.rulecache import block_database
+
+        db = block_database([escaped(literal)], [0], [hyperscan.HS_FLAG_SINGLEMATCH], None)
         failure = hyperscan.error
 
         def search(data: bytes) -> bool:

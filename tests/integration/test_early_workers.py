@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,14 +15,12 @@ import pytest
 
 from leakguard import early_worker
 from leakguard.cli import early
-from tests.support.cli import run_cli
+from tests.support.cli import console_script, run_cli
 from tests.support.keys import stripe_key
 from tests.support.processes import gone
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-ENTRY = "from leakguard.cli.entry import main; main()"  # the installed command's
 FILES = 6
 
 
@@ -64,22 +60,6 @@ def build(tmp_path: Path) -> Path:
     return root
 
 
-def _console_script(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", ENTRY, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "XDG_STATE_HOME": str(cwd / "state"),
-            "XDG_CACHE_HOME": str(cwd / "cache"),
-        },
-    )
-
-
 def _report(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
@@ -95,7 +75,7 @@ def test_the_console_script_scans_beside_its_early_workers_and_reports_the_same(
     build: Path, tmp_path: Path, jobs: int, more: list[str]
 ) -> None:
     args = ["scan", str(build), "-j", str(jobs), *more]
-    done = _console_script([*args, "-f", "json", "-o", "early.json"], tmp_path)
+    done = console_script([*args, "-f", "json", "-o", "early.json"], tmp_path)
     assert done.returncode == 1, done.stderr  # findings
     early_report = _report(tmp_path / "early.json")
     assert early_report["stats"]["counters"]["early_workers"] == jobs - 1
@@ -117,7 +97,7 @@ def test_the_guess_applies_the_projects_configuration_as_the_scan_does(
     build: Path, tmp_path: Path
 ) -> None:
     (build / ".leakguard.yaml").write_text("exclude:\n  - module-1.js\n")
-    done = _console_script(["scan", str(build), "-j", "2", "-f", "json", "-o", "r.json"], tmp_path)
+    done = console_script(["scan", str(build), "-j", "2", "-f", "json", "-o", "r.json"], tmp_path)
     assert done.returncode == 1, done.stderr
     report = _report(tmp_path / "r.json")
     assert report["stats"]["counters"]["early_workers"] == 1  # the same plan: claimed
@@ -129,7 +109,7 @@ def test_the_guess_applies_the_projects_configuration_as_the_scan_does(
 
 def test_an_option_the_guess_does_not_know_forks_nothing(build: Path, tmp_path: Path) -> None:
     args = ["scan", str(build), "-j", "2", "--min-severity", "info", "-f", "json", "-o", "r.json"]
-    done = _console_script(args, tmp_path)
+    done = console_script(args, tmp_path)
     assert done.returncode == 1, done.stderr
     assert "early_workers" not in _report(tmp_path / "r.json")["stats"]["counters"]
 
@@ -165,7 +145,7 @@ def test_what_the_walk_could_not_read_is_reported_beside_the_early_workers(
     the workers' (the guess plans the same pieces)."""
     os.mkfifo(build / "pipe")
     args = ["scan", str(build), "-j", "2"]
-    done = _console_script([*args, "-f", "json", "-o", "early.json"], tmp_path)
+    done = console_script([*args, "-f", "json", "-o", "early.json"], tmp_path)
     assert done.returncode == 1, done.stderr
     report = _report(tmp_path / "early.json")
     assert report["stats"]["counters"]["early_workers"] == 1

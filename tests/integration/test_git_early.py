@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,9 @@ from leakguard.sources.git_objects import list_by_kind
 from leakguard.sources.git_provenance import start_log
 from leakguard.sources.git_repo import Repository, all_tips, discover, list_refs
 from tests.integration.git_repos import Builder, key
-from tests.support.cli import run_cli
+from tests.support.cli import console_script, run_cli
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
-ENTRY = "from leakguard.cli.entry import main; main()"  # the installed command's
 
 
 @pytest.fixture(autouse=True)
@@ -119,26 +115,6 @@ def test_another_repository_claims_nothing_and_end_stops_the_rest(
     assert started.log.proc is not None and started.log.proc.returncode is not None
 
 
-def _console_script(
-    args: list[str], tmp_path: Path, timeout: float = 120, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """``leakguard ARGS`` as the installed command runs it, in ``tmp_path``."""
-    return subprocess.run(
-        [sys.executable, "-c", ENTRY, *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "XDG_STATE_HOME": str(tmp_path / "state"),
-            "XDG_CACHE_HOME": str(tmp_path / "cache"),
-            **env,
-        },
-    )
-
-
 def _report(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
@@ -152,7 +128,7 @@ def test_the_console_script_starts_git_first_and_reports_the_same(
     history: Path, tmp_path: Path, jobs: str
 ) -> None:
     args = ["scan", str(history), "-f", "json", "-o", "early.json", "-j", jobs]
-    done = _console_script(args, tmp_path)
+    done = console_script(args, tmp_path)
     assert done.returncode == 1, done.stderr  # findings
     early = _report(tmp_path / "early.json")
     assert early["stats"]["counters"]["git_started_early"] == 3  # refs, listing, log
@@ -209,7 +185,7 @@ def test_nothing_started_early_outlives_a_command_that_fails(history: Path, tmp_
     path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
     args = ["scan", str(history), "-f", "no-such-format"]
     # the slow processes would hold it for a minute
-    done = _console_script(args, tmp_path, timeout=30, PATH=path)
+    done = console_script(args, tmp_path, timeout=30, PATH=path)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     started = sorted(int(p.name) for p in pids.iterdir())
