@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -526,3 +527,48 @@ def test_records_written_so_far_are_catalogued_up_to_the_last_ones_start(
         every = [f"{n:040x}" for n in range(1, 51)]
         assert catalogue.introductions(index, every) == expected.introductions(index, every)
         index.close()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_catalogue_agrees_with_the_whole_parse_of_a_random_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Known answers from the other reader: over a random log (blobs added, changed, deleted,
+    copied to a second path, brought back by a later commit, merged), read in one block or in
+    many, the catalogue gives every introduction :func:`parse_log` reads for any set of blobs,
+    in log order, and the introduced blobs the listing lacks."""
+    rng = random.Random(seed)
+    pool = [f"{rng.getrandbits(160):040x}" for _ in range(60)]
+    commits = [f"{rng.getrandbits(160):040x}" for _ in range(40)]
+    data = b""
+    for i, oid in enumerate(commits):
+        parents = " ".join(commits[i + 1 : i + 1 + rng.choice((0, 1, 1, 1, 2))])
+        data += _marked(oid, parents) + b"\n"
+        for k in range(rng.randint(0, 5)):
+            blob, old = rng.choice(pool), rng.choice([Z, *pool])
+            path = f"d{k}/{rng.choice('abc')}.py".encode()
+            if parents.count(" ") == 1:  # a merge: a combined entry
+                line = f"::100644 100644 100644 {old} {old} {blob} MM"
+            elif rng.random() < 0.15:  # a deletion
+                line = f":100644 000000 {blob} {Z} D"
+            elif old == Z:  # an addition
+                line = f":000000 100644 {Z} {blob} A"
+            else:
+                line = f":100644 100644 {old} {blob} M"
+            data += line.encode() + b"\0" + path + b"\0"
+    listed = set(rng.sample(pool, 45))
+    for block in (8 * 1024 * 1024, 1, 300):
+        monkeypatch.setattr(git_provenance, "SURVEY_BYTES", block)
+        with _log_file(tmp_path, data) as out:
+            records = list(parse_log(io.BytesIO(data), MARK))
+            intros = [r for r in records if isinstance(r, Introduction)]
+            index = LogIndex(out, MARK)
+            catalogue = index.catalogue(listed=listed)
+            assert catalogue is not None
+            assert catalogue.commits == [r.oid for r in records if isinstance(r, Commit)]
+            assert catalogue.unlisted == {r.blob for r in intros if r.blob != Z} - listed
+            for size in (1, 2, 5, 60):
+                wanted = set(rng.sample(pool, size))
+                expected = [r for r in intros if r.blob in wanted]
+                assert catalogue.introductions(index, wanted) == expected
+            index.close()
