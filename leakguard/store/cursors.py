@@ -146,10 +146,15 @@ class FileState:
                 f"cannot read the incremental state {self.path_for(repo_key)}: {exc.strerror}",
                 hint="check the permissions of --state-dir, or delete the file for a full scan",
             ) from None
-        lines = data.split(b"\n")
-        if not lines or not lines[0].startswith(HEADER):
+        if not data.startswith(HEADER):
             return set()  # not our format: scan everything
-        return {line.decode("ascii") for line in lines[1:] if line and not line.startswith(b"#")}
+        # one decode and one split (an id is ASCII hex; a damaged line matches no commit)
+        lines = data.decode("ascii", "replace").split("\n")[1:]
+        if b"#" in data[len(HEADER) :]:
+            lines = [line for line in lines if not line.startswith("#")]
+        commits = set(lines)
+        commits.discard("")
+        return commits
 
     def _append(self, repo_key: str, commits: Iterable[str]) -> None:
         """Add the commits the file does not hold yet (a full scan hands over every commit it
@@ -168,16 +173,22 @@ class FileState:
                 _write_private(path, HEADER + label + b"\n" + _lines(commits))
                 return
             head, _, rest = data.partition(b"\n")
-            recorded = [line for line in rest.split(b"\n") if line and not line.startswith(b"#")]
-            known = {line.decode("ascii", "replace") for line in recorded}
-            new = [c for c in commits if c not in known]
-            if len(known) != len(recorded):  # duplicates: keep each commit once
-                kept = list(dict.fromkeys(recorded))
-                _write_private(path, head + b"\n" + b"".join(c + b"\n" for c in kept) + _lines(new))
+            # bytes against bytes, a set of them at once: a long history records tens of
+            # thousands of commits, compared on every full scan
+            recorded = rest.split(b"\n")
+            if b"#" in rest:
+                recorded = [line for line in recorded if not line.startswith(b"#")]
+            known = set(recorded)
+            known.discard(b"")
+            listed = "\n".join(commits).encode("ascii")
+            new = [c for c in listed.split(b"\n") if c not in known] if listed else []
+            if len(known) != len(recorded) - recorded.count(b""):  # duplicates: keep one each
+                kept = list(dict.fromkeys(line for line in recorded if line))
+                _write_private(path, head + b"\n" + _joined(kept) + _joined(new))
             elif new:
                 fd = os.open(path, os.O_WRONLY | os.O_APPEND)
                 try:
-                    os.write(fd, _lines(new))
+                    os.write(fd, _joined(new))
                 finally:
                     os.close(fd)
         except OSError as exc:
@@ -195,6 +206,11 @@ class FileState:
 
 def _lines(commits: Iterable[str]) -> bytes:
     return "".join(f"{c}\n" for c in commits).encode("ascii")
+
+
+def _joined(lines: list[bytes]) -> bytes:
+    """``lines``, each ended by a newline."""
+    return b"\n".join(lines) + b"\n" if lines else b""
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -115,3 +115,13 @@ def test_a_foreign_state_file_is_replaced_so_the_next_scan_can_be_incremental(
     assert path.read_bytes() == f"# leakguard git commits v1 /repo\n{A}\n".encode()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert state.read(["/repo"]) == ScanState({"/repo": frozenset({A})})
+
+
+def test_a_damaged_line_in_a_state_file_is_no_commit_and_no_error(tmp_path: Path) -> None:
+    state = FileState(tmp_path / "state")
+    state.write(ScanState({"/repo": frozenset({A})}))
+    path = state.path_for("/repo")
+    path.write_bytes(path.read_bytes() + b"\xff\xfe not an id\n\n# a note\n" + f"{B}\n".encode())
+    assert state.read(["/repo"]).seen("/repo") == {A, B, "\ufffd\ufffd not an id"}
+    state.write(ScanState({"/repo": frozenset({A, B, C})}))
+    assert _recorded(state, "/repo")[-1] == C.encode()  # only the new commit appended
