@@ -29,11 +29,8 @@ import secrets
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, compress, islice, repeat
-from operator import add, eq, methodcaller, not_
 from pathlib import Path
 from typing import IO
 
@@ -49,9 +46,6 @@ ENTRY_BYTES = 1024  # more than the head of a raw entry the gitlink pattern read
 GITLINK = b"160000"
 # a raw entry (one colon per parent): its modes, ids and status; the last id is the new blob
 _RAW_ENTRY = re.compile(rb"\0\n?:+(?:[0-7]{6} )+(?:[0-9a-f]{40,64} )*?([0-9a-f]{40,64}) [A-Z]")
-_START = methodcaller("start")
-_ID = methodcaller("group", 1)
-_NO_BLOB = (b"0" * 40, b"0" * 64)  # the id a deletion's raw entry gives
 # a raw entry whose new mode is a gitlink (the new mode is the last one, followed by an id)
 _GITLINK_ENTRY = re.compile(rb"\0\n?:+(?:[0-7]{6} )*160000 [0-9a-f]{40}")
 
@@ -264,7 +258,7 @@ class LogIndex:
         self._feed(cataloguer)
         return cataloguer.finish(len(self._data)) is not None and not cataloguer.submodules
 
-    def survey(self, blobs: Iterable[str], listed: AbstractSet[str] | None) -> Survey:
+    def survey(self, blobs: Iterable[str], listed: Container[str] | None) -> Survey:
         """The commits walked, the introduced blobs ``listed`` lacks (when given), and every
         introduction of one of ``blobs``, in log order (only the commits that hold one are
         parsed), whether the log is plain or not."""
@@ -275,7 +269,7 @@ class LogIndex:
         records = catalogue.introductions(self, blobs)
         return Survey(catalogue.commits, catalogue.unlisted, records)
 
-    def catalogue(self, listed: AbstractSet[str] | None) -> Catalogue | None:
+    def catalogue(self, listed: Container[str] | None) -> Catalogue | None:
         """The log's :class:`Catalogue` (one pass of a regex, block by block), or None when a
         byte is not UTF-8 (a whole parse must name its odd paths; the submodules are found by
         :meth:`Catalogue.submodules`)."""
@@ -317,22 +311,20 @@ class _Cataloguer:
     def __init__(
         self,
         marker: bytes,
-        listed: AbstractSet[str] | None = None,
+        listed: Container[str] | None = None,
         *,
         catalogue: bool = True,
         need_plain: bool = True,
     ) -> None:
         self.marker = marker
         self.listed = listed
-        self._listed_ids: set[bytes] | None = None  # ``listed`` as bytes, made when first needed
         self.catalogue = catalogue
         self.need_plain = need_plain
         self.plain = True
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         escaped = re.escape(marker)
-        # a header gives an empty string, a raw entry its new blob id: one flat list of bytes
-        self._pattern = re.compile(escaped + b"|" + _RAW_ENTRY.pattern)
-        self._heads = re.compile(escaped + rb"([0-9a-f]{40,64})")
+        self._pattern = re.compile(escaped + rb"([0-9a-f]{40,64})|" + _RAW_ENTRY.pattern)
+        self._heads = re.compile(escaped + rb"[0-9a-f]{40,64}")
         self.commits: list[bytes] = []
         self.heads: list[int] = []
         # hash of a blob id -> the number of the commit introducing it, or of each (a list):
@@ -355,56 +347,32 @@ class _Cataloguer:
             if self.need_plain and not self.submodules:
                 self.submodules = _GITLINK_ENTRY.search(data, start, end) is not None
             return
-        first = len(self.commits) - 1  # the commit the entries found next belong to
-        heads = list(self._heads.finditer(data, start, end))
-        self.heads += map(add, map(_START, heads), repeat(base))
-        self.commits += map(_ID, heads)
+        self.heads += [base + m.start() for m in self._heads.finditer(data, start, end)]
         # a submodule's commit is no blob of this repository: named by enrich, never listed
         gitlinks = self._gitlinks(data, start, end, base)
-        # Per raw entry, the number of its commit, with no Python statement run per entry (a
-        # history has tens of thousands): the headers found so far, counted along the list.
-        found = self._pattern.findall(data, start, end)
-        entries = list(map(bool, found))
-        numbers = list(compress(accumulate(map(not_, found), initial=first), [False, *entries]))
-        blobs = list(compress(found, entries))
-        self._number(list(map(hash, blobs)), numbers)
-        if self.listed is not None:
-            introduced = set(blobs)
-            introduced -= gitlinks
-            introduced -= self._listed_bytes()
-            introduced.difference_update(_NO_BLOB)
-            self.unlisted.update(b.decode("ascii") for b in introduced)
-
-    def _number(self, keys: list[int], numbers: list[int]) -> None:
-        """Note that the blob of hash ``keys[i]`` is introduced by commit ``numbers[i]``: a
-        blob seen once so far goes in at once; one the log names again is added in order."""
         by_blob = self.by_blob
-        block = dict(zip(keys, numbers, strict=True))
-        again = block.keys() & by_blob.keys()
-        if len(block) != len(keys):  # a blob named twice in the block (two paths, a revert)
-            ordered = sorted(keys)
-            again.update(compress(ordered, map(eq, ordered, islice(ordered, 1, None))))
-        if again:
-            for key in again:
-                del block[key]
-            named_again = map(again.__contains__, keys)
-            for key, number in compress(zip(keys, numbers, strict=True), named_again):
-                known = by_blob.get(key)
-                if known is None:
-                    by_blob[key] = number
-                elif isinstance(known, int):
-                    if known != number:
-                        by_blob[key] = [known, number]
-                elif known[-1] != number:
-                    known.append(number)
-        by_blob.update(block)
-
-    def _listed_bytes(self) -> set[bytes]:
-        if self._listed_ids is None:
-            # one join and one split: a set of tens of thousands of ids in a few milliseconds
-            joined = "\n".join(self.listed or ()).encode("ascii", "replace")
-            self._listed_ids = set(joined.split(b"\n")) if joined else set()
-        return self._listed_ids
+        introduced: set[bytes] = set()
+        number = len(self.commits) - 1  # the commit the entries found next belong to
+        for commit, blob in self._pattern.findall(data, start, end):
+            if commit:
+                self.commits.append(commit)
+                number += 1
+                continue
+            introduced.add(blob)
+            key = hash(blob)
+            numbers = by_blob.get(key)
+            if numbers is None:
+                by_blob[key] = number
+            elif isinstance(numbers, int):
+                if numbers != number:
+                    by_blob[key] = [numbers, number]
+            elif numbers[-1] != number:
+                numbers.append(number)
+        if self.listed is not None:
+            listed = self.listed
+            introduced -= gitlinks
+            fresh = (b.decode("ascii") for b in introduced if b.strip(b"0"))
+            self.unlisted.update(oid for oid in fresh if oid not in listed)
 
     def _gitlinks(self, data: bytes | mmap.mmap, start: int, end: int, base: int) -> set[bytes]:
         """The commit ids named by the raw entries of ``data[start:end]`` that add a
@@ -424,14 +392,9 @@ class _Cataloguer:
         return ids
 
     def _plain(self, data: bytes | mmap.mmap, start: int, end: int) -> bool:
-        # a raw entry never spans two records, nor a UTF-8 character a record's start (ASCII);
-        # an ASCII block leaves the decoder as it was (a sequence cut short is still reported
-        # by finish) and is checked several times faster than it is decoded
-        block = data[start:end]
-        if block.isascii():
-            return True
+        # a raw entry never spans two records, nor a UTF-8 character a record's start (ASCII)
         try:
-            self._decoder.decode(block)
+            self._decoder.decode(data[start:end])
         except UnicodeDecodeError:
             return False
         return True
@@ -446,13 +409,12 @@ class _Cataloguer:
                 self.plain = False
         if not self.wanted():
             return None
-        # one decode of them all (ids are ASCII hex), not one per commit
-        commits = b"\n".join(self.commits).decode("ascii").split("\n") if self.commits else []
+        commits = [c.decode("ascii") for c in self.commits]
         heads = [*self.heads, size]
         return Catalogue(commits, self.unlisted, heads, self.by_blob, self.gitlink_commits)
 
 
-def read_log(log: LogPass, listed: AbstractSet[str] | None) -> tuple[LogIndex, Catalogue | None]:
+def read_log(log: LogPass, listed: Container[str] | None) -> tuple[LogIndex, Catalogue | None]:
     """The log mapped, and its :class:`Catalogue` (None when it is not plain), read while git
     is still writing it: every whole record written so far is catalogued each time a step
     more is there, so little is left to read once git is done (on a busy machine the log is
