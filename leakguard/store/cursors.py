@@ -173,22 +173,16 @@ class FileState:
                 _write_private(path, HEADER + label + b"\n" + _lines(commits))
                 return
             head, _, rest = data.partition(b"\n")
-            # bytes against bytes, a set of them at once: a long history records tens of
-            # thousands of commits, compared on every full scan
-            recorded = rest.split(b"\n")
-            if b"#" in rest:
-                recorded = [line for line in recorded if not line.startswith(b"#")]
-            known = set(recorded)
-            known.discard(b"")
-            listed = "\n".join(commits).encode("ascii")
-            new = [c for c in listed.split(b"\n") if c not in known] if listed else []
-            if len(known) != len(recorded) - recorded.count(b""):  # duplicates: keep one each
-                kept = list(dict.fromkeys(line for line in recorded if line))
-                _write_private(path, head + b"\n" + _joined(kept) + _joined(new))
+            recorded = [line for line in rest.split(b"\n") if line and not line.startswith(b"#")]
+            known = {line.decode("ascii", "replace") for line in recorded}
+            new = [c for c in commits if c not in known]
+            if len(known) != len(recorded):  # duplicates: keep each commit once
+                kept = list(dict.fromkeys(recorded))
+                _write_private(path, head + b"\n" + b"".join(c + b"\n" for c in kept) + _lines(new))
             elif new:
                 fd = os.open(path, os.O_WRONLY | os.O_APPEND)
                 try:
-                    os.write(fd, _joined(new))
+                    os.write(fd, _lines(new))
                 finally:
                     os.close(fd)
         except OSError as exc:
@@ -206,11 +200,6 @@ class FileState:
 
 def _lines(commits: Iterable[str]) -> bytes:
     return "".join(f"{c}\n" for c in commits).encode("ascii")
-
-
-def _joined(lines: list[bytes]) -> bytes:
-    """``lines``, each ended by a newline."""
-    return b"\n".join(lines) + b"\n" if lines else b""
 
 
 def _write_private(path: Path, data: bytes) -> None:
