@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _peers import GITLEAKS, PEER_PYTHON, ensure_peers, leakguard_bin
 
-from leakguard.engine.filters import DOCUMENTATION_VALUES
+from leakguard.engine.filters import documentation
 from leakguard.engine.matcher import Engine
 from leakguard.engine.rules import Rule, RuleSet
 
@@ -261,7 +261,7 @@ def generate(root: Path, variants: int, noise: int, seed: int) -> dict[str, dict
             # out of context) are random-looking values reported in a table of their own
             kind = "neg" if any(m in text for m in _PLACEHOLDERS) else "near"
             write(kind, fam, rule.id, n, text)
-    for n, value in enumerate(sorted(DOCUMENTATION_VALUES)):
+    for n, value in enumerate(sorted(documentation()[0])):
         write("neg", "public examples", "documented", n, f'value = "{value.decode()}"', ".py")
     for name, text in _noise(rng, noise):
         write("neg", "noise", "noise", 0, text, "-" + name)
