@@ -141,7 +141,12 @@ def _placeholder(secret: bytes, prefix_len: int) -> bool:
     body = written.lower()
     if not body:
         return True
-    if _PLACEHOLDER_MARKER.search(body) is not None or _EDGE_RUN.search(written) is not None:
+    if _PLACEHOLDER_MARKER.search(body) is not None:
+        return True
+    # three memchr-fast searches first: the regex costs ~7 us on a JWT, which holds no run
+    if (b"xxxx" in written or b"XXXX" in written or b"____" in written) and _EDGE_RUN.search(
+        written
+    ):
         return True
     if _SAME_CHAR_RUN.search(body):
         return True
