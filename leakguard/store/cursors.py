@@ -125,7 +125,7 @@ class FileState:
     def write(self, state: ScanState) -> None:
         """Commits first: a signature promises that its commits were scanned."""
         for key, commits in state.commits.items():
-            self._append(key, sorted(commits))
+            self._append(key, commits)
         for key, signature in state.signatures.items():
             self._replace_signature(key, signature)
 
@@ -170,12 +170,13 @@ class FileState:
                 data = None
             if data is None or not data.startswith(HEADER):
                 label = repo_key.replace("\n", " ").encode("utf-8", "replace")
-                _write_private(path, HEADER + label + b"\n" + _lines(commits))
+                _write_private(path, HEADER + label + b"\n" + _lines(sorted(commits)))
                 return
             head, _, rest = data.partition(b"\n")
             recorded = [line for line in rest.split(b"\n") if line and not line.startswith(b"#")]
             known = {line.decode("ascii", "replace") for line in recorded}
-            new = [c for c in commits if c not in known]
+            # sorted once filtered: a full scan hands over every commit, new ones are few
+            new = sorted(c for c in commits if c not in known)
             if len(known) != len(recorded):  # duplicates: keep each commit once
                 kept = list(dict.fromkeys(recorded))
                 _write_private(path, head + b"\n" + b"".join(c + b"\n" for c in kept) + _lines(new))

@@ -125,3 +125,11 @@ def test_a_damaged_line_in_a_state_file_is_no_commit_and_no_error(tmp_path: Path
     assert state.read(["/repo"]).seen("/repo") == {A, B, "\ufffd\ufffd not an id"}
     state.write(ScanState({"/repo": frozenset({A, B, C})}))
     assert _recorded(state, "/repo")[-1] == C.encode()  # only the new commit appended
+
+
+def test_new_commits_are_appended_in_order_and_a_new_file_is_sorted(tmp_path: Path) -> None:
+    state = FileState(tmp_path / "state")
+    state.write(ScanState({"/repo": frozenset({C, B})}))
+    assert _recorded(state, "/repo") == [B.encode(), C.encode()]
+    state.write(ScanState({"/repo": frozenset({C, "f" * 40, B, A})}))
+    assert _recorded(state, "/repo") == [B.encode(), C.encode(), A.encode(), b"f" * 40]
