@@ -148,13 +148,7 @@ class FileState:
             ) from None
         if not data.startswith(HEADER):
             return set()  # not our format: scan everything
-        # one decode and one split (an id is ASCII hex; a damaged line matches no commit)
-        lines = data.decode("ascii", "replace").split("\n")[1:]
-        if b"#" in data[len(HEADER) :]:
-            lines = [line for line in lines if not line.startswith("#")]
-        commits = set(lines)
-        commits.discard("")
-        return commits
+        return _ids(_recorded(data.partition(b"\n")[2]))
 
     def _append(self, repo_key: str, commits: Iterable[str]) -> None:
         """Add the commits the file does not hold yet (a full scan hands over every commit it
@@ -173,8 +167,8 @@ class FileState:
                 _write_private(path, HEADER + label + b"\n" + _lines(sorted(commits)))
                 return
             head, _, rest = data.partition(b"\n")
-            recorded = [line for line in rest.split(b"\n") if line and not line.startswith(b"#")]
-            known = {line.decode("ascii", "replace") for line in recorded}
+            recorded = _recorded(rest)
+            known = _ids(recorded)
             # sorted once filtered: a full scan hands over every commit, new ones are few
             new = sorted(c for c in commits if c not in known)
             if len(known) != len(recorded):  # duplicates: keep each commit once
@@ -197,6 +191,17 @@ class FileState:
             _write_private(path, signature.encode("ascii") + b"\n")
         except OSError as exc:
             raise _unwritable(path, exc) from None
+
+
+def _recorded(rest: bytes) -> list[bytes]:
+    """The commit lines of a state file after its header (blank and comment lines left out)."""
+    return [line for line in rest.split(b"\n") if line and not line.startswith(b"#")]
+
+
+def _ids(recorded: list[bytes]) -> set[str]:
+    """The commit ids of ``recorded`` lines (an id is ASCII hex: a damaged line, read with
+    replacement characters, is an id no commit has, not an error)."""
+    return {line.decode("ascii", "replace") for line in recorded}
 
 
 def _lines(commits: Iterable[str]) -> bytes:
