@@ -287,7 +287,7 @@ class GitSource:
         return (*kinds, "commit") if self._include_unreachable else kinds
 
     def _listed_blobs(self) -> list[tuple[str, int]]:
-        """Every blob in the object store with its size, in pack order (full scans)."""
+        """Every blob in the object store with its size on disk, in pack order (full scans)."""
         kinds = self._kinds()
         listing, self._listing = self._listing, None
         if listing is None:

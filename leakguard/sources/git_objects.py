@@ -153,7 +153,11 @@ def list_objects(git_dir: Path) -> Iterator[tuple[str, str, int]]:
 
 
 def list_by_kind(git_dir: Path, kinds: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
-    """(oid, size) of every object of each of ``kinds``, in pack order (as list_objects)."""
+    """(oid, size on disk) of every object of each of ``kinds``, in pack order (as
+    list_objects). The size on disk (compressed, or the delta's) is what the listing is asked
+    for: git finds it in the pack index without reading the object's header (a history's
+    listing: 0.04 s of git's time instead of 0.06), and it weighs the blobs well enough to
+    cut them into ranges of similar work."""
     listing = Listing(git_dir, kinds)
     try:
         return listing.result()
@@ -187,27 +191,29 @@ class Listing:
 
 
 def _parse_listing(stream: IO[bytes], kinds: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
-    """``<type> <oid> <size>`` lines, read in blocks, one regex per wanted type."""
+    """``<type> <oid> <size>`` lines, read in blocks, one regex per wanted type (over the bytes
+    as read: decoding each block first doubled the memory a block takes and the time)."""
     patterns = {
         # a literal first (the type on a line's start): the regex engine skips to it at once
-        kind: re.compile(rf"\n{re.escape(kind)} ([0-9a-f]+) ([0-9]+)")
+        kind: re.compile(rb"\n" + re.escape(kind.encode("ascii")) + rb" ([0-9a-f]+) ([0-9]+)")
         for kind in kinds
     }
     found: dict[str, list[tuple[str, int]]] = {kind: [] for kind in kinds}
-    pending = b""
+    pending = b"\n"  # the newline before the first line, then the unfinished line
     while block := stream.read(LIST_BLOCK_BYTES):
-        pending += block
-        cut = pending.rfind(b"\n") + 1
-        if not cut:
-            continue
-        text, pending = "\n" + pending[:cut].decode("ascii", "replace"), pending[cut:]
+        text = pending + block
+        cut = text.rfind(b"\n")  # the newline ending the last whole line
+        # (a line's pattern starts at the newline before it: one cut short stays pending)
         for kind, pattern in patterns.items():
-            found[kind] += [(oid, int(size)) for oid, size in pattern.findall(text)]
+            found[kind] += [
+                (oid.decode("ascii"), int(size)) for oid, size in pattern.findall(text, 0, cut)
+            ]
+        pending = text[cut:]
     return found
 
 
 _LIST_ARGS = ("cat-file", "--batch-all-objects", "--unordered")
-_LIST_FORMAT = "%(objecttype) %(objectname) %(objectsize)"
+_LIST_FORMAT = "%(objecttype) %(objectname) %(objectsize:disk)"  # see list_by_kind
 
 
 def objects_by_id(git_dir: Path, oids: Iterable[str], max_bytes: int) -> Iterator[GitObject]:
