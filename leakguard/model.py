@@ -127,6 +127,68 @@ class Chunk:
         return Location(base.path, (base.line or 1) + newlines, column, base.commit, base.extras)
 
 
+def _quick_inits() -> None:
+    """Give :class:`Location` and :class:`Chunk` an ``__init__`` that sets their slots through
+    the slots' own descriptors. A history scan makes one of each for every blob (tens of
+    thousands), a log scan one per block: the ``__init__`` a frozen dataclass gets calls
+    ``object.__setattr__`` per field (0.58 µs a Location, 0.71 µs a Chunk); these take 0.32
+    and 0.38 µs. Same parameters and defaults as the fields (``tests/unit/test_model.py``);
+    the instances stay frozen (assigning a field still raises)."""
+    lp, ll, lc, lm, le = (Location.__dict__[n].__set__ for n in _LOCATION_FIELDS)
+
+    def location_init(
+        self: Location,
+        path: str,
+        line: int = 0,
+        column: int = 0,
+        commit: str | None = None,
+        extras: Extras = (),
+    ) -> None:
+        lp(self, path)
+        ll(self, line)
+        lc(self, column)
+        lm(self, commit)
+        le(self, extras)
+
+    cd, cl, ck, cf, cu, cp, cn = (Chunk.__dict__[n].__set__ for n in _CHUNK_FIELDS)
+
+    def chunk_init(
+        self: Chunk,
+        data: bytes,
+        location: Location,
+        source_kind: str = SourceKind.FILE,
+        report_from: int = 0,
+        report_until: int | None = None,
+        position_fixed: bool = False,
+        depth: int = 0,
+    ) -> None:
+        cd(self, data)
+        cl(self, location)
+        ck(self, source_kind)
+        cf(self, report_from)
+        cu(self, report_until)
+        cp(self, position_fixed)
+        cn(self, depth)
+
+    location_init.__qualname__ = "Location.__init__"
+    chunk_init.__qualname__ = "Chunk.__init__"
+    setattr(Location, "__init__", location_init)  # noqa: B010 - mypy keeps the dataclass's
+    setattr(Chunk, "__init__", chunk_init)  # noqa: B010
+
+
+_LOCATION_FIELDS = ("path", "line", "column", "commit", "extras")
+_CHUNK_FIELDS = (
+    "data",
+    "location",
+    "source_kind",
+    "report_from",
+    "report_until",
+    "position_fixed",
+    "depth",
+)
+_quick_inits()
+
+
 class ValidationStatus(enum.StrEnum):
     PASSED = "passed"  # an offline check (checksum, claims, pairing) confirmed the format
     NOT_CHECKED = "not-checked"  # the rule has no validator
