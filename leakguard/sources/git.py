@@ -25,9 +25,9 @@ from pathlib import Path
 from leakguard.errors import InputError
 from leakguard.model import Chunk, Finding, Location, Scalar, ScanState, ScanStats, Skipped
 from leakguard.options import ScanOptions
-from leakguard.sources import git_early, git_run
+from leakguard.sources import git_early
 from leakguard.sources.filesystem import DirectorySource
-from leakguard.sources.git_objects import Listing, list_objects, objects_by_id
+from leakguard.sources.git_objects import Listing, Lookups, list_objects, objects_by_id
 from leakguard.sources.git_pieces import (
     GitBlobs,
     GitWorkTree,
@@ -63,6 +63,8 @@ from leakguard.sources.git_signature import fast_path_applies, state_signature
 from leakguard.sources.interface import Source
 
 RANGES_PER_WORKER = 4
+# tip lookups (branch x path) per cat-file process: more, and a second process shares them
+LOOKUPS_PER_PROCESS = 64
 BLOB_KEY = "blob"
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
@@ -350,11 +352,18 @@ class GitSource:
         log = self._log
         if log is None:
             return list(findings)
+        lookups: Lookups | None = None
         try:
             # a blob's chunks carry the blob id where the commit goes (see blob_chunks)
             git_findings = [f for f in findings if f.location.commit is not None]
             others = [f for f in findings if f.location.commit is None]
             wanted = {str(f.location.commit) for f in git_findings}
+            # git starts (while the log is read) the processes that will say which branch
+            # tips still hold each secret
+            branches = self._branches()
+            if wanted and branches:
+                guess = len(branches) * len(wanted)
+                lookups = Lookups(self.repo.git_dir, 2 if guess > LOOKUPS_PER_PROCESS else 1)
             intros, commits = self._read_log(log, wanted, stats, problems)
             unexplained = wanted - intros.keys()
             if unexplained & self._replaced:
@@ -363,11 +372,13 @@ class GitSource:
             unreachable: dict[str, list[_Intro]] = {}
             if unexplained and self._include_unreachable and self._commits_in_store:
                 unreachable = self._unreachable_intros(unexplained, stats)
-            enriched = self._merge(git_findings, intros, unreachable, stats)
+            enriched = self._merge(git_findings, intros, unreachable, lookups)
             if self._record:
                 self._scanned = commits
             return others + enriched
         finally:
+            if lookups is not None:
+                lookups.close()
             if self._read is not None:
                 self._read[0].close()
                 self._read = None
@@ -470,7 +481,7 @@ class GitSource:
         findings: list[Finding],
         intros: dict[str, list[_Intro]],
         unreachable: dict[str, list[_Intro]],
-        stats: ScanStats,
+        lookups: Lookups | None,
     ) -> list[Finding]:
         """One finding per secret: located where it first entered, other places as
         occurrences."""
@@ -486,7 +497,8 @@ class GitSource:
                 places = [_Place(None, f)]  # a dangling blob: no commit holds it
             for place in places:
                 groups.setdefault((f.fingerprint, f.rule_id), []).append((f, place))
-        exposure = self._exposure({key: [p for _, p in members] for key, members in groups.items()})
+        by_key = {key: [p for _, p in members] for key, members in groups.items()}
+        exposure = self._exposure(by_key, lookups) if lookups is not None else {}
         out = []
         for key, members in groups.items():
             members.sort(key=lambda m: m[1].order)
@@ -513,12 +525,15 @@ class GitSource:
             out.append(dataclasses.replace(first, location=location, occurrences=occurrences))
         return out
 
+    def _branches(self) -> list[Ref]:
+        return [r for r in self._refs if r.is_branch and r.kind == "commit"]
+
     def _exposure(
-        self, groups: dict[tuple[str, str], list[_Place]]
+        self, groups: dict[tuple[str, str], list[_Place]], lookups: Lookups
     ) -> dict[tuple[str, str], list[str]]:
-        """Which branch tips still hold each secret: one ``cat-file --batch-check`` asks
-        ``<tip>:<path>`` for every branch and every path the secret was introduced at."""
-        branches = [r for r in self._refs if r.is_branch and r.kind == "commit"]
+        """Which branch tips still hold each secret: ``lookups`` asks ``<tip>:<path>`` for
+        every branch and every path the secret was introduced at."""
+        branches = self._branches()
         queries: dict[tuple[str, bytes], str | None] = {}
         for places in groups.values():
             for p in places:
@@ -528,16 +543,8 @@ class GitSource:
         if not queries:
             return {}
         keys = list(queries)
-        payload = b"".join(oid.encode() + b":" + path + b"\n" for oid, path in keys)
-        proc = git_run.run(  # --buffer: one write of the answers, not one per query
-            ["cat-file", "--batch-check=%(objectname)", "--buffer"],
-            git_dir=self.repo.git_dir,
-            input=payload,
-        )
-        answers = proc.stdout.split(b"\n")
-        for i, key in enumerate(keys):
-            line = answers[i] if i < len(answers) else b""
-            queries[key] = None if line.endswith(b"missing") or not line else line.decode()
+        answers = lookups.ask([oid.encode() + b":" + path for oid, path in keys])
+        queries.update(zip(keys, answers, strict=True))
         out: dict[tuple[str, str], list[str]] = {}
         for gkey, places in groups.items():
             blobs = {p.blob for p in places}

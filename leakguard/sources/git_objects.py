@@ -216,6 +216,69 @@ _LIST_ARGS = ("cat-file", "--batch-all-objects", "--unordered")
 _LIST_FORMAT = "%(objecttype) %(objectname) %(objectsize:disk)"  # see list_by_kind
 
 
+class Lookups:
+    """``cat-file --batch-check=%(objectname)`` processes started now and asked later: each
+    query (``<commit>:<path>``, say) gets the id it names, or None.
+
+    Asked at the end of a scan, when everything else is done and a core is idle: the queries
+    are split among the processes, which answer at once (a history's 48 findings on 8 branches:
+    376 queries, ~11 ms for one git process; the processes start while the log is read)."""
+
+    def __init__(self, git_dir: Path, processes: int) -> None:
+        self._procs: list[subprocess.Popen[bytes]] = []
+        try:
+            for _ in range(max(1, processes)):
+                self._procs.append(
+                    git_run.popen(
+                        ["cat-file", "--batch-check=%(objectname)", "--buffer"],
+                        git_dir=git_dir,
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+        except BaseException:
+            self.close()
+            raise
+
+    def ask(self, queries: Sequence[bytes]) -> list[str | None]:
+        """The answer to each query (none holds a newline), in order; once. None where the
+        object is missing or git gave no answer (it died)."""
+        procs, self._procs = self._procs, []
+        share = -(-len(queries) // len(procs)) if procs else 0
+        slices = [queries[i * share : (i + 1) * share] for i in range(len(procs))]
+        outputs: list[bytes] = [b""] * len(procs)
+
+        def answer(k: int) -> None:
+            payload = b"".join(q + b"\n" for q in slices[k])
+            with contextlib.suppress(OSError, ValueError):
+                outputs[k] = procs[k].communicate(payload)[0] or b""
+
+        helpers = [threading.Thread(target=answer, args=(k,)) for k in range(1, len(procs))]
+        try:
+            for t in helpers:
+                t.start()
+            if procs:
+                answer(0)
+        finally:
+            for t in helpers:
+                t.join()
+            for proc in procs:
+                _stop(proc)
+        answers: list[str | None] = []
+        for part, out in zip(slices, outputs, strict=True):
+            lines = out.split(b"\n")
+            for i in range(len(part)):
+                line = lines[i] if i < len(lines) else b""
+                answers.append(None if not line or line.endswith(b"missing") else line.decode())
+        return answers
+
+    def close(self) -> None:
+        procs, self._procs = self._procs, []
+        for proc in procs:
+            _stop(proc)
+
+
 def objects_by_id(git_dir: Path, oids: Iterable[str], max_bytes: int) -> Iterator[GitObject]:
     """The objects named by ``oids``, in that order; a corrupt one does not stop the rest.
 

@@ -19,7 +19,7 @@ from leakguard.redact import fingerprint
 from leakguard.scanner import scan_then_record
 from leakguard.sources import git as git_source
 from leakguard.sources import git_provenance
-from leakguard.sources.git_objects import list_by_kind, list_objects, objects_by_id
+from leakguard.sources.git_objects import Lookups, list_by_kind, list_objects, objects_by_id
 from leakguard.sources.remote import mirror_path
 from leakguard.store.cursors import state_store_for
 from tests.integration.git_repos import Builder, key, loose_object
@@ -514,6 +514,39 @@ def test_objects_listed_by_kind_are_those_listed_one_by_one(tmp_path: Path) -> N
     for kind in kinds:
         assert listed[kind] == [(oid, int(on_disk[oid])) for oid, k, _ in one_by_one if k == kind]
     assert len(listed["blob"]) == 3 and len(listed["tag"]) == 1
+
+
+@pytest.mark.parametrize("processes", [1, 2, 3])
+def test_lookups_answer_each_query_in_order_whatever_the_processes(
+    tmp_path: Path, processes: int
+) -> None:
+    b, first, second = _two_commits(tmp_path / "repo")
+    git_dir = b.path / ".git"
+    app, lib = (b.git("rev-parse", f"{second}:{p}") for p in ("app.py", "lib/b.py"))
+    expected = {
+        f"{first}:app.py": app,
+        f"{first}:lib/b.py": None,  # not there yet
+        f"{second}:lib/b.py": lib,
+        f"{second}:gone.txt": None,
+        f"{second}:app.py": app,
+        "0" * 40 + ":app.py": None,  # no such commit
+    }
+    queries = [q.encode() for q in expected]
+    for asked in (queries, queries[:1], []):
+        lookups = Lookups(git_dir, processes)
+        try:
+            assert lookups.ask(asked) == list(expected.values())[: len(asked)]
+        finally:
+            lookups.close()
+    assert app != lib
+
+
+def test_lookups_of_a_git_that_fails_answer_none(tmp_path: Path) -> None:
+    lookups = Lookups(tmp_path / "no-such-repository", 2)
+    try:
+        assert lookups.ask([b"HEAD:app.py"] * 3) == [None, None, None]
+    finally:
+        lookups.close()
 
 
 def test_a_corrupt_object_amid_good_ones_loses_none_of_them(tmp_path: Path) -> None:
