@@ -24,32 +24,41 @@ import atexit
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from leakguard.sources.git_layout import plain_layout
 from leakguard.sources.git_objects import Listing
-from leakguard.sources.git_provenance import LogPass, start_log
-from leakguard.sources.git_repo import Ref, Repository, all_tips, discover_plain, list_refs
+
+if TYPE_CHECKING:
+    from leakguard.sources.git_provenance import LogPass
+    from leakguard.sources.git_repo import Ref, Repository
 
 #: what a full scan lists from the object store without unreachable objects (GitSource._kinds)
 FULL_SCAN_KINDS = ("blob",)
 
 
-@dataclass
 class _Started:
-    git_dir: Path
-    work_tree: Path | None
-    listing: Listing | None
-    refs: list[Ref] | None = None  # None until the thread is done, or when it failed
-    warnings: list[str] = field(default_factory=list)
-    tips: list[str] | None = None
-    log: LogPass | None = None
-    thread: threading.Thread | None = None
+    """What :func:`begin` started for one repository (a plain class: ``dataclasses`` is among
+    what loads only once git is running)."""
+
+    def __init__(self, git_dir: Path, work_tree: Path | None, listing: Listing | None) -> None:
+        self.git_dir = git_dir
+        self.work_tree = work_tree
+        self.listing = listing
+        self.refs: list[Ref] | None = None  # None until the thread is done, or when it failed
+        self.warnings: list[str] = []
+        self.tips: list[str] | None = None
+        self.log: LogPass | None = None
+        self.thread: threading.Thread | None = None
 
     def run(self, repo: Repository) -> None:
         """The refs, then the log from them (on a thread: it waits for git, the interpreter
         goes on loading)."""
         try:
+            from leakguard.sources.git_provenance import start_log
+            from leakguard.sources.git_repo import all_tips, list_refs
+
             refs = list_refs(repo, self.warnings.append)
             tips = all_tips(repo, refs)
             self.log = start_log(repo.git_dir, tips) if tips else None
@@ -69,27 +78,37 @@ _exit_hook = False
 
 
 def begin(path: Path) -> bool:
-    """Start the refs, the listing and the log of a full scan of ``path`` when it has a
-    repository's plain layout; False when nothing was started (or something already was)."""
+    """Start the listing, the refs and the log of a full scan of ``path`` when it has a
+    repository's plain layout; False when nothing was started (or something already was).
+
+    The listing's git starts first, with no more of LeakGuard loaded than it takes to start a
+    git process: the modules the refs and the log need (``dataclasses`` among them, ~10 ms)
+    load while git runs on the other core."""
     global _started, _exit_hook
-    repo = discover_plain(path)
-    if repo is None:
+    layout = plain_layout(path)
+    if layout is None:
         return False
+    git_dir, work_tree = Path(layout[0]), layout[1]
     with _lock:
         if _started is not None:
             return False
         try:
-            listing = Listing(repo.git_dir, FULL_SCAN_KINDS)
+            listing = Listing(git_dir, FULL_SCAN_KINDS)
         except OSError:  # no git to run: the scan says so in its own words
             return False
-        started = _Started(_real(repo.git_dir), _real_or_none(repo.work_tree), listing)
-        started.thread = threading.Thread(
-            target=started.run, args=(repo,), name="leakguard-early-git", daemon=True
-        )
+        started = _Started(git_dir, _real_or_none(work_tree), listing)
         _started = started
         if not _exit_hook:
             atexit.register(end)
             _exit_hook = True
+    from leakguard.sources.git_repo import repository_at
+
+    started.thread = threading.Thread(
+        target=started.run,
+        args=(repository_at(layout),),
+        name="leakguard-early-git",
+        daemon=True,
+    )
     started.thread.start()
     return True
 

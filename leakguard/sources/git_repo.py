@@ -16,7 +16,7 @@ from pathlib import Path
 
 from leakguard.errors import InputError
 from leakguard.sources import git_run
-from leakguard.sources.git_layout import may_be_repository
+from leakguard.sources.git_layout import may_be_repository, plain_layout
 
 BRANCH_PREFIXES = ("refs/heads/", "refs/remotes/")
 
@@ -98,18 +98,14 @@ def discover_plain(path: Path) -> Repository | None:
     ``.git`` directory, or a bare repository), with the key :func:`discover` gives it; None
     for anything else (linked work trees, ``.git`` files, not a repository). Only a hint: a
     repository found here may still be one git refuses."""
-    top = os.fspath(path)
-    dot_git = os.path.join(top, ".git")
-    if os.path.isdir(dot_git) and not os.path.islink(dot_git):
-        git_dir, work_tree = dot_git, path
-    elif os.path.isfile(os.path.join(top, "HEAD")) and os.path.isdir(os.path.join(top, "objects")):
-        git_dir, work_tree = top, None
-    else:
-        return None
-    if not os.path.isfile(os.path.join(git_dir, "HEAD")):
-        return None
-    resolved = Path(os.path.realpath(git_dir))
-    return Repository(resolved, work_tree, str(resolved))
+    layout = plain_layout(path)
+    return None if layout is None else repository_at(layout)
+
+
+def repository_at(layout: tuple[str, Path | None]) -> Repository:
+    """The repository of a :func:`plain_layout` (its git directory and work tree)."""
+    git_dir, work_tree = layout
+    return Repository(Path(git_dir), work_tree, git_dir)
 
 
 def _last_line(data: bytes) -> str:

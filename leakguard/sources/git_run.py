@@ -26,9 +26,8 @@ import os
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 # Transports LeakGuard clones from; never ext:: (runs a command) or other remote helpers.
 PROTOCOLS = ("https", "http", "ssh", "git", "file")
@@ -92,9 +91,10 @@ _FIXED_ENV = {
 _DROPPED = ("SSH_ASKPASS", "DISPLAY")
 
 
-@dataclass(frozen=True, slots=True)
-class Deadlines:
-    """Limits for a git process that talks to a server (see GitOptions for the defaults)."""
+class Deadlines(NamedTuple):
+    """Limits for a git process that talks to a server (see GitOptions for the defaults). A
+    tuple, not a dataclass: this module is loaded before git's first process starts, and
+    ``dataclasses`` takes ~10 ms to load (see :mod:`leakguard.sources.git_early`)."""
 
     connect_seconds: float
     idle_seconds: float

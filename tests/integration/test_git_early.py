@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,26 @@ def test_nothing_started_early_outlives_a_command_that_fails(history: Path, tmp_
     for pid in started:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_the_listing_starts_before_the_modules_the_rest_needs_are_loaded(history: Path) -> None:
+    """Loading ``dataclasses`` (and the log's and refs' modules) takes ~10 ms while the other
+    core waits: the listing's git is started first, they load after."""
+    probe = (
+        "import sys, subprocess\n"
+        "from pathlib import Path\n"
+        "seen = []\n"
+        "real = subprocess.Popen.__init__\n"
+        "def spy(self, args, *a, **k):\n"
+        "    seen.append(('dataclasses' in sys.modules, [x for x in args if 'cat-file' in x]))\n"
+        "    real(self, args, *a, **k)\n"
+        "subprocess.Popen.__init__ = spy\n"
+        "from leakguard.sources import git_early\n"
+        "assert git_early.begin(Path(sys.argv[1]))\n"
+        "git_early.end()\n"
+        "print(seen[0])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(history)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "(False, ['cat-file'])"
