@@ -35,6 +35,7 @@ from leakguard.engine.rulecache import RuleCache, default_cache_dir
 from leakguard.engine.rules import RuleSet
 from leakguard.model import Finding, Location, ScanResult, ScanState, ScanStats
 from leakguard.options import ScanOptions
+from leakguard.sources import sourcemap
 from leakguard.sources.interface import (
     EnrichingSource,
     JoiningSource,
@@ -89,10 +90,13 @@ def scan_source(source: Source, engine: Engine, options: ScanOptions) -> PieceRe
     depth = options.decode_depth
     allow = options.allowlist.allows_value if options.allowlist else None
     places = _Places()
-    for chunk in source.iter_chunks(options, stats):
-        found = engine.scan(chunk, depth, allow)
-        if found:
-            findings += places.kept(found)
+    # a source that must know whether bytes name a source map before it makes its chunks asks
+    # the engine, whose keyword pass over them then serves their scan too
+    with sourcemap.probing(engine.probe):
+        for chunk in source.iter_chunks(options, stats):
+            found = engine.scan(chunk, depth, allow)
+            if found:
+                findings += places.kept(found)
     places.report(stats)
     stats.warnings.extend(engine.take_notices())  # a user rule skipped over its time budget
     if isinstance(source, EnrichingSource):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+#: what every ``sourceMappingURL`` comment holds (a text without it names no source map): a
+#: literal the engine's keyword pass reports (:meth:`leakguard.engine.matcher.Engine.probe`)
+SOURCE_MAP_NAME = b"sourceMappingURL="
+
 
 def trie(words: list[bytes]) -> bytes:
     """A regex matching any of ``words`` (each 1+ bytes), branching one byte at a time so

@@ -27,7 +27,7 @@ from leakguard.sources.git_repo import (
 )
 from leakguard.sources.interface import Source
 from leakguard.sources.readers import SNIFF_BYTES, file_chunks, is_text, stream_chunks_for
-from leakguard.sources.sourcemap import names_mapping_url, source_mapping_url
+from leakguard.sources.sourcemap import names_mapping_url_of_chunk, source_mapping_url
 from leakguard.sources.streaming import CHUNK_BYTES
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
@@ -199,11 +199,12 @@ def _plain_text(data: bytes) -> bool:
     """Whether the general reader would read ``data`` as one text chunk with nothing after
     it: not empty, no longer than a chunk, sniffed as text, naming no source map."""
     # one forward search for the comment's name first: over a blob that holds none (almost
-    # every blob) it is half the cost of source_mapping_url's look at the tail, then the whole
+    # every blob) it is half the cost of source_mapping_url's look at the tail, then the whole;
+    # during a scan the engine's keyword pass answers it, and is reused for the blob's chunk
     return (
         0 < len(data) <= CHUNK_BYTES
         and is_text(data)
-        and (not names_mapping_url(data) or source_mapping_url(data) is None)
+        and (not names_mapping_url_of_chunk(data) or source_mapping_url(data) is None)
     )
 
 

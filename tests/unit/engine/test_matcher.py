@@ -311,3 +311,37 @@ def test_findings_are_located_as_their_chunk_locates_each_offset(
                 if at >= low
             ]
             assert found == expected
+
+
+def test_probe_answers_from_the_keyword_pass_the_next_scan_of_those_bytes_reuses(
+    ruleset: RuleSet,
+) -> None:
+    """``Engine.probe`` says whether bytes name a source map; the scan of a chunk of exactly
+    those bytes that follows takes over its keyword pass (one pass over them, not two) and
+    finds what a scan without a probe finds."""
+    pytest.importorskip("hyperscan")
+    engine = Engine(ruleset, "hyperscan")
+    passes: list[bytes] = []
+    layered = engine._scan_layered
+    assert layered is not None
+    engine._scan_layered = lambda data: passes.append(data) or layered(data)
+    text = b"t = dmo_Ab3dE5gH7jK9mN1pQ3sT\n//# sourceMappingURL=app.js.map\n"
+    expected = Engine(ruleset, "hyperscan").scan(Chunk(text, Location("a.js")))
+    assert [f.rule_id for f in expected] == ["demo-token"]
+
+    assert engine.probe(text) is True
+    assert engine.scan(Chunk(text, Location("a.js"))) == expected
+    assert passes == [text]  # the scan made no pass of its own
+
+    # equal bytes in another object are scanned themselves (the probe is only taken over
+    # for the very bytes it looked at), and the probe's pass is dropped by that scan
+    assert engine.probe(text) is True
+    assert engine.scan(Chunk(bytes(bytearray(text)), Location("a.js"))) == expected
+    assert engine.scan(Chunk(text, Location("a.js"))) == expected
+    assert len(passes) == 4
+
+    plain = b"t = dmo_Ab3dE5gH7jK9mN1pQ3sT\nsourceMappingURL is a word here\n"
+    assert engine.probe(plain) is False
+    assert engine.scan(Chunk(plain, Location("b.js"))) != []
+    assert len(passes) == 5
+    assert Engine(ruleset, "re").probe(text) is None  # no keyword pass to share: None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import random
 import subprocess
@@ -11,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from leakguard.engine.matcher import Engine
+from leakguard.engine.rules import RuleSet
 from leakguard.errors import InputError
 from leakguard.model import ScanStats, SourceKind
 from leakguard.options import ScanOptions
-from leakguard.sources import git_objects, git_provenance
+from leakguard.sources import git_objects, git_provenance, sourcemap
 from leakguard.sources.bundle import is_bundle, read_header
 from leakguard.sources.git_objects import GitObject, GitProcessDied, _read_objects
 from leakguard.sources.git_pieces import Problems, blob_chunks, display_path, ranges_by_size
@@ -206,6 +209,11 @@ def test_which_http_urls_are_repositories(url: str, git: bool) -> None:
 _MAP = b'{"version":3,"sources":["a.js"],"sourcesContent":["k=1"],"mappings":"AAAA"}'
 
 
+@functools.cache
+def _engine() -> Engine:
+    return Engine(RuleSet.load(), "hyperscan")
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -229,17 +237,24 @@ _MAP = b'{"version":3,"sources":["a.js"],"sourcesContent":["k=1"],"mappings":"AA
     ],
     ids=lambda d: repr(d[:12]),
 )
-def test_blob_chunks_fast_path_equals_the_general_reader(data: bytes) -> None:
+@pytest.mark.parametrize("probed", [False, True], ids=["searched", "probed"])
+def test_blob_chunks_fast_path_equals_the_general_reader(data: bytes, probed: bool) -> None:
     """A plain text blob skips the general reader's dispatch: its chunks and statistics must be
-    exactly what the general reader (stream_chunks_for) makes of the same bytes."""
+    exactly what the general reader (stream_chunks_for) makes of the same bytes, whether the
+    source map's name is searched for or the scan's engine answers it (``probed``)."""
     options = ScanOptions()
     oid = "c" * 40
     fast_stats, general_stats = ScanStats(), ScanStats()
-    fast = list(
-        blob_chunks(
-            GitObject(oid, "blob", len(data), data), options, fast_stats, Problems(fast_stats)
+    probe = None
+    if probed:
+        pytest.importorskip("hyperscan")
+        probe = _engine().probe
+    with sourcemap.probing(probe):
+        fast = list(
+            blob_chunks(
+                GitObject(oid, "blob", len(data), data), options, fast_stats, Problems(fast_stats)
+            )
         )
-    )
     general_stats.count("git_blobs")
     general_stats.files += 1
     general_stats.bytes += len(data)
