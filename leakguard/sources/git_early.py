@@ -23,14 +23,17 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from leakguard.sources import git_run
 from leakguard.sources.git_layout import plain_layout
-from leakguard.sources.git_objects import Listing
 
+TYPE_CHECKING = False  # typing is not loaded this early
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import IO
+
+    from leakguard.sources.git_objects import Listing
     from leakguard.sources.git_provenance import LogPass
     from leakguard.sources.git_repo import Ref, Repository
 
@@ -92,9 +95,8 @@ def begin(path: Path) -> bool:
     with _lock:
         if _started is not None:
             return False
-        try:
-            listing = Listing(git_dir, FULL_SCAN_KINDS)
-        except OSError:  # no git to run: the scan says so in its own words
+        listing = _start_listing(git_dir)
+        if listing is None:  # no git to run: the scan says so in its own words
             return False
         started = _Started(git_dir, _real_or_none(work_tree), listing)
         _started = started
@@ -111,6 +113,45 @@ def begin(path: Path) -> bool:
     )
     started.thread.start()
     return True
+
+
+def _start_listing(git_dir: Path) -> Listing | None:
+    """The object store's listing, its git started before :mod:`git_objects` (and what it
+    loads: ``subprocess``, ``tempfile``, ``typing``) is loaded, where the system allows (an
+    unnamed temporary file, ``posix_spawn``); None when git cannot be started."""
+    output = _unnamed_file()
+    if output is not None:
+        try:
+            pid = git_run.start_to_file(
+                git_run.OBJECT_LISTING, git_dir=git_dir, output=output.fileno()
+            )
+        except OSError:
+            output.close()
+            return None
+        if pid is not None:
+            from leakguard.sources.git_objects import Listing
+
+            return Listing(git_dir, FULL_SCAN_KINDS, started=(pid, output))
+        output.close()
+    from leakguard.sources.git_objects import Listing
+
+    try:
+        return Listing(git_dir, FULL_SCAN_KINDS)
+    except OSError:
+        return None
+
+
+def _unnamed_file() -> IO[bytes] | None:
+    """A temporary file no other process can open (0600, no name: ``O_TMPFILE``) in
+    ``$TMPDIR`` or ``/tmp``; None where there is none (then :mod:`tempfile` makes one)."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag:
+        return None
+    try:
+        fd = os.open(os.environ.get("TMPDIR") or "/tmp", flag | os.O_RDWR, 0o600)
+    except OSError:
+        return None
+    return open(fd, "w+b")  # the Listing closes it
 
 
 def claim_refs(repo: Repository) -> tuple[list[Ref], list[str]] | None:

@@ -18,7 +18,9 @@ held in memory: their ``data`` is None and ``oversized`` is set.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import signal
 import subprocess
 import tempfile
 import threading
@@ -167,18 +169,34 @@ def list_by_kind(git_dir: Path, kinds: Sequence[str]) -> dict[str, list[tuple[st
 
 class Listing:
     """:func:`list_by_kind` started now and read later: git writes the listing to a temporary
-    file, so it lists while the caller does other work (reads the refs, starts the log)."""
+    file, so it lists while the caller does other work (reads the refs, starts the log).
+    ``started``: the process id and output file of that listing, started already
+    (:mod:`git_early`, before this module was loaded)."""
 
-    def __init__(self, git_dir: Path, kinds: Sequence[str]) -> None:
+    def __init__(
+        self,
+        git_dir: Path,
+        kinds: Sequence[str],
+        *,
+        started: tuple[int, IO[bytes]] | None = None,
+    ) -> None:
         self.kinds = tuple(kinds)
+        self._proc: subprocess.Popen[bytes] | _Started
+        if started is not None:
+            self._proc, self._output = _Started(started[0]), started[1]
+            return
         self._output = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        self._proc = git_run.popen(
-            [*_LIST_ARGS, f"--batch-check={_LIST_FORMAT}"],
-            git_dir=git_dir,
-            stdin=subprocess.DEVNULL,
-            stdout=self._output,
-            stderr=subprocess.DEVNULL,
-        )
+        try:
+            self._proc = git_run.popen(
+                list(git_run.OBJECT_LISTING),
+                git_dir=git_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=self._output,
+                stderr=subprocess.DEVNULL,
+            )
+        except BaseException:
+            self._output.close()
+            raise
 
     def result(self) -> dict[str, list[tuple[str, int]]]:
         self._proc.wait()
@@ -188,6 +206,41 @@ class Listing:
     def close(self) -> None:
         _stop(self._proc)
         self._output.close()
+
+
+class _Started:
+    """A git process started by :func:`git_run.start_to_file`, seen as much like a
+    :class:`subprocess.Popen` as :func:`_stop` and :class:`Listing` need."""
+
+    stdin = stdout = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        return self._reap(os.WNOHANG)
+
+    def wait(self) -> int:
+        code = self._reap(0)
+        assert code is not None
+        return code
+
+    def _reap(self, flags: int) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, flags)
+            except ChildProcessError:  # reaped by someone else: gone, its status unknown
+                self.returncode = 255
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
 
 
 def _parse_listing(stream: IO[bytes], kinds: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
@@ -210,10 +263,6 @@ def _parse_listing(stream: IO[bytes], kinds: Sequence[str]) -> dict[str, list[tu
             ]
         pending = text[cut:]
     return found
-
-
-_LIST_ARGS = ("cat-file", "--batch-all-objects", "--unordered")
-_LIST_FORMAT = "%(objecttype) %(objectname) %(objectsize:disk)"  # see list_by_kind
 
 
 class Lookups:
@@ -331,7 +380,7 @@ def _feed(stdin: IO[bytes], oids: list[str]) -> None:
         pass  # git died; the reader reports it
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(proc: subprocess.Popen[bytes] | _Started) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait()

@@ -23,11 +23,13 @@ total deadline after which the whole process group is killed.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import IO, Any, NamedTuple
+
+TYPE_CHECKING = False  # typing is not loaded this early (see start_to_file)
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+    from typing import IO, Any
 
 # Transports LeakGuard clones from; never ext:: (runs a command) or other remote helpers.
 PROTOCOLS = ("https", "http", "ssh", "git", "file")
@@ -91,14 +93,27 @@ _FIXED_ENV = {
 _DROPPED = ("SSH_ASKPASS", "DISPLAY")
 
 
-class Deadlines(NamedTuple):
-    """Limits for a git process that talks to a server (see GitOptions for the defaults). A
-    tuple, not a dataclass: this module is loaded before git's first process starts, and
-    ``dataclasses`` takes ~10 ms to load (see :mod:`leakguard.sources.git_early`)."""
+#: the object store's listing: every object's type, id and size on disk, in pack order
+#: (``git_objects.Listing``; the first git process of a full scan, see ``git_early``)
+OBJECT_LISTING = (
+    "cat-file",
+    "--batch-all-objects",
+    "--unordered",
+    "--batch-check=%(objecttype) %(objectname) %(objectsize:disk)",
+)
 
-    connect_seconds: float
-    idle_seconds: float
-    total_seconds: float
+
+class Deadlines:
+    """Limits for a git process that talks to a server (see GitOptions for the defaults). A
+    plain class: this module is loaded before git's first process starts, without
+    ``dataclasses`` or ``typing`` (~12 ms; see :mod:`leakguard.sources.git_early`)."""
+
+    __slots__ = ("connect_seconds", "idle_seconds", "total_seconds")
+
+    def __init__(self, connect_seconds: float, idle_seconds: float, total_seconds: float) -> None:
+        self.connect_seconds = connect_seconds
+        self.idle_seconds = idle_seconds
+        self.total_seconds = total_seconds
 
 
 class GitTimeout(Exception):
@@ -174,6 +189,8 @@ def run(
     after which the process group is killed: :class:`GitTimeout`). ``private``: files git
     creates are readable by the owner only (umask 077).
     """
+    import subprocess
+
     extra_env = dict(env or {})
     if deadlines is not None:
         config = (*network_config(deadlines), *config)
@@ -215,10 +232,45 @@ def popen(
     **kwargs: Any,
 ) -> subprocess.Popen[bytes]:
     """Start a long-running local git process (cat-file, log) with the hardened setup."""
+    import subprocess
+
     return subprocess.Popen(argv(args, git_dir=git_dir, config=config), env=environment(), **kwargs)
 
 
+def start_to_file(args: Sequence[str], *, git_dir: Path, output: int) -> int | None:
+    """Start git with the hardened setup, its output written to the file descriptor
+    ``output`` (no input; errors discarded), without loading :mod:`subprocess`: the process
+    id, to wait for with ``os.waitpid``; None where the system has no ``posix_spawn`` (start
+    it with :func:`popen` then). For the first git process of a scan, started before the rest
+    of LeakGuard is loaded. Like :func:`popen`'s child, git starts with ``SIGPIPE`` and
+    ``SIGXFSZ`` at their defaults (Python ignores them) and none of this process's open files
+    but the three given (Python opens every file non-inheritable)."""
+    spawn = getattr(os, "posix_spawnp", None)
+    if spawn is None:
+        return None
+    import signal
+
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_DUP2, output, 1),
+        (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+    ]
+    defaults = [
+        s for s in (getattr(signal, "SIGPIPE", None), getattr(signal, "SIGXFSZ", None)) if s
+    ]
+    pid: int = spawn(
+        "git",
+        argv(args, git_dir=git_dir),
+        environment(),
+        file_actions=actions,
+        setsigdef=defaults,
+    )
+    return pid
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    import signal
+
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

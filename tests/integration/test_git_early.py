@@ -197,23 +197,31 @@ def test_nothing_started_early_outlives_a_command_that_fails(history: Path, tmp_
 
 
 def test_the_listing_starts_before_the_modules_the_rest_needs_are_loaded(history: Path) -> None:
-    """Loading ``dataclasses`` (and the log's and refs' modules) takes ~10 ms while the other
-    core waits: the listing's git is started first, they load after."""
+    """Loading ``dataclasses``, ``subprocess``, ``tempfile`` and ``typing`` (and the log's and
+    refs' modules) takes ~25 ms while the other core waits: the listing's git is started
+    first (``posix_spawn``, an unnamed file), they load after."""
     probe = (
-        "import sys, subprocess\n"
+        "import os, sys\n"
         "from pathlib import Path\n"
         "seen = []\n"
-        "real = subprocess.Popen.__init__\n"
-        "def spy(self, args, *a, **k):\n"
-        "    seen.append(('dataclasses' in sys.modules, [x for x in args if 'cat-file' in x]))\n"
-        "    real(self, args, *a, **k)\n"
-        "subprocess.Popen.__init__ = spy\n"
+        "real = os.posix_spawnp\n"
+        "def spy(path, args, *a, **k):\n"
+        "    late = ('dataclasses', 'subprocess', 'tempfile', 'typing')\n"
+        "    loaded = [m for m in late if m in sys.modules]\n"
+        "    seen.append((loaded, [x for x in args if 'cat-file' in x]))\n"
+        "    return real(path, args, *a, **k)\n"
+        "os.posix_spawnp = spy\n"
         "from leakguard.sources import git_early\n"
         "assert git_early.begin(Path(sys.argv[1]))\n"
-        "git_early.end()\n"
+        "listing = git_early.claim_listing(Path(sys.argv[1]) / '.git', ('blob',))\n"
         "print(seen[0])\n"
+        "print(sorted(listing.result()['blob']))\n"
+        "listing.close()\n"
+        "git_early.end()\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe, str(history)], capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == "(False, ['cat-file'])"
+    first, listed = out.stdout.splitlines()
+    assert first == "([], ['cat-file'])"
+    assert listed == str(sorted(list_by_kind(history / ".git", ("blob",))["blob"]))

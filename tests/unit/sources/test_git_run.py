@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from pathlib import Path
@@ -84,3 +85,28 @@ def test_the_state_directory_is_private(tmp_path: Path) -> None:
     FileState(tmp_path / "new" / "state").write(ScanState({"repo": frozenset({"a" * 40})}))
     for path in (tmp_path / "new", tmp_path / "new" / "state", tmp_path / "new" / "state" / "git"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+
+
+def test_a_git_started_to_a_file_gets_the_hardened_setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``start_to_file`` (the first git process of a scan, started before subprocess is
+    loaded) gets what every other git process gets: the safe configuration on its command
+    line, the caller's GIT_* variables dropped, no input."""
+    monkeypatch.setenv("GIT_CONFIG_PARAMETERS", "'core.fsmonitor'='evil'")
+    out = tmp_path / "out"
+    with out.open("w+b") as fh:
+        pid = git_run.start_to_file(
+            ["config", "--get", "core.fsmonitor"], git_dir=tmp_path, output=fh.fileno()
+        )
+        assert pid is not None
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    assert out.read_bytes().strip() == b"false"
+    with out.open("w+b") as fh:  # stdin is /dev/null: git reads nothing and ends
+        pid = git_run.start_to_file(
+            ["hash-object", "--stdin"], git_dir=tmp_path, output=fh.fileno()
+        )
+        assert pid is not None
+        _, status = os.waitpid(pid, 0)
+    assert out.read_bytes().strip() == b"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # empty blob
