@@ -181,9 +181,9 @@ class Listing:
         started: tuple[int, IO[bytes]] | None = None,
     ) -> None:
         self.kinds = tuple(kinds)
-        self._proc: subprocess.Popen[bytes] | _Started
+        self._proc: subprocess.Popen[bytes] | _Spawned
         if started is not None:
-            self._proc, self._output = _Started(started[0]), started[1]
+            self._proc, self._output = _Spawned(started[0]), started[1]
             return
         self._output = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         try:
@@ -208,7 +208,7 @@ class Listing:
         self._output.close()
 
 
-class _Started:
+class _Spawned:
     """A git process started by :func:`git_run.start_to_file`, seen as much like a
     :class:`subprocess.Popen` as :func:`_stop` and :class:`Listing` need."""
 
@@ -380,7 +380,7 @@ def _feed(stdin: IO[bytes], oids: list[str]) -> None:
         pass  # git died; the reader reports it
 
 
-def _stop(proc: subprocess.Popen[bytes] | _Started) -> None:
+def _stop(proc: subprocess.Popen[bytes] | _Spawned) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait()
