@@ -372,7 +372,7 @@ class GitSource:
             unreachable: dict[str, list[_Intro]] = {}
             if unexplained and self._include_unreachable and self._commits_in_store:
                 unreachable = self._unreachable_intros(unexplained, stats)
-            enriched = self._merge(git_findings, intros, unreachable, lookups)
+            enriched = self._merge(git_findings, intros, unreachable, lookups, branches)
             if self._record:
                 self._scanned = commits
             return others + enriched
@@ -482,6 +482,7 @@ class GitSource:
         intros: dict[str, list[_Intro]],
         unreachable: dict[str, list[_Intro]],
         lookups: Lookups | None,
+        branches: Sequence[Ref],
     ) -> list[Finding]:
         """One finding per secret: located where it first entered, other places as
         occurrences."""
@@ -498,7 +499,7 @@ class GitSource:
             for place in places:
                 groups.setdefault((f.fingerprint, f.rule_id), []).append((f, place))
         by_key = {key: [p for _, p in members] for key, members in groups.items()}
-        exposure = self._exposure(by_key, lookups) if lookups is not None else {}
+        exposure = self._exposure(by_key, lookups, branches) if lookups is not None else {}
         out = []
         for key, members in groups.items():
             members.sort(key=lambda m: m[1].order)
@@ -529,11 +530,13 @@ class GitSource:
         return [r for r in self._refs if r.is_branch and r.kind == "commit"]
 
     def _exposure(
-        self, groups: dict[tuple[str, str], list[_Place]], lookups: Lookups
+        self,
+        groups: dict[tuple[str, str], list[_Place]],
+        lookups: Lookups,
+        branches: Sequence[Ref],
     ) -> dict[tuple[str, str], list[str]]:
         """Which branch tips still hold each secret: ``lookups`` asks ``<tip>:<path>`` for
-        every branch and every path the secret was introduced at."""
-        branches = self._branches()
+        every one of ``branches`` and every path the secret was introduced at."""
         queries: dict[tuple[str, bytes], str | None] = {}
         for places in groups.values():
             for p in places:
