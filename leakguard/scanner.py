@@ -42,6 +42,7 @@ from leakguard.sources.interface import (
     Source,
     StatefulSource,
     StateReader,
+    checking_quiet,
 )
 from leakguard.sources.resolve import resolve_target
 
@@ -91,8 +92,9 @@ def scan_source(source: Source, engine: Engine, options: ScanOptions) -> PieceRe
     allow = options.allowlist.allows_value if options.allowlist else None
     places = _Places()
     # a source that must know whether bytes name a source map before it makes its chunks asks
-    # the engine, whose keyword pass over them then serves their scan too
-    with sourcemap.probing(engine.probe):
+    # the engine, whose keyword pass over them then serves their scan too; one that can tell
+    # bytes with nothing to find (a git blob) asks it whether there is anything at all
+    with sourcemap.probing(engine.probe), checking_quiet(engine.quiet(depth)):
         for chunk in source.iter_chunks(options, stats):
             found = engine.scan(chunk, depth, allow)
             if found:

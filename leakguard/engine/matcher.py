@@ -61,13 +61,16 @@ AllowCheck = Callable[[str, str], bool]
 KeywordScanner = Callable[[bytes], Iterable[tuple[int, int]]]
 # the keyword hits and the decoding markers present (``decoders.marker_expressions`` indexes)
 LayeredScanner = Callable[[bytes], tuple[list[tuple[int, int]], set[int]]]
+# whether bytes hold nothing the keyword pass reports: no keyword, and (when the flag says a
+# chunk of them would be decoded) no decoding marker; it stops at the first that counts
+QuietScanner = Callable[[bytes | bytearray | memoryview, bool], bool]
 # a keyword: its bytes (lowercased unless exact), exact (case-sensitive), its guard ("": none)
 Keyword = tuple[bytes, bool, str]
 
 
 def _hyperscan_scanner(
     keywords: list[Keyword], cache: RuleCache | None = None, once: Collection[int] = ()
-) -> LayeredScanner:
+) -> tuple[LayeredScanner, QuietScanner]:
     """A guarded keyword is compiled with its guard after it and reported with its start
     (``HS_FLAG_SOM_LEFTMOST``): its end is the start plus its length. The decoding layers'
     markers ride in the same database (ids after the keywords', each reported once), so one
@@ -121,7 +124,24 @@ def _hyperscan_scanner(
             hits.extend(_guarded_hits(spans, data, lengths, nesting))
         return hits, present
 
-    return scan
+    stopped = hyperscan.ScanTerminated
+
+    def any_match(_kw: int, _start: int, _to: int, _flags: int, _ctx: object) -> bool:
+        return True  # stop the pass
+
+    def any_keyword(kw: int, _start: int, _to: int, _flags: int, _ctx: object) -> bool:
+        return kinds[kw] != 2  # a keyword stops the pass; a decoding marker is passed over
+
+    def quiet(data: bytes | bytearray | memoryview, decoding: bool) -> bool:
+        # a guarded keyword counts before its guard's second look (which can only drop it):
+        # "quiet" is never wrong, "not quiet" at worst cautious
+        try:
+            db.scan(data, match_event_handler=any_match if decoding else any_keyword)
+        except stopped:
+            return False
+        return True
+
+    return scan, quiet
 
 
 class _Nesting(NamedTuple):
@@ -410,13 +430,14 @@ class Engine:
         self._memo: _Memo = {}
         # Hyperscan: one pass finds the keywords and the decoding markers
         self._scan_layered: LayeredScanner | None = None
+        self._scan_quiet: QuietScanner | None = None
         if not self._keywords:
             self._scan_keywords: KeywordScanner = lambda data: ()
         elif self.kind == "hyperscan":
             # the markers' keywords (no rule's) say a chunk holds one: the first hit is enough
             reaches = enumerate(self._keyword_reach)
             once = {i for i, reach in reaches if reach and all(g < 0 for g, _, _ in reach)}
-            layered = _hyperscan_scanner(self._keywords, rule_cache, once)
+            layered, self._scan_quiet = _hyperscan_scanner(self._keywords, rule_cache, once)
             self._scan_layered = layered
             self._scan_keywords = lambda data: layered(data)[0]
         else:
@@ -464,6 +485,25 @@ class Engine:
         hits, markers = layered(data)
         self._probed = (data, hits, markers)
         return any(kw == keyword for kw, _ in hits)
+
+    def quiet(self, decode_depth: int) -> Callable[[bytes | bytearray | memoryview], bool] | None:
+        """``check(data)``: True when :meth:`scan` of a chunk of exactly ``data`` at depth 0
+        (with this ``decode_depth``) has nothing to do: its keyword pass would see no keyword
+        and no marker (``sourceMappingURL=``, ``__NEXT_DATA__``, an allow comment), nor a
+        decoding marker when the chunk would be decoded. The check's own pass stops at the
+        first. A source may count such bytes as read and make no chunk of them; ``data`` may
+        be a view into a buffer it reuses (most blobs of a history: no chunk is made and
+        nothing is copied). False may be cautious (a guarded keyword before its guard's second
+        look). None when this engine has no such pass (no Hyperscan)."""
+        scan_quiet = self._scan_quiet
+        if scan_quiet is None:
+            return None
+        decoding = decode_depth > 0
+
+        def check(data: bytes | bytearray | memoryview) -> bool:
+            return scan_quiet(data, decoding)
+
+        return check
 
     def scan(
         self, chunk: Chunk, decode_depth: int = 0, allow: AllowCheck | None = None

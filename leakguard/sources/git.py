@@ -27,14 +27,14 @@ from leakguard.model import Chunk, Finding, Location, Scalar, ScanState, ScanSta
 from leakguard.options import ScanOptions
 from leakguard.sources import git_early
 from leakguard.sources.filesystem import DirectorySource
-from leakguard.sources.git_objects import Listing, Lookups, list_objects, objects_by_id
+from leakguard.sources.git_objects import Listing, Lookups, list_objects
 from leakguard.sources.git_pieces import (
     GitBlobs,
     GitWorkTree,
     Problems,
-    blob_chunks,
     blob_limit,
     display_path,
+    history_chunks,
     ranges_by_size,
     staged_chunks,
     work_tree_chunks,
@@ -211,8 +211,8 @@ class GitSource:
                 oids: Iterable[str] = (oid for oid, _size in self._listed_blobs())
             else:
                 oids = self._targets(problems)
-            for obj in objects_by_id(self.repo.git_dir, oids, blob_limit(options)):
-                yield from blob_chunks(obj, options, stats, problems)
+            limit = blob_limit(options)
+            yield from history_chunks(self.repo.git_dir, oids, limit, options, stats, problems)
 
     def _plan(self, options: ScanOptions, stats: ScanStats) -> bool:
         """Decide what history to read and start the log pass; False when there is none."""

@@ -85,17 +85,32 @@ def _grow_pipe(stream: IO[bytes] | None) -> None:
 _KINDS = {b"blob": "blob", b"tree": "tree", b"commit": "commit", b"tag": "tag"}
 
 
+#: a blob the caller's ``quiet`` check took (see :func:`objects_by_id`): counted, never given
+_TAKEN = GitObject("", "taken", 0)
+
+
 def _read_objects(
-    stdout: IO[bytes], max_bytes: int, wanted: Callable[[str, str], bool] | None = None
+    stdout: IO[bytes],
+    max_bytes: int,
+    wanted: Callable[[str, str], bool] | None = None,
+    quiet: Callable[[memoryview], bool] | None = None,
+    quiet_bytes: int = 0,
 ) -> Iterator[GitObject]:
     """Parse ``<oid> <type> <size>\\n<content>\\n`` records until EOF.
 
     ``wanted(oid, kind)`` says whether to keep the content (None: every object's); others are
-    drained. A blob of a real history is often a few hundred bytes: the loop does as little as
-    it can per object.
+    drained. ``quiet(view)`` (with no ``wanted``) is asked about each blob of 1 to
+    ``quiet_bytes`` bytes (and no more than ``max_bytes``), read into a buffer reused for the
+    next one: True yields ``_TAKEN`` in its place, False the blob with a copy of its content.
+    A blob of a real history is often a few hundred bytes: the loop does as little as it can
+    per object.
     """
     readline, read = stdout.readline, stdout.read
+    readinto = stdout.readinto  # type: ignore[attr-defined]  # a buffered pipe (or BytesIO)
     kinds = _KINDS
+    reused = min(quiet_bytes, max_bytes) if quiet is not None and wanted is None else 0
+    buffer = memoryview(bytearray(reused))
+    check = quiet or _not_quiet
     while True:
         header = readline()
         if not header:
@@ -104,9 +119,18 @@ def _read_objects(
         if len(parts) != 3 or header[-1] != 10:  # 10: the newline
             yield _odd_header(header, parts)
             continue
+        size = int(parts[2])
+        if size <= reused and size and parts[1] == b"blob":
+            view = buffer[:size]
+            if readinto(view) != size or read(1) != b"\n":
+                raise GitProcessDied(parts[0].decode("ascii", "replace"))
+            if check(view):
+                yield _TAKEN
+            else:
+                yield GitObject(parts[0].decode("ascii", "replace"), "blob", size, view.tobytes())
+            continue
         oid = parts[0].decode("ascii", "replace")
         kind = kinds.get(parts[1]) or parts[1].decode("ascii", "replace")
-        size = int(parts[2])
         if size <= max_bytes and (wanted is None or wanted(oid, kind)):
             data = read(size)
             if len(data) != size or read(1) != b"\n":
@@ -120,6 +144,10 @@ def _read_objects(
                 raise GitProcessDied(oid)
             left -= got
         yield GitObject(oid, kind, size)
+
+
+def _not_quiet(_view: memoryview) -> bool:
+    return False
 
 
 def _odd_header(header: bytes, parts: list[bytes]) -> GitObject:
@@ -328,8 +356,20 @@ class Lookups:
             _stop(proc)
 
 
-def objects_by_id(git_dir: Path, oids: Iterable[str], max_bytes: int) -> Iterator[GitObject]:
+def objects_by_id(
+    git_dir: Path,
+    oids: Iterable[str],
+    max_bytes: int,
+    quiet: Callable[[memoryview], bool] | None = None,
+    quiet_bytes: int = 0,
+) -> Iterator[GitObject]:
     """The objects named by ``oids``, in that order; a corrupt one does not stop the rest.
+
+    ``quiet(view)``: asked about each blob of 1 to ``quiet_bytes`` bytes (within ``max_bytes``)
+    with a view of its content: the first bytes of a ``bytearray`` (``view.obj``) read into
+    again for the next blob (the view is not to be kept). A blob it answers True for is the
+    caller's: it is not yielded, and its content is never copied out of the buffer (most
+    blobs of a history, when the caller can tell those with nothing to find).
 
     git buffers its output (``--buffer``: a write per few KiB, not three per object) until it
     first dies; from then on it flushes after each object, so the object it died on is the one
@@ -340,9 +380,10 @@ def objects_by_id(git_dir: Path, oids: Iterable[str], max_bytes: int) -> Iterato
     while pending:
         done = 0
         try:
-            for obj in _batch(git_dir, pending, max_bytes, buffered):
+            for obj in _batch(git_dir, pending, max_bytes, buffered, quiet, quiet_bytes):
                 done += 1
-                yield obj
+                if obj is not _TAKEN:
+                    yield obj
             return
         except GitProcessDied:
             if buffered:  # what git held in its buffer was lost: ask again from there
@@ -354,14 +395,21 @@ def objects_by_id(git_dir: Path, oids: Iterable[str], max_bytes: int) -> Iterato
             pending = pending[done + 1 :]
 
 
-def _batch(git_dir: Path, oids: list[str], max_bytes: int, buffered: bool) -> Iterator[GitObject]:
+def _batch(
+    git_dir: Path,
+    oids: list[str],
+    max_bytes: int,
+    buffered: bool,
+    quiet: Callable[[memoryview], bool] | None,
+    quiet_bytes: int,
+) -> Iterator[GitObject]:
     proc = _popen(git_dir, ["cat-file", "--batch", *(["--buffer"] if buffered else [])], True)
     assert proc.stdin is not None and proc.stdout is not None
     feeder = threading.Thread(target=_feed, args=(proc.stdin, oids), daemon=True)
     feeder.start()
     try:
         count = 0
-        for obj in _read_objects(proc.stdout, max_bytes):
+        for obj in _read_objects(proc.stdout, max_bytes, None, quiet, quiet_bytes):
             count += 1
             yield obj
         if count < len(oids):

@@ -21,7 +21,9 @@ result. Neither the source nor the core writes state: the caller does, after the
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+import contextlib
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextvars import ContextVar
 from typing import Protocol, runtime_checkable
 
 from leakguard.model import Chunk, Finding, ScanState, ScanStats
@@ -40,6 +42,31 @@ class Source(Protocol):
     def iter_chunks(self, options: ScanOptions, stats: ScanStats) -> Iterator[Chunk]:
         """Yield chunks; record files/bytes read and anything skipped in ``stats``."""
         ...
+
+
+#: ``check(data)``: True when a chunk of exactly ``data`` (at depth 0) would give no finding,
+#: nothing to decode, nothing at all; ``data`` may be a view into a buffer the source reuses
+QuietCheck = Callable[[bytes | bytearray | memoryview], bool]
+
+_quiet_check: ContextVar[QuietCheck | None] = ContextVar("leakguard_quiet_check", default=None)
+
+
+@contextlib.contextmanager
+def checking_quiet(check: QuietCheck | None) -> Iterator[None]:
+    """While the block runs (the pipeline takes a source's chunks), :func:`quiet_check` is
+    ``check``: the engine's answer, from a keyword pass that stops at the first keyword."""
+    token = _quiet_check.set(check)
+    try:
+        yield
+    finally:
+        _quiet_check.reset(token)
+
+
+def quiet_check() -> QuietCheck | None:
+    """The engine's :data:`QuietCheck` for the source being scanned, if it offers one. A
+    source may count bytes it answers True for as read without making a chunk of them (the
+    usual blob of a history); the chunks it does make are scanned as always."""
+    return _quiet_check.get()
 
 
 @runtime_checkable

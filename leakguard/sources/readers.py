@@ -90,6 +90,18 @@ def is_text(data: bytes) -> bool:
     return data[257:262] != b"ustar"
 
 
+def is_text_head(buffer: bytes | bytearray, size: int) -> bool:
+    """``is_text(buffer[:size])`` without copying: a blob read into a buffer reused for the
+    next (the buffer may be longer; what follows ``size`` is not looked at)."""
+    if (
+        not size
+        or buffer[0] in _NOT_ONLY_TEXT
+        or buffer.find(b"\0", 0, min(size, SNIFF_BYTES)) != -1
+    ):
+        return sniff(bytes(buffer[: min(size, SNIFF_BYTES)])) is Kind.TEXT
+    return size < 262 or buffer[257:262] != b"ustar"
+
+
 _NUL_PADDING = re.compile(rb"\0{16,}")
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import functools
+import gzip
 import os
 import signal
 import stat
@@ -12,14 +15,18 @@ from typing import NoReturn
 
 import pytest
 
+from leakguard.engine.matcher import Engine
+from leakguard.engine.rules import RuleSet
 from leakguard.errors import InputError
-from leakguard.model import Finding, ScanResult
+from leakguard.model import Chunk, Finding, ScanResult, ScanStats
 from leakguard.options import GitOptions, ScanOptions
 from leakguard.redact import fingerprint
 from leakguard.scanner import scan_then_record
 from leakguard.sources import git as git_source
 from leakguard.sources import git_provenance
 from leakguard.sources.git_objects import Lookups, list_by_kind, list_objects, objects_by_id
+from leakguard.sources.git_pieces import Problems, blob_limit, history_chunks
+from leakguard.sources.interface import QuietCheck, checking_quiet
 from leakguard.sources.remote import mirror_path
 from leakguard.store.cursors import state_store_for
 from tests.integration.git_repos import Builder, key, loose_object
@@ -568,6 +575,116 @@ def test_a_corrupt_object_amid_good_ones_loses_none_of_them(tmp_path: Path) -> N
     assert [o.oid for o in got if o.kind == "corrupt"] == [bad]
     for i, o in enumerate(got):
         if o.oid != bad:
+            assert o.kind == "blob" and o.data == f"content {i}\n".encode() * 50
+
+
+def _blob_scan(
+    git_dir: Path, oids: list[str], check: QuietCheck | None
+) -> tuple[list[Chunk], ScanStats, list[tuple[str, str, str, int, int]]]:
+    """The chunks, statistics and findings of a scan of ``oids`` with or without ``check``."""
+    options = ScanOptions()
+    engine = _quiet_engine()
+    stats = ScanStats()
+    with checking_quiet(check):
+        chunks = list(
+            history_chunks(git_dir, oids, blob_limit(options), options, stats, Problems(stats))
+        )
+    found = sorted(
+        (f.rule_id, f.fingerprint, f.location.path, f.location.line, f.location.column)
+        for chunk in chunks
+        for f in engine.scan(chunk, options.decode_depth)
+    )
+    return chunks, stats, found
+
+
+@functools.cache
+def _quiet_engine() -> Engine:
+    return Engine(RuleSet.load(), "hyperscan")
+
+
+def test_blobs_the_engine_calls_quiet_make_no_chunk_and_change_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """With the engine's quiet check, a blob with nothing in it is counted where it lies in
+    git's output and makes no chunk; the findings, counts, bytes and named problems are those
+    of a scan that makes a chunk of every blob: keys plain, encoded and compressed, LFS
+    pointers, binary blobs, source maps, empty blobs, text that looks like a map."""
+    pytest.importorskip("hyperscan")
+    b = Builder(tmp_path / "repo")
+    lfs = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"ab" * 32 + b"\nsize 9\n"
+    source_map = b'{"version":3,"sources":["a.js"],"sourcesContent":["k=1"],"mappings":"AAAA"}'
+    files = {
+        "plain.txt": b"nothing here\n" * 20,
+        "other.txt": b"still nothing\n" * 400,
+        "app.py": f"A = '{key('quiet-plain')}'\n".encode(),
+        "enc.txt": b'v = "' + base64.b64encode(f"K={key('quiet-b64')}".encode()) + b'"\n',
+        "notes.gz": gzip.compress(f"K={key('quiet-gz')}\n".encode()),
+        "big.bin": lfs,
+        "logo.png": b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)),
+        "data.json": b'{"a": 1, "b": [1, 2]}\n',
+        "app.js": b"var x = 1;\n//# sourceMappingURL=app.js.map\n",
+        "app.js.map": source_map,
+        "empty.txt": b"",
+        "tar-like.txt": b"x" * 257 + b"ustar" + b"\0" * 300,
+    }
+    for name, content in files.items():
+        b.write(name, content)
+    b.commit("all kinds", *files)
+    oids = [b.git("rev-parse", f"HEAD:{name}") for name in files]
+    git_dir = b.path / ".git"
+    every_chunk, every_stats, every_found = _blob_scan(git_dir, oids, None)
+    quiet = _quiet_engine().quiet(ScanOptions().decode_depth)
+    assert quiet is not None
+    chunks, stats, found = _blob_scan(git_dir, oids, quiet)
+    assert found == every_found
+    assert {fp for _, fp, _, _, _ in found} >= {
+        fingerprint(key(name)) for name in ("quiet-plain", "quiet-b64", "quiet-gz")
+    }
+    assert stats == every_stats
+    assert stats.counters["git_blobs"] == len(files)
+    assert stats.counters["git_lfs_pointers"] == 1
+    # the plain text blobs with nothing in them made no chunk (JSON too: sniffed as text, not
+    # as a map); every other blob made the chunks it made
+    quiet_names = ("plain.txt", "other.txt", "data.json")
+    quiet_oids = {oids[list(files).index(name)] for name in quiet_names}
+    assert {c.location.path for c in every_chunk} - {c.location.path for c in chunks} == quiet_oids
+    assert [c for c in every_chunk if c.location.path not in quiet_oids] == chunks
+
+
+def test_a_corrupt_object_amid_blobs_a_quiet_check_takes_is_still_reported(
+    tmp_path: Path,
+) -> None:
+    """Blobs the caller's check takes are not yielded, the others come in order, and the one
+    git dies on is reported corrupt with every other blob still read."""
+    b = Builder(tmp_path / "repo")
+    names = [f"f{i}.txt" for i in range(40)]
+    for i, name in enumerate(names):
+        b.write(name, f"content {i}\n" * 50)
+    b.commit("many", *names)
+    oids = [b.git("rev-parse", f"HEAD:{name}") for name in names]
+    bad = oids[25]
+    obj = loose_object(b.path / ".git", bad)
+    obj.chmod(0o644)
+    obj.write_bytes(zlib.compress(b"blob 5000\0" + b"x" * 100)[:-6])
+    taken: list[bytes] = []
+
+    def quiet(view: memoryview) -> bool:
+        number = int(view.tobytes().split()[1])
+        if number % 2:
+            taken.append(view.tobytes())
+            return True
+        return False
+
+    got = list(objects_by_id(b.path / ".git", oids, 1 << 20, quiet, 1 << 20))
+    expected = [oid for i, oid in enumerate(oids) if i % 2 == 0 or oid == bad]
+    assert [o.oid for o in got] == expected
+    assert [o.oid for o in got if o.kind == "corrupt"] == [bad]
+    assert sorted(taken) == sorted(
+        f"content {i}\n".encode() * 50 for i in range(1, 40, 2) if oids[i] != bad
+    )
+    for o in got:
+        if o.oid != bad:
+            i = oids.index(o.oid)
             assert o.kind == "blob" and o.data == f"content {i}\n".encode() * 50
 
 

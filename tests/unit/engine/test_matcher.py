@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import base64
 import random
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -185,7 +187,7 @@ _GUARD_TEXT += ["k=", "K=", ";", "=", "zaz", "za"]
 def _scanners() -> list[tuple[str, object]]:
     found: list[tuple[str, object]] = [("re", _find_scanner(GUARDED))]
     if "hyperscan" in available_engines():
-        layered = _hyperscan_scanner(GUARDED)
+        layered, _quiet = _hyperscan_scanner(GUARDED)
         found.append(("hyperscan", lambda data: layered(data)[0]))
     return found
 
@@ -229,6 +231,27 @@ def test_both_keyword_passes_agree_on_random_text_with_guards() -> None:
         expected = _every_occurrence(GUARDED, data)
         for kind, scan in scanners:
             assert sorted(set(scan(data))) == expected, (kind, data)  # type: ignore[operator]
+
+
+def test_the_quiet_pass_is_quiet_only_where_the_keyword_pass_finds_no_keyword() -> None:
+    """Over text full of near misses (guards that do not follow, keywords cut short): quiet
+    where no keyword is found; where one is, not quiet (a guarded keyword's guard counts)."""
+    pytest.importorskip("hyperscan")
+    layered, quiet = _hyperscan_scanner(GUARDED)
+    rng = random.Random(11)
+    answers = set()
+    for _ in range(2000):
+        size = rng.choice([1, 3, 8, 40])
+        data = "".join(rng.choice(_GUARD_TEXT + list("abcAQ0x9")) for _ in range(size)).encode()
+        hits = layered(data)[0]
+        is_quiet = quiet(data, False)
+        assert quiet(data, True) is is_quiet  # no decoding marker in this text
+        if is_quiet:
+            assert hits == [] and _every_occurrence(GUARDED, data) == [], data
+        elif not hits:  # cautious: only a guarded keyword whose guard took a second look
+            assert any(kw.lower() in data.lower() for kw, _, guard in GUARDED if guard), data
+        answers.add((is_quiet, bool(hits)))
+    assert answers >= {(True, False), (False, True)}
 
 
 # -- anchored rules -----------------------------------------------------------------------------
@@ -345,3 +368,61 @@ def test_probe_answers_from_the_keyword_pass_the_next_scan_of_those_bytes_reuses
     assert engine.scan(Chunk(plain, Location("b.js"))) != []
     assert len(passes) == 5
     assert Engine(ruleset, "re").probe(text) is None  # no keyword pass to share: None
+
+
+def test_quiet_says_bytes_hold_nothing_only_where_their_scan_has_nothing_to_do(
+    ruleset: RuleSet,
+) -> None:
+    """``Engine.quiet(depth)(data)`` is True only for bytes the keyword pass finds nothing in:
+    no keyword, no marker (``sourceMappingURL=``, ``__NEXT_DATA__``), and no decoding marker
+    when a chunk of them would be decoded. It reads only the view it is given."""
+    pytest.importorskip("hyperscan")
+    engine = Engine(ruleset, "hyperscan")
+    check, decoding = engine.quiet(0), engine.quiet(2)
+    assert check is not None and decoding is not None
+    token = b"t = dmo_Ab3dE5gH7jK9mN1pQ3sT\n"
+    assert engine.scan(Chunk(token, Location("a"))) != []
+    assert check(token) is False and decoding(token) is False
+    for plain in (b"nothing to see\n", b"x", b"DMO without its underscore\n"):
+        assert check(plain) is True and decoding(plain) is True
+        assert engine.scan(Chunk(plain, Location("a")), 2) == []
+    for marked in (b"//# sourceMappingURL=a.js.map\n", b'<script id="__NEXT_DATA__">'):
+        assert check(marked) is False
+    escaped = b'x = "\\u0041bc"\n'  # a JSON escape: decoded when decoding is asked for
+    assert check(escaped) is True and decoding(escaped) is False
+    # a view of a buffer's first bytes: what lies after it is not read
+    buffer = bytearray(b"nothing here " + token)
+    assert check(memoryview(buffer)[:13]) is True
+    assert check(memoryview(buffer)) is False
+    assert check(buffer) is False
+    assert Engine(ruleset, "re").quiet(0) is None  # no keyword pass: no answer
+
+
+def test_quiet_bytes_give_no_finding_with_the_shipped_rules() -> None:
+    """Over every shipped rule's examples (the detectors' own positive and negative
+    samples; each cut in two, base64- and percent-encoded, and run together), bytes called
+    quiet are bytes whose scan finds nothing, at depth 0 and with decoding."""
+    pytest.importorskip("hyperscan")
+    rules = RuleSet.load()
+    engine = Engine(rules, "hyperscan")
+    samples: list[bytes] = []
+    for rule in rules.rules:
+        for text in (*rule.examples, *rule.negative_examples):
+            data = text.encode()
+            samples += [data, data[: len(data) // 2], data[len(data) // 2 :]]
+            samples += [b'v = "' + base64.b64encode(data) + b'"', quote(text, safe="").encode()]
+    rng = random.Random(5)
+    samples += [b"\n".join(rng.sample(samples, 8)) for _ in range(200)]
+    assert len(samples) > 1000
+    found = decoded = 0
+    for depth in (0, 2):
+        check = engine.quiet(depth)
+        assert check is not None
+        for data in samples:
+            findings = engine.scan(Chunk(data, Location("a")), depth)
+            found += bool(findings)
+            decoded += bool(depth and findings and not engine.scan(Chunk(data, Location("a"))))
+            if check(data):
+                assert findings == [], data[:60]
+    assert found > 500  # the samples do hold findings
+    assert decoded > 100  # and some only once decoded

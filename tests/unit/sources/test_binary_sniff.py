@@ -78,3 +78,17 @@ def test_is_text_agrees_with_sniff() -> None:
     for head in _heads():
         for data in (head, head + b"\nmore text\n" * 3):
             assert is_text(data) is (sniff(data[:SNIFF_BYTES]) is Kind.TEXT), data[:40]
+
+
+def test_is_text_head_agrees_with_is_text_whatever_follows_in_the_buffer() -> None:
+    """A blob read into a reused buffer: only its own bytes count, not what an earlier, longer
+    blob left after them (a NUL, a tar header's ``ustar``)."""
+    from leakguard.sources.readers import is_text, is_text_head
+
+    stale = bytearray(b"\0" * 300)
+    stale[257:262] = b"ustar"
+    for head in _heads():
+        for data in (head, head + b"\nmore text\n" * 3, head[:258], head[:260], b"y" * 257):
+            for tail in (b"", bytes(stale), b"\0", b"text", b"ustar"):
+                assert is_text_head(data + tail, len(data)) is is_text(data), (data[:40], tail)
+                assert is_text_head(bytearray(data + tail), len(data)) is is_text(data)

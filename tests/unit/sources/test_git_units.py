@@ -151,6 +151,57 @@ def test_read_objects_names_the_object_of_an_odd_header(out: bytes, oid: str | N
     assert died.value.oid == oid
 
 
+def test_read_objects_asks_quiet_about_each_small_blob_from_a_reused_buffer() -> None:
+    """``quiet`` sees each blob of 1 to ``quiet_bytes`` bytes (no more than the limit), its
+    content in a buffer read into again for the next one (a shorter blob after a longer one
+    shows only its own bytes); True puts ``_TAKEN`` in the blob's place, False yields it with
+    a copy of its content. Other objects, empty blobs and larger blobs go as before."""
+    out = (
+        f"{BLOB1} blob 11\nhello world\n".encode()
+        + f"{BLOB2} blob 3\nkey\n".encode()
+        + f"{A} missing\n".encode()
+        + f"{B} tree 3\nabc\n".encode()
+        + f"{Z} blob 0\n\n".encode()
+        + f"{'3' * 40} blob 9\nover five\n".encode()  # over quiet_bytes: not asked
+        + f"{'4' * 40} blob 2\nhi\n".encode()
+    )
+    seen: list[bytes] = []
+
+    def quiet(view: memoryview) -> bool:
+        seen.append(view.tobytes())
+        return view != b"key"
+
+    objs = list(_read_objects(io.BytesIO(out), 100, quiet=quiet, quiet_bytes=20))
+    assert seen == [b"hello world", b"key", b"over five", b"hi"]
+    taken = git_objects._TAKEN
+    assert [(o.oid, o.kind, o.data) if o is not taken else "taken" for o in objs] == [
+        "taken",
+        (BLOB2, "blob", b"key"),
+        (A, "missing", None),
+        (B, "tree", b"abc"),
+        (Z, "blob", b""),
+        "taken",
+        "taken",
+    ]
+    # blobs over quiet_bytes, or over the limit, are read (or drained) as without quiet
+    seen.clear()
+    objs = list(_read_objects(io.BytesIO(out), 5, quiet=quiet, quiet_bytes=20))
+    assert seen == [b"key", b"hi"]
+    assert [(o.oid, o.data) for o in objs[:2]] == [(BLOB1, None), (BLOB2, b"key")]
+    assert objs[0].oversized
+    seen.clear()
+    objs = list(_read_objects(io.BytesIO(out), 100, quiet=quiet, quiet_bytes=4))
+    assert seen == [b"key", b"hi"]
+    assert objs[0].data == b"hello world" and objs[5].data == b"over five"
+
+
+def test_read_objects_with_quiet_reports_the_blob_git_died_on() -> None:
+    for out in (f"{BLOB1} blob 50\nshort".encode(), f"{BLOB1} blob 5\nhelloX".encode()):
+        with pytest.raises(GitProcessDied) as died:
+            list(_read_objects(io.BytesIO(out), 100, quiet=lambda _view: True, quiet_bytes=64))
+        assert died.value.oid == BLOB1
+
+
 def test_ranges_cut_by_size_in_order_and_cover_everything() -> None:
     blobs = [(f"{i:040d}", size) for i, size in enumerate([10, 10, 10, 70, 5, 5, 90])]
     ranges = ranges_by_size(blobs, 4)
