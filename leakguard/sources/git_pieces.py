@@ -210,10 +210,10 @@ def history_chunks(
     problems: Problems,
 ) -> Iterator[Chunk]:
     """The chunks of the blobs ``oids`` names, each read if no larger than ``limit`` bytes
-    (see :func:`blob_chunks`). When the scan's
-    engine can tell bytes with nothing to find (:func:`~leakguard.sources.interface.quiet_check`),
-    a blob that would be one plain chunk with nothing in it is counted as read where git's
-    output lies and makes no chunk: over a history, all but a few hundred blobs."""
+    (see :func:`blob_chunks`). When the scan's engine can tell bytes with nothing to find
+    (:func:`~leakguard.sources.interface.quiet_check`), a blob that would be one plain chunk
+    with nothing in it is counted as read where git's output lies and makes no chunk: over a
+    history, all but a few hundred blobs."""
     check = quiet_check()
     taken = _Taken(check, stats) if check is not None else None
     try:

@@ -17,6 +17,10 @@ of its refs and files) implements :class:`StatefulSource`. It names the state it
 it over as ``options.state``; the source can then say it is ``unchanged`` (the pipeline skips
 it entirely) or scan only what is new, and reports what it saw (``scanned_state``) for the
 result. Neither the source nor the core writes state: the caller does, after the scan.
+
+While the pipeline takes a source's chunks it offers the engine's :func:`quiet_check`: a
+source that reads many small pieces of bytes (the blobs of a history) may ask it whether a
+piece holds anything at all, and count one that holds nothing as read without making a chunk.
 """
 
 from __future__ import annotations
