@@ -556,10 +556,9 @@ def test_lookups_of_a_git_that_fails_answer_none(tmp_path: Path) -> None:
         lookups.close()
 
 
-def test_a_corrupt_object_amid_good_ones_loses_none_of_them(tmp_path: Path) -> None:
-    """git buffers its output until it dies on the corrupt object; the objects it held are
-    asked again, so each good one comes back with its content and only the bad one is
-    reported."""
+def _forty_blobs_one_corrupt(tmp_path: Path) -> tuple[Path, list[str], str]:
+    """A repository of 40 blobs (``content {i}`` 50 times), the 26th corrupt: its git
+    directory, the blobs' ids in order, and the corrupt one's."""
     b = Builder(tmp_path / "repo")
     names = [f"f{i}.txt" for i in range(40)]
     for i, name in enumerate(names):
@@ -570,7 +569,15 @@ def test_a_corrupt_object_amid_good_ones_loses_none_of_them(tmp_path: Path) -> N
     obj = loose_object(b.path / ".git", bad)
     obj.chmod(0o644)
     obj.write_bytes(zlib.compress(b"blob 5000\0" + b"x" * 100)[:-6])
-    got = list(objects_by_id(b.path / ".git", oids, 1 << 20))
+    return b.path / ".git", oids, bad
+
+
+def test_a_corrupt_object_amid_good_ones_loses_none_of_them(tmp_path: Path) -> None:
+    """git buffers its output until it dies on the corrupt object; the objects it held are
+    asked again, so each good one comes back with its content and only the bad one is
+    reported."""
+    git_dir, oids, bad = _forty_blobs_one_corrupt(tmp_path)
+    got = list(objects_by_id(git_dir, oids, 1 << 20))
     assert [o.oid for o in got] == oids
     assert [o.oid for o in got if o.kind == "corrupt"] == [bad]
     for i, o in enumerate(got):
@@ -656,16 +663,7 @@ def test_a_corrupt_object_amid_blobs_a_quiet_check_takes_is_still_reported(
 ) -> None:
     """Blobs the caller's check takes are not yielded, the others come in order, and the one
     git dies on is reported corrupt with every other blob still read."""
-    b = Builder(tmp_path / "repo")
-    names = [f"f{i}.txt" for i in range(40)]
-    for i, name in enumerate(names):
-        b.write(name, f"content {i}\n" * 50)
-    b.commit("many", *names)
-    oids = [b.git("rev-parse", f"HEAD:{name}") for name in names]
-    bad = oids[25]
-    obj = loose_object(b.path / ".git", bad)
-    obj.chmod(0o644)
-    obj.write_bytes(zlib.compress(b"blob 5000\0" + b"x" * 100)[:-6])
+    git_dir, oids, bad = _forty_blobs_one_corrupt(tmp_path)
     taken: list[bytes] = []
 
     def quiet(view: memoryview) -> bool:
@@ -675,7 +673,7 @@ def test_a_corrupt_object_amid_blobs_a_quiet_check_takes_is_still_reported(
             return True
         return False
 
-    got = list(objects_by_id(b.path / ".git", oids, 1 << 20, quiet, 1 << 20))
+    got = list(objects_by_id(git_dir, oids, 1 << 20, quiet, 1 << 20))
     expected = [oid for i, oid in enumerate(oids) if i % 2 == 0 or oid == bad]
     assert [o.oid for o in got] == expected
     assert [o.oid for o in got if o.kind == "corrupt"] == [bad]
