@@ -162,7 +162,7 @@ def test_read_objects_asks_quiet_about_each_small_blob_from_a_reused_buffer() ->
         + f"{A} missing\n".encode()
         + f"{B} tree 3\nabc\n".encode()
         + f"{Z} blob 0\n\n".encode()
-        + f"{'3' * 40} blob 9\nover five\n".encode()  # over quiet_bytes: not asked
+        + f"{'3' * 40} blob 9\nover five\n".encode()  # over the limit and quiet_bytes below
         + f"{'4' * 40} blob 2\nhi\n".encode()
     )
     seen: list[bytes] = []
