@@ -35,14 +35,13 @@ from leakguard.engine.rulecache import RuleCache, default_cache_dir
 from leakguard.engine.rules import RuleSet
 from leakguard.model import Finding, Location, ScanResult, ScanState, ScanStats
 from leakguard.options import ScanOptions
-from leakguard.sources import sourcemap
 from leakguard.sources.interface import (
     EnrichingSource,
     JoiningSource,
     Source,
     StatefulSource,
     StateReader,
-    checking_quiet,
+    offering,
 )
 from leakguard.sources.resolve import resolve_target
 
@@ -94,7 +93,7 @@ def scan_source(source: Source, engine: Engine, options: ScanOptions) -> PieceRe
     # a source that must know whether bytes name a source map before it makes its chunks asks
     # the engine, whose keyword pass over them then serves their scan too; one that can tell
     # bytes with nothing to find (a git blob) asks it whether there is anything at all
-    with sourcemap.probing(engine.probe), checking_quiet(engine.quiet(depth)):
+    with offering(engine.probe, engine.quiet(depth)):
         for chunk in source.iter_chunks(options, stats):
             found = engine.scan(chunk, depth, allow)
             if found:

@@ -18,9 +18,11 @@ it over as ``options.state``; the source can then say it is ``unchanged`` (the p
 it entirely) or scan only what is new, and reports what it saw (``scanned_state``) for the
 result. Neither the source nor the core writes state: the caller does, after the scan.
 
-While the pipeline takes a source's chunks it offers the engine's :func:`quiet_check`: a
-source that reads many small pieces of bytes (the blobs of a history) may ask it whether a
-piece holds anything at all, and count one that holds nothing as read without making a chunk.
+While the pipeline takes a source's chunks it offers what the engine's keyword pass can answer
+(:func:`offering`): whether bytes name a source map (:func:`source_map_probe`, a pass the scan
+of those bytes then takes over), and whether they hold anything at all (:func:`quiet_check`: a
+source that reads many small pieces, the blobs of a history, counts one that holds nothing as
+read without making a chunk).
 """
 
 from __future__ import annotations
@@ -51,26 +53,38 @@ class Source(Protocol):
 #: ``check(data)``: True when a chunk of exactly ``data`` (at depth 0) would give no finding,
 #: nothing to decode, nothing at all; ``data`` may be a view into a buffer the source reuses
 QuietCheck = Callable[[bytes | bytearray | memoryview], bool]
+#: ``probe(data)``: whether ``data`` names a source map, from the keyword pass the scan of a
+#: chunk of exactly ``data`` then takes over; None when the engine has no such pass
+SourceMapProbe = Callable[[bytes], bool | None]
 
-_quiet_check: ContextVar[QuietCheck | None] = ContextVar("leakguard_quiet_check", default=None)
+# what the scan's engine offers the source whose chunks the pipeline is taking (see offering)
+_offers: ContextVar[tuple[SourceMapProbe | None, QuietCheck | None]] = ContextVar(
+    "leakguard_engine_offers", default=(None, None)
+)
 
 
 @contextlib.contextmanager
-def checking_quiet(check: QuietCheck | None) -> Iterator[None]:
-    """While the block runs (the pipeline takes a source's chunks), :func:`quiet_check` is
-    ``check``: the engine's answer, from a keyword pass that stops at the first keyword."""
-    token = _quiet_check.set(check)
+def offering(probe: SourceMapProbe | None, quiet: QuietCheck | None) -> Iterator[None]:
+    """While the block runs (the pipeline takes a source's chunks), :func:`source_map_probe`
+    and :func:`quiet_check` are the engine's ``probe`` and ``quiet``."""
+    token = _offers.set((probe, quiet))
     try:
         yield
     finally:
-        _quiet_check.reset(token)
+        _offers.reset(token)
+
+
+def source_map_probe() -> SourceMapProbe | None:
+    """The engine's :data:`SourceMapProbe` for the source being scanned, if it offers one (a
+    source that must know whether bytes name a source map before it makes its chunks)."""
+    return _offers.get()[0]
 
 
 def quiet_check() -> QuietCheck | None:
     """The engine's :data:`QuietCheck` for the source being scanned, if it offers one. A
     source may count bytes it answers True for as read without making a chunk of them (the
     usual blob of a history); the chunks it does make are scanned as always."""
-    return _quiet_check.get()
+    return _offers.get()[1]
 
 
 @runtime_checkable

@@ -31,7 +31,6 @@ import sys
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from operator import itemgetter, mul
@@ -39,6 +38,7 @@ from typing import cast
 
 from leakguard.engine.literals import SOURCE_MAP_NAME
 from leakguard.model import Chunk, Extras, Finding, Location, ScanStats, SourceKind
+from leakguard.sources.interface import source_map_probe
 from leakguard.sources.limits import Readable
 
 #: an original source shorter than this (stripped) cannot hold a credential
@@ -416,29 +416,13 @@ class _LiteralSearch:
 #: ``MAPPING_URL_NAME in data`` (see :class:`_LiteralSearch`)
 names_mapping_url = _LiteralSearch(MAPPING_URL_NAME)
 
-#: the scan's engine's :meth:`~leakguard.engine.matcher.Engine.probe` while it takes a
-#: source's chunks (set by :func:`probing`)
-_probe: ContextVar[Callable[[bytes], bool | None] | None] = ContextVar(
-    "leakguard_source_map_probe", default=None
-)
-
-
-@contextlib.contextmanager
-def probing(probe: Callable[[bytes], bool | None] | None) -> Iterator[None]:
-    """While the block runs, :func:`names_mapping_url_of_chunk` asks ``probe``."""
-    token = _probe.set(probe)
-    try:
-        yield
-    finally:
-        _probe.reset(token)
-
 
 def names_mapping_url_of_chunk(data: bytes) -> bool:
     """``MAPPING_URL_NAME in data``, for bytes the caller makes one chunk of, unchanged, when
     the answer is False (a git blob). The scan's engine answers it, when it can, from the
-    keyword pass it then reuses for that chunk (see :func:`probing`): the bytes are read once,
-    not twice."""
-    probe = _probe.get()
+    keyword pass it then reuses for that chunk (see
+    :func:`~leakguard.sources.interface.offering`): the bytes are read once, not twice."""
+    probe = source_map_probe()
     if probe is not None:
         found = probe(data)
         if found is not None:

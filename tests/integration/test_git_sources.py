@@ -26,7 +26,7 @@ from leakguard.sources import git as git_source
 from leakguard.sources import git_provenance
 from leakguard.sources.git_objects import Lookups, list_by_kind, list_objects, objects_by_id
 from leakguard.sources.git_pieces import Problems, blob_limit, history_chunks
-from leakguard.sources.interface import QuietCheck, checking_quiet
+from leakguard.sources.interface import QuietCheck, offering
 from leakguard.sources.remote import mirror_path
 from leakguard.store.cursors import state_store_for
 from tests.integration.git_repos import Builder, key, loose_object
@@ -592,7 +592,7 @@ def _blob_scan(
     options = ScanOptions()
     engine = _quiet_engine()
     stats = ScanStats()
-    with checking_quiet(check):
+    with offering(None, check):
         chunks = list(
             history_chunks(git_dir, oids, blob_limit(options), options, stats, Problems(stats))
         )

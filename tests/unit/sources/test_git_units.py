@@ -17,7 +17,7 @@ from leakguard.engine.rules import RuleSet
 from leakguard.errors import InputError
 from leakguard.model import ScanStats, SourceKind
 from leakguard.options import ScanOptions
-from leakguard.sources import git_objects, git_provenance, sourcemap
+from leakguard.sources import git_objects, git_provenance
 from leakguard.sources.bundle import is_bundle, read_header
 from leakguard.sources.git_objects import GitObject, GitProcessDied, _read_objects
 from leakguard.sources.git_pieces import Problems, blob_chunks, display_path, ranges_by_size
@@ -28,6 +28,7 @@ from leakguard.sources.git_provenance import (
     is_deletion,
     parse_log,
 )
+from leakguard.sources.interface import offering
 from leakguard.sources.readers import SNIFF_BYTES, stream_chunks_for
 from leakguard.sources.remote import looks_like_git_url, mirror_path, public_url
 
@@ -300,7 +301,7 @@ def test_blob_chunks_fast_path_equals_the_general_reader(data: bytes, probed: bo
     if probed:
         pytest.importorskip("hyperscan")
         probe = _engine().probe
-    with sourcemap.probing(probe):
+    with offering(probe, None):
         fast = list(
             blob_chunks(
                 GitObject(oid, "blob", len(data), data), options, fast_stats, Problems(fast_stats)
